@@ -1,0 +1,66 @@
+"""What the maximum-likelihood fits share: the record of a fit and the optimiser call."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import minimize
+
+from .errors import CLVInputError
+
+
+@dataclass(frozen=True)
+class FitInfo:
+    """How a maximum-likelihood fit went."""
+
+    log_likelihood: float
+    n_customers: int
+    n_patterns: int  # distinct data rows the likelihood was evaluated on
+    iterations: int
+    converged: bool
+    message: str
+
+
+# Log-parameters are kept in this box: exp(±30) is far beyond any real estimate, and the
+# box keeps a wild line search from overflowing.
+_LOG_BOUND = 30.0
+
+
+def maximise(
+    negative_mean_ll: Callable[[np.ndarray], tuple[float, np.ndarray]],
+    initial_log_params: np.ndarray,
+) -> tuple[np.ndarray, int, bool, str]:
+    """Minimise a negative mean log-likelihood over log-parameters, with its analytic gradient."""
+    result = minimize(
+        negative_mean_ll,
+        initial_log_params,
+        jac=True,
+        method="L-BFGS-B",
+        bounds=[(-_LOG_BOUND, _LOG_BOUND)] * len(initial_log_params),
+        options={"maxiter": 2000, "ftol": 1e-14, "gtol": 1e-9},
+    )
+    if not np.all(np.isfinite(result.x)):
+        raise CLVInputError("data", "…", "the likelihood could not be maximised (non-finite estimate)")
+    return result.x, int(result.nit), bool(result.success), str(result.message)
+
+
+def group_rows(*columns: np.ndarray, weights: np.ndarray | None = None):
+    """Collapse identical rows: the distinct rows (one array per column) and how many of each.
+
+    The same as ``np.unique(rows, axis=0, return_counts=True)``, by a lexsort on the columns,
+    which is several times faster on a million float rows.
+    """
+    n = len(columns[0])
+    weights = np.ones(n) if weights is None else np.asarray(weights, dtype=float)
+    if n == 0:
+        return [c[:0] for c in columns], weights[:0]
+    order = np.lexsort(columns[::-1])
+    sorted_columns = [c[order] for c in columns]
+    new = np.zeros(n, dtype=bool)
+    new[0] = True
+    for c in sorted_columns:
+        new[1:] |= c[1:] != c[:-1]
+    starts = np.flatnonzero(new)
+    return [c[starts] for c in sorted_columns], np.add.reduceat(weights[order], starts)

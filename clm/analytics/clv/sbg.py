@@ -1,0 +1,182 @@
+"""The shifted-beta-geometric (sBG) model of retention in a contractual setting.
+
+Fader, P. S. and Hardie, B. G. S. (2007), "How to project customer retention", Journal of
+Interactive Marketing 21(1), 76–90 (equation numbers below are theirs), and for valuation
+Fader & Hardie (2010), "Customer-base valuation in a contractual setting: the perils of ignoring
+heterogeneity", Marketing Science 29(1), 85–93. Each customer renews at the end of every period
+with their own probability 1 − θ, θ ~ Beta(α, β), so the cohort's retention rate rises over
+time as the customers likely to leave are the first to go.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.special import betaln, digamma, hyp2f1
+
+from .errors import CLVInputError, as_float_array, positive_parameter, require
+from .fitting import FitInfo, maximise
+
+
+@dataclass(frozen=True)
+class ShiftedBetaGeometricModel:
+    """sBG: churn probability θ ~ Beta(alpha, beta) across customers, constant per customer."""
+
+    alpha: float
+    beta: float
+    fit_info: FitInfo | None = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self):
+        for name in ("alpha", "beta"):
+            object.__setattr__(self, name, positive_parameter(name, getattr(self, name)))
+
+    @classmethod
+    def fit(cls, alive) -> ShiftedBetaGeometricModel:
+        """Maximum-likelihood (α, β) from a cohort's survivors: alive[t] customers still active
+        after t periods, alive[0] the cohort at the start (section 4 and Appendix B).
+
+        LL = Σ_t (alive[t−1] − alive[t])·log P(T = t) + alive[n]·log S(n).
+        """
+        counts = _survivor_counts(alive)
+        likelihood = _CohortLikelihood(counts)
+        log_params, iterations, converged, message = maximise(likelihood, np.zeros(2))
+        alpha, beta = np.exp(log_params)
+        info = FitInfo(
+            log_likelihood=float(-likelihood(log_params)[0] * counts[0]),
+            n_customers=int(round(counts[0])),
+            n_patterns=len(counts),
+            iterations=iterations,
+            converged=converged,
+            message=message,
+        )
+        return cls(alpha, beta, fit_info=info)
+
+    @property
+    def params(self) -> dict[str, float]:
+        return {"alpha": self.alpha, "beta": self.beta}
+
+    def churn_probability(self, t) -> np.ndarray:
+        """P(T = t), the share of a new cohort that leaves at the end of period t = 1, 2, … (eq. 6)."""
+        t = _periods("t", t, minimum=1)
+        return np.exp(betaln(self.alpha + 1, self.beta + t - 1) - betaln(self.alpha, self.beta))
+
+    def survival(self, t) -> np.ndarray:
+        """S(t) = B(α, β + t)/B(α, β), the share of a new cohort still active after t periods (eq. 7)."""
+        t = _periods("t", t, minimum=0)
+        return np.exp(betaln(self.alpha, self.beta + t) - betaln(self.alpha, self.beta))
+
+    def retention_rate(self, t) -> np.ndarray:
+        """r_t = (β + t − 1)/(α + β + t − 1), the share of those active in period t − 1 who renew
+        for period t (eq. 8); it rises with t."""
+        t = _periods("t", t, minimum=1)
+        return (self.beta + t - 1) / (self.alpha + self.beta + t - 1)
+
+    def expected_survivors(self, cohort_size, periods: int) -> np.ndarray:
+        """Projected survivors after 0, 1, …, ``periods`` periods of a cohort of ``cohort_size``."""
+        size = as_float_array("cohort_size", cohort_size)
+        require("cohort_size", size, size >= 0, "a cohort cannot have fewer than 0 customers")
+        return size * self.survival(np.arange(_periods("periods", periods, minimum=0) + 1))
+
+    def discounted_expected_lifetime(self, discount_rate) -> np.ndarray:
+        """DEL = Σ_{t≥0} S(t)/(1 + d)^t = 2F1(1, β; α + β; 1/(1 + d)), in periods.
+
+        A new customer's expected number of payments, each discounted to the start of their first
+        period, with payment at the start of each period (Fader & Hardie 2010, section 3). With
+        every customer on the same retention rate r it would be (1 + d)/(1 + d − r), the seeds'
+        paid-in-advance factor.
+        """
+        d = self._discount_rate(discount_rate)
+        return hyp2f1(1, self.beta, self.alpha + self.beta, 1 / (1 + d))
+
+    def discounted_expected_residual_lifetime(self, discount_rate, renewals=0) -> np.ndarray:
+        """DERL(d | α, β, n − 1 renewals) = (β + n − 1)/(α + β + n − 1) · 2F1(1, β + n; α + β + n; 1/(1 + d))
+        (Fader & Hardie 2010, eq. 6), with n − 1 = ``renewals`` already made.
+
+        The expected discounted number of payments still to come from a customer in period n,
+        valued at the end of that period, just before their next renewal decision: that
+        renewal's payment is counted in full, each later one discounted once more per period.
+        """
+        d = self._discount_rate(discount_rate)
+        n = _periods("renewals", renewals, minimum=0) + 1
+        return (self.beta + n - 1) / (self.alpha + self.beta + n - 1) * hyp2f1(
+            1, self.beta + n, self.alpha + self.beta + n, 1 / (1 + d)
+        )
+
+    def expected_clv(self, margin, discount_rate) -> np.ndarray:
+        """A new customer's expected value: margin per period × DEL (paid in advance)."""
+        return as_float_array("margin", margin) * self.discounted_expected_lifetime(discount_rate)
+
+    def expected_residual_value(self, margin, discount_rate, renewals=0, customers=1) -> np.ndarray:
+        """The value still to come from ``customers`` active customers who have made ``renewals``
+        renewals: customers × margin per period × DERL. Summed over a contractual base's
+        cohorts, this is the base's value (Fader & Hardie 2010, section 4)."""
+        count = as_float_array("customers", customers)
+        require("customers", count, count >= 0, "a count of customers cannot be negative")
+        margin = as_float_array("margin", margin)
+        return count * margin * self.discounted_expected_residual_lifetime(discount_rate, renewals)
+
+    def _discount_rate(self, discount_rate):
+        d = as_float_array("discount_rate", discount_rate)
+        require("discount_rate", d, d >= 0, "a discount rate cannot be negative")
+        # Undiscounted, the series sums E[T], which is infinite unless α > 1 (2F1 at z = 1).
+        if self.alpha <= 1:
+            require("discount_rate", d, d > 0, f"with alpha = {self.alpha:.4g} <= 1 the undiscounted lifetime is infinite")
+        return d
+
+
+class _CohortLikelihood:
+    """−(log-likelihood per starting customer) of the sBG over log (α, β), with its gradient."""
+
+    def __init__(self, counts):
+        self.n0 = counts[0]
+        self.churned = counts[:-1] - counts[1:]  # left at the end of periods 1 … n
+        self.t = np.arange(1, len(counts), dtype=float)
+        self.still_active = counts[-1]
+        self.last = float(len(counts) - 1)
+
+    def __call__(self, log_params):
+        alpha, beta = np.exp(log_params)
+        t, n = self.t, self.last
+        base = betaln(alpha, beta)
+        log_p = betaln(alpha + 1, beta + t - 1) - base
+        log_s = betaln(alpha, beta + n) - base
+        ll = self.churned @ log_p + self.still_active * log_s
+        psi_ab = digamma(alpha + beta)
+        d_alpha = self.churned @ (digamma(alpha + 1) - digamma(alpha + beta + t) - digamma(alpha) + psi_ab)
+        d_alpha += self.still_active * (psi_ab - digamma(alpha + beta + n))
+        d_beta = self.churned @ (digamma(beta + t - 1) - digamma(alpha + beta + t) - digamma(beta) + psi_ab)
+        d_beta += self.still_active * (digamma(beta + n) - digamma(alpha + beta + n) - digamma(beta) + psi_ab)
+        if not np.isfinite(ll):
+            return np.inf, np.zeros(2)
+        return -ll / self.n0, -np.array([d_alpha * alpha, d_beta * beta]) / self.n0
+
+
+def _survivor_counts(alive) -> np.ndarray:
+    counts = as_float_array("alive", alive)
+    if counts.ndim != 1 or len(counts) < 3:
+        raise CLVInputError(
+            "alive", alive, "needs the cohort size and survivors after at least 2 periods (two parameters)"
+        )
+    require("alive", counts, counts >= 0, "a count of customers cannot be negative")
+    if counts[0] == 0:
+        raise CLVInputError("alive[0]", float(counts[0]), "the cohort must start with customers")
+    increase = np.flatnonzero(np.diff(counts) > 0)
+    if increase.size:
+        t = int(increase[0]) + 1
+        raise CLVInputError(
+            f"alive[{t}]", float(counts[t]), f"survivors cannot increase (alive[{t - 1}] = {counts[t - 1]!r})"
+        )
+    if counts[-1] == counts[0]:
+        raise CLVInputError("alive", alive, "nobody left: retention is 100% and the lifetime unbounded")
+    if counts[1] == 0:
+        raise CLVInputError("alive[1]", 0.0, "everybody left after one period: there is no retention to model")
+    return counts
+
+
+def _periods(argument: str, t, *, minimum: int):
+    periods = as_float_array(argument, t)
+    require(argument, periods, (periods >= minimum) & (periods == np.round(periods)), f"must be a whole number >= {minimum}")
+    return periods.astype(int) if periods.ndim else int(periods)
+
+

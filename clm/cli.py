@@ -1,0 +1,51 @@
+"""The `clm` command: CLM's own commands first, then any Django management command."""
+
+import os
+import sys
+
+COMMANDS = {
+    "demo": "build the demo company, run the lifecycle computations and serve the web app",
+    "serve": "serve the web app on the current data ([--host H] [--port N])",
+    "migrate": "create or update the database tables",
+    "createsuperuser": "create an administrator",
+    "import": "import a CSV/XLSX file: clm import KIND FILE [--skip-invalid] [--mapping NAME]",
+    "export": "export records: clm export KIND FILE (.csv or .xlsx)",
+    "simulate": "build a simulated customer base: --accounts N --months M --seed S",
+    "prune_events": "delete raw usage events older than the retention age (rollups stay)",
+    "issue_token": "issue a personal API token for a user",
+    "run_huey": "run the background task worker",
+}
+
+
+def usage() -> str:
+    width = max(map(len, COMMANDS))
+    lines = ["usage: clm COMMAND [options]", "", "CLM — customer lifecycle management. Commands:", ""]
+    lines += [f"  {name.ljust(width)}  {text}" for name, text in COMMANDS.items()]
+    lines += ["", "`clm COMMAND --help` describes a command's options; any Django management command also works."]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv if argv is None else argv)
+    if len(argv) < 2 or argv[1] in ("-h", "--help", "help"):
+        print(usage())
+        return 0
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clm.settings")
+    from clm.core.env import ConfigError
+
+    try:
+        import django
+
+        django.setup()
+    except ConfigError as exc:
+        print(f"clm: configuration error: {exc}", file=sys.stderr)
+        return 2
+    from django.core.management import execute_from_command_line
+
+    argv[0] = "clm"
+    execute_from_command_line(argv)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,155 @@
+"""Products, subscriptions (contracts) with their change ledger, orders with lines, payments."""
+
+from decimal import Decimal
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from clm.core.models import Imported, Timestamped
+from clm.customers.models import Account
+
+
+class Product(Imported):
+    name = models.CharField(_("name"), max_length=200)
+    family = models.CharField(_("family"), max_length=100, blank=True)
+    list_price = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
+    is_recurring = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [Imported.external_key_constraint("product")]
+        ordering = ["family", "name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Subscription(Imported, Timestamped):
+    """A contract. Every change of MRR, seats or status is also written to SubscriptionChange, the
+    ledger MRR movements (new, expansion, contraction, churn, reactivation) are computed from."""
+
+    class Status(models.TextChoices):
+        TRIAL = "trial", _("Trial")
+        ACTIVE = "active", _("Active")
+        CANCELLED = "cancelled", _("Cancelled")
+        EXPIRED = "expired", _("Expired")
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="subscriptions")
+    product = models.ForeignKey(Product, null=True, blank=True, on_delete=models.PROTECT)
+    start_date = models.DateField()
+    end_date = models.DateField(null=True, blank=True)
+    seats = models.PositiveIntegerField(default=1)
+    mrr = models.DecimalField(_("MRR"), max_digits=14, decimal_places=2)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE, db_index=True)
+    auto_renew = models.BooleanField(default=False)
+    renewal_date = models.DateField(null=True, blank=True)
+    cancelled_on = models.DateField(null=True, blank=True)
+    cancel_reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        constraints = [
+            Imported.external_key_constraint("subscription"),
+            models.CheckConstraint(condition=models.Q(mrr__gte=0), name="subscription_mrr_not_negative"),
+        ]
+        indexes = [models.Index(fields=["account", "start_date"])]
+
+    @property
+    def arr(self) -> Decimal:
+        return self.mrr * 12
+
+    def __str__(self):
+        return f"{self.account} {self.product or ''} {self.start_date}"
+
+
+class SubscriptionChange(models.Model):
+    class Kind(models.TextChoices):
+        NEW = "new", _("New")
+        RENEWAL = "renewal", _("Renewal")
+        EXPANSION = "expansion", _("Expansion")
+        CONTRACTION = "contraction", _("Contraction")
+        CHURN = "churn", _("Churn")
+        REACTIVATION = "reactivation", _("Reactivation")
+        OTHER = "other", _("Other change")
+
+    subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="changes")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="subscription_changes")
+    effective_date = models.DateField(db_index=True)
+    kind = models.CharField(max_length=15, choices=Kind.choices)
+    mrr_before = models.DecimalField(max_digits=14, decimal_places=2)
+    mrr_after = models.DecimalField(max_digits=14, decimal_places=2)
+    seats_before = models.PositiveIntegerField()
+    seats_after = models.PositiveIntegerField()
+    status_after = models.CharField(max_length=10, choices=Subscription.Status.choices)
+    note = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["account", "effective_date"])]
+        ordering = ["effective_date", "id"]
+
+    @property
+    def mrr_delta(self) -> Decimal:
+        return self.mrr_after - self.mrr_before
+
+
+class Order(Imported):
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="orders")
+    ordered_on = models.DateField(db_index=True)
+    amount = models.DecimalField(max_digits=14, decimal_places=2, help_text="sum of the lines")
+    cost = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"), help_text="sum of the lines")
+
+    class Meta:
+        constraints = [Imported.external_key_constraint("order")]
+        indexes = [models.Index(fields=["account", "ordered_on"])]
+        ordering = ["-ordered_on"]
+
+    @property
+    def gross_margin(self) -> Decimal:
+        return self.amount - self.cost
+
+    def __str__(self):
+        return f"{self.external_id or self.pk} {self.ordered_on}"
+
+
+class OrderLine(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    line_no = models.PositiveIntegerField()
+    product = models.ForeignKey(Product, null=True, blank=True, on_delete=models.PROTECT)
+    quantity = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("1"))
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    cost = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["order", "line_no"], name="order_line_unique_no")]
+        ordering = ["order", "line_no"]
+
+
+class Payment(Imported):
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        PAID = "paid", _("Paid")
+        VOID = "void", _("Void")
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="payments")
+    order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="payments")
+    subscription = models.ForeignKey(
+        Subscription, null=True, blank=True, on_delete=models.SET_NULL, related_name="payments"
+    )
+    due_on = models.DateField()
+    paid_on = models.DateField(null=True, blank=True)
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+
+    class Meta:
+        constraints = [Imported.external_key_constraint("payment")]
+        indexes = [models.Index(fields=["account", "due_on"])]
+
+    def is_overdue(self, as_of) -> bool:
+        """Overdue as of a date: due before it and not paid by it."""
+        if self.status == self.Status.VOID or self.due_on >= as_of:
+            return False
+        return self.paid_on is None or self.paid_on > as_of
+
+    def days_late(self, as_of) -> int:
+        if not self.is_overdue(as_of) and not (self.paid_on and self.paid_on > self.due_on):
+            return 0
+        end = min(self.paid_on, as_of) if self.paid_on else as_of
+        return max((end - self.due_on).days, 0)

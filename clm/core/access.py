@@ -1,0 +1,50 @@
+"""Record visibility, enforced here and only here: every view, API endpoint and export asks
+`visible_accounts` (or `restrict`, for records that belong to an account)."""
+
+from django.db.models import Q, QuerySet
+
+from clm.core.models import Role, Workspace
+from clm.customers.models import Account
+
+RESTRICTED_ROLES = (Role.SALES, Role.CSM)
+
+
+def sees_everything(user) -> bool:
+    if not user.is_authenticated or not user.is_active:
+        return False
+    if user.is_superuser or user.has_role(Role.ADMIN, Role.MARKETING, Role.VIEWER):
+        return True
+    if not user.has_role(*RESTRICTED_ROLES):
+        return False
+    return Workspace.current().record_visibility == Workspace.Visibility.ALL
+
+
+def account_filter(user, prefix: str = "") -> Q | None:
+    """The condition an account (reached through `prefix`) must meet to be visible to `user`:
+    an empty Q for everything, None for nothing."""
+    if sees_everything(user):
+        return Q()
+    if not user.is_authenticated or not user.is_active or not user.has_role(*RESTRICTED_ROLES):
+        return None
+    mine = Q(**{f"{prefix}sales_owner": user}) | Q(**{f"{prefix}csm": user})
+    if user.team_id:
+        mine |= Q(**{f"{prefix}sales_owner__team_id": user.team_id}) | Q(**{f"{prefix}csm__team_id": user.team_id})
+    return mine
+
+
+def visible_accounts(user) -> QuerySet[Account]:
+    return restrict(Account.objects.all(), user, "")
+
+
+def restrict(queryset: QuerySet, user, account_path: str = "account") -> QuerySet:
+    """Limit any queryset of account-owned records (contacts, orders, tickets...) to the visible
+    accounts. account_path is the lookup from the model to its Account ('' for Account itself)."""
+    condition = account_filter(user, prefix=f"{account_path}__" if account_path else "")
+    if condition is None:
+        return queryset.none()
+    return queryset.filter(condition) if condition else queryset
+
+
+def can_edit(user, model) -> bool:
+    opts = model._meta
+    return user.has_perm(f"{opts.app_label}.change_{opts.model_name}")

@@ -1,0 +1,133 @@
+"""Strict parsing of settings from the environment: a bad value is an error, never a silent default."""
+
+import os
+from urllib.parse import quote, unquote, urlparse
+
+import dj_database_url
+
+
+class ConfigError(Exception):
+    """A setting in the environment has a value CLM cannot use."""
+
+
+def env_str(name: str, default: str = "") -> str:
+    return os.environ.get(name, default)
+
+
+def env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name}={raw!r} is not a boolean (use true/false, 1/0, yes/no, on/off)")
+
+
+def env_int(name: str, default: int, minimum: int | None = None) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not an integer") from None
+    if minimum is not None and value < minimum:
+        raise ConfigError(f"{name}={value} is below the minimum {minimum}")
+    return value
+
+
+def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw not in choices:
+        raise ConfigError(f"{name}={raw!r} is not one of {', '.join(choices)}")
+    return raw
+
+
+def database_config(url: str, sqlite_default: str) -> dict:
+    """A Django DATABASES entry from DATABASE_URL (postgresql://..., sqlite:///path); SQLite under
+    CLM_DATA_DIR when unset."""
+    if not url:
+        return sqlite_config(sqlite_default)
+    try:
+        config = dj_database_url.parse(url, conn_max_age=60)
+    except (ValueError, KeyError) as exc:
+        raise ConfigError(f"DATABASE_URL={url!r} cannot be used: {exc}") from None
+    if config["ENGINE"] == "django.db.backends.sqlite3":
+        if not config.get("NAME") or config["NAME"] == ":memory:":
+            raise ConfigError(f"DATABASE_URL={url!r} names no SQLite file")
+        return sqlite_config(config["NAME"])
+    if config["ENGINE"] != "django.db.backends.postgresql":
+        raise ConfigError(f"DATABASE_URL={url!r}: CLM runs on PostgreSQL or SQLite")
+    if not config.get("NAME"):
+        raise ConfigError(f"DATABASE_URL={url!r} names no database")
+    return config
+
+
+def sqlite_config(path: str) -> dict:
+    return {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": path,
+        "OPTIONS": {
+            "timeout": 30,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": (
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
+                " PRAGMA busy_timeout=30000; PRAGMA cache_size=-64000; PRAGMA temp_store=MEMORY;"
+            ),
+        },
+    }
+
+
+def email_config(url: str) -> dict:
+    """Django EMAIL_* settings from EMAIL_URL (smtp://user:pass@host:port, smtp+tls://, smtp+ssl://,
+    console://, memory://). Empty gives the console backend (mail is printed, not sent)."""
+    if not url:
+        return {"EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend"}
+    parsed = urlparse(url)
+    if parsed.scheme == "console":
+        return {"EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend"}
+    if parsed.scheme == "memory":
+        return {"EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend"}
+    if parsed.scheme not in ("smtp", "smtp+tls", "smtp+ssl", "smtps"):
+        raise ConfigError(f"EMAIL_URL={url!r}: unsupported scheme {parsed.scheme!r} (use smtp://, smtp+tls://, smtp+ssl://)")
+    if not parsed.hostname:
+        raise ConfigError(f"EMAIL_URL={url!r} names no host")
+    try:
+        port = parsed.port
+    except ValueError:
+        raise ConfigError(f"EMAIL_URL={url!r} has a bad port") from None
+    ssl = parsed.scheme in ("smtp+ssl", "smtps")
+    return {
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_HOST": parsed.hostname,
+        "EMAIL_PORT": port or (465 if ssl else 587 if parsed.scheme == "smtp+tls" else 25),
+        "EMAIL_HOST_USER": unquote(parsed.username or ""),
+        "EMAIL_HOST_PASSWORD": unquote(parsed.password or ""),
+        "EMAIL_USE_TLS": parsed.scheme == "smtp+tls",
+        "EMAIL_USE_SSL": ssl,
+    }
+
+
+def smtp_url_from_parts() -> str:
+    """EMAIL_URL assembled from SMTP_HOST, SMTP_PORT, SMTP_USER, SMTP_PASSWORD, SMTP_TLS."""
+    host = os.environ.get("SMTP_HOST", "")
+    if not host:
+        return ""
+    port = env_int("SMTP_PORT", 25, minimum=1)
+    tls = env_bool("SMTP_TLS", False)
+    user = os.environ.get("SMTP_USER", "")
+    password = os.environ.get("SMTP_PASSWORD", "")
+    auth = f"{quote(user, safe='')}:{quote(password, safe='')}@" if user else ""
+    return f"{'smtp+tls' if tls else 'smtp'}://{auth}{host}:{port}"
+
+
+def redis_url(name: str) -> str:
+    raw = os.environ.get(name, "")
+    if raw and urlparse(raw).scheme not in ("redis", "rediss", "unix"):
+        raise ConfigError(f"{name}={raw!r} is not a redis:// URL")
+    return raw

@@ -1,0 +1,47 @@
+"""The five roles as Django groups, with the model permissions each one holds."""
+
+from django.contrib.auth.models import Group, Permission
+
+from clm.core.models import Role
+
+CUSTOMER_APPS = ("customers", "commerce", "usage", "service", "sales")
+
+# (app_label, model) -> actions beyond "view", per role. Every role can view customer data.
+EDITS = {
+    Role.SALES: {
+        "customers": ["account", "contact", "interaction", "tag"],
+        "commerce": ["subscription", "subscriptionchange", "order", "orderline", "payment"],
+        "sales": ["lead", "opportunity", "opportunitystagechange"],
+    },
+    Role.CSM: {
+        "customers": ["account", "contact", "interaction", "tag"],
+        "service": ["ticket", "surveyresponse"],
+        "usage": ["usageevent"],
+    },
+    Role.MARKETING: {
+        "customers": ["contact", "tag", "tagcategory"],
+        "sales": ["lead", "channelspend"],
+        "service": ["surveyresponse"],
+    },
+    Role.VIEWER: {},
+}
+
+
+def sync_role_groups() -> None:
+    perms = Permission.objects.select_related("content_type")
+    by_app = {}
+    for perm in perms:
+        by_app.setdefault(perm.content_type.app_label, []).append(perm)
+
+    admin, _ = Group.objects.get_or_create(name=Role.ADMIN)
+    admin.permissions.set([p for app in (*CUSTOMER_APPS, "core", "demo") for p in by_app.get(app, [])])
+
+    for role, edits in EDITS.items():
+        group, _ = Group.objects.get_or_create(name=role)
+        granted = []
+        for app in CUSTOMER_APPS:
+            for perm in by_app.get(app, []):
+                action, _, model = perm.codename.partition("_")
+                if action == "view" or model in edits.get(app, ()):
+                    granted.append(perm)
+        group.permissions.set(granted)

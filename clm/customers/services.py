@@ -1,0 +1,66 @@
+"""Accounts and contacts: custom attributes validated against their registry; departures dated."""
+
+import datetime as dt
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from clm.core.models import CustomField
+from clm.core.services import after_save
+from clm.customers.models import Contact
+
+
+def validate_custom(target: str, values: dict, fields: list[CustomField] | None = None) -> dict:
+    """Custom attributes checked and coerced against the registry; unknown keys are refused."""
+    if not isinstance(values, dict):
+        raise ValidationError({"custom": "must be an object of attribute: value"})
+    fields = fields if fields is not None else list(CustomField.objects.filter(target=target))
+    by_key = {f.key: f for f in fields}
+    errors, clean = {}, {}
+    for key, value in values.items():
+        field = by_key.get(key)
+        if field is None:
+            errors[f"custom.{key}"] = f"unknown custom attribute {key!r} (known: {', '.join(sorted(by_key)) or 'none'})"
+            continue
+        try:
+            clean[key] = coerce_custom(field, value)
+        except (TypeError, ValueError) as exc:
+            errors[f"custom.{key}"] = str(exc)
+    for field in fields:
+        if field.required and clean.get(field.key) in (None, ""):
+            errors.setdefault(f"custom.{field.key}", "is required")
+    if errors:
+        raise ValidationError(errors)
+    return clean
+
+
+def coerce_custom(field: CustomField, value):
+    if value is None or value == "":
+        return None
+    if field.type == CustomField.Type.NUMBER:
+        if isinstance(value, bool):
+            raise ValueError(f"{value!r} is not a number")
+        return float(value)
+    if field.type == CustomField.Type.BOOLEAN:
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in ("true", "yes", "1", "是", "y"):
+            return True
+        if text in ("false", "no", "0", "否", "n"):
+            return False
+        raise ValueError(f"{value!r} is not yes/no")
+    if field.type == CustomField.Type.DATE:
+        return dt.date.fromisoformat(str(value)).isoformat()
+    if field.type == CustomField.Type.CHOICE:
+        if value not in field.choices:
+            raise ValueError(f"{value!r} is not one of {', '.join(map(str, field.choices))}")
+        return value
+    return str(value)
+
+
+@after_save(Contact)
+def date_departure(contact, before, actor):
+    if contact.status == Contact.Status.LEFT and contact.left_on is None:
+        contact.left_on = timezone.localdate()
+        Contact.objects.filter(pk=contact.pk).update(left_on=contact.left_on)

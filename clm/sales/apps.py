@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class SalesConfig(AppConfig):
+    name = "clm.sales"
+    label = "sales"
+
+    def ready(self):
+        from . import services  # noqa: F401  (registers the after-save hooks)

@@ -1,0 +1,138 @@
+"""Django settings, read from the environment (see clm.core.env). With nothing set, CLM runs
+embedded: SQLite in WAL mode and an SQLite-backed task queue under ./var/."""
+
+import os
+from pathlib import Path
+
+from clm.core.env import (
+    ConfigError,
+    database_config,
+    email_config,
+    env_bool,
+    env_choice,
+    env_int,
+    env_str,
+    redis_url,
+    smtp_url_from_parts,
+)
+
+BASE_DIR = Path(__file__).resolve().parent
+DATA_DIR = Path(env_str("CLM_DATA_DIR", "var")).resolve()
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+DEBUG = env_bool("CLM_DEBUG", False)
+SECRET_KEY = env_str("SECRET_KEY")
+if not SECRET_KEY:
+    # A key kept beside the data, so sessions survive restarts of a laptop install.
+    key_file = DATA_DIR / "secret_key"
+    if not key_file.exists():
+        from django.utils.crypto import get_random_string
+
+        key_file.write_text(get_random_string(50))
+        key_file.chmod(0o600)
+    SECRET_KEY = key_file.read_text().strip()
+elif len(SECRET_KEY) < 32:
+    raise ConfigError("SECRET_KEY must be at least 32 characters long")
+
+ALLOWED_HOSTS = [h.strip() for h in env_str("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h.strip()]
+CSRF_TRUSTED_ORIGINS = [o for o in env_str("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "huey.contrib.djhuey",
+    "clm.core",
+    "clm.customers",
+    "clm.commerce",
+    "clm.usage",
+    "clm.service",
+    "clm.sales",
+    "clm.demo",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "clm.urls"
+WSGI_APPLICATION = "clm.wsgi.application"
+AUTH_USER_MODEL = "core.User"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {"default": database_config(env_str("DATABASE_URL"), str(DATA_DIR / "clm.sqlite3"))}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = env_str("CLM_TIME_ZONE", "Asia/Shanghai")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
+WHITENOISE_USE_FINDERS = True  # serve straight from the package: no collectstatic step
+MEDIA_ROOT = DATA_DIR / "media"
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024 * 1024  # batched usage events: 10,000 per request
+
+globals().update(email_config(env_str("EMAIL_URL") or smtp_url_from_parts()))
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "CLM <clm@localhost>")
+
+REDIS_URL = redis_url("REDIS_URL")
+if REDIS_URL:
+    HUEY = {"huey_class": "huey.RedisHuey", "name": "clm", "url": REDIS_URL, "immediate": False}
+else:
+    HUEY = {
+        "huey_class": "huey.SqliteHuey",
+        "name": "clm",
+        "filename": str(DATA_DIR / "huey.sqlite3"),
+        "immediate": env_bool("CLM_TASKS_IMMEDIATE", False),
+    }
+
+# Whether Sales and CSM users see every account ("all") or only their own and their team's
+# ("team"); the Workspace row in the database overrides this default once an admin saves it.
+CLM_RECORD_VISIBILITY = env_choice("CLM_RECORD_VISIBILITY", "all", ("all", "team"))
+# Raw usage events older than this are pruned; the daily rollups are kept forever.
+CLM_EVENT_RETENTION_DAYS = env_int("CLM_EVENT_RETENTION_DAYS", 400, minimum=30)
+# Outbound HTTP to private addresses is refused unless allowed (webhooks in tests, intranets).
+CLM_ALLOW_PRIVATE_HTTP = env_bool("CLM_ALLOW_PRIVATE_HTTP", False)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("CLM_LOG_LEVEL", "WARNING")},
+}

@@ -1,0 +1,69 @@
+"""Product usage: raw events (pruned after the retention age) and daily rollups (kept forever)."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from clm.customers.models import Account, Contact
+
+
+class Feature(models.Model):
+    """A product feature that events name; core features drive adoption and health."""
+
+    key = models.CharField(max_length=100, unique=True)
+    name = models.CharField(max_length=200, blank=True)
+    is_core = models.BooleanField(_("core feature"), default=False)
+
+    def __str__(self):
+        return self.name or self.key
+
+
+class UsageEvent(models.Model):
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    user_key = models.CharField(max_length=100, blank=True, help_text="the product's user id")
+    event = models.CharField(max_length=100)
+    feature = models.CharField(max_length=100, blank=True)
+    occurred_at = models.DateTimeField()
+    quantity = models.FloatField(default=1)
+    duration_seconds = models.FloatField(default=0)
+    properties = models.JSONField(default=dict, blank=True)
+    idempotency_key = models.CharField(max_length=100, unique=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["account", "occurred_at"])]
+
+
+class UsageDaily(models.Model):
+    """Per account and day: events, distinct active users, active minutes. Maintained as events arrive."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    events = models.PositiveIntegerField(default=0)
+    active_users = models.PositiveIntegerField(default=0)
+    minutes = models.FloatField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "day"], name="usage_daily_unique")]
+
+
+class UsageFeatureDaily(models.Model):
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    feature = models.CharField(max_length=100)
+    events = models.PositiveIntegerField(default=0)
+    minutes = models.FloatField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "day", "feature"], name="usage_feature_daily_unique")]
+
+
+class UsageDailyUser(models.Model):
+    """Who was active on a day: the set behind UsageDaily.active_users, kept so distinct counts
+    stay exact when events for the same day arrive in several batches."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    user_key = models.CharField(max_length=100)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "day", "user_key"], name="usage_daily_user_unique")]

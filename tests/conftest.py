@@ -1,0 +1,90 @@
+"""Shared fixtures: named users for every permission case (an owner, a teammate, an outsider, a
+CSM, a viewer, an admin), PostgreSQL detection, and the task queue in immediate mode."""
+
+import os
+
+import pytest
+from django.contrib.auth.models import Group
+from django.db import connection
+
+
+def pytest_report_header(config):
+    url = os.environ.get("DATABASE_URL", "")
+    return f"CLM database: {'PostgreSQL (' + url + ')' if url.startswith('postgres') else 'SQLite (embedded)'}"
+
+
+@pytest.fixture(autouse=True)
+def _immediate_tasks():
+    from huey.contrib.djhuey import HUEY
+
+    HUEY.immediate = True
+    yield
+
+
+def make_user(username, role, team=None, **extra):
+    from clm.core.models import User
+
+    user = User.objects.create_user(username=username, password="pw-" + username, team=team, **extra)
+    if role:
+        user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+@pytest.fixture
+def team_a(db):
+    from clm.core.models import Team
+
+    return Team.objects.create(name="East")
+
+
+@pytest.fixture
+def team_b(db):
+    from clm.core.models import Team
+
+    return Team.objects.create(name="West")
+
+
+@pytest.fixture
+def owner(team_a):
+    return make_user("owner", "Sales", team_a)
+
+
+@pytest.fixture
+def teammate(team_a):
+    return make_user("teammate", "Sales", team_a)
+
+
+@pytest.fixture
+def outsider(team_b):
+    return make_user("outsider", "Sales", team_b)
+
+
+@pytest.fixture
+def csm(team_b):
+    return make_user("csm", "CSM", team_b)
+
+
+@pytest.fixture
+def viewer(db):
+    return make_user("viewer", "Viewer")
+
+
+@pytest.fixture
+def admin_user(db):
+    return make_user("admin", "Admin", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def team_visibility(db):
+    from clm.core.models import Workspace
+
+    workspace = Workspace.current()
+    workspace.record_visibility = Workspace.Visibility.TEAM
+    workspace.save()
+    return workspace
+
+
+@pytest.fixture
+def postgres_only():
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: run with DATABASE_URL=postgresql://... (.ci/run does)")

@@ -1,0 +1,54 @@
+"""Record visibility: one restricting queryset decides what each user sees."""
+
+import pytest
+
+from clm.core.access import restrict, visible_accounts
+from clm.customers.models import Account, Contact
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def accounts(owner, outsider, csm):
+    return {
+        "mine": Account.objects.create(name="华为", sales_owner=owner),
+        "theirs": Account.objects.create(name="Acme", sales_owner=outsider),
+        "csm_only": Account.objects.create(name="Beta", csm=csm),
+        "nobody": Account.objects.create(name="Gamma"),
+    }
+
+
+def names(qs):
+    return sorted(a.name for a in qs)
+
+
+def test_everyone_with_a_role_sees_all_accounts_by_default(accounts, owner, viewer):
+    assert names(visible_accounts(owner)) == ["Acme", "Beta", "Gamma", "华为"]
+    assert names(visible_accounts(viewer)) == ["Acme", "Beta", "Gamma", "华为"]
+
+
+def test_sales_sees_own_and_team_accounts_when_restricted(accounts, team_visibility, owner, teammate, outsider):
+    assert names(visible_accounts(owner)) == ["华为"]
+    assert names(visible_accounts(teammate)) == ["华为"]
+    assert names(visible_accounts(outsider)) == ["Acme", "Beta"]  # the CSM is on the outsider's team
+
+
+def test_csm_sees_accounts_they_look_after(accounts, team_visibility, csm):
+    assert names(visible_accounts(csm)) == ["Acme", "Beta"]
+
+
+def test_viewers_and_admins_are_not_restricted(accounts, team_visibility, viewer, admin_user):
+    assert len(visible_accounts(viewer)) == 4
+    assert len(visible_accounts(admin_user)) == 4
+
+
+def test_a_user_without_a_role_sees_nothing(accounts, db):
+    from tests.conftest import make_user
+
+    assert names(visible_accounts(make_user("nobody", None))) == []
+
+
+def test_restrict_limits_records_that_belong_to_accounts(accounts, team_visibility, owner):
+    Contact.objects.create(account=accounts["mine"], name="张伟")
+    Contact.objects.create(account=accounts["theirs"], name="John")
+    assert [c.name for c in restrict(Contact.objects.all(), owner)] == ["张伟"]
