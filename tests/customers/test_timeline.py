@@ -1,0 +1,117 @@
+"""The account timeline: complete, ordered, paginated without gaps or repeats, bounded queries."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from clm.commerce.models import Order, Payment, Subscription, SubscriptionChange
+from clm.customers.models import Account, Interaction
+from clm.customers.timeline import BadCursor, Position, midnight, timeline
+from clm.service.models import SurveyResponse, Ticket
+from clm.usage.models import UsageDaily
+
+pytestmark = pytest.mark.django_db
+
+START = dt.date(2023, 1, 2)  # a Monday
+
+
+@pytest.fixture
+def account():
+    account = Account.objects.create(name="杭州云帆科技")
+    tz = timezone.get_current_timezone()
+    for i in range(40):
+        day = START + dt.timedelta(days=27 * i)
+        at = dt.datetime.combine(day, dt.time(10, 30), tzinfo=tz)
+        Interaction.objects.create(account=account, type="call", occurred_at=at, summary=f"call {i}")
+        Order.objects.create(account=account, ordered_on=day, amount=Decimal("100"), external_id=f"o{i}")
+        Payment.objects.create(account=account, due_on=day, amount=Decimal("100"))
+        if i % 3 == 0:
+            Ticket.objects.create(account=account, subject=f"t{i}", opened_at=at)
+            SurveyResponse.objects.create(account=account, score=i % 11, responded_at=at)
+    # Two orders on the same day as a call: ties are ordered by source, then id.
+    Order.objects.create(account=account, ordered_on=START, amount=Decimal("5"), external_id="tie1")
+    Order.objects.create(account=account, ordered_on=START, amount=Decimal("6"), external_id="tie2")
+    sub = Subscription.objects.create(account=account, start_date=START, mrr=Decimal("1000"))
+    SubscriptionChange.objects.create(
+        subscription=sub, account=account, effective_date=START, kind="new",
+        mrr_before=0, mrr_after=1000, seats_before=0, seats_after=5, status_after="active",
+    )
+    UsageDaily.objects.bulk_create(
+        UsageDaily(account=account, day=START + dt.timedelta(days=d), events=10, active_users=d % 7 + 1, minutes=30.0)
+        for d in range(3 * 365)
+    )
+    other = Account.objects.create(name="Other")
+    Interaction.objects.create(account=other, type="note", summary="not mine")
+    return account
+
+
+def walk(account_id, limit, kinds=None):
+    items, cursor, pages = [], None, 0
+    while True:
+        page = timeline(account_id, cursor=cursor, limit=limit, kinds=kinds)
+        items += page.items
+        pages += 1
+        if page.next_cursor is None:
+            return items, pages
+        cursor = page.next_cursor
+
+
+def test_pages_cover_the_whole_history_once_in_order(account):
+    everything, _ = walk(account.pk, limit=200)
+    paged, pages = walk(account.pk, limit=7)
+    assert pages > 10
+    assert [(i.kind, i.id) for i in paged] == [(i.kind, i.id) for i in everything]
+    positions = [i.position for i in paged]
+    assert positions == sorted(positions, reverse=True)
+    assert len(set(positions)) == len(positions)
+    kinds = {i.kind for i in paged}
+    assert kinds == {"interaction", "order", "payment", "ticket", "survey", "contract", "usage"}
+    weeks = [i for i in paged if i.kind == "usage"]
+    assert len(weeks) == 157  # 3 years of days, Monday-aligned: 156 full weeks and one partial
+    assert weeks[-1].data["events"] == 70 and weeks[-1].data["peak_daily_users"] == 7
+    assert sum(1 for i in paged if i.kind == "order") == 42
+
+
+def test_items_on_one_day_follow_the_source_order(account):
+    items, _ = walk(account.pk, limit=50)
+    first_day = [i for i in items if i.at.date() == START]
+    assert [i.kind for i in first_day] == [
+        "interaction", "ticket", "survey", "order", "order", "order", "contract", "payment", "usage",
+    ]
+    assert [i.data.get("amount") for i in first_day if i.kind == "order"] == [Decimal("6"), Decimal("5"), Decimal("100")]
+
+
+def test_it_filters_by_kind(account):
+    items, _ = walk(account.pk, limit=9, kinds=["ticket", "survey"])
+    assert {i.kind for i in items} == {"ticket", "survey"}
+    assert len(items) == 28
+
+
+def test_it_never_shows_another_accounts_records(account):
+    items, _ = walk(account.pk, limit=100)
+    assert all(i.data.get("summary") != "not mine" for i in items)
+
+
+def test_a_page_costs_one_query_per_source(account, django_assert_max_num_queries):
+    with django_assert_max_num_queries(7):
+        page = timeline(account.pk, limit=50)
+    with django_assert_max_num_queries(7):
+        timeline(account.pk, cursor=page.next_cursor, limit=50)
+
+
+@pytest.mark.parametrize("cursor", ["garbage", "", "MjAyNHwx", Position(midnight(START), 1, 1).encode()[:-3]])
+def test_it_rejects_cursors_it_did_not_give_out(account, cursor):
+    if cursor == "":
+        assert timeline(account.pk, cursor=cursor).items  # an empty cursor is the first page
+        return
+    with pytest.raises(BadCursor, match="is not one this timeline gave out"):
+        timeline(account.pk, cursor=cursor)
+
+
+def test_it_rejects_unknown_kinds_and_limits(account):
+    with pytest.raises(ValueError, match="unknown timeline kinds: emails"):
+        timeline(account.pk, kinds=["emails"])
+    with pytest.raises(ValueError, match="limit must be between 1 and 200"):
+        timeline(account.pk, limit=0)
