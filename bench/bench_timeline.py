@@ -10,7 +10,6 @@ import datetime as dt
 import sys
 from pathlib import Path
 
-import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import setup_django, summary, timed  # noqa: E402
@@ -28,7 +27,6 @@ def build():
     from clm.service.models import SurveyResponse, Ticket
     from clm.usage.models import UsageDaily
 
-    rng = np.random.default_rng(7)
     start = dt.date.today() - dt.timedelta(days=DAYS)
     tz = timezone.get_current_timezone()
     with transaction.atomic():

@@ -11,8 +11,7 @@ class AuditedAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            saved = services.save_changed(obj, actor=request.user, via="admin")
-            obj.__dict__.update(saved.__dict__)
+            services.save_changed(obj, actor=request.user, via="admin")
         else:
             services.save_new(obj, actor=request.user, via="admin")
 

@@ -72,11 +72,14 @@ def update(instance: models.Model, data: dict, *, actor=None, via: str = "system
         for hook in _hooks.get(model, ()):
             hook(locked, before, actor)
         audit.record(actor, via, "update", locked, changes)
+    for field in model._meta.concrete_fields:  # the caller's copy reflects what was saved
+        setattr(instance, field.attname, getattr(locked, field.attname))
     return locked
 
 
 @transaction.atomic
 def delete(instance: models.Model, *, actor=None, via: str = "system") -> None:
+    instance = type(instance).objects.select_for_update().get(pk=instance.pk)
     before = audit.snapshot(instance)
     log = audit.entry(actor, via, "delete", instance, {k: [v, None] for k, v in before.items()})
     instance.delete()

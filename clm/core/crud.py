@@ -1,0 +1,583 @@
+"""The one CRUD mechanism behind every REST resource: schemas derived from the model, list with
+filters and pagination, retrieve, create, partial update and delete.
+
+Permissions are decided here and nowhere else in the API: reads go through clm.core.access (a
+record the user cannot see is a 404, so names do not leak); writes need the model permission and,
+for account-owned records, a visible target account; every write goes through
+clm.core.services (validated, audited with via="api", hooks run)."""
+
+import datetime as dt
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
+from django.db import models, transaction
+from django.db.models import ProtectedError
+from django.http import Http404
+from django.utils import timezone
+from ninja import FilterSchema, Query, Router, Schema
+from ninja.errors import HttpError
+from pydantic import AfterValidator, ConfigDict, Field
+
+from clm.core import services
+from clm.core.access import restrict, visible_accounts
+from clm.customers.models import Account
+
+MAX_LIMIT = 500
+DEFAULT_LIMIT = 50
+MAX_ID = 2**63 - 1
+MAX_OFFSET = 2**31 - 1
+
+
+# ---------------------------------------------------------------------------------------------
+# Input types shared by schemas and filters: nothing the database would choke on gets through.
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+def _plain_json(value: Any) -> Any:
+    """JSON a database stores as given: no NUL characters, no NaN or infinity, no absurd numbers."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            _no_nul(item)
+        elif isinstance(item, float):
+            if not math.isfinite(item):
+                raise ValueError("numbers must be finite (no NaN or Infinity)")
+        elif isinstance(item, int) and not isinstance(item, bool):
+            if abs(item) > MAX_ID:
+                raise ValueError("integers must lie within ±9223372036854775807")
+        elif isinstance(item, dict):
+            for key, inner in item.items():
+                _no_nul(key)
+                stack.append(inner)
+        elif isinstance(item, list):
+            stack.extend(item)
+    return value
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    """Naive date-times are in the workspace's time zone; all must convert to UTC."""
+    if timezone.is_naive(value):
+        try:
+            value = timezone.make_aware(value)
+        except (OverflowError, ValueError):
+            raise ValueError("is out of range") from None
+    try:
+        value.astimezone(dt.UTC)
+    except OverflowError:
+        raise ValueError("is out of range") from None
+    return value
+
+
+Text = Annotated[str, AfterValidator(_no_nul)]
+Json = Annotated[Any, AfterValidator(_plain_json)]
+LocalDatetime = Annotated[dt.datetime, AfterValidator(_aware)]
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+
+def choice(choices: type[models.Choices], blank: bool = False):
+    """A Literal of a TextChoices' values: an unknown value is refused with the allowed ones listed."""
+    values = tuple(str(v) for v in choices.values) + (("",) if blank else ())
+    return Literal[values]  # type: ignore[valid-type]
+
+
+# ---------------------------------------------------------------------------------------------
+# Schemas from model fields.
+
+INT_BOUNDS = {
+    "SmallIntegerField": (-(2**15), 2**15 - 1),
+    "PositiveSmallIntegerField": (0, 2**15 - 1),
+    "IntegerField": (-(2**31), 2**31 - 1),
+    "PositiveIntegerField": (0, 2**31 - 1),
+    "BigIntegerField": (-(2**63), 2**63 - 1),
+    "PositiveBigIntegerField": (0, 2**63 - 1),
+}
+
+
+def input_type(f: models.Field):
+    """The pydantic annotation that accepts what the model field can store."""
+    kind = f.get_internal_type()
+    if f.is_relation:
+        return Id
+    if f.choices:
+        return choice_of(f)
+    if kind in ("CharField", "EmailField", "SlugField", "URLField"):
+        return Annotated[str, Field(max_length=f.max_length), AfterValidator(_no_nul)]
+    if kind == "TextField":
+        return Text
+    if kind in INT_BOUNDS:
+        low, high = INT_BOUNDS[kind]
+        return Annotated[int, Field(ge=low, le=high)]
+    if kind == "DecimalField":
+        return Annotated[
+            Decimal, Field(max_digits=f.max_digits, decimal_places=f.decimal_places, allow_inf_nan=False)
+        ]
+    if kind == "FloatField":
+        return Annotated[float, Field(allow_inf_nan=False)]
+    if kind == "BooleanField":
+        return bool
+    if kind == "DateField":
+        return dt.date
+    if kind == "DateTimeField":
+        return LocalDatetime
+    if kind == "JSONField":
+        default = f.default() if callable(f.default) else f.default
+        if isinstance(default, dict):
+            return Annotated[dict[str, Any], AfterValidator(_plain_json)]
+        if isinstance(default, list):
+            return Annotated[list[Any], AfterValidator(_plain_json)]
+        return Json
+    raise TypeError(f"no API type for {f.model.__name__}.{f.name} ({kind})")
+
+
+def output_type(f: models.Field):
+    kind = f.get_internal_type()
+    if f.is_relation:
+        return int
+    if kind in INT_BOUNDS:
+        return int
+    return {
+        "DecimalField": Decimal,
+        "FloatField": float,
+        "BooleanField": bool,
+        "DateField": dt.date,
+        "DateTimeField": dt.datetime,
+        "JSONField": Any,
+    }.get(kind, str)
+
+
+def choice_of(f: models.Field):
+    values = tuple(str(v) for v, _ in f.flatchoices) + (("",) if f.blank else ())
+    return Literal[values]  # type: ignore[valid-type]
+
+
+def is_required(f: models.Field) -> bool:
+    return not (f.has_default() or f.null or f.blank)
+
+
+def schema(name: str, fields: dict, *, base=Schema, namespace: dict | None = None):
+    """A ninja Schema class from {name: (annotation, default or FieldInfo)}."""
+    ns = {"__annotations__": {}, "__module__": __name__, **(namespace or {})}
+    for key, (annotation, default) in fields.items():
+        ns["__annotations__"][key] = annotation
+        ns[key] = default
+    return type(name, (base,), ns)
+
+
+class InputSchema(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+
+@dataclass
+class Nested:
+    """Children written together with their parent (an order's lines): replaced as a whole."""
+
+    model: type[models.Model]
+    fk: str  # the child's foreign key to the parent
+    number: str = ""  # a field numbered 1..n in the given order when left out
+
+
+@dataclass
+class History:
+    """A read-only list under a record, e.g. GET /subscriptions/{id}/changes."""
+
+    path: str
+    model: type[models.Model]
+    fk: str
+    select_related: tuple[str, ...] = ()
+
+
+@dataclass
+class Resource:
+    model: type[models.Model]
+    path: str
+    filters: type[FilterSchema] | None = None
+    read_only: tuple[str, ...] = ()  # output, never written through the API
+    optional: tuple[str, ...] = ()  # required by the model, but may be left out (prepare fills it)
+    select_related: tuple[str, ...] = ()
+    prefetch_related: tuple[str, ...] = ()
+    m2m: tuple[str, ...] = ()
+    nested: dict[str, Nested] = field(default_factory=dict)
+    histories: list[History] = field(default_factory=list)
+    extra_output: dict[str, tuple[Any, Callable]] = field(default_factory=dict)
+    # (data, user, instance or None, nested children) -> data: resource-specific shaping.
+    prepare: Callable | None = None
+    accept_external_account: bool = True
+
+    @property
+    def opts(self):
+        return self.model._meta
+
+    @property
+    def name(self) -> str:
+        return self.opts.model_name
+
+    @property
+    def account_path(self) -> str | None:
+        return account_path(self.model)
+
+
+def account_path(model: type[models.Model]) -> str | None:
+    """The lookup from a model to the Account it belongs to ('' for Account, None if it has none)."""
+    if model is Account:
+        return ""
+    try:
+        f = model._meta.get_field("account")
+    except Exception:
+        return None
+    return "account" if f.is_relation and f.related_model is Account else None
+
+
+def writable_fields(model: type[models.Model], read_only=(), exclude=()) -> list[models.Field]:
+    return [
+        f
+        for f in model._meta.concrete_fields
+        if not f.primary_key and f.editable and f.name not in read_only and f.name not in exclude
+    ]
+
+
+def output_schema(model, name: str, *, exclude=(), m2m=(), extra: dict | None = None, nested=None):
+    fields = {"id": (int, ...)}
+    for f in model._meta.concrete_fields:
+        if f.primary_key or f.name in exclude:
+            continue
+        annotation = output_type(f)
+        if f.null:
+            annotation = annotation | None
+        fields[f.name] = (annotation, Field(..., validation_alias=f.attname) if f.is_relation else ...)
+    namespace = {}
+    for m in m2m:
+        fields[m] = (list[int], ...)
+        namespace[f"resolve_{m}"] = staticmethod(lambda obj, m=m: [o.pk for o in getattr(obj, m).all()])
+    for key, (annotation, resolver) in (extra or {}).items():
+        fields[key] = (annotation, ...)
+        namespace[f"resolve_{key}"] = staticmethod(resolver)
+    for key, child in (nested or {}).items():
+        fields[key] = (list[child], ...)
+    return schema(name, fields, namespace=namespace)
+
+
+def input_schema(model, name: str, *, partial: bool, read_only=(), exclude=(), optional=(), m2m=(), extra=None):
+    fields = {}
+    for f in writable_fields(model, read_only, exclude):
+        annotation = input_type(f)
+        if f.null:
+            annotation = annotation | None
+        required = not partial and is_required(f) and f.name not in optional
+        default = f.default if f.has_default() and not callable(f.default) else None
+        fields[f.name] = (annotation, ... if required else Field(default, validate_default=False))
+    for m in m2m:
+        fields[m] = (list[Id], Field(None))
+    fields.update(extra or {})
+    return schema(name, fields, base=InputSchema)
+
+
+# ---------------------------------------------------------------------------------------------
+# Permissions and visibility: the one place the API decides who may do what.
+
+VERBS = {"view": "see", "add": "create", "change": "change", "delete": "delete"}
+
+
+def require(user, action: str, model: type[models.Model]) -> None:
+    opts = model._meta
+    if not user.has_perm(f"{opts.app_label}.{action}_{opts.model_name}"):
+        raise PermissionDenied(f"You may not {VERBS[action]} {opts.verbose_name_plural}.")
+
+
+def visible(model: type[models.Model], user) -> models.QuerySet:
+    path = account_path(model)
+    if model is Account:
+        return visible_accounts(user)
+    qs = model._default_manager.all()
+    return qs if path is None else restrict(qs, user, path)
+
+
+def get_visible(res: Resource, user, pk: int, related: bool = False) -> models.Model:
+    qs = visible(res.model, user)
+    if related:
+        qs = qs.select_related(*res.select_related).prefetch_related(*res.prefetch_related)
+    obj = qs.filter(pk=pk).first() if 0 < pk <= MAX_ID else None
+    if obj is None:
+        raise Http404(f"No {res.opts.verbose_name} with id {pk}.")
+    return obj
+
+
+def invalid(errors: dict[str, str]) -> ValidationError:
+    return ValidationError({k: [v] for k, v in errors.items()})
+
+
+def check_references(model, data: dict, user, instance=None) -> None:
+    """Every id the data refers to must exist and, when it belongs to an account, be visible to
+    the user (otherwise it is 'unknown', as if it did not exist) and belong to the record's own
+    account. One query per referenced field."""
+    errors = {}
+    own_path = account_path(model)
+    own_account = None
+    if own_path == "account":
+        own_account = data.get("account_id", getattr(instance, "account_id", None))
+    for f in model._meta.concrete_fields:
+        if not f.is_relation or data.get(f.attname) is None:
+            continue
+        value = data[f.attname]
+        target = f.related_model
+        path = account_path(target)
+        qs = visible(target, user)
+        if path:
+            row = qs.filter(pk=value).values_list("pk", f"{path}_id").first()
+        else:
+            row = qs.filter(pk=value).values_list("pk", "pk").first()
+        if row is None:
+            errors[f.name] = f"unknown {target._meta.verbose_name} {value}"
+        elif path and own_account is not None and row[1] != own_account:
+            errors[f.name] = f"{target._meta.verbose_name} {value} belongs to another account"
+    if errors:
+        raise invalid(errors)
+
+
+def check_m2m(model, m2m: dict) -> None:
+    for name, ids in m2m.items():
+        target = model._meta.get_field(name).related_model
+        found = set(target._default_manager.filter(pk__in=ids).values_list("pk", flat=True))
+        missing = sorted(set(ids) - found)
+        if missing:
+            raise invalid({name: f"unknown {target._meta.verbose_name} {', '.join(map(str, missing))}"})
+
+
+def resolve_external_account(data: dict, user) -> None:
+    """Integrations refer to accounts by their own id: account_external_id (+ account_source)."""
+    external = data.pop("account_external_id", None)
+    source = data.pop("account_source", None)
+    if external is None:
+        return
+    qs = visible_accounts(user).filter(external_id=external)
+    if source is not None:
+        qs = qs.filter(source=source)
+    ids = list(qs.values_list("pk", flat=True)[:2])
+    if not ids:
+        raise invalid({"account_external_id": f"unknown account {external!r}"})
+    if len(ids) > 1:
+        raise invalid({"account_external_id": f"{external!r} names accounts of several sources; send account_source"})
+    if data.get("account_id") not in (None, ids[0]):
+        raise invalid({"account_external_id": "names another account than account"})
+    data["account_id"] = ids[0]
+
+
+def to_attnames(model, data: dict) -> dict:
+    out = {}
+    for key, value in data.items():
+        try:
+            f = model._meta.get_field(key)
+        except Exception:
+            out[key] = value
+            continue
+        out[f.attname if f.concrete else key] = value
+    return out
+
+
+def conflict_or_invalid(exc: ValidationError):
+    """A uniqueness violation (duplicate external id, tag value, month) is a 409, the rest a 422."""
+    if not hasattr(exc, "error_dict"):
+        raise exc
+    for key, errors in exc.error_dict.items():
+        for error in errors:
+            if error.code in ("unique", "unique_together"):
+                fields = list((error.params or {}).get("unique_check", ())) or ([] if key == NON_FIELD_ERRORS else [key])
+                message = " ".join(error.messages)
+                raise ApiError(409, "conflict", message, [{"loc": ["body", *fields], "message": message}])
+    raise exc
+
+
+class ApiError(HttpError):
+    """An HTTP error with the error format's code and details (rendered by clm.api)."""
+
+    def __init__(self, status: int, code: str, message: str, details: list | None = None):
+        super().__init__(status, message)
+        self.code = code
+        self.details = details or []
+
+
+
+# ---------------------------------------------------------------------------------------------
+# Writes.
+
+
+def write(res: Resource, user, payload: dict, instance=None):
+    """Create (instance None) or partially update a record with its m2m and nested children,
+    in one transaction, through clm.core.services."""
+    m2m = {k: payload.pop(k) for k in res.m2m if payload.get(k) is not None}
+    payload = {k: v for k, v in payload.items() if k not in res.m2m}
+    children = {k: payload.pop(k) for k in list(res.nested) if k in payload}
+    data = to_attnames(res.model, payload)
+    if res.account_path == "account" and res.accept_external_account:
+        resolve_external_account(data, user)
+    if res.prepare:
+        data = res.prepare(data, user, instance, children)
+    check_references(res.model, data, user, instance)
+    check_m2m(res.model, m2m)
+    for key, rows in children.items():
+        nested = res.nested[key]
+        for i, row in enumerate(rows):
+            try:
+                check_references(nested.model, to_attnames(nested.model, row), user)
+            except ValidationError as exc:
+                raise invalid({f"{key}.{i}.{f}": m for f, ms in exc.message_dict.items() for m in ms}) from None
+    try:
+        with transaction.atomic():
+            if instance is None:
+                obj = services.create(res.model, data, actor=user, via="api", m2m=m2m)
+            else:
+                obj = services.update(instance, data, actor=user, via="api", m2m=m2m)
+            for key, rows in children.items():
+                replace_children(res.nested[key], obj, rows, user, key)
+    except ValidationError as exc:
+        conflict_or_invalid(exc)
+    return obj
+
+
+def replace_children(nested: Nested, parent, rows: list[dict], user, key: str) -> None:
+    for old in nested.model._default_manager.filter(**{nested.fk: parent}):
+        services.delete(old, actor=user, via="api")
+    for i, row in enumerate(rows, start=1):
+        data = to_attnames(nested.model, row)
+        data[f"{nested.fk}_id"] = parent.pk
+        if nested.number and data.get(nested.number) is None:
+            data[nested.number] = i
+        try:
+            services.create(nested.model, data, actor=user, via="api")
+        except ValidationError as exc:
+            raise invalid({f"{key}.{i - 1}.{f}": m for f, ms in exc.message_dict.items() for m in ms}) from None
+
+
+def remove(res: Resource, user, instance) -> None:
+    try:
+        services.delete(instance, actor=user, via="api")
+    except ProtectedError as exc:
+        users = sorted({o._meta.verbose_name_plural for o in exc.protected_objects})
+        message = f"This {res.opts.verbose_name} is still used by {', '.join(users)}; change or delete those first."
+        raise ApiError(409, "conflict", message) from None
+
+
+# ---------------------------------------------------------------------------------------------
+# Endpoints.
+
+
+def page_schema(name: str, item):
+    return schema(
+        name,
+        {"count": (int, ...), "limit": (int, ...), "offset": (int, ...), "items": (list[item], ...)},
+    )
+
+
+def paginate(qs, limit: int, offset: int) -> dict:
+    return {"count": qs.count(), "limit": limit, "offset": offset, "items": list(qs[offset : offset + limit])}
+
+
+def stable(qs, model) -> models.QuerySet:
+    ordering = list(model._meta.ordering or [])
+    if "pk" not in ordering and "id" not in ordering and "-id" not in ordering:
+        ordering.append("pk")
+    return qs.order_by(*ordering)
+
+
+Limit = Annotated[int, Field(ge=1, le=MAX_LIMIT, description=f"page size, at most {MAX_LIMIT}")]
+Offset = Annotated[int, Field(ge=0, le=MAX_OFFSET, description="records to skip")]
+
+
+class NoFilters(FilterSchema):
+    pass
+
+
+def register(router: Router, res: Resource) -> None:
+    """Add list, create, retrieve, partial update, delete (and any histories) for one resource."""
+    model, label, plural = res.model, res.model.__name__, res.opts.verbose_name_plural
+    nested_out = {k: output_schema(n.model, f"{n.model.__name__}Out", exclude=(n.fk,)) for k, n in res.nested.items()}
+    nested_in = {
+        k: (list[input_schema(n.model, f"{n.model.__name__}In", partial=False, exclude=(n.fk,), optional=(n.number,))], None)
+        for k, n in res.nested.items()
+    }
+    extra_in = dict(nested_in)
+    if res.account_path == "account" and res.accept_external_account:
+        extra_in["account_external_id"] = (
+            Annotated[str | None, Field(None, max_length=100, description="the account's id in your system")],
+            None,
+        )
+        extra_in["account_source"] = (Annotated[str | None, Field(None, max_length=30)], None)
+    optional = set(res.optional)
+    if res.account_path == "account" and res.accept_external_account:
+        optional.add("account")
+    Out = output_schema(model, f"{label}Out", m2m=res.m2m, extra=res.extra_output, nested=nested_out)
+    Create = input_schema(
+        model, f"{label}Create", partial=False, read_only=res.read_only, optional=tuple(optional), m2m=res.m2m, extra=extra_in
+    )
+    Patch = input_schema(model, f"{label}Patch", partial=True, read_only=res.read_only, m2m=res.m2m, extra=extra_in)
+    Page = page_schema(f"{label}Page", Out)
+    Filters = res.filters or NoFilters
+    tags = [plural]
+
+    def listed(qs):
+        return stable(qs.select_related(*res.select_related).prefetch_related(*res.prefetch_related), model)
+
+    @router.get(f"/{res.path}", response=Page, operation_id=f"list_{res.name}", tags=tags, summary=f"List {plural}")
+    def list_records(request, filters: Query[Filters], limit: Limit = DEFAULT_LIMIT, offset: Offset = 0):
+        require(request.user, "view", model)
+        return paginate(listed(filters.filter(visible(model, request.user))), limit, offset)
+
+    @router.post(
+        f"/{res.path}", response={201: Out}, operation_id=f"create_{res.name}", tags=tags, summary=f"Create a {res.opts.verbose_name}"
+    )
+    def create_record(request, payload: Create):
+        require(request.user, "add", model)
+        obj = write(res, request.user, payload.model_dump(exclude_unset=True))
+        return 201, reload(res, obj)
+
+    @router.get(f"/{res.path}/{{int:id}}", response=Out, operation_id=f"get_{res.name}", tags=tags, summary=f"One {res.opts.verbose_name}")
+    def get_record(request, id: int):
+        require(request.user, "view", model)
+        return get_visible(res, request.user, id, related=True)
+
+    @router.patch(
+        f"/{res.path}/{{int:id}}", response=Out, operation_id=f"update_{res.name}", tags=tags, summary=f"Change a {res.opts.verbose_name}"
+    )
+    def update_record(request, id: int, payload: Patch):
+        require(request.user, "change", model)
+        instance = get_visible(res, request.user, id)
+        write(res, request.user, payload.model_dump(exclude_unset=True), instance)
+        return reload(res, instance)
+
+    @router.delete(
+        f"/{res.path}/{{int:id}}", response={204: None}, operation_id=f"delete_{res.name}", tags=tags, summary=f"Delete a {res.opts.verbose_name}"
+    )
+    def delete_record(request, id: int):
+        require(request.user, "delete", model)
+        remove(res, request.user, get_visible(res, request.user, id))
+        return 204, None
+
+    for history in res.histories:
+        register_history(router, res, history, tags)
+
+
+def reload(res: Resource, obj):
+    qs = res.model._default_manager.select_related(*res.select_related).prefetch_related(*res.prefetch_related)
+    return qs.get(pk=obj.pk)
+
+
+def register_history(router: Router, res: Resource, history: History, tags: list[str]) -> None:
+    Out = output_schema(history.model, f"{history.model.__name__}Out")
+    Page = page_schema(f"{history.model.__name__}Page", Out)
+    name = f"{res.name}_{history.path.replace('-', '_')}"
+
+    @router.get(f"/{res.path}/{{int:id}}/{history.path}", response=Page, operation_id=f"list_{name}", tags=tags)
+    def list_history(request, id: int, limit: Limit = DEFAULT_LIMIT, offset: Offset = 0):
+        require(request.user, "view", res.model)
+        parent = get_visible(res, request.user, id)
+        qs = history.model._default_manager.filter(**{history.fk: parent}).select_related(*history.select_related)
+        return paginate(stable(qs, history.model), limit, offset)

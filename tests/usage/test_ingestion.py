@@ -1,0 +1,122 @@
+"""Event storage and the daily rollups it maintains: exact, idempotent, in the workspace's days."""
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+from django.utils import timezone
+
+from clm.customers.models import Account, Contact
+from clm.usage.models import UsageDaily, UsageDailyUser, UsageEvent, UsageFeatureDaily
+from clm.usage.services import event_problems, prune_raw_events, store_events
+
+pytestmark = pytest.mark.django_db
+
+
+def events(account, rows):
+    """rows: (user_key, feature, local 'YYYY-MM-DD HH:MM' in Shanghai, seconds, key)."""
+    frame = pd.DataFrame(rows, columns=["user_key", "feature", "local", "duration_seconds", "idempotency_key"])
+    return frame.assign(
+        account_id=account.pk,
+        contact_id=None,
+        event="use",
+        occurred_at=pd.to_datetime(frame["local"]).dt.tz_localize("Asia/Shanghai"),
+        quantity=1.0,
+        properties="{}",
+    ).drop(columns="local")
+
+
+@pytest.fixture
+def account():
+    return Account.objects.create(name="云帆")
+
+
+def recent(days_ago, hour="10:00"):
+    day = timezone.localdate() - dt.timedelta(days=days_ago)
+    return f"{day} {hour}"
+
+
+def rollup(account):
+    return {
+        (r.day, r.events, r.active_users, round(r.minutes, 2))
+        for r in UsageDaily.objects.filter(account=account)
+    }
+
+
+def test_it_rolls_events_up_per_local_day(account):
+    result = store_events(events(account, [
+        ("u1", "report", recent(2, "00:30"), 120, "a"),  # 16:30 UTC the day before: still day -2 locally
+        ("u1", "report", recent(2, "23:50"), 60, "b"),
+        ("u2", "", recent(2, "12:00"), 0, "c"),
+        ("u1", "dashboard", recent(1), 30, "d"),
+    ]))
+    assert (result.received, result.stored, result.duplicates) == (4, 4, 0)
+    two, one = timezone.localdate() - dt.timedelta(days=2), timezone.localdate() - dt.timedelta(days=1)
+    assert rollup(account) == {(two, 3, 2, 3.0), (one, 1, 1, 0.5)}
+    features = set(UsageFeatureDaily.objects.values_list("day", "feature", "events", "minutes"))
+    assert features == {(two, "report", 2, 3.0), (one, "dashboard", 1, 0.5)}
+
+
+def test_resending_events_changes_nothing(account):
+    batch = events(account, [("u1", "report", recent(1), 60, "k1"), ("u2", "report", recent(1), 60, "k2")])
+    store_events(batch)
+    before = rollup(account)
+    again = store_events(batch)
+    assert (again.stored, again.duplicates) == (0, 2)
+    assert rollup(account) == before
+    assert UsageEvent.objects.count() == 2
+
+
+def test_distinct_users_stay_exact_across_batches(account):
+    store_events(events(account, [("u1", "", recent(1), 0, "1"), ("u2", "", recent(1), 0, "2")]))
+    store_events(events(account, [("u1", "", recent(1, "18:00"), 0, "3"), ("u3", "", recent(1), 0, "4")]))
+    (row,) = UsageDaily.objects.filter(account=account)
+    assert (row.events, row.active_users) == (4, 3)
+    assert UsageDailyUser.objects.filter(account=account).count() == 3
+
+
+def test_a_partly_new_batch_adds_only_the_new_events(account):
+    store_events(events(account, [("u1", "", recent(1), 60, "1")]))
+    result = store_events(events(account, [("u1", "", recent(1), 60, "1"), ("u2", "", recent(1), 120, "2")]))
+    assert (result.stored, result.duplicates) == (1, 1)
+    (row,) = UsageDaily.objects.filter(account=account)
+    assert (row.events, row.active_users, row.minutes) == (2, 2, 3.0)
+
+
+def test_events_without_keys_get_a_stable_derived_key(account):
+    batch = events(account, [("u1", "", recent(1), 60, None), ("u1", "", recent(1, "11:00"), 60, "")])
+    assert store_events(batch).stored == 2
+    assert store_events(batch).stored == 0
+    assert all(k.startswith("h:") for k in UsageEvent.objects.values_list("idempotency_key", flat=True))
+
+
+def test_contacts_count_as_users_when_there_is_no_user_key(account):
+    contact = Contact.objects.create(account=account, name="李雷")
+    batch = events(account, [("", "", recent(1), 0, "1"), ("", "", recent(1), 0, "2"), ("", "", recent(1), 0, "3")])
+    batch["contact_id"] = [contact.pk, contact.pk, None]
+    store_events(batch)
+    (row,) = UsageDaily.objects.filter(account=account)
+    assert (row.events, row.active_users) == (3, 1)  # the anonymous event counts, but not as a user
+
+
+def test_it_names_what_cannot_be_stored(account):
+    batch = events(account, [
+        ("u", "", recent(1), 0, "ok"),
+        ("u", "", recent(500), 0, "old"),
+        ("u", "", recent(-3), 0, "future"),
+        ("u", "", recent(1), -5, "negative"),
+    ])
+    assert event_problems(batch).tolist() == [
+        "",
+        "occurred_at is older than the raw-event retention (400 days)",
+        "occurred_at is in the future",
+        "duration_seconds is negative",
+    ]
+
+
+def test_pruning_deletes_old_raw_events_and_keeps_rollups(account):
+    store_events(events(account, [("u", "", recent(10), 60, "a"), ("u", "", recent(1), 60, "b")]))
+    later = timezone.now() + dt.timedelta(days=395)
+    assert prune_raw_events(now=later) == 1
+    assert list(UsageEvent.objects.values_list("idempotency_key", flat=True)) == ["b"]
+    assert UsageDaily.objects.filter(account=account).count() == 2
