@@ -10,6 +10,7 @@ import datetime as dt
 import sys
 from pathlib import Path
 
+import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import setup_django, summary, timed  # noqa: E402
