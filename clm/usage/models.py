@@ -27,10 +27,14 @@ class UsageEvent(models.Model):
     quantity = models.FloatField(default=1)
     duration_seconds = models.FloatField(default=0)
     properties = models.JSONField(default=dict, blank=True)
-    idempotency_key = models.CharField(max_length=100, unique=True)
+    idempotency_key = models.CharField(max_length=100)
 
     class Meta:
-        indexes = [models.Index(fields=["account", "occurred_at"])]
+        # One index serves both deduplication and per-account reads; a second one on time would
+        # cost a third of the ingestion rate. Analytics read the rollups, not raw events.
+        constraints = [
+            models.UniqueConstraint(fields=["account", "idempotency_key"], name="usage_event_unique_key")
+        ]
 
 
 class UsageDaily(models.Model):

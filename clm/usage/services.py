@@ -1,7 +1,8 @@
 """Usage event ingestion and the daily rollups it maintains, and the raw-event retention.
 
 Every path that stores events (API batches, imports, the simulator) ends in `store_events`, which
-inserts the new events and adds exactly those to the rollups, so a resent event changes nothing."""
+inserts the new events and adds exactly those to the rollups, so a resent event changes nothing.
+Idempotency keys are unique per account."""
 
 import datetime as dt
 import hashlib
@@ -91,7 +92,8 @@ def store_events(frame: pd.DataFrame) -> StoreResult:
     if frame["idempotency_key"].isna().any() or (frame["idempotency_key"] == "").any():
         missing = frame["idempotency_key"].isna() | (frame["idempotency_key"] == "")
         frame.loc[missing, "idempotency_key"] = derive_keys(frame[missing])
-    frame = frame.drop_duplicates("idempotency_key")
+    received = len(frame)
+    frame = frame.drop_duplicates(["account_id", "idempotency_key"])
     stamp = frame["occurred_at"].dt.tz_convert("UTC")
     occurred = stamp.dt.strftime("%Y-%m-%d %H:%M:%S.%f") + ("+00:00" if connection.vendor == "postgresql" else "")
     contact = frame["contact_id"].astype("Int64").astype(object).where(frame["contact_id"].notna(), None)
@@ -110,13 +112,19 @@ def store_events(frame: pd.DataFrame) -> StoreResult:
     )
     with transaction.atomic():
         inserted = bulk.insert(
-            UsageEvent, EVENT_COLUMNS, rows, conflict=["idempotency_key"], returning=["idempotency_key"]
+            UsageEvent,
+            EVENT_COLUMNS,
+            rows,
+            conflict=["account_id", "idempotency_key"],
+            returning=["account_id", "idempotency_key"],
         )
         if not inserted:
-            return StoreResult(len(frame), 0)
-        new = frame[frame["idempotency_key"].isin({k for (k,) in inserted})] if len(inserted) < len(frame) else frame
-        add_to_rollups(new)
-    return StoreResult(len(frame), len(inserted))
+            return StoreResult(received, 0)
+        if len(inserted) < len(frame):
+            keys = pd.MultiIndex.from_frame(frame[["account_id", "idempotency_key"]].astype({"account_id": int}))
+            frame = frame[keys.isin(inserted)]
+        add_to_rollups(frame)
+    return StoreResult(received, len(inserted))
 
 
 def add_to_rollups(events: pd.DataFrame) -> None:

@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
+from scipy.special import betaln, digamma, expit, gammaln
 
 from .errors import CLVInputError, as_float_array, positive_parameter, require
 from .fitting import FitInfo, group_rows, maximise
+from .hypergeometric import hyp2f1
 
 
 @dataclass(frozen=True)
@@ -39,22 +40,30 @@ class BetaGeoModel:
     def fit(cls, frequency, recency, T, *, weights=None) -> BetaGeoModel:
         """Maximum-likelihood estimates of (r, α, a, b) from each customer's (x, t_x, T).
 
-        The log-likelihood (section 4, eq. 6) is evaluated once per distinct (x, t_x, T) and
+        The log-likelihood (eq. 6) is evaluated once per distinct (x, t_x, T) and
         weighted by how many customers share it, with the log-sum of its two terms taken stably.
         """
-        x, t_x, age = _customer_data(frequency, recency, T)
+        x, t_x, age = customer_arrays(frequency, recency, T)
+        if x.ndim != 1 or not (x > 0).any():
+            raise CLVInputError(
+                "frequency",
+                f"{int((x > 0).sum())} repeat buyers",
+                "BG/NBD needs customers, some of whom bought again",
+            )
         weights = None if weights is None else _weights(weights, len(x))
         (xs, ts, Ts), counts = group_rows(x, t_x, age, weights=weights)
         # Time is rescaled so the oldest customer has age 10: α is then of order one, as are
         # the other parameters, which the optimiser's line search needs.
         scale = 10.0 / Ts.max() if Ts.max() > 0 else 1.0
         likelihood = _GroupedLikelihood(xs, ts * scale, Ts * scale, counts)
-        log_params, iterations, converged, message = maximise(likelihood, np.zeros(4))
+        log_params, iterations, converged, message = maximise(
+            likelihood, np.zeros(4), ("r", "alpha", "a", "b")
+        )
         r, alpha, a, b = np.exp(log_params)
         alpha /= scale
-        unfitted = cls(r, alpha, a, b)
+        estimate = cls(r, alpha, a, b)
         info = FitInfo(
-            log_likelihood=float(counts @ unfitted.log_likelihood(xs, ts, Ts)),
+            log_likelihood=float(counts @ estimate.log_likelihood(xs, ts, Ts)),
             n_customers=int(round(counts.sum())),
             n_patterns=len(xs),
             iterations=iterations,
@@ -69,7 +78,7 @@ class BetaGeoModel:
 
     def log_likelihood(self, frequency, recency, T) -> np.ndarray:
         """Each customer's log-likelihood, log L(r, α, a, b | x, t_x, T) (eq. 6)."""
-        x, t_x, age = _customer_data(frequency, recency, T)
+        x, t_x, age = customer_arrays(frequency, recency, T)
         r, alpha, a, b = self.r, self.alpha, self.a, self.b
         a3 = -(r + x) * np.log(alpha + age)
         return (
@@ -81,26 +90,26 @@ class BetaGeoModel:
     def probability_alive(self, frequency, recency, T) -> np.ndarray:
         """P(alive | x, t_x, T), the probability the customer has not dropped out by T.
 
-        Fader, Hardie & Lee (2008), "Computing P(alive) using the BG/NBD model", eq. 4:
-        1 / (1 + δ(x>0) · a/(b + x − 1) · ((α + T)/(α + t_x))^(r + x)).
+        1 / (1 + δ(x>0) · a/(b + x − 1) · ((α + T)/(α + t_x))^(r + x)), as in Fader, Hardie &
+        Lee's note "Computing P(alive) using the BG/NBD model" (2008).
         """
-        x, t_x, age = _customer_data(frequency, recency, T)
+        x, t_x, age = customer_arrays(frequency, recency, T)
         return _p_alive(x, t_x, age, self.r, self.alpha, self.a, self.b)
 
     def expected_purchases(self, t, frequency, recency, T) -> np.ndarray:
         """E[Y(t) | x, t_x, T], the expected purchases in the next t periods (eq. 10).
 
-        The paper's (α+T)/(α+T+t))^(r+x) · 2F1(r+x, b+x; a+b+x−1; z) is computed through Euler's
-        transformation as (1 − z)^(a−1) · 2F1(a+b−1−r, a−1; a+b+x−1; z), z = t/(α+T+t): the
-        original overflows for heavy buyers (2F1 grows like (1 − z)^(a−1−r−x)); this one is O(1).
+        The paper's ((α+T)/(α+T+t))^(r+x) · 2F1(r+x, b+x; a+b+x−1; z), z = t/(α+T+t), is computed
+        through Euler's transformation as (1 − z)^(a−1) · 2F1(a+b−1−r, a−1; a+b+x−1; z): as
+        printed it is 0 · ∞ for heavy buyers (2F1 grows like (1 − z)^(a−1−r−x)); this is O(1).
         """
-        x, t_x, age = _customer_data(frequency, recency, T)
+        x, t_x, age = customer_arrays(frequency, recency, T)
         t = as_float_array("t", t)
         require("t", t, t >= 0, "a forecast horizon cannot be negative")
         r, alpha, a, b = self.r, self.alpha, self.a, self.b
-        if abs(a - 1) < 1e-6:  # eq. 10 is 0/0 at a = 1; its limit is the mean of both sides
-            left = BetaGeoModel(r, alpha, 1 - 1e-6, b).expected_purchases(t, x, t_x, age)
-            right = BetaGeoModel(r, alpha, 1 + 1e-6, b).expected_purchases(t, x, t_x, age)
+        if abs(a - 1) < 1e-6:  # eq. 10 is 0/0 at a = 1: take the mean of its values either side
+            left = BetaGeoModel(r, alpha, 1 - 1e-4, b).expected_purchases(t, x, t_x, age)
+            right = BetaGeoModel(r, alpha, 1 + 1e-4, b).expected_purchases(t, x, t_x, age)
             return (left + right) / 2
         z = t / (alpha + age + t)
         bracket = 1 - (1 - z) ** (a - 1) * hyp2f1(a + b - 1 - r, a - 1, a + b + x - 1, z)
@@ -115,7 +124,7 @@ class BetaGeoModel:
     def simulate(self, T, rng=None) -> tuple[np.ndarray, np.ndarray]:
         """Draw (x, t_x) for customers observed for T periods after their first purchase.
 
-        The model's story (section 3): λ ~ Gamma(r, α), p ~ Beta(a, b); the customer drops out
+        The model's assumptions: λ ~ Gamma(r, α), p ~ Beta(a, b); the customer drops out
         after repeat purchase K ~ Geometric(p); purchases arrive at rate λ. Of the N(T) ~
         Poisson(λT) arrivals in (0, T] they make x = min(N, K), and the x-th of N uniform
         arrival times is T·Beta(x, N − x + 1), so no customer is simulated one by one.
@@ -198,7 +207,8 @@ def _p_alive(x, t_x, age, r, alpha, a, b):
     return expit(-log_odds_dropped)
 
 
-def _customer_data(frequency, recency, T):
+def customer_arrays(frequency, recency, T):
+    """(x, t_x, T) as broadcast float arrays, refusing impossible combinations."""
     x = as_float_array("frequency", frequency)
     t_x = as_float_array("recency", recency)
     age = as_float_array("T", T)
@@ -221,12 +231,12 @@ def _weights(weights, n):
 def holdout_comparison(model: BetaGeoModel, summary: pd.DataFrame, max_frequency: int = 7) -> pd.DataFrame:
     """Actual against predicted holdout purchases, by calibration repeat purchases 0 … max+.
 
-    Fader, Hardie & Lee (2005), section 4, Figure 4 ("conditional expectations"): for each group
+    Fader, Hardie & Lee (2005)'s conditional-expectations check: for each group
     of customers with the same calibration x, the mean of the purchases they made in the holdout
     and the mean of E[Y(t) | x, t_x, T] (eq. 10) with t the holdout's length. ``summary`` is the
     output of ``calibration_and_holdout``. A last row "total" sums over all customers.
     """
-    x, t_x, age = _customer_data(summary["frequency"], summary["recency"], summary["T"])
+    x, t_x, age = customer_arrays(summary["frequency"], summary["recency"], summary["T"])
     predicted = model.expected_purchases(summary["duration_holdout"].to_numpy(dtype=float), x, t_x, age)
     group = np.minimum(x, max_frequency).astype(int)
     frame = pd.DataFrame(

@@ -18,13 +18,11 @@ from .errors import CLVInputError
 DAYS_PER_PERIOD = {"day": 1.0, "week": 7.0, "month": 365.2425 / 12}
 _PANDAS_PERIOD = {"week": "W", "month": "M"}
 
-SUMMARY_COLUMNS = ["frequency", "recency", "T", "monetary_value"]
-
 
 def read_cdnow(path: str | PathLike) -> pd.DataFrame:
     """Read the CDNOW transaction file (master: id, date, CDs, dollars; the 1/10 sample has a
     sample id after the customer id) into columns customer, date, cds, amount."""
-    raw = pd.read_csv(path, sep=r"\s+", header=None, dtype=str, comment=None)
+    raw = pd.read_csv(path, sep=r"\s+", header=None, dtype=str)
     if not raw.iloc[0, 0].isdigit():  # the master file has a header line
         raw = raw.iloc[1:]
     if raw.shape[1] == 5:
@@ -51,13 +49,14 @@ def rfm_summary(
     amount: str | None = "amount",
 ) -> pd.DataFrame:
     """Per customer: frequency x (repeat occasions), recency t_x (first to last occasion),
-    age T (first occasion to ``calibration_end``, inclusive), and monetary_value (mean value of
-    the repeat occasions, 0 without any), with t_x and T measured in ``period``.
+    age T (first occasion to ``calibration_end``), and monetary_value (mean value of the repeat
+    occasions; 0 without any, or with ``amount=None``), with t_x and T measured in ``period``.
 
     ``occasion`` is the granularity at which purchases collapse into one: "day" gives the
     fractional weeks of Fader, Hardie & Lee's CDNOW data (t_x = 30.43 for a customer who came
     back 213 days later); ``occasion=period`` gives lifetimes' whole periods.
-    Transactions after ``calibration_end`` are ignored; customers first seen after it are absent.
+    Transactions after the day ``calibration_end`` are ignored; customers first seen after it
+    are absent.
     """
     occasions, end = _occasions(transactions, calibration_end, period, occasion, customer, date, amount)
     occasions = occasions[occasions["date"] <= end]
@@ -83,7 +82,9 @@ def calibration_and_holdout(
     occasions, cal_end = _occasions(transactions, calibration_end, period, occasion, customer, date, amount)
     hold_end = _truncate(pd.Series([pd.Timestamp(holdout_end)]), occasion).iloc[0]
     if hold_end <= cal_end:
-        raise CLVInputError("holdout_end", str(pd.Timestamp(holdout_end).date()), "must be after calibration_end")
+        raise CLVInputError(
+            "holdout_end", str(pd.Timestamp(holdout_end).date()), "must be after calibration_end"
+        )
     days = DAYS_PER_PERIOD[period]
     summary = _summarise(occasions[occasions["date"] <= cal_end], cal_end, days)
 
@@ -124,7 +125,9 @@ def _summarise(occasions: pd.DataFrame, end: pd.Timestamp, days_per_period: floa
             "frequency": (stats["size"] - 1).astype(float),
             "recency": (stats["max"] - stats["min"]) / one_period,
             "T": (end - stats["min"]) / one_period,
-            "monetary_value": repeat.groupby("customer")["amount"].mean().reindex(stats.index, fill_value=0.0),
+            "monetary_value": repeat.groupby("customer")["amount"]
+            .mean()
+            .reindex(stats.index, fill_value=0.0),
         }
     )
     summary.index.name = "customer"

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.special import digamma, gammaln
 
-from .bgnbd import BetaGeoModel
+from .bgnbd import BetaGeoModel, customer_arrays
 from .data import DAYS_PER_PERIOD
 from .errors import CLVInputError, as_float_array, positive_parameter, require
 from .fitting import FitInfo, group_rows, maximise
@@ -45,11 +45,13 @@ class GammaGammaModel:
         # Money is rescaled to a mean of 1 so v is of order one for the optimiser.
         scale = float(np.average(ms, weights=counts))
         likelihood = _GroupedLikelihood(xs, ms / scale, counts)
-        log_params, iterations, converged, message = maximise(likelihood, np.array([0.0, 1.0, 0.0]))
+        log_params, iterations, converged, message = maximise(
+            likelihood, np.array([0.0, 1.0, 0.0]), ("p", "q", "v")
+        )
         p, q, v = np.exp(log_params)
-        unfitted = cls(p, q, v * scale)
+        estimate = cls(p, q, v * scale)
         info = FitInfo(
-            log_likelihood=float(counts @ unfitted.log_likelihood(xs, ms)),
+            log_likelihood=float(counts @ estimate.log_likelihood(xs, ms)),
             n_customers=int(round(counts.sum())),
             n_patterns=len(xs),
             iterations=iterations,
@@ -100,13 +102,15 @@ class GammaGammaModel:
         months: int = 12,
         monthly_discount_rate: float = 0.01,
         period: str = "week",
+        periods_per_month: float | None = None,
     ) -> np.ndarray:
         """Each customer's discounted value over the next ``months`` months.
 
         Σ_{m=1..months} E[purchases in month m | x, t_x, T] · E[M | x, m_x] / (1 + d)^m, with the
         purchases from the BG/NBD conditional expectation (eq. 10 of "Counting your customers")
         differenced month by month: lifetimes' ``customer_lifetime_value``. ``period`` is the
-        unit the transaction model was fitted in; a month is 365.2425/12 days.
+        unit the transaction model was fitted in; a month is 365.2425/12 days unless
+        ``periods_per_month`` says otherwise (lifetimes uses 4.345 weeks).
         """
         if int(months) != months or months < 1:
             raise CLVInputError("months", months, "must be a whole number of months, at least 1")
@@ -114,15 +118,18 @@ class GammaGammaModel:
         require("monthly_discount_rate", d, d >= 0, "a discount rate cannot be negative")
         if period not in DAYS_PER_PERIOD:
             raise CLVInputError("period", period, f"must be one of {sorted(DAYS_PER_PERIOD)}")
-        periods_per_month = DAYS_PER_PERIOD["month"] / DAYS_PER_PERIOD[period]
+        if periods_per_month is None:
+            periods_per_month = DAYS_PER_PERIOD["month"] / DAYS_PER_PERIOD[period]
+        per_month = as_float_array("periods_per_month", periods_per_month)
+        require("periods_per_month", per_month, per_month > 0, "a month holds a positive number of periods")
 
         spend = self.expected_average_spend(frequency, monetary_value)
-        horizons = np.arange(int(months) + 1, dtype=float) * periods_per_month
-        x, t_x, age = (np.asarray(a, dtype=float) for a in (frequency, recency, T))
+        horizons = np.arange(int(months) + 1, dtype=float) * float(per_month)
+        x, t_x, age = customer_arrays(frequency, recency, T)
         cumulative = transaction_model.expected_purchases(horizons[:, None], x[None], t_x[None], age[None])
-        per_month = np.diff(cumulative, axis=0)
+        purchases_by_month = np.diff(cumulative, axis=0)
         discount = (1 + d) ** -np.arange(1, int(months) + 1, dtype=float)
-        return spend * (discount @ per_month)
+        return spend * np.einsum("m,mn->n", discount, purchases_by_month)
 
 
 class _GroupedLikelihood:

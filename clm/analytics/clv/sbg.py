@@ -13,10 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.special import betaln, digamma, hyp2f1
+from scipy.special import betaln, digamma
 
 from .errors import CLVInputError, as_float_array, positive_parameter, require
 from .fitting import FitInfo, maximise
+from .hypergeometric import hyp2f1
 
 
 @dataclass(frozen=True)
@@ -34,13 +35,16 @@ class ShiftedBetaGeometricModel:
     @classmethod
     def fit(cls, alive) -> ShiftedBetaGeometricModel:
         """Maximum-likelihood (α, β) from a cohort's survivors: alive[t] customers still active
-        after t periods, alive[0] the cohort at the start (section 4 and Appendix B).
+        after t periods, alive[0] the cohort at the start.
 
-        LL = Σ_t (alive[t−1] − alive[t])·log P(T = t) + alive[n]·log S(n).
+        LL = Σ_t (alive[t−1] − alive[t])·log P(T = t) + alive[n]·log S(n). Counts may be shares.
+        When retention does not rise over time the data show no heterogeneity: the maximum is
+        then at α, β → ∞ with β/(α + β) the one retention rate, and the estimates come out huge
+        (the model is then the seeds' one-rate formula).
         """
         counts = _survivor_counts(alive)
         likelihood = _CohortLikelihood(counts)
-        log_params, iterations, converged, message = maximise(likelihood, np.zeros(2))
+        log_params, iterations, converged, message = maximise(likelihood, np.zeros(2), ("alpha", "beta"))
         alpha, beta = np.exp(log_params)
         info = FitInfo(
             log_likelihood=float(-likelihood(log_params)[0] * counts[0]),
@@ -57,12 +61,13 @@ class ShiftedBetaGeometricModel:
         return {"alpha": self.alpha, "beta": self.beta}
 
     def churn_probability(self, t) -> np.ndarray:
-        """P(T = t), the share of a new cohort that leaves at the end of period t = 1, 2, … (eq. 6)."""
+        """P(T = t) = B(α + 1, β + t − 1)/B(α, β), the share of a new cohort that leaves at the end
+        of period t = 1, 2, … (eq. 7 gives it by recursion)."""
         t = _periods("t", t, minimum=1)
         return np.exp(betaln(self.alpha + 1, self.beta + t - 1) - betaln(self.alpha, self.beta))
 
     def survival(self, t) -> np.ndarray:
-        """S(t) = B(α, β + t)/B(α, β), the share of a new cohort still active after t periods (eq. 7)."""
+        """S(t) = B(α, β + t)/B(α, β), the share of a new cohort still active after t periods."""
         t = _periods("t", t, minimum=0)
         return np.exp(betaln(self.alpha, self.beta + t) - betaln(self.alpha, self.beta))
 
@@ -82,7 +87,7 @@ class ShiftedBetaGeometricModel:
         """DEL = Σ_{t≥0} S(t)/(1 + d)^t = 2F1(1, β; α + β; 1/(1 + d)), in periods.
 
         A new customer's expected number of payments, each discounted to the start of their first
-        period, with payment at the start of each period (Fader & Hardie 2010, section 3). With
+        period, with payment at the start of each period (Fader & Hardie 2010). With
         every customer on the same retention rate r it would be (1 + d)/(1 + d − r), the seeds'
         paid-in-advance factor.
         """
@@ -99,8 +104,10 @@ class ShiftedBetaGeometricModel:
         """
         d = self._discount_rate(discount_rate)
         n = _periods("renewals", renewals, minimum=0) + 1
-        return (self.beta + n - 1) / (self.alpha + self.beta + n - 1) * hyp2f1(
-            1, self.beta + n, self.alpha + self.beta + n, 1 / (1 + d)
+        return (
+            (self.beta + n - 1)
+            / (self.alpha + self.beta + n - 1)
+            * hyp2f1(1, self.beta + n, self.alpha + self.beta + n, 1 / (1 + d))
         )
 
     def expected_clv(self, margin, discount_rate) -> np.ndarray:
@@ -110,7 +117,7 @@ class ShiftedBetaGeometricModel:
     def expected_residual_value(self, margin, discount_rate, renewals=0, customers=1) -> np.ndarray:
         """The value still to come from ``customers`` active customers who have made ``renewals``
         renewals: customers × margin per period × DERL. Summed over a contractual base's
-        cohorts, this is the base's value (Fader & Hardie 2010, section 4)."""
+        cohorts, this is the base's value (Fader & Hardie 2010)."""
         count = as_float_array("customers", customers)
         require("customers", count, count >= 0, "a count of customers cannot be negative")
         margin = as_float_array("margin", margin)
@@ -121,7 +128,12 @@ class ShiftedBetaGeometricModel:
         require("discount_rate", d, d >= 0, "a discount rate cannot be negative")
         # Undiscounted, the series sums E[T], which is infinite unless α > 1 (2F1 at z = 1).
         if self.alpha <= 1:
-            require("discount_rate", d, d > 0, f"with alpha = {self.alpha:.4g} <= 1 the undiscounted lifetime is infinite")
+            require(
+                "discount_rate",
+                d,
+                d > 0,
+                f"with alpha = {self.alpha:.4g} <= 1 the undiscounted lifetime is infinite",
+            )
         return d
 
 
@@ -170,13 +182,18 @@ def _survivor_counts(alive) -> np.ndarray:
     if counts[-1] == counts[0]:
         raise CLVInputError("alive", alive, "nobody left: retention is 100% and the lifetime unbounded")
     if counts[1] == 0:
-        raise CLVInputError("alive[1]", 0.0, "everybody left after one period: there is no retention to model")
+        raise CLVInputError(
+            "alive[1]", 0.0, "everybody left after one period: there is no retention to model"
+        )
     return counts
 
 
 def _periods(argument: str, t, *, minimum: int):
     periods = as_float_array(argument, t)
-    require(argument, periods, (periods >= minimum) & (periods == np.round(periods)), f"must be a whole number >= {minimum}")
+    require(
+        argument,
+        periods,
+        (periods >= minimum) & (periods == np.round(periods)),
+        f"must be a whole number >= {minimum}",
+    )
     return periods.astype(int) if periods.ndim else int(periods)
-
-

@@ -1,0 +1,455 @@
+"""REST resources for usage: batched event ingestion (POST /events) and the feature catalogue.
+
+Ingestion is built for throughput: the body is parsed once with json, checked column by column
+with pandas (no model object per event), accounts and contacts are resolved with one query each
+per batch, and the valid events go to clm.usage.services.store_events. Invalid events are reported
+by index and field while the valid ones are stored; known idempotency keys are counted as
+duplicates, not stored twice."""
+
+import json
+import math
+from typing import Annotated, Any
+
+import numpy as np
+import pandas as pd
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from ninja import FilterLookup, FilterSchema, Router, Schema
+from pandas.api.types import infer_dtype
+from pydantic import Field
+
+from clm.core.access import visible_accounts
+from clm.core.crud import ApiError, Resource, Text, register, require
+from clm.customers.models import Contact
+from clm.usage.models import Feature, UsageEvent
+from clm.usage.services import EVENT_COLUMNS, event_problems, store_events
+
+router = Router()
+
+MAX_EVENTS = 10_000
+MAX_ID = 2**63 - 1
+FIELDS = {
+    "account": "the account's id in CLM",
+    "account_external_id": "or the account's id in your system",
+    "contact": "optional: the contact's id in CLM",
+    "contact_external_id": "optional: or the contact's id in your system",
+    "user_id": "the product's id of the user (string or integer)",
+    "event": "the event name, e.g. login",
+    "feature": "the product feature used",
+    "timestamp": "ISO 8601; without an offset it is in the workspace's time zone",
+    "quantity": "a number, default 1",
+    "duration_seconds": "a number, default 0",
+    "properties": "an object of anything else",
+    "idempotency_key": "an event sent twice with the same key is stored once",
+}
+STRING_LIMITS = {
+    "account_external_id": 100,
+    "contact_external_id": 100,
+    "user_id": 100,
+    "event": 100,
+    "feature": 100,
+    "idempotency_key": 100,
+    "timestamp": 64,
+}
+AWARE = r"(?:[zZ]|[+-]\d\d(?::?\d\d)?)$"
+encode_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+
+
+class EventIn(Schema):
+    """One usage event (documentation of the body; the endpoint checks events column-wise)."""
+
+    account: int | None = Field(None, description=FIELDS["account"])
+    account_external_id: str | None = Field(None, max_length=100, description=FIELDS["account_external_id"])
+    contact: int | None = Field(None, description=FIELDS["contact"])
+    contact_external_id: str | None = Field(None, max_length=100, description=FIELDS["contact_external_id"])
+    user_id: str | int | None = Field(None, description=FIELDS["user_id"])
+    event: str = Field(..., min_length=1, max_length=100, description=FIELDS["event"])
+    feature: str | None = Field(None, max_length=100, description=FIELDS["feature"])
+    timestamp: str = Field(..., description=FIELDS["timestamp"], examples=["2024-03-01T09:30:00+08:00"])
+    quantity: float = Field(1, description=FIELDS["quantity"])
+    duration_seconds: float = Field(0, ge=0, description=FIELDS["duration_seconds"])
+    properties: dict[str, Any] | None = Field(None, description=FIELDS["properties"])
+    idempotency_key: str | None = Field(None, max_length=100, description=FIELDS["idempotency_key"])
+
+
+class EventError(Schema):
+    index: int
+    field: str | None
+    message: str
+
+
+class IngestResult(Schema):
+    received: int = Field(description="events in the request")
+    stored: int = Field(description="new events stored")
+    duplicates: int = Field(description="valid events already stored (or repeated in the batch)")
+    errors: list[EventError]
+
+
+BODY_SCHEMA = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "oneOf": [
+                        {"type": "array", "maxItems": MAX_EVENTS, "items": {"$ref": "#/components/schemas/EventIn"}},
+                        {
+                            "type": "object",
+                            "required": ["events"],
+                            "properties": {
+                                "events": {
+                                    "type": "array",
+                                    "maxItems": MAX_EVENTS,
+                                    "items": {"$ref": "#/components/schemas/EventIn"},
+                                }
+                            },
+                        },
+                    ]
+                }
+            }
+        },
+    }
+}
+
+
+class Batch:
+    """The events of one request, checked column by column; an event with any error is not stored.
+
+    `raw` is the request body: NUL characters and lone surrogates (which no database stores) can
+    only come from \\u escapes, so strings are searched for them only when the body has such escapes."""
+
+    def __init__(self, events: list, raw: bytes | None = None):
+        self.n = len(events)
+        self.suspect = raw is None or b"\\u0000" in raw or b"\\ud" in raw or b"\\uD" in raw
+        self.bad = np.zeros(self.n, dtype=bool)
+        self.errors: list[tuple[np.ndarray, str | None, Any]] = []
+        self.is_object = np.fromiter((type(e) is dict for e in events), dtype=bool, count=self.n)
+        self.errors.append((np.flatnonzero(~self.is_object), None, "an event must be a JSON object"))
+        self.bad |= ~self.is_object
+        self.objects = events if self.is_object.all() else [e if type(e) is dict else {} for e in events]
+        unknown = set().union(*self.objects) - FIELDS.keys() if self.objects else set()
+        for name in sorted(unknown, key=str):
+            has = np.fromiter((name in e for e in self.objects), dtype=bool, count=self.n)
+            self.fail(has, name, f"unknown field (known: {', '.join(FIELDS)})")
+
+    def column(self, name: str) -> list:
+        return [e.get(name) for e in self.objects]
+
+    def fail(self, mask, field: str | None, message) -> None:
+        """Mark events as invalid; message is one text or one per event (aligned with mask)."""
+        mask = np.asarray(mask, dtype=bool) & self.is_object
+        if not mask.any():
+            return
+        where = np.flatnonzero(mask)
+        if not isinstance(message, str):
+            message = np.asarray(message, dtype=object)[where]
+        self.errors.append((where, field, message))
+        self.bad |= mask
+
+    def flag(self, test, values: list) -> np.ndarray:
+        return np.fromiter((test(v) for v in values), dtype=bool, count=self.n)
+
+    def report(self) -> list[dict]:
+        rows = []
+        for where, field, message in self.errors:
+            if isinstance(message, str):
+                rows.extend({"index": i, "field": field, "message": message} for i in where.tolist())
+            else:
+                rows.extend({"index": i, "field": field, "message": m} for i, m in zip(where.tolist(), message, strict=True))
+        rows.sort(key=lambda r: r["index"])  # stable: per event, in the order of the checks
+        return rows
+
+    # -- typed columns: the common case (every value of the right type) is checked in C -----------
+
+    def strings(self, name: str, *, required: bool = False, integers: bool = False) -> list:
+        """A column of strings (None where absent). Integers are accepted as text when allowed."""
+        values = self.column(name)
+        kind = infer_dtype(values, skipna=True)
+        if kind not in ("string", "empty"):
+            allowed = (str, int) if integers else (str,)
+            wrong = self.flag(lambda v: v is not None and (type(v) not in allowed or type(v) is int and abs(v) > MAX_ID), values)
+            self.fail(wrong, name, "must be a string or an integer" if integers else "must be a string")
+            values = [None if w else v if v is None or type(v) is str else str(v) for v, w in zip(values, wrong, strict=True)]
+        if required and (None in values or "" in values):
+            self.fail(self.flag(lambda v: not v, values), name, "is required")
+        limit = STRING_LIMITS[name]
+        if kind != "empty" and max((len(v) for v in values if v is not None), default=0) > limit:
+            self.fail(self.flag(lambda v: v is not None and len(v) > limit, values), name, f"is longer than {limit} characters")
+        if self.suspect and kind != "empty":
+            self.fail(self.flag(lambda v: v is not None and "\x00" in v, values), name, "must not contain NUL characters")
+            self.fail(self.flag(lambda v: v is not None and _lone_surrogate(v), values), name, "is not valid Unicode (a lone surrogate)")
+        return values
+
+    def numbers(self, name: str, default: float) -> np.ndarray:
+        values = self.column(name)
+        out = None
+        if infer_dtype(values, skipna=True) in ("integer", "floating", "mixed-integer-float", "empty"):
+            try:
+                out = np.array([default if v is None else v for v in values], dtype=np.float64)
+            except (OverflowError, TypeError, ValueError):
+                out = None
+        if out is None:
+            out = np.fromiter((_number(v, default) for v in values), dtype=np.float64, count=self.n)
+        self.fail(np.isnan(out), name, "must be a number")
+        self.fail(np.isinf(out), name, "is too large")
+        return out
+
+    def ids(self, name: str) -> np.ndarray:
+        """Positive integer ids (0 where absent)."""
+        values = self.column(name)
+        out = None
+        if infer_dtype(values, skipna=True) in ("integer", "empty"):
+            try:
+                out = np.array([0 if v is None else v for v in values], dtype=np.int64)
+            except OverflowError:
+                out = None
+        if out is None:
+            out = np.fromiter((_id(v) for v in values), dtype=np.int64, count=self.n)
+        self.fail(out < 0, name, "must be a positive integer id")
+        return np.maximum(out, 0)
+
+    def timestamps(self, name: str) -> pd.Series:
+        """UTC timestamps; ISO 8601 without an offset is in the workspace's time zone."""
+        text = pd.Series(["" if v is None else v for v in self.strings(name, required=True)], dtype=object)
+        given = (text != "").to_numpy()
+        aware = self.flag(_has_offset, text.tolist())
+        stamps = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us, UTC]")
+        if aware.any():
+            stamps[aware] = pd.to_datetime(text[aware], format="ISO8601", utc=True, errors="coerce")
+        naive = given & ~aware
+        if naive.any():
+            local = pd.to_datetime(text[naive], format="ISO8601", errors="coerce")
+            local = local.dt.tz_localize(settings.TIME_ZONE, ambiguous="NaT", nonexistent="NaT")
+            stamps[naive] = local.dt.tz_convert("UTC")
+        self.fail(given & stamps.isna().to_numpy(), name, "is not an ISO 8601 date-time (e.g. 2024-03-01T09:30:00+08:00)")
+        return stamps
+
+    def properties(self) -> list[str]:
+        """Each event's properties as JSON text (what the events table stores)."""
+        values = self.column("properties")
+        out = ["{}"] * self.n
+        messages = np.full(self.n, None, dtype=object)
+        for i, v in enumerate(values):
+            if not v and (v is None or v == {}):
+                continue
+            if type(v) is not dict:
+                messages[i] = "must be an object"
+                continue
+            try:
+                out[i] = text = encode_json(v)
+            except (ValueError, RecursionError):
+                messages[i] = "numbers must be finite (no NaN or Infinity)"
+                continue
+            if self.suspect and "\\u0000" in text:
+                messages[i] = "must not contain NUL characters"
+            elif self.suspect and _lone_surrogate(text):
+                messages[i] = "is not valid Unicode (a lone surrogate)"
+        self.fail(messages != None, "properties", messages)  # noqa: E711 (elementwise)
+        return out
+
+
+def _has_offset(text: str) -> bool:
+    return text.endswith(("Z", "z")) or "+" in text[10:] or "-" in text[10:]
+
+
+def _lone_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _number(value, default: float) -> float:
+    if value is None:
+        return default
+    if type(value) not in (int, float):
+        return math.nan
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf
+
+
+def _id(value) -> int:
+    if value is None:
+        return 0
+    if type(value) is not int or not 0 < value <= MAX_ID:
+        return -1
+    return value
+
+
+def parse_body(request) -> list:
+    try:
+        body = request.body
+    except RequestDataTooBig:
+        raise ApiError(413, "too_large", f"The body is too large; send at most {MAX_EVENTS:,} events per request.") from None
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        raise ApiError(400, "bad_request", f"The body is not valid JSON: {exc}") from None
+    if isinstance(data, dict) and set(data) == {"events"}:
+        data = data["events"]
+    if not isinstance(data, list):
+        raise ApiError(
+            422,
+            "invalid_request",
+            'The body must be a JSON array of events (or {"events": [...]}).',
+            [{"loc": ["body"], "message": f"got {type(data).__name__ if data is not None else 'null'}"}],
+        )
+    if len(data) > MAX_EVENTS:
+        raise ApiError(413, "too_large", f"At most {MAX_EVENTS:,} events per request; this one has {len(data):,}.")
+    return data
+
+
+def resolve_accounts(batch: Batch, user, ids: np.ndarray, external: list) -> np.ndarray:
+    """Account ids of the events, by id or by external id, among the accounts the user can see:
+    an invisible account is as unknown as a missing one. One query for each kind of reference."""
+    if external.count(None) == batch.n:
+        external = pd.Series(None, index=range(batch.n), dtype=object)
+        has_external = np.zeros(batch.n, dtype=bool)
+    else:
+        external = pd.Series(external, dtype=object)
+        has_external = external.notna().to_numpy()
+    both = (ids > 0) & has_external
+    batch.fail(both, "account", "send account or account_external_id, not both")
+    batch.fail((ids == 0) & ~has_external, "account", "is required (account or account_external_id)")
+    wanted = np.unique(ids[ids > 0])
+    if len(wanted):
+        known = np.fromiter(visible_accounts(user).filter(pk__in=wanted.tolist()).values_list("pk", flat=True), np.int64)
+        batch.fail((ids > 0) & ~both & ~np.isin(ids, known), "account", "unknown account")
+    resolved = ids.copy()
+    by_external = has_external & ~both
+    if by_external.any():
+        keys = external[by_external].unique().tolist()
+        rows = visible_accounts(user).filter(external_id__in=keys).values_list("external_id", "pk")
+        found = pd.DataFrame(list(rows), columns=["external_id", "pk"])
+        ambiguous = found["external_id"].duplicated(keep=False)
+        mapped = external.map(found[~ambiguous].set_index("external_id")["pk"])
+        batch.fail(
+            by_external & external.isin(set(found.loc[ambiguous, "external_id"])).to_numpy(),
+            "account_external_id",
+            "names accounts of several source systems; send account (the id in CLM)",
+        )
+        batch.fail(by_external & mapped.isna().to_numpy() & ~batch.bad, "account_external_id", "unknown account")
+        resolved = np.where(by_external & mapped.notna().to_numpy(), mapped.fillna(0).to_numpy(dtype=np.int64), resolved)
+    return resolved
+
+
+def resolve_contacts(batch: Batch, accounts: np.ndarray, ids: np.ndarray, external: list) -> pd.Series:
+    """Contact ids of the events (NA where absent); a contact must belong to the event's account,
+    so it is visible exactly when the account is. One query for each kind of reference."""
+    contact = pd.Series(pd.NA, index=range(batch.n), dtype="Int64")
+    if not ids.any() and external.count(None) == batch.n:
+        return contact
+    external = pd.Series(external, dtype=object)
+    has_id = ids > 0
+    has_external = external.notna().to_numpy()
+    batch.fail(has_id & has_external, "contact", "send contact or contact_external_id, not both")
+    if has_id.any():
+        rows = Contact.objects.filter(pk__in=np.unique(ids[has_id]).tolist()).values_list("pk", "account_id")
+        owners = pd.Series(ids).map(pd.Series(dict(rows), dtype="Int64")).fillna(0).to_numpy(dtype=np.int64)
+        batch.fail(has_id & (owners != accounts) & ~batch.bad, "contact", "unknown contact of this account")
+        contact[has_id] = ids[has_id]
+    by_external = has_external & ~has_id
+    if by_external.any():
+        rows = Contact.objects.filter(
+            account_id__in=np.unique(accounts[by_external]).tolist(),
+            external_id__in=external[by_external].unique().tolist(),
+        ).values_list("account_id", "external_id", "pk")
+        found = pd.DataFrame(list(rows), columns=["account_id", "external_id", "pk"])
+        found = found.drop_duplicates(["account_id", "external_id"], keep=False).set_index(["account_id", "external_id"])
+        keys = pd.MultiIndex.from_arrays([accounts, external.fillna("")])
+        mapped = pd.Series(found["pk"].reindex(keys).to_numpy())
+        missing = by_external & mapped.isna().to_numpy()
+        batch.fail(missing & ~batch.bad, "contact_external_id", "unknown contact of this account")
+        contact[by_external & ~missing] = mapped[by_external & ~missing].astype("int64").to_numpy()
+    return contact
+
+
+@router.post(
+    "/events",
+    response=IngestResult,
+    tags=["usage"],
+    summary="Ingest a batch of usage events",
+    description=(
+        f"Up to {MAX_EVENTS:,} events per request, as a JSON array (or {{\"events\": [...]}}). "
+        "Invalid events are reported by index and field while the valid ones are stored; an event "
+        "whose idempotency_key (or, without one, whose content) is already stored counts as a duplicate."
+    ),
+    openapi_extra=BODY_SCHEMA,
+)
+def ingest_events(request):
+    require(request.user, "add", UsageEvent)
+    return ingest(parse_body(request), request.user, request.body)
+
+
+def ingest(events: list, user, raw: bytes | None = None) -> dict:
+    """Check a batch of decoded events and store the valid ones; the answer of POST /events."""
+    frame, batch = check_events(events, user, raw)
+    stored = store_events(frame).stored if len(frame) else 0
+    return {"received": batch.n, "stored": stored, "duplicates": len(frame) - stored, "errors": batch.report()}
+
+
+def check_events(events: list, user, raw: bytes | None = None) -> tuple[pd.DataFrame, Batch]:
+    """The valid events as a frame for store_events, and the batch holding the errors of the rest."""
+    batch = Batch(events, raw)
+    if batch.n == 0:
+        return pd.DataFrame(columns=EVENT_COLUMNS), batch
+    account_ids = batch.ids("account")
+    account_external = batch.strings("account_external_id")
+    contact_ids = batch.ids("contact")
+    contact_external = batch.strings("contact_external_id")
+    user_key = batch.strings("user_id", integers=True)
+    event = batch.strings("event", required=True)
+    feature = batch.strings("feature")
+    key = batch.strings("idempotency_key")
+    occurred = batch.timestamps("timestamp")
+    quantity = batch.numbers("quantity", 1.0)
+    duration = batch.numbers("duration_seconds", 0.0)
+    properties = batch.properties()
+    accounts = resolve_accounts(batch, user, account_ids, account_external)
+    contacts = resolve_contacts(batch, accounts, contact_ids, contact_external)
+    frame = pd.DataFrame(
+        {
+            "account_id": accounts,
+            "contact_id": contacts,
+            "user_key": ["" if v is None else v for v in user_key],
+            "event": ["" if v is None else v for v in event],
+            "feature": ["" if v is None else v for v in feature],
+            "occurred_at": occurred,
+            "quantity": quantity,
+            "duration_seconds": duration,
+            "properties": properties,
+            "idempotency_key": key,
+        },
+        columns=EVENT_COLUMNS,
+    )
+    good = ~batch.bad
+    if good.any():
+        problems = event_problems(frame[good]).to_numpy()
+        refused = problems != ""
+        if refused.any():
+            refuse(batch, np.flatnonzero(good)[refused], problems[refused])
+    return frame[~batch.bad], batch
+
+
+def refuse(batch: Batch, indexes: np.ndarray, reasons: np.ndarray) -> None:
+    """Record event_problems' reasons, which start with the column they are about."""
+    groups: dict[tuple, list[int]] = {}
+    for i, reason in zip(indexes.tolist(), reasons.tolist(), strict=True):
+        column, _, rest = reason.partition(" ")
+        field = "timestamp" if column == "occurred_at" else column if column in FIELDS else None
+        groups.setdefault((field, rest if field else reason), []).append(i)
+    for (field, message), where in groups.items():
+        mask = np.zeros(batch.n, dtype=bool)
+        mask[where] = True
+        batch.fail(mask, field, message)
+
+
+class FeatureFilters(FilterSchema):
+    q: Annotated[Text | None, FilterLookup(["key__icontains", "name__icontains"])] = None
+    is_core: Annotated[bool | None, FilterLookup("is_core")] = None
+
+
+register(router, Resource(Feature, "features", FeatureFilters))
