@@ -1,0 +1,420 @@
+"""The learned churn model: a calibrated probability that an account churns within 90 days, with
+each account's top factors in plain words.
+
+Training rows are account snapshots: the account's metrics as of a date and whether it churned
+in the ``horizon_days`` after it. The split is by time: the model learns from the earlier as-of
+dates and is validated, then calibrated, on the latest ones. Training rows whose outcome window
+reaches into the validation period are left out (their label would be read from the future).
+Logistic regression and gradient boosting are both tried; cross-validation on the training
+slice (no account split across folds) picks one. Too little history raises
+:class:`NotEnoughHistory`, and the rules stand alone.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import joblib
+import numpy as np
+import pandas as pd
+import sklearn
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.frozen import FrozenEstimator
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
+from threadpoolctl import threadpool_limits
+
+from .evaluation import cross_validate_model, evaluate
+
+KINDS = ("logistic", "gradient_boosting")
+FORMAT = "clm-churn-model/1"
+MISSING_TEXT = "(missing)"
+MIN_TRAIN_POSITIVES = 10
+
+
+class NotEnoughHistory(ValueError):
+    """Too little history to learn from; the message says what is short. The rules stand alone."""
+
+
+# -- pipelines ----------------------------------------------------------------------------------
+
+
+def as_text(values) -> np.ndarray:
+    """Categorical columns as plain text, missing values as one category of their own."""
+    frame = pd.DataFrame(values)
+    return frame.astype(object).where(frame.notna(), MISSING_TEXT).astype(str).to_numpy(dtype=object)
+
+
+def split_features(frame: pd.DataFrame, exclude: Sequence[str] = ()) -> tuple[list[str], list[str]]:
+    """(numeric, categorical) column names: numbers and true/false are numeric, the rest text."""
+    numeric, categorical = [], []
+    for column in frame.columns:
+        if column in exclude:
+            continue
+        dtype = frame[column].dtype
+        if pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype):
+            numeric.append(column)
+        else:
+            categorical.append(column)
+    return numeric, categorical
+
+
+def make_pipeline(
+    kind: str, numeric: Sequence[str], categorical: Sequence[str], *, seed: int = 0
+) -> Pipeline:
+    """Preprocessing and classifier, fitted together so each fold learns its own medians,
+    scales and categories (nothing is learned from rows it will be scored on).
+
+    logistic: numbers median-imputed (with a was-missing indicator) and standardised, text
+    one-hot encoded. gradient_boosting: numbers as they are (missing values handled natively),
+    text one-hot encoded."""
+    text = Pipeline(
+        [("as_text", FunctionTransformer(as_text)), ("one_hot", OneHotEncoder(handle_unknown="ignore"))]
+    )
+    if kind == "logistic":
+        numbers = Pipeline(
+            [("impute", SimpleImputer(strategy="median", add_indicator=True)), ("scale", StandardScaler())]
+        )
+        classifier = LogisticRegression(max_iter=2000)
+    elif kind == "gradient_boosting":
+        numbers = "passthrough"
+        text = Pipeline(
+            [
+                ("as_text", FunctionTransformer(as_text)),
+                ("one_hot", OneHotEncoder(handle_unknown="ignore", sparse_output=False)),
+            ]
+        )
+        classifier = HistGradientBoostingClassifier(
+            learning_rate=0.05,
+            max_iter=200,
+            max_leaf_nodes=15,
+            l2_regularization=1.0,
+            early_stopping=False,
+            random_state=seed,
+        )
+    else:
+        raise ValueError(f"unknown model kind {kind!r} (kinds: {', '.join(KINDS)})")
+    columns = ColumnTransformer(
+        [("numeric", numbers, list(numeric)), ("categorical", text, list(categorical))],
+        sparse_threshold=0 if kind == "gradient_boosting" else 0.3,
+    )
+    return Pipeline([("features", columns), ("classifier", classifier)])
+
+
+# -- time split ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TimeSplit:
+    train: np.ndarray  # boolean masks over the rows
+    validation: np.ndarray
+    validation_start: pd.Timestamp
+    train_end: pd.Timestamp  # the last as-of date a training row may have
+
+
+def time_split(as_of, *, validation_share: float = 0.25, gap_days: int = 90) -> TimeSplit:
+    """Validate on the latest ``validation_share`` of the distinct as-of dates (at least one);
+    train on as-of dates at least ``gap_days`` before the first of them, so that no training
+    label (churn within ``gap_days`` of its as-of date) is read from the validation period."""
+    dates = pd.to_datetime(pd.Series(as_of)).dt.normalize()
+    distinct = np.sort(dates.unique())
+    if len(distinct) < 2:
+        raise NotEnoughHistory(f"a time split needs at least 2 as-of dates, found {len(distinct)}")
+    n_validation = min(len(distinct) - 1, max(1, round(validation_share * len(distinct))))
+    validation_start = pd.Timestamp(distinct[-n_validation])
+    train_end = validation_start - pd.Timedelta(days=gap_days)
+    validation = (dates >= validation_start).to_numpy()
+    train = (dates <= train_end).to_numpy()
+    return TimeSplit(train, validation, validation_start, train_end)
+
+
+# -- the model ----------------------------------------------------------------------------------
+
+
+@dataclass
+class ChurnModel:
+    estimator: object  # fitted, calibrated: predict_proba over the feature columns
+    kind: str
+    numeric: list[str]
+    categorical: list[str]
+    reference: dict  # per feature, the typical value (training median or most common)
+    labels: dict = field(default_factory=dict)  # per feature, a name in plain words
+    metadata: dict = field(default_factory=dict)
+
+    @property
+    def features(self) -> list[str]:
+        return [*self.numeric, *self.categorical]
+
+    @property
+    def version(self) -> str:
+        return self.metadata.get("version", "")
+
+    def _frame(self, X: pd.DataFrame) -> pd.DataFrame:
+        missing = [f for f in self.features if f not in X.columns]
+        if missing:
+            raise ValueError(f"the churn model needs columns that are not in the data: {', '.join(missing)}")
+        return X[self.features]
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        """The probability of churning within the horizon, per row."""
+        return self.estimator.predict_proba(self._frame(X))[:, 1]
+
+    def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
+        """Per row and feature, how much the feature's value moves the probability: the
+        prediction minus the prediction with that feature set to its typical value."""
+        frame = self._frame(X)
+        base = self.estimator.predict_proba(frame)[:, 1]
+        out = {}
+        for feature in self.features:
+            swapped = frame.copy()
+            swapped[feature] = self.reference[feature]
+            out[feature] = base - self.estimator.predict_proba(swapped)[:, 1]
+        return pd.DataFrame(out, index=X.index)
+
+    def top_factors(self, X: pd.DataFrame, n: int = 3, min_effect: float = 0.005) -> pd.Series:
+        """Per row, up to ``n`` factors that raise the churn risk most, as dicts with feature,
+        label, value, typical, effect (probability points) and a sentence."""
+        effects = self.contributions(X)
+        frame = self._frame(X)
+        values = effects.to_numpy()
+        order = np.argsort(-values, axis=1, kind="stable")[:, :n]
+        features = np.array(self.features, dtype=object)
+        rows = []
+        for r in range(len(frame)):
+            factors = []
+            for c in order[r]:
+                effect = float(values[r, c])
+                if effect < min_effect:
+                    break
+                feature = features[c]
+                value = frame.iat[r, c]
+                factors.append(self._factor(feature, value, effect))
+            rows.append(factors)
+        return pd.Series(rows, index=X.index, dtype=object)
+
+    def _factor(self, feature, value, effect) -> dict:
+        label = self.labels.get(feature, feature.replace("_", " "))
+        shown, typical = _plain(value), _plain(self.reference[feature])
+        points = round(effect * 100)
+        return {
+            "feature": feature,
+            "label": label,
+            "value": None if pd.isna(value) else (value.item() if isinstance(value, np.generic) else value),
+            "typical": self.reference[feature],
+            "effect": effect,
+            "text": f"{label} is {shown} (typical: {typical}): raises the churn risk by {points} point{'' if points == 1 else 's'}",
+        }
+
+    def to_bytes(self) -> bytes:
+        buffer = io.BytesIO()
+        joblib.dump({"format": FORMAT, "sklearn": sklearn.__version__, "model": self}, buffer, compress=3)
+        return buffer.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> ChurnModel:
+        """Load a model stored by :meth:`to_bytes`. Pickled: load only bytes this system stored."""
+        try:
+            payload = joblib.load(io.BytesIO(data))
+        except Exception as error:
+            raise ValueError(f"these bytes are not a stored churn model ({error})") from None
+        if not isinstance(payload, Mapping) or payload.get("format") != FORMAT:
+            raise ValueError(f"these bytes are not a stored churn model (expected format {FORMAT})")
+        if payload.get("sklearn") != sklearn.__version__:
+            warnings.warn(
+                f"churn model {payload['model'].version} was trained with scikit-learn {payload.get('sklearn')}, "
+                f"this is {sklearn.__version__}: retrain it (clm train)",
+                stacklevel=2,
+            )
+        return payload["model"]
+
+
+def _plain(value) -> str:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return "missing"
+    if isinstance(value, bool | np.bool_):
+        return "yes" if value else "no"
+    if isinstance(value, int | float | np.number):
+        return f"{float(value):.3g}"
+    return str(value)
+
+
+def reference_values(frame: pd.DataFrame, numeric, categorical) -> dict:
+    """The typical value of each feature: the median of numbers, the most common text."""
+    reference = {}
+    for column in numeric:
+        median = pd.to_numeric(frame[column], errors="coerce").median()
+        reference[column] = float(median) if pd.notna(median) else 0.0
+    for column in categorical:
+        mode = frame[column].dropna().mode()
+        reference[column] = mode.iloc[0] if len(mode) else MISSING_TEXT
+    return reference
+
+
+def train_churn_model(
+    frame: pd.DataFrame,
+    *,
+    label: str = "churned",
+    as_of: str = "as_of",
+    account: str = "account",
+    numeric: Sequence[str] | None = None,
+    categorical: Sequence[str] | None = None,
+    labels: Mapping[str, str] | None = None,
+    horizon_days: int = 90,
+    validation_share: float = 0.25,
+    min_positives: int = 30,
+    min_dates: int = 2,
+    kinds: Sequence[str] = KINDS,
+    folds: int = 5,
+    calibration: str = "sigmoid",
+    seed: int = 0,
+    version: str | None = None,
+    threads: int | None = 1,
+) -> ChurnModel:
+    """Learn P(churn within ``horizon_days``) from account snapshots.
+
+    ``frame``: one row per (account, as-of date) with the features, ``label`` (1 when the
+    account churned within the horizon after that date) and the ``as_of`` date. The account id
+    is never a feature. Raises :class:`NotEnoughHistory` with fewer than ``min_positives``
+    churn examples or ``min_dates`` as-of dates, or when the time split leaves nothing to learn
+    from or to validate on.
+
+    ``threads`` caps the OpenMP threads gradient boosting uses (None: all cores). One is the
+    default because on a small, busy machine its threads wait on each other: a fit took ten
+    times longer with two threads than with one here.
+    """
+    with threadpool_limits(limits=threads, user_api="openmp"):
+        return _train(
+            frame,
+            label,
+            as_of,
+            account,
+            numeric,
+            categorical,
+            labels,
+            horizon_days,
+            validation_share,
+            min_positives,
+            min_dates,
+            kinds,
+            folds,
+            calibration,
+            seed,
+            version,
+        )
+
+
+def _train(
+    frame,
+    label,
+    as_of,
+    account,
+    numeric,
+    categorical,
+    labels,
+    horizon_days,
+    validation_share,
+    min_positives,
+    min_dates,
+    kinds,
+    folds,
+    calibration,
+    seed,
+    version,
+) -> ChurnModel:
+    for column in (label, as_of, account):
+        if column not in frame.columns:
+            raise ValueError(f"the training frame needs a {column!r} column")
+    y = frame[label]
+    if y.isna().any() or not y.astype(float).isin((0.0, 1.0)).all():
+        raise ValueError(f"{label!r} must be 0/1 (churned within {horizon_days} days of the as-of date)")
+    y = y.astype(int).to_numpy()
+    if numeric is None and categorical is None:
+        numeric, categorical = split_features(frame, exclude=(label, as_of, account))
+    numeric, categorical = list(numeric or []), list(categorical or [])
+    if account in numeric + categorical or label in numeric + categorical:
+        raise ValueError("the account id and the outcome cannot be features")
+    if not numeric + categorical:
+        raise ValueError("the churn model needs at least one feature")
+
+    positives, dates = int(y.sum()), int(pd.to_datetime(frame[as_of]).dt.normalize().nunique())
+    if positives < min_positives or dates < min_dates:
+        raise NotEnoughHistory(
+            f"not enough history to learn a churn model: {positives} churn example(s) (need {min_positives}) "
+            f"over {dates} as-of date(s) (need {min_dates}); the early-warning rules stand alone"
+        )
+    split = time_split(frame[as_of], validation_share=validation_share, gap_days=horizon_days)
+    y_train, y_valid = y[split.train], y[split.validation]
+    if y_train.sum() < MIN_TRAIN_POSITIVES:
+        raise NotEnoughHistory(
+            f"not enough history before {split.train_end.date()} to learn from: {int(y_train.sum())} churn "
+            f"example(s) (need {MIN_TRAIN_POSITIVES}) once the latest dates are kept for validation"
+        )
+    if y_valid.sum() == 0 or y_valid.sum() == y_valid.size:
+        raise NotEnoughHistory(
+            f"the validation period (as-of {split.validation_start.date()} on) needs both churned and retained accounts"
+        )
+    features = numeric + categorical
+    X_train, X_valid = frame.loc[split.train, features], frame.loc[split.validation, features]
+    groups = frame.loc[split.train, account].to_numpy()
+    n_folds = max(2, min(folds, int(pd.Series(groups[y_train == 1]).nunique())))
+
+    cv = {}
+    for kind in kinds:
+        result = cross_validate_model(
+            lambda kind=kind: make_pipeline(kind, numeric, categorical, seed=seed),
+            X_train,
+            y_train,
+            n_folds,
+            seed,
+            groups,
+        )
+        cv[kind] = {"fold_auc": result.fold_auc, "mean_auc": result.mean_auc}
+    chosen = max(cv, key=lambda k: cv[k]["mean_auc"])
+    fitted = make_pipeline(chosen, numeric, categorical, seed=seed).fit(X_train, y_train)
+    calibrated = CalibratedClassifierCV(FrozenEstimator(fitted), method=calibration).fit(X_valid, y_valid)
+    raw_report = evaluate(y_valid, fitted.predict_proba(X_valid)[:, 1])
+    report = evaluate(y_valid, calibrated.predict_proba(X_valid)[:, 1])
+
+    trained_at = datetime.now(UTC)
+    as_of_dates = pd.to_datetime(frame[as_of])
+    metadata = {
+        "version": version or f"{chosen}-{trained_at:%Y%m%dT%H%M%SZ}",
+        "trained_at": trained_at.isoformat(),
+        "sklearn_version": sklearn.__version__,
+        "kind": chosen,
+        "calibration": calibration,
+        "horizon_days": horizon_days,
+        "features": features,
+        "training_window": [
+            as_of_dates[split.train].min().date().isoformat(),
+            split.train_end.date().isoformat(),
+        ],
+        "validation_window": [
+            split.validation_start.date().isoformat(),
+            as_of_dates.max().date().isoformat(),
+        ],
+        "rows": {"train": int(split.train.sum()), "validation": int(split.validation.sum())},
+        "positives": {"train": int(y_train.sum()), "validation": int(y_valid.sum())},
+        "cross_validation": cv,
+        "validation_uncalibrated": raw_report.to_dict(),
+        # The calibrator is fitted on the validation slice: its AUC is honest, its Brier score and
+        # calibration table flatter it slightly.
+        "validation": report.to_dict(),
+    }
+    return ChurnModel(
+        estimator=calibrated,
+        kind=chosen,
+        numeric=numeric,
+        categorical=categorical,
+        reference=reference_values(frame.loc[split.train], numeric, categorical),
+        labels=dict(labels or {}),
+        metadata=metadata,
+    )

@@ -1,0 +1,265 @@
+"""How good are our risk scores and flags? One evaluation, used by the backtest, the churn model's
+training and the public Telco check alike.
+
+:func:`evaluate` scores predictions against outcomes (ROC AUC, PR AUC, Brier score, a calibration
+table, precision and recall at a threshold) and, given when each account was first flagged and
+when it churned, the early warning's lead time (recall of churners flagged at least 90 days
+ahead, precision of flags, the distribution of lead times). :func:`cross_validate_model` runs it
+on each fold of a stratified K-fold split.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import average_precision_score, roc_auc_score
+from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
+
+LEAD_QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
+
+
+@dataclass(frozen=True)
+class CalibrationBin:
+    bin: int
+    count: int
+    low: float  # lowest score in the bin
+    high: float
+    mean_predicted: float
+    observed_rate: float
+
+
+@dataclass(frozen=True)
+class LeadTimeReport:
+    min_lead_days: int
+    horizon_days: int
+    churners: int
+    churners_flagged_before: int  # flagged on or before the churn date, however late
+    churners_flagged_in_time: int  # flagged at least min_lead_days before churning
+    recall_in_time: float | None
+    flagged: int
+    flags_judged: int  # flagged accounts whose horizon has been observed (or that churned)
+    flags_followed_by_churn: int  # churned within horizon_days of the first flag
+    precision: float | None
+    lead_days: dict = field(default_factory=dict)  # mean and quantiles of days from first flag to churn
+
+
+@dataclass(frozen=True)
+class ScoreReport:
+    n: int
+    positives: int
+    base_rate: float | None
+    roc_auc: float | None  # None when only one class is present
+    pr_auc: float | None  # average precision
+    brier: float | None  # None when scores are not probabilities
+    threshold: float
+    flagged: int
+    precision: float | None
+    recall: float | None
+    calibration: list[CalibrationBin]
+    lead_time: LeadTimeReport | None = None
+
+    def to_dict(self) -> dict:
+        """JSON-ready (``--json`` output, stored model metrics)."""
+        return asdict(self)
+
+
+def evaluate(
+    y_true,
+    scores,
+    *,
+    threshold: float = 0.5,
+    bins: int = 10,
+    first_flag=None,
+    churn_date=None,
+    min_lead_days: int = 90,
+    horizon_days: int = 180,
+    observed_until=None,
+) -> ScoreReport:
+    """Score predictions (higher = more likely to churn) against outcomes (1 = churned).
+
+    The calibration table splits the rows into ``bins`` groups of equal size by score (deciles by
+    default) and compares the mean predicted probability with the observed churn rate in each.
+    Pass ``first_flag`` and ``churn_date`` (per-account dates, see :func:`lead_time_metrics`)
+    to add the early warning's lead-time analysis.
+    """
+    y = _binary(y_true, "y_true")
+    s = np.asarray(scores, dtype=float)
+    if s.shape != y.shape:
+        raise ValueError(f"scores has {s.size} values for {y.size} outcomes")
+    if np.isnan(s).any():
+        raise ValueError(f"scores holds {int(np.isnan(s).sum())} missing values; every row needs a score")
+    n, positives = y.size, int(y.sum())
+    both = 0 < positives < n
+    probabilities = bool(n) and s.min() >= 0 and s.max() <= 1
+    flagged = s >= threshold
+    true_flags = int((flagged & (y == 1)).sum())
+    report = ScoreReport(
+        n=int(n),
+        positives=positives,
+        base_rate=positives / n if n else None,
+        roc_auc=float(roc_auc_score(y, s)) if both else None,
+        pr_auc=float(average_precision_score(y, s)) if both else None,
+        brier=float(np.mean((s - y) ** 2)) if probabilities else None,
+        threshold=float(threshold),
+        flagged=int(flagged.sum()),
+        precision=true_flags / int(flagged.sum()) if flagged.any() else None,
+        recall=true_flags / positives if positives else None,
+        calibration=calibration_table(y, s, bins),
+        lead_time=None,
+    )
+    if first_flag is not None or churn_date is not None:
+        if first_flag is None or churn_date is None:
+            raise ValueError("lead-time analysis needs both first_flag and churn_date")
+        lead = lead_time_metrics(
+            first_flag,
+            churn_date,
+            min_lead_days=min_lead_days,
+            horizon_days=horizon_days,
+            observed_until=observed_until,
+        )
+        report = replace(report, lead_time=lead)
+    return report
+
+
+def calibration_table(y, scores, bins: int = 10) -> list[CalibrationBin]:
+    """Equal-count bins by score: mean predicted vs observed rate (ties broken by row order)."""
+    y = np.asarray(y, dtype=float)
+    s = np.asarray(scores, dtype=float)
+    if not s.size:
+        return []
+    order = np.argsort(s, kind="stable")
+    groups = np.array_split(order, min(bins, s.size))
+    return [
+        CalibrationBin(
+            bin=i + 1,
+            count=int(g.size),
+            low=float(s[g].min()),
+            high=float(s[g].max()),
+            mean_predicted=float(s[g].mean()),
+            observed_rate=float(y[g].mean()),
+        )
+        for i, g in enumerate(groups)
+    ]
+
+
+def lead_time_metrics(
+    first_flag, churn_date, *, min_lead_days: int = 90, horizon_days: int = 180, observed_until=None
+) -> LeadTimeReport:
+    """How early the early warning spoke.
+
+    ``first_flag``: per account (the index), the date it was first flagged (NaT if never).
+    ``churn_date``: per account, the date it churned (NaT if it did not). Accounts in either are
+    the population. A churner counts as caught when its first flag came at least
+    ``min_lead_days`` before the churn date. A flag is right when the account churned within
+    ``horizon_days`` of it; with ``observed_until``, flags whose horizon runs past it and whose
+    account has not churned cannot be judged yet and are left out of the precision.
+    Flags raised after an account churned do not count as flags.
+    """
+    flags = _dates(first_flag, "first_flag")
+    churns = _dates(churn_date, "churn_date")
+    index = flags.index.union(churns.index)
+    flags, churns = flags.reindex(index), churns.reindex(index)
+    churned = churns.notna()
+    lead = (churns - flags).dt.days
+    before = churned & flags.notna() & (lead >= 0)
+    in_time = before & (lead >= min_lead_days)
+    flagged = flags.notna() & ~(churned & (lead < 0))
+    followed = flagged & churned & (lead <= horizon_days)
+    judged = flagged.copy()
+    if observed_until is not None:
+        horizon_end = flags + pd.Timedelta(days=horizon_days)
+        judged = flagged & (followed | (horizon_end <= pd.Timestamp(observed_until)))
+    leads = lead[before].astype(float)
+    lead_days = {}
+    if len(leads):
+        lead_days = {
+            "mean": float(leads.mean()),
+            **{f"p{int(q * 100)}": float(leads.quantile(q)) for q in LEAD_QUANTILES},
+        }
+    n_churned, n_judged = int(churned.sum()), int(judged.sum())
+    return LeadTimeReport(
+        min_lead_days=int(min_lead_days),
+        horizon_days=int(horizon_days),
+        churners=n_churned,
+        churners_flagged_before=int(before.sum()),
+        churners_flagged_in_time=int(in_time.sum()),
+        recall_in_time=int(in_time.sum()) / n_churned if n_churned else None,
+        flagged=int(flagged.sum()),
+        flags_judged=n_judged,
+        flags_followed_by_churn=int((followed & judged).sum()),
+        precision=int((followed & judged).sum()) / n_judged if n_judged else None,
+        lead_days=lead_days,
+    )
+
+
+@dataclass(frozen=True)
+class CrossValidation:
+    folds: list[ScoreReport]
+    fold_auc: list[float]
+    mean_auc: float
+    std_auc: float
+    pooled: ScoreReport  # every row scored by the fold model that did not see it
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def cross_validate_model(
+    model_factory: Callable[[], object], X, y, folds: int = 5, seed: int = 0, groups=None
+) -> CrossValidation:
+    """Stratified K-fold: fit ``model_factory()`` on K−1 folds, :func:`evaluate` its
+    ``predict_proba`` on the held-out fold. With ``groups`` (e.g. account ids when an account
+    has rows at several dates) no group is split across folds, so nothing leaks between them."""
+    y = _binary(y, "y")
+    if groups is None:
+        splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+        splits = splitter.split(np.zeros(y.size), y)
+    else:
+        splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
+        splits = splitter.split(np.zeros(y.size), y, np.asarray(groups))
+    pooled = np.full(y.size, np.nan)
+    reports = []
+    for train, test in splits:
+        model = model_factory()
+        model.fit(_rows(X, train), y[train])
+        probabilities = model.predict_proba(_rows(X, test))[:, 1]
+        pooled[test] = probabilities
+        reports.append(evaluate(y[test], probabilities))
+    aucs = [r.roc_auc for r in reports]
+    if any(a is None for a in aucs):
+        raise ValueError("a fold held only one class; use fewer folds")
+    return CrossValidation(
+        folds=reports,
+        fold_auc=aucs,
+        mean_auc=float(np.mean(aucs)),
+        std_auc=float(np.std(aucs)),
+        pooled=evaluate(y, pooled),
+    )
+
+
+def _rows(X, rows):
+    return X.iloc[rows] if hasattr(X, "iloc") else np.asarray(X)[rows]
+
+
+def _binary(values, name) -> np.ndarray:
+    array = np.asarray(values)
+    if array.dtype == bool:
+        return array.astype(int)
+    try:
+        numbers = array.astype(float)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must hold 0/1 (or true/false) outcomes") from None
+    if np.isnan(numbers).any() or not np.isin(numbers, (0.0, 1.0)).all():
+        raise ValueError(
+            f"{name} must hold 0/1 (or true/false) outcomes, found {sorted(set(numbers[:1000].tolist()))[:5]}"
+        )
+    return numbers.astype(int)
+
+
+def _dates(values, name) -> pd.Series:
+    if not isinstance(values, pd.Series):
+        raise ValueError(f"{name} must be a pandas Series indexed by account")
+    return pd.to_datetime(values)

@@ -1,0 +1,359 @@
+"""Lifecycle stages (获客 → 激活 → 成长 → 成熟 → 衰退 → 流失 → 回流) decided by rules stored as data.
+
+Stage rules are an ordered list; for each account the first rule whose condition holds as of the
+date decides its stage, and the rule's name and the values it read are kept as the reason. When no
+rule holds, the account keeps its previous stage. Besides the account's metrics, rules may read
+``previous_stage`` and ``days_in_stage`` (days since the previous stage began), which is how
+non-linear paths are written: a churned or dormant account that comes back is *reactivated*, and
+stays so for ``reactivation_days`` before the ordinary rules move it on to onboarding or growth.
+
+Rule values may name the rule set's parameters (``{"param": "dormant_days"}``), so an admin tunes
+"dormant after 180 days" without editing the rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from .conditions import Rule, RuleError, bind, compile_rule, describe, json_records
+
+STAGES = ("prospect", "onboarding", "growth", "mature", "at_risk", "dormant", "churned", "reactivated")
+# Read from the previous stage rather than from the metrics frame.
+STAGE_METRICS = {"previous_stage": "text", "days_in_stage": "number"}
+ARROW = "→"
+
+
+class StageRulesError(RuleError):
+    """A stage rule set that cannot be saved; the message names the place in it."""
+
+    root = "stage rules"
+
+
+@dataclass(frozen=True)
+class StageRule:
+    name: str
+    stage: str
+    when: Mapping
+    compiled: Rule
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "stage": self.stage, "when": self.when}
+
+
+@dataclass(frozen=True)
+class StageRules:
+    rules: tuple[StageRule, ...]
+    params: Mapping
+
+    @classmethod
+    def from_dict(cls, data) -> StageRules:
+        if not isinstance(data, Mapping):
+            raise StageRulesError(
+                "", f"expected an object with 'params' and 'rules', got {type(data).__name__}"
+            )
+        unknown = sorted(str(k) for k in data if k not in ("params", "rules"))
+        if unknown:
+            raise StageRulesError(unknown[0], "unknown key (expected params, rules)")
+        params = data.get("params", {})
+        if not isinstance(params, Mapping):
+            raise StageRulesError("params", "expected an object of parameter values")
+        for key, value in params.items():
+            if isinstance(value, bool) or not isinstance(value, int | float | str):
+                raise StageRulesError(f"params.{key}", f"a parameter is a number or a text, got {value!r}")
+        raw = data.get("rules")
+        if not isinstance(raw, list) or not raw:
+            raise StageRulesError("rules", "expected a non-empty list of rules")
+        rules = []
+        for i, item in enumerate(raw):
+            path = f"rules[{i}]"
+            if not isinstance(item, Mapping):
+                raise StageRulesError(path, "expected an object with name, stage and when")
+            extra = sorted(str(k) for k in item if k not in ("name", "stage", "when"))
+            if extra:
+                raise StageRulesError(f"{path}.{extra[0]}", "unknown key (expected name, stage, when)")
+            name = item.get("name")
+            if not isinstance(name, str) or not name:
+                raise StageRulesError(f"{path}.name", "a rule needs a name (it is stored as the reason)")
+            if name in (r.name for r in rules):
+                raise StageRulesError(f"{path}.name", f"two rules are named {name!r}")
+            stage = item.get("stage")
+            if stage not in STAGES:
+                raise StageRulesError(
+                    f"{path}.stage", f"unknown stage {stage!r} (stages: {', '.join(STAGES)})"
+                )
+            if "when" not in item:
+                raise StageRulesError(path, "a rule needs a 'when' condition")
+            try:
+                bound = bind(item["when"], params)
+                compiled = compile_rule(bound)
+            except RuleError as error:
+                raise StageRulesError(error.within(f"{path}.when").path, error.reason) from None
+            _check_stage_values(bound, f"{path}.when")
+            rules.append(StageRule(name, stage, item["when"], compiled))
+        return cls(tuple(rules), dict(params))
+
+    def to_dict(self) -> dict:
+        return {"params": dict(self.params), "rules": [r.to_dict() for r in self.rules]}
+
+    def metrics(self) -> list[str]:
+        """The metrics the rules read from the metrics frame (not previous_stage/days_in_stage)."""
+        names = [m for r in self.rules for m in r.compiled.metrics if m not in STAGE_METRICS]
+        return list(dict.fromkeys(names))
+
+    def validate(self, known_metrics) -> None:
+        """Refuse rules that read a metric the metrics layer does not produce."""
+        if isinstance(known_metrics, Mapping):
+            known = {**known_metrics, **STAGE_METRICS}
+        else:
+            known = [*known_metrics, *STAGE_METRICS]
+        for i, rule in enumerate(self.rules):
+            try:
+                compile_rule(rule.compiled.rule, known)
+            except RuleError as error:
+                raise StageRulesError(error.within(f"rules[{i}].when").path, error.reason) from None
+
+    def evaluate(
+        self, metrics: pd.DataFrame, previous: pd.DataFrame | None = None, as_of=None
+    ) -> pd.DataFrame:
+        """Each account's stage as of ``as_of``.
+
+        ``metrics``: one row per account (the index). ``previous``: the accounts' current stage
+        (columns ``stage`` and ``since``, same index; accounts absent from it have none).
+        Returns, per account: previous_stage, stage, changed, rule (the name of the rule that
+        decided, None when none held and the previous stage was kept), description (the rule as
+        text), values (what the rule read, JSON-ready) and since (``as_of`` when the stage changed).
+        """
+        frame = metrics.copy()
+        as_of = pd.Timestamp(as_of) if as_of is not None else None
+        if previous is None:
+            previous = pd.DataFrame(
+                {"stage": pd.Series(dtype=object), "since": pd.Series(dtype="datetime64[ns]")}
+            )
+        prev = previous.reindex(frame.index)
+        prev_stage = prev["stage"].astype(object).where(prev["stage"].notna(), None)
+        since = pd.to_datetime(prev["since"]) if "since" in prev else pd.Series(pd.NaT, index=frame.index)
+        frame["previous_stage"] = prev_stage
+        if as_of is None:
+            frame["days_in_stage"] = np.nan
+        else:
+            frame["days_in_stage"] = (as_of.normalize() - since.dt.normalize()).dt.days.astype(float)
+
+        stage = prev_stage.copy()
+        fired = pd.Series([None] * len(frame), index=frame.index, dtype=object)
+        description = pd.Series([None] * len(frame), index=frame.index, dtype=object)
+        values = pd.Series([{} for _ in range(len(frame))], index=frame.index, dtype=object)
+        undecided = np.ones(len(frame), dtype=bool)
+        for rule in self.rules:
+            if not undecided.any():
+                break
+            hit = rule.compiled.matches(frame).to_numpy() & undecided
+            if hit.any():
+                rows = frame.index[hit]
+                stage[hit] = rule.stage
+                fired[hit] = rule.name
+                description[hit] = describe(rule.compiled.rule)
+                values[hit] = json_records(frame.loc[rows], rule.compiled.metrics).to_numpy()
+                undecided &= ~hit
+        changed = (stage.to_numpy() != prev_stage.to_numpy()) & stage.notna().to_numpy()
+        new_since = since.copy()
+        if as_of is not None:
+            new_since[changed] = as_of.normalize()
+        return pd.DataFrame(
+            {
+                "previous_stage": prev_stage,
+                "stage": stage,
+                "changed": changed,
+                "rule": fired,
+                "description": description,
+                "values": values,
+                "since": new_since,
+            },
+            index=frame.index,
+        )
+
+
+def _check_stage_values(rule, path) -> None:
+    """``previous_stage`` compared with a stage that does not exist is a typo; say so."""
+
+    def walk(node, here):
+        if "not" in node:
+            walk(node["not"], f"{here}.not")
+        for key in ("all", "any"):
+            for i, child in enumerate(node.get(key, [])):
+                walk(child, f"{here}.{key}[{i}]")
+        if node.get("metric") == "previous_stage" and node.get("op") in ("==", "!=", "in"):
+            values = node["value"] if isinstance(node["value"], list) else [node["value"]]
+            for value in values:
+                if value not in STAGES:
+                    raise StageRulesError(
+                        f"{here}.value", f"unknown stage {value!r} (stages: {', '.join(STAGES)})"
+                    )
+
+    walk(rule, path)
+
+
+# -- trajectories -------------------------------------------------------------------------------
+
+
+class Trajectories(NamedTuple):
+    links: pd.DataFrame  # from_stage, to_stage, count: moves between stages (a Sankey's links)
+    step_links: pd.DataFrame  # step, from_stage, to_stage, count: the same by step, a cycle-free Sankey
+    paths: pd.DataFrame  # path ("onboarding→growth→at_risk"), accounts
+
+
+def trajectory_counts(
+    transitions: pd.DataFrame, start, end, *, include_unchanged: bool = True
+) -> Trajectories:
+    """Paths between stages over [start, end] (both days included).
+
+    ``transitions``: columns account, date, from_stage, to_stage (one row per stored change).
+    An account's path starts at its stage when the period began (its last change before
+    ``start``; or the first change's from_stage) and follows each change in the period in date
+    order. With ``include_unchanged`` accounts with no change in the period count as one-stage paths.
+    """
+    t = transitions[["account", "date", "from_stage", "to_stage"]].copy()
+    t["date"] = pd.to_datetime(t["date"])
+    t = t.sort_values(["account", "date"], kind="stable")
+    start, end = pd.Timestamp(start), pd.Timestamp(end)
+    before = t[t["date"] < start]
+    inside = t[(t["date"] >= start) & (t["date"] <= end)]
+    at_start = before.groupby("account", sort=False)["to_stage"].last()
+    moves = inside.groupby("account", sort=False).agg(to=("to_stage", list))
+    # groupby's "first" skips missing values; the first change's from_stage may be None (a new account)
+    moves["first_from"] = inside.drop_duplicates("account").set_index("account")["from_stage"]
+    accounts = moves.index.union(at_start.index) if include_unchanged else moves.index
+    sequences = []
+    for account in accounts:
+        head = at_start.get(account)
+        if account in moves.index:
+            if head is None or pd.isna(head):
+                first = moves.at[account, "first_from"]
+                head = None if pd.isna(first) else first
+            seq = ([head] if head is not None else []) + list(moves.at[account, "to"])
+        else:
+            seq = [head]
+        sequences.append(seq)
+    paths = pd.Series([ARROW.join(seq) for seq in sequences if seq], dtype=object)
+    path_counts = paths.value_counts().rename_axis("path").reset_index(name="accounts")
+    steps = [(i + 1, a, b) for seq in sequences for i, (a, b) in enumerate(zip(seq, seq[1:], strict=False))]
+    step_frame = pd.DataFrame(steps, columns=["step", "from_stage", "to_stage"])
+    step_links = (
+        step_frame.groupby(["step", "from_stage", "to_stage"])
+        .size()
+        .reset_index(name="count")
+        .sort_values(["step", "count"], ascending=[True, False], kind="stable")
+        .reset_index(drop=True)
+    )
+    links = (
+        step_frame.groupby(["from_stage", "to_stage"])
+        .size()
+        .reset_index(name="count")
+        .sort_values("count", ascending=False, kind="stable")
+        .reset_index(drop=True)
+    )
+    return Trajectories(
+        links,
+        step_links,
+        path_counts.sort_values(["accounts", "path"], ascending=[False, True]).reset_index(drop=True),
+    )
+
+
+# -- the default rules (DESIGN.md "Lifecycle stages") -------------------------------------------
+
+
+def _m(metric, op, value=None):
+    leaf = {"metric": metric, "op": op}
+    if value is not None:
+        leaf["value"] = value
+    return leaf
+
+
+def _p(name):
+    return {"param": name}
+
+
+DEFAULT_STAGE_RULES_DATA: dict = {
+    "params": {
+        "onboarding_days": 90,  # a first contract younger than this is still onboarding ...
+        "activation_core_days": 5,  # ... until a core feature has been used on this many days
+        "dormant_days": 180,  # no purchase and no usage for this long: dormant (non-contract customers)
+        "reactivation_days": 90,  # how long a returning customer stays "reactivated"
+        "mature_days": 365,  # customer for 12 months or more
+        "usage_growth": 0.2,  # active days up 20% on the own baseline counts as trending up
+        "revenue_growth": 0.1,  # MRR up 10% on 180 days ago counts as trending up
+    },
+    "rules": [
+        {"name": "no_contract_yet", "stage": "prospect", "when": _m("customer_ever", "==", 0)},
+        {
+            "name": "contract_ended",
+            "stage": "churned",
+            "when": {"all": [_m("subscription_history", "==", 1), _m("subscriptions_active", "==", 0)]},
+        },
+        {
+            "name": "no_purchase_or_usage",
+            "stage": "dormant",
+            "when": {
+                "all": [
+                    _m("subscription_history", "==", 0),
+                    _m("days_since_last_purchase", ">=", _p("dormant_days")),
+                    {
+                        "any": [
+                            _m("days_since_last_activity", ">=", _p("dormant_days")),
+                            _m("days_since_last_activity", "is_null"),
+                        ]
+                    },
+                ]
+            },
+        },
+        {
+            "name": "came_back",
+            "stage": "reactivated",
+            "when": _m("previous_stage", "in", ["churned", "dormant"]),
+        },
+        {
+            "name": "recently_back",
+            "stage": "reactivated",
+            "when": {
+                "all": [
+                    _m("previous_stage", "==", "reactivated"),
+                    _m("days_in_stage", "<", _p("reactivation_days")),
+                ]
+            },
+        },
+        {
+            "name": "not_yet_activated",
+            "stage": "onboarding",
+            "when": {
+                "all": [
+                    _m("tenure_days", "<", _p("onboarding_days")),
+                    _m("core_active_days_total", "<", _p("activation_core_days")),
+                ]
+            },
+        },
+        {
+            "name": "health_red_or_signal",
+            "stage": "at_risk",
+            "when": {"any": [_m("health_band", "==", "red"), _m("signals_firing", ">=", 1)]},
+        },
+        {
+            "name": "trending_up",
+            "stage": "growth",
+            "when": {
+                "any": [
+                    _m("active_days_30d_vs_baseline", ">=", _p("usage_growth")),
+                    _m("revenue_change_180d", ">=", _p("revenue_growth")),
+                    _m("expansions_180d", ">=", 1),
+                ]
+            },
+        },
+        {"name": "established", "stage": "mature", "when": _m("tenure_days", ">=", _p("mature_days"))},
+        {"name": "active_customer", "stage": "growth", "when": _m("customer_ever", "==", 1)},
+    ],
+}
+
+DEFAULT_STAGE_RULES = StageRules.from_dict(DEFAULT_STAGE_RULES_DATA)

