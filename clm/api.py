@@ -3,11 +3,14 @@
 Errors always look like {"error": {"code": ..., "message": ..., "details": [{"loc": [...], "message": ...}]}}."""
 
 from datetime import timedelta
+from functools import wraps
 
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.db import IntegrityError
 from django.http import Http404
+from django.urls import re_path
 from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
@@ -50,7 +53,34 @@ class HeaderToken(APIKeyHeader):
         return user
 
 
-api = NinjaAPI(
+class CLMApi(NinjaAPI):
+    """NinjaAPI whose unknown paths and wrong methods answer in the error format too."""
+
+    def _get_urls(self):
+        urls = super()._get_urls()
+        for pattern in urls:
+            pattern.callback = _json_not_allowed(pattern.callback)
+        return [*urls, re_path(r"^.*$", csrf_exempt(_unknown_path))]
+
+
+def _json_not_allowed(view):
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        response = view(request, *args, **kwargs)
+        if response.status_code == 405 and not response.get("Content-Type", "").startswith("application/json"):
+            allowed = response.get("Allow", "")
+            response = error(request, 405, "method_not_allowed", f"{request.method} is not allowed here (allowed: {allowed}).")
+            response["Allow"] = allowed
+        return response
+
+    return wrapped
+
+
+def _unknown_path(request):
+    return error(request, 404, "not_found", f"No API endpoint at {request.path}; see /api/v1/docs.")
+
+
+api = CLMApi(
     title="CLM API",
     version="1",
     description="Customer lifecycle management: accounts, contacts, contracts, orders, usage, tickets, surveys.",
@@ -104,9 +134,14 @@ def on_missing(request, exc):
     return error(request, 404, "not_found", str(exc) or "Not found.")
 
 
+HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 409: "conflict", 413: "too_large"}
+
+
 @api.exception_handler(HttpError)
 def on_http_error(request, exc):
-    return error(request, exc.status_code, "error", str(exc))
+    # clm.core.crud.ApiError carries its own code and details.
+    code = getattr(exc, "code", None) or HTTP_CODES.get(exc.status_code, "error")
+    return error(request, exc.status_code, code, str(exc), getattr(exc, "details", None))
 
 
 @api.exception_handler(Exception)

@@ -21,6 +21,12 @@ def _immediate_tasks():
     yield
 
 
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    # The named users have passwords; PBKDF2 would spend most of each test's time hashing them.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 def make_user(username, role, team=None, **extra):
     from clm.core.models import User
 

@@ -5,7 +5,7 @@ from typing import Annotated
 
 from django.http import Http404
 from django.utils import timezone
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from pydantic import Field
 
 from clm.core.crud import InputSchema, Text
@@ -71,7 +71,7 @@ def list_tokens(request):
 def issue_token(request, payload: TokenIn):
     token, raw = ApiToken.issue(request.user, payload.name)
     token.token = raw
-    return 201, token
+    return Status(201, token)
 
 
 @router.delete("/tokens/{int:id}", response={204: None}, summary="Revoke one of my API tokens")
@@ -81,4 +81,4 @@ def revoke_token(request, id: int):
         raise Http404(f"No token with id {id}.")
     if token.revoked_at is None:
         ApiToken.objects.filter(pk=token.pk).update(revoked_at=timezone.now())
-    return 204, None
+    return Status(204, None)

@@ -1,6 +1,7 @@
 """INSERT ... ON CONFLICT for the bulk paths (imports, event ingestion): multi-row VALUES on
 SQLite, COPY into a staging table on PostgreSQL. SQL is built from model metadata and column names, never from user values."""
 
+import zlib
 from collections.abc import Iterable, Sequence
 from contextlib import closing
 
@@ -69,7 +70,8 @@ def _insert_by_copy(model, columns, rows, conflict, update, add, returning) -> l
     """PostgreSQL: COPY the rows into a temporary table, then one INSERT ... SELECT. Binding tens
     of thousands of parameters client-side costs more than the database's work."""
     names = ", ".join(map(quote, columns))
-    staging = quote(f"_bulk_{model._meta.db_table}")
+    # One staging table per column list: a transaction may insert the same model with other columns.
+    staging = quote(f"_bulk_{model._meta.db_table}_{zlib.crc32(names.encode()):08x}")
     with transaction.atomic(), closing(connection.connection.cursor()) as cursor:
         cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {staging} ON COMMIT DROP AS "
                        f"SELECT {names} FROM {table(model)} WITH NO DATA")

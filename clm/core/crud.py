@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.db.models import ProtectedError
 from django.http import Http404
 from django.utils import timezone
-from ninja import FilterSchema, Query, Router, Schema
+from ninja import FilterSchema, Query, Router, Schema, Status
 from ninja.errors import HttpError
 from pydantic import AfterValidator, ConfigDict, Field
 
@@ -32,13 +32,27 @@ MAX_ID = 2**63 - 1
 MAX_OFFSET = 2**31 - 1
 
 
+class ApiError(HttpError):
+    """An HTTP error with the error format's code and details (rendered by clm.api)."""
+
+    def __init__(self, status: int, code: str, message: str, details: list | None = None):
+        super().__init__(status, message)
+        self.code = code
+        self.details = details or []
+
+
 # ---------------------------------------------------------------------------------------------
 # Input types shared by schemas and filters: nothing the database would choke on gets through.
 
 
 def _no_nul(value: str) -> str:
+    """Text every database stores: no NUL characters, no lone surrogates."""
     if "\x00" in value:
         raise ValueError("must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("is not valid Unicode (a lone surrogate)") from None
     return value
 
 
@@ -160,6 +174,12 @@ def choice_of(f: models.Field):
     return Literal[values]  # type: ignore[valid-type]
 
 
+def describe(f: models.Field) -> str:
+    if f.is_relation:
+        return f"id of the {f.related_model._meta.verbose_name}"
+    return str(f.help_text or f.verbose_name)
+
+
 def is_required(f: models.Field) -> bool:
     return not (f.has_default() or f.null or f.blank)
 
@@ -232,7 +252,7 @@ def account_path(model: type[models.Model]) -> str | None:
         return ""
     try:
         f = model._meta.get_field("account")
-    except Exception:
+    except FieldDoesNotExist:
         return None
     return "account" if f.is_relation and f.related_model is Account else None
 
@@ -253,7 +273,7 @@ def output_schema(model, name: str, *, exclude=(), m2m=(), extra: dict | None = 
         annotation = output_type(f)
         if f.null:
             annotation = annotation | None
-        fields[f.name] = (annotation, Field(..., validation_alias=f.attname) if f.is_relation else ...)
+        fields[f.name] = (annotation, Field(..., validation_alias=f.attname, description=describe(f)))
     namespace = {}
     for m in m2m:
         fields[m] = (list[int], ...)
@@ -266,15 +286,21 @@ def output_schema(model, name: str, *, exclude=(), m2m=(), extra: dict | None = 
     return schema(name, fields, namespace=namespace)
 
 
-def input_schema(model, name: str, *, partial: bool, read_only=(), exclude=(), optional=(), m2m=(), extra=None):
+def input_schema(
+    model, name: str, *, partial: bool, read_only=(), exclude=(), optional=(), m2m=(), extra=None
+):
     fields = {}
     for f in writable_fields(model, read_only, exclude):
         annotation = input_type(f)
         if f.null:
             annotation = annotation | None
         required = not partial and is_required(f) and f.name not in optional
-        default = f.default if f.has_default() and not callable(f.default) else None
-        fields[f.name] = (annotation, ... if required else Field(default, validate_default=False))
+        default = f.default if not partial and f.has_default() and not callable(f.default) else None
+        info = {"description": describe(f)}
+        fields[f.name] = (
+            annotation,
+            Field(..., **info) if required else Field(default, validate_default=False, **info),
+        )
     for m in m2m:
         fields[m] = (list[Id], Field(None))
     fields.update(extra or {})
@@ -365,7 +391,9 @@ def resolve_external_account(data: dict, user) -> None:
     if not ids:
         raise invalid({"account_external_id": f"unknown account {external!r}"})
     if len(ids) > 1:
-        raise invalid({"account_external_id": f"{external!r} names accounts of several sources; send account_source"})
+        raise invalid(
+            {"account_external_id": f"{external!r} names accounts of several sources; send account_source"}
+        )
     if data.get("account_id") not in (None, ids[0]):
         raise invalid({"account_external_id": "names another account than account"})
     data["account_id"] = ids[0]
@@ -376,7 +404,7 @@ def to_attnames(model, data: dict) -> dict:
     for key, value in data.items():
         try:
             f = model._meta.get_field(key)
-        except Exception:
+        except FieldDoesNotExist:
             out[key] = value
             continue
         out[f.attname if f.concrete else key] = value
@@ -390,20 +418,12 @@ def conflict_or_invalid(exc: ValidationError):
     for key, errors in exc.error_dict.items():
         for error in errors:
             if error.code in ("unique", "unique_together"):
-                fields = list((error.params or {}).get("unique_check", ())) or ([] if key == NON_FIELD_ERRORS else [key])
+                fields = list((error.params or {}).get("unique_check", ())) or (
+                    [] if key == NON_FIELD_ERRORS else [key]
+                )
                 message = " ".join(error.messages)
                 raise ApiError(409, "conflict", message, [{"loc": ["body", *fields], "message": message}])
     raise exc
-
-
-class ApiError(HttpError):
-    """An HTTP error with the error format's code and details (rendered by clm.api)."""
-
-    def __init__(self, status: int, code: str, message: str, details: list | None = None):
-        super().__init__(status, message)
-        self.code = code
-        self.details = details or []
-
 
 
 # ---------------------------------------------------------------------------------------------
@@ -413,15 +433,21 @@ class ApiError(HttpError):
 def write(res: Resource, user, payload: dict, instance=None):
     """Create (instance None) or partially update a record with its m2m and nested children,
     in one transaction, through clm.core.services."""
-    m2m = {k: payload.pop(k) for k in res.m2m if payload.get(k) is not None}
-    payload = {k: v for k, v in payload.items() if k not in res.m2m}
-    children = {k: payload.pop(k) for k in list(res.nested) if k in payload}
+    m2m = {k: payload.pop(k) for k in res.m2m if k in payload}
+    children = {k: payload.pop(k) for k in res.nested if k in payload}
     data = to_attnames(res.model, payload)
     if res.account_path == "account" and res.accept_external_account:
         resolve_external_account(data, user)
     if res.prepare:
         data = res.prepare(data, user, instance, children)
-    check_references(res.model, data, user, instance)
+    references = data
+    if instance is not None and "account_id" in data:
+        # Moving a record to another account: what it already refers to must move along.
+        current = {
+            f.attname: getattr(instance, f.attname) for f in res.model._meta.concrete_fields if f.is_relation
+        }
+        references = {**current, **data}
+    check_references(res.model, references, user, instance)
     check_m2m(res.model, m2m)
     for key, rows in children.items():
         nested = res.nested[key]
@@ -429,7 +455,9 @@ def write(res: Resource, user, payload: dict, instance=None):
             try:
                 check_references(nested.model, to_attnames(nested.model, row), user)
             except ValidationError as exc:
-                raise invalid({f"{key}.{i}.{f}": m for f, ms in exc.message_dict.items() for m in ms}) from None
+                raise invalid(
+                    {f"{key}.{i}.{f}": m for f, ms in exc.message_dict.items() for m in ms}
+                ) from None
     try:
         with transaction.atomic():
             if instance is None:
@@ -454,15 +482,19 @@ def replace_children(nested: Nested, parent, rows: list[dict], user, key: str) -
         try:
             services.create(nested.model, data, actor=user, via="api")
         except ValidationError as exc:
-            raise invalid({f"{key}.{i - 1}.{f}": m for f, ms in exc.message_dict.items() for m in ms}) from None
+            raise invalid(
+                {f"{key}.{i - 1}.{f}": m for f, ms in exc.message_dict.items() for m in ms}
+            ) from None
 
 
 def remove(res: Resource, user, instance) -> None:
     try:
         services.delete(instance, actor=user, via="api")
     except ProtectedError as exc:
-        users = sorted({o._meta.verbose_name_plural for o in exc.protected_objects})
-        message = f"This {res.opts.verbose_name} is still used by {', '.join(users)}; change or delete those first."
+        users = sorted({str(o._meta.verbose_name_plural) for o in exc.protected_objects})
+        message = (
+            f"This {res.opts.verbose_name} is still used by {', '.join(users)}; change or delete those first."
+        )
         raise ApiError(409, "conflict", message) from None
 
 
@@ -499,9 +531,18 @@ class NoFilters(FilterSchema):
 def register(router: Router, res: Resource) -> None:
     """Add list, create, retrieve, partial update, delete (and any histories) for one resource."""
     model, label, plural = res.model, res.model.__name__, res.opts.verbose_name_plural
-    nested_out = {k: output_schema(n.model, f"{n.model.__name__}Out", exclude=(n.fk,)) for k, n in res.nested.items()}
+    nested_out = {
+        k: output_schema(n.model, f"{n.model.__name__}Out", exclude=(n.fk,)) for k, n in res.nested.items()
+    }
     nested_in = {
-        k: (list[input_schema(n.model, f"{n.model.__name__}In", partial=False, exclude=(n.fk,), optional=(n.number,))], None)
+        k: (
+            list[
+                input_schema(
+                    n.model, f"{n.model.__name__}In", partial=False, exclude=(n.fk,), optional=(n.number,)
+                )
+            ],
+            None,
+        )
         for k, n in res.nested.items()
     }
     extra_in = dict(nested_in)
@@ -516,9 +557,17 @@ def register(router: Router, res: Resource) -> None:
         optional.add("account")
     Out = output_schema(model, f"{label}Out", m2m=res.m2m, extra=res.extra_output, nested=nested_out)
     Create = input_schema(
-        model, f"{label}Create", partial=False, read_only=res.read_only, optional=tuple(optional), m2m=res.m2m, extra=extra_in
+        model,
+        f"{label}Create",
+        partial=False,
+        read_only=res.read_only,
+        optional=tuple(optional),
+        m2m=res.m2m,
+        extra=extra_in,
     )
-    Patch = input_schema(model, f"{label}Patch", partial=True, read_only=res.read_only, m2m=res.m2m, extra=extra_in)
+    Patch = input_schema(
+        model, f"{label}Patch", partial=True, read_only=res.read_only, m2m=res.m2m, extra=extra_in
+    )
     Page = page_schema(f"{label}Page", Out)
     Filters = res.filters or NoFilters
     tags = [plural]
@@ -526,26 +575,42 @@ def register(router: Router, res: Resource) -> None:
     def listed(qs):
         return stable(qs.select_related(*res.select_related).prefetch_related(*res.prefetch_related), model)
 
-    @router.get(f"/{res.path}", response=Page, operation_id=f"list_{res.name}", tags=tags, summary=f"List {plural}")
+    @router.get(
+        f"/{res.path}", response=Page, operation_id=f"list_{res.name}", tags=tags, summary=f"List {plural}"
+    )
     def list_records(request, filters: Query[Filters], limit: Limit = DEFAULT_LIMIT, offset: Offset = 0):
         require(request.user, "view", model)
         return paginate(listed(filters.filter(visible(model, request.user))), limit, offset)
 
     @router.post(
-        f"/{res.path}", response={201: Out}, operation_id=f"create_{res.name}", tags=tags, summary=f"Create a {res.opts.verbose_name}"
+        f"/{res.path}",
+        response={201: Out},
+        operation_id=f"create_{res.name}",
+        tags=tags,
+        summary=f"Create a {res.opts.verbose_name}",
     )
     def create_record(request, payload: Create):
         require(request.user, "add", model)
         obj = write(res, request.user, payload.model_dump(exclude_unset=True))
-        return 201, reload(res, obj)
+        return Status(201, reload(res, obj))
 
-    @router.get(f"/{res.path}/{{int:id}}", response=Out, operation_id=f"get_{res.name}", tags=tags, summary=f"One {res.opts.verbose_name}")
+    @router.get(
+        f"/{res.path}/{{int:id}}",
+        response=Out,
+        operation_id=f"get_{res.name}",
+        tags=tags,
+        summary=f"One {res.opts.verbose_name}",
+    )
     def get_record(request, id: int):
         require(request.user, "view", model)
         return get_visible(res, request.user, id, related=True)
 
     @router.patch(
-        f"/{res.path}/{{int:id}}", response=Out, operation_id=f"update_{res.name}", tags=tags, summary=f"Change a {res.opts.verbose_name}"
+        f"/{res.path}/{{int:id}}",
+        response=Out,
+        operation_id=f"update_{res.name}",
+        tags=tags,
+        summary=f"Change a {res.opts.verbose_name}",
     )
     def update_record(request, id: int, payload: Patch):
         require(request.user, "change", model)
@@ -554,19 +619,25 @@ def register(router: Router, res: Resource) -> None:
         return reload(res, instance)
 
     @router.delete(
-        f"/{res.path}/{{int:id}}", response={204: None}, operation_id=f"delete_{res.name}", tags=tags, summary=f"Delete a {res.opts.verbose_name}"
+        f"/{res.path}/{{int:id}}",
+        response={204: None},
+        operation_id=f"delete_{res.name}",
+        tags=tags,
+        summary=f"Delete a {res.opts.verbose_name}",
     )
     def delete_record(request, id: int):
         require(request.user, "delete", model)
         remove(res, request.user, get_visible(res, request.user, id))
-        return 204, None
+        return Status(204, None)
 
     for history in res.histories:
         register_history(router, res, history, tags)
 
 
 def reload(res: Resource, obj):
-    qs = res.model._default_manager.select_related(*res.select_related).prefetch_related(*res.prefetch_related)
+    qs = res.model._default_manager.select_related(*res.select_related).prefetch_related(
+        *res.prefetch_related
+    )
     return qs.get(pk=obj.pk)
 
 
@@ -575,9 +646,13 @@ def register_history(router: Router, res: Resource, history: History, tags: list
     Page = page_schema(f"{history.model.__name__}Page", Out)
     name = f"{res.name}_{history.path.replace('-', '_')}"
 
-    @router.get(f"/{res.path}/{{int:id}}/{history.path}", response=Page, operation_id=f"list_{name}", tags=tags)
+    @router.get(
+        f"/{res.path}/{{int:id}}/{history.path}", response=Page, operation_id=f"list_{name}", tags=tags
+    )
     def list_history(request, id: int, limit: Limit = DEFAULT_LIMIT, offset: Offset = 0):
         require(request.user, "view", res.model)
         parent = get_visible(res, request.user, id)
-        qs = history.model._default_manager.filter(**{history.fk: parent}).select_related(*history.select_related)
+        qs = history.model._default_manager.filter(**{history.fk: parent}).select_related(
+            *history.select_related
+        )
         return paginate(stable(qs, history.model), limit, offset)

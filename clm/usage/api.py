@@ -8,12 +8,16 @@ duplicates, not stored twice."""
 
 import json
 import math
+import threading
+import time
+from contextlib import nullcontext
 from typing import Annotated, Any
 
 import numpy as np
 import pandas as pd
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from django.db import OperationalError, connection
 from ninja import FilterLookup, FilterSchema, Router, Schema
 from pandas.api.types import infer_dtype
 from pydantic import Field
@@ -51,7 +55,8 @@ STRING_LIMITS = {
     "idempotency_key": 100,
     "timestamp": 64,
 }
-AWARE = r"(?:[zZ]|[+-]\d\d(?::?\d\d)?)$"
+RETRYABLE = ("40P01", "40001")  # PostgreSQL: deadlock detected, serialization failure
+SQLITE_WRITER = threading.Lock()
 encode_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
 
 
@@ -66,7 +71,7 @@ class EventIn(Schema):
     event: str = Field(..., min_length=1, max_length=100, description=FIELDS["event"])
     feature: str | None = Field(None, max_length=100, description=FIELDS["feature"])
     timestamp: str = Field(..., description=FIELDS["timestamp"], examples=["2024-03-01T09:30:00+08:00"])
-    quantity: float = Field(1, description=FIELDS["quantity"])
+    quantity: float = Field(1, ge=0, description=FIELDS["quantity"])
     duration_seconds: float = Field(0, ge=0, description=FIELDS["duration_seconds"])
     properties: dict[str, Any] | None = Field(None, description=FIELDS["properties"])
     idempotency_key: str | None = Field(None, max_length=100, description=FIELDS["idempotency_key"])
@@ -85,6 +90,8 @@ class IngestResult(Schema):
     errors: list[EventError]
 
 
+EVENT_SCHEMA = EventIn.model_json_schema()
+BATCH_SCHEMA = {"type": "array", "maxItems": MAX_EVENTS, "items": EVENT_SCHEMA}
 BODY_SCHEMA = {
     "requestBody": {
         "required": True,
@@ -92,18 +99,8 @@ BODY_SCHEMA = {
             "application/json": {
                 "schema": {
                     "oneOf": [
-                        {"type": "array", "maxItems": MAX_EVENTS, "items": {"$ref": "#/components/schemas/EventIn"}},
-                        {
-                            "type": "object",
-                            "required": ["events"],
-                            "properties": {
-                                "events": {
-                                    "type": "array",
-                                    "maxItems": MAX_EVENTS,
-                                    "items": {"$ref": "#/components/schemas/EventIn"},
-                                }
-                            },
-                        },
+                        BATCH_SCHEMA,
+                        {"type": "object", "required": ["events"], "properties": {"events": BATCH_SCHEMA}},
                     ]
                 }
             }
@@ -120,9 +117,16 @@ class Batch:
 
     def __init__(self, events: list, raw: bytes | None = None):
         self.n = len(events)
-        self.suspect = raw is None or b"\\u0000" in raw or b"\\ud" in raw or b"\\uD" in raw
+        self.suspect = (
+            raw is None
+            or json.detect_encoding(raw) != "utf-8"  # UTF-16/32 bodies hide the escapes from a byte search
+            or b"\\u0000" in raw
+            or b"\\ud" in raw
+            or b"\\uD" in raw
+        )
         self.bad = np.zeros(self.n, dtype=bool)
         self.errors: list[tuple[np.ndarray, str | None, Any]] = []
+        self.flagged: dict[str | None, np.ndarray] = {}
         self.is_object = np.fromiter((type(e) is dict for e in events), dtype=bool, count=self.n)
         self.errors.append((np.flatnonzero(~self.is_object), None, "an event must be a JSON object"))
         self.bad |= ~self.is_object
@@ -138,6 +142,8 @@ class Batch:
     def fail(self, mask, field: str | None, message) -> None:
         """Mark events as invalid; message is one text or one per event (aligned with mask)."""
         mask = np.asarray(mask, dtype=bool) & self.is_object
+        if field in self.flagged:
+            mask &= ~self.flagged[field]  # one error per event and field: the first found
         if not mask.any():
             return
         where = np.flatnonzero(mask)
@@ -145,6 +151,7 @@ class Batch:
             message = np.asarray(message, dtype=object)[where]
         self.errors.append((where, field, message))
         self.bad |= mask
+        self.flagged[field] = self.flagged[field] | mask if field in self.flagged else mask
 
     def flag(self, test, values: list) -> np.ndarray:
         return np.fromiter((test(v) for v in values), dtype=bool, count=self.n)
@@ -155,7 +162,10 @@ class Batch:
             if isinstance(message, str):
                 rows.extend({"index": i, "field": field, "message": message} for i in where.tolist())
             else:
-                rows.extend({"index": i, "field": field, "message": m} for i, m in zip(where.tolist(), message, strict=True))
+                rows.extend(
+                    {"index": i, "field": field, "message": m}
+                    for i, m in zip(where.tolist(), message, strict=True)
+                )
         rows.sort(key=lambda r: r["index"])  # stable: per event, in the order of the checks
         return rows
 
@@ -167,17 +177,35 @@ class Batch:
         kind = infer_dtype(values, skipna=True)
         if kind not in ("string", "empty"):
             allowed = (str, int) if integers else (str,)
-            wrong = self.flag(lambda v: v is not None and (type(v) not in allowed or type(v) is int and abs(v) > MAX_ID), values)
+            wrong = self.flag(
+                lambda v: v is not None and (type(v) not in allowed or type(v) is int and abs(v) > MAX_ID),
+                values,
+            )
             self.fail(wrong, name, "must be a string or an integer" if integers else "must be a string")
-            values = [None if w else v if v is None or type(v) is str else str(v) for v, w in zip(values, wrong, strict=True)]
+            values = [
+                None if w else v if v is None or type(v) is str else str(v)
+                for v, w in zip(values, wrong, strict=True)
+            ]
         if required and (None in values or "" in values):
             self.fail(self.flag(lambda v: not v, values), name, "is required")
         limit = STRING_LIMITS[name]
         if kind != "empty" and max((len(v) for v in values if v is not None), default=0) > limit:
-            self.fail(self.flag(lambda v: v is not None and len(v) > limit, values), name, f"is longer than {limit} characters")
+            self.fail(
+                self.flag(lambda v: v is not None and len(v) > limit, values),
+                name,
+                f"is longer than {limit} characters",
+            )
         if self.suspect and kind != "empty":
-            self.fail(self.flag(lambda v: v is not None and "\x00" in v, values), name, "must not contain NUL characters")
-            self.fail(self.flag(lambda v: v is not None and _lone_surrogate(v), values), name, "is not valid Unicode (a lone surrogate)")
+            self.fail(
+                self.flag(lambda v: v is not None and "\x00" in v, values),
+                name,
+                "must not contain NUL characters",
+            )
+            self.fail(
+                self.flag(lambda v: v is not None and _lone_surrogate(v), values),
+                name,
+                "is not valid Unicode (a lone surrogate)",
+            )
         return values
 
     def numbers(self, name: str, default: float) -> np.ndarray:
@@ -210,18 +238,27 @@ class Batch:
 
     def timestamps(self, name: str) -> pd.Series:
         """UTC timestamps; ISO 8601 without an offset is in the workspace's time zone."""
-        text = pd.Series(["" if v is None else v for v in self.strings(name, required=True)], dtype=object)
-        given = (text != "").to_numpy()
-        aware = self.flag(_has_offset, text.tolist())
-        stamps = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us, UTC]")
-        if aware.any():
-            stamps[aware] = pd.to_datetime(text[aware], format="ISO8601", utc=True, errors="coerce")
-        naive = given & ~aware
-        if naive.any():
-            local = pd.to_datetime(text[naive], format="ISO8601", errors="coerce")
-            local = local.dt.tz_localize(settings.TIME_ZONE, ambiguous="NaT", nonexistent="NaT")
-            stamps[naive] = local.dt.tz_convert("UTC")
-        self.fail(given & stamps.isna().to_numpy(), name, "is not an ISO 8601 date-time (e.g. 2024-03-01T09:30:00+08:00)")
+        values = self.strings(name, required=True)
+        text = ["" if v is None else v for v in values] if None in values else values
+        aware = self.flag(_has_offset, text)
+        if aware.all():
+            stamps = _utc(pd.Series(text, dtype=object))
+        else:
+            series = pd.Series(text, dtype=object)
+            stamps = pd.Series(pd.NaT, index=series.index, dtype="datetime64[us, UTC]")
+            if aware.any():
+                stamps[aware] = _utc(series[aware])
+            naive = ~aware & (series != "").to_numpy()
+            if naive.any():
+                stamps[naive] = _utc(series[naive], local=True)
+        # pandas also reads words such as "now" and "today"; ISO 8601 starts with the year.
+        unparsed = stamps.isna().to_numpy() | ~self.flag(lambda t: t[:4].isdigit(), text)
+        if unparsed.any():
+            self.fail(
+                unparsed & self.flag(bool, text),
+                name,
+                "is not an ISO 8601 date-time (e.g. 2024-03-01T09:30:00+08:00)",
+            )
         return stamps
 
     def properties(self) -> list[str]:
@@ -246,6 +283,18 @@ class Batch:
                 messages[i] = "is not valid Unicode (a lone surrogate)"
         self.fail(messages != None, "properties", messages)  # noqa: E711 (elementwise)
         return out
+
+
+def _utc(text: pd.Series, local: bool = False) -> pd.Series:
+    """ISO 8601 texts as UTC timestamps in microseconds (what the databases keep); NaT where unreadable."""
+    if local:
+        stamps = pd.to_datetime(text, format="ISO8601", errors="coerce")
+        stamps = stamps.dt.tz_localize(settings.TIME_ZONE, ambiguous="NaT", nonexistent="NaT").dt.tz_convert(
+            "UTC"
+        )
+    else:
+        stamps = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
+    return stamps.dt.floor("us").dt.as_unit("us")
 
 
 def _has_offset(text: str) -> bool:
@@ -283,7 +332,9 @@ def parse_body(request) -> list:
     try:
         body = request.body
     except RequestDataTooBig:
-        raise ApiError(413, "too_large", f"The body is too large; send at most {MAX_EVENTS:,} events per request.") from None
+        raise ApiError(
+            413, "too_large", f"The body is too large; send at most {MAX_EVENTS:,} events per request."
+        ) from None
     try:
         data = json.loads(body)
     except (ValueError, RecursionError) as exc:
@@ -298,7 +349,9 @@ def parse_body(request) -> list:
             [{"loc": ["body"], "message": f"got {type(data).__name__ if data is not None else 'null'}"}],
         )
     if len(data) > MAX_EVENTS:
-        raise ApiError(413, "too_large", f"At most {MAX_EVENTS:,} events per request; this one has {len(data):,}.")
+        raise ApiError(
+            413, "too_large", f"At most {MAX_EVENTS:,} events per request; this one has {len(data):,}."
+        )
     return data
 
 
@@ -316,7 +369,9 @@ def resolve_accounts(batch: Batch, user, ids: np.ndarray, external: list) -> np.
     batch.fail((ids == 0) & ~has_external, "account", "is required (account or account_external_id)")
     wanted = np.unique(ids[ids > 0])
     if len(wanted):
-        known = np.fromiter(visible_accounts(user).filter(pk__in=wanted.tolist()).values_list("pk", flat=True), np.int64)
+        known = np.fromiter(
+            visible_accounts(user).filter(pk__in=wanted.tolist()).values_list("pk", flat=True), np.int64
+        )
         batch.fail((ids > 0) & ~both & ~np.isin(ids, known), "account", "unknown account")
     resolved = ids.copy()
     by_external = has_external & ~both
@@ -331,8 +386,12 @@ def resolve_accounts(batch: Batch, user, ids: np.ndarray, external: list) -> np.
             "account_external_id",
             "names accounts of several source systems; send account (the id in CLM)",
         )
-        batch.fail(by_external & mapped.isna().to_numpy() & ~batch.bad, "account_external_id", "unknown account")
-        resolved = np.where(by_external & mapped.notna().to_numpy(), mapped.fillna(0).to_numpy(dtype=np.int64), resolved)
+        batch.fail(
+            by_external & mapped.isna().to_numpy() & ~batch.bad, "account_external_id", "unknown account"
+        )
+        resolved = np.where(
+            by_external & mapped.notna().to_numpy(), mapped.fillna(0).to_numpy(dtype=np.int64), resolved
+        )
     return resolved
 
 
@@ -358,7 +417,9 @@ def resolve_contacts(batch: Batch, accounts: np.ndarray, ids: np.ndarray, extern
             external_id__in=external[by_external].unique().tolist(),
         ).values_list("account_id", "external_id", "pk")
         found = pd.DataFrame(list(rows), columns=["account_id", "external_id", "pk"])
-        found = found.drop_duplicates(["account_id", "external_id"], keep=False).set_index(["account_id", "external_id"])
+        found = found.drop_duplicates(["account_id", "external_id"], keep=False).set_index(
+            ["account_id", "external_id"]
+        )
         keys = pd.MultiIndex.from_arrays([accounts, external.fillna("")])
         mapped = pd.Series(found["pk"].reindex(keys).to_numpy())
         missing = by_external & mapped.isna().to_numpy()
@@ -373,7 +434,7 @@ def resolve_contacts(batch: Batch, accounts: np.ndarray, ids: np.ndarray, extern
     tags=["usage"],
     summary="Ingest a batch of usage events",
     description=(
-        f"Up to {MAX_EVENTS:,} events per request, as a JSON array (or {{\"events\": [...]}}). "
+        f'Up to {MAX_EVENTS:,} events per request, as a JSON array (or {{"events": [...]}}). '
         "Invalid events are reported by index and field while the valid ones are stored; an event "
         "whose idempotency_key (or, without one, whose content) is already stored counts as a duplicate."
     ),
@@ -387,8 +448,32 @@ def ingest_events(request):
 def ingest(events: list, user, raw: bytes | None = None) -> dict:
     """Check a batch of decoded events and store the valid ones; the answer of POST /events."""
     frame, batch = check_events(events, user, raw)
-    stored = store_events(frame).stored if len(frame) else 0
-    return {"received": batch.n, "stored": stored, "duplicates": len(frame) - stored, "errors": batch.report()}
+    stored = store(frame) if len(frame) else 0
+    return {
+        "received": batch.n,
+        "stored": stored,
+        "duplicates": len(frame) - stored,
+        "errors": batch.report(),
+    }
+
+
+def store(frame: pd.DataFrame, attempts: int = 4) -> int:
+    """store_events, retried when PostgreSQL picks this batch as a deadlock victim: concurrent
+    batches upsert the same rollup rows. Retrying is safe, the batch is one transaction and
+    idempotent. Rows go in account order, so that locks are mostly taken in the same order.
+
+    On SQLite, which has one writer at a time, the server's threads queue on a lock: SQLite's own
+    busy handler sleeps and polls, which halved the throughput of two concurrent clients."""
+    frame = frame.sort_values(["account_id", "occurred_at"], kind="stable")
+    for attempt in range(attempts):
+        try:
+            with SQLITE_WRITER if connection.vendor == "sqlite" else nullcontext():
+                return store_events(frame, roll_up=False).stored
+        except OperationalError as exc:
+            if attempt == attempts - 1 or getattr(exc.__cause__, "sqlstate", None) not in RETRYABLE:
+                raise
+            time.sleep(0.02 * (attempt + 1))
+    raise AssertionError("unreachable")
 
 
 def check_events(events: list, user, raw: bytes | None = None) -> tuple[pd.DataFrame, Batch]:

@@ -28,6 +28,7 @@ class UsageEvent(models.Model):
     duration_seconds = models.FloatField(default=0)
     properties = models.JSONField(default=dict, blank=True)
     idempotency_key = models.CharField(max_length=100)
+    rolled_up = models.BooleanField(db_default=True, help_text="already counted in the daily rollups")
 
     class Meta:
         # One index serves both deduplication and per-account reads; a second one on time would
@@ -35,6 +36,8 @@ class UsageEvent(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["account", "idempotency_key"], name="usage_event_unique_key")
         ]
+        # Events stored by the API wait here until the rollup job counts them.
+        indexes = [models.Index(fields=["id"], condition=models.Q(rolled_up=False), name="usage_event_pending")]
 
 
 class UsageDaily(models.Model):

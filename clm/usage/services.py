@@ -2,6 +2,9 @@
 
 Every path that stores events (API batches, imports, the simulator) ends in `store_events`, which
 inserts the new events and adds exactly those to the rollups, so a resent event changes nothing.
+Batch loads roll up in the same transaction; the API defers it (`roll_up=False`): its events are
+flagged pending and `roll_up_pending` — the task queue runs it every minute, and every reader
+that needs fresh rollups calls it first — counts each pending event exactly once.
 Idempotency keys are unique per account."""
 
 import datetime as dt
@@ -30,6 +33,7 @@ EVENT_COLUMNS = [
     "properties",
     "idempotency_key",
 ]
+ROLLUP_COLUMNS = ["account_id", "contact_id", "user_key", "feature", "occurred_at", "duration_seconds"]
 
 
 @dataclass
@@ -83,9 +87,10 @@ def local_days(occurred_at: pd.Series) -> pd.Series:
     return occurred_at.dt.tz_convert(settings.TIME_ZONE).dt.date
 
 
-def store_events(frame: pd.DataFrame) -> StoreResult:
+def store_events(frame: pd.DataFrame, *, roll_up: bool = True) -> StoreResult:
     """Store validated events (columns EVENT_COLUMNS; occurred_at tz-aware) and add the new ones
-    to the rollups, in one transaction. Events whose idempotency key is known are ignored."""
+    to the rollups, in one transaction — or, with roll_up=False, leave them for roll_up_pending.
+    Events whose idempotency key is known for their account are ignored."""
     if frame.empty:
         return StoreResult(0, 0)
     frame = frame.reset_index(drop=True)
@@ -93,7 +98,8 @@ def store_events(frame: pd.DataFrame) -> StoreResult:
         missing = frame["idempotency_key"].isna() | (frame["idempotency_key"] == "")
         frame.loc[missing, "idempotency_key"] = derive_keys(frame[missing])
     received = len(frame)
-    frame = frame.drop_duplicates(["account_id", "idempotency_key"])
+    # Rows in key order: concurrent batches then take their locks in the same order (no deadlocks).
+    frame = frame.drop_duplicates(["account_id", "idempotency_key"]).sort_values(["account_id", "idempotency_key"])
     stamp = frame["occurred_at"].dt.tz_convert("UTC")
     occurred = stamp.dt.strftime("%Y-%m-%d %H:%M:%S.%f") + ("+00:00" if connection.vendor == "postgresql" else "")
     contact = frame["contact_id"].astype("Int64").astype(object).where(frame["contact_id"].notna(), None)
@@ -108,18 +114,19 @@ def store_events(frame: pd.DataFrame) -> StoreResult:
         frame["duration_seconds"].astype(float).tolist(),
         frame["properties"].tolist(),
         frame["idempotency_key"].tolist(),
+        [roll_up] * len(frame),
         strict=True,
     )
     with transaction.atomic():
         inserted = bulk.insert(
             UsageEvent,
-            EVENT_COLUMNS,
+            [*EVENT_COLUMNS, "rolled_up"],
             rows,
             conflict=["account_id", "idempotency_key"],
             returning=["account_id", "idempotency_key"],
         )
-        if not inserted:
-            return StoreResult(received, 0)
+        if not inserted or not roll_up:
+            return StoreResult(received, len(inserted))
         if len(inserted) < len(frame):
             keys = pd.MultiIndex.from_frame(frame[["account_id", "idempotency_key"]].astype({"account_id": int}))
             frame = frame[keys.isin(inserted)]
@@ -127,9 +134,31 @@ def store_events(frame: pd.DataFrame) -> StoreResult:
     return StoreResult(received, len(inserted))
 
 
+def roll_up_pending(batch: int = 50_000) -> int:
+    """Add the events stored with roll_up=False to the rollups and mark them counted; returns how
+    many. Safe to run concurrently: on PostgreSQL each run claims its rows with SKIP LOCKED."""
+    done = 0
+    while True:
+        with transaction.atomic():
+            pending = UsageEvent.objects.filter(rolled_up=False).order_by("id")
+            if connection.vendor == "postgresql":
+                pending = pending.select_for_update(skip_locked=True)
+            rows = list(pending.values_list("id", *ROLLUP_COLUMNS)[:batch])
+            if not rows:
+                return done
+            frame = pd.DataFrame(rows, columns=["id", *ROLLUP_COLUMNS])
+            frame["occurred_at"] = pd.to_datetime(frame["occurred_at"], utc=True)
+            add_to_rollups(frame)
+            ids = frame["id"].tolist()
+            for start in range(0, len(ids), 10_000):
+                UsageEvent.objects.filter(id__in=ids[start : start + 10_000]).update(rolled_up=True)
+            done += len(ids)
+
+
 def add_to_rollups(events: pd.DataFrame) -> None:
     """Add newly stored events to the daily rollups (events and minutes add; distinct users are
-    counted through UsageDailyUser, so a user seen in two batches of one day counts once)."""
+    counted through UsageDailyUser, so a user seen in two batches of one day counts once).
+    Upserts go in key order, so concurrent batches lock rows in the same order."""
     days = local_days(events["occurred_at"])
     minutes = events["duration_seconds"].astype(float) / 60.0
     base = pd.DataFrame({"account_id": events["account_id"].astype(int), "day": days, "minutes": minutes})
@@ -139,7 +168,7 @@ def add_to_rollups(events: pd.DataFrame) -> None:
     identified = users.notna()
     pairs = pd.DataFrame(
         {"account_id": base["account_id"][identified], "day": days[identified], "user_key": users[identified]}
-    ).drop_duplicates()
+    ).drop_duplicates().sort_values(["account_id", "day", "user_key"])
     new_users = bulk.insert(
         UsageDailyUser,
         ["account_id", "day", "user_key"],
@@ -147,7 +176,7 @@ def add_to_rollups(events: pd.DataFrame) -> None:
         conflict=["account_id", "day", "user_key"],
         returning=["account_id", "day"],
     )
-    daily = base.groupby(["account_id", "day"], sort=False).agg(events=("minutes", "size"), minutes=("minutes", "sum"))
+    daily = base.groupby(["account_id", "day"], sort=True).agg(events=("minutes", "size"), minutes=("minutes", "sum"))
     daily["active_users"] = 0
     if new_users:
         counted = pd.DataFrame(new_users, columns=["account_id", "day"])
@@ -166,7 +195,7 @@ def add_to_rollups(events: pd.DataFrame) -> None:
         per_feature = (
             base[featured]
             .assign(feature=events["feature"][featured])
-            .groupby(["account_id", "day", "feature"], sort=False)
+            .groupby(["account_id", "day", "feature"], sort=True)
             .agg(events=("minutes", "size"), minutes=("minutes", "sum"))
             .reset_index()
         )

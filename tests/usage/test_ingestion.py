@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from clm.customers.models import Account, Contact
 from clm.usage.models import UsageDaily, UsageDailyUser, UsageEvent, UsageFeatureDaily
-from clm.usage.services import event_problems, prune_raw_events, store_events
+from clm.usage.services import event_problems, prune_raw_events, roll_up_pending, store_events
 
 pytestmark = pytest.mark.django_db
 
@@ -120,3 +120,25 @@ def test_pruning_deletes_old_raw_events_and_keeps_rollups(account):
     assert prune_raw_events(now=later) == 1
     assert list(UsageEvent.objects.values_list("idempotency_key", flat=True)) == ["b"]
     assert UsageDaily.objects.filter(account=account).count() == 2
+
+
+def test_deferred_events_are_counted_once_by_the_roll_up(account):
+    batch = events(account, [("u1", "report", recent(1), 60, "a"), ("u2", "report", recent(1), 60, "b")])
+    assert store_events(batch, roll_up=False).stored == 2
+    assert rollup(account) == set()
+    assert UsageEvent.objects.filter(rolled_up=False).count() == 2
+    assert roll_up_pending() == 2
+    assert roll_up_pending() == 0
+    store_events(events(account, [("u1", "", recent(1, "20:00"), 30, "c")]), roll_up=False)
+    assert roll_up_pending() == 1
+    day = timezone.localdate() - dt.timedelta(days=1)
+    assert rollup(account) == {(day, 3, 2, 2.5)}
+    assert not UsageEvent.objects.filter(rolled_up=False).exists()
+
+
+def test_the_roll_up_works_in_batches(account):
+    rows = [(f"u{i % 7}", "", recent(1 + i % 3), 60, f"k{i}") for i in range(25)]
+    store_events(events(account, rows), roll_up=False)
+    assert roll_up_pending(batch=4) == 25
+    assert sum(r[1] for r in rollup(account)) == 25
+    assert sum(r[2] for r in rollup(account)) == 21  # 7 users on each of 3 days

@@ -1,0 +1,366 @@
+"""POST /events: batched usage-event ingestion. Valid events are stored and rolled up, invalid ones
+are reported by index and field, known idempotency keys are ignored, and no body is a 500."""
+
+import datetime as dt
+import json
+
+import pytest
+from django.db.models import Sum
+from django.utils import timezone
+
+from clm.customers.models import Account, Contact
+from clm.usage.api import MAX_EVENTS
+from clm.usage.models import UsageDaily, UsageDailyUser, UsageEvent, UsageFeatureDaily
+from clm.usage.services import roll_up_pending
+from tests.api.conftest import assert_error
+
+pytestmark = pytest.mark.django_db
+
+RECENT = (timezone.now() - dt.timedelta(days=2)).replace(microsecond=0)
+WHEN = RECENT.isoformat()
+
+
+@pytest.fixture
+def account(owner, csm):
+    return Account.objects.create(
+        name="华为技术", sales_owner=owner, csm=csm, external_id="SF-1", source="salesforce"
+    )
+
+
+@pytest.fixture
+def api(csm, api_as):
+    return api_as(csm)
+
+
+def event(account, **extra):
+    return {"account": account.pk, "user_id": "u1", "event": "login", "timestamp": WHEN, **extra}
+
+
+def rollups():
+    """The rollups once the pending events are counted (the API leaves that to the task queue)."""
+    roll_up_pending()
+    return (
+        list(
+            UsageDaily.objects.order_by("account_id", "day").values_list(
+                "account_id", "day", "events", "active_users", "minutes"
+            )
+        ),
+        list(UsageFeatureDaily.objects.order_by("feature").values_list("feature", "events", "minutes")),
+    )
+
+
+def test_valid_events_are_stored_with_their_rollups(api, account):
+    events = [
+        event(
+            account, feature="reports", duration_seconds=120, properties={"plan": "pro"}, idempotency_key="e1"
+        ),
+        event(account, user_id=42, feature="reports", duration_seconds=60, idempotency_key="e2"),
+        event(account, user_id="u1", event="export", quantity=3, idempotency_key="e3"),
+    ]
+    result = api.post("/events", events)
+    assert result.status_code == 200, result.content
+    assert result.json_body == {"received": 3, "stored": 3, "duplicates": 0, "errors": []}
+    stored = UsageEvent.objects.get(idempotency_key="e1")
+    assert (stored.account, stored.user_key, stored.feature, stored.properties) == (
+        account,
+        "u1",
+        "reports",
+        {"plan": "pro"},
+    )
+    assert stored.occurred_at == RECENT
+    assert UsageEvent.objects.get(idempotency_key="e2").user_key == "42"
+    assert UsageEvent.objects.get(idempotency_key="e3").quantity == 3
+    day = timezone.localtime(RECENT).date()
+    assert rollups() == ([(account.pk, day, 3, 2, 3.0)], [("reports", 2, 3.0)])
+
+
+def test_invalid_events_are_reported_by_index_and_field_while_the_valid_ones_are_stored(api, account):
+    events = [
+        event(account, idempotency_key="ok-1"),
+        event(account, timestamp="yesterday"),
+        event(account, idempotency_key="ok-2"),
+        {"account": account.pk, "timestamp": WHEN},
+        event(account, quantity=-1),
+        "not an event",
+    ]
+    result = api.post("/events", events).json_body
+    assert (result["received"], result["stored"], result["duplicates"]) == (6, 2, 0)
+    assert [(e["index"], e["field"]) for e in result["errors"]] == [
+        (1, "timestamp"),
+        (3, "event"),
+        (4, "quantity"),
+        (5, None),
+    ]
+    assert result["errors"][2]["message"] == "is negative"
+    assert set(UsageEvent.objects.values_list("idempotency_key", flat=True)) == {"ok-1", "ok-2"}
+
+
+def test_sending_the_same_batch_twice_stores_nothing_new_and_leaves_rollups_unchanged(api, account):
+    events = [
+        event(account, user_id=f"u{i % 3}", feature="reports", duration_seconds=30, idempotency_key=f"k{i}")
+        for i in range(20)
+    ]
+    first = api.post("/events", events).json_body
+    before = rollups()
+    second = api.post("/events", events).json_body
+    assert (first["stored"], first["duplicates"]) == (20, 0)
+    assert (second["stored"], second["duplicates"], second["errors"]) == (0, 20, [])
+    assert UsageEvent.objects.count() == 20
+    assert rollups() == before
+
+
+def test_a_key_repeated_within_a_batch_counts_as_a_duplicate(api, account):
+    result = api.post("/events", [event(account, idempotency_key="same")] * 3).json_body
+    assert (result["stored"], result["duplicates"]) == (1, 2)
+
+
+def test_events_without_keys_are_deduplicated_by_their_content(api, account):
+    events = [event(account, feature="a"), event(account, feature="b")]
+    assert api.post("/events", events).json_body["stored"] == 2
+    assert api.post("/events", events).json_body == {
+        "received": 2,
+        "stored": 0,
+        "duplicates": 2,
+        "errors": [],
+    }
+
+
+def test_users_active_in_two_batches_of_one_day_count_once(api, account):
+    api.post("/events", [event(account, user_id="u1", idempotency_key="a")])
+    roll_up_pending()
+    api.post(
+        "/events",
+        [
+            event(account, user_id="u1", idempotency_key="b"),
+            event(account, user_id="u2", idempotency_key="c"),
+        ],
+    )
+    roll_up_pending()
+    assert UsageDaily.objects.get().active_users == 2
+    assert UsageDailyUser.objects.count() == 2
+
+
+def test_accounts_and_contacts_can_be_named_by_their_external_ids(api, account):
+    contact = Contact.objects.create(account=account, name="张伟", external_id="C-9")
+    result = api.post(
+        "/events",
+        [{"account_external_id": "SF-1", "contact_external_id": "C-9", "event": "login", "timestamp": WHEN}],
+    )
+    assert result.json_body["stored"] == 1
+    stored = UsageEvent.objects.get()
+    assert (stored.account_id, stored.contact_id) == (account.pk, contact.pk)
+
+
+def test_a_contact_must_belong_to_the_events_account(api, account):
+    other = Contact.objects.create(account=Account.objects.create(name="Other"), name="x")
+    mine = Contact.objects.create(account=account, name="y")
+    result = api.post(
+        "/events",
+        [
+            event(account, contact=other.pk),
+            event(account, contact=mine.pk),
+            event(account, contact_external_id="nope"),
+        ],
+    )
+    assert [(e["index"], e["field"], e["message"]) for e in result.json_body["errors"]] == [
+        (0, "contact", "unknown contact of this account"),
+        (2, "contact_external_id", "unknown contact of this account"),
+    ]
+    assert UsageEvent.objects.get().contact == mine
+
+
+def test_an_external_id_used_by_two_source_systems_is_ambiguous(api, account):
+    Account.objects.create(name="Twin", external_id="SF-1", source="hubspot")
+    result = api.post(
+        "/events", [{"account_external_id": "SF-1", "event": "login", "timestamp": WHEN}]
+    ).json_body
+    assert result["errors"][0]["field"] == "account_external_id"
+    assert "several source systems" in result["errors"][0]["message"]
+
+
+def test_an_event_for_an_account_the_user_cannot_see_is_an_unknown_account(
+    account, team_visibility, admin_user, api_as
+):
+    from tests.conftest import make_user
+
+    stranger = make_user("stranger-csm", "CSM")  # no team, looks after nothing
+    hidden = (
+        api_as(stranger).post("/events", [event(account), {**event(account), "account": 999999}]).json_body
+    )
+    assert [(e["index"], e["field"], e["message"]) for e in hidden["errors"]] == [
+        (0, "account", "unknown account"),
+        (1, "account", "unknown account"),
+    ]
+    assert not UsageEvent.objects.exists()
+    assert api_as(admin_user).post("/events", [event(account)]).json_body["stored"] == 1
+
+
+def test_naive_timestamps_are_in_the_workspace_time_zone(api, account, settings):
+    assert settings.TIME_ZONE == "Asia/Shanghai"
+    local = timezone.localtime(RECENT).replace(hour=7, minute=30, tzinfo=None)
+    api.post("/events", [event(account, timestamp=local.isoformat())])
+    stored = UsageEvent.objects.get()
+    assert stored.occurred_at.astimezone(dt.UTC).replace(tzinfo=None) == local - dt.timedelta(hours=8)
+    roll_up_pending()
+    assert UsageDaily.objects.get().day == local.date()  # 07:30 in Shanghai: the UTC day is the day before
+
+
+def test_offsets_and_z_are_honoured(api, account):
+    utc = RECENT.astimezone(dt.UTC).replace(tzinfo=None)
+    api.post(
+        "/events",
+        [
+            event(account, timestamp=utc.isoformat() + "Z", idempotency_key="z"),
+            event(
+                account,
+                timestamp=(RECENT.astimezone(dt.timezone(dt.timedelta(hours=-5)))).isoformat(),
+                idempotency_key="minus5",
+            ),
+        ],
+    )
+    assert {e.occurred_at for e in UsageEvent.objects.all()} == {RECENT}
+
+
+def test_the_batch_may_come_wrapped_in_an_object(api, account):
+    assert api.post("/events", {"events": [event(account)]}).json_body["stored"] == 1
+
+
+def test_an_empty_batch_is_fine(api):
+    assert api.post("/events", []).json_body == {"received": 0, "stored": 0, "duplicates": 0, "errors": []}
+
+
+@pytest.mark.parametrize("user", ["viewer", "owner"])
+def test_only_users_who_may_add_usage_events_can_send_them(request, user, account, api_as):
+    assert_error(api_as(request.getfixturevalue(user)).post("/events", [event(account)]), 403, "forbidden")
+    assert not UsageEvent.objects.exists()
+
+
+def test_more_than_ten_thousand_events_is_refused_as_a_whole(api, account):
+    error = assert_error(
+        api.post("/events", [event(account, idempotency_key=str(i)) for i in range(MAX_EVENTS + 1)]),
+        413,
+        "too_large",
+    )
+    assert "10,000" in error["message"]
+    assert not UsageEvent.objects.exists()
+
+
+def test_ten_thousand_events_are_fine(api, account):
+    result = api.post(
+        "/events", [event(account, idempotency_key=str(i), user_id=i % 50) for i in range(MAX_EVENTS)]
+    ).json_body
+    assert (result["stored"], result["errors"]) == (MAX_EVENTS, [])
+    roll_up_pending()
+    assert UsageDaily.objects.aggregate(n=Sum("events"))["n"] == MAX_EVENTS
+
+
+@pytest.mark.parametrize(
+    "raw, status",
+    [
+        ("not json", 400),
+        ('[{"account": 1,', 400),
+        (b"\xff\xfe", 400),
+        ("[" * 100_000 + "]" * 100_000, 400),
+        ("1" * 5000, 400),  # past Python's limit on digits in an integer
+        ("{}", 422),
+        ('{"events": 5}', 422),
+        ('{"evnts": []}', 422),
+        ("null", 422),
+        ("5", 422),
+        ('"events"', 422),
+    ],
+)
+def test_a_body_that_is_not_a_batch_is_refused_in_the_error_format(api, raw, status):
+    assert_error(api.post("/events", raw=raw), status)
+
+
+BAD_EVENTS = [
+    ({"account": "1"}, "account", "positive integer id"),
+    ({"account": 10**30}, "account", "positive integer id"),
+    ({"account": -4}, "account", "positive integer id"),
+    ({"account": True}, "account", "positive integer id"),
+    ({"account": None}, "account", "is required"),
+    ({"contact": "x"}, "contact", "positive integer id"),
+    ({"timestamp": 1709251200}, "timestamp", "must be a string"),
+    ({"timestamp": "yesterday"}, "timestamp", "ISO 8601"),
+    ({"timestamp": "2024-02-30T10:00:00"}, "timestamp", "ISO 8601"),
+    ({"timestamp": "now"}, "timestamp", "ISO 8601"),
+    ({"timestamp": "2024-03-01T10:00:00+99:00"}, "timestamp", "ISO 8601"),
+    ({"timestamp": None}, "timestamp", "is required"),
+    ({"timestamp": "2001-01-01T00:00:00Z"}, "timestamp", "retention"),
+    ({"timestamp": "2999-01-01T00:00:00Z"}, "timestamp", "future"),
+    ({"event": None}, "event", "is required"),
+    ({"event": ""}, "event", "is required"),
+    ({"event": 5}, "event", "must be a string"),
+    ({"event": "x" * 101}, "event", "longer than 100"),
+    ({"event": "a\x00b"}, "event", "NUL"),
+    ({"feature": ["a"]}, "feature", "must be a string"),
+    ({"user_id": {"id": 1}}, "user_id", "string or an integer"),
+    ({"user_id": 10**30}, "user_id", "string or an integer"),
+    ({"idempotency_key": 5}, "idempotency_key", "must be a string"),
+    ({"quantity": "lots"}, "quantity", "must be a number"),
+    ({"quantity": True}, "quantity", "must be a number"),
+    ({"quantity": 10**400}, "quantity", "too large"),
+    ({"quantity": -1}, "quantity", "negative"),
+    ({"duration_seconds": -5}, "duration_seconds", "negative"),
+    ({"properties": ["a"]}, "properties", "must be an object"),
+    ({"properties": {"k": "a\x00"}}, "properties", "NUL"),
+    ({"acount": 1}, "acount", "unknown field"),
+]
+
+
+@pytest.mark.parametrize(
+    "change, field, words", BAD_EVENTS, ids=[f"{f}-{i}" for i, (_, f, _) in enumerate(BAD_EVENTS)]
+)
+def test_a_bad_event_is_reported_by_index_and_field_and_the_rest_are_stored(
+    api, account, change, field, words
+):
+    events = [event(account, idempotency_key="good"), {**event(account, idempotency_key="bad"), **change}]
+    result = api.post("/events", events)
+    assert result.status_code == 200, result.content
+    errors = result.json_body["errors"]
+    assert [e["index"] for e in errors] == [1], errors
+    assert errors[0]["field"] == field and words in errors[0]["message"], errors
+    assert result.json_body["stored"] == 1
+    assert list(UsageEvent.objects.values_list("idempotency_key", flat=True)) == ["good"]
+
+
+@pytest.mark.parametrize(
+    "raw_event, field",
+    [
+        ('"quantity": NaN', "quantity"),
+        ('"quantity": Infinity', "quantity"),
+        ('"quantity": 1e999', "quantity"),
+        ('"properties": {"x": NaN}', "properties"),
+        ('"event": "\\ud800"', "event"),
+        ('"user_id": "\\udfff"', "user_id"),
+        ('"properties": {"x": "\\ud83d"}', "properties"),
+        ('"properties": {"\\u0000": 1}', "properties"),
+    ],
+)
+def test_values_no_database_stores_are_per_event_errors(api, account, raw_event, field):
+    good = json.dumps(event(account, idempotency_key="good"))
+    bad = json.dumps(event(account, idempotency_key="bad"))[:-1] + ", " + raw_event + "}"
+    result = api.post("/events", raw=f"[{good}, {bad}]")
+    assert result.status_code == 200, result.content
+    assert [(e["index"], e["field"]) for e in result.json_body["errors"]] == [(1, field)]
+    assert result.json_body["stored"] == 1
+
+
+def test_an_emoji_escaped_as_a_surrogate_pair_is_fine(api, account):
+    bad = json.dumps(event(account, properties={"mood": "😀"}))  # json.dumps escapes it as \ud83d\ude00
+    assert "\\ud83d" in bad
+    assert api.post("/events", raw=f"[{bad}]").json_body["stored"] == 1
+    assert UsageEvent.objects.get().properties == {"mood": "😀"}
+
+
+def test_timestamps_finer_than_microseconds_are_truncated(api, account):
+    api.post("/events", [event(account, timestamp=RECENT.isoformat().replace("+", ".123456789+", 1))])
+    assert UsageEvent.objects.get().occurred_at == RECENT + dt.timedelta(microseconds=123456)
+
+
+def test_a_utf16_body_is_read_and_checked_like_any_other(api, account):
+    body = json.dumps([event(account, idempotency_key="ok"), event(account, event="a\x00")]).encode("utf-16")
+    result = api.post("/events", raw=body).json_body
+    assert result["stored"] == 1
+    assert [(e["index"], e["field"]) for e in result["errors"]] == [(1, "event")]

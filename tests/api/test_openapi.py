@@ -1,0 +1,96 @@
+"""The API describes itself: OpenAPI at /api/v1/openapi.json lists every endpoint with its
+schemas, and the interactive docs are at /api/v1/docs."""
+
+import json
+
+import pytest
+from django.test import Client
+from ninja.responses import NinjaJSONEncoder
+
+from clm.api import api
+
+pytestmark = pytest.mark.django_db
+
+RESOURCES = [
+    "accounts",
+    "contacts",
+    "interactions",
+    "tag-categories",
+    "tags",
+    "products",
+    "subscriptions",
+    "orders",
+    "payments",
+    "tickets",
+    "survey-responses",
+    "leads",
+    "opportunities",
+    "channel-spend",
+    "features",
+]
+
+
+@pytest.fixture(scope="module")
+def spec():
+    # As served: through JSON, so status codes are strings.
+    return json.loads(json.dumps(api.get_openapi_schema(), cls=NinjaJSONEncoder))
+
+
+def test_the_schema_is_served_without_authentication(db):
+    response = Client().get("/api/v1/openapi.json")
+    assert response.status_code == 200
+    assert response.json()["info"]["title"] == "CLM API"
+
+
+def test_the_docs_page_is_served(db):
+    assert Client().get("/api/v1/docs").status_code == 200
+
+
+@pytest.mark.parametrize("resource", RESOURCES)
+def test_every_resource_has_list_create_get_update_and_delete_with_schemas(spec, resource):
+    collection = spec["paths"][f"/api/v1/{resource}"]
+    item = spec["paths"][f"/api/v1/{resource}/{{id}}"]
+    assert set(collection) == {"get", "post"} and set(item) == {"get", "patch", "delete"}
+    assert "$ref" in collection["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert "$ref" in item["patch"]["requestBody"]["content"]["application/json"]["schema"]
+    assert "$ref" in collection["post"]["responses"]["201"]["content"]["application/json"]["schema"]
+    params = {p["name"] for p in collection["get"]["parameters"]}
+    assert {"limit", "offset"} <= params
+
+
+def test_the_other_endpoints_are_listed(spec):
+    for path in (
+        "/events",
+        "/me",
+        "/tokens",
+        "/tokens/{id}",
+        "/subscriptions/{id}/changes",
+        "/opportunities/{id}/stage-history",
+    ):
+        assert f"/api/v1{path}" in spec["paths"], path
+    body = spec["paths"]["/api/v1/events"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    event = body["oneOf"][0]["items"]
+    assert {"account", "account_external_id", "event", "timestamp", "idempotency_key"} <= set(
+        event["properties"]
+    )
+    assert (
+        "$ref"
+        in spec["paths"]["/api/v1/events"]["post"]["responses"]["200"]["content"]["application/json"][
+            "schema"
+        ]
+    )
+
+
+def test_enum_fields_list_their_values(spec):
+    stage = spec["components"]["schemas"]["OpportunityCreate"]["properties"]["stage"]
+    assert stage["enum"] == ["qualify", "discovery", "proposal", "negotiation", "won", "lost"]
+
+
+def test_every_operation_has_a_unique_id(spec):
+    ids = [op["operationId"] for path in spec["paths"].values() for op in path.values()]
+    assert len(ids) == len(set(ids))
+
+
+def test_token_authentication_is_documented(spec):
+    schemes = spec["components"]["securitySchemes"]
+    assert {s["type"] for s in schemes.values()} >= {"http", "apiKey"}
