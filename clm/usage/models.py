@@ -43,7 +43,7 @@ class UsageEvent(models.Model):
 class UsageDaily(models.Model):
     """Per account and day: events, distinct active users, active minutes. Maintained as events arrive."""
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+", db_index=False)
     day = models.DateField()
     events = models.PositiveIntegerField(default=0)
     active_users = models.PositiveIntegerField(default=0)
@@ -54,7 +54,7 @@ class UsageDaily(models.Model):
 
 
 class UsageFeatureDaily(models.Model):
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+", db_index=False)
     day = models.DateField()
     feature = models.CharField(max_length=100)
     events = models.PositiveIntegerField(default=0)
@@ -68,7 +68,7 @@ class UsageDailyUser(models.Model):
     """Who was active on a day: the set behind UsageDaily.active_users, kept so distinct counts
     stay exact when events for the same day arrive in several batches."""
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+", db_index=False)
     day = models.DateField()
     user_key = models.CharField(max_length=100)
 

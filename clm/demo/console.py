@@ -1,0 +1,49 @@
+"""The simulator on the command line: a rich progress bar while it builds, a table after."""
+
+import argparse
+import datetime as dt
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from clm.demo.simulator import Result, simulate
+
+
+def console_for(stream) -> Console:
+    return Console(file=stream, highlight=False, soft_wrap=True)
+
+
+def simulate_with_progress(console: Console, **arguments) -> Result:
+    columns = [
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(),
+    ]
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task("drawing the company", total=1.0)
+        return simulate(
+            **arguments, progress=lambda done, label: bar.update(task, completed=done, description=label)
+        )
+
+
+def show_result(console: Console, result: Result) -> None:
+    spec = result.spec
+    console.print(
+        f"Built {spec.accounts:,} accounts over {spec.months} months "
+        f"({result.start:%Y-%m-%d} – {spec.as_of:%Y-%m-%d}, seed {spec.seed}) in {result.seconds:.1f} s: "
+        f"{result.total_rows:,} rows, {result.total_rows / max(result.seconds, 1e-9):,.0f} rows/s."
+    )
+    table = Table("table", "rows", box=None, pad_edge=False)
+    for label, rows in sorted(result.rows.items(), key=lambda kv: -kv[1]):
+        table.add_row(label, f"{rows:,}")
+    console.print(table)
+
+
+def parse_day(text: str) -> dt.date:
+    """--as-of's type: a clear message for what is not a YYYY-MM-DD date."""
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (use YYYY-MM-DD)") from None

@@ -1,0 +1,46 @@
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+
+from clm.demo import services
+from clm.demo.console import console_for, parse_day, show_result, simulate_with_progress
+from clm.demo.simulator import DEMO_PASSWORD, SimulationError, set_demo_login
+
+
+class Command(BaseCommand):
+    help = "Build the demo company (replacing any customer data), run the lifecycle computations and serve the app."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--accounts", type=int, default=600, help="how many accounts (default 600)")
+        parser.add_argument(
+            "--months", type=int, default=24, help="length of the simulated period (default 24)"
+        )
+        parser.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+        parser.add_argument(
+            "--as-of", type=parse_day, default=None, help="last simulated day, YYYY-MM-DD (default today)"
+        )
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--no-serve", action="store_true", help="build and exit without serving")
+
+    def handle(self, *args, accounts, months, seed, as_of, host, port, no_serve, **options):
+        if not 0 < port < 65536:
+            raise CommandError(f"--port {port} is not a TCP port (1–65535)")
+        console = console_for(self.stdout)
+        console.print("Preparing the database…")
+        call_command("migrate", interactive=False, verbosity=0)
+        try:
+            result = simulate_with_progress(
+                console, accounts=accounts, months=months, seed=seed, as_of=as_of, wipe=True
+            )
+        except SimulationError as exc:
+            raise CommandError(str(exc)) from None
+        show_result(console, result)
+        steps = services.after_build(result.spec.as_of)
+        console.print(f"Lifecycle computations: {', '.join(steps) if steps else 'none yet'}.")
+        set_demo_login()
+        console.print(
+            f"\nOpen http://{host}:{port}/ and log in as [bold]admin[/bold] / [bold]{DEMO_PASSWORD}[/bold]"
+            f" (the sales reps sales01…, CSMs csm01… use the same password)."
+        )
+        if not no_serve:
+            call_command("serve", host=host, port=port)

@@ -1,0 +1,44 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from clm.demo.console import console_for, parse_day, show_result, simulate_with_progress
+from clm.demo.simulator import SimulationError
+
+
+class Command(BaseCommand):
+    help = (
+        "Build a simulated B2B customer base (accounts, contracts, orders, usage, tickets, NPS, the sales "
+        "funnel) with its ground truth. Deterministic for a seed and an as-of date."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--accounts", type=int, default=600, help="how many accounts (default 600)")
+        parser.add_argument(
+            "--months", type=int, default=24, help="length of the simulated period (default 24)"
+        )
+        parser.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+        parser.add_argument(
+            "--as-of", type=parse_day, default=None, help="last simulated day, YYYY-MM-DD (default today)"
+        )
+        parser.add_argument(
+            "--raw-event-days",
+            type=int,
+            default=30,
+            help="days before --as-of kept as raw usage events (default 30); older days as daily rollups",
+        )
+        parser.add_argument("--wipe", action="store_true", help="delete all existing customer data first")
+
+    def handle(self, *args, accounts, months, seed, as_of, raw_event_days, wipe, **options):
+        console = console_for(self.stdout)
+        try:
+            result = simulate_with_progress(
+                console,
+                accounts=accounts,
+                months=months,
+                seed=seed,
+                as_of=as_of,
+                raw_event_days=raw_event_days,
+                wipe=wipe,
+            )
+        except SimulationError as exc:
+            raise CommandError(str(exc)) from None
+        show_result(console, result)

@@ -1,0 +1,12 @@
+"""What `clm demo` runs once the demo company is built."""
+
+import datetime as dt
+
+
+def after_build(as_of: dt.date) -> list[str]:
+    """Run the lifecycle computations over the freshly built demo company, as of its last day,
+    and return the names of the steps that ran.
+
+    None exist yet: this is where the lifecycle run (health scores, stages, early warnings, CLV)
+    is to be called, through the same service functions the CLI, API and scheduler use."""
+    return []

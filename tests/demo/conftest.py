@@ -1,0 +1,36 @@
+"""One demo company per test module, built once into the test database and removed afterwards
+(with the staff users it created, so other modules' named-user fixtures start clean)."""
+
+import datetime as dt
+
+import pytest
+from django.db import transaction
+from django.test import override_settings
+
+AS_OF = dt.date(2025, 6, 30)
+
+
+def remove_company():
+    from clm.core.models import Team, User
+    from clm.demo import names, writer
+
+    with transaction.atomic():
+        writer.wipe()
+        User.objects.filter(username__regex=r"^((sales|csm|marketing|viewer)\d{2,}|admin)$").delete()
+        Team.objects.filter(name__in=[*names.SALES_TEAMS, *names.CSM_TEAMS]).delete()
+
+
+@pytest.fixture(scope="module")
+def company(django_db_setup, django_db_blocker):
+    """250 accounts over 24 months, seed 7, as of 2025-06-30."""
+    from clm.demo.simulator import simulate
+
+    fast = override_settings(
+        PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]
+    )  # as in tests
+    with django_db_blocker.unblock(), fast:
+        result = simulate(250, 24, 7, AS_OF, wipe=True)
+        try:
+            yield result
+        finally:
+            remove_company()

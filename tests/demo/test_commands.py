@@ -1,0 +1,88 @@
+"""`clm simulate` and `clm demo` from the command line: the build, the printed login, bad input."""
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from clm.core.models import User
+from clm.customers.models import Account
+from clm.demo.models import TrueState
+
+
+def run(*args, **options):
+    out = StringIO()
+    call_command(*args, stdout=out, stderr=StringIO(), **options)
+    return out.getvalue()
+
+
+@pytest.mark.django_db
+def test_demo_builds_the_company_and_prints_the_url_and_login():
+    text = run(
+        "demo", "--accounts", "30", "--months", "6", "--as-of", "2025-06-30", "--no-serve", "--port", "8123"
+    )
+    assert "http://127.0.0.1:8123/" in text
+    assert "admin" in text and "clm-demo-2026" in text
+    assert "Lifecycle computations" in text
+    assert Account.objects.count() == TrueState.objects.count() == 30
+    assert User.objects.get(username="admin").check_password("clm-demo-2026")
+
+
+@pytest.mark.django_db
+def test_demo_replaces_existing_customer_data():
+    Account.objects.create(name="老客户")
+    run("demo", "--accounts", "20", "--months", "3", "--as-of", "2025-06-30", "--no-serve")
+    assert not Account.objects.filter(name="老客户").exists()
+    assert Account.objects.count() == 20
+
+
+@pytest.mark.django_db
+def test_demo_keeps_an_existing_admin_but_resets_the_demo_password():
+    User.objects.create_user("admin", password="something-else")
+    run("demo", "--accounts", "10", "--months", "3", "--as-of", "2025-06-30", "--no-serve")
+    admin = User.objects.get(username="admin")
+    assert admin.is_superuser and admin.check_password("clm-demo-2026")
+
+
+@pytest.mark.django_db
+def test_simulate_reports_the_rows_it_wrote():
+    text = run("simulate", "--accounts", "25", "--months", "4", "--seed", "3", "--as-of", "2025-06-30")
+    assert "Built 25 accounts over 4 months" in text and "2025-06-30" in text
+    assert "customers.Account" in text and "usage.UsageDaily" in text
+
+
+@pytest.mark.django_db
+def test_simulate_refuses_to_write_over_customers_without_wipe():
+    Account.objects.create(name="老客户")
+    with pytest.raises(CommandError, match="pass --wipe"):
+        run("simulate", "--accounts", "5", "--months", "2", "--as-of", "2025-06-30")
+    assert Account.objects.count() == 1
+    run("simulate", "--accounts", "5", "--months", "2", "--as-of", "2025-06-30", "--wipe")
+    assert Account.objects.count() == 5
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--accounts", "0"], "--accounts 0: must be between 1"),
+        (["--months", "500"], "--months 500: must be between 1 and 120"),
+        (["--as-of", "2025-13-01"], "'2025-13-01' is not a date"),
+        (["--as-of", "1999-12-31"], "--as-of 1999-12-31"),
+        (["--as-of", "2099-01-01"], "nothing is simulated in the future"),
+        (["--accounts", "many"], "invalid int value: 'many'"),
+        (["--raw-event-days", "-1"], "--raw-event-days -1"),
+    ],
+)
+def test_simulate_rejects_bad_arguments_with_a_message_naming_them(args, message):
+    with pytest.raises(CommandError, match=message):
+        run("simulate", "--wipe", *args)
+    assert not Account.objects.exists()
+
+
+@pytest.mark.django_db
+def test_demo_rejects_a_port_that_is_not_a_port_before_building():
+    with pytest.raises(CommandError, match="--port 70000"):
+        run("demo", "--port", "70000", "--no-serve")
+    assert not Account.objects.exists()
