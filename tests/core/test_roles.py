@@ -29,3 +29,8 @@ def test_each_role_holds_its_permissions(role, allowed, refused):
     user = make_user(f"u-{role}", role)
     assert all(user.has_perm(p) for p in allowed), [p for p in allowed if not user.has_perm(p)]
     assert not any(user.has_perm(p) for p in refused), [p for p in refused if user.has_perm(p)]
+
+
+def test_the_site_root_leads_to_the_web_app(client):
+    response = client.get("/")
+    assert response.status_code == 302 and response["Location"] == "/admin/"
