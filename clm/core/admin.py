@@ -61,3 +61,7 @@ admin.site.register(Workspace)
 admin.site.register(CustomField)
 admin.site.register(ImportMapping)
 admin.site.register(ImportJob)
+
+admin.site.site_header = "CLM"
+admin.site.site_title = "CLM"
+admin.site.index_title = "Customer lifecycle management"
