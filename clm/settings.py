@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "clm.service",
     "clm.sales",
     "clm.demo",
+    "clm.io",
 ]
 
 MIDDLEWARE = [

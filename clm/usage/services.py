@@ -117,7 +117,8 @@ def store_events(frame: pd.DataFrame, *, roll_up: bool = True) -> StoreResult:
         [roll_up] * len(frame),
         strict=True,
     )
-    with transaction.atomic():
+    # No savepoint: inside an import's transaction a savepoint makes SQLite keep every page changed.
+    with transaction.atomic(savepoint=False):
         inserted = bulk.insert(
             UsageEvent,
             [*EVENT_COLUMNS, "rolled_up"],

@@ -1,0 +1,205 @@
+"""The import and export endpoints, mounted at /api/v1/imports:
+
+    POST /imports/{kind}            upload a CSV/XLSX file (multipart "file" + options); small files
+                                    are imported at once, large ones (or background=true) queued
+    GET  /imports/jobs/{id}         a job's status, progress and report
+    GET  /imports/jobs/{id}/rejected the rejected rows of a --skip-invalid import, as CSV
+    GET  /imports/exports/{kind}    export (?format=csv|xlsx), limited to what the caller may see
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import uuid
+from datetime import datetime
+from pathlib import Path
+
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404, StreamingHttpResponse
+from django.utils import timezone
+from django.utils.text import get_valid_filename
+from ninja import File, Form, Router, Schema, Status
+from ninja.errors import HttpError
+from ninja.files import UploadedFile
+
+from clm.core.models import ImportJob
+from clm.io import export, tasks
+from clm.io.kinds import DEFAULT_SOURCE, Kind, UnknownKind, get_kind
+from clm.io.mapping import MappingError, parse_map_options
+
+INLINE_MAX_BYTES = 5 * 1024 * 1024  # larger uploads are imported in the background
+
+router = Router(tags=["import and export"])
+
+
+class JobOut(Schema):
+    id: int
+    kind: str
+    file: str
+    status: str
+    rows_done: int
+    bytes_total: int
+    bytes_done: int
+    progress: dict | None = None
+    report: dict
+    rejected_url: str | None = None
+    created_at: datetime
+    finished_at: datetime | None = None
+
+
+def _kind(name: str) -> Kind:
+    try:
+        return get_kind(name)
+    except UnknownKind as exc:
+        raise Http404(str(exc)) from None
+
+
+def _require(user, *permissions: str) -> None:
+    missing = [p for p in permissions if not user.has_perm(p)]
+    if missing:
+        raise PermissionDenied(f"you need the permission{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
+
+
+def job_out(job: ImportJob) -> dict:
+    progress = None
+    if job.status == ImportJob.Status.RUNNING:
+        progress = tasks.live_progress(job.pk)
+    elif job.status in (ImportJob.Status.DONE, ImportJob.Status.FAILED):
+        progress = {"done": job.bytes_total, "total": job.bytes_total, "unit": "bytes", "rows": job.rows_done}
+    report = dict(job.report or {})
+    rejected = report.pop("rejected_file", None)  # a path on the server: clients get the URL
+    return {
+        "id": job.pk,
+        "kind": job.kind,
+        "file": job.original_name,
+        "status": job.status,
+        "rows_done": job.rows_done,
+        "bytes_total": job.bytes_total,
+        "bytes_done": job.bytes_done,
+        "progress": progress,
+        "report": report,
+        "rejected_url": f"/api/v1/imports/jobs/{job.pk}/rejected" if rejected else None,
+        "created_at": job.created_at,
+        "finished_at": job.finished_at,
+    }
+
+
+def _columns(raw: str | None) -> dict[str, str]:
+    """A JSON object {"File Column": "field"} or lines of File Column=field."""
+    if not raw:
+        return {}
+    raw = raw.strip()
+    if raw.startswith("{"):
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            raise HttpError(422, "columns: not a JSON object") from None
+        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+            raise HttpError(422, 'columns: expected {"File Column": "field", ...}')
+        return value
+    try:
+        return parse_map_options([line for line in raw.splitlines() if line.strip()])
+    except MappingError as exc:
+        raise HttpError(422, f"columns: {exc}") from None
+
+
+@router.post("/{kind}", response={200: JobOut, 202: JobOut, 422: dict})
+def upload(
+    request,
+    kind: str,
+    file: File[UploadedFile],
+    source: Form[str] = DEFAULT_SOURCE,
+    skip_invalid: Form[bool] = False,
+    dry_run: Form[bool] = False,
+    mapping: Form[str] = "",
+    save_mapping: Form[str] = "",
+    columns: Form[str] = "",
+    background: Form[bool] = False,
+):
+    """Import a CSV or XLSX file. Nothing is written if any row is invalid, unless skip_invalid
+    (then the rejected rows can be downloaded). Files over 5 MB, or with background=true, are
+    queued: poll the job's URL for progress and the report."""
+    spec = _kind(kind)
+    _require(request.user, *spec.permissions)
+    if not source.strip() or len(source) > 30:
+        raise HttpError(422, "source: 1 to 30 characters")
+    options = {
+        "source": source.strip(),
+        "skip_invalid": skip_invalid,
+        "dry_run": dry_run,
+        "mapping": mapping,
+        "save_mapping": save_mapping,
+        "columns": _columns(columns),
+    }
+    folder = tasks.upload_dir(uuid.uuid4().hex)
+    folder.mkdir(parents=True, exist_ok=True)
+    name = get_valid_filename(Path(file.name or "upload").name) or "upload"
+    target = folder / name
+    with open(target, "wb") as fh:
+        for piece in file.chunks():
+            fh.write(piece)
+    job = ImportJob.objects.create(
+        kind=spec.name,
+        file=str(target),
+        original_name=file.name or name,
+        options=options,
+        bytes_total=target.stat().st_size,
+        created_by=request.user,
+    )
+    if background or job.bytes_total > INLINE_MAX_BYTES:
+        tasks.run_import_job(job.pk)
+        job.refresh_from_db()
+        return Status(202, job_out(job))
+    job = tasks.run_job(job.pk)
+    out = job_out(job)
+    if job.status == ImportJob.Status.FAILED:
+        report = job.report or {}
+        details = [{"loc": ["file"], "message": p} for p in report.get("problems", [])]
+        details += [
+            {"loc": [e["row"], e["column"]], "message": f"{e['reason']} (value: {e['value']!r})"}
+            for e in report.get("errors", [])
+        ]
+        message = "Nothing was imported: the file has problems; see details."
+        return Status(422, {"error": {"code": "invalid_file", "message": message, "details": details}, "job": out})
+    return Status(200, out)
+
+
+def _job(request, job_id: int) -> ImportJob:
+    job = ImportJob.objects.filter(pk=job_id).first()
+    if job is None or not (request.user.is_superuser or job.created_by_id == request.user.pk):
+        raise Http404("no such import job")
+    return job
+
+
+@router.get("/jobs/{job_id}", response=JobOut)
+def job_status(request, job_id: int):
+    return job_out(_job(request, job_id))
+
+
+@router.get("/jobs/{job_id}/rejected")
+def rejected_rows(request, job_id: int):
+    job = _job(request, job_id)
+    path = (job.report or {}).get("rejected_file")
+    if not path or not Path(path).exists():
+        raise Http404("this import rejected no rows")
+    return FileResponse(open(path, "rb"), as_attachment=True, filename=f"{Path(job.original_name).stem}.rejected.csv")
+
+
+@router.get("/exports/{kind}")
+def export_records(request, kind: str, format: str = "csv"):
+    """Every record of a kind the caller may see, as CSV (UTF-8 with BOM) or XLSX, with the
+    column names the importer recognises."""
+    spec = _kind(kind)
+    _require(request.user, spec.view_permission)
+    stamp = timezone.localdate().isoformat()
+    if format == "csv":
+        response = StreamingHttpResponse(export.csv_chunks(spec, request.user), content_type=export.content_type("csv"))
+        response["Content-Disposition"] = f'attachment; filename="{spec.name}-{stamp}.csv"'
+        return response
+    if format == "xlsx":
+        buffer = tempfile.TemporaryFile()
+        export.write_xlsx(spec, buffer, request.user)
+        buffer.seek(0)
+        return FileResponse(buffer, as_attachment=True, filename=f"{spec.name}-{stamp}.xlsx", content_type=export.content_type("xlsx"))
+    raise HttpError(422, "format: csv or xlsx")

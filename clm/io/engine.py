@@ -1,0 +1,287 @@
+"""Running an import: the file is read in chunks, each chunk validated and its valid rows
+written, all inside one transaction that is rolled back if any row was invalid (unless
+skip_invalid) or on a dry run. Memory stays bounded: a chunk at a time, duplicate keys remembered
+as 16-byte hashes, rejected rows streamed to their file, the report keeps the first errors.
+
+Why one transaction rather than a validation pass and then a write pass: the file is read and
+parsed once; rows that refer to records created earlier in the same file resolve through the
+database like any other; and a dry run is the real run rolled back, so its report is exactly what
+the real run would do. The price: on SQLite an import holds the write lock while it runs (other
+writers wait, up to the busy timeout), and its progress cannot be written to the database
+meanwhile (clm.io.tasks publishes it through the task queue's storage instead)."""
+
+from __future__ import annotations
+
+import csv
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from django.db import DatabaseError, transaction
+from django.utils import timezone
+
+from clm.io import mapping as mappings
+from clm.io.kinds import DEFAULT_SOURCE, Kind, get_kind
+from clm.io.readers import FileProblem, Table, open_table
+from clm.io.validate import Context, Problems, parse_cells, validate
+from clm.io.write import Counts, WriteContext, event_frame, upsert, write_events, write_orders
+from clm.usage.services import event_problems
+
+REPORTED_ERRORS = 1000  # the report lists this many; the rejected-rows file has them all
+
+
+@dataclass
+class Progress:
+    done: int
+    total: int
+    unit: str  # "bytes" or "rows"
+    rows: int
+
+
+@dataclass
+class ImportOptions:
+    source: str = DEFAULT_SOURCE
+    skip_invalid: bool = False
+    dry_run: bool = False
+    columns: dict[str, str] = field(default_factory=dict)  # explicit {file column: field or ""}
+    mapping_name: str | None = None  # a saved mapping to start from
+    save_mapping: str | None = None
+    user: object = None  # who imports: the audit actor; restricted users reach only their accounts
+    via: str = "import"
+    rejected_path: Path | None = None  # where --skip-invalid puts the rejected rows
+    chunk_rows: int | None = None
+    progress: Callable[[Progress], None] | None = None
+
+
+@dataclass
+class ImportReport:
+    kind: str
+    file: str
+    status: str = "invalid"  # done | dry_run | invalid (nothing written) | failed (nothing written)
+    format: str | None = None
+    encoding: str | None = None
+    source: str = DEFAULT_SOURCE
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    error_count: int = 0
+    errors: list[dict] = field(default_factory=list)  # {row, column, value, reason}
+    problems: list[str] = field(default_factory=list)  # about the whole file
+    columns: dict[str, str] = field(default_factory=dict)  # file column -> field
+    ignored_columns: list[str] = field(default_factory=list)
+    rejected_file: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def written(self) -> bool:
+        return self.status == "done"
+
+    def to_dict(self) -> dict:
+        return asdict(self) | {"written": self.written}
+
+    def summary(self) -> str:
+        if self.problems:
+            return "nothing was written: " + "; ".join(self.problems)
+        counts = f"{self.created} created, {self.updated} updated, {self.unchanged} unchanged"
+        if self.status == "dry_run":
+            return f"dry run, nothing written: {self.rows} rows, {self.rejected} invalid; would be {counts}"
+        if self.status == "invalid":
+            return f"nothing was written: {self.rejected} of {self.rows} rows are invalid ({self.error_count} problems)"
+        return f"{self.rows} rows: {counts}, {self.rejected} rejected"
+
+
+class RejectedRows:
+    """The rejected rows, streamed to a CSV (UTF-8 with BOM, for Excel): the original columns, then
+    the row number and the reasons."""
+
+    def __init__(self, path: Path, header: list[str]):
+        self.path, self.header, self._file, self._writer = path, header, None, None
+
+    def write(self, raw: pd.DataFrame, errors: pd.DataFrame) -> None:
+        if raw.empty:
+            return
+        if self._writer is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._file = open(self.path, "w", encoding="utf-8-sig", newline="")
+            self._writer = csv.writer(self._file)
+            self._writer.writerow([*self.header, "Row", "Errors"])
+        reasons = (errors["column"] + ": " + errors["reason"]).groupby(errors["row"]).agg("; ".join)
+        cells = raw.reindex(columns=range(len(self.header)), fill_value="").astype(str).to_numpy().tolist()
+        rows = raw.index.tolist()
+        self._writer.writerows([*c, r, reasons.get(r, "")] for c, r in zip(cells, rows, strict=True))
+
+    def close(self) -> str | None:
+        if self._file is None:
+            return None
+        self._file.close()
+        return str(self.path)
+
+
+def default_rejected_path(path: Path) -> Path:
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M%S")
+    return path.with_name(f"{path.stem}.rejected-{stamp}.csv")
+
+
+def import_file(kind: Kind | str, path: str | Path, options: ImportOptions | None = None, *, name: str | None = None) -> ImportReport:
+    """Import one file; the report says what was done (or, on a dry run, what would be)."""
+    kind = get_kind(kind) if isinstance(kind, str) else kind
+    options = options or ImportOptions()
+    path = Path(path)
+    report = ImportReport(kind=kind.name, file=name or path.name, source=options.source)
+    started = time.monotonic()
+    if not 1 <= len(options.source.strip()) <= 30:
+        report.problems = ["the source system must be 1 to 30 characters (records are matched on source and id)"]
+        return report
+    try:
+        table = open_table(path, name)
+        report.format, report.encoding = table.format, table.encoding
+        columns = mappings.load_saved(kind, options.mapping_name) if options.mapping_name else {}
+        columns.update(options.columns)
+        mapping = mappings.map_columns(kind, table.header, columns, strict=tuple(options.columns))
+    except (FileProblem, mappings.MappingError) as exc:
+        report.problems = [str(exc)]
+        return report
+    report.columns = {mapping.header[pos]: f.name for pos, f in mapping.columns.items()}
+    report.ignored_columns = mapping.ignored
+    if mapping.problems:
+        report.problems = mapping.problems
+        return report
+    run = Run(kind, table, mapping, options, report)
+    try:
+        with transaction.atomic():
+            run.all_chunks()
+            if report.rows == 0:
+                report.problems = ["the file has a header row but no data rows"]
+            keep = not report.problems and not options.dry_run and (options.skip_invalid or report.error_count == 0)
+            if not keep:
+                transaction.set_rollback(True)
+    except FileProblem as exc:
+        report.problems = [str(exc)]
+    except DatabaseError as exc:
+        report.status = "failed"
+        report.problems = [f"the database refused the data, nothing was written: {exc}"]
+    finally:
+        report.rejected_file = run.rejected.close() if run.rejected else None
+    if report.status != "failed":
+        if report.problems or (report.error_count and not options.skip_invalid and not options.dry_run):
+            report.status = "invalid"
+        else:
+            report.status = "dry_run" if options.dry_run else "done"
+    if options.save_mapping and not report.problems:
+        mappings.save(kind, options.save_mapping, mapping, options.user)
+    report.seconds = round(time.monotonic() - started, 3)
+    return report
+
+
+class Run:
+    """One import in progress."""
+
+    def __init__(self, kind: Kind, table: Table, mapping, options: ImportOptions, report: ImportReport):
+        self.kind, self.table, self.mapping, self.options, self.report = kind, table, mapping, options, report
+        self.context = Context(kind, mapping, options.source, user=options.user)
+        self.write_context = WriteContext(kind, options.user, options.via, timezone.now())
+        self.counts = Counts()
+        self.rejected = None
+        if options.skip_invalid:
+            target = options.rejected_path or default_rejected_path(table.path)
+            self.rejected = RejectedRows(Path(target), table.header)
+
+    def all_chunks(self) -> None:
+        for raw, parsed, done in self.parsed_chunks():
+            self.process(raw, parsed)
+            self.tell(done)
+        self.tell(self.table.total)
+
+    def parsed_chunks(self) -> Iterator[tuple[pd.DataFrame, dict, int]]:
+        """(rows, parsed columns, progress) per chunk; blank lines dropped. For orders, the last
+        order of a chunk may go on in the next one, so its lines wait for that one."""
+        carry, done = None, 0
+        size = self.options.chunk_rows or self.kind.chunk_rows
+        key_column = self.mapping.position("external_id") if self.kind.name == "orders" else None
+        for chunk in self.table.chunks(size):
+            raw = chunk.frame[(chunk.frame != "").any(axis=1)] if len(chunk.frame) else chunk.frame
+            raw = raw if carry is None else pd.concat([carry, raw])
+            carry, done = None, chunk.done
+            if key_column is not None and len(raw):
+                keys = raw[key_column].astype(str).str.strip().to_numpy()
+                others = np.flatnonzero(keys != keys[-1])
+                start = others[-1] + 1 if len(others) else 0
+                raw, carry = raw.iloc[:start], raw.iloc[start:]
+            if len(raw):
+                yield raw, parse_cells(self.context, raw), done
+        if carry is not None and len(carry):
+            yield carry, parse_cells(self.context, carry), done
+
+    def tell(self, done: int) -> None:
+        if self.options.progress:
+            self.options.progress(Progress(done, self.table.total, self.table.unit, self.report.rows))
+
+    def process(self, raw: pd.DataFrame, parsed: dict) -> None:
+        self.report.rows += len(raw)
+        batch = validate(self.context, raw, parsed)
+        problems, data = batch.problems, batch.data
+        events = None
+        if self.kind.name == "usage_events":
+            valid = data.drop(index=problems.rows())
+            events = event_frame(valid)
+            reasons = event_problems(events)
+            self.event_reasons(problems, reasons, valid)
+        if self.kind.name == "orders":
+            self.whole_orders(problems, data)
+        bad = problems.rows()
+        errors = problems.frame()
+        self.record(errors, raw.loc[raw.index.isin(bad)])
+        if self.kind.name == "usage_events":
+            counts = write_events(events.drop(index=events.index.intersection(bad)))
+        elif self.kind.name == "orders":
+            counts = write_orders(self.write_context, data.drop(index=bad))
+        else:
+            counts = upsert(self.write_context, data.drop(index=bad))
+        self.counts.add(counts)
+        self.report.created, self.report.updated, self.report.unchanged = (
+            self.counts.created, self.counts.updated, self.counts.unchanged,
+        )
+
+    def event_reasons(self, problems: Problems, reasons: pd.Series, valid: pd.DataFrame) -> None:
+        for reason in reasons[reasons != ""].unique():
+            name = reason.split(" ", 1)[0]
+            column = self.mapping.column_name(name) if self.mapping.has(name) else name
+            mask = (reasons == reason).reindex(valid.index, fill_value=False)
+            values = valid[name].astype(str) if name in valid else ""
+            problems.add(mask, column, values, reason)
+
+    def whole_orders(self, problems: Problems, data: pd.DataFrame) -> None:
+        """An order is written whole or not at all: its totals are the sums of its lines."""
+        bad = problems.rows()
+        if bad.empty:
+            return
+        key = data["source"].astype(str) + "\x1f" + data["external_id"].astype(str)
+        first_bad = pd.Series(bad, index=bad).groupby(key[bad]).min()
+        dragged = key.isin(first_bad.index) & ~data.index.isin(bad)
+        reasons = "another line of this order is invalid (row " + key.map(first_bad).astype(str) + ")"
+        problems.add(pd.Series(dragged, index=data.index), self.mapping.column_name("external_id"), data["external_id"], reasons)
+
+    def record(self, errors: pd.DataFrame, rejected_raw: pd.DataFrame) -> None:
+        report = self.report
+        report.rejected += len(rejected_raw)
+        report.error_count += len(errors)
+        room = REPORTED_ERRORS - len(report.errors)
+        if room > 0 and len(errors):
+            head = errors.head(room)
+            report.errors.extend(
+                {"row": int(r), "column": c, "value": v, "reason": m}
+                for r, c, v, m in head[["row", "column", "value", "reason"]].itertuples(index=False)
+            )
+        if self.rejected is not None:
+            self.rejected.write(rejected_raw, errors)
+
+
+def format_error(error: dict) -> str:
+    value = f" {error['value']!r}" if error["value"] != "" else ""
+    return f"row {error['row']}, {error['column']}{value}: {error['reason']}"
+

@@ -1,0 +1,501 @@
+"""Checking one chunk of an import before anything is written: cells parsed by type, required
+values, duplicate keys across the whole file, and references to other records resolved in bulk
+(a few queries per chunk, never one per row). Every problem names the row, column, value and reason."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from django.conf import settings
+from django.db import connection
+from django.db.models import Q
+
+from clm.core.access import restrict, sees_everything, visible_accounts
+from clm.core.models import User
+from clm.io import parsers
+from clm.io.kinds import (
+    BOOL,
+    CHOICE,
+    CLM_ID_PREFIX,
+    DATE,
+    DATETIME,
+    DECIMAL,
+    EMAIL,
+    FLOAT,
+    INT,
+    JSON,
+    KEY,
+    KINDS,
+    LIST,
+    MONTH,
+    REF,
+    TEXT,
+    USER,
+    Field,
+    Kind,
+)
+from clm.io.mapping import Mapping
+
+IN_BATCH = 10_000  # keys per IN (...) list: SQLite allows 32,766 variables per statement
+CJK = re.compile(r"[\u3400-\u9fff]")
+
+
+def in_batches(values: list, size: int = IN_BATCH):
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+class Problems:
+    """The reasons rows are refused, collected column by column, vectorised."""
+
+    def __init__(self):
+        self._parts: list[pd.DataFrame] = []
+
+    def add(self, mask: pd.Series, column: str, values, reasons) -> None:
+        mask = mask.fillna(False).astype(bool) if mask.dtype != bool else mask
+        if not mask.any():
+            return
+        rows = mask.index[mask]
+        part = pd.DataFrame(
+            {
+                "row": rows,
+                "column": column,
+                "value": (values[rows] if isinstance(values, pd.Series) else values),
+                "reason": (reasons[rows] if isinstance(reasons, pd.Series) else reasons),
+            }
+        )
+        self._parts.append(part)
+
+    def frame(self) -> pd.DataFrame:
+        if not self._parts:
+            return pd.DataFrame(columns=["row", "column", "value", "reason"])
+        out = pd.concat(self._parts, ignore_index=True)
+        out["value"] = out["value"].astype(object).where(out["value"].notna(), "").astype(str)
+        return out.sort_values("row", kind="stable").reset_index(drop=True)
+
+    def rows(self) -> pd.Index:
+        if not self._parts:
+            return pd.Index([], dtype="int64")
+        return pd.Index(pd.concat([p["row"] for p in self._parts]).unique())
+
+
+class SeenKeys:
+    """Keys met so far in a file, as sorted 64-bit hashes with the row of their first occurrence:
+    16 bytes a key, so duplicates are found across chunks of a million-row file in bounded memory."""
+
+    def __init__(self):
+        self.hashes = np.empty(0, dtype=np.uint64)
+        self.rows = np.empty(0, dtype=np.int64)
+
+    def first_rows(self, keys: pd.Series) -> pd.Series:
+        """Per row, the row number where its key first appeared, in an earlier chunk or earlier in
+        this one; <NA> for a first occurrence. The keys are then remembered."""
+        out = pd.Series(pd.NA, index=keys.index, dtype="Int64")
+        if keys.empty:
+            return out
+        hashes = pd.util.hash_array(keys.to_numpy(dtype=object))
+        rows = keys.index.to_numpy(dtype=np.int64)
+        if len(self.hashes):
+            pos = np.searchsorted(self.hashes, hashes).clip(max=len(self.hashes) - 1)
+            earlier = self.hashes[pos] == hashes
+            out[earlier] = self.rows[pos[earlier]]
+        frame = pd.DataFrame({"h": hashes, "row": rows})
+        first = frame.groupby("h", sort=False)["row"].transform("first").to_numpy()
+        again = (first != rows) & out.isna().to_numpy()
+        out[again] = first[again]
+        new = frame[out.isna().to_numpy()].drop_duplicates("h")
+        merged_h = np.concatenate([self.hashes, new["h"].to_numpy(dtype=np.uint64)])
+        merged_r = np.concatenate([self.rows, new["row"].to_numpy(dtype=np.int64)])
+        order = np.argsort(merged_h, kind="stable")
+        self.hashes, self.rows = merged_h[order], merged_r[order]
+        return out
+
+
+@dataclass
+class Context:
+    """What stays the same for every chunk of one import."""
+
+    kind: Kind
+    mapping: Mapping
+    source: str
+    user: object = None  # the importing user: restricted users only reach the accounts they see
+    time_zone: str = settings.TIME_ZONE
+    seen: SeenKeys = field(default_factory=SeenKeys)
+    seen_groups: SeenKeys = field(default_factory=SeenKeys)  # orders: order ids of earlier chunks
+    _users: dict | None = None
+    _visible: set | None = None
+
+    @property
+    def restricted(self) -> bool:
+        return self.user is not None and not sees_everything(self.user)
+
+    def visible_account_ids(self) -> set[int]:
+        if self._visible is None:
+            self._visible = set(visible_accounts(self.user).values_list("pk", flat=True))
+        return self._visible
+
+    def user_ids(self) -> dict[str, int]:
+        """Users by username, email and full name (either order), compared case-insensitively."""
+        if self._users is None:
+            self._users = {}
+            names = User.objects.filter(is_active=True).values_list("pk", "username", "email", "first_name", "last_name")
+            for pk, username, email, first, last in names:
+                for name in (username, email, f"{first} {last}", f"{last}{first}", f"{last} {first}"):
+                    if name.strip():
+                        self._users.setdefault(name.strip().lower(), pk)
+        return self._users
+
+
+@dataclass
+class Batch:
+    raw: pd.DataFrame  # the cells as text, file columns by position; index: row numbers
+    data: pd.DataFrame  # typed values by field name, ids of references ("account_id"), "pk" of existing
+    problems: Problems
+
+
+def parse_cells(ctx: Context, raw: pd.DataFrame) -> dict[int, tuple[pd.Series, parsers.Parsed]]:
+    """Every mapped column parsed: pure computation, no database (so it can run ahead in a thread)."""
+    return {pos: parse_column(ctx.kind, f, raw[pos], ctx.time_zone) for pos, f in ctx.mapping.columns.items()}
+
+
+def validate(ctx: Context, raw: pd.DataFrame, parsed: dict | None = None) -> Batch:
+    kind, mapping = ctx.kind, ctx.mapping
+    problems = Problems()
+    data = pd.DataFrame(index=raw.index)
+    texts: dict[str, pd.Series] = {}
+    parsed = parsed if parsed is not None else parse_cells(ctx, raw)
+    for pos, f in mapping.columns.items():
+        text, (values, errors) = parsed[pos]
+        texts[f.name] = text
+        data[f.name] = values
+        problems.add(errors != "", mapping.header[pos], text, errors)
+    prepare(ctx, data, texts, problems)
+    check_required(ctx, data, texts, problems)
+    if kind.key:
+        check_duplicates(ctx, data, texts, problems)
+    for f in kind.fields:
+        if f.type == REF and f.name in data:
+            resolve_reference(ctx, f, data, texts, problems)
+        elif f.type == USER and f.name in data:
+            resolve_user(ctx, f, data, texts, problems)
+    if kind.key:
+        find_existing(ctx, data, texts, problems)
+    return Batch(raw, data, problems)
+
+
+def parse_column(kind: Kind, f: Field, cells: pd.Series, time_zone: str) -> tuple[pd.Series, parsers.Parsed]:
+    """The cleaned text and parsed values of one column. Columns with few distinct values (event
+    names, account ids, statuses) are parsed once per distinct value."""
+    codes, distinct = pd.factorize(cells.to_numpy(dtype=object))
+    if len(distinct) * 2 > len(cells):
+        text = parsers.clean_text(cells)
+        return text, parse(kind, f, text, time_zone)
+    text = parsers.clean_text(pd.Series(distinct, dtype=object))
+    values, errors = parse(kind, f, text, time_zone)
+
+    def spread(series: pd.Series) -> pd.Series:
+        return pd.Series(series.array.take(codes), index=cells.index)
+
+    return spread(text), parsers.Parsed(spread(values), spread(errors))
+
+
+def parse(kind: Kind, f: Field, text: pd.Series, time_zone: str) -> parsers.Parsed:
+    mf = kind.model_field(f)
+    if f.type in (TEXT, KEY, REF, USER):
+        return parsers.parse_text(text, getattr(mf, "max_length", None) if f.type in (TEXT, KEY) else None)
+    if f.type == EMAIL:
+        return parsers.parse_email(text, getattr(mf, "max_length", 254))
+    if f.type == INT:
+        return parsers.parse_int(text, f.minimum, f.maximum)
+    if f.type == DECIMAL:
+        places, digits = (mf.decimal_places, mf.max_digits) if mf is not None else (2, 16)
+        return parsers.parse_decimal(text, places, digits, f.minimum)
+    if f.type == FLOAT:
+        return parsers.parse_float(text, f.minimum)
+    if f.type == DATE:
+        return parsers.parse_date(text)
+    if f.type == MONTH:
+        return parsers.parse_month(text)
+    if f.type == DATETIME:
+        return parsers.parse_datetime(text, time_zone)
+    if f.type == BOOL:
+        return parsers.parse_bool(text)
+    if f.type == CHOICE:
+        lookup, allowed = kind.choice_lookups[f.name]
+        return parsers.parse_choice(text, lookup, allowed)
+    if f.type == JSON:
+        return parsers.parse_json_object(text)
+    if f.type == LIST:
+        return parsers.parse_list(text)
+    raise ValueError(f"unknown field type {f.type}")
+
+
+def is_missing(values: pd.Series) -> pd.Series:
+    if values.dtype == object or pd.api.types.is_string_dtype(values):
+        return values.isna() | (values.astype(object) == "")
+    return values.isna()
+
+
+def prepare(ctx: Context, data: pd.DataFrame, texts: dict, problems: Problems) -> None:
+    """Values derived from other columns, kind by kind."""
+    kind = ctx.kind
+    if "source" in kind.by_name:  # the source system keys and references are looked up in
+        source = data["source"] if "source" in data else pd.Series("", index=data.index, dtype=object)
+        data["source"] = source.where(source != "", ctx.source)
+    if kind.imported:
+        if "external_id" not in data and kind.fallback_key in data:
+            data["external_id"] = data[kind.fallback_key].astype(object)
+            texts["external_id"] = texts[kind.fallback_key]
+    if "first_name" in data or "last_name" in data:
+        first = data.get("first_name", pd.Series("", index=data.index)).astype(object)
+        last = data.get("last_name", pd.Series("", index=data.index)).astype(object)
+        chinese = (first + last).str.contains(CJK)
+        combined = (first + " " + last).where(~chinese, last + first).str.strip()
+        name = data["name"] if "name" in data else pd.Series("", index=data.index, dtype=object)
+        data["name"] = name.where(name != "", combined)
+        too_long = data["name"].str.len() > 100
+        problems.add(too_long & (name == ""), "Name", data["name"], "is longer than 100 characters")
+    if kind.name == "subscriptions" and "arr" in data:
+        mrr = data["mrr"] if "mrr" in data else pd.Series(np.nan, index=data.index)
+        data["mrr"] = mrr.where(mrr.notna(), (data["arr"] / 12).round(2))
+    if kind.name == "accounts" and "domain" in data:
+        domain = data["domain"].str.lower().str.replace(r"^[a-z]+://", "", regex=True)
+        data["domain"] = domain.str.replace(r"^www\.", "", regex=True).str.replace(r"[/?#].*$", "", regex=True)
+    if kind.name == "payments" and "paid_on" in data:
+        status = data["status"] if "status" in data else pd.Series("", index=data.index, dtype=object)
+        data["status"] = status.where((status != "") | data["paid_on"].isna(), "paid")
+    if kind.name == "survey_responses" and "score" in data:
+        csat = data["kind"] == "csat" if "kind" in data else pd.Series(False, index=data.index)
+        out_of_scale = csat & ((data["score"] < 1) | (data["score"] > 5)).fillna(False)
+        problems.add(out_of_scale, ctx.mapping.column_name("score"), texts["score"], "is outside the CSAT scale 1–5")
+    if kind.name == "orders":
+        prepare_orders(ctx, data, texts, problems)
+
+
+def prepare_orders(ctx: Context, data: pd.DataFrame, texts: dict, problems: Problems) -> None:
+    """Line numbers by position when the file has none; every line of an order must name the same
+    account and date."""
+    key = data["source"].astype(str) + "\x1f" + data["external_id"].astype(str)
+    if "line_no" not in data or data["line_no"].isna().all():
+        data["line_no"] = (key.groupby(key, sort=False).cumcount() + 1).astype("Int64")
+    for name in ("account", "ordered_on"):
+        if name not in data:
+            continue
+        first = data[name].groupby(key, sort=False).transform("first")
+        first_row = pd.Series(data.index, index=data.index).groupby(key, sort=False).transform("first")
+        differs = (data[name].astype(str) != first.astype(str)) & ~is_missing(data[name])
+        reasons = "differs from the order's first line (row " + first_row.astype(str) + ")"
+        problems.add(differs, ctx.mapping.column_name(name), texts[name], reasons)
+
+
+def check_required(ctx: Context, data: pd.DataFrame, texts: dict, problems: Problems) -> None:
+    kind, mapping = ctx.kind, ctx.mapping
+    required = [f for f in kind.fields if f.required]
+    required += [kind.by_name[group[0]] for group in kind.required_groups]
+    if kind.imported:
+        required.append(kind.by_name["external_id"])
+    for f in required:
+        if f.name not in data:
+            continue
+        parsed_badly = pd.Series(False, index=data.index)
+        if f.name in texts:
+            parsed_badly = texts[f.name] != ""
+        missing = is_missing(data[f.name]) & ~parsed_badly
+        column = mapping.column_name(f.name) if mapping.has(f.name) else f.header
+        reason = "is required"
+        if f.name == "external_id":
+            reason = "is required: re-imports match records by it"
+            if not mapping.has("external_id") and kind.fallback_key:
+                column = mapping.column_name(kind.fallback_key)
+                reason = "is required: without an id column, re-imports match records by it"
+        elif f.name == "name" and (mapping.has("first_name") or mapping.has("last_name")):
+            reason = "is required (a name, or a first or last name)"
+        problems.add(missing, column, "", reason)
+
+
+def check_duplicates(ctx: Context, data: pd.DataFrame, texts: dict, problems: Problems) -> None:
+    kind = ctx.kind
+    key = key_text(kind, data)
+    if kind.name == "orders":
+        order = data["source"].astype(str) + "\x1f" + data["external_id"].astype(str)
+        filled = ~is_missing(data["external_id"])
+        earlier = ctx.seen_groups.first_rows(order[filled].drop_duplicates())
+        split = order.map(earlier.set_axis(order[filled].drop_duplicates().values)).astype("Int64")
+        problems.add(
+            split.notna(),
+            ctx.mapping.column_name("external_id"),
+            texts["external_id"],
+            "appears again apart from its other lines (row " + split.astype(str) + "): keep an order's lines together",
+        )
+        key = key + "\x1f" + data["line_no"].astype(str)
+    usable = key.notna()
+    first = ctx.seen.first_rows(key[usable])
+    column = ctx.mapping.column_name(kind.key[-1]) if kind.imported else ", ".join(
+        ctx.mapping.column_name(k) for k in kind.key
+    )
+    what = "order line" if kind.name == "orders" else "key"
+    problems.add(
+        first.notna().reindex(data.index, fill_value=False),
+        column,
+        texts.get(kind.key[-1], key),
+        f"duplicate {what}: already on row " + first.astype(str).reindex(data.index, fill_value=""),
+    )
+
+
+def key_text(kind: Kind, data: pd.DataFrame) -> pd.Series:
+    """The record key as one string per row (None where a part is missing)."""
+    parts = []
+    for name in kind.key:
+        values = data[name]
+        if pd.api.types.is_datetime64_any_dtype(values):
+            values = values.dt.strftime("%Y-%m-%d")
+        parts.append(values.astype(object).where(~is_missing(values), None))
+    key = parts[0].astype(object)
+    for part in parts[1:]:
+        key = key + "\x1f" + part
+    return key.where(pd.concat(parts, axis=1).notna().all(axis=1), None)
+
+
+def resolve_keys(model, sources: pd.Series, keys: pd.Series, *, by_name: bool = False, restrict_to=None):
+    """Ids of records named by (source, external id), by "clm:<id>", or (by_name) by a name that
+    is unique. Returns (ids: Int64 per row, reasons: per row, "" unless the name is ambiguous)."""
+    ids = pd.Series(pd.NA, index=keys.index, dtype="Int64")
+    reasons = pd.Series("", index=keys.index, dtype=object)
+    filled = keys.notna() & (keys != "")
+    if not filled.any():
+        return ids, reasons
+    # Work on distinct (source, key) pairs: a million events name a few thousand accounts.
+    single_source = sources[filled].nunique() == 1
+    wanted = keys[filled].astype(str) if single_source else sources[filled].astype(str) + "\x1f" + keys[filled].astype(str)
+    codes, distinct = pd.factorize(wanted.to_numpy(dtype=object))
+    firsts = pd.Series(np.arange(len(codes)), dtype="int64").groupby(codes).first().to_numpy()
+    pairs = pd.DataFrame({
+        "source": sources[filled].to_numpy(dtype=object)[firsts],
+        "key": keys[filled].to_numpy(dtype=object)[firsts],
+    })
+    pairs["both"] = pairs["source"].astype(str) + "\x1f" + pairs["key"].astype(str)
+    found: dict[str, int] = {}
+    clm = pairs["key"].str.startswith(CLM_ID_PREFIX)
+    numbers = pd.to_numeric(pairs.loc[clm, "key"].str.slice(len(CLM_ID_PREFIX)), errors="coerce")
+    candidates = sorted({int(n) for n in numbers.dropna() if float(n).is_integer()})
+    present = set()
+    for batch in in_batches(candidates):
+        present.update(model.objects.filter(pk__in=batch).values_list("pk", flat=True))
+    for both, number in zip(pairs.loc[clm, "both"], numbers, strict=True):
+        if number == number and int(number) in present:
+            found[both] = int(number)
+    external = pairs[~clm]
+    for source, group in external.groupby("source", sort=False):
+        for external_id, pk in external_ids(model, source, group["key"].tolist()):
+            found[f"{source}\x1f{external_id}"] = pk
+    ambiguous: set[str] = set()
+    if by_name:
+        unresolved = external[~external["both"].isin(found)]
+        names: dict[str, list[int]] = {}
+        for batch in in_batches(sorted(set(unresolved["key"]))):
+            for name, pk in model.objects.filter(name__in=batch).values_list("name", "pk"):
+                names.setdefault(name, []).append(pk)
+        for both, key in zip(unresolved["both"], unresolved["key"], strict=True):
+            if len(names.get(key, ())) == 1:
+                found[both] = names[key][0]
+            elif key in names:
+                ambiguous.add(both)
+    if restrict_to is not None:
+        found = {both: pk for both, pk in found.items() if pk in restrict_to}
+    resolved = pairs["both"].map(found).astype("Int64").array.take(codes)
+    ids[filled] = resolved
+    if ambiguous:
+        unclear = pairs["both"].isin(ambiguous).to_numpy()[codes]
+        reasons[filled] = np.where(unclear, "names several records: use the external id", "")
+    return ids, reasons
+
+
+def external_ids(model, source: str, keys: list[str]) -> list[tuple[str, int]]:
+    """(external id, pk) of the records of `source` among `keys`: one query on PostgreSQL (an
+    array parameter), IN lists of IN_BATCH keys on SQLite."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT external_id, id FROM {connection.ops.quote_name(model._meta.db_table)}"
+                " WHERE source = %s AND external_id = ANY(%s)",
+                [source, keys],
+            )
+            return cursor.fetchall()
+    out = []
+    for batch in in_batches(keys):
+        out.extend(model.objects.filter(source=source, external_id__in=batch).values_list("external_id", "pk"))
+    return out
+
+
+def resolve_reference(ctx: Context, f: Field, data: pd.DataFrame, texts: dict, problems: Problems) -> None:
+    target = KINDS[f.ref]
+    sources = data["source"] if "source" in data else pd.Series(ctx.source, index=data.index, dtype=object)
+    restrict_to = ctx.visible_account_ids() if target.name == "accounts" and ctx.restricted else None
+    if target.name == "orders":
+        ids, reasons = resolve_keys(target.model, sources, data[f.name])
+    else:
+        ids, reasons = resolve_keys(
+            target.model, sources, data[f.name], by_name=target.name in ("accounts", "products"), restrict_to=restrict_to
+        )
+    column = ctx.mapping.column_name(f.name)
+    unknown = ids.isna() & (data[f.name] != "") & (reasons == "")
+    if target is ctx.kind:
+        # A parent defined further down the same chunk: linked once the chunk is written.
+        here = set(data["external_id"].dropna()) | (set(data["name"]) if "name" in data else set())
+        pending = unknown & data[f.name].isin(here)
+        data[f"{f.name}_pending"] = data[f.name].where(pending, None)
+        unknown &= ~pending
+    problems.add(unknown, column, texts[f.name], f"no {target.model._meta.verbose_name} with this id or name")
+    problems.add(reasons != "", column, texts[f.name], reasons)
+    data[f"{f.name}_id"] = ids
+
+
+def resolve_user(ctx: Context, f: Field, data: pd.DataFrame, texts: dict, problems: Problems) -> None:
+    users = ctx.user_ids()
+    names = data[f.name].str.lower()
+    ids = names.map(users).astype("Int64")
+    unknown = ids.isna() & (names != "")
+    problems.add(unknown, ctx.mapping.column_name(f.name), texts[f.name], "no CLM user with this username, email or name")
+    data[f"{f.name}_id"] = ids
+
+
+def find_existing(ctx: Context, data: pd.DataFrame, texts: dict, problems: Problems) -> None:
+    """The id of the record each row updates (<NA>: a new record); a "clm:<id>" key must exist,
+    and a restricted user may not update records of accounts they cannot see."""
+    kind = ctx.kind
+    if kind.imported:
+        keys = data["external_id"].astype(object).where(~is_missing(data["external_id"]), "")
+        pks, _ = resolve_keys(kind.model, data["source"], keys)
+        column = ctx.mapping.column_name("external_id")
+        missing_clm = keys.str.startswith(CLM_ID_PREFIX) & pks.isna()
+        problems.add(missing_clm, column, keys, "no record with this CLM id")
+    else:
+        pks = natural_key_ids(kind, data)
+    data["pk"] = pks
+    if ctx.restricted and kind.account_path is not None and pks.notna().any():
+        ids = pks.dropna().astype("int64").unique().tolist()
+        visible = set()
+        for batch in in_batches(ids):
+            visible.update(restrict(kind.model.objects.filter(pk__in=batch), ctx.user, kind.account_path).values_list("pk", flat=True))
+        hidden = pks.notna() & ~pks.isin(visible)
+        column = ctx.mapping.column_name("external_id") if kind.imported else kind.key[0]
+        problems.add(hidden, column, data.get("external_id", ""), "exists, on an account you cannot see")
+
+
+def natural_key_ids(kind: Kind, data: pd.DataFrame) -> pd.Series:
+    """Ids of existing records keyed by their own fields (channel spend: channel and month)."""
+    keys = key_text(kind, data)
+    ids = pd.Series(pd.NA, index=data.index, dtype="Int64")
+    if keys.dropna().empty:
+        return ids
+    condition = Q()
+    for name in kind.key:
+        values = data[name].dropna().unique().tolist()
+        condition &= Q(**{f"{name}__in": values})
+    found = {}
+    for row in kind.model.objects.filter(condition).values_list("pk", *kind.key):
+        found["\x1f".join(v.isoformat() if hasattr(v, "isoformat") else str(v) for v in row[1:])] = row[0]
+    return keys.map(found).astype("Int64")
