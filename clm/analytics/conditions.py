@@ -488,3 +488,16 @@ def json_records(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
         else [{} for _ in frame.index]
     )
     return pd.Series(rows, index=frame.index, dtype=object)
+
+
+def leaf(metric: str, op: str, value=None) -> dict:
+    """A leaf condition, for writing rules in code (the default models and signals)."""
+    condition = {"metric": metric, "op": op}
+    if value is not None:
+        condition["value"] = value
+    return condition
+
+
+def param(name: str) -> dict:
+    """A reference to a named parameter of the rule set, bound by `bind`."""
+    return {"param": name}

@@ -20,7 +20,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from .conditions import Rule, RuleError, bind, compile_rule, describe, json_records
+from .conditions import Rule, RuleError, bind, compile_rule, describe, json_records, leaf, param
 
 STAGES = ("prospect", "onboarding", "growth", "mature", "at_risk", "dormant", "churned", "reactivated")
 # Read from the previous stage rather than from the metrics frame.
@@ -266,17 +266,6 @@ def trajectory_counts(
 # -- the default rules (DESIGN.md "Lifecycle stages") -------------------------------------------
 
 
-def _m(metric, op, value=None):
-    leaf = {"metric": metric, "op": op}
-    if value is not None:
-        leaf["value"] = value
-    return leaf
-
-
-def _p(name):
-    return {"param": name}
-
-
 DEFAULT_STAGE_RULES_DATA: dict = {
     "params": {
         "onboarding_days": 90,  # a first contract younger than this is still onboarding ...
@@ -288,23 +277,23 @@ DEFAULT_STAGE_RULES_DATA: dict = {
         "revenue_growth": 0.1,  # MRR up 10% on 180 days ago counts as trending up
     },
     "rules": [
-        {"name": "no_contract_yet", "stage": "prospect", "when": _m("customer_ever", "==", 0)},
+        {"name": "no_contract_yet", "stage": "prospect", "when": leaf("customer_ever", "==", 0)},
         {
             "name": "contract_ended",
             "stage": "churned",
-            "when": {"all": [_m("subscription_history", "==", 1), _m("subscriptions_active", "==", 0)]},
+            "when": {"all": [leaf("subscription_history", "==", 1), leaf("subscriptions_active", "==", 0)]},
         },
         {
             "name": "no_purchase_or_usage",
             "stage": "dormant",
             "when": {
                 "all": [
-                    _m("subscription_history", "==", 0),
-                    _m("days_since_last_purchase", ">=", _p("dormant_days")),
+                    leaf("subscription_history", "==", 0),
+                    leaf("days_since_last_purchase", ">=", param("dormant_days")),
                     {
                         "any": [
-                            _m("days_since_last_activity", ">=", _p("dormant_days")),
-                            _m("days_since_last_activity", "is_null"),
+                            leaf("days_since_last_activity", ">=", param("dormant_days")),
+                            leaf("days_since_last_activity", "is_null"),
                         ]
                     },
                 ]
@@ -313,15 +302,15 @@ DEFAULT_STAGE_RULES_DATA: dict = {
         {
             "name": "came_back",
             "stage": "reactivated",
-            "when": _m("previous_stage", "in", ["churned", "dormant"]),
+            "when": leaf("previous_stage", "in", ["churned", "dormant"]),
         },
         {
             "name": "recently_back",
             "stage": "reactivated",
             "when": {
                 "all": [
-                    _m("previous_stage", "==", "reactivated"),
-                    _m("days_in_stage", "<", _p("reactivation_days")),
+                    leaf("previous_stage", "==", "reactivated"),
+                    leaf("days_in_stage", "<", param("reactivation_days")),
                 ]
             },
         },
@@ -330,29 +319,29 @@ DEFAULT_STAGE_RULES_DATA: dict = {
             "stage": "onboarding",
             "when": {
                 "all": [
-                    _m("tenure_days", "<", _p("onboarding_days")),
-                    _m("core_active_days_total", "<", _p("activation_core_days")),
+                    leaf("tenure_days", "<", param("onboarding_days")),
+                    leaf("core_active_days_total", "<", param("activation_core_days")),
                 ]
             },
         },
         {
             "name": "health_red_or_signal",
             "stage": "at_risk",
-            "when": {"any": [_m("health_band", "==", "red"), _m("signals_firing", ">=", 1)]},
+            "when": {"any": [leaf("health_band", "==", "red"), leaf("signals_firing", ">=", 1)]},
         },
         {
             "name": "trending_up",
             "stage": "growth",
             "when": {
                 "any": [
-                    _m("active_days_30d_vs_baseline", ">=", _p("usage_growth")),
-                    _m("revenue_change_180d", ">=", _p("revenue_growth")),
-                    _m("expansions_180d", ">=", 1),
+                    leaf("active_days_30d_vs_baseline", ">=", param("usage_growth")),
+                    leaf("revenue_change_180d", ">=", param("revenue_growth")),
+                    leaf("expansions_180d", ">=", 1),
                 ]
             },
         },
-        {"name": "established", "stage": "mature", "when": _m("tenure_days", ">=", _p("mature_days"))},
-        {"name": "active_customer", "stage": "growth", "when": _m("customer_ever", "==", 1)},
+        {"name": "established", "stage": "mature", "when": leaf("tenure_days", ">=", param("mature_days"))},
+        {"name": "active_customer", "stage": "growth", "when": leaf("customer_ever", "==", 1)},
     ],
 }
 

@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 import pandas as pd
 
-from .conditions import Rule, RuleError, bind, compile_rule, describe, json_records
+from .conditions import Rule, RuleError, bind, compile_rule, describe, json_records, leaf, param
 
 KEYS = ["account", "kind"]
 
@@ -170,17 +170,6 @@ def reconcile(open_signals: pd.DataFrame, firing: pd.DataFrame, evaluated_accoun
 # -- the default signals (DESIGN.md "Early warning") --------------------------------------------
 
 
-def _m(metric, op, value=None):
-    leaf = {"metric": metric, "op": op}
-    if value is not None:
-        leaf["value"] = value
-    return leaf
-
-
-def _p(name):
-    return {"param": name}
-
-
 DEFAULT_SIGNALS_DATA: dict = {
     "signals": [
         {
@@ -190,8 +179,8 @@ DEFAULT_SIGNALS_DATA: dict = {
             "params": {"drop": -0.5, "min_baseline": 4},
             "when": {
                 "all": [
-                    _m("logins_30d_vs_baseline", "<=", _p("drop")),
-                    _m("logins_baseline_30d", ">=", _p("min_baseline")),
+                    leaf("logins_30d_vs_baseline", "<=", param("drop")),
+                    leaf("logins_baseline_30d", ">=", param("min_baseline")),
                 ]
             },
         },
@@ -201,8 +190,8 @@ DEFAULT_SIGNALS_DATA: dict = {
             "params": {"drop": -0.3, "min_baseline_minutes": 60},
             "when": {
                 "all": [
-                    _m("core_minutes_30d_vs_baseline", "<=", _p("drop")),
-                    _m("core_minutes_baseline_30d", ">=", _p("min_baseline_minutes")),
+                    leaf("core_minutes_30d_vs_baseline", "<=", param("drop")),
+                    leaf("core_minutes_baseline_30d", ">=", param("min_baseline_minutes")),
                 ]
             },
         },
@@ -210,7 +199,7 @@ DEFAULT_SIGNALS_DATA: dict = {
             "kind": "key_contact_left",
             "title": "A key contact or champion left",
             "params": {"left": 1},
-            "when": _m("key_contacts_left_90d", ">=", _p("left")),
+            "when": leaf("key_contacts_left_90d", ">=", param("left")),
         },
         {
             "kind": "tickets_rising",
@@ -220,17 +209,17 @@ DEFAULT_SIGNALS_DATA: dict = {
                 "any": [
                     {
                         "all": [
-                            _m("tickets_30d", ">=", _p("min_tickets")),
+                            leaf("tickets_30d", ">=", param("min_tickets")),
                             # no tickets in the baseline: any burst of min_tickets is a rise
                             {
                                 "any": [
-                                    _m("tickets_30d_vs_baseline", ">=", _p("rise")),
-                                    _m("tickets_30d_vs_baseline", "is_null"),
+                                    leaf("tickets_30d_vs_baseline", ">=", param("rise")),
+                                    leaf("tickets_30d_vs_baseline", "is_null"),
                                 ]
                             },
                         ]
                     },
-                    _m("complaints_90d", ">=", _p("complaints")),
+                    leaf("complaints_90d", ">=", param("complaints")),
                 ]
             },
         },
@@ -238,7 +227,7 @@ DEFAULT_SIGNALS_DATA: dict = {
             "kind": "overdue_payment",
             "title": "A payment is overdue",
             "params": {"days": 15},
-            "when": _m("overdue_days_max", ">=", _p("days")),
+            "when": leaf("overdue_days_max", ">=", param("days")),
         },
         {
             "kind": "no_reply_before_renewal",
@@ -246,11 +235,11 @@ DEFAULT_SIGNALS_DATA: dict = {
             "params": {"renewal_within_days": 90, "silent_days": 30},
             "when": {
                 "all": [
-                    _m("days_to_renewal", "between", [0, _p("renewal_within_days")]),
+                    leaf("days_to_renewal", "between", [0, param("renewal_within_days")]),
                     {
                         "any": [
-                            _m("days_since_customer_reply", ">=", _p("silent_days")),
-                            _m("days_since_customer_reply", "is_null"),
+                            leaf("days_since_customer_reply", ">=", param("silent_days")),
+                            leaf("days_since_customer_reply", "is_null"),
                         ]
                     },
                 ]
@@ -260,7 +249,7 @@ DEFAULT_SIGNALS_DATA: dict = {
             "kind": "health_red",
             "title": "Health score is red",
             "params": {},
-            "when": _m("health_band", "==", "red"),
+            "when": leaf("health_band", "==", "red"),
         },
     ]
 }
