@@ -1,6 +1,7 @@
 """Record visibility, enforced here and only here: every view, API endpoint and export asks
 `visible_accounts` (or `restrict`, for records that belong to an account)."""
 
+from django.core.exceptions import FieldDoesNotExist
 from django.db.models import Q, QuerySet
 
 from clm.core.models import Role, Workspace
@@ -43,6 +44,36 @@ def restrict(queryset: QuerySet, user, account_path: str = "account") -> QuerySe
     if condition is None:
         return queryset.none()
     return queryset.filter(condition) if condition else queryset
+
+
+def account_path(model) -> str | None:
+    """The lookup from a model to the Account it belongs to ('' for Account, None if it has none)."""
+    if model is Account:
+        return ""
+    try:
+        field = model._meta.get_field("account")
+    except FieldDoesNotExist:
+        return None
+    return "account" if field.is_relation and field.related_model is Account else None
+
+
+def visible_records(model, user) -> QuerySet:
+    """Every record of `model` the user may see: the one entry point for views, API and exports.
+
+    Leads are the exception to "follow the account": before conversion they have none, so a
+    restricted user sees leads of visible accounts, leads they or their team own, and the pool of
+    unassigned leads."""
+    queryset = model._default_manager.all()
+    if model.__name__ == "Lead" and model._meta.app_label == "sales":
+        condition = account_filter(user, prefix="account__")
+        if condition is None:
+            return queryset.none()
+        if not condition:
+            return queryset
+        owned = Q(owner=user) | (Q(owner__team_id=user.team_id) if user.team_id else Q(pk__in=[]))
+        return queryset.filter(condition | owned | Q(account__isnull=True, owner__isnull=True))
+    path = account_path(model)
+    return queryset if path is None else restrict(queryset, user, path)
 
 
 def can_edit(user, model) -> bool:

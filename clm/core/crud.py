@@ -23,8 +23,7 @@ from ninja.errors import HttpError
 from pydantic import AfterValidator, ConfigDict, Field
 
 from clm.core import services
-from clm.core.access import restrict, visible_accounts
-from clm.customers.models import Account
+from clm.core.access import account_path, visible_accounts, visible_records
 
 MAX_LIMIT = 500
 DEFAULT_LIMIT = 50
@@ -246,17 +245,6 @@ class Resource:
         return account_path(self.model)
 
 
-def account_path(model: type[models.Model]) -> str | None:
-    """The lookup from a model to the Account it belongs to ('' for Account, None if it has none)."""
-    if model is Account:
-        return ""
-    try:
-        f = model._meta.get_field("account")
-    except FieldDoesNotExist:
-        return None
-    return "account" if f.is_relation and f.related_model is Account else None
-
-
 def writable_fields(model: type[models.Model], read_only=(), exclude=()) -> list[models.Field]:
     return [
         f
@@ -320,11 +308,7 @@ def require(user, action: str, model: type[models.Model]) -> None:
 
 
 def visible(model: type[models.Model], user) -> models.QuerySet:
-    path = account_path(model)
-    if model is Account:
-        return visible_accounts(user)
-    qs = model._default_manager.all()
-    return qs if path is None else restrict(qs, user, path)
+    return visible_records(model, user)
 
 
 def get_visible(res: Resource, user, pk: int, related: bool = False) -> models.Model:

@@ -19,7 +19,7 @@ from pathlib import Path
 from django.utils import timezone
 
 from clm.commerce.models import OrderLine
-from clm.core.access import restrict
+from clm.core.access import visible_records
 from clm.io.kinds import (
     BOOL,
     CLM_ID_PREFIX,
@@ -78,9 +78,7 @@ def _reference(pk, source, external_id, row_source) -> str:
 
 
 def _queryset(kind: Kind, user):
-    queryset = kind.model.objects.all()
-    if user is not None and kind.account_path is not None:
-        queryset = restrict(queryset, user, kind.account_path)
+    queryset = kind.model.objects.all() if user is None else visible_records(kind.model, user)
     return queryset.order_by("pk")
 
 

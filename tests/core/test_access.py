@@ -52,3 +52,23 @@ def test_restrict_limits_records_that_belong_to_accounts(accounts, team_visibili
     Contact.objects.create(account=accounts["mine"], name="张伟")
     Contact.objects.create(account=accounts["theirs"], name="John")
     assert [c.name for c in restrict(Contact.objects.all(), owner)] == ["张伟"]
+
+
+def test_restricted_sales_see_their_own_team_and_unassigned_leads(accounts, team_visibility, owner, teammate, outsider):
+    from clm.core.access import visible_records
+    from clm.sales.models import Lead
+
+    Lead.objects.create(name="a", company="x", owner=owner)
+    Lead.objects.create(name="b", company="x", owner=outsider)
+    Lead.objects.create(name="c", company="x")  # the unassigned pool
+    Lead.objects.create(name="d", company="x", owner=outsider, account=accounts["mine"])
+    assert sorted(lead.name for lead in visible_records(Lead, teammate)) == ["a", "c", "d"]
+    assert sorted(lead.name for lead in visible_records(Lead, outsider)) == ["b", "c", "d"]  # d: they own it
+
+
+def test_records_without_an_account_are_not_restricted(accounts, team_visibility, owner):
+    from clm.commerce.models import Product
+    from clm.core.access import visible_records
+
+    Product.objects.create(name="云帆工作台")
+    assert visible_records(Product, owner).count() == 1
