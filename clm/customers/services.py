@@ -5,9 +5,9 @@ import datetime as dt
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from clm.core.models import CustomField
+from clm.core.models import CustomField, Role
 from clm.core.services import after_save
-from clm.customers.models import Contact
+from clm.customers.models import Account, Contact
 
 
 def validate_custom(target: str, values: dict, fields: list[CustomField] | None = None) -> dict:
@@ -64,3 +64,20 @@ def date_departure(contact, before, actor):
     if contact.status == Contact.Status.LEFT and contact.left_on is None:
         contact.left_on = timezone.localdate()
         Contact.objects.filter(pk=contact.pk).update(left_on=contact.left_on)
+
+
+@after_save(Account)
+def default_owner(account, before, actor):
+    """A new account made by a Sales or CSM user with no owner given becomes theirs, so a user
+    restricted to their own accounts can still see what they just created."""
+    if before is not None or actor is None or not getattr(actor, "pk", None):
+        return
+    changes = {}
+    if account.sales_owner_id is None and Role.SALES in actor.roles:
+        changes["sales_owner"] = actor
+    if account.csm_id is None and Role.CSM in actor.roles:
+        changes["csm"] = actor
+    if changes:
+        for name, value in changes.items():
+            setattr(account, name, value)
+        Account.objects.filter(pk=account.pk).update(**changes)

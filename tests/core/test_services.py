@@ -127,3 +127,14 @@ def test_custom_attributes_are_checked_against_the_registry():
     assert "unknown custom attribute 'colour'" in errors["custom.colour"][0]
     assert errors["custom.plants"] == ["is required"]
     assert "'maybe' is not yes/no" in errors["custom.iso"][0]
+
+
+def test_a_new_account_made_by_sales_or_csm_without_owner_becomes_theirs(owner, csm, admin_user):
+    mine = services.create(Account, {"name": "A"}, actor=owner)
+    assert (mine.sales_owner, mine.csm) == (owner, None)
+    theirs = services.create(Account, {"name": "B", "sales_owner": admin_user}, actor=owner)
+    assert theirs.sales_owner == admin_user
+    looked_after = services.create(Account, {"name": "C"}, actor=csm)
+    looked_after.refresh_from_db()
+    assert (looked_after.sales_owner, looked_after.csm) == (None, csm)
+    assert services.create(Account, {"name": "D"}, actor=admin_user).sales_owner is None
