@@ -147,17 +147,9 @@ def raw_executemany(events: list[dict]) -> float:
 
     json_param = "CAST(%s AS jsonb)" if connection.vendor == "postgresql" else "%s"
     mark = "?" if connection.vendor == "sqlite" else "%s"
-    columns = [
-        "account_id",
-        "user_key",
-        "event",
-        "feature",
-        "occurred_at",
-        "quantity",
-        "duration_seconds",
-        "properties",
-        "idempotency_key",
-    ]
+    from clm.usage.services import EVENT_COLUMNS
+
+    columns = [c for c in EVENT_COLUMNS if c != "contact_id"]
     values = ", ".join([mark] * 7 + [json_param if mark == "%s" else "?", mark])
     sql = f"INSERT INTO {UsageEvent._meta.db_table} ({', '.join(columns)}) VALUES ({values})"
     suffix = "+00:00" if connection.vendor == "postgresql" else ""
