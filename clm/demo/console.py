@@ -47,3 +47,13 @@ def parse_day(text: str) -> dt.date:
         return dt.date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date (use YYYY-MM-DD)") from None
+
+
+def add_size_arguments(parser) -> None:
+    """The options that size and date a simulated company, shared by `clm simulate` and `clm demo`."""
+    parser.add_argument("--accounts", type=int, default=600, help="how many accounts (default 600)")
+    parser.add_argument("--months", type=int, default=24, help="length of the simulated period (default 24)")
+    parser.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+    parser.add_argument(
+        "--as-of", type=parse_day, default=None, help="last simulated day, YYYY-MM-DD (default today)"
+    )

@@ -2,7 +2,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from clm.demo import services
-from clm.demo.console import console_for, parse_day, show_result, simulate_with_progress
+from clm.demo.console import add_size_arguments, console_for, show_result, simulate_with_progress
 from clm.demo.simulator import DEMO_PASSWORD, SimulationError, set_demo_login
 
 
@@ -10,14 +10,7 @@ class Command(BaseCommand):
     help = "Build the demo company (replacing any customer data), run the lifecycle computations and serve the app."
 
     def add_arguments(self, parser):
-        parser.add_argument("--accounts", type=int, default=600, help="how many accounts (default 600)")
-        parser.add_argument(
-            "--months", type=int, default=24, help="length of the simulated period (default 24)"
-        )
-        parser.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
-        parser.add_argument(
-            "--as-of", type=parse_day, default=None, help="last simulated day, YYYY-MM-DD (default today)"
-        )
+        add_size_arguments(parser)
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--no-serve", action="store_true", help="build and exit without serving")
