@@ -172,6 +172,8 @@ ROUTERS = [
     ("/", "clm.usage.api"),
     ("/", "clm.service.api"),
     ("/", "clm.sales.api"),
+    ("/", "clm.lifecycle.api"),
+    ("/value", "clm.value.api"),
     ("/imports", "clm.io.api"),
     ("/", "clm.core.api"),
 ]

@@ -51,6 +51,8 @@ INSTALLED_APPS = [
     "clm.usage",
     "clm.service",
     "clm.sales",
+    "clm.lifecycle",
+    "clm.value",
     "clm.demo",
     "clm.io",
 ]
