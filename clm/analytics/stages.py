@@ -320,7 +320,7 @@ DEFAULT_STAGE_RULES_DATA: dict = {
             "when": {
                 "all": [
                     leaf("tenure_days", "<", param("onboarding_days")),
-                    leaf("core_active_days_total", "<", param("activation_core_days")),
+                    leaf("core_active_days_120d", "<", param("activation_core_days")),
                 ]
             },
         },

@@ -4,7 +4,7 @@ from django.contrib.auth.models import Group, Permission
 
 from clm.core.models import Role
 
-CUSTOMER_APPS = ("customers", "commerce", "usage", "service", "sales")
+CUSTOMER_APPS = ("customers", "commerce", "usage", "service", "sales", "lifecycle")
 
 # (app_label, model) -> actions beyond "view", per role. Every role can view customer data.
 EDITS = {

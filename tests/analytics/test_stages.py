@@ -25,7 +25,7 @@ ACTIVE = {  # a contract customer doing fine, 200 days in, nothing trending
     "days_since_last_purchase": 30,
     "days_since_last_activity": 1,
     "tenure_days": 200,
-    "core_active_days_total": 50,
+    "core_active_days_120d": 50,
     "health_band": "green",
     "signals_firing": 0,
     "active_days_30d_vs_baseline": 0.0,
@@ -85,7 +85,7 @@ CASES = {
     "back_61_days": (ACTIVE, "reactivated", "2024-04-01", "reactivated", "recently_back", False),
     "back_152_days": (ACTIVE, "reactivated", "2024-01-01", "growth", "active_customer", True),
     "new": (
-        {**ACTIVE, "tenure_days": 30, "core_active_days_total": 2},
+        {**ACTIVE, "tenure_days": 30, "core_active_days_120d": 2},
         "prospect",
         "2023-12-01",
         "onboarding",
@@ -93,7 +93,7 @@ CASES = {
         True,
     ),
     "new_and_activated": (
-        {**ACTIVE, "tenure_days": 30, "core_active_days_total": 6},
+        {**ACTIVE, "tenure_days": 30, "core_active_days_120d": 6},
         "onboarding",
         "2024-05-02",
         "growth",
@@ -219,9 +219,9 @@ def test_validate_accepts_the_default_metrics_and_the_stage_metrics():
 
 
 def test_validate_names_an_unknown_metric_with_its_place_in_the_rule_set():
-    known = [m for m in DEFAULT_STAGE_RULES.metrics() if m != "core_active_days_total"]
+    known = [m for m in DEFAULT_STAGE_RULES.metrics() if m != "core_active_days_120d"]
     with pytest.raises(
-        StageRulesError, match=r"^rules\[5\]\.when\.all\[1\]\.metric: unknown metric 'core_active_days_total'"
+        StageRulesError, match=r"^rules\[5\]\.when\.all\[1\]\.metric: unknown metric 'core_active_days_120d'"
     ):
         DEFAULT_STAGE_RULES.validate(known)
 

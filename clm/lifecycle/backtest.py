@@ -1,0 +1,168 @@
+"""The backtest: replay history as of each step and measure how early and how rightly the early
+warning spoke, and how well the churn model ranked and calibrated its risks.
+
+Nothing is written. At each step the engine assesses every account as of that day, from what was
+known then (clm.lifecycle.metrics); an account with a live contract on which any signal fires is
+flagged. Churn is read from the contract ledger (an account's last live contract ended). The
+measures come from clm.analytics.evaluation, the same functions the churn model's training and the
+public Telco check use.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass, field
+
+import pandas as pd
+
+from clm.analytics.evaluation import LeadTimeReport, ScoreReport, evaluate, lead_time_metrics
+from clm.lifecycle import services
+from clm.lifecycle.metrics import check_as_of, today
+
+
+class BacktestError(ValueError):
+    """Dates that cannot be replayed; the message says why."""
+
+
+@dataclass
+class Backtest:
+    start: dt.date
+    end: dt.date
+    step_days: int
+    steps: int
+    observed_until: dt.date
+    early_warning: LeadTimeReport
+    by_signal: dict[str, LeadTimeReport]
+    model: ScoreReport | None = None
+    model_note: str = ""
+    flags_per_step: list[dict] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        out = asdict(self)
+        for key in ("start", "end", "observed_until"):
+            out[key] = out[key].isoformat()
+        return out
+
+
+def parse_step(text: str) -> int:
+    """'7d', '2w' or '14' → days."""
+    value = str(text).strip().lower()
+    unit = 1
+    if value.endswith("w"):
+        unit, value = 7, value[:-1]
+    elif value.endswith("d"):
+        value = value[:-1]
+    if not value.isdigit() or int(value) < 1:
+        raise BacktestError(f"step {text!r} is not a number of days (e.g. 7d, 2w)")
+    return int(value) * unit
+
+
+def step_dates(start: dt.date, end: dt.date, step_days: int) -> list[dt.date]:
+    if start > end:
+        raise BacktestError(f"--from {start} is after --to {end}")
+    check_as_of(end)
+    dates, day = [], start
+    while day <= end:
+        dates.append(day)
+        day += dt.timedelta(days=step_days)
+    return dates
+
+
+def run(
+    start: dt.date,
+    end: dt.date,
+    step_days: int = 7,
+    *,
+    min_lead_days: int = 90,
+    horizon_days: int = 180,
+    progress=None,
+) -> Backtest:
+    dates = step_dates(start, end, step_days)
+    observed_until = today()
+    config = (services.health_models(), services.stage_rules(), services.signal_set())
+    model_row, learned = services.active_churn_model()
+    events = services.churn_events()
+    churns = events[events["event"] == "churn"]
+
+    first_any: dict[int, pd.Timestamp] = {}
+    first_kind: dict[str, dict[int, pd.Timestamp]] = {kind: {} for kind in config[2].kinds}
+    scored_rows = []
+    per_step = []
+    for day in dates:
+        result = services.assess(day, with_stages=False, with_risk=learned is not None, config=config)
+        live = result.metrics.index[result.metrics["subscriptions_active"] > 0]
+        firing = result.firing[result.firing["account"].isin(live)]
+        stamp = pd.Timestamp(day)
+        for account in firing["account"].unique():
+            first_any.setdefault(int(account), stamp)
+        for kind, group in firing.groupby("kind"):
+            for account in group["account"]:
+                first_kind[kind].setdefault(int(account), stamp)
+        per_step.append(
+            {"date": day.isoformat(), "live": int(len(live)), "flagged": int(firing["account"].nunique())}
+        )
+        if result.risk is not None and len(result.risk):
+            scored_rows.append(result.risk[["probability"]].assign(as_of=stamp))
+        if progress:
+            progress(day)
+
+    # churners whose churn a flag 90 days ahead could have caught within the replayed window
+    lo = pd.Timestamp(start) + pd.Timedelta(days=min_lead_days)
+    hi = min(pd.Timestamp(end) + pd.Timedelta(days=min_lead_days), pd.Timestamp(observed_until))
+    after_start = churns[churns["date"] > pd.Timestamp(start)]
+    first_churn = after_start.groupby("account")["date"].min()
+    in_scope = first_churn[(first_churn >= lo) & (first_churn <= hi)]
+    # an account that churned outside the scope is judged on neither side
+    out_of_scope = set(first_churn.index) - set(in_scope.index)
+
+    def report(flags: dict[int, pd.Timestamp]) -> LeadTimeReport:
+        flagged = pd.Series({a: d for a, d in flags.items() if a not in out_of_scope}, dtype="datetime64[ns]")
+        return lead_time_metrics(
+            flagged,
+            in_scope,
+            min_lead_days=min_lead_days,
+            horizon_days=horizon_days,
+            observed_until=observed_until,
+        )
+
+    model_report, note = None, "no active churn model: train one with `clm train`"
+    if model_row is not None:
+        model_report, note = _model_report(scored_rows, churns, observed_until, model_row)
+    return Backtest(
+        start=start,
+        end=end,
+        step_days=step_days,
+        steps=len(dates),
+        observed_until=observed_until,
+        early_warning=report(first_any),
+        by_signal={kind: report(flags) for kind, flags in first_kind.items()},
+        model=model_report,
+        model_note=note,
+        flags_per_step=per_step,
+    )
+
+
+def _model_report(scored_rows, churns, observed_until, model_row):
+    """ROC AUC and calibration of the model's 90-day risk over the steps whose outcome is known,
+    leaving out the steps the model was trained on (they would flatter it)."""
+    horizon = model_row.horizon_days
+    trained_until = pd.Timestamp(model_row.metadata.get("validation_window", [None, None])[0] or "1900-01-01")
+    if not scored_rows:
+        return None, "the model scored no account with a live contract"
+    rows = pd.concat(scored_rows).rename_axis("account").reset_index()
+    rows = rows[rows["as_of"] >= trained_until]
+    known = rows["as_of"] + pd.Timedelta(days=horizon) <= pd.Timestamp(observed_until)
+    rows = rows[known]
+    if rows.empty:
+        return None, (
+            f"no step after the model's training data ({trained_until.date()}) has a known "
+            f"{horizon}-day outcome yet"
+        )
+    merged = rows.merge(churns[["account", "date"]], on="account", how="left")
+    merged["hit"] = (merged["date"] > merged["as_of"]) & (
+        merged["date"] <= merged["as_of"] + pd.Timedelta(days=horizon)
+    )
+    label = merged.groupby(["account", "as_of"])["hit"].any()
+    scores = rows.set_index(["account", "as_of"])["probability"].loc[label.index]
+    note = f"steps from {trained_until.date()} (the model's validation period and later; earlier steps were training data)"
+    return evaluate(label.astype(int).to_numpy(), scores.to_numpy()), note

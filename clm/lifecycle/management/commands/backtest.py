@@ -1,0 +1,116 @@
+import json
+
+from django.core.management.base import BaseCommand, CommandError
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from clm.demo.console import console_for, parse_day
+from clm.lifecycle import backtest
+from clm.lifecycle.metrics import FutureDate
+
+
+def pct(value) -> str:
+    return "–" if value is None else f"{value:.1%}"
+
+
+class Command(BaseCommand):
+    help = "Replay history as of each step and measure the early warning and the churn model."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--from", dest="start", type=parse_day, required=True, help="first as-of date, YYYY-MM-DD"
+        )
+        parser.add_argument(
+            "--to", dest="end", type=parse_day, required=True, help="last as-of date, YYYY-MM-DD"
+        )
+        parser.add_argument(
+            "--step", default="7d", help="days between replayed dates: 7d, 2w, 14 (default 7d)"
+        )
+        parser.add_argument(
+            "--lead", type=int, default=90, help="days ahead a churner must be flagged (default 90)"
+        )
+        parser.add_argument(
+            "--horizon",
+            type=int,
+            default=180,
+            help="a flag is right when churn follows within this many days (default 180)",
+        )
+        parser.add_argument("--json", action="store_true", help="print the report as JSON")
+
+    def handle(self, *args, start, end, step, lead, horizon, **options):
+        try:
+            step_days = backtest.parse_step(step)
+            total = len(backtest.step_dates(start, end, step_days))
+        except (backtest.BacktestError, FutureDate) as error:
+            raise CommandError(str(error)) from None
+        if lead < 0 or horizon < 1:
+            raise CommandError("--lead must be 0 or more and --horizon at least 1 day")
+        as_json = options["json"]
+        console = console_for(self.stderr if as_json else self.stdout)
+        columns = [
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total}"),
+            TimeElapsedColumn(),
+        ]
+        with Progress(*columns, console=console, transient=True) as bar:
+            task = bar.add_task("replaying", total=total)
+            report = backtest.run(
+                start,
+                end,
+                step_days,
+                min_lead_days=lead,
+                horizon_days=horizon,
+                progress=lambda day: bar.update(task, advance=1, description=f"as of {day}"),
+            )
+        if as_json:
+            self.stdout.write(json.dumps(report.to_dict(), indent=2, ensure_ascii=False, default=str))
+            return
+        show(console_for(self.stdout), report)
+
+
+def show(console, report) -> None:
+    ew = report.early_warning
+    console.print(
+        f"Backtest {report.start} – {report.end}, every {report.step_days} days ({report.steps} steps); "
+        f"outcomes observed until {report.observed_until}."
+    )
+    console.print(
+        f"Early warning: {ew.churners_flagged_in_time} of {ew.churners} churners flagged at least {ew.min_lead_days} days ahead "
+        f"(recall {pct(ew.recall_in_time)}); {ew.flags_followed_by_churn} of {ew.flags_judged} judged flags followed by churn "
+        f"within {ew.horizon_days} days (precision {pct(ew.precision)})."
+    )
+    if ew.lead_days:
+        lead = ew.lead_days
+        console.print(
+            f"Lead time, days from first flag to churn: median {lead['p50']:.0f}, p10 {lead['p10']:.0f}, p25 {lead['p25']:.0f}, "
+            f"p75 {lead['p75']:.0f}, p90 {lead['p90']:.0f}, mean {lead['mean']:.0f}."
+        )
+    table = Table("signal", "churners in time", "recall", "flagged", "precision", box=None, pad_edge=False)
+    table.add_row(
+        "any signal",
+        f"{ew.churners_flagged_in_time}",
+        pct(ew.recall_in_time),
+        f"{ew.flagged}",
+        pct(ew.precision),
+    )
+    for kind, r in report.by_signal.items():
+        table.add_row(
+            kind, f"{r.churners_flagged_in_time}", pct(r.recall_in_time), f"{r.flagged}", pct(r.precision)
+        )
+    console.print(table)
+    model = report.model
+    if model is None:
+        console.print(f"Churn model: {report.model_note}.")
+        return
+    console.print(
+        f"Churn model over {model.n:,} account-dates ({report.model_note}): ROC AUC {model.roc_auc:.3f}"
+        if model.roc_auc is not None
+        else f"Churn model over {model.n:,} account-dates: one class only, no AUC"
+    )
+    if model.brier is not None:
+        console.print(f"Brier score {model.brier:.4f}; calibration (deciles of predicted risk):")
+    cal = Table("decile", "rows", "mean predicted", "observed", box=None, pad_edge=False)
+    for b in model.calibration:
+        cal.add_row(str(b.bin), f"{b.count}", pct(b.mean_predicted), pct(b.observed_rate))
+    console.print(cal)

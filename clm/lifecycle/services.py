@@ -1,0 +1,441 @@
+"""The lifecycle engine's operations: the daily run (metrics → health → signals → stages → churn
+risk → value), the configuration it reads, churn dates from the contract ledger, and the reads
+behind the API. The CLI, the API, the task queue and `clm demo` all call these."""
+
+from __future__ import annotations
+
+import datetime as dt
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pandas as pd
+from django.db import transaction
+from django.db.models import Max, OuterRef, Subquery
+from django.utils import timezone
+
+from clm.analytics import health, stages, warning
+from clm.analytics.churn import ChurnModel as LearnedModel
+from clm.commerce.models import SubscriptionChange
+from clm.customers.models import Account
+from clm.lifecycle import metrics as metric_source
+from clm.lifecycle.models import (
+    ChurnModel,
+    ChurnPrediction,
+    HealthModel,
+    HealthScore,
+    RuleSet,
+    Run,
+    Signal,
+    StageTransition,
+)
+
+STEPS = ("metrics", "health", "signals", "stages", "churn risk", "value", "save")
+LIVE = metric_source.LIVE_STATUSES
+BATCH = 2000
+
+Progress = Callable[[str], None]
+
+
+# -- configuration ------------------------------------------------------------------------------
+
+
+def health_models() -> list[health.HealthModel]:
+    """The stored models, segments first and the default last (the built-in default when none is stored)."""
+    rows = list(HealthModel.objects.all())
+    models = [row.parsed() for row in rows]
+    segmented = [m for m in models if m.segment is not None]
+    defaults = [m for m in models if m.segment is None] or [health.DEFAULT_MODEL]
+    chosen = [*segmented, defaults[0]]
+    health.validate_segments(chosen, metric_source.KINDS)
+    return chosen
+
+
+def stage_rules() -> stages.StageRules:
+    row = RuleSet.objects.filter(kind=RuleSet.Kind.STAGES).first()
+    return row.parsed() if row else stages.DEFAULT_STAGE_RULES
+
+
+def signal_set() -> warning.SignalSet:
+    row = RuleSet.objects.filter(kind=RuleSet.Kind.SIGNALS).first()
+    return row.parsed() if row else warning.DEFAULT_SIGNALS
+
+
+def active_churn_model() -> tuple[ChurnModel, LearnedModel] | tuple[None, None]:
+    row = ChurnModel.objects.filter(active=True).first()
+    if row is None:
+        return None, None
+    return row, LearnedModel.from_bytes(bytes(row.payload))
+
+
+# -- one pass as of a date ----------------------------------------------------------------------
+
+
+@dataclass
+class Assessment:
+    """Everything the engine concludes about every account as of a date (nothing written yet)."""
+
+    as_of: dt.date
+    metrics: pd.DataFrame  # per account, with health_score, health_band, signals_firing added
+    health: pd.DataFrame  # score_segments' output
+    explanations: pd.Series  # per scored account, its components as JSON
+    firing: pd.DataFrame  # SignalSet.evaluate's output
+    stages: pd.DataFrame | None  # StageRules.evaluate's output (None when not asked for)
+    risk: pd.DataFrame | None  # probability, factors (None without an active churn model)
+
+
+def assess(
+    as_of: dt.date,
+    *,
+    previous: pd.DataFrame | None = None,
+    with_stages: bool = True,
+    with_risk: bool = True,
+    progress: Progress | None = None,
+    config=None,
+) -> Assessment:
+    """Metrics, health, signals, stages and churn risk for all accounts as of ``as_of``, in memory.
+    ``previous``: each account's stage before the date (columns stage, since); read from the
+    stored transitions when not given."""
+    step = progress or (lambda name: None)
+    models, rules, signals = config or (health_models(), stage_rules(), signal_set())
+    step("metrics")
+    frame = metric_source.compute(as_of)
+    step("health")
+    scope = customers(frame)
+    scored = health.score_segments(frame[scope], models).reindex(frame.index)
+    explanations = _explain(frame, scored, models)
+    frame["health_score"] = scored["score_int"].astype(float)
+    frame["health_band"] = scored["band"]
+    step("signals")
+    firing = signals.evaluate(frame[scope])
+    frame["signals_firing"] = warning.firing_counts(firing, frame.index).astype(float)
+    result_stages = None
+    if with_stages:
+        step("stages")
+        if previous is None:
+            previous = stage_before(as_of)
+        result_stages = rules.evaluate(frame, previous, as_of)
+    risk = None
+    if with_risk:
+        step("churn risk")
+        _, learned = active_churn_model()
+        if learned is not None:
+            risk = predict(learned, frame)
+    return Assessment(as_of, frame, scored, explanations, firing, result_stages, risk)
+
+
+def customers(frame: pd.DataFrame) -> pd.Series:
+    """Accounts whose health is scored: customers, but not prospects nor contract customers
+    whose contracts have all ended (they are churned; their health is no longer the question)."""
+    ended = (frame["subscription_history"] > 0) & (frame["subscriptions_active"] == 0)
+    return (frame["customer_ever"] > 0) & ~ended
+
+
+def _explain(frame: pd.DataFrame, scored: pd.DataFrame, models) -> pd.Series:
+    parts = []
+    for model in models:
+        rows = scored.index[(scored["model"] == model.name).to_numpy() & scored["score"].notna().to_numpy()]
+        if len(rows):
+            parts.append(model.explain(frame.loc[rows]))
+    return pd.concat(parts) if parts else pd.Series(dtype=object)
+
+
+def predict(learned: LearnedModel, frame: pd.DataFrame) -> pd.DataFrame:
+    """Churn probability and top factors for the accounts with a live contract."""
+    live = frame[frame["subscriptions_active"] > 0]
+    if live.empty:
+        return pd.DataFrame({"probability": pd.Series(dtype=float), "factors": pd.Series(dtype=object)})
+    return pd.DataFrame(
+        {"probability": learned.predict_proba(live), "factors": learned.top_factors(live)}, index=live.index
+    )
+
+
+def stage_before(as_of: dt.date) -> pd.DataFrame:
+    """Each account's stage and since when, from the last transition before ``as_of``."""
+    latest = StageTransition.objects.filter(account=OuterRef("account"), date__lt=as_of).order_by("-date")
+    rows = StageTransition.objects.filter(date__lt=as_of, id=Subquery(latest.values("id")[:1])).values_list(
+        "account_id", "to_stage", "date"
+    )
+    frame = pd.DataFrame.from_records(list(rows), columns=["account", "stage", "since"]).set_index("account")
+    frame["since"] = pd.to_datetime(frame["since"])
+    return frame
+
+
+# -- the daily run ------------------------------------------------------------------------------
+
+
+def run(as_of: dt.date | None = None, *, progress: Progress | None = None, record: Run | None = None) -> Run:
+    """The daily run for ``as_of`` (today by default): computes everything and stores it.
+    Idempotent for a date: running it again replaces that date's scores, transitions and
+    predictions and reconciles the signals again. Refuses a future date. ``record``: a Run row
+    made when the run was asked for (the API's), to fill in; one is made otherwise."""
+    as_of = metric_source.check_as_of(as_of or metric_source.today())
+    record = record or Run.objects.create(as_of=as_of)
+    try:
+        config = (health_models(), stage_rules(), signal_set())  # a broken configuration stops here
+        result = assess(as_of, progress=progress, config=config)
+        step = progress or (lambda name: None)
+        step("value")
+        value = _value(as_of)
+        step("save")
+        summary = save(result)
+        if value is not None:
+            summary["value"] = value
+    except Exception as error:
+        record.status, record.error = (
+            Run.Status.FAILED,
+            "".join(traceback.format_exception_only(error)).strip(),
+        )
+        record.finished_at = timezone.now()
+        record.save(update_fields=["status", "error", "finished_at"])
+        raise
+    record.status, record.summary, record.finished_at = Run.Status.DONE, summary, timezone.now()
+    record.save(update_fields=["status", "summary", "finished_at"])
+    return record
+
+
+def _value(as_of: dt.date):
+    """The value app's daily recomputation (CLV, tiers, recommendations), when it is installed."""
+    try:
+        from clm.value import services as value_services
+    except ImportError:
+        return None
+    recompute = getattr(value_services, "recompute", None)
+    return recompute(as_of) if recompute else None
+
+
+@transaction.atomic
+def save(result: Assessment) -> dict:
+    """Store an assessment: health scores, stage transitions, signals, predictions, and the
+    account's current stage and health when the date is the latest one run."""
+    as_of = result.as_of
+    scored = result.health[result.health["score"].notna()]
+    previous_band = dict(
+        HealthScore.objects.filter(as_of__lt=as_of, as_of__gte=as_of - dt.timedelta(days=7))
+        .order_by("account_id", "as_of")
+        .values_list("account_id", "band")
+    )
+    HealthScore.objects.filter(as_of=as_of).delete()
+    HealthScore.objects.bulk_create(
+        [
+            HealthScore(
+                account_id=account,
+                as_of=as_of,
+                model=row.model,
+                score=float(row.score),
+                score_int=int(row.score_int),
+                band=row.band,
+                coverage=float(row.coverage),
+                components=result.explanations.get(account, []),
+            )
+            for account, row in zip(scored.index, scored.itertuples(), strict=True)
+        ],
+        batch_size=BATCH,
+    )
+    turned_red = [
+        a for a, band in scored["band"].items() if band == "red" and previous_band.get(a) not in (None, "red")
+    ]
+
+    transitions = _save_transitions(result)
+    signals = _save_signals(result)
+    predictions = _save_predictions(result)
+    _update_accounts(result)
+    return {
+        "as_of": as_of.isoformat(),
+        "accounts": int(len(result.metrics)),
+        "scored": int(len(scored)),
+        "bands": {k: int(v) for k, v in scored["band"].value_counts().items()},
+        "turned_red": len(turned_red),
+        "transitions": transitions,
+        "signals": signals,
+        "predictions": predictions,
+    }
+
+
+def _save_transitions(result: Assessment) -> dict:
+    StageTransition.objects.filter(date=result.as_of).delete()
+    changed = result.stages[result.stages["changed"]]
+    StageTransition.objects.bulk_create(
+        [
+            StageTransition(
+                account_id=account,
+                date=result.as_of,
+                from_stage=row.previous_stage or "",
+                to_stage=row.stage,
+                rule=row.rule or "",
+                description=row.description or "",
+                values=row.values,
+            )
+            for account, row in zip(changed.index, changed.itertuples(), strict=True)
+        ],
+        batch_size=BATCH,
+    )
+    moves = (changed["previous_stage"].fillna("(none)") + " → " + changed["stage"]).value_counts()
+    return {"total": int(len(changed)), "by_path": {k: int(v) for k, v in moves.items()}}
+
+
+def _save_signals(result: Assessment) -> dict:
+    as_of = result.as_of
+    open_rows = pd.DataFrame.from_records(
+        list(
+            Signal.objects.filter(closed_on__isnull=True, opened_on__lte=as_of).values_list(
+                "id", "account_id", "kind"
+            )
+        ),
+        columns=["id", "account", "kind"],
+    )
+    plan = warning.reconcile(open_rows, result.firing, evaluated_accounts=result.metrics.index)
+    for reason in ("cleared", "duplicate"):
+        ids = plan.close.loc[plan.close["reason"] == reason, "id"].tolist()
+        for start in range(0, len(ids), BATCH):
+            Signal.objects.filter(id__in=ids[start : start + BATCH]).update(
+                closed_on=as_of, close_reason=reason
+            )
+    kept = Signal.objects.in_bulk(plan.keep["id"].tolist())
+    for row in plan.keep.itertuples():
+        signal = kept[row.id]
+        signal.last_seen_on, signal.last_values = max(signal.last_seen_on, as_of), row.values
+    Signal.objects.bulk_update(kept.values(), ["last_seen_on", "last_values"], batch_size=BATCH)
+    Signal.objects.bulk_create(
+        [
+            Signal(
+                account_id=row.account,
+                kind=row.kind,
+                title=row.title,
+                description=row.description,
+                values=row.values,
+                last_values=row.values,
+                opened_on=as_of,
+                last_seen_on=as_of,
+            )
+            for row in plan.open.itertuples()
+        ],
+        batch_size=BATCH,
+    )
+    return {
+        "opened": {k: int(v) for k, v in plan.open["kind"].value_counts().items()},
+        "closed": int(len(plan.close)),
+        "open": int(len(plan.keep) + len(plan.open)),
+    }
+
+
+def _save_predictions(result: Assessment) -> int:
+    ChurnPrediction.objects.filter(as_of=result.as_of).delete()
+    if result.risk is None or result.risk.empty:
+        return 0
+    model = ChurnModel.objects.get(active=True)
+    ChurnPrediction.objects.bulk_create(
+        [
+            ChurnPrediction(account_id=a, as_of=result.as_of, model=model, probability=float(p), factors=f)
+            for a, p, f in zip(
+                result.risk.index, result.risk["probability"], result.risk["factors"], strict=True
+            )
+        ],
+        batch_size=BATCH,
+    )
+    return int(len(result.risk))
+
+
+def _update_accounts(result: Assessment) -> None:
+    """The account's current stage and health are the latest run's: a replay of an older date
+    does not overwrite them."""
+    latest = HealthScore.objects.aggregate(latest=Max("as_of"))["latest"]
+    if latest is not None and latest > result.as_of:
+        return
+    stage_of = result.stages
+    scores = result.health["score_int"]
+    bands = result.health["band"]
+    accounts = Account.objects.in_bulk(list(result.metrics.index))
+    changed = []
+    for account_id, account in accounts.items():
+        new_stage = stage_of.at[account_id, "stage"]
+        since = stage_of.at[account_id, "since"]
+        score = scores.get(account_id)
+        values = (
+            new_stage or account.lifecycle_stage,
+            since.date()
+            if isinstance(since, pd.Timestamp) and not pd.isna(since)
+            else account.lifecycle_stage_since,
+            None if score is None or pd.isna(score) else int(score),
+            bands.get(account_id) or "",
+        )
+        current = (
+            account.lifecycle_stage,
+            account.lifecycle_stage_since,
+            account.health_score,
+            account.health_band,
+        )
+        if values != current:
+            (
+                account.lifecycle_stage,
+                account.lifecycle_stage_since,
+                account.health_score,
+                account.health_band,
+            ) = values
+            changed.append(account)
+    Account.objects.bulk_update(
+        changed, ["lifecycle_stage", "lifecycle_stage_since", "health_score", "health_band"], batch_size=500
+    )
+
+
+# -- churn dates from the contract ledger -------------------------------------------------------
+
+
+def churn_events(until: dt.date | None = None) -> pd.DataFrame:
+    """Every account-level churn and return in the ledger: the days an account's last live
+    contract ended (churn) and the days an account with none came back (return).
+    Columns: account, date, event ("churn" or "return")."""
+    changes = SubscriptionChange.objects.order_by("effective_date", "id")
+    if until is not None:
+        changes = changes.filter(effective_date__lte=until)
+    frame = pd.DataFrame.from_records(
+        list(changes.values_list("subscription_id", "account_id", "effective_date", "status_after")),
+        columns=["subscription", "account", "date", "status"],
+    )
+    if frame.empty:
+        return pd.DataFrame(
+            {"account": pd.Series(dtype=int), "date": pd.Series(dtype="datetime64[ns]"), "event": []}
+        )
+    frame["date"] = pd.to_datetime(frame["date"])
+    live = frame["status"].isin(LIVE).astype(int)
+    was_live = live.groupby(frame["subscription"]).shift(1, fill_value=0)
+    frame["delta"] = live - was_live
+    # several changes of one account on one day count as one net change
+    daily = frame.groupby(["account", "date"], sort=True)["delta"].sum().reset_index()
+    daily["live"] = daily.groupby("account")["delta"].cumsum()
+    daily["before"] = daily.groupby("account")["live"].shift(1, fill_value=0)
+    churn = daily[(daily["before"] > 0) & (daily["live"] == 0)].assign(event="churn")
+    back = daily[(daily["before"] == 0) & (daily["live"] > 0) & daily.duplicated("account")].assign(
+        event="return"
+    )
+    events = pd.concat([churn, back])[["account", "date", "event"]]
+    return events.sort_values(["account", "date"], kind="stable").reset_index(drop=True)
+
+
+# -- reads for the API and the UI ---------------------------------------------------------------
+
+
+def health_history(account: Account, days: int = 365) -> list[HealthScore]:
+    since = metric_source.today() - dt.timedelta(days=days)
+    return list(account.health_scores.filter(as_of__gte=since).order_by("as_of"))
+
+
+def open_signals(account: Account) -> list[Signal]:
+    return list(account.signals.filter(closed_on__isnull=True).order_by("-opened_on", "id"))
+
+
+def latest_prediction(account: Account) -> ChurnPrediction | None:
+    return account.churn_predictions.select_related("model").order_by("-as_of").first()
+
+
+def trajectories(start: dt.date, end: dt.date, *, accounts=None) -> stages.Trajectories:
+    """Paths between stages over [start, end] for the report's Sankey (see stages.trajectory_counts)."""
+    rows = StageTransition.objects.filter(date__lte=end)
+    if accounts is not None:
+        rows = rows.filter(account__in=accounts)
+    frame = pd.DataFrame.from_records(
+        list(rows.values_list("account_id", "date", "from_stage", "to_stage")),
+        columns=["account", "date", "from_stage", "to_stage"],
+    )
+    frame["from_stage"] = frame["from_stage"].replace("", None)
+    return stages.trajectory_counts(frame, start, end)

@@ -1,0 +1,28 @@
+"""The daily lifecycle run on the task queue: every morning, and on demand from the API."""
+
+import datetime as dt
+import logging
+
+from huey import crontab
+from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
+
+from clm.lifecycle import services
+from clm.lifecycle.models import Run
+
+
+@db_periodic_task(crontab(hour="5", minute="30"))
+@HUEY.lock_task("lifecycle-daily-run")
+def daily_run_every_morning():
+    return services.run().summary
+
+
+@db_task()
+@HUEY.lock_task("lifecycle-daily-run")
+def daily_run(as_of: str, run_id: int):
+    record = Run.objects.get(pk=run_id)
+    try:
+        return services.run(dt.date.fromisoformat(as_of), record=record).summary
+    except Exception:
+        # services.run has marked the run failed with the reason, which the API shows
+        logging.getLogger("clm.lifecycle").exception("daily run %s for %s failed", run_id, as_of)
+        return None

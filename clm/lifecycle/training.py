@@ -1,0 +1,115 @@
+"""Training the churn model on the company's own history (`clm train`).
+
+Training rows are snapshots: every account with a live contract, as of dates ``step_days`` apart,
+with the metrics known then and whether the account churned (its last contract ended, per the
+ledger) within the horizon after the date. Snapshots whose horizon has not passed yet are left out
+unless the account already churned (their outcome is unknown). The split by time, the choice of
+model and the calibration are the analytics core's (clm.analytics.churn.train_churn_model).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+from django.db import transaction
+from django.db.models import Min
+
+from clm.analytics.churn import NotEnoughHistory, train_churn_model
+from clm.commerce.models import SubscriptionChange
+from clm.lifecycle import services
+from clm.lifecycle.metrics import METRICS, check_as_of, today
+from clm.lifecycle.models import ChurnModel
+from clm.usage.models import UsageDaily
+
+HORIZON_DAYS = 90
+CATEGORICAL = ["industry", "region", "development_stage", "acquisition_channel", "plan", "health_band"]
+NOT_FEATURES = {"customer_ever", "subscription_history", "signals_firing"}
+NUMERIC = [n for n, m in METRICS.items() if m.kind == "number" and n not in NOT_FEATURES]
+
+
+def default_window(horizon_days: int = HORIZON_DAYS) -> tuple[dt.date, dt.date]:
+    """From 120 days after contracts and usage both began (a usage baseline exists) to the last
+    date whose horizon has passed."""
+    first = SubscriptionChange.objects.aggregate(first=Min("effective_date"))["first"]
+    if first is None:
+        raise NotEnoughHistory("there are no contracts: nothing to learn churn from; the rules stand alone")
+    usage = UsageDaily.objects.aggregate(first=Min("day"))["first"] or first
+    return max(first, usage) + dt.timedelta(days=120), today() - dt.timedelta(days=horizon_days)
+
+
+def snapshots(
+    start: dt.date, end: dt.date, step_days: int = 14, horizon_days: int = HORIZON_DAYS, progress=None
+):
+    """The training frame: one row per (account with a live contract, as-of date)."""
+    check_as_of(end)
+    config = (services.health_models(), services.stage_rules(), services.signal_set())
+    churns = services.churn_events()
+    churns = churns[churns["event"] == "churn"]
+    observed = pd.Timestamp(today())
+    parts = []
+    day = start
+    while day <= end:
+        result = services.assess(day, with_stages=False, with_risk=False, config=config)
+        frame = result.metrics[result.metrics["subscriptions_active"] > 0]
+        parts.append(frame.assign(as_of=pd.Timestamp(day)).rename_axis("account").reset_index())
+        if progress:
+            progress(day)
+        day += dt.timedelta(days=step_days)
+    if not parts:
+        raise NotEnoughHistory(f"no as-of date between {start} and {end}")
+    rows = pd.concat(parts, ignore_index=True)
+    merged = rows[["account", "as_of"]].merge(churns[["account", "date"]], on="account", how="left")
+    horizon = pd.Timedelta(days=horizon_days)
+    merged["hit"] = (merged["date"] > merged["as_of"]) & (merged["date"] <= merged["as_of"] + horizon)
+    label = merged.groupby(["account", "as_of"])["hit"].any()
+    rows["churned"] = (
+        label.reindex(pd.MultiIndex.from_frame(rows[["account", "as_of"]])).to_numpy().astype(int)
+    )
+    known = (rows["as_of"] + horizon <= observed) | (rows["churned"] == 1)
+    return rows[known].reset_index(drop=True)
+
+
+def train(
+    *,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    step_days: int = 14,
+    horizon_days: int = HORIZON_DAYS,
+    activate: bool = True,
+    progress=None,
+) -> ChurnModel:
+    """Learn, validate and store a churn model; make it the active one. Raises NotEnoughHistory
+    (the message says what is short) when the history cannot support a model."""
+    default_start, default_end = default_window(horizon_days)
+    start, end = start or default_start, end or default_end
+    if start > end:
+        raise NotEnoughHistory(
+            f"the training window is empty ({start} to {end}): the history is shorter than "
+            f"120 days of baseline plus the {horizon_days}-day horizon"
+        )
+    frame = snapshots(start, end, step_days, horizon_days, progress)
+    labels = {name: metric.description for name, metric in METRICS.items()}
+    learned = train_churn_model(
+        frame[["account", "as_of", "churned", *NUMERIC, *CATEGORICAL]],
+        numeric=NUMERIC,
+        categorical=CATEGORICAL,
+        labels=labels,
+        horizon_days=horizon_days,
+    )
+    with transaction.atomic():
+        if activate:
+            ChurnModel.objects.filter(active=True).update(active=False)
+        return ChurnModel.objects.create(
+            version=learned.version,
+            kind=learned.kind,
+            trained_at=learned.metadata["trained_at"],
+            horizon_days=horizon_days,
+            metadata={
+                **learned.metadata,
+                "step_days": step_days,
+                "window": [start.isoformat(), end.isoformat()],
+            },
+            payload=learned.to_bytes(),
+            active=activate,
+        )
