@@ -196,6 +196,49 @@ def lead_time_metrics(
 
 
 @dataclass(frozen=True)
+class FlagPrecision:
+    horizon_days: int
+    flag_days: int  # (account, date) pairs flagged
+    judged: int  # those whose horizon has been observed (or whose account churned)
+    followed_by_churn: int
+    precision: float | None
+
+
+def flag_precision(
+    flags: pd.DataFrame, churn_date, *, horizon_days: int = 180, observed_until=None
+) -> FlagPrecision:
+    """Point-in-time precision: of the accounts flagged on a day, the share that churned within
+    ``horizon_days`` after it, pooled over the days (what a CSM sees in today's at-risk list).
+
+    ``flags``: columns account and date, one row per account flagged on a replayed day.
+    ``churn_date``: per account (the index), its next churn date (NaT if none). A flag whose
+    horizon runs past ``observed_until`` and whose account has not churned cannot be judged yet.
+    Flags on or after the churn date are not flags (the account had already left)."""
+    churns = _dates(churn_date, "churn_date")
+    rows = flags[["account", "date"]].copy()
+    rows["date"] = pd.to_datetime(rows["date"])
+    churned = rows["account"].map(churns)
+    lead = (churned - rows["date"]).dt.days
+    rows = rows[~(lead <= 0)]
+    lead = lead[rows.index]
+    followed = lead.between(1, horizon_days)
+    judged = followed.copy()
+    if observed_until is not None:
+        judged = followed | (rows["date"] + pd.Timedelta(days=horizon_days) <= pd.Timestamp(observed_until))
+    else:
+        judged[:] = True
+    n_judged = int(judged.sum())
+    hits = int((followed & judged).sum())
+    return FlagPrecision(
+        horizon_days=int(horizon_days),
+        flag_days=int(len(rows)),
+        judged=n_judged,
+        followed_by_churn=hits,
+        precision=hits / n_judged if n_judged else None,
+    )
+
+
+@dataclass(frozen=True)
 class CrossValidation:
     folds: list[ScoreReport]
     fold_auc: list[float]

@@ -327,7 +327,7 @@ DEFAULT_STAGE_RULES_DATA: dict = {
         {
             "name": "health_red_or_signal",
             "stage": "at_risk",
-            "when": {"any": [leaf("health_band", "==", "red"), leaf("signals_firing", ">=", 1)]},
+            "when": {"any": [leaf("health_band", "==", "red"), leaf("signals_confirmed", ">=", 1)]},
         },
         {
             "name": "trending_up",

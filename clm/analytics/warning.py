@@ -4,6 +4,11 @@ bookkeeping that keeps one open signal per kind per account.
 Each signal has a kind, a title, parameters and a condition over per-account metrics that names
 those parameters (``{"param": "drop"}``), so "logins −50%" is tuned by editing ``drop``. The
 goal (DESIGN.md, seed 提前3个月) is to flag accounts at least 90 days before they churn.
+
+A signal's severity is ``risk`` (it flags the account as at risk) or ``watch`` (shown and acted
+on, but not a churn flag by itself: a late payment or a burst of tickets happens to healthy
+customers too). A risk signal flags the account once it has held for the set's ``confirm_days``
+(a dip that recovers within the week is noise, not a warning).
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ import pandas as pd
 from .conditions import Rule, RuleError, bind, compile_rule, describe, json_records, leaf, param
 
 KEYS = ["account", "kind"]
+SEVERITIES = ("risk", "watch")
+SIGNAL_KEYS = ("kind", "title", "severity", "params", "when")
 
 
 class SignalError(RuleError):
@@ -32,19 +39,37 @@ class Signal:
     params: Mapping
     when: Mapping
     compiled: Rule
+    severity: str = "risk"
 
     def to_dict(self) -> dict:
-        return {"kind": self.kind, "title": self.title, "params": dict(self.params), "when": self.when}
+        return {
+            "kind": self.kind,
+            "title": self.title,
+            "severity": self.severity,
+            "params": dict(self.params),
+            "when": self.when,
+        }
 
 
 @dataclass(frozen=True)
 class SignalSet:
     signals: tuple[Signal, ...]
+    confirm_days: int = 0
 
     @classmethod
     def from_dict(cls, data) -> SignalSet:
-        if not isinstance(data, Mapping) or set(data) != {"signals"}:
-            raise SignalError("", "expected an object with one key, 'signals' (a list of signal definitions)")
+        if not isinstance(data, Mapping) or "signals" not in data or set(data) - {"signals", "confirm_days"}:
+            raise SignalError(
+                "",
+                "expected an object with 'signals' (a list of signal definitions) and optionally 'confirm_days'",
+            )
+        confirm_days = data.get("confirm_days", 0)
+        if (
+            isinstance(confirm_days, bool)
+            or not isinstance(confirm_days, int)
+            or not 0 <= confirm_days <= 365
+        ):
+            raise SignalError("confirm_days", f"a whole number of days from 0 to 365, got {confirm_days!r}")
         raw = data["signals"]
         if not isinstance(raw, list) or not raw:
             raise SignalError("signals", "expected a non-empty list of signal definitions")
@@ -53,9 +78,12 @@ class SignalSet:
             path = f"signals[{i}]"
             if not isinstance(item, Mapping):
                 raise SignalError(path, "expected an object with kind, title, params and when")
-            extra = sorted(str(k) for k in item if k not in ("kind", "title", "params", "when"))
+            extra = sorted(str(k) for k in item if k not in SIGNAL_KEYS)
             if extra:
-                raise SignalError(f"{path}.{extra[0]}", "unknown key (expected kind, title, params, when)")
+                raise SignalError(f"{path}.{extra[0]}", f"unknown key (expected {', '.join(SIGNAL_KEYS)})")
+            severity = item.get("severity", "risk")
+            if severity not in SEVERITIES:
+                raise SignalError(f"{path}.severity", f"expected risk or watch, got {severity!r}")
             kind = item.get("kind")
             if not isinstance(kind, str) or not kind:
                 raise SignalError(f"{path}.kind", "a signal needs a kind (its stored name)")
@@ -78,11 +106,15 @@ class SignalSet:
                 compiled = compile_rule(bind(item["when"], params))
             except RuleError as error:
                 raise SignalError(error.within(f"{path}.when").path, error.reason) from None
-            signals.append(Signal(kind, title, dict(params), item["when"], compiled))
-        return cls(tuple(signals))
+            signals.append(Signal(kind, title, dict(params), item["when"], compiled, severity))
+        return cls(tuple(signals), confirm_days)
 
     def to_dict(self) -> dict:
-        return {"signals": [s.to_dict() for s in self.signals]}
+        return {"confirm_days": self.confirm_days, "signals": [s.to_dict() for s in self.signals]}
+
+    @property
+    def risk_kinds(self) -> list[str]:
+        return [s.kind for s in self.signals if s.severity == "risk"]
 
     @property
     def kinds(self) -> list[str]:
@@ -100,8 +132,8 @@ class SignalSet:
                 raise SignalError(error.within(f"signals[{i}].when").path, error.reason) from None
 
     def evaluate(self, metrics: pd.DataFrame) -> pd.DataFrame:
-        """One row per (account, signal) that fires: account, kind, title, description (the rule
-        with its parameters filled in) and values (what it saw, JSON-ready)."""
+        """One row per (account, signal) that fires: account, kind, title, severity, description
+        (the rule with its parameters filled in) and values (what it saw, JSON-ready)."""
         parts = []
         for signal in self.signals:
             hit = signal.compiled.matches(metrics)
@@ -113,6 +145,7 @@ class SignalSet:
                             "account": rows,
                             "kind": signal.kind,
                             "title": signal.title,
+                            "severity": signal.severity,
                             "description": describe(signal.compiled.rule),
                             "values": json_records(metrics.loc[rows], signal.compiled.metrics).to_numpy(),
                         }
@@ -120,7 +153,10 @@ class SignalSet:
                 )
         if not parts:
             return pd.DataFrame(
-                {c: pd.Series(dtype=object) for c in ("account", "kind", "title", "description", "values")}
+                {
+                    c: pd.Series(dtype=object)
+                    for c in ("account", "kind", "title", "severity", "description", "values")
+                }
             )
         return pd.concat(parts, ignore_index=True)
 
@@ -128,6 +164,19 @@ class SignalSet:
 def firing_counts(firing: pd.DataFrame, index) -> pd.Series:
     """How many signals fire per account (0 for accounts with none): the stage rules' ``signals_firing``."""
     return firing.groupby("account").size().reindex(index, fill_value=0).astype(int)
+
+
+def confirmed_counts(
+    firing: pd.DataFrame, open_since: pd.DataFrame, as_of, confirm_days: int, index
+) -> pd.Series:
+    """How many risk signals per account fire and have held for ``confirm_days``: the early
+    warning's flag (``signals_confirmed``). ``open_since``: the signals open before today (columns
+    account, kind, opened_on); a signal firing for the first time today opened today."""
+    risk = firing[firing["severity"] == "risk"][KEYS]
+    since = risk.merge(open_since[[*KEYS, "opened_on"]], on=KEYS, how="left")
+    opened = pd.to_datetime(since["opened_on"]).fillna(pd.Timestamp(as_of))
+    held = (pd.Timestamp(as_of) - opened).dt.days >= confirm_days
+    return since[held.to_numpy()].groupby("account").size().reindex(index, fill_value=0).astype(int)
 
 
 class Reconciliation(NamedTuple):
@@ -171,10 +220,14 @@ def reconcile(open_signals: pd.DataFrame, firing: pd.DataFrame, evaluated_accoun
 
 
 DEFAULT_SIGNALS_DATA: dict = {
+    # Tuned by backtest on the demo company (clm backtest; see tests/lifecycle/test_backtest.py):
+    # a risk signal counts once it has held for a week; single-week dips are mostly noise.
+    "confirm_days": 7,
     "signals": [
         {
             "kind": "login_drop",
             "title": "Logins fell by half against the account's own baseline",
+            "severity": "risk",
             # min_baseline: a drop from 1 login to 0 is noise, not a signal
             "params": {"drop": -0.5, "min_baseline": 4},
             "when": {
@@ -187,6 +240,7 @@ DEFAULT_SIGNALS_DATA: dict = {
         {
             "kind": "core_usage_falling",
             "title": "Time in core features is falling",
+            "severity": "watch",
             "params": {"drop": -0.3, "min_baseline_minutes": 60},
             "when": {
                 "all": [
@@ -198,12 +252,14 @@ DEFAULT_SIGNALS_DATA: dict = {
         {
             "kind": "key_contact_left",
             "title": "A key contact or champion left",
+            "severity": "watch",
             "params": {"left": 1},
             "when": leaf("key_contacts_left_90d", ">=", param("left")),
         },
         {
             "kind": "tickets_rising",
             "title": "Tickets or complaints are rising",
+            "severity": "watch",
             "params": {"rise": 1.0, "min_tickets": 3, "complaints": 2},
             "when": {
                 "any": [
@@ -226,12 +282,14 @@ DEFAULT_SIGNALS_DATA: dict = {
         {
             "kind": "overdue_payment",
             "title": "A payment is overdue",
+            "severity": "watch",
             "params": {"days": 15},
             "when": leaf("overdue_days_max", ">=", param("days")),
         },
         {
             "kind": "no_reply_before_renewal",
             "title": "No reply from the customer with a renewal coming up",
+            "severity": "watch",
             "params": {"renewal_within_days": 90, "silent_days": 30},
             "when": {
                 "all": [
@@ -248,10 +306,24 @@ DEFAULT_SIGNALS_DATA: dict = {
         {
             "kind": "health_red",
             "title": "Health score is red",
+            "severity": "risk",
             "params": {},
             "when": leaf("health_band", "==", "red"),
         },
-    ]
+        {
+            "kind": "usage_decline",
+            "title": "Usage is declining: logins and core-feature time both down on the account's own baseline",
+            "severity": "risk",
+            "params": {"logins": -0.2, "core_minutes": -0.2, "min_baseline": 4},
+            "when": {
+                "all": [
+                    leaf("logins_30d_vs_baseline", "<=", param("logins")),
+                    leaf("core_minutes_30d_vs_baseline", "<=", param("core_minutes")),
+                    leaf("logins_baseline_30d", ">=", param("min_baseline")),
+                ]
+            },
+        },
+    ],
 }
 
 DEFAULT_SIGNALS = SignalSet.from_dict(DEFAULT_SIGNALS_DATA)

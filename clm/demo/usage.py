@@ -17,7 +17,7 @@ import pandas as pd
 
 from clm.demo import names as P
 from clm.demo.base import NEVER, holiday_days
-from clm.demo.world import World
+from clm.demo.world import DECLINE_SHAPE, World
 
 FEATURES = [f[0] for f in P.FEATURES]
 CORE = np.array([f[2] for f in P.FEATURES])
@@ -107,7 +107,7 @@ class UsageModel:
         a, d, o, users = a[on], d[on], o[on], users[on]
         # core features fade faster than logins when a customer declines
         f = np.where(o < w.decline_to[a], w.decline_progress(a, d), 0.0)
-        decline = 1 - w.decline_depth[a] * f**1.3
+        decline = 1 - w.decline_depth[a] * f**DECLINE_SHAPE
         gate = self.adopt[a] & (d[:, None] >= self.addon_from[a]) & (d[:, None] < self.addon_to[a])
         lam = users[:, None] * RATE * self.intensity[a] * gate * np.where(CORE, decline[:, None] ** 0.8, 1.0)
         sessions = r.poisson(lam)

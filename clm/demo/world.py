@@ -35,6 +35,12 @@ COHORTS = {  # share of accounts; base_* were customers before the simulated per
 }
 
 
+# How usage falls over a decline (progress f from 0 to 1): f**shape. Below 1 the fall shows early
+# and slows near the end, as disengagement does when a champion leaves or a competitor is trialled;
+# above 1 usage would hold up until the last weeks and leave nothing to warn on months ahead.
+DECLINE_SHAPE = 0.7
+
+
 @dataclass(frozen=True)
 class Spec:
     accounts: int
@@ -347,7 +353,7 @@ class World(Contracts, Activity):
         growth = np.minimum(np.exp(self.growth[acct] * (day - origin) / 365), 1.5)
         in_first_life = origin < self.decline_to[acct]
         f = np.where(in_first_life, self.decline_progress(acct, day), 0.0)
-        decline = 1 - self.decline_depth[acct] * f**1.3
+        decline = 1 - self.decline_depth[acct] * f**DECLINE_SHAPE
         dip = 1 - self.dip_depth[acct] * ((day >= self.dip[acct, 0]) & (day < self.dip[acct, 1]))
         return ramp * growth * decline * dip
 

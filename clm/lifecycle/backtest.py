@@ -15,7 +15,14 @@ from dataclasses import asdict, dataclass, field
 
 import pandas as pd
 
-from clm.analytics.evaluation import LeadTimeReport, ScoreReport, evaluate, lead_time_metrics
+from clm.analytics.evaluation import (
+    FlagPrecision,
+    LeadTimeReport,
+    ScoreReport,
+    evaluate,
+    flag_precision,
+    lead_time_metrics,
+)
 from clm.lifecycle import services
 from clm.lifecycle.metrics import check_as_of, today
 
@@ -32,6 +39,7 @@ class Backtest:
     steps: int
     observed_until: dt.date
     early_warning: LeadTimeReport
+    point_in_time: FlagPrecision
     by_signal: dict[str, LeadTimeReport]
     model: ScoreReport | None = None
     model_note: str = ""
@@ -84,23 +92,30 @@ def run(
     events = services.churn_events()
     churns = events[events["event"] == "churn"]
 
+    signal_set = config[2]
     first_any: dict[int, pd.Timestamp] = {}
-    first_kind: dict[str, dict[int, pd.Timestamp]] = {kind: {} for kind in config[2].kinds}
+    first_kind: dict[str, dict[int, pd.Timestamp]] = {kind: {} for kind in signal_set.kinds}
+    flagged_days = []
     scored_rows = []
     per_step = []
+    open_since = pd.DataFrame({"account": [], "kind": [], "opened_on": pd.Series(dtype="datetime64[ns]")})
     for day in dates:
-        result = services.assess(day, with_stages=False, with_risk=learned is not None, config=config)
-        live = result.metrics.index[result.metrics["subscriptions_active"] > 0]
-        firing = result.firing[result.firing["account"].isin(live)]
+        result = services.assess(
+            day, open_since=open_since, with_stages=False, with_risk=learned is not None, config=config
+        )
         stamp = pd.Timestamp(day)
-        for account in firing["account"].unique():
+        open_since = _carry(open_since, result.firing, stamp)
+        live = result.metrics["subscriptions_active"] > 0
+        flagged = result.metrics.index[live & (result.metrics["signals_confirmed"] > 0)]
+        for account in flagged:
             first_any.setdefault(int(account), stamp)
-        for kind, group in firing.groupby("kind"):
+        flagged_days.append(pd.DataFrame({"account": flagged, "date": stamp}))
+        held = open_since[(stamp - open_since["opened_on"]).dt.days >= signal_set.confirm_days]
+        held = held[held["account"].isin(result.metrics.index[live])]
+        for kind, group in held.groupby("kind"):
             for account in group["account"]:
                 first_kind[kind].setdefault(int(account), stamp)
-        per_step.append(
-            {"date": day.isoformat(), "live": int(len(live)), "flagged": int(firing["account"].nunique())}
-        )
+        per_step.append({"date": day.isoformat(), "live": int(live.sum()), "flagged": int(len(flagged))})
         if result.risk is not None and len(result.risk):
             scored_rows.append(result.risk[["probability"]].assign(as_of=stamp))
         if progress:
@@ -125,6 +140,12 @@ def run(
             observed_until=observed_until,
         )
 
+    next_churn = first_churn.drop(index=list(out_of_scope), errors="ignore")
+    all_flags = pd.concat(flagged_days, ignore_index=True)
+    all_flags = all_flags[~all_flags["account"].isin(out_of_scope)]
+    point_in_time = flag_precision(
+        all_flags, next_churn, horizon_days=horizon_days, observed_until=observed_until
+    )
     model_report, note = None, "no active churn model: train one with `clm train`"
     if model_row is not None:
         model_report, note = _model_report(scored_rows, churns, observed_until, model_row)
@@ -135,11 +156,21 @@ def run(
         steps=len(dates),
         observed_until=observed_until,
         early_warning=report(first_any),
+        point_in_time=point_in_time,
         by_signal={kind: report(flags) for kind, flags in first_kind.items()},
         model=model_report,
         model_note=note,
         flags_per_step=per_step,
     )
+
+
+def _carry(open_since: pd.DataFrame, firing: pd.DataFrame, stamp: pd.Timestamp) -> pd.DataFrame:
+    """The signals open after a step: those firing, with the day each opened (as the daily run's
+    reconciliation keeps them: one per kind and account, closed when they stop firing)."""
+    now = firing[["account", "kind"]].drop_duplicates()
+    carried = now.merge(open_since, on=["account", "kind"], how="left")
+    carried["opened_on"] = pd.to_datetime(carried["opened_on"]).fillna(stamp)
+    return carried
 
 
 def _model_report(scored_rows, churns, observed_until, model_row):

@@ -123,8 +123,9 @@ METRICS: dict[str, Metric] = {
     "health_score": _n("the health score of the date"),
     "health_band": Metric("text", "green, yellow or red"),
     "signals_firing": _n("early-warning signals firing on the date"),
+    "signals_confirmed": _n("risk signals firing that have held for the signal set's confirm_days"),
 }
-DERIVED = ("health_score", "health_band", "signals_firing")
+DERIVED = ("health_score", "health_band", "signals_firing", "signals_confirmed")
 KINDS = {name: metric.kind for name, metric in METRICS.items()}
 
 
@@ -533,11 +534,10 @@ def _finish(frame: pd.DataFrame, w: Window) -> None:
         "renewal_intent",
         "days_to_renewal",
     ):
-        frame[column] = pd.to_numeric(frame.get(column), errors="coerce").astype(float)
-    if "core_feature_share" in frame:
-        frame["core_feature_share"] = (
-            frame["core_feature_share"].fillna(0.0).where(frame["subscription_history"] > 0)
-        )
+        frame[column] = _numbers(frame, column)
+    frame["core_feature_share"] = (
+        frame["core_feature_share"].fillna(0.0).where(frame["subscription_history"] > 0)
+    )
     with np.errstate(divide="ignore", invalid="ignore"):
         frame["seat_utilisation"] = (frame["active_users_30d"] / frame["seats"]).where(frame["seats"] > 0)
 
@@ -566,10 +566,15 @@ def _finish(frame: pd.DataFrame, w: Window) -> None:
     frame["days_since_last_purchase"] = pd.concat(
         [since("last_contract_purchase"), since("last_order")], axis=1
     ).min(axis=1, skipna=True)
-    mrr_then = pd.to_numeric(frame.get("mrr_180d_ago"), errors="coerce").astype(float)
-    frame["revenue_change_180d"] = _relative(frame["mrr"], mrr_then)
+    frame["revenue_change_180d"] = _relative(frame["mrr"], _numbers(frame, "mrr_180d_ago"))
     frame["plan"] = frame["plan"] if "plan" in frame else None
     frame["plan"] = frame["plan"].astype(object).where(frame["plan"].notna(), None)
+
+
+def _numbers(frame: pd.DataFrame, column: str) -> pd.Series:
+    if column not in frame:
+        return pd.Series(np.nan, index=frame.index, dtype=float)
+    return pd.to_numeric(frame[column], errors="coerce").astype(float)
 
 
 def _instants(values: pd.Series) -> bool:

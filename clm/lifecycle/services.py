@@ -88,6 +88,7 @@ def assess(
     as_of: dt.date,
     *,
     previous: pd.DataFrame | None = None,
+    open_since: pd.DataFrame | None = None,
     with_stages: bool = True,
     with_risk: bool = True,
     progress: Progress | None = None,
@@ -95,7 +96,9 @@ def assess(
 ) -> Assessment:
     """Metrics, health, signals, stages and churn risk for all accounts as of ``as_of``, in memory.
     ``previous``: each account's stage before the date (columns stage, since); read from the
-    stored transitions when not given."""
+    stored transitions when not given. ``open_since``: the signals open before the date (columns
+    account, kind, opened_on), which says how long each has held; read from the stored signals
+    when not given."""
     step = progress or (lambda name: None)
     models, rules, signals = config or (health_models(), stage_rules(), signal_set())
     step("metrics")
@@ -109,6 +112,11 @@ def assess(
     step("signals")
     firing = signals.evaluate(frame[scope])
     frame["signals_firing"] = warning.firing_counts(firing, frame.index).astype(float)
+    if open_since is None:
+        open_since = signals_open_before(as_of)
+    frame["signals_confirmed"] = warning.confirmed_counts(
+        firing, open_since, as_of, signals.confirm_days, frame.index
+    ).astype(float)
     result_stages = None
     if with_stages:
         step("stages")
@@ -148,6 +156,13 @@ def predict(learned: LearnedModel, frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {"probability": learned.predict_proba(live), "factors": learned.top_factors(live)}, index=live.index
     )
+
+
+def signals_open_before(as_of: dt.date) -> pd.DataFrame:
+    rows = Signal.objects.filter(closed_on__isnull=True, opened_on__lt=as_of).values_list(
+        "account_id", "kind", "opened_on"
+    )
+    return pd.DataFrame.from_records(list(rows), columns=["account", "kind", "opened_on"])
 
 
 def stage_before(as_of: dt.date) -> pd.DataFrame:

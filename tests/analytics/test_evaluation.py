@@ -209,3 +209,22 @@ def test_with_groups_no_group_is_split_across_folds():
     assert len(result.fold_auc) == 5
     with pytest.raises(AssertionError, match="a group was split"):
         cross_validate_model(RemembersGroups, X, y, folds=5, seed=0)
+
+
+def test_point_in_time_flag_precision_worked_example():
+    # Account a is flagged on three days and churns 100 days after the first: all three right.
+    # Account b is flagged twice and never churns: wrong once its 180 days have passed; the
+    # second flag's horizon runs past the observed end, so it cannot be judged yet.
+    # Account c is flagged the day after it churned: not a flag.
+    from clm.analytics.evaluation import flag_precision
+
+    flags = pd.DataFrame(
+        {
+            "account": ["a", "a", "a", "b", "b", "c"],
+            "date": ["2024-01-01", "2024-01-08", "2024-01-15", "2024-01-01", "2024-06-01", "2024-03-02"],
+        }
+    )
+    churn = pd.Series(pd.to_datetime(["2024-04-10", pd.NaT, "2024-03-01"]), index=["a", "b", "c"])
+    result = flag_precision(flags, churn, horizon_days=180, observed_until="2024-09-01")
+    assert (result.flag_days, result.judged, result.followed_by_churn) == (5, 4, 3)
+    assert result.precision == 0.75

@@ -27,7 +27,7 @@ ACTIVE = {  # a contract customer doing fine, 200 days in, nothing trending
     "tenure_days": 200,
     "core_active_days_120d": 50,
     "health_band": "green",
-    "signals_firing": 0,
+    "signals_confirmed": 0,
     "active_days_30d_vs_baseline": 0.0,
     "revenue_change_180d": 0.0,
     "expansions_180d": 0,
@@ -109,7 +109,7 @@ CASES = {
         True,
     ),
     "signalled": (
-        {**ACTIVE, "signals_firing": 2},
+        {**ACTIVE, "signals_confirmed": 2},
         "growth",
         "2024-01-01",
         "at_risk",
@@ -164,8 +164,8 @@ def test_worked_examples_of_the_default_rules():
 
 def test_the_reason_keeps_the_values_the_deciding_rule_read():
     result = run({k: CASES[k] for k in ("red", "back_61_days", "unknown")})
-    assert result.loc["red", "values"] == {"health_band": "red", "signals_firing": 0.0}
-    assert result.loc["red", "description"] == "health_band = red or signals_firing ≥ 1"
+    assert result.loc["red", "values"] == {"health_band": "red", "signals_confirmed": 0.0}
+    assert result.loc["red", "description"] == "health_band = red or signals_confirmed ≥ 1"
     assert result.loc["back_61_days", "values"] == {"previous_stage": "reactivated", "days_in_stage": 61.0}
     assert result.loc["unknown", "values"] == {}
     json.dumps(result["values"].tolist())

@@ -41,6 +41,11 @@ CASES = {
     "logins_down_49pc": ({"logins_30d_vs_baseline": -0.49}, []),
     "logins_down_from_little": ({"logins_30d_vs_baseline": -0.9, "logins_baseline_30d": 3.0}, []),
     "core_time_down_30pc": ({"core_minutes_30d_vs_baseline": -0.3}, ["core_usage_falling"]),
+    "usage_down_20pc": (
+        {"logins_30d_vs_baseline": -0.2, "core_minutes_30d_vs_baseline": -0.2},
+        ["usage_decline"],
+    ),
+    "usage_down_19pc": ({"logins_30d_vs_baseline": -0.19, "core_minutes_30d_vs_baseline": -0.2}, []),
     "core_time_down_from_little": (
         {"core_minutes_30d_vs_baseline": -0.5, "core_minutes_baseline_30d": 30.0},
         [],
@@ -85,6 +90,7 @@ def test_each_firing_signal_keeps_its_title_rule_and_the_values_it_saw():
             "account": "logins_halved",
             "kind": "login_drop",
             "title": "Logins fell by half against the account's own baseline",
+            "severity": "risk",
             "description": "logins_30d_vs_baseline ≤ -0.5 and logins_baseline_30d ≥ 4",
             "values": {"logins_30d_vs_baseline": -0.5, "logins_baseline_30d": 20.0},
         }
@@ -105,12 +111,12 @@ def test_all_signals_can_fire_for_one_account():
     }
     firing = DEFAULT_SIGNALS.evaluate(accounts({"doomed": (everything, None)}))
     assert firing["kind"].tolist() == DEFAULT_SIGNALS.kinds
-    assert len(DEFAULT_SIGNALS.kinds) == 7
+    assert len(DEFAULT_SIGNALS.kinds) == 8
 
 
 def test_nothing_firing_gives_an_empty_frame_with_the_columns():
     firing = DEFAULT_SIGNALS.evaluate(accounts({"quiet": CASES["quiet"]}))
-    assert firing.empty and list(firing.columns) == ["account", "kind", "title", "description", "values"]
+    assert firing.empty and list(firing.columns) == ["account", "kind", "title", "severity", "description", "values"]
 
 
 def test_firing_counts_count_signals_per_account_with_zero_for_quiet_ones():
@@ -171,13 +177,13 @@ SIGNAL = {
         ({"signals": [{**SIGNAL, "kind": ""}]}, "signals[0].kind: a signal needs a kind (its stored name)"),
         (
             {"signals": [{**SIGNAL, "severity": 3}]},
-            "signals[0].severity: unknown key (expected kind, title, params, when)",
+            "signals[0].severity: expected risk or watch, got 3",
         ),
         ({"signals": [{"kind": "k"}]}, "signals[0]: a signal needs a 'when' condition"),
         ({"signals": []}, "signals: expected a non-empty list of signal definitions"),
         (
             {"rules": []},
-            "signal set: expected an object with one key, 'signals' (a list of signal definitions)",
+            "signal set: expected an object with 'signals' (a list of signal definitions) and optionally 'confirm_days'",
         ),
     ],
 )
