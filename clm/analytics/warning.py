@@ -314,7 +314,7 @@ DEFAULT_SIGNALS_DATA: dict = {
             "kind": "usage_decline",
             "title": "Usage is declining: logins and core-feature time both down on the account's own baseline",
             "severity": "risk",
-            "params": {"logins": -0.2, "core_minutes": -0.2, "min_baseline": 4},
+            "params": {"logins": -0.15, "core_minutes": -0.3, "min_baseline": 4},
             "when": {
                 "all": [
                     leaf("logins_30d_vs_baseline", "<=", param("logins")),

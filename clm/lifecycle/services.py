@@ -290,7 +290,12 @@ def _save_transitions(result: Assessment) -> dict:
 
 
 def _save_signals(result: Assessment) -> dict:
+    """Open, keep and close signals. Signals move forward in time: a replay of a date before the
+    latest one run leaves them as they are."""
     as_of = result.as_of
+    latest = Signal.objects.aggregate(latest=Max("last_seen_on"))["latest"]
+    if latest is not None and as_of < latest:
+        return {"opened": {}, "closed": 0, "open": None, "note": f"left as they are: signals were run up to {latest}"}
     open_rows = pd.DataFrame.from_records(
         list(
             Signal.objects.filter(closed_on__isnull=True, opened_on__lte=as_of).values_list(

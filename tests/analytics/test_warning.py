@@ -41,11 +41,14 @@ CASES = {
     "logins_down_49pc": ({"logins_30d_vs_baseline": -0.49}, []),
     "logins_down_from_little": ({"logins_30d_vs_baseline": -0.9, "logins_baseline_30d": 3.0}, []),
     "core_time_down_30pc": ({"core_minutes_30d_vs_baseline": -0.3}, ["core_usage_falling"]),
-    "usage_down_20pc": (
-        {"logins_30d_vs_baseline": -0.2, "core_minutes_30d_vs_baseline": -0.2},
-        ["usage_decline"],
+    "usage_down": (
+        {"logins_30d_vs_baseline": -0.15, "core_minutes_30d_vs_baseline": -0.3},
+        ["core_usage_falling", "usage_decline"],
     ),
-    "usage_down_19pc": ({"logins_30d_vs_baseline": -0.19, "core_minutes_30d_vs_baseline": -0.2}, []),
+    "usage_down_less": (
+        {"logins_30d_vs_baseline": -0.14, "core_minutes_30d_vs_baseline": -0.3},
+        ["core_usage_falling"],
+    ),
     "core_time_down_from_little": (
         {"core_minutes_30d_vs_baseline": -0.5, "core_minutes_baseline_30d": 30.0},
         [],
@@ -116,7 +119,14 @@ def test_all_signals_can_fire_for_one_account():
 
 def test_nothing_firing_gives_an_empty_frame_with_the_columns():
     firing = DEFAULT_SIGNALS.evaluate(accounts({"quiet": CASES["quiet"]}))
-    assert firing.empty and list(firing.columns) == ["account", "kind", "title", "severity", "description", "values"]
+    assert firing.empty and list(firing.columns) == [
+        "account",
+        "kind",
+        "title",
+        "severity",
+        "description",
+        "values",
+    ]
 
 
 def test_firing_counts_count_signals_per_account_with_zero_for_quiet_ones():
@@ -125,6 +135,35 @@ def test_firing_counts_count_signals_per_account_with_zero_for_quiet_ones():
         accounts({k: CASES[k] for k in index}).assign(key_contacts_left_90d=[0.0, 1.0, 1.0])
     )
     assert firing_counts(firing, index).to_dict() == {"quiet": 0, "red": 2, "champion_left": 1}
+
+
+def test_only_risk_signals_that_held_for_the_confirmation_period_are_confirmed():
+    from clm.analytics.warning import confirmed_counts
+
+    index = ["red_for_a_week", "red_today", "overdue_for_long", "quiet"]
+    metrics = accounts(
+        {
+            k: CASES[
+                k.replace("red_for_a_week", "red")
+                .replace("red_today", "red")
+                .replace("overdue_for_long", "overdue_15_days")
+            ]
+            for k in index
+        }
+    )
+    firing = DEFAULT_SIGNALS.evaluate(metrics)
+    open_since = pd.DataFrame(
+        {
+            "account": ["red_for_a_week", "overdue_for_long"],
+            "kind": ["health_red", "overdue_payment"],
+            "opened_on": pd.to_datetime(["2024-05-25", "2024-01-01"]),
+        }
+    )
+    counts = confirmed_counts(firing, open_since, "2024-06-01", DEFAULT_SIGNALS.confirm_days, index)
+    # health red held 7 days: confirmed; red since today: not yet; an overdue payment is a watch signal
+    assert counts.to_dict() == {"red_for_a_week": 1, "red_today": 0, "overdue_for_long": 0, "quiet": 0}
+    assert DEFAULT_SIGNALS.confirm_days == 7
+    assert confirmed_counts(firing, open_since, "2024-06-01", 0, index)["red_today"] == 1
 
 
 def test_thresholds_are_parameters():

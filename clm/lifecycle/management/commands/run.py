@@ -65,9 +65,13 @@ def show_summary(console, record) -> None:
         console.print(table)
     signals = s["signals"]
     opened = ", ".join(f"{kind} {count:,}" for kind, count in signals["opened"].items()) or "none"
-    console.print(
-        f"Signals: {sum(signals['opened'].values()):,} new ({opened}); {signals['closed']:,} closed; {signals['open']:,} open."
-    )
+    if signals["open"] is None:
+        console.print(f"Signals: {signals['note']}.")
+    else:
+        console.print(
+            f"Signals: {sum(signals['opened'].values()):,} new ({opened}); {signals['closed']:,} closed; "
+            f"{signals['open']:,} open."
+        )
     console.print(
         f"Churn risk: {s['predictions']:,} accounts scored."
         if s["predictions"]

@@ -1,0 +1,171 @@
+"""The metrics source, worked out by hand on the small world of conftest, and computed as of a
+past date without reading anything that happened after it."""
+
+import datetime as dt
+from decimal import Decimal
+
+import numpy as np
+import pandas as pd
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from clm.commerce.models import Order, Payment, SubscriptionChange
+from clm.customers.models import Account, Contact, Interaction
+from clm.lifecycle import metrics
+from clm.sales.models import OpportunityStageChange
+from clm.service.models import SurveyResponse, Ticket
+
+from .conftest import AS_OF, D, at, ledger, usage
+
+ACME = {
+    "active_days_30d": 15,  # odd days of June
+    "active_days_baseline_30d": 20,  # 60 active days in the 90-day baseline
+    "active_days_30d_vs_baseline": -0.25,
+    "logins_30d": 45,  # 15 days × 3 users
+    "logins_baseline_30d": 120,  # 60 × 6 / 3
+    "logins_30d_vs_baseline": -0.625,
+    "core_minutes_30d": 75,
+    "core_minutes_baseline_30d": 400,
+    "core_minutes_30d_vs_baseline": -0.8125,
+    "core_active_days_120d": 75,
+    "core_feature_share": 0.5,  # tasks, not approvals
+    "active_users_30d": 3,
+    "seats": 10,
+    "seat_utilisation": 0.3,
+    "days_since_last_activity": 1,
+    "tickets_30d": 2,
+    "tickets_baseline_30d": 1 / 3,
+    "tickets_30d_vs_baseline": 5.0,
+    "high_priority_tickets_30d": 1,
+    "sla_breaches_90d": 1,  # the urgent ticket waited 10 h for a 4 h target
+    "complaints_90d": 1,
+    "nps_latest": 4,
+    "days_since_csm_interaction": 10,
+    "days_since_customer_reply": 5,
+    "key_contacts_left_90d": 1,  # the champion; a user leaving does not count
+    "customer_ever": 1,
+    "subscription_history": 1,
+    "subscriptions_active": 1,
+    "mrr": 1000,
+    "revenue_change_180d": 0.25,  # 800 → 1,000
+    "expansions_180d": 1,
+    "contractions_180d": 0,
+    "days_to_renewal": 185,  # the term ends 2025-01-01
+    "renewal_intent": 0.0,  # the renewal deal is at "qualify"
+    "overdue_days_max": 20,
+    "days_since_last_purchase": 60,  # the expansion of 2024-05-01
+    "orders_365d": 0,
+    "tenure_days": 181,
+    "employee_count": 120,
+}
+
+
+@pytest.fixture
+def frame(world):
+    return metrics.compute(AS_OF)
+
+
+def test_each_metric_of_a_contract_customer_matches_the_worked_example(frame, world):
+    row = frame.loc[world["acme"].pk]
+    for name, expected in ACME.items():
+        assert row[name] == pytest.approx(expected), name
+    assert np.isnan(row["csat_latest"])
+    assert row["plan"] == "Pro plan" and row["industry"] == "制造业"
+
+
+def test_a_buyer_without_contract_and_a_lead(frame, world):
+    shop, lead = frame.loc[world["shop"].pk], frame.loc[world["lead"].pk]
+    assert (shop["customer_ever"], shop["subscription_history"], shop["subscriptions_active"]) == (1, 0, 0)
+    assert (shop["tenure_days"], shop["days_since_last_purchase"]) == (150, 29)
+    assert (shop["orders_365d"], shop["revenue_365d"]) == (2, 1200)
+    assert np.isnan(shop["seat_utilisation"]) and np.isnan(shop["core_feature_share"])
+    assert lead["customer_ever"] == 0 and np.isnan(lead["tenure_days"])
+    assert lead["tickets_30d"] == 0 and np.isnan(lead["active_days_30d_vs_baseline"])
+
+
+def test_every_metric_is_declared_with_its_kind(frame):
+    produced = set(frame.columns)
+    declared = {m for m in metrics.METRICS if m not in metrics.DERIVED}
+    assert produced == declared
+    assert {metrics.KINDS[m] for m in produced} <= {"number", "text"}
+
+
+def test_what_happened_after_the_date_changes_nothing_as_of_the_date(frame, world):
+    """Leakage: add everything the future could bring, then compute the same date again."""
+    acme, sub = world["acme"], world["subscription"]
+    before = metrics.compute(AS_OF)
+    assert before.loc[acme.pk, "days_to_renewal"] == 185
+
+    usage(acme, D(2024, 7, 1), 9, core_minutes=300)
+    Ticket.objects.create(
+        account=acme, subject="later", priority="urgent", category="complaint", opened_at=at(D(2024, 7, 2))
+    )
+    SurveyResponse.objects.create(account=acme, kind="nps", score=10, responded_at=at(D(2024, 7, 3)))
+    SurveyResponse.objects.create(account=acme, kind="csat", score=5, responded_at=at(D(2024, 7, 3)))
+    Contact.objects.create(account=acme, name="KP", is_key_person=True, status="left", left_on=D(2024, 7, 5))
+    Interaction.objects.create(account=acme, type="visit", summary="later", occurred_at=at(D(2024, 7, 1)))
+    Interaction.objects.create(
+        account=acme, type="email", direction="inbound", summary="later", occurred_at=at(D(2024, 7, 1), 1)
+    )
+    Payment.objects.filter(account=acme, paid_on__isnull=True).update(paid_on=D(2024, 7, 1), status="paid")
+    Order.objects.create(account=acme, ordered_on=D(2024, 7, 1), amount=Decimal(99))
+    OpportunityStageChange.objects.create(
+        opportunity=world["deal"], from_stage="qualify", to_stage="lost", changed_at=at(D(2024, 7, 10))
+    )
+    ledger(sub, D(2024, 8, 1), "churn", 0, 10, status="cancelled")
+    sub.status, sub.cancelled_on, sub.end_date = "cancelled", D(2024, 8, 1), D(2024, 8, 1)
+    sub.save()
+    after = metrics.compute(AS_OF)
+    pd.testing.assert_frame_equal(after, before)
+
+
+def test_a_ticket_answered_after_the_date_was_still_waiting_on_it(world):
+    shop = world["shop"]
+    Ticket.objects.create(
+        account=shop,
+        subject="w",
+        priority="high",
+        opened_at=at(D(2024, 6, 30), 8),
+        first_response_at=at(D(2024, 7, 1), 9),
+    )
+    assert metrics.compute(AS_OF).loc[shop.pk, "sla_breaches_90d"] == 1  # 08:00 to midnight: 16 h > 8 h
+    Ticket.objects.update(first_response_at=at(D(2024, 6, 30), 9))
+    assert metrics.compute(AS_OF).loc[shop.pk, "sla_breaches_90d"] == 0
+
+
+def test_a_renewal_recorded_later_dates_the_term_end_known_on_the_date(world):
+    acme, sub = world["acme"], world["subscription"]
+    ledger(sub, D(2024, 12, 31), "renewal", 1000, 10)
+    sub.end_date = D(2025, 12, 31)
+    sub.save()
+    assert metrics.compute(AS_OF).loc[acme.pk, "days_to_renewal"] == 184
+    assert metrics.compute(D(2025, 1, 15)).loc[acme.pk, "days_to_renewal"] == 350
+
+
+def test_an_ended_contract_is_no_longer_live(world):
+    acme, sub = world["acme"], world["subscription"]
+    ledger(sub, D(2024, 6, 15), "churn", 0, 10, status="cancelled")
+    row = metrics.compute(AS_OF).loc[acme.pk]
+    assert (row["subscription_history"], row["subscriptions_active"], row["mrr"]) == (1, 0, 0)
+    assert np.isnan(row["seat_utilisation"]) and np.isnan(row["days_to_renewal"])
+
+
+def test_a_future_date_is_refused_with_the_date_named(db):
+    tomorrow = timezone.localdate() + dt.timedelta(days=1)
+    with pytest.raises(metrics.FutureDate, match=f"as-of date {tomorrow.isoformat()} is in the future"):
+        metrics.compute(tomorrow)
+
+
+def test_the_query_count_does_not_grow_with_the_number_of_accounts(world):
+    with CaptureQueriesContext(connection) as few:
+        metrics.compute(AS_OF)
+    Account.objects.bulk_create(Account(name=f"more {k}") for k in range(200))
+    for account in Account.objects.filter(name__startswith="more ")[:50]:
+        usage(account, D(2024, 6, 3), 2, core_minutes=10)
+    SubscriptionChange.objects.filter(account=world["acme"]).update(note="x")
+    with CaptureQueriesContext(connection) as many:
+        frame = metrics.compute(AS_OF)
+    assert len(frame) == 203
+    assert len(many.captured_queries) == len(few.captured_queries)
