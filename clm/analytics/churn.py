@@ -170,14 +170,15 @@ class ChurnModel:
     def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
         """Per row and feature, how much the feature's value moves the probability: the
         prediction minus the prediction with that feature set to its typical value."""
-        frame = self._frame(X)
+        frame = self._frame(X).reset_index(drop=True)
         base = self.estimator.predict_proba(frame)[:, 1]
-        out = {}
-        for feature in self.features:
-            swapped = frame.copy()
-            swapped[feature] = self.reference[feature]
-            out[feature] = base - self.estimator.predict_proba(swapped)[:, 1]
-        return pd.DataFrame(out, index=X.index)
+        # every swap in one prediction: the frame repeated once per feature
+        swapped = pd.concat([frame] * len(self.features), ignore_index=True)
+        n = len(frame)
+        for k, feature in enumerate(self.features):
+            swapped.loc[k * n : (k + 1) * n - 1, feature] = self.reference[feature]
+        moved = self.estimator.predict_proba(swapped)[:, 1].reshape(len(self.features), n)
+        return pd.DataFrame((base - moved).T, index=X.index, columns=self.features)
 
     def top_factors(self, X: pd.DataFrame, n: int = 3, min_effect: float = 0.005) -> pd.Series:
         """Per row, up to ``n`` factors that raise the churn risk most, as dicts with feature,

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 from django.db import transaction
-from django.db.models import Max, OuterRef, Subquery
+from django.db.models import F, Max, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from clm.analytics import health, stages, warning
@@ -357,44 +358,18 @@ def _save_predictions(result: Assessment) -> int:
 
 
 def _update_accounts(result: Assessment) -> None:
-    """The account's current stage and health are the latest run's: a replay of an older date
-    does not overwrite them."""
+    """The account's current stage and health are the latest run's, set in one statement from the
+    stored scores and transitions; a replay of an older date does not overwrite them."""
     latest = HealthScore.objects.aggregate(latest=Max("as_of"))["latest"]
     if latest is not None and latest > result.as_of:
         return
-    stage_of = result.stages
-    scores = result.health["score_int"]
-    bands = result.health["band"]
-    accounts = Account.objects.in_bulk(list(result.metrics.index))
-    changed = []
-    for account_id, account in accounts.items():
-        new_stage = stage_of.at[account_id, "stage"]
-        since = stage_of.at[account_id, "since"]
-        score = scores.get(account_id)
-        values = (
-            new_stage or account.lifecycle_stage,
-            since.date()
-            if isinstance(since, pd.Timestamp) and not pd.isna(since)
-            else account.lifecycle_stage_since,
-            None if score is None or pd.isna(score) else int(score),
-            bands.get(account_id) or "",
-        )
-        current = (
-            account.lifecycle_stage,
-            account.lifecycle_stage_since,
-            account.health_score,
-            account.health_band,
-        )
-        if values != current:
-            (
-                account.lifecycle_stage,
-                account.lifecycle_stage_since,
-                account.health_score,
-                account.health_band,
-            ) = values
-            changed.append(account)
-    Account.objects.bulk_update(
-        changed, ["lifecycle_stage", "lifecycle_stage_since", "health_score", "health_band"], batch_size=500
+    score = HealthScore.objects.filter(account=OuterRef("pk"), as_of=result.as_of)
+    stage = StageTransition.objects.filter(account=OuterRef("pk")).order_by("-date")
+    Account.objects.update(
+        health_score=Subquery(score.values("score_int")[:1]),
+        health_band=Coalesce(Subquery(score.values("band")[:1]), Value("")),
+        lifecycle_stage=Coalesce(Subquery(stage.values("to_stage")[:1]), F("lifecycle_stage")),
+        lifecycle_stage_since=Coalesce(Subquery(stage.values("date")[:1]), F("lifecycle_stage_since")),
     )
 
 
