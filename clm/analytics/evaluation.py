@@ -217,7 +217,7 @@ def flag_precision(
     churns = _dates(churn_date, "churn_date")
     rows = flags[["account", "date"]].copy()
     rows["date"] = pd.to_datetime(rows["date"])
-    churned = rows["account"].map(churns)
+    churned = pd.Series(churns.reindex(rows["account"].to_numpy()).to_numpy(), index=rows.index)
     lead = (churned - rows["date"]).dt.days
     rows = rows[~(lead <= 0)]
     lead = lead[rows.index]

@@ -1,0 +1,173 @@
+"""Benchmark the daily lifecycle run (`clm run`) on a large company, and the usage features
+against DuckDB over the same rows.
+
+    python -m bench.bench_daily_run                      # SQLite, in a temporary directory
+    BENCH_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test python -m bench.bench_daily_run
+
+Builds the demo company (default 10,000 accounts over 12 months), then times:
+- the daily run for its last day: metrics → health → signals → stages → churn risk → save, the
+  first run (every account gets its first stage) and the next day's (the steady state);
+- the usage features alone (clm.lifecycle.metrics: active days, logins, core minutes, their
+  baselines, distinct users, last activity) as the run computes them in the database;
+- the same features computed by DuckDB over the same rollup rows exported to Parquet, and the
+  ratio of our time to DuckDB's (the figure to drive down).
+
+Target (issue #3): the daily run for 10,000 accounts with 12 months of usage in under 60 s on
+SQLite and on PostgreSQL on this 2-core machine. Needs the `bench` extra: pip install -e '.[bench]'.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import setup_django  # noqa: E402
+
+TARGET_SECONDS = 60
+
+DUCKDB_FEATURES = """
+WITH daily AS (
+    SELECT account_id,
+           count(*) FILTER (WHERE day >= $recent AND active_users > 0) AS active_days_30d,
+           count(*) FILTER (WHERE day < $recent AND active_users > 0) AS active_days_base,
+           sum(active_users) FILTER (WHERE day >= $recent) AS logins_30d,
+           sum(active_users) FILTER (WHERE day < $recent) AS logins_base
+    FROM read_parquet($daily) WHERE day >= $window AND day <= $as_of GROUP BY account_id
+), last_active AS (
+    SELECT account_id, max(day) AS last_active FROM read_parquet($daily)
+    WHERE day >= $lookback AND day <= $as_of AND active_users > 0 GROUP BY account_id
+), users AS (
+    SELECT account_id, count(DISTINCT user_key) AS active_users_30d FROM read_parquet($users)
+    WHERE day >= $recent AND day <= $as_of GROUP BY account_id
+), core AS (
+    SELECT account_id,
+           sum(minutes) FILTER (WHERE day >= $recent) AS core_minutes_30d,
+           sum(minutes) FILTER (WHERE day < $recent) AS core_minutes_base,
+           count(DISTINCT day) AS core_active_days_120d,
+           count(DISTINCT feature) FILTER (WHERE day >= $recent) AS core_features_30d
+    FROM read_parquet($features) WHERE day >= $window AND day <= $as_of AND feature IN (SELECT unnest($core))
+    GROUP BY account_id
+)
+SELECT * FROM daily
+FULL JOIN last_active USING (account_id) FULL JOIN users USING (account_id) FULL JOIN core USING (account_id)
+"""
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--accounts", type=int, default=10_000)
+    parser.add_argument("--months", type=int, default=12)
+    parser.add_argument("--seed", type=int, default=42)
+    args = parser.parse_args()
+    try:
+        import duckdb
+        import pyarrow  # noqa: F401
+    except ImportError:
+        print("bench_daily_run needs duckdb and pyarrow: pip install -e '.[bench]'", file=sys.stderr)
+        return 2
+
+    label = setup_django("daily")
+    from django.db.models import Count, Sum
+    from django.utils import timezone
+
+    from clm.demo.simulator import simulate
+    from clm.lifecycle import metrics, services
+    from clm.usage.models import Feature, UsageDaily, UsageDailyUser, UsageFeatureDaily
+
+    as_of = timezone.localdate() - dt.timedelta(days=1)
+    print(f"Database: {label}")
+    started = time.perf_counter()
+    simulate(accounts=args.accounts, months=args.months, seed=args.seed, as_of=as_of)
+    built = time.perf_counter() - started
+    events = UsageDaily.objects.aggregate(n=Sum("events"), rows=Count("id"))
+    print(
+        f"Demo company: {args.accounts:,} accounts over {args.months} months, built in {built:.0f} s; usage "
+        f"{events['n']:,} events in {events['rows']:,} daily rollups, "
+        f"{UsageFeatureDaily.objects.count():,} feature rollups, {UsageDailyUser.objects.count():,} user-days."
+    )
+
+    for label_run, day in (
+        ("first run (every account's first stage)", as_of - dt.timedelta(days=1)),
+        ("next day", as_of),
+    ):
+        started = time.perf_counter()
+        record = services.run(day)
+        seconds = time.perf_counter() - started
+        s = record.summary
+        print(
+            f"Daily run, {label_run}: {seconds:.1f} s for {s['accounts']:,} accounts ({s['scored']:,} scored, "
+            f"{s['transitions']['total']:,} stage changes, {s['signals']['open']:,} open signals) — "
+            f"{seconds / TARGET_SECONDS:.0%} of the {TARGET_SECONDS} s target"
+        )
+    steps = []
+    started = time.perf_counter()
+    services.assess(as_of, progress=lambda name: steps.append((name, time.perf_counter())))
+    marks = [*steps, ("end", time.perf_counter())]
+    print(
+        "  in memory: "
+        + ", ".join(f"{a} {b_t - a_t:.2f} s" for (a, a_t), (_, b_t) in zip(marks, marks[1:], strict=False))
+    )
+
+    window = metrics.Window(as_of)
+
+    def ours():
+        return metrics._usage(window).join(metrics._core_usage(window), how="outer")
+
+    ours()  # warm the database's cache, as DuckDB's files are warm
+    started = time.perf_counter()
+    mine = ours()
+    our_seconds = time.perf_counter() - started
+
+    tmp = Path(tempfile.mkdtemp(prefix="clm-bench-parquet-"))
+    paths = {}
+    for name, model, columns in (
+        ("daily", UsageDaily, ["account_id", "day", "active_users"]),
+        ("features", UsageFeatureDaily, ["account_id", "day", "feature", "minutes"]),
+        ("users", UsageDailyUser, ["account_id", "day", "user_key"]),
+    ):
+        import pandas as pd
+
+        frame = pd.DataFrame.from_records(
+            list(model.objects.values_list(*columns).iterator(chunk_size=200_000)), columns=columns
+        )
+        frame["day"] = pd.to_datetime(frame["day"]).dt.date
+        paths[name] = str(tmp / f"{name}.parquet")
+        frame.to_parquet(paths[name])
+    core = list(Feature.objects.filter(is_core=True).values_list("key", flat=True))
+    params = {
+        "daily": paths["daily"],
+        "features": paths["features"],
+        "users": paths["users"],
+        "core": core,
+        "as_of": as_of,
+        "recent": window.recent_from,
+        "window": window.window_from,
+        "lookback": window.day(metrics.ACTIVITY_LOOKBACK_DAYS - 1),
+    }
+    con = duckdb.connect()
+    con.execute(DUCKDB_FEATURES, params).fetchall()  # warm
+    started = time.perf_counter()
+    theirs = con.execute(DUCKDB_FEATURES, params).df().set_index("account_id")
+    duck_seconds = time.perf_counter() - started
+
+    import numpy as np
+
+    ours_days = mine["active_days_30d"].astype(float).fillna(0).sort_index()
+    duck_days = theirs["active_days_30d"].astype(float).reindex(ours_days.index).fillna(0)
+    agree = bool(np.allclose(ours_days.to_numpy(), duck_days.to_numpy()))
+    print(
+        f"Usage features for {len(mine):,} accounts: ours {our_seconds * 1000:.0f} ms in the database, DuckDB over "
+        f"Parquet {duck_seconds * 1000:.0f} ms; ours / DuckDB = {our_seconds / duck_seconds:.1f}× "
+        f"(results agree: {'yes' if agree else 'NO'})"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
