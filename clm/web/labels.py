@@ -1,0 +1,18 @@
+"""Labels the workspace shows that other apps define (model choices, field names): marked here so
+that the workspace's catalog carries their Chinese, until those apps have catalogs of their own."""
+
+from django.utils.translation import gettext_noop as _
+
+LABELS = (
+    # customers: stages, health bands, decision-chain roles, contact status, interaction types
+    _("Prospect"), _("Onboarding"), _("Growth"), _("Mature"), _("At risk"), _("Dormant"), _("Churned"),
+    _("Reactivated"), _("Healthy"), _("Watch"), _("Decision maker"), _("Economic buyer"), _("Influencer"),
+    _("Champion"), _("User"), _("Active"), _("Left the company"), _("Email"), _("Call"), _("Meeting"),
+    _("Visit"), _("QBR"), _("Training"), _("Event"), _("Note"), _("language"), _("time zone"),
+    # commerce, service, sales
+    _("Trial"), _("Cancelled"), _("Expired"), _("Low"), _("Normal"), _("High"), _("Urgent"), _("Open"),
+    _("Pending"), _("Resolved"), _("Closed"), _("NPS (0–10)"), _("CSAT (1–5)"), _("Qualify"), _("Discovery"),
+    _("Proposal"), _("Negotiation"), _("New business"), _("Expansion"), _("Renewal"),
+    # Django's own user fields, shown on the preferences page
+    _("first name"), _("last name"), _("email address"),
+)
