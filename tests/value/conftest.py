@@ -95,3 +95,11 @@ def products(db):
         name: Product.objects.create(name=name, list_price=Decimal("1000"), is_recurring=False)
         for name in ("Platform", "IoT module", "Training")
     }
+
+
+@pytest.fixture
+def api_as(db):
+    """api_as(user) -> an API client authenticated with a fresh personal token of that user."""
+    from tests.api.conftest import ApiClient
+
+    return ApiClient
