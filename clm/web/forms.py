@@ -8,8 +8,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from clm.core.models import Role, User
-from clm.customers.models import Account, Contact, HealthBand, Interaction, LifecycleStage, Tag
+from clm.customers.models import Account, Contact, Interaction, LifecycleStage, Tag
 from clm.web.accounts import RENEWAL_WINDOWS, SORTS, Criteria
+from clm.web.labels import BAND_LABELS
 from clm.web.models import SavedView
 
 
@@ -26,7 +27,7 @@ def distinct_values(field: str) -> list[tuple[str, str]]:
 class AccountFilterForm(forms.Form):
     q = forms.CharField(label=_("Search"), required=False, max_length=200)
     stage = forms.MultipleChoiceField(label=_("Stage"), required=False, choices=LifecycleStage.choices)
-    band = forms.MultipleChoiceField(label=_("Health"), required=False, choices=HealthBand.choices)
+    band = forms.MultipleChoiceField(label=_("Health"), required=False, choices=list(BAND_LABELS.items()))
     owner = forms.TypedChoiceField(label=_("Owner"), required=False, coerce=int, empty_value=None)
     csm = forms.TypedChoiceField(label=_("CSM"), required=False, coerce=int, empty_value=None)
     industry = forms.ChoiceField(label=_("Industry"), required=False)

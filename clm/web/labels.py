@@ -2,6 +2,7 @@
 that the workspace's catalog carries their Chinese, until those apps have catalogs of their own."""
 
 from django.utils.translation import gettext_noop as _
+from django.utils.translation import pgettext_lazy
 
 LABELS = (
     # customers: stages, health bands, decision-chain roles, contact status, interaction types
@@ -16,3 +17,11 @@ LABELS = (
     # Django's own user fields, shown on the preferences page
     _("first name"), _("last name"), _("email address"),
 )
+
+# Health bands read differently from the stage of the same English name ("At risk" is 衰退期 as a
+# stage, 高风险 as a band), so the workspace names them in their own context.
+BAND_LABELS = {
+    "green": pgettext_lazy("health band", "Healthy"),
+    "yellow": pgettext_lazy("health band", "Watch"),
+    "red": pgettext_lazy("health band", "At risk"),
+}

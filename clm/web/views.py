@@ -118,6 +118,7 @@ def account_detail(request, pk):
     context = {
         "o": overview.account_overview(account),
         "account": account,
+        "account_facts": [f for f in (account.domain, account.industry, account.region, account.city) if f],
         "timeline": timelines.timeline(account.pk, limit=TIMELINE_PAGE, kinds=kinds or None),
         "kinds": kinds,
         "all_kinds": timeline_kinds(),

@@ -6,6 +6,8 @@ from django import template
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
+from clm.web.labels import BAND_LABELS
+
 register = template.Library()
 
 
@@ -49,4 +51,13 @@ def person(user):
     """A user's full name, else their username; a dash for nobody."""
     if user is None:
         return "–"
+    first, last = user.first_name.strip(), user.last_name.strip()
+    if any("\u4e00" <= ch <= "\u9fff" for ch in first + last):
+        return f"{last}{first}"  # Chinese names: family name first, no space
     return user.get_full_name() or user.get_username()
+
+
+@register.filter
+def band_label(band):
+    """The name of a health band (green, yellow, red) in the user's language."""
+    return BAND_LABELS.get(band, "")
