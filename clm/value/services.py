@@ -9,6 +9,7 @@ with the pure core (clm.analytics) on frames, and writes back in bulk. It is ide
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import math
 import time
@@ -27,7 +28,7 @@ from clm.analytics.clv import BetaGeoModel, CLVInputError, GammaGammaModel, Shif
 from clm.analytics.clv.data import rfm_summary
 from clm.analytics.revenue import account_mrr_by_month
 from clm.commerce.models import Order, OrderLine, Product, SubscriptionChange
-from clm.core import services
+from clm.core import bulk, services
 from clm.customers.models import Account
 from clm.value.models import CLVEstimate, LoyaltyEntry, Recommendation, TierAssignment, TierRule
 
@@ -266,6 +267,9 @@ def _contractual_clv(known: Known, history: pd.DataFrame, subscribers: set, outc
     monthly_margin = mrr_now * margin_rate
     future = np.where(active, monthly_margin * derl, 0.0)
     historical = own["historical_value"].fillna(0.0).to_numpy()
+    source = own["margin_source"].fillna("none").tolist()
+    revenue_so_far = own["revenue"].fillna(0.0).tolist()
+    cost_so_far = own["cost"].fillna(0.0).tolist()
     cohort = pd.PeriodIndex.from_ordinals(first + start, freq="M").astype(str)
     params = _rounded(model.params)
     inputs = [
@@ -278,15 +282,13 @@ def _contractual_clv(known: Known, history: pd.DataFrame, subscribers: set, outc
             "months_in_current_contract_spell": int(periods[i]),
             "mrr": round(float(mrr_now[i]), 2),
             "margin_rate": round(float(margin_rate[i]), 4),
-            "margin_source": str(own["margin_source"].iloc[i])
-            if isinstance(own["margin_source"].iloc[i], str)
-            else "none",
+            "margin_source": source[i],
             "monthly_margin": round(float(monthly_margin[i]), 2),
             "retention_next_month": round(float(retention[i]), 4),
             "discounted_expected_residual_months": round(float(derl[i]), 3) if active[i] else 0.0,
             "annual_discount_rate": ANNUAL_DISCOUNT_RATE,
-            "revenue_to_date": round(float(own["revenue"].fillna(0).iloc[i]), 2),
-            "cost_to_date": round(float(own["cost"].fillna(0).iloc[i]), 2),
+            "revenue_to_date": round(revenue_so_far[i], 2),
+            "cost_to_date": round(cost_so_far[i], 2),
         }
         for i in range(len(accounts))
     ]
@@ -359,6 +361,7 @@ def _repeat_buyer_clv(known: Known, history: pd.DataFrame, outcome: Outcome) -> 
         outcome.models["gamma_gamma"] = {**_rounded(gg.params), "customers": gg.fit_info.n_customers}
     own = history.reindex(summary.index)
     margin_rate = own["margin_rate"].to_numpy()
+    source, revenue_so_far, cost_so_far = (own[c].tolist() for c in ("margin_source", "revenue", "cost"))
     params = {"bgnbd": _rounded(bg.params), "gamma_gamma": _rounded(gg.params) if gg is not None else None}
     inputs = [
         {
@@ -376,10 +379,10 @@ def _repeat_buyer_clv(known: Known, history: pd.DataFrame, outcome: Outcome) -> 
             "expected_discounted_revenue": round(float(revenue[i]), 2),
             "horizon_months": BGNBD_HORIZON_MONTHS,
             "margin_rate": round(float(margin_rate[i]), 4),
-            "margin_source": str(own["margin_source"].iloc[i]),
+            "margin_source": source[i],
             "annual_discount_rate": ANNUAL_DISCOUNT_RATE,
-            "revenue_to_date": round(float(own["revenue"].iloc[i]), 2),
-            "cost_to_date": round(float(own["cost"].iloc[i]), 2),
+            "revenue_to_date": round(revenue_so_far[i], 2),
+            "cost_to_date": round(cost_so_far[i], 2),
         }
         for i in range(len(summary))
     ]
@@ -508,32 +511,34 @@ def _rounded(params: dict) -> dict:
 # Writing back
 
 
-def _cents(value: float) -> Decimal:
-    if not math.isfinite(value):
-        raise ValueError(f"a value to store is not finite: {value}")
-    return Decimal(f"{value:.2f}")
-
-
 def _write_estimates(table: pd.DataFrame, as_of: dt.date) -> int:
     CLVEstimate.objects.filter(as_of=as_of).delete()
     if table.empty:
         return 0
+    historical = table["historical"].to_numpy(dtype=float)
+    future = table["future"].to_numpy(dtype=float)
+    day = connection.ops.adapt_datefield_value(as_of)
     rows = [
-        CLVEstimate(
-            account_id=int(account),
-            as_of=as_of,
-            method=str(method),
-            value=_cents(historical + future),
-            historical_value=_cents(historical),
-            future_value=_cents(future),
-            inputs=inputs,
+        (
+            int(a),
+            day,
+            str(m),
+            _text_cents(h + f),
+            _text_cents(h),
+            _text_cents(f),
+            json.dumps(i, ensure_ascii=False),
         )
-        for account, method, historical, future, inputs in zip(
-            table.index, table["method"], table["historical"].astype(float), table["future"].astype(float),
-            table["inputs"], strict=True,
+        for a, m, h, f, i in zip(
+            table.index.tolist(),
+            table["method"].tolist(),
+            historical,
+            future,
+            table["inputs"].tolist(),
+            strict=True,
         )
-    ]  # fmt: skip
-    CLVEstimate.objects.bulk_create(rows, batch_size=2000)
+    ]
+    columns = ["account_id", "as_of", "method", "value", "historical_value", "future_value", "inputs"]
+    bulk.insert(CLVEstimate, columns, rows)
     return len(rows)
 
 
@@ -541,33 +546,44 @@ def _write_tiers(table: pd.DataFrame, as_of: dt.date) -> int:
     TierAssignment.objects.filter(as_of=as_of).delete()
     if table.empty:
         return 0
+    n = len(table)
     has_rfm = "rfm_code" in table.columns
 
-    def optional(column, i, cast):
+    def column(name, cast, blank=None):
         if not has_rfm:
-            return None
-        value = table[column].iloc[i]
-        return None if pd.isna(value) else cast(value)
+            return [blank] * n
+        return [blank if pd.isna(v) else cast(v) for v in table[name].tolist()]
 
-    rows = [
-        TierAssignment(
-            account_id=int(account),
-            as_of=as_of,
-            tier=table["tier"].iloc[i],
-            tier_label=table["tier_label"].iloc[i],
-            tenure_years=round(float(table["tenure_years"].iloc[i]), 4),
-            total_revenue=_cents(float(table["total_revenue"].iloc[i])),
-            recency_days=optional("recency_days", i, int),
-            frequency=optional("frequency", i, int),
-            monetary=optional("monetary", i, lambda v: _cents(float(v))),
-            rfm_code=optional("rfm_code", i, str) or "",
-            segment=optional("segment", i, str) or "",
-            value_class=optional("value_class", i, str) or "",
+    day = connection.ops.adapt_datefield_value(as_of)
+    rows = list(
+        zip(
+            [int(a) for a in table.index.tolist()],
+            [day] * n,
+            table["tier"].tolist(),
+            table["tier_label"].tolist(),
+            [round(float(v), 4) for v in table["tenure_years"].tolist()],
+            [_text_cents(v) for v in table["total_revenue"].tolist()],
+            column("recency_days", int),
+            column("frequency", int),
+            column("monetary", _text_cents),
+            column("rfm_code", str, ""),
+            column("segment", str, ""),
+            column("value_class", str, ""),
+            strict=True,
         )
-        for i, account in enumerate(table.index)
-    ]
-    TierAssignment.objects.bulk_create(rows, batch_size=2000)
-    return len(rows)
+    )
+    columns = [
+        "account_id", "as_of", "tier", "tier_label", "tenure_years", "total_revenue",
+        "recency_days", "frequency", "monetary", "rfm_code", "segment", "value_class",
+    ]  # fmt: skip
+    bulk.insert(TierAssignment, columns, rows)
+    return n
+
+
+def _text_cents(value: float) -> str:
+    if not math.isfinite(value):
+        raise ValueError(f"a value to store is not finite: {value}")
+    return f"{value:.2f}"
 
 
 def _sync_recommendations(offers: pd.DataFrame, known: Known) -> dict:
@@ -585,40 +601,48 @@ def _sync_recommendations(offers: pd.DataFrame, known: Known) -> dict:
     counts = {"created": 0, "refreshed": 0, "converted": 0, "withdrawn": 0}
     offered = set()
     create, refresh = [], []
-    for row in offers.itertuples(index=False) if len(offers) else ():
-        key = (int(row.account_id), int(row.product_id))
-        offered.add(key)
-        found = existing.get(key)
-        if found and found[1] == Recommendation.Status.DISMISSED:
-            continue
-        rec = Recommendation(
-            account_id=key[0],
-            product_id=key[1],
-            because_of_id=int(row.because_of),
-            rank=int(row.rank),
-            score=float(row.score),
-            confidence=float(row.confidence),
-            lift=float(row.lift),
-            due_from=pd.Timestamp(row.due_from).date(),
-            due_to=pd.Timestamp(row.due_to).date(),
-            reason=row.reason[:300],
-            reason_zh=row.reason_zh[:300],
-            computed_on=known.as_of,
-            status=Recommendation.Status.OPEN,
+    if len(offers):
+        day = connection.ops.adapt_datefield_value(known.as_of)
+        now = connection.ops.adapt_datetimefield_value(timezone.now())
+        columns = {c: offers[c].tolist() for c in ("account_id", "product_id", "because_of", "rank", "score")}
+        columns.update({c: offers[c].tolist() for c in ("confidence", "lift", "reason", "reason_zh")})
+        due_from = [
+            connection.ops.adapt_datefield_value(d.date()) for d in pd.to_datetime(offers["due_from"])
+        ]
+        due_to = [connection.ops.adapt_datefield_value(d.date()) for d in pd.to_datetime(offers["due_to"])]
+        for i, (account, product) in enumerate(
+            zip(columns["account_id"], columns["product_id"], strict=True)
+        ):
+            key = (int(account), int(product))
+            offered.add(key)
+            found = existing.get(key)
+            if found and found[1] == Recommendation.Status.DISMISSED:
+                continue
+            status = (
+                found[1]
+                if found and found[1] == Recommendation.Status.ACCEPTED
+                else Recommendation.Status.OPEN
+            )
+            row = (
+                key[0], key[1], int(columns["because_of"][i]), "cross_sell", int(columns["rank"][i]),
+                float(columns["score"][i]), float(columns["confidence"][i]), float(columns["lift"][i]),
+                due_from[i], due_to[i], columns["reason"][i][:300], columns["reason_zh"][i][:300],
+                str(status), day, now, now,
+            )  # fmt: skip
+            (create if found is None else refresh).append(row)
+        names = [
+            "account_id", "product_id", "because_of_id", "kind", "rank", "score", "confidence", "lift",
+            "due_from", "due_to", "reason", "reason_zh", "status", "computed_on", "created_at", "updated_at",
+        ]  # fmt: skip
+        keep = ("account_id", "product_id", "created_at", "kind")
+        # one INSERT … ON CONFLICT DO UPDATE for new and refreshed offers (ids and created_at stay)
+        bulk.insert(
+            Recommendation,
+            names,
+            create + refresh,
+            conflict=("account_id", "product_id"),
+            update=[n for n in names if n not in keep],
         )
-        if found is None:
-            create.append(rec)
-        else:
-            rec.pk = found[0]
-            if found[1] == Recommendation.Status.ACCEPTED:
-                rec.status = found[1]
-            refresh.append(rec)
-    Recommendation.objects.bulk_create(create, batch_size=2000)
-    fields = [
-        "because_of", "rank", "score", "confidence", "lift", "due_from", "due_to",
-        "reason", "reason_zh", "computed_on", "status",
-    ]  # fmt: skip
-    Recommendation.objects.bulk_update(refresh, fields, batch_size=500)
     counts["created"], counts["refreshed"] = len(create), len(refresh)
     gone_converted, gone_withdrawn = [], []
     for key, (pk, status) in existing.items():
@@ -650,17 +674,20 @@ def _earn_points(known: Known, since: pd.Series) -> dict:
         tiers.purchase_points(fresh["amount"].to_numpy(), LOYALTY_RULES) if len(fresh) else np.zeros(0, int)
     )
     earning = fresh[points > 0]
-    days = earning["day"].to_numpy().astype("datetime64[D]").astype(object)
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    dates = [str(d) for d in earning["day"].to_numpy().astype("datetime64[D]")]
     purchase = [
-        LoyaltyEntry(
-            account_id=int(a), date=d, kind=LoyaltyEntry.Kind.PURCHASE, points=int(p), order_id=int(o)
-        )
+        (int(a), d, LoyaltyEntry.Kind.PURCHASE.value, int(p), "0", int(o), "", now)
         for a, d, p, o in zip(
-            earning["account_id"], days, points[points > 0], earning["order_id"], strict=True
+            earning["account_id"].tolist(),
+            dates,
+            points[points > 0].tolist(),
+            earning["order_id"].tolist(),
+            strict=True,
         )
     ]
-    LoyaltyEntry.objects.bulk_create(purchase, batch_size=2000, ignore_conflicts=True)
-
+    columns = ["account_id", "date", "kind", "points", "credit", "order_id", "note", "created_at"]
+    bulk.insert(LoyaltyEntry, columns, purchase, conflict=("order_id",))
     referral = []
     if len(since) and LOYALTY_RULES.referral_points > 0:
         accounts = known.accounts.set_index("account_id")
