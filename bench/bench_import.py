@@ -142,6 +142,7 @@ def main() -> None:
     parser.add_argument("--event-days", type=int, default=14, help="days the events spread over")
     parser.add_argument("--event-users", type=int, default=10, help="users per account")
     parser.add_argument("--profile", action="store_true", help="print a cProfile of the event import")
+    parser.add_argument("--only", choices=["accounts", "usage_events"], help="run one kind's imports only")
     parser.add_argument("--worker", nargs=2, metavar=("KIND", "FILE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clm.settings")
@@ -169,12 +170,19 @@ def main() -> None:
             print(f"{engine}: generated {args.accounts:,} accounts ({accounts_csv.stat().st_size / 1e6:.0f} MB) and "
                   f"{args.events:,} events ({events_csv.stat().st_size / 1e6:.0f} MB; {args.event_accounts:,} accounts, "
                   f"{args.event_days} days, {args.event_users} users each) in {time.perf_counter() - started:.1f} s")
-            results = [
-                ("accounts, new", run_worker("accounts", accounts_csv, env), 20_000),
-                ("accounts, re-import (unchanged)", run_worker("accounts", accounts_csv, env), 20_000),
-                ("usage events, new", run_worker("usage_events", events_csv, env, args.profile), 100_000),
-                ("usage events, re-import (duplicates)", run_worker("usage_events", events_csv, env), 100_000),
-            ]
+            results = []
+            if args.only != "usage_events":
+                results += [
+                    ("accounts, new", run_worker("accounts", accounts_csv, env), 20_000),
+                    ("accounts, re-import (unchanged)", run_worker("accounts", accounts_csv, env), 20_000),
+                ]
+            else:  # the events refer to accounts
+                run_worker("accounts", accounts_csv, env)
+            if args.only != "accounts":
+                results += [
+                    ("usage events, new", run_worker("usage_events", events_csv, env, args.profile), 100_000),
+                    ("usage events, re-import (duplicates)", run_worker("usage_events", events_csv, env), 100_000),
+                ]
         finally:
             if drop:
                 drop()

@@ -4,6 +4,7 @@ SQLite, COPY into a staging table on PostgreSQL. SQL is built from model metadat
 import zlib
 from collections.abc import Iterable, Sequence
 from contextlib import closing
+from itertools import chain
 
 from django.db import connection, models, transaction
 
@@ -32,9 +33,26 @@ def insert(
     """Insert rows; on a conflict on `conflict` columns, do nothing, or set `update` columns to the
     new values and increase `add` columns by them. Returns the `returning` columns of the rows
     actually inserted or updated (with do-nothing, only the new ones)."""
+    return _insert(model, columns, rows, conflict, update, add, returning)[0]
+
+
+def insert_count(
+    model: type[models.Model],
+    columns: Sequence[str],
+    rows: Iterable[Sequence],
+    *,
+    conflict: Sequence[str] = (),
+    update: Sequence[str] = (),
+    add: Sequence[str] = (),
+) -> int:
+    """As insert, returning only how many rows were inserted or updated (cheaper than RETURNING)."""
+    return _insert(model, columns, rows, conflict, update, add, ())[1]
+
+
+def _insert(model, columns, rows, conflict, update, add, returning) -> tuple[list[tuple], int]:
     rows = list(rows)
     if not rows:
-        return []
+        return [], 0
     if connection.vendor == "postgresql":
         return _insert_by_copy(model, columns, rows, conflict, update, add, returning)
     one = "(" + ", ".join("?" * len(columns)) + ")"
@@ -42,16 +60,25 @@ def insert(
     tail = _on_conflict(model, conflict, update, add, returning)
     per_statement = max(1, MAX_VARIABLES // len(columns))
     out: list[tuple] = []
+    count = 0
     connection.ensure_connection()
     # The driver's own cursor: Django's wrapper would rewrite every placeholder of every statement.
     with closing(connection.connection.cursor()) as cursor:
+        full = None
         for start in range(0, len(rows), per_statement):
             chunk = rows[start : start + per_statement]
-            params = [value for row in chunk for value in row]
-            cursor.execute(sql + ", ".join([one] * len(chunk)) + tail, params)
+            if len(chunk) < per_statement or full is None:
+                statement = sql + ", ".join([one] * len(chunk)) + tail
+                if len(chunk) == per_statement:
+                    full = statement
+            else:
+                statement = full
+            cursor.execute(statement, list(chain.from_iterable(chunk)))
             if returning:
                 out.extend(cursor.fetchall())
-    return out
+            else:
+                count += cursor.rowcount
+    return out, len(out) if returning else count
 
 
 def _on_conflict(model, conflict, update, add, returning) -> str:
@@ -66,7 +93,7 @@ def _on_conflict(model, conflict, update, add, returning) -> str:
     return tail
 
 
-def _insert_by_copy(model, columns, rows, conflict, update, add, returning) -> list[tuple]:
+def _insert_by_copy(model, columns, rows, conflict, update, add, returning) -> tuple[list[tuple], int]:
     """PostgreSQL: COPY the rows into a temporary table, then one INSERT ... SELECT. Binding tens
     of thousands of parameters client-side costs more than the database's work."""
     names = ", ".join(map(quote, columns))
@@ -83,4 +110,7 @@ def _insert_by_copy(model, columns, rows, conflict, update, add, returning) -> l
             f"INSERT INTO {table(model)} ({names}) SELECT {names} FROM {staging}"
             + _on_conflict(model, conflict, update, add, returning)
         )
-        return cursor.fetchall() if returning else []
+        if returning:
+            out = cursor.fetchall()
+            return out, len(out)
+        return [], cursor.rowcount

@@ -564,7 +564,9 @@ def event_frame(data: pd.DataFrame) -> pd.DataFrame:
     })
 
 
-def write_events(frame: pd.DataFrame) -> Counts:
-    result = usage.store_events(frame)
+def write_events(frame: pd.DataFrame, rollups: usage.Rollups | None = None) -> Counts:
+    """Store the events; their rollup increments are gathered in `rollups` (written by the caller
+    once the whole file is stored) or, without it, written now."""
+    result = usage.store_events(frame, rollups=rollups)
     return Counts(created=result.stored, unchanged=result.duplicates)
 
