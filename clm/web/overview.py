@@ -15,6 +15,7 @@ from clm.customers.models import Account, Contact, HealthBand, Interaction
 from clm.sales.models import Opportunity
 from clm.service.models import SurveyResponse, Ticket
 from clm.usage.models import Feature, UsageDaily, UsageFeatureDaily
+from clm.value.models import CLVEstimate, Recommendation, TierAssignment
 
 USAGE_DAYS = 365
 RECENT = 10
@@ -36,6 +37,9 @@ class AccountOverview:
     nps: int | None
     opportunities: list[Opportunity]
     usage: dict = field(default_factory=dict)
+    clv: CLVEstimate | None = None
+    tier: TierAssignment | None = None
+    recommendations: list[Recommendation] = field(default_factory=list)
 
 
 def decision_chain(contacts: list[Contact]) -> list[tuple[str, list[Contact]]]:
@@ -109,6 +113,13 @@ def account_overview(account: Account, today: dt.date | None = None) -> AccountO
             account.opportunities.exclude(stage__in=Opportunity.CLOSED).select_related("owner").order_by("expected_close")
         ),
         usage=usage_series(account.pk, today),
+        # The value engine's latest figures for the account (clm.value), when it has run.
+        clv=CLVEstimate.objects.filter(account=account).order_by("-as_of").first(),
+        tier=TierAssignment.objects.filter(account=account).order_by("-as_of").first(),
+        recommendations=list(
+            Recommendation.objects.filter(account=account, status__in=Recommendation.LIVE)
+            .select_related("product", "because_of").order_by("rank")[:5]
+        ),
     )
 
 
