@@ -41,3 +41,13 @@ def test_accounts_written_in_bulk_get_keys_from_the_bulk_filler():
     assert fill_search_keys() == 2
     assert set(Account.objects.values_list("search_key", flat=True)) == {"tengxun tx", "alibaba albb"}
     assert fill_search_keys() == 0
+
+
+def test_the_demo_fills_search_keys_after_building_its_accounts():
+    import datetime as dt
+
+    from clm.demo.services import after_build
+
+    Account.objects.bulk_create([Account(name="京东方")])  # as the simulator writes: in bulk
+    after_build(dt.date(2026, 11, 1))
+    assert Account.objects.get().search_key == "jingdongfang jdf"
