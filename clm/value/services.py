@@ -61,9 +61,17 @@ def _money(field_name: str):
     return Cast(field_name, models.FloatField())
 
 
+def _iso(field_name: str):
+    """A date column as 'YYYY-MM-DD' text: parsed by pandas in one vectorised pass rather than by
+    the driver value by value."""
+    return Cast(field_name, models.CharField())
+
+
 def _day_numbers(values: pd.Series) -> np.ndarray:
     if values.empty:
         return np.zeros(0, dtype=np.int64)
+    if values.dtype == object and isinstance(values.iloc[0], str):
+        values = pd.to_datetime(values, format="%Y-%m-%d")
     return pd.to_datetime(values).to_numpy().astype("datetime64[D]").astype(np.int64)
 
 
@@ -92,7 +100,7 @@ class Known:
         orders = _frame(
             Order.objects.filter(ordered_on__lte=as_of)
             .order_by()
-            .values_list("id", "account_id", "ordered_on", _money("amount"), _money("cost")),
+            .values_list("id", "account_id", _iso("ordered_on"), _money("amount"), _money("cost")),
             ["order_id", "account_id", "day", "amount", "cost"],
         )
         orders["day"] = _day_numbers(orders["day"])
@@ -104,7 +112,7 @@ class Known:
             .values_list(
                 "account_id",
                 "subscription_id",
-                "effective_date",
+                _iso("effective_date"),
                 "kind",
                 _money("mrr_before"),
                 _money("mrr_after"),
@@ -112,12 +120,14 @@ class Known:
             ["account_id", "subscription_id", "effective_date", "kind", "mrr_before", "mrr_after"],
         )
         if not changes.empty:
-            changes["effective_date"] = pd.to_datetime(changes["effective_date"])
+            changes["effective_date"] = pd.to_datetime(changes["effective_date"], format="%Y-%m-%d")
         lines = _frame(
+            # first purchase of each product by each account: all the affinity rules look at
             OrderLine.objects.filter(order__ordered_on__lte=as_of, product__isnull=False)
             .order_by()
-            .values_list("order__account_id", "order__ordered_on", "product_id")
-            .distinct(),
+            .values_list("order__account_id", "product_id")
+            .annotate(first=_iso(models.Min("order__ordered_on")))
+            .values_list("order__account_id", "first", "product_id"),
             ["account_id", "day", "product_id"],
         )
         lines["day"] = _day_numbers(lines["day"])
