@@ -178,6 +178,27 @@ def list_clv(
     }
 
 
+class ContractCohort(Schema):
+    cohort: str
+    accounts: int
+    active: int
+    future_value: float = Field(description="expected discounted margin still to come from the cohort")
+    mean_clv: float
+
+
+class ContractCohortsOut(Schema):
+    as_of: dt.date | None
+    cohorts: list[ContractCohort]
+
+
+@router.get("/contract-cohorts", response=ContractCohortsOut, summary="sBG value per contract cohort")
+def contract_cohorts(request, as_of: dt.date | None = None):
+    require(request.user, "view", CLVEstimate)
+    day = as_of or _latest_day(CLVEstimate.objects.all())
+    estimates = visible_records(CLVEstimate, request.user).filter(as_of=day)
+    return {"as_of": day, "cohorts": services.contract_cohort_values(estimates)}
+
+
 # ---------------------------------------------------------------------------------------------
 # Cohorts, MRR movements, CAC
 

@@ -160,7 +160,8 @@ def recompute(as_of: dt.date) -> dict:
     began = time.perf_counter()
     known = Known.load(as_of)
     loaded = time.perf_counter()
-    outcome = compute(known)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # non-finite results are handled
+        outcome = compute(known)
     computed = time.perf_counter()
     with transaction.atomic():
         written = _write_estimates(outcome.clv, as_of)
@@ -1015,3 +1016,40 @@ def set_recommendation_status(
     if status not in allowed:
         raise ValidationError({"status": f"must be one of {', '.join(allowed)}"})
     return services.update(rec, {"status": status}, actor=actor, via=via)
+
+
+def contract_cohort_values(estimates) -> list[dict]:
+    """Per contract cohort (start month of the current contract spell), from sBG estimates: the
+    accounts, those still active, their expected residual value (the sum over the cohort is the
+    cohort's value to come, Fader & Hardie 2010) and their mean CLV."""
+    rows = list(
+        estimates.filter(method=CLVEstimate.Method.SBG).values_list(
+            _money("value"), _money("future_value"), "inputs"
+        )
+    )
+    if not rows:
+        return []
+    frame = pd.DataFrame(
+        {
+            "cohort": [r[2].get("cohort") for r in rows],
+            "active": [bool(r[2].get("active")) for r in rows],
+            "value": [float(r[0]) for r in rows],
+            "future": [float(r[1]) for r in rows],
+        }
+    )
+    table = frame.groupby("cohort", sort=True).agg(
+        accounts=("value", "size"),
+        active=("active", "sum"),
+        future_value=("future", "sum"),
+        mean_clv=("value", "mean"),
+    )
+    return [
+        {
+            "cohort": str(cohort),
+            "accounts": int(row.accounts),
+            "active": int(row.active),
+            "future_value": round(float(row.future_value), 2),
+            "mean_clv": round(float(row.mean_clv), 2),
+        }
+        for cohort, row in table.iterrows()
+    ]

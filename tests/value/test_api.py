@@ -10,7 +10,7 @@ from clm.core.models import AuditLog
 from clm.customers.models import Account
 from clm.sales.models import ChannelSpend
 from clm.value import services
-from clm.value.models import LoyaltyEntry, Recommendation
+from clm.value.models import CLVEstimate, LoyaltyEntry, Recommendation
 from tests.api.conftest import assert_error
 
 from .conftest import REGULAR, order, subscription_cohort
@@ -185,3 +185,13 @@ def test_empty_database_answers_with_empty_figures(api_as, admin_user):
 def test_anonymous_requests_are_refused(client):
     response = client.get("/api/v1/value/clv")
     assert response.status_code == 401
+
+
+def test_contract_cohort_value_sums_the_accounts_residual_values(api_as, admin_user, book):
+    body = api_as(admin_user).get("/value/contract-cohorts").json_body
+    assert body["as_of"] == AS_OF.isoformat()
+    (cohort,) = body["cohorts"]
+    assert cohort["cohort"] == "2024-01"
+    assert (cohort["accounts"], cohort["active"]) == (1002, 243)
+    future = sum(float(e.future_value) for e in CLVEstimate.objects.filter(as_of=AS_OF))
+    assert cohort["future_value"] == pytest.approx(future, abs=0.05)

@@ -137,3 +137,21 @@ def test_the_clm_command_exits_non_zero_without_a_traceback(tmp_path):
     assert done.returncode != 0
     assert "row 2" in done.stderr and "not a date" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.django_db
+def test_recompute_runs_the_daily_value_run_on_the_database():
+    import datetime as dt
+
+    from clm.customers.models import Account
+    from clm.value.models import CLVEstimate
+
+    from .conftest import order
+
+    buyer = Account.objects.create(name="buyer")
+    order(buyer, dt.date(2024, 1, 2), "250.00")
+    result = run("recompute", "--as-of", "2024-02-01")
+    assert result["as_of"] == "2024-02-01" and result["clv_estimates"] == 1
+    assert CLVEstimate.objects.get(account=buyer).as_of == dt.date(2024, 2, 1)
+    with pytest.raises(CommandError, match="in the future"):
+        call_command("clv", "recompute", "--as-of", "2999-01-01")

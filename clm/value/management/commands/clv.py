@@ -30,7 +30,7 @@ SEPARATORS = {"auto": None, "comma": ",", "tab": "\t", "semicolon": ";", "whites
 
 
 class Command(BaseCommand):
-    requires_system_checks = []  # a file in, figures out: no database needed
+    requires_system_checks = []  # fitting a file needs no database, nor the web app's checks
     help = "Fit CLV models on a file: BG/NBD (+ Gamma-Gamma) on transactions, or sBG on a cohort's survivors."
 
     def add_arguments(self, parser):
@@ -66,8 +66,15 @@ class Command(BaseCommand):
             "--project", type=int, default=5, help="periods to project beyond the data (default 5)"
         )
         sbg.add_argument("--json", action="store_true", help="print JSON")
+        run = models.add_parser(
+            "recompute", help="recompute CLV, tiers, recommendations and points (the daily run's part)"
+        )
+        run.add_argument("--as-of", help="the date to compute as of (default today)")
+        run.add_argument("--json", action="store_true", help="print JSON")
 
     def handle(self, *args, model, **options):
+        if model == "recompute":
+            return self.recompute(**options)
         try:
             result = self.bgnbd(**options) if model == "bgnbd" else self.sbg(**options)
         except CLVInputError as exc:
@@ -148,6 +155,28 @@ class Command(BaseCommand):
                 ],
             }
         return result
+
+    def recompute(self, *, as_of, json: bool, **_):
+        import json as json_module
+
+        from django.utils import timezone
+
+        from clm.value import services
+
+        day = timezone.localdate() if as_of is None else _date("--as-of", as_of).date()
+        if day > timezone.localdate():
+            raise CommandError(f"--as-of {day}: in the future; nothing is known about it yet")
+        summary = services.recompute(day)
+        if json:
+            self.stdout.write(json_module.dumps(summary, indent=2, ensure_ascii=False))
+            return
+        self.stdout.write(
+            f"value as of {summary['as_of']}: {summary['clv_estimates']:,} CLV estimates {summary['clv_by_method']}, "
+            f"{summary['tier_assignments']:,} tiers, recommendations {summary['recommendations']}, "
+            f"points {summary['loyalty_entries']} in {sum(summary['seconds'].values()):.1f} s"
+        )
+        for problem in summary["problems"]:
+            self.stderr.write(f"  problem: {problem}")
 
     def sbg(self, *, alive, project, **_):
         try:
