@@ -12,11 +12,15 @@ from clm.customers.models import Account, Contact, Interaction, LifecycleStage, 
 from clm.web.accounts import RENEWAL_WINDOWS, SORTS, Criteria
 from clm.web.labels import BAND_LABELS
 from clm.web.models import SavedView
+from clm.web.templatetags.workspace import display_name
 
 
-def staff_choices():
-    people = User.objects.filter(is_active=True, groups__name__in=[Role.SALES, Role.CSM]).distinct()
-    return [("", _("Anyone"))] + [(u.pk, u.get_full_name() or u.username) for u in people.order_by("username")]
+def staff_choices(*roles):
+    people = (
+        User.objects.filter(is_active=True, groups__name__in=roles or [Role.SALES, Role.CSM])
+        .order_by("username").values_list("pk", "username", "first_name", "last_name").distinct()
+    )
+    return [("", _("Anyone"))] + [(pk, display_name(username, first, last)) for pk, username, first, last in people]
 
 
 def distinct_values(field: str) -> list[tuple[str, str]]:
@@ -41,9 +45,8 @@ class AccountFilterForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        people = staff_choices()
-        self.fields["owner"].choices = people
-        self.fields["csm"].choices = people
+        self.fields["owner"].choices = staff_choices(Role.SALES)
+        self.fields["csm"].choices = staff_choices(Role.CSM)
         self.fields["industry"].choices = distinct_values("industry")
         self.fields["region"].choices = distinct_values("region")
         self.fields["tag"].choices = [("", _("Any"))] + [

@@ -137,3 +137,12 @@ def test_the_export_holds_only_visible_accounts(client, team_visibility, owner, 
     response = client.get(reverse("web:accounts_export"))
     body = b"".join(response.streaming_content).decode("utf-8-sig")
     assert "华为技术有限公司" in body and "长安汽车" not in body
+
+
+def test_the_filter_form_shows_the_choices_made_and_lists_owners_and_csms_by_role(client, admin_user, huawei, owner, csm):
+    client.force_login(admin_user)
+    html = client.get(reverse("web:accounts"), {"owner": owner.pk, "band": "red"}).content.decode()
+    owner_select = html[html.index('<select name="owner"'):html.index("</select>", html.index('<select name="owner"'))]
+    assert f'<option value="{owner.pk}" selected>owner</option>' in owner_select
+    assert f'value="{csm.pk}"' not in owner_select  # a CSM is not offered as sales owner
+    assert 'name="band" value="red" checked' in html

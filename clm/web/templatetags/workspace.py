@@ -3,7 +3,7 @@
 from decimal import Decimal
 
 from django import template
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 
 from clm.web.labels import BAND_LABELS
@@ -46,18 +46,35 @@ def sort_header(context, label, key, criteria):
     )
 
 
+def display_name(username: str, first: str, last: str) -> str:
+    """Family name first and no space for Chinese names, "First Last" otherwise, else the username."""
+    first, last = (first or "").strip(), (last or "").strip()
+    if any("\u4e00" <= ch <= "\u9fff" for ch in first + last):
+        return f"{last}{first}"
+    return f"{first} {last}".strip() or username
+
+
 @register.filter
 def person(user):
-    """A user's full name, else their username; a dash for nobody."""
+    """A user's name (see display_name); a dash for nobody."""
     if user is None:
         return "–"
-    first, last = user.first_name.strip(), user.last_name.strip()
-    if any("\u4e00" <= ch <= "\u9fff" for ch in first + last):
-        return f"{last}{first}"  # Chinese names: family name first, no space
-    return user.get_full_name() or user.get_username()
+    return display_name(user.get_username(), user.first_name, user.last_name)
 
 
 @register.filter
 def band_label(band):
     """The name of a health band (green, yellow, red) in the user's language."""
     return BAND_LABELS.get(band, "")
+
+
+@register.simple_tag
+def options(field):
+    """The <option>s of a bound choice field, selected as submitted; one string join instead of a
+    template per option (the owner and CSM lists of a large team have hundreds)."""
+    value = field.value()
+    chosen = {str(v) for v in value} if isinstance(value, list | tuple) else {"" if value is None else str(value)}
+    return format_html_join(
+        "", '<option value="{}"{}>{}</option>',
+        ((key, " selected" if str(key) in chosen else "", label) for key, label in field.field.choices),
+    )
