@@ -13,7 +13,8 @@ LABELS = (
     # commerce, service, sales
     _("Trial"), _("Cancelled"), _("Expired"), _("Low"), _("Normal"), _("High"), _("Urgent"), _("Open"),
     _("Pending"), _("Resolved"), _("Closed"), _("NPS (0–10)"), _("CSAT (1–5)"), _("Qualify"), _("Discovery"),
-    _("Proposal"), _("Negotiation"), _("New business"), _("Expansion"), _("Renewal"),
+    _("Proposal"), _("Negotiation"), _("New business"), _("Expansion"), _("Renewal"), _("Paid"), _("Void"),
+    _("New"), _("Contraction"), _("Churn"), _("Reactivation"), _("Other change"),
     # Django's own user fields, shown on the preferences page
     _("first name"), _("last name"), _("email address"),
 )

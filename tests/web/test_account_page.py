@@ -166,3 +166,10 @@ def test_the_header_shows_clv_tier_and_offers_when_the_value_engine_has_run(clie
     html = client.get(reverse("web:account", args=[huawei.pk])).content.decode()
     assert "130,000" in html and "120,000" not in html
     assert "Gold" in html and "BI 模块" in html and "已购云版" in html
+
+
+def test_timeline_values_read_in_the_users_language(client, owner, huawei):
+    client.force_login(owner)
+    html = client.get(reverse("web:account_timeline", args=[huawei.pk]), {"kind": ["ticket", "payment"]},
+                      HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    assert "普通" in html and "待处理" in html and "normal" not in html

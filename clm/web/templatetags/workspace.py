@@ -78,3 +78,20 @@ def options(field):
         "", '<option value="{}"{}>{}</option>',
         ((key, " selected" if str(key) in chosen else "", label) for key, label in field.field.choices),
     )
+
+
+def _choices():
+    from clm.commerce.models import Payment
+    from clm.service.models import Ticket
+
+    return {"ticket_priority": Ticket.Priority, "ticket_status": Ticket.Status, "payment_status": Payment.Status}
+
+
+@register.filter
+def choice(value, kind):
+    """The label of a stored choice value (timeline items carry the raw values)."""
+    choices = _choices().get(kind)
+    try:
+        return choices(value).label if choices else value
+    except ValueError:
+        return value
