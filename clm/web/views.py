@@ -123,6 +123,7 @@ def account_detail(request, pk):
         "kinds": kinds,
         "all_kinds": timeline_kinds(),
         "note_form": InteractionForm(account=account),
+        "can_log": request.user.has_perm("customers.add_interaction"),
         "nav": "accounts",
     }
     return render(request, "web/account.html", context)

@@ -173,3 +173,10 @@ def test_timeline_values_read_in_the_users_language(client, owner, huawei):
     html = client.get(reverse("web:account_timeline", args=[huawei.pk]), {"kind": ["ticket", "payment"]},
                       HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
     assert "普通" in html and "待处理" in html and "normal" not in html
+
+
+def test_a_viewer_sees_no_note_form(client, viewer, owner, huawei):
+    client.force_login(viewer)
+    assert 'data-testid="log-form"' not in client.get(reverse("web:account", args=[huawei.pk])).content.decode()
+    client.force_login(owner)
+    assert 'data-testid="log-form"' in client.get(reverse("web:account", args=[huawei.pk])).content.decode()
