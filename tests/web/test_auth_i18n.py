@@ -93,3 +93,23 @@ def test_times_show_in_the_users_time_zone(client, owner, huawei):
     owner.time_zone = "America/New_York"
     owner.save()
     assert shown("America/New_York") in client.get(reverse("web:home")).content.decode()
+
+
+def test_preferences_set_the_language_and_time_zone(client, owner):
+    client.force_login(owner)
+    response = client.post(reverse("web:preferences"), {
+        "first_name": "芳", "last_name": "王", "email": "wf@example.cn", "language": "en", "time_zone": "Asia/Tokyo",
+    })
+    assert response.status_code == 302
+    owner.refresh_from_db()
+    assert (owner.language, owner.time_zone, owner.first_name) == ("en", "Asia/Tokyo", "芳")
+    assert response.cookies["django_language"].value == "en"
+    assert "王芳" in client.get(reverse("web:home")).content.decode()  # family name first
+
+
+def test_preferences_refuse_an_unknown_time_zone(client, owner):
+    client.force_login(owner)
+    response = client.post(reverse("web:preferences"), {"language": "en", "time_zone": "Mars/Olympus"})
+    assert response.status_code == 200 and 'role="alert"' in response.content.decode()
+    owner.refresh_from_db()
+    assert owner.time_zone == ""
