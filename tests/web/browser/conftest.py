@@ -7,10 +7,6 @@ from pathlib import Path
 
 import pytest
 
-# Playwright's sync API keeps an event loop running in the test thread for the whole session;
-# Django would take every later ORM call for one made from async code.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -29,6 +25,9 @@ def browser_type_launch_args(browser_type_launch_args):
         reason = "Chromium is not installed (apt-get install -y chromium; .ci/run does it): browser tests skipped"
         print(f"\n{reason}")
         pytest.skip(reason)
+    # Playwright's sync API keeps an event loop running in the test thread for the rest of the
+    # session; Django would take every later ORM call for one made from async code.
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     return {**browser_type_launch_args, "executable_path": path, "headless": True, "args": CHROMIUM_ARGS}
 
 
