@@ -59,7 +59,7 @@ class BetaGeoModel:
         scale = 10.0 / Ts.max() if Ts.max() > 0 else 1.0
         likelihood = _GroupedLikelihood(xs, ts * scale, Ts * scale, counts)
         log_params, iterations, converged, message = maximise(
-            likelihood, np.zeros(4), ("r", "alpha", "a", "b")
+            likelihood, np.zeros(4), ("r", "alpha", "a", "b"), unbounded_above=("b",)
         )
         r, alpha, a, b = np.exp(log_params)
         alpha /= scale

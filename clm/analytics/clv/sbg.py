@@ -44,7 +44,9 @@ class ShiftedBetaGeometricModel:
         """
         counts = _survivor_counts(alive)
         likelihood = _CohortLikelihood(counts)
-        log_params, iterations, converged, message = maximise(likelihood, np.zeros(2), ("alpha", "beta"))
+        log_params, iterations, converged, message = maximise(
+            likelihood, np.zeros(2), ("alpha", "beta"), unbounded_above=("beta",)
+        )
         alpha, beta = np.exp(log_params)
         info = FitInfo(
             log_likelihood=float(-likelihood(log_params)[0] * counts[0]),
@@ -84,7 +86,9 @@ class ShiftedBetaGeometricModel:
                 "periods", 1, "everybody left after one period: there is no retention to model"
             )
         likelihood = _CensoredLikelihood(lost, active)
-        log_params, iterations, converged, message = maximise(likelihood, np.zeros(2), ("alpha", "beta"))
+        log_params, iterations, converged, message = maximise(
+            likelihood, np.zeros(2), ("alpha", "beta"), unbounded_above=("beta",)
+        )
         alpha, beta = np.exp(log_params)
         customers = lost.sum() + active.sum()
         info = FitInfo(
