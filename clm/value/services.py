@@ -602,14 +602,16 @@ def _sync_recommendations(offers: pd.DataFrame, known: Known) -> dict:
     are refreshed, offers the account has since bought become converted, other open ones that are
     no longer suggested are withdrawn. Dismissed ones are never reopened; accepted ones stay
     accepted (sales are working on them) until the account buys."""
-    existing = {
-        (a, p): (pk, status)
-        for pk, a, p, status in Recommendation.objects.values_list("id", "account_id", "product_id", "status")
-    }
+    existing, stored = {}, {}
+    for pk, a, p, status, *content in Recommendation.objects.values_list(
+        "id", "account_id", "product_id", "status", "because_of_id", "rank", "due_from", "due_to", "reason"
+    ):
+        existing[(a, p)] = (pk, status)
+        stored[(a, p)] = (status, *content)
     owned = set()
     if len(known.lines):
         owned = set(zip(known.lines["account_id"].tolist(), known.lines["product_id"].tolist(), strict=True))
-    counts = {"created": 0, "refreshed": 0, "converted": 0, "withdrawn": 0}
+    counts = {"created": 0, "refreshed": 0, "unchanged": 0, "converted": 0, "withdrawn": 0}
     offered = set()
     create, refresh = [], []
     if len(offers):
@@ -617,10 +619,9 @@ def _sync_recommendations(offers: pd.DataFrame, known: Known) -> dict:
         now = connection.ops.adapt_datetimefield_value(timezone.now())
         columns = {c: offers[c].tolist() for c in ("account_id", "product_id", "because_of", "rank", "score")}
         columns.update({c: offers[c].tolist() for c in ("confidence", "lift", "reason", "reason_zh")})
-        due_from = [
-            connection.ops.adapt_datefield_value(d.date()) for d in pd.to_datetime(offers["due_from"])
-        ]
-        due_to = [connection.ops.adapt_datefield_value(d.date()) for d in pd.to_datetime(offers["due_to"])]
+        due_from = [d.date() for d in pd.to_datetime(offers["due_from"])]
+        due_to = [d.date() for d in pd.to_datetime(offers["due_to"])]
+        unchanged = 0
         for i, (account, product) in enumerate(
             zip(columns["account_id"], columns["product_id"], strict=True)
         ):
@@ -634,11 +635,22 @@ def _sync_recommendations(offers: pd.DataFrame, known: Known) -> dict:
                 if found and found[1] == Recommendation.Status.ACCEPTED
                 else Recommendation.Status.OPEN
             )
+            reason = columns["reason"][i][:300]
+            content = (
+                str(status),
+                int(columns["because_of"][i]),
+                int(columns["rank"][i]),
+                due_from[i],
+                due_to[i],
+            )
+            if found and stored[key] == (*content, reason):
+                unchanged += 1  # the same offer as yesterday: nothing to write
+                continue
             row = (
                 key[0], key[1], int(columns["because_of"][i]), "cross_sell", int(columns["rank"][i]),
                 float(columns["score"][i]), float(columns["confidence"][i]), float(columns["lift"][i]),
-                due_from[i], due_to[i], columns["reason"][i][:300], columns["reason_zh"][i][:300],
-                str(status), day, now, now,
+                connection.ops.adapt_datefield_value(due_from[i]), connection.ops.adapt_datefield_value(due_to[i]),
+                reason, columns["reason_zh"][i][:300], str(status), day, now, now,
             )  # fmt: skip
             (create if found is None else refresh).append(row)
         names = [
@@ -654,6 +666,7 @@ def _sync_recommendations(offers: pd.DataFrame, known: Known) -> dict:
             conflict=("account_id", "product_id"),
             update=[n for n in names if n not in keep],
         )
+        counts["unchanged"] = unchanged
     counts["created"], counts["refreshed"] = len(create), len(refresh)
     gone_converted, gone_withdrawn = [], []
     for key, (pk, status) in existing.items():
@@ -676,11 +689,14 @@ def _earn_points(known: Known, since: pd.Series) -> dict:
     """Points for every order up to the as-of date not yet credited, and for every referred
     account that has become a customer by then (to its referrer). Each order and each referred
     account earns once (unique constraints), so repeating a day adds nothing."""
-    credited = set(
-        LoyaltyEntry.objects.filter(order__isnull=False).values_list("order_id", flat=True).order_by()
+    uncredited = (
+        Order.objects.filter(ordered_on__lte=known.as_of)
+        .exclude(models.Exists(LoyaltyEntry.objects.filter(order_id=models.OuterRef("pk"))))
+        .order_by()
+        .values_list("id", flat=True)
     )
     orders = known.orders
-    fresh = orders[~orders["order_id"].isin(credited)] if credited else orders
+    fresh = orders[orders["order_id"].isin(list(uncredited))]
     points = (
         tiers.purchase_points(fresh["amount"].to_numpy(), LOYALTY_RULES) if len(fresh) else np.zeros(0, int)
     )
