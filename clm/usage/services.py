@@ -87,23 +87,28 @@ def _texts(values: pd.Series, na: str = "") -> list[str]:
     return text[codes].tolist()  # code -1 (missing) takes the last entry
 
 
-def retention_cutoff(now: dt.datetime | None = None) -> dt.datetime:
-    return (now or timezone.now()) - dt.timedelta(days=Workspace.current().event_retention_days)
+def retention_cutoff(now: dt.datetime | None = None, days: int | None = None) -> dt.datetime:
+    days = Workspace.current().event_retention_days if days is None else days
+    return (now or timezone.now()) - dt.timedelta(days=days)
 
 
 def event_problems(frame: pd.DataFrame, now: dt.datetime | None = None) -> pd.Series:
-    """Per row, the reason a well-typed event cannot be stored ('' when it can)."""
+    """Per row, the reason a well-typed event cannot be stored ('' when it can; the last check
+    that fails names it)."""
     now = now or timezone.now()
-    problems = pd.Series("", index=frame.index, dtype=object)
+    days = Workspace.current().event_retention_days
+    problems = np.full(len(frame), "", dtype=object)
     when = frame["occurred_at"]
-    problems[when < pd.Timestamp(retention_cutoff(now))] = (
-        f"occurred_at is older than the raw-event retention ({Workspace.current().event_retention_days} days)"
-    )
-    problems[when > pd.Timestamp(now + dt.timedelta(days=1))] = "occurred_at is in the future"
-    problems[frame["quantity"] < 0] = "quantity is negative"
-    problems[frame["duration_seconds"] < 0] = "duration_seconds is negative"
-    problems[frame["event"].str.len() == 0] = "event is empty"
-    return problems
+    checks = [
+        (when < pd.Timestamp(retention_cutoff(now, days)), f"occurred_at is older than the raw-event retention ({days} days)"),
+        (when > pd.Timestamp(now + dt.timedelta(days=1)), "occurred_at is in the future"),
+        (frame["quantity"] < 0, "quantity is negative"),
+        (frame["duration_seconds"] < 0, "duration_seconds is negative"),
+        (frame["event"].str.len() == 0, "event is empty"),
+    ]
+    for failed, reason in checks:
+        problems[failed.to_numpy(dtype=bool, na_value=False)] = reason
+    return pd.Series(problems, index=frame.index, dtype=object)
 
 
 def local_days(occurred_at: pd.Series) -> np.ndarray:
