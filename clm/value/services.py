@@ -190,7 +190,8 @@ def recompute(as_of: dt.date) -> dict:
 
 
 def compute(known: Known) -> Outcome:
-    """The pure part of ``recompute``: frames in, frames out, nothing written."""
+    """The computing part of ``recompute``: frames in, frames out, nothing written (it reads only
+    the configured tier rules and the product names)."""
     outcome = Outcome()
     history = _historical(known)
     subscribers = set(known.changes["account_id"].unique()) if len(known.changes) else set()

@@ -236,3 +236,10 @@ def test_old_daily_history_is_thinned_to_month_starts():
         dt.date(2024, 6, 30),
     ]
     assert np.all(np.diff([d.toordinal() for d in CLVEstimate.objects.values_list("as_of", flat=True)]) != 0)
+
+
+def test_an_empty_database_recomputes_to_nothing():
+    Account.objects.create(name="a lead, nothing bought yet")
+    summary = services.recompute(dt.date(2024, 1, 1))
+    assert summary["clv_estimates"] == summary["tier_assignments"] == 0
+    assert summary["problems"] == [] and summary["loyalty_entries"] == {"purchase": 0, "referral": 0}
