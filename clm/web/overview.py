@@ -157,3 +157,39 @@ def my_work(user, today: dt.date | None = None, horizon_days: int = 90) -> MyWor
         ),
         accounts_count=mine.count(),
     )
+
+
+@dataclass
+class HealthPanel:
+    """The lifecycle engine's view of one account: the latest score with its components, the
+    trend over a year, the open early-warning signals and the churn model's latest prediction."""
+
+    latest: object
+    components: list[dict]
+    trend: dict
+    signals: list
+    prediction: object
+
+
+LIFECYCLE_READS = ("health_history", "open_signals", "latest_prediction")
+
+
+def health_panel(account: Account) -> HealthPanel | None:
+    """Read through clm.lifecycle's own functions; None while that app does not provide them (the
+    page then shows the score and band kept on the account)."""
+    try:
+        from clm.lifecycle import services as lifecycle
+    except ImportError:
+        return None
+    if not all(callable(getattr(lifecycle, name, None)) for name in LIFECYCLE_READS):
+        return None
+    history = lifecycle.health_history(account, days=USAGE_DAYS)
+    latest = history[-1] if history else None
+    components = sorted(latest.components or [], key=lambda c: -(c.get("weight") or 0)) if latest else []
+    return HealthPanel(
+        latest=latest,
+        components=components,
+        trend={"days": [h.as_of.isoformat() for h in history], "scores": [round(h.score, 1) for h in history]},
+        signals=lifecycle.open_signals(account),
+        prediction=lifecycle.latest_prediction(account),
+    )

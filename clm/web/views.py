@@ -124,6 +124,7 @@ def account_detail(request, pk):
         "all_kinds": timeline_kinds(),
         "note_form": InteractionForm(account=account),
         "can_log": request.user.has_perm("customers.add_interaction"),
+        "lifecycle": overview.health_panel(account),
         "nav": "accounts",
     }
     return render(request, "web/account.html", context)

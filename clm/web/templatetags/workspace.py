@@ -95,3 +95,23 @@ def choice(value, kind):
         return choices(value).label if choices else value
     except ValueError:
         return value
+
+
+@register.filter
+def number(value):
+    """A figure as read on a page: whole numbers without decimals, others to one decimal."""
+    if value is None or value == "":
+        return "–"
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return value
+    return f"{value:,.0f}" if value == int(value) else f"{value:,.1f}"
+
+
+@register.filter
+def percent(value):
+    """0.237 -> "24%"."""
+    if value is None:
+        return "–"
+    return f"{float(value) * 100:.0f}%"

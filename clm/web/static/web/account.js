@@ -23,3 +23,27 @@
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", draw); else draw();
 })();
+
+// The health trend (when the lifecycle engine has scored the account): score with the band lines.
+(function () {
+  function draw() {
+    var el = document.getElementById("health-trend"), data = document.getElementById("health-data");
+    if (!el || !data || !window.echarts) return;
+    var trend = JSON.parse(data.textContent);
+    var chart = echarts.init(el, null, { renderer: "canvas" });
+    chart.setOption({
+      animation: false,
+      tooltip: { trigger: "axis" },
+      grid: { left: 34, right: 12, top: 12, bottom: 24 },
+      xAxis: { type: "category", data: trend.days },
+      yAxis: { type: "value", min: 0, max: 100 },
+      series: [{
+        type: "line", data: trend.scores, showSymbol: trend.days.length < 40,
+        markLine: { symbol: "none", silent: true, label: { show: false },
+          data: [{ yAxis: 75, lineStyle: { color: "#1a9d5a" } }, { yAxis: 60, lineStyle: { color: "#d33a2c" } }] }
+      }]
+    });
+    window.addEventListener("resize", function () { chart.resize(); });
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", draw); else draw();
+})();
