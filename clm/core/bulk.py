@@ -85,6 +85,16 @@ def _insert(model, columns, rows, conflict, update, add, returning) -> tuple[lis
     return out, len(out) if returning else count
 
 
+def allocate_ids(model: type[models.Model], count: int) -> list[int]:
+    """PostgreSQL: `count` new ids from the table's id sequence, for rows inserted with their id."""
+    with closing(connection.connection.cursor()) as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+            [model._meta.db_table, count],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
 def _on_conflict(model, conflict, update, add, returning) -> str:
     tail = ""
     if conflict:

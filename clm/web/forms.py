@@ -6,6 +6,7 @@ from django import forms
 from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from clm.core.models import Role, User
 from clm.customers.models import Account, Contact, Interaction, LifecycleStage, Tag
@@ -106,7 +107,7 @@ class InteractionForm(forms.ModelForm):
     class Meta:
         model = Interaction
         fields = ["type", "contact", "occurred_at", "summary", "outcome"]
-        labels = {"contact": _("Contact"), "occurred_at": _("When"), "summary": _("Summary"), "outcome": _("Outcome")}
+        labels = {"contact": _("Contact"), "occurred_at": _("When"), "summary": pgettext_lazy("interaction", "Summary"), "outcome": _("Outcome")}
         widgets = {
             "occurred_at": forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
             "summary": forms.Textarea(attrs={"rows": 3}),

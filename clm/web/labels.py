@@ -26,3 +26,12 @@ BAND_LABELS = {
     "yellow": pgettext_lazy("health band", "Watch"),
     "red": pgettext_lazy("health band", "At risk"),
 }
+
+# Decision-chain roles in the glossary's words (Django's own catalog would read "User" as 用户).
+ROLE_LABELS = {
+    "decision_maker": pgettext_lazy("decision-chain role", "Decision maker"),
+    "economic_buyer": pgettext_lazy("decision-chain role", "Economic buyer"),
+    "influencer": pgettext_lazy("decision-chain role", "Influencer"),
+    "champion": pgettext_lazy("decision-chain role", "Champion"),
+    "user": pgettext_lazy("decision-chain role", "User"),
+}

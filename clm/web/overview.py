@@ -16,6 +16,7 @@ from clm.sales.models import Opportunity
 from clm.service.models import SurveyResponse, Ticket
 from clm.usage.models import Feature, UsageDaily, UsageFeatureDaily
 from clm.value.models import CLVEstimate, Recommendation, TierAssignment
+from clm.web.labels import ROLE_LABELS
 
 USAGE_DAYS = 365
 RECENT = 10
@@ -53,7 +54,7 @@ def decision_chain(contacts: list[Contact]) -> list[tuple[str, list[Contact]]]:
     for role in order:
         if role in groups:
             people = sorted(groups[role], key=lambda c: (c.status == Contact.Status.LEFT, not c.is_key_person, c.name))
-            label = Contact.Role(role).label if role else ""
+            label = ROLE_LABELS.get(role, role) if role else ""
             chain.append((label, people))
     return chain
 

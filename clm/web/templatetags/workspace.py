@@ -6,7 +6,7 @@ from django import template
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 
-from clm.web.labels import BAND_LABELS
+from clm.web.labels import BAND_LABELS, ROLE_LABELS
 
 register = template.Library()
 
@@ -115,3 +115,9 @@ def percent(value):
     if value is None:
         return "–"
     return f"{float(value) * 100:.0f}%"
+
+
+@register.filter
+def role_label(role):
+    """A decision-chain role in the glossary's words; a dash for none."""
+    return ROLE_LABELS.get(role, role) if role else "–"
