@@ -180,3 +180,12 @@ def test_a_viewer_sees_no_note_form(client, viewer, owner, huawei):
     assert 'data-testid="log-form"' not in client.get(reverse("web:account", args=[huawei.pk])).content.decode()
     client.force_login(owner)
     assert 'data-testid="log-form"' in client.get(reverse("web:account", args=[huawei.pk])).content.decode()
+
+
+def test_the_decision_chain_reads_in_the_glossarys_words(client, owner, huawei):
+    from clm.customers.models import Contact
+
+    Contact.objects.create(account=huawei, name="赵强", role="user")
+    client.force_login(owner)
+    html = client.get(reverse("web:account", args=[huawei.pk]), HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    assert "决策者" in html and "支持者" in html and "使用者" in html

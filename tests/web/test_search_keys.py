@@ -51,3 +51,7 @@ def test_the_demo_fills_search_keys_after_building_its_accounts():
     Account.objects.bulk_create([Account(name="京东方")])  # as the simulator writes: in bulk
     after_build(dt.date(2026, 11, 1))
     assert Account.objects.get().search_key == "jingdongfang jdf"
+
+
+def test_polyphonic_characters_read_as_in_the_name():
+    assert search_key("重庆长安") == "chongqingchangan cqca"
