@@ -4,7 +4,7 @@ Reference: the raw `executemany` insert rate into the same events table of the s
 one transaction, measured in the same run; the ratio of the two is printed. A breakdown of the
 server's work per batch (JSON parsing, checking, store_events) is measured in-process.
 
-    python bench/bench_api_ingest.py [--events 200000] [--threads 2]            # SQLite
+    python bench/bench_api_ingest.py [--events 200000] [--threads 4] [--workers 2]   # SQLite
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test python bench/bench_api_ingest.py
 """
 
@@ -73,12 +73,12 @@ def prepare():
     return token, [a.pk for a in accounts]
 
 
-def start_server(port: int) -> subprocess.Popen:
+def start_server(port: int, workers: int) -> subprocess.Popen:
     clm = Path(sys.executable).with_name("clm")
     command = [str(clm)] if clm.exists() else [sys.executable, "-c", "from clm.cli import main; main()"]
     log = tempfile.TemporaryFile()  # not a pipe: a chatty server must never block on it
     server = subprocess.Popen(
-        [*command, "serve", "--port", str(port), "--threads", "4"],
+        [*command, "serve", "--port", str(port), "--threads", "4", "--workers", str(workers)],
         env=os.environ.copy(),
         stdout=subprocess.DEVNULL,
         stderr=log,
@@ -103,6 +103,25 @@ def start_server(port: int) -> subprocess.Popen:
 def server_log(server: subprocess.Popen) -> str:
     server.log.seek(0)
     return server.log.read().decode(errors="replace")[-3000:]
+
+
+def server_cpu(pid: int) -> float:
+    """CPU seconds (user + system) used so far by the server process and its worker processes
+    (Linux /proc): unlike wall time, hardly changed by other work on the machine."""
+    def own(p: int) -> float:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    children = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            children += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            pass
+    return own(pid) + sum(own(c) for c in children)
 
 
 def post_all(port: int, token: str, bodies: list[bytes], threads: int) -> tuple[float, int]:
@@ -202,7 +221,8 @@ def breakdown(events: list[dict], user) -> dict:
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=200_000)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4, help="client threads (connections)")
+    parser.add_argument("--workers", type=int, default=2, help="server processes (clm serve --workers)")
     parser.add_argument(
         "--days", type=float, default=1, help="spread of the event times (default: the last day)"
     )
@@ -219,7 +239,7 @@ def main():
     connection.close()  # the server gets the database to itself while it runs
 
     port = free_port()
-    server = start_server(port)
+    server = start_server(port, args.workers)
     try:
         post_all(port, token, bodies[:5], 1)  # warm-up: imports, first connections
         from clm.usage.models import UsageEvent
@@ -230,7 +250,9 @@ def main():
         for model in (UsageDaily, UsageDailyUser, UsageFeatureDaily):
             model.objects.all().delete()
         connection.close()
+        cpu_before = server_cpu(server.pid)
         seconds, stored = post_all(port, token, bodies, args.threads)
+        cpu = server_cpu(server.pid) - cpu_before
     except SystemExit:
         server.terminate()
         print(server_log(server), file=sys.stderr)
@@ -258,9 +280,11 @@ def main():
 
     print(
         f"API event ingestion over HTTP — {label}, {args.events:,} events in batches of {BATCH:,}, "
-        f"{args.threads} client thread(s), event times spread over {args.days:g} day(s)"
+        f"{args.threads} client thread(s), {args.workers} server process(es), event times spread over {args.days:g} day(s)"
     )
     print(f"  API:                 {api_rate:>10,.0f} events/s  ({seconds:.1f} s; target >= 50,000)")
+    print(f"  server CPU:          {cpu * 1000 / len(bodies):>10.1f} ms per batch of {BATCH:,} "
+          f"({args.events / cpu:,.0f} events per CPU second, all server processes)")
     print(f"  raw executemany:     {raw_rate:>10,.0f} rows/s    ({raw_seconds:.1f} s, one transaction)")
     print(f"  ratio API / raw:     {api_rate / raw_rate:>10.2f}")
     print(f"  rollup job afterwards: {args.events / rollup_seconds:>8,.0f} events/s  ({rollup_seconds:.1f} s)")

@@ -108,8 +108,49 @@ def worker(kind: str, path: str, profile: bool) -> None:
     }))
 
 
+def raw_worker(count: int) -> None:
+    """Run in a child process: the reference. Insert `count` event rows, already typed, with the
+    driver's executemany in one transaction into the (empty) events table, print the figures as
+    JSON, and delete them again."""
+    import django
+
+    django.setup()
+    from django.db import connection, transaction
+
+    from clm.customers.models import Account
+    from clm.usage.models import UsageEvent
+    from clm.usage.services import EVENT_COLUMNS
+
+    accounts = list(Account.objects.values_list("pk", flat=True)[:1000])
+    rng = np.random.default_rng(5)
+    postgresql = connection.vendor == "postgresql"
+    mark = "%s" if postgresql else "?"
+    values = ", ".join([mark] * len(EVENT_COLUMNS))
+    sql = f"INSERT INTO {UsageEvent._meta.db_table} ({', '.join(EVENT_COLUMNS)}) VALUES ({values})"
+    base = pd.Timestamp.now(tz="UTC").floor("s") - pd.Timedelta(days=14)
+    stamps = (base + pd.to_timedelta(rng.integers(0, 14 * 86400, count), unit="s")).strftime("%Y-%m-%d %H:%M:%S.%f")
+    rows = [
+        (int(a), None, f"u{u}", "login", "reports", t + ("+00:00" if postgresql else ""), 1.0, float(d), "{}", f"raw-{i}")
+        for i, (a, u, t, d) in enumerate(zip(rng.choice(accounts, count), rng.integers(0, 10, count), stamps,
+                                             rng.integers(0, 600, count), strict=True))
+    ]
+    rows.sort(key=lambda r: r[0])
+    connection.ensure_connection()
+    started, cpu = time.perf_counter(), time.process_time()
+    with transaction.atomic():
+        cursor = connection.connection.cursor()
+        cursor.executemany(sql, rows)
+        cursor.close()
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    UsageEvent.objects.filter(idempotency_key__startswith="raw-").delete()  # the imports start empty
+    print(json.dumps({"rows": count, "seconds": seconds, "cpu": cpu}))
+
+
 def run_worker(kind: str, path: Path, env: dict, profile: bool = False) -> dict:
-    args = [sys.executable, __file__, "--worker", kind, str(path)] + (["--profile"] if profile else [])
+    if kind == "raw":
+        args = [sys.executable, __file__, "--raw", str(path)]
+    else:
+        args = [sys.executable, __file__, "--worker", kind, str(path)] + (["--profile"] if profile else [])
     done = subprocess.run(args, env=env, capture_output=True, text=True, cwd=ROOT)
     if profile:
         print(done.stderr[-12000:])
@@ -142,11 +183,17 @@ def main() -> None:
     parser.add_argument("--event-days", type=int, default=14, help="days the events spread over")
     parser.add_argument("--event-users", type=int, default=10, help="users per account")
     parser.add_argument("--profile", action="store_true", help="print a cProfile of the event import")
+    parser.add_argument("--only", choices=["accounts", "usage_events"], help="run one kind's imports only")
     parser.add_argument("--worker", nargs=2, metavar=("KIND", "FILE"), help=argparse.SUPPRESS)
+    parser.add_argument("--raw", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--raw-rows", type=int, default=200_000, help="rows of the raw executemany reference")
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clm.settings")
     if args.worker:
         worker(*args.worker, args.profile)
+        return
+    if args.raw:
+        raw_worker(args.raw)
         return
 
     with tempfile.TemporaryDirectory(prefix="clm-bench-") as tmp:
@@ -169,24 +216,36 @@ def main() -> None:
             print(f"{engine}: generated {args.accounts:,} accounts ({accounts_csv.stat().st_size / 1e6:.0f} MB) and "
                   f"{args.events:,} events ({events_csv.stat().st_size / 1e6:.0f} MB; {args.event_accounts:,} accounts, "
                   f"{args.event_days} days, {args.event_users} users each) in {time.perf_counter() - started:.1f} s")
-            results = [
-                ("accounts, new", run_worker("accounts", accounts_csv, env), 20_000),
-                ("accounts, re-import (unchanged)", run_worker("accounts", accounts_csv, env), 20_000),
-                ("usage events, new", run_worker("usage_events", events_csv, env, args.profile), 100_000),
-                ("usage events, re-import (duplicates)", run_worker("usage_events", events_csv, env), 100_000),
-            ]
+            results = []
+            if args.only != "usage_events":
+                results += [
+                    ("accounts, new", run_worker("accounts", accounts_csv, env), 20_000),
+                    ("accounts, re-import (unchanged)", run_worker("accounts", accounts_csv, env), 20_000),
+                ]
+            else:  # the events refer to accounts
+                run_worker("accounts", accounts_csv, env)
+            raw = run_worker("raw", args.raw_rows, env)
+            if args.only != "accounts":
+                results += [
+                    ("usage events, new", run_worker("usage_events", events_csv, env, args.profile), 100_000),
+                    ("usage events, re-import (duplicates)", run_worker("usage_events", events_csv, env), 100_000),
+                ]
         finally:
             if drop:
                 drop()
     print(f"load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores "
           "(other work on the machine slows the wall-clock figures; CPU is this process's own time"
           + (", the database server's is not in it)" if engine == "PostgreSQL" else ", the database's included)"))
-    print(f"{'import':38} {'rows':>10} {'wall s':>7} {'rows/s':>8} {'CPU s':>7} {'rows/CPU s':>10} {'target':>8} {'peak RSS':>9}")
+    raw_rate = raw["rows"] / raw["seconds"]
+    print(f"reference: raw executemany of {raw['rows']:,} typed event rows into the events table, one transaction: "
+          f"{raw_rate:,.0f} rows/s (ratio below: import rows/s / this)")
+    print(f"{'import':38} {'rows':>10} {'wall s':>7} {'rows/s':>8} {'/ raw':>6} {'CPU s':>7} {'rows/CPU s':>10} "
+          f"{'target':>8} {'peak RSS':>9}")
     for label, r, target in results:
         rate, cpu_rate = r["rows"] / r["seconds"], r["rows"] / r["cpu"]
         flag = "ok" if rate >= target else "BELOW"
-        print(f"{label:38} {r['rows']:>10,} {r['seconds']:>7.1f} {rate:>8,.0f} {r['cpu']:>7.1f} {cpu_rate:>10,.0f} "
-              f"{target:>8,} {r['maxrss_mib']:>5.0f} MiB  {flag}")
+        print(f"{label:38} {r['rows']:>10,} {r['seconds']:>7.1f} {rate:>8,.0f} {rate / raw_rate:>6.2f} {r['cpu']:>7.1f} "
+              f"{cpu_rate:>10,.0f} {target:>8,} {r['maxrss_mib']:>5.0f} MiB  {flag}")
 
 
 if __name__ == "__main__":

@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "clm.value",
     "clm.demo",
     "clm.io",
+    "clm.web",
 ]
 
 MIDDLEWARE = [
@@ -65,6 +66,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "clm.web.middleware.UserPreferencesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -103,6 +105,10 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env_str("CLM_TIME_ZONE", "Asia/Shanghai")
 USE_I18N = True
 USE_TZ = True
+
+LOGIN_URL = "web:login"
+LOGIN_REDIRECT_URL = "web:home"
+LOGOUT_REDIRECT_URL = "web:login"
 
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"

@@ -1,12 +1,11 @@
 from django.contrib import admin
-from django.urls import path
-from django.views.generic import RedirectView
+from django.urls import include, path
 
 from clm.api import api
 
 urlpatterns = [
-    # The workspace UI is still to come; until then the admin is the web app.
-    path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("", include("clm.web.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
 ]

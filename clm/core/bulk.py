@@ -4,11 +4,16 @@ SQLite, COPY into a staging table on PostgreSQL. SQL is built from model metadat
 import zlib
 from collections.abc import Iterable, Sequence
 from contextlib import closing
+from itertools import chain
 
 from django.db import connection, models, transaction
+from psycopg.errors import UniqueViolation
 
 # SQLite allows 32,766 bound variables per statement (since 3.32).
 MAX_VARIABLES = 32000
+# PostgreSQL keeps 64 subtransactions per session in shared memory; past that, every session's
+# visibility checks slow down. Direct COPY attempts (one savepoint each) stop well before.
+DIRECT_COPY_SAVEPOINTS = 48
 
 
 def table(model: type[models.Model]) -> str:
@@ -32,9 +37,26 @@ def insert(
     """Insert rows; on a conflict on `conflict` columns, do nothing, or set `update` columns to the
     new values and increase `add` columns by them. Returns the `returning` columns of the rows
     actually inserted or updated (with do-nothing, only the new ones)."""
-    rows = list(rows)
+    return _insert(model, columns, rows, conflict, update, add, returning)[0]
+
+
+def insert_count(
+    model: type[models.Model],
+    columns: Sequence[str],
+    rows: Iterable[Sequence],
+    *,
+    conflict: Sequence[str] = (),
+    update: Sequence[str] = (),
+    add: Sequence[str] = (),
+) -> int:
+    """As insert, returning only how many rows were inserted or updated (cheaper than RETURNING)."""
+    return _insert(model, columns, rows, conflict, update, add, ())[1]
+
+
+def _insert(model, columns, rows, conflict, update, add, returning) -> tuple[list[tuple], int]:
+    rows = rows if isinstance(rows, list) else list(rows)
     if not rows:
-        return []
+        return [], 0
     if connection.vendor == "postgresql":
         return _insert_by_copy(model, columns, rows, conflict, update, add, returning)
     one = "(" + ", ".join("?" * len(columns)) + ")"
@@ -42,16 +64,35 @@ def insert(
     tail = _on_conflict(model, conflict, update, add, returning)
     per_statement = max(1, MAX_VARIABLES // len(columns))
     out: list[tuple] = []
+    count = 0
     connection.ensure_connection()
     # The driver's own cursor: Django's wrapper would rewrite every placeholder of every statement.
     with closing(connection.connection.cursor()) as cursor:
+        full = None
         for start in range(0, len(rows), per_statement):
             chunk = rows[start : start + per_statement]
-            params = [value for row in chunk for value in row]
-            cursor.execute(sql + ", ".join([one] * len(chunk)) + tail, params)
+            if len(chunk) < per_statement or full is None:
+                statement = sql + ", ".join([one] * len(chunk)) + tail
+                if len(chunk) == per_statement:
+                    full = statement
+            else:
+                statement = full
+            cursor.execute(statement, list(chain.from_iterable(chunk)))
             if returning:
                 out.extend(cursor.fetchall())
-    return out
+            else:
+                count += cursor.rowcount
+    return out, len(out) if returning else count
+
+
+def allocate_ids(model: type[models.Model], count: int) -> list[int]:
+    """PostgreSQL: `count` new ids from the table's id sequence, for rows inserted with their id."""
+    with closing(connection.connection.cursor()) as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+            [model._meta.db_table, count],
+        )
+        return [row[0] for row in cursor.fetchall()]
 
 
 def _on_conflict(model, conflict, update, add, returning) -> str:
@@ -66,21 +107,55 @@ def _on_conflict(model, conflict, update, add, returning) -> str:
     return tail
 
 
-def _insert_by_copy(model, columns, rows, conflict, update, add, returning) -> list[tuple]:
-    """PostgreSQL: COPY the rows into a temporary table, then one INSERT ... SELECT. Binding tens
-    of thousands of parameters client-side costs more than the database's work."""
+def _insert_by_copy(model, columns, rows, conflict, update, add, returning) -> tuple[list[tuple], int]:
+    """PostgreSQL: COPY, which costs far less than binding tens of thousands of parameters. Rows
+    go straight into the table when nothing can conflict, or, when conflicts are to be ignored,
+    first straight in under a savepoint (most batches are all new) and, if one conflicts, through
+    a temporary table and one INSERT ... SELECT ... ON CONFLICT."""
     names = ", ".join(map(quote, columns))
-    # One staging table per column list: a transaction may insert the same model with other columns.
-    staging = quote(f"_bulk_{model._meta.db_table}_{zlib.crc32(names.encode()):08x}")
-    with transaction.atomic(), closing(connection.connection.cursor()) as cursor:
+    known = set(returning) <= set(columns)  # what RETURNING would give is in the rows
+    positions = [list(columns).index(c) for c in returning] if known else []
+    # atomic without a savepoint: the temporary table needs a transaction; a savepoint per call
+    # would give a long import hundreds of subtransactions, which slows every other session.
+    with transaction.atomic(savepoint=False), closing(connection.connection.cursor()) as cursor:
+        if not conflict and known:
+            _copy(cursor, table(model), names, rows)
+            return [tuple(row[i] for i in positions) for row in rows] if returning else [], len(rows)
+        if (
+            conflict and not update and not add and known
+            and connection.savepoint_state < DIRECT_COPY_SAVEPOINTS
+            and not _first_row_exists(cursor, model, columns, conflict, rows[0])  # a re-sent batch
+        ):
+            try:
+                with transaction.atomic():
+                    _copy(cursor, table(model), names, rows)
+            except UniqueViolation:
+                pass
+            else:
+                return [tuple(row[i] for i in positions) for row in rows] if returning else [], len(rows)
+        # One staging table per column list: a transaction may insert the same model with other columns.
+        staging = quote(f"_bulk_{model._meta.db_table}_{zlib.crc32(names.encode()):08x}")
         cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {staging} ON COMMIT DROP AS "
                        f"SELECT {names} FROM {table(model)} WITH NO DATA")
         cursor.execute(f"TRUNCATE {staging}")
-        with cursor.copy(f"COPY {staging} ({names}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
+        _copy(cursor, staging, names, rows)
         cursor.execute(
             f"INSERT INTO {table(model)} ({names}) SELECT {names} FROM {staging}"
             + _on_conflict(model, conflict, update, add, returning)
         )
-        return cursor.fetchall() if returning else []
+        if returning:
+            out = cursor.fetchall()
+            return out, len(out)
+        return [], cursor.rowcount
+
+
+def _first_row_exists(cursor, model, columns, conflict, row) -> bool:
+    where = " AND ".join(f"{quote(c)} = %s" for c in conflict)
+    cursor.execute(f"SELECT 1 FROM {table(model)} WHERE {where} LIMIT 1", [row[list(columns).index(c)] for c in conflict])
+    return cursor.fetchone() is not None
+
+
+def _copy(cursor, target: str, names: str, rows: list) -> None:
+    with cursor.copy(f"COPY {target} ({names}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)

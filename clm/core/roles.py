@@ -4,7 +4,7 @@ from django.contrib.auth.models import Group, Permission
 
 from clm.core.models import Role
 
-CUSTOMER_APPS = ("customers", "commerce", "usage", "service", "sales", "lifecycle")
+CUSTOMER_APPS = ("customers", "commerce", "usage", "service", "sales", "lifecycle", "value")
 
 # (app_label, model) -> actions beyond "view", per role. Every role can view customer data.
 EDITS = {
@@ -12,11 +12,13 @@ EDITS = {
         "customers": ["account", "contact", "interaction", "tag"],
         "commerce": ["subscription", "subscriptionchange", "order", "orderline", "payment"],
         "sales": ["lead", "opportunity", "opportunitystagechange"],
+        "value": ["loyaltyentry", "recommendation"],
     },
     Role.CSM: {
         "customers": ["account", "contact", "interaction", "tag"],
         "service": ["ticket", "surveyresponse"],
         "usage": ["usageevent"],
+        "value": ["loyaltyentry", "recommendation"],
     },
     Role.MARKETING: {
         "customers": ["contact", "tag", "tagcategory"],

@@ -98,6 +98,10 @@ class Account(Imported, Timestamped):
     health_score = models.PositiveSmallIntegerField(null=True, blank=True)
     health_band = models.CharField(max_length=10, choices=HealthBand.choices, blank=True, db_index=True)
 
+    # The name in full pinyin and in initials ("huaweijishu hwjs"), so "huawei" and "hw" find 华为;
+    # NULL until computed (see clm.customers.services.fill_search_keys).
+    search_key = models.TextField(null=True, blank=True, editable=False)
+
     class Meta:
         constraints = [Imported.external_key_constraint("account")]
         ordering = ["name"]

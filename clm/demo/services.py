@@ -3,6 +3,7 @@
 import datetime as dt
 
 from clm.analytics.churn import NotEnoughHistory
+from clm.customers.services import fill_search_keys
 from clm.lifecycle import services as lifecycle
 from clm.lifecycle import training
 
@@ -23,7 +24,8 @@ def after_build(as_of: dt.date, progress=None) -> list[str]:
     service functions the CLI, API and scheduler use, and return the names of the steps that ran:
     the daily run replayed over the past year (health history, stage paths, signals), the churn
     model trained on that history, and today's run with its predictions."""
-    steps = []
+    fill_search_keys()  # pinyin search keys of the accounts built in bulk
+    steps = ["search keys"]
     for day in history_dates(as_of)[:-1]:
         lifecycle.run(day)
         if progress:

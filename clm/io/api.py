@@ -63,6 +63,7 @@ def _require(user, *permissions: str) -> None:
 
 def job_out(job: ImportJob) -> dict:
     progress = None
+    tasks.fail_if_stale(job)
     if job.status == ImportJob.Status.RUNNING:
         progress = tasks.live_progress(job.pk)
     elif job.status in (ImportJob.Status.DONE, ImportJob.Status.FAILED):

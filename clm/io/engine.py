@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -28,7 +29,7 @@ from clm.io.kinds import DEFAULT_SOURCE, Kind, get_kind
 from clm.io.readers import FileProblem, Table, open_table
 from clm.io.validate import Context, Problems, parse_cells, validate
 from clm.io.write import Counts, WriteContext, event_frame, upsert, write_events, write_orders
-from clm.usage.services import event_problems
+from clm.usage.services import Rollups, event_problems
 
 REPORTED_ERRORS = 1000  # the report lists this many; the rejected-rows file has them all
 
@@ -186,15 +187,18 @@ class Run:
         self.context = Context(kind, mapping, options.source, user=options.user)
         self.write_context = WriteContext(kind, options.user, options.via, timezone.now())
         self.counts = Counts()
+        self.rollups = Rollups() if kind.name == "usage_events" else None
         self.rejected = None
         if options.skip_invalid:
             target = options.rejected_path or default_rejected_path(table.path)
             self.rejected = RejectedRows(Path(target), table.header)
 
     def all_chunks(self) -> None:
-        for raw, parsed, done in self.parsed_chunks():
+        for raw, parsed, done in read_ahead(self.parsed_chunks()):
             self.process(raw, parsed)
             self.tell(done)
+        if self.rollups is not None:
+            self.rollups.write()
         self.tell(self.table.total)
 
     def parsed_chunks(self) -> Iterator[tuple[pd.DataFrame, dict, int]]:
@@ -237,7 +241,7 @@ class Run:
         errors = problems.frame()
         self.record(errors, raw.loc[raw.index.isin(bad)])
         if self.kind.name == "usage_events":
-            counts = write_events(events.drop(index=events.index.intersection(bad)))
+            counts = write_events(events.drop(index=events.index.intersection(bad)), self.rollups)
         elif self.kind.name == "orders":
             counts = write_orders(self.write_context, data.drop(index=bad))
         else:
@@ -279,6 +283,23 @@ class Run:
             )
         if self.rejected is not None:
             self.rejected.write(rejected_raw, errors)
+
+
+def read_ahead(chunks: Iterator):
+    """The items of `chunks`, each computed in a thread while the caller works on the one before:
+    reading and parsing (pure pandas, no database) overlap with the database writing the previous
+    chunk, which releases the GIL. Exceptions reach the caller at the item they belong to."""
+    end = object()
+    with ThreadPoolExecutor(1, thread_name_prefix="clm-import-read") as pool:
+        try:
+            pending = pool.submit(next, chunks, end)
+            while (item := pending.result()) is not end:
+                pending = pool.submit(next, chunks, end)
+                yield item
+        finally:
+            pending.cancel()
+            wait([pending])
+            chunks.close()
 
 
 def format_error(error: dict) -> str:

@@ -235,15 +235,19 @@ def insert_new(wc, data, present, new_values, is_new, label) -> list[int]:
             values = [default] * len(positions)
         columns.append(mf.column)
         lists.append(values)
-    keys = [model._meta.get_field(k).column for k in kind.key]
-    returned = bulk.insert(model, columns, zip(*lists, strict=True), returning=["id", *keys])
-    key_lists = [lists[columns.index(k)] for k in keys]
-    sent = list(zip(*key_lists, strict=True))
-    if [row[1:] for row in returned] == sent:  # RETURNING in VALUES order, as on SQLite and PostgreSQL
-        ids = [row[0] for row in returned]
+    if connection.vendor == "postgresql":  # ids drawn first, so the rows can be COPYed straight in
+        ids = bulk.allocate_ids(model, len(positions))
+        bulk.insert(model, ["id", *columns], zip(ids, *lists, strict=True))
     else:
-        by_key = {"\x1f".join(_key_part(v) for v in row[1:]): row[0] for row in returned}
-        ids = [by_key["\x1f".join(_key_part(v) for v in parts)] for parts in sent]
+        keys = [model._meta.get_field(k).column for k in kind.key]
+        returned = bulk.insert(model, columns, zip(*lists, strict=True), returning=["id", *keys])
+        key_lists = [lists[columns.index(k)] for k in keys]
+        sent = list(zip(*key_lists, strict=True))
+        if [row[1:] for row in returned] == sent:  # RETURNING in VALUES order, as SQLite gives it
+            ids = [row[0] for row in returned]
+        else:
+            by_key = {"\x1f".join(_key_part(v) for v in row[1:]): row[0] for row in returned}
+            ids = [by_key["\x1f".join(_key_part(v) for v in parts)] for parts in sent]
     data.iloc[positions, data.columns.get_loc("pk")] = ids
     if kind.audited:
         given = [creation_fragments(mf, lists[columns.index(mf.column)]) for mf, _ in present if mf.column in columns]
@@ -564,7 +568,9 @@ def event_frame(data: pd.DataFrame) -> pd.DataFrame:
     })
 
 
-def write_events(frame: pd.DataFrame) -> Counts:
-    result = usage.store_events(frame)
+def write_events(frame: pd.DataFrame, rollups: usage.Rollups | None = None) -> Counts:
+    """Store the events; their rollup increments are gathered in `rollups` (written by the caller
+    once the whole file is stored) or, without it, written now."""
+    result = usage.store_events(frame, rollups=rollups)
     return Counts(created=result.stored, unchanged=result.duplicates)
 

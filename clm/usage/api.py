@@ -8,16 +8,19 @@ duplicates, not stored twice."""
 
 import json
 import math
+import os
 import threading
 import time
 from contextlib import nullcontext
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 import numpy as np
 import pandas as pd
+import psycopg
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.db import OperationalError, connection
+from django.db import OperationalError, connection, transaction
 from ninja import FilterLookup, FilterSchema, Router, Schema
 from pandas.api.types import infer_dtype
 from pydantic import Field
@@ -27,6 +30,11 @@ from clm.core.crud import ApiError, Resource, Text, register, require
 from clm.customers.models import Contact
 from clm.usage.models import Feature, UsageEvent
 from clm.usage.services import EVENT_COLUMNS, event_problems, store_events
+
+try:
+    import fcntl
+except ImportError:  # Windows: threads still queue; processes fall back on SQLite's busy handler
+    fcntl = None
 
 router = Router()
 
@@ -56,7 +64,6 @@ STRING_LIMITS = {
     "timestamp": 64,
 }
 RETRYABLE = ("40P01", "40001")  # PostgreSQL: deadlock detected, serialization failure
-SQLITE_WRITER = threading.Lock()
 encode_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
 
 
@@ -457,23 +464,139 @@ def ingest(events: list, user, raw: bytes | None = None) -> dict:
     }
 
 
-def store(frame: pd.DataFrame, attempts: int = 4) -> int:
-    """store_events, retried when PostgreSQL picks this batch as a deadlock victim: concurrent
-    batches upsert the same rollup rows. Retrying is safe, the batch is one transaction and
-    idempotent. Rows go in account order, so that locks are mostly taken in the same order.
+class SqliteWriter:
+    """SQLite has one writer at a time. The server's threads queue for it on a lock, and its
+    processes (clm serve --workers) on a lock file beside the database: SQLite's own busy handler
+    sleeps and polls, which halved the throughput of two concurrent clients."""
 
-    On SQLite, which has one writer at a time, the server's threads queue on a lock: SQLite's own
-    busy handler sleeps and polls, which halved the throughput of two concurrent clients."""
-    frame = frame.sort_values(["account_id", "occurred_at"], kind="stable")
+    def __init__(self):
+        self._thread = threading.Lock()
+        self._pid = None
+        self._fd = None
+
+    def _file(self) -> int | None:
+        if self._pid != os.getpid():  # a forked worker opens its own (flock is per open file)
+            self._pid, self._fd = os.getpid(), None
+            name = str(connection.settings_dict["NAME"])
+            if fcntl is not None and os.path.isfile(name):
+                self._fd = os.open(name + "-writer.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        return self._fd
+
+    def __enter__(self):
+        self._thread.acquire()
+        try:
+            fd = self._file()
+            if fd is not None:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+        except BaseException:
+            self._thread.release()
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        try:
+            if self._fd is not None:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            self._thread.release()
+
+
+SQLITE_WRITER = SqliteWriter()
+
+
+def store(frame: pd.DataFrame) -> int:
+    """Store a checked batch (events are rolled up later); returns how many were new."""
+    return GROUP_WRITER.store(frame)
+
+
+def store_alone(frames: list[pd.DataFrame], attempts: int = 4) -> list[int]:
+    """store_events for each frame, all in one transaction, retried when PostgreSQL picks it as
+    a deadlock victim (concurrent batches insert the same keys). Retrying is safe: the
+    transaction is idempotent. On SQLite, writers queue on SQLITE_WRITER."""
     for attempt in range(attempts):
         try:
-            with SQLITE_WRITER if connection.vendor == "sqlite" else nullcontext():
-                return store_events(frame, roll_up=False).stored
-        except OperationalError as exc:
-            if attempt == attempts - 1 or getattr(exc.__cause__, "sqlstate", None) not in RETRYABLE:
+            with SQLITE_WRITER if connection.vendor == "sqlite" else nullcontext(), transaction.atomic():
+                return [store_events(frame, roll_up=False).stored for frame in frames]
+        except (OperationalError, psycopg.OperationalError) as exc:
+            sqlstate = getattr(exc, "sqlstate", None) or getattr(exc.__cause__, "sqlstate", None)
+            if attempt == attempts - 1 or sqlstate not in RETRYABLE:
                 raise
             time.sleep(0.02 * (attempt + 1))
     raise AssertionError("unreachable")
+
+
+@dataclass
+class _Pending:
+    frame: pd.DataFrame
+    stored: int = 0
+    error: BaseException | None = None
+    done: bool = False
+
+
+class GroupWriter:
+    """Group commit: the batches that concurrent requests of one process bring while a write is
+    under way are stored together, in one transaction. A commit writes every index page the
+    batch touched, and a batch of events for hundreds of accounts touches hundreds of pages: in
+    one transaction, batches share them. The first waiting request writes the group and the
+    others wait for it; each answers only after its events are committed. If the group's
+    transaction fails, each batch is retried alone, so one batch cannot fail another."""
+
+    def __init__(self, max_events: int = MAX_EVENTS, max_batches: int = 8):
+        self.max_events, self.max_batches = max_events, max_batches
+        self._cond = threading.Condition()
+        self._queue: list[_Pending] = []
+        self._writing = False
+
+    def store(self, frame: pd.DataFrame) -> int:
+        mine = _Pending(frame)
+        with self._cond:
+            self._queue.append(mine)
+            while not mine.done:
+                if self._writing:
+                    self._cond.wait()
+                    continue
+                self._writing = True
+                group = self._take()
+                self._cond.release()
+                try:
+                    self._write(group)
+                finally:
+                    self._cond.acquire()
+                    self._writing = False
+                    self._cond.notify_all()
+        if mine.error is not None:
+            raise mine.error
+        return mine.stored
+
+    def _take(self) -> list[_Pending]:
+        group, events = [], 0
+        while self._queue and len(group) < self.max_batches:
+            if group and events + len(self._queue[0].frame) > self.max_events:
+                break
+            group.append(self._queue.pop(0))
+            events += len(group[-1].frame)
+        return group
+
+    def _write(self, group: list[_Pending]) -> None:
+        try:
+            stored = store_alone([p.frame for p in group])
+        except Exception as exc:
+            if len(group) == 1:
+                group[0].error = exc
+            else:
+                for pending in group:
+                    try:
+                        (pending.stored,) = store_alone([pending.frame])
+                    except Exception as alone:  # noqa: BLE001 (handed to its own request)
+                        pending.error = alone
+        else:
+            for pending, count in zip(group, stored, strict=True):
+                pending.stored = count
+        for pending in group:
+            pending.done = True
+
+
+GROUP_WRITER = GroupWriter()
 
 
 def check_events(events: list, user, raw: bytes | None = None) -> tuple[pd.DataFrame, Batch]:

@@ -7,6 +7,8 @@ flagged pending and `roll_up_pending` — the task queue runs it every minute, a
 that needs fresh rollups calls it first — counts each pending event exactly once.
 Idempotency keys are unique per account."""
 
+from __future__ import annotations
+
 import datetime as dt
 import hashlib
 from dataclasses import dataclass
@@ -46,62 +48,99 @@ class StoreResult:
         return self.received - self.stored
 
 
-def derive_keys(frame: pd.DataFrame) -> pd.Series:
+def utc_text(occurred_at: pd.Series, sep: str = " ") -> list[str]:
+    """Tz-aware timestamps as UTC 'YYYY-MM-DD HH:MM:SS.ffffff' text (what the events table holds),
+    formatted in C: pandas' strftime costs a microsecond and a half per value."""
+    stamps = occurred_at.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[us]")
+    text = np.datetime_as_string(stamps, unit="us").astype("S26")
+    if sep != "T":
+        text.view(np.uint8).reshape(-1, 26)[:, 10] = ord(sep)
+    return text.astype(str).tolist()
+
+
+def derive_keys(frame: pd.DataFrame) -> list[str]:
     """Idempotency keys for events that came without one: a digest of what identifies the event,
-    so the same event sent or imported twice is stored once."""
-    parts = (
-        frame["account_id"].astype(str)
-        + "|" + frame["contact_id"].astype("string").fillna("")
-        + "|" + frame["user_key"].astype(str)
-        + "|" + frame["event"].astype(str)
-        + "|" + frame["feature"].astype(str)
-        + "|" + frame["occurred_at"].dt.strftime("%Y-%m-%dT%H:%M:%S.%f")
-        + "|" + frame["quantity"].astype(str)
-        + "|" + frame["duration_seconds"].astype(str)
+    so the same event sent or imported twice is stored once (the time in UTC, as stored)."""
+    parts = zip(
+        _texts(frame["account_id"].astype("int64")),
+        _texts(frame["contact_id"].astype("Int64"), na=""),
+        _texts(frame["user_key"]),
+        _texts(frame["event"]),
+        _texts(frame["feature"]),
+        utc_text(frame["occurred_at"], sep="T"),
+        _texts(frame["quantity"].astype(float)),
+        _texts(frame["duration_seconds"].astype(float)),
+        strict=True,
     )
-    return "h:" + parts.map(lambda s: hashlib.blake2b(s.encode(), digest_size=16).hexdigest())
+    blake2b = hashlib.blake2b
+    return [
+        "h:" + blake2b(f"{a}|{c}|{u}|{e}|{f}|{t}|{q}|{d}".encode(), digest_size=16).hexdigest()
+        for a, c, u, e, f, t, q, d in parts
+    ]
 
 
-def retention_cutoff(now: dt.datetime | None = None) -> dt.datetime:
-    return (now or timezone.now()) - dt.timedelta(days=Workspace.current().event_retention_days)
+def _texts(values: pd.Series, na: str = "") -> list[str]:
+    """str() of each value, computed once per distinct value (a column has few: accounts, users,
+    event names, durations)."""
+    codes, distinct = pd.factorize(values, use_na_sentinel=True)
+    text = np.array([str(v) for v in distinct] + [na], dtype=object)
+    return text[codes].tolist()  # code -1 (missing) takes the last entry
+
+
+def retention_cutoff(now: dt.datetime | None = None, days: int | None = None) -> dt.datetime:
+    days = Workspace.current().event_retention_days if days is None else days
+    return (now or timezone.now()) - dt.timedelta(days=days)
 
 
 def event_problems(frame: pd.DataFrame, now: dt.datetime | None = None) -> pd.Series:
-    """Per row, the reason a well-typed event cannot be stored ('' when it can)."""
+    """Per row, the reason a well-typed event cannot be stored ('' when it can; the last check
+    that fails names it)."""
     now = now or timezone.now()
-    problems = pd.Series("", index=frame.index, dtype=object)
+    days = Workspace.current().event_retention_days
+    problems = np.full(len(frame), "", dtype=object)
     when = frame["occurred_at"]
-    problems[when < pd.Timestamp(retention_cutoff(now))] = (
-        f"occurred_at is older than the raw-event retention ({Workspace.current().event_retention_days} days)"
-    )
-    problems[when > pd.Timestamp(now + dt.timedelta(days=1))] = "occurred_at is in the future"
-    problems[frame["quantity"] < 0] = "quantity is negative"
-    problems[frame["duration_seconds"] < 0] = "duration_seconds is negative"
-    problems[frame["event"].str.len() == 0] = "event is empty"
-    return problems
+    checks = [
+        (when < pd.Timestamp(retention_cutoff(now, days)), f"occurred_at is older than the raw-event retention ({days} days)"),
+        (when > pd.Timestamp(now + dt.timedelta(days=1)), "occurred_at is in the future"),
+        (frame["quantity"] < 0, "quantity is negative"),
+        (frame["duration_seconds"] < 0, "duration_seconds is negative"),
+        (frame["event"].str.len() == 0, "event is empty"),
+    ]
+    for failed, reason in checks:
+        problems[failed.to_numpy(dtype=bool, na_value=False)] = reason
+    return pd.Series(problems, index=frame.index, dtype=object)
 
 
-def local_days(occurred_at: pd.Series) -> pd.Series:
+def local_days(occurred_at: pd.Series) -> np.ndarray:
     """The calendar day of each timestamp in the workspace's time zone (a Shanghai customer's
-    day does not end at 08:00)."""
-    return occurred_at.dt.tz_convert(settings.TIME_ZONE).dt.date
+    day does not end at 08:00), as datetime64[D]."""
+    local = occurred_at.dt.tz_convert(settings.TIME_ZONE).dt.tz_localize(None)
+    return local.to_numpy("datetime64[us]").astype("datetime64[D]")
 
 
-def store_events(frame: pd.DataFrame, *, roll_up: bool = True) -> StoreResult:
+def store_events(frame: pd.DataFrame, *, roll_up: bool = True, rollups: Rollups | None = None) -> StoreResult:
     """Store validated events (columns EVENT_COLUMNS; occurred_at tz-aware) and add the new ones
-    to the rollups, in one transaction — or, with roll_up=False, leave them for roll_up_pending.
+    to the rollups, in one transaction — or, with roll_up=False, leave them for roll_up_pending,
+    or, given `rollups`, gather their increments there for the caller to write before its
+    transaction ends (an import writes each rollup row once, not once per chunk).
     Events whose idempotency key is known for their account are ignored."""
     if frame.empty:
         return StoreResult(0, 0)
     frame = frame.reset_index(drop=True)
-    if frame["idempotency_key"].isna().any() or (frame["idempotency_key"] == "").any():
-        missing = frame["idempotency_key"].isna() | (frame["idempotency_key"] == "")
+    missing = frame["idempotency_key"].isna() | (frame["idempotency_key"] == "")
+    if missing.any():
+        frame["idempotency_key"] = frame["idempotency_key"].astype(object)
         frame.loc[missing, "idempotency_key"] = derive_keys(frame[missing])
     received = len(frame)
-    # Rows in key order: concurrent batches then take their locks in the same order (no deadlocks).
-    frame = frame.drop_duplicates(["account_id", "idempotency_key"]).sort_values(["account_id", "idempotency_key"])
-    stamp = frame["occurred_at"].dt.tz_convert("UTC")
-    occurred = stamp.dt.strftime("%Y-%m-%d %H:%M:%S.%f") + ("+00:00" if connection.vendor == "postgresql" else "")
+    frame = frame.drop_duplicates(["account_id", "idempotency_key"])
+    if connection.vendor == "postgresql":
+        # Rows in key order: concurrent batches then take their locks in the same order (no deadlocks).
+        frame = frame.sort_values(["account_id", "idempotency_key"])
+    else:  # one writer at a time; account order keeps the unique index's pages together
+        frame = frame.iloc[np.argsort(frame["account_id"].to_numpy(), kind="stable")]
+    occurred = utc_text(frame["occurred_at"])
+    if connection.vendor == "postgresql":
+        occurred = [t + "+00:00" for t in occurred]
     contact = frame["contact_id"].astype("Int64").astype(object).where(frame["contact_id"].notna(), None)
     rows = zip(
         frame["account_id"].astype(int).tolist(),
@@ -109,7 +148,7 @@ def store_events(frame: pd.DataFrame, *, roll_up: bool = True) -> StoreResult:
         frame["user_key"].tolist(),
         frame["event"].tolist(),
         frame["feature"].tolist(),
-        occurred.tolist(),
+        occurred,
         frame["quantity"].astype(float).tolist(),
         frame["duration_seconds"].astype(float).tolist(),
         frame["properties"].tolist(),
@@ -117,21 +156,22 @@ def store_events(frame: pd.DataFrame, *, roll_up: bool = True) -> StoreResult:
         [roll_up] * len(frame),
         strict=True,
     )
+    columns = [*EVENT_COLUMNS, "rolled_up"]
+    key = ["account_id", "idempotency_key"]
     # No savepoint: inside an import's transaction a savepoint makes SQLite keep every page changed.
     with transaction.atomic(savepoint=False):
-        inserted = bulk.insert(
-            UsageEvent,
-            [*EVENT_COLUMNS, "rolled_up"],
-            rows,
-            conflict=["account_id", "idempotency_key"],
-            returning=["account_id", "idempotency_key"],
-        )
-        if not inserted or not roll_up:
-            return StoreResult(received, len(inserted))
+        if not roll_up:  # only the count is needed
+            return StoreResult(received, bulk.insert_count(UsageEvent, columns, rows, conflict=key))
+        inserted = bulk.insert(UsageEvent, columns, rows, conflict=key, returning=key)
+        if not inserted:
+            return StoreResult(received, 0)
         if len(inserted) < len(frame):
-            keys = pd.MultiIndex.from_frame(frame[["account_id", "idempotency_key"]].astype({"account_id": int}))
+            keys = pd.MultiIndex.from_frame(frame[key].astype({"account_id": int}))
             frame = frame[keys.isin(inserted)]
-        add_to_rollups(frame)
+        if rollups is not None:
+            rollups.add(frame)
+        else:
+            add_to_rollups(frame)
     return StoreResult(received, len(inserted))
 
 
@@ -157,56 +197,133 @@ def roll_up_pending(batch: int = 50_000) -> int:
 
 
 def add_to_rollups(events: pd.DataFrame) -> None:
-    """Add newly stored events to the daily rollups (events and minutes add; distinct users are
-    counted through UsageDailyUser, so a user seen in two batches of one day counts once).
-    Upserts go in key order, so concurrent batches lock rows in the same order."""
-    days = local_days(events["occurred_at"])
-    minutes = events["duration_seconds"].astype(float) / 60.0
-    base = pd.DataFrame({"account_id": events["account_id"].astype(int), "day": days, "minutes": minutes})
+    """Add newly stored events to the daily rollups."""
+    rollups = Rollups()
+    rollups.add(events)
+    rollups.write()
 
-    users = events["user_key"].where(events["user_key"] != "", None)
-    users = users.fillna("c:" + events["contact_id"].astype("Int64").astype("string"))
-    identified = users.notna()
-    pairs = pd.DataFrame(
-        {"account_id": base["account_id"][identified], "day": days[identified], "user_key": users[identified]}
-    ).drop_duplicates().sort_values(["account_id", "day", "user_key"])
-    new_users = bulk.insert(
-        UsageDailyUser,
-        ["account_id", "day", "user_key"],
-        pairs.itertuples(index=False, name=None),
-        conflict=["account_id", "day", "user_key"],
-        returning=["account_id", "day"],
-    )
-    daily = base.groupby(["account_id", "day"], sort=True).agg(events=("minutes", "size"), minutes=("minutes", "sum"))
-    daily["active_users"] = 0
-    if new_users:
-        counted = pd.DataFrame(new_users, columns=["account_id", "day"])
-        counted["day"] = pd.to_datetime(counted["day"]).dt.date
-        daily["active_users"] = counted.groupby(["account_id", "day"]).size().reindex(daily.index, fill_value=0)
-    daily = daily.reset_index()
-    bulk.insert(
-        UsageDaily,
-        ["account_id", "day", "events", "active_users", "minutes"],
-        daily[["account_id", "day", "events", "active_users", "minutes"]].itertuples(index=False, name=None),
-        conflict=["account_id", "day"],
-        add=["events", "active_users", "minutes"],
-    )
-    featured = events["feature"] != ""
-    if featured.any():
-        per_feature = (
-            base[featured]
-            .assign(feature=events["feature"][featured])
-            .groupby(["account_id", "day", "feature"], sort=True)
-            .agg(events=("minutes", "size"), minutes=("minutes", "sum"))
-            .reset_index()
+
+class Rollups:
+    """Increments to the daily rollups, gathered from newly stored events and written by `write`:
+    events and minutes add up; distinct users are counted through UsageDailyUser, so a user seen
+    in two batches of one day counts once. Memory stays bounded: past `limit` gathered rows, the
+    increments are written (in the caller's transaction) and gathering starts again."""
+
+    def __init__(self, limit: int = 1_000_000):
+        self.limit = limit
+        self._users: list[pd.DataFrame] = []  # account_id, day, user_key (distinct within a part)
+        self._daily: list[pd.DataFrame] = []  # account_id, day, events, minutes
+        self._features: list[pd.DataFrame] = []  # account_id, day, feature, events, minutes
+        self._rows = 0
+
+    def add(self, events: pd.DataFrame) -> None:
+        if events.empty:
+            return
+        account = events["account_id"].to_numpy(dtype=np.int64)
+        day = local_days(events["occurred_at"])
+        minutes = events["duration_seconds"].to_numpy(dtype=np.float64) / 60.0
+        base = pd.DataFrame({"account_id": account, "day": day, "minutes": minutes})
+        users = events["user_key"].where(events["user_key"] != "", None)
+        if users.isna().any():
+            users = users.fillna("c:" + events["contact_id"].astype("Int64").astype("string"))
+        identified = users.notna().to_numpy()
+        self._users.append(
+            pd.DataFrame({"account_id": account[identified], "day": day[identified], "user_key": users[identified].to_numpy()})
+            .drop_duplicates()
         )
+        self._daily.append(
+            base.groupby(["account_id", "day"], sort=False).agg(events=("minutes", "size"), minutes=("minutes", "sum"))
+        )
+        self._rows += len(self._users[-1]) + len(self._daily[-1])
+        featured = (events["feature"] != "").to_numpy()
+        if featured.any():
+            self._features.append(
+                base[featured]
+                .assign(feature=events["feature"].to_numpy()[featured])
+                .groupby(["account_id", "day", "feature"], sort=False)
+                .agg(events=("minutes", "size"), minutes=("minutes", "sum"))
+            )
+            self._rows += len(self._features[-1])
+        if self._rows > self.limit:
+            self._compact()
+            if self._rows > self.limit:
+                self.write()
+
+    def _compact(self) -> None:
+        if len(self._users) > 1:
+            self._users = [pd.concat(self._users, ignore_index=True).drop_duplicates()]
+        if len(self._daily) > 1:
+            self._daily = [pd.concat(self._daily).groupby(level=[0, 1], sort=False).sum()]
+        if len(self._features) > 1:
+            self._features = [pd.concat(self._features).groupby(level=[0, 1, 2], sort=False).sum()]
+        self._rows = sum(len(p[0]) for p in (self._users, self._daily, self._features) if p)
+
+    def write(self) -> None:
+        """Write the gathered increments, in key order (concurrent writers lock rows in the same
+        order), and start again."""
+        self._compact()
+        users, daily, features = (p[0] if p else None for p in (self._users, self._daily, self._features))
+        self.__init__(self.limit)
+        if daily is None:
+            return
+        if users is not None and len(users):
+            users = users.sort_values(["account_id", "day", "user_key"])
+            new_users = bulk.insert(
+                UsageDailyUser,
+                ["account_id", "day", "user_key"],
+                zip(users["account_id"].tolist(), day_text(users["day"]), users["user_key"].tolist(), strict=True),
+                conflict=["account_id", "day", "user_key"],
+                returning=["account_id", "day"],
+            )
+        else:
+            new_users = []
+        daily = daily.sort_index()
+        if new_users:
+            counted = pd.DataFrame(new_users, columns=["account_id", "day"])
+            counted["day"] = pd.to_datetime(counted["day"]).to_numpy("datetime64[us]").astype("datetime64[D]")
+            daily["active_users"] = counted.groupby(["account_id", "day"]).size().reindex(daily.index, fill_value=0)
+        else:
+            daily["active_users"] = 0
+        index = daily.index
         bulk.insert(
-            UsageFeatureDaily,
-            ["account_id", "day", "feature", "events", "minutes"],
-            per_feature.itertuples(index=False, name=None),
-            conflict=["account_id", "day", "feature"],
-            add=["events", "minutes"],
+            UsageDaily,
+            ["account_id", "day", "events", "active_users", "minutes"],
+            zip(
+                index.get_level_values(0).tolist(),
+                day_text(index.get_level_values(1)),
+                daily["events"].tolist(),
+                daily["active_users"].tolist(),
+                daily["minutes"].tolist(),
+                strict=True,
+            ),
+            conflict=["account_id", "day"],
+            add=["events", "active_users", "minutes"],
         )
+        if features is not None and len(features):
+            features = features.sort_index()
+            index = features.index
+            bulk.insert(
+                UsageFeatureDaily,
+                ["account_id", "day", "feature", "events", "minutes"],
+                zip(
+                    index.get_level_values(0).tolist(),
+                    day_text(index.get_level_values(1)),
+                    index.get_level_values(2).tolist(),
+                    features["events"].tolist(),
+                    features["minutes"].tolist(),
+                    strict=True,
+                ),
+                conflict=["account_id", "day", "feature"],
+                add=["events", "minutes"],
+            )
+
+
+def day_text(days) -> list[str]:
+    """datetime64 days as 'YYYY-MM-DD' (what both databases take for a date), formatted once per
+    distinct day."""
+    codes, distinct = pd.factorize(np.asarray(days, dtype="datetime64[D]"))
+    text = np.datetime_as_string(np.asarray(distinct, dtype="datetime64[D]"), unit="D")
+    return text[codes].tolist()
 
 
 def prune_raw_events(now: dt.datetime | None = None, batch: int = 50_000) -> int:

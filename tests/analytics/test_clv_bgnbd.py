@@ -238,3 +238,20 @@ def test_impossible_customer_data_is_refused(frequency, recency, T, argument):
 def test_parameters_must_be_positive():
     with pytest.raises(CLVInputError, match="alpha"):
         BetaGeoModel(r=0.2, alpha=-1, a=0.8, b=2.4)
+
+
+def test_expected_purchases_stay_finite_when_dropout_shows_no_heterogeneity():
+    # A fit on 61 simulated repeat buyers of the demo company (clm.demo, seed 42) gave these
+    # estimates: a, b in the millions at p ≈ 0.029, where eq. 10's 2F1 overflowed into NaN.
+    x = np.array([0.0, 1, 11, 12])
+    t_x = np.array([0.0, 14.857, 64.429, 115.286])
+    age = np.array([30.0, 40.143, 152.286, 203.143])
+    degenerate = BetaGeoModel(6.62234, 87.7961, 484637.0, 16077200.0)
+    expected = degenerate.expected_purchases(52, x, t_x, age)
+    assert np.isfinite(expected).all()
+    # the same mean dropout at a + b = 1e5, where the heavy buyers are still computable directly
+    k = 1e5 / (degenerate.a + degenerate.b)
+    nearby = BetaGeoModel(6.62234, 87.7961, degenerate.a * k, degenerate.b * k)
+    np.testing.assert_allclose(expected[2:], nearby.expected_purchases(52, x, t_x, age)[2:], rtol=2e-3)
+    # and a customer who never came back expects what a new one does over 52 weeks, adjusted by age
+    assert expected[0] > expected[2]

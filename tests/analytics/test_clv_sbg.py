@@ -156,3 +156,70 @@ def test_projections_refuse_negative_periods_and_discount_rates():
         model.survival(-1)
     with pytest.raises(CLVInputError, match="discount_rate"):
         model.discounted_expected_residual_lifetime(-0.1, 2)
+
+
+# ---------------------------------------------------------------- several cohorts (fit_lifetimes)
+
+
+def _lifetimes_of(alive):
+    """Per customer of one cohort: periods observed and whether they left, from survivor counts."""
+    alive = np.asarray(alive)
+    lost = alive[:-1] - alive[1:]
+    periods = np.concatenate([np.repeat(np.arange(1, len(alive)), lost), np.full(alive[-1], len(alive) - 1)])
+    churned = np.concatenate([np.ones(lost.sum(), bool), np.zeros(alive[-1], bool)])
+    return periods, churned
+
+
+@pytest.mark.parametrize(
+    ("alive", "alpha", "beta"),
+    [(REGULAR, 0.704, 1.182), (HIGH_END, 0.668, 3.806)],
+    ids=["regular", "high-end"],
+)
+def test_fit_lifetimes_of_one_cohort_reproduces_the_published_estimates(alive, alpha, beta):
+    periods, churned = _lifetimes_of(alive)
+    model = ShiftedBetaGeometricModel.fit_lifetimes(periods, churned)
+    assert (round(model.alpha, 3), round(model.beta, 3)) == (alpha, beta)
+    assert model.fit_info.log_likelihood == pytest.approx(
+        ShiftedBetaGeometricModel.fit(alive).fit_info.log_likelihood
+    )
+
+
+def test_fit_lifetimes_pools_cohorts_censored_at_different_ages():
+    # Two cohorts drawn from one sBG(0.704, 1.182), the younger observed for 3 periods only: the
+    # pooled fit recovers the parameters, which neither a 3-period cohort alone pins down as well.
+    truth = ShiftedBetaGeometricModel(0.704, 1.182)
+    rng = np.random.default_rng(7)
+    theta = rng.beta(truth.alpha, truth.beta, size=40_000)
+    lifetime = rng.geometric(theta)
+    observed = np.where(np.arange(len(theta)) % 2 == 0, 7, 3)
+    churned = lifetime <= observed
+    periods = np.where(churned, lifetime, observed)
+    model = ShiftedBetaGeometricModel.fit_lifetimes(periods, churned)
+    assert model.alpha == pytest.approx(truth.alpha, rel=0.08)
+    assert model.beta == pytest.approx(truth.beta, rel=0.08)
+
+
+def test_fit_lifetimes_gradient_is_the_likelihoods():
+    from clm.analytics.clv.sbg import _CensoredLikelihood
+
+    periods, churned = _lifetimes_of(REGULAR)
+    lost = np.bincount(periods[churned], minlength=8)[1:].astype(float)
+    active = np.bincount(periods[~churned], minlength=8).astype(float)
+    likelihood = _CensoredLikelihood(lost, active)
+    for point in ([0.1, -0.3], [-1.0, 1.5]):
+        assert check_grad(lambda p: likelihood(p)[0], lambda p: likelihood(p)[1], np.array(point)) < 1e-6
+
+
+@pytest.mark.parametrize(
+    ("periods", "churned", "argument"),
+    [
+        ([1, 2, 3], [False, False, False], "churned"),  # nobody left
+        ([0, 2], [True, False], "periods"),  # left before a period ended
+        ([1.5, 2], [True, False], "periods"),
+        ([1, 2], [True], "churned"),
+    ],
+)
+def test_fit_lifetimes_refuses_data_without_a_model(periods, churned, argument):
+    with pytest.raises(CLVInputError) as error:
+        ShiftedBetaGeometricModel.fit_lifetimes(periods, churned)
+    assert error.value.argument.startswith(argument)

@@ -33,4 +33,4 @@ def test_each_role_holds_its_permissions(role, allowed, refused):
 
 def test_the_site_root_leads_to_the_web_app(client):
     response = client.get("/")
-    assert response.status_code == 302 and response["Location"] == "/admin/"
+    assert response.status_code == 302 and response["Location"].startswith("/login/")

@@ -8,7 +8,14 @@ from django.utils import timezone
 
 from clm.customers.models import Account, Contact
 from clm.usage.models import UsageDaily, UsageDailyUser, UsageEvent, UsageFeatureDaily
-from clm.usage.services import event_problems, prune_raw_events, roll_up_pending, store_events
+from clm.usage.services import (
+    Rollups,
+    derive_keys,
+    event_problems,
+    prune_raw_events,
+    roll_up_pending,
+    store_events,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -142,3 +149,37 @@ def test_the_roll_up_works_in_batches(account):
     assert roll_up_pending(batch=4) == 25
     assert sum(r[1] for r in rollup(account)) == 25
     assert sum(r[2] for r in rollup(account)) == 21  # 7 users on each of 3 days
+
+
+def test_derived_keys_stay_the_same_across_versions():
+    """Re-importing a file stored by an earlier version must find its events: the digest's input
+    (and so the key) is fixed."""
+    frame = pd.DataFrame({
+        "account_id": [42], "contact_id": pd.array([7], dtype="Int64"), "user_key": ["u1"], "event": ["login"],
+        "feature": ["reports"], "occurred_at": pd.to_datetime(["2024-03-01T09:30:00.5+08:00"], utc=True),
+        "quantity": [1.0], "duration_seconds": [12.5],
+    })
+    assert derive_keys(frame) == ["h:b170c478509e88a249b49063dbf74b32"]
+    shanghai = frame.assign(occurred_at=frame["occurred_at"].dt.tz_convert("Asia/Shanghai"))
+    assert derive_keys(shanghai) == derive_keys(frame)  # the same instant, whatever its zone
+
+
+def test_an_import_sized_batch_rolls_up_like_many_small_ones(account):
+    """Rollups gathered over several batches (as an import does) equal rollups written per batch."""
+    other = Account.objects.create(name="远山")
+    rows = [(f"u{i % 5}", ["", "report", "export"][i % 3], recent(1 + i % 4, f"{i % 24:02d}:15"), i % 7 * 30, f"k{i}")
+            for i in range(60)]
+    for start in range(0, 60, 7):
+        store_events(events(account, rows[start : start + 7]))
+    rollups = Rollups(limit=10)  # small: forces intermediate writes
+    for start in range(0, 60, 7):
+        store_events(events(other, rows[start : start + 7]), rollups=rollups)
+    rollups.write()
+
+    def state(acc):
+        daily = {(r.day, r.events, r.active_users, round(r.minutes, 2)) for r in UsageDaily.objects.filter(account=acc)}
+        features = set(UsageFeatureDaily.objects.filter(account=acc).values_list("day", "feature", "events", "minutes"))
+        return daily, features
+
+    assert state(other) == state(account)
+    assert sum(r[1] for r in state(account)[0]) == 60

@@ -18,6 +18,8 @@ from .errors import CLVInputError, as_float_array, positive_parameter, require
 from .fitting import FitInfo, group_rows, maximise
 from .hypergeometric import hyp2f1
 
+_MAX_DROPOUT_CONCENTRATION = 1e4
+
 
 @dataclass(frozen=True)
 class BetaGeoModel:
@@ -57,7 +59,7 @@ class BetaGeoModel:
         scale = 10.0 / Ts.max() if Ts.max() > 0 else 1.0
         likelihood = _GroupedLikelihood(xs, ts * scale, Ts * scale, counts)
         log_params, iterations, converged, message = maximise(
-            likelihood, np.zeros(4), ("r", "alpha", "a", "b")
+            likelihood, np.zeros(4), ("r", "alpha", "a", "b"), unbounded_above=("b",)
         )
         r, alpha, a, b = np.exp(log_params)
         alpha /= scale
@@ -107,6 +109,12 @@ class BetaGeoModel:
         t = as_float_array("t", t)
         require("t", t, t >= 0, "a forecast horizon cannot be negative")
         r, alpha, a, b = self.r, self.alpha, self.a, self.b
+        if a + b > _MAX_DROPOUT_CONCENTRATION:
+            # A fit on data showing no dropout heterogeneity sends a, b → ∞ at a fixed mean a/(a+b),
+            # where 2F1's series overflows. Beyond this concentration the Beta is a point mass for
+            # every practical purpose: the same mean at a + b = 1e4 changes E[Y(t)] by ~1e-3 relative.
+            scale = _MAX_DROPOUT_CONCENTRATION / (a + b)
+            return BetaGeoModel(r, alpha, a * scale, b * scale).expected_purchases(t, x, t_x, age)
         if abs(a - 1) < 1e-6:  # eq. 10 is 0/0 at a = 1: take the mean of its values either side
             left = BetaGeoModel(r, alpha, 1 - 1e-4, b).expected_purchases(t, x, t_x, age)
             right = BetaGeoModel(r, alpha, 1 + 1e-4, b).expected_purchases(t, x, t_x, age)

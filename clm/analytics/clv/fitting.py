@@ -34,8 +34,15 @@ def maximise(
     negative_mean_ll: Callable[[np.ndarray], tuple[float, np.ndarray]],
     initial_log_params: np.ndarray,
     parameter_names: tuple[str, ...],
+    *,
+    unbounded_above: tuple[str, ...] = (),
 ) -> tuple[np.ndarray, int, bool, str]:
-    """Minimise a negative mean log-likelihood over log-parameters, with its analytic gradient."""
+    """Minimise a negative mean log-likelihood over log-parameters, with its analytic gradient.
+
+    A parameter named in ``unbounded_above`` may end at the box's upper edge when the others do
+    not: the likelihood then rises towards a limit the model still describes (a Beta whose
+    concentration grows at a fixed mean is one probability for everybody), and the estimate at
+    the edge stands for it; the message says so."""
     # One BLAS thread: L-BFGS-B's tiny BLAS calls and the likelihood's dot products otherwise
     # wake OpenBLAS's thread pool, which on a busy two-core machine waits for a free core and
     # turns a 10-ms fit into 200 ms.
@@ -49,13 +56,23 @@ def maximise(
             options={"maxiter": 2000, "ftol": 1e-14, "gtol": 1e-9},
         )
     at_bound = np.abs(result.x) >= _LOG_BOUND - 1e-6
+    limit = np.array([name in unbounded_above for name in parameter_names]) & (result.x > 0) & at_bound
+    message = str(result.message)
+    if limit.any() and not (at_bound & ~limit).any():
+        names = ", ".join(n for n, hit in zip(parameter_names, limit, strict=True) if hit)
+        return (
+            result.x,
+            int(result.nit),
+            bool(result.success),
+            f"{names} at the limit (no heterogeneity); {message}",
+        )
     if at_bound.any():
         raise CLVInputError(
             "data",
             f"{parameter_names[int(np.argmax(at_bound))]} -> {np.exp(result.x[at_bound][0]):.3g}",
             "the likelihood has no maximum at finite, positive parameters: too little or degenerate data",
         )
-    return result.x, int(result.nit), bool(result.success), str(result.message)
+    return result.x, int(result.nit), bool(result.success), message
 
 
 @cache

@@ -44,12 +44,57 @@ class ShiftedBetaGeometricModel:
         """
         counts = _survivor_counts(alive)
         likelihood = _CohortLikelihood(counts)
-        log_params, iterations, converged, message = maximise(likelihood, np.zeros(2), ("alpha", "beta"))
+        log_params, iterations, converged, message = maximise(
+            likelihood, np.zeros(2), ("alpha", "beta"), unbounded_above=("beta",)
+        )
         alpha, beta = np.exp(log_params)
         info = FitInfo(
             log_likelihood=float(-likelihood(log_params)[0] * counts[0]),
             n_customers=int(round(counts[0])),
             n_patterns=len(counts),
+            iterations=iterations,
+            converged=converged,
+            message=message,
+        )
+        return cls(alpha, beta, fit_info=info)
+
+    @classmethod
+    def fit_lifetimes(cls, periods, churned, *, weights=None) -> ShiftedBetaGeometricModel:
+        """Maximum-likelihood (α, β) from customers of several cohorts, each observed for its own
+        number of periods: ``periods[i]`` completed periods, and ``churned[i]`` whether customer i
+        left at the end of its last one (T = periods) or is still active (censored, T > periods).
+
+        LL = Σ_churned log P(T = t_i) + Σ_active log S(t_i): the multi-cohort sBG of Fader & Hardie
+        (2007), section 5 ("several cohorts"). A single cohort's survivor counts give the same
+        likelihood as ``fit``; customers with 0 periods and still active carry no information.
+        """
+        t = as_float_array("periods", periods)
+        left = np.asarray(churned, dtype=bool)
+        if t.ndim != 1 or left.shape != t.shape:
+            raise CLVInputError("churned", f"shape {left.shape}", f"needs one flag per customer ({t.shape})")
+        require("periods", t, (t >= 0) & (t == np.round(t)), "a number of periods is a whole number >= 0")
+        require("periods", t, (t >= 1) | ~left, "a customer who left did so after at least one period")
+        w = np.ones(len(t)) if weights is None else as_float_array("weights", weights)
+        require("weights", w, w >= 0, "a weight counts customers and cannot be negative")
+        n = int(t.max()) + 1 if len(t) else 1
+        lost = np.bincount(t[left].astype(int), weights=w[left], minlength=n)[1:]
+        active = np.bincount(t[~left].astype(int), weights=w[~left], minlength=n)
+        if lost.sum() == 0:
+            raise CLVInputError("churned", 0, "nobody left: retention is 100% and the lifetime unbounded")
+        if active[1:].sum() == 0 and lost[1:].sum() == 0:
+            raise CLVInputError(
+                "periods", 1, "everybody left after one period: there is no retention to model"
+            )
+        likelihood = _CensoredLikelihood(lost, active)
+        log_params, iterations, converged, message = maximise(
+            likelihood, np.zeros(2), ("alpha", "beta"), unbounded_above=("beta",)
+        )
+        alpha, beta = np.exp(log_params)
+        customers = lost.sum() + active.sum()
+        info = FitInfo(
+            log_likelihood=float(-likelihood(log_params)[0] * customers),
+            n_customers=int(round(customers)),
+            n_patterns=int((lost > 0).sum() + (active > 0).sum()),
             iterations=iterations,
             converged=converged,
             message=message,
@@ -162,6 +207,33 @@ class _CohortLikelihood:
         if not np.isfinite(ll):
             return np.inf, np.zeros(2)
         return -ll / self.n0, -np.array([d_alpha * alpha, d_beta * beta]) / self.n0
+
+
+class _CensoredLikelihood:
+    """−(mean log-likelihood) of customers who left after t = 1, 2, … periods (``lost[t − 1]``)
+    and customers still active after t = 0, 1, … periods (``active[t]``), with its gradient."""
+
+    def __init__(self, lost, active):
+        self.lost, self.active = lost, active
+        self.t_lost = np.arange(1, len(lost) + 1, dtype=float)
+        self.t_active = np.arange(len(active), dtype=float)
+        self.n = lost.sum() + active.sum()
+
+    def __call__(self, log_params):
+        alpha, beta = np.exp(log_params)
+        t, s = self.t_lost, self.t_active
+        base = betaln(alpha, beta)
+        ll = self.lost @ (betaln(alpha + 1, beta + t - 1) - base) + self.active @ (
+            betaln(alpha, beta + s) - base
+        )
+        psi_ab = digamma(alpha + beta)
+        d_alpha = self.lost @ (digamma(alpha + 1) - digamma(alpha + beta + t) - digamma(alpha) + psi_ab)
+        d_alpha += self.active @ (psi_ab - digamma(alpha + beta + s))
+        d_beta = self.lost @ (digamma(beta + t - 1) - digamma(alpha + beta + t) - digamma(beta) + psi_ab)
+        d_beta += self.active @ (digamma(beta + s) - digamma(alpha + beta + s) - digamma(beta) + psi_ab)
+        if not np.isfinite(ll):
+            return np.inf, np.zeros(2)
+        return -ll / self.n, -np.array([d_alpha * alpha, d_beta * beta]) / self.n
 
 
 def _survivor_counts(alive) -> np.ndarray:

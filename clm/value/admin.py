@@ -1,0 +1,72 @@
+from django.contrib import admin
+
+from clm.core.admin import AuditedAdmin
+from clm.value.models import CLVEstimate, LoyaltyEntry, Recommendation, TierAssignment, TierRule
+
+
+class ComputedAdmin(admin.ModelAdmin):
+    """Rows the daily run writes: shown, never edited by hand (the next run would overwrite them)."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(CLVEstimate)
+class CLVEstimateAdmin(ComputedAdmin):
+    list_display = ("account", "as_of", "method", "value", "historical_value", "future_value")
+    list_filter = ("method", "as_of")
+    raw_id_fields = ("account",)
+    search_fields = ("account__name",)
+
+
+@admin.register(TierAssignment)
+class TierAssignmentAdmin(ComputedAdmin):
+    list_display = ("account", "as_of", "tier", "tenure_years", "total_revenue", "rfm_code", "segment")
+    list_filter = ("tier", "segment", "value_class")
+    raw_id_fields = ("account",)
+    search_fields = ("account__name",)
+
+
+@admin.register(TierRule)
+class TierRuleAdmin(AuditedAdmin):
+    list_display = ("position", "key", "label", "label_zh", "min_tenure_years", "min_total_revenue")
+
+
+@admin.register(Recommendation)
+class RecommendationAdmin(AuditedAdmin):
+    list_display = ("account", "product", "because_of", "due_from", "due_to", "status")
+    list_filter = ("status",)
+    raw_id_fields = ("account", "product", "because_of")
+    readonly_fields = (
+        "product", "because_of", "kind", "rank", "score", "confidence", "lift",
+        "due_from", "due_to", "reason", "reason_zh", "computed_on",
+    )  # fmt: skip
+
+
+@admin.register(LoyaltyEntry)
+class LoyaltyEntryAdmin(AuditedAdmin):
+    """Entries are added (adjustments) but never changed or deleted: the balance is their sum."""
+
+    list_display = ("account", "date", "kind", "points", "credit", "note", "created_by")
+    list_filter = ("kind",)
+    raw_id_fields = ("account", "order", "referred_account")
+    search_fields = ("account__name", "note")
+    exclude = ("created_by",)
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        from clm.value import services
+
+        if change:
+            return
+        services.add_entry(
+            obj.account, obj.kind, obj.points, on=obj.date, note=obj.note, actor=request.user, via="admin"
+        )

@@ -1,0 +1,283 @@
+"""`clm clv`: fit the CLV models on a file, for analysts and for checking the models.
+
+clm clv bgnbd FILE --customer COL --date COL [--amount COL] --calibration-end DATE
+              [--period week|day|month] [--json]
+clm clv sbg --alive N0,N1,N2,... [--project N] [--json]
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from clm.analytics.clv import (
+    BetaGeoModel,
+    CLVInputError,
+    GammaGammaModel,
+    ShiftedBetaGeometricModel,
+    calibration_and_holdout,
+    holdout_comparison,
+    rfm_summary,
+)
+from clm.analytics.clv.data import DAYS_PER_PERIOD
+
+SEPARATORS = {"auto": None, "comma": ",", "tab": "\t", "semicolon": ";", "whitespace": r"\s+"}
+
+
+class Command(BaseCommand):
+    requires_system_checks = []  # fitting a file needs no database, nor the web app's checks
+    help = "Fit CLV models on a file: BG/NBD (+ Gamma-Gamma) on transactions, or sBG on a cohort's survivors."
+
+    def add_arguments(self, parser):
+        models = parser.add_subparsers(dest="model", required=True, parser_class=CommandParser)
+        bg = models.add_parser(
+            "bgnbd", help="BG/NBD on a transaction file (one row per purchase), with Gamma-Gamma spend"
+        )
+        bg.add_argument("file", help="CSV/TSV/TXT or XLSX file of transactions")
+        bg.add_argument(
+            "--customer", required=True, help="the customer id column (name, or number with --no-header)"
+        )
+        bg.add_argument("--date", required=True, help="the purchase date column")
+        bg.add_argument("--amount", help="the purchase amount column (fits Gamma-Gamma spend too)")
+        bg.add_argument(
+            "--calibration-end", required=True, help="last day of the calibration period (YYYY-MM-DD)"
+        )
+        bg.add_argument(
+            "--period", choices=sorted(DAYS_PER_PERIOD), default="week", help="time unit (default week)"
+        )
+        bg.add_argument(
+            "--date-format", help="strftime format of the dates, e.g. %%Y%%m%%d (default: guessed)"
+        )
+        bg.add_argument(
+            "--sep", choices=sorted(SEPARATORS), default="auto", help="column separator (default auto)"
+        )
+        bg.add_argument(
+            "--no-header", action="store_true", help="the file has no header: columns are 1, 2, ..."
+        )
+        bg.add_argument("--json", action="store_true", help="print JSON")
+        sbg = models.add_parser("sbg", help="shifted-beta-geometric on a cohort's survivors per period")
+        sbg.add_argument("--alive", required=True, help="customers still active after 0, 1, 2, ... periods")
+        sbg.add_argument(
+            "--project", type=int, default=5, help="periods to project beyond the data (default 5)"
+        )
+        sbg.add_argument("--json", action="store_true", help="print JSON")
+        run = models.add_parser(
+            "recompute", help="recompute CLV, tiers, recommendations and points (the daily run's part)"
+        )
+        run.add_argument("--as-of", help="the date to compute as of (default today)")
+        run.add_argument("--json", action="store_true", help="print JSON")
+
+    def handle(self, *args, model, **options):
+        if model == "recompute":
+            return self.recompute(**options)
+        try:
+            result = self.bgnbd(**options) if model == "bgnbd" else self.sbg(**options)
+        except CLVInputError as exc:
+            raise CommandError(str(exc)) from None
+        if options["json"]:
+            self.stdout.write(json.dumps(result, indent=2, ensure_ascii=False))
+        else:
+            self.stdout.write(_text(result))
+
+    # ------------------------------------------------------------------------------------------
+
+    def bgnbd(
+        self, *, file, customer, date, amount, calibration_end, period, date_format, sep, no_header, **_
+    ):
+        transactions = _read(Path(file), sep, no_header)
+        for role, column in (("--customer", customer), ("--date", date), ("--amount", amount)):
+            if column is not None and column not in transactions.columns:
+                known = ", ".join(map(str, transactions.columns))
+                raise CommandError(f"{role} {column}: no such column in {file} (columns: {known})")
+        end = _date("--calibration-end", calibration_end)
+        frame = pd.DataFrame({"customer": transactions[customer].astype(str).str.strip()})
+        frame["date"] = _dates(transactions[date], date_format, date)
+        if amount:
+            money = pd.to_numeric(transactions[amount], errors="coerce")
+            bad = money.isna() | (money < 0)
+            if bad.any():
+                row = int(np.flatnonzero(bad.to_numpy())[0])
+                raise CommandError(
+                    f"--amount {amount}: row {row + 1} has {transactions[amount].iloc[row]!r}, not an amount >= 0"
+                )
+            frame["amount"] = money.to_numpy(dtype=float)
+        if frame["date"].min() > end:
+            raise CommandError(
+                f"--calibration-end {end.date()}: before the first transaction ({frame['date'].min().date()})"
+            )
+        later = frame["date"].max() > end
+        started = time.perf_counter()
+        if later:
+            summary = calibration_and_holdout(
+                frame, end, frame["date"].max(), period=period, amount="amount" if amount else None
+            )
+        else:
+            summary = rfm_summary(frame, end, period=period, amount="amount" if amount else None)
+        x, t_x, age = (summary[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T"))
+        model = BetaGeoModel.fit(x, t_x, age)
+        fit_seconds = time.perf_counter() - started
+        result = {
+            "model": "bgnbd",
+            "file": str(file),
+            "period": period,
+            "calibration_end": str(end.date()),
+            "customers": int(len(summary)),
+            "repeat_buyers": int((x > 0).sum()),
+            "parameters": model.params,
+            "log_likelihood": model.fit_info.log_likelihood,
+            "converged": model.fit_info.converged,
+            "fit_seconds": round(fit_seconds, 4),
+        }
+        if amount:
+            repeat = (x > 0) & (summary["monetary_value"].to_numpy() > 0)
+            spend = GammaGammaModel.fit(x[repeat], summary["monetary_value"].to_numpy()[repeat])
+            result["gamma_gamma"] = {
+                "parameters": spend.params,
+                "log_likelihood": spend.fit_info.log_likelihood,
+            }
+        if later:
+            table = holdout_comparison(model, summary)
+            result["holdout"] = {
+                "weeks" if period == "week" else f"{period}s": float(summary["duration_holdout"].iloc[0]),
+                "by_calibration_purchases": [
+                    {
+                        "group": str(g),
+                        "customers": int(r.customers),
+                        "actual": r.actual,
+                        "predicted": r.predicted,
+                    }
+                    for g, r in table.iterrows()
+                ],
+            }
+        return result
+
+    def recompute(self, *, as_of, json: bool, **_):
+        import json as json_module
+
+        from django.utils import timezone
+
+        from clm.value import services
+
+        day = timezone.localdate() if as_of is None else _date("--as-of", as_of).date()
+        if day > timezone.localdate():
+            raise CommandError(f"--as-of {day}: in the future; nothing is known about it yet")
+        summary = services.recompute(day)
+        if json:
+            self.stdout.write(json_module.dumps(summary, indent=2, ensure_ascii=False))
+            return
+        self.stdout.write(
+            f"value as of {summary['as_of']}: {summary['clv_estimates']:,} CLV estimates {summary['clv_by_method']}, "
+            f"{summary['tier_assignments']:,} tiers, recommendations {summary['recommendations']}, "
+            f"points {summary['loyalty_entries']} in {sum(summary['seconds'].values()):.1f} s"
+        )
+        for problem in summary["problems"]:
+            self.stderr.write(f"  problem: {problem}")
+
+    def sbg(self, *, alive, project, **_):
+        try:
+            counts = [float(part) for part in alive.split(",")]
+        except ValueError:
+            raise CommandError(
+                f"--alive {alive}: give the counts as numbers separated by commas, e.g. 1000,631,468"
+            ) from None
+        if project < 0:
+            raise CommandError(f"--project {project}: must be 0 or more")
+        model = ShiftedBetaGeometricModel.fit(counts)
+        horizon = len(counts) - 1 + project
+        survival = model.survival(np.arange(horizon + 1))
+        return {
+            "model": "sbg",
+            "alive": counts,
+            "parameters": model.params,
+            "log_likelihood": model.fit_info.log_likelihood,
+            "converged": model.fit_info.converged,
+            "projected_survival": [float(s) for s in survival],
+            "projected_alive": [float(s * counts[0]) for s in survival],
+            "retention_rate": [float(r) for r in model.retention_rate(np.arange(1, horizon + 1))],
+        }
+
+
+def _read(path: Path, sep: str, no_header: bool) -> pd.DataFrame:
+    if not path.is_file():
+        raise CommandError(f"{path}: no such file")
+    header = None if no_header else 0
+    try:
+        if path.suffix.lower() in (".xlsx", ".xlsm", ".xls"):
+            frame = pd.read_excel(path, header=header, dtype=str)
+        else:
+            frame = _read_text(path, SEPARATORS[sep], header)
+    except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise CommandError(f"{path}: cannot be read as a table ({exc})") from None
+    if no_header:
+        frame.columns = [str(i + 1) for i in range(frame.shape[1])]
+    frame.columns = [str(c).strip() for c in frame.columns]
+    if frame.empty:
+        raise CommandError(f"{path}: no rows")
+    return frame
+
+
+def _read_text(path: Path, sep, header):
+    for encoding in ("utf-8-sig", "gb18030"):  # Excel exports from Chinese systems are often GBK
+        try:
+            return pd.read_csv(path, sep=sep, header=header, dtype=str, engine="python", encoding=encoding)
+        except UnicodeDecodeError:
+            continue
+    raise UnicodeDecodeError("utf-8", b"", 0, 1, "neither UTF-8 nor GB18030")
+
+
+def _date(option: str, value: str) -> pd.Timestamp:
+    try:
+        stamp = pd.Timestamp(value)
+    except (TypeError, ValueError):
+        stamp = pd.NaT
+    if pd.isna(stamp):
+        raise CommandError(f"{option} {value}: not a date (use YYYY-MM-DD)")
+    return stamp.normalize()
+
+
+def _dates(values: pd.Series, date_format: str | None, column: str) -> pd.Series:
+    text = values.astype(str).str.strip()
+    if date_format is None and text.str.fullmatch(r"\d{8}").all():
+        date_format = "%Y%m%d"  # 19970101, as in the CDNOW files
+    parsed = pd.to_datetime(text, format=date_format or "mixed", errors="coerce")
+    bad = parsed.isna()
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise CommandError(f"--date {column}: row {row + 1} has {values.iloc[row]!r}, which is not a date")
+    return parsed.dt.normalize()
+
+
+def _text(result: dict) -> str:
+    lines = []
+    if result["model"] == "bgnbd":
+        lines.append(
+            f"BG/NBD on {result['customers']:,} customers ({result['repeat_buyers']:,} repeat buyers), "
+            f"calibration to {result['calibration_end']}, time in {result['period']}s"
+        )
+    else:
+        lines.append(f"sBG on a cohort of {result['alive'][0]:g} over {len(result['alive']) - 1} periods")
+    lines.append("  " + ", ".join(f"{k} = {v:.4g}" for k, v in result["parameters"].items()))
+    lines.append(
+        f"  log-likelihood {result['log_likelihood']:.4f}"
+        + ("" if result["converged"] else " (not converged)")
+    )
+    if "fit_seconds" in result:
+        lines.append(f"  fit time {result['fit_seconds'] * 1000:.1f} ms")
+    if "gamma_gamma" in result:
+        params = result["gamma_gamma"]["parameters"]
+        lines.append("Gamma-Gamma spend: " + ", ".join(f"{k} = {v:.4g}" for k, v in params.items()))
+    if "holdout" in result:
+        lines.append("Holdout: actual vs predicted purchases per customer, by calibration purchases")
+        for row in result["holdout"]["by_calibration_purchases"]:
+            lines.append(
+                f"  {row['group']:>6}  {row['customers']:>7,}  {row['actual']:8.3f}  {row['predicted']:8.3f}"
+            )
+    if result["model"] == "sbg":
+        lines.append("Projected share still active after t periods:")
+        lines.append("  " + "  ".join(f"{t}: {s:.3f}" for t, s in enumerate(result["projected_survival"])))
+    return "\n".join(lines)

@@ -1,0 +1,201 @@
+"""What the value analytics store per account: CLV estimates (with the inputs that explain them),
+value tiers with RFM, cross-sell recommendations, the loyalty points ledger, and the tier
+thresholds a company configures."""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from clm.commerce.models import Order, Product
+from clm.customers.models import Account
+
+
+class CLVEstimate(models.Model):
+    """An account's lifetime value as of a date, by one method, with everything the number came from.
+
+    value = historical_value (gross margin already earned) + future_value (expected discounted
+    margin still to come). ``inputs`` holds the model's parameters and the account's own figures
+    (tenure, MRR, margin rate, P(alive), ...), so the page that shows the number can explain it."""
+
+    class Method(models.TextChoices):
+        SBG = "sbg", _("Shifted-beta-geometric (contracts)")
+        BGNBD = "bgnbd", _("BG/NBD with Gamma-Gamma spend (repeat orders)")
+        HISTORICAL = "historical", _("Historical (revenue − cost so far)")
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="clv_estimates")
+    as_of = models.DateField(db_index=True)
+    method = models.CharField(max_length=12, choices=Method.choices)
+    value = models.DecimalField(max_digits=16, decimal_places=2, help_text="historical + future")
+    historical_value = models.DecimalField(max_digits=16, decimal_places=2)
+    future_value = models.DecimalField(max_digits=16, decimal_places=2)
+    inputs = models.JSONField(default=dict)
+
+    class Meta:
+        verbose_name = "CLV estimate"
+        constraints = [models.UniqueConstraint(fields=["account", "as_of"], name="clv_estimate_unique_day")]
+        ordering = ["-as_of", "account_id"]
+
+    def __str__(self):
+        return f"{self.account_id} {self.as_of} {self.method} {self.value}"
+
+
+class TierRule(models.Model):
+    """A configurable value tier (seed 003: "根据客户的合作年限和项目总额，自动计算客户价值等级"):
+    an account reaches it with at least this tenure AND this total revenue. Rules are tried by
+    ``position``; the last must take every account (0, 0). With no rows, the defaults of
+    clm.analytics.tiers.DEFAULT_TIERS apply."""
+
+    position = models.PositiveSmallIntegerField(unique=True)
+    key = models.SlugField(max_length=30, unique=True)
+    label = models.CharField(max_length=60)
+    label_zh = models.CharField(max_length=60, blank=True)
+    min_tenure_years = models.DecimalField(max_digits=5, decimal_places=2, default=Decimal("0"))
+    min_total_revenue = models.DecimalField(max_digits=16, decimal_places=2, default=Decimal("0"))
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(min_tenure_years__gte=0), name="tier_rule_tenure_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(min_total_revenue__gte=0), name="tier_rule_revenue_not_negative"
+            ),
+        ]
+
+    def __str__(self):
+        return self.label
+
+
+class TierAssignment(models.Model):
+    """An account's value tier and RFM standing as of a date."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="tier_assignments")
+    as_of = models.DateField(db_index=True)
+    tier = models.CharField(max_length=30)
+    tier_label = models.CharField(max_length=60)
+    tenure_years = models.FloatField()
+    total_revenue = models.DecimalField(max_digits=16, decimal_places=2)
+    # RFM of the account's orders (empty when it has none)
+    recency_days = models.IntegerField(null=True, blank=True)
+    frequency = models.IntegerField(null=True, blank=True)
+    monetary = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True)
+    rfm_code = models.CharField(max_length=3, blank=True)
+    segment = models.CharField(max_length=30, blank=True)
+    value_class = models.CharField(max_length=30, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "as_of"], name="tier_assignment_unique_day")
+        ]
+        ordering = ["-as_of", "account_id"]
+
+    def __str__(self):
+        return f"{self.account_id} {self.as_of} {self.tier}"
+
+
+class Recommendation(models.Model):
+    """A next-best offer sales can act on: buy ``product`` (because the account bought
+    ``because_of``), due in a window, with the reason in words."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        ACCEPTED = "accepted", _("Accepted (being worked)")
+        DISMISSED = "dismissed", _("Dismissed")
+        CONVERTED = "converted", _("Converted (the account bought it)")
+        WITHDRAWN = "withdrawn", _("Withdrawn (no longer suggested)")
+
+    LIVE = (Status.OPEN, Status.ACCEPTED)
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="recommendations")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
+    because_of = models.ForeignKey(
+        Product, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    kind = models.CharField(max_length=10, default="cross_sell")
+    rank = models.PositiveSmallIntegerField(default=1)
+    score = models.FloatField()
+    confidence = models.FloatField()
+    lift = models.FloatField()
+    due_from = models.DateField()
+    due_to = models.DateField()
+    reason = models.CharField(max_length=300)
+    reason_zh = models.CharField(max_length=300, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN, db_index=True)
+    computed_on = models.DateField(help_text="as-of date of the run that last suggested it")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "product"], name="recommendation_unique_product")
+        ]
+        ordering = ["due_from", "account_id", "rank"]
+
+    def __str__(self):
+        return f"{self.account_id}: {self.product_id} ({self.status})"
+
+
+class LoyaltyEntry(models.Model):
+    """One change of an account's points. The balance is the sum of the entries: nothing is
+    updated in place, a redemption is a negative entry (refused beyond the balance, see
+    clm.value.services.redeem_points)."""
+
+    class Kind(models.TextChoices):
+        PURCHASE = "purchase", _("Earned on a purchase")
+        REFERRAL = "referral", _("Earned for a referral")
+        REDEMPTION = "redemption", _("Redeemed for service credit")
+        EXPIRY = "expiry", _("Expired")
+        ADJUSTMENT = "adjustment", _("Adjustment")
+
+    EARNING = (Kind.PURCHASE, Kind.REFERRAL)
+    SPENDING = (Kind.REDEMPTION, Kind.EXPIRY)
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="loyalty_entries")
+    date = models.DateField(db_index=True)
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    points = models.IntegerField()
+    credit = models.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        default=Decimal("0"),
+        help_text="service credit granted (redemptions)",
+    )
+    order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    referred_account = models.ForeignKey(
+        Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    note = models.CharField(max_length=200, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name_plural = "loyalty entries"
+        constraints = [
+            # each order and each referred customer earns once, however often the daily run repeats
+            models.UniqueConstraint(fields=["order"], name="loyalty_entry_unique_order"),
+            models.UniqueConstraint(fields=["referred_account"], name="loyalty_entry_unique_referral"),
+            models.CheckConstraint(
+                condition=~models.Q(kind__in=["purchase", "referral"]) | models.Q(points__gt=0),
+                name="loyalty_earning_positive",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(kind__in=["redemption", "expiry"]) | models.Q(points__lt=0),
+                name="loyalty_spending_negative",
+            ),
+        ]
+        indexes = [models.Index(fields=["account", "date"])]
+        ordering = ["-date", "-id"]
+
+    def clean(self):
+        if self.kind in self.EARNING and self.points is not None and self.points <= 0:
+            raise ValidationError({"points": "an earning adds points: it must be above 0"})
+        if self.kind in self.SPENDING and self.points is not None and self.points >= 0:
+            raise ValidationError({"points": "a redemption or expiry takes points away: it must be below 0"})
+
+    def __str__(self):
+        return f"{self.account_id} {self.date} {self.kind} {self.points:+d}"

@@ -1,0 +1,150 @@
+"""The accounts list as a query: search (substring, pinyin in full or by initials, domain, contact,
+tag), filters, sort and one page, always within the records the user may see."""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.core.paginator import Paginator
+from django.db.models import Exists, F, OuterRef, Q, Subquery, Sum
+from django.utils import timezone
+
+from clm.commerce.models import Subscription
+from clm.core.access import visible_accounts
+from clm.customers.models import Account, Contact
+from clm.customers.services import fill_search_keys, search_term
+
+PAGE_SIZE = 50
+RENEWAL_WINDOWS = (30, 60, 90, 180)
+LIVE = (Subscription.Status.ACTIVE, Subscription.Status.TRIAL)
+
+# sort key -> ORDER BY (the id last, so pages are stable)
+SORTS = {
+    "name": ("name",),
+    "health": (F("health_score").asc(nulls_last=True),),
+    "stage": ("lifecycle_stage",),
+    "since": (F("lifecycle_stage_since").asc(nulls_last=True),),
+    "arr": (F("arr").asc(nulls_last=True),),
+    "renewal": (F("next_renewal").asc(nulls_last=True),),
+}
+
+
+def _arr():
+    return Subquery(
+        Subscription.objects.filter(account=OuterRef("pk"), status__in=LIVE)
+        .values("account")
+        .annotate(total=Sum("mrr"))
+        .values("total")[:1]
+    )
+
+
+def _next_renewal():
+    return Subquery(
+        Subscription.objects.filter(account=OuterRef("pk"), status__in=LIVE, renewal_date__isnull=False)
+        .order_by("renewal_date")
+        .values("renewal_date")[:1]
+    )
+
+
+@dataclass
+class Criteria:
+    """What the list form asks for, already cleaned (see forms.AccountFilterForm)."""
+
+    q: str = ""
+    stages: tuple[str, ...] = ()
+    bands: tuple[str, ...] = ()
+    owner: int | None = None
+    csm: int | None = None
+    industry: str = ""
+    region: str = ""
+    tag: int | None = None
+    renewal_within: int | None = None
+    sort: str = "name"
+    descending: bool = False
+
+
+def search(queryset, text: str):
+    """Accounts whose name, pinyin key, domain, contacts' names or emails, or tags match `text`."""
+    text = text.strip()
+    if not text:
+        return queryset
+    fill_search_keys()  # accounts written in bulk (imports) get their key before the first search
+    condition = Q(name__icontains=text) | Q(domain__icontains=text)
+    term = search_term(text)
+    if term:
+        condition |= Q(search_key__contains=term)
+    contacts = Contact.objects.filter(account=OuterRef("pk")).filter(Q(name__icontains=text) | Q(email__icontains=text))
+    tags = Account.tags.through.objects.filter(account=OuterRef("pk"), tag__value__icontains=text)
+    return queryset.filter(condition | Exists(contacts) | Exists(tags))
+
+
+def filtered(user, criteria: Criteria, today: dt.date | None = None):
+    today = today or timezone.localdate()
+    accounts = search(visible_accounts(user), criteria.q)
+    if criteria.stages:
+        accounts = accounts.filter(lifecycle_stage__in=criteria.stages)
+    if criteria.bands:
+        accounts = accounts.filter(health_band__in=criteria.bands)
+    if criteria.owner:
+        accounts = accounts.filter(sales_owner_id=criteria.owner)
+    if criteria.csm:
+        accounts = accounts.filter(csm_id=criteria.csm)
+    if criteria.industry:
+        accounts = accounts.filter(industry=criteria.industry)
+    if criteria.region:
+        accounts = accounts.filter(region=criteria.region)
+    if criteria.tag:
+        accounts = accounts.filter(Exists(Account.tags.through.objects.filter(account=OuterRef("pk"), tag_id=criteria.tag)))
+    if criteria.renewal_within:
+        renewing = Subscription.objects.filter(
+            account=OuterRef("pk"),
+            status__in=LIVE,
+            renewal_date__gte=today,
+            renewal_date__lte=today + dt.timedelta(days=criteria.renewal_within),
+        )
+        accounts = accounts.filter(Exists(renewing))
+    return accounts
+
+
+def ordered(accounts, criteria: Criteria):
+    if criteria.sort == "arr":
+        accounts = accounts.annotate(arr=_arr())
+    elif criteria.sort == "renewal":
+        accounts = accounts.annotate(next_renewal=_next_renewal())
+    order = []
+    for term in SORTS.get(criteria.sort, SORTS["name"]):
+        if isinstance(term, str):
+            order.append(F(term).desc() if criteria.descending else F(term).asc())
+        else:
+            expression = term.expression
+            order.append(expression.desc(nulls_last=True) if criteria.descending else term)
+    return accounts.order_by(*order, "-pk" if criteria.descending else "pk")
+
+
+def page(user, criteria: Criteria, number: int | str = 1):
+    """One page of accounts with their owner, CSM, ARR and next renewal; the paginator's count is
+    the only query over the whole filtered set besides the page itself."""
+    accounts = ordered(filtered(user, criteria), criteria).select_related("sales_owner", "csm")
+    paginator = Paginator(accounts.only(
+        "name", "domain", "industry", "region", "lifecycle_stage", "lifecycle_stage_since", "health_score",
+        "health_band", "sales_owner__username", "sales_owner__first_name", "sales_owner__last_name",
+        "csm__username", "csm__first_name", "csm__last_name",
+    ), PAGE_SIZE)
+    current = paginator.get_page(number)
+    rows = list(current.object_list)
+    ids = [a.pk for a in rows]
+    arr = dict(
+        Subscription.objects.filter(account_id__in=ids, status__in=LIVE)
+        .values("account_id").annotate(total=Sum("mrr")).values_list("account_id", "total")
+    )
+    renewals = {}
+    for account_id, day in (
+        Subscription.objects.filter(account_id__in=ids, status__in=LIVE, renewal_date__isnull=False)
+        .order_by("-renewal_date").values_list("account_id", "renewal_date")
+    ):
+        renewals[account_id] = day  # the earliest wins: ordered newest first
+    for account in rows:
+        mrr = arr.get(account.pk)
+        account.arr_value = mrr * 12 if mrr is not None else None
+        account.next_renewal_on = renewals.get(account.pk)
+    current.object_list = rows
+    return current

@@ -1,0 +1,153 @@
+"""The workspace's forms: list filters, bulk actions, logging an interaction, preferences."""
+
+import zoneinfo
+
+from django import forms
+from django.conf import settings
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+from clm.core.models import Role, User
+from clm.customers.models import Account, Contact, Interaction, LifecycleStage, Tag
+from clm.web.accounts import RENEWAL_WINDOWS, SORTS, Criteria
+from clm.web.labels import BAND_LABELS
+from clm.web.models import SavedView
+from clm.web.templatetags.workspace import display_name
+
+
+def staff_choices(*roles):
+    people = (
+        User.objects.filter(is_active=True, groups__name__in=roles or [Role.SALES, Role.CSM])
+        .order_by("username").values_list("pk", "username", "first_name", "last_name").distinct()
+    )
+    return [("", _("Anyone"))] + [(pk, display_name(username, first, last)) for pk, username, first, last in people]
+
+
+def distinct_values(field: str) -> list[tuple[str, str]]:
+    values = Account.objects.exclude(**{field: ""}).order_by(field).values_list(field, flat=True).distinct()
+    return [("", _("Any"))] + [(v, v) for v in values]
+
+
+class AccountFilterForm(forms.Form):
+    q = forms.CharField(label=_("Search"), required=False, max_length=200)
+    stage = forms.MultipleChoiceField(label=_("Stage"), required=False, choices=LifecycleStage.choices)
+    band = forms.MultipleChoiceField(label=_("Health"), required=False, choices=list(BAND_LABELS.items()))
+    owner = forms.TypedChoiceField(label=_("Owner"), required=False, coerce=int, empty_value=None)
+    csm = forms.TypedChoiceField(label=_("CSM"), required=False, coerce=int, empty_value=None)
+    industry = forms.ChoiceField(label=_("Industry"), required=False)
+    region = forms.ChoiceField(label=_("Region"), required=False)
+    tag = forms.TypedChoiceField(label=_("Tag"), required=False, coerce=int, empty_value=None)
+    renewal = forms.TypedChoiceField(
+        label=_("Renewal within"), required=False, coerce=int, empty_value=None,
+        choices=[("", _("Any time"))] + [(d, _("%(days)s days") % {"days": d}) for d in RENEWAL_WINDOWS],
+    )
+    sort = forms.ChoiceField(required=False, choices=[(k, k) for k in SORTS] + [(f"-{k}", k) for k in SORTS])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].choices = staff_choices(Role.SALES)
+        self.fields["csm"].choices = staff_choices(Role.CSM)
+        self.fields["industry"].choices = distinct_values("industry")
+        self.fields["region"].choices = distinct_values("region")
+        self.fields["tag"].choices = [("", _("Any"))] + [
+            (t.pk, str(t)) for t in Tag.objects.select_related("category")
+        ]
+
+    def criteria(self) -> Criteria:
+        data = self.cleaned_data if self.is_valid() else {}
+        sort = data.get("sort") or "name"
+        return Criteria(
+            q=data.get("q", ""),
+            stages=tuple(data.get("stage") or ()),
+            bands=tuple(data.get("band") or ()),
+            owner=data.get("owner"),
+            csm=data.get("csm"),
+            industry=data.get("industry", ""),
+            region=data.get("region", ""),
+            tag=data.get("tag"),
+            renewal_within=data.get("renewal"),
+            sort=sort.lstrip("-"),
+            descending=sort.startswith("-"),
+        )
+
+
+class BulkActionForm(forms.Form):
+    ACTIONS = [
+        ("owner", _("Assign owner")),
+        ("csm", _("Assign CSM")),
+        ("tag", _("Add tag")),
+    ]
+    action = forms.ChoiceField(label=_("Action"), choices=ACTIONS)
+    ids = forms.TypedMultipleChoiceField(coerce=int, choices=(), required=True)
+    user = forms.TypedChoiceField(label=_("Person"), required=False, coerce=int, empty_value=None)
+    tag = forms.TypedChoiceField(label=_("Tag"), required=False, coerce=int, empty_value=None)
+
+    def __init__(self, *args, ids=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["ids"].choices = [(i, i) for i in ids]
+        self.fields["user"].choices = staff_choices()
+        self.fields["tag"].choices = [("", "—")] + [(t.pk, str(t)) for t in Tag.objects.select_related("category")]
+
+    def clean(self):
+        data = super().clean()
+        action = data.get("action")
+        if action in ("owner", "csm") and not data.get("user"):
+            self.add_error("user", _("Choose a person."))
+        if action == "tag" and not data.get("tag"):
+            self.add_error("tag", _("Choose a tag."))
+        return data
+
+
+class InteractionForm(forms.ModelForm):
+    TYPES = [(t, label) for t, label in Interaction.Type.choices if t in ("note", "call", "meeting", "visit", "qbr", "email")]
+
+    type = forms.ChoiceField(label=_("Type"), choices=TYPES, initial="note")
+
+    class Meta:
+        model = Interaction
+        fields = ["type", "contact", "occurred_at", "summary", "outcome"]
+        labels = {"contact": _("Contact"), "occurred_at": _("When"), "summary": pgettext_lazy("interaction", "Summary"), "outcome": _("Outcome")}
+        widgets = {
+            "occurred_at": forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+            "summary": forms.Textarea(attrs={"rows": 3}),
+        }
+
+    def __init__(self, *args, account=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["contact"].queryset = Contact.objects.filter(account=account) if account else Contact.objects.none()
+        self.fields["contact"].required = False
+        self.fields["occurred_at"].required = False
+        self.fields["occurred_at"].input_formats = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d"]
+
+    def clean_occurred_at(self):
+        return self.cleaned_data.get("occurred_at") or timezone.now()
+
+
+class PreferencesForm(forms.ModelForm):
+    time_zone = forms.ChoiceField(label=_("Time zone"), required=False)
+
+    class Meta:
+        model = User
+        fields = ["first_name", "last_name", "email", "language", "time_zone"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        zones = ["Asia/Shanghai", "Asia/Hong_Kong", "Asia/Taipei", "Asia/Singapore", "Asia/Tokyo", "UTC",
+                 "Europe/London", "Europe/Berlin", "America/New_York", "America/Los_Angeles"]
+        zones += sorted(z for z in zoneinfo.available_timezones() if z not in zones and "/" in z)
+        self.fields["time_zone"].choices = [("", _("Default (%(zone)s)") % {"zone": settings.TIME_ZONE})] + [
+            (z, z) for z in zones
+        ]
+
+
+class LanguageForm(forms.Form):
+    language = forms.ChoiceField(choices=settings.LANGUAGES)
+    next = forms.CharField(required=False)
+
+
+class SavedViewForm(forms.ModelForm):
+    class Meta:
+        model = SavedView
+        fields = ["name", "query"]
+        widgets = {"query": forms.HiddenInput}

@@ -1,0 +1,196 @@
+"""The read models behind the workspace pages: one account whole (the 360 page), one contact, and
+a user's own work. Each reads a fixed number of queries, whatever the length of the history; the
+caller has already found the account through clm.core.access."""
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.db.models import Q, Sum
+from django.utils import timezone
+
+from clm.commerce.models import Order, Subscription
+from clm.core.access import restrict, visible_accounts
+from clm.customers.models import Account, Contact, HealthBand, Interaction
+from clm.sales.models import Opportunity
+from clm.service.models import SurveyResponse, Ticket
+from clm.usage.models import Feature, UsageDaily, UsageFeatureDaily
+from clm.value.models import CLVEstimate, Recommendation, TierAssignment
+from clm.web.labels import ROLE_LABELS
+
+USAGE_DAYS = 365
+RECENT = 10
+OPEN_TICKETS = (Ticket.Status.OPEN, Ticket.Status.PENDING)
+LIVE = (Subscription.Status.ACTIVE, Subscription.Status.TRIAL)
+
+
+@dataclass
+class AccountOverview:
+    account: Account
+    decision_chain: list[tuple[str, list[Contact]]]
+    subscriptions: list[Subscription]
+    arr: object
+    next_renewal: dt.date | None
+    orders: list[Order]
+    tickets: list[Ticket]
+    open_tickets: int
+    surveys: list[SurveyResponse]
+    nps: int | None
+    opportunities: list[Opportunity]
+    usage: dict = field(default_factory=dict)
+    clv: CLVEstimate | None = None
+    tier: TierAssignment | None = None
+    recommendations: list[Recommendation] = field(default_factory=list)
+
+
+def decision_chain(contacts: list[Contact]) -> list[tuple[str, list[Contact]]]:
+    """Contacts grouped by decision-chain role, in the chain's order; key people first, people who
+    left last within a role."""
+    groups = defaultdict(list)
+    for contact in contacts:
+        groups[contact.role].append(contact)
+    order = [*Contact.Role.values, ""]
+    chain = []
+    for role in order:
+        if role in groups:
+            people = sorted(groups[role], key=lambda c: (c.status == Contact.Status.LEFT, not c.is_key_person, c.name))
+            label = ROLE_LABELS.get(role, role) if role else ""
+            chain.append((label, people))
+    return chain
+
+
+def net_promoter_score(scores: list[int]) -> int | None:
+    """NPS = % promoters (9–10) − % detractors (0–6), over the responses given."""
+    if not scores:
+        return None
+    promoters = sum(1 for s in scores if s >= 9)
+    detractors = sum(1 for s in scores if s <= 6)
+    return round(100 * (promoters - detractors) / len(scores))
+
+
+def usage_series(account_id: int, today: dt.date, days: int = USAGE_DAYS) -> dict:
+    """Daily active users and core-feature minutes over the last `days` days, as chart series
+    (days without usage read as zero)."""
+    start = today - dt.timedelta(days=days - 1)
+    users = dict(
+        UsageDaily.objects.filter(account_id=account_id, day__gte=start, day__lte=today).values_list("day", "active_users")
+    )
+    core = list(Feature.objects.filter(is_core=True).values_list("key", flat=True))
+    minutes = dict(
+        UsageFeatureDaily.objects.filter(account_id=account_id, day__gte=start, day__lte=today, feature__in=core)
+        .values("day").annotate(total=Sum("minutes")).values_list("day", "total")
+    ) if core else {}
+    axis = [start + dt.timedelta(days=i) for i in range(days)]
+    return {
+        "days": [d.isoformat() for d in axis],
+        "active_users": [users.get(d, 0) for d in axis],
+        "core_minutes": [round(minutes.get(d, 0.0), 1) for d in axis],
+        "has_data": bool(users or minutes),
+    }
+
+
+def account_overview(account: Account, today: dt.date | None = None) -> AccountOverview:
+    today = today or timezone.localdate()
+    contacts = list(account.contacts.all())
+    subscriptions = list(account.subscriptions.select_related("product").order_by("-start_date")[:20])
+    live = [s for s in subscriptions if s.status in LIVE]
+    renewals = [s.renewal_date for s in live if s.renewal_date and s.renewal_date >= today]
+    tickets = list(account.tickets.order_by("-opened_at")[:RECENT])
+    open_tickets = account.tickets.filter(status__in=OPEN_TICKETS).count()
+    surveys = list(account.survey_responses.order_by("-responded_at")[:RECENT])
+    nps_scores = [s.score for s in surveys if s.kind == SurveyResponse.Kind.NPS]
+    return AccountOverview(
+        account=account,
+        decision_chain=decision_chain(contacts),
+        subscriptions=subscriptions,
+        arr=sum((s.mrr for s in live), start=0) * 12 if live else None,
+        next_renewal=min(renewals) if renewals else None,
+        orders=list(account.orders.order_by("-ordered_on", "-pk")[:RECENT]),
+        tickets=tickets,
+        open_tickets=open_tickets,
+        surveys=surveys,
+        nps=net_promoter_score(nps_scores),
+        opportunities=list(
+            account.opportunities.exclude(stage__in=Opportunity.CLOSED).select_related("owner").order_by("expected_close")
+        ),
+        usage=usage_series(account.pk, today),
+        # The value engine's latest figures for the account (clm.value), when it has run.
+        clv=CLVEstimate.objects.filter(account=account).order_by("-as_of").first(),
+        tier=TierAssignment.objects.filter(account=account).order_by("-as_of").first(),
+        recommendations=list(
+            Recommendation.objects.filter(account=account, status__in=Recommendation.LIVE)
+            .select_related("product", "because_of").order_by("rank")[:5]
+        ),
+    )
+
+
+@dataclass
+class MyWork:
+    red_accounts: list[Account]
+    renewals: list[Subscription]
+    open_tickets: list[Ticket]
+    recent: list[Interaction]
+    accounts_count: int
+
+
+def my_work(user, today: dt.date | None = None, horizon_days: int = 90) -> MyWork:
+    """The user's own book: accounts they own or look after (within what they may see)."""
+    today = today or timezone.localdate()
+    mine = visible_accounts(user).filter(Q(sales_owner=user) | Q(csm=user))
+    mine_ids = mine.values("pk")
+    return MyWork(
+        red_accounts=list(mine.filter(health_band=HealthBand.RED).order_by(
+            "health_score", "name").only("name", "health_score", "health_band", "lifecycle_stage")[:20]),
+        renewals=list(
+            restrict(Subscription.objects.all(), user).filter(
+                account_id__in=mine_ids, status__in=LIVE,
+                renewal_date__gte=today, renewal_date__lte=today + dt.timedelta(days=horizon_days),
+            ).select_related("account", "product").order_by("renewal_date")[:30]
+        ),
+        open_tickets=list(
+            restrict(Ticket.objects.all(), user).filter(account_id__in=mine_ids, status__in=OPEN_TICKETS)
+            .select_related("account").order_by("opened_at")[:20]
+        ),
+        recent=list(
+            restrict(Interaction.objects.all(), user).filter(
+                account_id__in=mine_ids, occurred_at__gte=timezone.now() - dt.timedelta(days=30),
+            ).select_related("account", "owner", "contact").order_by("-occurred_at")[:20]
+        ),
+        accounts_count=mine.count(),
+    )
+
+
+@dataclass
+class HealthPanel:
+    """The lifecycle engine's view of one account: the latest score with its components, the
+    trend over a year, the open early-warning signals and the churn model's latest prediction."""
+
+    latest: object
+    components: list[dict]
+    trend: dict
+    signals: list
+    prediction: object
+
+
+LIFECYCLE_READS = ("health_history", "open_signals", "latest_prediction")
+
+
+def health_panel(account: Account) -> HealthPanel | None:
+    """Read through clm.lifecycle's own functions; None while that app does not provide them (the
+    page then shows the score and band kept on the account)."""
+    try:
+        from clm.lifecycle import services as lifecycle
+    except ImportError:
+        return None
+    if not all(callable(getattr(lifecycle, name, None)) for name in LIFECYCLE_READS):
+        return None
+    history = lifecycle.health_history(account, days=USAGE_DAYS)
+    latest = history[-1] if history else None
+    components = sorted(latest.components or [], key=lambda c: -(c.get("weight") or 0)) if latest else []
+    return HealthPanel(
+        latest=latest,
+        components=components,
+        trend={"days": [h.as_of.isoformat() for h in history], "scores": [round(h.score, 1) for h in history]},
+        signals=lifecycle.open_signals(account),
+        prediction=lifecycle.latest_prediction(account),
+    )

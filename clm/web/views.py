@@ -1,0 +1,231 @@
+"""The workspace pages. Each view parses, finds what the user may see (clm.core.access), calls a
+read model or an action, and renders; htmx requests get the fragment they asked for."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseBadRequest, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from clm.core.access import can_edit, visible_accounts, visible_records
+from clm.customers import timeline as timelines
+from clm.customers.models import Account, Contact, Interaction, Tag
+from clm.io import export
+from clm.web import actions, overview
+from clm.web.accounts import page as accounts_page
+from clm.web.forms import AccountFilterForm, BulkActionForm, InteractionForm, LanguageForm, PreferencesForm
+from clm.web.models import SavedView
+
+TIMELINE_PAGE = 25
+
+
+def is_htmx(request) -> bool:
+    return request.headers.get("HX-Request") == "true" and request.headers.get("HX-History-Restore-Request") != "true"
+
+
+@login_required
+def home(request):
+    return render(request, "web/home.html", {"work": overview.my_work(request.user), "nav": "home"})
+
+
+@login_required
+@require_GET
+def account_list(request):
+    form = AccountFilterForm(request.GET)
+    page = accounts_page(request.user, form.criteria(), request.GET.get("page") or 1)
+    context = {
+        "form": form,
+        "page": page,
+        "criteria": form.criteria(),
+        "query": request.GET.urlencode(),
+        "saved_views": SavedView.objects.filter(user=request.user),
+        "can_edit": can_edit(request.user, Account),
+        "nav": "accounts",
+    }
+    if is_htmx(request):
+        response = render(request, "web/accounts/_table.html", context)
+    else:
+        context["bulk"] = BulkActionForm()
+        response = render(request, "web/accounts/list.html", context)
+    response["Vary"] = "HX-Request"
+    return response
+
+
+@login_required
+@require_POST
+def account_bulk(request):
+    ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()]
+    form = BulkActionForm(request.POST, ids=ids)
+    back = _safe_next(request, reverse("web:accounts"))
+    if not form.is_valid():
+        messages.error(request, _("Choose accounts and what to do with them."))
+        return redirect(back)
+    data = form.cleaned_data
+    try:
+        if data["action"] in ("owner", "csm"):
+            done = actions.bulk_assign(request.user, data["ids"], data["action"], data["user"])
+        else:
+            done = actions.bulk_tag(request.user, data["ids"], get_object_or_404(Tag, pk=data["tag"]))
+    except PermissionDenied:
+        messages.error(request, _("You may not change accounts."))
+        return redirect(back)
+    messages.success(request, _("%(count)s accounts updated.") % {"count": done})
+    return redirect(back)
+
+
+@login_required
+@require_GET
+def account_export(request):
+    """Every account the user may see, as CSV, through the export service (it applies visibility)."""
+    response = StreamingHttpResponse(export.csv_chunks("accounts", request.user), content_type=export.content_type("csv"))
+    response["Content-Disposition"] = 'attachment; filename="accounts.csv"'
+    return response
+
+
+@login_required
+@require_POST
+def saved_view_create(request):
+    name = (request.POST.get("name") or "").strip()[:100]
+    query = (request.POST.get("query") or "")[:2000]
+    if not name:
+        messages.error(request, _("Give the view a name."))
+    else:
+        SavedView.objects.update_or_create(user=request.user, name=name, defaults={"query": query})
+        messages.success(request, _("View “%(name)s” saved.") % {"name": name})
+    return redirect(f"{reverse('web:accounts')}?{query}")
+
+
+@login_required
+@require_POST
+def saved_view_delete(request, pk):
+    get_object_or_404(SavedView, pk=pk, user=request.user).delete()
+    return redirect("web:accounts")
+
+
+def _kinds(request) -> list[str]:
+    return [k for k in request.GET.getlist("kind") if k in timelines.SOURCES]
+
+
+@login_required
+@require_GET
+def account_detail(request, pk):
+    account = get_object_or_404(visible_accounts(request.user).select_related("sales_owner", "csm"), pk=pk)
+    kinds = _kinds(request)
+    context = {
+        "o": overview.account_overview(account),
+        "account": account,
+        "account_facts": [f for f in (account.domain, account.industry, account.region, account.city) if f],
+        "timeline": timelines.timeline(account.pk, limit=TIMELINE_PAGE, kinds=kinds or None),
+        "kinds": kinds,
+        "all_kinds": timeline_kinds(),
+        "note_form": InteractionForm(account=account),
+        "can_log": request.user.has_perm("customers.add_interaction"),
+        "lifecycle": overview.health_panel(account),
+        "nav": "accounts",
+    }
+    return render(request, "web/account.html", context)
+
+
+def timeline_kinds():
+    labels = {
+        "interaction": _("Interactions"), "ticket": _("Tickets"), "survey": _("Surveys"), "order": _("Orders"),
+        "contract": _("Contracts"), "payment": _("Payments"), "usage": _("Usage"),
+    }
+    return [(k, labels.get(k, k)) for k in timelines.SOURCES]
+
+
+@login_required
+@require_GET
+def account_timeline(request, pk):
+    account = get_object_or_404(visible_accounts(request.user).only("pk"), pk=pk)
+    try:
+        page = timelines.timeline(
+            account.pk, cursor=request.GET.get("cursor") or None, limit=TIMELINE_PAGE, kinds=_kinds(request) or None
+        )
+    except (timelines.BadCursor, ValueError) as exc:
+        return HttpResponseBadRequest(str(exc))
+    return render(request, "web/accounts/_timeline_items.html", {
+        "account": account, "timeline": page, "kinds": _kinds(request),
+    })
+
+
+@login_required
+@require_POST
+def account_log(request, pk):
+    """Log a note, call, meeting, visit or QBR; answers with the refreshed timeline (htmx) or
+    goes back to the page."""
+    account = get_object_or_404(visible_accounts(request.user), pk=pk)
+    form = InteractionForm(request.POST, account=account)
+    if form.is_valid():
+        try:
+            actions.log_interaction(request.user, account, form.cleaned_data)
+        except PermissionDenied:
+            form.add_error(None, _("You may not log interactions."))
+    status = 200 if form.is_valid() and not form.errors else 422
+    if not is_htmx(request):
+        if status != 200:
+            messages.error(request, _("The note was not saved: %(errors)s") % {"errors": form.errors.as_text()})
+        return redirect("web:account", pk=account.pk)
+    context = {
+        "account": account,
+        "timeline": timelines.timeline(account.pk, limit=TIMELINE_PAGE),
+        "kinds": [],
+        "note_form": InteractionForm(account=account) if status == 200 else form,
+    }
+    return render(request, "web/accounts/_log_result.html", context, status=status)
+
+
+@login_required
+@require_GET
+def contact_detail(request, pk):
+    contact = get_object_or_404(visible_records(Contact, request.user).select_related("account"), pk=pk)
+    context = {
+        "contact": contact,
+        "interactions": Interaction.objects.filter(contact=contact).select_related("owner").order_by("-occurred_at")[:50],
+        "tickets": contact.tickets.order_by("-opened_at")[:20],
+        "colleagues": Contact.objects.filter(account_id=contact.account_id).exclude(pk=contact.pk).order_by("name")[:30],
+        "nav": "accounts",
+    }
+    return render(request, "web/contact.html", context)
+
+
+@login_required
+def preferences(request):
+    form = PreferencesForm(request.POST or None, instance=request.user)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, _("Preferences saved."))
+        return _with_language_cookie(redirect("web:preferences"), form.instance.language)
+    return render(request, "web/preferences.html", {"form": form, "nav": "preferences"})
+
+
+@require_POST
+def set_language(request):
+    """Switch the language: kept on the user when signed in, in a cookie otherwise."""
+    form = LanguageForm(request.POST)
+    if not form.is_valid():
+        return HttpResponseBadRequest("unknown language")
+    language = form.cleaned_data["language"]
+    if request.user.is_authenticated:
+        request.user.language = language
+        request.user.save(update_fields=["language"])
+    return _with_language_cookie(redirect(_safe_next(request, reverse("web:home"))), language)
+
+
+def _with_language_cookie(response, language):
+    from django.conf import settings
+
+    if language:
+        response.set_cookie(settings.LANGUAGE_COOKIE_NAME, language, max_age=365 * 24 * 3600, samesite="Lax")
+    return response
+
+
+def _safe_next(request, default: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
+        return target
+    return default

@@ -1,0 +1,51 @@
+"""clm.core.bulk: the one bulk insert/upsert seam (multi-row VALUES on SQLite, COPY on PostgreSQL)."""
+
+import pytest
+from django.db import connection, transaction
+
+from clm.core import bulk
+from clm.usage.models import Feature
+
+pytestmark = pytest.mark.django_db
+
+COLUMNS = ["key", "name", "is_core"]
+
+
+def test_it_returns_only_the_rows_it_inserted_when_conflicts_are_ignored():
+    assert bulk.insert(Feature, COLUMNS, [("a", "A", False), ("b", "B", True)], conflict=["key"], returning=["key"]) == [
+        ("a",),
+        ("b",),
+    ]
+    again = bulk.insert(Feature, COLUMNS, [("b", "B2", False), ("c", "C", False)], conflict=["key"], returning=["key"])
+    assert again == [("c",)]
+    assert dict(Feature.objects.values_list("key", "name")) == {"a": "A", "b": "B", "c": "C"}
+
+
+def test_it_counts_inserted_rows_without_returning_them():
+    assert bulk.insert_count(Feature, COLUMNS, [("a", "", False), ("b", "", False)], conflict=["key"]) == 2
+    assert bulk.insert_count(Feature, COLUMNS, [("a", "", False), ("b", "", False), ("c", "", False)], conflict=["key"]) == 1
+    assert bulk.insert_count(Feature, COLUMNS, [], conflict=["key"]) == 0
+
+
+def test_it_updates_on_conflict_when_asked():
+    bulk.insert(Feature, COLUMNS, [("a", "old", False)])
+    bulk.insert(Feature, COLUMNS, [("a", "new", True), ("b", "B", False)], conflict=["key"], update=["name", "is_core"])
+    assert set(Feature.objects.values_list("key", "name", "is_core")) == {("a", "new", True), ("b", "B", False)}
+
+
+def test_it_splits_more_rows_than_one_statement_takes():
+    rows = [(f"k{i}", "", False) for i in range(bulk.MAX_VARIABLES // 3 * 2 + 5)]
+    assert bulk.insert_count(Feature, COLUMNS, rows, conflict=["key"]) == len(rows)
+    assert bulk.insert_count(Feature, COLUMNS, rows, conflict=["key"]) == 0
+    assert Feature.objects.count() == len(rows)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="savepoints for direct COPY exist on PostgreSQL only")
+def test_a_long_transaction_stops_trying_direct_copies_before_subtransactions_pile_up():
+    with transaction.atomic():
+        before = connection.savepoint_state  # the test harness's own savepoints count too
+        for i in range(bulk.DIRECT_COPY_SAVEPOINTS + 20):
+            rows = [("same", "", False), (f"new{i}", "", False)]  # one conflict: the direct COPY fails
+            assert bulk.insert_count(Feature, COLUMNS, rows, conflict=["key"]) == (2 if i == 0 else 1)
+        assert connection.savepoint_state - before <= bulk.DIRECT_COPY_SAVEPOINTS
+    assert Feature.objects.count() == bulk.DIRECT_COPY_SAVEPOINTS + 21

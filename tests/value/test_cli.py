@@ -1,0 +1,157 @@
+"""`clm clv`: the models fitted on a file, printed as text or JSON; bad files, columns and dates
+are clear errors (CommandError: a message and exit status 1, no traceback)."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from .conftest import CDNOW_SAMPLE, REGULAR
+
+
+def run(*args) -> dict:
+    from io import StringIO
+
+    out = StringIO()
+    call_command("clv", *args, "--json", stdout=out)
+    return json.loads(out.getvalue())
+
+
+def cdnow(*extra):
+    return [
+        "bgnbd",
+        str(CDNOW_SAMPLE),
+        "--sep",
+        "whitespace",
+        "--no-header",
+        "--customer",
+        "1",
+        "--date",
+        "3",
+        *extra,
+    ]
+
+
+def test_bgnbd_reproduces_fader_hardie_lee_2005_on_the_cdnow_sample():
+    # Marketing Science 24(2), p. 279: r = 0.243, α = 4.414, a = 0.793, b = 2.426 on 39 weeks
+    result = run(*cdnow("--amount", "5", "--calibration-end", "1997-09-30"))
+    assert [round(result["parameters"][k], 3) for k in ("r", "alpha", "a", "b")] == [
+        0.243,
+        4.414,
+        0.793,
+        2.426,
+    ]
+    assert result["log_likelihood"] == pytest.approx(-9582.4, abs=0.1)
+    assert result["customers"] == 2357 and result["fit_seconds"] > 0
+    assert set(result["gamma_gamma"]["parameters"]) == {"p", "q", "v"}
+    # the holdout check of the paper (its Figure 4): 39 weeks to the end of June 1998
+    total = result["holdout"]["by_calibration_purchases"][-1]
+    assert total["group"] == "total" and total["customers"] == 2357
+    assert total["predicted"] == pytest.approx(total["actual"], rel=0.15)
+
+
+def test_sbg_reproduces_fader_hardie_2007():
+    result = run("sbg", "--alive", ",".join(map(str, REGULAR)), "--project", "3")
+    assert (round(result["parameters"]["alpha"], 3), round(result["parameters"]["beta"], 3)) == (0.704, 1.182)
+    assert len(result["projected_survival"]) == len(REGULAR) + 3
+    assert result["projected_survival"][0] == 1.0
+
+
+def test_text_output_names_the_parameters(capsys):
+    call_command("clv", "sbg", "--alive", "1000,631,468,382")
+    text = capsys.readouterr().out
+    assert "alpha =" in text and "log-likelihood" in text
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            [
+                "bgnbd",
+                "/nonexistent.csv",
+                "--customer",
+                "a",
+                "--date",
+                "b",
+                "--calibration-end",
+                "2024-01-01",
+            ],
+            "no such file",
+        ),
+        (cdnow("--calibration-end", "not-a-date"), "not a date"),
+        (cdnow("--calibration-end", "1990-01-01"), "before the first transaction"),
+        (
+            [
+                "bgnbd",
+                str(CDNOW_SAMPLE),
+                "--sep",
+                "whitespace",
+                "--no-header",
+                "--customer",
+                "9",
+                "--date",
+                "3",
+                "--calibration-end",
+                "1997-09-30",
+            ],
+            "no such column",
+        ),  # fmt: skip
+        (
+            cdnow("--amount", "2", "--date-format", "%d/%m/%Y", "--calibration-end", "1997-09-30"),
+            "not a date",
+        ),
+        (["sbg", "--alive", "1000,abc"], "numbers separated by commas"),
+        (["sbg", "--alive", "1000,1200,900"], "cannot increase"),
+        (["sbg", "--alive", "1000"], "at least 2 periods"),
+    ],
+)
+def test_bad_input_is_a_clear_error(args, message):
+    with pytest.raises(CommandError, match=message):
+        call_command("clv", *args)
+
+
+def test_the_clm_command_exits_non_zero_without_a_traceback(tmp_path):
+    bad = tmp_path / "orders.csv"
+    bad.write_text("customer,date\n1,2024-01-01\n2,yesterday\n")
+    clm = [sys.executable, "-c", "import sys; from clm.cli import main; sys.exit(main())"]
+    done = subprocess.run(
+        [
+            *clm,
+            "clv",
+            "bgnbd",
+            str(bad),
+            "--customer",
+            "customer",
+            "--date",
+            "date",
+            "--calibration-end",
+            "2024-02-01",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode != 0
+    assert "row 2" in done.stderr and "not a date" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.django_db
+def test_recompute_runs_the_daily_value_run_on_the_database():
+    import datetime as dt
+
+    from clm.customers.models import Account
+    from clm.value.models import CLVEstimate
+
+    from .conftest import order
+
+    buyer = Account.objects.create(name="buyer")
+    order(buyer, dt.date(2024, 1, 2), "250.00")
+    result = run("recompute", "--as-of", "2024-02-01")
+    assert result["as_of"] == "2024-02-01" and result["clv_estimates"] == 1
+    assert CLVEstimate.objects.get(account=buyer).as_of == dt.date(2024, 2, 1)
+    with pytest.raises(CommandError, match="in the future"):
+        call_command("clv", "recompute", "--as-of", "2999-01-01")

@@ -1,0 +1,191 @@
+"""The account 360 page, its timeline fragment and logging a note; visibility by URL; a bounded
+number of queries whatever the history."""
+
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+
+from clm.core.models import AuditLog
+from clm.customers.models import Account, Interaction
+from clm.web.overview import decision_chain, net_promoter_score
+from tests.web.conftest import build_history
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_page_shows_the_header_and_sections(client, owner, huawei):
+    client.force_login(owner)
+    response = client.get(reverse("web:account", args=[huawei.pk]), HTTP_ACCEPT_LANGUAGE="en")
+    html = response.content.decode()
+    assert response.status_code == 200
+    for text in ["华为技术有限公司", "At risk", "since 2026-09-01", ">48<", "24,000", "owner", "csm",
+                 "王芳", "李雷", "Left", "call 0", "CLM Cloud", 'id="usage-chart"']:
+        assert text in html, text
+    o = response.context["o"]
+    assert len(o.usage["days"]) == 365 and max(o.usage["active_users"]) == 9
+    assert o.usage["core_minutes"][-1] == 12.5  # only the core feature counts
+
+
+def test_another_owners_account_is_not_found_by_url(client, team_visibility, outsider, huawei):
+    Account.objects.filter(pk=huawei.pk).update(csm=None)  # the CSM is in the outsider's team
+    client.force_login(outsider)
+    assert client.get(reverse("web:account", args=[huawei.pk])).status_code == 404
+    assert client.get(reverse("web:account_timeline", args=[huawei.pk])).status_code == 404
+    assert client.post(reverse("web:account_log", args=[huawei.pk]), {"type": "note", "summary": "x"}).status_code == 404
+    assert client.get(reverse("web:contact", args=[huawei.contacts.first().pk])).status_code == 404
+
+
+def test_a_teammate_sees_the_account(client, team_visibility, teammate, huawei):
+    client.force_login(teammate)
+    assert client.get(reverse("web:account", args=[huawei.pk])).status_code == 200
+
+
+def test_the_page_makes_a_bounded_number_of_queries(client, owner, core_features, django_assert_max_num_queries):
+    from clm.core import services
+
+    small = services.create(Account, {"name": "小客户", "sales_owner": owner})
+    build_history(small, days=20, events=2)
+    large = services.create(Account, {"name": "大客户", "sales_owner": owner})
+    build_history(large, days=1500, events=300)  # years of history: the same queries
+    client.force_login(owner)
+    client.get(reverse("web:account", args=[small.pk]))  # warm the session
+    with django_assert_max_num_queries(35) as few:
+        client.get(reverse("web:account", args=[small.pk]))
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        assert client.get(reverse("web:account", args=[large.pk])).status_code == 200
+
+
+def test_the_timeline_scrolls_by_cursor_without_repeats(client, owner, huawei):
+    client.force_login(owner)
+    url = reverse("web:account_timeline", args=[huawei.pk])
+    seen, cursor, pages = [], None, 0
+    while True:
+        response = client.get(url, {"cursor": cursor} if cursor else {}, HTTP_HX_REQUEST="true")
+        page = response.context["timeline"]
+        seen += [(i.kind, i.id) for i in page.items]
+        pages += 1
+        cursor = page.next_cursor
+        if not cursor:
+            break
+        assert 'hx-trigger="revealed"' in response.content.decode()
+    assert len(seen) == len(set(seen)) and pages > 2
+
+
+def test_the_timeline_filters_by_type(client, owner, huawei):
+    client.force_login(owner)
+    response = client.get(reverse("web:account_timeline", args=[huawei.pk]), {"kind": ["ticket", "survey"]})
+    assert {i.kind for i in response.context["timeline"].items} == {"ticket", "survey"}
+
+
+def test_a_bad_cursor_is_a_bad_request(client, owner, huawei):
+    client.force_login(owner)
+    assert client.get(reverse("web:account_timeline", args=[huawei.pk]), {"cursor": "nonsense"}).status_code == 400
+
+
+def test_a_note_logged_inline_is_on_the_timeline_at_once(client, owner, huawei):
+    client.force_login(owner)
+    response = client.post(
+        reverse("web:account_log", args=[huawei.pk]),
+        {"type": "qbr", "summary": "QBR：续约意向明确 <b>bold</b>", "outcome": "续约"},
+        HTTP_HX_REQUEST="true",
+    )
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "QBR：续约意向明确 &lt;b&gt;bold&lt;/b&gt;" in html  # escaped, first on the timeline
+    assert html.index("续约意向明确") < html.index("call 0")
+    assert 'hx-swap-oob="true"' in html
+    note = Interaction.objects.get(type="qbr")
+    assert note.owner == owner and note.account == huawei
+    assert AuditLog.objects.filter(model="customers.interaction", action="create", via="ui", actor=owner).exists()
+
+
+def test_an_empty_note_is_refused_with_the_form_shown_again(client, owner, huawei):
+    client.force_login(owner)
+    response = client.post(reverse("web:account_log", args=[huawei.pk]), {"type": "note", "summary": ""},
+                           HTTP_HX_REQUEST="true")
+    assert response.status_code == 422 and 'role="alert"' in response.content.decode()
+    assert not Interaction.objects.filter(type="note").exists()
+
+
+def test_a_viewer_cannot_log_notes(client, viewer, huawei):
+    client.force_login(viewer)
+    response = client.post(reverse("web:account_log", args=[huawei.pk]), {"type": "note", "summary": "hi"},
+                           HTTP_HX_REQUEST="true")
+    assert response.status_code == 422 and not Interaction.objects.filter(type="note").exists()
+
+
+def test_the_contact_page(client, owner, huawei):
+    client.force_login(owner)
+    contact = huawei.contacts.get(name="王芳")
+    response = client.get(reverse("web:contact", args=[contact.pk]), HTTP_ACCEPT_LANGUAGE="en")
+    html = response.content.decode()
+    assert "wang.fang@example.cn" in html and "Decision maker" in html and "call 3" in html and "李雷" in html
+
+
+def test_the_decision_chain_groups_by_role_key_people_first_leavers_last():
+    from clm.customers.models import Contact
+
+    people = [Contact(name="b", role="user"), Contact(name="c", role="user", status="left"),
+              Contact(name="a", role="user", is_key_person=False), Contact(name="z", role="user", is_key_person=True),
+              Contact(name="boss", role="decision_maker"), Contact(name="x", role="")]
+    chain = decision_chain(people)
+    assert [label for label, _ in chain] == ["Decision maker", "User", ""]
+    assert [c.name for c in chain[1][1]] == ["z", "a", "b", "c"]
+
+
+def test_nps_is_promoters_minus_detractors():
+    assert net_promoter_score([10, 9, 8, 6, 0]) == 0
+    assert net_promoter_score([10, 10, 7]) == 67
+    assert net_promoter_score([]) is None
+
+
+def test_usage_days_without_rows_read_as_zero(owner, huawei):
+    from clm.web.overview import usage_series
+
+    series = usage_series(huawei.pk, dt.date.today() + dt.timedelta(days=10), days=20)
+    assert series["active_users"][-10:] == [0] * 10 and series["active_users"][0] > 0
+
+
+def test_the_header_shows_clv_tier_and_offers_when_the_value_engine_has_run(client, owner, huawei):
+    from clm.commerce.models import Product
+    from clm.value.models import CLVEstimate, Recommendation, TierAssignment
+
+    CLVEstimate.objects.create(account=huawei, as_of=dt.date(2026, 10, 1), method="sbg", value=120000,
+                               historical_value=50000, future_value=70000)
+    CLVEstimate.objects.create(account=huawei, as_of=dt.date(2026, 11, 1), method="sbg", value=130000,
+                               historical_value=52000, future_value=78000)
+    TierAssignment.objects.create(account=huawei, as_of=dt.date(2026, 11, 1), tier="gold", tier_label="Gold",
+                                  tenure_years=2.5, total_revenue=90000)
+    Recommendation.objects.create(
+        account=huawei, product=Product.objects.create(name="BI 模块"), score=0.8, confidence=0.6, lift=2.1,
+        due_from=dt.date(2026, 12, 1), due_to=dt.date(2027, 2, 1), reason="bought CLM Cloud", reason_zh="已购云版",
+        computed_on=dt.date(2026, 11, 1),
+    )
+    client.force_login(owner)
+    html = client.get(reverse("web:account", args=[huawei.pk])).content.decode()
+    assert "130,000" in html and "120,000" not in html
+    assert "Gold" in html and "BI 模块" in html and "已购云版" in html
+
+
+def test_timeline_values_read_in_the_users_language(client, owner, huawei):
+    client.force_login(owner)
+    html = client.get(reverse("web:account_timeline", args=[huawei.pk]), {"kind": ["ticket", "payment"]},
+                      HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    assert "普通" in html and "待处理" in html and "normal" not in html
+
+
+def test_a_viewer_sees_no_note_form(client, viewer, owner, huawei):
+    client.force_login(viewer)
+    assert 'data-testid="log-form"' not in client.get(reverse("web:account", args=[huawei.pk])).content.decode()
+    client.force_login(owner)
+    assert 'data-testid="log-form"' in client.get(reverse("web:account", args=[huawei.pk])).content.decode()
+
+
+def test_the_decision_chain_reads_in_the_glossarys_words(client, owner, huawei):
+    from clm.customers.models import Contact
+
+    Contact.objects.create(account=huawei, name="赵强", role="user")
+    client.force_login(owner)
+    html = client.get(reverse("web:account", args=[huawei.pk]), HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    assert "决策者" in html and "支持者" in html and "使用者" in html

@@ -1,0 +1,148 @@
+"""The accounts list: search (Chinese, pinyin, initials, domain, contact, tag), filters, sort,
+pages, htmx partials, saved views, bulk actions and export, all within what the user may see."""
+
+import pytest
+from django.urls import reverse
+
+from clm.core.models import AuditLog
+from clm.customers.models import Account
+from clm.web.models import SavedView
+
+pytestmark = pytest.mark.django_db
+
+
+def names(response):
+    return [a.name for a in response.context["page"].object_list]
+
+
+@pytest.mark.parametrize("query", ["华为", "huawei", "HuaWei", "hw", "hwjs", "huawei.example", "王芳", "wang.fang@"])
+def test_an_account_is_found_by_name_pinyin_initials_domain_or_contact(client, admin_user, huawei, theirs, query):
+    client.force_login(admin_user)
+    assert names(client.get(reverse("web:accounts"), {"q": query})) == ["华为技术有限公司"]
+
+
+def test_an_account_is_found_by_tag(client, admin_user, huawei, theirs, scene_tag):
+    theirs.tags.add(scene_tag)
+    client.force_login(admin_user)
+    assert names(client.get(reverse("web:accounts"), {"q": "高自动化"})) == ["长安汽车"]
+
+
+def test_accounts_imported_in_bulk_are_found_by_pinyin(client, admin_user):
+    Account.objects.bulk_create([Account(name="比亚迪")])  # as an import writes: no hooks, no key
+    client.force_login(admin_user)
+    assert names(client.get(reverse("web:accounts"), {"q": "byd"})) == ["比亚迪"]
+
+
+def test_filters_combine(client, admin_user, huawei, theirs):
+    client.force_login(admin_user)
+    url = reverse("web:accounts")
+    assert names(client.get(url, {"band": "red"})) == ["华为技术有限公司"]
+    assert sorted(names(client.get(url, {"band": ["red", "green"]}))) == sorted(["华为技术有限公司", "长安汽车"])
+    assert names(client.get(url, {"stage": "mature"})) == ["长安汽车"]
+    assert names(client.get(url, {"industry": "电子", "region": "华南"})) == ["华为技术有限公司"]
+    assert names(client.get(url, {"owner": theirs.sales_owner_id})) == ["长安汽车"]
+    assert names(client.get(url, {"csm": huawei.csm_id})) == ["华为技术有限公司"]
+    assert names(client.get(url, {"renewal": 90})) == ["华为技术有限公司"]
+    assert names(client.get(url, {"renewal": 30})) == []
+
+
+def test_filtering_by_tag(client, admin_user, huawei, theirs, scene_tag):
+    huawei.tags.add(scene_tag)
+    client.force_login(admin_user)
+    assert names(client.get(reverse("web:accounts"), {"tag": scene_tag.pk})) == ["华为技术有限公司"]
+
+
+@pytest.mark.parametrize("sort, first", [("health", "华为技术有限公司"), ("-health", "长安汽车"),
+                                         ("-arr", "华为技术有限公司"), ("renewal", "华为技术有限公司")])
+def test_columns_sort_both_ways(client, admin_user, huawei, theirs, sort, first):
+    client.force_login(admin_user)
+    assert names(client.get(reverse("web:accounts"), {"sort": sort}))[0] == first
+
+
+def test_the_page_shows_arr_and_the_next_renewal(client, admin_user, huawei):
+    client.force_login(admin_user)
+    row = client.get(reverse("web:accounts")).context["page"].object_list[0]
+    assert row.arr_value == 24000 and row.next_renewal_on is not None
+
+
+def test_an_htmx_request_gets_only_the_table(client, admin_user, huawei, theirs):
+    client.force_login(admin_user)
+    response = client.get(reverse("web:accounts"), {"band": "red"}, HTTP_HX_REQUEST="true")
+    html = response.content.decode()
+    assert html.lstrip().startswith('<div id="account-table"') and "<html" not in html
+    assert "华为技术有限公司" in html and "长安汽车" not in html
+    assert "HX-Request" in response["Vary"]
+
+
+def test_pages_hold_fifty_accounts(client, admin_user):
+    Account.objects.bulk_create([Account(name=f"客户{i:03d}") for i in range(120)])
+    client.force_login(admin_user)
+    page3 = client.get(reverse("web:accounts"), {"page": 3}).context["page"]
+    assert page3.paginator.count == 120 and len(page3.object_list) == 20
+
+
+def test_a_restricted_user_lists_only_their_teams_accounts(client, team_visibility, owner, huawei, theirs):
+    client.force_login(owner)
+    assert names(client.get(reverse("web:accounts"))) == ["华为技术有限公司"]
+    assert names(client.get(reverse("web:accounts"), {"q": "changan"})) == []
+
+
+def test_a_saved_view_keeps_the_query_for_its_user(client, owner, huawei):
+    client.force_login(owner)
+    response = client.post(reverse("web:saved_view_create"), {"name": "红色客户", "query": "band=red&sort=health"})
+    assert response.status_code == 302 and response["Location"].endswith("?band=red&sort=health")
+    view = SavedView.objects.get(user=owner)
+    assert view.name == "红色客户"
+    listed = client.get(reverse("web:accounts"))
+    assert list(listed.context["saved_views"]) == [view]
+
+
+def test_a_user_cannot_delete_someone_elses_saved_view(client, owner, outsider):
+    view = SavedView.objects.create(user=owner, name="mine", query="band=red")
+    client.force_login(outsider)
+    assert client.post(reverse("web:saved_view_delete", args=[view.pk])).status_code == 404
+
+
+def test_bulk_assigning_a_csm_goes_through_the_services(client, admin_user, csm, huawei, theirs):
+    client.force_login(admin_user)
+    client.post(reverse("web:accounts_bulk"), {"action": "csm", "user": csm.pk, "ids": [huawei.pk, theirs.pk]})
+    assert set(Account.objects.values_list("csm_id", flat=True)) == {csm.pk}
+    assert AuditLog.objects.filter(model="customers.account", action="update", via="ui").count() >= 1
+
+
+def test_bulk_actions_skip_accounts_the_user_cannot_see(client, team_visibility, owner, teammate, huawei, theirs):
+    client.force_login(owner)
+    client.post(reverse("web:accounts_bulk"), {"action": "owner", "user": teammate.pk, "ids": [huawei.pk, theirs.pk]})
+    huawei.refresh_from_db()
+    theirs.refresh_from_db()
+    assert huawei.sales_owner == teammate and theirs.sales_owner != teammate
+
+
+def test_bulk_tagging(client, admin_user, huawei, theirs, scene_tag):
+    client.force_login(admin_user)
+    client.post(reverse("web:accounts_bulk"), {"action": "tag", "tag": scene_tag.pk, "ids": [huawei.pk]})
+    assert list(huawei.tags.all()) == [scene_tag] and not theirs.tags.exists()
+
+
+def test_a_viewer_cannot_use_bulk_actions(client, viewer, huawei, csm):
+    client.force_login(viewer)
+    client.post(reverse("web:accounts_bulk"), {"action": "csm", "user": csm.pk, "ids": [huawei.pk]})
+    huawei.refresh_from_db()
+    assert huawei.csm == csm  # unchanged: it was already csm; and nothing was audited
+    assert not AuditLog.objects.filter(via="ui").exists()
+
+
+def test_the_export_holds_only_visible_accounts(client, team_visibility, owner, huawei, theirs):
+    client.force_login(owner)
+    response = client.get(reverse("web:accounts_export"))
+    body = b"".join(response.streaming_content).decode("utf-8-sig")
+    assert "华为技术有限公司" in body and "长安汽车" not in body
+
+
+def test_the_filter_form_shows_the_choices_made_and_lists_owners_and_csms_by_role(client, admin_user, huawei, owner, csm):
+    client.force_login(admin_user)
+    html = client.get(reverse("web:accounts"), {"owner": owner.pk, "band": "red"}).content.decode()
+    owner_select = html[html.index('<select name="owner"'):html.index("</select>", html.index('<select name="owner"'))]
+    assert f'<option value="{owner.pk}" selected>owner</option>' in owner_select
+    assert f'value="{csm.pk}"' not in owner_select  # a CSM is not offered as sales owner
+    assert 'name="band" value="red" checked' in html

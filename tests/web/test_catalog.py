@@ -1,0 +1,39 @@
+"""The Chinese catalog: every string translated, and the committed .mo compiled from the .po."""
+
+import gettext
+import json
+from pathlib import Path
+
+import clm.web
+
+PO = Path(clm.web.__file__).parent / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po"
+
+
+def entries(text: str):
+    """(context, msgid, msgstr) of each entry of a .po file (singular forms)."""
+    for block in text.split("\n\n"):
+        fields, current = {}, None
+        for line in block.splitlines():
+            if line.startswith("#"):
+                continue
+            if line.startswith('"') and current:
+                fields[current] += json.loads(line)
+                continue
+            key, _, value = line.partition(" ")
+            current = key
+            fields[key] = json.loads(value)
+        if fields.get("msgid"):
+            yield fields.get("msgctxt"), fields["msgid"], fields.get("msgstr", fields.get("msgstr[0]"))
+
+
+def test_every_string_has_a_chinese_translation():
+    untranslated = [msgid for _, msgid, msgstr in entries(PO.read_text("utf-8")) if not msgstr]
+    assert untranslated == []
+
+
+def test_the_compiled_catalog_matches_its_source():
+    with open(PO.with_suffix(".mo"), "rb") as fh:
+        compiled = gettext.GNUTranslations(fh)
+    for context, msgid, msgstr in entries(PO.read_text("utf-8")):
+        got = compiled.pgettext(context, msgid) if context else compiled.gettext(msgid)
+        assert got == msgstr, f"{msgid!r}: recompile the catalog (django-admin compilemessages)"

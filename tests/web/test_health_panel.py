@@ -1,0 +1,82 @@
+"""The 360 page's health panel, read through clm.lifecycle's own functions: the latest score with
+its components, a year's trend, open signals and the churn prediction. Until that app provides
+the reads, the page shows the score and band kept on the account."""
+
+import datetime as dt
+import importlib.util
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from clm.web.overview import LIFECYCLE_READS, health_panel
+
+pytestmark = pytest.mark.django_db
+
+
+def lifecycle_reads():
+    if importlib.util.find_spec("clm.lifecycle.services") is None:
+        return None
+    from clm.lifecycle import services
+
+    return services if all(hasattr(services, name) for name in LIFECYCLE_READS) else None
+
+
+def test_without_the_lifecycle_reads_the_page_shows_the_accounts_own_score(client, owner, huawei):
+    if lifecycle_reads() is not None:
+        pytest.skip("clm.lifecycle provides its reads: the panel is tested below")
+    assert health_panel(huawei) is None
+    client.force_login(owner)
+    html = client.get(reverse("web:account", args=[huawei.pk]), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert ">48<" in html and "appear once the lifecycle engine has scored this account" in html
+
+
+@pytest.fixture
+def scored(huawei):
+    if lifecycle_reads() is None:
+        pytest.skip("clm.lifecycle does not provide health_history/open_signals/latest_prediction yet")
+    from clm.lifecycle.models import ChurnModel, ChurnPrediction, HealthScore, Signal
+
+    today = timezone.localdate()
+    components = [
+        {"key": "usage", "label": "Usage frequency", "weight": 30, "score": 40.0, "contribution": 12.0,
+         "metrics": [{"metric": "active_days_30d", "value": 6, "score": 40.0}]},
+        {"key": "sentiment", "label": "Sentiment", "weight": 10, "score": None, "contribution": 0.0, "metrics": []},
+        {"key": "support", "label": "Support", "weight": 20, "score": 90.0, "contribution": 18.0, "metrics": []},
+    ]
+    for weeks in (40, 20, 0):
+        HealthScore.objects.create(
+            account=huawei, as_of=today - dt.timedelta(weeks=weeks), model="default", score=48.4 + weeks,
+            score_int=round(48.4 + weeks), band="red" if weeks < 12 else "green", coverage=0.9, components=components,
+        )
+    HealthScore.objects.create(account=huawei, as_of=today - dt.timedelta(days=500), model="default", score=99,
+                               score_int=99, band="green", coverage=1, components=[])  # older than a year
+    Signal.objects.create(account=huawei, kind="login_drop", title="Logins down 50%", description="30-day logins vs baseline",
+                          opened_on=today - dt.timedelta(days=9), last_seen_on=today)
+    Signal.objects.create(account=huawei, kind="overdue", title="Overdue payment", opened_on=today - dt.timedelta(days=90),
+                          last_seen_on=today - dt.timedelta(days=60), closed_on=today - dt.timedelta(days=60))
+    model = ChurnModel.objects.create(version="v1", kind="logit", trained_at=timezone.now(), horizon_days=90,
+                                      metadata={}, payload=b"", active=True)
+    ChurnPrediction.objects.create(account=huawei, as_of=today, model=model, probability=0.37,
+                                   factors=["logins fell by half", "champion left"])
+    return huawei
+
+
+def test_the_panel_shows_components_trend_signals_and_churn_risk(client, owner, scored):
+    panel = health_panel(scored)
+    assert [c["key"] for c in panel.components] == ["usage", "support", "sentiment"]  # heaviest first
+    assert len(panel.trend["days"]) == 3 and panel.trend["scores"][-1] == 48.4
+    assert [s.title for s in panel.signals] == ["Logins down 50%"]
+    client.force_login(owner)
+    html = client.get(reverse("web:account", args=[scored.pk]), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    for text in ["Usage frequency", "active_days_30d 6", "Logins down 50%", "37%", "champion left",
+                 'id="health-trend"', "Components with data carry 90% of the weight"]:
+        assert text in html, text
+    assert "Overdue payment" not in html
+
+
+def test_the_health_panel_keeps_the_page_within_its_query_bound(client, owner, scored, django_assert_max_num_queries):
+    client.force_login(owner)
+    client.get(reverse("web:account", args=[scored.pk]))
+    with django_assert_max_num_queries(35):
+        client.get(reverse("web:account", args=[scored.pk]))
