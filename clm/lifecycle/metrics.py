@@ -210,26 +210,23 @@ def _grouped(queryset, columns: list[str]) -> pd.DataFrame:
 
 
 def _usage(w: Window) -> pd.DataFrame:
+    # one pass over the rollups: the windows' counts and the last active day (400 days back)
+    window = Q(day__gte=w.window_from)
     recent = Q(day__gte=w.recent_from)
     active = Q(active_users__gt=0)
     rows = (
-        UsageDaily.objects.filter(day__gte=w.window_from, day__lte=w.as_of)
+        UsageDaily.objects.filter(day__gte=w.day(ACTIVITY_LOOKBACK_DAYS - 1), day__lte=w.as_of)
         .values("account_id")
         .annotate(
             active_days_30d=Count("id", filter=recent & active),
-            active_days_base=Count("id", filter=~recent & active),
+            active_days_base=Count("id", filter=window & ~recent & active),
             logins_30d=Sum("active_users", filter=recent),
-            logins_base=Sum("active_users", filter=~recent),
+            logins_base=Sum("active_users", filter=window & ~recent),
+            last_active=Max("day", filter=active),
         )
     )
-    usage = _grouped(rows, ["active_days_30d", "active_days_base", "logins_30d", "logins_base"])
-    last = _grouped(
-        UsageDaily.objects.filter(
-            day__gte=w.day(ACTIVITY_LOOKBACK_DAYS - 1), day__lte=w.as_of, active_users__gt=0
-        )
-        .values("account_id")
-        .annotate(last_active=Max("day")),
-        ["last_active"],
+    usage = _grouped(
+        rows, ["active_days_30d", "active_days_base", "logins_30d", "logins_base", "last_active"]
     )
     users = _grouped(
         UsageDailyUser.objects.filter(day__gte=w.recent_from, day__lte=w.as_of)
@@ -237,7 +234,7 @@ def _usage(w: Window) -> pd.DataFrame:
         .annotate(active_users_30d=Count("user_key", distinct=True)),
         ["active_users_30d"],
     )
-    return usage.join(last, how="outer").join(users, how="outer")
+    return usage.join(users, how="outer")
 
 
 def _core_usage(w: Window) -> pd.DataFrame:

@@ -296,7 +296,12 @@ def _save_signals(result: Assessment) -> dict:
     as_of = result.as_of
     latest = Signal.objects.aggregate(latest=Max("last_seen_on"))["latest"]
     if latest is not None and as_of < latest:
-        return {"opened": {}, "closed": 0, "open": None, "note": f"left as they are: signals were run up to {latest}"}
+        return {
+            "opened": {},
+            "closed": 0,
+            "open": None,
+            "note": f"left as they are: signals were run up to {latest}",
+        }
     open_rows = pd.DataFrame.from_records(
         list(
             Signal.objects.filter(closed_on__isnull=True, opened_on__lte=as_of).values_list(

@@ -24,7 +24,10 @@ def test_health_gives_the_current_score_with_its_components_and_the_history(ran,
     acme = ran["acme"]
     body = ApiClient(admin_user).get(f"/accounts/{acme.pk}/health", days=3000).json_body
     assert body["current"]["as_of"] == AS_OF.isoformat()
-    assert [c["key"] for c in body["current"]["components"]][:2] == ["usage_frequency", "core_feature_adoption"]
+    assert [c["key"] for c in body["current"]["components"]][:2] == [
+        "usage_frequency",
+        "core_feature_adoption",
+    ]
     assert sum(c["contribution"] or 0 for c in body["current"]["components"]) == pytest.approx(
         body["current"]["score"], abs=0.5
     )
@@ -87,10 +90,21 @@ def test_health_models_are_edited_through_the_api_and_checked(db, admin_user, ow
     created = api.post("/lifecycle/health-models", {"name": "default", "definition": DEFAULT_MODEL_DATA})
     assert created.status_code == 201
     broken = {**DEFAULT_MODEL_DATA, "bands": {"green": 50, "yellow": 60}}
-    response = api.request("put", f"/lifecycle/health-models/{created.json_body['id']}", {"name": "default", "definition": broken})
+    response = api.request(
+        "put",
+        f"/lifecycle/health-models/{created.json_body['id']}",
+        {"name": "default", "definition": broken},
+    )
     assert response.status_code == 422
-    assert "bands: yellow (60) must be below green (50)" in response.json_body["error"]["details"][0]["message"]
-    assert ApiClient(owner).post("/lifecycle/health-models", {"name": "x", "definition": DEFAULT_MODEL_DATA}).status_code == 403
+    assert (
+        "bands: yellow (60) must be below green (50)" in response.json_body["error"]["details"][0]["message"]
+    )
+    assert (
+        ApiClient(owner)
+        .post("/lifecycle/health-models", {"name": "x", "definition": DEFAULT_MODEL_DATA})
+        .status_code
+        == 403
+    )
 
 
 def test_rules_show_the_default_until_stored_and_refuse_unknown_metrics(db, admin_user):
@@ -101,11 +115,17 @@ def test_rules_show_the_default_until_stored_and_refuse_unknown_metrics(db, admi
     definition["signals"][0]["when"] = {"metric": "logins_7d", "op": "<", "value": 1}
     response = api.request("put", "/lifecycle/rules/signals", {"definition": definition})
     assert response.status_code == 422
-    assert "signals[0].when.metric: unknown metric 'logins_7d'" in response.json_body["error"]["details"][0]["message"]
+    assert (
+        "signals[0].when.metric: unknown metric 'logins_7d'"
+        in response.json_body["error"]["details"][0]["message"]
+    )
     assert api.get("/lifecycle/rules/signals").json_body["stored"] is False
     assert api.get("/lifecycle/rules/nonsense").status_code == 422
 
 
 def test_the_metrics_catalogue_lists_names_kinds_and_meanings(db, viewer):
     metrics = {m["name"]: m for m in ApiClient(viewer).get("/lifecycle/metrics").json_body}
-    assert metrics["seat_utilisation"]["kind"] == "number" and "seats" in metrics["seat_utilisation"]["description"]
+    assert (
+        metrics["seat_utilisation"]["kind"] == "number"
+        and "seats" in metrics["seat_utilisation"]["description"]
+    )

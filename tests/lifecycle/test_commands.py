@@ -43,7 +43,7 @@ def test_clm_train_says_when_the_history_is_too_short(world):
 def test_clm_backtest_prints_a_table_and_json(world):
     out = run_command("backtest", "--from", "2024-06-02", "--to", AS_OF.isoformat(), "--step", "2w")
     assert "Backtest 2024-06-02 – 2024-06-30, every 14 days (3 steps)" in out
-    assert "any signal" in out and "usage_decline" in out
+    assert "any signal" in out and "usage_decline" in out and "Point in time:" in out
     report = json.loads(
         run_command("backtest", "--from", "2024-06-02", "--to", AS_OF.isoformat(), "--step", "14", "--json")
     )
@@ -57,7 +57,10 @@ def test_clm_backtest_prints_a_table_and_json(world):
     [
         (["--from", "2024-07-01", "--to", "2024-06-01"], "--from 2024-07-01 is after --to 2024-06-01"),
         (["--from", "2024-06-01", "--to", "2024-06-30", "--step", "0d"], "step '0d' is not a number of days"),
-        (["--from", "2024-06-01", "--to", "2024-06-30", "--step", "weekly"], "step 'weekly' is not a number of days"),
+        (
+            ["--from", "2024-06-01", "--to", "2024-06-30", "--step", "weekly"],
+            "step 'weekly' is not a number of days",
+        ),
         (["--from", "2024-06-01", "--to", "2999-01-01"], "as-of date 2999-01-01 is in the future"),
     ],
 )

@@ -57,7 +57,9 @@ def test_signals_keep_what_they_saw_open_once_per_kind_and_close_when_cleared(wo
     # a week on, usage is back to the baseline's level: the usage signals close as cleared
     for day in days(D(2024, 7, 1), D(2024, 7, 7)):
         usage(acme, day, 6, core_minutes=40)
-    UsageDaily.objects.filter(account=acme, day__gte=D(2024, 6, 1), day__lte=D(2024, 6, 30)).update(active_users=12)
+    UsageDaily.objects.filter(account=acme, day__gte=D(2024, 6, 1), day__lte=D(2024, 6, 30)).update(
+        active_users=12
+    )
     services.run(D(2024, 7, 7))
     drop.refresh_from_db()
     assert (drop.closed_on, drop.close_reason) == (D(2024, 7, 7), "cleared")
@@ -123,8 +125,13 @@ def test_a_health_model_whose_weights_do_not_sum_to_100_is_refused_when_saved(db
 
 def test_a_model_that_reads_an_unknown_metric_is_refused_naming_the_place(db):
     data = {**DEFAULT_MODEL_DATA, "components": [dict(c) for c in DEFAULT_MODEL_DATA["components"]]}
-    data["components"][2] = {**data["components"][2], "metrics": [{"metric": "seat_use", "points": [[0, 0], [1, 100]]}]}
-    with pytest.raises(ValidationError, match=r"components\[2\]\.metrics\[0\]\.metric: unknown metric 'seat_use'"):
+    data["components"][2] = {
+        **data["components"][2],
+        "metrics": [{"metric": "seat_use", "points": [[0, 0], [1, 100]]}],
+    }
+    with pytest.raises(
+        ValidationError, match=r"components\[2\]\.metrics\[0\]\.metric: unknown metric 'seat_use'"
+    ):
         core_services.create(HealthModel, {"name": "default", "definition": data})
 
 

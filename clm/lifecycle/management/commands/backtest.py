@@ -80,6 +80,11 @@ def show(console, report) -> None:
         f"(recall {pct(ew.recall_in_time)}); {ew.flags_followed_by_churn} of {ew.flags_judged} judged flags followed by churn "
         f"within {ew.horizon_days} days (precision {pct(ew.precision)})."
     )
+    pit = report.point_in_time
+    console.print(
+        f"Point in time: of the accounts flagged on a replayed day, {pct(pit.precision)} churned within "
+        f"{pit.horizon_days} days ({pit.followed_by_churn:,} of {pit.judged:,} judged account-days)."
+    )
     if ew.lead_days:
         lead = ew.lead_days
         console.print(
