@@ -16,7 +16,7 @@ from clm.core.crud import MAX_ID, ApiError, Id, require
 from clm.customers.models import Account
 from clm.lifecycle import services
 from clm.lifecycle.metrics import METRICS, FutureDate, check_as_of
-from clm.lifecycle.models import HealthModel, RuleSet, Run, Signal, StageTransition
+from clm.lifecycle.models import HealthModel, RuleSet, Run, Signal
 from clm.lifecycle.tasks import daily_run
 
 router = Router(tags=["lifecycle"])
@@ -191,7 +191,7 @@ def _signal(signal: Signal) -> dict:
 )
 def account_stage_history(request, account_id: int):
     account = visible_account(request.user, account_id)
-    transitions: list[StageTransition] = list(account.stage_transitions.order_by("date"))
+    transitions = services.stage_history(account)
     return {
         "account": account.pk,
         "stage": account.lifecycle_stage,

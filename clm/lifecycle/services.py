@@ -424,6 +424,11 @@ def open_signals(account: Account) -> list[Signal]:
     return list(account.signals.filter(closed_on__isnull=True).order_by("-opened_on", "id"))
 
 
+def stage_history(account: Account) -> list[StageTransition]:
+    """The account's stage changes, oldest first, each with its rule and the values it read."""
+    return list(account.stage_transitions.order_by("date"))
+
+
 def latest_prediction(account: Account) -> ChurnPrediction | None:
     return account.churn_predictions.select_related("model").order_by("-as_of").first()
 
