@@ -21,7 +21,7 @@ from django.db import connection, models
 from django.utils import timezone
 
 from clm.commerce.models import OrderLine, Subscription, SubscriptionChange
-from clm.commerce.services import ledger_entry
+from clm.commerce.services import ledger_entry, order_totals
 from clm.core import bulk
 from clm.core.models import AuditLog
 from clm.customers.models import Contact
@@ -447,8 +447,9 @@ LINE_COLUMNS = ["line_no", "product_id", "quantity", "amount", "cost"]
 
 
 def write_orders(wc: WriteContext, data: pd.DataFrame) -> Counts:
-    """Orders with their lines: totals are the sums of the lines; an order whose lines or header
-    changed gets its lines replaced; an unchanged order is not touched."""
+    """Orders with their lines: totals by clm.commerce.services.order_totals (the sums of the
+    lines); an order whose lines or header changed gets its lines replaced; an unchanged order is
+    not touched."""
     from clm.commerce.models import Order
 
     if data.empty:
@@ -466,16 +467,9 @@ def write_orders(wc: WriteContext, data: pd.DataFrame) -> Counts:
     groups = lines.assign(ordered_on=data["ordered_on"], account_id=data["account_id"], pk=data["pk"], source=data["source"], external_id=data["external_id"])
     orders = groups.groupby("key", sort=False).agg(
         source=("source", "first"), external_id=("external_id", "first"), account_id=("account_id", "first"),
-        ordered_on=("ordered_on", "first"), amount=("amount", "sum"), cost=("cost", "sum"), pk=("pk", "first"),
+        ordered_on=("ordered_on", "first"), pk=("pk", "first"),
     )
-    order_fields = {name: Order._meta.get_field(name) for name in ("account", "ordered_on", "amount", "cost")}
-    header = dict(zip(orders.index, zip(
-        orders["account_id"].astype("int64").tolist(),
-        to_db(order_fields["ordered_on"], orders["ordered_on"]).tolist(),
-        to_db(order_fields["amount"], orders["amount"].round(2)).tolist(),
-        to_db(order_fields["cost"], orders["cost"].round(2)).tolist(),
-        strict=True,
-    ), strict=True))
+    order_fields = {name: Order._meta.get_field(name) for name in ("ordered_on", "amount", "cost")}
     db_lines = pd.DataFrame({
         "key": lines["key"],
         "line_no": lines["line_no"].tolist(),
@@ -485,6 +479,15 @@ def write_orders(wc: WriteContext, data: pd.DataFrame) -> Counts:
         "cost": to_db(line_fields["cost"], lines["cost"]).tolist(),
     }, dtype=object).sort_values(["key", "line_no"], kind="stable")
     new_lines = {k: [tuple(r) for r in g[LINE_COLUMNS].itertuples(index=False)] for k, g in db_lines.groupby("key", sort=False)}
+    totals = {key: order_totals({"amount": line[3], "cost": line[4]} for line in lines) for key, lines in new_lines.items()}
+    places = {name: order_fields[name].decimal_places for name in ("amount", "cost")}
+    header = dict(zip(orders.index, zip(
+        orders["account_id"].astype("int64").tolist(),
+        to_db(order_fields["ordered_on"], orders["ordered_on"]).tolist(),
+        [f"{totals[key]['amount']:.{places['amount']}f}" for key in orders.index],
+        [f"{totals[key]['cost']:.{places['cost']}f}" for key in orders.index],
+        strict=True,
+    ), strict=True))
 
     existing = orders[orders["pk"].notna()]
     old_header, old_lines = {}, {}
