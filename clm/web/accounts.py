@@ -70,7 +70,7 @@ def search(queryset, text: str):
     fill_search_keys()  # accounts written in bulk (imports) get their key before the first search
     condition = Q(name__icontains=text) | Q(domain__icontains=text)
     term = search_term(text)
-    if term:
+    if term and term.isascii():  # keys hold pinyin and Latin only: a query in characters matches the name
         condition |= Q(search_key__contains=term)
     # Uncorrelated sub-selects: the database finds the matching contacts and tags once, instead of
     # probing them account by account (a third faster on the 10,000-account demo).
