@@ -182,6 +182,8 @@ def upsert(wc: WriteContext, data: pd.DataFrame) -> Counts:
     kind = wc.kind
     if data.empty:
         return Counts()
+    if "custom" in data or "custom_set" in data:
+        merge_custom(wc, data)
     present = present_fields(kind, data)
     new_values = {mf.attname: column_values(mf, data[column], wc.now) for mf, column in present}
     label = data[kind.label].astype(str).tolist() if kind.label in data else [""] * len(data)
@@ -195,6 +197,23 @@ def upsert(wc: WriteContext, data: pd.DataFrame) -> Counts:
     link_pending(wc, data)
     after_write(wc, data, created, changed)
     return counts
+
+
+def merge_custom(wc: WriteContext, data: pd.DataFrame) -> None:
+    """The custom attributes to store, as canonical JSON: the file's whole object ("Custom
+    Attributes") or else the stored one, with the per-attribute columns' values set on top."""
+    rows = len(data)
+    whole = data["custom"].tolist() if "custom" in data else [None] * rows
+    sets = data["custom_set"].tolist() if "custom_set" in data else [{}] * rows
+    pks = [None if pd.isna(pk) else int(pk) for pk in data["pk"]]
+    wanted = [pk for pk, obj in zip(pks, whole, strict=True) if pk is not None and obj is None]
+    stored = {pk: json.loads(text or "{}") for pk, (text,) in fetch(wc.kind.model, wanted, ["custom"]).items()} if wanted else {}
+    out = []
+    for pk, obj, extra in zip(pks, whole, sets, strict=True):
+        merged = dict(obj if obj is not None else stored.get(pk, {}))
+        merged.update(extra)
+        out.append(json.dumps(merged, ensure_ascii=False, sort_keys=True))
+    data["custom"] = pd.Series(out, index=data.index, dtype=object)
 
 
 def link_pending(wc: WriteContext, data: pd.DataFrame) -> None:
