@@ -23,6 +23,7 @@ from clm.usage.models import UsageEvent
 
 TEXT, EMAIL, INT, DECIMAL, FLOAT, DATE, MONTH, DATETIME = "text", "email", "int", "decimal", "float", "date", "month", "datetime"
 BOOL, CHOICE, JSON, LIST, REF, USER, KEY = "bool", "choice", "json", "list", "ref", "user", "key"
+TAGS = "tags"  # tags of the tag library, "category:value" (or a value unique across categories)
 
 DEFAULT_SOURCE = "import"
 CLM_ID_PREFIX = "clm:"  # a key or reference "clm:42" names the record whose CLM id is 42
@@ -171,6 +172,7 @@ ACCOUNTS = Kind(
         Field("customer_since", DATE, "Customer Since", ("成为客户日期", "签约日期", "首次签约日期", "became a customer date")),
         Field("pain_points", LIST, "Pain Points", ("痛点", "业务痛点")),
         Field("value_drivers", LIST, "Value Drivers", ("价值驱动", "价值驱动因素")),
+        Field("tags", TAGS, "Tags", ("tag", "标签", "客户标签", "场景标签")),
         CUSTOM,
     ],
     label="name",

@@ -34,6 +34,7 @@ from clm.io.kinds import (
     LIST,
     MONTH,
     REF,
+    TAGS,
     TEXT,
     USER,
     Field,
@@ -230,7 +231,7 @@ def parse(kind: Kind, f: Field, text: pd.Series, time_zone: str) -> parsers.Pars
         return parsers.parse_choice(text, lookup, allowed)
     if f.type == JSON:
         return parsers.parse_json_object(text)
-    if f.type == LIST:
+    if f.type in (LIST, TAGS):
         return parsers.parse_list(text)
     raise ValueError(f"unknown field type {f.type}")
 
@@ -277,6 +278,38 @@ def prepare(ctx: Context, data: pd.DataFrame, texts: dict, problems: Problems) -
         prepare_orders(ctx, data, texts, problems)
     if any(f.custom for f in kind.fields) or "custom" in data:
         prepare_custom(ctx, data, texts, problems)
+    for f in kind.fields:
+        if f.type == TAGS and f.name in data:
+            resolve_tags(ctx, f, data, texts, problems)
+
+
+def resolve_tags(ctx: Context, f: Field, data: pd.DataFrame, texts: dict, problems: Problems) -> None:
+    """Tags named as "category:value" (or by a value no other category has) become tag ids, in
+    data[f"{name}_ids"] (sorted lists); a name the tag library lacks is refused, not created."""
+    from clm.customers.models import Tag
+
+    by_name: dict[str, set[int]] = {}
+    for pk, category, value in Tag.objects.values_list("pk", "category__name", "value"):
+        by_name.setdefault(f"{category}:{value}".casefold(), set()).add(pk)
+        by_name.setdefault(value.casefold(), set()).add(pk)
+    refused: dict[str, list] = {}
+    ids = []
+    for row, names in zip(data.index, data[f.name], strict=True):
+        found = set()
+        for name in json.loads(names):
+            key = re.sub(r"\s*[:：]\s*", ":", name, count=1).casefold()
+            matches = by_name.get(key, set())
+            if len(matches) == 1:
+                found |= matches
+            else:
+                reason = (f"{name!r} names tags of several categories: write category:value" if matches
+                          else f"{name!r} is not in the tag library (write category:value)")
+                refused.setdefault(reason, []).append(row)
+        ids.append(sorted(found))
+    data[f"{f.name}_ids"] = pd.Series(ids, index=data.index, dtype=object)
+    column = ctx.mapping.column_name(f.name)
+    for reason, rows in refused.items():
+        problems.add(pd.Series(data.index.isin(rows), index=data.index), column, texts[f.name], reason)
 
 
 def prepare_custom(ctx: Context, data: pd.DataFrame, texts: dict, problems: Problems) -> None:

@@ -25,7 +25,7 @@ from clm.commerce.services import ledger_entry, order_totals
 from clm.core import bulk
 from clm.core.models import AuditLog
 from clm.customers.models import Contact
-from clm.io.kinds import REF, USER, Kind
+from clm.io.kinds import REF, TAGS, USER, Kind
 from clm.io.validate import in_batches
 from clm.sales.models import Opportunity, OpportunityStageChange
 from clm.usage import services as usage
@@ -163,7 +163,7 @@ def present_fields(kind: Kind, data: pd.DataFrame) -> list[tuple[models.Field, s
     """(model field, data column) for every model column the file gives values for."""
     out = []
     for f in kind.fields:
-        if f.virtual or f.line or f.name not in data:
+        if f.virtual or f.line or f.type == TAGS or f.name not in data:
             continue
         mf = kind.model_field(f)
         column = f"{f.name}_id" if f.type in (REF, USER) else f.name
@@ -193,10 +193,47 @@ def upsert(wc: WriteContext, data: pd.DataFrame) -> Counts:
     counts.created = len(created)
     changed = update_changed(wc, data, present, new_values, is_new, label)
     counts.updated = len(changed)
+    retagged = write_tags(wc, data, created, {pos for pos, _, _ in changed}, label)
+    counts.updated += retagged
     counts.unchanged = int((~is_new).sum()) - counts.updated
     link_pending(wc, data)
     after_write(wc, data, created, changed)
     return counts
+
+
+def write_tags(wc: WriteContext, data: pd.DataFrame, created: list[int], changed: set[int], label: list) -> int:
+    """Make each record's tags those of the file (by the M2M table, in bulk); existing records
+    whose tags change get an audit row (tag ids before and after, as the services record).
+    Returns how many records not otherwise changed were re-tagged."""
+    fields = [f for f in wc.kind.fields if f.type == TAGS and f.name in data]
+    if not fields:
+        return 0
+    f = fields[0]
+    m2m = wc.kind.model._meta.get_field(f.name)
+    through = m2m.remote_field.through
+    own, other = m2m.m2m_column_name(), m2m.m2m_reverse_name()
+    pks = data["pk"].astype("int64").tolist()
+    wanted = dict(zip(pks, data[f"{f.name}_ids"], strict=True))
+    created = set(created)
+    current: dict[int, dict[int, int]] = {}  # record -> {tag: row id in the M2M table}
+    for batch in in_batches([pk for pos, pk in enumerate(pks) if pos not in created]):
+        for row_id, pk, tag in through.objects.filter(**{f"{own}__in": batch}).values_list("id", own, other):
+            current.setdefault(pk, {})[tag] = row_id
+    gone, added, records, extra = [], [], [], 0
+    for pos, pk in enumerate(pks):
+        before, after = sorted(current.get(pk, {})), wanted[pk]
+        if before == after:
+            continue
+        gone += [current[pk][t] for t in set(before) - set(after)]
+        added += [(pk, t) for t in sorted(set(after) - set(before))]
+        if pos not in created:
+            records.append((pk, label[pos], {f.name: [before, after]}))
+            extra += pos not in changed
+    for batch in in_batches(gone):
+        through.objects.filter(id__in=batch).delete()
+    bulk.insert(through, [own, other], added)
+    audit_rows(wc, "update", records)
+    return extra
 
 
 def merge_custom(wc: WriteContext, data: pd.DataFrame) -> None:
