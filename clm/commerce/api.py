@@ -8,6 +8,7 @@ from typing import Annotated
 from ninja import FilterLookup, FilterSchema, Router
 
 from clm.commerce.models import Order, OrderLine, Payment, Product, Subscription, SubscriptionChange
+from clm.commerce.services import TotalsMismatch, order_totals
 from clm.core.crud import History, Id, Nested, Resource, Text, choice, invalid, register
 
 router = Router()
@@ -47,16 +48,15 @@ class PaymentFilters(FilterSchema):
     external_id: Annotated[Text | None, FilterLookup("external_id")] = None
 
 
-def order_totals(data, user, instance, children):
-    """An order's amount and cost are the sums of its lines when lines are sent."""
+def prepare_order(data, user, instance, children):
+    """Orders sent with lines get their totals from clm.commerce.services.order_totals."""
     lines = children.get("lines")
     if not lines:
         return data
-    for name in ("amount", "cost"):
-        total = sum((Decimal(line.get(name) or 0) for line in lines), Decimal("0"))
-        if data.get(name) is not None and Decimal(data[name]) != total:
-            raise invalid({name: f"{data[name]} is not the sum of the lines ({total})"})
-        data[name] = total
+    try:
+        data.update(order_totals(lines, data))
+    except TotalsMismatch as exc:
+        raise invalid({exc.field: str(exc)}) from None
     return data
 
 
@@ -77,7 +77,7 @@ RESOURCES = [
         prefetch_related=("lines",),
         nested={"lines": Nested(OrderLine, "order", number="line_no")},
         extra_output={"gross_margin": (Decimal, lambda o: o.gross_margin)},
-        prepare=order_totals,
+        prepare=prepare_order,
     ),
     Resource(Payment, "payments", PaymentFilters),
 ]

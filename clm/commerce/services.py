@@ -1,6 +1,7 @@
-"""Contracts and their MRR ledger."""
+"""Contracts and their MRR ledger; order totals."""
 
 import datetime as dt
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 
 from django.utils import timezone
@@ -77,3 +78,25 @@ def write_ledger(subscription, before, actor):
     change = ledger_entry(subscription, before)
     if change is not None:
         change.save()
+
+
+class TotalsMismatch(ValueError):
+    """A total given with an order's lines is not their sum."""
+
+    def __init__(self, field: str, given, total: Decimal):
+        super().__init__(f"{given} is not the sum of the lines ({total})")
+        self.field = field
+
+
+def order_totals(lines: Iterable[Mapping], given: Mapping | None = None) -> dict[str, Decimal]:
+    """An order's amount and cost: the sums of its lines (a missing line cost counts as 0). A
+    total also given must equal the sum, or TotalsMismatch names it. The one rule for orders
+    made through the API and for imported ones."""
+    lines = list(lines)
+    out = {}
+    for name in ("amount", "cost"):
+        total = sum((Decimal(str(line.get(name) or 0)) for line in lines), Decimal("0"))
+        if given is not None and given.get(name) is not None and Decimal(str(given[name])) != total:
+            raise TotalsMismatch(name, given[name], total)
+        out[name] = total
+    return out

@@ -25,7 +25,7 @@ from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from clm.io import mapping as mappings
-from clm.io.kinds import DEFAULT_SOURCE, Kind, get_kind
+from clm.io.kinds import DEFAULT_SOURCE, Kind, get_kind, with_custom_fields
 from clm.io.readers import FileProblem, Table, open_table
 from clm.io.validate import Context, Problems, parse_cells, validate
 from clm.io.write import Counts, WriteContext, event_frame, upsert, write_events, write_orders
@@ -130,7 +130,7 @@ def default_rejected_path(path: Path) -> Path:
 
 def import_file(kind: Kind | str, path: str | Path, options: ImportOptions | None = None, *, name: str | None = None) -> ImportReport:
     """Import one file; the report says what was done (or, on a dry run, what would be)."""
-    kind = get_kind(kind) if isinstance(kind, str) else kind
+    kind = with_custom_fields(get_kind(kind) if isinstance(kind, str) else kind)
     options = options or ImportOptions()
     path = Path(path)
     report = ImportReport(kind=kind.name, file=name or path.name, source=options.source)

@@ -27,6 +27,7 @@ from clm.io.kinds import (
     KEY,
     LIST,
     REF,
+    TAGS,
     USER,
     Field,
     Kind,
@@ -56,7 +57,7 @@ def _lookups(kind: Kind, fields: list[Field], prefix: str = "") -> list[str]:
     elif "source" in kind.by_name:  # usage events: the account's source system
         out += [f"{prefix}account__source"]
     for f in fields:
-        if f.name in ("source", "external_id") or f.line:
+        if f.name in ("source", "external_id") or f.line or f.type == TAGS:
             continue
         if f.type == REF:
             out += [f"{prefix}{f.name}_id", f"{prefix}{f.name}__source", f"{prefix}{f.name}__external_id"]
@@ -100,10 +101,25 @@ def rows(kind: Kind | str, user=None, chunk: int = CHUNK) -> Iterator[list[list]
         if kind.name == "orders":
             yield _order_rows(kind, fields, lookups, batch)
         else:
-            yield [_row(kind, fields, lookups, values) for values in batch]
+            tags = _tags(kind, [values[0] for values in batch])
+            yield [_row(kind, fields, lookups, values, tags=tags) for values in batch]
 
 
-def _row(kind: Kind, fields: list[Field], lookups: list[str], values: tuple, line: dict | None = None) -> list:
+def _tags(kind: Kind, ids: list[int]) -> dict[int, str]:
+    """Each record's tags as "category:value; ..." (one query per chunk)."""
+    if not any(f.type == TAGS for f in kind.fields):
+        return {}
+    m2m = kind.model._meta.get_field("tags")
+    through, own = m2m.remote_field.through, m2m.m2m_column_name()
+    out: dict[int, list[str]] = {}
+    query = through.objects.filter(**{f"{own}__in": ids}).order_by("tag__category__name", "tag__value")
+    for pk, category, value in query.values_list(own, "tag__category__name", "tag__value"):
+        out.setdefault(pk, []).append(f"{category}:{value}")
+    return {pk: "; ".join(names) for pk, names in out.items()}
+
+
+def _row(kind: Kind, fields: list[Field], lookups: list[str], values: tuple, line: dict | None = None,
+         tags: dict[int, str] | None = None) -> list:
     record = dict(zip(lookups, values, strict=True))
     row_source = record.get("source", record.get("account__source", "")) or ""
     out = []
@@ -120,6 +136,8 @@ def _row(kind: Kind, fields: list[Field], lookups: list[str], values: tuple, lin
             value = _reference(record[f"{f.name}_id"], record[f"{f.name}__source"], record[f"{f.name}__external_id"], row_source)
         elif f.type == USER:
             value = record[f"{f.name}__username"] or ""
+        elif f.type == TAGS:
+            value = (tags or {}).get(record["pk"], "")
         else:
             value = record[f.name]
             if f.type == LIST:

@@ -23,6 +23,7 @@ from clm.usage.models import UsageEvent
 
 TEXT, EMAIL, INT, DECIMAL, FLOAT, DATE, MONTH, DATETIME = "text", "email", "int", "decimal", "float", "date", "month", "datetime"
 BOOL, CHOICE, JSON, LIST, REF, USER, KEY = "bool", "choice", "json", "list", "ref", "user", "key"
+TAGS = "tags"  # tags of the tag library, "category:value" (or a value unique across categories)
 
 DEFAULT_SOURCE = "import"
 CLM_ID_PREFIX = "clm:"  # a key or reference "clm:42" names the record whose CLM id is 42
@@ -47,6 +48,7 @@ class Field:
     virtual: bool = False  # not a column of the kind's model
     line: bool = False  # orders: a column of OrderLine
     match_name: bool = True  # whether a column named like the field itself is recognised
+    custom: str | None = None  # a custom attribute (clm.core.models.CustomField) of the record's `custom`
 
     @property
     def tokens(self) -> list[str]:
@@ -101,7 +103,8 @@ class Kind:
             if f.type != CHOICE:
                 continue
             lookup, shown = {}, []
-            for value, label in self.model_field(f).choices:
+            choices = [(v, v) for v in f.choice_aliases] if f.custom else self.model_field(f).choices
+            for value, label in choices:
                 with translation.override("en"):
                     english = str(label)
                 with translation.override("zh-hans"):
@@ -129,6 +132,11 @@ def ext_id(*aliases: str) -> Field:
 
 
 SOURCE = Field("source", TEXT, "Source System", ("来源系统", "源系统"), match_name=False)
+# All custom attributes as one JSON object (what the export writes); each attribute can also have
+# its own column, named by its label or key (with_custom_fields).
+CUSTOM = Field("custom", JSON, "Custom Attributes", ("custom fields", "custom", "自定义字段", "自定义属性"))
+CUSTOM_TARGETS = {"accounts": "account", "contacts": "contact"}
+CUSTOM_TYPES = {"text": TEXT, "number": FLOAT, "date": DATE, "boolean": BOOL, "choice": CHOICE}
 
 ACCOUNT_REF = (
     "account", "account id", "account external id", "company id", "associated company id",
@@ -160,9 +168,12 @@ ACCOUNTS = Kind(
         Field("csm", USER, "CSM", ("customer success manager", "客户成功经理", "客户成功", "csm owner")),
         ref("parent", "accounts", "Parent Account", ("parent account id", "parent company", "parent", "上级客户", "母公司", "集团", "上级公司")),
         ref("referred_by_account", "accounts", "Referred By Account", ("referred by", "referrer", "推荐客户", "转介绍客户", "推荐人公司")),
+        ref("referred_by_contact", "contacts", "Referred By Contact", ("referrer contact", "referred by contact id", "推荐人", "转介绍人", "推荐联系人")),
         Field("customer_since", DATE, "Customer Since", ("成为客户日期", "签约日期", "首次签约日期", "became a customer date")),
         Field("pain_points", LIST, "Pain Points", ("痛点", "业务痛点")),
         Field("value_drivers", LIST, "Value Drivers", ("价值驱动", "价值驱动因素")),
+        Field("tags", TAGS, "Tags", ("tag", "标签", "客户标签", "场景标签")),
+        CUSTOM,
     ],
     label="name",
     account_path="",
@@ -476,3 +487,25 @@ def get_kind(name: str) -> Kind:
         raise UnknownKind(f"unknown kind {name!r}: one of {', '.join(KINDS)}")
     return KINDS[name]
 
+
+
+def with_custom_fields(kind: Kind) -> Kind:
+    """The kind with a column for each custom attribute registered for its records (accounts,
+    contacts), recognised by the attribute's label or key."""
+    from clm.core.models import CustomField
+
+    target = CUSTOM_TARGETS.get(kind.name)
+    if target is None or "custom" not in kind.by_name:
+        return kind
+    extra = [
+        Field(
+            f"custom.{cf.key}", CUSTOM_TYPES[cf.type], cf.label, (cf.key, f"custom.{cf.key}", f"custom {cf.key}"),
+            required=False, virtual=True, custom=cf.key, match_name=False,
+            choice_aliases={str(c): () for c in cf.choices} if cf.type == "choice" else {},
+        )
+        for cf in CustomField.objects.filter(target=target).order_by("key")
+    ]
+    if not extra:
+        return kind
+    return Kind(kind.name, kind.model, [*kind.fields, *extra], kind.label, kind.account_path, kind.key,
+                kind.fallback_key, kind.required_groups, kind.audited, kind.chunk_rows, kind.help)

@@ -15,6 +15,9 @@ from pathlib import Path
 import pandas as pd
 
 SNIFF_BYTES = 64 * 1024
+# Workbooks larger than this are streamed (openpyxl's read-only mode: bounded memory, slower);
+# calamine, fast, loads a whole sheet into memory (tens of bytes a cell).
+XLSX_STREAM_BYTES = 16 * 1024 * 1024
 DECODE_BLOCK = 1 << 20
 TEXT_SUFFIXES = {".csv", ".txt", ".tsv", ""}
 XLSX_SUFFIXES = {".xlsx", ".xlsm"}
@@ -54,10 +57,13 @@ class Table:
     sheet: str | None = None
     header_row: int = 1
     _workbook: object = field(default=None, repr=False)
+    streamed: bool = False  # XLSX read row by row from the file (large workbooks)
 
     def chunks(self, size: int = 50_000) -> Iterator[Chunk]:
         if self.format == "csv":
             yield from _csv_chunks(self, size)
+        elif self.streamed:
+            yield from _streamed_xlsx_chunks(self, size)
         else:
             yield from _xlsx_chunks(self, size)
 
@@ -76,7 +82,7 @@ def open_table(path: str | Path, name: str | None = None) -> Table:
     if size == 0 or not head.strip():
         raise FileProblem(f"{name} is empty")
     if head.startswith(b"PK\x03\x04"):
-        return _open_xlsx(path, name)
+        return _open_streamed_xlsx(path, name) if size > XLSX_STREAM_BYTES else _open_xlsx(path, name)
     if head.startswith(b"\xd0\xcf\x11\xe0"):
         raise FileProblem(
             f"{name} is an old-style Excel .xls workbook (or another legacy Office file): "
@@ -213,6 +219,72 @@ def _xlsx_chunks(table: Table, size: int) -> Iterator[Chunk]:
     if batch:
         done += len(batch)
         yield Chunk(_text_frame(batch, first), done)
+
+
+def _open_streamed_xlsx(path: Path, name: str) -> Table:
+    """A large workbook, opened without loading its sheets: only the header is read now."""
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(path, read_only=True, data_only=True)
+        sheets = [ws for ws in workbook.worksheets if ws.sheet_state == "visible"] or workbook.worksheets
+        found = None
+        for sheet in sheets:
+            for offset, cells in enumerate(sheet.iter_rows(values_only=True)):
+                texts = [cell_text(_calamine_like(c)) for c in cells]
+                if any(texts):
+                    found = sheet, offset + 1, texts
+                    break
+            if found:
+                break
+    except Exception as exc:  # zip, XML and openpyxl's own errors for damaged files
+        raise FileProblem(f"{name} is not a readable XLSX workbook (is it truncated or damaged?): {exc}") from None
+    if found is None:
+        workbook.close()
+        raise FileProblem(f"{name} is empty: its first sheet has no cells")
+    sheet, header_row, header = found
+    total = max((sheet.max_row or 0) - header_row, 0)  # from the sheet's dimension, if it has one
+    title = sheet.title
+    workbook.close()
+    return Table(path, name, "xlsx", header, total, "rows", sheet=title, header_row=header_row, streamed=True)
+
+
+def _streamed_xlsx_chunks(table: Table, size: int) -> Iterator[Chunk]:
+    from openpyxl import load_workbook
+
+    width = len(table.header)
+    batch, first, done = [], None, 0
+    workbook = None
+    try:
+        workbook = load_workbook(table.path, read_only=True, data_only=True)
+        rows = workbook[table.sheet].iter_rows(min_row=table.header_row + 1, values_only=True)
+        for row, cells in enumerate(rows, start=table.header_row + 1):
+            if first is None:
+                first = row
+            cells = [_calamine_like(c) for c in cells[:width]]
+            batch.append(cells + [""] * (width - len(cells)))
+            if len(batch) == size:
+                done += len(batch)
+                yield Chunk(_text_frame(batch, first), done)
+                batch, first = [], None
+    except FileProblem:
+        raise
+    except Exception as exc:
+        raise FileProblem(f"{table.name} is not a readable XLSX workbook (is it truncated or damaged?): {exc}") from None
+    finally:
+        if workbook is not None:
+            workbook.close()
+    if batch:
+        done += len(batch)
+        yield Chunk(_text_frame(batch, first), done)
+
+
+def _calamine_like(value):
+    """openpyxl's value as calamine gives it (a date-time at midnight is a date), so both
+    readers give the same text."""
+    if isinstance(value, dt.datetime) and value.time() == dt.time(0):
+        return value.date()
+    return value
 
 
 def _text_frame(rows: list[list], first: int) -> pd.DataFrame:

@@ -4,12 +4,14 @@ values, duplicate keys across the whole file, and references to other records re
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import Q
 
@@ -32,6 +34,7 @@ from clm.io.kinds import (
     LIST,
     MONTH,
     REF,
+    TAGS,
     TEXT,
     USER,
     Field,
@@ -228,7 +231,7 @@ def parse(kind: Kind, f: Field, text: pd.Series, time_zone: str) -> parsers.Pars
         return parsers.parse_choice(text, lookup, allowed)
     if f.type == JSON:
         return parsers.parse_json_object(text)
-    if f.type == LIST:
+    if f.type in (LIST, TAGS):
         return parsers.parse_list(text)
     raise ValueError(f"unknown field type {f.type}")
 
@@ -273,6 +276,90 @@ def prepare(ctx: Context, data: pd.DataFrame, texts: dict, problems: Problems) -
         problems.add(out_of_scale, ctx.mapping.column_name("score"), texts["score"], "is outside the CSAT scale 1–5")
     if kind.name == "orders":
         prepare_orders(ctx, data, texts, problems)
+    if any(f.custom for f in kind.fields) or "custom" in data:
+        prepare_custom(ctx, data, texts, problems)
+    for f in kind.fields:
+        if f.type == TAGS and f.name in data:
+            resolve_tags(ctx, f, data, texts, problems)
+
+
+def resolve_tags(ctx: Context, f: Field, data: pd.DataFrame, texts: dict, problems: Problems) -> None:
+    """Tags named as "category:value" (or by a value no other category has) become tag ids, in
+    data[f"{name}_ids"] (sorted lists); a name the tag library lacks is refused, not created."""
+    from clm.customers.models import Tag
+
+    by_name: dict[str, set[int]] = {}
+    for pk, category, value in Tag.objects.values_list("pk", "category__name", "value"):
+        by_name.setdefault(f"{category}:{value}".casefold(), set()).add(pk)
+        by_name.setdefault(value.casefold(), set()).add(pk)
+    refused: dict[str, list] = {}
+    ids = []
+    for row, names in zip(data.index, data[f.name], strict=True):
+        found = set()
+        for name in json.loads(names):
+            key = re.sub(r"\s*[:：]\s*", ":", name, count=1).casefold()
+            matches = by_name.get(key, set())
+            if len(matches) == 1:
+                found |= matches
+            else:
+                reason = (f"{name!r} names tags of several categories: write category:value" if matches
+                          else f"{name!r} is not in the tag library (write category:value)")
+                refused.setdefault(reason, []).append(row)
+        ids.append(sorted(found))
+    data[f"{f.name}_ids"] = pd.Series(ids, index=data.index, dtype=object)
+    column = ctx.mapping.column_name(f.name)
+    for reason, rows in refused.items():
+        problems.add(pd.Series(data.index.isin(rows), index=data.index), column, texts[f.name], reason)
+
+
+def prepare_custom(ctx: Context, data: pd.DataFrame, texts: dict, problems: Problems) -> None:
+    """Custom attributes checked against their registry by the rules of clm.customers.services:
+    the "Custom Attributes" column (a JSON object: all of them) and one column per attribute.
+    data["custom"] gets the object to store (dict, or None: keep the stored one), and
+    data["custom_set"] the attributes the per-attribute columns set (merged in by the writer)."""
+    from clm.core.models import CustomField
+    from clm.customers.services import coerce_custom, validate_custom
+
+    target = ctx.kind.name.removesuffix("s")
+    registry = {cf.key: cf for cf in CustomField.objects.filter(target=target)}
+    refused: dict[tuple[str, str], list] = {}  # (file column, reason) -> rows
+    if "custom" in data:
+        column = ctx.mapping.column_name("custom")
+        objects = []
+        for row, text in data["custom"].items():
+            value = json.loads(text) if texts["custom"][row] != "" and isinstance(text, str) else None
+            if value is not None:
+                try:
+                    value = validate_custom(target, value, list(registry.values()))
+                except ValidationError as exc:
+                    reason = "; ".join(f"{k} {' '.join(v)}" for k, v in exc.message_dict.items())
+                    refused.setdefault((column, reason), []).append(row)
+                    value = None
+            objects.append(value)
+        data["custom"] = pd.Series(objects, index=data.index, dtype=object)
+    columns = [f for f in ctx.kind.fields if f.custom and f.name in data]
+    if columns:
+        sets = [{} for _ in range(len(data))]
+        for f in columns:
+            cf, column = registry[f.custom], ctx.mapping.column_name(f.name)
+            values = data[f.name]
+            if pd.api.types.is_datetime64_any_dtype(values):
+                values = values.dt.strftime("%Y-%m-%d")
+            plain = values.astype(object).where(values.notna(), None).tolist()
+            for i, (row, value, text) in enumerate(zip(data.index, plain, texts[f.name], strict=True)):
+                if value == "" or text == "":
+                    value = None
+                if value is None and cf.required:
+                    refused.setdefault((column, "is required"), []).append(row)
+                    continue
+                try:
+                    sets[i][cf.key] = coerce_custom(cf, value)
+                except (TypeError, ValueError) as exc:
+                    refused.setdefault((column, str(exc)), []).append(row)
+        data["custom_set"] = pd.Series(sets, index=data.index, dtype=object)
+    for (column, reason), rows in refused.items():
+        name = next((f.name for f in ctx.kind.fields if ctx.mapping.has(f.name) and ctx.mapping.column_name(f.name) == column), None)
+        problems.add(pd.Series(data.index.isin(rows), index=data.index), column, texts.get(name, ""), reason)
 
 
 def prepare_orders(ctx: Context, data: pd.DataFrame, texts: dict, problems: Problems) -> None:

@@ -21,11 +21,11 @@ from django.db import connection, models
 from django.utils import timezone
 
 from clm.commerce.models import OrderLine, Subscription, SubscriptionChange
-from clm.commerce.services import ledger_entry
+from clm.commerce.services import ledger_entry, order_totals
 from clm.core import bulk
 from clm.core.models import AuditLog
 from clm.customers.models import Contact
-from clm.io.kinds import REF, USER, Kind
+from clm.io.kinds import REF, TAGS, USER, Kind
 from clm.io.validate import in_batches
 from clm.sales.models import Opportunity, OpportunityStageChange
 from clm.usage import services as usage
@@ -163,7 +163,7 @@ def present_fields(kind: Kind, data: pd.DataFrame) -> list[tuple[models.Field, s
     """(model field, data column) for every model column the file gives values for."""
     out = []
     for f in kind.fields:
-        if f.virtual or f.line or f.name not in data:
+        if f.virtual or f.line or f.type == TAGS or f.name not in data:
             continue
         mf = kind.model_field(f)
         column = f"{f.name}_id" if f.type in (REF, USER) else f.name
@@ -182,6 +182,8 @@ def upsert(wc: WriteContext, data: pd.DataFrame) -> Counts:
     kind = wc.kind
     if data.empty:
         return Counts()
+    if "custom" in data or "custom_set" in data:
+        merge_custom(wc, data)
     present = present_fields(kind, data)
     new_values = {mf.attname: column_values(mf, data[column], wc.now) for mf, column in present}
     label = data[kind.label].astype(str).tolist() if kind.label in data else [""] * len(data)
@@ -191,10 +193,64 @@ def upsert(wc: WriteContext, data: pd.DataFrame) -> Counts:
     counts.created = len(created)
     changed = update_changed(wc, data, present, new_values, is_new, label)
     counts.updated = len(changed)
+    retagged = write_tags(wc, data, created, {pos for pos, _, _ in changed}, label)
+    counts.updated += retagged
     counts.unchanged = int((~is_new).sum()) - counts.updated
     link_pending(wc, data)
     after_write(wc, data, created, changed)
     return counts
+
+
+def write_tags(wc: WriteContext, data: pd.DataFrame, created: list[int], changed: set[int], label: list) -> int:
+    """Make each record's tags those of the file (by the M2M table, in bulk); existing records
+    whose tags change get an audit row (tag ids before and after, as the services record).
+    Returns how many records not otherwise changed were re-tagged."""
+    fields = [f for f in wc.kind.fields if f.type == TAGS and f.name in data]
+    if not fields:
+        return 0
+    f = fields[0]
+    m2m = wc.kind.model._meta.get_field(f.name)
+    through = m2m.remote_field.through
+    own, other = m2m.m2m_column_name(), m2m.m2m_reverse_name()
+    pks = data["pk"].astype("int64").tolist()
+    wanted = dict(zip(pks, data[f"{f.name}_ids"], strict=True))
+    created = set(created)
+    current: dict[int, dict[int, int]] = {}  # record -> {tag: row id in the M2M table}
+    for batch in in_batches([pk for pos, pk in enumerate(pks) if pos not in created]):
+        for row_id, pk, tag in through.objects.filter(**{f"{own}__in": batch}).values_list("id", own, other):
+            current.setdefault(pk, {})[tag] = row_id
+    gone, added, records, extra = [], [], [], 0
+    for pos, pk in enumerate(pks):
+        before, after = sorted(current.get(pk, {})), wanted[pk]
+        if before == after:
+            continue
+        gone += [current[pk][t] for t in set(before) - set(after)]
+        added += [(pk, t) for t in sorted(set(after) - set(before))]
+        if pos not in created:
+            records.append((pk, label[pos], {f.name: [before, after]}))
+            extra += pos not in changed
+    for batch in in_batches(gone):
+        through.objects.filter(id__in=batch).delete()
+    bulk.insert(through, [own, other], added)
+    audit_rows(wc, "update", records)
+    return extra
+
+
+def merge_custom(wc: WriteContext, data: pd.DataFrame) -> None:
+    """The custom attributes to store, as canonical JSON: the file's whole object ("Custom
+    Attributes") or else the stored one, with the per-attribute columns' values set on top."""
+    rows = len(data)
+    whole = data["custom"].tolist() if "custom" in data else [None] * rows
+    sets = data["custom_set"].tolist() if "custom_set" in data else [{}] * rows
+    pks = [None if pd.isna(pk) else int(pk) for pk in data["pk"]]
+    wanted = [pk for pk, obj in zip(pks, whole, strict=True) if pk is not None and obj is None]
+    stored = {pk: json.loads(text or "{}") for pk, (text,) in fetch(wc.kind.model, wanted, ["custom"]).items()} if wanted else {}
+    out = []
+    for pk, obj, extra in zip(pks, whole, sets, strict=True):
+        merged = dict(obj if obj is not None else stored.get(pk, {}))
+        merged.update(extra)
+        out.append(json.dumps(merged, ensure_ascii=False, sort_keys=True))
+    data["custom"] = pd.Series(out, index=data.index, dtype=object)
 
 
 def link_pending(wc: WriteContext, data: pd.DataFrame) -> None:
@@ -447,8 +503,9 @@ LINE_COLUMNS = ["line_no", "product_id", "quantity", "amount", "cost"]
 
 
 def write_orders(wc: WriteContext, data: pd.DataFrame) -> Counts:
-    """Orders with their lines: totals are the sums of the lines; an order whose lines or header
-    changed gets its lines replaced; an unchanged order is not touched."""
+    """Orders with their lines: totals by clm.commerce.services.order_totals (the sums of the
+    lines); an order whose lines or header changed gets its lines replaced; an unchanged order is
+    not touched."""
     from clm.commerce.models import Order
 
     if data.empty:
@@ -466,16 +523,9 @@ def write_orders(wc: WriteContext, data: pd.DataFrame) -> Counts:
     groups = lines.assign(ordered_on=data["ordered_on"], account_id=data["account_id"], pk=data["pk"], source=data["source"], external_id=data["external_id"])
     orders = groups.groupby("key", sort=False).agg(
         source=("source", "first"), external_id=("external_id", "first"), account_id=("account_id", "first"),
-        ordered_on=("ordered_on", "first"), amount=("amount", "sum"), cost=("cost", "sum"), pk=("pk", "first"),
+        ordered_on=("ordered_on", "first"), pk=("pk", "first"),
     )
-    order_fields = {name: Order._meta.get_field(name) for name in ("account", "ordered_on", "amount", "cost")}
-    header = dict(zip(orders.index, zip(
-        orders["account_id"].astype("int64").tolist(),
-        to_db(order_fields["ordered_on"], orders["ordered_on"]).tolist(),
-        to_db(order_fields["amount"], orders["amount"].round(2)).tolist(),
-        to_db(order_fields["cost"], orders["cost"].round(2)).tolist(),
-        strict=True,
-    ), strict=True))
+    order_fields = {name: Order._meta.get_field(name) for name in ("ordered_on", "amount", "cost")}
     db_lines = pd.DataFrame({
         "key": lines["key"],
         "line_no": lines["line_no"].tolist(),
@@ -485,6 +535,15 @@ def write_orders(wc: WriteContext, data: pd.DataFrame) -> Counts:
         "cost": to_db(line_fields["cost"], lines["cost"]).tolist(),
     }, dtype=object).sort_values(["key", "line_no"], kind="stable")
     new_lines = {k: [tuple(r) for r in g[LINE_COLUMNS].itertuples(index=False)] for k, g in db_lines.groupby("key", sort=False)}
+    totals = {key: order_totals({"amount": line[3], "cost": line[4]} for line in lines) for key, lines in new_lines.items()}
+    places = {name: order_fields[name].decimal_places for name in ("amount", "cost")}
+    header = dict(zip(orders.index, zip(
+        orders["account_id"].astype("int64").tolist(),
+        to_db(order_fields["ordered_on"], orders["ordered_on"]).tolist(),
+        [f"{totals[key]['amount']:.{places['amount']}f}" for key in orders.index],
+        [f"{totals[key]['cost']:.{places['cost']}f}" for key in orders.index],
+        strict=True,
+    ), strict=True))
 
     existing = orders[orders["pk"].notna()]
     old_header, old_lines = {}, {}

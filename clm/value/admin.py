@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import admin
 
 from clm.core.admin import AuditedAdmin
@@ -46,6 +47,20 @@ class RecommendationAdmin(AuditedAdmin):
     )  # fmt: skip
 
 
+class LoyaltyEntryForm(forms.ModelForm):
+    class Meta:
+        model = LoyaltyEntry
+        fields = ("account", "date", "kind", "points", "note")
+
+    def clean(self):
+        data = super().clean()
+        if not self.errors and not self.instance.pk:
+            from clm.value import services
+
+            services.check_entry(data["account"], data["kind"], data["points"], data["date"])
+        return data
+
+
 @admin.register(LoyaltyEntry)
 class LoyaltyEntryAdmin(AuditedAdmin):
     """Entries are added (adjustments) but never changed or deleted: the balance is their sum."""
@@ -54,7 +69,7 @@ class LoyaltyEntryAdmin(AuditedAdmin):
     list_filter = ("kind",)
     raw_id_fields = ("account", "order", "referred_account")
     search_fields = ("account__name", "note")
-    exclude = ("created_by",)
+    form = LoyaltyEntryForm
 
     def has_change_permission(self, request, obj=None):
         return obj is None and super().has_change_permission(request, obj)

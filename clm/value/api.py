@@ -91,6 +91,7 @@ def _latest_day(queryset) -> dt.date | None:
 
 class EstimateOut(Schema):
     account_id: int
+    account: str
     as_of: dt.date
     method: str
     value: float = Field(description="historical_value + future_value")
@@ -122,6 +123,7 @@ class EstimatePage(Schema):
 def _estimate(e: CLVEstimate) -> dict:
     return {
         "account_id": e.account_id,
+        "account": e.account.name,
         "as_of": e.as_of,
         "method": e.method,
         "value": float(e.value),
@@ -161,7 +163,7 @@ def list_clv(
     require(request.user, "view", CLVEstimate)
     visible = visible_records(CLVEstimate, request.user)
     day = filters.as_of or _latest_day(CLVEstimate.objects.all())
-    rows = visible.filter(as_of=day)
+    rows = visible.filter(as_of=day).select_related("account")
     if filters.method:
         rows = rows.filter(method=filters.method)
     if filters.min_value is not None:
@@ -309,6 +311,7 @@ def cac(
 
 class TierOut(Schema):
     account_id: int
+    account: str
     as_of: dt.date
     tier: str
     tier_label: str
@@ -320,6 +323,10 @@ class TierOut(Schema):
     rfm_code: str
     segment: str
     value_class: str
+
+    @staticmethod
+    def resolve_account(obj):
+        return obj.account.name
 
 
 class TierPage(Schema):
@@ -342,7 +349,7 @@ class TierFilters(Schema):
 def list_tiers(request, filters: Query[TierFilters], limit: Limit = DEFAULT_LIMIT, offset: Offset = 0):
     require(request.user, "view", TierAssignment)
     day = filters.as_of or _latest_day(TierAssignment.objects.all())
-    rows = visible_records(TierAssignment, request.user).filter(as_of=day)
+    rows = visible_records(TierAssignment, request.user).filter(as_of=day).select_related("account")
     counts = {r["tier"]: r["n"] for r in rows.order_by().values("tier").annotate(n=Count("id"))}
     for name in ("tier", "segment", "value_class"):
         if getattr(filters, name):
@@ -375,6 +382,7 @@ def account_tier(request, id: int):
 class RecommendationOut(Schema):
     id: int
     account_id: int
+    account: str
     product_id: int
     product: str
     because_of_id: int | None
@@ -394,6 +402,10 @@ class RecommendationOut(Schema):
     @staticmethod
     def resolve_product(obj):
         return obj.product.name
+
+    @staticmethod
+    def resolve_account(obj):
+        return obj.account.name
 
     @staticmethod
     def resolve_due_status(obj):
@@ -419,7 +431,7 @@ def list_recommendations(
     request, filters: Query[RecommendationFilters], limit: Limit = DEFAULT_LIMIT, offset: Offset = 0
 ):
     require(request.user, "view", Recommendation)
-    rows = visible_records(Recommendation, request.user).select_related("product")
+    rows = visible_records(Recommendation, request.user).select_related("product", "account")
     if filters.account:
         rows = rows.filter(account_id=filters.account)
     rows = (
@@ -449,7 +461,7 @@ def update_recommendation(request, id: int, payload: RecommendationPatch):
     if rec is None:
         raise Http404(f"No recommendation with id {id}.")
     services.set_recommendation_status(rec, payload.status, actor=request.user, via="api")
-    return Recommendation.objects.select_related("product").get(pk=rec.pk)
+    return Recommendation.objects.select_related("product", "account").get(pk=rec.pk)
 
 
 # ---------------------------------------------------------------------------------------------

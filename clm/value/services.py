@@ -740,7 +740,29 @@ def _earn_points(known: Known, since: pd.Series) -> dict:
                 )
             )
         LoyaltyEntry.objects.bulk_create(referral, batch_size=2000, ignore_conflicts=True)
-    return {"purchase": len(purchase), "referral": len(referral)}
+    expired = _expire_points(known.as_of) if LOYALTY_RULES.expiry_months else 0
+    return {"purchase": len(purchase), "referral": len(referral), "expiry": expired}
+
+
+def _expire_points(as_of: dt.date) -> int:
+    """Expiry entries for points older than the rules' expiry age, oldest first (clm.analytics.tiers)."""
+    ledger = _frame(
+        LoyaltyEntry.objects.filter(date__lte=as_of)
+        .order_by()
+        .values_list("account_id", _iso("date"), "kind", "points"),
+        list(tiers.LEDGER_COLUMNS),
+    )
+    if ledger.empty:
+        return 0
+    due = tiers.expiry_entries(ledger, as_of, LOYALTY_RULES)
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    day = connection.ops.adapt_datefield_value(as_of)
+    rows = [
+        (int(a), day, LoyaltyEntry.Kind.EXPIRY.value, int(p), "0", "points older than the expiry age", now)
+        for a, p in zip(due["account_id"].tolist(), due["points"].tolist(), strict=True)
+    ]
+    bulk.insert(LoyaltyEntry, ["account_id", "date", "kind", "points", "credit", "note", "created_at"], rows)
+    return len(rows)
 
 
 def _thin_history(as_of: dt.date) -> None:
@@ -777,6 +799,39 @@ def _ledger(account: Account) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(tiers.LEDGER_COLUMNS))
 
 
+def check_entry(account: Account, kind: str, points, on: dt.date) -> dict:
+    """Refuse (ValidationError on "points") an entry the ledger cannot take: a kind it does not
+    know, points that are not a whole number or of the wrong sign for the kind, or a redemption
+    or deduction beyond the balance (as of its date, and overall: later entries count too).
+    Returns the pure rule's entry (with the service credit of a redemption)."""
+    if kind not in LoyaltyEntry.Kind.values:
+        raise ValidationError({"kind": f"must be one of {', '.join(LoyaltyEntry.Kind.values)}"})
+    if isinstance(points, bool) or not isinstance(points, int) or points == 0:
+        raise ValidationError({"points": "a whole number of points other than 0"})
+    if kind in LoyaltyEntry.EARNING and points < 0:
+        raise ValidationError({"points": "an earning adds points: it must be above 0"})
+    if kind in LoyaltyEntry.SPENDING and points > 0:
+        raise ValidationError({"points": "a redemption or expiry takes points away: it must be below 0"})
+    entry = {"points": points, "credit": 0.0}
+    if kind == LoyaltyEntry.Kind.REDEMPTION:
+        try:
+            entry = tiers.redemption_entry(_ledger(account), account.pk, -points, on, LOYALTY_RULES)
+        except tiers.RedemptionRefused as exc:
+            raise ValidationError(
+                {
+                    "points": f"{-points} points requested, {exc.available} available: a redemption cannot exceed the balance"
+                }
+            ) from None
+        except CLVInputError as exc:
+            raise ValidationError({"points": exc.reason}) from None
+    total = balance(account)
+    if points < 0 and total + points < 0:
+        raise ValidationError(
+            {"points": f"{-points} points requested, {total} available: the balance never goes below 0"}
+        )
+    return entry
+
+
 @transaction.atomic
 def redeem_points(
     account: Account,
@@ -789,35 +844,9 @@ def redeem_points(
 ) -> LoyaltyEntry:
     """Redeem points for service credit (points × credit per point). Refused, with the available
     balance in the message, when the account's points do not cover it."""
-    on = on or timezone.localdate()
-    Account.objects.select_for_update().filter(pk=account.pk).first()  # one redemption at a time
-    try:
-        entry = tiers.redemption_entry(_ledger(account), account.pk, points, on, LOYALTY_RULES)
-    except tiers.RedemptionRefused as exc:
-        raise ValidationError(
-            {
-                "points": f"{points} points requested, {exc.available} available: a redemption cannot exceed the balance"
-            }
-        ) from None
-    except CLVInputError as exc:
-        raise ValidationError({"points": exc.reason}) from None
-    total = balance(account)  # entries dated after ``on`` count too: the ledger never goes below 0
-    if points > total:
-        raise ValidationError(
-            {
-                "points": f"{points} points requested, {total} available: a redemption cannot exceed the balance"
-            }
-        )
-    data = {
-        "account": account,
-        "date": on,
-        "kind": LoyaltyEntry.Kind.REDEMPTION,
-        "points": entry["points"],
-        "credit": Decimal(str(entry["credit"])),
-        "note": note,
-        "created_by": actor if getattr(actor, "pk", None) else None,
-    }
-    return services.create(LoyaltyEntry, data, actor=actor, via=via)
+    if isinstance(points, bool) or not isinstance(points, int) or points <= 0:
+        raise ValidationError({"points": "a redemption is a whole number of points above 0"})
+    return add_entry(account, LoyaltyEntry.Kind.REDEMPTION, -points, on=on, note=note, actor=actor, via=via)
 
 
 @transaction.atomic
@@ -832,23 +861,18 @@ def add_entry(
     via: str = "system",
     referred_account: Account | None = None,
 ) -> LoyaltyEntry:
-    """Add one ledger entry by hand (a referral, an adjustment, a goodwill gesture). Redemptions go
-    through ``redeem_points``; an entry that would take the balance below 0 is refused."""
-    if kind == LoyaltyEntry.Kind.REDEMPTION:
-        return redeem_points(account, -int(points), on=on, note=note, actor=actor, via=via)
-    if isinstance(points, bool) or not isinstance(points, int) or points == 0:
-        raise ValidationError({"points": "a whole number of points other than 0"})
+    """Add one ledger entry (a referral, an adjustment, a redemption with negative points...),
+    checked by ``check_entry`` while the account is locked, so two redemptions at once cannot
+    both spend the same points; audited."""
     on = on or timezone.localdate()
-    Account.objects.select_for_update().filter(pk=account.pk).first()
-    if points < 0 and balance(account) + points < 0:
-        raise ValidationError(
-            {"points": f"takes the balance of {balance(account)} below 0; a ledger never goes negative"}
-        )
+    Account.objects.select_for_update().filter(pk=account.pk).first()  # one change of points at a time
+    entry = check_entry(account, kind, points, on)
     data = {
         "account": account,
         "date": on,
         "kind": kind,
         "points": points,
+        "credit": Decimal(str(entry["credit"])),
         "note": note,
         "referred_account": referred_account,
         "created_by": actor if getattr(actor, "pk", None) else None,

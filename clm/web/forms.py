@@ -77,6 +77,7 @@ class BulkActionForm(forms.Form):
         ("owner", _("Assign owner")),
         ("csm", _("Assign CSM")),
         ("tag", _("Add tag")),
+        ("export", _("Export (CSV)")),
     ]
     action = forms.ChoiceField(label=_("Action"), choices=ACTIONS)
     ids = forms.TypedMultipleChoiceField(coerce=int, choices=(), required=True)

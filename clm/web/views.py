@@ -65,6 +65,8 @@ def account_bulk(request):
         messages.error(request, _("Choose accounts and what to do with them."))
         return redirect(back)
     data = form.cleaned_data
+    if data["action"] == "export":
+        return _csv_response(actions.export_accounts_csv(request.user, data["ids"]), "accounts-selected.csv")
     try:
         if data["action"] in ("owner", "csm"):
             done = actions.bulk_assign(request.user, data["ids"], data["action"], data["user"])
@@ -81,8 +83,12 @@ def account_bulk(request):
 @require_GET
 def account_export(request):
     """Every account the user may see, as CSV, through the export service (it applies visibility)."""
-    response = StreamingHttpResponse(export.csv_chunks("accounts", request.user), content_type=export.content_type("csv"))
-    response["Content-Disposition"] = 'attachment; filename="accounts.csv"'
+    return _csv_response(export.csv_chunks("accounts", request.user), "accounts.csv")
+
+
+def _csv_response(chunks, filename: str) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(chunks, content_type=export.content_type("csv"))
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
 

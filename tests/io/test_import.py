@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from clm.commerce.models import Order
 from clm.core.models import AuditLog
 from clm.customers.models import Account, Contact
 from tests.io.conftest import run, snapshot
@@ -197,3 +198,16 @@ def test_owners_are_users_named_by_username_email_or_full_name(files, owner, csm
 def test_blank_lines_are_skipped_but_row_numbers_stay_as_in_the_file(files):
     report = run("accounts", files.csv("a.csv", [HEADER, GOOD[0], [], ["A2", "", "", "", "", "", "", ""]]))
     assert report.rows == 2 and report.errors[0]["row"] == 4
+
+
+def test_imported_order_totals_follow_the_order_rule_exactly(files):
+    Account.objects.create(name="华为", source="import", external_id="A1")
+    path = files.csv("orders.csv", [
+        ["订单号", "客户编号", "下单日期", "金额", "成本"],
+        ["O1", "A1", "2024-03-01", "0.10", "0.05"],
+        ["O1", "A1", "2024-03-01", "0.20", ""],
+        ["O1", "A1", "2024-03-01", "¥1,234.50", "1"],
+    ])
+    assert run("orders", path).status == "done"
+    order = Order.objects.get(external_id="O1")
+    assert (order.amount, order.cost) == (Decimal("1234.80"), Decimal("1.05"))

@@ -4,8 +4,10 @@ with a message that says why."""
 import codecs
 import datetime as dt
 
+import pandas as pd
 import pytest
 
+from clm.io import readers
 from clm.io.readers import FileProblem, open_table
 
 ROWS = [["客户编号", "客户名称", "城市"], ["A1", "华为技术有限公司", "深圳"], ["A2", "Acme", "上海"]]
@@ -54,7 +56,15 @@ def test_rows_are_numbered_as_in_the_file_with_the_header_as_row_1(files):
     assert [list(f.index) for f in frames] == [[2, 3], [4, 5]]
 
 
-def test_xlsx_cells_become_the_text_a_csv_would_hold(files):
+@pytest.fixture(params=["calamine", "streamed"])
+def xlsx_reader(request, monkeypatch):
+    """Both XLSX readers: calamine (whole sheet in memory) and, for large workbooks, streamed."""
+    if request.param == "streamed":
+        monkeypatch.setattr(readers, "XLSX_STREAM_BYTES", 0)
+    return request.param
+
+
+def test_xlsx_cells_become_the_text_a_csv_would_hold(files, xlsx_reader):
     path = files.xlsx("a.xlsx", [
         ["客户编号", "金额", "日期", "时间", "是否"],
         ["A1", 1234.5, dt.date(2024, 3, 1), dt.datetime(2024, 3, 1, 10, 5), True],
@@ -66,7 +76,7 @@ def test_xlsx_cells_become_the_text_a_csv_would_hold(files):
     assert frame.loc[3].tolist() == ["13800138000", "3", "45352", "", "false"]
 
 
-def test_xlsx_header_below_empty_rows_keeps_excel_row_numbers(files):
+def test_xlsx_header_below_empty_rows_keeps_excel_row_numbers(files, xlsx_reader):
     path = files.xlsx("gap.xlsx", [[], [], ["id", "name"], ["A1", "x"]])
     table, frame = read_all(path)
     assert table.header == ["id", "name"] and list(frame.index) == [4]
@@ -80,7 +90,7 @@ def problem(path) -> str:
     return str(caught.value)
 
 
-def test_a_truncated_xlsx_is_refused(files):
+def test_a_truncated_xlsx_is_refused(files, xlsx_reader):
     good = files.xlsx("full.xlsx", ROWS).read_bytes()
     message = problem(files.raw("cut.xlsx", good[: len(good) // 2]))
     assert message.startswith("cut.xlsx is not a readable XLSX workbook (is it truncated or damaged?)")
@@ -114,3 +124,18 @@ def test_text_in_neither_utf8_nor_gbk_is_refused(files):
 def test_a_row_with_more_values_than_the_header_is_reported(files):
     message = problem(files.raw("bad.csv", b"a,b\n1,2\n1,2,3\n"))
     assert message.startswith("bad.csv is not a well-formed CSV file: Expected 2 fields in line 3, saw 3")
+
+
+def test_a_large_workbook_is_streamed_in_chunks_with_the_same_rows(files, monkeypatch):
+    rows = [["id", "n", "when"]] + [[f"A{i}", i * 1.5, dt.datetime(2024, 1, 1 + i % 28, i % 24)] for i in range(2500)]
+    path = files.xlsx("big.xlsx", rows)
+    whole = open_table(path)
+    expected = pd.concat([c.frame for c in whole.chunks(1000)])
+    monkeypatch.setattr(readers, "XLSX_STREAM_BYTES", path.stat().st_size - 1)
+    table = open_table(path)
+    assert table.streamed and table.header == whole.header and table.total == 2500
+    chunks = list(table.chunks(1000))
+    assert [len(c.frame) for c in chunks] == [1000, 1000, 500] and chunks[-1].done == 2500
+    streamed = pd.concat([c.frame for c in chunks])
+    assert streamed.index.tolist() == expected.index.tolist() == list(range(2, 2502))
+    assert streamed.to_numpy().tolist() == expected.to_numpy().tolist()

@@ -195,3 +195,15 @@ def test_contract_cohort_value_sums_the_accounts_residual_values(api_as, admin_u
     assert (cohort["accounts"], cohort["active"]) == (1002, 243)
     future = sum(float(e.future_value) for e in CLVEstimate.objects.filter(as_of=AS_OF))
     assert cohort["future_value"] == pytest.approx(future, abs=0.05)
+
+
+def test_lists_name_the_accounts_without_a_query_per_row(api_as, viewer, book, django_assert_max_num_queries):
+    client = api_as(viewer)
+    with django_assert_max_num_queries(12):
+        listed = client.get("/value/clv", limit=200).json_body
+    assert len(listed["items"]) == 200 and all(item["account"] for item in listed["items"])
+    with django_assert_max_num_queries(12):
+        tiers = client.get("/value/tiers", limit=200).json_body
+    # by total revenue: the two accounts with orders first
+    assert {item["account"] for item in tiers["items"][:2]} == {"mine", "theirs"}
+    assert tiers["counts_by_tier"] == {"standard": 1002}

@@ -118,7 +118,7 @@ def test_recompute_is_idempotent_for_a_date(products):
     assert rows() == estimates
     assert sorted(LoyaltyEntry.objects.values_list("account_id", "kind", "points")) == ledger
     assert first["clv_estimates"] == second["clv_estimates"] == CLVEstimate.objects.count()
-    assert second["loyalty_entries"] == {"purchase": 0, "referral": 0}
+    assert second["loyalty_entries"] == {"purchase": 0, "referral": 0, "expiry": 0}
 
 
 def test_an_unfittable_base_falls_back_to_historical_clv_and_says_why():
@@ -242,4 +242,48 @@ def test_an_empty_database_recomputes_to_nothing():
     Account.objects.create(name="a lead, nothing bought yet")
     summary = services.recompute(dt.date(2024, 1, 1))
     assert summary["clv_estimates"] == summary["tier_assignments"] == 0
-    assert summary["problems"] == [] and summary["loyalty_entries"] == {"purchase": 0, "referral": 0}
+    assert summary["problems"] == [] and summary["loyalty_entries"] == {
+        "purchase": 0,
+        "referral": 0,
+        "expiry": 0,
+    }
+
+
+def test_the_number_of_queries_does_not_grow_with_the_accounts(products):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def base(n, prefix):
+        subscription_cohort([n, n - 1, n - 2], prefix=prefix)
+        for i in range(n):
+            buyer = Account.objects.create(
+                name=f"{prefix} buyer {i}", referred_by_account=Account.objects.first()
+            )
+            order(buyer, dt.date(2024, 1, 1 + i % 20), "300.00", products=[products["Platform"]])
+            order(buyer, dt.date(2024, 2, 1 + i % 20), "200.00", products=[products["Training"]])
+
+    def queries(day):
+        with CaptureQueriesContext(connection) as captured:
+            services.recompute(day)
+        return len(captured)
+
+    base(5, "small")
+    small = queries(dt.date(2024, 3, 1))
+    base(60, "large")
+    assert queries(dt.date(2024, 3, 2)) == small
+
+
+def test_points_expire_oldest_first_when_the_rules_say_so(monkeypatch):
+    from clm.analytics.tiers import LoyaltyRules
+
+    monkeypatch.setattr(services, "LOYALTY_RULES", LoyaltyRules(expiry_months=12))
+    buyer = Account.objects.create(name="buyer")
+    order(buyer, dt.date(2023, 1, 10), "5000.00")  # 50 points, expire on 2024-01-10
+    order(buyer, dt.date(2023, 9, 1), "2000.00")  # 20 points, still valid in March 2024
+    services.recompute(dt.date(2023, 12, 1))
+    services.redeem_points(buyer, 30, on=dt.date(2023, 12, 2))  # spends the oldest: 20 of the 50 left
+    summary = services.recompute(dt.date(2024, 3, 1))
+    assert summary["loyalty_entries"]["expiry"] == 1
+    assert LoyaltyEntry.objects.get(kind="expiry").points == -20
+    assert services.balance(buyer) == 20
+    assert services.recompute(dt.date(2024, 3, 2))["loyalty_entries"]["expiry"] == 0

@@ -146,3 +146,18 @@ def test_the_filter_form_shows_the_choices_made_and_lists_owners_and_csms_by_rol
     assert f'<option value="{owner.pk}" selected>owner</option>' in owner_select
     assert f'value="{csm.pk}"' not in owner_select  # a CSM is not offered as sales owner
     assert 'name="band" value="red" checked' in html
+
+
+def test_bulk_export_holds_the_chosen_visible_accounts_in_the_export_services_columns(
+    client, team_visibility, owner, huawei, theirs
+):
+    from clm.core import services
+
+    other = services.create(Account, {"name": "美的集团", "sales_owner": owner, "source": "crm", "external_id": "A-7"})
+    client.force_login(owner)
+    response = client.post(reverse("web:accounts_bulk"), {"action": "export", "ids": [other.pk, theirs.pk]})
+    body = b"".join(response.streaming_content).decode("utf-8-sig")
+    lines = body.strip().splitlines()
+    assert response["Content-Disposition"] == 'attachment; filename="accounts-selected.csv"'
+    assert len(lines) == 2 and lines[1].startswith("A-7,crm,美的集团")  # not 长安汽车: not visible
+    assert "华为技术有限公司" not in body  # visible but not chosen
