@@ -221,6 +221,7 @@ class Resource:
     path: str
     filters: type[FilterSchema] | None = None
     read_only: tuple[str, ...] = ()  # output, never written through the API
+    hidden: tuple[str, ...] = ()  # internal (an index, a cache): neither shown nor written
     optional: tuple[str, ...] = ()  # required by the model, but may be left out (prepare fills it)
     select_related: tuple[str, ...] = ()
     prefetch_related: tuple[str, ...] = ()
@@ -539,7 +540,9 @@ def register(router: Router, res: Resource) -> None:
     optional = set(res.optional)
     if res.account_path == "account" and res.accept_external_account:
         optional.add("account")
-    Out = output_schema(model, f"{label}Out", m2m=res.m2m, extra=res.extra_output, nested=nested_out)
+    Out = output_schema(
+        model, f"{label}Out", exclude=res.hidden, m2m=res.m2m, extra=res.extra_output, nested=nested_out
+    )
     Create = input_schema(
         model,
         f"{label}Create",

@@ -81,6 +81,7 @@ RESOURCES = [
         "accounts",
         AccountFilters,
         read_only=ENGINE_FIELDS,
+        hidden=("search_key",),
         prefetch_related=("tags",),
         m2m=("tags",),
         prepare=custom_attributes("account"),
