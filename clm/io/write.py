@@ -517,9 +517,10 @@ def date_closings(wc: WriteContext, data: pd.DataFrame, created, changed) -> Non
 def date_lead_statuses(wc: WriteContext, data: pd.DataFrame, created, changed) -> None:
     """The rule of clm.sales.services.stamp_lead_status (its STATUS_STAMP table), in bulk: a lead
     in a status whose date is empty reached it now."""
+    now = wc.now.replace(microsecond=0)  # what an XLSX export keeps, so it imports back unchanged
     for batch in in_batches(_written(data, created, changed)):
         for status, stamp in STATUS_STAMP.items():
-            Lead.objects.filter(pk__in=batch, status=status, **{stamp: None}).update(**{stamp: wc.now})
+            Lead.objects.filter(pk__in=batch, status=status, **{stamp: None}).update(**{stamp: now})
 
 
 # -- orders: one row per line -------------------------------------------------------------------
