@@ -27,7 +27,8 @@ from clm.core.models import AuditLog
 from clm.customers.models import Contact
 from clm.io.kinds import REF, TAGS, USER, Kind
 from clm.io.validate import in_batches
-from clm.sales.models import Opportunity, OpportunityStageChange
+from clm.sales.models import Lead, Opportunity, OpportunityStageChange
+from clm.sales.services import STATUS_STAMP
 from clm.usage import services as usage
 
 
@@ -428,6 +429,9 @@ def after_write(wc: WriteContext, data: pd.DataFrame, created, changed) -> None:
         write_ledger(wc, data, created, changed)
     elif kind.model is Opportunity and "stage" in data:
         write_stage_history(wc, data, created, changed)
+        date_closings(wc, data, created, changed)
+    elif kind.model is Lead and "status" in data:
+        date_lead_statuses(wc, data, created, changed)
     elif kind.model is Contact and "status" in data:
         date_departures(wc, data, created, changed)
 
@@ -495,6 +499,28 @@ def date_departures(wc: WriteContext, data: pd.DataFrame, created, changed) -> N
     pks = [int(data["pk"].iloc[pos]) for pos in created] + [int(data["pk"].iloc[pos]) for pos, _, _ in changed]
     for batch in in_batches(pks):
         Contact.objects.filter(pk__in=batch, status=Contact.Status.LEFT, left_on=None).update(left_on=timezone.localdate(wc.now))
+
+
+def _written(data: pd.DataFrame, created, changed) -> list[int]:
+    return [int(data["pk"].iloc[pos]) for pos in created] + [int(data["pk"].iloc[pos]) for pos, _, _ in changed]
+
+
+def date_closings(wc: WriteContext, data: pd.DataFrame, created, changed) -> None:
+    """The rule of clm.sales.services.opportunity_stage_history, in bulk: an opportunity won or
+    lost with no close date closed today."""
+    for batch in in_batches(_written(data, created, changed)):
+        Opportunity.objects.filter(pk__in=batch, stage__in=Opportunity.CLOSED, closed_on=None).update(
+            closed_on=timezone.localdate(wc.now)
+        )
+
+
+def date_lead_statuses(wc: WriteContext, data: pd.DataFrame, created, changed) -> None:
+    """The rule of clm.sales.services.stamp_lead_status (its STATUS_STAMP table), in bulk: a lead
+    in a status whose date is empty reached it now."""
+    now = wc.now.replace(microsecond=0)  # what an XLSX export keeps, so it imports back unchanged
+    for batch in in_batches(_written(data, created, changed)):
+        for status, stamp in STATUS_STAMP.items():
+            Lead.objects.filter(pk__in=batch, status=status, **{stamp: None}).update(**{stamp: now})
 
 
 # -- orders: one row per line -------------------------------------------------------------------

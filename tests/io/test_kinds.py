@@ -203,6 +203,18 @@ def test_opportunities_keep_their_stage_history(files, accounts, admin_user):
     assert list(OpportunityStageChange.objects.values_list("from_stage", "to_stage", "changed_by")) == [
         ("", "qualify", admin_user.pk), ("qualify", "won", admin_user.pk)]
     assert Opportunity.objects.get().amount == Decimal("10000")
+    assert Opportunity.objects.get().closed_on == timezone.localdate()  # as the service layer dates it
+
+
+def test_imported_leads_get_the_date_of_their_status_as_the_service_layer_gives_it(files):
+    header = ["Lead ID", "Name", "Company", "Status", "MQL Date"]
+    path = files.csv("l.csv", [header, ["L1", "Ann Lee", "Acme", "MQL", ""], ["L2", "Bo Wu", "Beta", "SQL", ""],
+                               ["L3", "Cy Ma", "Gamma", "MQL", "2024-03-01 09:00"]])
+    assert run("leads", path).status == "done"
+    leads = {lead.external_id: lead for lead in Lead.objects.all()}
+    assert leads["L1"].mql_at is not None and leads["L1"].sql_at is None
+    assert leads["L2"].sql_at is not None
+    assert timezone.localtime(leads["L3"].mql_at).strftime("%Y-%m-%d %H:%M") == "2024-03-01 09:00"  # given, kept
 
 
 def test_channel_spend_is_keyed_by_channel_and_month(files):
