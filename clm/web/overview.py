@@ -12,6 +12,7 @@ from django.utils import timezone
 from clm.commerce.models import Order, Subscription
 from clm.core.access import restrict, visible_accounts
 from clm.customers.models import Account, Contact, HealthBand, Interaction
+from clm.lifecycle import services as lifecycle
 from clm.sales.models import Opportunity
 from clm.service.models import SurveyResponse, Ticket
 from clm.usage.models import Feature, UsageDaily, UsageFeatureDaily
@@ -19,6 +20,7 @@ from clm.value.models import CLVEstimate, Recommendation, TierAssignment
 from clm.web.labels import ROLE_LABELS
 
 USAGE_DAYS = 365
+STAGE_CHANGES_SHOWN = 5
 RECENT = 10
 OPEN_TICKETS = (Ticket.Status.OPEN, Ticket.Status.PENDING)
 LIVE = (Subscription.Status.ACTIVE, Subscription.Status.TRIAL)
@@ -163,27 +165,19 @@ def my_work(user, today: dt.date | None = None, horizon_days: int = 90) -> MyWor
 @dataclass
 class HealthPanel:
     """The lifecycle engine's view of one account: the latest score with its components, the
-    trend over a year, the open early-warning signals and the churn model's latest prediction."""
+    trend over a year, the open early-warning signals, the latest stage changes with their
+    reasons and the churn model's latest prediction."""
 
     latest: object
     components: list[dict]
     trend: dict
     signals: list
+    stages: list
     prediction: object
 
 
-LIFECYCLE_READS = ("health_history", "open_signals", "latest_prediction")
-
-
-def health_panel(account: Account) -> HealthPanel | None:
-    """Read through clm.lifecycle's own functions; None while that app does not provide them (the
-    page then shows the score and band kept on the account)."""
-    try:
-        from clm.lifecycle import services as lifecycle
-    except ImportError:
-        return None
-    if not all(callable(getattr(lifecycle, name, None)) for name in LIFECYCLE_READS):
-        return None
+def health_panel(account: Account) -> HealthPanel:
+    """Read through clm.lifecycle's own functions (the engine's reads for the API and this page)."""
     history = lifecycle.health_history(account, days=USAGE_DAYS)
     latest = history[-1] if history else None
     components = sorted(latest.components or [], key=lambda c: -(c.get("weight") or 0)) if latest else []
@@ -192,5 +186,6 @@ def health_panel(account: Account) -> HealthPanel | None:
         components=components,
         trend={"days": [h.as_of.isoformat() for h in history], "scores": [round(h.score, 1) for h in history]},
         signals=lifecycle.open_signals(account),
+        stages=lifecycle.stage_history(account)[-STAGE_CHANGES_SHOWN:][::-1],
         prediction=lifecycle.latest_prediction(account),
     )

@@ -1,41 +1,20 @@
 """The 360 page's health panel, read through clm.lifecycle's own functions: the latest score with
-its components, a year's trend, open signals and the churn prediction. Until that app provides
-the reads, the page shows the score and band kept on the account."""
+its components, a year's trend, open signals, stage changes and the churn prediction."""
 
 import datetime as dt
-import importlib.util
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from clm.web.overview import LIFECYCLE_READS, health_panel
+from clm.web.overview import health_panel
 
 pytestmark = pytest.mark.django_db
 
 
-def lifecycle_reads():
-    if importlib.util.find_spec("clm.lifecycle.services") is None:
-        return None
-    from clm.lifecycle import services
-
-    return services if all(hasattr(services, name) for name in LIFECYCLE_READS) else None
-
-
-def test_without_the_lifecycle_reads_the_page_shows_the_accounts_own_score(client, owner, huawei):
-    if lifecycle_reads() is not None:
-        pytest.skip("clm.lifecycle provides its reads: the panel is tested below")
-    assert health_panel(huawei) is None
-    client.force_login(owner)
-    html = client.get(reverse("web:account", args=[huawei.pk]), HTTP_ACCEPT_LANGUAGE="en").content.decode()
-    assert ">48<" in html and "appear once the lifecycle engine has scored this account" in html
-
-
 @pytest.fixture
 def scored(huawei):
-    if lifecycle_reads() is None:
-        pytest.skip("clm.lifecycle does not provide health_history/open_signals/latest_prediction yet")
-    from clm.lifecycle.models import ChurnModel, ChurnPrediction, HealthScore, Signal
+    from clm.lifecycle.models import ChurnModel, ChurnPrediction, HealthScore, Signal, StageTransition
 
     today = timezone.localdate()
     components = [
@@ -58,7 +37,11 @@ def scored(huawei):
     model = ChurnModel.objects.create(version="v1", kind="logit", trained_at=timezone.now(), horizon_days=90,
                                       metadata={}, payload=b"", active=True)
     ChurnPrediction.objects.create(account=huawei, as_of=today, model=model, probability=0.37,
-                                   factors=["logins fell by half", "champion left"])
+                                   factors=[{"feature": "key_contacts_left_90d", "effect": 0.2,
+                                             "text": "champion left: raises the churn risk by 20 points"}])
+    StageTransition.objects.create(account=huawei, date=today - dt.timedelta(days=30), from_stage="growth",
+                                   to_stage="at_risk", rule="health_red_or_signal",
+                                   description="health_band = red or signals_confirmed ≥ 1")
     return huawei
 
 
@@ -69,7 +52,8 @@ def test_the_panel_shows_components_trend_signals_and_churn_risk(client, owner, 
     assert [s.title for s in panel.signals] == ["Logins down 50%"]
     client.force_login(owner)
     html = client.get(reverse("web:account", args=[scored.pk]), HTTP_ACCEPT_LANGUAGE="en").content.decode()
-    for text in ["Usage frequency", "active_days_30d 6", "Logins down 50%", "37%", "champion left",
+    for text in ["Usage frequency", "active_days_30d 6", "Logins down 50%", "37%",
+                 "champion left: raises the churn risk by 20 points", "Growth → <strong>At risk</strong>",
                  'id="health-trend"', "Components with data carry 90% of the weight"]:
         assert text in html, text
     assert "Overdue payment" not in html
