@@ -30,6 +30,7 @@ from clm.lifecycle.models import (
     Signal,
     StageTransition,
 )
+from clm.value import services as value_services
 
 STEPS = ("metrics", "health", "signals", "stages", "churn risk", "value", "save")
 LIVE = metric_source.LIVE_STATUSES
@@ -192,11 +193,9 @@ def run(as_of: dt.date | None = None, *, progress: Progress | None = None, recor
         result = assess(as_of, progress=progress, config=config)
         step = progress or (lambda name: None)
         step("value")
-        value = _value(as_of)
+        value = value_services.recompute(as_of)  # CLV, value tiers, recommendations
         step("save")
-        summary = save(result)
-        if value is not None:
-            summary["value"] = value
+        summary = {**save(result), "value": value}
     except Exception as error:
         record.status, record.error = (
             Run.Status.FAILED,
@@ -208,16 +207,6 @@ def run(as_of: dt.date | None = None, *, progress: Progress | None = None, recor
     record.status, record.summary, record.finished_at = Run.Status.DONE, summary, timezone.now()
     record.save(update_fields=["status", "summary", "finished_at"])
     return record
-
-
-def _value(as_of: dt.date):
-    """The value app's daily recomputation (CLV, tiers, recommendations), when it is installed."""
-    try:
-        from clm.value import services as value_services
-    except ImportError:
-        return None
-    recompute = getattr(value_services, "recompute", None)
-    return recompute(as_of) if recompute else None
 
 
 @transaction.atomic

@@ -6,7 +6,8 @@ import logging
 from huey import crontab
 from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
 
-from clm.lifecycle import services
+from clm.analytics.churn import NotEnoughHistory
+from clm.lifecycle import services, training
 from clm.lifecycle.models import Run
 
 
@@ -25,4 +26,15 @@ def daily_run(as_of: str, run_id: int):
     except Exception:
         # services.run has marked the run failed with the reason, which the API shows
         logging.getLogger("clm.lifecycle").exception("daily run %s for %s failed", run_id, as_of)
+        return None
+
+
+@db_periodic_task(crontab(day_of_week="0", hour="4", minute="10"))
+@HUEY.lock_task("lifecycle-train")
+def retrain_churn_model_weekly():
+    """A new model version every Sunday from the history up to then; the daily run uses the latest."""
+    try:
+        return training.train().version
+    except NotEnoughHistory as error:
+        logging.getLogger("clm.lifecycle").info("churn model not retrained: %s", error)
         return None

@@ -50,14 +50,18 @@ def usage(account, day, users: int, core_minutes: float = 0.0, other_minutes: fl
 
 
 def ledger(subscription, day, kind, mrr, seats, status="active"):
+    """A ledger row that chains on the subscription's previous one, as the ledger must."""
+    before = (
+        SubscriptionChange.objects.filter(subscription=subscription).order_by("effective_date", "id").last()
+    )
     SubscriptionChange.objects.create(
         subscription=subscription,
         account=subscription.account,
         effective_date=day,
         kind=kind,
-        mrr_before=0,
+        mrr_before=before.mrr_after if before else 0,
         mrr_after=Decimal(mrr),
-        seats_before=0,
+        seats_before=before.seats_after if before else 0,
         seats_after=seats,
         status_after=status,
     )

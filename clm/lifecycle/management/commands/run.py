@@ -77,5 +77,11 @@ def show_summary(console, record) -> None:
         if s["predictions"]
         else "Churn risk: no active model (clm train)."
     )
-    if "value" in s:
-        console.print(f"Value: {s['value']}")
+    value = s["value"]
+    methods = ", ".join(f"{method} {count:,}" for method, count in value["clv_by_method"].items()) or "none"
+    console.print(
+        f"Value: {value['clv_estimates']:,} CLV estimates ({methods}); {value['tier_assignments']:,} value tiers; "
+        "recommendations " + ", ".join(f"{k} {v:,}" for k, v in value["recommendations"].items()) + "."
+    )
+    for problem in value["problems"]:
+        console.print(f"  value: {problem}")
