@@ -7,16 +7,14 @@ from clm.customers.services import fill_search_keys
 from clm.lifecycle import services as lifecycle
 from clm.lifecycle import training
 
-HISTORY_DAYS = 364  # a year of health history for the trend on the account page
-RECENT_DAYS = 28  # the last weeks run week by week, as the scheduler would have
+HISTORY_MONTHS = 12  # a year of health history for the trend on the account page
 
 
 def history_dates(as_of: dt.date) -> list[dt.date]:
-    """Every four weeks over the past year, then every week over the last four, ending on as_of."""
-    start = as_of - dt.timedelta(days=HISTORY_DAYS)
-    dates = [start + dt.timedelta(days=d) for d in range(0, HISTORY_DAYS - RECENT_DAYS, 28)]
-    dates += [as_of - dt.timedelta(days=d) for d in range(RECENT_DAYS, -1, -7)]
-    return dates
+    """Every four weeks over the past year, then a week before as_of (so that signals which held
+    for a week are confirmed today), then as_of."""
+    dates = [as_of - dt.timedelta(days=28 * k) for k in range(HISTORY_MONTHS, 0, -1)]
+    return [*dates, as_of - dt.timedelta(days=7), as_of]
 
 
 def after_build(as_of: dt.date, progress=None) -> list[str]:
@@ -27,7 +25,7 @@ def after_build(as_of: dt.date, progress=None) -> list[str]:
     fill_search_keys()  # pinyin search keys of the accounts built in bulk
     steps = ["search keys"]
     for day in history_dates(as_of)[:-1]:
-        lifecycle.run(day)
+        lifecycle.run(day, value=False)
         if progress:
             progress(day)
     steps.append("lifecycle history")

@@ -181,11 +181,18 @@ def stage_before(as_of: dt.date) -> pd.DataFrame:
 # -- the daily run ------------------------------------------------------------------------------
 
 
-def run(as_of: dt.date | None = None, *, progress: Progress | None = None, record: Run | None = None) -> Run:
+def run(
+    as_of: dt.date | None = None,
+    *,
+    progress: Progress | None = None,
+    record: Run | None = None,
+    value: bool = True,
+) -> Run:
     """The daily run for ``as_of`` (today by default): computes everything and stores it.
     Idempotent for a date: running it again replaces that date's scores, transitions and
     predictions and reconciles the signals again. Refuses a future date. ``record``: a Run row
-    made when the run was asked for (the API's), to fill in; one is made otherwise."""
+    made when the run was asked for (the API's), to fill in; one is made otherwise. ``value``:
+    False leaves out the value recomputation (a replay of lifecycle history)."""
     as_of = metric_source.check_as_of(as_of or metric_source.today())
     record = record or Run.objects.create(as_of=as_of)
     try:
@@ -193,9 +200,9 @@ def run(as_of: dt.date | None = None, *, progress: Progress | None = None, recor
         result = assess(as_of, progress=progress, config=config)
         step = progress or (lambda name: None)
         step("value")
-        value = value_services.recompute(as_of)  # CLV, value tiers, recommendations
+        values = value_services.recompute(as_of) if value else None  # CLV, value tiers, recommendations
         step("save")
-        summary = {**save(result), "value": value}
+        summary = {**save(result), "value": values}
     except Exception as error:
         record.status, record.error = (
             Run.Status.FAILED,

@@ -1,5 +1,6 @@
 """`clm simulate` and `clm demo` from the command line: the build, the printed login, bad input."""
 
+import datetime as dt
 from io import StringIO
 
 import pytest
@@ -9,6 +10,7 @@ from django.core.management.base import CommandError
 from clm.core.models import User
 from clm.customers.models import Account
 from clm.demo.models import TrueState
+from clm.lifecycle.models import HealthScore
 
 
 def run(*args, **options):
@@ -24,8 +26,12 @@ def test_demo_builds_the_company_and_prints_the_url_and_login():
     )
     assert "http://127.0.0.1:8123/" in text
     assert "admin" in text and "clm-demo-2026" in text
-    assert "Lifecycle computations" in text
+    assert "Lifecycle computations: search keys, lifecycle history" in text
     assert Account.objects.count() == TrueState.objects.count() == 30
+    # a year of history replayed (as far as the 6 months go back), and today's run
+    scored_days = set(HealthScore.objects.values_list("as_of", flat=True))
+    assert dt.date(2025, 6, 30) in scored_days and len(scored_days) >= 6
+    assert not Account.objects.filter(lifecycle_stage_since__isnull=True).exists()
     assert User.objects.get(username="admin").check_password("clm-demo-2026")
 
 

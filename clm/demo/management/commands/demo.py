@@ -28,8 +28,9 @@ class Command(BaseCommand):
         except SimulationError as exc:
             raise CommandError(str(exc)) from None
         show_result(console, result)
+        console.print("Running the lifecycle engine over the past year and training the churn model…")
         steps = services.after_build(result.spec.as_of)
-        console.print(f"Lifecycle computations: {', '.join(steps) if steps else 'none yet'}.")
+        console.print(f"Lifecycle computations: {', '.join(steps)}.")
         set_demo_login()
         console.print(
             f"\nOpen http://{host}:{port}/ and log in as [bold]admin[/bold] / [bold]{DEMO_PASSWORD}[/bold]"

@@ -78,6 +78,8 @@ def show_summary(console, record) -> None:
         else "Churn risk: no active model (clm train)."
     )
     value = s["value"]
+    if value is None:
+        return
     methods = ", ".join(f"{method} {count:,}" for method, count in value["clv_by_method"].items()) or "none"
     console.print(
         f"Value: {value['clv_estimates']:,} CLV estimates ({methods}); {value['tier_assignments']:,} value tiers; "
