@@ -89,7 +89,8 @@ def train(
             f"120 days of baseline plus the {horizon_days}-day horizon"
         )
     frame = snapshots(start, end, step_days, horizon_days, progress)
-    labels = {name: metric.description for name, metric in METRICS.items()}
+    # factors read "<label> is <value> (typical: …)": the description without its aside
+    labels = {name: metric.description.split(" (")[0] for name, metric in METRICS.items()}
     learned = train_churn_model(
         frame[["account", "as_of", "churned", *NUMERIC, *CATEGORICAL]],
         numeric=NUMERIC,
