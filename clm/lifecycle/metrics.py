@@ -150,12 +150,11 @@ def day_end(day: dt.date) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min))
 
 
-def compute(as_of: dt.date, accounts=None) -> pd.DataFrame:
+def compute(as_of: dt.date) -> pd.DataFrame:
     """One row per account (index: account id) with every metric of METRICS but the DERIVED ones."""
     check_as_of(as_of)
-    base = Account.objects.all() if accounts is None else Account.objects.filter(id__in=list(accounts))
     frame = _frame(
-        base.values_list(
+        Account.objects.values_list(
             "id", "employee_count", "industry", "region", "development_stage", "acquisition_channel"
         ),
         ["account", "employee_count", "industry", "region", "development_stage", "acquisition_channel"],
