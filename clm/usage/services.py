@@ -209,7 +209,7 @@ class Rollups:
     in two batches of one day counts once. Memory stays bounded: past `limit` gathered rows, the
     increments are written (in the caller's transaction) and gathering starts again."""
 
-    def __init__(self, limit: int = 1_000_000):
+    def __init__(self, limit: int = 500_000):
         self.limit = limit
         self._users: list[pd.DataFrame] = []  # account_id, day, user_key (distinct within a part)
         self._daily: list[pd.DataFrame] = []  # account_id, day, events, minutes
