@@ -24,7 +24,7 @@ from clm.commerce.models import OrderLine, Subscription, SubscriptionChange
 from clm.commerce.services import ledger_entry, order_totals
 from clm.core import bulk
 from clm.core.models import AuditLog
-from clm.customers.models import Contact
+from clm.customers.models import Account, Contact
 from clm.io.kinds import REF, TAGS, USER, Kind
 from clm.io.validate import in_batches
 from clm.sales.models import Lead, Opportunity, OpportunityStageChange
@@ -434,6 +434,8 @@ def after_write(wc: WriteContext, data: pd.DataFrame, created, changed) -> None:
         date_lead_statuses(wc, data, created, changed)
     elif kind.model is Contact and "status" in data:
         date_departures(wc, data, created, changed)
+    elif kind.model is Account and "name" in data:
+        forget_renamed_search_keys(data, changed)
 
 
 def _subscription(pk: int, values: dict) -> Subscription:
@@ -499,6 +501,14 @@ def date_departures(wc: WriteContext, data: pd.DataFrame, created, changed) -> N
     pks = [int(data["pk"].iloc[pos]) for pos in created] + [int(data["pk"].iloc[pos]) for pos, _, _ in changed]
     for batch in in_batches(pks):
         Contact.objects.filter(pk__in=batch, status=Contact.Status.LEFT, left_on=None).update(left_on=timezone.localdate(wc.now))
+
+
+def forget_renamed_search_keys(data: pd.DataFrame, changed) -> None:
+    """A renamed account's pinyin search key no longer matches its name: cleared, it is computed
+    again by clm.customers.services.fill_search_keys before the next search (as new accounts' are)."""
+    renamed = [int(data["pk"].iloc[pos]) for pos, before, after in changed if before.get("name") != after.get("name")]
+    for batch in in_batches(renamed):
+        Account.objects.filter(pk__in=batch).update(search_key=None)
 
 
 def _written(data: pd.DataFrame, created, changed) -> list[int]:

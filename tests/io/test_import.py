@@ -211,3 +211,16 @@ def test_imported_order_totals_follow_the_order_rule_exactly(files):
     assert run("orders", path).status == "done"
     order = Order.objects.get(external_id="O1")
     assert (order.amount, order.cost) == (Decimal("1234.80"), Decimal("1.05"))
+
+
+def test_an_account_renamed_by_an_import_is_found_by_its_new_name(files):
+    from clm.customers.services import fill_search_keys, search_key
+
+    run("accounts", files.csv("a.csv", [HEADER, *GOOD]))
+    fill_search_keys()
+    renamed = [HEADER, ["A1", "美的集团", "通信", "1,000", "¥1,234.50", "广东", "深圳", "2024/3/1"], *GOOD[1:]]
+    run("accounts", files.csv("b.csv", renamed))
+    assert Account.objects.get(external_id="A1").search_key is None  # the old name's key is gone
+    assert Account.objects.get(external_id="A2").search_key == search_key("Acme Ltd")  # untouched
+    fill_search_keys()
+    assert Account.objects.get(external_id="A1").search_key == "meidejituan mdjt"
