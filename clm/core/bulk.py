@@ -11,6 +11,15 @@ from psycopg.errors import UniqueViolation
 
 # SQLite allows 32,766 bound variables per statement (since 3.32).
 MAX_VARIABLES = 32000
+IN_BATCH = 10_000  # keys per IN (...) list
+
+
+def in_batches(values: list, size: int = IN_BATCH):
+    """``values`` in slices short enough for an IN (...) list on every database."""
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
 # PostgreSQL keeps 64 subtransactions per session in shared memory; past that, every session's
 # visibility checks slow down. Direct COPY attempts (one savepoint each) stop well before.
 DIRECT_COPY_SAVEPOINTS = 48
@@ -122,7 +131,10 @@ def _insert_by_copy(model, columns, rows, conflict, update, add, returning) -> t
             _copy(cursor, table(model), names, rows)
             return [tuple(row[i] for i in positions) for row in rows] if returning else [], len(rows)
         if (
-            conflict and not update and not add and known
+            conflict
+            and not update
+            and not add
+            and known
             and connection.savepoint_state < DIRECT_COPY_SAVEPOINTS
             and not _first_row_exists(cursor, model, columns, conflict, rows[0])  # a re-sent batch
         ):
@@ -135,8 +147,10 @@ def _insert_by_copy(model, columns, rows, conflict, update, add, returning) -> t
                 return [tuple(row[i] for i in positions) for row in rows] if returning else [], len(rows)
         # One staging table per column list: a transaction may insert the same model with other columns.
         staging = quote(f"_bulk_{model._meta.db_table}_{zlib.crc32(names.encode()):08x}")
-        cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {staging} ON COMMIT DROP AS "
-                       f"SELECT {names} FROM {table(model)} WITH NO DATA")
+        cursor.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS {staging} ON COMMIT DROP AS "
+            f"SELECT {names} FROM {table(model)} WITH NO DATA"
+        )
         cursor.execute(f"TRUNCATE {staging}")
         _copy(cursor, staging, names, rows)
         cursor.execute(
@@ -151,7 +165,9 @@ def _insert_by_copy(model, columns, rows, conflict, update, add, returning) -> t
 
 def _first_row_exists(cursor, model, columns, conflict, row) -> bool:
     where = " AND ".join(f"{quote(c)} = %s" for c in conflict)
-    cursor.execute(f"SELECT 1 FROM {table(model)} WHERE {where} LIMIT 1", [row[list(columns).index(c)] for c in conflict])
+    cursor.execute(
+        f"SELECT 1 FROM {table(model)} WHERE {where} LIMIT 1", [row[list(columns).index(c)] for c in conflict]
+    )
     return cursor.fetchone() is not None
 
 

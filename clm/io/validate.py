@@ -16,6 +16,7 @@ from django.db import connection
 from django.db.models import Q
 
 from clm.core.access import restrict, sees_everything, visible_accounts
+from clm.core.bulk import in_batches
 from clm.core.models import User
 from clm.io import parsers
 from clm.io.kinds import (
@@ -42,13 +43,10 @@ from clm.io.kinds import (
 )
 from clm.io.mapping import Mapping
 
-IN_BATCH = 10_000  # keys per IN (...) list: SQLite allows 32,766 variables per statement
 CJK = re.compile(r"[\u3400-\u9fff]")
 
 
-def in_batches(values: list, size: int = IN_BATCH):
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
+
 
 
 class Problems:

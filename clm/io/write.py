@@ -23,12 +23,13 @@ from django.utils import timezone
 from clm.commerce.models import OrderLine, Subscription, SubscriptionChange
 from clm.commerce.services import ledger_entry, order_totals
 from clm.core import bulk
+from clm.core.bulk import in_batches
 from clm.core.models import AuditLog
+from clm.customers import services as customers
 from clm.customers.models import Account, Contact
 from clm.io.kinds import REF, TAGS, USER, Kind
-from clm.io.validate import in_batches
-from clm.sales.models import Lead, Opportunity, OpportunityStageChange
-from clm.sales.services import STATUS_STAMP
+from clm.sales import services as sales
+from clm.sales.models import Lead, Opportunity
 from clm.usage import services as usage
 
 
@@ -479,28 +480,13 @@ def write_ledger(wc: WriteContext, data: pd.DataFrame, created, changed) -> None
 
 
 def write_stage_history(wc: WriteContext, data: pd.DataFrame, created, changed) -> None:
-    history = []
-    actor = wc.actor if getattr(wc.actor, "pk", None) else None
-    for pos in created:
-        history.append(OpportunityStageChange(
-            opportunity_id=int(data["pk"].iloc[pos]), from_stage="", to_stage=data["stage"].iloc[pos] or Opportunity.Stage.QUALIFY,
-            changed_at=wc.now, changed_by=actor,
-        ))
-    for pos, before, after in changed:
-        if before["stage"] != after["stage"]:
-            history.append(OpportunityStageChange(
-                opportunity_id=int(data["pk"].iloc[pos]), from_stage=before["stage"], to_stage=after["stage"],
-                changed_at=wc.now, changed_by=actor,
-            ))
-    OpportunityStageChange.objects.bulk_create(history, batch_size=2000)
+    moves = [(int(data["pk"].iloc[pos]), "", data["stage"].iloc[pos] or Opportunity.Stage.QUALIFY) for pos in created]
+    moves += [(int(data["pk"].iloc[pos]), before["stage"], after["stage"]) for pos, before, after in changed]
+    sales.record_stage_changes(moves, when=wc.now, actor=wc.actor if getattr(wc.actor, "pk", None) else None)
 
 
 def date_departures(wc: WriteContext, data: pd.DataFrame, created, changed) -> None:
-    """The rule of clm.customers.services.date_departure, in bulk: a contact marked as having left,
-    with no date, left today."""
-    pks = [int(data["pk"].iloc[pos]) for pos in created] + [int(data["pk"].iloc[pos]) for pos, _, _ in changed]
-    for batch in in_batches(pks):
-        Contact.objects.filter(pk__in=batch, status=Contact.Status.LEFT, left_on=None).update(left_on=timezone.localdate(wc.now))
+    customers.date_departures(_written(data, created, changed), timezone.localdate(wc.now))
 
 
 def forget_renamed_search_keys(data: pd.DataFrame, changed) -> None:
@@ -516,21 +502,12 @@ def _written(data: pd.DataFrame, created, changed) -> list[int]:
 
 
 def date_closings(wc: WriteContext, data: pd.DataFrame, created, changed) -> None:
-    """The rule of clm.sales.services.opportunity_stage_history, in bulk: an opportunity won or
-    lost with no close date closed today."""
-    for batch in in_batches(_written(data, created, changed)):
-        Opportunity.objects.filter(pk__in=batch, stage__in=Opportunity.CLOSED, closed_on=None).update(
-            closed_on=timezone.localdate(wc.now)
-        )
+    sales.date_closings(_written(data, created, changed), timezone.localdate(wc.now))
 
 
 def date_lead_statuses(wc: WriteContext, data: pd.DataFrame, created, changed) -> None:
-    """The rule of clm.sales.services.stamp_lead_status (its STATUS_STAMP table), in bulk: a lead
-    in a status whose date is empty reached it now."""
-    now = wc.now.replace(microsecond=0)  # what an XLSX export keeps, so it imports back unchanged
-    for batch in in_batches(_written(data, created, changed)):
-        for status, stamp in STATUS_STAMP.items():
-            Lead.objects.filter(pk__in=batch, status=status, **{stamp: None}).update(**{stamp: now})
+    # whole seconds: what an XLSX export keeps, so it imports back unchanged
+    sales.stamp_lead_statuses(_written(data, created, changed), wc.now.replace(microsecond=0))
 
 
 # -- orders: one row per line -------------------------------------------------------------------
