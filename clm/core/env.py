@@ -72,6 +72,9 @@ def sqlite_config(path: str) -> dict:
     return {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": path,
+        # kept open between requests, as PostgreSQL's are: a new connection re-runs the pragmas
+        # and starts with an empty page cache
+        "CONN_MAX_AGE": 60,
         "OPTIONS": {
             "timeout": 30,
             "transaction_mode": "IMMEDIATE",
