@@ -316,9 +316,15 @@ def get_visible(res: Resource, user, pk: int, related: bool = False) -> models.M
     qs = visible(res.model, user)
     if related:
         qs = qs.select_related(*res.select_related).prefetch_related(*res.prefetch_related)
-    obj = qs.filter(pk=pk).first() if 0 < pk <= MAX_ID else None
+    return one_or_404(qs, pk)
+
+
+def one_or_404(queryset: models.QuerySet, pk: int) -> models.Model:
+    """The record with this id among those the caller may see; 404 otherwise (also for ids no
+    database could hold), so what is hidden and what does not exist look the same."""
+    obj = queryset.filter(pk=pk).first() if 0 < pk <= MAX_ID else None
     if obj is None:
-        raise Http404(f"No {res.opts.verbose_name} with id {pk}.")
+        raise Http404(f"No {queryset.model._meta.verbose_name} with id {pk}.")
     return obj
 
 

@@ -6,13 +6,12 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 from django.db import transaction
-from django.http import Http404
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from clm.core import services as core_services
 from clm.core.access import visible_accounts
-from clm.core.crud import MAX_ID, ApiError, Id, require
+from clm.core.crud import ApiError, Id, one_or_404, require
 from clm.customers.models import Account
 from clm.lifecycle import services
 from clm.lifecycle.metrics import METRICS, FutureDate, check_as_of
@@ -23,10 +22,7 @@ router = Router(tags=["lifecycle"])
 
 
 def visible_account(user, account_id: int) -> Account:
-    account = visible_accounts(user).filter(pk=account_id).first() if 0 < account_id <= MAX_ID else None
-    if account is None:
-        raise Http404(f"No account with id {account_id}.")
-    return account
+    return one_or_404(visible_accounts(user), account_id)
 
 
 # -- schemas ------------------------------------------------------------------------------------
@@ -287,10 +283,7 @@ def start_run(request, payload: RunIn):
 @router.get("/lifecycle/runs/{run_id}", response=RunOut, summary="A daily run's state and summary")
 def get_run(request, run_id: Id):
     _require_admin(request.user, HealthModel)
-    record = Run.objects.filter(pk=run_id).first()
-    if record is None:
-        raise Http404(f"No run with id {run_id}.")
-    return record
+    return one_or_404(Run.objects.all(), run_id)
 
 
 # -- configuration ------------------------------------------------------------------------------
@@ -316,9 +309,7 @@ def add_health_model(request, payload: HealthModelIn):
 @router.put("/lifecycle/health-models/{model_id}", response=HealthModelOut, summary="Change a health model")
 def change_health_model(request, model_id: Id, payload: HealthModelIn):
     _require_admin(request.user, HealthModel)
-    model = HealthModel.objects.filter(pk=model_id).first()
-    if model is None:
-        raise Http404(f"No health model with id {model_id}.")
+    model = one_or_404(HealthModel.objects.all(), model_id)
     return core_services.update(model, payload.dict(), actor=request.user, via="api")
 
 

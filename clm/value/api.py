@@ -19,7 +19,6 @@ from clm.commerce.models import Order, SubscriptionChange
 from clm.core.access import sees_everything, visible_accounts, visible_records
 from clm.core.crud import (
     DEFAULT_LIMIT,
-    MAX_ID,
     ApiError,
     Id,
     InputSchema,
@@ -27,6 +26,7 @@ from clm.core.crud import (
     Offset,
     Text,
     choice,
+    one_or_404,
     require,
 )
 from clm.customers.models import Account
@@ -43,10 +43,7 @@ Month = Annotated[str, Field(pattern=r"^\d{4}-\d{2}$", description="a month, YYY
 
 
 def _account(request, id: int) -> Account:
-    account = visible_accounts(request.user).filter(pk=id).first() if 0 < id <= MAX_ID else None
-    if account is None:
-        raise Http404(f"No account with id {id}.")
-    return account
+    return one_or_404(visible_accounts(request.user), id)
 
 
 def _as_of(value: dt.date | None) -> dt.date:
@@ -457,9 +454,7 @@ class RecommendationPatch(InputSchema):
 )
 def update_recommendation(request, id: int, payload: RecommendationPatch):
     require(request.user, "change", Recommendation)
-    rec = visible_records(Recommendation, request.user).filter(pk=id).first() if 0 < id <= MAX_ID else None
-    if rec is None:
-        raise Http404(f"No recommendation with id {id}.")
+    rec = one_or_404(visible_records(Recommendation, request.user), id)
     services.set_recommendation_status(rec, payload.status, actor=request.user, via="api")
     return Recommendation.objects.select_related("product", "account").get(pk=rec.pk)
 
