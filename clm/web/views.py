@@ -5,13 +5,14 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseBadRequest, StreamingHttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from clm.core.access import can_edit, visible_accounts, visible_records
+from clm.core.crud import one_or_404
 from clm.customers import timeline as timelines
 from clm.customers.models import Account, Contact, Interaction, Tag
 from clm.io import export
@@ -24,7 +25,10 @@ TIMELINE_PAGE = 25
 
 
 def is_htmx(request) -> bool:
-    return request.headers.get("HX-Request") == "true" and request.headers.get("HX-History-Restore-Request") != "true"
+    return (
+        request.headers.get("HX-Request") == "true"
+        and request.headers.get("HX-History-Restore-Request") != "true"
+    )
 
 
 @login_required
@@ -71,7 +75,7 @@ def account_bulk(request):
         if data["action"] in ("owner", "csm"):
             done = actions.bulk_assign(request.user, data["ids"], data["action"], data["user"])
         else:
-            done = actions.bulk_tag(request.user, data["ids"], get_object_or_404(Tag, pk=data["tag"]))
+            done = actions.bulk_tag(request.user, data["ids"], one_or_404(Tag.objects.all(), data["tag"]))
     except PermissionDenied:
         messages.error(request, _("You may not change accounts."))
         return redirect(back)
@@ -108,7 +112,7 @@ def saved_view_create(request):
 @login_required
 @require_POST
 def saved_view_delete(request, pk):
-    get_object_or_404(SavedView, pk=pk, user=request.user).delete()
+    one_or_404(SavedView.objects.filter(user=request.user), pk).delete()
     return redirect("web:accounts")
 
 
@@ -119,7 +123,7 @@ def _kinds(request) -> list[str]:
 @login_required
 @require_GET
 def account_detail(request, pk):
-    account = get_object_or_404(visible_accounts(request.user).select_related("sales_owner", "csm"), pk=pk)
+    account = one_or_404(visible_accounts(request.user).select_related("sales_owner", "csm"), pk)
     kinds = _kinds(request)
     context = {
         "o": overview.account_overview(account),
@@ -138,8 +142,13 @@ def account_detail(request, pk):
 
 def timeline_kinds():
     labels = {
-        "interaction": _("Interactions"), "ticket": _("Tickets"), "survey": _("Surveys"), "order": _("Orders"),
-        "contract": _("Contracts"), "payment": _("Payments"), "usage": _("Usage"),
+        "interaction": _("Interactions"),
+        "ticket": _("Tickets"),
+        "survey": _("Surveys"),
+        "order": _("Orders"),
+        "contract": _("Contracts"),
+        "payment": _("Payments"),
+        "usage": _("Usage"),
     }
     return [(k, labels.get(k, k)) for k in timelines.SOURCES]
 
@@ -147,16 +156,25 @@ def timeline_kinds():
 @login_required
 @require_GET
 def account_timeline(request, pk):
-    account = get_object_or_404(visible_accounts(request.user).only("pk"), pk=pk)
+    account = one_or_404(visible_accounts(request.user).only("pk"), pk)
     try:
         page = timelines.timeline(
-            account.pk, cursor=request.GET.get("cursor") or None, limit=TIMELINE_PAGE, kinds=_kinds(request) or None
+            account.pk,
+            cursor=request.GET.get("cursor") or None,
+            limit=TIMELINE_PAGE,
+            kinds=_kinds(request) or None,
         )
     except (timelines.BadCursor, ValueError) as exc:
         return HttpResponseBadRequest(str(exc))
-    return render(request, "web/accounts/_timeline_items.html", {
-        "account": account, "timeline": page, "kinds": _kinds(request),
-    })
+    return render(
+        request,
+        "web/accounts/_timeline_items.html",
+        {
+            "account": account,
+            "timeline": page,
+            "kinds": _kinds(request),
+        },
+    )
 
 
 @login_required
@@ -164,7 +182,7 @@ def account_timeline(request, pk):
 def account_log(request, pk):
     """Log a note, call, meeting, visit or QBR; answers with the refreshed timeline (htmx) or
     goes back to the page."""
-    account = get_object_or_404(visible_accounts(request.user), pk=pk)
+    account = one_or_404(visible_accounts(request.user), pk)
     form = InteractionForm(request.POST, account=account)
     if form.is_valid():
         try:
@@ -174,7 +192,9 @@ def account_log(request, pk):
     status = 200 if form.is_valid() and not form.errors else 422
     if not is_htmx(request):
         if status != 200:
-            messages.error(request, _("The note was not saved: %(errors)s") % {"errors": form.errors.as_text()})
+            messages.error(
+                request, _("The note was not saved: %(errors)s") % {"errors": form.errors.as_text()}
+            )
         return redirect("web:account", pk=account.pk)
     context = {
         "account": account,
@@ -188,12 +208,16 @@ def account_log(request, pk):
 @login_required
 @require_GET
 def contact_detail(request, pk):
-    contact = get_object_or_404(visible_records(Contact, request.user).select_related("account"), pk=pk)
+    contact = one_or_404(visible_records(Contact, request.user).select_related("account"), pk)
     context = {
         "contact": contact,
-        "interactions": Interaction.objects.filter(contact=contact).select_related("owner").order_by("-occurred_at")[:50],
+        "interactions": Interaction.objects.filter(contact=contact)
+        .select_related("owner")
+        .order_by("-occurred_at")[:50],
         "tickets": contact.tickets.order_by("-opened_at")[:20],
-        "colleagues": Contact.objects.filter(account_id=contact.account_id).exclude(pk=contact.pk).order_by("name")[:30],
+        "colleagues": Contact.objects.filter(account_id=contact.account_id)
+        .exclude(pk=contact.pk)
+        .order_by("name")[:30],
         "nav": "accounts",
     }
     return render(request, "web/contact.html", context)
@@ -232,6 +256,8 @@ def _with_language_cookie(response, language):
 
 def _safe_next(request, default: str) -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
+    if target and url_has_allowed_host_and_scheme(
+        target, {request.get_host()}, require_https=request.is_secure()
+    ):
         return target
     return default

@@ -19,8 +19,21 @@ def test_the_page_shows_the_header_and_sections(client, owner, huawei):
     response = client.get(reverse("web:account", args=[huawei.pk]), HTTP_ACCEPT_LANGUAGE="en")
     html = response.content.decode()
     assert response.status_code == 200
-    for text in ["华为技术有限公司", "At risk", "since 2026-09-01", ">48<", "24,000", "owner", "csm",
-                 "王芳", "李雷", "Left", "call 0", "CLM Cloud", 'id="usage-chart"']:
+    for text in [
+        "华为技术有限公司",
+        "At risk",
+        "since 2026-09-01",
+        ">48<",
+        "24,000",
+        "owner",
+        "csm",
+        "王芳",
+        "李雷",
+        "Left",
+        "call 0",
+        "CLM Cloud",
+        'id="usage-chart"',
+    ]:
         assert text in html, text
     o = response.context["o"]
     assert len(o.usage["days"]) == 365 and max(o.usage["active_users"]) == 9
@@ -32,8 +45,19 @@ def test_another_owners_account_is_not_found_by_url(client, team_visibility, out
     client.force_login(outsider)
     assert client.get(reverse("web:account", args=[huawei.pk])).status_code == 404
     assert client.get(reverse("web:account_timeline", args=[huawei.pk])).status_code == 404
-    assert client.post(reverse("web:account_log", args=[huawei.pk]), {"type": "note", "summary": "x"}).status_code == 404
+    assert (
+        client.post(
+            reverse("web:account_log", args=[huawei.pk]), {"type": "note", "summary": "x"}
+        ).status_code
+        == 404
+    )
     assert client.get(reverse("web:contact", args=[huawei.contacts.first().pk])).status_code == 404
+
+
+def test_an_id_no_database_could_hold_is_not_found_rather_than_an_error(client, owner):
+    client.force_login(owner)
+    for name in ("web:account", "web:account_timeline", "web:contact"):
+        assert client.get(reverse(name, args=[10**30])).status_code == 404, name
 
 
 def test_a_teammate_sees_the_account(client, team_visibility, teammate, huawei):
@@ -41,7 +65,9 @@ def test_a_teammate_sees_the_account(client, team_visibility, teammate, huawei):
     assert client.get(reverse("web:account", args=[huawei.pk])).status_code == 200
 
 
-def test_the_page_makes_a_bounded_number_of_queries(client, owner, core_features, django_assert_max_num_queries):
+def test_the_page_makes_a_bounded_number_of_queries(
+    client, owner, core_features, django_assert_max_num_queries
+):
     from clm.core import services
 
     small = services.create(Account, {"name": "小客户", "sales_owner": owner})
@@ -80,7 +106,10 @@ def test_the_timeline_filters_by_type(client, owner, huawei):
 
 def test_a_bad_cursor_is_a_bad_request(client, owner, huawei):
     client.force_login(owner)
-    assert client.get(reverse("web:account_timeline", args=[huawei.pk]), {"cursor": "nonsense"}).status_code == 400
+    assert (
+        client.get(reverse("web:account_timeline", args=[huawei.pk]), {"cursor": "nonsense"}).status_code
+        == 400
+    )
 
 
 def test_a_note_logged_inline_is_on_the_timeline_at_once(client, owner, huawei):
@@ -97,21 +126,27 @@ def test_a_note_logged_inline_is_on_the_timeline_at_once(client, owner, huawei):
     assert 'hx-swap-oob="true"' in html
     note = Interaction.objects.get(type="qbr")
     assert note.owner == owner and note.account == huawei
-    assert AuditLog.objects.filter(model="customers.interaction", action="create", via="ui", actor=owner).exists()
+    assert AuditLog.objects.filter(
+        model="customers.interaction", action="create", via="ui", actor=owner
+    ).exists()
 
 
 def test_an_empty_note_is_refused_with_the_form_shown_again(client, owner, huawei):
     client.force_login(owner)
-    response = client.post(reverse("web:account_log", args=[huawei.pk]), {"type": "note", "summary": ""},
-                           HTTP_HX_REQUEST="true")
+    response = client.post(
+        reverse("web:account_log", args=[huawei.pk]), {"type": "note", "summary": ""}, HTTP_HX_REQUEST="true"
+    )
     assert response.status_code == 422 and 'role="alert"' in response.content.decode()
     assert not Interaction.objects.filter(type="note").exists()
 
 
 def test_a_viewer_cannot_log_notes(client, viewer, huawei):
     client.force_login(viewer)
-    response = client.post(reverse("web:account_log", args=[huawei.pk]), {"type": "note", "summary": "hi"},
-                           HTTP_HX_REQUEST="true")
+    response = client.post(
+        reverse("web:account_log", args=[huawei.pk]),
+        {"type": "note", "summary": "hi"},
+        HTTP_HX_REQUEST="true",
+    )
     assert response.status_code == 422 and not Interaction.objects.filter(type="note").exists()
 
 
@@ -126,9 +161,14 @@ def test_the_contact_page(client, owner, huawei):
 def test_the_decision_chain_groups_by_role_key_people_first_leavers_last():
     from clm.customers.models import Contact
 
-    people = [Contact(name="b", role="user"), Contact(name="c", role="user", status="left"),
-              Contact(name="a", role="user", is_key_person=False), Contact(name="z", role="user", is_key_person=True),
-              Contact(name="boss", role="decision_maker"), Contact(name="x", role="")]
+    people = [
+        Contact(name="b", role="user"),
+        Contact(name="c", role="user", status="left"),
+        Contact(name="a", role="user", is_key_person=False),
+        Contact(name="z", role="user", is_key_person=True),
+        Contact(name="boss", role="decision_maker"),
+        Contact(name="x", role=""),
+    ]
     chain = decision_chain(people)
     assert [label for label, _ in chain] == ["Decision maker", "User", ""]
     assert [c.name for c in chain[1][1]] == ["z", "a", "b", "c"]
@@ -151,15 +191,40 @@ def test_the_header_shows_clv_tier_and_offers_when_the_value_engine_has_run(clie
     from clm.commerce.models import Product
     from clm.value.models import CLVEstimate, Recommendation, TierAssignment
 
-    CLVEstimate.objects.create(account=huawei, as_of=dt.date(2026, 10, 1), method="sbg", value=120000,
-                               historical_value=50000, future_value=70000)
-    CLVEstimate.objects.create(account=huawei, as_of=dt.date(2026, 11, 1), method="sbg", value=130000,
-                               historical_value=52000, future_value=78000)
-    TierAssignment.objects.create(account=huawei, as_of=dt.date(2026, 11, 1), tier="gold", tier_label="Gold",
-                                  tenure_years=2.5, total_revenue=90000)
+    CLVEstimate.objects.create(
+        account=huawei,
+        as_of=dt.date(2026, 10, 1),
+        method="sbg",
+        value=120000,
+        historical_value=50000,
+        future_value=70000,
+    )
+    CLVEstimate.objects.create(
+        account=huawei,
+        as_of=dt.date(2026, 11, 1),
+        method="sbg",
+        value=130000,
+        historical_value=52000,
+        future_value=78000,
+    )
+    TierAssignment.objects.create(
+        account=huawei,
+        as_of=dt.date(2026, 11, 1),
+        tier="gold",
+        tier_label="Gold",
+        tenure_years=2.5,
+        total_revenue=90000,
+    )
     Recommendation.objects.create(
-        account=huawei, product=Product.objects.create(name="BI 模块"), score=0.8, confidence=0.6, lift=2.1,
-        due_from=dt.date(2026, 12, 1), due_to=dt.date(2027, 2, 1), reason="bought CLM Cloud", reason_zh="已购云版",
+        account=huawei,
+        product=Product.objects.create(name="BI 模块"),
+        score=0.8,
+        confidence=0.6,
+        lift=2.1,
+        due_from=dt.date(2026, 12, 1),
+        due_to=dt.date(2027, 2, 1),
+        reason="bought CLM Cloud",
+        reason_zh="已购云版",
         computed_on=dt.date(2026, 11, 1),
     )
     client.force_login(owner)
@@ -170,14 +235,19 @@ def test_the_header_shows_clv_tier_and_offers_when_the_value_engine_has_run(clie
 
 def test_timeline_values_read_in_the_users_language(client, owner, huawei):
     client.force_login(owner)
-    html = client.get(reverse("web:account_timeline", args=[huawei.pk]), {"kind": ["ticket", "payment"]},
-                      HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    html = client.get(
+        reverse("web:account_timeline", args=[huawei.pk]),
+        {"kind": ["ticket", "payment"]},
+        HTTP_ACCEPT_LANGUAGE="zh-CN",
+    ).content.decode()
     assert "普通" in html and "待处理" in html and "normal" not in html
 
 
 def test_a_viewer_sees_no_note_form(client, viewer, owner, huawei):
     client.force_login(viewer)
-    assert 'data-testid="log-form"' not in client.get(reverse("web:account", args=[huawei.pk])).content.decode()
+    assert (
+        'data-testid="log-form"' not in client.get(reverse("web:account", args=[huawei.pk])).content.decode()
+    )
     client.force_login(owner)
     assert 'data-testid="log-form"' in client.get(reverse("web:account", args=[huawei.pk])).content.decode()
 
