@@ -85,12 +85,6 @@ def main() -> int:
     started = time.perf_counter()
     simulate(accounts=args.accounts, months=args.months, seed=args.seed, as_of=as_of)
     built = time.perf_counter() - started
-    from django.db import connection
-
-    if connection.vendor == "postgresql":
-        # fresh statistics after the bulk load, as autovacuum would gather in a running installation
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
     events = UsageDaily.objects.aggregate(n=Sum("events"), rows=Count("id"))
     print(
         f"Demo company: {args.accounts:,} accounts over {args.months} months, built in {built:.0f} s; usage "
