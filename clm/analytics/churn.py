@@ -292,130 +292,92 @@ def train_churn_model(
     times longer with two threads than with one here.
     """
     with threadpool_limits(limits=threads, user_api="openmp"):
-        return _train(
-            frame,
-            label,
-            as_of,
-            account,
-            numeric,
-            categorical,
-            labels,
-            horizon_days,
-            validation_share,
-            min_positives,
-            min_dates,
-            kinds,
-            folds,
-            calibration,
-            seed,
-            version,
-        )
+        for column in (label, as_of, account):
+            if column not in frame.columns:
+                raise ValueError(f"the training frame needs a {column!r} column")
+        y = frame[label]
+        if y.isna().any() or not y.astype(float).isin((0.0, 1.0)).all():
+            raise ValueError(f"{label!r} must be 0/1 (churned within {horizon_days} days of the as-of date)")
+        y = y.astype(int).to_numpy()
+        if numeric is None and categorical is None:
+            numeric, categorical = split_features(frame, exclude=(label, as_of, account))
+        numeric, categorical = list(numeric or []), list(categorical or [])
+        if account in numeric + categorical or label in numeric + categorical:
+            raise ValueError("the account id and the outcome cannot be features")
+        if not numeric + categorical:
+            raise ValueError("the churn model needs at least one feature")
 
+        positives, dates = int(y.sum()), int(pd.to_datetime(frame[as_of]).dt.normalize().nunique())
+        if positives < min_positives or dates < min_dates:
+            raise NotEnoughHistory(
+                f"not enough history to learn a churn model: {positives} churn example(s) (need {min_positives}) "
+                f"over {dates} as-of date(s) (need {min_dates}); the early-warning rules stand alone"
+            )
+        split = time_split(frame[as_of], validation_share=validation_share, gap_days=horizon_days)
+        y_train, y_valid = y[split.train], y[split.validation]
+        if y_train.sum() < MIN_TRAIN_POSITIVES:
+            raise NotEnoughHistory(
+                f"not enough history before {split.train_end.date()} to learn from: {int(y_train.sum())} churn "
+                f"example(s) (need {MIN_TRAIN_POSITIVES}) once the latest dates are kept for validation"
+            )
+        if y_valid.sum() == 0 or y_valid.sum() == y_valid.size:
+            raise NotEnoughHistory(
+                f"the validation period (as-of {split.validation_start.date()} on) needs both churned and retained accounts"
+            )
+        features = numeric + categorical
+        X_train, X_valid = frame.loc[split.train, features], frame.loc[split.validation, features]
+        groups = frame.loc[split.train, account].to_numpy()
+        n_folds = max(2, min(folds, int(pd.Series(groups[y_train == 1]).nunique())))
 
-def _train(
-    frame,
-    label,
-    as_of,
-    account,
-    numeric,
-    categorical,
-    labels,
-    horizon_days,
-    validation_share,
-    min_positives,
-    min_dates,
-    kinds,
-    folds,
-    calibration,
-    seed,
-    version,
-) -> ChurnModel:
-    for column in (label, as_of, account):
-        if column not in frame.columns:
-            raise ValueError(f"the training frame needs a {column!r} column")
-    y = frame[label]
-    if y.isna().any() or not y.astype(float).isin((0.0, 1.0)).all():
-        raise ValueError(f"{label!r} must be 0/1 (churned within {horizon_days} days of the as-of date)")
-    y = y.astype(int).to_numpy()
-    if numeric is None and categorical is None:
-        numeric, categorical = split_features(frame, exclude=(label, as_of, account))
-    numeric, categorical = list(numeric or []), list(categorical or [])
-    if account in numeric + categorical or label in numeric + categorical:
-        raise ValueError("the account id and the outcome cannot be features")
-    if not numeric + categorical:
-        raise ValueError("the churn model needs at least one feature")
+        cv = {}
+        for kind in kinds:
+            result = cross_validate_model(
+                lambda kind=kind: make_pipeline(kind, numeric, categorical, seed=seed),
+                X_train,
+                y_train,
+                n_folds,
+                seed,
+                groups,
+            )
+            cv[kind] = {"fold_auc": result.fold_auc, "mean_auc": result.mean_auc}
+        chosen = max(cv, key=lambda k: cv[k]["mean_auc"])
+        fitted = make_pipeline(chosen, numeric, categorical, seed=seed).fit(X_train, y_train)
+        calibrated = CalibratedClassifierCV(FrozenEstimator(fitted), method=calibration).fit(X_valid, y_valid)
+        raw_report = evaluate(y_valid, fitted.predict_proba(X_valid)[:, 1])
+        report = evaluate(y_valid, calibrated.predict_proba(X_valid)[:, 1])
 
-    positives, dates = int(y.sum()), int(pd.to_datetime(frame[as_of]).dt.normalize().nunique())
-    if positives < min_positives or dates < min_dates:
-        raise NotEnoughHistory(
-            f"not enough history to learn a churn model: {positives} churn example(s) (need {min_positives}) "
-            f"over {dates} as-of date(s) (need {min_dates}); the early-warning rules stand alone"
+        trained_at = datetime.now(UTC)
+        as_of_dates = pd.to_datetime(frame[as_of])
+        metadata = {
+            "version": version or f"{chosen}-{trained_at:%Y%m%dT%H%M%SZ}",
+            "trained_at": trained_at.isoformat(),
+            "sklearn_version": sklearn.__version__,
+            "kind": chosen,
+            "calibration": calibration,
+            "horizon_days": horizon_days,
+            "features": features,
+            "training_window": [
+                as_of_dates[split.train].min().date().isoformat(),
+                split.train_end.date().isoformat(),
+            ],
+            "validation_window": [
+                split.validation_start.date().isoformat(),
+                as_of_dates.max().date().isoformat(),
+            ],
+            "rows": {"train": int(split.train.sum()), "validation": int(split.validation.sum())},
+            "positives": {"train": int(y_train.sum()), "validation": int(y_valid.sum())},
+            "cross_validation": cv,
+            "validation_uncalibrated": raw_report.to_dict(),
+            # The calibrator is fitted on the validation slice: its AUC is honest, its Brier score and
+            # calibration table flatter it slightly.
+            "validation": report.to_dict(),
+        }
+        return ChurnModel(
+            estimator=calibrated,
+            kind=chosen,
+            numeric=numeric,
+            categorical=categorical,
+            reference=reference_values(frame.loc[split.train], numeric, categorical),
+            labels=dict(labels or {}),
+            metadata=metadata,
         )
-    split = time_split(frame[as_of], validation_share=validation_share, gap_days=horizon_days)
-    y_train, y_valid = y[split.train], y[split.validation]
-    if y_train.sum() < MIN_TRAIN_POSITIVES:
-        raise NotEnoughHistory(
-            f"not enough history before {split.train_end.date()} to learn from: {int(y_train.sum())} churn "
-            f"example(s) (need {MIN_TRAIN_POSITIVES}) once the latest dates are kept for validation"
-        )
-    if y_valid.sum() == 0 or y_valid.sum() == y_valid.size:
-        raise NotEnoughHistory(
-            f"the validation period (as-of {split.validation_start.date()} on) needs both churned and retained accounts"
-        )
-    features = numeric + categorical
-    X_train, X_valid = frame.loc[split.train, features], frame.loc[split.validation, features]
-    groups = frame.loc[split.train, account].to_numpy()
-    n_folds = max(2, min(folds, int(pd.Series(groups[y_train == 1]).nunique())))
-
-    cv = {}
-    for kind in kinds:
-        result = cross_validate_model(
-            lambda kind=kind: make_pipeline(kind, numeric, categorical, seed=seed),
-            X_train,
-            y_train,
-            n_folds,
-            seed,
-            groups,
-        )
-        cv[kind] = {"fold_auc": result.fold_auc, "mean_auc": result.mean_auc}
-    chosen = max(cv, key=lambda k: cv[k]["mean_auc"])
-    fitted = make_pipeline(chosen, numeric, categorical, seed=seed).fit(X_train, y_train)
-    calibrated = CalibratedClassifierCV(FrozenEstimator(fitted), method=calibration).fit(X_valid, y_valid)
-    raw_report = evaluate(y_valid, fitted.predict_proba(X_valid)[:, 1])
-    report = evaluate(y_valid, calibrated.predict_proba(X_valid)[:, 1])
-
-    trained_at = datetime.now(UTC)
-    as_of_dates = pd.to_datetime(frame[as_of])
-    metadata = {
-        "version": version or f"{chosen}-{trained_at:%Y%m%dT%H%M%SZ}",
-        "trained_at": trained_at.isoformat(),
-        "sklearn_version": sklearn.__version__,
-        "kind": chosen,
-        "calibration": calibration,
-        "horizon_days": horizon_days,
-        "features": features,
-        "training_window": [
-            as_of_dates[split.train].min().date().isoformat(),
-            split.train_end.date().isoformat(),
-        ],
-        "validation_window": [
-            split.validation_start.date().isoformat(),
-            as_of_dates.max().date().isoformat(),
-        ],
-        "rows": {"train": int(split.train.sum()), "validation": int(split.validation.sum())},
-        "positives": {"train": int(y_train.sum()), "validation": int(y_valid.sum())},
-        "cross_validation": cv,
-        "validation_uncalibrated": raw_report.to_dict(),
-        # The calibrator is fitted on the validation slice: its AUC is honest, its Brier score and
-        # calibration table flatter it slightly.
-        "validation": report.to_dict(),
-    }
-    return ChurnModel(
-        estimator=calibrated,
-        kind=chosen,
-        numeric=numeric,
-        categorical=categorical,
-        reference=reference_values(frame.loc[split.train], numeric, categorical),
-        labels=dict(labels or {}),
-        metadata=metadata,
-    )

@@ -220,7 +220,7 @@ def reconcile(open_signals: pd.DataFrame, firing: pd.DataFrame, evaluated_accoun
 
 
 DEFAULT_SIGNALS_DATA: dict = {
-    # Tuned by backtest on the demo company (clm backtest; see tests/lifecycle/test_backtest.py):
+    # Tuned by backtest on the demo company (clm backtest; see tests/lifecycle/test_demo_company.py):
     # a risk signal counts once it has held for a week; single-week dips are mostly noise.
     "confirm_days": 7,
     "signals": [
