@@ -101,7 +101,12 @@ def run(
     open_since = pd.DataFrame({"account": [], "kind": [], "opened_on": pd.Series(dtype="datetime64[ns]")})
     for day in dates:
         result = services.assess(
-            day, open_since=open_since, with_stages=False, with_risk=learned is not None, config=config
+            day,
+            open_since=open_since,
+            with_stages=False,
+            with_risk=learned is not None,
+            learned=learned,
+            config=config,
         )
         stamp = pd.Timestamp(day)
         open_since = _carry(open_since, result.firing, stamp)

@@ -93,6 +93,7 @@ def assess(
     open_since: pd.DataFrame | None = None,
     with_stages: bool = True,
     with_risk: bool = True,
+    learned: LearnedModel | None = None,
     progress: Progress | None = None,
     config=None,
 ) -> Assessment:
@@ -100,7 +101,8 @@ def assess(
     ``previous``: each account's stage before the date (columns stage, since); read from the
     stored transitions when not given. ``open_since``: the signals open before the date (columns
     account, kind, opened_on), which says how long each has held; read from the stored signals
-    when not given."""
+    when not given. ``learned``: the churn model to score with (the active one when not given;
+    a replay passes it once rather than loading it at every step)."""
     step = progress or (lambda name: None)
     models, rules, signals = config or (health_models(), stage_rules(), signal_set())
     step("metrics")
@@ -128,7 +130,8 @@ def assess(
     risk = None
     if with_risk:
         step("churn risk")
-        _, learned = active_churn_model()
+        if learned is None:
+            _, learned = active_churn_model()
         if learned is not None:
             risk = predict(learned, frame)
     return Assessment(as_of, frame, scored, explanations, firing, result_stages, risk)
