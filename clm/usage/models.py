@@ -18,8 +18,16 @@ class Feature(models.Model):
 
 
 class UsageEvent(models.Model):
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
-    contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    """A raw product event. The table takes millions of rows a day, so it carries no foreign-key
+    constraints in the database (checking them costs PostgreSQL more than the insert itself):
+    clm.usage.services.store_events, the one way events are stored, stores only events of accounts
+    (and contacts of those accounts) it has resolved, and Django carries out the CASCADE and
+    SET_NULL below when an account or contact is deleted."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False)
+    contact = models.ForeignKey(
+        Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False, db_constraint=False
+    )
     user_key = models.CharField(max_length=100, blank=True, help_text="the product's user id")
     event = models.CharField(max_length=100)
     feature = models.CharField(max_length=100, blank=True)
@@ -31,13 +39,17 @@ class UsageEvent(models.Model):
     rolled_up = models.BooleanField(db_default=True, help_text="already counted in the daily rollups")
 
     class Meta:
-        # One index serves both deduplication and per-account reads; a second one on time would
+        # One index serves deduplication, per-account reads and deletes; a second one on time would
         # cost a third of the ingestion rate. Analytics read the rollups, not raw events.
         constraints = [
             models.UniqueConstraint(fields=["account", "idempotency_key"], name="usage_event_unique_key")
         ]
-        # Events stored by the API wait here until the rollup job counts them.
-        indexes = [models.Index(fields=["id"], condition=models.Q(rolled_up=False), name="usage_event_pending")]
+        # Events stored by the API wait here until the rollup job counts them; deleting a contact
+        # finds its events through the second (most events name no contact, so it stays small).
+        indexes = [
+            models.Index(fields=["id"], condition=models.Q(rolled_up=False), name="usage_event_pending"),
+            models.Index(fields=["contact"], condition=models.Q(contact__isnull=False), name="usage_event_contact"),
+        ]
 
 
 class UsageDaily(models.Model):

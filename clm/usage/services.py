@@ -10,7 +10,6 @@ Idempotency keys are unique per account."""
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -58,33 +57,52 @@ def utc_text(occurred_at: pd.Series, sep: str = " ") -> list[str]:
     return text.astype(str).tolist()
 
 
-def derive_keys(frame: pd.DataFrame) -> list[str]:
-    """Idempotency keys for events that came without one: a digest of what identifies the event,
-    so the same event sent or imported twice is stored once (the time in UTC, as stored)."""
+# Two fixed SipHash-2-4 keys (pandas' hash_array): a derived idempotency key is 128 bits.
+DERIVED_KEY_SEEDS = ("clm-event-key-01", "clm-event-key-02")
+
+
+def derive_keys(frame: pd.DataFrame, stored_at: list[str] | None = None) -> list[str]:
+    """Idempotency keys for events that came without one, so the same event sent or imported
+    twice is stored once: "h:" and the 32 hex digits of two SipHash-2-4 digests of what identifies
+    the event — user, name, feature (each after its length, so no two events give the same text),
+    contact, time in UTC as stored (`stored_at`, when the caller has it), quantity and duration.
+    Keys are unique per account, so the account is not part of it. Computed in C: hashing a
+    million events takes a fraction of a second."""
+    stored_at = utc_text(frame["occurred_at"]) if stored_at is None else stored_at
     parts = zip(
-        _texts(frame["account_id"].astype("int64")),
+        _texts(frame["user_key"], measured=True),
+        _texts(frame["event"], measured=True),
+        _texts(frame["feature"], measured=True),
         _texts(frame["contact_id"].astype("Int64"), na=""),
-        _texts(frame["user_key"]),
-        _texts(frame["event"]),
-        _texts(frame["feature"]),
-        utc_text(frame["occurred_at"], sep="T"),
+        stored_at,
         _texts(frame["quantity"].astype(float)),
         _texts(frame["duration_seconds"].astype(float)),
         strict=True,
     )
-    blake2b = hashlib.blake2b
-    return [
-        "h:" + blake2b(f"{a}|{c}|{u}|{e}|{f}|{t}|{q}|{d}".encode(), digest_size=16).hexdigest()
-        for a, c, u, e, f, t, q, d in parts
-    ]
+    texts = np.array([f"{u}{e}{f}{c}|{t}|{q}|{d}" for u, e, f, c, t, q, d in parts], dtype=object)
+    digests = np.stack([text_digests(texts, seed) for seed in DERIVED_KEY_SEEDS], axis=1)
+    hexes = digests.astype(">u8").tobytes().hex()
+    return ["h:" + hexes[i : i + 32] for i in range(0, len(hexes), 32)]
 
 
-def _texts(values: pd.Series, na: str = "") -> list[str]:
-    """str() of each value, computed once per distinct value (a column has few: accounts, users,
-    event names, durations)."""
+def text_digests(texts: np.ndarray, seed: str = DERIVED_KEY_SEEDS[0]) -> np.ndarray:
+    """SipHash-2-4 of each text's UTF-8 bytes under the 16-character `seed`, then pandas' final
+    bit mixing (splitmix64's, one to one), as uint64: pandas.util.hash_array, computed in C."""
+    try:
+        return pd.util.hash_array(texts, hash_key=seed, categorize=False)
+    except UnicodeEncodeError:  # a lone surrogate: hash the bytes Python would write for it
+        encoded = np.array([t.encode("utf-8", "surrogatepass") for t in texts], dtype=object)
+        return pd.util.hash_array(encoded, hash_key=seed, categorize=False)
+
+
+def _texts(values: pd.Series, na: str = "", measured: bool = False) -> list[str]:
+    """str() of each value (`measured`: after its length and a colon), computed once per
+    distinct value (a column has few: users, event names, durations)."""
     codes, distinct = pd.factorize(values, use_na_sentinel=True)
-    text = np.array([str(v) for v in distinct] + [na], dtype=object)
-    return text[codes].tolist()  # code -1 (missing) takes the last entry
+    text = [str(v) for v in distinct]
+    if measured:
+        text = [f"{len(t)}:{t}" for t in text]
+    return np.array([*text, na], dtype=object)[codes].tolist()  # code -1 (missing) takes the last entry
 
 
 def retention_cutoff(now: dt.datetime | None = None, days: int | None = None) -> dt.datetime:
@@ -127,18 +145,24 @@ def store_events(frame: pd.DataFrame, *, roll_up: bool = True, rollups: Rollups 
     if frame.empty:
         return StoreResult(0, 0)
     frame = frame.reset_index(drop=True)
+    occurred = np.array(utc_text(frame["occurred_at"]), dtype=object)
     missing = frame["idempotency_key"].isna() | (frame["idempotency_key"] == "")
     if missing.any():
         frame["idempotency_key"] = frame["idempotency_key"].astype(object)
-        frame.loc[missing, "idempotency_key"] = derive_keys(frame[missing])
+        frame.loc[missing, "idempotency_key"] = derive_keys(frame[missing], occurred[missing.to_numpy()].tolist())
     received = len(frame)
-    frame = frame.drop_duplicates(["account_id", "idempotency_key"])
-    if connection.vendor == "postgresql":
-        # Rows in key order: concurrent batches then take their locks in the same order (no deadlocks).
-        frame = frame.sort_values(["account_id", "idempotency_key"])
-    else:  # one writer at a time; account order keeps the unique index's pages together
-        frame = frame.iloc[np.argsort(frame["account_id"].to_numpy(), kind="stable")]
-    occurred = utc_text(frame["occurred_at"])
+    # Rows in the order of (account, digest of the key): concurrent batches take their locks in
+    # the same order (no deadlocks on PostgreSQL), an account's index entries are written
+    # together, and duplicates sit side by side. Digests sort a hundred times faster than text.
+    account = frame["account_id"].to_numpy(dtype=np.int64)
+    keys = frame["idempotency_key"].to_numpy(dtype=object)
+    digest = text_digests(keys)
+    order = np.lexsort((digest, account))
+    account, keys = account[order], keys[order]
+    first = np.ones(len(order), dtype=bool)  # the first of each (account, key)
+    first[1:] = (account[1:] != account[:-1]) | (keys[1:] != keys[:-1])
+    order = order[first]
+    frame, occurred = frame.iloc[order], occurred[order].tolist()
     if connection.vendor == "postgresql":
         occurred = [t + "+00:00" for t in occurred]
     contact = frame["contact_id"].astype("Int64").astype(object).where(frame["contact_id"].notna(), None)

