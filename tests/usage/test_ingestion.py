@@ -154,6 +154,24 @@ def test_the_roll_up_works_in_batches(account):
     assert sum(r[2] for r in rollup(account)) == 21  # 7 users on each of 3 days
 
 
+def test_deleting_an_account_or_contact_reaches_its_events(account):
+    """The events table has no foreign keys in the database (for ingestion speed): Django carries
+    out the CASCADE and SET_NULL, so no event is left pointing at nothing."""
+    other = Account.objects.create(name="远山")
+    contact = Contact.objects.create(account=account, name="李雷")
+    batch = events(account, [("u1", "", recent(1), 0, "a"), ("", "", recent(1), 0, "b")])
+    batch["contact_id"] = [None, contact.pk]
+    store_events(batch)
+    store_events(events(other, [("u9", "", recent(1), 0, "c")]))
+    contact.delete()
+    assert list(UsageEvent.objects.filter(account=account).order_by("idempotency_key").values_list("idempotency_key", "contact_id")) == [
+        ("a", None), ("b", None)
+    ]
+    account.delete()
+    assert list(UsageEvent.objects.values_list("account_id", flat=True)) == [other.pk]
+    assert not UsageDaily.objects.exclude(account=other).exists()
+
+
 def test_derived_keys_stay_the_same_across_versions():
     """Re-importing a file stored by an earlier version must find its events: the digest's input
     (and so the key) is fixed. The account is not in it (keys are unique per account)."""
