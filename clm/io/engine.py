@@ -21,15 +21,16 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from django.db import DatabaseError, transaction
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, transaction
 from django.utils import timezone
 
+from clm.core.models import Workspace
 from clm.io import mapping as mappings
 from clm.io.kinds import DEFAULT_SOURCE, Kind, get_kind, with_custom_fields
 from clm.io.readers import FileProblem, Table, open_table
 from clm.io.validate import Context, Problems, parse_cells, validate
-from clm.io.write import Counts, WriteContext, event_frame, upsert, write_events, write_orders
-from clm.usage.services import Rollups, event_problems
+from clm.io.write import Counts, WriteContext, event_frame, upsert, write_orders
+from clm.usage.services import PreparedEvents, Rollups, event_problems, prepare_events, store_prepared
 
 REPORTED_ERRORS = 1000  # the report lists this many; the rejected-rows file has them all
 
@@ -188,15 +189,25 @@ class Run:
         self.write_context = WriteContext(kind, options.user, options.via, timezone.now())
         self.counts = Counts()
         self.rollups = Rollups() if kind.name == "usage_events" else None
+        self.store_behind = StoreBehind(self.rollups) if kind.name == "usage_events" else None
+        if self.store_behind:
+            self.context.before_query = self.store_behind.wait
+            self.retention_days = Workspace.current().event_retention_days
         self.rejected = None
         if options.skip_invalid:
             target = options.rejected_path or default_rejected_path(table.path)
             self.rejected = RejectedRows(Path(target), table.header)
 
     def all_chunks(self) -> None:
-        for raw, parsed, done in read_ahead(self.parsed_chunks()):
-            self.process(raw, parsed)
-            self.tell(done)
+        try:
+            for raw, parsed, done in read_ahead(self.parsed_chunks()):
+                self.process(raw, parsed)
+                self.tell(done)
+        finally:
+            if self.store_behind:  # before anything else uses the connection, even on an error
+                self.store_behind.close()
+        if self.store_behind:
+            self.add_counts(self.store_behind.counts)
         if self.rollups is not None:
             self.rollups.write()
         self.tell(self.table.total)
@@ -233,7 +244,7 @@ class Run:
         if self.kind.name == "usage_events":
             valid = data.drop(index=problems.rows())
             events = event_frame(valid)
-            reasons = event_problems(events)
+            reasons = event_problems(events, days=self.retention_days)
             self.event_reasons(problems, reasons, valid)
         if self.kind.name == "orders":
             self.whole_orders(problems, data)
@@ -241,11 +252,15 @@ class Run:
         errors = problems.frame()
         self.record(errors, raw.loc[raw.index.isin(bad)])
         if self.kind.name == "usage_events":
-            counts = write_events(events.drop(index=events.index.intersection(bad)), self.rollups)
-        elif self.kind.name == "orders":
+            self.store_behind.store(events.drop(index=events.index.intersection(bad)))
+            return
+        if self.kind.name == "orders":
             counts = write_orders(self.write_context, data.drop(index=bad))
         else:
             counts = upsert(self.write_context, data.drop(index=bad))
+        self.add_counts(counts)
+
+    def add_counts(self, counts: Counts) -> None:
         self.counts.add(counts)
         self.report.created, self.report.updated, self.report.unchanged = (
             self.counts.created, self.counts.updated, self.counts.unchanged,
@@ -283,6 +298,50 @@ class Run:
             )
         if self.rejected is not None:
             self.rejected.write(rejected_raw, errors)
+
+
+class StoreBehind:
+    """Stores an events import's chunks in a second thread, on the import's own connection and
+    inside its transaction, while the import's thread reads and checks the next chunk: the
+    database's work (SQLite's, which releases the GIL, or the PostgreSQL server's) overlaps
+    Python's. One chunk is stored at a time, in order; the import's thread waits (`wait`) before
+    it queries the database itself, and `close` waits for the last chunk, so the two threads never
+    use the connection at once. Django shares a connection with another thread this way for its
+    live test server."""
+
+    def __init__(self, rollups: Rollups):
+        self.rollups = rollups
+        self.counts = Counts()
+        self.connection = connections[DEFAULT_DB_ALIAS]
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="clm-import-store")
+        self.pending = None
+
+    def store(self, events: pd.DataFrame) -> None:
+        prepared = prepare_events(events)  # here: only the database's part goes to the thread
+        self.wait()
+        self.pending = self.pool.submit(self._store, prepared)
+
+    def _store(self, prepared: PreparedEvents) -> Counts:
+        connections[DEFAULT_DB_ALIAS] = self.connection
+        self.connection.inc_thread_sharing()
+        try:
+            result = store_prepared(prepared, rollups=self.rollups)
+            return Counts(created=result.stored, unchanged=result.duplicates)
+        finally:
+            self.connection.dec_thread_sharing()
+            del connections[DEFAULT_DB_ALIAS]
+
+    def wait(self) -> None:
+        """Wait for the chunk being stored; its error, if any, is raised here."""
+        pending, self.pending = self.pending, None
+        if pending is not None:
+            self.counts.add(pending.result())
+
+    def close(self) -> None:
+        try:
+            self.wait()
+        finally:
+            self.pool.shutdown(wait=True)
 
 
 def read_ahead(chunks: Iterator):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -126,21 +127,52 @@ class Context:
     time_zone: str = settings.TIME_ZONE
     seen: SeenKeys = field(default_factory=SeenKeys)
     seen_groups: SeenKeys = field(default_factory=SeenKeys)  # orders: order ids of earlier chunks
+    # Called before each database query: an events import stores in a second thread on the same
+    # connection, and waits for it here (clm.io.engine.StoreBehind).
+    before_query: Callable[[], None] = lambda: None
     _users: dict | None = None
     _visible: set | None = None
+    _restricted: bool | None = None
+    _references: dict = field(default_factory=dict)  # field name -> {(source, key): (id, reason)}
 
     @property
     def restricted(self) -> bool:
-        return self.user is not None and not sees_everything(self.user)
+        if self._restricted is None:
+            self.before_query()
+            self._restricted = self.user is not None and not sees_everything(self.user)
+        return self._restricted
 
     def visible_account_ids(self) -> set[int]:
         if self._visible is None:
+            self.before_query()
             self._visible = set(visible_accounts(self.user).values_list("pk", flat=True))
         return self._visible
+
+    def remembered(self, name: str, sources: pd.Series, keys: pd.Series, resolve) -> tuple[pd.Series, pd.Series]:
+        """`resolve(sources, keys)` (ids and reasons per row) asked only for the (source, key)
+        pairs no earlier chunk of this import named: a million events name a few thousand
+        accounts. Only for records of other kinds, which the import does not change."""
+        memory = self._references.setdefault(name, {})
+        single = sources.nunique() <= 1
+        source = sources.iloc[0] if single else ""  # with several sources, the pairs carry theirs
+        pairs = keys.astype(str) if single else sources.astype(str) + "\x1f" + keys.astype(str)
+        codes, distinct = pd.factorize(pairs.to_numpy(dtype=object))
+        new = [i for i, pair in enumerate(distinct) if (source, pair) not in memory]
+        if new:
+            self.before_query()
+            firsts = pd.Series(np.arange(len(codes))).groupby(codes).first().to_numpy()[new]
+            ids, reasons = resolve(sources.iloc[firsts].reset_index(drop=True), keys.iloc[firsts].reset_index(drop=True))
+            for i, pk, reason in zip(new, ids.tolist(), reasons.tolist(), strict=True):
+                memory[(source, distinct[i])] = (pk, reason)
+        known = [memory[(source, pair)] for pair in distinct]
+        ids = pd.array([k[0] for k in known], dtype="Int64").take(codes)
+        reasons = np.array([k[1] for k in known], dtype=object)[codes]
+        return pd.Series(ids, index=keys.index), pd.Series(reasons, index=keys.index, dtype=object)
 
     def user_ids(self) -> dict[str, int]:
         """Users by username, email and full name (either order), compared case-insensitively."""
         if self._users is None:
+            self.before_query()
             self._users = {}
             names = User.objects.filter(is_active=True).values_list("pk", "username", "email", "first_name", "last_name")
             for pk, username, email, first, last in names:
@@ -287,6 +319,7 @@ def resolve_tags(ctx: Context, f: Field, data: pd.DataFrame, texts: dict, proble
     from clm.customers.models import Tag
 
     by_name: dict[str, set[int]] = {}
+    ctx.before_query()
     for pk, category, value in Tag.objects.values_list("pk", "category__name", "value"):
         by_name.setdefault(f"{category}:{value}".casefold(), set()).add(pk)
         by_name.setdefault(value.casefold(), set()).add(pk)
@@ -319,6 +352,7 @@ def prepare_custom(ctx: Context, data: pd.DataFrame, texts: dict, problems: Prob
     from clm.customers.services import coerce_custom, validate_custom
 
     target = ctx.kind.name.removesuffix("s")
+    ctx.before_query()
     registry = {cf.key: cf for cf in CustomField.objects.filter(target=target)}
     refused: dict[tuple[str, str], list] = {}  # (file column, reason) -> rows
     if "custom" in data:
@@ -519,12 +553,16 @@ def resolve_reference(ctx: Context, f: Field, data: pd.DataFrame, texts: dict, p
     target = KINDS[f.ref]
     sources = data["source"] if "source" in data else pd.Series(ctx.source, index=data.index, dtype=object)
     restrict_to = ctx.visible_account_ids() if target.name == "accounts" and ctx.restricted else None
-    if target.name == "orders":
-        ids, reasons = resolve_keys(target.model, sources, data[f.name])
+
+    def resolve(sources: pd.Series, keys: pd.Series):
+        by_name = target.name in ("accounts", "products")
+        return resolve_keys(target.model, sources, keys, by_name=by_name, restrict_to=restrict_to)
+
+    if target is ctx.kind:  # records this import writes: ask again each chunk
+        ctx.before_query()
+        ids, reasons = resolve(sources, data[f.name])
     else:
-        ids, reasons = resolve_keys(
-            target.model, sources, data[f.name], by_name=target.name in ("accounts", "products"), restrict_to=restrict_to
-        )
+        ids, reasons = ctx.remembered(f.name, sources, data[f.name], resolve)
     column = ctx.mapping.column_name(f.name)
     unknown = ids.isna() & (data[f.name] != "") & (reasons == "")
     if target is ctx.kind:
@@ -551,6 +589,7 @@ def find_existing(ctx: Context, data: pd.DataFrame, texts: dict, problems: Probl
     """The id of the record each row updates (<NA>: a new record); a "clm:<id>" key must exist,
     and a restricted user may not update records of accounts they cannot see."""
     kind = ctx.kind
+    ctx.before_query()
     if kind.imported:
         keys = data["external_id"].astype(object).where(~is_missing(data["external_id"]), "")
         pks, _ = resolve_keys(kind.model, data["source"], keys)

@@ -30,7 +30,6 @@ from clm.customers.models import Account, Contact
 from clm.io.kinds import REF, TAGS, USER, Kind
 from clm.sales import services as sales
 from clm.sales.models import Lead, Opportunity
-from clm.usage import services as usage
 
 
 @dataclass
@@ -638,11 +637,3 @@ def event_frame(data: pd.DataFrame) -> pd.DataFrame:
         "properties": data["properties"].astype(object) if "properties" in data else pd.Series(["{}"] * n, index=data.index, dtype=object),
         "idempotency_key": text("idempotency_key"),
     })
-
-
-def write_events(frame: pd.DataFrame, rollups: usage.Rollups | None = None) -> Counts:
-    """Store the events; their rollup increments are gathered in `rollups` (written by the caller
-    once the whole file is stored) or, without it, written now."""
-    result = usage.store_events(frame, rollups=rollups)
-    return Counts(created=result.stored, unchanged=result.duplicates)
-
