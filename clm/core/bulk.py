@@ -66,6 +66,13 @@ def _insert(model, columns, rows, conflict, update, add, returning) -> tuple[lis
     rows = rows if isinstance(rows, list) else list(rows)
     if not rows:
         return [], 0
+    # The driver's own cursors below: its errors become Django's (DatabaseError and kin), as
+    # through Django's cursors, so callers catch one kind.
+    with connection.wrap_database_errors:
+        return _insert_rows(model, columns, rows, conflict, update, add, returning)
+
+
+def _insert_rows(model, columns, rows, conflict, update, add, returning) -> tuple[list[tuple], int]:
     if connection.vendor == "postgresql":
         return _insert_by_copy(model, columns, rows, conflict, update, add, returning)
     one = "(" + ", ".join("?" * len(columns)) + ")"
