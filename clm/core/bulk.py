@@ -1,5 +1,6 @@
 """INSERT ... ON CONFLICT for the bulk paths (imports, event ingestion): multi-row VALUES on
-SQLite, COPY into a staging table on PostgreSQL. SQL is built from model metadata and column names, never from user values."""
+SQLite, COPY on PostgreSQL. SQL is built from model metadata and column names, never from user
+values."""
 
 import zlib
 from collections.abc import Iterable, Sequence
@@ -7,7 +8,6 @@ from contextlib import closing
 from itertools import chain
 
 from django.db import connection, models, transaction
-from psycopg.errors import UniqueViolation
 
 # SQLite allows 32,766 bound variables per statement (since 3.32).
 MAX_VARIABLES = 32000
@@ -21,7 +21,7 @@ def in_batches(values: list, size: int = IN_BATCH):
 
 
 # PostgreSQL keeps 64 subtransactions per session in shared memory; past that, every session's
-# visibility checks slow down. Direct COPY attempts (one savepoint each) stop well before.
+# visibility checks slow down. Straight-in attempts (one savepoint each) stop well before.
 DIRECT_COPY_SAVEPOINTS = 48
 
 
@@ -73,31 +73,83 @@ def _insert(model, columns, rows, conflict, update, add, returning) -> tuple[lis
 
 
 def _insert_rows(model, columns, rows, conflict, update, add, returning) -> tuple[list[tuple], int]:
+    """Rows go straight in when nothing can conflict, or, when conflicts are to be ignored, first
+    straight in under a savepoint (most batches are all new: no conflict handling, nothing to
+    fetch back) and, if one conflicts, again with ON CONFLICT (on PostgreSQL through a temporary
+    table and one INSERT ... SELECT)."""
+    known = set(returning) <= set(columns)  # what RETURNING would give is in the rows
+    positions = [list(columns).index(c) for c in returning] if known else []
+    connection.ensure_connection()
+    # atomic without a savepoint: PostgreSQL's temporary table needs a transaction; a savepoint per
+    # call would give a long import hundreds of subtransactions, which slows every other session.
+    # The driver's own cursor: Django's wrapper would rewrite every placeholder of every statement.
+    with transaction.atomic(savepoint=False), closing(connection.connection.cursor()) as cursor:
+        if known and not conflict:
+            _write(cursor, model, columns, rows)
+            done = True
+        else:
+            done = known and not update and not add and _straight_in(cursor, model, columns, conflict, rows)
+        if done:
+            return [tuple(row[i] for i in positions) for row in rows] if returning else [], len(rows)
+        return _write(cursor, model, columns, rows, _on_conflict(model, conflict, update, add, returning), returning)
+
+
+def _straight_in(cursor, model, columns, conflict, rows) -> bool:
+    """Insert rows without conflict handling under a savepoint; False, with nothing inserted, if
+    one conflicts (or breaks another rule: the careful path then says which)."""
+    if _first_row_exists(cursor, model, columns, conflict, rows[0]):  # a re-sent batch
+        return False
+    if connection.vendor == "postgresql" and connection.savepoint_state >= DIRECT_COPY_SAVEPOINTS:
+        return False
+    try:
+        with transaction.atomic():
+            _write(cursor, model, columns, rows)
+    except connection.Database.IntegrityError:
+        return False
+    return True
+
+
+def _write(cursor, model, columns, rows, tail: str = "", returning=()) -> tuple[list[tuple], int]:
+    """INSERT the rows, ending each statement with `tail` (ON CONFLICT ..., RETURNING ...): on
+    SQLite as multi-row VALUES, on PostgreSQL by COPY (through a temporary table when there is a
+    tail), which costs far less than binding tens of thousands of parameters."""
+    names = ", ".join(map(quote, columns))
     if connection.vendor == "postgresql":
-        return _insert_by_copy(model, columns, rows, conflict, update, add, returning)
+        if not tail:
+            _copy(cursor, table(model), names, rows)
+            return [], len(rows)
+        # One staging table per column list: a transaction may insert the same model with other columns.
+        staging = quote(f"_bulk_{model._meta.db_table}_{zlib.crc32(names.encode()):08x}")
+        cursor.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS {staging} ON COMMIT DROP AS "
+            f"SELECT {names} FROM {table(model)} WITH NO DATA"
+        )
+        cursor.execute(f"TRUNCATE {staging}")
+        _copy(cursor, staging, names, rows)
+        cursor.execute(f"INSERT INTO {table(model)} ({names}) SELECT {names} FROM {staging}" + tail)
+        if returning:
+            out = cursor.fetchall()
+            return out, len(out)
+        return [], cursor.rowcount
     one = "(" + ", ".join("?" * len(columns)) + ")"
-    sql = f"INSERT INTO {table(model)} ({', '.join(map(quote, columns))}) VALUES "
-    tail = _on_conflict(model, conflict, update, add, returning)
+    sql = f"INSERT INTO {table(model)} ({names}) VALUES "
     per_statement = max(1, MAX_VARIABLES // len(columns))
     out: list[tuple] = []
     count = 0
-    connection.ensure_connection()
-    # The driver's own cursor: Django's wrapper would rewrite every placeholder of every statement.
-    with closing(connection.connection.cursor()) as cursor:
-        full = None
-        for start in range(0, len(rows), per_statement):
-            chunk = rows[start : start + per_statement]
-            if len(chunk) < per_statement or full is None:
-                statement = sql + ", ".join([one] * len(chunk)) + tail
-                if len(chunk) == per_statement:
-                    full = statement
-            else:
-                statement = full
-            cursor.execute(statement, list(chain.from_iterable(chunk)))
-            if returning:
-                out.extend(cursor.fetchall())
-            else:
-                count += cursor.rowcount
+    full = None
+    for start in range(0, len(rows), per_statement):
+        chunk = rows[start : start + per_statement]
+        if len(chunk) < per_statement or full is None:
+            statement = sql + ", ".join([one] * len(chunk)) + tail
+            if len(chunk) == per_statement:
+                full = statement
+        else:
+            statement = full
+        cursor.execute(statement, list(chain.from_iterable(chunk)))
+        if returning:
+            out.extend(cursor.fetchall())
+        else:
+            count += cursor.rowcount
     return out, len(out) if returning else count
 
 
@@ -123,55 +175,9 @@ def _on_conflict(model, conflict, update, add, returning) -> str:
     return tail
 
 
-def _insert_by_copy(model, columns, rows, conflict, update, add, returning) -> tuple[list[tuple], int]:
-    """PostgreSQL: COPY, which costs far less than binding tens of thousands of parameters. Rows
-    go straight into the table when nothing can conflict, or, when conflicts are to be ignored,
-    first straight in under a savepoint (most batches are all new) and, if one conflicts, through
-    a temporary table and one INSERT ... SELECT ... ON CONFLICT."""
-    names = ", ".join(map(quote, columns))
-    known = set(returning) <= set(columns)  # what RETURNING would give is in the rows
-    positions = [list(columns).index(c) for c in returning] if known else []
-    # atomic without a savepoint: the temporary table needs a transaction; a savepoint per call
-    # would give a long import hundreds of subtransactions, which slows every other session.
-    with transaction.atomic(savepoint=False), closing(connection.connection.cursor()) as cursor:
-        if not conflict and known:
-            _copy(cursor, table(model), names, rows)
-            return [tuple(row[i] for i in positions) for row in rows] if returning else [], len(rows)
-        if (
-            conflict
-            and not update
-            and not add
-            and known
-            and connection.savepoint_state < DIRECT_COPY_SAVEPOINTS
-            and not _first_row_exists(cursor, model, columns, conflict, rows[0])  # a re-sent batch
-        ):
-            try:
-                with transaction.atomic():
-                    _copy(cursor, table(model), names, rows)
-            except UniqueViolation:
-                pass
-            else:
-                return [tuple(row[i] for i in positions) for row in rows] if returning else [], len(rows)
-        # One staging table per column list: a transaction may insert the same model with other columns.
-        staging = quote(f"_bulk_{model._meta.db_table}_{zlib.crc32(names.encode()):08x}")
-        cursor.execute(
-            f"CREATE TEMP TABLE IF NOT EXISTS {staging} ON COMMIT DROP AS "
-            f"SELECT {names} FROM {table(model)} WITH NO DATA"
-        )
-        cursor.execute(f"TRUNCATE {staging}")
-        _copy(cursor, staging, names, rows)
-        cursor.execute(
-            f"INSERT INTO {table(model)} ({names}) SELECT {names} FROM {staging}"
-            + _on_conflict(model, conflict, update, add, returning)
-        )
-        if returning:
-            out = cursor.fetchall()
-            return out, len(out)
-        return [], cursor.rowcount
-
-
 def _first_row_exists(cursor, model, columns, conflict, row) -> bool:
-    where = " AND ".join(f"{quote(c)} = %s" for c in conflict)
+    mark = "%s" if connection.vendor == "postgresql" else "?"
+    where = " AND ".join(f"{quote(c)} = {mark}" for c in conflict)
     cursor.execute(
         f"SELECT 1 FROM {table(model)} WHERE {where} LIMIT 1", [row[list(columns).index(c)] for c in conflict]
     )

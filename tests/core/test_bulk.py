@@ -1,7 +1,7 @@
 """clm.core.bulk: the one bulk insert/upsert seam (multi-row VALUES on SQLite, COPY on PostgreSQL)."""
 
 import pytest
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 
 from clm.core import bulk
 from clm.usage.models import Feature
@@ -19,6 +19,19 @@ def test_it_returns_only_the_rows_it_inserted_when_conflicts_are_ignored():
     again = bulk.insert(Feature, COLUMNS, [("b", "B2", False), ("c", "C", False)], conflict=["key"], returning=["key"])
     assert again == [("c",)]
     assert dict(Feature.objects.values_list("key", "name")) == {"a": "A", "b": "B", "c": "C"}
+
+
+def test_a_batch_whose_first_row_is_new_but_a_later_one_conflicts_is_rolled_back_and_retried():
+    bulk.insert(Feature, COLUMNS, [("b", "B", False)])
+    rows = [("a", "A", False), ("b", "B2", False), ("c", "C", False)]  # the straight-in attempt fails at "b"
+    assert bulk.insert(Feature, COLUMNS, rows, conflict=["key"], returning=["key"]) == [("a",), ("c",)]
+    assert dict(Feature.objects.values_list("key", "name")) == {"a": "A", "b": "B", "c": "C"}
+
+
+def test_a_broken_rule_other_than_the_conflict_raises_djangos_integrity_error():
+    with pytest.raises(IntegrityError), transaction.atomic():
+        bulk.insert(Feature, COLUMNS, [("x", "X", False), ("y", None, False)], conflict=["key"], returning=["key"])
+    assert not Feature.objects.exists()
 
 
 def test_it_counts_inserted_rows_without_returning_them():
