@@ -6,6 +6,7 @@ import zlib
 from collections.abc import Iterable, Sequence
 from contextlib import closing
 from itertools import chain
+from operator import itemgetter
 
 from django.db import connection, models, transaction
 
@@ -90,8 +91,15 @@ def _insert_rows(model, columns, rows, conflict, update, add, returning) -> tupl
         else:
             done = known and not update and not add and _straight_in(cursor, model, columns, conflict, rows)
         if done:
-            return [tuple(row[i] for i in positions) for row in rows] if returning else [], len(rows)
+            return _echo(rows, positions) if returning else [], len(rows)
         return _write(cursor, model, columns, rows, _on_conflict(model, conflict, update, add, returning), returning)
+
+
+def _echo(rows: list, positions: list[int]) -> list[tuple]:
+    """What RETURNING would have given for rows that all went in: the columns at `positions`."""
+    if len(positions) == 1:
+        return [(row[positions[0]],) for row in rows]
+    return list(map(itemgetter(*positions), rows))
 
 
 def _straight_in(cursor, model, columns, conflict, rows) -> bool:

@@ -314,7 +314,16 @@ def _stamps(text: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
         return stamps, offsets, errors
     # Fast path: ISO-like text, what most exports write; the regular expressions below are slow.
     candidates = text[filled & (text.str.len() >= 8)]
-    if not candidates.empty:
+    try:  # one parse when no cell has an offset, or all have the same (a file's usual case)
+        alike = pd.to_datetime(candidates, format="ISO8601", errors="coerce")
+    except ValueError:  # offsets and none, or several offsets: the cells are told apart below
+        alike = None
+    if alike is not None and not candidates.empty:
+        if alike.dt.tz is not None:
+            offsets[alike.index[alike.notna()]] = 0.0
+            alike = alike.dt.tz_convert("UTC").dt.tz_localize(None)
+        stamps[alike.index] = alike
+    elif not candidates.empty:
         zoned = candidates.str.slice(-6).str.contains(OFFSET_HINT, regex=True)
         naive = pd.to_datetime(candidates[~zoned], format="ISO8601", errors="coerce")
         stamps[naive.index] = naive

@@ -57,6 +57,22 @@ def test_datetimes_without_an_offset_are_in_the_workspace_time_zone():
                    "2024-03-01 02:00", "2024-03-01 04:00"]
 
 
+@pytest.mark.parametrize(
+    ("cells_", "utc"),
+    [  # a whole column parsed at once: all without an offset, all with the same one, all in UTC
+        (("2024-03-01 10:00", "2024-03-01T23:30:15.5"), ["2024-03-01 02:00:00.0", "2024-03-01 15:30:15.5"]),
+        (("2024-03-01 10:00:00+08:00", "2024-03-02T01:00:00+08:00"), ["2024-03-01 02:00:00.0", "2024-03-01 17:00:00.0"]),
+        (("2024-03-01T10:00:00Z", "2024-03-01 10:00:00z"), ["2024-03-01 10:00:00.0", "2024-03-01 10:00:00.0"]),
+    ],
+)
+def test_a_column_of_alike_datetimes_reads_the_same_as_a_mixed_one(cells_, utc):
+    values, errors = parsers.parse_datetime(cells(*cells_), "Asia/Shanghai")
+    assert (errors == "").all()
+    assert [v.strftime("%Y-%m-%d %H:%M:%S.%f")[:21] for v in values] == utc
+    mixed, _ = parsers.parse_datetime(cells(*cells_, "2024-03-01T10:00:00-05:00"), "Asia/Shanghai")
+    assert mixed.iloc[:2].tolist() == values.tolist()
+
+
 def test_months_are_their_first_day():
     values, errors = parsers.parse_month(cells("2024-03", "2024年3月", "2024/3", "2024-03-17"))
     assert (errors == "").all()
