@@ -61,8 +61,8 @@ class Tag(models.Model):
 class Account(Imported, Timestamped):
     """A B2B customer or prospect."""
 
-    name = models.CharField(_("name"), max_length=200, db_index=True)
-    domain = models.CharField(_("domain"), max_length=200, blank=True, db_index=True)
+    name = models.CharField(_("name"), max_length=200)
+    domain = models.CharField(_("domain"), max_length=200, blank=True)
     industry = models.CharField(_("industry"), max_length=100, blank=True)
     employee_count = models.PositiveIntegerField(_("employees"), null=True, blank=True)
     annual_revenue = models.DecimalField(_("annual revenue"), max_digits=16, decimal_places=2, null=True, blank=True)
@@ -77,12 +77,14 @@ class Account(Imported, Timestamped):
     csm = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="csm_accounts"
     )
-    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children")
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children", db_index=False
+    )
     referred_by_account = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="referrals"
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="referrals", db_index=False
     )
     referred_by_contact = models.ForeignKey(
-        "Contact", null=True, blank=True, on_delete=models.SET_NULL, related_name="referred_accounts"
+        "Contact", null=True, blank=True, on_delete=models.SET_NULL, related_name="referred_accounts", db_index=False
     )
     tags = models.ManyToManyField(Tag, blank=True, related_name="accounts")
     custom = models.JSONField(_("custom attributes"), default=dict, blank=True)
@@ -92,11 +94,11 @@ class Account(Imported, Timestamped):
 
     # Filled by the lifecycle engine.
     lifecycle_stage = models.CharField(
-        max_length=20, choices=LifecycleStage.choices, default=LifecycleStage.PROSPECT, db_index=True
+        max_length=20, choices=LifecycleStage.choices, default=LifecycleStage.PROSPECT
     )
     lifecycle_stage_since = models.DateField(null=True, blank=True)
     health_score = models.PositiveSmallIntegerField(null=True, blank=True)
-    health_band = models.CharField(max_length=10, choices=HealthBand.choices, blank=True, db_index=True)
+    health_band = models.CharField(max_length=10, choices=HealthBand.choices, blank=True)
 
     # The name in full pinyin and in initials ("huaweijishu hwjs"), so "huawei" and "hw" find 华为;
     # NULL until computed (see clm.customers.services.fill_search_keys).
@@ -105,6 +107,18 @@ class Account(Imported, Timestamped):
     class Meta:
         constraints = [Imported.external_key_constraint("account")]
         ordering = ["name"]
+        # Each index costs every import. Plain indexes (a CharField's db_index would add a second,
+        # LIKE-only one on PostgreSQL) for the list order and the stage and band filters; the
+        # references most accounts leave empty are indexed where set (deletes follow them).
+        indexes = [
+            models.Index(fields=["name"], name="account_name"),
+            models.Index(fields=["lifecycle_stage"], name="account_stage"),
+            models.Index(fields=["health_band"], name="account_band"),
+            *(
+                models.Index(fields=[f], condition=models.Q(**{f"{f}__isnull": False}), name=f"account_{f}")
+                for f in ("parent", "referred_by_account", "referred_by_contact")
+            ),
+        ]
 
     def __str__(self):
         return self.name
