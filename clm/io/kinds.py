@@ -49,6 +49,7 @@ class Field:
     line: bool = False  # orders: a column of OrderLine
     match_name: bool = True  # whether a column named like the field itself is recognised
     custom: str | None = None  # a custom attribute (clm.core.models.CustomField) of the record's `custom`
+    stamped: bool = False  # a date a rule fills in when it is empty: an empty cell keeps the stored one
 
     @property
     def tokens(self) -> list[str]:
@@ -205,7 +206,7 @@ CONTACTS = Kind(
         Field("role", CHOICE, "Role", ("decision role", "buying role", "contact role", "decision-chain role", "角色", "决策角色", "决策链角色"), choice_aliases=CONTACT_ROLE_ALIASES),
         Field("is_key_person", BOOL, "Key Person", ("kp", "key person (kp)", "is key person", "关键人", "是否kp", "关键联系人", "kp标记")),
         Field("status", CHOICE, "Status", ("contact status", "状态", "在职状态"), choice_aliases={"active": ("在职", "有效", "正常"), "left": ("离职", "已离职", "left company")}),
-        Field("left_on", DATE, "Left On", ("left date", "departure date", "离职日期")),
+        Field("left_on", DATE, "Left On", ("left date", "departure date", "离职日期"), stamped=True),
         Field("email_consent", BOOL, "Email Consent", ("email opt in", "marketing consent", "同意邮件", "邮件订阅", "同意接收邮件")),
     ],
     label="name",
@@ -384,10 +385,10 @@ LEADS = Kind(
         Field("source_channel", TEXT, "Lead Source", ("source channel", "source", "original source", "channel", "来源", "渠道", "线索来源", "来源渠道")),
         Field("status", CHOICE, "Status", ("lead status", "lifecycle stage", "状态", "线索状态", "阶段"), choice_aliases=LEAD_STATUS_ALIASES),
         Field("mal_at", DATETIME, "MAL At", ("created", "create date", "created date", "创建时间", "mal日期", "mal时间")),
-        Field("mql_at", DATETIME, "MQL At", ("mql date", "became a marketing qualified lead date", "mql日期", "mql时间")),
-        Field("sql_at", DATETIME, "SQL At", ("sql date", "became a sales qualified lead date", "sql日期", "sql时间")),
-        Field("converted_at", DATETIME, "Converted At", ("converted date", "conversion date", "转化时间", "转化日期")),
-        Field("disqualified_at", DATETIME, "Disqualified At", ("disqualified date", "无效时间", "关闭时间")),
+        Field("mql_at", DATETIME, "MQL At", ("mql date", "became a marketing qualified lead date", "mql日期", "mql时间"), stamped=True),
+        Field("sql_at", DATETIME, "SQL At", ("sql date", "became a sales qualified lead date", "sql日期", "sql时间"), stamped=True),
+        Field("converted_at", DATETIME, "Converted At", ("converted date", "conversion date", "转化时间", "转化日期"), stamped=True),
+        Field("disqualified_at", DATETIME, "Disqualified At", ("disqualified date", "无效时间", "关闭时间"), stamped=True),
         Field("disqualify_reason", TEXT, "Disqualify Reason", ("disqualified reason", "unqualified reason", "无效原因", "关闭原因")),
         Field("owner", USER, "Owner", (*OWNER, "lead owner", "contact owner")),
         ref("account", "accounts", "Account", ("account id", "converted account id", "客户编号", "转化客户")),
@@ -421,7 +422,7 @@ OPPORTUNITIES = Kind(
         Field("stage", CHOICE, "Stage", ("deal stage", "opportunity stage", "阶段", "商机阶段", "销售阶段"), choice_aliases=OPPORTUNITY_STAGE_ALIASES),
         Field("amount", DECIMAL, "Amount", ("deal amount", "金额", "商机金额", "预计金额"), minimum=0),
         Field("expected_close", DATE, "Expected Close", ("close date", "expected close date", "预计成交日期", "预计签约日期", "预计关闭日期")),
-        Field("closed_on", DATE, "Closed On", ("closed date", "actual close date", "成交日期", "关闭日期")),
+        Field("closed_on", DATE, "Closed On", ("closed date", "actual close date", "成交日期", "关闭日期"), stamped=True),
         Field("lost_reason", TEXT, "Lost Reason", ("closed lost reason", "loss reason", "输单原因", "丢单原因")),
         Field("owner", USER, "Owner", (*OWNER, "opportunity owner", "deal owner")),
     ],

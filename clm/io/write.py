@@ -387,10 +387,14 @@ def update_changed(wc, data, present, new_values, is_new, label):
     names = [mf.attname for mf in writable]
     pks = data["pk"].to_numpy()[positions].astype(np.int64).tolist()
     old = fetch(model, pks, names)
+    stamped = {wc.kind.model_field(f).attname for f in wc.kind.fields if f.stamped}
+    keep = [i for i, name in enumerate(names) if name in stamped]  # an empty cell keeps the stored date
     changed = []
     for pos, pk in zip(positions, pks, strict=True):
         before = old[pk]
         after = tuple(new_values[name][pos] for name in names)
+        if keep:
+            after = tuple(before[i] if i in keep and value is None else value for i, value in enumerate(after))
         if before != after:
             changed.append((pos, pk, before, after))
     if not changed:

@@ -217,6 +217,29 @@ def test_imported_leads_get_the_date_of_their_status_as_the_service_layer_gives_
     assert timezone.localtime(leads["L3"].mql_at).strftime("%Y-%m-%d %H:%M") == "2024-03-01 09:00"  # given, kept
 
 
+def test_an_empty_cell_keeps_a_date_the_rules_filled_in(files, accounts):
+    """A re-import of the same file, days later, must not move the dates the stamp rules gave
+    (when a contact left, when a lead became MQL, when a deal closed): the file never had them."""
+    contacts = files.csv("c.csv", [["Contact ID", "Account ID", "Name", "Status", "Left On"], ["C1", "A1", "Li Na", "离职", ""]])
+    leads = files.csv("l.csv", [["Lead ID", "Name", "Company", "Status", "MQL Date"], ["L1", "Ann Lee", "Acme", "MQL", ""]])
+    deals = files.csv("o.csv", [["Opportunity ID", "Account ID", "Opportunity Name", "Stage", "Amount", "Close Date"],
+                                ["OP1", "A1", "Renewal", "Closed Won", "10000", ""]])
+    for kind, path in (("contacts", contacts), ("leads", leads), ("opportunities", deals)):
+        assert run(kind, path).created == 1
+    earlier = timezone.now() - dt.timedelta(days=30)
+    Contact.objects.update(left_on=earlier.date())
+    Lead.objects.update(mql_at=earlier)
+    Opportunity.objects.update(closed_on=earlier.date())
+    before = snapshot()
+    for kind, path in (("contacts", contacts), ("leads", leads), ("opportunities", deals)):
+        report = run(kind, path)
+        assert (report.updated, report.unchanged) == (0, 1), kind
+    assert snapshot() == before
+    given = files.csv("c2.csv", [["Contact ID", "Account ID", "Name", "Status", "Left On"], ["C1", "A1", "Li Na", "离职", "2024-05-01"]])
+    assert run("contacts", given).updated == 1  # a date the file gives still replaces the stored one
+    assert Contact.objects.get().left_on == dt.date(2024, 5, 1)
+
+
 def test_channel_spend_is_keyed_by_channel_and_month(files):
     path = files.csv("spend.csv", [["渠道", "月份", "金额"], ["百度", "2024-03", "¥12,000"], ["展会", "2024年3月", "5万"]])
     assert run("channel_spend", path).created == 2
