@@ -255,8 +255,9 @@ def add_to_rollups(events: pd.DataFrame) -> None:
 class Rollups:
     """Increments to the daily rollups, gathered from newly stored events and written by `write`:
     events and minutes add up; distinct users are counted through UsageDailyUser, so a user seen
-    in two batches of one day counts once. Memory stays bounded: past `limit` gathered rows, the
-    increments are written (in the caller's transaction) and gathering starts again."""
+    in two batches of one day counts once. Memory stays bounded: past `limit` gathered rows the
+    increments are merged, and if that leaves more than half, written (in the caller's
+    transaction) and gathering starts again."""
 
     def __init__(self, limit: int = 500_000):
         self.limit = limit
@@ -295,7 +296,7 @@ class Rollups:
             self._rows += len(self._features[-1])
         if self._rows > self.limit:
             self._compact()
-            if self._rows > self.limit:
+            if self._rows > self.limit // 2:  # so compacting, which costs as much as it holds, stays rare
                 self.write()
 
     def _compact(self) -> None:
