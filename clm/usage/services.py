@@ -60,28 +60,44 @@ def utc_text(occurred_at: pd.Series) -> np.ndarray:
 DERIVED_KEY_SEEDS = ("clm-event-key-01", "clm-event-key-02")
 
 
-def derive_keys(frame: pd.DataFrame, stored_at: list[str] | None = None) -> list[str]:
+def derive_keys(frame: pd.DataFrame) -> list[str]:
     """Idempotency keys for events that came without one, so the same event sent or imported
-    twice is stored once: "h:" and the 32 hex digits of two SipHash-2-4 digests of what identifies
-    the event — user, name, feature (each after its length, so no two events give the same text),
-    contact, time in UTC as stored (`stored_at`, when the caller has it), quantity and duration.
-    Keys are unique per account, so the account is not part of it. Computed in C: hashing a
-    million events takes a fraction of a second."""
-    stored_at = utc_text(frame["occurred_at"]).tolist() if stored_at is None else stored_at
-    parts = zip(
-        _texts(frame["user_key"], measured=True),
-        _texts(frame["event"], measured=True),
-        _texts(frame["feature"], measured=True),
-        _texts(frame["contact_id"].astype("Int64"), na=""),
-        stored_at,
-        _texts(frame["quantity"].astype(float)),
-        _texts(frame["duration_seconds"].astype(float)),
-        strict=True,
-    )
-    texts = np.array([f"{u}{e}{f}{c}|{t}|{q}|{d}" for u, e, f, c, t, q, d in parts], dtype=object)
-    digests = np.stack([text_digests(texts, seed) for seed in DERIVED_KEY_SEEDS], axis=1)
-    hexes = digests.astype(">u8").tobytes().hex()
+    twice is stored once: "h:" and 32 hex digits, two 64-bit digests of what identifies the event.
+    Each digest starts from 0 and takes in, one word at a time (`mix`), the user, the event name
+    and the feature (their SipHash-2-4 under the digest's seed), the contact's id (0: none), the
+    time in microseconds since 1970 (UTC), and the quantity's and duration's 64-bit floats. Keys
+    are unique per account, so the account is not part of it. Vectorised: a million events take
+    a fraction of a second."""
+    n = len(frame)
+    texts = [frame[name].to_numpy(dtype=object) for name in ("user_key", "event", "feature")]
+    numbers = [
+        frame["contact_id"].astype("Int64").fillna(0).to_numpy(dtype=np.int64).view(np.uint64),
+        frame["occurred_at"].dt.tz_convert("UTC").to_numpy("datetime64[us]").view(np.int64).view(np.uint64),
+        frame["quantity"].to_numpy(dtype=np.float64).view(np.uint64),
+        frame["duration_seconds"].to_numpy(dtype=np.float64).view(np.uint64),
+    ]
+    coded = [pd.factorize(t) for t in texts]  # few distinct values: hashed once each
+    digests = []
+    for seed in DERIVED_KEY_SEEDS:
+        digest = np.zeros(n, dtype=np.uint64)
+        for codes, distinct in coded:
+            digest = mix(digest, text_digests(np.asarray(distinct, dtype=object), seed)[codes])
+        for word in numbers:
+            digest = mix(digest, word)
+        digests.append(digest)
+    hexes = np.stack(digests, axis=1).astype(">u8").tobytes().hex()
     return ["h:" + hexes[i : i + 32] for i in range(0, len(hexes), 32)]
+
+
+def mix(digest: np.ndarray, word: np.ndarray) -> np.ndarray:
+    """The digest with one more 64-bit word taken in: splitmix64's finaliser of their XOR, one to
+    one, so two inputs that differ in a single word never give the same digest."""
+    v = digest ^ word
+    v ^= v >> np.uint64(30)
+    v *= np.uint64(0xBF58476D1CE4E5B9)
+    v ^= v >> np.uint64(27)
+    v *= np.uint64(0x94D049BB133111EB)
+    return v ^ (v >> np.uint64(31))
 
 
 def text_digests(texts: np.ndarray, seed: str = DERIVED_KEY_SEEDS[0]) -> np.ndarray:
@@ -92,16 +108,6 @@ def text_digests(texts: np.ndarray, seed: str = DERIVED_KEY_SEEDS[0]) -> np.ndar
     except UnicodeEncodeError:  # a lone surrogate: hash the bytes Python would write for it
         encoded = np.array([t.encode("utf-8", "surrogatepass") for t in texts], dtype=object)
         return pd.util.hash_array(encoded, hash_key=seed, categorize=False)
-
-
-def _texts(values: pd.Series, na: str = "", measured: bool = False) -> list[str]:
-    """str() of each value (`measured`: after its length and a colon), computed once per
-    distinct value (a column has few: users, event names, durations)."""
-    codes, distinct = pd.factorize(values, use_na_sentinel=True)
-    text = [str(v) for v in distinct]
-    if measured:
-        text = [f"{len(t)}:{t}" for t in text]
-    return np.array([*text, na], dtype=object)[codes].tolist()  # code -1 (missing) takes the last entry
 
 
 def retention_cutoff(now: dt.datetime | None = None, days: int | None = None) -> dt.datetime:
@@ -165,7 +171,7 @@ def prepare_events(frame: pd.DataFrame, *, roll_up: bool = True) -> PreparedEven
     missing = frame["idempotency_key"].isna() | (frame["idempotency_key"] == "")
     if missing.any():
         frame["idempotency_key"] = frame["idempotency_key"].astype(object)
-        frame.loc[missing, "idempotency_key"] = derive_keys(frame[missing], occurred[missing.to_numpy()].tolist())
+        frame.loc[missing, "idempotency_key"] = derive_keys(frame[missing])
     received = len(frame)
     # Rows in the order of (account, digest of the key): concurrent batches take their locks in
     # the same order (no deadlocks on PostgreSQL), an account's index entries are written
