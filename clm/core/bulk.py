@@ -26,6 +26,31 @@ def in_batches(values: list, size: int = IN_BATCH):
 DIRECT_COPY_SAVEPOINTS = 48
 
 
+class Columns:
+    """Rows given as one list per column, as pandas hands them over: the writers take them without
+    a tuple per row (building a million tuples costs more than binding their values)."""
+
+    def __init__(self, lists: Sequence[list]):
+        self.lists = list(lists)
+
+    def __len__(self) -> int:
+        return len(self.lists[0]) if self.lists else 0
+
+    def __getitem__(self, i: int) -> tuple:
+        return tuple(column[i] for column in self.lists)
+
+    def __iter__(self):
+        return zip(*self.lists, strict=True)
+
+    def flat(self) -> list:
+        """The values row after row, as one list."""
+        width = len(self.lists)
+        out = [None] * (len(self) * width)
+        for i, column in enumerate(self.lists):
+            out[i::width] = column
+        return out
+
+
 def table(model: type[models.Model]) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
@@ -64,8 +89,8 @@ def insert_count(
 
 
 def _insert(model, columns, rows, conflict, update, add, returning) -> tuple[list[tuple], int]:
-    rows = rows if isinstance(rows, list) else list(rows)
-    if not rows:
+    rows = rows if isinstance(rows, list | Columns) else list(rows)
+    if not len(rows):
         return [], 0
     # The driver's own cursors below: its errors become Django's (DatabaseError and kin), as
     # through Django's cursors, so callers catch one kind.
@@ -95,8 +120,10 @@ def _insert_rows(model, columns, rows, conflict, update, add, returning) -> tupl
         return _write(cursor, model, columns, rows, _on_conflict(model, conflict, update, add, returning), returning)
 
 
-def _echo(rows: list, positions: list[int]) -> list[tuple]:
+def _echo(rows: list | Columns, positions: list[int]) -> list[tuple]:
     """What RETURNING would have given for rows that all went in: the columns at `positions`."""
+    if isinstance(rows, Columns):
+        return list(zip(*(rows.lists[i] for i in positions), strict=True))
     if len(positions) == 1:
         return [(row[positions[0]],) for row in rows]
     return list(map(itemgetter(*positions), rows))
@@ -141,19 +168,21 @@ def _write(cursor, model, columns, rows, tail: str = "", returning=()) -> tuple[
         return [], cursor.rowcount
     one = "(" + ", ".join("?" * len(columns)) + ")"
     sql = f"INSERT INTO {table(model)} ({names}) VALUES "
-    per_statement = max(1, MAX_VARIABLES // len(columns))
+    width = len(columns)
+    per_statement = max(1, MAX_VARIABLES // width)
+    values = rows.flat() if isinstance(rows, Columns) else list(chain.from_iterable(rows))
     out: list[tuple] = []
     count = 0
     full = None
     for start in range(0, len(rows), per_statement):
-        chunk = rows[start : start + per_statement]
-        if len(chunk) < per_statement or full is None:
-            statement = sql + ", ".join([one] * len(chunk)) + tail
-            if len(chunk) == per_statement:
+        size = min(per_statement, len(rows) - start)
+        if size < per_statement or full is None:
+            statement = sql + ", ".join([one] * size) + tail
+            if size == per_statement:
                 full = statement
         else:
             statement = full
-        cursor.execute(statement, list(chain.from_iterable(chunk)))
+        cursor.execute(statement, values[start * width : (start + size) * width])
         if returning:
             out.extend(cursor.fetchall())
         else:
@@ -192,7 +221,7 @@ def _first_row_exists(cursor, model, columns, conflict, row) -> bool:
     return cursor.fetchone() is not None
 
 
-def _copy(cursor, target: str, names: str, rows: list) -> None:
+def _copy(cursor, target: str, names: str, rows: list | Columns) -> None:
     with cursor.copy(f"COPY {target} ({names}) FROM STDIN") as copy:
         for row in rows:
             copy.write_row(row)

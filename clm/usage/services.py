@@ -156,7 +156,7 @@ class PreparedEvents:
 
     frame: pd.DataFrame
     columns: list[str]
-    rows: list[tuple]
+    rows: bulk.Columns
     received: int
     roll_up: bool
 
@@ -165,7 +165,7 @@ def prepare_events(frame: pd.DataFrame, *, roll_up: bool = True) -> PreparedEven
     """The computing half of store_events, without the database (an import runs it in one
     thread while another stores the chunk before)."""
     if frame.empty:
-        return PreparedEvents(frame, [], [], 0, roll_up)
+        return PreparedEvents(frame, [], bulk.Columns([]), 0, roll_up)
     frame = frame.reset_index(drop=True)
     occurred = utc_text(frame["occurred_at"])
     missing = frame["idempotency_key"].isna() | (frame["idempotency_key"] == "")
@@ -204,13 +204,13 @@ def prepare_events(frame: pd.DataFrame, *, roll_up: bool = True) -> PreparedEven
         del values["contact_id"]
     if not roll_up:
         values["rolled_up"] = [False] * len(frame)
-    return PreparedEvents(frame, list(values), list(zip(*values.values(), strict=True)), received, roll_up)
+    return PreparedEvents(frame, list(values), bulk.Columns(values.values()), received, roll_up)
 
 
 def store_prepared(prepared: PreparedEvents, *, rollups: Rollups | None = None) -> StoreResult:
     """The database half of store_events."""
     frame, columns, rows, received = prepared.frame, prepared.columns, prepared.rows, prepared.received
-    if not rows:
+    if not len(rows):
         return StoreResult(received, 0)
     key = ["account_id", "idempotency_key"]
     # No savepoint: inside an import's transaction a savepoint makes SQLite keep every page changed.

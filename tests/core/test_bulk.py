@@ -34,6 +34,16 @@ def test_a_broken_rule_other_than_the_conflict_raises_djangos_integrity_error():
     assert not Feature.objects.exists()
 
 
+def test_rows_given_as_columns_are_written_as_rows_are():
+    n = bulk.MAX_VARIABLES // 3 + 7  # more than one statement on SQLite
+    keys, names = [f"k{i}" for i in range(n)], [f"N{i}" for i in range(n)]
+    columns = bulk.Columns([keys, names, [False] * n])
+    assert bulk.insert(Feature, COLUMNS, columns, conflict=["key"], returning=["key"]) == [(k,) for k in keys]
+    again = bulk.Columns([["k0", "new"], ["x", "y"], [True, True]])
+    assert bulk.insert(Feature, COLUMNS, again, conflict=["key"], returning=["key", "name"]) == [("new", "y")]
+    assert Feature.objects.count() == n + 1 and Feature.objects.get(key="k0").name == "N0"
+
+
 def test_it_counts_inserted_rows_without_returning_them():
     assert bulk.insert_count(Feature, COLUMNS, [("a", "", False), ("b", "", False)], conflict=["key"]) == 2
     assert bulk.insert_count(Feature, COLUMNS, [("a", "", False), ("b", "", False), ("c", "", False)], conflict=["key"]) == 1
