@@ -30,7 +30,14 @@ from clm.io.kinds import DEFAULT_SOURCE, Kind, get_kind, with_custom_fields
 from clm.io.readers import FileProblem, Table, open_table
 from clm.io.validate import Context, Problems, parse_cells, validate
 from clm.io.write import Counts, WriteContext, event_frame, upsert, write_orders
-from clm.usage.services import PreparedEvents, Rollups, event_problems, prepare_events, store_prepared
+from clm.usage.services import (
+    PreparedEvents,
+    Rollups,
+    StoreResult,
+    event_problems,
+    prepare_events,
+    store_prepared,
+)
 
 REPORTED_ERRORS = 1000  # the report lists this many; the rejected-rows file has them all
 
@@ -321,21 +328,23 @@ class StoreBehind:
         self.wait()
         self.pending = self.pool.submit(self._store, prepared)
 
-    def _store(self, prepared: PreparedEvents) -> Counts:
+    def _store(self, prepared: PreparedEvents) -> tuple[StoreResult, pd.DataFrame]:
         connections[DEFAULT_DB_ALIAS] = self.connection
         self.connection.inc_thread_sharing()
         try:
-            result = store_prepared(prepared, rollups=self.rollups)
-            return Counts(created=result.stored, unchanged=result.duplicates)
+            return store_prepared(prepared)
         finally:
             self.connection.dec_thread_sharing()
             del connections[DEFAULT_DB_ALIAS]
 
     def wait(self) -> None:
-        """Wait for the chunk being stored; its error, if any, is raised here."""
+        """Wait for the chunk being stored (its error, if any, is raised here) and gather the
+        rollups of its new events, here: the storing thread is the slower one."""
         pending, self.pending = self.pending, None
         if pending is not None:
-            self.counts.add(pending.result())
+            result, new = pending.result()
+            self.counts.add(Counts(created=result.stored, unchanged=result.duplicates))
+            self.rollups.add(new)
 
     def close(self) -> None:
         try:

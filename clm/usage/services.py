@@ -147,7 +147,16 @@ def store_events(frame: pd.DataFrame, *, roll_up: bool = True, rollups: Rollups 
     or, given `rollups`, gather their increments there for the caller to write before its
     transaction ends (an import writes each rollup row once, not once per chunk).
     Events whose idempotency key is known for their account are ignored."""
-    return store_prepared(prepare_events(frame, roll_up=roll_up), rollups=rollups)
+    prepared = prepare_events(frame, roll_up=roll_up)
+    # No savepoint: the events and their rollups go together, in the caller's transaction if any.
+    with transaction.atomic(savepoint=False):
+        result, new = store_prepared(prepared)
+        if len(new):
+            if rollups is not None:
+                rollups.add(new)
+            else:
+                add_to_rollups(new)
+    return result
 
 
 @dataclass
@@ -207,27 +216,21 @@ def prepare_events(frame: pd.DataFrame, *, roll_up: bool = True) -> PreparedEven
     return PreparedEvents(frame, list(values), bulk.Columns(values.values()), received, roll_up)
 
 
-def store_prepared(prepared: PreparedEvents, *, rollups: Rollups | None = None) -> StoreResult:
-    """The database half of store_events."""
+def store_prepared(prepared: PreparedEvents) -> tuple[StoreResult, pd.DataFrame]:
+    """The database half of store_events: the result, and the events that were new (for the
+    rollups; none when they are left for roll_up_pending)."""
     frame, columns, rows, received = prepared.frame, prepared.columns, prepared.rows, prepared.received
+    none = frame.iloc[:0]
     if not len(rows):
-        return StoreResult(received, 0)
+        return StoreResult(received, 0), none
     key = ["account_id", "idempotency_key"]
-    # No savepoint: inside an import's transaction a savepoint makes SQLite keep every page changed.
-    with transaction.atomic(savepoint=False):
-        if not prepared.roll_up:  # only the count is needed
-            return StoreResult(received, bulk.insert_count(UsageEvent, columns, rows, conflict=key))
-        inserted = bulk.insert(UsageEvent, columns, rows, conflict=key, returning=key)
-        if not inserted:
-            return StoreResult(received, 0)
-        if len(inserted) < len(frame):
-            keys = pd.MultiIndex.from_frame(frame[key].astype({"account_id": int}))
-            frame = frame[keys.isin(inserted)]
-        if rollups is not None:
-            rollups.add(frame)
-        else:
-            add_to_rollups(frame)
-    return StoreResult(received, len(inserted))
+    if not prepared.roll_up:  # only the count is needed
+        return StoreResult(received, bulk.insert_count(UsageEvent, columns, rows, conflict=key)), none
+    inserted = bulk.insert(UsageEvent, columns, rows, conflict=key, returning=key)
+    if len(inserted) < len(frame):
+        keys = pd.MultiIndex.from_frame(frame[key].astype({"account_id": int}))
+        frame = frame[keys.isin(inserted)]
+    return StoreResult(received, len(inserted)), frame
 
 
 def roll_up_pending(batch: int = 50_000) -> int:
