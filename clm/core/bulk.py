@@ -99,10 +99,9 @@ def _insert(model, columns, rows, conflict, update, add, returning) -> tuple[lis
 
 
 def _insert_rows(model, columns, rows, conflict, update, add, returning) -> tuple[list[tuple], int]:
-    """Rows go straight in when nothing can conflict, or, when conflicts are to be ignored, first
-    straight in under a savepoint (most batches are all new: no conflict handling, nothing to
-    fetch back) and, if one conflicts, again with ON CONFLICT (on PostgreSQL through a temporary
-    table and one INSERT ... SELECT)."""
+    """Rows go straight in when nothing can conflict, or else first straight in under a savepoint
+    (most batches are all new: no conflict handling, nothing to fetch back) and, if one conflicts,
+    again with ON CONFLICT (on PostgreSQL through a temporary table and one INSERT ... SELECT)."""
     known = set(returning) <= set(columns)  # what RETURNING would give is in the rows
     positions = [list(columns).index(c) for c in returning] if known else []
     connection.ensure_connection()
@@ -114,7 +113,8 @@ def _insert_rows(model, columns, rows, conflict, update, add, returning) -> tupl
             _write(cursor, model, columns, rows)
             done = True
         else:
-            done = known and not update and not add and _straight_in(cursor, model, columns, conflict, rows)
+            # All new, the rows need no conflict handling, whatever it would have been.
+            done = known and _straight_in(cursor, model, columns, conflict, rows)
         if done:
             return _echo(rows, positions) if returning else [], len(rows)
         return _write(cursor, model, columns, rows, _on_conflict(model, conflict, update, add, returning), returning)
