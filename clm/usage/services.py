@@ -161,7 +161,7 @@ def store_events(frame: pd.DataFrame, *, roll_up: bool = True, rollups: Rollups 
 
 @dataclass
 class PreparedEvents:
-    """Events ready to store: keyed, deduplicated, in store order, as rows of the events table."""
+    """Events ready to store: keyed, deduplicated, in store order, as the events table's columns."""
 
     frame: pd.DataFrame
     columns: list[str]
