@@ -160,6 +160,10 @@ class Batch:
         self.bad |= mask
         self.flagged[field] = self.flagged[field] | mask if field in self.flagged else mask
 
+    def failed(self, field: str | None) -> np.ndarray:
+        """Which events have an error on `field`."""
+        return self.flagged.get(field, np.zeros(self.n, dtype=bool))
+
     def flag(self, test, values: list) -> np.ndarray:
         return np.fromiter((test(v) for v in values), dtype=bool, count=self.n)
 
@@ -364,13 +368,9 @@ def parse_body(request) -> list:
 
 def resolve_accounts(batch: Batch, user, ids: np.ndarray, external: list) -> np.ndarray:
     """Account ids of the events, by id or by external id, among the accounts the user can see:
-    an invisible account is as unknown as a missing one. One query for each kind of reference."""
-    if external.count(None) == batch.n:
-        external = pd.Series(None, index=range(batch.n), dtype=object)
-        has_external = np.zeros(batch.n, dtype=bool)
-    else:
-        external = pd.Series(external, dtype=object)
-        has_external = external.notna().to_numpy()
+    an invisible account is as unknown as a missing one. One query for each kind of reference.
+    An external id that is itself invalid (a lone surrogate...) is not looked up: no driver sends it."""
+    has_external = np.fromiter((v is not None for v in external), dtype=bool, count=batch.n)
     both = (ids > 0) & has_external
     batch.fail(both, "account", "send account or account_external_id, not both")
     batch.fail((ids == 0) & ~has_external, "account", "is required (account or account_external_id)")
@@ -381,57 +381,68 @@ def resolve_accounts(batch: Batch, user, ids: np.ndarray, external: list) -> np.
         )
         batch.fail((ids > 0) & ~both & ~np.isin(ids, known), "account", "unknown account")
     resolved = ids.copy()
-    by_external = has_external & ~both
-    if by_external.any():
-        keys = external[by_external].unique().tolist()
-        rows = visible_accounts(user).filter(external_id__in=keys).values_list("external_id", "pk")
-        found = pd.DataFrame(list(rows), columns=["external_id", "pk"])
-        ambiguous = found["external_id"].duplicated(keep=False)
-        mapped = external.map(found[~ambiguous].set_index("external_id")["pk"])
+    by_external = np.flatnonzero(has_external & ~both & ~batch.failed("account_external_id"))
+    if len(by_external):
+        keys = list(dict.fromkeys(external[i] for i in by_external))
+        pks: dict[str, int] = {}
+        ambiguous = set()
+        for key, pk in visible_accounts(user).filter(external_id__in=keys).values_list("external_id", "pk"):
+            if key in pks:
+                ambiguous.add(key)
+            pks[key] = pk
+        several = np.zeros(batch.n, dtype=bool)
+        unknown = np.zeros(batch.n, dtype=bool)
+        for i in by_external.tolist():
+            key = external[i]
+            if key in ambiguous:
+                several[i] = True
+            elif key in pks:
+                resolved[i] = pks[key]
+            else:
+                unknown[i] = True
         batch.fail(
-            by_external & external.isin(set(found.loc[ambiguous, "external_id"])).to_numpy(),
+            several,
             "account_external_id",
             "names accounts of several source systems; send account (the id in CLM)",
         )
-        batch.fail(
-            by_external & mapped.isna().to_numpy() & ~batch.bad, "account_external_id", "unknown account"
-        )
-        resolved = np.where(
-            by_external & mapped.notna().to_numpy(), mapped.fillna(0).to_numpy(dtype=np.int64), resolved
-        )
+        batch.fail(unknown & ~batch.bad, "account_external_id", "unknown account")
     return resolved
 
 
-def resolve_contacts(batch: Batch, accounts: np.ndarray, ids: np.ndarray, external: list) -> pd.Series:
-    """Contact ids of the events (NA where absent); a contact must belong to the event's account,
+def resolve_contacts(batch: Batch, accounts: np.ndarray, ids: np.ndarray, external: list) -> np.ndarray:
+    """Contact ids of the events (0 where absent); a contact must belong to the event's account,
     so it is visible exactly when the account is. One query for each kind of reference."""
-    contact = pd.Series(pd.NA, index=range(batch.n), dtype="Int64")
-    if not ids.any() and external.count(None) == batch.n:
+    contact = np.zeros(batch.n, dtype=np.int64)
+    has_external = np.fromiter((v is not None for v in external), dtype=bool, count=batch.n)
+    if not ids.any() and not has_external.any():
         return contact
-    external = pd.Series(external, dtype=object)
     has_id = ids > 0
-    has_external = external.notna().to_numpy()
     batch.fail(has_id & has_external, "contact", "send contact or contact_external_id, not both")
     if has_id.any():
         rows = Contact.objects.filter(pk__in=np.unique(ids[has_id]).tolist()).values_list("pk", "account_id")
         owners = pd.Series(ids).map(pd.Series(dict(rows), dtype="Int64")).fillna(0).to_numpy(dtype=np.int64)
         batch.fail(has_id & (owners != accounts) & ~batch.bad, "contact", "unknown contact of this account")
         contact[has_id] = ids[has_id]
-    by_external = has_external & ~has_id
-    if by_external.any():
+    by_external = np.flatnonzero(has_external & ~has_id & ~batch.failed("contact_external_id"))
+    if len(by_external):
         rows = Contact.objects.filter(
             account_id__in=np.unique(accounts[by_external]).tolist(),
-            external_id__in=external[by_external].unique().tolist(),
+            external_id__in=list(dict.fromkeys(external[i] for i in by_external)),
         ).values_list("account_id", "external_id", "pk")
-        found = pd.DataFrame(list(rows), columns=["account_id", "external_id", "pk"])
-        found = found.drop_duplicates(["account_id", "external_id"], keep=False).set_index(
-            ["account_id", "external_id"]
-        )
-        keys = pd.MultiIndex.from_arrays([accounts, external.fillna("")])
-        mapped = pd.Series(found["pk"].reindex(keys).to_numpy())
-        missing = by_external & mapped.isna().to_numpy()
+        pks: dict[tuple[int, str], int] = {}
+        ambiguous = set()
+        for account, key, pk in rows:
+            if (account, key) in pks:
+                ambiguous.add((account, key))
+            pks[account, key] = pk
+        missing = np.zeros(batch.n, dtype=bool)
+        for i in by_external.tolist():
+            pk = pks.get((int(accounts[i]), external[i]))
+            if pk is None or (int(accounts[i]), external[i]) in ambiguous:
+                missing[i] = True
+            else:
+                contact[i] = pk
         batch.fail(missing & ~batch.bad, "contact_external_id", "unknown contact of this account")
-        contact[by_external & ~missing] = mapped[by_external & ~missing].astype("int64").to_numpy()
     return contact
 
 
@@ -618,28 +629,39 @@ def check_events(events: list, user, raw: bytes | None = None) -> tuple[pd.DataF
     properties = batch.properties()
     accounts = resolve_accounts(batch, user, account_ids, account_external)
     contacts = resolve_contacts(batch, accounts, contact_ids, contact_external)
+    # Only valid events go into the frame: pandas may back its strings with Arrow, which cannot
+    # hold what the checks refused (a lone surrogate).
+    good = np.flatnonzero(~batch.bad)
+    if not len(good):
+        return pd.DataFrame(columns=EVENT_COLUMNS), batch
+
+    def text(values: list) -> pd.Series:
+        picked = np.fromiter(values, dtype=object, count=batch.n)[good]
+        picked[picked == None] = ""  # noqa: E711 (elementwise)
+        return pd.Series(picked, dtype=object)
+
+    contacts = contacts[good]
     frame = pd.DataFrame(
         {
-            "account_id": accounts,
-            "contact_id": contacts,
-            "user_key": ["" if v is None else v for v in user_key],
-            "event": ["" if v is None else v for v in event],
-            "feature": ["" if v is None else v for v in feature],
-            "occurred_at": occurred,
-            "quantity": quantity,
-            "duration_seconds": duration,
-            "properties": properties,
-            "idempotency_key": key,
+            "account_id": accounts[good],
+            "contact_id": pd.arrays.IntegerArray(contacts, contacts == 0),  # NA where absent
+            "user_key": text(user_key),
+            "event": text(event),
+            "feature": text(feature),
+            "occurred_at": occurred.iloc[good].reset_index(drop=True),
+            "quantity": quantity[good],
+            "duration_seconds": duration[good],
+            "properties": pd.Series(np.fromiter(properties, dtype=object, count=batch.n)[good], dtype=object),
+            "idempotency_key": pd.Series(np.fromiter(key, dtype=object, count=batch.n)[good], dtype=object),
         },
         columns=EVENT_COLUMNS,
     )
-    good = ~batch.bad
-    if good.any():
-        problems = event_problems(frame[good]).to_numpy()
-        refused = problems != ""
-        if refused.any():
-            refuse(batch, np.flatnonzero(good)[refused], problems[refused])
-    return frame[~batch.bad], batch
+    problems = event_problems(frame).to_numpy()
+    refused = problems != ""
+    if refused.any():
+        refuse(batch, good[refused], problems[refused])
+        frame = frame[~refused]
+    return frame, batch
 
 
 def refuse(batch: Batch, indexes: np.ndarray, reasons: np.ndarray) -> None:
