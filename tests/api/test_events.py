@@ -6,7 +6,9 @@ import json
 
 import pandas as pd
 import pytest
+from django.db import connection
 from django.db.models import Sum
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from clm.customers.models import Account, Contact
@@ -443,3 +445,38 @@ def test_valid_text_is_stored_as_sent(api, account, string_storage):
         "键",
         {"情绪": "😀"},
     )
+
+
+def test_a_batch_costs_the_same_queries_however_many_accounts_and_contacts_it_names(csm, api):
+    accounts = Account.objects.bulk_create(
+        [Account(name=f"a{i}", csm=csm, external_id=f"X-{i}") for i in range(60)]
+    )
+    contacts = Contact.objects.bulk_create(
+        [Contact(account=a, name="c", external_id=f"C-{a.pk}") for a in accounts]
+    )
+
+    def batch(size, tag):
+        return [
+            {
+                **event(accounts[i], idempotency_key=f"{tag}{i}"),
+                **(
+                    {
+                        "account": None,
+                        "account_external_id": f"X-{i}",
+                        "contact_external_id": f"C-{accounts[i].pk}",
+                    }
+                    if i % 2
+                    else {"contact": contacts[i].pk}
+                ),
+            }
+            for i in range(size)
+        ]
+
+    api.post("/events", batch(2, "warm-up"))  # the token's last use is recorded once a minute
+    counts = []
+    for size, tag in [(4, "small"), (60, "large")]:
+        with CaptureQueriesContext(connection) as queries:
+            result = api.post("/events", batch(size, tag)).json_body
+        assert (result["stored"], result["errors"]) == (size, [])
+        counts.append(len(queries))
+    assert counts[0] == counts[1], counts
