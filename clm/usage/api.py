@@ -1,6 +1,6 @@
 """REST resources for usage: batched event ingestion (POST /events) and the feature catalogue.
 
-Ingestion is built for throughput: the body is parsed once with json, checked column by column
+Ingestion is built for throughput: the body is parsed once (msgspec, json as the reference), checked column by column
 with pandas (no model object per event), accounts and contacts are resolved with one query each
 per batch, and the valid events go to clm.usage.services.store_events. Invalid events are reported
 by index and field while the valid ones are stored; known idempotency keys are counted as
@@ -15,6 +15,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Annotated, Any
 
+import msgspec
 import numpy as np
 import pandas as pd
 import psycopg
@@ -66,6 +67,8 @@ STRING_LIMITS = {
 }
 RETRYABLE = ("40P01", "40001")  # PostgreSQL: deadlock detected, serialization failure
 encode_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+decode_plain = msgspec.json.Decoder().decode
+encode_plain = msgspec.json.Encoder().encode
 
 
 class EventIn(Schema):
@@ -120,18 +123,15 @@ BODY_SCHEMA = {
 class Batch:
     """The events of one request, checked column by column; an event with any error is not stored.
 
-    `raw` is the request body: NUL characters and lone surrogates (which no database stores) can
-    only come from \\u escapes, so strings are searched for them only when the body has such escapes."""
+    `plain` says the events were decoded by msgspec (see decode_body): their strings are valid
+    Unicode and their floats finite. `raw` is the request body: NUL characters can only come from
+    \\u0000 escapes, so strings are searched for them only when the body has one."""
 
-    def __init__(self, events: list, raw: bytes | None = None):
+    def __init__(self, events: list, raw: bytes | None = None, plain: bool = False):
         self.n = len(events)
-        self.suspect = (
-            raw is None
-            or json.detect_encoding(raw) != "utf-8"  # UTF-16/32 bodies hide the escapes from a byte search
-            or b"\\u0000" in raw
-            or b"\\ud" in raw
-            or b"\\uD" in raw
-        )
+        self.plain = plain
+        self.surrogates = not plain
+        self.nul = not plain or raw is None or b"\\u0000" in raw
         self.bad = np.zeros(self.n, dtype=bool)
         self.errors: list[tuple[np.ndarray, str | None, Any]] = []
         self.flagged: dict[str | None, np.ndarray] = {}
@@ -207,12 +207,13 @@ class Batch:
                 name,
                 f"is longer than {limit} characters",
             )
-        if self.suspect and kind != "empty":
+        if self.nul and kind != "empty":
             self.fail(
                 self.flag(lambda v: v is not None and "\x00" in v, values),
                 name,
                 "must not contain NUL characters",
             )
+        if self.surrogates and kind != "empty":
             self.fail(
                 self.flag(lambda v: v is not None and _lone_surrogate(v), values),
                 name,
@@ -285,13 +286,14 @@ class Batch:
                 messages[i] = "must be an object"
                 continue
             try:
-                out[i] = text = encode_json(v)
+                # msgspec writes NaN as null: only plain events, which have none, are written by it.
+                out[i] = text = encode_plain(v).decode() if self.plain else encode_json(v)
             except (ValueError, RecursionError):
                 messages[i] = "numbers must be finite (no NaN or Infinity)"
                 continue
-            if self.suspect and "\\u0000" in text:
+            if self.nul and "\\u0000" in text:
                 messages[i] = "must not contain NUL characters"
-            elif self.suspect and _lone_surrogate(text):
+            elif self.surrogates and _lone_surrogate(text):
                 messages[i] = "is not valid Unicode (a lone surrogate)"
         self.fail(messages != None, "properties", messages)  # noqa: E711 (elementwise)
         return out
@@ -340,7 +342,18 @@ def _id(value) -> int:
     return value
 
 
-def parse_body(request) -> list:
+def decode_body(body: bytes) -> tuple[Any, bool]:
+    """The body's JSON value, and whether it is plain: read by msgspec, which gives what json
+    gives but reads only UTF-8 and refuses NaN, Infinity, numbers beyond a double and lone
+    surrogates (escaped or encoded). Anything else is read by json, the reference: its errors
+    are the client's (ValueError, RecursionError)."""
+    try:
+        return decode_plain(body), True
+    except (ValueError, RecursionError):  # msgspec.DecodeError is a ValueError
+        return json.loads(body), False
+
+
+def parse_body(request) -> tuple[list, bool]:
     try:
         body = request.body
     except RequestDataTooBig:
@@ -348,7 +361,7 @@ def parse_body(request) -> list:
             413, "too_large", f"The body is too large; send at most {MAX_EVENTS:,} events per request."
         ) from None
     try:
-        data = json.loads(body)
+        data, plain = decode_body(body)
     except (ValueError, RecursionError) as exc:
         raise ApiError(400, "bad_request", f"The body is not valid JSON: {exc}") from None
     if isinstance(data, dict) and set(data) == {"events"}:
@@ -364,7 +377,7 @@ def parse_body(request) -> list:
         raise ApiError(
             413, "too_large", f"At most {MAX_EVENTS:,} events per request; this one has {len(data):,}."
         )
-    return data
+    return data, plain
 
 
 def id_list(ids: np.ndarray) -> RawSQL:
@@ -470,12 +483,13 @@ def resolve_contacts(batch: Batch, accounts: np.ndarray, ids: np.ndarray, extern
 )
 def ingest_events(request):
     require(request.user, "add", UsageEvent)
-    return ingest(parse_body(request), request.user, request.body)
+    events, plain = parse_body(request)
+    return ingest(events, request.user, request.body, plain)
 
 
-def ingest(events: list, user, raw: bytes | None = None) -> dict:
+def ingest(events: list, user, raw: bytes | None = None, plain: bool = False) -> dict:
     """Check a batch of decoded events and store the valid ones; the answer of POST /events."""
-    frame, batch = check_events(events, user, raw)
+    frame, batch = check_events(events, user, raw, plain)
     stored = store(frame) if len(frame) else 0
     return {
         "received": batch.n,
@@ -620,9 +634,12 @@ class GroupWriter:
 GROUP_WRITER = GroupWriter()
 
 
-def check_events(events: list, user, raw: bytes | None = None) -> tuple[pd.DataFrame, Batch]:
-    """The valid events as a frame for store_events, and the batch holding the errors of the rest."""
-    batch = Batch(events, raw)
+def check_events(
+    events: list, user, raw: bytes | None = None, plain: bool = False
+) -> tuple[pd.DataFrame, Batch]:
+    """The valid events as a frame for store_events, and the batch holding the errors of the rest
+    (raw and plain: see Batch)."""
+    batch = Batch(events, raw, plain)
     if batch.n == 0:
         return pd.DataFrame(columns=EVENT_COLUMNS), batch
     account_ids = batch.ids("account")

@@ -357,6 +357,16 @@ def test_an_emoji_escaped_as_a_surrogate_pair_is_fine(api, account):
     assert UsageEvent.objects.get().properties == {"mood": "😀"}
 
 
+def test_a_surrogate_encoded_in_utf8_bytes_is_an_error_of_its_event(api, account):
+    # json reads UTF-8 with "surrogatepass": these three bytes are a lone surrogate, no escape needed.
+    good = json.dumps(event(account, idempotency_key="good")).encode()
+    bad = json.dumps(event(account, idempotency_key="bad", event="@")).encode().replace(b"@", b"\xed\xa0\x80")
+    result = api.post("/events", raw=b"[" + good + b", " + bad + b"]")
+    assert result.status_code == 200, result.content
+    assert [(e["index"], e["field"]) for e in result.json_body["errors"]] == [(1, "event")]
+    assert result.json_body["stored"] == 1
+
+
 def test_timestamps_finer_than_microseconds_are_truncated(api, account):
     api.post("/events", [event(account, timestamp=RECENT.isoformat().replace("+", ".123456789+", 1))])
     assert UsageEvent.objects.get().occurred_at == RECENT + dt.timedelta(microseconds=123456)
