@@ -2,13 +2,26 @@
 msgspec reads must be exactly what json reads, and what it reads must be "plain" (valid Unicode,
 finite numbers), since the checks skip the surrogate and NaN searches for plain batches."""
 
+import datetime as dt
 import json
 import math
 
-from hypothesis import example, given, settings
+import hypothesis
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from clm.usage.api import decode_body, decode_plain, encode_plain
+from clm.customers.models import Account
+from clm.usage.api import (
+    FIELDS,
+    TypedBatch,
+    TypedEvent,
+    check_events,
+    decode_body,
+    decode_plain,
+    encode_plain,
+)
 
 scalars = (
     st.none()
@@ -80,9 +93,50 @@ def test_what_msgspec_reads_is_what_json_reads_and_plain(document, ascii, data):
         assert plain(got), body
     if expected is ValueError:
         assert got is ValueError, body
-    decoded, is_plain = decode_body(body) if expected is not ValueError else (None, None)
-    if expected is not ValueError:
-        assert same(decoded, expected) and is_plain == (got is not ValueError)
+    else:
+        assert decode_body(body)[1] == (got is not ValueError)  # plain
+
+
+event_values = {
+    "account": st.none() | st.integers() | st.floats() | st.booleans() | st.text(max_size=3),
+    "account_external_id": st.none() | st.text(max_size=3) | st.integers(),
+    "user_id": st.none() | st.text(max_size=3) | st.integers(min_value=-(2**65), max_value=2**65),
+    "timestamp": st.none() | st.text(max_size=3) | st.just("2024-03-01T10:00:00Z"),
+    "quantity": st.none() | st.integers() | st.floats() | st.booleans() | st.text(max_size=2),
+    "properties": st.none()
+    | st.dictionaries(st.text(max_size=3), scalars, max_size=2)
+    | st.lists(scalars, max_size=2),
+    "acount": st.integers(),
+}
+batches = st.lists(
+    st.fixed_dictionaries({}, optional=event_values) | scalars,
+    max_size=4,
+).flatmap(lambda events: st.sampled_from([events, {"events": events}, {"events": events, "x": 1}]))
+
+
+@settings(max_examples=500, deadline=None)
+@given(batches)
+def test_a_batch_read_as_typed_events_holds_what_json_reads(batch):
+    """decode_body reads a batch of well-typed events into TypedEvents (for speed): each field is
+    then what json reads (None when absent; a float field's integer as a float)."""
+    body = json.dumps(batch).encode("utf-8", "surrogatepass")
+    decoded, is_plain = decode_body(body)
+    expected = json.loads(body)
+    if isinstance(decoded, TypedBatch):
+        decoded, expected = decoded.events, expected["events"]
+        assert set(json.loads(body)) == {"events"}
+    if decoded and isinstance(decoded, list) and isinstance(decoded[0], TypedEvent):
+        assert is_plain and isinstance(expected, list) and len(decoded) == len(expected)
+        for typed, raw in zip(decoded, expected, strict=True):
+            assert set(raw) <= set(FIELDS)
+            for name in FIELDS:
+                value, sent = getattr(typed, name), raw.get(name)
+                if name in ("quantity", "duration_seconds") and type(sent) is int:
+                    assert type(value) is float and value == sent
+                else:
+                    assert same(value, sent), (name, value, sent)
+    else:
+        assert same(decoded, expected)
 
 
 @settings(max_examples=300, deadline=None)
@@ -91,3 +145,41 @@ def test_plain_properties_are_written_as_json_reads_them(properties):
     if not plain(properties):
         return
     assert same(json.loads(encode_plain(properties)), properties)
+
+
+RECENT = (dt.datetime.now(dt.UTC) - dt.timedelta(days=1)).replace(microsecond=0)
+checked_values = {
+    "account": st.sampled_from([None, 0, -1, 999_999, 2**63, 2**64, True, 1.0, "1", "ACCOUNT"]),
+    "account_external_id": st.sampled_from([None, "EXT-1", "nope", "", 5, "x" * 101]),
+    "contact": st.sampled_from([None, 0, 999_999, "c"]),
+    "user_id": st.none() | st.text(max_size=3) | st.integers(min_value=-(2**65), max_value=2**65),
+    "event": st.sampled_from([None, "", "login", "x" * 101, 5, "a\x00b"]),
+    "feature": st.none() | st.text(max_size=3) | st.sampled_from([[], "\ud800x"]),
+    "timestamp": st.sampled_from(
+        [None, "", "now", 5, RECENT.isoformat(), RECENT.isoformat()[:19], "2024-02-30T10:00:00Z"]
+    ),
+    "quantity": st.none() | st.integers() | st.floats() | st.booleans() | st.just("2"),
+    "duration_seconds": st.none() | st.integers(-5, 5) | st.floats(-5, 5),
+    "properties": st.none() | st.dictionaries(st.text(max_size=3), scalars, max_size=2) | st.just([1]),
+    "idempotency_key": st.none() | st.text(max_size=3) | st.integers(0, 3),
+}
+
+
+@pytest.mark.django_db
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.fixed_dictionaries({}, optional=checked_values), min_size=1, max_size=6))
+@example([{"account": "ACCOUNT", "event": "login", "timestamp": RECENT.isoformat(), "quantity": 2}])
+def test_events_are_checked_alike_however_they_were_read(admin_user, events):
+    """check_events gives the same errors and frame for a batch read by decode_body (as
+    TypedEvents, or plain JSON) as for the same batch read by json with every check on."""
+    account = Account.objects.get_or_create(name="Checked", defaults={"external_id": "EXT-1"})[0]
+    for e in events:
+        if e.get("account") == "ACCOUNT":
+            e["account"] = account.pk
+    body = json.dumps(events).encode("utf-8", "surrogatepass")
+    decoded, plain = decode_body(body)
+    hypothesis.event("typed" if isinstance(decoded[0], TypedEvent) else "plain" if plain else "json")
+    fast = check_events(decoded, admin_user, body, plain)
+    reference = check_events(json.loads(body), admin_user, body, False)
+    assert fast[1].report() == reference[1].report()
+    pd.testing.assert_frame_equal(fast[0].reset_index(drop=True), reference[0].reset_index(drop=True))
