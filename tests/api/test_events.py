@@ -224,6 +224,13 @@ def test_offsets_and_z_are_honoured(api, account):
     assert {e.occurred_at for e in UsageEvent.objects.all()} == {RECENT}
 
 
+def test_a_z_followed_by_spaces_is_still_utc(api, account):
+    utc = RECENT.astimezone(dt.UTC).replace(tzinfo=None)
+    result = api.post("/events", [event(account, timestamp=utc.isoformat() + "Z  ")])
+    assert result.status_code == 200, result.content
+    assert UsageEvent.objects.get().occurred_at == RECENT
+
+
 def test_the_batch_may_come_wrapped_in_an_object(api, account):
     assert api.post("/events", {"events": [event(account)]}).json_body["stored"] == 1
 
