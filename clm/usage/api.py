@@ -765,35 +765,37 @@ def check_events(
     contacts = resolve_contacts(batch, accounts, contact_ids, contact_external)
     # Only valid events go into the frame: pandas may back its strings with Arrow, which cannot
     # hold what the checks refused (a lone surrogate).
-    good = np.flatnonzero(~batch.bad)
-    if not len(good):
+    good = ~batch.bad
+    if not good.any():
         return pd.DataFrame(columns=EVENT_COLUMNS), batch
+    pick = slice(None) if good.all() else good
 
-    def text(values: list) -> pd.Series:
-        picked = np.fromiter(values, dtype=object, count=batch.n)[good]
-        picked[picked == None] = ""  # noqa: E711 (elementwise)
-        return pd.Series(picked, dtype=object)
+    def column(values: list, missing: str | None = None) -> np.ndarray:
+        picked = np.fromiter(values, dtype=object, count=batch.n)[pick]
+        if missing is not None and None in values:
+            picked[picked == None] = missing  # noqa: E711 (elementwise)
+        return picked
 
-    contacts = contacts[good]
     frame = pd.DataFrame(
         {
-            "account_id": accounts[good],
-            "contact_id": pd.arrays.IntegerArray(contacts, contacts == 0),  # NA where absent
-            "user_key": text(user_key),
-            "event": text(event),
-            "feature": text(feature),
-            "occurred_at": occurred.iloc[good].reset_index(drop=True),
-            "quantity": quantity[good],
-            "duration_seconds": duration[good],
-            "properties": pd.Series(np.fromiter(properties, dtype=object, count=batch.n)[good], dtype=object),
-            "idempotency_key": pd.Series(np.fromiter(key, dtype=object, count=batch.n)[good], dtype=object),
+            "account_id": accounts[pick],
+            "contact_id": pd.arrays.IntegerArray(contacts[pick], contacts[pick] == 0),  # NA where absent
+            "user_key": column(user_key, ""),
+            "event": column(event, ""),
+            "feature": column(feature, ""),
+            "occurred_at": occurred.array[pick],
+            "quantity": quantity[pick],
+            "duration_seconds": duration[pick],
+            "properties": column(properties),
+            "idempotency_key": column(key),
         },
         columns=EVENT_COLUMNS,
+        copy=False,
     )
     problems = event_problems(frame).to_numpy()
     refused = problems != ""
     if refused.any():
-        refuse(batch, good[refused], problems[refused])
+        refuse(batch, np.flatnonzero(good)[refused], problems[refused])
         frame = frame[~refused]
     return frame, batch
 
