@@ -1,10 +1,11 @@
 """REST resources for usage: batched event ingestion (POST /events) and the feature catalogue.
 
-Ingestion is built for throughput: the body is parsed once (msgspec, json as the reference), checked column by column
-with pandas (no model object per event), accounts and contacts are resolved with one query each
-per batch, and the valid events go to clm.usage.services.store_events. Invalid events are reported
-by index and field while the valid ones are stored; known idempotency keys are counted as
-duplicates, not stored twice."""
+Ingestion is built for throughput: the body is parsed once (by msgspec, with json as the
+reference), checked column by column with numpy and pandas (no model object per event), accounts
+and contacts are resolved with one query each per batch, and the valid events go to
+clm.usage.services.store_events, concurrent batches in one transaction (GroupWriter). Invalid
+events are reported by index and field while the valid ones are stored; known idempotency keys
+are counted as duplicates, not stored twice."""
 
 import json
 import math
@@ -301,7 +302,7 @@ class Batch:
         rest = np.flatnonzero(~common)
         if len(rest):  # other shapes of ISO 8601, and what is not ISO 8601: pandas decides
             others = [text[i] for i in rest.tolist()]
-            read = self._pandas_timestamps(others)
+            read = pandas_timestamps(others)
             stamps[rest] = read.dt.tz_convert(None).to_numpy()
             # pandas also reads words such as "now" and "today"; ISO 8601 starts with the year.
             unread[rest] = read.isna().to_numpy() | ~np.array([t[:4].isdigit() for t in others])
@@ -309,19 +310,6 @@ class Batch:
         if unread.any():
             self.fail(unread, name, "is not an ISO 8601 date-time (e.g. 2024-03-01T09:30:00+08:00)")
         return pd.Series(stamps, dtype="datetime64[us, UTC]")
-
-    @staticmethod
-    def _pandas_timestamps(text: list[str]) -> pd.Series:
-        """UTC timestamps as pandas reads any shape of ISO 8601 (NaT where it cannot); a text
-        without an offset is in the workspace's time zone."""
-        stamps = _utc(pd.Series(text, dtype=object))  # one call: texts without an offset read as UTC
-        local = ~np.fromiter(map(_has_offset, text), dtype=bool, count=len(text))
-        if local.any():
-            wall = stamps[local].dt.tz_convert(None)
-            stamps[local] = wall.dt.tz_localize(
-                settings.TIME_ZONE, ambiguous="NaT", nonexistent="NaT"
-            ).dt.tz_convert("UTC")
-        return stamps
 
     def properties(self) -> list[str]:
         """Each event's properties as JSON text (what the events table stores)."""
@@ -346,6 +334,19 @@ class Batch:
                 messages[i] = "is not valid Unicode (a lone surrogate)"
         self.fail(messages != None, "properties", messages)  # noqa: E711 (elementwise)
         return out
+
+
+def pandas_timestamps(text: list[str]) -> pd.Series:
+    """UTC timestamps as pandas reads any shape of ISO 8601 (NaT where it cannot); a text
+    without an offset is in the workspace's time zone."""
+    stamps = _utc(pd.Series(text, dtype=object))  # one call: texts without an offset read as UTC
+    local = ~np.fromiter(map(_has_offset, text), dtype=bool, count=len(text))
+    if local.any():
+        wall = stamps[local].dt.tz_convert(None)
+        stamps[local] = wall.dt.tz_localize(
+            settings.TIME_ZONE, ambiguous="NaT", nonexistent="NaT"
+        ).dt.tz_convert("UTC")
+    return stamps
 
 
 def _utc(text: pd.Series) -> pd.Series:

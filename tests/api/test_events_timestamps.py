@@ -9,7 +9,7 @@ from hypothesis import example, given, note, settings
 from hypothesis import strategies as st
 
 from clm.customers.models import Account
-from clm.usage.api import Batch, _has_offset, check_events, iso_common
+from clm.usage.api import Batch, _has_offset, check_events, iso_common, pandas_timestamps
 
 
 def two(low=0, high=99):
@@ -37,7 +37,7 @@ texts = st.lists(
 
 
 def pandas_reading(text: list[str]) -> pd.Series:
-    return Batch._pandas_timestamps(text)
+    return pandas_timestamps(text)
 
 
 @settings(max_examples=1000, deadline=None)
