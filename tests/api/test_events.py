@@ -4,8 +4,11 @@ are reported by index and field, known idempotency keys are ignored, and no body
 import datetime as dt
 import json
 
+import pandas as pd
 import pytest
+from django.db import connection
 from django.db.models import Sum
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from clm.customers.models import Account, Contact
@@ -221,6 +224,13 @@ def test_offsets_and_z_are_honoured(api, account):
     assert {e.occurred_at for e in UsageEvent.objects.all()} == {RECENT}
 
 
+def test_a_z_followed_by_spaces_is_still_utc(api, account):
+    utc = RECENT.astimezone(dt.UTC).replace(tzinfo=None)
+    result = api.post("/events", [event(account, timestamp=utc.isoformat() + "Z  ")])
+    assert result.status_code == 200, result.content
+    assert UsageEvent.objects.get().occurred_at == RECENT
+
+
 def test_the_batch_may_come_wrapped_in_an_object(api, account):
     assert api.post("/events", {"events": [event(account)]}).json_body["stored"] == 1
 
@@ -354,6 +364,16 @@ def test_an_emoji_escaped_as_a_surrogate_pair_is_fine(api, account):
     assert UsageEvent.objects.get().properties == {"mood": "😀"}
 
 
+def test_a_surrogate_encoded_in_utf8_bytes_is_an_error_of_its_event(api, account):
+    # json reads UTF-8 with "surrogatepass": these three bytes are a lone surrogate, no escape needed.
+    good = json.dumps(event(account, idempotency_key="good")).encode()
+    bad = json.dumps(event(account, idempotency_key="bad", event="@")).encode().replace(b"@", b"\xed\xa0\x80")
+    result = api.post("/events", raw=b"[" + good + b", " + bad + b"]")
+    assert result.status_code == 200, result.content
+    assert [(e["index"], e["field"]) for e in result.json_body["errors"]] == [(1, "event")]
+    assert result.json_body["stored"] == 1
+
+
 def test_timestamps_finer_than_microseconds_are_truncated(api, account):
     api.post("/events", [event(account, timestamp=RECENT.isoformat().replace("+", ".123456789+", 1))])
     assert UsageEvent.objects.get().occurred_at == RECENT + dt.timedelta(microseconds=123456)
@@ -364,3 +384,116 @@ def test_a_utf16_body_is_read_and_checked_like_any_other(api, account):
     result = api.post("/events", raw=body).json_body
     assert result["stored"] == 1
     assert [(e["index"], e["field"]) for e in result["errors"]] == [(1, "event")]
+
+
+# Values no database stores (lone UTF-16 surrogates, NUL) are per-event errors naming the field,
+# whatever backs pandas' strings: Python objects, or Arrow when pyarrow is installed (pandas 3 then
+# makes every inferred string column Arrow-backed, and Arrow cannot hold a lone surrogate).
+
+
+@pytest.fixture(params=["python", "pyarrow"])
+def string_storage(request):
+    if request.param == "pyarrow":
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError:
+            pytest.skip("pyarrow is not installed here, so Arrow-backed strings cannot be tested")
+    options = ["mode.string_storage", request.param]
+    if int(pd.__version__.split(".")[0]) < 3:  # pandas 3 infers str columns by default
+        options += ["future.infer_string", True]
+    with pd.option_context(*options):
+        assert pd.Series(["x"]).dtype == "str"
+        yield request.param
+
+
+BAD_TEXT = {"lone surrogate": "\\ud800", "NUL": "\\u0000"}
+STRING_FIELDS = [
+    "account_external_id",
+    "contact_external_id",
+    "user_id",
+    "event",
+    "feature",
+    "idempotency_key",
+    "timestamp",
+]
+
+
+def post_raw(api, good: dict, bad: dict, field: str, escaped: str):
+    """POST [good, bad] where bad[field] is a JSON string holding the escape `escaped`."""
+    bad_text = json.dumps(bad)[:-1] + f', "{field}": "a{escaped}b"}}'
+    return api.post("/events", raw=f"[{json.dumps(good)}, {bad_text}]")
+
+
+@pytest.mark.parametrize("what", BAD_TEXT)
+@pytest.mark.parametrize("field", STRING_FIELDS)
+def test_a_value_no_database_stores_is_an_error_of_its_event_and_field(
+    api, account, string_storage, field, what
+):
+    bad = event(account, idempotency_key="bad")
+    bad.pop(field, None)
+    if field == "account_external_id":
+        bad.pop("account")
+    result = post_raw(api, event(account, idempotency_key="good"), bad, field, BAD_TEXT[what])
+    assert result.status_code == 200, result.content
+    errors = result.json_body["errors"]
+    assert [(e["index"], e["field"]) for e in errors] == [(1, field)], errors
+    assert result.json_body["stored"] == 1
+    assert list(UsageEvent.objects.values_list("idempotency_key", flat=True)) == ["good"]
+
+
+@pytest.mark.parametrize("raw", ['{"x": "\\ud83d"}', '{"\\ud800": 1}', '{"x": ["\\u0000"]}'])
+def test_properties_no_database_stores_are_an_error_of_their_event(api, account, string_storage, raw):
+    good = json.dumps(event(account, idempotency_key="good"))
+    bad = json.dumps(event(account, idempotency_key="bad"))[:-1] + f', "properties": {raw}}}'
+    result = api.post("/events", raw=f"[{good}, {bad}]")
+    assert result.status_code == 200, result.content
+    assert [(e["index"], e["field"]) for e in result.json_body["errors"]] == [(1, "properties")]
+    assert result.json_body["stored"] == 1
+
+
+def test_valid_text_is_stored_as_sent(api, account, string_storage):
+    sent = event(account, user_id="用户😀", feature="报表", idempotency_key="键", properties={"情绪": "😀"})
+    result = api.post("/events", raw=json.dumps([sent]))  # ASCII escapes, with a surrogate pair
+    assert result.json_body["stored"] == 1, result.content
+    stored = UsageEvent.objects.get()
+    assert (stored.user_key, stored.feature, stored.idempotency_key, stored.properties) == (
+        "用户😀",
+        "报表",
+        "键",
+        {"情绪": "😀"},
+    )
+
+
+def test_a_batch_costs_the_same_queries_however_many_accounts_and_contacts_it_names(csm, api):
+    accounts = Account.objects.bulk_create(
+        [Account(name=f"a{i}", csm=csm, external_id=f"X-{i}") for i in range(60)]
+    )
+    contacts = Contact.objects.bulk_create(
+        [Contact(account=a, name="c", external_id=f"C-{a.pk}") for a in accounts]
+    )
+
+    def batch(size, tag):
+        return [
+            {
+                **event(accounts[i], idempotency_key=f"{tag}{i}"),
+                **(
+                    {
+                        "account": None,
+                        "account_external_id": f"X-{i}",
+                        "contact_external_id": f"C-{accounts[i].pk}",
+                    }
+                    if i % 2
+                    else {"contact": contacts[i].pk}
+                ),
+            }
+            for i in range(size)
+        ]
+
+    api.post("/events", batch(2, "warm-up"))  # the token's last use is recorded once a minute
+    counts = []
+    for size, tag in [(4, "small"), (60, "large")]:
+        with CaptureQueriesContext(connection) as queries:
+            result = api.post("/events", batch(size, tag)).json_body
+        assert (result["stored"], result["errors"]) == (size, [])
+        counts.append(len(queries))
+    assert counts[0] == counts[1], counts

@@ -24,6 +24,7 @@ def test_it_defaults_to_sqlite_in_wal_mode():
     config = database_config("", "/tmp/clm.sqlite3")
     assert config["ENGINE"].endswith("sqlite3")
     assert "journal_mode=WAL" in config["OPTIONS"]["init_command"]
+    assert "wal_autocheckpoint=20000" in config["OPTIONS"]["init_command"]  # see sqlite_config
     assert config["CONN_MAX_AGE"] == 60  # connections persist between requests, as on PostgreSQL
 
 
