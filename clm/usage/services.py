@@ -3,7 +3,7 @@
 Every path that stores events (API batches, imports, the simulator) ends in `store_events`, which
 inserts the new events and adds exactly those to the rollups, so a resent event changes nothing.
 Batch loads roll up in the same transaction; the API defers it (`roll_up=False`): its events are
-listed in PendingEvent and `roll_up_pending` — the task queue runs it every minute, and every reader
+flagged pending and `roll_up_pending` — the task queue runs it every minute, and every reader
 that needs fresh rollups calls it first — counts each pending event exactly once.
 Idempotency keys are unique per account."""
 
@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from clm.core import bulk
 from clm.core.models import Workspace
-from clm.usage.models import PendingEvent, UsageDaily, UsageDailyUser, UsageEvent, UsageFeatureDaily
+from clm.usage.models import UsageDaily, UsageDailyUser, UsageEvent, UsageFeatureDaily
 
 EVENT_COLUMNS = [
     "account_id",
@@ -211,21 +211,21 @@ def prepare_events(frame: pd.DataFrame, *, roll_up: bool = True) -> PreparedEven
     # Columns left to the database's default when every row has it: each value bound costs time.
     if frame["contact_id"].isna().all():
         del values["contact_id"]
+    if not roll_up:
+        values["rolled_up"] = [False] * len(frame)
     return PreparedEvents(frame, list(values), bulk.Columns(values.values()), received, roll_up)
 
 
 def store_prepared(prepared: PreparedEvents) -> tuple[StoreResult, pd.DataFrame]:
     """The database half of store_events: the result, and the events that were new (for the
-    rollups; none when they are left for roll_up_pending, which finds their ids in PendingEvent)."""
+    rollups; none when they are left for roll_up_pending)."""
     frame, columns, rows, received = prepared.frame, prepared.columns, prepared.rows, prepared.received
     none = frame.iloc[:0]
     if not len(rows):
         return StoreResult(received, 0), none
     key = ["account_id", "idempotency_key"]
-    if not prepared.roll_up:
-        ids = bulk.insert(UsageEvent, columns, rows, conflict=key, returning=["id"])
-        bulk.insert(PendingEvent, ["event_id"], ids)
-        return StoreResult(received, len(ids)), none
+    if not prepared.roll_up:  # only the count is needed
+        return StoreResult(received, bulk.insert_count(UsageEvent, columns, rows, conflict=key)), none
     inserted = bulk.insert(UsageEvent, columns, rows, conflict=key, returning=key)
     if len(inserted) < len(frame):
         keys = pd.MultiIndex.from_frame(frame[key].astype({"account_id": int}))
@@ -234,27 +234,24 @@ def store_prepared(prepared: PreparedEvents) -> tuple[StoreResult, pd.DataFrame]
 
 
 def roll_up_pending(batch: int = 50_000) -> int:
-    """Add the events stored with roll_up=False to the rollups and strike them off PendingEvent;
-    returns how many. Safe to run concurrently: on PostgreSQL each run claims its rows with SKIP
-    LOCKED. An event deleted meanwhile (its account was) is struck off uncounted."""
+    """Add the events stored with roll_up=False to the rollups and mark them counted; returns how
+    many. Safe to run concurrently: on PostgreSQL each run claims its rows with SKIP LOCKED."""
     done = 0
     while True:
         with transaction.atomic():
-            pending = PendingEvent.objects.order_by("event_id")
+            pending = UsageEvent.objects.filter(rolled_up=False).order_by("id")
             if connection.vendor == "postgresql":
                 pending = pending.select_for_update(skip_locked=True)
-            ids = list(pending.values_list("event_id", flat=True)[:batch])
-            if not ids:
+            rows = list(pending.values_list("id", *ROLLUP_COLUMNS)[:batch])
+            if not rows:
                 return done
-            rows = []
-            for part in bulk.in_batches(ids):
-                rows.extend(UsageEvent.objects.filter(id__in=part).values_list(*ROLLUP_COLUMNS))
-            frame = pd.DataFrame(rows, columns=ROLLUP_COLUMNS)
+            frame = pd.DataFrame(rows, columns=["id", *ROLLUP_COLUMNS])
             frame["occurred_at"] = pd.to_datetime(frame["occurred_at"], utc=True)
             add_to_rollups(frame)
-            for part in bulk.in_batches(ids):
-                PendingEvent.objects.filter(event_id__in=part).delete()
-            done += len(frame)
+            ids = frame["id"].tolist()
+            for start in range(0, len(ids), 10_000):
+                UsageEvent.objects.filter(id__in=ids[start : start + 10_000]).update(rolled_up=True)
+            done += len(ids)
 
 
 def add_to_rollups(events: pd.DataFrame) -> None:

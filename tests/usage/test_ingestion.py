@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from clm.customers.models import Account, Contact
-from clm.usage.models import PendingEvent, UsageDaily, UsageDailyUser, UsageEvent, UsageFeatureDaily
+from clm.usage.models import UsageDaily, UsageDailyUser, UsageEvent, UsageFeatureDaily
 from clm.usage.services import (
     DERIVED_KEY_SEEDS,
     Rollups,
@@ -137,28 +137,14 @@ def test_deferred_events_are_counted_once_by_the_roll_up(account):
     batch = events(account, [("u1", "report", recent(1), 60, "a"), ("u2", "report", recent(1), 60, "b")])
     assert store_events(batch, roll_up=False).stored == 2
     assert rollup(account) == set()
-    assert PendingEvent.objects.count() == 2
+    assert UsageEvent.objects.filter(rolled_up=False).count() == 2
     assert roll_up_pending() == 2
     assert roll_up_pending() == 0
     store_events(events(account, [("u1", "", recent(1, "20:00"), 30, "c")]), roll_up=False)
     assert roll_up_pending() == 1
     day = timezone.localdate() - dt.timedelta(days=1)
     assert rollup(account) == {(day, 3, 2, 2.5)}
-    assert not PendingEvent.objects.exists()
-
-
-def test_a_resent_deferred_batch_waits_once_and_deleted_events_are_struck_off(account):
-    batch = events(account, [("u1", "", recent(1), 60, "a"), ("u2", "", recent(1), 60, "b")])
-    store_events(batch, roll_up=False)
-    assert store_events(batch, roll_up=False).stored == 0
-    assert PendingEvent.objects.count() == 2  # the resent events are not listed again
-    gone = Account.objects.create(name="别处")
-    store_events(events(gone, [("u9", "", recent(1), 60, "c")]), roll_up=False)
-    gone.delete()  # its events go; their entries in the waiting list stay until the job runs
-    assert PendingEvent.objects.count() == 3
-    assert roll_up_pending() == 2
-    assert not PendingEvent.objects.exists()
-    assert sum(r[1] for r in rollup(account)) == 2
+    assert not UsageEvent.objects.filter(rolled_up=False).exists()
 
 
 def test_the_roll_up_works_in_batches(account):
