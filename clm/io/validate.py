@@ -156,11 +156,11 @@ class Context:
         single = sources.nunique() <= 1
         source = sources.iloc[0] if single else ""  # with several sources, the pairs carry theirs
         pairs = keys.astype(str) if single else sources.astype(str) + "\x1f" + keys.astype(str)
-        codes, distinct = pd.factorize(pairs.to_numpy(dtype=object))
+        codes, distinct = pd.factorize(pairs.to_numpy(dtype=object), use_na_sentinel=False)
         new = [i for i, pair in enumerate(distinct) if (source, pair) not in memory]
         if new:
             self.before_query()
-            firsts = pd.Series(np.arange(len(codes))).groupby(codes).first().to_numpy()[new]
+            firsts = np.unique(codes, return_index=True)[1][new]  # the row where each pair is first named
             ids, reasons = resolve(sources.iloc[firsts].reset_index(drop=True), keys.iloc[firsts].reset_index(drop=True))
             for i, pk, reason in zip(new, ids.tolist(), reasons.tolist(), strict=True):
                 memory[(source, distinct[i])] = (pk, reason)
