@@ -72,7 +72,26 @@ def insert(
     """Insert rows; on a conflict on `conflict` columns, do nothing, or set `update` columns to the
     new values and increase `add` columns by them. Returns the `returning` columns of the rows
     actually inserted or updated (with do-nothing, only the new ones)."""
-    return _insert(model, columns, rows, conflict, update, add, returning)[0]
+    out, _ = _insert(model, columns, rows, conflict, update, add, returning)
+    if out is ALL:
+        return _echo(rows, [list(columns).index(c) for c in returning])
+    return out
+
+
+def insert_new(
+    model: type[models.Model],
+    columns: Sequence[str],
+    rows: list | Columns,
+    *,
+    conflict: Sequence[str],
+    returning: Sequence[str],
+) -> list[tuple] | None:
+    """Insert rows, ignoring those that conflict on `conflict` columns; returns the `returning`
+    columns (all among `columns`) of the rows inserted, or None when every row was: most batches
+    are all new, and their caller needs no row-by-row answer for them."""
+    assert set(returning) <= set(columns)
+    out, _ = _insert(model, columns, rows, conflict, (), (), returning)
+    return None if out is ALL else out
 
 
 def insert_count(
@@ -88,7 +107,11 @@ def insert_count(
     return _insert(model, columns, rows, conflict, update, add, ())[1]
 
 
-def _insert(model, columns, rows, conflict, update, add, returning) -> tuple[list[tuple], int]:
+# What _insert gives for "every row went in" in place of the rows RETURNING would have given.
+ALL = object()
+
+
+def _insert(model, columns, rows, conflict, update, add, returning) -> tuple[list[tuple] | object, int]:
     rows = rows if isinstance(rows, list | Columns) else list(rows)
     if not len(rows):
         return [], 0
@@ -98,12 +121,11 @@ def _insert(model, columns, rows, conflict, update, add, returning) -> tuple[lis
         return _insert_rows(model, columns, rows, conflict, update, add, returning)
 
 
-def _insert_rows(model, columns, rows, conflict, update, add, returning) -> tuple[list[tuple], int]:
+def _insert_rows(model, columns, rows, conflict, update, add, returning) -> tuple[list[tuple] | object, int]:
     """Rows go straight in when nothing can conflict, or else first straight in under a savepoint
     (most batches are all new: no conflict handling, nothing to fetch back) and, if one conflicts,
     again with ON CONFLICT (on PostgreSQL through a temporary table and one INSERT ... SELECT)."""
     known = set(returning) <= set(columns)  # what RETURNING would give is in the rows
-    positions = [list(columns).index(c) for c in returning] if known else []
     connection.ensure_connection()
     # atomic without a savepoint: PostgreSQL's temporary table needs a transaction; a savepoint per
     # call would give a long import hundreds of subtransactions, which slows every other session.
@@ -116,7 +138,7 @@ def _insert_rows(model, columns, rows, conflict, update, add, returning) -> tupl
             # All new, the rows need no conflict handling, whatever it would have been.
             done = known and _straight_in(cursor, model, columns, conflict, rows)
         if done:
-            return _echo(rows, positions) if returning else [], len(rows)
+            return ALL if returning else [], len(rows)
         return _write(cursor, model, columns, rows, _on_conflict(model, conflict, update, add, returning), returning)
 
 

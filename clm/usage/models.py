@@ -35,6 +35,7 @@ class UsageEvent(models.Model):
     quantity = models.FloatField(default=1)
     duration_seconds = models.FloatField(default=0)
     properties = models.JSONField(default=dict, blank=True)
+    # Collated "C" on PostgreSQL (migration usage/0005): keys are opaque, compared as bytes.
     idempotency_key = models.CharField(max_length=100)
     rolled_up = models.BooleanField(db_default=True, help_text="already counted in the daily rollups")
 
@@ -53,9 +54,14 @@ class UsageEvent(models.Model):
 
 
 class UsageDaily(models.Model):
-    """Per account and day: events, distinct active users, active minutes. Maintained as events arrive."""
+    """Per account and day: events, distinct active users, active minutes. Maintained as events arrive.
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+", db_index=False)
+    The rollup tables, like the events table, carry no foreign-key constraint in the database:
+    PostgreSQL checks deferred ones at commit, one lookup per row, which made an import's commit
+    wait a second per million events. Only clm.usage.services writes them, for accounts it has
+    resolved, and Django carries out the CASCADE when an account is deleted."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False)
     day = models.DateField()
     events = models.PositiveIntegerField(default=0)
     active_users = models.PositiveIntegerField(default=0)
@@ -66,7 +72,7 @@ class UsageDaily(models.Model):
 
 
 class UsageFeatureDaily(models.Model):
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+", db_index=False)
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False)
     day = models.DateField()
     feature = models.CharField(max_length=100)
     events = models.PositiveIntegerField(default=0)
@@ -80,7 +86,7 @@ class UsageDailyUser(models.Model):
     """Who was active on a day: the set behind UsageDaily.active_users, kept so distinct counts
     stay exact when events for the same day arrive in several batches."""
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+", db_index=False)
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False)
     day = models.DateField()
     user_key = models.CharField(max_length=100)
 

@@ -226,11 +226,11 @@ def store_prepared(prepared: PreparedEvents) -> tuple[StoreResult, pd.DataFrame]
     key = ["account_id", "idempotency_key"]
     if not prepared.roll_up:  # only the count is needed
         return StoreResult(received, bulk.insert_count(UsageEvent, columns, rows, conflict=key)), none
-    inserted = bulk.insert(UsageEvent, columns, rows, conflict=key, returning=key)
-    if len(inserted) < len(frame):
-        keys = pd.MultiIndex.from_frame(frame[key].astype({"account_id": int}))
-        frame = frame[keys.isin(inserted)]
-    return StoreResult(received, len(inserted)), frame
+    inserted = bulk.insert_new(UsageEvent, columns, rows, conflict=key, returning=key)
+    if inserted is None:  # all new
+        return StoreResult(received, len(frame)), frame
+    keys = pd.MultiIndex.from_frame(frame[key].astype({"account_id": int}))
+    return StoreResult(received, len(inserted)), frame[keys.isin(inserted)]
 
 
 def roll_up_pending(batch: int = 50_000) -> int:
@@ -327,19 +327,22 @@ class Rollups:
             return
         if users is not None and len(users):
             users = users.sort_values(["account_id", "day", "user_key"])
-            new_users = bulk.insert(
+            new_users = bulk.insert_new(
                 UsageDailyUser,
                 ["account_id", "day", "user_key"],
-                zip(users["account_id"].tolist(), day_text(users["day"]), users["user_key"].tolist(), strict=True),
+                bulk.Columns([users["account_id"].tolist(), day_text(users["day"]), users["user_key"].tolist()]),
                 conflict=["account_id", "day", "user_key"],
                 returning=["account_id", "day"],
             )
+            if new_users is None:  # all new
+                counted = users[["account_id", "day"]]
+            else:
+                counted = pd.DataFrame(new_users, columns=["account_id", "day"])
+                counted["day"] = pd.to_datetime(counted["day"]).to_numpy("datetime64[us]").astype("datetime64[D]")
         else:
-            new_users = []
+            counted = None
         daily = daily.sort_index()
-        if new_users:
-            counted = pd.DataFrame(new_users, columns=["account_id", "day"])
-            counted["day"] = pd.to_datetime(counted["day"]).to_numpy("datetime64[us]").astype("datetime64[D]")
+        if counted is not None and len(counted):
             daily["active_users"] = counted.groupby(["account_id", "day"]).size().reindex(daily.index, fill_value=0)
         else:
             daily["active_users"] = 0

@@ -156,21 +156,23 @@ def test_the_roll_up_works_in_batches(account):
 
 
 def test_deleting_an_account_or_contact_reaches_its_events(account):
-    """The events table has no foreign keys in the database (for ingestion speed): Django carries
-    out the CASCADE and SET_NULL, so no event is left pointing at nothing."""
+    """The events and rollup tables have no foreign keys in the database (for ingestion speed):
+    Django carries out the CASCADE and SET_NULL, so no event or rollup is left pointing at nothing."""
     other = Account.objects.create(name="远山")
     contact = Contact.objects.create(account=account, name="李雷")
-    batch = events(account, [("u1", "", recent(1), 0, "a"), ("", "", recent(1), 0, "b")])
+    batch = events(account, [("u1", "reports", recent(1), 0, "a"), ("", "", recent(1), 0, "b")])
     batch["contact_id"] = [None, contact.pk]
     store_events(batch)
-    store_events(events(other, [("u9", "", recent(1), 0, "c")]))
+    store_events(events(other, [("u9", "reports", recent(1), 0, "c")]))
     contact.delete()
     assert list(UsageEvent.objects.filter(account=account).order_by("idempotency_key").values_list("idempotency_key", "contact_id")) == [
         ("a", None), ("b", None)
     ]
     account.delete()
     assert list(UsageEvent.objects.values_list("account_id", flat=True)) == [other.pk]
-    assert not UsageDaily.objects.exclude(account=other).exists()
+    for rollup_model in (UsageDaily, UsageDailyUser, UsageFeatureDaily):  # no constraints either
+        assert rollup_model.objects.exists()
+        assert not rollup_model.objects.exclude(account=other).exists(), rollup_model
 
 
 def test_derived_keys_stay_the_same_across_versions():
@@ -259,3 +261,18 @@ def test_an_import_sized_batch_rolls_up_like_many_small_ones(account):
 
     assert state(other) == state(account)
     assert sum(r[1] for r in state(account)[0]) == 60
+
+
+def test_idempotency_keys_compare_as_bytes_on_postgresql():
+    """Migration usage/0005: the unique index on (account, key) compares keys as bytes, whatever
+    the database's locale (cheaper at every insert; keys are opaque)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite compares text as bytes already")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT collation_name FROM information_schema.columns "
+            "WHERE table_name = 'usage_usageevent' AND column_name = 'idempotency_key'"
+        )
+        assert cursor.fetchone() == ("C",)
