@@ -226,7 +226,7 @@ class Run:
         size = self.options.chunk_rows or self.kind.chunk_rows
         key_column = self.mapping.position("external_id") if self.kind.name == "orders" else None
         for chunk in self.table.chunks(size):
-            raw = chunk.frame[(chunk.frame != "").any(axis=1)] if len(chunk.frame) else chunk.frame
+            raw = chunk.frame[(chunk.frame.to_numpy(dtype=object) != "").any(axis=1)] if len(chunk.frame) else chunk.frame
             raw = raw if carry is None else pd.concat([carry, raw])
             carry, done = None, chunk.done
             if key_column is not None and len(raw):

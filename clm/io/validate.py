@@ -204,7 +204,7 @@ def validate(ctx: Context, raw: pd.DataFrame, parsed: dict | None = None) -> Bat
         text, (values, errors) = parsed[pos]
         texts[f.name] = text
         data[f.name] = values
-        problems.add(errors != "", mapping.header[pos], text, errors)
+        problems.add(parsers.nonempty(errors), mapping.header[pos], text, errors)
     prepare(ctx, data, texts, problems)
     check_required(ctx, data, texts, problems)
     if kind.key:
@@ -268,7 +268,7 @@ def parse(kind: Kind, f: Field, text: pd.Series, time_zone: str) -> parsers.Pars
 
 def is_missing(values: pd.Series) -> pd.Series:
     if values.dtype == object or pd.api.types.is_string_dtype(values):
-        return values.isna() | (values.astype(object) == "")
+        return values.isna() | ~parsers.nonempty(values)
     return values.isna()
 
 
@@ -421,7 +421,7 @@ def check_required(ctx: Context, data: pd.DataFrame, texts: dict, problems: Prob
             continue
         parsed_badly = pd.Series(False, index=data.index)
         if f.name in texts:
-            parsed_badly = texts[f.name] != ""
+            parsed_badly = parsers.nonempty(texts[f.name])
         missing = is_missing(data[f.name]) & ~parsed_badly
         column = mapping.column_name(f.name) if mapping.has(f.name) else f.header
         reason = "is required"
@@ -564,7 +564,7 @@ def resolve_reference(ctx: Context, f: Field, data: pd.DataFrame, texts: dict, p
     else:
         ids, reasons = ctx.remembered(f.name, sources, data[f.name], resolve)
     column = ctx.mapping.column_name(f.name)
-    unknown = ids.isna() & (data[f.name] != "") & (reasons == "")
+    unknown = ids.isna() & parsers.nonempty(data[f.name]) & ~parsers.nonempty(reasons)
     if target is ctx.kind:
         # A parent defined further down the same chunk: linked once the chunk is written.
         here = set(data["external_id"].dropna()) | (set(data["name"]) if "name" in data else set())
@@ -572,7 +572,7 @@ def resolve_reference(ctx: Context, f: Field, data: pd.DataFrame, texts: dict, p
         data[f"{f.name}_pending"] = data[f.name].where(pending, None)
         unknown &= ~pending
     problems.add(unknown, column, texts[f.name], f"no {target.model._meta.verbose_name} with this id or name")
-    problems.add(reasons != "", column, texts[f.name], reasons)
+    problems.add(parsers.nonempty(reasons), column, texts[f.name], reasons)
     data[f"{f.name}_id"] = ids
 
 
