@@ -22,19 +22,21 @@ class UsageEvent(models.Model):
     constraints in the database (checking them costs PostgreSQL more than the insert itself):
     clm.usage.services.store_events, the one way events are stored, stores only events of accounts
     (and contacts of those accounts) it has resolved, and Django carries out the CASCADE and
-    SET_NULL below when an account or contact is deleted."""
+    SET_NULL below when an account or contact is deleted. Columns have defaults in the database
+    too, so a batch whose rows all have the default leaves the column out (most event exports
+    carry no quantity or properties)."""
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False)
     contact = models.ForeignKey(
         Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False, db_constraint=False
     )
-    user_key = models.CharField(max_length=100, blank=True, help_text="the product's user id")
+    user_key = models.CharField(max_length=100, blank=True, db_default="", help_text="the product's user id")
     event = models.CharField(max_length=100)
-    feature = models.CharField(max_length=100, blank=True)
+    feature = models.CharField(max_length=100, blank=True, db_default="")
     occurred_at = models.DateTimeField()
-    quantity = models.FloatField(default=1)
-    duration_seconds = models.FloatField(default=0)
-    properties = models.JSONField(default=dict, blank=True)
+    quantity = models.FloatField(default=1, db_default=1.0)
+    duration_seconds = models.FloatField(default=0, db_default=0.0)
+    properties = models.JSONField(default=dict, blank=True, db_default=models.Value({}, models.JSONField()))
     # Collated "C" on PostgreSQL (migration usage/0005): keys are opaque, compared as bytes.
     idempotency_key = models.CharField(max_length=100)
     rolled_up = models.BooleanField(db_default=True, help_text="already counted in the daily rollups")

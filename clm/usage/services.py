@@ -34,6 +34,8 @@ EVENT_COLUMNS = [
     "properties",
     "idempotency_key",
 ]
+# The events table's defaults in the database (UsageEvent: db_default; contact_id NULL).
+EVENT_DEFAULTS = {"user_key": "", "feature": "", "quantity": 1.0, "duration_seconds": 0.0, "properties": "{}"}
 ROLLUP_COLUMNS = ["account_id", "contact_id", "user_key", "feature", "occurred_at", "duration_seconds"]
 
 
@@ -194,24 +196,25 @@ def prepare_events(frame: pd.DataFrame, *, roll_up: bool = True) -> PreparedEven
     first[1:] = (account[1:] != account[:-1]) | (keys[1:] != keys[:-1])
     order = order[first]
     frame, occurred = frame.iloc[order], occurred[order].tolist()
-    if connection.vendor == "postgresql":
+    if connection.vendor == "postgresql" and connection.timezone_name != "UTC":  # Django's is UTC
         occurred = [t + "+00:00" for t in occurred]
+    values = {"account_id": frame["account_id"].astype(int).tolist()}
     contacts = frame["contact_id"]
-    values = {
-        "account_id": frame["account_id"].astype(int).tolist(),
-        # Left to the database's default (NULL) when no row has one: each value bound costs time.
-        "contact_id": None if contacts.isna().all() else contacts.astype("Int64").to_numpy(dtype=object, na_value=None).tolist(),
-        "user_key": frame["user_key"].tolist(),
-        "event": frame["event"].tolist(),
-        "feature": frame["feature"].tolist(),
-        "occurred_at": occurred,
-        "quantity": frame["quantity"].astype(float).tolist(),
-        "duration_seconds": frame["duration_seconds"].astype(float).tolist(),
-        "properties": frame["properties"].tolist(),
-        "idempotency_key": frame["idempotency_key"].tolist(),
-    }
-    if values["contact_id"] is None:
-        del values["contact_id"]
+    if contacts.notna().any():
+        values["contact_id"] = contacts.astype("Int64").to_numpy(dtype=object, na_value=None).tolist()
+    for name in ("user_key", "event", "feature"):
+        values[name] = frame[name].tolist()
+    values["occurred_at"] = occurred
+    for name in ("quantity", "duration_seconds"):
+        values[name] = frame[name].astype(float).tolist()
+    values["properties"] = frame["properties"].tolist()
+    values["idempotency_key"] = frame["idempotency_key"].tolist()
+    # Columns left to the database's default (EVENT_DEFAULTS) when every row has it: each value
+    # sent costs the client and the server time, and most event exports have no quantity,
+    # contact or properties.
+    for name, default in EVENT_DEFAULTS.items():
+        if name in values and (frame[name].to_numpy() == default).all():
+            del values[name]
     if not roll_up:
         values["rolled_up"] = [False] * len(frame)
     return PreparedEvents(frame, list(values), bulk.Columns(values.values()), received, roll_up)

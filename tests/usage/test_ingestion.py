@@ -16,6 +16,7 @@ from clm.usage.services import (
     derive_keys,
     event_problems,
     prune_raw_events,
+    prepare_events,
     roll_up_pending,
     store_events,
     text_digests,
@@ -276,3 +277,26 @@ def test_idempotency_keys_compare_as_bytes_on_postgresql():
             "WHERE table_name = 'usage_usageevent' AND column_name = 'idempotency_key'"
         )
         assert cursor.fetchone() == ("C",)
+
+
+def test_columns_at_their_default_in_every_row_are_left_to_the_database(account):
+    """A batch whose rows all have a column's default (no quantity, contact or properties: most
+    exports) leaves the column out of the insert; the database's default fills it, the same
+    value. A batch with one other value sends the column whole."""
+    plain = events(account, [("", "", recent(1, f"10:0{i}"), 0, f"p{i}") for i in range(3)])
+    assert set(prepare_events(plain).columns) == {"account_id", "event", "occurred_at", "idempotency_key"}
+    store_events(plain)
+    mixed = events(account, [("u1", "reports", recent(1, "11:00"), 30, "m1"), ("", "", recent(1, "11:01"), 0, "m2")])
+    mixed["quantity"] = [2.5, 1.0]
+    mixed["properties"] = ['{"plan": "pro"}', "{}"]
+    prepared = prepare_events(mixed)
+    assert {"user_key", "feature", "quantity", "duration_seconds", "properties"} <= set(prepared.columns)
+    store_events(mixed)
+    stored = {
+        e.idempotency_key: (e.user_key, e.feature, e.quantity, e.duration_seconds, e.properties, e.contact_id)
+        for e in UsageEvent.objects.filter(account=account)
+    }
+    assert stored == {
+        "p0": ("", "", 1.0, 0.0, {}, None), "p1": ("", "", 1.0, 0.0, {}, None), "p2": ("", "", 1.0, 0.0, {}, None),
+        "m1": ("u1", "reports", 2.5, 30.0, {"plan": "pro"}, None), "m2": ("", "", 1.0, 0.0, {}, None),
+    }
