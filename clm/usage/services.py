@@ -178,43 +178,53 @@ def prepare_events(frame: pd.DataFrame, *, roll_up: bool = True) -> PreparedEven
     if frame.empty:
         return PreparedEvents(frame, [], bulk.Columns([]), 0, roll_up)
     frame = frame.reset_index(drop=True)
-    occurred = utc_text(frame["occurred_at"])
-    missing = frame["idempotency_key"].isna() | (frame["idempotency_key"] == "")
+    keys = frame["idempotency_key"].to_numpy(dtype=object)
+    missing = pd.isna(keys) | (keys == "")
     if missing.any():
-        frame["idempotency_key"] = frame["idempotency_key"].astype(object)
-        frame.loc[missing, "idempotency_key"] = derive_keys(frame[missing])
+        keys = keys.copy()
+        keys[missing] = derive_keys(frame if missing.all() else frame[missing])
+        frame["idempotency_key"] = pd.Series(keys, index=frame.index, dtype=object)
     received = len(frame)
     # Rows in the order of (account, digest of the key): concurrent batches take their locks in
     # the same order (no deadlocks on PostgreSQL), an account's index entries are written
     # together, and duplicates sit side by side. Digests sort a hundred times faster than text.
     account = frame["account_id"].to_numpy(dtype=np.int64)
-    keys = frame["idempotency_key"].to_numpy(dtype=object)
-    digest = text_digests(keys)
-    order = np.lexsort((digest, account))
-    account, keys = account[order], keys[order]
+    order = np.lexsort((text_digests(keys), account))
+    account, sorted_keys = account[order], keys[order]
     first = np.ones(len(order), dtype=bool)  # the first of each (account, key)
-    first[1:] = (account[1:] != account[:-1]) | (keys[1:] != keys[:-1])
-    order = order[first]
-    frame, occurred = frame.iloc[order], occurred[order].tolist()
-    if connection.vendor == "postgresql" and connection.timezone_name != "UTC":  # Django's is UTC
-        occurred = [t + "+00:00" for t in occurred]
-    values = {"account_id": frame["account_id"].astype(int).tolist()}
-    contacts = frame["contact_id"]
-    if contacts.notna().any():
-        values["contact_id"] = contacts.astype("Int64").to_numpy(dtype=object, na_value=None).tolist()
-    for name in ("user_key", "event", "feature"):
-        values[name] = frame[name].tolist()
-    values["occurred_at"] = occurred
-    for name in ("quantity", "duration_seconds"):
-        values[name] = frame[name].astype(float).tolist()
-    values["properties"] = frame["properties"].tolist()
-    values["idempotency_key"] = frame["idempotency_key"].tolist()
+    first[1:] = (account[1:] != account[:-1]) | (sorted_keys[1:] != sorted_keys[:-1])
+    if not first.all():
+        order = order[first]
+        frame = frame.iloc[np.sort(order)]  # without the repeats (the rollups need no order)
+        order = np.searchsorted(frame.index.to_numpy(), order)  # the store order, as positions in it
+
     # Columns left to the database's default (EVENT_DEFAULTS) when every row has it: each value
     # sent costs the client and the server time, and most event exports have no quantity,
     # contact or properties.
-    for name, default in EVENT_DEFAULTS.items():
-        if name in values and (frame[name].to_numpy() == default).all():
-            del values[name]
+    at_default = {name for name, default in EVENT_DEFAULTS.items() if (frame[name].to_numpy() == default).all()}
+
+    def column(name: str, dtype=object) -> list | None:
+        """One column's values in store order, for the driver (None: left to the default)."""
+        return None if name in at_default else frame[name].to_numpy(dtype=dtype)[order].tolist()
+
+    occurred = utc_text(frame["occurred_at"])[order].tolist()
+    if connection.vendor == "postgresql" and connection.timezone_name != "UTC":  # Django's is UTC
+        occurred = [t + "+00:00" for t in occurred]
+    contacts = frame["contact_id"]
+    values = {
+        "account_id": column("account_id", np.int64),
+        "contact_id": contacts.astype("Int64").to_numpy(dtype=object, na_value=None)[order].tolist()
+        if contacts.notna().any() else None,
+        "user_key": column("user_key"),
+        "event": column("event"),
+        "feature": column("feature"),
+        "occurred_at": occurred,
+        "quantity": column("quantity", np.float64),
+        "duration_seconds": column("duration_seconds", np.float64),
+        "properties": column("properties"),
+        "idempotency_key": column("idempotency_key"),
+    }
+    values = {name: v for name, v in values.items() if v is not None}
     if not roll_up:
         values["rolled_up"] = [False] * len(frame)
     return PreparedEvents(frame, list(values), bulk.Columns(values.values()), received, roll_up)
