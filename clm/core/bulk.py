@@ -87,9 +87,8 @@ def insert_new(
     returning: Sequence[str],
 ) -> list[tuple] | None:
     """Insert rows, ignoring those that conflict on `conflict` columns; returns the `returning`
-    columns (all among `columns`) of the rows inserted, or None when every row was: most batches
-    are all new, and their caller needs no row-by-row answer for them."""
-    assert set(returning) <= set(columns)
+    columns of the rows inserted, or None when every row was (known only when `returning` is
+    among `columns`): most batches are all new, and their caller needs no row-by-row answer."""
     out, _ = _insert(model, columns, rows, conflict, (), (), returning)
     return None if out is ALL else out
 
@@ -213,7 +212,8 @@ def _write(cursor, model, columns, rows, tail: str = "", returning=()) -> tuple[
 
 
 def allocate_ids(model: type[models.Model], count: int) -> list[int]:
-    """PostgreSQL: `count` new ids from the table's id sequence, for rows inserted with their id."""
+    """PostgreSQL: `count` new ids from the table's id sequence, for rows inserted with their id
+    (straight in by COPY, where RETURNING would need the staging table)."""
     with closing(connection.connection.cursor()) as cursor:
         cursor.execute(
             "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",

@@ -277,7 +277,7 @@ def _write_usage(
         # in bulk, then add_to_rollups over exactly those events.
         loader.write(
             UsageEvent,
-            frame.assign(occurred_at=events["occurred_at"].to_numpy(), contact_id=-1, rolled_up=True),
+            frame.assign(occurred_at=events["occurred_at"].to_numpy(), contact_id=-1),
         )
         add_to_rollups(frame)
         featured = events[events["feature"] != ""]

@@ -3,13 +3,14 @@
 Every path that stores events (API batches, imports, the simulator) ends in `store_events`, which
 inserts the new events and adds exactly those to the rollups, so a resent event changes nothing.
 Batch loads roll up in the same transaction; the API defers it (`roll_up=False`): its events are
-flagged pending and `roll_up_pending` — the task queue runs it every minute, and every reader
-that needs fresh rollups calls it first — counts each pending event exactly once.
+listed in PendingEvent and `roll_up_pending` — the task queue runs it every minute, and every
+reader that needs fresh rollups calls it first — counts each listed event exactly once.
 Idempotency keys are unique per account."""
 
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import closing
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,7 +21,7 @@ from django.utils import timezone
 
 from clm.core import bulk
 from clm.core.models import Workspace
-from clm.usage.models import UsageDaily, UsageDailyUser, UsageEvent, UsageFeatureDaily
+from clm.usage.models import PendingEvent, UsageDaily, UsageDailyUser, UsageEvent, UsageFeatureDaily
 
 EVENT_COLUMNS = [
     "account_id",
@@ -225,21 +226,26 @@ def prepare_events(frame: pd.DataFrame, *, roll_up: bool = True) -> PreparedEven
         "idempotency_key": column("idempotency_key"),
     }
     values = {name: v for name, v in values.items() if v is not None}
-    if not roll_up:
-        values["rolled_up"] = [False] * len(frame)
     return PreparedEvents(frame, list(values), bulk.Columns(values.values()), received, roll_up)
 
 
 def store_prepared(prepared: PreparedEvents) -> tuple[StoreResult, pd.DataFrame]:
     """The database half of store_events: the result, and the events that were new (for the
-    rollups; none when they are left for roll_up_pending)."""
+    rollups; none when they are left for roll_up_pending, which finds their ids in PendingEvent)."""
     frame, columns, rows, received = prepared.frame, prepared.columns, prepared.rows, prepared.received
     none = frame.iloc[:0]
     if not len(rows):
         return StoreResult(received, 0), none
     key = ["account_id", "idempotency_key"]
-    if not prepared.roll_up:  # only the count is needed
-        return StoreResult(received, bulk.insert_count(UsageEvent, columns, rows, conflict=key)), none
+    if not prepared.roll_up:
+        ids = None
+        if connection.vendor == "postgresql":  # ids drawn first: the rows still go straight in by COPY
+            ids = bulk.allocate_ids(UsageEvent, len(rows))
+            columns, rows = ["id", *columns], bulk.Columns([ids, *rows.lists])
+        inserted = bulk.insert_new(UsageEvent, columns, rows, conflict=key, returning=["id"])
+        new_ids = ids if inserted is None else [row[0] for row in inserted]
+        bulk.insert(PendingEvent, ["event_id"], bulk.Columns([new_ids]))
+        return StoreResult(received, len(new_ids)), none
     inserted = bulk.insert_new(UsageEvent, columns, rows, conflict=key, returning=key)
     if inserted is None:  # all new
         return StoreResult(received, len(frame)), frame
@@ -248,24 +254,44 @@ def store_prepared(prepared: PreparedEvents) -> tuple[StoreResult, pd.DataFrame]
 
 
 def roll_up_pending(batch: int = 50_000) -> int:
-    """Add the events stored with roll_up=False to the rollups and mark them counted; returns how
-    many. Safe to run concurrently: on PostgreSQL each run claims its rows with SKIP LOCKED."""
+    """Add the events listed in PendingEvent (stored with roll_up=False) to the rollups and strike
+    them off; returns how many it counted. Safe to run concurrently: on PostgreSQL each run
+    claims its rows with SKIP LOCKED; SQLite's transactions take the write lock first. An event
+    deleted meanwhile (its account was) is struck off uncounted."""
     done = 0
     while True:
-        with transaction.atomic():
-            pending = UsageEvent.objects.filter(rolled_up=False).order_by("id")
-            if connection.vendor == "postgresql":
-                pending = pending.select_for_update(skip_locked=True)
-            rows = list(pending.values_list("id", *ROLLUP_COLUMNS)[:batch])
+        with transaction.atomic(), connection.wrap_database_errors, closing(connection.connection.cursor()) as cursor:
+            rows = _claim_pending(cursor, batch)
             if not rows:
                 return done
-            frame = pd.DataFrame(rows, columns=["id", *ROLLUP_COLUMNS])
-            frame["occurred_at"] = pd.to_datetime(frame["occurred_at"], utc=True)
+            frame = pd.DataFrame(rows, columns=["event_id", *ROLLUP_COLUMNS]).dropna(subset=["account_id"])
+            frame["occurred_at"] = pd.to_datetime(frame["occurred_at"], utc=True, format="ISO8601")
             add_to_rollups(frame)
-            ids = frame["id"].tolist()
-            for start in range(0, len(ids), 10_000):
-                UsageEvent.objects.filter(id__in=ids[start : start + 10_000]).update(rolled_up=True)
-            done += len(ids)
+            done += len(frame)
+
+
+def _claim_pending(cursor, batch: int) -> list[tuple]:
+    """Up to `batch` pending events, oldest first, struck off PendingEvent in this transaction:
+    (event id, *ROLLUP_COLUMNS), the columns None for an event that is gone."""
+    pending, events = bulk.table(PendingEvent), bulk.table(UsageEvent)
+    columns = ", ".join(f"e.{bulk.quote(c)}" for c in ROLLUP_COLUMNS)
+    if connection.vendor == "postgresql":
+        cursor.execute(
+            f"WITH claimed AS (DELETE FROM {pending} WHERE event_id IN ("
+            f"SELECT event_id FROM {pending} ORDER BY event_id LIMIT %s FOR UPDATE SKIP LOCKED) RETURNING event_id) "
+            f"SELECT claimed.event_id, {columns} FROM claimed LEFT JOIN {events} e ON e.id = claimed.event_id",
+            [batch],
+        )
+        return cursor.fetchall()
+    cursor.execute(
+        f"SELECT p.event_id, {columns} FROM {pending} p LEFT JOIN {events} e ON e.id = p.event_id "
+        "ORDER BY p.event_id LIMIT ?",
+        [batch],
+    )
+    rows = cursor.fetchall()
+    if rows:  # the transaction holds the write lock: nobody listed an event in between
+        cursor.execute(f"DELETE FROM {pending} WHERE event_id <= ?", [rows[-1][0]])
+    return rows
 
 
 def add_to_rollups(events: pd.DataFrame) -> None:

@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from clm.customers.models import Account, Contact
-from clm.usage.models import UsageDaily, UsageDailyUser, UsageEvent, UsageFeatureDaily
+from clm.usage.models import PendingEvent, UsageDaily, UsageDailyUser, UsageEvent, UsageFeatureDaily
 from clm.usage.services import (
     DERIVED_KEY_SEEDS,
     Rollups,
@@ -138,14 +138,36 @@ def test_deferred_events_are_counted_once_by_the_roll_up(account):
     batch = events(account, [("u1", "report", recent(1), 60, "a"), ("u2", "report", recent(1), 60, "b")])
     assert store_events(batch, roll_up=False).stored == 2
     assert rollup(account) == set()
-    assert UsageEvent.objects.filter(rolled_up=False).count() == 2
+    assert PendingEvent.objects.count() == 2
     assert roll_up_pending() == 2
     assert roll_up_pending() == 0
     store_events(events(account, [("u1", "", recent(1, "20:00"), 30, "c")]), roll_up=False)
     assert roll_up_pending() == 1
     day = timezone.localdate() - dt.timedelta(days=1)
     assert rollup(account) == {(day, 3, 2, 2.5)}
-    assert not UsageEvent.objects.filter(rolled_up=False).exists()
+    assert not PendingEvent.objects.exists()
+
+
+def test_a_resent_deferred_batch_lists_only_its_new_events(account):
+    """On PostgreSQL the events' ids are drawn before the COPY; a batch that repeats stored
+    events takes the careful path, and only the events it stored wait for the roll-up."""
+    store_events(events(account, [("u1", "", recent(1), 60, "a")]), roll_up=False)
+    again = events(account, [("u1", "", recent(1), 60, "a"), ("u2", "", recent(1), 60, "b")])
+    assert store_events(again, roll_up=False).stored == 1
+    assert PendingEvent.objects.count() == 2
+    assert set(PendingEvent.objects.values_list("event_id", flat=True)) == set(UsageEvent.objects.values_list("id", flat=True))
+    assert roll_up_pending() == 2
+    assert {(r[1], r[2]) for r in rollup(account)} == {(2, 2)}
+
+
+def test_a_pending_event_deleted_meanwhile_is_struck_off_uncounted(account):
+    other = Account.objects.create(name="远山")
+    store_events(events(account, [("u1", "", recent(1), 60, "a")]), roll_up=False)
+    store_events(events(other, [("u9", "", recent(1), 60, "z")]), roll_up=False)
+    other.delete()
+    assert roll_up_pending() == 1
+    assert not PendingEvent.objects.exists()
+    assert UsageDaily.objects.count() == 1 and {(r[1], r[2]) for r in rollup(account)} == {(1, 1)}
 
 
 def test_the_roll_up_works_in_batches(account):
