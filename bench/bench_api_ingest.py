@@ -282,9 +282,9 @@ def main():
         from clm.usage.models import UsageEvent
 
         UsageEvent.objects.all().delete()
-        from clm.usage.models import PendingEvent, UsageDaily, UsageDailyUser, UsageFeatureDaily
+        from clm.usage.models import PendingEvents, UsageDaily, UsageDailyUser, UsageFeatureDaily
 
-        for model in (PendingEvent, UsageDaily, UsageDailyUser, UsageFeatureDaily):
+        for model in (PendingEvents, UsageDaily, UsageDailyUser, UsageFeatureDaily):
             model.objects.all().delete()
         connection.close()
         load_before = os.getloadavg()[0]

@@ -52,13 +52,16 @@ class UsageEvent(models.Model):
         ]
 
 
-class PendingEvent(models.Model):
-    """An event stored by the API and not yet counted in the rollups: the rollup job counts it and
-    deletes this row. A table of its own, so counting never rewrites the events: a flag on them
-    (in a partial index's condition) made PostgreSQL write every event again with all its index
-    entries, and the job ran at a third of the API's rate."""
+class PendingEvents(models.Model):
+    """A run of event ids, first_id to last_id, stored by the API and not yet counted in the
+    rollups: the rollup job counts its events and deletes the row. A table of its own, so
+    counting never rewrites the events: a flag on them (in a partial index's condition) made
+    PostgreSQL write every event again with all its index entries, and the job ran at a third of
+    the API's rate. Runs, not single ids: a batch of a thousand events is one row, mostly. An id
+    in a run may name no event (drawn for an event the batch repeated, or deleted since)."""
 
-    event_id = models.BigIntegerField(primary_key=True)
+    first_id = models.BigIntegerField(primary_key=True)
+    last_id = models.BigIntegerField()
 
 
 class UsageDaily(models.Model):

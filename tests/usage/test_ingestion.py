@@ -9,12 +9,13 @@ import pytest
 from django.utils import timezone
 
 from clm.customers.models import Account, Contact
-from clm.usage.models import PendingEvent, UsageDaily, UsageDailyUser, UsageEvent, UsageFeatureDaily
+from clm.usage.models import PendingEvents, UsageDaily, UsageDailyUser, UsageEvent, UsageFeatureDaily
 from clm.usage.services import (
     DERIVED_KEY_SEEDS,
     Rollups,
     derive_keys,
     event_problems,
+    id_runs,
     prune_raw_events,
     prepare_events,
     roll_up_pending,
@@ -138,14 +139,14 @@ def test_deferred_events_are_counted_once_by_the_roll_up(account):
     batch = events(account, [("u1", "report", recent(1), 60, "a"), ("u2", "report", recent(1), 60, "b")])
     assert store_events(batch, roll_up=False).stored == 2
     assert rollup(account) == set()
-    assert PendingEvent.objects.count() == 2
+    assert PendingEvents.objects.count() == 1  # a run of two ids
     assert roll_up_pending() == 2
     assert roll_up_pending() == 0
     store_events(events(account, [("u1", "", recent(1, "20:00"), 30, "c")]), roll_up=False)
     assert roll_up_pending() == 1
     day = timezone.localdate() - dt.timedelta(days=1)
     assert rollup(account) == {(day, 3, 2, 2.5)}
-    assert not PendingEvent.objects.exists()
+    assert not PendingEvents.objects.exists()
 
 
 def test_a_resent_deferred_batch_lists_only_its_new_events(account):
@@ -154,8 +155,8 @@ def test_a_resent_deferred_batch_lists_only_its_new_events(account):
     store_events(events(account, [("u1", "", recent(1), 60, "a")]), roll_up=False)
     again = events(account, [("u1", "", recent(1), 60, "a"), ("u2", "", recent(1), 60, "b")])
     assert store_events(again, roll_up=False).stored == 1
-    assert PendingEvent.objects.count() == 2
-    assert set(PendingEvent.objects.values_list("event_id", flat=True)) == set(UsageEvent.objects.values_list("id", flat=True))
+    listed = {i for first, last in PendingEvents.objects.values_list("first_id", "last_id") for i in range(first, last + 1)}
+    assert set(UsageEvent.objects.values_list("id", flat=True)) <= listed
     assert roll_up_pending() == 2
     assert {(r[1], r[2]) for r in rollup(account)} == {(2, 2)}
 
@@ -166,14 +167,16 @@ def test_a_pending_event_deleted_meanwhile_is_struck_off_uncounted(account):
     store_events(events(other, [("u9", "", recent(1), 60, "z")]), roll_up=False)
     other.delete()
     assert roll_up_pending() == 1
-    assert not PendingEvent.objects.exists()
+    assert not PendingEvents.objects.exists()
     assert UsageDaily.objects.count() == 1 and {(r[1], r[2]) for r in rollup(account)} == {(1, 1)}
 
 
 def test_the_roll_up_works_in_batches(account):
     rows = [(f"u{i % 7}", "", recent(1 + i % 3), 60, f"k{i}") for i in range(25)]
-    store_events(events(account, rows), roll_up=False)
-    assert roll_up_pending(batch=4) == 25
+    for start in range(0, 25, 5):
+        store_events(events(account, rows[start : start + 5]), roll_up=False)
+    assert PendingEvents.objects.count() == 5
+    assert roll_up_pending(runs=2) == 25
     assert sum(r[1] for r in rollup(account)) == 25
     assert sum(r[2] for r in rollup(account)) == 21  # 7 users on each of 3 days
 
@@ -322,3 +325,8 @@ def test_columns_at_their_default_in_every_row_are_left_to_the_database(account)
         "p0": ("", "", 1.0, 0.0, {}, None), "p1": ("", "", 1.0, 0.0, {}, None), "p2": ("", "", 1.0, 0.0, {}, None),
         "m1": ("u1", "reports", 2.5, 30.0, {"plan": "pro"}, None), "m2": ("", "", 1.0, 0.0, {}, None),
     }
+
+
+def test_id_runs():
+    assert id_runs(np.array([7, 3, 4, 5, 9, 10], dtype=np.int64)) == [[3, 7, 9], [5, 7, 10]]
+    assert id_runs(np.array([], dtype=np.int64)) == [[], []]

@@ -4,15 +4,16 @@ from django.db import migrations, models
 
 
 def list_flagged_events(apps, schema_editor):
-    """Events still flagged as not rolled up wait in the new table instead."""
+    """Events still flagged as not rolled up wait in the new table instead (a run each)."""
     schema_editor.execute(
-        "INSERT INTO usage_pendingevent (event_id) SELECT id FROM usage_usageevent WHERE NOT rolled_up"
+        "INSERT INTO usage_pendingevents (first_id, last_id) SELECT id, id FROM usage_usageevent WHERE NOT rolled_up"
     )
 
 
 def flag_listed_events(apps, schema_editor):
     schema_editor.execute(
-        "UPDATE usage_usageevent SET rolled_up = (id NOT IN (SELECT event_id FROM usage_pendingevent))"
+        "UPDATE usage_usageevent SET rolled_up = NOT EXISTS ("
+        "SELECT 1 FROM usage_pendingevents p WHERE usage_usageevent.id BETWEEN p.first_id AND p.last_id)"
     )
 
 
@@ -24,9 +25,10 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='PendingEvent',
+            name='PendingEvents',
             fields=[
-                ('event_id', models.BigIntegerField(primary_key=True, serialize=False)),
+                ('first_id', models.BigIntegerField(primary_key=True, serialize=False)),
+                ('last_id', models.BigIntegerField()),
             ],
         ),
         migrations.RunPython(list_flagged_events, flag_listed_events),
