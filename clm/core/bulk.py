@@ -93,19 +93,6 @@ def insert_new(
     return None if out is ALL else out
 
 
-def insert_count(
-    model: type[models.Model],
-    columns: Sequence[str],
-    rows: Iterable[Sequence],
-    *,
-    conflict: Sequence[str] = (),
-    update: Sequence[str] = (),
-    add: Sequence[str] = (),
-) -> int:
-    """As insert, returning only how many rows were inserted or updated (cheaper than RETURNING)."""
-    return _insert(model, columns, rows, conflict, update, add, ())[1]
-
-
 # What _insert gives for "every row went in" in place of the rows RETURNING would have given.
 ALL = object()
 

@@ -44,10 +44,11 @@ def test_rows_given_as_columns_are_written_as_rows_are():
     assert Feature.objects.count() == n + 1 and Feature.objects.get(key="k0").name == "N0"
 
 
-def test_it_counts_inserted_rows_without_returning_them():
-    assert bulk.insert_count(Feature, COLUMNS, [("a", "", False), ("b", "", False)], conflict=["key"]) == 2
-    assert bulk.insert_count(Feature, COLUMNS, [("a", "", False), ("b", "", False), ("c", "", False)], conflict=["key"]) == 1
-    assert bulk.insert_count(Feature, COLUMNS, [], conflict=["key"]) == 0
+def test_insert_new_says_all_went_in_or_which_did():
+    rows = [("a", "", False), ("b", "", False)]
+    assert bulk.insert_new(Feature, COLUMNS, rows, conflict=["key"], returning=["key"]) is None
+    assert bulk.insert_new(Feature, COLUMNS, [*rows, ("c", "", False)], conflict=["key"], returning=["key"]) == [("c",)]
+    assert bulk.insert_new(Feature, COLUMNS, [], conflict=["key"], returning=["key"]) == []
 
 
 def test_it_updates_on_conflict_when_asked():
@@ -58,8 +59,8 @@ def test_it_updates_on_conflict_when_asked():
 
 def test_it_splits_more_rows_than_one_statement_takes():
     rows = [(f"k{i}", "", False) for i in range(bulk.MAX_VARIABLES // 3 * 2 + 5)]
-    assert bulk.insert_count(Feature, COLUMNS, rows, conflict=["key"]) == len(rows)
-    assert bulk.insert_count(Feature, COLUMNS, rows, conflict=["key"]) == 0
+    assert len(bulk.insert(Feature, COLUMNS, rows, conflict=["key"], returning=["key"])) == len(rows)
+    assert bulk.insert(Feature, COLUMNS, rows, conflict=["key"], returning=["key"]) == []
     assert Feature.objects.count() == len(rows)
 
 
@@ -69,6 +70,7 @@ def test_a_long_transaction_stops_trying_direct_copies_before_subtransactions_pi
         before = connection.savepoint_state  # the test harness's own savepoints count too
         for i in range(bulk.DIRECT_COPY_SAVEPOINTS + 20):
             rows = [("same", "", False), (f"new{i}", "", False)]  # one conflict: the direct COPY fails
-            assert bulk.insert_count(Feature, COLUMNS, rows, conflict=["key"]) == (2 if i == 0 else 1)
+            inserted = bulk.insert_new(Feature, COLUMNS, rows, conflict=["key"], returning=["key"])
+            assert inserted == (None if i == 0 else [(f"new{i}",)])
         assert connection.savepoint_state - before <= bulk.DIRECT_COPY_SAVEPOINTS
     assert Feature.objects.count() == bulk.DIRECT_COPY_SAVEPOINTS + 21
