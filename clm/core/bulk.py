@@ -142,13 +142,29 @@ def _straight_in(cursor, model, columns, conflict, rows) -> bool:
     one conflicts (or breaks another rule: the careful path then says which)."""
     if _first_row_exists(cursor, model, columns, conflict, rows[0]):  # a re-sent batch
         return False
-    if connection.vendor == "postgresql" and connection.savepoint_state >= DIRECT_COPY_SAVEPOINTS:
+    if not _savepoint_to_spare(cursor):
         return False
     try:
         with transaction.atomic():
             _write(cursor, model, columns, rows)
     except connection.Database.IntegrityError:
         return False
+    return True
+
+
+def _savepoint_to_spare(cursor) -> bool:
+    """Whether this transaction may take one more straight-in savepoint, which it is then charged.
+    Counted per PostgreSQL transaction id: Django's savepoint counter runs for the connection's
+    whole life, so a long-lived server or worker would stop going straight in for good."""
+    if connection.vendor != "postgresql":
+        return True
+    cursor.execute("SELECT pg_current_xact_id()::text")  # assigns one: the rows come next anyway
+    xid = cursor.fetchone()[0]
+    spent_in, spent = getattr(connection, "clm_straight_in_savepoints", (None, 0))
+    spent = spent if spent_in == xid else 0
+    if spent >= DIRECT_COPY_SAVEPOINTS:
+        return False
+    connection.clm_straight_in_savepoints = (xid, spent + 1)
     return True
 
 

@@ -78,17 +78,17 @@ def _plain_json(value: Any) -> Any:
 
 
 def _aware(value: dt.datetime) -> dt.datetime:
-    """Naive date-times are in the workspace's time zone; all must convert to UTC."""
+    """Naive date-times are in the workspace's time zone; all are given on in UTC, since Python
+    takes offsets up to ±24 h (and historical ones to the second) that PostgreSQL refuses."""
     if timezone.is_naive(value):
         try:
             value = timezone.make_aware(value)
         except (OverflowError, ValueError):
             raise ValueError("is out of range") from None
     try:
-        value.astimezone(dt.UTC)
+        return value.astimezone(dt.UTC)
     except OverflowError:
         raise ValueError("is out of range") from None
-    return value
 
 
 Text = Annotated[str, AfterValidator(_no_nul)]

@@ -102,6 +102,15 @@ def test_a_date_time_out_of_range_in_utc_is_refused(api, account):
     assert "out of range" in detail(error, "opened_at")
 
 
+def test_offsets_python_takes_and_postgresql_refuses_are_taken_as_their_utc_instant(api, account):
+    # Found by the fuzz test: PostgreSQL refuses offsets beyond ±15:59, Python takes up to ±23:59.
+    body = {"account": account.pk, "subject": "x", "opened_at": "2024-03-01T23:30:00+16:43"}
+    assert api.post("/tickets", body).status_code == 201
+    assert api.get("/interactions?since=0405-09-29T19:37:11%2B16:43").status_code == 200
+    opened = api.get(f"/tickets?account={account.pk}").json()["items"][0]["opened_at"]
+    assert opened.startswith("2024-03-01T06:47:00")
+
+
 def test_unknown_foreign_keys_are_named(api, account):
     error = assert_error(api.post("/contacts", {"account": 999999, "name": "x"}), 422, "invalid_data")
     assert error["details"] == [{"loc": ["account"], "message": "unknown account 999999"}]
