@@ -25,12 +25,15 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
 import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.common import postgres_database  # noqa: E402
+
 GENERATE_CHUNK = 100_000
 
 INDUSTRIES = ["制造业", "SaaS", "零售", "金融", "教育", "医疗", "物流", "Manufacturing", "Retail"]
@@ -170,22 +173,6 @@ def run_worker(kind: str, path: Path, env: dict, profile: bool = False) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def postgres_database(url: str) -> tuple[str, callable]:
-    """A temporary database on the server `url` points at, and a function that drops it."""
-    import psycopg
-
-    name = f"clm_bench_{os.getpid()}"
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    parts = urlparse(url)
-
-    def drop():
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    return urlunparse(parts._replace(path="/" + name)), drop
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--accounts", type=int, default=200_000)
@@ -213,7 +200,7 @@ def main() -> None:
         url = os.environ.get("DATABASE_URL", "")
         drop = None
         if url.startswith("postgres"):
-            env["DATABASE_URL"], drop = postgres_database(url)
+            env["DATABASE_URL"], drop = postgres_database(url, str(os.getpid()))
             engine = "PostgreSQL"
         else:
             env["DATABASE_URL"] = f"sqlite:///{tmp / 'bench.sqlite3'}"

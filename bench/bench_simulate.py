@@ -20,9 +20,12 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.common import postgres_database  # noqa: E402
+
 TARGET_SECONDS = 180
 
 
@@ -36,27 +39,24 @@ def main() -> int:
 
     workdir = tempfile.mkdtemp(prefix="clm-bench-")
     url = os.environ.get("DATABASE_URL", "")
-    bench_db = None
+    drop = None
     if url.startswith("postgres"):
-        bench_db = f"clm_bench_{os.getpid()}"
-        _admin(url, f"CREATE DATABASE {bench_db}")
-        os.environ["DATABASE_URL"] = urlunparse(urlparse(url)._replace(path="/" + bench_db))
-        where = f"PostgreSQL, temporary database {bench_db}"
+        os.environ["DATABASE_URL"], drop = postgres_database(url, str(os.getpid()))
+        where = f"PostgreSQL, temporary database clm_bench_{os.getpid()}"
     else:
         os.environ["DATABASE_URL"] = f"sqlite:///{workdir}/bench.sqlite3"
         where = f"SQLite, {workdir}/bench.sqlite3"
     os.environ["CLM_DATA_DIR"] = workdir
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clm.settings")
-    sys.path.insert(0, str(ROOT))
     try:
         return run(args, where)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-        if bench_db:
+        if drop:
             from django.db import connections
 
             connections.close_all()
-            _admin(url, f"DROP DATABASE IF EXISTS {bench_db}")
+            drop()
 
 
 def run(args, where: str) -> int:
@@ -85,13 +85,6 @@ def run(args, where: str) -> int:
         verdict = "met" if wall < TARGET_SECONDS else "MISSED"
         print(f"target: 10,000 accounts × 24 months in under {TARGET_SECONDS} s — {verdict}")
     return 0
-
-
-def _admin(url: str, sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(sql)
 
 
 if __name__ == "__main__":

@@ -1,27 +1,45 @@
-"""Shared set-up for benchmarks: a throwaway database (a temporary SQLite file, or the
-PostgreSQL database named by BENCH_DATABASE_URL / DATABASE_URL), migrated, never ./var."""
+"""Shared set-up for benchmarks: a throwaway database (a temporary SQLite file, or a database of
+their own on the PostgreSQL server BENCH_DATABASE_URL / DATABASE_URL names, dropped when they end),
+migrated, never ./var."""
 
+import atexit
 import os
+import shutil
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
+from urllib.parse import urlparse, urlunparse
+
+
+def postgres_database(url: str, name: str) -> tuple[str, Callable[[], None]]:
+    """A new, empty database clm_bench_<name> on the server `url` points at (the database `url`
+    names is only connected to), its URL, and a function that drops it."""
+    import psycopg
+
+    db = f"clm_bench_{name}"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{db}"')
+
+    def drop() -> None:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+
+    return urlunparse(urlparse(url)._replace(path="/" + db)), drop
 
 
 def setup_django(name: str) -> str:
-    """Point Django at a fresh benchmark database and migrate it; returns a label for printing."""
+    """Point Django at a fresh benchmark database and migrate it; returns a label for printing.
+    The database and the data directory go when the process ends."""
     url = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("DATABASE_URL", "")
     tmp = tempfile.mkdtemp(prefix=f"clm-bench-{name}-")
+    atexit.register(shutil.rmtree, tmp, ignore_errors=True)
     os.environ["CLM_DATA_DIR"] = tmp
     if url.startswith("postgres"):
-        import psycopg
-
-        base, _, _ = url.rpartition("/")
-        db = f"clm_bench_{name}"
-        with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{db}"')
-        os.environ["DATABASE_URL"] = f"{base}/{db}"
-        label = f"PostgreSQL ({db})"
+        os.environ["DATABASE_URL"], drop = postgres_database(url, name)
+        atexit.register(drop)  # FORCE ends the connections Django and servers still hold
+        label = f"PostgreSQL (clm_bench_{name})"
     else:
         os.environ["DATABASE_URL"] = f"sqlite:///{tmp}/bench.sqlite3"
         label = "SQLite (WAL)"
