@@ -539,10 +539,10 @@ def register(router: Router, res: Resource) -> None:
     extra_in = dict(nested_in)
     if res.account_path == "account" and res.accept_external_account:
         extra_in["account_external_id"] = (
-            Annotated[str | None, Field(None, max_length=100, description="the account's id in your system")],
+            Annotated[Text | None, Field(None, max_length=100, description="the account's id in your system")],
             None,
         )
-        extra_in["account_source"] = (Annotated[str | None, Field(None, max_length=30)], None)
+        extra_in["account_source"] = (Annotated[Text | None, Field(None, max_length=30)], None)
     optional = set(res.optional)
     if res.account_path == "account" and res.accept_external_account:
         optional.add("account")

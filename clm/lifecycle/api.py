@@ -11,7 +11,7 @@ from pydantic import Field
 
 from clm.core import services as core_services
 from clm.core.access import visible_accounts
-from clm.core.crud import ApiError, Id, one_or_404, require
+from clm.core.crud import ApiError, Id, Text, one_or_404, require
 from clm.customers.models import Account
 from clm.lifecycle import services
 from clm.lifecycle.metrics import METRICS, FutureDate, check_as_of
@@ -107,7 +107,7 @@ class RunOut(Schema):
 
 
 class HealthModelIn(Schema):
-    name: Annotated[str, Field(min_length=1, max_length=100)]
+    name: Annotated[Text, Field(min_length=1, max_length=100)]
     position: Annotated[int, Field(ge=0, le=10_000)] = 0
     definition: dict[str, Any] = Field(
         description="components, bands, min_coverage, segment (see the default)"
@@ -238,7 +238,7 @@ def account_churn_risk(request, account_id: int):
 @router.get("/lifecycle/signals", response=list[SignalOut], summary="Open signals on the accounts I can see")
 def open_signals(
     request,
-    kind: Annotated[str | None, Query(max_length=50)] = None,
+    kind: Annotated[Text | None, Query(max_length=50)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
 ):

@@ -111,6 +111,19 @@ def test_offsets_python_takes_and_postgresql_refuses_are_taken_as_their_utc_inst
     assert opened.startswith("2024-03-01T06:47:00")
 
 
+@pytest.mark.parametrize(
+    "method, path, body, field",
+    [  # found by the fuzz test: PostgreSQL refuses NUL in text, which made these 500s
+        ("post", "/tickets", {"account_external_id": "A\x00", "subject": "x"}, "account_external_id"),
+        ("post", "/tickets", {"account_external_id": "A", "account_source": "\x00", "subject": "x"}, "account_source"),
+        ("get", "/lifecycle/signals", {"kind": "usage\x00"}, "kind"),
+    ],
+)
+def test_nul_in_a_lookup_is_refused_by_name(api, method, path, body, field):
+    response = api.get(path, **body) if method == "get" else api.post(path, body)
+    assert "NUL" in detail(assert_error(response, 422, "invalid_request"), field)
+
+
 def test_unknown_foreign_keys_are_named(api, account):
     error = assert_error(api.post("/contacts", {"account": 999999, "name": "x"}), 422, "invalid_data")
     assert error["details"] == [{"loc": ["account"], "message": "unknown account 999999"}]
