@@ -83,3 +83,13 @@ def test_a_long_transaction_stops_trying_direct_copies_before_subtransactions_pi
             assert inserted == (None if i == 0 else [(f"new{i}",)])
         assert connection.savepoint_state - before <= bulk.DIRECT_COPY_SAVEPOINTS
     assert Feature.objects.count() == bulk.DIRECT_COPY_SAVEPOINTS + 21
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="ids are drawn ahead on PostgreSQL only")
+def test_ids_drawn_ahead_are_new_and_distinct_and_never_drawn_again():
+    before = Feature.objects.create(key="before").pk
+    ids = bulk.allocate_ids(Feature, 500)
+    assert len(set(ids)) == 500 and min(ids) > before
+    bulk.insert(Feature, ["id", *COLUMNS], [(i, f"k{i}", "", False) for i in ids])
+    assert Feature.objects.create(key="after").pk > max(ids)  # the table's own inserts go on past them
+    assert Feature.objects.count() == 502
