@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import json
+import re
 import tempfile
 import uuid
 from datetime import datetime
@@ -18,11 +19,12 @@ from pathlib import Path
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, StreamingHttpResponse
 from django.utils import timezone
-from django.utils.text import get_valid_filename
 from ninja import File, Form, Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.files import UploadedFile
+from pydantic import TypeAdapter, ValidationError
 
+from clm.core.crud import Text
 from clm.core.models import ImportJob
 from clm.io import export, tasks
 from clm.io.kinds import DEFAULT_SOURCE, Kind, UnknownKind, get_kind
@@ -86,6 +88,9 @@ def job_out(job: ImportJob) -> dict:
     }
 
 
+COLUMN_NAMES = TypeAdapter(dict[Text, Text])
+
+
 def _columns(raw: str | None) -> dict[str, str]:
     """A JSON object {"File Column": "field"} or lines of File Column=field."""
     if not raw:
@@ -98,11 +103,25 @@ def _columns(raw: str | None) -> dict[str, str]:
             raise HttpError(422, "columns: not a JSON object") from None
         if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
             raise HttpError(422, 'columns: expected {"File Column": "field", ...}')
-        return value
+        try:  # JSON escapes can spell what the form field itself refuses (NUL, lone surrogates)
+            return COLUMN_NAMES.validate_python(value)
+        except ValidationError as exc:
+            raise HttpError(422, f"columns: {exc.errors()[0]['msg'].removeprefix('Value error, ')}") from None
     try:
         return parse_map_options([line for line in raw.splitlines() if line.strip()])
     except MappingError as exc:
         raise HttpError(422, f"columns: {exc}") from None
+
+
+def disk_name(uploaded: str, limit: int = 200) -> str:
+    """The name an upload is saved under: no path, only safe characters, at most `limit` bytes
+    (file systems take 255) with its extension kept, which tells the reader CSV from XLSX."""
+    cleaned = re.sub(r"(?u)[^-\w.]", "", Path(uploaded.replace(" ", "_")).name).strip(".")
+    name = Path(cleaned or "upload")
+    suffix = name.suffix[:16]
+    stem = name.name[: len(name.name) - len(name.suffix)]
+    room = limit - len(suffix.encode())
+    return stem.encode()[:room].decode("utf-8", "ignore") + suffix
 
 
 @router.post("/{kind}", response={200: JobOut, 202: JobOut, 422: dict})
@@ -123,6 +142,10 @@ def upload(
     queued: poll the job's URL for progress and the report."""
     spec = _kind(kind)
     _require(request.user, *spec.permissions)
+    texts = {"source": source, "mapping": mapping, "save_mapping": save_mapping, "columns": columns}
+    for field, text in texts.items():  # Django decodes form fields leniently: only NUL can get here
+        if "\x00" in text:
+            raise HttpError(422, f"{field}: must not contain NUL characters")
     if not source.strip() or len(source) > 30:
         raise HttpError(422, "source: 1 to 30 characters")
     options = {
@@ -135,15 +158,14 @@ def upload(
     }
     folder = tasks.upload_dir(uuid.uuid4().hex)
     folder.mkdir(parents=True, exist_ok=True)
-    name = get_valid_filename(Path(file.name or "upload").name) or "upload"
-    target = folder / name
+    target = folder / disk_name(file.name or "")
     with open(target, "wb") as fh:
         for piece in file.chunks():
             fh.write(piece)
     job = ImportJob.objects.create(
         kind=spec.name,
         file=str(target),
-        original_name=file.name or name,
+        original_name=(file.name or target.name).replace("\x00", "")[:255],  # as the column takes it
         options=options,
         bytes_total=target.stat().st_size,
         created_by=request.user,

@@ -78,6 +78,30 @@ def test_a_file_that_is_not_a_table_is_a_clear_422(owner):
         {"loc": ["file"], "message": "contract.pdf is neither a CSV nor an XLSX file: it is a PDF document"}]
 
 
+@pytest.mark.parametrize(
+    "form, words",
+    [  # found by a long fuzz run: PostgreSQL refuses NUL in text and JSON, which made these 500s
+        ({"mapping": "a\x00"}, "NUL"),
+        ({"source": "crm\x00"}, "NUL"),
+        ({"columns": '{"客户编号": "external_id\\u0000"}'}, "columns: must not contain NUL"),
+        ({"columns": '{"\\ud800": "name"}'}, "columns: is not valid Unicode"),
+    ],
+)
+def test_form_fields_the_database_cannot_store_are_refused(owner, form, words):
+    response = upload(client_for(owner), "accounts", **form)
+    assert response.status_code == 422
+    assert words in str(response.json()["error"])
+    assert not ImportJob.objects.exists() and not Account.objects.exists()
+
+
+def test_a_file_name_is_kept_as_the_database_can_store_it(owner):
+    response = upload(client_for(owner), "accounts", name="客户\x00" + "x" * 300 + ".csv")
+    assert response.status_code == 200, response.json()
+    kept = ImportJob.objects.get().original_name
+    assert kept.startswith("客户xxx") and kept.endswith("x.csv") and len(kept) == 255
+    assert Account.objects.count() == 2
+
+
 def test_skip_invalid_rows_can_be_downloaded(owner):
     client = client_for(owner)
     job = upload(client, "accounts", "客户编号,客户名称\nA1,华为\nA2,\n".encode(), skip_invalid="true").json()
@@ -138,3 +162,18 @@ def test_an_export_needs_the_view_permission_and_a_known_format(owner, db):
     nobody = make_user("nobody", None)
     assert client_for(nobody).get("/api/v1/imports/exports/accounts").status_code == 403
     assert client_for(owner).get("/api/v1/imports/exports/accounts?format=pdf").status_code == 422
+
+
+@pytest.mark.parametrize(
+    "uploaded, saved",
+    [
+        ("客户 名单.csv", "客户_名单.csv"),
+        ("../../etc/passwd", "passwd"),
+        ("..", "upload"),
+        ("", "upload"),
+        ("a<b>|c.xlsx", "abc.xlsx"),
+        ("客" * 100 + ".xlsx", "客" * 65 + ".xlsx"),  # 3 bytes a character: 195 + 5 bytes
+    ],
+)
+def test_an_upload_is_saved_under_a_safe_short_name_with_its_extension(uploaded, saved):
+    assert io_api.disk_name(uploaded) == saved
