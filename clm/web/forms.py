@@ -152,3 +152,4 @@ class SavedViewForm(forms.ModelForm):
         model = SavedView
         fields = ["name", "query"]
         widgets = {"query": forms.HiddenInput}
+        error_messages = {"name": {"required": _("Give the view a name.")}}

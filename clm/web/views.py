@@ -18,7 +18,14 @@ from clm.customers.models import Account, Contact, Interaction, Tag
 from clm.io import export
 from clm.web import actions, overview
 from clm.web.accounts import page as accounts_page
-from clm.web.forms import AccountFilterForm, BulkActionForm, InteractionForm, LanguageForm, PreferencesForm
+from clm.web.forms import (
+    AccountFilterForm,
+    BulkActionForm,
+    InteractionForm,
+    LanguageForm,
+    PreferencesForm,
+    SavedViewForm,
+)
 from clm.web.models import SavedView
 
 TIMELINE_PAGE = 25
@@ -62,7 +69,7 @@ def account_list(request):
 @login_required
 @require_POST
 def account_bulk(request):
-    ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()]
+    ids = [int(i) for i in request.POST.getlist("ids") if i.isascii() and i.isdigit() and len(i) < 19]
     form = BulkActionForm(request.POST, ids=ids)
     back = _safe_next(request, reverse("web:accounts"))
     if not form.is_valid():
@@ -99,13 +106,13 @@ def _csv_response(chunks, filename: str) -> StreamingHttpResponse:
 @login_required
 @require_POST
 def saved_view_create(request):
-    name = (request.POST.get("name") or "").strip()[:100]
-    query = (request.POST.get("query") or "")[:2000]
-    if not name:
-        messages.error(request, _("Give the view a name."))
-    else:
-        SavedView.objects.update_or_create(user=request.user, name=name, defaults={"query": query})
-        messages.success(request, _("View “%(name)s” saved.") % {"name": name})
+    form = SavedViewForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(error for errors in form.errors.values() for error in errors))
+        return redirect("web:accounts")
+    name, query = form.cleaned_data["name"], form.cleaned_data["query"]
+    SavedView.objects.update_or_create(user=request.user, name=name, defaults={"query": query})
+    messages.success(request, _("View “%(name)s” saved.") % {"name": name})
     return redirect(f"{reverse('web:accounts')}?{query}")
 
 

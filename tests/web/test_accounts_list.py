@@ -97,6 +97,24 @@ def test_a_saved_view_keeps_the_query_for_its_user(client, owner, huawei):
     assert list(listed.context["saved_views"]) == [view]
 
 
+@pytest.mark.parametrize(
+    "form, message",
+    [
+        ({"name": "  ", "query": "band=red"}, "请为视图命名"),  # the UI speaks Chinese by default
+        ({"name": "a\x00b", "query": "band=red"}, "空字符"),  # Django's "Null characters are not allowed."
+        ({"name": "ok", "query": "q=\x00"}, "空字符"),
+        ({"name": "x" * 101, "query": ""}, "不超过 100 字符"),
+    ],
+)
+def test_a_saved_view_the_database_cannot_store_is_refused_with_the_reason(client, owner, form, message):
+    # NUL answered 500 on PostgreSQL
+    client.force_login(owner)
+    response = client.post(reverse("web:saved_view_create"), form, follow=True)
+    assert response.status_code == 200
+    assert message in " ".join(str(m) for m in response.context["messages"])
+    assert not SavedView.objects.exists()
+
+
 def test_a_user_cannot_delete_someone_elses_saved_view(client, owner, outsider):
     view = SavedView.objects.create(user=owner, name="mine", query="band=red")
     client.force_login(outsider)
@@ -108,6 +126,16 @@ def test_bulk_assigning_a_csm_goes_through_the_services(client, admin_user, csm,
     client.post(reverse("web:accounts_bulk"), {"action": "csm", "user": csm.pk, "ids": [huawei.pk, theirs.pk]})
     assert set(Account.objects.values_list("csm_id", flat=True)) == {csm.pk}
     assert AuditLog.objects.filter(model="customers.account", action="update", via="ui").count() >= 1
+
+
+@pytest.mark.parametrize("ids", [["²"], ["٣"], ["9" * 30], ["-1"], ["x"]])
+def test_bulk_ids_that_are_no_account_ids_choose_nothing(client, admin_user, huawei, ids):
+    client.force_login(admin_user)  # "²" is a digit to str.isdigit, and int("²") raised: a 500
+    body, audited = {"action": "csm", "user": admin_user.pk, "ids": ids}, AuditLog.objects.count()
+    response = client.post(reverse("web:accounts_bulk"), body, follow=True)
+    assert response.status_code == 200
+    assert "请选择客户" in " ".join(str(m) for m in response.context["messages"])
+    assert Account.objects.get().csm_id == huawei.csm_id and AuditLog.objects.count() == audited
 
 
 def test_bulk_actions_skip_accounts_the_user_cannot_see(client, team_visibility, owner, teammate, huawei, theirs):
