@@ -262,8 +262,10 @@ def _with_language_cookie(response, language):
 
 
 def _safe_next(request, default: str) -> str:
+    """Where to go back to: a path on this site (redirect() would take a bare word for a URL
+    name, and fail on it), else `default`."""
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
+    if target.startswith("/") and "\x00" not in target and url_has_allowed_host_and_scheme(
         target, {request.get_host()}, require_https=request.is_secure()
     ):
         return target
