@@ -10,15 +10,15 @@
 from __future__ import annotations
 
 import json
-import re
 import tempfile
 import uuid
 from datetime import datetime
 from pathlib import Path
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, SuspiciousFileOperation
 from django.http import FileResponse, Http404, StreamingHttpResponse
 from django.utils import timezone
+from django.utils.text import get_valid_filename
 from ninja import File, Form, Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.files import UploadedFile
@@ -116,8 +116,10 @@ def _columns(raw: str | None) -> dict[str, str]:
 def disk_name(uploaded: str, limit: int = 200) -> str:
     """The name an upload is saved under: no path, only safe characters, at most `limit` bytes
     (file systems take 255) with its extension kept, which tells the reader CSV from XLSX."""
-    cleaned = re.sub(r"(?u)[^-\w.]", "", Path(uploaded.replace(" ", "_")).name).strip(".")
-    name = Path(cleaned or "upload")
+    try:
+        name = Path(get_valid_filename(Path(uploaded).name))
+    except SuspiciousFileOperation:  # nothing left of it, or "." / ".."
+        name = Path("upload")
     suffix = name.suffix[:16]
     stem = name.name[: len(name.name) - len(name.suffix)]
     room = limit - len(suffix.encode())

@@ -72,6 +72,16 @@ class AccountFilterForm(forms.Form):
         )
 
 
+class IdsField(forms.Field):
+    """Record ids ticked in a list (name repeated): those that are ASCII digits of a bigint. "²" is
+    a digit to str.isdigit, and int() refuses it."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value) -> list[int]:
+        return [int(v) for v in value or () if v.isascii() and v.isdigit() and len(v) < 19]
+
+
 class BulkActionForm(forms.Form):
     ACTIONS = [
         ("owner", _("Assign owner")),
@@ -80,13 +90,12 @@ class BulkActionForm(forms.Form):
         ("export", _("Export (CSV)")),
     ]
     action = forms.ChoiceField(label=_("Action"), choices=ACTIONS)
-    ids = forms.TypedMultipleChoiceField(coerce=int, choices=(), required=True)
+    ids = IdsField(required=True)
     user = forms.TypedChoiceField(label=_("Person"), required=False, coerce=int, empty_value=None)
     tag = forms.TypedChoiceField(label=_("Tag"), required=False, coerce=int, empty_value=None)
 
-    def __init__(self, *args, ids=(), **kwargs):
+    def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["ids"].choices = [(i, i) for i in ids]
         self.fields["user"].choices = staff_choices()
         self.fields["tag"].choices = [("", "—")] + [(t.pk, str(t)) for t in Tag.objects.select_related("category")]
 

@@ -69,8 +69,7 @@ def account_list(request):
 @login_required
 @require_POST
 def account_bulk(request):
-    ids = [int(i) for i in request.POST.getlist("ids") if i.isascii() and i.isdigit() and len(i) < 19]
-    form = BulkActionForm(request.POST, ids=ids)
+    form = BulkActionForm(request.POST)
     back = _safe_next(request, reverse("web:accounts"))
     if not form.is_valid():
         messages.error(request, _("Choose accounts and what to do with them."))
