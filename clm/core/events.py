@@ -1,0 +1,104 @@
+"""Domain events: what changed, said after the transaction that changed it commits.
+
+Services call `emit` (or `emit_many` for a bulk change) inside their transaction; listeners,
+registered with `@listen`, hear the events only once that transaction has committed, and never for
+one that rolled back. Lower layers emit, higher layers (automation, reports) listen, so no lower
+layer knows who reacts. Payloads are plain JSON values (ids, codes, numbers, ISO dates), so a
+listener can hand an event on to the task queue as it is.
+"""
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.utils import timezone
+
+log = logging.getLogger(__name__)
+
+# The catalogue: every event a service may emit, with what its payload carries.
+CATALOGUE: dict[str, str] = {
+    "account.created": "account_id",
+    "account.changed": "account_id, changes {field: [before, after]}",
+    "account.assigned": "account_id, role (owner|csm), before, after (user ids)",
+    "account.tagged": "account_id, tag_id",
+    "account.untagged": "account_id, tag_id",
+    "account.stage_changed": "account_id, before, after (stage codes), on (date), rule",
+    "health.band_changed": "account_id, before, after (band codes), score, on (date)",
+    "health.scored": "account_id, score, band, on (date)",
+    "signal.opened": "account_id, signal_id, kind, on (date)",
+    "signal.closed": "account_id, signal_id, kind, on (date)",
+    "contact.created": "contact_id, account_id",
+    "contact.left": "contact_id, account_id, on (date)",
+    "interaction.logged": "interaction_id, account_id, kind",
+    "ticket.opened": "ticket_id, account_id",
+    "ticket.closed": "ticket_id, account_id",
+    "survey.answered": "response_id, account_id, contact_id, kind, score",
+    "lead.created": "lead_id",
+    "lead.status_changed": "lead_id, before, after",
+    "opportunity.stage_changed": "opportunity_id, account_id, before, after",
+    "subscription.changed": "subscription_id, account_id, changes",
+    "usage.events_ingested": "account_ids, count, names",
+    "lifecycle.run_finished": "run_id, as_of (date)",
+}
+
+
+@dataclass(frozen=True)
+class Event:
+    name: str
+    payload: dict
+    actor_id: int | None = None
+    at: dt.datetime = field(default_factory=timezone.now)
+
+
+Listener = Callable[[Event], None]
+_listeners: dict[str, list[Listener]] = {}
+
+
+class UnknownEvent(ValueError):
+    pass
+
+
+def listen(*names: str):
+    """Register a listener for the named events ("*" hears all of them)."""
+    for name in names:
+        if name != "*" and name not in CATALOGUE:
+            raise UnknownEvent(f"no domain event is called {name!r}")
+
+    def register(fn: Listener) -> Listener:
+        for name in names:
+            _listeners.setdefault(name, []).append(fn)
+        return fn
+
+    return register
+
+
+def unlisten(fn: Listener) -> None:
+    for listeners in _listeners.values():
+        if fn in listeners:
+            listeners.remove(fn)
+
+
+def emit(name: str, *, actor=None, **payload) -> None:
+    """Say, once the current transaction commits, that `name` happened."""
+    emit_many(name, [payload], actor=actor)
+
+
+def emit_many(name: str, payloads: Iterable[dict], *, actor=None) -> None:
+    """One event per payload, heard in order after the current transaction commits."""
+    if name not in CATALOGUE:
+        raise UnknownEvent(f"no domain event is called {name!r}")
+    actor_id = getattr(actor, "pk", None)
+    events = [Event(name, payload, actor_id) for payload in payloads]
+    if events:
+        transaction.on_commit(lambda: _deliver(events))
+
+
+def _deliver(events: list[Event]) -> None:
+    for event in events:
+        for fn in (*_listeners.get(event.name, ()), *_listeners.get("*", ())):
+            try:
+                fn(event)
+            except Exception:  # one listener's failure must not stop the others or the caller
+                log.exception("listener %s failed on %s", getattr(fn, "__qualname__", fn), event.name)
