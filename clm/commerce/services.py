@@ -7,7 +7,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from clm.commerce.models import Subscription, SubscriptionChange
-from clm.core.services import after_save
+from clm.core.services import Written, write_rule
 
 ENDED = (Subscription.Status.CANCELLED, Subscription.Status.EXPIRED)
 
@@ -37,15 +37,20 @@ def classify_change(before: dict | None, after: dict) -> str | None:
     return None
 
 
-def ledger_entry(subscription: Subscription, before: dict | None, effective: dt.date | None = None):
-    """The SubscriptionChange for a subscription saved over `before` (None if nothing moved)."""
-    after = {
+def ledger_state(subscription: Subscription) -> dict:
+    """What the ledger compares between two versions of a contract."""
+    return {
         "mrr": subscription.mrr,
         "seats": subscription.seats,
         "status": subscription.status,
         "end_date": subscription.end_date,
         "renewal_date": subscription.renewal_date,
     }
+
+
+def ledger_entry(subscription: Subscription, before: dict | None, effective: dt.date | None = None):
+    """The SubscriptionChange for a subscription saved over `before` (None if nothing moved)."""
+    after = ledger_state(subscription)
     kind = classify_change(before, after)
     if kind is None:
         return None
@@ -73,11 +78,35 @@ def ledger_entry(subscription: Subscription, before: dict | None, effective: dt.
     )
 
 
-@after_save(Subscription)
-def write_ledger(subscription, before, actor):
-    change = ledger_entry(subscription, before)
-    if change is not None:
-        change.save()
+@write_rule(Subscription)
+def write_ledger(written: Written) -> None:
+    """New contracts get a NEW entry; changed ones the entry ledger_entry classifies (none when
+    MRR, seats, status and dates are as before)."""
+    changes = [ledger_entry(sub, None) for sub in Subscription.objects.filter(pk__in=written.created)]
+    changes += [
+        ledger_entry(_subscription(pk, after), ledger_state(_subscription(pk, before)))
+        for pk, before, after in written.changed
+    ]
+    SubscriptionChange.objects.bulk_create([c for c in changes if c is not None], batch_size=2000)
+
+
+def _subscription(pk: int, values: dict) -> Subscription:
+    """A subscription as it now is, from its written values (dates as ISO text or dates)."""
+
+    def date(v):
+        return dt.date.fromisoformat(v) if isinstance(v, str) and v else (v or None)
+
+    return Subscription(
+        pk=pk,
+        account_id=values["account_id"],
+        start_date=date(values["start_date"]),
+        end_date=date(values["end_date"]),
+        renewal_date=date(values["renewal_date"]),
+        cancelled_on=date(values["cancelled_on"]),
+        seats=values["seats"],
+        mrr=Decimal(str(values["mrr"])),
+        status=values["status"],
+    )
 
 
 class TotalsMismatch(ValueError):

@@ -1,26 +1,66 @@
 """The one way customer records are created, changed and deleted: validated, in a transaction,
-with an audit row, and with the model's own follow-up (ledgers, status dates) run by a hook.
+with an audit row, and with the model's own follow-up (ledgers, status dates, domain events) run
+by its write rules.
 
-Views, the API, the admin and the CLI call these; bulk imports use the same hooks' pure rules
-in bulk (see clm.io)."""
+A write rule takes what was written (`Written`: the ids created, the ids changed with their
+values before and after) and applies one business rule to all of it at once. The same rules run
+for one record saved here and for a whole file written by the importer (clm.io.write), so a rule
+has one home."""
 
+import datetime as dt
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
+from django.utils import timezone
 
 from clm.core import audit
 
-# model -> function(instance, before: dict | None, actor) run inside the transaction after save.
-_hooks: dict[type[models.Model], list[Callable]] = {}
+
+@dataclass
+class Written:
+    """Records of one model just written, inside the transaction that wrote them. `changed`
+    holds (id, before, after) with field values by attname, as the audit snapshot gives them."""
+
+    model: type[models.Model]
+    created: list[int] = field(default_factory=list)
+    changed: list[tuple[int, dict, dict]] = field(default_factory=list)
+    actor: object = None
+    now: dt.datetime = field(default_factory=timezone.now)
+
+    @property
+    def ids(self) -> list[int]:
+        return [*self.created, *(pk for pk, _, _ in self.changed)]
+
+    def moved(self, attname: str) -> list[tuple[int, object, object]]:
+        """(id, before, after) of the changed records whose `attname` differs."""
+        return [(pk, b.get(attname), a.get(attname)) for pk, b, a in self.changed if attname in a and b.get(attname) != a.get(attname)]
+
+    @property
+    def human_actor(self):
+        return self.actor if getattr(self.actor, "pk", None) else None
 
 
-def after_save(model: type[models.Model]):
-    def register(fn):
-        _hooks.setdefault(model, []).append(fn)
+WriteRule = Callable[[Written], None]
+_rules: dict[type[models.Model], list[WriteRule]] = {}
+
+
+def write_rule(model: type[models.Model]):
+    """Register a rule run after every write of `model`, by the services and by imports."""
+
+    def register(fn: WriteRule) -> WriteRule:
+        _rules.setdefault(model, []).append(fn)
         return fn
 
     return register
+
+
+def apply_rules(written: Written) -> None:
+    if not written.created and not written.changed:
+        return
+    for rule in _rules.get(written.model, ()):
+        rule(written)
 
 
 def _validate(instance: models.Model) -> None:
@@ -39,8 +79,8 @@ def save_new(instance: models.Model, *, actor=None, via: str = "system", m2m: di
     instance.save()
     for name, values in (m2m or {}).items():
         getattr(instance, name).set(values)
-    for hook in _hooks.get(model, ()):
-        hook(instance, None, actor)
+    apply_rules(Written(model, created=[instance.pk], actor=actor))
+    _reread(instance)
     audit.record(actor, via, "create", instance, {k: [None, v] for k, v in audit.snapshot(instance).items()})
     return instance
 
@@ -69,8 +109,8 @@ def update(instance: models.Model, data: dict, *, actor=None, via: str = "system
             changes[name] = [old, new]
     if changes:
         locked.save()
-        for hook in _hooks.get(model, ()):
-            hook(locked, before, actor)
+        apply_rules(Written(model, changed=[(locked.pk, before, audit.snapshot(locked))], actor=actor))
+        _reread(locked)
         audit.record(actor, via, "update", locked, changes)
     for field in model._meta.concrete_fields:  # the caller's copy reflects what was saved
         setattr(instance, field.attname, getattr(locked, field.attname))
@@ -84,6 +124,12 @@ def delete(instance: models.Model, *, actor=None, via: str = "system") -> None:
     log = audit.entry(actor, via, "delete", instance, {k: [v, None] for k, v in before.items()})
     instance.delete()
     log.save()
+
+
+def _reread(instance: models.Model) -> None:
+    """The caller's instance sees what the write rules changed in the database."""
+    fields = [f.attname for f in instance._meta.concrete_fields if not f.primary_key]
+    instance.refresh_from_db(fields=fields)
 
 
 def validation_messages(exc: ValidationError) -> list[dict]:

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from clm.core.bulk import in_batches
 from clm.core.models import CustomField, Role
-from clm.core.services import after_save
+from clm.core.services import Written, write_rule
 from clm.customers.models import Account, Contact
 
 
@@ -73,27 +73,22 @@ def date_departures(contact_ids, today=None) -> int:
     )
 
 
-@after_save(Contact)
-def date_departure(contact, before, actor):
-    if contact.status == Contact.Status.LEFT and contact.left_on is None and date_departures([contact.pk]):
-        contact.left_on = timezone.localdate()
+@write_rule(Contact)
+def date_written_departures(written: Written) -> None:
+    date_departures(written.ids, timezone.localdate(written.now))
 
 
-@after_save(Account)
-def default_owner(account, before, actor):
-    """A new account made by a Sales or CSM user with no owner given becomes theirs, so a user
-    restricted to their own accounts can still see what they just created."""
-    if before is not None or actor is None or not getattr(actor, "pk", None):
+@write_rule(Account)
+def default_owner(written: Written) -> None:
+    """New accounts written by a Sales or CSM user with no owner given become theirs, so a user
+    restricted to their own accounts can still see what they just created or imported."""
+    actor = written.human_actor
+    if actor is None or not written.created:
         return
-    changes = {}
-    if account.sales_owner_id is None and Role.SALES in actor.roles:
-        changes["sales_owner"] = actor
-    if account.csm_id is None and Role.CSM in actor.roles:
-        changes["csm"] = actor
-    if changes:
-        for name, value in changes.items():
-            setattr(account, name, value)
-        Account.objects.filter(pk=account.pk).update(**changes)
+    for role, name in ((Role.SALES, "sales_owner"), (Role.CSM, "csm")):
+        if role in actor.roles:
+            for batch in in_batches(written.created):
+                Account.objects.filter(pk__in=batch, **{name: None}).update(**{name: actor})
 
 
 _NOT_ALNUM = re.compile(r"[\W_]+")
@@ -114,18 +109,29 @@ def search_term(text: str) -> str:
     return _NOT_ALNUM.sub("", (text or "").lower())
 
 
-@after_save(Account)
-def keep_search_key(account, before, actor):
-    if before is not None and before.get("name") == account.name and account.search_key is not None:
-        return
-    account.search_key = search_key(account.name)
-    Account.objects.filter(pk=account.pk).update(search_key=account.search_key)
+# Up to this many accounts get their search key at once; past it (an import), the keys are
+# cleared and filled in bulk before the next search, which costs the import nothing.
+KEYS_AT_ONCE = 1000
 
 
-def fill_search_keys(*, only_missing: bool = True, batch: int = 2000) -> int:
-    """Compute search keys in bulk, for accounts written without the service layer (the demo
-    simulator, bulk imports); returns how many were filled."""
+@write_rule(Account)
+def refresh_search_keys(written: Written) -> None:
+    renamed = [pk for pk, _, _ in written.moved("name")]
+    if len(written.created) + len(renamed) <= KEYS_AT_ONCE:
+        fill_search_keys(only_missing=False, ids=[*written.created, *renamed])
+    else:
+        for batch in in_batches(renamed):
+            Account.objects.filter(pk__in=batch).update(search_key=None)
+
+
+def fill_search_keys(*, only_missing: bool = True, ids: list[int] | None = None, batch: int = 2000) -> int:
+    """Compute search keys in bulk (all accounts, or those in `ids`), for accounts written without
+    them (the demo simulator, large imports); returns how many were filled."""
     queryset = Account.objects.order_by("pk")
+    if ids is not None:
+        if not ids:
+            return 0
+        queryset = queryset.filter(pk__in=ids)
     if only_missing:
         queryset = queryset.filter(search_key__isnull=True)
     filled, last = 0, 0

@@ -193,7 +193,11 @@ class Run:
     def __init__(self, kind: Kind, table: Table, mapping, options: ImportOptions, report: ImportReport):
         self.kind, self.table, self.mapping, self.options, self.report = kind, table, mapping, options, report
         self.context = Context(kind, mapping, options.source, user=options.user)
-        self.write_context = WriteContext(kind, options.user, options.via, timezone.now())
+        self.write_context = WriteContext(
+            # whole seconds: the dates an import stamps (lead statuses...) are what an XLSX export keeps,
+            # so an exported file imports back unchanged
+            kind, options.user, options.via, timezone.now().replace(microsecond=0)
+        )
         self.counts = Counts()
         self.rollups = Rollups() if kind.name == "usage_events" else None
         self.store_behind = StoreBehind(self.rollups) if kind.name == "usage_events" else None

@@ -2,8 +2,8 @@
 
 Records are upserted by their key, and only those whose values differ from the database are
 written, so importing a file twice changes nothing the second time (no updates, no audit rows, no
-ledger entries). Customer records get audit rows (via="import") in bulk; subscriptions get their
-ledger entries from clm.commerce.services.ledger_entry; opportunities their stage history; orders
+ledger entries). Customer records get audit rows (via="import") in bulk, then the same write rules
+as one record saved through clm.core.services (ledger entries, stage history, status dates); orders
 are written with their lines; usage events go through clm.usage.services.store_events and, being
 telemetry, are not audited (the audit log records changes people make to customer records)."""
 
@@ -20,16 +20,12 @@ import pandas as pd
 from django.db import connection, models
 from django.utils import timezone
 
-from clm.commerce.models import OrderLine, Subscription, SubscriptionChange
-from clm.commerce.services import ledger_entry, order_totals
-from clm.core import bulk
+from clm.commerce.models import OrderLine
+from clm.commerce.services import order_totals
+from clm.core import bulk, services
 from clm.core.bulk import in_batches
 from clm.core.models import AuditLog
-from clm.customers import services as customers
-from clm.customers.models import Account, Contact
 from clm.io.kinds import REF, TAGS, USER, Kind
-from clm.sales import services as sales
-from clm.sales.models import Lead, Opportunity
 
 
 @dataclass
@@ -424,93 +420,20 @@ def update_changed(wc, data, present, new_values, is_new, label):
     return result
 
 
-# -- what follows a write, kind by kind ---------------------------------------------------------
+# -- what follows a write: the model's write rules, as for one record saved through the services
 
 
 def after_write(wc: WriteContext, data: pd.DataFrame, created, changed) -> None:
-    kind = wc.kind
-    if kind.model is Subscription:
-        write_ledger(wc, data, created, changed)
-    elif kind.model is Opportunity and "stage" in data:
-        write_stage_history(wc, data, created, changed)
-        date_closings(wc, data, created, changed)
-    elif kind.model is Lead and "status" in data:
-        date_lead_statuses(wc, data, created, changed)
-    elif kind.model is Contact and "status" in data:
-        date_departures(wc, data, created, changed)
-    elif kind.model is Account and "name" in data:
-        forget_renamed_search_keys(data, changed)
-
-
-def _subscription(pk: int, values: dict) -> Subscription:
-    def date(v):
-        return dt.date.fromisoformat(v) if v else None
-
-    return Subscription(
-        pk=pk,
-        account_id=values["account_id"],
-        start_date=date(values["start_date"]),
-        end_date=date(values["end_date"]),
-        renewal_date=date(values["renewal_date"]),
-        cancelled_on=date(values["cancelled_on"]),
-        seats=values["seats"],
-        mrr=Decimal(values["mrr"]),
-        status=values["status"],
+    pks = data["pk"]
+    services.apply_rules(
+        services.Written(
+            wc.kind.model,
+            created=[int(pks.iloc[pos]) for pos in created],
+            changed=[(int(pks.iloc[pos]), before, after) for pos, before, after in changed],
+            actor=wc.actor,
+            now=wc.now,
+        )
     )
-
-
-def _ledger_state(values: dict) -> dict:
-    sub = _subscription(0, values)
-    return {"mrr": sub.mrr, "seats": sub.seats, "status": sub.status, "end_date": sub.end_date, "renewal_date": sub.renewal_date}
-
-
-def write_ledger(wc: WriteContext, data: pd.DataFrame, created, changed) -> None:
-    """New contracts get a NEW entry; changed ones the entry ledger_entry classifies (none when
-    MRR, seats, status and dates are as before)."""
-    model = Subscription
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    changes = []
-    if created:
-        pks = [int(data["pk"].iloc[pos]) for pos in created]
-        rows = fetch(model, pks, [f.attname for f in fields])
-        for pk in pks:
-            values = dict(zip([f.attname for f in fields], rows[pk], strict=True))
-            changes.append(ledger_entry(_subscription(pk, values), None))
-    for pos, before, after in changed:
-        pk = int(data["pk"].iloc[pos])
-        changes.append(ledger_entry(_subscription(pk, after), _ledger_state(before)))
-    SubscriptionChange.objects.bulk_create([c for c in changes if c is not None], batch_size=2000)
-
-
-def write_stage_history(wc: WriteContext, data: pd.DataFrame, created, changed) -> None:
-    moves = [(int(data["pk"].iloc[pos]), "", data["stage"].iloc[pos] or Opportunity.Stage.QUALIFY) for pos in created]
-    moves += [(int(data["pk"].iloc[pos]), before["stage"], after["stage"]) for pos, before, after in changed]
-    sales.record_stage_changes(moves, when=wc.now, actor=wc.actor if getattr(wc.actor, "pk", None) else None)
-
-
-def date_departures(wc: WriteContext, data: pd.DataFrame, created, changed) -> None:
-    customers.date_departures(_written(data, created, changed), timezone.localdate(wc.now))
-
-
-def forget_renamed_search_keys(data: pd.DataFrame, changed) -> None:
-    """A renamed account's pinyin search key no longer matches its name: cleared, it is computed
-    again by clm.customers.services.fill_search_keys before the next search (as new accounts' are)."""
-    renamed = [int(data["pk"].iloc[pos]) for pos, before, after in changed if before.get("name") != after.get("name")]
-    for batch in in_batches(renamed):
-        Account.objects.filter(pk__in=batch).update(search_key=None)
-
-
-def _written(data: pd.DataFrame, created, changed) -> list[int]:
-    return [int(data["pk"].iloc[pos]) for pos in created] + [int(data["pk"].iloc[pos]) for pos, _, _ in changed]
-
-
-def date_closings(wc: WriteContext, data: pd.DataFrame, created, changed) -> None:
-    sales.date_closings(_written(data, created, changed), timezone.localdate(wc.now))
-
-
-def date_lead_statuses(wc: WriteContext, data: pd.DataFrame, created, changed) -> None:
-    # whole seconds: what an XLSX export keeps, so it imports back unchanged
-    sales.stamp_lead_statuses(_written(data, created, changed), wc.now.replace(microsecond=0))
 
 
 # -- orders: one row per line -------------------------------------------------------------------

@@ -3,7 +3,7 @@
 from django.utils import timezone
 
 from clm.core.bulk import in_batches
-from clm.core.services import after_save
+from clm.core.services import Written, write_rule
 from clm.sales.models import Lead, Opportunity, OpportunityStageChange
 
 STATUS_STAMP = {
@@ -51,19 +51,15 @@ def date_closings(opportunity_ids, today=None) -> None:
         )
 
 
-@after_save(Lead)
-def lead_status_dates(lead, before, actor):
-    field = STATUS_STAMP.get(lead.status)
-    if field and getattr(lead, field) is None:
-        stamp_lead_statuses([lead.pk])
-        lead.refresh_from_db(fields=[field])
+@write_rule(Lead)
+def stamp_written_leads(written: Written) -> None:
+    stamp_lead_statuses(written.ids, written.now)
 
 
-@after_save(Opportunity)
-def opportunity_stage_history(opportunity, before, actor):
-    record_stage_changes(
-        [(opportunity.pk, before["stage"] if before else "", opportunity.stage)], actor=actor
-    )
-    if opportunity.stage in Opportunity.CLOSED and opportunity.closed_on is None:
-        date_closings([opportunity.pk])
-        opportunity.refresh_from_db(fields=["closed_on"])
+@write_rule(Opportunity)
+def opportunity_stage_history(written: Written) -> None:
+    moves = [(pk, before, after) for pk, before, after in written.moved("stage")]
+    if written.created:
+        moves += [(pk, "", stage) for pk, stage in Opportunity.objects.filter(pk__in=written.created).values_list("pk", "stage")]
+    record_stage_changes(moves, when=written.now, actor=written.human_actor)
+    date_closings(written.ids, timezone.localdate(written.now))

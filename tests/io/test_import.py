@@ -220,7 +220,19 @@ def test_an_account_renamed_by_an_import_is_found_by_its_new_name(files):
     fill_search_keys()
     renamed = [HEADER, ["A1", "美的集团", "通信", "1,000", "¥1,234.50", "广东", "深圳", "2024/3/1"], *GOOD[1:]]
     run("accounts", files.csv("b.csv", renamed))
-    assert Account.objects.get(external_id="A1").search_key is None  # the old name's key is gone
+    # a small file's renamed accounts get their new key at once, by the rule one saved account follows
+    assert Account.objects.get(external_id="A1").search_key == "meidejituan mdjt"
     assert Account.objects.get(external_id="A2").search_key == search_key("Acme Ltd")  # untouched
-    fill_search_keys()
+
+
+def test_a_large_import_leaves_search_keys_to_the_bulk_filler(files, monkeypatch):
+    from clm.customers import services as customers
+
+    monkeypatch.setattr(customers, "KEYS_AT_ONCE", 0)
+    run("accounts", files.csv("a.csv", [HEADER, *GOOD]))
+    customers.fill_search_keys()
+    renamed = [HEADER, ["A1", "美的集团", "通信", "1,000", "¥1,234.50", "广东", "深圳", "2024/3/1"], *GOOD[1:]]
+    run("accounts", files.csv("b.csv", renamed))
+    assert Account.objects.get(external_id="A1").search_key is None  # the old name's key is gone
+    customers.fill_search_keys()
     assert Account.objects.get(external_id="A1").search_key == "meidejituan mdjt"
