@@ -5,7 +5,6 @@ models, stage rules, signal definitions), editable by administrators and checked
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from django.db import transaction
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
@@ -14,9 +13,8 @@ from clm.core.access import visible_accounts
 from clm.core.crud import ApiError, Id, Text, one_or_404, require
 from clm.customers.models import Account
 from clm.lifecycle import services
-from clm.lifecycle.metrics import METRICS, FutureDate, check_as_of
+from clm.lifecycle.metrics import METRICS, FutureDate
 from clm.lifecycle.models import HealthModel, RuleSet, Run, Signal
-from clm.lifecycle.tasks import daily_run
 
 router = Router(tags=["lifecycle"])
 
@@ -268,15 +266,10 @@ def _require_admin(user, model) -> None:
 
 @router.post("/lifecycle/runs", response={202: RunOut}, summary="Start the daily run (administrators)")
 def start_run(request, payload: RunIn):
-    _require_admin(request.user, HealthModel)
-    as_of = payload.as_of or services.metric_source.today()
     try:
-        check_as_of(as_of)
-        services.health_models(), services.stage_rules(), services.signal_set()
+        record = services.request_run(request.user, payload.as_of, via="api")
     except FutureDate as error:
         raise ApiError(422, "invalid_request", str(error)) from None
-    record = Run.objects.create(as_of=as_of, status=Run.Status.RUNNING)
-    transaction.on_commit(lambda: daily_run(as_of.isoformat(), record.pk))
     return Status(202, record)
 
 

@@ -192,6 +192,7 @@ class Run(models.Model):
     """One daily run: when, for which date, how it went, and its summary."""
 
     class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
         RUNNING = "running", _("Running")
         DONE = "done", _("Done")
         FAILED = "failed", _("Failed")

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import pandas as pd
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import F, Max, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
@@ -18,6 +19,7 @@ from django.utils import timezone
 from clm.analytics import health, stages, warning
 from clm.analytics.churn import ChurnModel as LearnedModel
 from clm.commerce.models import SubscriptionChange
+from clm.core import audit, events
 from clm.customers.models import Account
 from clm.lifecycle import metrics as metric_source
 from clm.lifecycle.models import (
@@ -197,7 +199,11 @@ def run(
     made when the run was asked for (the API's), to fill in; one is made otherwise. ``value``:
     False leaves out the value recomputation (a replay of lifecycle history)."""
     as_of = metric_source.check_as_of(as_of or metric_source.today())
-    record = record or Run.objects.create(as_of=as_of)
+    if record is None:
+        record = Run.objects.create(as_of=as_of)
+    elif record.status != Run.Status.RUNNING:
+        record.status = Run.Status.RUNNING
+        record.save(update_fields=["status"])
     try:
         config = (health_models(), stage_rules(), signal_set())  # a broken configuration stops here
         result = assess(as_of, progress=progress, config=config)
@@ -207,16 +213,55 @@ def run(
         step("save")
         summary = {**save(result), "value": values}
     except Exception as error:
-        record.status, record.error = (
-            Run.Status.FAILED,
-            "".join(traceback.format_exception_only(error)).strip(),
-        )
-        record.finished_at = timezone.now()
-        record.save(update_fields=["status", "error", "finished_at"])
+        fail_run(record, "".join(traceback.format_exception_only(error)).strip())
         raise
     record.status, record.summary, record.finished_at = Run.Status.DONE, summary, timezone.now()
     record.save(update_fields=["status", "summary", "finished_at"])
+    events.emit("lifecycle.run_finished", run_id=record.pk, as_of=as_of.isoformat())
     return record
+
+
+# A run asked for and not finished after this long was lost (its worker stopped, or it never ran).
+STALE_AFTER = dt.timedelta(hours=6)
+
+
+def request_run(actor, as_of: dt.date | None = None, *, via: str = "api") -> Run:
+    """Ask for the daily run as of a date (today by default) on the task queue, for administrators.
+    A future date or a broken configuration is refused here, before anything is queued; runs
+    asked for earlier that never finished are marked failed first, so none stays "running"."""
+    if not actor.has_perm("lifecycle.change_healthmodel"):
+        raise PermissionDenied("You may not start the daily run.")
+    as_of = metric_source.check_as_of(as_of or metric_source.today())
+    health_models(), stage_rules(), signal_set()
+    with transaction.atomic():
+        sweep_stale_runs()
+        record = Run.objects.create(as_of=as_of, status=Run.Status.QUEUED)
+        audit.record(actor, via, "create", record, {"as_of": [None, as_of.isoformat()]})
+        transaction.on_commit(lambda: _queue_run(record))
+    return record
+
+
+def _queue_run(record: Run) -> None:
+    from clm.lifecycle.tasks import daily_run  # the task module imports this one
+
+    daily_run(record.as_of.isoformat(), record.pk)
+
+
+def sweep_stale_runs(now: dt.datetime | None = None) -> int:
+    """Mark failed the runs queued or running for longer than STALE_AFTER; returns how many."""
+    now = now or timezone.now()
+    return Run.objects.filter(
+        status__in=(Run.Status.QUEUED, Run.Status.RUNNING), started_at__lt=now - STALE_AFTER
+    ).update(
+        status=Run.Status.FAILED,
+        finished_at=now,
+        error=f"no result after {STALE_AFTER.total_seconds() / 3600:g} hours: the worker stopped or the run was lost",
+    )
+
+
+def fail_run(record: Run, reason: str) -> None:
+    record.status, record.error, record.finished_at = Run.Status.FAILED, reason, timezone.now()
+    record.save(update_fields=["status", "error", "finished_at"])
 
 
 @transaction.atomic
@@ -250,11 +295,27 @@ def save(result: Assessment) -> dict:
     turned_red = [
         a for a, band in scored["band"].items() if band == "red" and previous_band.get(a) not in (None, "red")
     ]
+    current = _is_latest(as_of)
 
-    transitions = _save_transitions(result)
+    transitions = _save_transitions(result, announce=current)
     signals = _save_signals(result)
     predictions = _save_predictions(result)
-    _update_accounts(result)
+    if current:
+        _update_accounts(result)
+        events.emit_many(
+            "health.band_changed",
+            [
+                {
+                    "account_id": int(a),
+                    "before": previous_band[a],
+                    "after": row.band,
+                    "score": int(row.score_int),
+                    "on": as_of.isoformat(),
+                }
+                for a, row in zip(scored.index, scored.itertuples(), strict=True)
+                if previous_band.get(a) not in (None, row.band)
+            ],
+        )
     return {
         "as_of": as_of.isoformat(),
         "accounts": int(len(result.metrics)),
@@ -267,9 +328,30 @@ def save(result: Assessment) -> dict:
     }
 
 
-def _save_transitions(result: Assessment) -> dict:
+def _is_latest(as_of: dt.date) -> bool:
+    """Whether `as_of` is the newest date run: only then does a run change the accounts' current
+    stage and health, and say so in domain events (a replay of history stays quiet)."""
+    latest = HealthScore.objects.exclude(as_of=as_of).aggregate(latest=Max("as_of"))["latest"]
+    return latest is None or latest < as_of
+
+
+def _save_transitions(result: Assessment, *, announce: bool) -> dict:
     StageTransition.objects.filter(date=result.as_of).delete()
     changed = result.stages[result.stages["changed"]]
+    if announce:
+        events.emit_many(
+            "account.stage_changed",
+            [
+                {
+                    "account_id": int(a),
+                    "before": row.previous_stage or None,
+                    "after": row.stage,
+                    "on": result.as_of.isoformat(),
+                    "rule": row.rule or "",
+                }
+                for a, row in zip(changed.index, changed.itertuples(), strict=True)
+            ],
+        )
     StageTransition.objects.bulk_create(
         [
             StageTransition(
@@ -310,6 +392,18 @@ def _save_signals(result: Assessment) -> dict:
         columns=["id", "account", "kind"],
     )
     plan = warning.reconcile(open_rows, result.firing, evaluated_accounts=result.metrics.index)
+    events.emit_many(
+        "signal.closed",
+        [
+            {
+                "account_id": int(row.account),
+                "signal_id": int(row.id),
+                "kind": row.kind,
+                "on": as_of.isoformat(),
+            }
+            for row in plan.close[plan.close["reason"] == "cleared"].itertuples()
+        ],
+    )
     for reason in ("cleared", "duplicate"):
         ids = plan.close.loc[plan.close["reason"] == reason, "id"].tolist()
         for start in range(0, len(ids), BATCH):
@@ -321,7 +415,7 @@ def _save_signals(result: Assessment) -> dict:
         signal = kept[row.id]
         signal.last_seen_on, signal.last_values = max(signal.last_seen_on, as_of), row.values
     Signal.objects.bulk_update(kept.values(), ["last_seen_on", "last_values"], batch_size=BATCH)
-    Signal.objects.bulk_create(
+    opened = Signal.objects.bulk_create(
         [
             Signal(
                 account_id=row.account,
@@ -336,6 +430,13 @@ def _save_signals(result: Assessment) -> dict:
             for row in plan.open.itertuples()
         ],
         batch_size=BATCH,
+    )
+    events.emit_many(
+        "signal.opened",
+        [
+            {"account_id": int(s.account_id), "signal_id": s.pk, "kind": s.kind, "on": as_of.isoformat()}
+            for s in opened
+        ],
     )
     return {
         "opened": {k: int(v) for k, v in plan.open["kind"].value_counts().items()},
@@ -364,9 +465,6 @@ def _save_predictions(result: Assessment) -> int:
 def _update_accounts(result: Assessment) -> None:
     """The account's current stage and health are the latest run's, set in one statement from the
     stored scores and transitions; a replay of an older date does not overwrite them."""
-    latest = HealthScore.objects.aggregate(latest=Max("as_of"))["latest"]
-    if latest is not None and latest > result.as_of:
-        return
     score = HealthScore.objects.filter(account=OuterRef("pk"), as_of=result.as_of)
     stage = StageTransition.objects.filter(account=OuterRef("pk")).order_by("-date")
     Account.objects.update(

@@ -5,6 +5,7 @@ import logging
 
 from huey import crontab
 from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
+from huey.exceptions import TaskLockedException
 
 from clm.analytics.churn import NotEnoughHistory
 from clm.lifecycle import services, training
@@ -17,12 +18,22 @@ def daily_run_every_morning():
     return services.run().summary
 
 
-@db_task()
-@HUEY.lock_task("lifecycle-daily-run")
-def daily_run(as_of: str, run_id: int):
+LOCK_RETRIES, LOCK_RETRY_DELAY = 30, 60  # wait up to half an hour for the run that holds the lock
+
+
+@db_task(retries=LOCK_RETRIES, retry_delay=LOCK_RETRY_DELAY, context=True)
+def daily_run(as_of: str, run_id: int, task=None):
+    """A run asked for through services.request_run. While another run holds the lock it waits
+    (Huey retries the task); if the lock never frees, the run is marked failed with the reason."""
     record = Run.objects.get(pk=run_id)
     try:
-        return services.run(dt.date.fromisoformat(as_of), record=record).summary
+        with HUEY.lock_task("lifecycle-daily-run"):
+            return services.run(dt.date.fromisoformat(as_of), record=record).summary
+    except TaskLockedException:
+        if task is not None and task.retries > 0:
+            raise
+        services.fail_run(record, "another daily run held the lock the whole time; ask again later")
+        return None
     except Exception:
         # services.run has marked the run failed with the reason, which the API shows
         logging.getLogger("clm.lifecycle").exception("daily run %s for %s failed", run_id, as_of)

@@ -129,3 +129,32 @@ def test_the_metrics_catalogue_lists_names_kinds_and_meanings(db, viewer):
         metrics["seat_utilisation"]["kind"] == "number"
         and "seats" in metrics["seat_utilisation"]["description"]
     )
+
+
+def test_a_run_asked_for_while_another_holds_the_lock_fails_with_the_reason_not_stays_running(
+    world, admin_user, django_capture_on_commit_callbacks
+):
+    """The bug: the task failed before its body ran and the Run said "running" for ever."""
+    from types import SimpleNamespace
+
+    from huey.contrib.djhuey import HUEY
+
+    from clm.lifecycle.tasks import daily_run
+
+    record = services.request_run(admin_user, AS_OF)
+    assert record.status == Run.Status.QUEUED
+    lock = HUEY.lock_task("lifecycle-daily-run")
+    with lock:  # the 05:30 run holds it
+        daily_run.call_local(AS_OF.isoformat(), record.pk, task=SimpleNamespace(retries=0))
+    record.refresh_from_db()
+    assert record.status == Run.Status.FAILED and "another daily run held the lock" in record.error
+
+
+def test_asking_for_a_run_sweeps_runs_that_never_finished(world, admin_user):
+    lost = Run.objects.create(as_of=AS_OF, status=Run.Status.RUNNING)
+    Run.objects.filter(pk=lost.pk).update(started_at=timezone.now() - services.STALE_AFTER - dt.timedelta(minutes=1))
+    fresh = Run.objects.create(as_of=AS_OF, status=Run.Status.RUNNING)
+    services.request_run(admin_user, AS_OF)
+    lost.refresh_from_db(), fresh.refresh_from_db()
+    assert lost.status == Run.Status.FAILED and "no result after 6 hours" in lost.error
+    assert fresh.status == Run.Status.RUNNING

@@ -165,3 +165,37 @@ def test_a_broken_configuration_stored_behind_our_back_fails_the_run_with_its_re
     record = Run.objects.get()
     assert record.status == Run.Status.FAILED and "rules: expected a non-empty list of rules" in record.error
     assert not HealthScore.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_run_announces_stage_health_and_signal_changes_after_it_commits(world):
+    from clm.core import events
+
+    heard = []
+    listener = events.listen("account.stage_changed", "signal.opened", "lifecycle.run_finished")(heard.append)
+    try:
+        services.run(AS_OF)
+    finally:
+        events.unlisten(listener)
+    stage_moves = {e.payload["account_id"]: e.payload for e in heard if e.name == "account.stage_changed"}
+    stored = {t.account_id: t for t in StageTransition.objects.filter(date=AS_OF)}
+    assert set(stage_moves) == set(stored) and stored
+    for account, move in stage_moves.items():
+        assert (move["before"] or "", move["after"]) == (stored[account].from_stage, stored[account].to_stage)
+    opened = {e.payload["signal_id"] for e in heard if e.name == "signal.opened"}
+    assert opened == set(Signal.objects.filter(opened_on=AS_OF).values_list("pk", flat=True)) and opened
+    assert heard[-1].name == "lifecycle.run_finished" and heard[-1].payload["as_of"] == AS_OF.isoformat()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_replay_of_an_older_date_announces_no_stage_change(world):
+    from clm.core import events
+
+    services.run(AS_OF)
+    heard = []
+    listener = events.listen("account.stage_changed", "health.band_changed")(heard.append)
+    try:
+        services.run(AS_OF - dt.timedelta(days=60), value=False)
+    finally:
+        events.unlisten(listener)
+    assert heard == []
