@@ -7,6 +7,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from clm.commerce.models import Subscription, SubscriptionChange
+from clm.core import events
 from clm.core.services import Written, write_rule
 
 ENDED = (Subscription.Status.CANCELLED, Subscription.Status.EXPIRED)
@@ -30,7 +31,9 @@ def classify_change(before: dict | None, after: dict) -> str | None:
         return SubscriptionChange.Kind.EXPANSION
     if mrr_after < mrr_before:
         return SubscriptionChange.Kind.CONTRACTION
-    if (after.get("renewal_date") or after.get("end_date")) != (before.get("renewal_date") or before.get("end_date")):
+    if (after.get("renewal_date") or after.get("end_date")) != (
+        before.get("renewal_date") or before.get("end_date")
+    ):
         return SubscriptionChange.Kind.RENEWAL
     if before["seats"] != after["seats"] or before["status"] != after["status"]:
         return SubscriptionChange.Kind.OTHER
@@ -87,7 +90,21 @@ def write_ledger(written: Written) -> None:
         ledger_entry(_subscription(pk, after), ledger_state(_subscription(pk, before)))
         for pk, before, after in written.changed
     ]
-    SubscriptionChange.objects.bulk_create([c for c in changes if c is not None], batch_size=2000)
+    changes = SubscriptionChange.objects.bulk_create([c for c in changes if c is not None], batch_size=2000)
+    events.emit_many(
+        "subscription.changed",
+        [
+            {
+                "subscription_id": c.subscription_id,
+                "account_id": c.account_id,
+                "kind": c.kind,
+                "mrr_before": str(c.mrr_before),
+                "mrr_after": str(c.mrr_after),
+            }
+            for c in changes
+        ],
+        actor=written.human_actor,
+    )
 
 
 def _subscription(pk: int, values: dict) -> Subscription:

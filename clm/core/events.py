@@ -20,7 +20,6 @@ log = logging.getLogger(__name__)
 # The catalogue: every event a service may emit, with what its payload carries.
 CATALOGUE: dict[str, str] = {
     "account.created": "account_id",
-    "account.changed": "account_id, changes {field: [before, after]}",
     "account.assigned": "account_id, role (owner|csm), before, after (user ids)",
     "account.tagged": "account_id, tag_id",
     "account.untagged": "account_id, tag_id",
@@ -30,15 +29,15 @@ CATALOGUE: dict[str, str] = {
     "signal.opened": "account_id, signal_id, kind, on (date)",
     "signal.closed": "account_id, signal_id, kind, on (date)",
     "contact.created": "contact_id, account_id",
-    "contact.left": "contact_id, account_id, on (date)",
-    "interaction.logged": "interaction_id, account_id, kind",
+    "contact.left": "contact_id, account_id, before, after (status codes)",
+    "interaction.logged": "interaction_id, account_id, type",
     "ticket.opened": "ticket_id, account_id",
-    "ticket.closed": "ticket_id, account_id",
+    "ticket.closed": "ticket_id, account_id, before, after (status codes)",
     "survey.answered": "response_id, account_id, contact_id, kind, score",
     "lead.created": "lead_id",
-    "lead.status_changed": "lead_id, before, after",
+    "lead.status_changed": "lead_id, before, after (status codes)",
     "opportunity.stage_changed": "opportunity_id, account_id, before, after",
-    "subscription.changed": "subscription_id, account_id, changes",
+    "subscription.changed": "subscription_id, account_id, kind (ledger entry kind), mrr_before, mrr_after",
     "usage.events_ingested": "account_ids, count, names",
     "lifecycle.run_finished": "run_id, as_of (date)",
 }

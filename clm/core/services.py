@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils import timezone
 
-from clm.core import audit
+from clm.core import audit, events
 
 
 @dataclass
@@ -33,9 +33,14 @@ class Written:
     def ids(self) -> list[int]:
         return [*self.created, *(pk for pk, _, _ in self.changed)]
 
-    def moved(self, attname: str) -> list[tuple[int, object, object]]:
-        """(id, before, after) of the changed records whose `attname` differs."""
-        return [(pk, b.get(attname), a.get(attname)) for pk, b, a in self.changed if attname in a and b.get(attname) != a.get(attname)]
+    def moved(self, attname: str) -> list[tuple[int, object, object, dict]]:
+        """(id, value before, value after, the record after) of the changed records whose
+        `attname` differs."""
+        return [
+            (pk, b.get(attname), a.get(attname), a)
+            for pk, b, a in self.changed
+            if attname in a and b.get(attname) != a.get(attname)
+        ]
 
     @property
     def human_actor(self):
@@ -56,6 +61,37 @@ def write_rule(model: type[models.Model]):
     return register
 
 
+def announce_created(written: Written, name: str, key: str, *fields: str) -> None:
+    """The domain event `name` for every record created, with its id under `key` and the values of
+    `fields`, read in one query per batch."""
+    if not written.created:
+        return
+    from clm.core.bulk import in_batches
+
+    payloads = [
+        {key: row[0], **{f: audit.plain(v) for f, v in zip(fields, row[1:], strict=True)}}
+        for batch in in_batches(written.created)
+        for row in written.model.objects.filter(pk__in=batch).values_list("pk", *fields)
+    ]
+    events.emit_many(name, payloads, actor=written.human_actor)
+
+
+def announce_moves(written: Written, name: str, key: str, attname: str, *fields: str, to=None) -> None:
+    """The domain event `name` for every changed record whose `attname` moved (to one of `to`, when
+    given): its id under `key`, before, after, and the values of `fields` after the change."""
+    payloads = [
+        {
+            key: pk,
+            "before": audit.plain(b),
+            "after": audit.plain(a),
+            **{f: audit.plain(row.get(f)) for f in fields},
+        }
+        for pk, b, a, row in written.moved(attname)
+        if to is None or a in to
+    ]
+    events.emit_many(name, payloads, actor=written.human_actor)
+
+
 def apply_rules(written: Written) -> None:
     if not written.created and not written.changed:
         return
@@ -68,7 +104,9 @@ def _validate(instance: models.Model) -> None:
     instance.full_clean(validate_unique=False, validate_constraints=True)
 
 
-def create(model: type[models.Model], data: dict, *, actor=None, via: str = "system", m2m: dict | None = None):
+def create(
+    model: type[models.Model], data: dict, *, actor=None, via: str = "system", m2m: dict | None = None
+):
     return save_new(model(**data), actor=actor, via=via, m2m=m2m)
 
 
@@ -87,7 +125,9 @@ def save_new(instance: models.Model, *, actor=None, via: str = "system", m2m: di
 
 def save_changed(instance: models.Model, *, actor=None, via: str = "system"):
     """Save an instance whose attributes were already changed in memory (the admin's forms)."""
-    data = {f.attname: getattr(instance, f.attname) for f in instance._meta.concrete_fields if not f.primary_key}
+    data = {
+        f.attname: getattr(instance, f.attname) for f in instance._meta.concrete_fields if not f.primary_key
+    }
     return update(instance, data, actor=actor, via=via)
 
 

@@ -8,8 +8,8 @@ from django.utils import timezone
 
 from clm.core.bulk import in_batches
 from clm.core.models import CustomField, Role
-from clm.core.services import Written, write_rule
-from clm.customers.models import Account, Contact
+from clm.core.services import Written, announce_created, announce_moves, write_rule
+from clm.customers.models import Account, Contact, Interaction
 
 
 def validate_custom(target: str, values: dict, fields: list[CustomField] | None = None) -> dict:
@@ -79,6 +79,24 @@ def date_written_departures(written: Written) -> None:
 
 
 @write_rule(Account)
+def announce_accounts(written: Written) -> None:
+    announce_created(written, "account.created", "account_id")
+
+
+@write_rule(Contact)
+def announce_contacts(written: Written) -> None:
+    announce_created(written, "contact.created", "contact_id", "account_id")
+    announce_moves(
+        written, "contact.left", "contact_id", "status", "account_id", to=(Contact.Status.LEFT,)
+    )
+
+
+@write_rule(Interaction)
+def announce_interactions(written: Written) -> None:
+    announce_created(written, "interaction.logged", "interaction_id", "account_id", "type")
+
+
+@write_rule(Account)
 def default_owner(written: Written) -> None:
     """New accounts written by a Sales or CSM user with no owner given become theirs, so a user
     restricted to their own accounts can still see what they just created or imported."""
@@ -116,7 +134,7 @@ KEYS_AT_ONCE = 1000
 
 @write_rule(Account)
 def refresh_search_keys(written: Written) -> None:
-    renamed = [pk for pk, _, _ in written.moved("name")]
+    renamed = [pk for pk, *_ in written.moved("name")]
     if len(written.created) + len(renamed) <= KEYS_AT_ONCE:
         fill_search_keys(only_missing=False, ids=[*written.created, *renamed])
     else:

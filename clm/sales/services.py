@@ -3,7 +3,7 @@
 from django.utils import timezone
 
 from clm.core.bulk import in_batches
-from clm.core.services import Written, write_rule
+from clm.core.services import Written, announce_created, announce_moves, write_rule
 from clm.sales.models import Lead, Opportunity, OpportunityStageChange
 
 STATUS_STAMP = {
@@ -58,8 +58,22 @@ def stamp_written_leads(written: Written) -> None:
 
 @write_rule(Opportunity)
 def opportunity_stage_history(written: Written) -> None:
-    moves = [(pk, before, after) for pk, before, after in written.moved("stage")]
+    moves = [(pk, before, after) for pk, before, after, _ in written.moved("stage")]
     if written.created:
-        moves += [(pk, "", stage) for pk, stage in Opportunity.objects.filter(pk__in=written.created).values_list("pk", "stage")]
+        moves += [
+            (pk, "", stage)
+            for pk, stage in Opportunity.objects.filter(pk__in=written.created).values_list("pk", "stage")
+        ]
     record_stage_changes(moves, when=written.now, actor=written.human_actor)
     date_closings(written.ids, timezone.localdate(written.now))
+
+
+@write_rule(Lead)
+def announce_leads(written: Written) -> None:
+    announce_created(written, "lead.created", "lead_id")
+    announce_moves(written, "lead.status_changed", "lead_id", "status")
+
+
+@write_rule(Opportunity)
+def announce_opportunities(written: Written) -> None:
+    announce_moves(written, "opportunity.stage_changed", "opportunity_id", "stage", "account_id")

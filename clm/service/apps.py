@@ -6,4 +6,4 @@ class ServiceConfig(AppConfig):
     label = "service"
 
     def ready(self):
-        from . import services  # noqa: F401  (registers the after-save hooks)
+        from . import services  # noqa: F401  (registers the write rules)

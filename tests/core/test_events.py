@@ -2,6 +2,7 @@
 
 import pytest
 from django.db import transaction
+from django.utils import timezone
 
 from clm.core import events
 
@@ -65,3 +66,52 @@ def test_an_unknown_event_name_is_refused():
         events.emit("account.staged", account_id=1)
     with pytest.raises(events.UnknownEvent):
         events.listen("no.such")
+
+
+@pytest.fixture
+def everything():
+    got = []
+    events.listen("*")(got.append)
+    yield got
+    events.unlisten(got.append)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_records_saved_through_the_services_announce_themselves(everything):
+    from clm.core import services
+    from clm.customers.models import Account, Contact
+    from clm.service.models import SurveyResponse
+
+    account = services.create(Account, {"name": "云帆"})
+    contact = services.create(Contact, {"account": account, "name": "李雷"})
+    services.update(contact, {"status": "left"})
+    answer = services.create(
+        SurveyResponse,
+        {"account": account, "contact": contact, "kind": "nps", "score": 3, "responded_at": timezone.now()},
+    )
+    said = [(e.name, e.payload) for e in everything]
+    assert ("account.created", {"account_id": account.pk}) in said
+    assert ("contact.created", {"contact_id": contact.pk, "account_id": account.pk}) in said
+    left = next(p for n, p in said if n == "contact.left")
+    assert (left["contact_id"], left["before"], left["after"]) == (contact.pk, "active", "left")
+    assert (
+        "survey.answered",
+        {
+            "response_id": answer.pk,
+            "account_id": account.pk,
+            "contact_id": contact.pk,
+            "kind": "nps",
+            "score": 3,
+        },
+    ) in said
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_import_announces_what_it_wrote_by_the_same_rules(everything, tmp_path):
+    from clm.io.engine import import_file
+    from clm.sales.models import Lead
+
+    path = tmp_path / "leads.csv"
+    path.write_text("name,company,email,status\n王芳,云帆,wf@example.com,mql\n", encoding="utf-8")
+    assert import_file("leads", path).status == "done"
+    assert [e.payload for e in everything if e.name == "lead.created"] == [{"lead_id": Lead.objects.get().pk}]
