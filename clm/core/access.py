@@ -13,7 +13,7 @@ RESTRICTED_ROLES = (Role.SALES, Role.CSM)
 def sees_everything(user) -> bool:
     if not user.is_authenticated or not user.is_active:
         return False
-    if user.is_superuser or user.has_role(Role.ADMIN, Role.MARKETING, Role.VIEWER):
+    if user.is_superuser or user.has_role(Role.ADMIN, Role.MANAGER, Role.MARKETING, Role.VIEWER):
         return True
     if not user.has_role(*RESTRICTED_ROLES):
         return False

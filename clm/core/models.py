@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 class Role(models.TextChoices):
     ADMIN = "Admin", _("Admin")
+    MANAGER = "Manager", _("Manager")
     SALES = "Sales", _("Sales")
     CSM = "CSM", _("Customer success")
     MARKETING = "Marketing", _("Marketing")

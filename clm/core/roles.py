@@ -1,4 +1,4 @@
-"""The five roles as Django groups, with the model permissions each one holds."""
+"""The roles as Django groups, with the model permissions each one holds."""
 
 from django.contrib.auth.models import Group, Permission
 
@@ -8,6 +8,15 @@ CUSTOMER_APPS = ("customers", "commerce", "usage", "service", "sales", "lifecycl
 
 # (app_label, model) -> actions beyond "view", per role. Every role can view customer data.
 EDITS = {
+    # a team lead: sees every account (clm.core.access), edits the record and gives accounts out
+    Role.MANAGER: {
+        "customers": ["account", "contact", "interaction", "tag", "tagcategory"],
+        "commerce": ["subscription", "subscriptionchange", "order", "orderline", "payment"],
+        "sales": ["lead", "opportunity", "opportunitystagechange", "channelspend"],
+        "service": ["ticket", "surveyresponse"],
+        "usage": ["usageevent"],
+        "value": ["loyaltyentry", "recommendation"],
+    },
     Role.SALES: {
         "customers": ["account", "contact", "interaction", "tag"],
         "commerce": ["subscription", "subscriptionchange", "order", "orderline", "payment"],

@@ -1,10 +1,11 @@
 """REST resources for accounts, contacts, interactions and the scene tag library."""
 
-from typing import Annotated
+from typing import Annotated, Literal
 
-from ninja import FilterLookup, FilterSchema, Router
+from ninja import Field, FilterLookup, FilterSchema, Router, Schema
 
-from clm.core.crud import Id, LocalDatetime, Resource, Text, choice, register
+from clm.core.crud import Id, LocalDatetime, Resource, Text, choice, one_or_404, register
+from clm.customers import actions
 from clm.customers.models import (
     Account,
     Contact,
@@ -94,3 +95,47 @@ RESOURCES = [
 
 for resource in RESOURCES:
     register(router, resource)
+
+
+class AssignIn(Schema):
+    ids: list[Id] = Field(
+        ..., max_length=10_000, description="accounts to assign (those you cannot see are left out)"
+    )
+    role: Literal["owner", "csm"]
+    user: Id | None = Field(None, description="the new sales owner or CSM; null for nobody")
+
+
+class TagIn(Schema):
+    ids: list[Id] = Field(
+        ..., max_length=10_000, description="accounts to tag (those you cannot see are left out)"
+    )
+    tag: Id
+    remove: bool = Field(False, description="take the tag off instead of adding it")
+
+
+class Changed(Schema):
+    changed: int
+
+
+@router.post(
+    "/accounts/assign",
+    response=Changed,
+    summary="Give accounts a sales owner or CSM",
+    operation_id="assign_accounts",
+)
+def assign(request, payload: AssignIn):
+    return {
+        "changed": actions.assign_accounts(request.user, payload.ids, payload.role, payload.user, via="api")
+    }
+
+
+@router.post(
+    "/accounts/tag",
+    response=Changed,
+    summary="Add a tag to accounts, or take it off",
+    operation_id="tag_accounts",
+)
+def tag(request, payload: TagIn):
+    found = one_or_404(Tag.objects.all(), payload.tag)
+    retag = actions.untag_accounts if payload.remove else actions.tag_accounts
+    return {"changed": retag(request.user, payload.ids, found, via="api")}

@@ -3,11 +3,13 @@
 import datetime as dt
 import re
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from clm.core.bulk import in_batches
-from clm.core.models import CustomField, Role
+from clm.core.models import CustomField, Role, User
 from clm.core.services import Written, announce_created, announce_moves, write_rule
 from clm.customers.models import Account, Contact, Interaction
 
@@ -86,14 +88,64 @@ def announce_accounts(written: Written) -> None:
 @write_rule(Contact)
 def announce_contacts(written: Written) -> None:
     announce_created(written, "contact.created", "contact_id", "account_id")
-    announce_moves(
-        written, "contact.left", "contact_id", "status", "account_id", to=(Contact.Status.LEFT,)
-    )
+    announce_moves(written, "contact.left", "contact_id", "status", "account_id", to=(Contact.Status.LEFT,))
 
 
 @write_rule(Interaction)
 def announce_interactions(written: Written) -> None:
     announce_created(written, "interaction.logged", "interaction_id", "account_id", "type")
+
+
+ROLES = {"owner": "sales_owner_id", "csm": "csm_id"}
+# who may hold each role on an account
+HOLDERS = {
+    "sales_owner_id": (Role.SALES, Role.MANAGER, Role.ADMIN),
+    "csm_id": (Role.CSM, Role.MANAGER, Role.ADMIN),
+}
+
+
+def manages_accounts(user) -> bool:
+    return user.is_superuser or user.has_role(Role.ADMIN, Role.MANAGER)
+
+
+def may_reassign(actor, field: str, before: dict, assignee_id: int | None) -> bool:
+    """Managers and admins may give any account to anyone; otherwise the current holder of the
+    role (or, for the CSM, the account's sales owner) may hand it over, and an account with no
+    holder may be claimed by the actor for themselves."""
+    if manages_accounts(actor):
+        return True
+    holder = before.get(field)
+    if holder is None:
+        return assignee_id == actor.pk
+    return holder == actor.pk or (field == "csm_id" and before.get("sales_owner_id") == actor.pk)
+
+
+@write_rule(Account)
+def check_reassignments(written: Written) -> None:
+    """Who gets an account, and who may give it: however the change arrives (a bulk action, the
+    API, the admin, an import), an owner or CSM changed by a person follows the same rule."""
+    actor = written.human_actor
+    if actor is None:
+        return
+    for field, holders in HOLDERS.items():
+        moves = written.moved(field)
+        assignees = {a for _, _, a, _ in moves if a is not None}
+        able = set(
+            User.objects.filter(pk__in=assignees, is_active=True)
+            .filter(Q(is_superuser=True) | Q(groups__name__in=holders))
+            .values_list("pk", flat=True)
+        )
+        if assignees - able:
+            raise ValidationError(
+                {field.removesuffix("_id"): _("This person cannot be given accounts in this role.")}
+            )
+        before = {pk: b for pk, b, _ in written.changed}
+        refused = [pk for pk, _, a, _ in moves if not may_reassign(actor, field, before[pk], a)]
+        if refused:
+            raise PermissionDenied(
+                _("%(count)s of the chosen accounts are not yours to reassign; ask a manager.")
+                % {"count": len(refused)}
+            )
 
 
 @write_rule(Account)

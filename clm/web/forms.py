@@ -87,6 +87,7 @@ class BulkActionForm(forms.Form):
         ("owner", _("Assign owner")),
         ("csm", _("Assign CSM")),
         ("tag", _("Add tag")),
+        ("untag", _("Remove tag")),
         ("export", _("Export (CSV)")),
     ]
     action = forms.ChoiceField(label=_("Action"), choices=ACTIONS)
@@ -104,7 +105,7 @@ class BulkActionForm(forms.Form):
         action = data.get("action")
         if action in ("owner", "csm") and not data.get("user"):
             self.add_error("user", _("Choose a person."))
-        if action == "tag" and not data.get("tag"):
+        if action in ("tag", "untag") and not data.get("tag"):
             self.add_error("tag", _("Choose a tag."))
         return data
 

@@ -3,7 +3,7 @@ read model or an action, and renders; htmx requests get the fragment they asked 
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from clm.core.access import can_edit, visible_accounts, visible_records
 from clm.core.crud import one_or_404
+from clm.customers import actions as account_actions
 from clm.customers import timeline as timelines
 from clm.customers.models import Account, Contact, Interaction, Tag
 from clm.io import export
@@ -79,11 +80,13 @@ def account_bulk(request):
         return _csv_response(actions.export_accounts_csv(request.user, data["ids"]), "accounts-selected.csv")
     try:
         if data["action"] in ("owner", "csm"):
-            done = actions.bulk_assign(request.user, data["ids"], data["action"], data["user"])
+            done = account_actions.assign_accounts(request.user, data["ids"], data["action"], data["user"])
         else:
-            done = actions.bulk_tag(request.user, data["ids"], one_or_404(Tag.objects.all(), data["tag"]))
-    except PermissionDenied:
-        messages.error(request, _("You may not change accounts."))
+            tag = one_or_404(Tag.objects.all(), data["tag"])
+            retag = account_actions.tag_accounts if data["action"] == "tag" else account_actions.untag_accounts
+            done = retag(request.user, data["ids"], tag)
+    except (PermissionDenied, ValidationError) as error:
+        messages.error(request, " ".join(error.messages) if isinstance(error, ValidationError) else str(error))
         return redirect(back)
     messages.success(request, _("%(count)s accounts updated.") % {"count": done})
     return redirect(back)
@@ -192,9 +195,9 @@ def account_log(request, pk):
     form = InteractionForm(request.POST, account=account)
     if form.is_valid():
         try:
-            actions.log_interaction(request.user, account, form.cleaned_data)
-        except PermissionDenied:
-            form.add_error(None, _("You may not log interactions."))
+            account_actions.log_interaction(request.user, account, form.cleaned_data)
+        except PermissionDenied as error:
+            form.add_error(None, str(error))
     status = 200 if form.is_valid() and not form.errors else 422
     if not is_htmx(request):
         if status != 200:
