@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from clm.customers.models import Account, Contact
-from clm.usage.api import MAX_EVENTS
+from clm.usage.ingest.decode import MAX_EVENTS
 from clm.usage.models import UsageDaily, UsageDailyUser, UsageEvent, UsageFeatureDaily
 from clm.usage.services import roll_up_pending
 from tests.api.conftest import assert_error

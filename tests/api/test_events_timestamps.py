@@ -9,7 +9,8 @@ from hypothesis import example, given, note, settings
 from hypothesis import strategies as st
 
 from clm.customers.models import Account
-from clm.usage.api import Batch, _has_offset, check_events, iso_common, pandas_timestamps
+from clm.usage.ingest import check_events
+from clm.usage.ingest.checks import Batch, _has_offset, iso_common, pandas_timestamps
 
 
 def two(low=0, high=99):
