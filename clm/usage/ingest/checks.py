@@ -11,6 +11,7 @@ import pandas as pd
 from django.conf import settings
 from pandas.api.types import infer_dtype
 
+from clm.io.parsers import parse_iso_datetimes
 from clm.usage.ingest.decode import FIELDS, TypedEvent, encode_json, encode_plain
 
 MAX_ID = 2**63 - 1
@@ -168,25 +169,10 @@ class Batch:
         """UTC timestamps; ISO 8601 without an offset is in the workspace's time zone."""
         values = self.strings(name, required=True)
         text = ["" if v is None else v for v in values] if None in values else values
-        micros, common, aware = iso_common(text)
-        stamps = micros.view("datetime64[us]")  # NaT where not common
-        local = common & ~aware
-        unread = np.zeros(self.n, dtype=bool)
-        if local.any():
-            wall = pd.DatetimeIndex(stamps[local])
-            utc = wall.tz_localize(settings.TIME_ZONE, ambiguous="NaT", nonexistent="NaT").tz_convert(None)
-            stamps[local] = utc.to_numpy()
-            unread[local] = utc.isna()  # a local time that does not exist, or occurs twice
-        rest = np.flatnonzero(~common)
-        if len(rest):  # other shapes of ISO 8601, and what is not ISO 8601: pandas decides
-            others = [text[i] for i in rest.tolist()]
-            read = pandas_timestamps(others)
-            stamps[rest] = read.dt.tz_convert(None).to_numpy()
-            # pandas also reads words such as "now" and "today"; ISO 8601 starts with the year.
-            unread[rest] = read.isna().to_numpy() | ~np.array([t[:4].isdigit() for t in others])
-            unread[rest] &= np.array([t != "" for t in others])  # an empty one "is required"
-        if unread.any():
-            self.fail(unread, name, "is not an ISO 8601 date-time (e.g. 2024-03-01T09:30:00+08:00)")
+        stamps, reasons = parse_iso_datetimes(text, settings.TIME_ZONE)
+        refused = reasons != ""
+        if refused.any():
+            self.fail(refused, name, reasons)
         return pd.Series(stamps, dtype="datetime64[us, UTC]")
 
     def properties(self) -> list[str]:
@@ -212,86 +198,6 @@ class Batch:
                 messages[i] = "is not valid Unicode (a lone surrogate)"
         self.fail(messages != None, "properties", messages)  # noqa: E711 (elementwise)
         return out
-
-
-def pandas_timestamps(text: list[str]) -> pd.Series:
-    """UTC timestamps as pandas reads any shape of ISO 8601 (NaT where it cannot); a text
-    without an offset is in the workspace's time zone."""
-    stamps = _utc(pd.Series(text, dtype=object))  # one call: texts without an offset read as UTC
-    local = ~np.fromiter(map(_has_offset, text), dtype=bool, count=len(text))
-    if local.any():
-        wall = stamps[local].dt.tz_convert(None)
-        stamps[local] = wall.dt.tz_localize(
-            settings.TIME_ZONE, ambiguous="NaT", nonexistent="NaT"
-        ).dt.tz_convert("UTC")
-    return stamps
-
-
-def _utc(text: pd.Series) -> pd.Series:
-    """ISO 8601 texts as UTC timestamps in microseconds (what the databases keep); NaT where
-    unreadable. A text without an offset is read as UTC."""
-    stamps = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
-    return stamps.dt.floor("us").dt.as_unit("us")
-
-
-NAT = np.datetime64("NaT", "us").view(np.int64)
-ISO_WIDTH = 35  # YYYY-MM-DDTHH:MM:SS.fffffffff+HH:MM
-DIGITS = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18]  # of YYYY-MM-DDTHH:MM:SS
-DAYS_IN_MONTH = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
-
-
-def iso_common(text: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The common shape of ISO 8601 date-times read in numpy, column-wise: YYYY-MM-DD, T or a
-    space, HH:MM:SS, an optional fraction of 1 to 9 digits, then Z, ±HH:MM or nothing (a local
-    time). Returns the microseconds since 1970 (UTC for the aware ones, wall-clock for the local
-    ones), which texts have that shape with plausible fields (years 1970-2200, offsets up to
-    14 hours; pandas reads the rest), and which are aware."""
-    n = len(text)
-    lengths = np.fromiter(map(len, text), dtype=np.int32, count=n)
-    # c[k]: the k-th character of every text (0 past its end), d[k] its digit value
-    c = np.array(text, dtype=f"<U{ISO_WIDTH}").view(np.int32).reshape(n, ISO_WIDTH).T.copy()
-    d = c - ord("0")
-    digit = (d >= 0) & (d <= 9)
-    ok = (lengths >= 19) & (lengths <= ISO_WIDTH) & digit[DIGITS].all(axis=0)
-    ok &= (c[4] == ord("-")) & (c[7] == ord("-")) & (c[13] == ord(":")) & (c[16] == ord(":"))
-    ok &= (c[10] == ord("T")) | (c[10] == ord(" "))
-    fraction = c[19] == ord(".")
-    places = np.where(fraction, np.cumprod(digit[20:29], axis=0).sum(axis=0), 0)
-    ok &= ~fraction | (places > 0)
-    start = 19 + np.where(fraction, 1 + places, 0)  # of the offset
-    zone = np.take_along_axis(c, np.minimum(start + np.arange(6)[:, None], ISO_WIDTH - 1), axis=0)
-    zd = zone[[1, 2, 4, 5]] - ord("0")
-    tail = lengths - start
-    zulu = (tail == 1) & (zone[0] == ord("Z"))
-    offset = (tail == 6) & ((zone[0] == ord("+")) | (zone[0] == ord("-"))) & (zone[3] == ord(":"))
-    offset &= ((zd >= 0) & (zd <= 9)).all(axis=0) & (zd[0] * 10 + zd[1] <= 14) & (zd[2] * 10 + zd[3] <= 59)
-    ok &= zulu | offset | (tail == 0)
-    year = d[0] * 1000 + d[1] * 100 + d[2] * 10 + d[3]
-    month, day = d[5] * 10 + d[6], d[8] * 10 + d[9]
-    hour, minute, second = d[11] * 10 + d[12], d[14] * 10 + d[15], d[17] * 10 + d[18]
-    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
-    month_days = DAYS_IN_MONTH[np.clip(month - 1, 0, 11)] + (leap & (month == 2))
-    ok &= (year >= 1970) & (year <= 2200) & (month >= 1) & (month <= 12) & (day >= 1) & (day <= month_days)
-    ok &= (hour <= 23) & (minute <= 59) & (second <= 59)
-    # days since 1970-01-01 of the proleptic Gregorian date (H. Hinnant, "chrono-Compatible Low-Level
-    # Date Algorithms", days_from_civil)
-    y = year - (month <= 2)
-    era, year_of_era = y // 400, y % 400
-    day_of_year = (153 * (month + np.where(month > 2, -3, 9)) + 2) // 5 + day - 1
-    days = era * 146097 + year_of_era * 365 + year_of_era // 4 - year_of_era // 100 + day_of_year - 719468
-    seconds = days.astype(np.int64) * 86400 + hour * 3600 + minute * 60 + second
-    seconds -= np.where(
-        offset, np.where(zone[0] == ord("-"), -60, 60) * ((zd[0] * 10 + zd[1]) * 60 + zd[2] * 10 + zd[3]), 0
-    )
-    micros = np.zeros(n, dtype=np.int64)
-    for place in range(6):  # the fraction's first six digits; finer ones are cut (floored)
-        micros = micros * 10 + np.where(places > place, d[20 + place], 0)
-    micros += seconds * 1_000_000
-    return np.where(ok, micros, NAT), ok, ok & (zulu | offset)
-
-
-def _has_offset(text: str) -> bool:
-    return text.rstrip().endswith(("Z", "z")) or "+" in text[10:] or "-" in text[10:]
 
 
 def _lone_surrogate(text: str) -> bool:
