@@ -7,7 +7,7 @@ from ninja import FilterLookup, FilterSchema, Router, Schema
 from pydantic import Field
 
 from clm.core.crud import Resource, Text, register, require
-from clm.usage.ingest import ingest
+from clm.usage.ingest import MAX_REPORTED_ERRORS, ingest
 from clm.usage.ingest.decode import FIELDS, MAX_EVENTS, parse_body
 from clm.usage.models import Feature, UsageEvent
 
@@ -41,7 +41,8 @@ class IngestResult(Schema):
     received: int = Field(description="events in the request")
     stored: int = Field(description="new events stored")
     duplicates: int = Field(description="valid events already stored (or repeated in the batch)")
-    errors: list[EventError]
+    errors: list[EventError] = Field(description=f"the first {MAX_REPORTED_ERRORS} errors, by event index")
+    errors_omitted: int = Field(description="errors beyond those listed")
 
 
 EVENT_SCHEMA = EventIn.model_json_schema()

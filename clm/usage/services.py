@@ -10,6 +10,7 @@ Idempotency keys are unique per account."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from contextlib import closing
 from dataclasses import dataclass
 
@@ -123,7 +124,7 @@ def event_problems(frame: pd.DataFrame, now: dt.datetime | None = None, days: in
     that fails names it). `days`: the retention age (the workspace's, read when not given)."""
     now = now or timezone.now()
     days = Workspace.current().event_retention_days if days is None else days
-    problems = np.full(len(frame), "", dtype=object)
+    problems = properties_problems(frame["properties"].to_numpy(dtype=object))
     when = frame["occurred_at"]
     checks = [
         (when < pd.Timestamp(retention_cutoff(now, days)), f"occurred_at is older than the raw-event retention ({days} days)"),
@@ -135,6 +136,60 @@ def event_problems(frame: pd.DataFrame, now: dt.datetime | None = None, days: in
     for failed, reason in checks:
         problems[failed.to_numpy(dtype=bool, na_value=False)] = reason
     return pd.Series(problems, index=frame.index, dtype=object)
+
+
+# The bounds of an event's properties, as the JSON text stored. Segment refuses an event over 32 KB,
+# so whatever a Segment source sends fits; Mixpanel takes 255 properties and nests objects 3 deep
+# inside a property (the properties object, and a list, are levels here too).
+PROPERTIES_MAX_BYTES = 32 * 1024
+PROPERTIES_MAX_DEPTH = 5
+PROPERTIES_MAX_KEYS = 255
+SHORTEST_OUT_OF_BOUNDS = 15  # {"":[[[[[]]]]]}: shorter texts are within every bound
+PROPERTIES_TOO_LARGE = f"properties are larger than 32 KB ({PROPERTIES_MAX_BYTES:,} bytes as JSON)"
+PROPERTIES_TOO_DEEP = (
+    f"properties nest more than {PROPERTIES_MAX_DEPTH} levels deep "
+    "(the properties object is one level, and each object or list in it one more)"
+)
+PROPERTIES_TOO_WIDE = f"properties hold an object of more than {PROPERTIES_MAX_KEYS} keys"
+
+
+def properties_problems(texts: np.ndarray) -> np.ndarray:
+    """Per event, why its properties (the JSON text of an object) are not stored: larger, deeper
+    or wider than the bounds above ('' when they are within them). Counting brackets and colons
+    (which strings may hold too) clears most texts without parsing them. The reasons are fixed
+    texts: callers group the events by reason."""
+    problems = np.full(len(texts), "", dtype=object)
+    for i, text in enumerate(texts.tolist()):
+        if len(text) < SHORTEST_OUT_OF_BOUNDS:
+            continue
+        if len(text) * 4 > PROPERTIES_MAX_BYTES and len(text.encode("utf-8", "surrogatepass")) > PROPERTIES_MAX_BYTES:
+            problems[i] = PROPERTIES_TOO_LARGE
+        elif text.count("{") + text.count("[") > PROPERTIES_MAX_DEPTH or text.count(":") > PROPERTIES_MAX_KEYS:
+            depth, keys = json_shape(json.loads(text))
+            if depth > PROPERTIES_MAX_DEPTH:
+                problems[i] = PROPERTIES_TOO_DEEP
+            elif keys > PROPERTIES_MAX_KEYS:
+                problems[i] = PROPERTIES_TOO_WIDE
+    return problems
+
+
+def json_shape(value) -> tuple[int, int]:
+    """The nesting depth of a JSON value (each object or list is a level) and the most keys an
+    object in it has."""
+    depth = keys = 0
+    stack = [(value, 1)]
+    while stack:
+        value, level = stack.pop()
+        if isinstance(value, dict):
+            keys = max(keys, len(value))
+            children = value.values()
+        elif isinstance(value, list):
+            children = value
+        else:
+            continue
+        depth = max(depth, level)
+        stack.extend((child, level + 1) for child in children)
+    return depth, keys
 
 
 def local_days(occurred_at: pd.Series) -> np.ndarray:

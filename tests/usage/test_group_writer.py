@@ -102,6 +102,12 @@ def test_the_endpoint_stores_through_the_group_writer(monkeypatch):
     events = [{"account": account.pk, "event": "login", "timestamp": stamp, "idempotency_key": f"k{i}"} for i in range(3)]
     user = User.objects.create_superuser("root", password="x")
     assert ingest(events, user)["stored"] == 3
-    assert ingest(events, user) == {"received": 3, "stored": 0, "duplicates": 3, "errors": []}
+    assert ingest(events, user) == {
+        "received": 3,
+        "stored": 0,
+        "duplicates": 3,
+        "errors": [],
+        "errors_omitted": 0,
+    }
     assert seen == [1, 1]
     assert UsageEvent.objects.count() == 3

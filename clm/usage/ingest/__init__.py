@@ -13,16 +13,20 @@ from clm.usage.ingest.resolve import resolve_accounts, resolve_contacts
 from clm.usage.ingest.writer import store
 from clm.usage.services import EVENT_COLUMNS, event_problems
 
+MAX_REPORTED_ERRORS = 100  # a batch of 10,000 bad events would answer with megabytes of errors
+
 
 def ingest(events: list, user, raw: bytes | None = None, plain: bool = False) -> dict:
     """Check a batch of decoded events and store the valid ones; the answer of POST /events."""
     frame, batch = check_events(events, user, raw, plain)
     stored = store(frame) if len(frame) else 0
+    errors = batch.report(MAX_REPORTED_ERRORS)
     return {
         "received": batch.n,
         "stored": stored,
         "duplicates": len(frame) - stored,
-        "errors": batch.report(),
+        "errors": errors,
+        "errors_omitted": batch.error_count - len(errors),
     }
 
 

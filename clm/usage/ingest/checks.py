@@ -84,17 +84,23 @@ class Batch:
     def flag(self, test, values: list) -> np.ndarray:
         return np.fromiter((test(v) for v in values), dtype=bool, count=self.n)
 
-    def report(self) -> list[dict]:
+    @property
+    def error_count(self) -> int:
+        return sum(len(where) for where, _, _ in self.errors)
+
+    def report(self, limit: int | None = None) -> list[dict]:
+        """The errors by event index (per event, in the order of the checks): the first `limit`."""
+        if not self.errors:
+            return []
+        indexes = np.concatenate([where for where, _, _ in self.errors])
+        entry = np.repeat(np.arange(len(self.errors)), [len(where) for where, _, _ in self.errors])
+        position = np.concatenate([np.arange(len(where)) for where, _, _ in self.errors])
         rows = []
-        for where, field, message in self.errors:
-            if isinstance(message, str):
-                rows.extend({"index": i, "field": field, "message": message} for i in where.tolist())
-            else:
-                rows.extend(
-                    {"index": i, "field": field, "message": m}
-                    for i, m in zip(where.tolist(), message, strict=True)
-                )
-        rows.sort(key=lambda r: r["index"])  # stable: per event, in the order of the checks
+        for k in np.argsort(indexes, kind="stable")[:limit].tolist():
+            _, field, message = self.errors[entry[k]]
+            if not isinstance(message, str):
+                message = message[position[k]]
+            rows.append({"index": int(indexes[k]), "field": field, "message": message})
         return rows
 
     # -- typed columns: the common case (every value of the right type) is checked in C -----------
