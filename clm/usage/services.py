@@ -5,7 +5,8 @@ inserts the new events and adds exactly those to the rollups, so a resent event 
 Batch loads roll up in the same transaction; the API defers it (`roll_up=False`): its events are
 listed in PendingEvents and `roll_up_pending` — the task queue runs it every minute, and every
 reader that needs fresh rollups calls it first — counts each listed event exactly once.
-Idempotency keys are unique per account."""
+Idempotency keys are unique per account. An API batch is announced (usage.events_ingested) once
+it is committed."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from clm.core import bulk
+from clm.core.events import emit
 from clm.core.models import Workspace
 from clm.usage.models import PendingEvents, UsageDaily, UsageDailyUser, UsageEvent, UsageFeatureDaily
 
@@ -215,6 +217,21 @@ def store_events(frame: pd.DataFrame, *, roll_up: bool = True, rollups: Rollups 
             else:
                 add_to_rollups(new)
     return result
+
+
+def announce_ingested(frame: pd.DataFrame, stored: int, *, actor=None) -> None:
+    """Say that a batch of checked events (`frame`) was stored, `stored` of them new
+    (usage.events_ingested, heard once the current transaction commits, at once outside one): the
+    count, and the batch's distinct accounts and event names. Those include the batch's
+    duplicates: store_events counts the new events but does not say which they were."""
+    if stored:
+        emit(
+            "usage.events_ingested",
+            actor=actor,
+            account_ids=np.unique(frame["account_id"].to_numpy(dtype=np.int64)).tolist(),
+            count=stored,
+            names=sorted(pd.unique(frame["event"].to_numpy(dtype=object)).tolist()),
+        )
 
 
 @dataclass

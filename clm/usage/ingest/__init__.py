@@ -11,7 +11,7 @@ from clm.usage.ingest.checks import Batch
 from clm.usage.ingest.decode import FIELDS
 from clm.usage.ingest.resolve import resolve_accounts, resolve_contacts
 from clm.usage.ingest.writer import store
-from clm.usage.services import EVENT_COLUMNS, event_problems
+from clm.usage.services import EVENT_COLUMNS, announce_ingested, event_problems
 
 MAX_REPORTED_ERRORS = 100  # a batch of 10,000 bad events would answer with megabytes of errors
 
@@ -20,6 +20,9 @@ def ingest(events: list, user, raw: bytes | None = None, plain: bool = False) ->
     """Check a batch of decoded events and store the valid ones; the answer of POST /events."""
     frame, batch = check_events(events, user, raw, plain)
     stored = store(frame) if len(frame) else 0
+    # store() returns once the group holding this batch has committed: announced after the commit,
+    # in this request's thread, not under the writer's lock.
+    announce_ingested(frame, stored, actor=user)
     errors = batch.report(MAX_REPORTED_ERRORS)
     return {
         "received": batch.n,
