@@ -71,8 +71,9 @@ BODY_SCHEMA = {
     summary="Ingest a batch of usage events",
     description=(
         f'Up to {MAX_EVENTS:,} events per request, as a JSON array (or {{"events": [...]}}). '
-        "Invalid events are reported by index and field while the valid ones are stored; an event "
-        "whose idempotency_key (or, without one, whose content) is already stored counts as a duplicate."
+        "Invalid events are reported by index and field while the valid ones are stored (the first "
+        f"{MAX_REPORTED_ERRORS} errors are listed, errors_omitted counts the rest); an event whose "
+        "idempotency_key (or, without one, whose content) is already stored counts as a duplicate."
     ),
     openapi_extra=BODY_SCHEMA,
 )

@@ -21,7 +21,7 @@ FIELDS = {
     "timestamp": "ISO 8601; without an offset it is in the workspace's time zone",
     "quantity": "a number, default 1",
     "duration_seconds": "a number, default 0",
-    "properties": "an object of anything else",
+    "properties": "an object of anything else: at most 32 KB as JSON, 5 levels deep, 255 keys per object",
     "idempotency_key": "an event sent twice with the same key is stored once",
 }
 
