@@ -229,7 +229,8 @@ def breakdown(events: list[dict], user) -> dict:
     store_events runs in a transaction of its own, as the server's group writer runs it."""
     from django.db import connection, transaction
 
-    from clm.usage.api import check_events, decode_body
+    from clm.usage.ingest import check_events
+    from clm.usage.ingest.decode import decode_body
     from clm.usage.services import store_events
 
     if connection.vendor == "sqlite":  # start with the WAL the reference insert left behind folded in

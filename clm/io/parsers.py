@@ -19,7 +19,8 @@ Salesforce and HubSpot write it, unless the first number is over 12: then day fi
 serial day numbers (five digits, 10000–99999: 1927-05-18 to 2173-10-14; the 1900 date system),
 and any of these followed by a time, which a date field ignores. Datetimes take the same forms
 with an optional time, seconds, fraction, AM/PM and offset (Z, +08:00); one without an offset is
-in the workspace's time zone.
+in the workspace's time zone, and refused when a daylight-saving change skips or repeats it
+(wall_to_utc). The event API reads ISO 8601 here too (parse_iso_datetimes), with the same rule.
 """
 
 from __future__ import annotations
@@ -385,17 +386,153 @@ def parse_month(text: pd.Series) -> Parsed:
 
 
 def parse_datetime(text: pd.Series, time_zone: str) -> Parsed:
-    """Timestamps in UTC; cells without an offset are read in `time_zone`."""
+    """Timestamps in UTC; cells without an offset are read in `time_zone` (see wall_to_utc)."""
     stamps, offsets, errors = _stamps(text)
-    local = offsets.isna()
+    local = offsets.isna() & stamps.notna()
     values = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us, UTC]")
     if local.any():
-        zoned = stamps[local].dt.tz_localize(time_zone, ambiguous="NaT", nonexistent="shift_forward")
-        values[zoned.index] = zoned.dt.tz_convert("UTC")
-        errors[zoned.index[zoned.isna() & stamps[local].notna()]] = (
-            f"is ambiguous in {time_zone} (a daylight-saving change): add the UTC offset"
-        )
-    if (~local).any():
-        utc = (stamps[~local] - pd.to_timedelta(offsets[~local], unit="min")).dt.tz_localize("UTC")
+        utc, refused = wall_to_utc(stamps[local].to_numpy("datetime64[us]"), time_zone)
+        values[local] = pd.Series(utc, index=stamps.index[local]).dt.tz_localize("UTC")
+        for row, code in zip(stamps.index[local][refused > 0], refused[refused > 0].tolist(), strict=True):
+            errors[row] = local_time_refusal(text[row], code, time_zone)
+    if (~offsets.isna()).any():
+        aware = offsets.notna()
+        utc = (stamps[aware] - pd.to_timedelta(offsets[aware], unit="min")).dt.tz_localize("UTC")
         values[utc.index] = utc
     return Parsed(values, errors)
+
+
+# -- local times: one rule for files and the API --------------------------------------------------
+
+SKIPPED, REPEATED = 1, 2
+
+
+def wall_to_utc(wall: np.ndarray, time_zone: str) -> tuple[np.ndarray, np.ndarray]:
+    """Wall-clock times (datetime64[us]) in `time_zone` as UTC datetime64[us], and per time 0, or
+    why it is not one instant: SKIPPED (it does not exist: the clocks jumped over it) or REPEATED
+    (it occurs twice: the clocks went back over it); those are NaT. Either is refused rather than
+    guessed: a guess stores an event an hour off, silently, while a refusal names the value and the
+    fix (send the UTC offset). Imports and the API both read local times here."""
+    index = pd.DatetimeIndex(wall)
+    utc = index.tz_localize(time_zone, ambiguous="NaT", nonexistent="NaT").tz_convert(None)
+    refused = np.zeros(len(wall), dtype=np.int8)
+    lost = np.asarray(utc.isna() & ~index.isna())
+    if lost.any():
+        as_summer = index[lost].tz_localize(
+            time_zone, ambiguous=np.ones(lost.sum(), dtype=bool), nonexistent="NaT"
+        )
+        refused[lost] = np.where(np.asarray(as_summer.isna()), SKIPPED, REPEATED)
+    return utc.to_numpy("datetime64[us]"), refused
+
+
+def local_time_refusal(text: str, code: int, time_zone: str) -> str:
+    """The reason a local time wall_to_utc refused is refused, naming it."""
+    if code == SKIPPED:
+        return (
+            f"{text!r} does not exist in {time_zone} (the clocks skip that hour for daylight saving "
+            "time): add the UTC offset"
+        )
+    return (
+        f"{text!r} occurs twice in {time_zone} (the clocks go back an hour for daylight saving "
+        "time): add the UTC offset"
+    )
+
+
+# -- ISO 8601 (the event API): the common shape in numpy, any other shape by pandas ---------------
+
+ISO_HELP = "is not an ISO 8601 date-time (e.g. 2024-03-01T09:30:00+08:00)"
+
+
+def parse_iso_datetimes(text: list[str], time_zone: str) -> tuple[np.ndarray, np.ndarray]:
+    """ISO 8601 date-times as UTC datetime64[us] (NaT where refused), and per text the reason it
+    is refused ("" when read, and for "", which is missing rather than invalid). A text without
+    an offset is in `time_zone` (wall_to_utc). Column-wise: iso_common reads the usual shape,
+    pandas the rest, as it would read them all."""
+    micros, common, aware = iso_common(text)
+    stamps = micros.view("datetime64[us]")  # NaT where not common
+    unread = np.zeros(len(text), dtype=bool)
+    rest = np.flatnonzero(~common)
+    if len(rest):
+        others = [text[i] for i in rest.tolist()]
+        read = _utc(pd.Series(others, dtype=object))  # one call: texts without an offset read as UTC
+        stamps[rest] = read.dt.tz_convert(None).to_numpy()
+        aware[rest] = np.fromiter(map(_has_offset, others), dtype=bool, count=len(others))
+        # pandas also reads words such as "now" and "today"; ISO 8601 starts with the year.
+        unread[rest] = read.isna().to_numpy() | ~np.array([t[:4].isdigit() for t in others])
+        unread[rest] &= np.array([t != "" for t in others])
+        stamps[unread] = np.datetime64("NaT")
+    reasons = np.full(len(text), "", dtype=object)
+    local = np.flatnonzero(~aware & ~np.isnat(stamps))
+    if len(local):
+        stamps[local], refused = wall_to_utc(stamps[local], time_zone)
+        for i in np.flatnonzero(refused).tolist():
+            reasons[local[i]] = local_time_refusal(text[local[i]], refused[i], time_zone)
+    reasons[unread] = ISO_HELP
+    return stamps, reasons
+
+
+def _utc(text: pd.Series) -> pd.Series:
+    """ISO 8601 texts as UTC timestamps in microseconds (what the databases keep); NaT where
+    unreadable. A text without an offset is read as UTC."""
+    stamps = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
+    return stamps.dt.floor("us").dt.as_unit("us")
+
+
+NAT = np.datetime64("NaT", "us").view(np.int64)
+ISO_WIDTH = 35  # YYYY-MM-DDTHH:MM:SS.fffffffff+HH:MM
+DIGITS = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18]  # of YYYY-MM-DDTHH:MM:SS
+DAYS_IN_MONTH = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
+
+
+def iso_common(text: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The common shape of ISO 8601 date-times read in numpy, column-wise: YYYY-MM-DD, T or a
+    space, HH:MM:SS, an optional fraction of 1 to 9 digits, then Z, ±HH:MM or nothing (a local
+    time). Returns the microseconds since 1970 (UTC for the aware ones, wall-clock for the local
+    ones), which texts have that shape with plausible fields (years 1970-2200, offsets up to
+    14 hours; pandas reads the rest), and which are aware."""
+    n = len(text)
+    lengths = np.fromiter(map(len, text), dtype=np.int32, count=n)
+    # c[k]: the k-th character of every text (0 past its end), d[k] its digit value
+    c = np.array(text, dtype=f"<U{ISO_WIDTH}").view(np.int32).reshape(n, ISO_WIDTH).T.copy()
+    d = c - ord("0")
+    digit = (d >= 0) & (d <= 9)
+    ok = (lengths >= 19) & (lengths <= ISO_WIDTH) & digit[DIGITS].all(axis=0)
+    ok &= (c[4] == ord("-")) & (c[7] == ord("-")) & (c[13] == ord(":")) & (c[16] == ord(":"))
+    ok &= (c[10] == ord("T")) | (c[10] == ord(" "))
+    fraction = c[19] == ord(".")
+    places = np.where(fraction, np.cumprod(digit[20:29], axis=0).sum(axis=0), 0)
+    ok &= ~fraction | (places > 0)
+    start = 19 + np.where(fraction, 1 + places, 0)  # of the offset
+    zone = np.take_along_axis(c, np.minimum(start + np.arange(6)[:, None], ISO_WIDTH - 1), axis=0)
+    zd = zone[[1, 2, 4, 5]] - ord("0")
+    tail = lengths - start
+    zulu = (tail == 1) & (zone[0] == ord("Z"))
+    offset = (tail == 6) & ((zone[0] == ord("+")) | (zone[0] == ord("-"))) & (zone[3] == ord(":"))
+    offset &= ((zd >= 0) & (zd <= 9)).all(axis=0) & (zd[0] * 10 + zd[1] <= 14) & (zd[2] * 10 + zd[3] <= 59)
+    ok &= zulu | offset | (tail == 0)
+    year = d[0] * 1000 + d[1] * 100 + d[2] * 10 + d[3]
+    month, day = d[5] * 10 + d[6], d[8] * 10 + d[9]
+    hour, minute, second = d[11] * 10 + d[12], d[14] * 10 + d[15], d[17] * 10 + d[18]
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    month_days = DAYS_IN_MONTH[np.clip(month - 1, 0, 11)] + (leap & (month == 2))
+    ok &= (year >= 1970) & (year <= 2200) & (month >= 1) & (month <= 12) & (day >= 1) & (day <= month_days)
+    ok &= (hour <= 23) & (minute <= 59) & (second <= 59)
+    # days since 1970-01-01 of the proleptic Gregorian date (H. Hinnant, "chrono-Compatible Low-Level
+    # Date Algorithms", days_from_civil)
+    y = year - (month <= 2)
+    era, year_of_era = y // 400, y % 400
+    day_of_year = (153 * (month + np.where(month > 2, -3, 9)) + 2) // 5 + day - 1
+    days = era * 146097 + year_of_era * 365 + year_of_era // 4 - year_of_era // 100 + day_of_year - 719468
+    seconds = days.astype(np.int64) * 86400 + hour * 3600 + minute * 60 + second
+    seconds -= np.where(
+        offset, np.where(zone[0] == ord("-"), -60, 60) * ((zd[0] * 10 + zd[1]) * 60 + zd[2] * 10 + zd[3]), 0
+    )
+    micros = np.zeros(n, dtype=np.int64)
+    for place in range(6):  # the fraction's first six digits; finer ones are cut (floored)
+        micros = micros * 10 + np.where(places > place, d[20 + place], 0)
+    micros += seconds * 1_000_000
+    return np.where(ok, micros, NAT), ok, ok & (zulu | offset)
+
+
+def _has_offset(text: str) -> bool:
+    return text.rstrip().endswith(("Z", "z")) or "+" in text[10:] or "-" in text[10:]

@@ -5,11 +5,13 @@ inserts the new events and adds exactly those to the rollups, so a resent event 
 Batch loads roll up in the same transaction; the API defers it (`roll_up=False`): its events are
 listed in PendingEvents and `roll_up_pending` — the task queue runs it every minute, and every
 reader that needs fresh rollups calls it first — counts each listed event exactly once.
-Idempotency keys are unique per account."""
+Idempotency keys are unique per account. An API batch is announced (usage.events_ingested) once
+it is committed."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from contextlib import closing
 from dataclasses import dataclass
 
@@ -20,6 +22,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from clm.core import bulk
+from clm.core.events import emit
 from clm.core.models import Workspace
 from clm.usage.models import PendingEvents, UsageDaily, UsageDailyUser, UsageEvent, UsageFeatureDaily
 
@@ -123,7 +126,7 @@ def event_problems(frame: pd.DataFrame, now: dt.datetime | None = None, days: in
     that fails names it). `days`: the retention age (the workspace's, read when not given)."""
     now = now or timezone.now()
     days = Workspace.current().event_retention_days if days is None else days
-    problems = np.full(len(frame), "", dtype=object)
+    problems = properties_problems(frame["properties"].to_numpy(dtype=object))
     when = frame["occurred_at"]
     checks = [
         (when < pd.Timestamp(retention_cutoff(now, days)), f"occurred_at is older than the raw-event retention ({days} days)"),
@@ -135,6 +138,60 @@ def event_problems(frame: pd.DataFrame, now: dt.datetime | None = None, days: in
     for failed, reason in checks:
         problems[failed.to_numpy(dtype=bool, na_value=False)] = reason
     return pd.Series(problems, index=frame.index, dtype=object)
+
+
+# The bounds of an event's properties, as the JSON text stored. Segment refuses an event over 32 KB,
+# so whatever a Segment source sends fits; Mixpanel takes 255 properties and nests objects 3 deep
+# inside a property (the properties object, and a list, are levels here too).
+PROPERTIES_MAX_BYTES = 32 * 1024
+PROPERTIES_MAX_DEPTH = 5
+PROPERTIES_MAX_KEYS = 255
+SHORTEST_OUT_OF_BOUNDS = 15  # {"":[[[[[]]]]]}: shorter texts are within every bound
+PROPERTIES_TOO_LARGE = f"properties are larger than 32 KB ({PROPERTIES_MAX_BYTES:,} bytes as JSON)"
+PROPERTIES_TOO_DEEP = (
+    f"properties nest more than {PROPERTIES_MAX_DEPTH} levels deep "
+    "(the properties object is one level, and each object or list in it one more)"
+)
+PROPERTIES_TOO_WIDE = f"properties hold an object of more than {PROPERTIES_MAX_KEYS} keys"
+
+
+def properties_problems(texts: np.ndarray) -> np.ndarray:
+    """Per event, why its properties (the JSON text of an object) are not stored: larger, deeper
+    or wider than the bounds above ('' when they are within them). Counting brackets and colons
+    (which strings may hold too) clears most texts without parsing them. The reasons are fixed
+    texts: callers group the events by reason."""
+    problems = np.full(len(texts), "", dtype=object)
+    for i, text in enumerate(texts.tolist()):
+        if len(text) < SHORTEST_OUT_OF_BOUNDS:
+            continue
+        if len(text) * 4 > PROPERTIES_MAX_BYTES and len(text.encode("utf-8", "surrogatepass")) > PROPERTIES_MAX_BYTES:
+            problems[i] = PROPERTIES_TOO_LARGE
+        elif text.count("{") + text.count("[") > PROPERTIES_MAX_DEPTH or text.count(":") > PROPERTIES_MAX_KEYS:
+            depth, keys = json_shape(json.loads(text))
+            if depth > PROPERTIES_MAX_DEPTH:
+                problems[i] = PROPERTIES_TOO_DEEP
+            elif keys > PROPERTIES_MAX_KEYS:
+                problems[i] = PROPERTIES_TOO_WIDE
+    return problems
+
+
+def json_shape(value) -> tuple[int, int]:
+    """The nesting depth of a JSON value (each object or list is a level) and the most keys an
+    object in it has."""
+    depth = keys = 0
+    stack = [(value, 1)]
+    while stack:
+        value, level = stack.pop()
+        if isinstance(value, dict):
+            keys = max(keys, len(value))
+            children = value.values()
+        elif isinstance(value, list):
+            children = value
+        else:
+            continue
+        depth = max(depth, level)
+        stack.extend((child, level + 1) for child in children)
+    return depth, keys
 
 
 def local_days(occurred_at: pd.Series) -> np.ndarray:
@@ -160,6 +217,21 @@ def store_events(frame: pd.DataFrame, *, roll_up: bool = True, rollups: Rollups 
             else:
                 add_to_rollups(new)
     return result
+
+
+def announce_ingested(frame: pd.DataFrame, stored: int, *, actor=None) -> None:
+    """Say that a batch of checked events (`frame`) was stored, `stored` of them new
+    (usage.events_ingested, heard once the current transaction commits, at once outside one): the
+    count, and the batch's distinct accounts and event names. Those include the batch's
+    duplicates: store_events counts the new events but does not say which they were."""
+    if stored:
+        emit(
+            "usage.events_ingested",
+            actor=actor,
+            account_ids=np.unique(frame["account_id"].to_numpy(dtype=np.int64)).tolist(),
+            count=stored,
+            names=sorted(pd.unique(frame["event"].to_numpy(dtype=object)).tolist()),
+        )
 
 
 @dataclass

@@ -12,9 +12,15 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from clm.customers.models import Account, Contact
-from clm.usage.api import MAX_EVENTS
+from clm.usage.ingest import MAX_REPORTED_ERRORS
+from clm.usage.ingest.decode import MAX_EVENTS
 from clm.usage.models import UsageDaily, UsageDailyUser, UsageEvent, UsageFeatureDaily
-from clm.usage.services import roll_up_pending
+from clm.usage.services import (
+    PROPERTIES_TOO_DEEP,
+    PROPERTIES_TOO_LARGE,
+    PROPERTIES_TOO_WIDE,
+    roll_up_pending,
+)
 from tests.api.conftest import assert_error
 
 pytestmark = pytest.mark.django_db
@@ -62,7 +68,7 @@ def test_valid_events_are_stored_with_their_rollups(api, account):
     ]
     result = api.post("/events", events)
     assert result.status_code == 200, result.content
-    assert result.json_body == {"received": 3, "stored": 3, "duplicates": 0, "errors": []}
+    assert result.json_body == {"received": 3, "stored": 3, "duplicates": 0, "errors": [], "errors_omitted": 0}
     stored = UsageEvent.objects.get(idempotency_key="e1")
     assert (stored.account, stored.user_key, stored.feature, stored.properties) == (
         account,
@@ -125,6 +131,7 @@ def test_events_without_keys_are_deduplicated_by_their_content(api, account):
         "stored": 0,
         "duplicates": 2,
         "errors": [],
+        "errors_omitted": 0,
     }
 
 
@@ -236,7 +243,13 @@ def test_the_batch_may_come_wrapped_in_an_object(api, account):
 
 
 def test_an_empty_batch_is_fine(api):
-    assert api.post("/events", []).json_body == {"received": 0, "stored": 0, "duplicates": 0, "errors": []}
+    assert api.post("/events", []).json_body == {
+        "received": 0,
+        "stored": 0,
+        "duplicates": 0,
+        "errors": [],
+        "errors_omitted": 0,
+    }
 
 
 @pytest.mark.parametrize("user", ["viewer", "owner"])
@@ -497,3 +510,37 @@ def test_a_batch_costs_the_same_queries_however_many_accounts_and_contacts_it_na
         assert (result["stored"], result["errors"]) == (size, [])
         counts.append(len(queries))
     assert counts[0] == counts[1], counts
+
+
+def test_properties_past_their_bounds_are_an_error_of_their_event_and_the_others_are_stored(api, account):
+    deep = {"a": [{"b": [{"c": [1]}]}]}  # six levels, the properties object included
+    events = [
+        event(account, idempotency_key="ok-1", properties={"a": [{"b": [1]}]}),
+        event(account, idempotency_key="big", properties={"items": list(range(800_000))}),  # issue 14: 4 MB
+        event(account, idempotency_key="deep", properties=deep),
+        event(account, idempotency_key="wide", properties={f"k{i}": i for i in range(256)}),
+        event(account, idempotency_key="ok-2", properties={f"k{i}": i for i in range(255)}),
+    ]
+    result = api.post("/events", events).json_body
+    assert (result["received"], result["stored"], result["errors_omitted"]) == (5, 2, 0)
+    assert result["errors"] == [
+        {"index": 1, "field": "properties", "message": PROPERTIES_TOO_LARGE.removeprefix("properties ")},
+        {"index": 2, "field": "properties", "message": PROPERTIES_TOO_DEEP.removeprefix("properties ")},
+        {"index": 3, "field": "properties", "message": PROPERTIES_TOO_WIDE.removeprefix("properties ")},
+    ]
+    assert set(UsageEvent.objects.values_list("idempotency_key", flat=True)) == {"ok-1", "ok-2"}
+
+
+def test_the_errors_listed_are_the_first_hundred_and_the_rest_are_counted(api, account):
+    events = [event(account, idempotency_key=f"k{i}") for i in range(300)]
+    for i in range(0, 300, 2):  # 150 bad events, two errors each
+        events[i] = event(account, event="", timestamp="yesterday")
+    result = api.post("/events", events).json_body
+    assert (result["stored"], len(result["errors"]), result["errors_omitted"]) == (150, MAX_REPORTED_ERRORS, 200)
+    assert [(e["index"], e["field"]) for e in result["errors"][:4]] == [
+        (0, "event"),
+        (0, "timestamp"),
+        (2, "event"),
+        (2, "timestamp"),
+    ]
+    assert result["errors"][-1]["index"] == 98

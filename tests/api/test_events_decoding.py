@@ -13,15 +13,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from clm.customers.models import Account
-from clm.usage.api import (
-    FIELDS,
-    TypedBatch,
-    TypedEvent,
-    check_events,
-    decode_body,
-    decode_plain,
-    encode_plain,
-)
+from clm.usage.ingest import check_events
+from clm.usage.ingest.decode import FIELDS, TypedBatch, TypedEvent, decode_body, decode_plain, encode_plain
 
 scalars = (
     st.none()

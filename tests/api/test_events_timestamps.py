@@ -1,15 +1,19 @@
 """The event endpoint reads the common shape of ISO 8601 in numpy (iso_common) and leaves every
-other text to pandas: for any text, the result must be what pandas alone reads."""
+other text to pandas: for any text, the result must be what pandas alone reads. A local time that
+a daylight-saving change skips or repeats is refused, by the API as by imports."""
 
 import numpy as np
 import pandas as pd
 import pytest
+from django.conf import settings as django_settings
 from django.test import override_settings
 from hypothesis import example, given, note, settings
 from hypothesis import strategies as st
 
 from clm.customers.models import Account
-from clm.usage.api import Batch, _has_offset, check_events, iso_common, pandas_timestamps
+from clm.io.parsers import _has_offset, iso_common, parse_datetime
+from clm.usage.ingest import check_events
+from clm.usage.ingest.checks import Batch
 
 
 def two(low=0, high=99):
@@ -37,7 +41,16 @@ texts = st.lists(
 
 
 def pandas_reading(text: list[str]) -> pd.Series:
-    return pandas_timestamps(text)
+    """The reference: UTC timestamps as pandas alone reads them (NaT where it cannot), a text
+    without an offset in the workspace's time zone, none of a skipped or repeated hour."""
+    stamps = pd.to_datetime(pd.Series(text, dtype=object), format="ISO8601", utc=True, errors="coerce")
+    stamps = stamps.dt.floor("us").dt.as_unit("us")
+    local = ~np.array([_has_offset(t) for t in text], dtype=bool)
+    if local.any():
+        wall = stamps[local].dt.tz_convert(None)
+        zone = django_settings.TIME_ZONE
+        stamps[local] = wall.dt.tz_localize(zone, ambiguous="NaT", nonexistent="NaT").dt.tz_convert("UTC")
+    return stamps
 
 
 @settings(max_examples=1000, deadline=None)
@@ -113,3 +126,57 @@ def test_a_year_out_of_the_ordinary_is_refused(admin_user):
         (1, "timestamp"),
         (2, "timestamp"),
     ]
+
+
+DST_TEXTS = [
+    "2024-03-10T02:30:00",  # New York skips 02:00-03:00
+    "2024-03-10T02:30",  # the same, in a shape pandas reads
+    "2024-11-03T01:30:00",  # New York lives 01:00-02:00 twice
+    "2024-03-10T02:30:00-05:00",  # with an offset: one instant
+    "2024-03-10T03:30:00",
+]
+DST_READING = [
+    None,
+    None,
+    None,
+    pd.Timestamp("2024-03-10T07:30:00Z"),
+    pd.Timestamp("2024-03-10T07:30:00Z"),
+]
+
+
+@override_settings(TIME_ZONE="America/New_York")
+def test_the_api_refuses_a_local_time_that_a_daylight_saving_change_skips_or_repeats():
+    batch = Batch([{"timestamp": t} for t in DST_TEXTS], plain=False)
+    stamps = batch.timestamps("timestamp")
+    assert [None if pd.isna(s) else s for s in stamps] == DST_READING
+    assert batch.report() == [
+        {
+            "index": 0,
+            "field": "timestamp",
+            "message": "'2024-03-10T02:30:00' does not exist in America/New_York (the clocks skip that "
+            "hour for daylight saving time): add the UTC offset",
+        },
+        {
+            "index": 1,
+            "field": "timestamp",
+            "message": "'2024-03-10T02:30' does not exist in America/New_York (the clocks skip that "
+            "hour for daylight saving time): add the UTC offset",
+        },
+        {
+            "index": 2,
+            "field": "timestamp",
+            "message": "'2024-11-03T01:30:00' occurs twice in America/New_York (the clocks go back an "
+            "hour for daylight saving time): add the UTC offset",
+        },
+    ]
+
+
+@override_settings(TIME_ZONE="America/New_York")
+def test_an_import_reads_local_times_as_the_api_does():
+    batch = Batch([{"timestamp": t} for t in DST_TEXTS], plain=False)
+    api = batch.timestamps("timestamp")
+    imported, errors = parse_datetime(pd.Series(DST_TEXTS, dtype=object), "America/New_York")
+    assert [None if pd.isna(s) else s for s in imported] == DST_READING
+    assert imported.tolist() == api.tolist()
+    api_reasons = {e["index"]: e["message"] for e in batch.report()}
+    assert {i: r for i, r in enumerate(errors) if r} == api_reasons

@@ -73,6 +73,23 @@ def test_a_column_of_alike_datetimes_reads_the_same_as_a_mixed_one(cells_, utc):
     assert mixed.iloc[:2].tolist() == values.tolist()
 
 
+def test_a_local_time_that_a_daylight_saving_change_skips_or_repeats_is_refused_by_name():
+    values, errors = parsers.parse_datetime(
+        cells("2024-03-31 02:30", "2024/10/27 02:30:00", "2024-03-31 02:30+01:00", "2024-03-31 03:30"),
+        "Europe/Berlin",
+    )
+    assert errors.tolist() == [
+        "'2024-03-31 02:30' does not exist in Europe/Berlin (the clocks skip that hour for daylight "
+        "saving time): add the UTC offset",
+        "'2024/10/27 02:30:00' occurs twice in Europe/Berlin (the clocks go back an hour for daylight "
+        "saving time): add the UTC offset",
+        "",
+        "",
+    ]
+    assert values.isna().tolist() == [True, True, False, False]
+    assert values.iloc[2] == values.iloc[3] == pd.Timestamp("2024-03-31 01:30", tz="UTC")
+
+
 def test_months_are_their_first_day():
     values, errors = parsers.parse_month(cells("2024-03", "2024年3月", "2024/3", "2024-03-17"))
     assert (errors == "").all()

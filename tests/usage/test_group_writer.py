@@ -9,7 +9,8 @@ from django.utils import timezone
 
 from clm.core.models import User
 from clm.customers.models import Account
-from clm.usage import api
+from clm.usage.ingest import ingest
+from clm.usage.ingest import writer as ingest_writer
 from clm.usage.models import UsageEvent
 
 
@@ -64,8 +65,8 @@ def run_concurrently(writer, frames, fake):
 
 def test_batches_sent_during_a_write_are_stored_together(monkeypatch):
     fake = FakeStore()
-    monkeypatch.setattr(api, "store_alone", fake)
-    writer = api.GroupWriter()
+    monkeypatch.setattr(ingest_writer, "store_alone", fake)
+    writer = ingest_writer.GroupWriter()
     results = run_concurrently(writer, [frame(3, "a"), frame(1, "b"), frame(2, "c"), frame(5, "d")], fake)
     assert results == {"a": 3, "b": 1, "c": 2, "d": 5}
     assert fake.groups[0] == ["a"]
@@ -74,8 +75,8 @@ def test_batches_sent_during_a_write_are_stored_together(monkeypatch):
 
 def test_a_group_is_limited_in_events(monkeypatch):
     fake = FakeStore()
-    monkeypatch.setattr(api, "store_alone", fake)
-    writer = api.GroupWriter(max_events=4)
+    monkeypatch.setattr(ingest_writer, "store_alone", fake)
+    writer = ingest_writer.GroupWriter(max_events=4)
     results = run_concurrently(writer, [frame(1, "a"), frame(3, "b"), frame(3, "c"), frame(1, "d")], fake)
     assert results == {"a": 1, "b": 3, "c": 3, "d": 1}
     assert all(sum({"a": 1, "b": 3, "c": 3, "d": 1}[t] for t in g) <= 4 for g in fake.groups)
@@ -83,8 +84,8 @@ def test_a_group_is_limited_in_events(monkeypatch):
 
 def test_a_failing_batch_fails_only_its_own_request(monkeypatch):
     fake = FakeStore(bad="c")
-    monkeypatch.setattr(api, "store_alone", fake)
-    writer = api.GroupWriter()
+    monkeypatch.setattr(ingest_writer, "store_alone", fake)
+    writer = ingest_writer.GroupWriter()
     results = run_concurrently(writer, [frame(1, "a"), frame(2, "b"), frame(3, "c")], fake)
     assert results == {"a": 1, "b": 2, "c": "batch c is refused"}
     assert sorted(fake.groups[1]) == ["b", "c"]  # the group failed, then each batch went alone
@@ -94,13 +95,19 @@ def test_a_failing_batch_fails_only_its_own_request(monkeypatch):
 @pytest.mark.django_db
 def test_the_endpoint_stores_through_the_group_writer(monkeypatch):
     seen = []
-    real = api.store_alone
-    monkeypatch.setattr(api, "store_alone", lambda frames: seen.append(len(frames)) or real(frames))
+    real = ingest_writer.store_alone
+    monkeypatch.setattr(ingest_writer, "store_alone", lambda frames: seen.append(len(frames)) or real(frames))
     account = Account.objects.create(name="云帆")
     stamp = timezone.now().isoformat()
     events = [{"account": account.pk, "event": "login", "timestamp": stamp, "idempotency_key": f"k{i}"} for i in range(3)]
     user = User.objects.create_superuser("root", password="x")
-    assert api.ingest(events, user)["stored"] == 3
-    assert api.ingest(events, user) == {"received": 3, "stored": 0, "duplicates": 3, "errors": []}
+    assert ingest(events, user)["stored"] == 3
+    assert ingest(events, user) == {
+        "received": 3,
+        "stored": 0,
+        "duplicates": 3,
+        "errors": [],
+        "errors_omitted": 0,
+    }
     assert seen == [1, 1]
     assert UsageEvent.objects.count() == 3

@@ -6,7 +6,7 @@ from contextlib import contextmanager
 
 import pandas as pd
 
-from clm.usage import api
+from clm.usage.ingest import writer as ingest_writer
 
 
 def frame(n: int, tag: str) -> pd.DataFrame:
@@ -34,11 +34,11 @@ class OtherProcessWriting:
 def test_batches_that_arrive_while_another_process_writes_join_the_group(monkeypatch):
     lock = OtherProcessWriting()
     groups = []
-    monkeypatch.setattr(api, "write_lock", lock)
+    monkeypatch.setattr(ingest_writer, "write_lock", lock)
     monkeypatch.setattr(
-        api, "store_alone", lambda frames: groups.append(len(frames)) or [len(f) for f in frames]
+        ingest_writer, "store_alone", lambda frames: groups.append(len(frames)) or [len(f) for f in frames]
     )
-    writer = api.GroupWriter()
+    writer = ingest_writer.GroupWriter()
     results = {}
 
     def send(tag, n):
