@@ -39,7 +39,6 @@ KEY_ROLES = (Contact.Role.DECISION_MAKER, Contact.Role.ECONOMIC_BUYER, Contact.R
 HIGH_PRIORITY = (Ticket.Priority.HIGH, Ticket.Priority.URGENT)
 # Hours to the first response before a ticket breaches its SLA, by priority.
 SLA_FIRST_RESPONSE_HOURS = {"urgent": 4, "high": 8, "normal": 24, "low": 72}
-LIVE_STATUSES = (Subscription.Status.ACTIVE, Subscription.Status.TRIAL)
 # A renewal opportunity's stage as of the date, read as the customer's stated intent.
 RENEWAL_INTENT = {
     "won": 1.0,
@@ -314,7 +313,7 @@ def _contracts(w: Window) -> pd.DataFrame:
 
 def _state(changes: pd.DataFrame) -> pd.DataFrame:
     last = changes.groupby("subscription").tail(1).set_index("subscription")
-    last["live"] = last["status"].isin(LIVE_STATUSES)
+    last["live"] = last["status"].isin(Subscription.LIVE_STATUSES)
     return last
 
 
