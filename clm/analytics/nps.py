@@ -43,7 +43,9 @@ def net_promoter_score(scores) -> NetPromoterScore:
         raise AnalyticsInputError("scores", scores, "NPS answers are numbers from 0 to 10") from None
     bad = ~np.isfinite(values) | (values < 0) | (values > 10) | (values != np.round(values))
     if bad.any():
-        raise AnalyticsInputError("scores", values[bad][0].item(), "an NPS answer is a whole number from 0 to 10")
+        raise AnalyticsInputError(
+            "scores", values[bad][0].item(), "an NPS answer is a whole number from 0 to 10"
+        )
     promoters = int((values >= PROMOTER_MIN).sum())
     detractors = int((values <= DETRACTOR_MAX).sum())
     return NetPromoterScore(promoters, len(values) - promoters - detractors, detractors)
