@@ -45,7 +45,7 @@ def main() -> int:
 
 
 def run(args) -> int:
-    from clm.commerce.models import Order, OrderLine
+    from clm.commerce.models import Order, OrderLine, SubscriptionChange
     from clm.value import services
     from clm.value.models import CLVEstimate
 
@@ -88,7 +88,7 @@ def run(args) -> int:
             )
         )
         changes = list(
-            services.SubscriptionChange.objects.filter(
+            SubscriptionChange.objects.filter(
                 account_id=account, effective_date__lte=first_day
             ).values("effective_date", "kind", "mrr_before", "mrr_after")
         )

@@ -189,7 +189,8 @@ def unit_economics(
     table["monthly_margin"] = pd.array(margin, dtype="Float64")
     table["ltv_to_cac"] = pd.array(ratio, dtype="Float64")
     table["cac_share_of_ltv"] = pd.array(share, dtype="Float64")
-    table["health"] = health
+    # object dtype, or pandas 3 infers its string type and the missing health becomes NaN
+    table["health"] = pd.Series(health, index=table.index, dtype=object)
     table["payback_months"] = pd.array(payback, dtype="Float64")
     return table[list(ECONOMICS_COLUMNS)]
 

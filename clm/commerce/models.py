@@ -23,6 +23,32 @@ class Product(Imported):
         return self.name
 
 
+ARR_FIELD = models.DecimalField(max_digits=16, decimal_places=2)  # SQLite's float sums come back in cents
+
+
+class SubscriptionQuerySet(models.QuerySet):
+    def live(self):
+        """Contracts in force: active or in trial."""
+        return self.filter(status__in=Subscription.LIVE_STATUSES)
+
+    def arr_by_account(self):
+        """Per account (account_id, arr): ARR = 12 × the MRR of its live contracts. Accounts
+        without a live contract have no row."""
+        return (
+            self.live()
+            .order_by()
+            .values("account_id")
+            .annotate(arr=models.ExpressionWrapper(models.Sum("mrr") * 12, output_field=ARR_FIELD))
+            .values_list("account_id", "arr")
+        )
+
+    def account_arr(self, account=None):
+        """The ARR of the account ``account`` refers to (an outer account's pk by default), as
+        a subquery to annotate accounts with; NULL without a live contract."""
+        account = models.OuterRef("pk") if account is None else account
+        return models.Subquery(self.filter(account=account).arr_by_account().values("arr")[:1])
+
+
 class Subscription(Imported, Timestamped):
     """A contract. Every change of MRR, seats or status is also written to SubscriptionChange, the
     ledger MRR movements (new, expansion, contraction, churn, reactivation) are computed from."""
@@ -32,6 +58,8 @@ class Subscription(Imported, Timestamped):
         ACTIVE = "active", _("Active")
         CANCELLED = "cancelled", _("Cancelled")
         EXPIRED = "expired", _("Expired")
+
+    LIVE_STATUSES = (Status.ACTIVE, Status.TRIAL)
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="subscriptions")
     product = models.ForeignKey(Product, null=True, blank=True, on_delete=models.PROTECT)
@@ -45,6 +73,8 @@ class Subscription(Imported, Timestamped):
     cancelled_on = models.DateField(null=True, blank=True)
     cancel_reason = models.CharField(max_length=200, blank=True)
 
+    objects = SubscriptionQuerySet.as_manager()
+
     class Meta:
         constraints = [
             Imported.external_key_constraint("subscription"),
@@ -54,7 +84,7 @@ class Subscription(Imported, Timestamped):
 
     @property
     def arr(self) -> Decimal:
-        return self.mrr * 12
+        return self.mrr * 12  # the one contract's share of SubscriptionQuerySet.arr_by_account
 
     def __str__(self):
         return f"{self.account} {self.product or ''} {self.start_date}"

@@ -25,11 +25,12 @@ from django.conf import settings
 from django.db.models import Count, Max, Min, Q, Sum
 from django.utils import timezone
 
-from clm.commerce.models import Order, Payment, Subscription, SubscriptionChange
+from clm.commerce.models import Payment, Subscription, SubscriptionChange
 from clm.customers.models import Account, Contact, Interaction
 from clm.sales.models import Opportunity, OpportunityStageChange
 from clm.service.models import SurveyResponse, Ticket
 from clm.usage.models import Feature, UsageDaily, UsageDailyUser, UsageFeatureDaily
+from clm.value.services.loading import change_frame, order_frame
 
 RECENT_DAYS = 30
 BASELINE_DAYS = 90  # the account's own prior baseline, before the recent window
@@ -39,7 +40,11 @@ KEY_ROLES = (Contact.Role.DECISION_MAKER, Contact.Role.ECONOMIC_BUYER, Contact.R
 HIGH_PRIORITY = (Ticket.Priority.HIGH, Ticket.Priority.URGENT)
 # Hours to the first response before a ticket breaches its SLA, by priority.
 SLA_FIRST_RESPONSE_HOURS = {"urgent": 4, "high": 8, "normal": 24, "low": 72}
-LIVE_STATUSES = (Subscription.Status.ACTIVE, Subscription.Status.TRIAL)
+# the contract ledger's columns (clm.value.services.loading) by the names used here
+LEDGER_NAMES = {
+    "subscription_id": "subscription", "account_id": "account", "effective_date": "date", "mrr_after": "mrr",
+    "seats_after": "seats", "status_after": "status",
+}  # fmt: skip
 # A renewal opportunity's stage as of the date, read as the customer's stated intent.
 RENEWAL_INTENT = {
     "won": 1.0,
@@ -262,25 +267,10 @@ def _core_usage(w: Window) -> pd.DataFrame:
 
 def _contracts(w: Window) -> pd.DataFrame:
     """Contract state from the ledger as of the date, and 180 days before."""
-    changes = _frame(
-        SubscriptionChange.objects.filter(effective_date__lte=w.as_of)
-        .order_by("effective_date", "id")
-        .values_list(
-            "subscription_id",
-            "account_id",
-            "effective_date",
-            "kind",
-            "mrr_after",
-            "seats_after",
-            "status_after",
-        ),
-        ["subscription", "account", "date", "kind", "mrr", "seats", "status"],
-    )
+    changes = change_frame(as_of=w.as_of).rename(columns=LEDGER_NAMES)
     out = pd.DataFrame(index=pd.Index([], name="account"))
     if changes.empty:
         return out
-    changes["date"] = pd.to_datetime(changes["date"])
-    changes["mrr"] = changes["mrr"].astype(float)
     as_of = pd.Timestamp(w.as_of)
     now = _state(changes)
     then = _state(changes[changes["date"] <= as_of - pd.Timedelta(days=180)])
@@ -314,7 +304,7 @@ def _contracts(w: Window) -> pd.DataFrame:
 
 def _state(changes: pd.DataFrame) -> pd.DataFrame:
     last = changes.groupby("subscription").tail(1).set_index("subscription")
-    last["live"] = last["status"].isin(LIVE_STATUSES)
+    last["live"] = last["status"].isin(Subscription.LIVE_STATUSES)
     return last
 
 
@@ -373,18 +363,24 @@ def _plan(live: pd.DataFrame) -> pd.Series:
 
 
 def _orders(w: Window) -> pd.DataFrame:
-    year = Q(ordered_on__gt=w.day(365))
-    rows = (
-        Order.objects.filter(ordered_on__lte=w.as_of)
-        .values("account_id")
-        .annotate(
-            first_order=Min("ordered_on"),
-            last_order=Max("ordered_on"),
-            orders_365d=Count("id", filter=year),
-            revenue_365d=Sum("amount", filter=year),
-        )
+    orders = order_frame(as_of=w.as_of)
+    if orders.empty:
+        return pd.DataFrame(index=pd.Index([], name="account"))
+    year = orders["day"] > np.datetime64(w.day(365), "D").astype(np.int64)
+    account = orders["account_id"].rename("account")
+    days = orders["day"].groupby(account)
+    return pd.DataFrame(
+        {
+            "first_order": _dates(days.min()),
+            "last_order": _dates(days.max()),
+            "orders_365d": year.groupby(account).sum(),
+            "revenue_365d": orders["amount"].where(year, 0.0).groupby(account).sum().round(2),  # cents, as stored
+        }
     )
-    return _grouped(rows, ["first_order", "last_order", "orders_365d", "revenue_365d"])
+
+
+def _dates(day_numbers: pd.Series) -> pd.Series:
+    return pd.Series(day_numbers.to_numpy().astype("datetime64[D]").astype(object), index=day_numbers.index)
 
 
 def _payments(w: Window) -> pd.DataFrame:

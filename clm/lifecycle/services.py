@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from clm.analytics import health, stages, warning
 from clm.analytics.churn import ChurnModel as LearnedModel
-from clm.commerce.models import SubscriptionChange
+from clm.commerce.models import Subscription, SubscriptionChange
 from clm.core import audit, events
 from clm.customers.models import Account
 from clm.lifecycle import metrics as metric_source
@@ -35,7 +35,6 @@ from clm.lifecycle.models import (
 from clm.value import services as value_services
 
 STEPS = ("metrics", "health", "signals", "stages", "churn risk", "value", "save")
-LIVE = metric_source.LIVE_STATUSES
 BATCH = 2000
 
 Progress = Callable[[str], None]
@@ -494,7 +493,7 @@ def churn_events(until: dt.date | None = None) -> pd.DataFrame:
             {"account": pd.Series(dtype=int), "date": pd.Series(dtype="datetime64[ns]"), "event": []}
         )
     frame["date"] = pd.to_datetime(frame["date"])
-    live = frame["status"].isin(LIVE).astype(int)
+    live = frame["status"].isin(Subscription.LIVE_STATUSES).astype(int)
     was_live = live.groupby(frame["subscription"]).shift(1, fill_value=0)
     frame["delta"] = live - was_live
     # several changes of one account on one day count as one net change

@@ -5,7 +5,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.core.paginator import Paginator
-from django.db.models import Exists, F, OuterRef, Q, Subquery, Sum
+from django.db.models import Exists, F, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from clm.commerce.models import Subscription
@@ -15,7 +15,6 @@ from clm.customers.services import fill_search_keys, search_term
 
 PAGE_SIZE = 50
 RENEWAL_WINDOWS = (30, 60, 90, 180)
-LIVE = (Subscription.Status.ACTIVE, Subscription.Status.TRIAL)
 
 # sort key -> ORDER BY (the id last, so pages are stable)
 SORTS = {
@@ -28,18 +27,9 @@ SORTS = {
 }
 
 
-def _arr():
-    return Subquery(
-        Subscription.objects.filter(account=OuterRef("pk"), status__in=LIVE)
-        .values("account")
-        .annotate(total=Sum("mrr"))
-        .values("total")[:1]
-    )
-
-
 def _next_renewal():
     return Subquery(
-        Subscription.objects.filter(account=OuterRef("pk"), status__in=LIVE, renewal_date__isnull=False)
+        Subscription.objects.live().filter(account=OuterRef("pk"), renewal_date__isnull=False)
         .order_by("renewal_date")
         .values("renewal_date")[:1]
     )
@@ -97,9 +87,8 @@ def filtered(user, criteria: Criteria, today: dt.date | None = None):
     if criteria.tag:
         accounts = accounts.filter(Exists(Account.tags.through.objects.filter(account=OuterRef("pk"), tag_id=criteria.tag)))
     if criteria.renewal_within:
-        renewing = Subscription.objects.filter(
+        renewing = Subscription.objects.live().filter(
             account=OuterRef("pk"),
-            status__in=LIVE,
             renewal_date__gte=today,
             renewal_date__lte=today + dt.timedelta(days=criteria.renewal_within),
         )
@@ -109,7 +98,7 @@ def filtered(user, criteria: Criteria, today: dt.date | None = None):
 
 def ordered(accounts, criteria: Criteria):
     if criteria.sort == "arr":
-        accounts = accounts.annotate(arr=_arr())
+        accounts = accounts.annotate(arr=Subscription.objects.account_arr())
     elif criteria.sort == "renewal":
         accounts = accounts.annotate(next_renewal=_next_renewal())
     order = []
@@ -134,19 +123,15 @@ def page(user, criteria: Criteria, number: int | str = 1):
     current = paginator.get_page(number)
     rows = list(current.object_list)
     ids = [a.pk for a in rows]
-    arr = dict(
-        Subscription.objects.filter(account_id__in=ids, status__in=LIVE)
-        .values("account_id").annotate(total=Sum("mrr")).values_list("account_id", "total")
-    )
+    arr = dict(Subscription.objects.filter(account_id__in=ids).arr_by_account())
     renewals = {}
     for account_id, day in (
-        Subscription.objects.filter(account_id__in=ids, status__in=LIVE, renewal_date__isnull=False)
+        Subscription.objects.live().filter(account_id__in=ids, renewal_date__isnull=False)
         .order_by("-renewal_date").values_list("account_id", "renewal_date")
     ):
         renewals[account_id] = day  # the earliest wins: ordered newest first
     for account in rows:
-        mrr = arr.get(account.pk)
-        account.arr_value = mrr * 12 if mrr is not None else None
+        account.arr_value = arr.get(account.pk)
         account.next_renewal_on = renewals.get(account.pk)
     current.object_list = rows
     return current

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from django.db.models import Q, Sum
 from django.utils import timezone
 
+from clm.analytics.nps import net_promoter_score
 from clm.commerce.models import Order, Subscription
 from clm.core.access import restrict, visible_accounts
 from clm.customers.models import Account, Contact, HealthBand, Interaction
@@ -23,7 +24,6 @@ USAGE_DAYS = 365
 STAGE_CHANGES_SHOWN = 5
 RECENT = 10
 OPEN_TICKETS = (Ticket.Status.OPEN, Ticket.Status.PENDING)
-LIVE = (Subscription.Status.ACTIVE, Subscription.Status.TRIAL)
 
 
 @dataclass
@@ -61,15 +61,6 @@ def decision_chain(contacts: list[Contact]) -> list[tuple[str, list[Contact]]]:
     return chain
 
 
-def net_promoter_score(scores: list[int]) -> int | None:
-    """NPS = % promoters (9–10) − % detractors (0–6), over the responses given."""
-    if not scores:
-        return None
-    promoters = sum(1 for s in scores if s >= 9)
-    detractors = sum(1 for s in scores if s <= 6)
-    return round(100 * (promoters - detractors) / len(scores))
-
-
 def usage_series(account_id: int, today: dt.date, days: int = USAGE_DAYS) -> dict:
     """Daily active users and core-feature minutes over the last `days` days, as chart series
     (days without usage read as zero)."""
@@ -95,23 +86,23 @@ def account_overview(account: Account, today: dt.date | None = None) -> AccountO
     today = today or timezone.localdate()
     contacts = list(account.contacts.all())
     subscriptions = list(account.subscriptions.select_related("product").order_by("-start_date")[:20])
-    live = [s for s in subscriptions if s.status in LIVE]
-    renewals = [s.renewal_date for s in live if s.renewal_date and s.renewal_date >= today]
+    live = account.subscriptions.live()
+    next_renewal = live.filter(renewal_date__gte=today).order_by("renewal_date").values_list("renewal_date", flat=True)
     tickets = list(account.tickets.order_by("-opened_at")[:RECENT])
     open_tickets = account.tickets.filter(status__in=OPEN_TICKETS).count()
     surveys = list(account.survey_responses.order_by("-responded_at")[:RECENT])
-    nps_scores = [s.score for s in surveys if s.kind == SurveyResponse.Kind.NPS]
+    nps = net_promoter_score([s.score for s in surveys if s.kind == SurveyResponse.Kind.NPS]).score
     return AccountOverview(
         account=account,
         decision_chain=decision_chain(contacts),
         subscriptions=subscriptions,
-        arr=sum((s.mrr for s in live), start=0) * 12 if live else None,
-        next_renewal=min(renewals) if renewals else None,
+        arr=dict(live.arr_by_account()).get(account.pk),
+        next_renewal=next_renewal.first(),
         orders=list(account.orders.order_by("-ordered_on", "-pk")[:RECENT]),
         tickets=tickets,
         open_tickets=open_tickets,
         surveys=surveys,
-        nps=net_promoter_score(nps_scores),
+        nps=None if nps is None else round(nps),
         opportunities=list(
             account.opportunities.exclude(stage__in=Opportunity.CLOSED).select_related("owner").order_by("expected_close")
         ),
@@ -144,8 +135,8 @@ def my_work(user, today: dt.date | None = None, horizon_days: int = 90) -> MyWor
         red_accounts=list(mine.filter(health_band=HealthBand.RED).order_by(
             "health_score", "name").only("name", "health_score", "health_band", "lifecycle_stage")[:20]),
         renewals=list(
-            restrict(Subscription.objects.all(), user).filter(
-                account_id__in=mine_ids, status__in=LIVE,
+            restrict(Subscription.objects.live(), user).filter(
+                account_id__in=mine_ids,
                 renewal_date__gte=today, renewal_date__lte=today + dt.timedelta(days=horizon_days),
             ).select_related("account", "product").order_by("renewal_date")[:30]
         ),

@@ -77,7 +77,7 @@ def test_unit_economics_from_account_ltv_match_the_worked_example():
     # LTV 10,000, CAC 6,000 → 60% of LTV: alarm; payback 6,000 / 500 = 12 months
     assert (february.cac_share_of_ltv, february.health, february.payback_months) == (0.6, "alarm", 12)
     events = rows[("events", "2024-01")]
-    assert events.ltv_to_cac is pd.NA and events.payback_months is pd.NA and pd.isna(events.health)
+    assert events.ltv_to_cac is pd.NA and events.payback_months is pd.NA and events.health is None
 
 
 def test_unit_economics_from_channel_ltv_classify_warning_between_30_and_50_percent():

@@ -106,6 +106,17 @@ def test_cac_with_ltv_ratio_and_health_levels(api_as, admin_user, book):
     assert unattributed["status"] == "no_spend"
 
 
+@pytest.mark.parametrize("period", ["quarter", "month"])
+def test_cac_of_a_period_without_ltv_has_no_health_rather_than_a_500(api_as, admin_user, book, period):
+    # Spend in a month that won no customer: no CAC, so no health. pandas 3 stored the missing
+    # health as NaN in a string column, and the API answered 500 (issue 14, finding 5).
+    ChannelSpend.objects.create(channel="ads", month=dt.date(2024, 3, 1), amount=Decimal("5000"))
+    response = api_as(admin_user).get("/value/cac", period=period, as_of=AS_OF.isoformat())
+    assert response.status_code == 200, response.content
+    ads = next(r for r in response.json_body["rows"] if r["channel"] == "ads")
+    assert (ads["status"], ads["cac"], ads["health"]) == ("no_new_customers", None, None)
+
+
 def test_recommendations_can_be_accepted_by_sales_not_by_viewers(api_as, owner, viewer, products):
     account = Account.objects.create(name="mine", sales_owner=owner)
     rec = Recommendation.objects.create(

@@ -135,7 +135,7 @@ def test_the_clm_command_exits_non_zero_without_a_traceback(tmp_path):
         timeout=120,
     )
     assert done.returncode != 0
-    assert "row 2" in done.stderr and "not a date" in done.stderr
+    assert "row 3" in done.stderr and "not a date" in done.stderr  # rows as in the file: the header is row 1
     assert "Traceback" not in done.stderr
 
 
@@ -155,3 +155,91 @@ def test_recompute_runs_the_daily_value_run_on_the_database():
     assert CLVEstimate.objects.get(account=buyer).as_of == dt.date(2024, 2, 1)
     with pytest.raises(CommandError, match="in the future"):
         call_command("clv", "recompute", "--as-of", "2999-01-01")
+
+
+def _cdnow_rows():
+    from clm.analytics.clv import read_cdnow
+
+    return read_cdnow(CDNOW_SAMPLE)
+
+
+def test_a_gbk_csv_from_a_chinese_excel_gives_the_same_fit_as_the_original_file(tmp_path):
+    transactions = _cdnow_rows()
+    gbk = tmp_path / "订单.csv"
+    lines = ["客户编号,下单日期,金额（元）"] + [
+        f"客户{c},{d:%Y/%m/%d},{a:.2f}"
+        for c, d, a in zip(
+            transactions["customer"], transactions["date"], transactions["amount"], strict=True
+        )
+    ]
+    gbk.write_bytes("\r\n".join(lines).encode("gbk"))
+    with pytest.raises(UnicodeDecodeError):
+        gbk.read_text(encoding="utf-8")  # really GBK, not UTF-8
+    result = run(
+        "bgnbd", str(gbk), "--customer", "客户编号", "--date", "下单日期", "--amount", "金额（元）",
+        "--calibration-end", "1997-09-30",
+    )  # fmt: skip
+    original = run(*cdnow("--amount", "5", "--calibration-end", "1997-09-30"))
+    assert result["customers"] == original["customers"] == 2357
+    assert result["parameters"] == pytest.approx(original["parameters"], rel=1e-9)
+    assert result["gamma_gamma"]["parameters"] == pytest.approx(
+        original["gamma_gamma"]["parameters"], rel=1e-6
+    )
+
+
+def test_an_xlsx_workbook_is_read_too(tmp_path):
+    from openpyxl import Workbook
+
+    transactions = _cdnow_rows()
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["customer", "date"])
+    for c, d in zip(transactions["customer"], transactions["date"], strict=True):
+        sheet.append([int(c), d.to_pydatetime()])
+    path = tmp_path / "orders.xlsx"
+    book.save(path)
+    result = run(
+        "bgnbd", str(path), "--customer", "customer", "--date", "date", "--calibration-end", "1997-09-30"
+    )
+    assert [round(result["parameters"][k], 3) for k in ("r", "alpha", "a", "b")] == [
+        0.243,
+        4.414,
+        0.793,
+        2.426,
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("orders.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 504, "old-style Excel .xls"),
+        ("orders.xls", b"customer,date\n1,2024-01-01\n", "expected a .csv or .xlsx file, not .xls"),
+        ("orders.csv", "客户,日期\n1,2024-01-01\n".encode("utf-16-be"), "binary data"),
+        ("orders.csv", b"customer,date\n", "no rows"),
+    ],
+)
+def test_files_it_cannot_read_are_refused_with_the_reason(tmp_path, name, content, message):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(CommandError, match=message):
+        call_command(
+            "clv",
+            "bgnbd",
+            str(path),
+            "--customer",
+            "customer",
+            "--date",
+            "date",
+            "--calibration-end",
+            "2024-02-01",
+        )
+
+
+def test_a_bad_amount_names_its_row_and_why(tmp_path):
+    path = tmp_path / "orders.csv"
+    path.write_text("customer,date,amount\n1,2024-01-01,10\n2,2024-01-02,-5\n", encoding="utf-8")
+    with pytest.raises(CommandError, match=r"--amount amount: row 3 has '-5', which must be at least 0"):
+        call_command(
+            "clv", "bgnbd", str(path), "--customer", "customer", "--date", "date", "--amount", "amount",
+            "--calibration-end", "2024-02-01",
+        )  # fmt: skip

@@ -275,8 +275,9 @@ def test_the_number_of_queries_does_not_grow_with_the_accounts(products):
 
 def test_points_expire_oldest_first_when_the_rules_say_so(monkeypatch):
     from clm.analytics.tiers import LoyaltyRules
+    from clm.value.services import loyalty
 
-    monkeypatch.setattr(services, "LOYALTY_RULES", LoyaltyRules(expiry_months=12))
+    monkeypatch.setattr(loyalty, "LOYALTY_RULES", LoyaltyRules(expiry_months=12))
     buyer = Account.objects.create(name="buyer")
     order(buyer, dt.date(2023, 1, 10), "5000.00")  # 50 points, expire on 2024-01-10
     order(buyer, dt.date(2023, 9, 1), "2000.00")  # 20 points, still valid in March 2024

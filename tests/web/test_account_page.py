@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from clm.core.models import AuditLog
 from clm.customers.models import Account, Interaction
-from clm.web.overview import decision_chain, net_promoter_score
+from clm.web.overview import decision_chain
 from tests.web.conftest import build_history
 
 pytestmark = pytest.mark.django_db
@@ -172,12 +172,6 @@ def test_the_decision_chain_groups_by_role_key_people_first_leavers_last():
     chain = decision_chain(people)
     assert [label for label, _ in chain] == ["Decision maker", "User", ""]
     assert [c.name for c in chain[1][1]] == ["z", "a", "b", "c"]
-
-
-def test_nps_is_promoters_minus_detractors():
-    assert net_promoter_score([10, 9, 8, 6, 0]) == 0
-    assert net_promoter_score([10, 10, 7]) == 67
-    assert net_promoter_score([]) is None
 
 
 def test_usage_days_without_rows_read_as_zero(owner, huawei):

@@ -7,6 +7,7 @@ clm clv sbg --alive N0,N1,N2,... [--project N] [--json]
 
 from __future__ import annotations
 
+import csv
 import json
 import time
 from pathlib import Path
@@ -25,6 +26,8 @@ from clm.analytics.clv import (
     rfm_summary,
 )
 from clm.analytics.clv.data import DAYS_PER_PERIOD
+from clm.io.parsers import clean_text, nonempty, parse_date, parse_float
+from clm.io.readers import FileProblem, open_table
 
 SEPARATORS = {"auto": None, "comma": ",", "tab": "\t", "semicolon": ";", "whitespace": r"\s+"}
 
@@ -38,7 +41,7 @@ class Command(BaseCommand):
         bg = models.add_parser(
             "bgnbd", help="BG/NBD on a transaction file (one row per purchase), with Gamma-Gamma spend"
         )
-        bg.add_argument("file", help="CSV/TSV/TXT or XLSX file of transactions")
+        bg.add_argument("file", help="CSV/TSV/TXT (UTF-8 or GBK) or XLSX file of transactions")
         bg.add_argument(
             "--customer", required=True, help="the customer id column (name, or number with --no-header)"
         )
@@ -54,7 +57,10 @@ class Command(BaseCommand):
             "--date-format", help="strftime format of the dates, e.g. %%Y%%m%%d (default: guessed)"
         )
         bg.add_argument(
-            "--sep", choices=sorted(SEPARATORS), default="auto", help="column separator (default auto)"
+            "--sep",
+            choices=sorted(SEPARATORS),
+            default="auto",
+            help="column separator of a text file (default: detected)",
         )
         bg.add_argument(
             "--no-header", action="store_true", help="the file has no header: columns are 1, 2, ..."
@@ -95,17 +101,10 @@ class Command(BaseCommand):
                 known = ", ".join(map(str, transactions.columns))
                 raise CommandError(f"{role} {column}: no such column in {file} (columns: {known})")
         end = _date("--calibration-end", calibration_end)
-        frame = pd.DataFrame({"customer": transactions[customer].astype(str).str.strip()})
+        frame = pd.DataFrame({"customer": transactions[customer].astype(str)})
         frame["date"] = _dates(transactions[date], date_format, date)
         if amount:
-            money = pd.to_numeric(transactions[amount], errors="coerce")
-            bad = money.isna() | (money < 0)
-            if bad.any():
-                row = int(np.flatnonzero(bad.to_numpy())[0])
-                raise CommandError(
-                    f"--amount {amount}: row {row + 1} has {transactions[amount].iloc[row]!r}, not an amount >= 0"
-                )
-            frame["amount"] = money.to_numpy(dtype=float)
+            frame["amount"] = _amounts(transactions[amount], amount)
         if frame["date"].min() > end:
             raise CommandError(
                 f"--calibration-end {end.date()}: before the first transaction ({frame['date'].min().date()})"
@@ -205,53 +204,68 @@ class Command(BaseCommand):
 
 
 def _read(path: Path, sep: str, no_header: bool) -> pd.DataFrame:
+    """The file as a table of text cells, read by clm.io (CSV in UTF-8 or GBK, XLSX; anything else,
+    .xls included, is refused with the reason). ``sep`` overrides the detected separator."""
     if not path.is_file():
         raise CommandError(f"{path}: no such file")
-    header = None if no_header else 0
     try:
-        if path.suffix.lower() in (".xlsx", ".xlsm", ".xls"):
-            frame = pd.read_excel(path, header=header, dtype=str)
-        else:
-            frame = _read_text(path, SEPARATORS[sep], header)
-    except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-        raise CommandError(f"{path}: cannot be read as a table ({exc})") from None
+        table = open_table(path)
+        if table.format == "csv" and sep != "auto":
+            table.delimiter = SEPARATORS[sep]
+            with open(path, encoding=table.encoding, newline="") as fh:
+                table.header = _split(fh.readline().rstrip("\r\n"), table.delimiter)
+        frames = [chunk.frame for chunk in table.chunks()]
+    except FileProblem as exc:
+        raise CommandError(str(exc)) from None
+    body = pd.concat(frames) if frames else pd.DataFrame(columns=range(len(table.header)))
     if no_header:
-        frame.columns = [str(i + 1) for i in range(frame.shape[1])]
-    frame.columns = [str(c).strip() for c in frame.columns]
-    if frame.empty:
+        first = pd.DataFrame([table.header], index=[table.header_row])
+        body = pd.concat([first, body.set_axis(range(len(body.columns)), axis=1)])
+        body.columns = [str(i + 1) for i in range(body.shape[1])]
+    else:
+        body.columns = table.header[: body.shape[1]]
+    if body.empty:
         raise CommandError(f"{path}: no rows")
-    return frame
+    return body.apply(clean_text)
 
 
-def _read_text(path: Path, sep, header):
-    for encoding in ("utf-8-sig", "gb18030"):  # Excel exports from Chinese systems are often GBK
-        try:
-            return pd.read_csv(path, sep=sep, header=header, dtype=str, engine="python", encoding=encoding)
-        except UnicodeDecodeError:
-            continue
-    raise UnicodeDecodeError("utf-8", b"", 0, 1, "neither UTF-8 nor GB18030")
+def _split(line: str, delimiter: str) -> list[str]:
+    if delimiter == SEPARATORS["whitespace"]:
+        return line.split()
+    return [cell.strip() for cell in next(csv.reader([line], delimiter=delimiter), [])]
 
 
 def _date(option: str, value: str) -> pd.Timestamp:
-    try:
-        stamp = pd.Timestamp(value)
-    except (TypeError, ValueError):
-        stamp = pd.NaT
-    if pd.isna(stamp):
+    parsed = parse_date(pd.Series([value.strip()], dtype=object))
+    if pd.isna(parsed.values.iloc[0]):
         raise CommandError(f"{option} {value}: not a date (use YYYY-MM-DD)")
-    return stamp.normalize()
+    return parsed.values.iloc[0]
+
+
+def _refuse(option: str, cells: pd.Series, bad: pd.Series, reasons) -> None:
+    """The first bad cell, by its row in the file (the header is row 1, as in clm.io)."""
+    if bad.any():
+        row = cells.index[np.flatnonzero(bad.to_numpy())[0]]
+        reason = reasons[row] if isinstance(reasons, pd.Series) else reasons
+        raise CommandError(f"{option}: row {row} has {cells[row]!r}, which {reason}")
 
 
 def _dates(values: pd.Series, date_format: str | None, column: str) -> pd.Series:
-    text = values.astype(str).str.strip()
-    if date_format is None and text.str.fullmatch(r"\d{8}").all():
-        date_format = "%Y%m%d"  # 19970101, as in the CDNOW files
-    parsed = pd.to_datetime(text, format=date_format or "mixed", errors="coerce")
-    bad = parsed.isna()
-    if bad.any():
-        row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise CommandError(f"--date {column}: row {row + 1} has {values.iloc[row]!r}, which is not a date")
-    return parsed.dt.normalize()
+    if date_format is None:
+        parsed = parse_date(values)
+        dates, reasons = parsed.values, parsed.errors.where(nonempty(parsed.errors), "is not a date")
+    else:
+        dates = pd.to_datetime(values, format=date_format, errors="coerce")
+        reasons = f"is not a date in the format {date_format}"
+    _refuse(f"--date {column}", values, dates.isna(), reasons)
+    return dates.dt.normalize()
+
+
+def _amounts(values: pd.Series, column: str) -> np.ndarray:
+    parsed = parse_float(values, minimum=0)
+    reasons = parsed.errors.where(nonempty(parsed.errors), "is not an amount >= 0")
+    _refuse(f"--amount {column}", values, parsed.values.isna(), reasons)
+    return parsed.values.to_numpy(dtype=float)
 
 
 def _text(result: dict) -> str:
