@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from clm.commerce.models import Order, Payment, Subscription, SubscriptionChange
 from clm.customers.models import Account, Interaction
-from clm.customers.timeline import BadCursor, Position, midnight, timeline
+from clm.web.timeline import BadCursor, Position, midnight, timeline
 from clm.service.models import SurveyResponse, Ticket
 from clm.usage.models import UsageDaily
 
