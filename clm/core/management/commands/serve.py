@@ -1,4 +1,10 @@
-"""`clm serve`: the web app and the API on waitress, in one process or several sharing one socket."""
+"""`clm serve`: the web app and the API on waitress, in one process or several sharing one socket.
+
+Not gunicorn: waitress is the one server that runs the first command everywhere (Windows too),
+and --workers adds only a shared socket and the small supervisor below to it, so one server's
+behaviour stands behind every figure in bench/. A deployment that wants a worker restarted
+rather than the server stopped, or graceful reloads, runs any WSGI server on clm.wsgi:application
+under its process manager."""
 
 import os
 import signal
