@@ -131,7 +131,7 @@ def main():
             continue
         median, slowest, queries, response = measure(client_for[user.pk], url, args.repeat, htmx="htmx" in name)
         if name.startswith("Account 360"):
-            from clm.customers.timeline import timeline
+            from clm.web.timeline import timeline
             from clm.web.views import TIMELINE_PAGE
 
             next_cursor = timeline(account_id, limit=TIMELINE_PAGE).next_cursor  # the page's own scroll cursor

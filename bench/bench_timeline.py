@@ -72,7 +72,7 @@ def main():
     from django.db import connection, reset_queries
 
     from clm.customers.models import Interaction
-    from clm.customers.timeline import timeline
+    from clm.web.timeline import timeline
 
     print(f"database: {label}; building {ACCOUNTS} accounts x 3 years ...", flush=True)
     account_id = build()

@@ -137,8 +137,6 @@ else:
 CLM_RECORD_VISIBILITY = env_choice("CLM_RECORD_VISIBILITY", "all", ("all", "team"))
 # Raw usage events older than this are pruned; the daily rollups are kept forever.
 CLM_EVENT_RETENTION_DAYS = env_int("CLM_EVENT_RETENTION_DAYS", 400, minimum=30)
-# Outbound HTTP to private addresses is refused unless allowed (webhooks in tests, intranets).
-CLM_ALLOW_PRIVATE_HTTP = env_bool("CLM_ALLOW_PRIVATE_HTTP", False)
 
 LOGGING = {
     "version": 1,

@@ -1,11 +1,13 @@
 """Shared fixtures: named users for every permission case (an owner, a teammate, an outsider, a
-CSM, a viewer, an admin), PostgreSQL detection, and the task queue in immediate mode."""
+CSM, a viewer, an admin), an account, an API client per user, PostgreSQL detection, and the task
+queue in immediate mode. The records themselves are built by tests/factories.py."""
 
 import os
 
 import pytest
-from django.contrib.auth.models import Group
 from django.db import connection
+
+from tests.factories import make_account, make_user
 
 
 def pytest_report_header(config):
@@ -25,15 +27,6 @@ def _immediate_tasks():
 def _fast_passwords(settings):
     # The named users have passwords; PBKDF2 would spend most of each test's time hashing them.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-def make_user(username, role, team=None, **extra):
-    from clm.core.models import User
-
-    user = User.objects.create_user(username=username, password="pw-" + username, team=team, **extra)
-    if role:
-        user.groups.add(Group.objects.get(name=role))
-    return user
 
 
 @pytest.fixture
@@ -88,6 +81,19 @@ def team_visibility(db):
     workspace.record_visibility = Workspace.Visibility.TEAM
     workspace.save()
     return workspace
+
+
+@pytest.fixture
+def account(db):
+    return make_account()
+
+
+@pytest.fixture
+def api_as(db):
+    """api_as(user) -> an API client authenticated with a fresh personal token of that user."""
+    from tests.api.conftest import ApiClient
+
+    return ApiClient
 
 
 @pytest.fixture

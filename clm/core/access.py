@@ -1,13 +1,26 @@
 """Record visibility, enforced here and only here: every view, API endpoint and export asks
-`visible_accounts` (or `restrict`, for records that belong to an account)."""
+`visible_records` (or `visible_accounts`, or `restrict` for records reached through an account).
 
+This module decides who is restricted (sales and CSM users, when the workspace limits them to
+their own and their team's records). Each model says what a restricted user sees of it, with a
+classmethod `visible_to_restricted(user, prefix) -> Q` (Account: the accounts they or their team
+own or look after; Lead: also the unassigned pool). A model without one that has an `account`
+foreign key follows its account; a model with neither (products, tags) is not restricted."""
+
+from django.apps import apps
 from django.core.exceptions import FieldDoesNotExist
-from django.db.models import Q, QuerySet
+from django.db.models import Model, Q, QuerySet
 
 from clm.core.models import Role, Workspace
-from clm.customers.models import Account
 
 RESTRICTED_ROLES = (Role.SALES, Role.CSM)
+
+# By label, as Django's auth names AUTH_USER_MODEL: the platform layer does not import the data apps.
+ACCOUNT_MODEL = "customers.Account"
+
+
+def account_model() -> type[Model]:
+    return apps.get_model(ACCOUNT_MODEL)
 
 
 def sees_everything(user) -> bool:
@@ -20,60 +33,53 @@ def sees_everything(user) -> bool:
     return Workspace.current().record_visibility == Workspace.Visibility.ALL
 
 
-def account_filter(user, prefix: str = "") -> Q | None:
-    """The condition an account (reached through `prefix`) must meet to be visible to `user`:
-    an empty Q for everything, None for nothing."""
-    if sees_everything(user):
-        return Q()
-    if not user.is_authenticated or not user.is_active or not user.has_role(*RESTRICTED_ROLES):
-        return None
-    mine = Q(**{f"{prefix}sales_owner": user}) | Q(**{f"{prefix}csm": user})
-    if user.team_id:
-        mine |= Q(**{f"{prefix}sales_owner__team_id": user.team_id}) | Q(**{f"{prefix}csm__team_id": user.team_id})
-    return mine
-
-
-def visible_accounts(user) -> QuerySet[Account]:
-    return restrict(Account.objects.all(), user, "")
-
-
-def restrict(queryset: QuerySet, user, account_path: str = "account") -> QuerySet:
-    """Limit any queryset of account-owned records (contacts, orders, tickets...) to the visible
-    accounts. account_path is the lookup from the model to its Account ('' for Account itself)."""
-    condition = account_filter(user, prefix=f"{account_path}__" if account_path else "")
-    if condition is None:
-        return queryset.none()
-    return queryset.filter(condition) if condition else queryset
-
-
 def account_path(model) -> str | None:
     """The lookup from a model to the Account it belongs to ('' for Account, None if it has none)."""
-    if model is Account:
+    if model._meta.label == ACCOUNT_MODEL:
         return ""
     try:
         field = model._meta.get_field("account")
     except FieldDoesNotExist:
         return None
-    return "account" if field.is_relation and field.related_model is Account else None
+    return "account" if field.is_relation and field.related_model._meta.label == ACCOUNT_MODEL else None
+
+
+def is_scoped(model) -> bool:
+    return hasattr(model, "visible_to_restricted") or account_path(model) is not None
+
+
+def visibility(model, user, prefix: str = "") -> Q | None:
+    """The condition a record of `model` (reached through `prefix`) must meet to be visible to
+    `user`: an empty Q for all of them, None for none."""
+    if not is_scoped(model) or sees_everything(user):
+        return Q()
+    if not user.is_authenticated or not user.is_active or not user.has_role(*RESTRICTED_ROLES):
+        return None
+    own_rule = getattr(model, "visible_to_restricted", None)
+    if own_rule is not None:
+        return own_rule(user, prefix)
+    return account_model().visible_to_restricted(user, f"{prefix}account__")
 
 
 def visible_records(model, user) -> QuerySet:
-    """Every record of `model` the user may see: the one entry point for views, API and exports.
+    """Every record of `model` the user may see: the one entry point for views, API and exports."""
+    return _apply(model._default_manager.all(), visibility(model, user))
 
-    Leads are the exception to "follow the account": before conversion they have none, so a
-    restricted user sees leads of visible accounts, leads they or their team own, and the pool of
-    unassigned leads."""
-    queryset = model._default_manager.all()
-    if model.__name__ == "Lead" and model._meta.app_label == "sales":
-        condition = account_filter(user, prefix="account__")
-        if condition is None:
-            return queryset.none()
-        if not condition:
-            return queryset
-        owned = Q(owner=user) | (Q(owner__team_id=user.team_id) if user.team_id else Q(pk__in=[]))
-        return queryset.filter(condition | owned | Q(account__isnull=True, owner__isnull=True))
-    path = account_path(model)
-    return queryset if path is None else restrict(queryset, user, path)
+
+def visible_accounts(user) -> QuerySet:
+    return visible_records(account_model(), user)
+
+
+def restrict(queryset: QuerySet, user, account_path: str = "account") -> QuerySet:
+    """Limit any queryset of account-owned records (contacts, orders, tickets...) to the visible
+    accounts. account_path is the lookup from the model to its Account ('' for Account itself)."""
+    return _apply(queryset, visibility(account_model(), user, f"{account_path}__" if account_path else ""))
+
+
+def _apply(queryset: QuerySet, condition: Q | None) -> QuerySet:
+    if condition is None:
+        return queryset.none()
+    return queryset.filter(condition) if condition else queryset
 
 
 def can_edit(user, model) -> bool:

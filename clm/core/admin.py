@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
 from clm.core import services
-from clm.core.models import ApiToken, AuditLog, CustomField, ImportJob, ImportMapping, Team, User, Workspace
+from clm.core.models import ApiToken, AuditLog, CustomField, Team, User, Workspace
 
 
 class AuditedAdmin(admin.ModelAdmin):
@@ -59,8 +59,6 @@ class AuditLogAdmin(admin.ModelAdmin):
 admin.site.register(Team)
 admin.site.register(Workspace)
 admin.site.register(CustomField)
-admin.site.register(ImportMapping)
-admin.site.register(ImportJob)
 
 admin.site.site_header = "CLM"
 admin.site.site_title = "CLM"

@@ -1,6 +1,11 @@
 """INSERT ... ON CONFLICT for the bulk paths (imports, event ingestion): multi-row VALUES on
 SQLite, COPY on PostgreSQL. SQL is built from model metadata and column names, never from user
-values."""
+values.
+
+Not Django's bulk_create(update_conflicts=True): it needs a model instance per row, cannot add to
+a column on conflict (the rollups' counters), returns nothing of rows that conflicted, and binds
+every value; on the same 100,000 rows it takes about 9× as long to insert and 13× to upsert
+(bench/bench_bulk.py, SQLite; 3–7× on PostgreSQL)."""
 
 import zlib
 from collections.abc import Iterable, Sequence

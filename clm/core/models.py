@@ -1,4 +1,5 @@
-"""People, access, API tokens, the audit log, custom fields and import bookkeeping."""
+"""People, access, API tokens, the audit log, custom fields, and the abstract bases of every data
+model (external ids, timestamps)."""
 
 import hashlib
 import secrets
@@ -149,44 +150,6 @@ class CustomField(models.Model):
 
     def __str__(self):
         return f"{self.target}.{self.key}"
-
-
-class ImportMapping(models.Model):
-    """A saved header mapping (file column -> field) for one import kind, reusable by name."""
-
-    name = models.CharField(max_length=100)
-    kind = models.CharField(max_length=30)
-    columns = models.JSONField(default=dict)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["kind", "name"], name="import_mapping_unique_name")]
-
-    def __str__(self):
-        return f"{self.kind}: {self.name}"
-
-
-class ImportJob(models.Model):
-    """An import that runs in the background; its progress and report are polled by the uploader."""
-
-    class Status(models.TextChoices):
-        QUEUED = "queued", _("queued")
-        RUNNING = "running", _("running")
-        DONE = "done", _("done")
-        FAILED = "failed", _("failed")
-
-    kind = models.CharField(max_length=30)
-    file = models.CharField(max_length=500)
-    original_name = models.CharField(max_length=255)
-    options = models.JSONField(default=dict)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
-    rows_done = models.PositiveBigIntegerField(default=0)
-    bytes_total = models.PositiveBigIntegerField(default=0)
-    bytes_done = models.PositiveBigIntegerField(default=0)
-    report = models.JSONField(default=dict)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
-    created_at = models.DateTimeField(default=timezone.now)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
 
 class Imported(models.Model):

@@ -123,6 +123,16 @@ class Account(Imported, Timestamped):
     def __str__(self):
         return self.name
 
+    @classmethod
+    def visible_to_restricted(cls, user, prefix: str = "") -> models.Q:
+        """What a restricted user (sales, CSM; see clm.core.access) sees: the accounts they or
+        their team own or look after. Records with an `account` key follow this rule."""
+        mine = models.Q(**{f"{prefix}sales_owner": user}) | models.Q(**{f"{prefix}csm": user})
+        if user.team_id:
+            mine |= models.Q(**{f"{prefix}sales_owner__team_id": user.team_id})
+            mine |= models.Q(**{f"{prefix}csm__team_id": user.team_id})
+        return mine
+
 
 class Contact(Imported, Timestamped):
     class Role(models.TextChoices):

@@ -1,17 +1,11 @@
 """The simulator on the command line: a rich progress bar while it builds, a table after."""
 
-import argparse
-import datetime as dt
-
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from clm.core.console import parse_day
 from clm.demo.simulator import Result, simulate
-
-
-def console_for(stream) -> Console:
-    return Console(file=stream, highlight=False, soft_wrap=True)
 
 
 def simulate_with_progress(console: Console, **arguments) -> Result:
@@ -39,14 +33,6 @@ def show_result(console: Console, result: Result) -> None:
     for label, rows in sorted(result.rows.items(), key=lambda kv: -kv[1]):
         table.add_row(label, f"{rows:,}")
     console.print(table)
-
-
-def parse_day(text: str) -> dt.date:
-    """--as-of's type: a clear message for what is not a YYYY-MM-DD date."""
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date (use YYYY-MM-DD)") from None
 
 
 def add_size_arguments(parser) -> None:

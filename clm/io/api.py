@@ -25,10 +25,10 @@ from ninja.files import UploadedFile
 from pydantic import TypeAdapter, ValidationError
 
 from clm.core.crud import Text
-from clm.core.models import ImportJob
 from clm.io import export, tasks
 from clm.io.kinds import DEFAULT_SOURCE, Kind, UnknownKind, get_kind
 from clm.io.mapping import MappingError, parse_map_options
+from clm.io.models import ImportJob
 
 INLINE_MAX_BYTES = 5 * 1024 * 1024  # larger uploads are imported in the background
 

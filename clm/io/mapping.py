@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from clm.core.models import ImportMapping
 from clm.io.kinds import Field, Kind, token
+from clm.io.models import ImportMapping
 
 
 class MappingError(ValueError):

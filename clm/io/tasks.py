@@ -23,8 +23,8 @@ from django.utils import timezone
 from huey import crontab
 from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
 
-from clm.core.models import ImportJob
 from clm.io.engine import ImportOptions, Progress, import_file
+from clm.io.models import ImportJob
 
 log = logging.getLogger("clm.io")
 UPLOADS = "imports"

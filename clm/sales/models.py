@@ -41,6 +41,16 @@ class Lead(Imported, Timestamped):
     def __str__(self):
         return f"{self.name} ({self.company})"
 
+    @classmethod
+    def visible_to_restricted(cls, user, prefix: str = "") -> models.Q:
+        """Before conversion a lead has no account, so a restricted user sees, besides the leads of
+        visible accounts, the leads they or their team own and the pool of unassigned leads."""
+        owned = models.Q(**{f"{prefix}owner": user})
+        if user.team_id:
+            owned |= models.Q(**{f"{prefix}owner__team_id": user.team_id})
+        pool = models.Q(**{f"{prefix}account__isnull": True, f"{prefix}owner__isnull": True})
+        return Account.visible_to_restricted(user, f"{prefix}account__") | owned | pool
+
 
 class Opportunity(Imported, Timestamped):
     class Type(models.TextChoices):

@@ -14,10 +14,10 @@ from django.views.decorators.http import require_GET, require_POST
 from clm.core.access import can_edit, visible_accounts, visible_records
 from clm.core.crud import one_or_404
 from clm.customers import actions as account_actions
-from clm.customers import timeline as timelines
 from clm.customers.models import Account, Contact, Interaction, Tag
 from clm.io import export
 from clm.web import actions, overview
+from clm.web import timeline as timelines
 from clm.web.accounts import page as accounts_page
 from clm.web.forms import (
     AccountFilterForm,

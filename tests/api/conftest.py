@@ -1,8 +1,8 @@
-"""API test helpers: a client per named user that authenticates with a real personal token."""
+"""API test helpers: a client that authenticates with a real personal token (the `api_as`
+fixture in tests/conftest.py hands one out per user), and the one error format."""
 
 import json
 
-import pytest
 from django.test import Client
 
 from clm.core.models import ApiToken
@@ -44,12 +44,6 @@ class ApiClient:
 
     def delete(self, path, **kw):
         return self.request("delete", path, **kw)
-
-
-@pytest.fixture
-def api_as(db):
-    """api_as(user) -> an ApiClient authenticated with a fresh token of that user."""
-    return ApiClient
 
 
 def assert_error(response, status: int, code: str | None = None):

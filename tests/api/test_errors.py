@@ -18,11 +18,6 @@ def api(admin_user, api_as):
     return api_as(admin_user)
 
 
-@pytest.fixture
-def account(db):
-    return Account.objects.create(name="华为技术")
-
-
 def detail(error, field):
     """The message of the detail about `field` (the last part of its loc)."""
     found = [d["message"] for d in error["details"] if d["loc"] and d["loc"][-1] == field]

@@ -22,6 +22,7 @@ from clm.usage.services import (
     roll_up_pending,
 )
 from tests.api.conftest import assert_error
+from tests.factories import make_account
 
 pytestmark = pytest.mark.django_db
 
@@ -31,9 +32,7 @@ WHEN = RECENT.isoformat()
 
 @pytest.fixture
 def account(owner, csm):
-    return Account.objects.create(
-        name="华为技术", sales_owner=owner, csm=csm, external_id="SF-1", source="salesforce"
-    )
+    return make_account(sales_owner=owner, csm=csm, external_id="SF-1", source="salesforce")
 
 
 @pytest.fixture

@@ -72,3 +72,28 @@ def test_records_without_an_account_are_not_restricted(accounts, team_visibility
 
     Product.objects.create(name="云帆工作台")
     assert visible_records(Product, owner).count() == 1
+
+
+def test_records_that_belong_to_an_account_follow_it(accounts, team_visibility, owner, csm):
+    from clm.core.access import visible_records
+
+    Contact.objects.create(account=accounts["mine"], name="张伟")
+    Contact.objects.create(account=accounts["csm_only"], name="Li")
+    assert [c.name for c in visible_records(Contact, owner)] == ["张伟"]
+    assert [c.name for c in visible_records(Contact, csm)] == ["Li"]
+
+
+def test_every_model_that_belongs_to_an_account_is_restricted(accounts, team_visibility, owner):
+    """A new model joins by having an `account` key (or its own visible_to_restricted), with no
+    central list to edit: each one shows a restricted user only what their accounts own."""
+    from django.apps import apps
+
+    from clm.core.access import account_path, is_scoped, visibility
+
+    owned = [m for m in apps.get_models() if account_path(m)]
+    assert len(owned) > 10
+    for model in owned:
+        assert is_scoped(model)
+        condition = visibility(model, owner)
+        assert condition, model  # a restricting condition, neither everything nor nothing
+        assert model._default_manager.filter(condition).count() == 0, model  # the lookups exist

@@ -6,11 +6,12 @@ import io
 import pytest
 from django.test import Client
 
-from clm.core.models import ApiToken, ImportJob
+from clm.core.models import ApiToken
 from clm.customers.models import Account
 from clm.io import api as io_api
 from clm.io import tasks
 from clm.io.engine import Progress
+from clm.io.models import ImportJob
 from tests.conftest import make_user
 
 pytestmark = pytest.mark.django_db

@@ -8,8 +8,8 @@ import sys
 import pytest
 from django.core.management import CommandError, call_command
 
-from clm.core.models import ImportMapping
 from clm.customers.models import Account
+from clm.io.models import ImportMapping
 
 pytestmark = pytest.mark.django_db
 

@@ -8,9 +8,10 @@ from django.test import Client
 from django.utils import timezone
 from huey.contrib.djhuey import HUEY
 
-from clm.core.models import ApiToken, ImportJob
+from clm.core.models import ApiToken
 from clm.customers.models import Account
 from clm.io import tasks
+from clm.io.models import ImportJob
 
 pytestmark = pytest.mark.django_db
 

@@ -3,10 +3,10 @@ and saved mappings; missing required columns named before any row is read."""
 
 import pytest
 
-from clm.core.models import ImportMapping
 from clm.customers.models import Account
 from clm.io.kinds import KINDS, get_kind, token
 from clm.io.mapping import MappingError, map_columns, parse_map_options
+from clm.io.models import ImportMapping
 from tests.io.conftest import run
 
 

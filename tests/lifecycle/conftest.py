@@ -11,11 +11,12 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from clm.commerce.models import Order, Payment, Product, Subscription, SubscriptionChange
+from clm.commerce.models import Order, Payment, Product, Subscription
 from clm.customers.models import Account, Contact, Interaction
 from clm.sales.models import Opportunity, OpportunityStageChange
 from clm.service.models import SurveyResponse, Ticket
 from clm.usage.models import Feature, UsageDaily, UsageDailyUser, UsageFeatureDaily
+from tests.factories import ledger
 
 AS_OF = dt.date(2024, 6, 30)
 D = dt.date
@@ -47,24 +48,6 @@ def usage(account, day, users: int, core_minutes: float = 0.0, other_minutes: fl
         UsageFeatureDaily.objects.create(
             account=account, day=day, feature="export", events=1, minutes=other_minutes
         )
-
-
-def ledger(subscription, day, kind, mrr, seats, status="active"):
-    """A ledger row that chains on the subscription's previous one, as the ledger must."""
-    before = (
-        SubscriptionChange.objects.filter(subscription=subscription).order_by("effective_date", "id").last()
-    )
-    SubscriptionChange.objects.create(
-        subscription=subscription,
-        account=subscription.account,
-        effective_date=day,
-        kind=kind,
-        mrr_before=before.mrr_after if before else 0,
-        mrr_after=Decimal(mrr),
-        seats_before=before.seats_after if before else 0,
-        seats_after=seats,
-        status_after=status,
-    )
 
 
 @pytest.fixture

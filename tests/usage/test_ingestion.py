@@ -39,11 +39,6 @@ def events(account, rows):
     ).drop(columns="local")
 
 
-@pytest.fixture
-def account():
-    return Account.objects.create(name="云帆")
-
-
 def recent(days_ago, hour="10:00"):
     day = timezone.localdate() - dt.timedelta(days=days_ago)
     return f"{day} {hour}"

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from clm.analytics.clv import read_cdnow
-from clm.commerce.models import Order, OrderLine, Product, Subscription, SubscriptionChange
+from clm.commerce.models import Order, Product, Subscription, SubscriptionChange
 from clm.customers.models import Account
+from tests.factories import order  # noqa: F401  (the value tests import it from here)
 
 CDNOW_SAMPLE = Path(__file__).resolve().parents[1] / "data" / "cdnow" / "CDNOW_sample.txt"
 if not CDNOW_SAMPLE.exists():
@@ -80,15 +81,6 @@ def cdnow_orders(*, cost_share=Decimal("0")) -> dict[int, Account]:
     return accounts
 
 
-def order(account, day, amount, *, cost=Decimal("0"), products=()):
-    placed = Order.objects.create(account=account, ordered_on=day, amount=Decimal(amount), cost=cost)
-    for n, product in enumerate(products, start=1):
-        OrderLine.objects.create(
-            order=placed, line_no=n, product=product, amount=Decimal(amount) / len(products)
-        )
-    return placed
-
-
 @pytest.fixture
 def products(db):
     return {
@@ -96,10 +88,3 @@ def products(db):
         for name in ("Platform", "IoT module", "Training")
     }
 
-
-@pytest.fixture
-def api_as(db):
-    """api_as(user) -> an API client authenticated with a fresh personal token of that user."""
-    from tests.api.conftest import ApiClient
-
-    return ApiClient

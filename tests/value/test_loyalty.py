@@ -11,17 +11,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from clm.core.models import AuditLog
-from clm.customers.models import Account
 from clm.value import services
 from clm.value.models import LoyaltyEntry
 
 pytestmark = pytest.mark.django_db
 DAY = dt.date(2024, 5, 1)
-
-
-@pytest.fixture
-def account(db):
-    return Account.objects.create(name="loyal")
 
 
 def test_redemption_grants_service_credit_and_is_audited(account, owner):

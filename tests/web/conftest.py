@@ -6,11 +6,12 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from clm.commerce.models import Order, Payment, Product, Subscription, SubscriptionChange
+from clm.commerce.models import Payment, Product
 from clm.core import services
 from clm.customers.models import Account, Contact, Interaction, Tag, TagCategory
 from clm.service.models import SurveyResponse, Ticket
 from clm.usage.models import Feature, UsageDaily, UsageFeatureDaily
+from tests.factories import new_subscription, order
 
 
 def build_history(account, days: int = 400, events: int = 30):
@@ -26,13 +27,9 @@ def build_history(account, days: int = 400, events: int = 30):
         for d in range(days) for f in ("reports", "export")
     )
     product = Product.objects.get_or_create(name="CLM Cloud")[0]
-    sub = Subscription.objects.create(
-        account=account, product=product, start_date=today - dt.timedelta(days=days), mrr=Decimal("2000"),
+    sub = new_subscription(
+        account, today - dt.timedelta(days=days), 2000, seats=10, product=product,
         renewal_date=today + dt.timedelta(days=45),
-    )
-    SubscriptionChange.objects.create(
-        subscription=sub, account=account, effective_date=sub.start_date, kind="new",
-        mrr_before=0, mrr_after=2000, seats_before=0, seats_after=10, status_after="active",
     )
     contact = Contact.objects.create(account=account, name="王芳", email="wang.fang@example.cn", role="decision_maker",
                                      is_key_person=True)
@@ -40,7 +37,7 @@ def build_history(account, days: int = 400, events: int = 30):
     for i in range(events):
         at = now - dt.timedelta(days=i * 7, hours=1)
         Interaction.objects.create(account=account, contact=contact, type="call", occurred_at=at, summary=f"call {i}")
-        Order.objects.create(account=account, ordered_on=at.date(), amount=Decimal("100"), external_id=f"o{account.pk}-{i}")
+        order(account, at.date(), 100, external_id=f"o{account.pk}-{i}")
         Payment.objects.create(account=account, due_on=at.date(), amount=Decimal("100"))
         Ticket.objects.create(account=account, subject=f"ticket {i}", opened_at=at)
         SurveyResponse.objects.create(account=account, score=i % 11, responded_at=at)

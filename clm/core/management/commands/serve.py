@@ -1,4 +1,10 @@
-"""`clm serve`: the web app and the API on waitress, in one process or several sharing one socket."""
+"""`clm serve`: the web app and the API on waitress, in one process or several sharing one socket.
+
+Not gunicorn: waitress is the one server that runs the first command everywhere (Windows too),
+and --workers adds only a shared socket and the small supervisor below to it, so one server's
+behaviour stands behind every figure in bench/. A deployment that wants a worker restarted
+rather than the server stopped, or graceful reloads, runs any WSGI server on clm.wsgi:application
+under its process manager."""
 
 import os
 import signal
@@ -26,9 +32,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, host, port, threads, workers, **options):
+        from django.core.wsgi import get_wsgi_application
         from waitress import serve
-
-        from clm.wsgi import application
 
         if not 0 < port < 65536:
             raise CommandError(f"--port {port} is not a TCP port (1–65535)")
@@ -39,6 +44,7 @@ class Command(BaseCommand):
         if workers > 1 and not hasattr(os, "fork"):
             raise CommandError("--workers above 1 needs a system with fork (Linux, macOS)")
         call_command("migrate", interactive=False, verbosity=0)
+        application = get_wsgi_application()
         self.stdout.write(f"CLM is serving on http://{host}:{port}/  (admin: /admin/, API: /api/v1/docs)")
         if workers == 1:
             serve(application, host=host, port=port, threads=threads, ident="CLM")

@@ -1,8 +1,9 @@
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from clm.core.console import console_for
 from clm.demo import services
-from clm.demo.console import add_size_arguments, console_for, show_result, simulate_with_progress
+from clm.demo.console import add_size_arguments, show_result, simulate_with_progress
 from clm.demo.simulator import DEMO_PASSWORD, SimulationError, set_demo_login
 
 

@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from clm.demo.console import add_size_arguments, console_for, show_result, simulate_with_progress
+from clm.core.console import console_for
+from clm.demo.console import add_size_arguments, show_result, simulate_with_progress
 from clm.demo.simulator import SimulationError
 
 

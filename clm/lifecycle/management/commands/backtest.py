@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from clm.demo.console import console_for, parse_day
+from clm.core.console import console_for, parse_day
 from clm.lifecycle import backtest
 from clm.lifecycle.metrics import FutureDate
 

@@ -4,8 +4,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from clm.analytics.conditions import RuleError
+from clm.core.console import console_for, parse_day
 from clm.core.services import validation_messages
-from clm.demo.console import console_for, parse_day
 from clm.lifecycle import services
 from clm.lifecycle.metrics import FutureDate
 

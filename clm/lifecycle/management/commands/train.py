@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from clm.analytics.churn import NotEnoughHistory
-from clm.demo.console import console_for, parse_day
+from clm.core.console import console_for, parse_day
 from clm.lifecycle import training
 
 

@@ -6,11 +6,12 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from clm.commerce.models import Order, Payment, Subscription, SubscriptionChange
+from clm.commerce.models import Order, Payment
 from clm.customers.models import Account, Interaction
-from clm.customers.timeline import BadCursor, Position, midnight, timeline
 from clm.service.models import SurveyResponse, Ticket
 from clm.usage.models import UsageDaily
+from clm.web.timeline import BadCursor, Position, midnight, timeline
+from tests.factories import new_subscription
 
 pytestmark = pytest.mark.django_db
 
@@ -33,11 +34,7 @@ def account():
     # Two orders on the same day as a call: ties are ordered by source, then id.
     Order.objects.create(account=account, ordered_on=START, amount=Decimal("5"), external_id="tie1")
     Order.objects.create(account=account, ordered_on=START, amount=Decimal("6"), external_id="tie2")
-    sub = Subscription.objects.create(account=account, start_date=START, mrr=Decimal("1000"))
-    SubscriptionChange.objects.create(
-        subscription=sub, account=account, effective_date=START, kind="new",
-        mrr_before=0, mrr_after=1000, seats_before=0, seats_after=5, status_after="active",
-    )
+    new_subscription(account, START, 1000, seats=5)
     UsageDaily.objects.bulk_create(
         UsageDaily(account=account, day=START + dt.timedelta(days=d), events=10, active_users=d % 7 + 1, minutes=30.0)
         for d in range(3 * 365)

@@ -1,0 +1,48 @@
+"""Import bookkeeping: saved header mappings and the background import jobs."""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class ImportMapping(models.Model):
+    """A saved header mapping (file column -> field) for one import kind, reusable by name."""
+
+    name = models.CharField(max_length=100)
+    kind = models.CharField(max_length=30)
+    columns = models.JSONField(default=dict)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+
+    class Meta:
+        db_table = "core_importmapping"  # created by clm.core before the model moved here
+        constraints = [models.UniqueConstraint(fields=["kind", "name"], name="import_mapping_unique_name")]
+
+    def __str__(self):
+        return f"{self.kind}: {self.name}"
+
+
+class ImportJob(models.Model):
+    """An import that runs in the background; its progress and report are polled by the uploader."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("queued")
+        RUNNING = "running", _("running")
+        DONE = "done", _("done")
+        FAILED = "failed", _("failed")
+
+    kind = models.CharField(max_length=30)
+    file = models.CharField(max_length=500)
+    original_name = models.CharField(max_length=255)
+    options = models.JSONField(default=dict)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    rows_done = models.PositiveBigIntegerField(default=0)
+    bytes_total = models.PositiveBigIntegerField(default=0)
+    bytes_done = models.PositiveBigIntegerField(default=0)
+    report = models.JSONField(default=dict)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "core_importjob"
