@@ -16,10 +16,10 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import Q
 
+from clm.core import parsers
 from clm.core.access import restrict, sees_everything, visible_accounts
 from clm.core.bulk import in_batches
 from clm.core.models import User
-from clm.io import parsers
 from clm.io.kinds import (
     BOOL,
     CHOICE,

@@ -10,8 +10,8 @@ from django.test import override_settings
 from hypothesis import example, given, note, settings
 from hypothesis import strategies as st
 
+from clm.core.parsers import _has_offset, iso_common, parse_datetime
 from clm.customers.models import Account
-from clm.io.parsers import _has_offset, iso_common, parse_datetime
 from clm.usage.ingest import check_events
 from clm.usage.ingest.checks import Batch
 

@@ -6,7 +6,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from clm.io import parsers
+from clm.core import parsers
 
 
 def cells(*values):

@@ -11,7 +11,7 @@ import pandas as pd
 from django.conf import settings
 from pandas.api.types import infer_dtype
 
-from clm.io.parsers import parse_iso_datetimes
+from clm.core.parsers import parse_iso_datetimes
 from clm.usage.ingest.decode import FIELDS, TypedEvent, encode_json, encode_plain
 
 MAX_ID = 2**63 - 1

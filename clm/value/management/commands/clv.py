@@ -26,7 +26,7 @@ from clm.analytics.clv import (
     rfm_summary,
 )
 from clm.analytics.clv.data import DAYS_PER_PERIOD
-from clm.io.parsers import clean_text, nonempty, parse_date, parse_float
+from clm.core.parsers import clean_text, nonempty, parse_date, parse_float
 from clm.io.readers import FileProblem, open_table
 
 SEPARATORS = {"auto": None, "comma": ",", "tab": "\t", "semicolon": ";", "whitespace": r"\s+"}

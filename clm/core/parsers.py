@@ -1,4 +1,5 @@
-"""Vectorised parsing of imported cell text into typed values. Pure pandas, no Django.
+"""Vectorised parsing of cell text into typed values, for imports and the events API alike (one
+rule per type, one home). Pure pandas, no Django.
 
 Each parser takes a Series of stripped text ("" = empty cell, never parsed) and returns a
 `Parsed`: the typed values (missing where empty or invalid) and, per row, the reason a non-empty
