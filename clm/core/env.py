@@ -1,6 +1,8 @@
 """Strict parsing of settings from the environment: a bad value is an error, never a silent default."""
 
+import ipaddress
 import os
+import re
 from urllib.parse import quote, unquote, urlparse
 
 import dj_database_url
@@ -46,6 +48,28 @@ def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
     if raw not in choices:
         raise ConfigError(f"{name}={raw!r} is not one of {', '.join(choices)}")
     return raw
+
+
+def env_hosts(name: str) -> frozenset[str]:
+    """A comma-separated list of host names or IP addresses (no schemes, ports or paths)."""
+    raw = os.environ.get(name, "")
+    if not raw.strip():
+        return frozenset()
+    hosts = set()
+    for part in raw.split(","):
+        host = part.strip().lower().removeprefix("[").removesuffix("]")
+        if not host:
+            raise ConfigError(f"{name}={raw!r} has an empty entry")
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            if not _HOSTNAME.fullmatch(host):
+                raise ConfigError(f"{name}={raw!r}: {part.strip()!r} is not a host name or IP address") from None
+        hosts.add(host.rstrip("."))
+    return frozenset(hosts)
+
+
+_HOSTNAME = re.compile(r"(?=.{1,253}$)([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)*\.?")
 
 
 def database_config(url: str, sqlite_default: str) -> dict:
