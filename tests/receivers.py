@@ -81,14 +81,15 @@ def free_port() -> int:
 
 class SmtpServer:
     """aiosmtpd's Controller on 127.0.0.1: every accepted message parsed into `messages`.
-    `refuse` maps a recipient address to an SMTP reply ("550 no such user") given at RCPT."""
+    `refuse` maps a recipient address to the SMTP replies given at its next RCPTs, in order
+    (["451 try later"] refuses once, then accepts)."""
 
     def __init__(self):
         from aiosmtpd.controller import Controller
 
         self.messages: list[email.message.EmailMessage] = []
         self.envelopes: list = []
-        self.refuse: dict[str, str] = {}
+        self.refuse: dict[str, list[str]] = {}
         self.connections = 0
         server = self
 
@@ -99,8 +100,8 @@ class SmtpServer:
                 return responses
 
             async def handle_RCPT(self, srv, session, envelope, address, rcpt_options):
-                if address in server.refuse:
-                    return server.refuse[address]
+                if server.refuse.get(address):
+                    return server.refuse[address].pop(0)
                 envelope.rcpt_tos.append(address)
                 return "250 OK"
 

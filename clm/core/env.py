@@ -64,12 +64,25 @@ def env_hosts(name: str) -> frozenset[str]:
             ipaddress.ip_address(host)
         except ValueError:
             if not _HOSTNAME.fullmatch(host):
-                raise ConfigError(f"{name}={raw!r}: {part.strip()!r} is not a host name or IP address") from None
+                raise ConfigError(
+                    f"{name}={raw!r}: {part.strip()!r} is not a host name or IP address"
+                ) from None
         hosts.add(host.rstrip("."))
     return frozenset(hosts)
 
 
-_HOSTNAME = re.compile(r"(?=.{1,253}$)([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)*\.?")
+_HOSTNAME = re.compile(
+    r"(?=.{1,253}$)([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)*\.?"
+)
+
+
+def env_url(name: str, default: str) -> str:
+    """An absolute http(s) URL with no query or fragment (a base for links CLM puts in messages)."""
+    raw = os.environ.get(name) or default
+    parsed = urlparse(raw)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname or parsed.query or parsed.fragment:
+        raise ConfigError(f"{name}={raw!r} is not an http(s):// URL without query or fragment")
+    return raw.rstrip("/")
 
 
 def database_config(url: str, sqlite_default: str) -> dict:
@@ -127,7 +140,9 @@ def email_config(url: str) -> dict:
     if parsed.scheme == "memory":
         return {"EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend"}
     if parsed.scheme not in ("smtp", "smtp+tls", "smtp+ssl", "smtps"):
-        raise ConfigError(f"EMAIL_URL={url!r}: unsupported scheme {parsed.scheme!r} (use smtp://, smtp+tls://, smtp+ssl://)")
+        raise ConfigError(
+            f"EMAIL_URL={url!r}: unsupported scheme {parsed.scheme!r} (use smtp://, smtp+tls://, smtp+ssl://)"
+        )
     if not parsed.hostname:
         raise ConfigError(f"EMAIL_URL={url!r} names no host")
     try:
