@@ -213,13 +213,14 @@ def request(
     body: bytes = b"",
     headers: dict | None = None,
     attempts: int = ATTEMPTS,
-    backoff: float = BACKOFF,
+    backoff: float | None = None,
     connect_timeout: float = CONNECT_TIMEOUT,
     read_timeout: float = READ_TIMEOUT,
 ) -> Response:
     """Send one request through the guard, retrying transient failures. Returns the last answer
     (which may be a 4xx or, after every attempt, a 5xx); raises Refused or Unreachable."""
     timeout = urllib3.Timeout(connect=connect_timeout, read=read_timeout)
+    backoff = BACKOFF if backoff is None else backoff
     last_error = ""
     for attempt in range(1, attempts + 1):
         if attempt > 1:

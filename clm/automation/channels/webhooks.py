@@ -9,6 +9,7 @@ from clm.automation.channels.deliveries import claim, finish
 from clm.automation.models import Delivery, WebhookEndpoint
 from clm.automation.models.channels import new_secret
 from clm.core import audit, outbound, services
+from clm.customers.models import Account
 
 
 def check_address(url: str, field: str = "url") -> None:
@@ -58,6 +59,13 @@ def _refusal(endpoint: WebhookEndpoint, event: str):
     return None
 
 
+def _is_account(value) -> bool:
+    """Whether a payload's account_id names an account (the delivery then shows on its timeline)."""
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 < value < 2**63:
+        return False
+    return Account.objects.filter(pk=value).exists()
+
+
 def call_webhook(*, endpoint: WebhookEndpoint, event: str, payload: dict, key: str) -> Delivery:
     """POST {"key", "event", "sent_at", "data"} signed with the endpoint's secret, once per key."""
     account_id = payload.get("account_id") if isinstance(payload, dict) else None
@@ -68,7 +76,7 @@ def call_webhook(*, endpoint: WebhookEndpoint, event: str, payload: dict, key: s
         endpoint=endpoint,
         event=str(event)[:60],
         to=outbound.parse(endpoint.url).host if endpoint.url.startswith(("http://", "https://")) else "",
-        account_id=account_id if isinstance(account_id, int) and not isinstance(account_id, bool) else None,
+        account_id=account_id if _is_account(account_id) else None,
     )
     if not mine:
         return delivery
