@@ -11,9 +11,9 @@ from clm.core.env import (
     env_bool,
     env_choice,
     env_hosts,
-    env_url,
     env_int,
     env_str,
+    env_url,
     redis_url,
     smtp_url_from_parts,
 )

@@ -16,6 +16,7 @@ import hashlib
 import hmac
 import re
 import time
+import uuid
 from urllib.parse import quote_plus, urlsplit, urlunsplit
 
 from django.conf import settings
@@ -154,3 +155,11 @@ def notify_robot(*, robot: Robot, title: str, text_markdown: str, link: str | No
         link = tracking.absolute(link)
     url, body = message(robot, title, text_markdown, link)
     return post(delivery, url, body, check=lambda response: answer_problem(robot.kind, response))
+
+
+def send_test(robot: Robot) -> Delivery:
+    """A test message an administrator asks for."""
+    with translation.override(settings.LANGUAGE_CODE):
+        title, text = _("CLM test message"), _("If you can read this, the robot is set up.")
+    key = f"test:robot:{robot.pk}:{uuid.uuid4().hex}"
+    return notify_robot(robot=robot, title=title, text_markdown=text, link="/", key=key)

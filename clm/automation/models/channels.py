@@ -140,7 +140,9 @@ class Robot(Timestamped):
     name = models.CharField(_("name"), max_length=100)
     kind = models.CharField(max_length=10, choices=Kind.choices)
     url = models.URLField(_("webhook URL"), max_length=500)
-    secret = models.CharField(max_length=200, blank=True, help_text="signing secret (DingTalk SEC…, Feishu)")
+    secret = models.CharField(
+        max_length=200, blank=True, editable=False, help_text="signing secret (DingTalk SEC…, Feishu)"
+    )
     active = models.BooleanField(default=True)
 
     class Meta:
