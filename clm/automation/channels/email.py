@@ -9,6 +9,7 @@ from collections.abc import Iterable
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db.models import prefetch_related_objects
 from django.utils import translation
 from django.utils.html import escape, strip_tags
 from django.utils.translation import gettext as _
@@ -18,7 +19,7 @@ from clm.automation.channels.deliveries import claim, finish
 from clm.automation.models import Delivery, EmailTemplate, Suppression
 from clm.core.events import emit
 from clm.core.models import Workspace
-from clm.customers.models import Contact
+from clm.customers.models import Account, Contact
 
 ATTEMPTS = 3
 BACKOFF = 1.0  # seconds before the second attempt; doubled before each later one
@@ -57,6 +58,10 @@ def send_email(
 
 def send_emails(items: Iterable[dict]) -> list[Delivery]:
     """Many emails over one SMTP connection; each item holds send_email's keyword arguments."""
+    items = list(items)
+    prefetch_related_objects(
+        [i["template"] for i in items if isinstance(i["template"], EmailTemplate)], "variants"
+    )
     connection = get_connection()
     try:
         return [send_email(**item, connection=connection) for item in items]
@@ -77,7 +82,7 @@ def variant_for(template: EmailTemplate, contact: Contact):
 
 def values_for(contact: Contact, delivery: Delivery) -> dict:
     """The plain values every template sees (see templates.OBJECTS); nothing with methods."""
-    account = contact.account
+    account = Account.objects.select_related("sales_owner", "csm").get(pk=contact.account_id)
     owner = account.sales_owner or account.csm
     return {
         "contact": {f: getattr(contact, f) for f in templates.OBJECTS["contact"]},
@@ -116,8 +121,8 @@ def compose(
         )
     body, links = tracking.track_links(body, delivery.pk)
     body = tracking.before_body_end(body, footer + tracking.pixel(delivery.pk))
+    # saved with the outcome, by finish()
     delivery.subject, delivery.language, delivery.links = subject[:300], variant.language, links
-    delivery.save(update_fields=["subject", "language", "links"])
     message = EmailMultiAlternatives(
         subject,
         text,

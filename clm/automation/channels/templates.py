@@ -5,6 +5,8 @@ they see only the plain values built here (strings, numbers, lists, dicts), the 
 private attributes and unsafe calls, and a template is checked when it is saved, naming its
 syntax errors and any variable it uses that will not exist when it is sent."""
 
+import functools
+
 from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, nodes
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
@@ -78,11 +80,16 @@ def check(source: str, extra_variables: tuple[str, ...] = (), *, html: bool = Fa
                 )
 
 
+@functools.lru_cache(maxsize=256)
+def _compiled(source: str, html: bool):
+    """Compiling costs far more than rendering; a batch renders the same few sources."""
+    return (_html if html else _plain).from_string(source)
+
+
 def render(source: str, values: dict, *, html: bool = False) -> str:
     """Render with plain values only; TemplateProblem names what went wrong."""
-    env = _html if html else _plain
     try:
-        output = env.from_string(source).render(values)
+        output = _compiled(source, html).render(values)
     except SecurityError as exc:
         raise TemplateProblem(f"not allowed: {exc}") from None
     except TemplateError as exc:
