@@ -10,8 +10,10 @@ from clm.core.env import (
     email_config,
     env_bool,
     env_choice,
+    env_hosts,
     env_int,
     env_str,
+    env_url,
     redis_url,
     smtp_url_from_parts,
 )
@@ -53,6 +55,7 @@ INSTALLED_APPS = [
     "clm.sales",
     "clm.lifecycle",
     "clm.value",
+    "clm.automation",
     "clm.demo",
     "clm.io",
     "clm.web",
@@ -120,6 +123,11 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024 * 1024  # batched usage events: 10,000 p
 
 globals().update(email_config(env_str("EMAIL_URL") or smtp_url_from_parts()))
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "CLM <clm@localhost>")
+# Where people reach this CLM: the base of links in emails (unsubscribe, tracking) and robot cards.
+CLM_PUBLIC_URL = env_url("CLM_PUBLIC_URL", "http://127.0.0.1:8000")
+# At most this many marketing emails to one contact in this many days (service messages are not capped).
+CLM_EMAIL_FREQUENCY_CAP = env_int("CLM_EMAIL_FREQUENCY_CAP", 3, minimum=1)
+CLM_EMAIL_FREQUENCY_DAYS = env_int("CLM_EMAIL_FREQUENCY_DAYS", 7, minimum=1)
 
 REDIS_URL = redis_url("REDIS_URL")
 if REDIS_URL:
@@ -137,6 +145,9 @@ else:
 CLM_RECORD_VISIBILITY = env_choice("CLM_RECORD_VISIBILITY", "all", ("all", "team"))
 # Raw usage events older than this are pruned; the daily rollups are kept forever.
 CLM_EVENT_RETENTION_DAYS = env_int("CLM_EVENT_RETENTION_DAYS", 400, minimum=30)
+# Outbound HTTP (webhooks, IM robots) to private, loopback or link-local addresses is refused,
+# except to the hosts listed here (an intranet's receiver; 127.0.0.1 in tests).
+CLM_OUTBOUND_ALLOWED_HOSTS = env_hosts("CLM_OUTBOUND_ALLOWED_HOSTS")
 
 LOGGING = {
     "version": 1,

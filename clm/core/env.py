@@ -1,6 +1,8 @@
 """Strict parsing of settings from the environment: a bad value is an error, never a silent default."""
 
+import ipaddress
 import os
+import re
 from urllib.parse import quote, unquote, urlparse
 
 import dj_database_url
@@ -46,6 +48,41 @@ def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
     if raw not in choices:
         raise ConfigError(f"{name}={raw!r} is not one of {', '.join(choices)}")
     return raw
+
+
+def env_hosts(name: str) -> frozenset[str]:
+    """A comma-separated list of host names or IP addresses (no schemes, ports or paths)."""
+    raw = os.environ.get(name, "")
+    if not raw.strip():
+        return frozenset()
+    hosts = set()
+    for part in raw.split(","):
+        host = part.strip().lower().removeprefix("[").removesuffix("]")
+        if not host:
+            raise ConfigError(f"{name}={raw!r} has an empty entry")
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            if not _HOSTNAME.fullmatch(host):
+                raise ConfigError(
+                    f"{name}={raw!r}: {part.strip()!r} is not a host name or IP address"
+                ) from None
+        hosts.add(host.rstrip("."))
+    return frozenset(hosts)
+
+
+_HOSTNAME = re.compile(
+    r"(?=.{1,253}$)([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)*\.?"
+)
+
+
+def env_url(name: str, default: str) -> str:
+    """An absolute http(s) URL with no query or fragment (a base for links CLM puts in messages)."""
+    raw = os.environ.get(name) or default
+    parsed = urlparse(raw)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname or parsed.query or parsed.fragment:
+        raise ConfigError(f"{name}={raw!r} is not an http(s):// URL without query or fragment")
+    return raw.rstrip("/")
 
 
 def database_config(url: str, sqlite_default: str) -> dict:
@@ -103,7 +140,9 @@ def email_config(url: str) -> dict:
     if parsed.scheme == "memory":
         return {"EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend"}
     if parsed.scheme not in ("smtp", "smtp+tls", "smtp+ssl", "smtps"):
-        raise ConfigError(f"EMAIL_URL={url!r}: unsupported scheme {parsed.scheme!r} (use smtp://, smtp+tls://, smtp+ssl://)")
+        raise ConfigError(
+            f"EMAIL_URL={url!r}: unsupported scheme {parsed.scheme!r} (use smtp://, smtp+tls://, smtp+ssl://)"
+        )
     if not parsed.hostname:
         raise ConfigError(f"EMAIL_URL={url!r} names no host")
     try:

@@ -40,6 +40,10 @@ CATALOGUE: dict[str, str] = {
     "subscription.changed": "subscription_id, account_id, kind (ledger entry kind), mrr_before, mrr_after",
     "usage.events_ingested": "account_ids, count, names",
     "lifecycle.run_finished": "run_id, as_of (date)",
+    "email.sent": "delivery_id, contact_id, account_id, template (key)",
+    "email.opened": "delivery_id, contact_id, account_id, template (key); the first open only",
+    "email.clicked": "delivery_id, contact_id, account_id, template (key), url",
+    "email.suppressed": "address, reason (unsubscribed|bounced|complained), contact_id, account_id",
 }
 
 

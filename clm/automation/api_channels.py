@@ -1,0 +1,382 @@
+"""REST resources for the channels: email templates (/email-templates), webhook endpoints
+(/webhooks) and IM robots (/robots), each with a test send, and the delivery log (/deliveries).
+
+Templates are readable by every user (playbook editors pick them); everything else, and every
+write, is for administrators. Secrets are write-only: a webhook's generated secret is shown once."""
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from ninja import Query, Router, Schema, Status
+from pydantic import Field
+
+from clm.automation.channels import library, robots, webhooks
+from clm.automation.models import Delivery, EmailTemplate, Robot, WebhookEndpoint
+from clm.core import services
+from clm.core.crud import DEFAULT_LIMIT, InputSchema, Limit, Offset, Text, choice, one_or_404, paginate
+from clm.core.models import Role
+
+router = Router()
+
+Name = Annotated[Text, Field(min_length=1, max_length=100)]
+Url = Annotated[Text, Field(min_length=1, max_length=500)]
+Language = Literal[tuple(code for code, _ in settings.LANGUAGES)]  # type: ignore[valid-type]
+
+
+def require_admin(user) -> None:
+    if not user.has_role(Role.ADMIN):
+        raise PermissionDenied("Only administrators may configure channels.")
+
+
+def require_member(user) -> None:
+    if not (user.is_superuser or user.roles):
+        raise PermissionDenied("You have no role in this workspace.")
+
+
+# --- email templates ---------------------------------------------------------------------------
+
+
+class VariantIn(InputSchema):
+    language: Language
+    subject: Annotated[Text, Field(min_length=1, max_length=300)]
+    html: Annotated[Text, Field(min_length=1)]
+    text: Text = ""
+
+
+class VariantOut(Schema):
+    language: str
+    subject: str
+    html: str
+    text: str
+
+
+class TemplateIn(InputSchema):
+    key: Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[-a-zA-Z0-9_]+$")]
+    name: Annotated[Text, Field(min_length=1, max_length=200)]
+    kind: choice(EmailTemplate.Kind) = EmailTemplate.Kind.MARKETING
+    variables: list[Annotated[str, Field(max_length=50)]] = []
+    variants: list[VariantIn]
+
+
+class TemplatePatch(InputSchema):
+    key: Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[-a-zA-Z0-9_]+$")] | None = None
+    name: Annotated[Text, Field(min_length=1, max_length=200)] | None = None
+    kind: choice(EmailTemplate.Kind) | None = None
+    variables: list[Annotated[str, Field(max_length=50)]] | None = None
+    variants: list[VariantIn] | None = None
+
+
+class TemplateOut(Schema):
+    id: int
+    key: str
+    name: str
+    kind: str
+    variables: list[str]
+    variants: list[VariantOut]
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+    @staticmethod
+    def resolve_variants(obj):
+        return list(obj.variants.all())
+
+
+class TemplatePage(Schema):
+    count: int
+    limit: int
+    offset: int
+    items: list[TemplateOut]
+
+
+def _templates():
+    return EmailTemplate.objects.prefetch_related("variants").order_by("key", "pk")
+
+
+def _set(payload: InputSchema) -> dict:
+    data = payload.model_dump(exclude_unset=True)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+@router.get(
+    "/email-templates", response=TemplatePage, tags=["email templates"], summary="List email templates"
+)
+def list_templates(request, limit: Limit = DEFAULT_LIMIT, offset: Offset = 0):
+    require_member(request.user)
+    return paginate(_templates(), limit, offset)
+
+
+@router.post(
+    "/email-templates",
+    response={201: TemplateOut},
+    tags=["email templates"],
+    summary="Create an email template",
+)
+def create_template(request, payload: TemplateIn):
+    require_admin(request.user)
+    template = library.save_template(request.user, payload.model_dump())
+    return Status(201, _templates().get(pk=template.pk))
+
+
+@router.get(
+    "/email-templates/{int:id}", response=TemplateOut, tags=["email templates"], summary="One email template"
+)
+def get_template(request, id: int):
+    require_member(request.user)
+    return one_or_404(_templates(), id)
+
+
+@router.patch(
+    "/email-templates/{int:id}",
+    response=TemplateOut,
+    tags=["email templates"],
+    summary="Change an email template",
+)
+def update_template(request, id: int, payload: TemplatePatch):
+    require_admin(request.user)
+    template = one_or_404(_templates(), id)
+    library.save_template(request.user, _set(payload), template)
+    return _templates().get(pk=id)
+
+
+@router.delete(
+    "/email-templates/{int:id}",
+    response={204: None},
+    tags=["email templates"],
+    summary="Delete an email template",
+)
+def delete_template(request, id: int):
+    require_admin(request.user)
+    services.delete(one_or_404(EmailTemplate.objects.all(), id), actor=request.user, via="api")
+    return Status(204, None)
+
+
+# --- deliveries (what a test send answers with, and the log) -------------------------------------
+
+
+class DeliveryOut(Schema):
+    id: int
+    channel: str
+    key: str
+    status: str
+    reason: str
+    attempts: int
+    error: str
+    response_code: int | None
+    created_at: dt.datetime
+    sent_at: dt.datetime | None
+    account_id: int | None
+    contact_id: int | None
+    template_id: int | None
+    endpoint_id: int | None
+    robot_id: int | None
+    to: str
+    subject: str
+    event: str
+    opened_at: dt.datetime | None
+    clicked_at: dt.datetime | None
+
+
+class DeliveryPage(Schema):
+    count: int
+    limit: int
+    offset: int
+    items: list[DeliveryOut]
+
+
+class DeliveryFilters(Schema):
+    channel: choice(Delivery.Channel) | None = None
+    status: choice(Delivery.Status) | None = None
+    account: Annotated[int, Field(ge=1, le=2**63 - 1)] | None = None
+
+
+@router.get("/deliveries", response=DeliveryPage, tags=["deliveries"], summary="The delivery log")
+def list_deliveries(
+    request, filters: Query[DeliveryFilters], limit: Limit = DEFAULT_LIMIT, offset: Offset = 0
+):
+    require_admin(request.user)
+    qs = Delivery.objects.order_by("-created_at", "-id")
+    if filters.channel:
+        qs = qs.filter(channel=filters.channel)
+    if filters.status:
+        qs = qs.filter(status=filters.status)
+    if filters.account:
+        qs = qs.filter(account_id=filters.account)
+    return paginate(qs, limit, offset)
+
+
+# --- webhooks ----------------------------------------------------------------------------------
+
+
+EventName = Annotated[str, Field(min_length=1, max_length=60)]
+
+
+class WebhookIn(InputSchema):
+    name: Name
+    url: Url
+    events: list[EventName] = []
+    secret_env: Annotated[str, Field(max_length=100)] = ""
+    active: bool = True
+
+
+class WebhookPatch(InputSchema):
+    name: Name | None = None
+    url: Url | None = None
+    events: list[EventName] | None = None
+    secret_env: Annotated[str, Field(max_length=100)] | None = None
+    active: bool | None = None
+
+
+class WebhookOut(Schema):
+    id: int
+    name: str
+    url: str
+    events: list[str]
+    secret_env: str
+    has_secret: bool
+    active: bool
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+    @staticmethod
+    def resolve_has_secret(obj):
+        return bool(obj.secret or obj.secret_env)
+
+
+class WebhookCreated(WebhookOut):
+    secret: str = Field(description="the signing secret; shown this once (empty when read from secret_env)")
+
+    @staticmethod
+    def resolve_secret(obj):
+        return obj.shown_secret
+
+
+class Secret(Schema):
+    secret: str
+
+
+@router.get("/webhooks", response=list[WebhookOut], tags=["webhooks"], summary="List webhook endpoints")
+def list_webhooks(request):
+    require_admin(request.user)
+    return WebhookEndpoint.objects.order_by("name", "pk")
+
+
+@router.post(
+    "/webhooks", response={201: WebhookCreated}, tags=["webhooks"], summary="Register a webhook endpoint"
+)
+def create_webhook(request, payload: WebhookIn):
+    require_admin(request.user)
+    endpoint, endpoint.shown_secret = webhooks.create_endpoint(request.user, payload.model_dump())
+    return Status(201, endpoint)
+
+
+@router.get("/webhooks/{int:id}", response=WebhookOut, tags=["webhooks"], summary="One webhook endpoint")
+def get_webhook(request, id: int):
+    require_admin(request.user)
+    return one_or_404(WebhookEndpoint.objects.all(), id)
+
+
+@router.patch(
+    "/webhooks/{int:id}", response=WebhookOut, tags=["webhooks"], summary="Change a webhook endpoint"
+)
+def update_webhook(request, id: int, payload: WebhookPatch):
+    require_admin(request.user)
+    endpoint = one_or_404(WebhookEndpoint.objects.all(), id)
+    return webhooks.change_endpoint(request.user, endpoint, _set(payload))
+
+
+@router.delete(
+    "/webhooks/{int:id}", response={204: None}, tags=["webhooks"], summary="Delete a webhook endpoint"
+)
+def delete_webhook(request, id: int):
+    require_admin(request.user)
+    services.delete(one_or_404(WebhookEndpoint.objects.all(), id), actor=request.user, via="api")
+    return Status(204, None)
+
+
+@router.post(
+    "/webhooks/{int:id}/rotate-secret", response=Secret, tags=["webhooks"], summary="Generate a new secret"
+)
+def rotate_webhook_secret(request, id: int):
+    require_admin(request.user)
+    return {"secret": webhooks.rotate_secret(request.user, one_or_404(WebhookEndpoint.objects.all(), id))}
+
+
+@router.post(
+    "/webhooks/{int:id}/test", response=DeliveryOut, tags=["webhooks"], summary="Send a test delivery"
+)
+def test_webhook(request, id: int):
+    require_admin(request.user)
+    return webhooks.send_test(one_or_404(WebhookEndpoint.objects.all(), id))
+
+
+# --- robots ------------------------------------------------------------------------------------
+
+
+class RobotIn(InputSchema):
+    name: Name
+    kind: choice(Robot.Kind)
+    url: Url
+    secret: Annotated[Text, Field(max_length=200)] = ""
+    active: bool = True
+
+
+class RobotPatch(InputSchema):
+    name: Name | None = None
+    kind: choice(Robot.Kind) | None = None
+    url: Url | None = None
+    secret: Annotated[Text, Field(max_length=200)] | None = None
+    active: bool | None = None
+
+
+class RobotOut(Schema):
+    id: int
+    name: str
+    kind: str
+    url: str
+    has_secret: bool
+    active: bool
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+    @staticmethod
+    def resolve_has_secret(obj):
+        return bool(obj.secret)
+
+
+@router.get("/robots", response=list[RobotOut], tags=["robots"], summary="List IM robots")
+def list_robots(request):
+    require_admin(request.user)
+    return Robot.objects.order_by("name", "pk")
+
+
+@router.post("/robots", response={201: RobotOut}, tags=["robots"], summary="Add an IM robot")
+def create_robot(request, payload: RobotIn):
+    require_admin(request.user)
+    return Status(201, library.save_robot(request.user, payload.model_dump()))
+
+
+@router.get("/robots/{int:id}", response=RobotOut, tags=["robots"], summary="One IM robot")
+def get_robot(request, id: int):
+    require_admin(request.user)
+    return one_or_404(Robot.objects.all(), id)
+
+
+@router.patch("/robots/{int:id}", response=RobotOut, tags=["robots"], summary="Change an IM robot")
+def update_robot(request, id: int, payload: RobotPatch):
+    require_admin(request.user)
+    return library.save_robot(request.user, _set(payload), one_or_404(Robot.objects.all(), id))
+
+
+@router.delete("/robots/{int:id}", response={204: None}, tags=["robots"], summary="Delete an IM robot")
+def delete_robot(request, id: int):
+    require_admin(request.user)
+    services.delete(one_or_404(Robot.objects.all(), id), actor=request.user, via="api")
+    return Status(204, None)
+
+
+@router.post("/robots/{int:id}/test", response=DeliveryOut, tags=["robots"], summary="Send a test message")
+def test_robot(request, id: int):
+    require_admin(request.user)
+    return robots.send_test(one_or_404(Robot.objects.all(), id))

@@ -1,0 +1,69 @@
+"""Channel fixtures: a real SMTP server and HTTP receiver on 127.0.0.1, and a contact who may be
+emailed."""
+
+import pytest
+
+from clm.automation.channels import email as email_channel
+from clm.automation.models import EmailTemplate, EmailTemplateVariant
+from clm.customers.models import Account, Contact
+from tests.receivers import HttpReceiver, SmtpServer
+
+
+@pytest.fixture
+def smtp(settings, monkeypatch):
+    with SmtpServer() as server:
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", server.port
+        settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+        settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+        settings.EMAIL_TIMEOUT = 5
+        settings.DEFAULT_FROM_EMAIL = "CLM <clm@example.com>"
+        settings.CLM_PUBLIC_URL = "https://clm.example.com"
+        monkeypatch.setattr(email_channel, "BACKOFF", 0.01)
+        yield server
+
+
+@pytest.fixture
+def receiver(settings):
+    settings.CLM_OUTBOUND_ALLOWED_HOSTS = frozenset({"127.0.0.1"})
+    settings.CLM_PUBLIC_URL = "https://clm.example.com"
+    with HttpReceiver() as server:
+        yield server
+
+
+@pytest.fixture
+def account(owner):
+    owner.first_name, owner.last_name = "Wei", "Zhang"
+    owner.email = "owner@example.com"
+    owner.save()
+    return Account.objects.create(name="美的集团", industry="制造", region="华南", sales_owner=owner)
+
+
+@pytest.fixture
+def contact(account):
+    return Contact.objects.create(
+        account=account, name="李娜", email="Li.Na@Midea.example", email_consent=True
+    )
+
+
+@pytest.fixture
+def welcome(db):
+    template = EmailTemplate.objects.create(key="welcome", name="Welcome", variables=["report_url"])
+    EmailTemplateVariant.objects.create(
+        template=template,
+        language="zh-hans",
+        subject="欢迎 {{ contact.name }}，来自 {{ company.name }}",
+        html=(
+            "<html><body><p>{{ contact.name }}，您好！{{ account.name }} 的行业报告："
+            '<a href="{{ report_url }}">下载</a> · <a href="https://example.com/a?x=1&amp;y=2">更多</a></p>'
+            "</body></html>"
+        ),
+        text="{{ contact.name }}，您好！报告：{{ report_url }}",
+    )
+    EmailTemplateVariant.objects.create(
+        template=template,
+        language="en",
+        subject="Welcome {{ contact.name }}",
+        html='<p>Hello {{ contact.name }}, <a href="{{ report_url }}">the report</a></p>',
+    )
+    return template
