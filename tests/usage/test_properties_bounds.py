@@ -18,6 +18,7 @@ from clm.usage.services import (
     PROPERTIES_TOO_DEEP,
     PROPERTIES_TOO_LARGE,
     PROPERTIES_TOO_WIDE,
+    json_text_counts,
     properties_problems,
 )
 
@@ -70,6 +71,15 @@ def test_the_size_is_counted_in_utf8_bytes():
 
 def test_brackets_and_colons_inside_strings_are_not_structure():
     assert reasons(text({"note": "[[[[{{{{" + ":" * 400}), "{}", text({"plan": "pro"})) == ["", "", ""]
+
+
+@pytest.mark.parametrize("newline", ["", '{"note":"line one\nline two"}'])
+def test_sizes_and_counts_are_per_text_whether_counted_together_or_alone(newline):
+    texts = ["{}", text({"城市": "上海", "tags": [{"a": 1}]}), "{" + '"k":1,' * 3 + '"z":[]}', "", newline]
+    size, openings, colons = json_text_counts(texts)
+    assert size.tolist() == [len(t.encode()) for t in texts]
+    assert openings.tolist() == [t.count("{") + t.count("[") for t in texts]
+    assert colons.tolist() == [t.count(":") for t in texts]
 
 
 # -- both paths ---------------------------------------------------------------------------------
