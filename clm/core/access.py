@@ -63,6 +63,8 @@ def visible_records(model, user) -> QuerySet:
     Leads are the exception to "follow the account": before conversion they have none, so a
     restricted user sees leads of visible accounts, leads they or their team own, and the pool of
     unassigned leads."""
+    if hasattr(model, "visible_to"):  # a model with its own rule (tasks and cases: see automation)
+        return model.visible_to(user)
     queryset = model._default_manager.all()
     if model.__name__ == "Lead" and model._meta.app_label == "sales":
         condition = account_filter(user, prefix="account__")

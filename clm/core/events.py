@@ -41,6 +41,10 @@ CATALOGUE: dict[str, str] = {
     "subscription.changed": "subscription_id, account_id, changes",
     "usage.events_ingested": "account_ids, count, names",
     "lifecycle.run_finished": "run_id, as_of (date)",
+    "task.created": "task_id, account_id, assignee_id, case_id, enrollment_id, source",
+    "task.completed": "task_id, account_id, assignee_id, case_id, enrollment_id, outcome",
+    "case.opened": "case_id, account_id, type, reason, owner_id, rule, signal_id, enrollment_id",
+    "case.closed": "case_id, account_id, type, outcome (closed_success|closed_lost), root_cause (code)",
 }
 
 

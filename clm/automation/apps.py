@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+
+
+class AutomationConfig(AppConfig):
+    name = "clm.automation"
+    label = "automation"
+    verbose_name = "Automation"
+
+    def ready(self):
+        from clm.automation import timeline
+
+        timeline.register()
