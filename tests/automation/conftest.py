@@ -33,3 +33,11 @@ def heard():
     events.listen("task.created", "task.completed", "case.opened", "case.closed")(listener)
     yield got
     events.unlisten(listener)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    # The observed band churn rates are cached per day; each test has its own history.
+    from django.core.cache import cache
+
+    cache.clear()
