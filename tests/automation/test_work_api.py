@@ -50,7 +50,8 @@ def test_a_viewer_reads_but_cannot_create_or_complete(owner, viewer, east):
     task = work.create_task(owner, title="x", account=east)
     api = ApiClient(viewer)
     assert api.get(f"/tasks/{task.pk}").status_code == 200
-    assert "may not create tasks" in assert_error(api.post("/tasks", {"title": "y", "account": east.pk}), 403, "forbidden")["message"]
+    english = {"Accept-Language": "en"}
+    assert "may not create tasks" in assert_error(api.post("/tasks", {"title": "y", "account": east.pk}, headers=english), 403, "forbidden")["message"]
     assert_error(api.post(f"/tasks/{task.pk}/complete", {}), 403, "forbidden")
     assert Task.objects.count() == 1
 
