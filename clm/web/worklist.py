@@ -1,0 +1,115 @@
+"""The read models of the work pages: my tasks (overdue, today, upcoming), my open cases and my
+accounts ranked by what is at stake; an account's open work; one case whole. Each is a fixed
+number of queries."""
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from clm.automation import ranking
+from clm.automation.models import Case, RootCause, Task
+from clm.automation.work import case_history
+from clm.core.access import visible_accounts
+from clm.customers.models import Account
+
+UPCOMING_SHOWN = 20
+CASES_SHOWN = 30
+STAKES_SHOWN = 10
+
+
+@dataclass
+class TaskGroups:
+    overdue: list[Task] = field(default_factory=list)
+    today: list[Task] = field(default_factory=list)
+    upcoming: list[Task] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        return len(self.overdue) + len(self.today) + len(self.upcoming)
+
+
+def group_tasks(tasks, now: dt.datetime) -> TaskGroups:
+    """Open tasks by when they need doing: overdue, due later today (local time), upcoming (later,
+    undated or snoozed)."""
+    tomorrow = dt.datetime.combine(
+        timezone.localdate(now) + dt.timedelta(days=1), dt.time.min, tzinfo=timezone.get_current_timezone()
+    )
+    groups = TaskGroups()
+    for task in tasks:
+        if task.is_snoozed(now) or task.due_at is None or task.due_at >= tomorrow:
+            groups.upcoming.append(task)
+        elif task.due_at < now:
+            groups.overdue.append(task)
+        else:
+            groups.today.append(task)
+    groups.upcoming = groups.upcoming[:UPCOMING_SHOWN]
+    return groups
+
+
+def open_cases(queryset):
+    return list(
+        queryset.filter(status__in=Case.OPEN_STATUSES)
+        .select_related("account", "owner")
+        .annotate(open_task_count=Count("tasks", filter=Q(tasks__status=Task.Status.OPEN)))
+        .order_by("due_on", "-created_at")[:CASES_SHOWN]
+    )
+
+
+@dataclass
+class Worklist:
+    tasks: TaskGroups
+    cases: list[Case]
+    stakes: list[tuple[Account, ranking.Stake]]
+
+
+def my_worklist(user, now: dt.datetime | None = None) -> Worklist:
+    now = now or timezone.now()
+    tasks = (
+        Task.visible_to(user)
+        .filter(assignee=user, status=Task.Status.OPEN)
+        .select_related("account", "case", "assignee")
+        .order_by(*Task._meta.ordering)[:500]
+    )
+    mine = visible_accounts(user).filter(Q(sales_owner=user) | Q(csm=user))
+    stakes = ranking.accounts_at_stake(mine, limit=STAKES_SHOWN)
+    names = Account.objects.in_bulk([s.account_id for s in stakes])
+    return Worklist(
+        tasks=group_tasks(tasks, now),
+        cases=open_cases(Case.visible_to(user).filter(owner=user)),
+        stakes=[(names[s.account_id], s) for s in stakes],
+    )
+
+
+@dataclass
+class AccountWork:
+    tasks: list[Task]
+    cases: list[Case]
+
+
+def account_work(account: Account, user) -> AccountWork:
+    return AccountWork(
+        tasks=list(
+            Task.visible_to(user).filter(account=account, status=Task.Status.OPEN)
+            .select_related("assignee", "case", "account").order_by(*Task._meta.ordering)[:50]
+        ),
+        cases=open_cases(Case.visible_to(user).filter(account=account)),
+    )
+
+
+@dataclass
+class CaseView:
+    case: Case
+    tasks: list[Task]
+    history: list
+    root_causes: list[RootCause]
+
+
+def case_view(case: Case) -> CaseView:
+    return CaseView(
+        case=case,
+        tasks=list(case.tasks.select_related("assignee", "account").order_by("status", *Task._meta.ordering)),
+        history=list(case_history(case)[:100]),
+        root_causes=list(RootCause.objects.filter(active=True)),
+    )
