@@ -32,7 +32,10 @@ def _panel(request, *, account=None, case=None, form=None, status=200):
         context.update(case=case, tasks=worklist.case_view(case).tasks, panel="case")
         return render(request, "web/work/_case_tasks.html", context, status=status)
     if account is not None:
-        context.update(account=account, work=worklist.account_work(account, request.user), panel="account")
+        context.update(
+            account=account, work=worklist.account_work(account, request.user), panel="account",
+            case_form=CaseForm(), can_open_case=request.user.has_perm("automation.add_case"),
+        )
         return render(request, "web/work/_account_work.html", context, status=status)
     context.update(mine=worklist.my_worklist(request.user), panel="home")
     return render(request, "web/work/_my_tasks.html", context, status=status)

@@ -3,16 +3,21 @@ accounts ranked by what is at stake; an account's open work; one case whole. Eac
 number of queries."""
 
 import datetime as dt
+from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.db.models import Count, Q
-from django.utils import timezone
+from django.utils import formats, timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
 
 from clm.automation import ranking
 from clm.automation.models import Case, RootCause, Task
 from clm.automation.work import case_history
 from clm.core.access import visible_accounts
-from clm.customers.models import Account
+from clm.core.models import User
+from clm.customers.models import Account, Contact
+from clm.web.templatetags.workspace import person
 
 UPCOMING_SHOWN = 20
 CASES_SHOWN = 30
@@ -107,9 +112,56 @@ class CaseView:
 
 
 def case_view(case: Case) -> CaseView:
+    history = list(case_history(case)[:100])
+    readable_changes(history)
     return CaseView(
         case=case,
         tasks=list(case.tasks.select_related("assignee", "account").order_by("status", *Task._meta.ordering)),
-        history=list(case_history(case)[:100]),
+        history=history,
         root_causes=list(RootCause.objects.filter(active=True)),
     )
+
+
+# Bookkeeping fields the history does not repeat (the entry's own time says when).
+UNSHOWN = {"completed_at", "closed_at", "updated_at", "created_at", "enrollment_id", "created_by_id"}
+REFERENCES = {"assignee_id": User, "owner_id": User, "root_cause_id": RootCause, "contact_id": Contact}
+
+
+def readable_changes(entries) -> None:
+    """Each audit entry's changes as (label, before, after) in the reader's language: field names,
+    choice labels, people's names and local times instead of keys, codes and ids."""
+    ids = defaultdict(set)
+    for entry in entries:
+        for name, values in entry.changes.items():
+            if name in REFERENCES:
+                ids[name].update(v for v in values if v is not None)
+    named = {name: REFERENCES[name].objects.in_bulk(list(pks)) for name, pks in ids.items()}
+    labels = {"assignee_id": _("Assignee"), "owner_id": _("Owner"), "root_cause_id": _("Root cause"),
+              "contact_id": _("Contact")}
+    for entry in entries:
+        model = Case if entry.model == "automation.case" else Task
+        fields = {f.attname: f for f in model._meta.concrete_fields}
+        rows = []
+        for name, values in entry.changes.items():
+            if name in UNSHOWN or name not in fields or entry.action == "create":
+                continue
+            field = fields[name]
+            label = labels.get(name) or str(field.verbose_name)
+            rows.append((label, *(_readable(field, name, v, named) for v in values)))
+        entry.readable = rows
+
+
+def _readable(field, name, value, named):
+    if value in (None, ""):
+        return "–"
+    if name in named:
+        obj = named[name].get(value)
+        if obj is None:
+            return "–"
+        return person(obj) if isinstance(obj, User) else (obj.label() if isinstance(obj, RootCause) else str(obj))
+    if field.choices:
+        return str(dict(field.flatchoices).get(value, value))
+    if field.get_internal_type() == "DateTimeField":
+        moment = parse_datetime(str(value))
+        return formats.date_format(timezone.localtime(moment), "Y-m-d H:i") if moment else value
+    return value

@@ -41,3 +41,12 @@ def _fresh_cache():
     from django.core.cache import cache
 
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    # Service messages follow the active language; these tests read them in English.
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield

@@ -59,7 +59,7 @@ def test_a_task_is_added_inline_and_the_list_comes_back(signed_in, owner, huawei
     response = signed_in.post(reverse("web:task_create"), {"title": "Send the proposal", "priority": "high",
                                                            "account": huawei.pk}, headers=HTMX)
     assert response.status_code == 200
-    assert "Send the proposal" in response.content.decode()
+    assert "Send the proposal" in response.content.decode() and 'data-testid="case-form"' in response.content.decode()
     task = Task.objects.get()
     assert (task.account, task.assignee, task.priority) == (huawei, owner, "high")
     assert AuditLog.objects.get(model="automation.task").via == "ui"
@@ -149,6 +149,9 @@ def test_a_case_is_opened_from_the_account_and_closed_on_its_page(signed_in, own
     assert (case.status, case.root_cause) == ("closed", price)
     html = signed_in.get(reverse("web:case", args=[case.pk])).content.decode()
     assert "Closed, lost" in html and 'data-testid="case-close"' not in html
+    history = html[html.index('data-testid="case-history"'):]
+    assert "Status: Open → Closed" in history and "Root cause: – → Price" in history
+    assert "root_cause_id" not in history and "closed_lost" not in history
 
 
 def test_the_case_page_is_in_chinese_for_a_chinese_user(client, owner, huawei):
