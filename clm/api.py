@@ -175,6 +175,7 @@ ROUTERS = [
     ("/", "clm.lifecycle.api"),
     ("/value", "clm.value.api"),
     ("/imports", "clm.io.api"),
+    ("/", "clm.automation.api"),
     ("/", "clm.core.api"),
     ("/", "clm.automation.api_channels"),
 ]

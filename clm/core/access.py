@@ -50,7 +50,11 @@ def is_scoped(model) -> bool:
 
 def visibility(model, user, prefix: str = "") -> Q | None:
     """The condition a record of `model` (reached through `prefix`) must meet to be visible to
-    `user`: an empty Q for all of them, None for none."""
+    `user`: an empty Q for all of them, None for none. A model with a rule of its own for every
+    user (`visibility_for`: private records such as tasks) decides alone."""
+    own = getattr(model, "visibility_for", None)
+    if own is not None:
+        return own(user, prefix)
     if not is_scoped(model) or sees_everything(user):
         return Q()
     if not user.is_authenticated or not user.is_active or not user.has_role(*RESTRICTED_ROLES):

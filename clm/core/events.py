@@ -44,6 +44,10 @@ CATALOGUE: dict[str, str] = {
     "email.opened": "delivery_id, contact_id, account_id, template (key); the first open only",
     "email.clicked": "delivery_id, contact_id, account_id, template (key), url",
     "email.suppressed": "address, reason (unsubscribed|bounced|complained), contact_id, account_id",
+    "task.created": "task_id, account_id, assignee_id, case_id, enrollment_id, source",
+    "task.completed": "task_id, account_id, assignee_id, case_id, enrollment_id, outcome",
+    "case.opened": "case_id, account_id, type, reason, owner_id, rule, signal_id, enrollment_id",
+    "case.closed": "case_id, account_id, type, outcome (closed_success|closed_lost), root_cause (code)",
 }
 
 

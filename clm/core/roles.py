@@ -4,7 +4,7 @@ from django.contrib.auth.models import Group, Permission
 
 from clm.core.models import Role
 
-CUSTOMER_APPS = ("customers", "commerce", "usage", "service", "sales", "lifecycle", "value")
+CUSTOMER_APPS = ("customers", "commerce", "usage", "service", "sales", "lifecycle", "value", "automation")
 
 # (app_label, model) -> actions beyond "view", per role. Every role can view customer data.
 EDITS = {
@@ -16,23 +16,27 @@ EDITS = {
         "service": ["ticket", "surveyresponse"],
         "usage": ["usageevent"],
         "value": ["loyaltyentry", "recommendation"],
+        "automation": ["task", "case"],
     },
     Role.SALES: {
         "customers": ["account", "contact", "interaction", "tag"],
         "commerce": ["subscription", "subscriptionchange", "order", "orderline", "payment"],
         "sales": ["lead", "opportunity", "opportunitystagechange"],
         "value": ["loyaltyentry", "recommendation"],
+        "automation": ["task", "case"],
     },
     Role.CSM: {
         "customers": ["account", "contact", "interaction", "tag"],
         "service": ["ticket", "surveyresponse"],
         "usage": ["usageevent"],
         "value": ["loyaltyentry", "recommendation"],
+        "automation": ["task", "case"],
     },
     Role.MARKETING: {
         "customers": ["contact", "tag", "tagcategory"],
         "sales": ["lead", "channelspend"],
         "service": ["surveyresponse"],
+        "automation": ["task"],
     },
     Role.VIEWER: {},
 }

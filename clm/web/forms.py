@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from clm.automation import work
 from clm.core.models import Role, User
 from clm.customers.models import Account, Contact, Interaction, LifecycleStage, Tag
 from clm.web.accounts import RENEWAL_WINDOWS, SORTS, Criteria
@@ -137,6 +138,9 @@ class InteractionForm(forms.ModelForm):
 
 class PreferencesForm(forms.ModelForm):
     time_zone = forms.ChoiceField(label=_("Time zone"), required=False)
+    daily_digest = forms.BooleanField(
+        label=_("Email me each morning the tasks I have due"), required=False,
+    )
 
     class Meta:
         model = User
@@ -150,6 +154,13 @@ class PreferencesForm(forms.ModelForm):
         self.fields["time_zone"].choices = [("", _("Default (%(zone)s)") % {"zone": settings.TIME_ZONE})] + [
             (z, z) for z in zones
         ]
+        if self.instance.pk:
+            self.fields["daily_digest"].initial = work.wants_digest(self.instance)
+
+    def save(self, commit=True):
+        user = super().save(commit)
+        work.set_digest(user, self.cleaned_data["daily_digest"])
+        return user
 
 
 class LanguageForm(forms.Form):

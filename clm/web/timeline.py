@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db.models import Q
 
+from clm.automation.models import Case, Task
 from clm.commerce.models import Order, Payment, SubscriptionChange
 from clm.customers.models import Interaction
 from clm.service.models import SurveyResponse, Ticket
@@ -240,7 +241,40 @@ class WeeklyUsage(Source):
         return items
 
 
-SOURCES = {s.kind: s for s in (Interactions(), Tickets(), Surveys(), Orders(), ContractChanges(), Payments(), WeeklyUsage())}
+class Tasks(Source):
+    kind, rank, model, time_field = "task", 8, Task, "created_at"
+    related = ("assignee",)
+
+    def item(self, row):
+        return Item(self.kind, row.created_at, row.pk, row.title, {
+            "status": row.status,
+            "status_label": str(row.get_status_display()),
+            "assignee": row.assignee,
+            "due_at": row.due_at,
+            "outcome": row.outcome,
+            "case_id": row.case_id,
+        }, self.rank)
+
+
+class Cases(Source):
+    kind, rank, model, time_field = "case", 7, Case, "created_at"
+    related = ("owner", "root_cause")
+
+    def item(self, row):
+        return Item(self.kind, row.created_at, row.pk, row.reason, {
+            "type_label": str(row.get_type_display()),
+            "status": row.status,
+            "status_label": str(row.get_status_display()),
+            "outcome_label": str(row.get_outcome_display()) if row.outcome else "",
+            "root_cause": row.root_cause.label() if row.root_cause else "",
+            "owner": row.owner,
+        }, self.rank)
+
+
+SOURCES = {
+    s.kind: s
+    for s in (Interactions(), Tickets(), Surveys(), Orders(), ContractChanges(), Payments(), WeeklyUsage(), Tasks(), Cases())
+}
 
 
 def timeline(account_id: int, *, cursor: str | None = None, limit: int = 50, kinds: list[str] | None = None) -> Page:

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from clm.web import views
+from clm.web import views, work_views
 
 app_name = "web"
 
@@ -35,6 +35,11 @@ urlpatterns = auth + [
     path("accounts/<int:pk>/timeline/", views.account_timeline, name="account_timeline"),
     path("accounts/<int:pk>/log/", views.account_log, name="account_log"),
     path("contacts/<int:pk>/", views.contact_detail, name="contact"),
+    path("tasks/new/", work_views.task_create, name="task_create"),
+    path("tasks/<int:pk>/<slug:action>/", work_views.task_action, name="task_action"),
+    path("accounts/<int:pk>/cases/new/", work_views.case_create, name="case_create"),
+    path("cases/<int:pk>/", work_views.case_detail, name="case"),
+    path("cases/<int:pk>/close/", work_views.case_close, name="case_close"),
     path("preferences/", views.preferences, name="preferences"),
     path("language/", views.set_language, name="set_language"),
 ]

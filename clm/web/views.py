@@ -16,8 +16,9 @@ from clm.core.crud import one_or_404
 from clm.customers import actions as account_actions
 from clm.customers.models import Account, Contact, Interaction, Tag
 from clm.io import export
-from clm.web import actions, overview
+from clm.web import actions, overview, worklist
 from clm.web import timeline as timelines
+from clm.web import work_forms as worklist_forms
 from clm.web.accounts import page as accounts_page
 from clm.web.forms import (
     AccountFilterForm,
@@ -41,7 +42,10 @@ def is_htmx(request) -> bool:
 
 @login_required
 def home(request):
-    return render(request, "web/home.html", {"work": overview.my_work(request.user), "nav": "home"})
+    return render(request, "web/home.html", {
+        "work": overview.my_work(request.user), "mine": worklist.my_worklist(request.user), "nav": "home",
+        "task_form": worklist_forms.TaskForm(), "can_add": request.user.has_perm("automation.add_task"),
+    })
 
 
 @login_required
@@ -144,6 +148,11 @@ def account_detail(request, pk):
         "note_form": InteractionForm(account=account),
         "can_log": request.user.has_perm("customers.add_interaction"),
         "lifecycle": overview.health_panel(account),
+        "account_work": worklist.account_work(account, request.user),
+        "task_form": worklist_forms.TaskForm(),
+        "case_form": worklist_forms.CaseForm(),
+        "can_add": request.user.has_perm("automation.add_task"),
+        "can_open_case": request.user.has_perm("automation.add_case"),
         "nav": "accounts",
     }
     return render(request, "web/account.html", context)
@@ -158,6 +167,8 @@ def timeline_kinds():
         "contract": _("Contracts"),
         "payment": _("Payments"),
         "usage": _("Usage"),
+        "task": _("Tasks"),
+        "case": _("Cases"),
     }
     return [(k, labels.get(k, k)) for k in timelines.SOURCES]
 
