@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "clm.sales",
     "clm.lifecycle",
     "clm.value",
+    "clm.automation",
     "clm.demo",
     "clm.io",
     "clm.web",

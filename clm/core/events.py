@@ -41,6 +41,12 @@ CATALOGUE: dict[str, str] = {
     "subscription.changed": "subscription_id, account_id, changes",
     "usage.events_ingested": "account_ids, count, names",
     "lifecycle.run_finished": "run_id, as_of (date)",
+    "task.created": "task_id, account_id, source",
+    "task.completed": "task_id, account_id, outcome",
+    "case.opened": "case_id, account_id, type",
+    "case.closed": "case_id, account_id, type, outcome",
+    "email.opened": "delivery_id, key (the sender's idempotency key), account_id, contact_id",
+    "email.clicked": "delivery_id, key (the sender's idempotency key), account_id, contact_id, url",
 }
 
 

@@ -18,6 +18,7 @@ from django.utils import timezone
 from clm.analytics import health, stages, warning
 from clm.analytics.churn import ChurnModel as LearnedModel
 from clm.commerce.models import SubscriptionChange
+from clm.core.events import emit, emit_many
 from clm.customers.models import Account
 from clm.lifecycle import metrics as metric_source
 from clm.lifecycle.models import (
@@ -216,7 +217,20 @@ def run(
         raise
     record.status, record.summary, record.finished_at = Run.Status.DONE, summary, timezone.now()
     record.save(update_fields=["status", "summary", "finished_at"])
+    _latest_metrics.clear()
+    _latest_metrics[as_of] = result.metrics
+    emit("lifecycle.run_finished", run_id=record.pk, as_of=as_of.isoformat())
     return record
+
+
+# The latest run's per-account metrics, kept in this process so that what reacts to the run (the
+# playbooks' daily triggers) reads them instead of computing them again.
+_latest_metrics: dict[dt.date, pd.DataFrame] = {}
+
+
+def assessed_metrics(as_of: dt.date) -> pd.DataFrame | None:
+    """The metrics frame (with health and signals) of the run for ``as_of`` made in this process."""
+    return _latest_metrics.get(as_of)
 
 
 @transaction.atomic
@@ -251,10 +265,14 @@ def save(result: Assessment) -> dict:
         a for a, band in scored["band"].items() if band == "red" and previous_band.get(a) not in (None, "red")
     ]
 
+    latest = HealthScore.objects.exclude(as_of=as_of).aggregate(latest=Max("as_of"))["latest"]
     transitions = _save_transitions(result)
     signals = _save_signals(result)
+    opened = signals.pop("created", [])
     predictions = _save_predictions(result)
     _update_accounts(result)
+    if latest is None or latest < as_of:  # what changed today, not a replay of an older date
+        _emit_changes(result, scored, previous_band, opened)
     return {
         "as_of": as_of.isoformat(),
         "accounts": int(len(result.metrics)),
@@ -265,6 +283,30 @@ def save(result: Assessment) -> dict:
         "signals": signals,
         "predictions": predictions,
     }
+
+
+def _emit_changes(result: Assessment, scored: pd.DataFrame, previous_band: dict, opened: list[Signal]) -> None:
+    on = result.as_of.isoformat()
+    changed = result.stages[result.stages["changed"]] if result.stages is not None else result.metrics.iloc[:0]
+    emit_many(
+        "account.stage_changed",
+        [
+            {"account_id": int(a), "before": row.previous_stage or None, "after": row.stage, "on": on, "rule": row.rule or ""}
+            for a, row in zip(changed.index, changed.itertuples(), strict=True)
+        ],
+    )
+    emit_many(
+        "health.band_changed",
+        [
+            {"account_id": int(a), "before": previous_band[a], "after": band, "score": int(score), "on": on}
+            for a, band, score in zip(scored.index, scored["band"], scored["score_int"], strict=True)
+            if previous_band.get(a) not in (None, band)
+        ],
+    )
+    emit_many(
+        "signal.opened",
+        [{"account_id": s.account_id, "signal_id": s.pk, "kind": s.kind, "on": on} for s in opened],
+    )
 
 
 def _save_transitions(result: Assessment) -> dict:
@@ -321,7 +363,7 @@ def _save_signals(result: Assessment) -> dict:
         signal = kept[row.id]
         signal.last_seen_on, signal.last_values = max(signal.last_seen_on, as_of), row.values
     Signal.objects.bulk_update(kept.values(), ["last_seen_on", "last_values"], batch_size=BATCH)
-    Signal.objects.bulk_create(
+    created = Signal.objects.bulk_create(
         [
             Signal(
                 account_id=row.account,
@@ -341,6 +383,7 @@ def _save_signals(result: Assessment) -> dict:
         "opened": {k: int(v) for k, v in plan.open["kind"].value_counts().items()},
         "closed": int(len(plan.close)),
         "open": int(len(plan.keep) + len(plan.open)),
+        "created": created,
     }
 
 

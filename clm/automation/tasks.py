@@ -1,0 +1,23 @@
+"""The playbook engine's jobs on the task queue: enrollments from events, step executions, and a
+sweep that queues due steps again (a lost message, a worker killed mid-step)."""
+
+from huey import crontab
+from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
+
+from clm.automation.playbooks import dispatch, engine
+
+
+@db_task(retries=3, retry_delay=10)
+def enroll_from_event(playbook_id: int, event_name: str, payload: dict):
+    return [e.pk for e in dispatch.enroll_from_event(playbook_id, event_name, payload)]
+
+
+@db_task()
+def run_step(step_run_id: int):
+    return engine.run_step(step_run_id)
+
+
+@db_periodic_task(crontab(minute="*"))
+@HUEY.lock_task("playbook-sweep")
+def sweep_due_steps():
+    return engine.sweep()
