@@ -176,6 +176,7 @@ ROUTERS = [
     ("/value", "clm.value.api"),
     ("/imports", "clm.io.api"),
     ("/", "clm.core.api"),
+    ("/", "clm.automation.api_playbooks"),
 ]
 
 register_routers()

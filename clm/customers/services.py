@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from clm.core.bulk import in_batches
+from clm.core.events import emit
 from clm.core.models import CustomField, Role
 from clm.core.services import after_save
 from clm.customers.models import Account, Contact
@@ -77,6 +78,9 @@ def date_departures(contact_ids, today=None) -> int:
 def date_departure(contact, before, actor):
     if contact.status == Contact.Status.LEFT and contact.left_on is None and date_departures([contact.pk]):
         contact.left_on = timezone.localdate()
+    if contact.status == Contact.Status.LEFT and (before or {}).get("status") != Contact.Status.LEFT:
+        on = (contact.left_on or timezone.localdate()).isoformat()
+        emit("contact.left", actor=actor, contact_id=contact.pk, account_id=contact.account_id, on=on)
 
 
 @after_save(Account)

@@ -3,6 +3,7 @@
 from django.utils import timezone
 
 from clm.core.bulk import in_batches
+from clm.core.events import emit
 from clm.core.services import after_save
 from clm.sales.models import Lead, Opportunity, OpportunityStageChange
 
@@ -57,6 +58,10 @@ def lead_status_dates(lead, before, actor):
     if field and getattr(lead, field) is None:
         stamp_lead_statuses([lead.pk])
         lead.refresh_from_db(fields=[field])
+    if before is None:
+        emit("lead.created", actor=actor, lead_id=lead.pk)
+    elif before.get("status") != lead.status:
+        emit("lead.status_changed", actor=actor, lead_id=lead.pk, before=before.get("status"), after=lead.status)
 
 
 @after_save(Opportunity)

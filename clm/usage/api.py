@@ -30,9 +30,10 @@ from pydantic import Field
 
 from clm.core.access import visible_accounts
 from clm.core.crud import ApiError, Resource, Text, register, require
+from clm.core.events import emit
 from clm.customers.models import Contact
 from clm.usage.models import Feature, UsageEvent
-from clm.usage.services import EVENT_COLUMNS, event_problems, store_events
+from clm.usage.services import EVENT_COLUMNS, derive_keys, event_problems, store_events
 
 try:
     import fcntl
@@ -599,12 +600,33 @@ def ingest(events: list, user, raw: bytes | None = None, plain: bool = False) ->
     """Check a batch of decoded events and store the valid ones; the answer of POST /events."""
     frame, batch = check_events(events, user, raw, plain)
     stored = store(frame) if len(frame) else 0
+    if stored:
+        announce(frame)
     return {
         "received": batch.n,
         "stored": stored,
         "duplicates": len(frame) - stored,
         "errors": batch.report(),
     }
+
+
+def announce(frame: pd.DataFrame) -> None:
+    """Say which events arrived (usage.events_ingested), each as [account, contact, name,
+    properties as JSON text, idempotency key], for what reacts to a named event (playbook triggers)."""
+    contacts = frame["contact_id"].astype("Int64").to_numpy(dtype=object, na_value=None)
+    keys = frame["idempotency_key"].to_numpy(dtype=object).copy()
+    missing = pd.isna(keys) | (keys == "")
+    if missing.any():
+        keys[missing] = derive_keys(frame[missing])
+    events = [
+        [int(a), c, n, p, k]
+        for a, c, n, p, k in zip(frame["account_id"].tolist(), contacts.tolist(), frame["event"].tolist(),
+                                 frame["properties"].tolist(), keys.tolist(), strict=True)
+    ]
+    emit(
+        "usage.events_ingested",
+        account_ids=sorted({e[0] for e in events}), count=len(events), names=sorted({e[2] for e in events}), events=events,
+    )
 
 
 class SqliteWriter:

@@ -167,3 +167,16 @@ def resolve(key_or_id: str) -> Playbook:
     if playbook is None:
         raise Playbook.DoesNotExist(f"No playbook {key_or_id!r}.")
     return playbook
+
+
+@transaction.atomic
+def delete(playbook: Playbook, *, actor=None, via: str = "system") -> None:
+    """Delete a playbook that never enrolled anyone (one that did is turned off instead: its
+    enrollments are its history and its uplift)."""
+    require_editor(actor)
+    if playbook.enrollments.exists():
+        raise ValidationError({"playbook": f"{playbook.key} has enrollments: turn it off instead of deleting it"})
+    log = audit.entry(actor, via, "delete", playbook, {})
+    playbook.delete()
+    log.save()
+    transaction.on_commit(_changed)

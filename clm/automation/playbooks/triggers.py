@@ -8,6 +8,7 @@ event heard twice, or the daily run run twice, enrolls once."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -88,8 +89,10 @@ def _usage_subjects(config, event):
     for account_id, contact_id, name, properties, key in event.payload.get("events", ()):
         if name != config["event"]:
             continue
-        if props and not all((properties or {}).get(k) == v for k, v in props.items()):
-            continue
+        if props:
+            seen = json.loads(properties) if isinstance(properties, str) else properties or {}
+            if not all(seen.get(k) == v for k, v in props.items()):
+                continue
         subjects.append(
             Subject(account_id, f"usage:{account_id}:{key}", {"type": "usage_event", "event": name, "key": key}, contact_id=contact_id)
         )
