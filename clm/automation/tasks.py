@@ -13,8 +13,8 @@ def enroll_from_event(playbook_id: int, event_name: str, payload: dict):
 
 
 @db_task()
-def run_step(step_run_id: int):
-    return engine.run_step(step_run_id)
+def run_steps(step_run_ids: list[int]):
+    return [engine.run_step(pk) for pk in step_run_ids]
 
 
 @db_periodic_task(crontab(minute="*"))

@@ -146,8 +146,8 @@ def matches(playbook_definition: dict, frame, as_of: dt.date) -> list[Subject]:
     hits = triggers.TRIGGERS[trigger["type"]].daily(trigger, frame, as_of)
     rule = playbook_definition.get("conditions")
     if rule and len(hits):
-        keep = conditions.compile_rule(rule).matches(frame.loc[hits["account"].to_numpy()]).to_numpy()
-        hits = hits[keep]
+        matched = conditions.compile_rule(rule).matches(frame)
+        hits = hits[matched.reindex(hits["account"].to_numpy(), fill_value=False).to_numpy()]
     return [
         Subject(int(a), key, {"type": trigger["type"], "seen": seen, "on": as_of.isoformat()})
         for a, key, seen in zip(hits["account"], hits["dedupe_key"], hits["seen"], strict=True)

@@ -32,6 +32,7 @@ MAX_ATTEMPTS = 5
 RETRY_BACKOFF = dt.timedelta(seconds=30)  # doubled at each attempt
 STUCK_AFTER = dt.timedelta(minutes=10)
 BATCH = 2000
+QUEUE_CHUNK = 50
 
 
 # -- enrolling ----------------------------------------------------------------------------------
@@ -53,21 +54,28 @@ def _subject_name(account_id, lead_id) -> str:
 def eligible(playbook: Playbook, subjects: list[Subject], now: dt.datetime) -> list[Subject]:
     """The subjects the re-entry policy lets in: not already active in the playbook, not enrolled
     before (once) or not within the last N days (once per N days), and not enrolled by this very
-    trigger already (its dedupe key). Three queries, whatever the number of subjects."""
+    trigger already (its dedupe key). One query over the playbook's enrollments that can still
+    block anyone, whatever the number of subjects."""
     if not subjects:
         return []
-    accounts = {s.account_id for s in subjects if s.account_id is not None}
-    leads = {s.lead_id for s in subjects if s.account_id is None and s.lead_id is not None}
-    rows = Enrollment.objects.filter(playbook=playbook).filter(Q(account_id__in=accounts) | Q(lead_id__in=leads, account=None))
-    blocking = Q(status=Enrollment.Status.ACTIVE, held_out=False)
-    if playbook.reentry == Playbook.Reentry.ONCE:
-        blocking = Q()
-    elif playbook.reentry == Playbook.Reentry.PERIODIC:
-        blocking |= Q(started_at__gte=now - dt.timedelta(days=playbook.reentry_days or 1))
-    taken = {_subject_name(a, lead) for a, lead in rows.filter(blocking).values_list("account_id", "lead_id")}
-    keys = set(
-        Enrollment.objects.filter(playbook=playbook, dedupe_key__in=[s.dedupe_key for s in subjects]).values_list("dedupe_key", flat=True)
-    )
+    recent = now - dt.timedelta(days=2)  # dedupe keys name their day or event: older ones do not recur
+    rows = Enrollment.objects.filter(playbook=playbook)
+    if playbook.reentry == Playbook.Reentry.PERIODIC:
+        recent = min(recent, now - dt.timedelta(days=playbook.reentry_days or 1))
+    if playbook.reentry != Playbook.Reentry.ONCE:
+        rows = rows.filter(Q(status=Enrollment.Status.ACTIVE, held_out=False) | Q(started_at__gte=recent))
+    cutoff = now - dt.timedelta(days=playbook.reentry_days or 1)
+    taken, keys = set(), set()
+    for account, lead, status, out, started, key in rows.values_list(
+        "account_id", "lead_id", "status", "held_out", "started_at", "dedupe_key"
+    ).iterator(chunk_size=BATCH):
+        keys.add(key)
+        if (
+            playbook.reentry == Playbook.Reentry.ONCE
+            or (status == Enrollment.Status.ACTIVE and not out)
+            or (playbook.reentry == Playbook.Reentry.PERIODIC and started >= cutoff)
+        ):
+            taken.add(_subject_name(account, lead))
     chosen, seen = [], set()
     for s in subjects:
         name = _subject_name(s.account_id, s.lead_id)
@@ -93,6 +101,7 @@ def enroll_many(
     version = version or playbook.current
     with transaction.atomic():
         chosen = eligible(playbook, subjects, now)
+        first = version.definition["steps"][0]
         rows = []
         for s in chosen:
             out = held_out(playbook.key, _subject_name(s.account_id, s.lead_id), playbook.holdout)
@@ -103,6 +112,7 @@ def enroll_many(
                     started_at=now,
                     status=Enrollment.Status.COMPLETED if out else Enrollment.Status.ACTIVE,
                     ended_at=now if out else None, reason="held out: no step runs" if out else "",
+                    current_step="" if out else first["id"],
                 )
             )
         try:
@@ -119,13 +129,9 @@ def enroll_many(
                 except IntegrityError:
                     continue
         treated = [e for e in created if not e.held_out]
-        first = version.definition["steps"][0]
         runs = [
             _step_run(e, first, now, why=f"enrolled by {e.trigger.get('type', 'trigger')}") for e in treated
         ]
-        for e in treated:
-            e.current_step = first["id"]
-        Enrollment.objects.bulk_update(treated, ["current_step"], batch_size=BATCH)
         runs = StepRun.objects.bulk_create(runs, batch_size=BATCH)
         if queue:
             transaction.on_commit(lambda: enqueue(runs))
@@ -153,14 +159,23 @@ def _step_run(enrollment: Enrollment, step: dict, start: dt.datetime, *, why: st
 
 
 def enqueue(runs: Iterable[StepRun]) -> None:
+    """Put the steps on the task queue, due ones now and waits at their end. Steps due at the same
+    second travel together, up to QUEUE_CHUNK a message: the daily run's thousands of waits cost a
+    few messages, not one write to the queue each."""
     from clm.automation import tasks
 
     now = timezone.now()
+    groups: dict[dt.datetime | None, list[int]] = {}
     for run in runs:
-        if run.due_at > now:
-            tasks.run_step.schedule(args=(run.pk,), eta=run.due_at)
-        else:
-            tasks.run_step(run.pk)
+        due = run.due_at.replace(microsecond=0) + dt.timedelta(seconds=1) if run.due_at > now else None
+        groups.setdefault(due, []).append(run.pk)
+    for due, ids in groups.items():
+        for start in range(0, len(ids), QUEUE_CHUNK):
+            chunk = ids[start : start + QUEUE_CHUNK]
+            if due is None:
+                tasks.run_steps(chunk)
+            else:
+                tasks.run_steps.schedule(args=(chunk,), eta=due)
 
 
 # -- running a step -----------------------------------------------------------------------------

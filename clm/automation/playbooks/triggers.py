@@ -316,7 +316,11 @@ def _with_year(dates: pd.Series, year: int) -> pd.Series:
 
 
 def _date_daily(config, frame, as_of):
-    dates = upcoming_dates(config["date"], as_of)
+    # The daily dispatch evaluates several date playbooks on one frame: one query per kind of date.
+    known = frame.attrs.setdefault("upcoming_dates", {})
+    if (config["date"], as_of) not in known:
+        known[(config["date"], as_of)] = upcoming_dates(config["date"], as_of)
+    dates = known[(config["date"], as_of)]
     dates = dates[dates.index.isin(frame.index)]
     days = np.array([(d - as_of).days for d in dates], dtype=int)
     hit = (days >= 0) & (days <= config["days_before"])
