@@ -16,7 +16,6 @@ ingested through the API has its playbook action queued and done with the worker
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
 import socket
@@ -37,9 +36,7 @@ TARGET_LATENCY_SECONDS = 1.0
 
 def daily_documents(n: int) -> list[dict]:
     """n daily playbooks of varied triggers and conditions, as an administrator would write them."""
-    segments = [
-        {"metric": "health_score", "op": "<", "value": 30 + i} for i in range(20)
-    ] + [
+    segments = [{"metric": "health_score", "op": "<", "value": 30 + i} for i in range(20)] + [
         {"metric": "active_days_30d_vs_baseline", "op": "<=", "value": -0.5 - i / 100} for i in range(10)
     ]
     docs = []
@@ -51,16 +48,28 @@ def daily_documents(n: int) -> list[dict]:
             trigger = {"type": "date_relative", "date": "renewal", "days_before": 30 + i}
         else:
             trigger = {"type": "inactivity", "of": "usage", "days": 14 + i}
-        docs.append({
-            "key": f"bench-{i:02d}", "name": {"zh": f"基准{i}", "en": f"Bench {i}"}, "active": True, "holdout": 0.1,
-            "reentry": {"policy": "once_per_days", "days": 30},
-            "definition": {
-                "trigger": trigger,
-                "conditions": {"all": [{"metric": "employee_count", "op": ">=", "value": 10 * (i % 7)},
-                                       {"metric": "industry", "op": "!=", "value": f"none-{i}"}]},
-                "steps": [{"id": "w", "type": "wait", "days": 1}, {"id": "p", "type": "loyalty_points", "points": 1}],
-            },
-        })
+        docs.append(
+            {
+                "key": f"bench-{i:02d}",
+                "name": {"zh": f"基准{i}", "en": f"Bench {i}"},
+                "active": True,
+                "holdout": 0.1,
+                "reentry": {"policy": "once_per_days", "days": 30},
+                "definition": {
+                    "trigger": trigger,
+                    "conditions": {
+                        "all": [
+                            {"metric": "employee_count", "op": ">=", "value": 10 * (i % 7)},
+                            {"metric": "industry", "op": "!=", "value": f"none-{i}"},
+                        ]
+                    },
+                    "steps": [
+                        {"id": "w", "type": "wait", "days": 1},
+                        {"id": "p", "type": "loyalty_points", "points": 1},
+                    ],
+                },
+            }
+        )
     return docs
 
 
@@ -90,7 +99,9 @@ def main() -> int:
     print(f"Database: {label}")
     started = time.perf_counter()
     simulate(accounts=args.accounts, months=args.months, seed=42, as_of=as_of)
-    print(f"Demo company: {args.accounts:,} accounts over {args.months} months, built in {time.perf_counter() - started:.0f} s")
+    print(
+        f"Demo company: {args.accounts:,} accounts over {args.months} months, built in {time.perf_counter() - started:.0f} s"
+    )
 
     lifecycle.run(as_of)  # the first run of the day: every account's first stage
     started = time.perf_counter()
@@ -112,7 +123,9 @@ def main() -> int:
         f"(+{with_playbooks - without:.1f} s; {enrolled:,} enrollments, {held:,} held out, "
         f"{StepRun.objects.count():,} steps queued) — target < +{TARGET_EXTRA_SECONDS} s"
     )
-    print(f"Daily run with {args.playbooks} playbooks, run again (no one new to enroll): {again:.1f} s (+{again - without:.1f} s)")
+    print(
+        f"Daily run with {args.playbooks} playbooks, run again (no one new to enroll): {again:.1f} s (+{again - without:.1f} s)"
+    )
     started = time.perf_counter()
     dispatch.daily(as_of)
     print(f"  of which the playbooks' evaluation alone: {time.perf_counter() - started:.2f} s")
@@ -126,11 +139,18 @@ def main() -> int:
     from clm.customers.models import Account
 
     Playbook.objects.update(active=False)
-    services.save_document({
-        "key": "bench-event", "name": {"zh": "事件", "en": "Event"}, "active": True, "reentry": {"policy": "always"},
-        "definition": {"trigger": {"type": "usage_event", "event": "bench_signal"},
-                       "steps": [{"id": "p", "type": "loyalty_points", "points": 1}]},
-    })
+    services.save_document(
+        {
+            "key": "bench-event",
+            "name": {"zh": "事件", "en": "Event"},
+            "active": True,
+            "reentry": {"policy": "always"},
+            "definition": {
+                "trigger": {"type": "usage_event", "event": "bench_signal"},
+                "steps": [{"id": "p", "type": "loyalty_points", "points": 1}],
+            },
+        }
+    )
     User.objects.create_superuser("bench", password="bench-password-1")
     from io import StringIO
 
@@ -140,10 +160,18 @@ def main() -> int:
     env = {**os.environ, "DATABASE_URL": os.environ["DATABASE_URL"], "CLM_DATA_DIR": str(settings.DATA_DIR)}
     env.pop("REDIS_URL", None)
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "clm.cli", "serve", "--host", "127.0.0.1", "--port", str(port)], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    worker = subprocess.Popen([sys.executable, "-m", "clm.cli", "worker", "--quiet", "--no-periodic"], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "clm.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "clm.cli", "worker", "--quiet", "--no-periodic"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -159,15 +187,33 @@ def main() -> int:
         accounts = list(Account.objects.values_list("pk", flat=True)[: args.events])
         queued, done = [], []
         for i, account in enumerate(accounts):
-            body = json.dumps([{"account": account, "event": "bench_signal", "timestamp": timezone.now().isoformat(),
-                                "idempotency_key": f"bench-{i}"}]).encode()
-            request = urllib.request.Request(f"http://127.0.0.1:{port}/api/v1/events", data=body, method="POST",
-                                             headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"})
+            body = json.dumps(
+                [
+                    {
+                        "account": account,
+                        "event": "bench_signal",
+                        "timestamp": timezone.now().isoformat(),
+                        "idempotency_key": f"bench-{i}",
+                    }
+                ]
+            ).encode()
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{port}/api/v1/events",
+                data=body,
+                method="POST",
+                headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+            )
             sent = time.perf_counter()
             urllib.request.urlopen(request, timeout=10).read()
             run_queued = run_done = None
             while time.perf_counter() - sent < 10 and run_done is None:
-                row = StepRun.objects.filter(enrollment__playbook__key="bench-event", enrollment__account_id=account).values_list("status", flat=True).first()
+                row = (
+                    StepRun.objects.filter(
+                        enrollment__playbook__key="bench-event", enrollment__account_id=account
+                    )
+                    .values_list("status", flat=True)
+                    .first()
+                )
                 now = time.perf_counter() - sent
                 if row is not None and run_queued is None:
                     run_queued = now
@@ -188,8 +234,14 @@ def main() -> int:
         p99 = values[min(len(values) - 1, int(0.99 * len(values)))]
         return f"{name}: median {statistics.median(values) * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms"
 
-    print(f"Event ingested through the API → playbook action, {len(queued)} events, server and worker running:")
-    print("  " + show("queued (its step written and on the queue)", queued) + f" — target < {TARGET_LATENCY_SECONDS * 1000:.0f} ms")
+    print(
+        f"Event ingested through the API → playbook action, {len(queued)} events, server and worker running:"
+    )
+    print(
+        "  "
+        + show("queued (its step written and on the queue)", queued)
+        + f" — target < {TARGET_LATENCY_SECONDS * 1000:.0f} ms"
+    )
     print("  " + show("done (the worker carried it out)", done))
     return 0
 

@@ -74,10 +74,20 @@ def uplift(treated: int, treated_successes: int, held_out: int, held_out_success
         raise ValueError("successes cannot exceed the group's size")
     if treated == 0 or held_out == 0:
         which = "treated" if treated == 0 else "held-out"
-        return Uplift(*counts, _rate(treated_successes, treated), _rate(held_out_successes, held_out), None, None, None,
-                      True, f"too small to tell: no {which} accounts with a known outcome yet")
+        return Uplift(
+            *counts,
+            _rate(treated_successes, treated),
+            _rate(held_out_successes, held_out),
+            None,
+            None,
+            None,
+            True,
+            f"too small to tell: no {which} accounts with a known outcome yet",
+        )
     d, low, high = newcombe_difference(treated_successes, treated, held_out_successes, held_out)
-    events = min(treated_successes, treated - treated_successes, held_out_successes, held_out - held_out_successes)
+    events = min(
+        treated_successes, treated - treated_successes, held_out_successes, held_out - held_out_successes
+    )
     too_small = min(treated, held_out) < MIN_PER_GROUP or events < MIN_EVENTS
     if too_small:
         verdict = (
@@ -90,7 +100,9 @@ def uplift(treated: int, treated_successes: int, held_out: int, held_out_success
         verdict = f"the play hurts: {d:+.1%} (95% interval {low:+.1%} to {high:+.1%})"
     else:
         verdict = f"no difference shown: {d:+.1%} (95% interval {low:+.1%} to {high:+.1%} includes 0)"
-    return Uplift(*counts, treated_successes / treated, held_out_successes / held_out, d, low, high, too_small, verdict)
+    return Uplift(
+        *counts, treated_successes / treated, held_out_successes / held_out, d, low, high, too_small, verdict
+    )
 
 
 def _rate(successes: int, n: int) -> float | None:

@@ -109,12 +109,18 @@ def _out(playbook: Playbook) -> dict:
     counts = dict(playbook.enrollments.values_list("status").annotate(n=Count("id")).order_by())
     at_step = dict(
         playbook.enrollments.filter(status=Enrollment.Status.ACTIVE)
-        .values_list("current_step").annotate(n=Count("id")).order_by()
+        .values_list("current_step")
+        .annotate(n=Count("id"))
+        .order_by()
     )
     current = playbook.current
     return {
-        "id": playbook.pk, **doc, "template": playbook.template, "version": current.number if current else None,
-        "enrollments": {s: counts.get(s, 0) for s in Enrollment.Status.values}, "at_step": at_step,
+        "id": playbook.pk,
+        **doc,
+        "template": playbook.template,
+        "version": current.number if current else None,
+        "enrollments": {s: counts.get(s, 0) for s in Enrollment.Status.values},
+        "at_step": at_step,
     }
 
 
@@ -129,7 +135,9 @@ def list_playbooks(request, active: bool | None = None):
 @router.post("/playbooks", response={201: PlaybookOut}, summary="Create a playbook from a document")
 def create_playbook(request, doc: Document):
     if Playbook.objects.filter(key=doc.get("key")).exists():
-        raise ApiError(409, "conflict", f"A playbook called {doc.get('key')!r} exists; PUT /playbooks/{{id}} changes it.")
+        raise ApiError(
+            409, "conflict", f"A playbook called {doc.get('key')!r} exists; PUT /playbooks/{{id}} changes it."
+        )
     playbook, _ = services.save_document(_plain(doc), actor=request.user, via="api")
     return Status(201, _out(playbook))
 
@@ -143,16 +151,27 @@ def _plain(doc: dict) -> dict:
         raise ApiError(422, "invalid_data", f"The document is not valid: {error}.") from None
 
 
-@router.get("/playbooks/{int:playbook_id}", response=PlaybookOut, summary="A playbook, with its current definition")
+@router.get(
+    "/playbooks/{int:playbook_id}", response=PlaybookOut, summary="A playbook, with its current definition"
+)
 def get_playbook(request, playbook_id: int):
     return _out(_playbook(playbook_id))
 
 
-@router.put("/playbooks/{int:playbook_id}", response=PlaybookOut, summary="Change a playbook (a new version if the definition changed)")
+@router.put(
+    "/playbooks/{int:playbook_id}",
+    response=PlaybookOut,
+    summary="Change a playbook (a new version if the definition changed)",
+)
 def update_playbook(request, playbook_id: int, doc: Document):
     playbook = _playbook(playbook_id)
     if doc.get("key", playbook.key) != playbook.key:
-        raise ApiError(422, "invalid_data", "The key of a playbook does not change.", [{"loc": ["key"], "message": "must stay " + playbook.key}])
+        raise ApiError(
+            422,
+            "invalid_data",
+            "The key of a playbook does not change.",
+            [{"loc": ["key"], "message": "must stay " + playbook.key}],
+        )
     playbook, _ = services.save_document(_plain({**doc, "key": playbook.key}), actor=request.user, via="api")
     return _out(playbook)
 
@@ -162,14 +181,20 @@ def set_active(request, playbook_id: int, payload: ActiveIn):
     return _out(services.set_active(_playbook(playbook_id), payload.active, actor=request.user, via="api"))
 
 
-@router.delete("/playbooks/{int:playbook_id}", response={204: None}, summary="Delete a playbook that never enrolled anyone")
+@router.delete(
+    "/playbooks/{int:playbook_id}",
+    response={204: None},
+    summary="Delete a playbook that never enrolled anyone",
+)
 def delete_playbook(request, playbook_id: int):
     playbook = _playbook(playbook_id)
     services.delete(playbook, actor=request.user, via="api")
     return Status(204, None)
 
 
-@router.get("/playbooks/{int:playbook_id}/versions", response=list[VersionOut], summary="A playbook's versions")
+@router.get(
+    "/playbooks/{int:playbook_id}/versions", response=list[VersionOut], summary="A playbook's versions"
+)
 def list_versions(request, playbook_id: int):
     return list(_playbook(playbook_id).versions.order_by("number"))
 
@@ -194,7 +219,9 @@ def _enrollments(user):
     return restrict(Enrollment.objects.select_related("version"), user, "account")
 
 
-@router.get("/playbooks/{int:playbook_id}/enrollments", response=EnrollmentPage, summary="A playbook's enrollments")
+@router.get(
+    "/playbooks/{int:playbook_id}/enrollments", response=EnrollmentPage, summary="A playbook's enrollments"
+)
 def list_enrollments(request, playbook_id: int, filters: Query[EnrollmentFilter]):
     rows = _enrollments(request.user).filter(playbook=_playbook(playbook_id))
     for name in ("status", "held_out"):
@@ -203,8 +230,12 @@ def list_enrollments(request, playbook_id: int, filters: Query[EnrollmentFilter]
     if filters.account is not None:
         rows = rows.filter(account_id=filters.account)
     rows = rows.order_by("-started_at", "-id")
-    return {"count": rows.count(), "limit": filters.limit, "offset": filters.offset,
-            "items": list(rows[filters.offset : filters.offset + filters.limit])}
+    return {
+        "count": rows.count(),
+        "limit": filters.limit,
+        "offset": filters.offset,
+        "items": list(rows[filters.offset : filters.offset + filters.limit]),
+    }
 
 
 @router.get("/playbooks/enrollments/{int:enrollment_id}", response=EnrollmentOut, summary="One enrollment")
@@ -212,13 +243,19 @@ def get_enrollment(request, enrollment_id: int):
     return one_or_404(_enrollments(request.user), enrollment_id)
 
 
-@router.get("/playbooks/enrollments/{int:enrollment_id}/steps", response=list[StepRunOut], summary="An enrollment's step log")
+@router.get(
+    "/playbooks/enrollments/{int:enrollment_id}/steps",
+    response=list[StepRunOut],
+    summary="An enrollment's step log",
+)
 def list_steps(request, enrollment_id: int):
     enrollment = one_or_404(_enrollments(request.user), enrollment_id)
     return list(StepRun.objects.filter(enrollment=enrollment).order_by("id"))
 
 
-@router.post("/playbooks/{int:playbook_id}/enroll", response={201: EnrollOut}, summary="Enroll accounts by hand")
+@router.post(
+    "/playbooks/{int:playbook_id}/enroll", response={201: EnrollOut}, summary="Enroll accounts by hand"
+)
 def enroll(request, playbook_id: int, payload: EnrollIn):
     playbook = _playbook(playbook_id)
     services.require_editor(request.user)
@@ -226,16 +263,29 @@ def enroll(request, playbook_id: int, payload: EnrollIn):
     visible = set(visible_accounts(request.user).filter(pk__in=wanted).values_list("pk", flat=True))
     missing = [a for a in wanted if a not in visible]
     if missing:
-        raise ApiError(422, "invalid_data", "Some accounts do not exist or are not visible to you.",
-                       [{"loc": ["accounts"], "message": f"no account {a}"} for a in missing[:20]])
+        raise ApiError(
+            422,
+            "invalid_data",
+            "Some accounts do not exist or are not visible to you.",
+            [{"loc": ["accounts"], "message": f"no account {a}"} for a in missing[:20]],
+        )
     created = services.enroll_accounts(playbook, wanted, actor=request.user, via="api")
-    return Status(201, {
-        "enrolled": sum(not e.held_out for e in created), "held_out": sum(e.held_out for e in created),
-        "skipped": len(wanted) - len(created), "enrollments": [e.pk for e in created],
-    })
+    return Status(
+        201,
+        {
+            "enrolled": sum(not e.held_out for e in created),
+            "held_out": sum(e.held_out for e in created),
+            "skipped": len(wanted) - len(created),
+            "enrollments": [e.pk for e in created],
+        },
+    )
 
 
-@router.post("/playbooks/{int:playbook_id}/dry-run", response=dict[str, Json], summary="Whom it would have enrolled, sending nothing")
+@router.post(
+    "/playbooks/{int:playbook_id}/dry-run",
+    response=dict[str, Json],
+    summary="Whom it would have enrolled, sending nothing",
+)
 def dry_run(request, playbook_id: int, payload: DryRunIn):
     try:
         return dryrun.dry_run(_playbook(playbook_id), payload.start, payload.end)
@@ -243,7 +293,11 @@ def dry_run(request, playbook_id: int, payload: DryRunIn):
         raise ApiError(422, "invalid_data", str(error)) from None
 
 
-@router.get("/playbooks/{int:playbook_id}/uplift", response=dict[str, Json], summary="Treated vs held out, with a 95% interval")
+@router.get(
+    "/playbooks/{int:playbook_id}/uplift",
+    response=dict[str, Json],
+    summary="Treated vs held out, with a 95% interval",
+)
 def uplift(request, playbook_id: int):
     return outcomes.report(_playbook(playbook_id))
 

@@ -8,7 +8,13 @@ from clm.customers.models import Account, Tag, TagCategory
 @pytest.fixture
 def accounts(owner, csm):
     rows = [
-        Account(name=f"客户{i}", industry="制造业" if i % 2 else "零售", employee_count=50 + i, sales_owner=owner, csm=csm)
+        Account(
+            name=f"客户{i}",
+            industry="制造业" if i % 2 else "零售",
+            employee_count=50 + i,
+            sales_owner=owner,
+            csm=csm,
+        )
         for i in range(10)
     ]
     return Account.objects.bulk_create(rows)

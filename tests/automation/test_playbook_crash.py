@@ -33,7 +33,14 @@ services.enroll_accounts(playbook, [a.pk for a in accounts])
 
 
 def clm(env, *args, **kwargs):
-    return subprocess.run([sys.executable, "-m", "clm.cli", *args], env=env, check=True, capture_output=True, text=True, **kwargs)
+    return subprocess.run(
+        [sys.executable, "-m", "clm.cli", *args],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+        **kwargs,
+    )
 
 
 def counts(database) -> tuple[int, int, int]:
@@ -47,12 +54,19 @@ def counts(database) -> tuple[int, int, int]:
 
 
 def worker(env):
-    return subprocess.Popen([sys.executable, "-m", "clm.cli", "worker", "--workers", "2", "--quiet"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "clm.cli", "worker", "--workers", "2", "--quiet"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def test_a_worker_killed_mid_journey_loses_no_step_and_runs_none_twice(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "CLM_TASKS_IMMEDIATE")}
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "CLM_TASKS_IMMEDIATE")
+    }
     env["CLM_DATA_DIR"] = str(tmp_path)
     database = tmp_path / "clm.sqlite3"
     clm(env, "migrate", "-v", "0")
@@ -84,5 +98,7 @@ def test_a_worker_killed_mid_journey_loses_no_step_and_runs_none_twice(tmp_path)
         second.wait(timeout=30)
     assert (done, entries, doubled) == (total, total, 0)
     with sqlite3.connect(database) as db:
-        statuses = dict(db.execute("select status, count(*) from automation_enrollment group by 1").fetchall())
+        statuses = dict(
+            db.execute("select status, count(*) from automation_enrollment group by 1").fetchall()
+        )
     assert statuses == {"completed": ACCOUNTS}

@@ -69,7 +69,9 @@ def test_a_step_job_delivered_twice_runs_the_step_once(accounts, save, admin_use
     assert points_of(accounts[0]) == 10
 
 
-def test_a_failing_step_leaves_nothing_behind_retries_and_then_fails_the_enrollment(accounts, save, admin_user):
+def test_a_failing_step_leaves_nothing_behind_retries_and_then_fails_the_enrollment(
+    accounts, save, admin_user
+):
     playbook = save(playbook_doc(steps=[{"id": "spend", "type": "loyalty_points", "points": -50}]))
     (enrollment,) = services.enroll_accounts(playbook, [accounts[0].pk], actor=admin_user)
     run = StepRun.objects.get(enrollment=enrollment)
@@ -86,7 +88,15 @@ def test_a_failing_step_leaves_nothing_behind_retries_and_then_fails_the_enrollm
 
 
 def test_a_wait_holds_the_next_step_until_it_is_due(accounts, save, admin_user):
-    playbook = save(playbook_doc(steps=[POINTS, {"id": "w", "type": "wait", "days": 3}, {"id": "again", "type": "loyalty_points", "points": 1}]))
+    playbook = save(
+        playbook_doc(
+            steps=[
+                POINTS,
+                {"id": "w", "type": "wait", "days": 3},
+                {"id": "again", "type": "loyalty_points", "points": 1},
+            ]
+        )
+    )
     (enrollment,) = services.enroll_accounts(playbook, [accounts[0].pk], actor=admin_user)
     assert points_of(accounts[0]) == 10
     wait = StepRun.objects.get(enrollment=enrollment, step_id="w")
@@ -100,12 +110,22 @@ def test_a_wait_holds_the_next_step_until_it_is_due(accounts, save, admin_user):
 
 
 def test_a_wait_for_an_event_resumes_on_it_and_a_branch_reads_what_happened(accounts, save, admin_user):
-    playbook = save(playbook_doc(steps=[
-        POINTS,
-        {"id": "w", "type": "wait", "event": "email.opened", "timeout_days": 7},
-        {"id": "b", "type": "branch", "if": {"happened": "email_opened", "step": "points"}, "then": "opened", "else": "end"},
-        {"id": "opened", "type": "loyalty_points", "points": 100},
-    ]))
+    playbook = save(
+        playbook_doc(
+            steps=[
+                POINTS,
+                {"id": "w", "type": "wait", "event": "email.opened", "timeout_days": 7},
+                {
+                    "id": "b",
+                    "type": "branch",
+                    "if": {"happened": "email_opened", "step": "points"},
+                    "then": "opened",
+                    "else": "end",
+                },
+                {"id": "opened", "type": "loyalty_points", "points": 100},
+            ]
+        )
+    )
     first, second = services.enroll_accounts(playbook, [accounts[0].pk, accounts[1].pk], actor=admin_user)
     sent = StepRun.objects.get(enrollment=first, step_id="points")
     events.emit("email.opened", delivery_id=1, key=sent.key, account_id=accounts[0].pk, contact_id=None)
@@ -122,11 +142,21 @@ def test_a_wait_for_an_event_resumes_on_it_and_a_branch_reads_what_happened(acco
 
 
 def test_a_branch_on_a_condition_takes_the_way_the_account_meets(accounts, save, admin_user):
-    playbook = save(playbook_doc(steps=[
-        {"id": "b", "type": "branch", "if": {"condition": {"metric": "has_csm", "op": "==", "value": True}}, "then": "csm", "else": "none"},
-        {"id": "none", "type": "loyalty_points", "points": 1},
-        {"id": "csm", "type": "loyalty_points", "points": 2},
-    ]))
+    playbook = save(
+        playbook_doc(
+            steps=[
+                {
+                    "id": "b",
+                    "type": "branch",
+                    "if": {"condition": {"metric": "has_csm", "op": "==", "value": True}},
+                    "then": "csm",
+                    "else": "none",
+                },
+                {"id": "none", "type": "loyalty_points", "points": 1},
+                {"id": "csm", "type": "loyalty_points", "points": 2},
+            ]
+        )
+    )
     Account.objects.filter(pk=accounts[1].pk).update(csm=None)
     services.enroll_accounts(playbook, [accounts[0].pk, accounts[1].pk], actor=admin_user)
     assert points_of(accounts[0]) == 2  # then: straight to "csm"
@@ -134,10 +164,16 @@ def test_a_branch_on_a_condition_takes_the_way_the_account_meets(accounts, save,
 
 
 def test_an_exit_condition_ends_the_enrollment_before_its_next_step(accounts, save, admin_user):
-    playbook = save(playbook_doc(
-        steps=[POINTS, {"id": "w", "type": "wait", "days": 1}, {"id": "again", "type": "loyalty_points", "points": 1}],
-        exit={"metric": "lifecycle_stage", "op": "==", "value": "churned"},
-    ))
+    playbook = save(
+        playbook_doc(
+            steps=[
+                POINTS,
+                {"id": "w", "type": "wait", "days": 1},
+                {"id": "again", "type": "loyalty_points", "points": 1},
+            ],
+            exit={"metric": "lifecycle_stage", "op": "==", "value": "churned"},
+        )
+    )
     (enrollment,) = services.enroll_accounts(playbook, [accounts[0].pk], actor=admin_user)
     Account.objects.filter(pk=accounts[0].pk).update(lifecycle_stage="churned")
     engine.run_due(timezone.now() + dt.timedelta(days=1, minutes=1))
@@ -182,7 +218,14 @@ def test_reentry_once_and_once_per_days(accounts, save, admin_user):
 def test_a_running_enrollment_keeps_its_version(accounts, save, admin_user):
     playbook = save(playbook_doc(steps=[{"id": "w", "type": "wait", "days": 1}, POINTS]))
     (old,) = services.enroll_accounts(playbook, [accounts[0].pk], actor=admin_user)
-    save(playbook_doc(steps=[{"id": "w", "type": "wait", "days": 1}, {"id": "points", "type": "loyalty_points", "points": 99}]))
+    save(
+        playbook_doc(
+            steps=[
+                {"id": "w", "type": "wait", "days": 1},
+                {"id": "points", "type": "loyalty_points", "points": 99},
+            ]
+        )
+    )
     (new,) = services.enroll_accounts(playbook, [accounts[1].pk], actor=admin_user)
     engine.run_due(timezone.now() + dt.timedelta(days=1, minutes=1))
     assert (old.version.number, new.version.number) == (1, 2)
@@ -193,24 +236,51 @@ def test_a_running_enrollment_keeps_its_version(accounts, save, admin_user):
 
 
 def test_a_survey_answer_in_range_enrolls_its_account(accounts, save):
-    save(playbook_doc(trigger={"type": "survey_answered", "kind": "nps", "min": 0, "max": 6},
-                      reentry={"policy": "always"}))
-    core_services.create(__import__("clm.service.models", fromlist=["x"]).SurveyResponse,
-                         {"account": accounts[0], "kind": "nps", "score": 3, "responded_at": timezone.now()})
-    core_services.create(__import__("clm.service.models", fromlist=["x"]).SurveyResponse,
-                         {"account": accounts[1], "kind": "nps", "score": 9, "responded_at": timezone.now()})
+    save(
+        playbook_doc(
+            trigger={"type": "survey_answered", "kind": "nps", "min": 0, "max": 6},
+            reentry={"policy": "always"},
+        )
+    )
+    core_services.create(
+        __import__("clm.service.models", fromlist=["x"]).SurveyResponse,
+        {"account": accounts[0], "kind": "nps", "score": 3, "responded_at": timezone.now()},
+    )
+    core_services.create(
+        __import__("clm.service.models", fromlist=["x"]).SurveyResponse,
+        {"account": accounts[1], "kind": "nps", "score": 9, "responded_at": timezone.now()},
+    )
     assert points_of(accounts[0]) == 10 and points_of(accounts[1]) == 0
     enrollment = Enrollment.objects.get()
     assert enrollment.trigger["score"] == 3 and enrollment.dedupe_key.startswith("survey:")
 
 
 def test_a_stage_change_heard_twice_enrolls_once_and_entry_conditions_filter(accounts, save):
-    save(playbook_doc(trigger={"type": "stage_changed", "to": ["at_risk"]},
-                      conditions={"metric": "industry", "op": "==", "value": "制造业"}, reentry={"policy": "always"}))
+    save(
+        playbook_doc(
+            trigger={"type": "stage_changed", "to": ["at_risk"]},
+            conditions={"metric": "industry", "op": "==", "value": "制造业"},
+            reentry={"policy": "always"},
+        )
+    )
     for account in accounts[:2]:
         for _ in range(2):  # a duplicated event
-            events.emit("account.stage_changed", account_id=account.pk, before="growth", after="at_risk", on="2025-01-02", rule="r")
-    events.emit("account.stage_changed", account_id=accounts[3].pk, before="growth", after="mature", on="2025-01-02", rule="r")
+            events.emit(
+                "account.stage_changed",
+                account_id=account.pk,
+                before="growth",
+                after="at_risk",
+                on="2025-01-02",
+                rule="r",
+            )
+    events.emit(
+        "account.stage_changed",
+        account_id=accounts[3].pk,
+        before="growth",
+        after="mature",
+        on="2025-01-02",
+        rule="r",
+    )
     manufacturing = [a for a in accounts[:2] if a.industry == "制造业"]
     assert Enrollment.objects.count() == len(manufacturing) == 1
     assert points_of(manufacturing[0]) == 10
@@ -234,20 +304,42 @@ def test_a_new_lead_is_enrolled_even_without_an_account(save, admin_user):
     assert enrollment.lead_id == lead.pk and enrollment.account_id is None
 
 
-def test_a_usage_event_ingested_through_the_api_enrolls_on_its_name_and_properties(accounts, save, admin_user, client):
-    save(playbook_doc(trigger={"type": "usage_event", "event": "export", "properties": {"format": "pdf"}},
-                      reentry={"policy": "always"}))
+def test_a_usage_event_ingested_through_the_api_enrolls_on_its_name_and_properties(
+    accounts, save, admin_user, client
+):
+    save(
+        playbook_doc(
+            trigger={"type": "usage_event", "event": "export", "properties": {"format": "pdf"}},
+            reentry={"policy": "always"},
+        )
+    )
     client.force_login(admin_user)
     now = timezone.now().isoformat()
     batch = [
-        {"account": accounts[0].pk, "event": "export", "timestamp": now, "properties": {"format": "pdf"}, "idempotency_key": "e1"},
-        {"account": accounts[1].pk, "event": "export", "timestamp": now, "properties": {"format": "csv"}, "idempotency_key": "e2"},
+        {
+            "account": accounts[0].pk,
+            "event": "export",
+            "timestamp": now,
+            "properties": {"format": "pdf"},
+            "idempotency_key": "e1",
+        },
+        {
+            "account": accounts[1].pk,
+            "event": "export",
+            "timestamp": now,
+            "properties": {"format": "csv"},
+            "idempotency_key": "e2",
+        },
         {"account": accounts[2].pk, "event": "login", "timestamp": now, "idempotency_key": "e3"},
     ]
     response = client.post("/api/v1/events", batch, content_type="application/json")
     assert response.status_code == 200 and response.json()["stored"] == 3, response.content
-    assert list(Enrollment.objects.values_list("account_id", "dedupe_key")) == [(accounts[0].pk, f"usage:{accounts[0].pk}:e1")]
-    client.post("/api/v1/events", batch, content_type="application/json")  # sent again: duplicates, stored once
+    assert list(Enrollment.objects.values_list("account_id", "dedupe_key")) == [
+        (accounts[0].pk, f"usage:{accounts[0].pk}:e1")
+    ]
+    client.post(
+        "/api/v1/events", batch, content_type="application/json"
+    )  # sent again: duplicates, stored once
     assert Enrollment.objects.count() == 1
 
 
@@ -255,8 +347,12 @@ def test_a_usage_event_ingested_through_the_api_enrolls_on_its_name_and_properti
 
 
 def test_the_daily_run_enrolls_every_account_in_a_segment_once_and_runs_its_steps_inline(accounts, save):
-    save(playbook_doc(trigger={"type": "segment", "condition": {"metric": "employee_count", "op": ">=", "value": 55}},
-                      reentry={"policy": "once_per_days", "days": 90}))
+    save(
+        playbook_doc(
+            trigger={"type": "segment", "condition": {"metric": "employee_count", "op": ">=", "value": 55}},
+            reentry={"policy": "once_per_days", "days": 90},
+        )
+    )
     lifecycle.run(timezone.localdate(), value=False)
     enrolled = set(Enrollment.objects.values_list("account_id", flat=True))
     assert enrolled == {a.pk for a in accounts if a.employee_count >= 55}
@@ -270,13 +366,29 @@ def test_the_daily_run_enrolls_renewals_coming_up_and_accounts_gone_quiet(accoun
     from clm.customers.models import Interaction
 
     today = timezone.localdate()
-    Subscription.objects.create(account=accounts[0], start_date=today - dt.timedelta(days=300),
-                                end_date=today + dt.timedelta(days=60), mrr=Decimal(100))
-    Subscription.objects.create(account=accounts[1], start_date=today - dt.timedelta(days=300),
-                                end_date=today + dt.timedelta(days=200), mrr=Decimal(100))
+    Subscription.objects.create(
+        account=accounts[0],
+        start_date=today - dt.timedelta(days=300),
+        end_date=today + dt.timedelta(days=60),
+        mrr=Decimal(100),
+    )
+    Subscription.objects.create(
+        account=accounts[1],
+        start_date=today - dt.timedelta(days=300),
+        end_date=today + dt.timedelta(days=200),
+        mrr=Decimal(100),
+    )
     save(playbook_doc("renewals", trigger={"type": "date_relative", "date": "renewal", "days_before": 90}))
-    Account.objects.filter(pk__in=[a.pk for a in accounts]).update(created_at=timezone.now() - dt.timedelta(days=30))
-    Interaction.objects.create(account=accounts[2], type="call", direction="outbound", summary="hi", occurred_at=timezone.now() - dt.timedelta(days=2))
+    Account.objects.filter(pk__in=[a.pk for a in accounts]).update(
+        created_at=timezone.now() - dt.timedelta(days=30)
+    )
+    Interaction.objects.create(
+        account=accounts[2],
+        type="call",
+        direction="outbound",
+        summary="hi",
+        occurred_at=timezone.now() - dt.timedelta(days=2),
+    )
     save(playbook_doc("quiet", trigger={"type": "inactivity", "of": "interaction", "days": 7}))
     summary = dispatch.daily(today)
     assert summary["renewals"] == 1
@@ -294,8 +406,11 @@ def test_the_start_up_sweep_queues_due_steps_and_gives_back_abandoned_ones(accou
     (enrollment,) = services.enroll_accounts(playbook, [accounts[0].pk], actor=admin_user)
     wait = StepRun.objects.get(enrollment=enrollment)
     # a worker claimed it and died
-    StepRun.objects.filter(pk=wait.pk).update(status="running", started_at=timezone.now() - dt.timedelta(hours=1),
-                                              due_at=timezone.now() - dt.timedelta(hours=1))
+    StepRun.objects.filter(pk=wait.pk).update(
+        status="running",
+        started_at=timezone.now() - dt.timedelta(hours=1),
+        due_at=timezone.now() - dt.timedelta(hours=1),
+    )
     HUEY.immediate = True
     result = engine.sweep(grace=dt.timedelta(0))
     assert result == {"requeued": 1, "unstuck": 1}

@@ -62,13 +62,34 @@ def test_the_command_line_names_what_is_wrong(tmp_path):
 def test_a_dry_run_lists_enrollments_by_date_and_their_actions_and_sends_nothing(accounts, save):
     from clm.lifecycle.models import StageTransition
 
-    save(playbook_doc(trigger={"type": "stage_changed", "to": ["at_risk"]},
-                      steps=[{"id": "w", "type": "wait", "days": 2}, {"id": "points", "type": "loyalty_points", "points": 5}]))
+    save(
+        playbook_doc(
+            trigger={"type": "stage_changed", "to": ["at_risk"]},
+            steps=[
+                {"id": "w", "type": "wait", "days": 2},
+                {"id": "points", "type": "loyalty_points", "points": 5},
+            ],
+        )
+    )
     day = timezone.localdate() - dt.timedelta(days=10)
     StageTransition.objects.create(account=accounts[0], date=day, from_stage="growth", to_stage="at_risk")
-    StageTransition.objects.create(account=accounts[1], date=day + dt.timedelta(days=1), from_stage="growth", to_stage="mature")
-    StageTransition.objects.create(account=accounts[2], date=day - dt.timedelta(days=30), from_stage="growth", to_stage="at_risk")
-    report = json.loads(run("dry-run", "test-play", "--from", day.isoformat(), "--to", timezone.localdate().isoformat(), "--json"))
+    StageTransition.objects.create(
+        account=accounts[1], date=day + dt.timedelta(days=1), from_stage="growth", to_stage="mature"
+    )
+    StageTransition.objects.create(
+        account=accounts[2], date=day - dt.timedelta(days=30), from_stage="growth", to_stage="at_risk"
+    )
+    report = json.loads(
+        run(
+            "dry-run",
+            "test-play",
+            "--from",
+            day.isoformat(),
+            "--to",
+            timezone.localdate().isoformat(),
+            "--json",
+        )
+    )
     assert report["total"] == 1 and report["by_date"] == {day.isoformat(): 1}
     (entry,) = report["enrollments"]
     assert entry["account_id"] == accounts[0].pk
@@ -105,12 +126,21 @@ def test_administrators_create_change_and_read_playbooks_and_others_only_read(ap
     response = api(admin_user, "post", "/playbooks", playbook_doc())
     assert response.status_code == 201, response.content
     body = response.json()
-    assert body["key"] == "test-play" and body["version"] == 1 and body["definition"]["steps"][0]["type"] == "loyalty_points"
+    assert (
+        body["key"] == "test-play"
+        and body["version"] == 1
+        and body["definition"]["steps"][0]["type"] == "loyalty_points"
+    )
     pid = body["id"]
     assert api(viewer, "get", f"/playbooks/{pid}").json()["key"] == "test-play"
     denied = api(viewer, "put", f"/playbooks/{pid}", playbook_doc(holdout=0.5))
     assert denied.status_code == 403
-    changed = api(admin_user, "put", f"/playbooks/{pid}", playbook_doc(steps=[{"id": "p", "type": "loyalty_points", "points": 3}]))
+    changed = api(
+        admin_user,
+        "put",
+        f"/playbooks/{pid}",
+        playbook_doc(steps=[{"id": "p", "type": "loyalty_points", "points": 3}]),
+    )
     assert changed.json()["version"] == 2
     versions = api(viewer, "get", f"/playbooks/{pid}/versions").json()
     assert [v["number"] for v in versions] == [1, 2]
@@ -121,7 +151,9 @@ def test_administrators_create_change_and_read_playbooks_and_others_only_read(ap
 
 @pytest.mark.django_db
 def test_a_bad_document_is_a_422_naming_the_step_and_the_reason(api, admin_user):
-    doc = playbook_doc(steps=[{"id": "t", "type": "create_task", "title": "Call", "assignee": {"user": "ghost"}}])
+    doc = playbook_doc(
+        steps=[{"id": "t", "type": "create_task", "title": "Call", "assignee": {"user": "ghost"}}]
+    )
     response = api(admin_user, "post", "/playbooks", doc)
     assert response.status_code == 422
     assert response.json()["error"]["details"] == [
@@ -138,26 +170,41 @@ def test_manual_enrollment_through_the_api_and_its_step_log(api, admin_user, vie
     assert api(viewer, "post", f"/playbooks/{pid}/enroll", {"accounts": [accounts[0].pk]}).status_code == 403
     missing = api(admin_user, "post", f"/playbooks/{pid}/enroll", {"accounts": [accounts[0].pk, 10**9]})
     assert missing.status_code == 422 and not Enrollment.objects.exists()
-    response = api(admin_user, "post", f"/playbooks/{pid}/enroll", {"accounts": [accounts[0].pk, accounts[1].pk, accounts[0].pk]})
+    response = api(
+        admin_user,
+        "post",
+        f"/playbooks/{pid}/enroll",
+        {"accounts": [accounts[0].pk, accounts[1].pk, accounts[0].pk]},
+    )
     assert response.status_code == 201
-    assert {k: response.json()[k] for k in ("enrolled", "held_out", "skipped")} == {"enrolled": 2, "held_out": 0, "skipped": 0}
+    assert {k: response.json()[k] for k in ("enrolled", "held_out", "skipped")} == {
+        "enrolled": 2,
+        "held_out": 0,
+        "skipped": 0,
+    }
     again = api(admin_user, "post", f"/playbooks/{pid}/enroll", {"accounts": [accounts[0].pk]}).json()
     assert again["skipped"] == 1
     page = api(viewer, "get", f"/playbooks/{pid}/enrollments?status=completed").json()
     assert page["count"] == 2
     steps = api(viewer, "get", f"/playbooks/enrollments/{page['items'][0]['id']}/steps").json()
-    assert [(s["step_id"], s["status"], s["why"]) for s in steps] == [("points", "done", "enrolled by manual")]
+    assert [(s["step_id"], s["status"], s["why"]) for s in steps] == [
+        ("points", "done", "enrolled by manual")
+    ]
     assert api(admin_user, "delete", f"/playbooks/{pid}").status_code == 422  # it has history
 
 
 @pytest.mark.django_db
-def test_restricted_users_see_only_the_enrollments_of_their_accounts(api, admin_user, outsider, accounts, save):
+def test_restricted_users_see_only_the_enrollments_of_their_accounts(
+    api, admin_user, outsider, accounts, save
+):
     from clm.core.models import Workspace
     from clm.customers.models import Account
 
     Account.objects.filter(pk=accounts[0].pk).update(csm=None)  # owned by team East only
     playbook = save(playbook_doc())
-    Enrollment.objects.create(playbook=playbook, version=playbook.current, account=accounts[0], dedupe_key="a")
+    Enrollment.objects.create(
+        playbook=playbook, version=playbook.current, account=accounts[0], dedupe_key="a"
+    )
 
     Workspace.objects.create(record_visibility=Workspace.Visibility.TEAM)
     assert api(outsider, "get", f"/playbooks/{playbook.pk}/enrollments").json()["count"] == 0

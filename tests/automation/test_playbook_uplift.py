@@ -69,17 +69,50 @@ def test_the_report_counts_churn_within_the_window_for_matured_enrollments_only(
     start = timezone.now() - dt.timedelta(days=120)
     today = timezone.localdate()
     for i, account in enumerate(accounts):
-        Enrollment.objects.create(playbook=playbook, version=version, account=account, held_out=i >= 6,
-                                  dedupe_key=f"k{i}", started_at=start, status="completed")
-        subscription = Subscription.objects.create(account=account, start_date=today - dt.timedelta(days=400), mrr=Decimal(10))
-        SubscriptionChange.objects.create(subscription=subscription, account=account, effective_date=today - dt.timedelta(days=400),
-                                          kind="new", mrr_before=0, seats_before=0, mrr_after=10, seats_after=1, status_after="active")
+        Enrollment.objects.create(
+            playbook=playbook,
+            version=version,
+            account=account,
+            held_out=i >= 6,
+            dedupe_key=f"k{i}",
+            started_at=start,
+            status="completed",
+        )
+        subscription = Subscription.objects.create(
+            account=account, start_date=today - dt.timedelta(days=400), mrr=Decimal(10)
+        )
+        SubscriptionChange.objects.create(
+            subscription=subscription,
+            account=account,
+            effective_date=today - dt.timedelta(days=400),
+            kind="new",
+            mrr_before=0,
+            seats_before=0,
+            mrr_after=10,
+            seats_after=1,
+            status_after="active",
+        )
         if i in (0, 6, 7):  # churned 30 days into the window
-            SubscriptionChange.objects.create(subscription=subscription, account=account, effective_date=today - dt.timedelta(days=90),
-                                              kind="churn", mrr_before=10, seats_before=1, mrr_after=0, seats_after=0,
-                                              status_after="cancelled")
+            SubscriptionChange.objects.create(
+                subscription=subscription,
+                account=account,
+                effective_date=today - dt.timedelta(days=90),
+                kind="churn",
+                mrr_before=10,
+                seats_before=1,
+                mrr_after=0,
+                seats_after=0,
+                status_after="cancelled",
+            )
     # a recent enrollment has no known outcome yet
-    Enrollment.objects.create(playbook=playbook, version=version, account=accounts[0], dedupe_key="recent", status="active")
+    Enrollment.objects.create(
+        playbook=playbook, version=version, account=accounts[0], dedupe_key="recent", status="active"
+    )
     report = outcomes.report(playbook)
-    assert (report["treated"], report["treated_successes"], report["held_out"], report["held_out_successes"]) == (6, 5, 4, 2)
+    assert (
+        report["treated"],
+        report["treated_successes"],
+        report["held_out"],
+        report["held_out_successes"],
+    ) == (6, 5, 4, 2)
     assert report["matured"] == 10 and report["enrollments"] == 11 and report["too_small"]

@@ -97,15 +97,21 @@ class Enrollment(models.Model):
     playbook = models.ForeignKey(Playbook, on_delete=models.CASCADE, related_name="enrollments")
     version = models.ForeignKey(PlaybookVersion, on_delete=models.PROTECT, related_name="enrollments")
     # The subject: an account, or a lead that has none yet (a welcome play for a new lead).
-    account = models.ForeignKey(Account, null=True, blank=True, on_delete=models.CASCADE, related_name="enrollments")
-    lead = models.ForeignKey(Lead, null=True, blank=True, on_delete=models.CASCADE, related_name="enrollments")
+    account = models.ForeignKey(
+        Account, null=True, blank=True, on_delete=models.CASCADE, related_name="enrollments"
+    )
+    lead = models.ForeignKey(
+        Lead, null=True, blank=True, on_delete=models.CASCADE, related_name="enrollments"
+    )
     contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     held_out = models.BooleanField(default=False)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
     current_step = models.CharField(max_length=60, blank=True)
     # What enrolled it, once: a duplicated event or a rerun of the daily run finds this key taken.
     dedupe_key = models.CharField(max_length=200)
-    trigger = models.JSONField(default=dict, help_text="the event or daily rule that enrolled it, with what it saw")
+    trigger = models.JSONField(
+        default=dict, help_text="the event or daily rule that enrolled it, with what it saw"
+    )
     reason = models.CharField(max_length=300, blank=True, help_text="why it ended (exit condition, failure)")
     started_at = models.DateTimeField(default=timezone.now)
     ended_at = models.DateTimeField(null=True, blank=True)
@@ -115,7 +121,8 @@ class Enrollment(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["playbook", "dedupe_key"], name="enrollment_once_per_trigger"),
             models.CheckConstraint(
-                condition=models.Q(account__isnull=False) | models.Q(lead__isnull=False), name="enrollment_subject"
+                condition=models.Q(account__isnull=False) | models.Q(lead__isnull=False),
+                name="enrollment_subject",
             ),
         ]
         indexes = [
@@ -139,7 +146,9 @@ class StepRun(models.Model):
     step_id = models.CharField(max_length=60)
     step_type = models.CharField(max_length=30)
     iteration = models.PositiveIntegerField(default=0)
-    key = models.CharField(max_length=120, unique=True, help_text="idempotency key: enrollment:step:iteration")
+    key = models.CharField(
+        max_length=120, unique=True, help_text="idempotency key: enrollment:step:iteration"
+    )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     due_at = models.DateTimeField(default=timezone.now)
     # A wait for a domain event: {"event": name, ...filters}; resolved by the dispatcher.
@@ -156,7 +165,8 @@ class StepRun(models.Model):
         indexes = [
             models.Index(fields=["status", "due_at"], name="steprun_due"),
             models.Index(
-                fields=["step_type"], condition=models.Q(status="pending", waiting_for__isnull=False),
+                fields=["step_type"],
+                condition=models.Q(status="pending", waiting_for__isnull=False),
                 name="steprun_waiting",
             ),
         ]

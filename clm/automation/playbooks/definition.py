@@ -24,7 +24,19 @@ KEY = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
 STEP_ID = re.compile(r"^[A-Za-z0-9_-]{1,60}$")
 REENTRY = ("once", "once_per_days", "always")
 OUTCOMES = ("retained", "renewed", "expanded", "reactivated", "converted")
-TOP_KEYS = {"key", "name", "description", "active", "holdout", "reentry", "outcome", "definition", "template", "id", "version"}
+TOP_KEYS = {
+    "key",
+    "name",
+    "description",
+    "active",
+    "holdout",
+    "reentry",
+    "outcome",
+    "definition",
+    "template",
+    "id",
+    "version",
+}
 MAX_STEPS = 100
 
 
@@ -48,8 +60,10 @@ def check_document(doc, *, fields: dict[str, str], enrolls: dict[str, set[str]])
         problems.append(("key", "required: lower-case letters, digits and hyphens, at most 80"))
         key = ""
     name = doc.get("name")
-    if not isinstance(name, dict) or not all(isinstance(name.get(lang), str) and name.get(lang).strip() for lang in ("zh", "en")):
-        problems.append(("name", "required: {\"zh\": …, \"en\": …}, both non-empty"))
+    if not isinstance(name, dict) or not all(
+        isinstance(name.get(lang), str) and name.get(lang).strip() for lang in ("zh", "en")
+    ):
+        problems.append(("name", 'required: {"zh": …, "en": …}, both non-empty'))
     elif any(len(name[lang]) > 200 for lang in ("zh", "en")):
         problems.append(("name", "at most 200 characters in each language"))
     if not isinstance(doc.get("description", ""), str):
@@ -69,7 +83,11 @@ def check_document(doc, *, fields: dict[str, str], enrolls: dict[str, set[str]])
     outcome = doc.get("outcome") or {"kind": "retained", "days": 90}
     if not isinstance(outcome, dict) or outcome.get("kind") not in OUTCOMES:
         problems.append(("outcome.kind", f"expected one of {', '.join(OUTCOMES)}"))
-    elif isinstance(outcome.get("days", 90), bool) or not isinstance(outcome.get("days", 90), int) or not 1 <= outcome.get("days", 90) <= 3650:
+    elif (
+        isinstance(outcome.get("days", 90), bool)
+        or not isinstance(outcome.get("days", 90), int)
+        or not 1 <= outcome.get("days", 90) <= 3650
+    ):
         problems.append(("outcome.days", "expected a whole number of days from 1 to 3650"))
     definition = doc.get("definition")
     if not isinstance(definition, dict):
@@ -84,20 +102,32 @@ def check_document(doc, *, fields: dict[str, str], enrolls: dict[str, set[str]])
         "description": doc.get("description", ""),
         "active": doc.get("active", False),
         "holdout": float(holdout),
-        "reentry": {"policy": reentry["policy"], "days": reentry.get("days") if reentry["policy"] == "once_per_days" else None},
+        "reentry": {
+            "policy": reentry["policy"],
+            "days": reentry.get("days") if reentry["policy"] == "once_per_days" else None,
+        },
         "outcome": {"kind": outcome["kind"], "days": outcome.get("days", 90)},
         "definition": definition,
     }
 
 
-def check_definition(definition: dict, *, key: str, fields: dict[str, str], enrolls: dict[str, set[str]]) -> list[tuple[str, str]]:
+def check_definition(
+    definition: dict, *, key: str, fields: dict[str, str], enrolls: dict[str, set[str]]
+) -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
-    problems += [(f"definition.{k}", "unknown key") for k in sorted(definition) if k not in ("trigger", "conditions", "exit", "steps")]
+    problems += [
+        (f"definition.{k}", "unknown key")
+        for k in sorted(definition)
+        if k not in ("trigger", "conditions", "exit", "steps")
+    ]
     trigger = definition.get("trigger")
     if not isinstance(trigger, dict) or trigger.get("type") not in triggers.TRIGGERS:
         problems.append(("definition.trigger.type", f"expected one of {', '.join(triggers.TRIGGERS)}"))
     else:
-        problems += [(f"definition.trigger.{p.split(':')[0]}", p.split(": ", 1)[-1]) for p in triggers.TRIGGERS[trigger["type"]].validate(trigger, fields)]
+        problems += [
+            (f"definition.trigger.{p.split(':')[0]}", p.split(": ", 1)[-1])
+            for p in triggers.TRIGGERS[trigger["type"]].validate(trigger, fields)
+        ]
     for name in ("conditions", "exit"):
         rule = definition.get(name)
         if rule is None:

@@ -52,7 +52,11 @@ class _Cache:
                         (playbook.pk, definition["trigger"], definition.get("conditions"))
                     )
                 for version in versions:  # a running enrollment may wait in an older version
-                    self.waited |= {s["event"] for s in version.definition["steps"] if s["type"] == "wait" and "event" in s}
+                    self.waited |= {
+                        s["event"]
+                        for s in version.definition["steps"]
+                        if s["type"] == "wait" and "event" in s
+                    }
             self.loaded_at = time.monotonic()
         return self
 
@@ -83,7 +87,9 @@ def on_event(event: Event) -> None:
         engine.resolve_waits(event.name, _accounts_of(event.payload), event.payload)
 
 
-listen(*sorted(n for n in CATALOGUE if n not in ("lifecycle.run_finished", "email.opened", "email.clicked")))(on_event)
+listen(*sorted(n for n in CATALOGUE if n not in ("lifecycle.run_finished", "email.opened", "email.clicked")))(
+    on_event
+)
 
 
 def enroll_from_event(playbook_id: int, event_name: str, payload: dict) -> list[Enrollment]:

@@ -37,7 +37,10 @@ def _frame(day: dt.date, needs: list[str]) -> pd.DataFrame:
     metrics = assessed.metrics
     if assessed.stages is not None:
         own["lifecycle_stage"] = assessed.stages["stage"].reindex(own.index).fillna(own["lifecycle_stage"])
-    return pd.concat([metrics.reindex(own.index), own.drop(columns=[c for c in own.columns if c in metrics.columns])], axis=1)
+    return pd.concat(
+        [metrics.reindex(own.index), own.drop(columns=[c for c in own.columns if c in metrics.columns])],
+        axis=1,
+    )
 
 
 def _replayed_events(kind: str, start: dt.date, end: dt.date) -> list[Event]:
@@ -50,30 +53,57 @@ def _replayed_events(kind: str, start: dt.date, end: dt.date) -> list[Event]:
 
     begin, finish = day_end(start - dt.timedelta(days=1)), day_end(end)
     if kind == "stage_changed":
-        rows = StageTransition.objects.filter(date__range=(start, end)).values_list("account_id", "from_stage", "to_stage", "date")
-        return [Event("account.stage_changed", {"account_id": a, "before": f or None, "after": t, "on": d.isoformat()}) for a, f, t, d in rows]
-    if kind == "signal_opened":
-        rows = Signal.objects.filter(opened_on__range=(start, end)).values_list("account_id", "pk", "kind", "opened_on")
-        return [Event("signal.opened", {"account_id": a, "signal_id": s, "kind": k, "on": d.isoformat()}) for a, s, k, d in rows]
-    if kind == "survey_answered":
-        rows = SurveyResponse.objects.filter(responded_at__gte=begin, responded_at__lt=finish).values_list("pk", "account_id", "contact_id", "kind", "score", "responded_at")
+        rows = StageTransition.objects.filter(date__range=(start, end)).values_list(
+            "account_id", "from_stage", "to_stage", "date"
+        )
         return [
-            Event("survey.answered", {"response_id": r, "account_id": a, "contact_id": c, "kind": k, "score": s}, at=t)
+            Event(
+                "account.stage_changed",
+                {"account_id": a, "before": f or None, "after": t, "on": d.isoformat()},
+            )
+            for a, f, t, d in rows
+        ]
+    if kind == "signal_opened":
+        rows = Signal.objects.filter(opened_on__range=(start, end)).values_list(
+            "account_id", "pk", "kind", "opened_on"
+        )
+        return [
+            Event("signal.opened", {"account_id": a, "signal_id": s, "kind": k, "on": d.isoformat()})
+            for a, s, k, d in rows
+        ]
+    if kind == "survey_answered":
+        rows = SurveyResponse.objects.filter(responded_at__gte=begin, responded_at__lt=finish).values_list(
+            "pk", "account_id", "contact_id", "kind", "score", "responded_at"
+        )
+        return [
+            Event(
+                "survey.answered",
+                {"response_id": r, "account_id": a, "contact_id": c, "kind": k, "score": s},
+                at=t,
+            )
             for r, a, c, k, s, t in rows
         ]
     if kind == "lead_created":
-        rows = Lead.objects.filter(created_at__gte=begin, created_at__lt=finish).values_list("pk", "created_at")
+        rows = Lead.objects.filter(created_at__gte=begin, created_at__lt=finish).values_list(
+            "pk", "created_at"
+        )
         return [Event("lead.created", {"lead_id": pk}, at=t) for pk, t in rows]
     if kind == "contact_left":
         rows = Contact.objects.filter(left_on__range=(start, end)).values_list("pk", "account_id", "left_on")
-        return [Event("contact.left", {"contact_id": c, "account_id": a, "on": d.isoformat()}) for c, a, d in rows]
+        return [
+            Event("contact.left", {"contact_id": c, "account_id": a, "on": d.isoformat()}) for c, a, d in rows
+        ]
     if kind == "usage_event":
         rows = UsageEvent.objects.filter(occurred_at__gte=begin, occurred_at__lt=finish).values_list(
             "account_id", "contact_id", "event", "properties", "idempotency_key", "occurred_at"
         )
-        return [Event("usage.events_ingested", {"events": [[a, c, n, p, k]]}, at=t) for a, c, n, p, k, t in rows]
-    raise DryRunError(f"a {kind} trigger cannot be replayed from history (only daily triggers and "
-                      "stage_changed, signal_opened, survey_answered, lead_created, contact_left, usage_event)")
+        return [
+            Event("usage.events_ingested", {"events": [[a, c, n, p, k]]}, at=t) for a, c, n, p, k, t in rows
+        ]
+    raise DryRunError(
+        f"a {kind} trigger cannot be replayed from history (only daily triggers and "
+        "stage_changed, signal_opened, survey_answered, lead_created, contact_left, usage_event)"
+    )
 
 
 def _event_day(event: Event) -> dt.date:
@@ -136,16 +166,28 @@ def dry_run(playbook: Playbook, start: dt.date, end: dt.date) -> dict:
         keys.add(s.dedupe_key)
         last[who] = day
         out = engine.held_out(playbook.key, who, playbook.holdout)
-        enrolled.append({
-            "date": day.isoformat(), "account_id": s.account_id, "lead_id": s.lead_id, "held_out": out,
-            "trigger": s.trigger, "actions": [] if out else actions(definition, day),
-        })
+        enrolled.append(
+            {
+                "date": day.isoformat(),
+                "account_id": s.account_id,
+                "lead_id": s.lead_id,
+                "held_out": out,
+                "trigger": s.trigger,
+                "actions": [] if out else actions(definition, day),
+            }
+        )
     by_date: dict[str, int] = {}
     for e in enrolled:
         by_date[e["date"]] = by_date.get(e["date"], 0) + 1
-    return {"playbook": playbook.key, "from": start.isoformat(), "to": end.isoformat(),
-            "enrollments": enrolled, "by_date": by_date, "total": len(enrolled),
-            "held_out": sum(e["held_out"] for e in enrolled)}
+    return {
+        "playbook": playbook.key,
+        "from": start.isoformat(),
+        "to": end.isoformat(),
+        "enrollments": enrolled,
+        "by_date": by_date,
+        "total": len(enrolled),
+        "held_out": sum(e["held_out"] for e in enrolled),
+    }
 
 
 def _blocked(playbook: Playbook, previous: dt.date, day: dt.date) -> bool:

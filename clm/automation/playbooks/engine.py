@@ -107,11 +107,18 @@ def enroll_many(
             out = held_out(playbook.key, _subject_name(s.account_id, s.lead_id), playbook.holdout)
             rows.append(
                 Enrollment(
-                    playbook=playbook, version=version, account_id=s.account_id, lead_id=s.lead_id,
-                    contact_id=s.contact_id, held_out=out, dedupe_key=s.dedupe_key[:200], trigger=s.trigger,
+                    playbook=playbook,
+                    version=version,
+                    account_id=s.account_id,
+                    lead_id=s.lead_id,
+                    contact_id=s.contact_id,
+                    held_out=out,
+                    dedupe_key=s.dedupe_key[:200],
+                    trigger=s.trigger,
                     started_at=now,
                     status=Enrollment.Status.COMPLETED if out else Enrollment.Status.ACTIVE,
-                    ended_at=now if out else None, reason="held out: no step runs" if out else "",
+                    ended_at=now if out else None,
+                    reason="held out: no step runs" if out else "",
                     current_step="" if out else first["id"],
                 )
             )
@@ -138,14 +145,24 @@ def enroll_many(
     return created
 
 
-def enroll(playbook: Playbook, *, account_id=None, lead_id=None, contact_id=None, dedupe_key: str, trigger: dict,
-           now: dt.datetime | None = None) -> Enrollment | None:
+def enroll(
+    playbook: Playbook,
+    *,
+    account_id=None,
+    lead_id=None,
+    contact_id=None,
+    dedupe_key: str,
+    trigger: dict,
+    now: dt.datetime | None = None,
+) -> Enrollment | None:
     subject = Subject(account_id, dedupe_key, trigger, lead_id=lead_id, contact_id=contact_id)
     created = enroll_many(playbook, [subject], now=now)
     return created[0] if created else None
 
 
-def _step_run(enrollment: Enrollment, step: dict, start: dt.datetime, *, why: str, iteration: int = 0) -> StepRun:
+def _step_run(
+    enrollment: Enrollment, step: dict, start: dt.datetime, *, why: str, iteration: int = 0
+) -> StepRun:
     waiting = None
     due = start
     if step["type"] == "wait":
@@ -153,8 +170,14 @@ def _step_run(enrollment: Enrollment, step: dict, start: dt.datetime, *, why: st
         if "event" in step:
             waiting = {"event": step["event"], "account_id": enrollment.account_id}
     return StepRun(
-        enrollment=enrollment, step_id=step["id"], step_type=step["type"], iteration=iteration,
-        key=f"{enrollment.pk}:{step['id']}:{iteration}", due_at=due, waiting_for=waiting, why=why[:300],
+        enrollment=enrollment,
+        step_id=step["id"],
+        step_type=step["type"],
+        iteration=iteration,
+        key=f"{enrollment.pk}:{step['id']}:{iteration}",
+        due_at=due,
+        waiting_for=waiting,
+        why=why[:300],
     )
 
 
@@ -198,7 +221,11 @@ def run_step(step_run_id: int, *, now: dt.datetime | None = None, follow: bool =
 
 
 def _run(step_run_id: int, now: dt.datetime) -> tuple[str, list[StepRun]]:
-    run = StepRun.objects.select_related("enrollment__playbook", "enrollment__version").filter(pk=step_run_id).first()
+    run = (
+        StepRun.objects.select_related("enrollment__playbook", "enrollment__version")
+        .filter(pk=step_run_id)
+        .first()
+    )
     if run is None or run.status != StepRun.Status.PENDING:
         return "taken", []
     if run.due_at > now:
@@ -238,12 +265,18 @@ def _carry_out(run: StepRun, kind, now, nxt) -> str:
         return _finish(run, None, now, nxt, stop)
     step = enrollment.version.step(run.step_id)
     if kind.name == "wait":
-        result = {"waited_until": now.isoformat(), **({"event": run.result.get("event")} if run.result.get("event") else {})}
+        result = {
+            "waited_until": now.isoformat(),
+            **({"event": run.result.get("event")} if run.result.get("event") else {}),
+        }
         if run.waiting_for and not run.result.get("event"):
             result["timed_out"] = True
     elif kind.name == "branch":
         took = _branch(enrollment, step, now)
-        result = {"took": "then" if took else "else", "to": step.get("then") if took else step.get("else", "end")}
+        result = {
+            "took": "then" if took else "else",
+            "to": step.get("then") if took else step.get("else", "end"),
+        }
     else:
         result = kind.run(enrollment, step, run.key)
     return _finish(run, result, now, nxt, None)
@@ -269,7 +302,9 @@ def _branch(enrollment: Enrollment, step: dict, now) -> bool:
     test = step["if"]
     if "condition" in test:
         return enrollment.account_id is not None and _holds(test["condition"], enrollment.account_id, now)
-    earlier = StepRun.objects.filter(enrollment=enrollment, step_id=test["step"]).order_by("-iteration").first()
+    earlier = (
+        StepRun.objects.filter(enrollment=enrollment, step_id=test["step"]).order_by("-iteration").first()
+    )
     result = earlier.result if earlier else {}
     happened = test["happened"]
     if happened in ("email_opened", "email_clicked"):
@@ -330,12 +365,16 @@ def _failed(run: StepRun, error: Exception, now) -> str:
         row = StepRun.objects.select_for_update().get(pk=run.pk)
         attempts = row.attempts if row.status == StepRun.Status.RUNNING else row.attempts + 1
         if final or attempts >= MAX_ATTEMPTS:
-            StepRun.objects.filter(pk=run.pk).update(status=StepRun.Status.FAILED, error=text, attempts=attempts, finished_at=timezone.now())
+            StepRun.objects.filter(pk=run.pk).update(
+                status=StepRun.Status.FAILED, error=text, attempts=attempts, finished_at=timezone.now()
+            )
             enrollment = Enrollment.objects.get(pk=run.enrollment_id)
             _end(enrollment, Enrollment.Status.FAILED, f"step {run.step_id}: {text}")
             return "failed"
         due = now + RETRY_BACKOFF * 2 ** (attempts - 1)
-        StepRun.objects.filter(pk=run.pk).update(status=StepRun.Status.PENDING, error=text, attempts=attempts, due_at=due)
+        StepRun.objects.filter(pk=run.pk).update(
+            status=StepRun.Status.PENDING, error=text, attempts=attempts, due_at=due
+        )
         row.due_at = due
     transaction.on_commit(lambda: enqueue([row]))
     return "retry"
@@ -348,7 +387,9 @@ def resolve_waits(event_name: str, account_ids: Iterable[int], payload: dict) ->
     """Wake the steps waiting for ``event_name`` on these accounts: due now, with the event noted."""
     ids = list(
         StepRun.objects.filter(
-            status=StepRun.Status.PENDING, step_type="wait", waiting_for__event=event_name,
+            status=StepRun.Status.PENDING,
+            step_type="wait",
+            waiting_for__event=event_name,
             enrollment__account_id__in=list(account_ids),
         ).values_list("pk", flat=True)
     )
@@ -358,7 +399,10 @@ def resolve_waits(event_name: str, account_ids: Iterable[int], payload: dict) ->
     woken = []
     with transaction.atomic():
         for run in StepRun.objects.filter(pk__in=ids, status=StepRun.Status.PENDING):
-            run.result = {**run.result, "event": {"name": event_name, **{k: v for k, v in payload.items() if k != "events"}}}
+            run.result = {
+                **run.result,
+                "event": {"name": event_name, **{k: v for k, v in payload.items() if k != "events"}},
+            }
             run.due_at = now
             run.save(update_fields=["result", "due_at"])
             woken.append(run)
@@ -366,8 +410,12 @@ def resolve_waits(event_name: str, account_ids: Iterable[int], payload: dict) ->
     return len(woken)
 
 
-def sweep(now: dt.datetime | None = None, *, stuck_after: dt.timedelta = STUCK_AFTER,
-          grace: dt.timedelta = dt.timedelta(minutes=2)) -> dict:
+def sweep(
+    now: dt.datetime | None = None,
+    *,
+    stuck_after: dt.timedelta = STUCK_AFTER,
+    grace: dt.timedelta = dt.timedelta(minutes=2),
+) -> dict:
     """Queue again the steps due for longer than ``grace`` (their message was lost: a worker
     killed, an immediate-mode schedule), and give back the steps a dead worker left running
     (claimed more than ``stuck_after`` ago). Queuing a step twice is harmless: one claim wins."""
@@ -375,7 +423,9 @@ def sweep(now: dt.datetime | None = None, *, stuck_after: dt.timedelta = STUCK_A
     stuck = StepRun.objects.filter(status=StepRun.Status.RUNNING, started_at__lt=now - stuck_after).update(
         status=StepRun.Status.PENDING
     )
-    due = list(StepRun.objects.filter(status=StepRun.Status.PENDING, due_at__lte=now - grace).only("pk", "due_at"))
+    due = list(
+        StepRun.objects.filter(status=StepRun.Status.PENDING, due_at__lte=now - grace).only("pk", "due_at")
+    )
     enqueue(due)
     return {"requeued": len(due), "unstuck": stuck}
 
@@ -385,7 +435,11 @@ def run_due(now: dt.datetime | None = None) -> int:
     now = now or timezone.now()
     count = 0
     while True:
-        ids = list(StepRun.objects.filter(status=StepRun.Status.PENDING, due_at__lte=now).values_list("pk", flat=True)[:BATCH])
+        ids = list(
+            StepRun.objects.filter(status=StepRun.Status.PENDING, due_at__lte=now).values_list(
+                "pk", flat=True
+            )[:BATCH]
+        )
         progressed = [run_step(i, now=now) for i in ids]
         count += sum(1 for p in progressed if p in ("done", "skipped", "failed"))
         if not any(p in ("done", "skipped") for p in progressed):

@@ -28,32 +28,53 @@ def _events(kind: str, accounts: list[int], leads: list[int]) -> pd.DataFrame:
         rows = list(zip(churn["account"].map(lambda a: f"account:{a}"), churn["date"].dt.date, strict=True))
     elif kind in ("renewed", "expanded"):
         change = SubscriptionChange.Kind.RENEWAL if kind == "renewed" else SubscriptionChange.Kind.EXPANSION
-        found = SubscriptionChange.objects.filter(account_id__in=accounts, kind=change).values_list("account_id", "effective_date")
+        found = SubscriptionChange.objects.filter(account_id__in=accounts, kind=change).values_list(
+            "account_id", "effective_date"
+        )
         rows = [(f"account:{a}", d) for a, d in found]
     elif kind == "reactivated":
-        used = UsageDaily.objects.filter(account_id__in=accounts, active_users__gt=0).values_list("account_id", "day")
+        used = UsageDaily.objects.filter(account_id__in=accounts, active_users__gt=0).values_list(
+            "account_id", "day"
+        )
         bought = Order.objects.filter(account_id__in=accounts).values_list("account_id", "ordered_on")
         rows = [(f"account:{a}", d) for a, d in [*used, *bought]]
     else:  # converted: a lead converted, or an account's first contract or order
-        leads_done = Lead.objects.filter(pk__in=leads, converted_at__isnull=False).values_list("pk", "converted_at")
+        leads_done = Lead.objects.filter(pk__in=leads, converted_at__isnull=False).values_list(
+            "pk", "converted_at"
+        )
         rows = [(f"lead:{pk}", timezone.localdate(at)) for pk, at in leads_done]
-        firsts = SubscriptionChange.objects.filter(account_id__in=accounts, kind=SubscriptionChange.Kind.NEW).values_list("account_id", "effective_date")
-        rows += [(f"account:{a}", d) for a, d in [*firsts, *Order.objects.filter(account_id__in=accounts).values_list("account_id", "ordered_on")]]
+        firsts = SubscriptionChange.objects.filter(
+            account_id__in=accounts, kind=SubscriptionChange.Kind.NEW
+        ).values_list("account_id", "effective_date")
+        rows += [
+            (f"account:{a}", d)
+            for a, d in [
+                *firsts,
+                *Order.objects.filter(account_id__in=accounts).values_list("account_id", "ordered_on"),
+            ]
+        ]
     return pd.DataFrame.from_records(rows, columns=["subject", "date"])
 
 
 def outcome_frame(playbook: Playbook, as_of: dt.date | None = None) -> pd.DataFrame:
     """Per matured enrollment: held_out, and whether the outcome was reached in the window."""
     as_of = as_of or timezone.localdate()
-    rows = list(Enrollment.objects.filter(playbook=playbook).values_list("pk", "account_id", "lead_id", "held_out", "started_at"))
-    frame = pd.DataFrame.from_records(rows, columns=["enrollment", "account", "lead", "held_out", "started_at"])
+    rows = list(
+        Enrollment.objects.filter(playbook=playbook).values_list(
+            "pk", "account_id", "lead_id", "held_out", "started_at"
+        )
+    )
+    frame = pd.DataFrame.from_records(
+        rows, columns=["enrollment", "account", "lead", "held_out", "started_at"]
+    )
     if frame.empty:
         return frame.assign(success=pd.Series(dtype=bool))
     frame["start"] = [timezone.localdate(t) for t in frame["started_at"]]
     frame["end"] = frame["start"] + dt.timedelta(days=playbook.outcome_days)
     frame = frame[frame["end"] <= as_of].copy()
     frame["subject"] = [
-        f"account:{int(a)}" if pd.notna(a) else f"lead:{int(lead)}" for a, lead in zip(frame["account"], frame["lead"], strict=True)
+        f"account:{int(a)}" if pd.notna(a) else f"lead:{int(lead)}"
+        for a, lead in zip(frame["account"], frame["lead"], strict=True)
     ]
     accounts = [int(a) for a in frame["account"].dropna().unique()]
     leads = [int(x) for x in frame["lead"].dropna().unique()]

@@ -36,7 +36,9 @@ def enroll_graph(exclude_key: str = "") -> dict[str, set[str]]:
         if playbook.key == exclude_key or not playbook.versions.all():
             continue
         latest = max(playbook.versions.all(), key=lambda v: v.number)
-        graph[playbook.key] = {s.get("playbook") for s in latest.definition["steps"] if s.get("type") == "enroll"}
+        graph[playbook.key] = {
+            s.get("playbook") for s in latest.definition["steps"] if s.get("type") == "enroll"
+        }
     return graph
 
 
@@ -54,7 +56,9 @@ def save_document(doc, *, actor=None, via: str = "system", template: str = "") -
     playbook = Playbook.objects.select_for_update().filter(key=clean["key"]).first()
     created = playbook is None
     before = {} if created else audit.snapshot(playbook)
-    playbook = playbook or Playbook(key=clean["key"], created_by=actor if getattr(actor, "pk", None) else None)
+    playbook = playbook or Playbook(
+        key=clean["key"], created_by=actor if getattr(actor, "pk", None) else None
+    )
     playbook.name_zh, playbook.name_en = clean["name"]["zh"], clean["name"]["en"]
     playbook.description = clean["description"]
     playbook.template = template or playbook.template
@@ -69,7 +73,9 @@ def save_document(doc, *, actor=None, via: str = "system", template: str = "") -
     current = None if created else playbook.current
     if current is None or current.definition != clean["definition"]:
         PlaybookVersion.objects.create(
-            playbook=playbook, number=(current.number + 1) if current else 1, definition=clean["definition"],
+            playbook=playbook,
+            number=(current.number + 1) if current else 1,
+            definition=clean["definition"],
             created_by=actor if getattr(actor, "pk", None) else None,
         )
     changes = audit.diff(before, audit.snapshot(playbook))
@@ -119,7 +125,9 @@ def set_active(playbook: Playbook, active: bool, *, actor=None, via: str = "syst
 def templates() -> dict[str, dict]:
     """The shipped templates by key (JSON files in clm/automation/playbooks/templates)."""
     found = {}
-    for item in sorted(resources.files("clm.automation.playbooks").joinpath("templates").iterdir(), key=lambda p: p.name):
+    for item in sorted(
+        resources.files("clm.automation.playbooks").joinpath("templates").iterdir(), key=lambda p: p.name
+    ):
         if item.name.endswith(".json"):
             doc = json.loads(item.read_text(encoding="utf-8"))
             found[doc["key"]] = doc
@@ -141,14 +149,17 @@ def enable_template(key: str, *, holdout: float | None = None, actor=None, via: 
 # -- enrolling by hand --------------------------------------------------------------------------
 
 
-def enroll_accounts(playbook: Playbook, account_ids: list[int], *, actor=None, via: str = "system") -> list[Enrollment]:
+def enroll_accounts(
+    playbook: Playbook, account_ids: list[int], *, actor=None, via: str = "system"
+) -> list[Enrollment]:
     """Manual enrollment, of one account or many (the accounts list's bulk action)."""
     if not playbook.active:
         raise ValidationError({"playbook": f"playbook {playbook.key!r} is not active"})
     stamp = timezone.now().isoformat()
     actor_id = getattr(actor, "pk", None)
     found = [
-        Subject(a, f"manual:{a}:{stamp}", {"type": "manual", "by": actor_id, "via": via}) for a in dict.fromkeys(account_ids)
+        Subject(a, f"manual:{a}:{stamp}", {"type": "manual", "by": actor_id, "via": via})
+        for a in dict.fromkeys(account_ids)
     ]
     rule = playbook.current.definition.get("conditions")
     if rule:
@@ -175,7 +186,9 @@ def delete(playbook: Playbook, *, actor=None, via: str = "system") -> None:
     enrollments are its history and its uplift)."""
     require_editor(actor)
     if playbook.enrollments.exists():
-        raise ValidationError({"playbook": f"{playbook.key} has enrollments: turn it off instead of deleting it"})
+        raise ValidationError(
+            {"playbook": f"{playbook.key} has enrollments: turn it off instead of deleting it"}
+        )
     log = audit.entry(actor, via, "delete", playbook, {})
     playbook.delete()
     log.save()

@@ -107,14 +107,14 @@ def _person(config: dict, name: str, *, required: bool = True) -> list[str]:
     """A role on the account (sales_owner, csm) or {"user": username} of an active user."""
     value = config.get(name)
     if value is None:
-        return [f"{name}: required (sales_owner, csm or {{\"user\": username}})"] if required else []
+        return [f'{name}: required (sales_owner, csm or {{"user": username}})'] if required else []
     if value in ROLES:
         return []
     if isinstance(value, dict) and set(value) == {"user"} and isinstance(value["user"], str):
         if not get_user_model().objects.filter(username=value["user"], is_active=True).exists():
             return [f"{name}: no active user is called {value['user']!r}"]
         return []
-    return [f"{name}: expected sales_owner, csm or {{\"user\": username}}, got {value!r}"]
+    return [f'{name}: expected sales_owner, csm or {{"user": username}}, got {value!r}']
 
 
 def _unknown_keys(config: dict, allowed: set[str]) -> list[str]:
@@ -242,7 +242,9 @@ class ChangeStage:
     @staticmethod
     def run(enrollment, step, key):
         before = _subject_account(enrollment).lifecycle_stage
-        _update_account(enrollment, {"lifecycle_stage": step["stage"], "lifecycle_stage_since": timezone.localdate()})
+        _update_account(
+            enrollment, {"lifecycle_stage": step["stage"], "lifecycle_stage_since": timezone.localdate()}
+        )
         return {"before": before, "after": step["stage"]}
 
 
@@ -252,7 +254,10 @@ class ChangeOwner:
     def validate(config, context):
         problems = [*_unknown_keys(config, {"role", "user"}), *_choice(config, "role", ROLES)]
         user = config.get("user")
-        if not isinstance(user, str) or not get_user_model().objects.filter(username=user, is_active=True).exists():
+        if (
+            not isinstance(user, str)
+            or not get_user_model().objects.filter(username=user, is_active=True).exists()
+        ):
             problems.append(f"user: no active user is called {user!r}")
         return problems
 
@@ -277,11 +282,11 @@ class ChangeTags:
     def validate(config, context):
         problems = _unknown_keys(config, {"add", "remove"})
         if not config.get("add") and not config.get("remove"):
-            problems.append("add: give tags to add or to remove (\"category:value\")")
+            problems.append('add: give tags to add or to remove ("category:value")')
         for name in ("add", "remove"):
             tags = config.get(name, [])
             if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
-                problems.append(f"{name}: expected a list of \"category:value\" texts")
+                problems.append(f'{name}: expected a list of "category:value" texts')
                 continue
             problems += [f"{name}: no tag {t!r} in the tag library" for t in tags if _tag(t) is None]
         return problems
@@ -313,7 +318,9 @@ class ChangeField:
             if not CustomField.objects.filter(target="account", key=name[7:]).exists():
                 problems.append(f"field: no custom account field {name[7:]!r}")
         elif name not in ACCOUNT_FIELDS:
-            problems.append(f"field: {name!r} cannot be set by a playbook (fields: {', '.join(ACCOUNT_FIELDS)}, custom.<key>)")
+            problems.append(
+                f"field: {name!r} cannot be set by a playbook (fields: {', '.join(ACCOUNT_FIELDS)}, custom.<key>)"
+            )
         if "value" not in config:
             problems.append("value: required")
         return problems
@@ -352,7 +359,9 @@ class LoyaltyPoints:
         if step["points"] < 0:
             entry = value_services.redeem_points(account, -step["points"], note=note, via="playbook")
         else:
-            entry = value_services.add_entry(account, LoyaltyEntry.Kind.ADJUSTMENT, step["points"], note=note, via="playbook")
+            entry = value_services.add_entry(
+                account, LoyaltyEntry.Kind.ADJUSTMENT, step["points"], note=note, via="playbook"
+            )
         return {"loyalty_entry_id": entry.pk, "points": step["points"]}
 
 
@@ -440,7 +449,10 @@ def _recipient(enrollment):
 class SendEmail:
     @staticmethod
     def validate(config, context):
-        return [*_unknown_keys(config, {"template"}), *_channel_row("EmailTemplate", config.get("template"), "template")]
+        return [
+            *_unknown_keys(config, {"template"}),
+            *_channel_row("EmailTemplate", config.get("template"), "template"),
+        ]
 
     @staticmethod
     def run(enrollment, step, key):
@@ -463,7 +475,10 @@ class SendEmail:
 class Webhook:
     @staticmethod
     def validate(config, context):
-        problems = [*_unknown_keys(config, {"endpoint", "event"}), *_channel_row("WebhookEndpoint", config.get("endpoint"), "endpoint")]
+        problems = [
+            *_unknown_keys(config, {"endpoint", "event"}),
+            *_channel_row("WebhookEndpoint", config.get("endpoint"), "endpoint"),
+        ]
         return problems + _text(config, "event", required=False, max_length=100)
 
     @staticmethod
@@ -544,7 +559,9 @@ class Wait:
             problems += _whole(config, "timeout_days", minimum=1)
         ends = len(units) + ("until" in config) + ("event" in config)
         if ends == 0:
-            problems.append("days: a wait needs an end: a duration (days, hours, minutes), a date (until) or an event with timeout_days")
+            problems.append(
+                "days: a wait needs an end: a duration (days, hours, minutes), a date (until) or an event with timeout_days"
+            )
         elif ends > 1:
             problems.append("days: a wait has one end: a duration, a date or an event, not several")
         return problems
@@ -570,7 +587,7 @@ class Branch:
         problems = _unknown_keys(config, {"if", "then", "else"})
         test = config.get("if")
         if not isinstance(test, dict) or len(test) == 0:
-            problems.append("if: required ({\"condition\": ...} or {\"happened\": ..., \"step\": ...})")
+            problems.append('if: required ({"condition": ...} or {"happened": ..., "step": ...})')
         elif "condition" in test:
             try:
                 conditions.validate(test["condition"], context.fields)
@@ -582,9 +599,11 @@ class Branch:
             if test.get("step") not in context.step_ids:
                 problems.append(f"if.step: no step {test.get('step')!r} before this branch")
         else:
-            problems.append("if: expected \"condition\" or \"happened\"")
+            problems.append('if: expected "condition" or "happened"')
         for name in ("then", "else"):
             target = config.get(name, "end" if name == "else" else None)
             if target != "end" and target not in context.later:
-                problems.append(f"{name}: no step {target!r} after this branch (a branch jumps forward, or to \"end\")")
+                problems.append(
+                    f'{name}: no step {target!r} after this branch (a branch jumps forward, or to "end")'
+                )
         return problems

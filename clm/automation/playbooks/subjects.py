@@ -38,7 +38,9 @@ def fields() -> dict[str, str]:
     """Every field a playbook condition may read, with its kind (for conditions.validate)."""
     custom = {
         f"custom.{key}": CUSTOM_KINDS.get(kind, "text")
-        for key, kind in CustomField.objects.filter(target=CustomField.Target.ACCOUNT).values_list("key", "type")
+        for key, kind in CustomField.objects.filter(target=CustomField.Target.ACCOUNT).values_list(
+            "key", "type"
+        )
     }
     return {**metric_source.KINDS, **ACCOUNT_FIELDS, **custom}
 
@@ -64,12 +66,29 @@ def account_fields(as_of: dt.date, ids=None) -> pd.DataFrame:
     values = rows.annotate(
         tier=Subquery(tier.values("tier")[:1]), clv=Subquery(clv.values("value")[:1])
     ).values_list(
-        "pk", "lifecycle_stage", "lifecycle_stage_since", "sales_owner__username", "csm__username",
-        "tier", "clv", "created_at", "custom",
+        "pk",
+        "lifecycle_stage",
+        "lifecycle_stage_since",
+        "sales_owner__username",
+        "csm__username",
+        "tier",
+        "clv",
+        "created_at",
+        "custom",
     )
     frame = pd.DataFrame.from_records(
         list(values),
-        columns=["account", "lifecycle_stage", "since", "sales_owner", "csm", "tier", "clv", "created_at", "custom"],
+        columns=[
+            "account",
+            "lifecycle_stage",
+            "since",
+            "sales_owner",
+            "csm",
+            "tier",
+            "clv",
+            "created_at",
+            "custom",
+        ],
     ).set_index("account")
     day = pd.Timestamp(as_of)
     frame["days_in_stage"] = (day - pd.to_datetime(frame["since"])).dt.days.astype(float)

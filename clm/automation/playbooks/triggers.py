@@ -78,7 +78,9 @@ def _validate_usage(config, fields):
     if not isinstance(config.get("event"), str) or not config.get("event"):
         problems.append("event: required (the usage event's name)")
     props = config.get("properties", {})
-    if not isinstance(props, dict) or not all(isinstance(v, str | int | float | bool) for v in props.values()):
+    if not isinstance(props, dict) or not all(
+        isinstance(v, str | int | float | bool) for v in props.values()
+    ):
         problems.append("properties: expected {name: value} with plain values")
     return problems
 
@@ -94,7 +96,12 @@ def _usage_subjects(config, event):
             if not all(seen.get(k) == v for k, v in props.items()):
                 continue
         subjects.append(
-            Subject(account_id, f"usage:{account_id}:{key}", {"type": "usage_event", "event": name, "key": key}, contact_id=contact_id)
+            Subject(
+                account_id,
+                f"usage:{account_id}:{key}",
+                {"type": "usage_event", "event": name, "key": key},
+                contact_id=contact_id,
+            )
         )
     return subjects
 
@@ -110,7 +117,11 @@ def _stage_codes():
 
 def _validate_moves(choices):
     def validate(config, fields):
-        return [*_keys(config, {"from", "to"}), *_codes(config, "from", choices()), *_codes(config, "to", choices())]
+        return [
+            *_keys(config, {"from", "to"}),
+            *_codes(config, "from", choices()),
+            *_codes(config, "to", choices()),
+        ]
 
     return validate
 
@@ -126,7 +137,14 @@ def _move_subjects(kind):
     return subjects
 
 
-_register(TriggerType("stage_changed", _validate_moves(_stage_codes), "account.stage_changed", _move_subjects("stage_changed")))
+_register(
+    TriggerType(
+        "stage_changed",
+        _validate_moves(_stage_codes),
+        "account.stage_changed",
+        _move_subjects("stage_changed"),
+    )
+)
 _register(
     TriggerType(
         "health_band_changed",
@@ -149,7 +167,13 @@ def _signal_subjects(config, event):
     p = event.payload
     if not _in(p.get("kind"), config.get("kinds")):
         return []
-    return [Subject(p["account_id"], f"signal:{p['signal_id']}", {"type": "signal_opened", "kind": p["kind"], "signal_id": p["signal_id"]})]
+    return [
+        Subject(
+            p["account_id"],
+            f"signal:{p['signal_id']}",
+            {"type": "signal_opened", "kind": p["kind"], "signal_id": p["signal_id"]},
+        )
+    ]
 
 
 _register(TriggerType("signal_opened", _validate_signal, "signal.opened", _signal_subjects))
@@ -160,7 +184,11 @@ def _validate_survey(config, fields):
     if config.get("kind") not in ("nps", "csat"):
         problems.append("kind: expected nps or csat")
     problems += _whole(config, "min", required=False) + _whole(config, "max", required=False)
-    if isinstance(config.get("min"), int) and isinstance(config.get("max"), int) and config["min"] > config["max"]:
+    if (
+        isinstance(config.get("min"), int)
+        and isinstance(config.get("max"), int)
+        and config["min"] > config["max"]
+    ):
         problems.append("min: must not be above max")
     return problems
 
@@ -190,7 +218,15 @@ def _lead_subjects(config, event):
     if lead is None:
         return []
     trigger = {"type": "lead_created", "lead_id": event.payload["lead_id"]}
-    return [Subject(lead["account_id"], f"lead:{event.payload['lead_id']}", trigger, lead_id=event.payload["lead_id"], contact_id=lead["contact_id"])]
+    return [
+        Subject(
+            lead["account_id"],
+            f"lead:{event.payload['lead_id']}",
+            trigger,
+            lead_id=event.payload["lead_id"],
+            contact_id=lead["contact_id"],
+        )
+    ]
 
 
 _register(TriggerType("lead_created", _validate_lead, "lead.created", _lead_subjects))
@@ -209,7 +245,13 @@ def _case_subjects(config, event):
         return []
     if config.get("case_type") and p.get("type") != config["case_type"]:
         return []
-    return [Subject(p["account_id"], f"case:{p['case_id']}", {"type": "case_closed", "case_id": p["case_id"], "outcome": p.get("outcome")})]
+    return [
+        Subject(
+            p["account_id"],
+            f"case:{p['case_id']}",
+            {"type": "case_closed", "case_id": p["case_id"], "outcome": p.get("outcome")},
+        )
+    ]
 
 
 _register(TriggerType("case_closed", _validate_case, "case.closed", _case_subjects))
@@ -262,7 +304,9 @@ def _validate_segment(config, fields):
 def _segment_daily(config, frame, as_of):
     matched = conditions.compile_rule(config["condition"]).matches(frame)
     ids = frame.index[matched.to_numpy()]
-    return pd.DataFrame({"account": ids, "dedupe_key": [f"segment:{a}:{as_of}" for a in ids], "seen": as_of.isoformat()})
+    return pd.DataFrame(
+        {"account": ids, "dedupe_key": [f"segment:{a}:{as_of}" for a in ids], "seen": as_of.isoformat()}
+    )
 
 
 _register(TriggerType("segment", _validate_segment, daily=_segment_daily))
@@ -297,14 +341,26 @@ def upcoming_dates(kind: str, as_of: dt.date) -> pd.Series:
         keep = (years >= 1) | (next_date.dt.year > since.dt.year)
         return pd.Series(next_date[keep].dt.date.to_numpy(), index=frame["account"][keep].to_numpy())
     if kind == "renewal":
-        rows = Subscription.objects.filter(live).filter(Q(renewal_date__gte=as_of) | Q(renewal_date=None, end_date__gte=as_of))
-        rows = rows.values("account_id").annotate(on=Min("renewal_date"), end=Min("end_date")).values_list("account_id", "on", "end")
+        rows = Subscription.objects.filter(live).filter(
+            Q(renewal_date__gte=as_of) | Q(renewal_date=None, end_date__gte=as_of)
+        )
+        rows = (
+            rows.values("account_id")
+            .annotate(on=Min("renewal_date"), end=Min("end_date"))
+            .values_list("account_id", "on", "end")
+        )
         frame = pd.DataFrame.from_records(list(rows), columns=["account", "on", "end"])
         frame["on"] = frame["on"].fillna(frame["end"])
     else:
         status = Q(status=Subscription.Status.TRIAL) if kind == "trial_end" else live
-        rows = Subscription.objects.filter(status, end_date__gte=as_of).values("account_id").annotate(on=Min("end_date"))
-        frame = pd.DataFrame.from_records(list(rows.values_list("account_id", "on")), columns=["account", "on"])
+        rows = (
+            Subscription.objects.filter(status, end_date__gte=as_of)
+            .values("account_id")
+            .annotate(on=Min("end_date"))
+        )
+        frame = pd.DataFrame.from_records(
+            list(rows.values_list("account_id", "on")), columns=["account", "on"]
+        )
     frame = frame.dropna(subset=["on"])
     return pd.Series(frame["on"].to_numpy(), index=frame["account"].to_numpy(), dtype=object)
 
@@ -352,17 +408,21 @@ def _inactivity_daily(config, frame, as_of):
     # Never any activity counts once the account itself is old enough to have had some.
     quiet = np.where(np.isnan(since), age >= config["days"], since >= config["days"])
     ids = frame.index[quiet]
-    last = [
-        "never" if np.isnan(s) else (as_of - dt.timedelta(days=int(s))).isoformat() for s in since[quiet]
-    ]
+    last = ["never" if np.isnan(s) else (as_of - dt.timedelta(days=int(s))).isoformat() for s in since[quiet]]
     return pd.DataFrame(
-        {"account": ids, "dedupe_key": [f"inactive:{config['of']}:{a}:{d}" for a, d in zip(ids, last, strict=True)], "seen": last}
+        {
+            "account": ids,
+            "dedupe_key": [f"inactive:{config['of']}:{a}:{d}" for a, d in zip(ids, last, strict=True)],
+            "seen": last,
+        }
     )
 
 
 _register(
     TriggerType(
-        "inactivity", _validate_inactivity, daily=_inactivity_daily,
+        "inactivity",
+        _validate_inactivity,
+        daily=_inactivity_daily,
         fields=["days_since_csm_interaction", "days_since_last_activity", "account_age_days"],
     )
 )
