@@ -178,6 +178,7 @@ ROUTERS = [
     ("/", "clm.automation.api"),
     ("/", "clm.core.api"),
     ("/", "clm.automation.api_channels"),
+    ("/", "clm.automation.api_playbooks"),
 ]
 
 register_routers()

@@ -17,7 +17,9 @@ COMMANDS = {
     "clv": "fit CLV models on a file: clm clv bgnbd FILE ... | clm clv sbg --alive N0,N1,... [--json]",
     "prune_events": "delete raw usage events older than the retention age (rollups stay)",
     "issue_token": "issue a personal API token for a user",
-    "run_huey": "run the background task worker",
+    "worker": "run the background worker: playbook steps, scheduled jobs ([--workers N])",
+    "playbook": "playbooks: templates | list | enable KEY [--holdout F] | export ID FILE | load FILE | dry-run | uplift",
+    "run_huey": "run the background task worker (without the playbook start-up sweep)",
 }
 
 

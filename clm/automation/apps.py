@@ -5,3 +5,7 @@ class AutomationConfig(AppConfig):
     name = "clm.automation"
     label = "automation"
     verbose_name = "Automation"
+
+    def ready(self):
+        # Listeners on the domain events and the step types register themselves on import.
+        from clm.automation.playbooks import dispatch, steps  # noqa: F401

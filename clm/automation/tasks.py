@@ -1,9 +1,27 @@
-"""The automation app's scheduled work on the task queue."""
+"""The automation app's jobs on the task queue: playbook enrollments from events, step executions,
+a sweep that queues due steps again (a lost message, a worker killed mid-step), and the daily digest."""
 
 from huey import crontab
-from huey.contrib.djhuey import HUEY, db_periodic_task
+from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
 
 from clm.automation.digest import send_daily_digests
+from clm.automation.playbooks import dispatch, engine
+
+
+@db_task(retries=3, retry_delay=10)
+def enroll_from_event(playbook_id: int, event_name: str, payload: dict):
+    return [e.pk for e in dispatch.enroll_from_event(playbook_id, event_name, payload)]
+
+
+@db_task()
+def run_steps(step_run_ids: list[int]):
+    return [engine.run_step(pk) for pk in step_run_ids]
+
+
+@db_periodic_task(crontab(minute="*"))
+@HUEY.lock_task("playbook-sweep")
+def sweep_due_steps():
+    return engine.sweep()
 
 
 @db_periodic_task(crontab(minute="5"))

@@ -216,8 +216,20 @@ def run(
         raise
     record.status, record.summary, record.finished_at = Run.Status.DONE, summary, timezone.now()
     record.save(update_fields=["status", "summary", "finished_at"])
+    _latest_metrics.clear()
+    _latest_metrics[as_of] = result.metrics
     events.emit("lifecycle.run_finished", run_id=record.pk, as_of=as_of.isoformat())
     return record
+
+
+# The latest run's per-account metrics, kept in this process so that what reacts to the run (the
+# playbooks' daily triggers) reads them instead of computing them again.
+_latest_metrics: dict[dt.date, pd.DataFrame] = {}
+
+
+def assessed_metrics(as_of: dt.date) -> pd.DataFrame | None:
+    """The metrics frame (with health and signals) of the run for ``as_of`` made in this process."""
+    return _latest_metrics.get(as_of)
 
 
 # A run asked for and not finished after this long was lost (its worker stopped, or it never ran).

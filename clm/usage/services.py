@@ -238,16 +238,35 @@ def store_events(frame: pd.DataFrame, *, roll_up: bool = True, rollups: Rollups 
 def announce_ingested(frame: pd.DataFrame, stored: int, *, actor=None) -> None:
     """Say that a batch of checked events (`frame`) was stored, `stored` of them new
     (usage.events_ingested, heard once the current transaction commits, at once outside one): the
-    count, and the batch's distinct accounts and event names. Those include the batch's
-    duplicates: store_events counts the new events but does not say which they were."""
-    if stored:
-        emit(
-            "usage.events_ingested",
-            actor=actor,
-            account_ids=np.unique(frame["account_id"].to_numpy(dtype=np.int64)).tolist(),
-            count=stored,
-            names=sorted(pd.unique(frame["event"].to_numpy(dtype=object)).tolist()),
-        )
+    count, the batch's distinct accounts and event names, and each event as [account, contact,
+    name, properties as JSON text, idempotency key] for what reacts to a named event (playbook
+    triggers). Those include the batch's duplicates: store_events counts the new events but does
+    not say which they were, and the keys make a repeated one harmless."""
+    if not stored:
+        return
+    contacts = frame["contact_id"].astype("Int64").to_numpy(dtype=object, na_value=None)
+    keys = frame["idempotency_key"].to_numpy(dtype=object).copy()
+    missing = pd.isna(keys) | (keys == "")
+    if missing.any():
+        keys[missing] = derive_keys(frame[missing])
+    emit(
+        "usage.events_ingested",
+        actor=actor,
+        account_ids=np.unique(frame["account_id"].to_numpy(dtype=np.int64)).tolist(),
+        count=stored,
+        names=sorted(pd.unique(frame["event"].to_numpy(dtype=object)).tolist()),
+        events=[
+            list(e)
+            for e in zip(
+                frame["account_id"].tolist(),
+                contacts.tolist(),
+                frame["event"].tolist(),
+                frame["properties"].tolist(),
+                keys.tolist(),
+                strict=True,
+            )
+        ],
+    )
 
 
 @dataclass

@@ -14,6 +14,7 @@ MAX_CLICKS = 50  # engagement rows kept per delivery: a looping client cannot fi
 def _payload(delivery: Delivery) -> dict:
     return {
         "delivery_id": delivery.pk,
+        "key": delivery.key,
         "contact_id": delivery.contact_id,
         "account_id": delivery.account_id,
         "template": delivery.template.key if delivery.template_id else "",

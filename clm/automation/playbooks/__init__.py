@@ -1,0 +1,1 @@
+"""The playbook engine: definitions, triggers, steps, dispatch and execution."""

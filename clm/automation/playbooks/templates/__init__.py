@@ -1,0 +1,1 @@
+"""Shipped playbook templates, one JSON document each."""
