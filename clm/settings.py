@@ -69,6 +69,7 @@ MIDDLEWARE = [
     "clm.web.middleware.UserPreferencesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "clm.core.http.RetryWritesMiddleware",  # last: it calls the view
 ]
 
 ROOT_URLCONF = "clm.urls"

@@ -9,3 +9,5 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
 ]
+
+handler400 = "clm.core.http.bad_request"

@@ -589,6 +589,7 @@ def resolve_contacts(batch: Batch, accounts: np.ndarray, ids: np.ndarray, extern
     ),
     openapi_extra=BODY_SCHEMA,
 )
+@transaction.non_atomic_requests  # batches are stored in groups, retried by store_alone
 def ingest_events(request):
     require(request.user, "add", UsageEvent)
     events, plain = parse_body(request)
