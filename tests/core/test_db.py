@@ -93,7 +93,7 @@ def test_concurrent_tag_deletes_and_account_patches_never_answer_500(postgres_on
         account.tags.set(tags[:3] + kept)
         barrier = threading.Barrier(3)
 
-        def call(method, path, body=None):
+        def call(method, path, body=None, barrier=barrier):
             def go():
                 barrier.wait(10)
                 client = Client()
