@@ -79,21 +79,32 @@ def date_departure(contact, before, actor):
         contact.left_on = timezone.localdate()
 
 
+def owners_by_default(actor) -> dict:
+    """The owners a new account takes from the user who made it when none is given: a Sales user
+    owns it, a CSM looks after it, so a user restricted to their own accounts still sees it."""
+    if actor is None or not getattr(actor, "pk", None):
+        return {}
+    return {name: actor for name, role in (("sales_owner", Role.SALES), ("csm", Role.CSM)) if role in actor.roles}
+
+
 @after_save(Account)
 def default_owner(account, before, actor):
-    """A new account made by a Sales or CSM user with no owner given becomes theirs, so a user
-    restricted to their own accounts can still see what they just created."""
-    if before is not None or actor is None or not getattr(actor, "pk", None):
+    if before is not None:
         return
-    changes = {}
-    if account.sales_owner_id is None and Role.SALES in actor.roles:
-        changes["sales_owner"] = actor
-    if account.csm_id is None and Role.CSM in actor.roles:
-        changes["csm"] = actor
-    if changes:
-        for name, value in changes.items():
-            setattr(account, name, value)
-        Account.objects.filter(pk=account.pk).update(**changes)
+    for name, user in owners_by_default(actor).items():
+        if getattr(account, f"{name}_id") is None:
+            setattr(account, name, user)
+            Account.objects.filter(pk=account.pk).update(**{name: user})
+
+
+def default_owners(account_ids, actor) -> int:
+    """owners_by_default in bulk, for the accounts an import created; returns how many were set."""
+    ids = list(account_ids)
+    return sum(
+        Account.objects.filter(pk__in=batch, **{name: None}).update(**{name: user})
+        for name, user in owners_by_default(actor).items()
+        for batch in in_batches(ids)
+    )
 
 
 _NOT_ALNUM = re.compile(r"[\W_]+")

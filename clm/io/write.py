@@ -438,8 +438,11 @@ def after_write(wc: WriteContext, data: pd.DataFrame, created, changed) -> None:
         date_lead_statuses(wc, data, created, changed)
     elif kind.model is Contact and "status" in data:
         date_departures(wc, data, created, changed)
-    elif kind.model is Account and "name" in data:
-        forget_renamed_search_keys(data, changed)
+    elif kind.model is Account:
+        if "name" in data:
+            forget_renamed_search_keys(data, changed)
+        if created:
+            customers.default_owners([int(data["pk"].iloc[pos]) for pos in created], wc.actor)
 
 
 def _subscription(pk: int, values: dict) -> Subscription:

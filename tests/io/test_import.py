@@ -269,3 +269,17 @@ def test_a_contact_must_belong_to_the_rows_account_for_everyone(files, admin_use
     rows = [["Interaction ID", "Account", "Contact", "Type", "Occurred At", "Summary"], ["I1", "T1", "MC", "call", "2024-03-01", "x"]]
     report = run("interactions", files.csv("i.csv", rows))
     assert report.errors[0]["reason"] == "this contact belongs to another account than the row's"
+
+
+def test_accounts_a_rep_imports_without_an_owner_become_theirs(files, owner, teammate, csm, admin_user, team_visibility):
+    from clm.core.access import visible_accounts
+
+    rows = [["Account ID", "Account Name", "Owner"], ["A1", "Named", "teammate"], ["A2", "Unnamed", ""]]
+    assert run("accounts", files.csv("a.csv", rows), user=owner).created == 2
+    assert dict(Account.objects.values_list("external_id", "sales_owner__username")) == {"A1": "teammate", "A2": "owner"}
+    assert set(visible_accounts(owner).values_list("external_id", flat=True)) == {"A1", "A2"}
+    run("accounts", files.csv("b.csv", [["Account ID", "Account Name"], ["B1", "Looked after"]]), user=csm)
+    assert Account.objects.filter(external_id="B1").values_list("sales_owner", "csm__username").get() == (None, "csm")
+    run("accounts", files.csv("c.csv", [["Account ID", "Account Name"], ["C1", "Admin's"], ["A2", "Renamed"]]), user=admin_user)
+    assert Account.objects.filter(external_id="C1").values_list("sales_owner", "csm").get() == (None, None)
+    assert Account.objects.get(external_id="A2").sales_owner == owner  # an update keeps its owner
