@@ -70,7 +70,7 @@ def job_out(job: ImportJob) -> dict:
     if job.status == ImportJob.Status.RUNNING:
         progress = tasks.live_progress(job.pk)
     elif job.status in (ImportJob.Status.DONE, ImportJob.Status.FAILED):
-        progress = {"done": job.bytes_total, "total": job.bytes_total, "unit": "bytes", "rows": job.rows_done}
+        progress = {"done": job.bytes_done, "total": job.bytes_total, "unit": "bytes", "rows": job.rows_done}
     report = dict(job.report or {})
     rejected = report.pop("rejected_file", None)  # a path on the server: clients get the URL
     return {
