@@ -24,6 +24,7 @@ from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field
 
 from clm.core import services
 from clm.core.access import account_path, visible_accounts, visible_records
+from clm.core.text import BIDI_CONTROLS, BIDI_MESSAGE, BLANK_MESSAGE
 
 MAX_LIMIT = 500
 DEFAULT_LIMIT = 50
@@ -45,9 +46,12 @@ class ApiError(HttpError):
 
 
 def _no_nul(value: str) -> str:
-    """Text every database stores: no NUL characters, no lone surrogates."""
+    """Text every database stores and every reader sees as stored: no NUL characters, no lone
+    surrogates, no bidirectional controls."""
     if "\x00" in value:
         raise ValueError("must not contain NUL characters")
+    if BIDI_CONTROLS.search(value):
+        raise ValueError(BIDI_MESSAGE)
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
@@ -61,6 +65,13 @@ def _no_nul(value: str) -> str:
 MAX_JSON_VALUES = 2_000  # keys, items and scalars together
 MAX_JSON_DEPTH = 8
 MAX_JSON_CHARS = 64 * 1024  # characters of keys and strings together
+
+
+def _not_blank(value: str) -> str:
+    """A required text (a name) with something in it: spaces alone (ideographic ones too) are not."""
+    if not value.strip():
+        raise ValueError(BLANK_MESSAGE)
+    return value
 
 
 def _plain_json(value: Any) -> Any:
@@ -153,6 +164,8 @@ def input_type(f: models.Field):
     if f.choices:
         return choice_of(f)
     if kind in ("CharField", "EmailField", "SlugField", "URLField"):
+        if not f.blank:
+            return Annotated[str, Field(max_length=f.max_length), AfterValidator(_no_nul), AfterValidator(_not_blank)]
         return Annotated[str, Field(max_length=f.max_length), AfterValidator(_no_nul)]
     if kind == "TextField":
         return Text

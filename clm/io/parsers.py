@@ -32,6 +32,8 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from clm.core.text import BIDI_CONTROLS, BIDI_MESSAGE
+
 
 class Parsed(NamedTuple):
     values: pd.Series
@@ -94,6 +96,7 @@ def parse_text(text: pd.Series, max_length: int | None = None) -> Parsed:
     errors = no_errors(text.index)
     if max_length:
         errors[text.str.len() > max_length] = f"is longer than {max_length} characters"
+    errors[text.str.contains(BIDI_CONTROLS.pattern, regex=True)] = BIDI_MESSAGE
     return Parsed(text, errors)
 
 
