@@ -1,11 +1,11 @@
 """Names that say nothing (spaces only) and text that reorders what a reader sees (bidirectional
-controls, "Trojan Source") are refused by the API and the importer; right-to-left text is not."""
+controls, "Trojan Source") are refused (the importer's side: tests/io/test_import.py); right-to-left
+text is not."""
 
 import pytest
 
 from clm.customers.models import Account, Contact
 from tests.api.conftest import assert_error
-from tests.io.conftest import files, run  # noqa: F401 (files: a fixture)
 
 pytestmark = pytest.mark.django_db
 
@@ -46,10 +46,3 @@ def test_right_to_left_text_and_optional_blank_fields_are_fine(api):
     response = api.post("/accounts", {"name": "شركة الاتصالات", "industry": ""})
     assert response.status_code == 201, response.content
 
-
-def test_the_importer_refuses_bidirectional_controls(files):
-    rows = [["Account ID", "Account Name"], ["A1", "Fine"], ["A2", "Acme\u202egnp.exe"]]
-    report = run("accounts", files.csv("a.csv", rows))
-    assert report.errors == [{"row": 3, "column": "Account Name", "value": "Acme\u202egnp.exe",
-                              "reason": "must not contain bidirectional control characters (U+202A–U+202E, U+2066–U+2069)"}]
-    assert not Account.objects.exists()

@@ -283,3 +283,11 @@ def test_accounts_a_rep_imports_without_an_owner_become_theirs(files, owner, tea
     run("accounts", files.csv("c.csv", [["Account ID", "Account Name"], ["C1", "Admin's"], ["A2", "Renamed"]]), user=admin_user)
     assert Account.objects.filter(external_id="C1").values_list("sales_owner", "csm").get() == (None, None)
     assert Account.objects.get(external_id="A2").sales_owner == owner  # an update keeps its owner
+
+
+def test_the_importer_refuses_bidirectional_controls(files):
+    rows = [["Account ID", "Account Name"], ["A1", "Fine"], ["A2", "Acme\u202egnp.exe"]]
+    report = run("accounts", files.csv("a.csv", rows))
+    assert report.errors == [{"row": 3, "column": "Account Name", "value": "Acme\u202egnp.exe",
+                              "reason": "must not contain bidirectional control characters (U+202A–U+202E, U+2066–U+2069)"}]
+    assert not Account.objects.exists()
