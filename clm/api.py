@@ -26,6 +26,7 @@ from ninja.params.models import BodyModel
 from ninja.security import APIKeyHeader, HttpBearer, django_auth
 
 from clm.core.db import RETRY_AFTER_SECONDS, is_busy, retrying
+from clm.core.http import SAFE_METHODS
 from clm.core.models import ApiToken
 from clm.core.services import validation_messages
 
@@ -143,7 +144,7 @@ def retry_writes(view_func):
 
     @wraps(view_func)
     def wrapped(request, *args, **kwargs):
-        if request.method in ("GET", "HEAD", "OPTIONS"):
+        if request.method in SAFE_METHODS:
             return view_func(request, *args, **kwargs)
         return retried(request, *args, **kwargs)
 
