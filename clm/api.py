@@ -1,12 +1,20 @@
 """The REST API at /api/v1: one NinjaAPI, token or session auth, one error format everywhere.
 
-Errors always look like {"error": {"code": ..., "message": ..., "details": [{"loc": [...], "message": ...}]}}."""
+Errors always look like {"error": {"code": ..., "message": ..., "details": [{"loc": [...], "message": ...}]}};
+at most MAX_DETAILS details are listed, and "details_omitted" then says how many more there were."""
 
 from datetime import timedelta
 from functools import wraps
 
-from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
-from django.db import IntegrityError
+from django.conf import settings
+from django.core.exceptions import (
+    ObjectDoesNotExist,
+    PermissionDenied,
+    RequestDataTooBig,
+    SuspiciousOperation,
+    ValidationError,
+)
+from django.db import IntegrityError, OperationalError, transaction
 from django.http import Http404
 from django.urls import re_path
 from django.utils import timezone
@@ -14,12 +22,19 @@ from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
+from ninja.params.models import BodyModel
 from ninja.security import APIKeyHeader, HttpBearer, django_auth
 
+from clm.core.db import RETRY_AFTER_SECONDS, is_busy, retrying
+from clm.core.http import SAFE_METHODS
 from clm.core.models import ApiToken
 from clm.core.services import validation_messages
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+MAX_DETAILS = 50
+# A record with its children (an order of thousands of lines) fits with room to spare; batched
+# usage events (POST /events, up to DATA_UPLOAD_MAX_MEMORY_SIZE) read their body themselves.
+MAX_JSON_BODY = 1024 * 1024
 
 
 def user_for_token(raw: str):
@@ -54,12 +69,14 @@ class HeaderToken(APIKeyHeader):
 
 
 class CLMApi(NinjaAPI):
-    """NinjaAPI whose unknown paths and wrong methods answer in the error format too."""
+    """NinjaAPI whose unknown paths and wrong methods answer in the error format too. Each
+    operation retries its own writes (see retry_writes), so the web's middleware leaves the
+    API's views alone."""
 
     def _get_urls(self):
         urls = super()._get_urls()
         for pattern in urls:
-            pattern.callback = _json_not_allowed(pattern.callback)
+            pattern.callback = transaction.non_atomic_requests(_json_not_allowed(pattern.callback))
         return [*urls, re_path(r"^.*$", csrf_exempt(_unknown_path))]
 
 
@@ -90,9 +107,52 @@ api = CLMApi(
 
 
 def error(request, status: int, code: str, message: str, details: list | None = None):
-    return api.create_response(
-        request, {"error": {"code": code, "message": message, "details": details or []}}, status=status
-    )
+    details = details or []
+    body = {"code": code, "message": message, "details": details[:MAX_DETAILS]}
+    if len(details) > MAX_DETAILS:
+        body["details_omitted"] = len(details) - MAX_DETAILS
+    return api.create_response(request, {"error": body}, status=status)
+
+
+def bounded_body(run):
+    """An operation that takes a JSON body refuses one over MAX_JSON_BODY before reading it:
+    parsing costs many times the body's size in memory."""
+    takes_json = any(issubclass(model, BodyModel) for model in run.__self__.models)
+    if not takes_json:
+        return run
+
+    @wraps(run)
+    def wrapped(request, **kwargs):
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > MAX_JSON_BODY:
+            limit = f"{MAX_JSON_BODY // 1024:,} KB"
+            return error(request, 413, "too_large", f"The body is too large: at most {limit} ({length:,} bytes sent).")
+        return run(request, **kwargs)
+
+    return wrapped
+
+
+def retry_writes(view_func):
+    """Each write operation runs in one transaction, retried when PostgreSQL aborts it as a
+    deadlock victim or a serialization failure (clm.core.db.retrying); reads run as they are."""
+    retried = retrying(view_func)
+    if retried is view_func:
+        return view_func
+
+    @wraps(view_func)
+    def wrapped(request, *args, **kwargs):
+        if request.method in SAFE_METHODS:
+            return view_func(request, *args, **kwargs)
+        return retried(request, *args, **kwargs)
+
+    return wrapped
+
+
+api.add_decorator(bounded_body, mode="view")
+api.add_decorator(retry_writes, mode="operation")
 
 
 @api.exception_handler(NinjaValidationError)
@@ -112,6 +172,26 @@ def on_invalid_data(request, exc):
 @api.exception_handler(IntegrityError)
 def on_conflict(request, exc):
     return error(request, 409, "conflict", "The change conflicts with existing data (a duplicate external id?).")
+
+
+@api.exception_handler(OperationalError)
+def on_database_error(request, exc):
+    if not is_busy(exc):
+        return on_unexpected(request, exc)
+    response = error(request, 503, "busy", "The database is busy; nothing was changed. Send the request again.")
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+@api.exception_handler(RequestDataTooBig)
+def on_too_large(request, exc):
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE // (1024 * 1024)
+    return error(request, 413, "too_large", f"The body is too large: at most {limit} MB.")
+
+
+@api.exception_handler(SuspiciousOperation)
+def on_suspicious(request, exc):
+    return error(request, 400, "bad_request", str(exc) or "The request is malformed.")
 
 
 @api.exception_handler(AuthenticationError)

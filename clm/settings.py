@@ -2,6 +2,7 @@
 embedded: SQLite in WAL mode and an SQLite-backed task queue under ./var/."""
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 from clm.core.env import (
@@ -47,6 +48,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "huey.contrib.djhuey",
+    "axes",
     "clm.core",
     "clm.customers",
     "clm.commerce",
@@ -72,6 +74,8 @@ MIDDLEWARE = [
     "clm.web.middleware.UserPreferencesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",
+    "clm.core.http.RetryWritesMiddleware",  # last: it calls the view
 ]
 
 ROOT_URLCONF = "clm.urls"
@@ -95,6 +99,21 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": database_config(env_str("DATABASE_URL"), str(DATA_DIR / "clm.sqlite3"))}
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: it refuses throttled sign-ins
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Sign-in throttling (django-axes): after CLM_LOGIN_FAILURE_LIMIT failed sign-ins for one
+# username, or from one address, signing in is refused for CLM_LOGIN_LOCKOUT_MINUTES. An admin
+# unlocks sooner in the admin (Axes: access attempts) or with `clm axes_reset_username NAME`.
+# API tokens do not sign in, so they are not throttled. The address is REMOTE_ADDR: behind a
+# proxy, all clients share it, and the username limit is the one that matters.
+AXES_FAILURE_LIMIT = env_int("CLM_LOGIN_FAILURE_LIMIT", 10, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("CLM_LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "clm.web.lockout.locked_out"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -10,3 +10,5 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("e/", include("clm.automation.channels.urls")),
 ]
+
+handler400 = "clm.core.http.bad_request"

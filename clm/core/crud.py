@@ -20,10 +20,11 @@ from django.http import Http404
 from django.utils import timezone
 from ninja import FilterSchema, Query, Router, Schema, Status
 from ninja.errors import HttpError
-from pydantic import AfterValidator, ConfigDict, Field
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field
 
 from clm.core import services
 from clm.core.access import account_path, visible_accounts, visible_records
+from clm.core.text import BIDI_CONTROLS, BIDI_MESSAGE, BLANK_MESSAGE
 
 MAX_LIMIT = 500
 DEFAULT_LIMIT = 50
@@ -45,9 +46,12 @@ class ApiError(HttpError):
 
 
 def _no_nul(value: str) -> str:
-    """Text every database stores: no NUL characters, no lone surrogates."""
+    """Text every database stores and every reader sees as stored: no NUL characters, no lone
+    surrogates, no bidirectional controls."""
     if "\x00" in value:
         raise ValueError("must not contain NUL characters")
+    if BIDI_CONTROLS.search(value):
+        raise ValueError(BIDI_MESSAGE)
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
@@ -55,25 +59,61 @@ def _no_nul(value: str) -> str:
     return value
 
 
+# A JSON field is part of one record (custom attributes, pain points), not a document store: these
+# bounds leave room for any registry of attributes a person can read on a page, and stop a request
+# of millions of keys (gigabytes of memory, an answer listing every key) at its first excess.
+MAX_JSON_VALUES = 2_000  # keys, items and scalars together
+MAX_JSON_DEPTH = 8
+MAX_JSON_CHARS = 64 * 1024  # characters of keys and strings together
+
+
+def _not_blank(value: str) -> str:
+    """A required text (a name) with something in it: spaces alone (ideographic ones too) are not."""
+    if not value.strip():
+        raise ValueError(BLANK_MESSAGE)
+    return value
+
+
 def _plain_json(value: Any) -> Any:
-    """JSON a database stores as given: no NUL characters, no NaN or infinity, no absurd numbers."""
-    stack = [value]
+    """JSON a database stores as given (no NUL characters, no NaN or infinity, no absurd numbers)
+    and of a record's size. Walked before pydantic copies it, stopping at the first problem."""
+    stack = [(value, 0)]
+    count = chars = 0
+
+    def counted(text: str) -> None:
+        nonlocal count, chars
+        count += 1
+        chars += len(_no_nul(text))
+        if count > MAX_JSON_VALUES:
+            raise ValueError(f"is too large: at most {MAX_JSON_VALUES:,} keys and values")
+        if chars > MAX_JSON_CHARS:
+            raise ValueError(f"is too large: at most {MAX_JSON_CHARS:,} characters of keys and text")
+
     while stack:
-        item = stack.pop()
+        item, depth = stack.pop()
         if isinstance(item, str):
-            _no_nul(item)
-        elif isinstance(item, float):
+            counted(item)
+            continue
+        counted("")
+        if isinstance(item, float):
             if not math.isfinite(item):
                 raise ValueError("numbers must be finite (no NaN or Infinity)")
         elif isinstance(item, int) and not isinstance(item, bool):
             if abs(item) > MAX_ID:
                 raise ValueError("integers must lie within ±9223372036854775807")
-        elif isinstance(item, dict):
-            for key, inner in item.items():
-                _no_nul(key)
-                stack.append(inner)
-        elif isinstance(item, list):
-            stack.extend(item)
+        elif isinstance(item, dict | list):
+            if depth >= MAX_JSON_DEPTH:
+                raise ValueError(f"is nested too deeply: at most {MAX_JSON_DEPTH} levels")
+            if count + len(stack) + len(item) > MAX_JSON_VALUES:
+                raise ValueError(f"is too large: at most {MAX_JSON_VALUES:,} keys and values")
+            if isinstance(item, dict):
+                for key, inner in item.items():
+                    if not isinstance(key, str):
+                        raise ValueError("keys must be strings")
+                    counted(key)
+                    stack.append((inner, depth + 1))
+            else:
+                stack.extend((inner, depth + 1) for inner in item)
     return value
 
 
@@ -92,7 +132,7 @@ def _aware(value: dt.datetime) -> dt.datetime:
 
 
 Text = Annotated[str, AfterValidator(_no_nul)]
-Json = Annotated[Any, AfterValidator(_plain_json)]
+Json = Annotated[Any, BeforeValidator(_plain_json)]
 LocalDatetime = Annotated[dt.datetime, AfterValidator(_aware)]
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 
@@ -124,6 +164,8 @@ def input_type(f: models.Field):
     if f.choices:
         return choice_of(f)
     if kind in ("CharField", "EmailField", "SlugField", "URLField"):
+        if not f.blank:
+            return Annotated[str, Field(max_length=f.max_length), AfterValidator(_no_nul), AfterValidator(_not_blank)]
         return Annotated[str, Field(max_length=f.max_length), AfterValidator(_no_nul)]
     if kind == "TextField":
         return Text
@@ -145,9 +187,9 @@ def input_type(f: models.Field):
     if kind == "JSONField":
         default = f.default() if callable(f.default) else f.default
         if isinstance(default, dict):
-            return Annotated[dict[str, Any], AfterValidator(_plain_json)]
+            return Annotated[dict[str, Any], BeforeValidator(_plain_json)]
         if isinstance(default, list):
-            return Annotated[list[Any], AfterValidator(_plain_json)]
+            return Annotated[list[Any], BeforeValidator(_plain_json)]
         return Json
     raise TypeError(f"no API type for {f.model.__name__}.{f.name} ({kind})")
 

@@ -34,6 +34,8 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from clm.core.text import BIDI_CONTROLS, BIDI_MESSAGE
+
 
 class Parsed(NamedTuple):
     values: pd.Series
@@ -50,9 +52,29 @@ def no_errors(index) -> pd.Series:
     return pd.Series("", index=index, dtype=object)
 
 
+# A text cell that begins with one of these is a formula (or a DDE payload) to Excel and
+# LibreOffice. Exports put a single quote before such text, as OWASP advises against CSV
+# injection, and the importer takes exactly that quote off again. Text that already begins with
+# quotes before one of them gets one more, so that text too comes back as it was.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+QUOTED_FORMULA = r"'+[=+\-@\t\r]"
+
+
+def quote_formula(text: str) -> str:
+    """Text as a spreadsheet shows it, never runs it (see FORMULA_TRIGGERS)."""
+    return "'" + text if text.lstrip("'").startswith(FORMULA_TRIGGERS) else text
+
+
 def clean_text(raw: pd.Series) -> pd.Series:
-    """Cell text without surrounding whitespace (ideographic spaces and NBSP included)."""
-    return raw.astype(object).fillna("").astype(str).str.strip()
+    """Cell text without surrounding whitespace (ideographic spaces and NBSP included), and
+    without the quote an export put before a formula-like text (quote_formula)."""
+    text = raw.astype(object).fillna("").astype(str).str.strip()
+    quoted = text.str.startswith("'")
+    if quoted.any():
+        quoted[quoted] = text[quoted].str.match(QUOTED_FORMULA)
+        if quoted.any():
+            text = text.where(~quoted, text.str.slice(1))
+    return text
 
 
 def nfkc(text: pd.Series) -> pd.Series:
@@ -76,6 +98,7 @@ def parse_text(text: pd.Series, max_length: int | None = None) -> Parsed:
     errors = no_errors(text.index)
     if max_length:
         errors[text.str.len() > max_length] = f"is longer than {max_length} characters"
+    errors[text.str.contains(BIDI_CONTROLS.pattern, regex=True)] = BIDI_MESSAGE
     return Parsed(text, errors)
 
 

@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 
 from django.core.exceptions import PermissionDenied, SuspiciousFileOperation
+from django.db import transaction
 from django.http import FileResponse, Http404, StreamingHttpResponse
 from django.utils import timezone
 from django.utils.text import get_valid_filename
@@ -69,7 +70,7 @@ def job_out(job: ImportJob) -> dict:
     if job.status == ImportJob.Status.RUNNING:
         progress = tasks.live_progress(job.pk)
     elif job.status in (ImportJob.Status.DONE, ImportJob.Status.FAILED):
-        progress = {"done": job.bytes_total, "total": job.bytes_total, "unit": "bytes", "rows": job.rows_done}
+        progress = {"done": job.bytes_done, "total": job.bytes_total, "unit": "bytes", "rows": job.rows_done}
     report = dict(job.report or {})
     rejected = report.pop("rejected_file", None)  # a path on the server: clients get the URL
     return {
@@ -127,6 +128,7 @@ def disk_name(uploaded: str, limit: int = 200) -> str:
 
 
 @router.post("/{kind}", response={200: JobOut, 202: JobOut, 422: dict})
+@transaction.non_atomic_requests  # the job row commits before a worker may claim it
 def upload(
     request,
     kind: str,

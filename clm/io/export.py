@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from clm.commerce.models import OrderLine
 from clm.core.access import visible_records
+from clm.core.parsers import quote_formula
 from clm.io.kinds import (
     BOOL,
     CLM_ID_PREFIX,
@@ -175,7 +176,8 @@ def _order_rows(kind: Kind, fields, lookups, batch) -> list[list]:
 
 
 def text(value) -> str:
-    """A value as CSV text the importer reads back unchanged."""
+    """A value as CSV text the importer reads back unchanged; text that a spreadsheet would run
+    as a formula is quoted (numbers, negative ones included, are not)."""
     if value is None:
         return ""
     if isinstance(value, dt.datetime):
@@ -184,18 +186,20 @@ def text(value) -> str:
         return value.isoformat()
     if isinstance(value, float):
         return repr(value)
-    return str(value)
+    if isinstance(value, int | Decimal):
+        return str(value)
+    return quote_formula(str(value))
 
 
 def cell(value):
-    """A value as an XLSX cell: numbers and dates typed, the rest text."""
+    """A value as an XLSX cell: numbers and dates typed, the rest text, quoted as in text()."""
     if isinstance(value, Decimal):
         return float(value)
     if value is None:
         return None
     if isinstance(value, int | float | dt.date):
         return value
-    return str(value)
+    return quote_formula(str(value))
 
 
 def csv_chunks(kind: Kind | str, user=None) -> Iterator[bytes]:

@@ -136,7 +136,7 @@ def fail_if_stale(job: ImportJob, now: dt.datetime | None = None) -> bool:
         ],
     }
     marked = ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.RUNNING).update(
-        status=ImportJob.Status.FAILED, report=report, finished_at=now
+        status=ImportJob.Status.FAILED, report=report, finished_at=now, bytes_done=stopped_at(job)
     )
     if marked:
         log.warning("import job %s: worker gone since %s, marked failed", job.pk, since)
@@ -149,6 +149,15 @@ def fail_if_stale(job: ImportJob, now: dt.datetime | None = None) -> bool:
 def fail_stale_jobs(now: dt.datetime | None = None) -> int:
     """Mark every running job whose worker is gone as failed; returns how many."""
     return sum(fail_if_stale(job, now) for job in ImportJob.objects.filter(status=ImportJob.Status.RUNNING))
+
+
+def stopped_at(job: ImportJob) -> int:
+    """How far a job that failed had read, from the progress it last published (0 if unknown):
+    a failed job does not show as read to the end."""
+    progress = live_progress(job.pk) or {}
+    if progress.get("unit") != "bytes":
+        return 0
+    return max(0, min(int(progress.get("done") or 0), job.bytes_total))
 
 
 def forget(job_id: int) -> None:
@@ -187,7 +196,7 @@ def run_job(job_id: int) -> ImportJob | None:
         log.exception("import job %s failed", job_id)
         job.report = {"status": "failed", "problems": ["the import stopped on an unexpected error; it has been logged"]}
         job.status = ImportJob.Status.FAILED
-    job.bytes_done = job.bytes_total
+    job.bytes_done = job.bytes_total if job.status == ImportJob.Status.DONE else stopped_at(job)
     job.finished_at = timezone.now()
     job.save(update_fields=["report", "rows_done", "status", "bytes_done", "finished_at"])
     forget(job_id)

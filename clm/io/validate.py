@@ -564,6 +564,14 @@ def resolve_reference(ctx: Context, f: Field, data: pd.DataFrame, texts: dict, p
     else:
         ids, reasons = ctx.remembered(f.name, sources, data[f.name], resolve)
     column = ctx.mapping.column_name(f.name)
+    if target.account_path:  # a contact, an order: the rules the API applies to its references
+        owners = owning_accounts(ctx, target, ids)
+        if ctx.restricted:  # on an account the user cannot see: as if it did not exist
+            ids = ids.mask(ids.notna() & ~owners.isin(ctx.visible_account_ids()))
+        if ctx.kind.account_path == "account" and "account_id" in data:
+            elsewhere = ids.notna() & data["account_id"].notna() & (owners != data["account_id"]).fillna(False)
+            verbose = target.model._meta.verbose_name
+            problems.add(elsewhere, column, texts[f.name], f"this {verbose} belongs to another account than the row's")
     unknown = ids.isna() & parsers.nonempty(data[f.name]) & ~parsers.nonempty(reasons)
     if target is ctx.kind:
         # A parent defined further down the same chunk: linked once the chunk is written.
@@ -574,6 +582,17 @@ def resolve_reference(ctx: Context, f: Field, data: pd.DataFrame, texts: dict, p
     problems.add(unknown, column, texts[f.name], f"no {target.model._meta.verbose_name} with this id or name")
     problems.add(parsers.nonempty(reasons), column, texts[f.name], reasons)
     data[f"{f.name}_id"] = ids
+
+
+def owning_accounts(ctx: Context, target: Kind, ids: pd.Series) -> pd.Series:
+    """Per row, the id of the account the referenced record belongs to (<NA> where none)."""
+    wanted = ids.dropna().astype("int64").unique().tolist()
+    found: dict[int, int] = {}
+    if wanted:
+        ctx.before_query()
+        for batch in in_batches(wanted):
+            found.update(target.model.objects.filter(pk__in=batch).values_list("pk", target.account_path))
+    return ids.map(found).astype("Int64")
 
 
 def resolve_user(ctx: Context, f: Field, data: pd.DataFrame, texts: dict, problems: Problems) -> None:

@@ -3,6 +3,7 @@ clm.usage.ingest) and the feature catalogue."""
 
 from typing import Annotated, Any
 
+from django.db import transaction
 from ninja import FilterLookup, FilterSchema, Router, Schema
 from pydantic import Field
 
@@ -77,6 +78,7 @@ BODY_SCHEMA = {
     ),
     openapi_extra=BODY_SCHEMA,
 )
+@transaction.non_atomic_requests  # batches are stored in groups, retried by store_alone
 def ingest_events(request):
     require(request.user, "add", UsageEvent)
     events, plain = parse_body(request)

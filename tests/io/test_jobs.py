@@ -112,3 +112,14 @@ def test_the_heartbeat_thread_beats_until_stopped():
             pass
         assert tasks.last_beat(4242) is not None
     tasks.forget(4242)
+
+
+def test_a_failed_job_shows_how_far_it_read_not_a_full_bar(owner, tmp_path):
+    job = running_job(owner, tmp_path, uploaded_ago=dt.timedelta(hours=1))
+    ImportJob.objects.filter(pk=job.pk).update(bytes_total=1000)
+    tasks.publish_progress(job.pk, tasks.Progress(done=400, total=1000, unit="bytes", rows=12))
+    beat_at(job, timezone.now() - dt.timedelta(minutes=6))
+    body = poll(owner, job)
+    assert body["status"] == "failed"
+    assert (body["progress"]["done"], body["progress"]["total"]) == (400, 1000)
+
