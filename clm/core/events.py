@@ -96,8 +96,8 @@ def emit_many(name: str, payloads: Iterable[dict], *, actor=None) -> None:
     """One event per payload, heard in order after the current transaction commits."""
     if name not in CATALOGUE:
         raise UnknownEvent(f"no domain event is called {name!r}")
-    actor_id = getattr(actor, "pk", None)
-    events = [Event(name, payload, actor_id) for payload in payloads]
+    actor_id, at = getattr(actor, "pk", None), timezone.now()
+    events = [Event(name, payload, actor_id, at) for payload in payloads]
     if events:
         transaction.on_commit(lambda: _deliver(events))
 

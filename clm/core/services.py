@@ -66,6 +66,9 @@ def announce_created(written: Written, name: str, key: str, *fields: str) -> Non
     `fields`, read in one query per batch."""
     if not written.created:
         return
+    if not fields:
+        events.emit_many(name, [{key: pk} for pk in written.created], actor=written.human_actor)
+        return
     from clm.core.bulk import in_batches
 
     payloads = [

@@ -424,12 +424,12 @@ def update_changed(wc, data, present, new_values, is_new, label):
 
 
 def after_write(wc: WriteContext, data: pd.DataFrame, created, changed) -> None:
-    pks = data["pk"]
+    pks = data["pk"].to_numpy()
     services.apply_rules(
         services.Written(
             wc.kind.model,
-            created=[int(pks.iloc[pos]) for pos in created],
-            changed=[(int(pks.iloc[pos]), before, after) for pos, before, after in changed],
+            created=pks[np.asarray(created, dtype=np.int64)].astype(np.int64).tolist(),
+            changed=[(int(pks[pos]), before, after) for pos, before, after in changed],
             actor=wc.actor,
             now=wc.now,
         )
