@@ -25,7 +25,6 @@ from clm.web import playbooks as words
 from clm.web.templatetags.workspace import person
 from clm.web.views import is_htmx
 
-L = gettext_lazy
 
 # The settings each step type's form shows, in the order shown: (setting, kind).
 FORM = {
@@ -48,36 +47,36 @@ FORM = {
                ("else", "target")],
 }
 LABELS = {
-    "days": L("Days"), "hours": L("Hours"), "minutes": L("Minutes"), "until": L("Until the date"),
-    "event": L("Until the event"), "timeout_days": L("At most (days)"), "title": L("Title"),
-    "assignee": L("Assignee"), "due_days": L("Due in (days)"), "priority": L("Priority"), "note": L("Note"),
-    "case_type": L("Case type"), "reason": L("Reason"), "owner": L("Owner"), "stage": L("Stage"),
-    "role": L("Role"), "user": L("User name"), "add": L("Tags to add"), "remove": L("Tags to remove"),
-    "field": L("Field"), "value": L("Value"), "points": L("Points"), "playbook": L("Playbook"),
-    "template": L("Email template"), "endpoint": L("Webhook"), "robot": L("Robot"), "text": L("Message"),
-    "happened": L("If this happened"), "step": L("To the step"), "condition": L("Or if this condition holds"),
-    "then": L("Yes: go to"), "else": L("No: go to"), "if": L("Condition"), "id": L("Step"), "type": L("Step type"),
+    "days": gettext_lazy("Days"), "hours": gettext_lazy("Hours"), "minutes": gettext_lazy("Minutes"), "until": gettext_lazy("Until the date"),
+    "event": gettext_lazy("Until the event"), "timeout_days": gettext_lazy("At most (days)"), "title": gettext_lazy("Title"),
+    "assignee": gettext_lazy("Assignee"), "due_days": gettext_lazy("Due in (days)"), "priority": gettext_lazy("Priority"), "note": gettext_lazy("Note"),
+    "case_type": gettext_lazy("Case type"), "reason": gettext_lazy("Reason"), "owner": gettext_lazy("Owner"), "stage": gettext_lazy("Stage"),
+    "role": gettext_lazy("Role"), "user": gettext_lazy("User name"), "add": gettext_lazy("Tags to add"), "remove": gettext_lazy("Tags to remove"),
+    "field": gettext_lazy("Field"), "value": gettext_lazy("Value"), "points": gettext_lazy("Points"), "playbook": gettext_lazy("Playbook"),
+    "template": gettext_lazy("Email template"), "endpoint": gettext_lazy("Webhook"), "robot": gettext_lazy("Robot"), "text": gettext_lazy("Message"),
+    "happened": gettext_lazy("If this happened"), "step": gettext_lazy("To the step"), "condition": gettext_lazy("Or if this condition holds"),
+    "then": gettext_lazy("Yes: go to"), "else": gettext_lazy("No: go to"), "if": gettext_lazy("Condition"), "id": gettext_lazy("Step"), "type": gettext_lazy("Step type"),
 }
 # The service's messages that carry no value, so the catalogue can hold their translation.
 SERVICE_MESSAGES = (
-    L("required"),
-    L("a wait needs an end: a duration (days, hours, minutes), a date (until) or an event with timeout_days"),
-    L("a wait has one end: a duration, a date or an event, not several"),
-    L("a wait for an event needs a timeout, or it may never end"),
-    L("unknown setting"),
-    L("a text is required"),
+    gettext_lazy("required"),
+    gettext_lazy("a wait needs an end: a duration (days, hours, minutes), a date (until) or an event with timeout_days"),
+    gettext_lazy("a wait has one end: a duration, a date or an event, not several"),
+    gettext_lazy("a wait for an event needs a timeout, or it may never end"),
+    gettext_lazy("unknown setting"),
+    gettext_lazy("a text is required"),
 )
 PATTERNS = [
-    (re.compile(r"expected a whole number ≥ (\d+), got (.*)"), L("expected a whole number of at least %(0)s, got %(1)s")),
-    (re.compile(r"expected a date YYYY-MM-DD, got (.*)"), L("expected a date such as 2026-06-01, got %(0)s")),
-    (re.compile(r"no step (.*) after this branch.*"), L("no step %(0)s after this branch (a branch only jumps forward)")),
-    (re.compile(r"no step (.*) before this branch"), L("no step %(0)s before this branch")),
-    (re.compile(r"no active user is called (.*)"), L("no active user is called %(0)s")),
-    (re.compile(r"no domain event is called (.*)"), L("no such event: %(0)s")),
-    (re.compile(r"(.*) is not one of .*"), L("%(0)s is not one of the choices")),
-    (re.compile(r"playbooks would enroll each other in a loop: (.*)"), L("playbooks would enroll each other in a loop: %(0)s")),
-    (re.compile(r"no playbook is called (.*)"), L("no playbook is called %(0)s")),
-    (re.compile(r"at most (\d+) characters"), L("at most %(0)s characters")),
+    (re.compile(r"expected a whole number ≥ (\d+), got (.*)"), gettext_lazy("expected a whole number of at least %(0)s, got %(1)s")),
+    (re.compile(r"expected a date YYYY-MM-DD, got (.*)"), gettext_lazy("expected a date such as 2026-06-01, got %(0)s")),
+    (re.compile(r"no step (.*) after this branch.*"), gettext_lazy("no step %(0)s after this branch (a branch only jumps forward)")),
+    (re.compile(r"no step (.*) before this branch"), gettext_lazy("no step %(0)s before this branch")),
+    (re.compile(r"no active user is called (.*)"), gettext_lazy("no active user is called %(0)s")),
+    (re.compile(r"no domain event is called (.*)"), gettext_lazy("no such event: %(0)s")),
+    (re.compile(r"(.*) is not one of .*"), gettext_lazy("%(0)s is not one of the choices")),
+    (re.compile(r"playbooks would enroll each other in a loop: (.*)"), gettext_lazy("playbooks would enroll each other in a loop: %(0)s")),
+    (re.compile(r"no playbook is called (.*)"), gettext_lazy("no playbook is called %(0)s")),
+    (re.compile(r"at most (\d+) characters"), gettext_lazy("at most %(0)s characters")),
 ]
 STEP_PATH = re.compile(r"^definition\.steps\[(\d+)\](?: \([^)]*\))?\.?([a-z_]*)")
 INT = re.compile(r"-?[0-9]{1,9}")
@@ -100,7 +99,9 @@ def _message(path: str, message: str, steps: list[dict]) -> str:
     index, setting = int(where.group(1)), where.group(2)
     step = steps[index] if index < len(steps) and isinstance(steps[index], dict) else {}
     label = words.step_label(index, step)
-    return f"{label} · {LABELS[setting]}：{text}" if setting in LABELS else f"{label}：{text}"
+    if setting in LABELS:
+        label = f"{label} · {LABELS[setting]}"
+    return _("%(where)s: %(message)s") % {"where": label, "message": text}
 
 
 # -- reading a step's form ----------------------------------------------------------------------

@@ -19,100 +19,99 @@ from clm.customers.models import LifecycleStage
 from clm.web.labels import BAND_LABELS
 from clm.web.templatetags.workspace import person
 
-L = gettext_lazy
 
 STEP_TYPES = {
-    "send_email": L("Send an email"),
-    "create_task": L("Create a task"),
-    "open_case": L("Open a case"),
-    "change_stage": L("Change the stage"),
-    "change_owner": L("Change an owner"),
-    "change_tags": L("Change tags"),
-    "change_field": L("Change a field"),
-    "loyalty_points": L("Loyalty points"),
-    "enroll": L("Enroll in another playbook"),
-    "webhook": L("Call a webhook"),
-    "robot": L("Notify a group robot"),
-    "wait": L("Wait"),
-    "branch": L("Branch"),
+    "send_email": gettext_lazy("Send an email"),
+    "create_task": gettext_lazy("Create a task"),
+    "open_case": gettext_lazy("Open a case"),
+    "change_stage": gettext_lazy("Change the stage"),
+    "change_owner": gettext_lazy("Change an owner"),
+    "change_tags": gettext_lazy("Change tags"),
+    "change_field": gettext_lazy("Change a field"),
+    "loyalty_points": gettext_lazy("Loyalty points"),
+    "enroll": gettext_lazy("Enroll in another playbook"),
+    "webhook": gettext_lazy("Call a webhook"),
+    "robot": gettext_lazy("Notify a group robot"),
+    "wait": gettext_lazy("Wait"),
+    "branch": gettext_lazy("Branch"),
 }
 
 TRIGGER_TYPES = {
-    "usage_event": L("a usage event is received"),
-    "stage_changed": L("the lifecycle stage changes"),
-    "health_band_changed": L("the health band changes"),
-    "signal_opened": L("an early-warning signal opens"),
-    "survey_answered": L("a survey is answered"),
-    "lead_created": L("a lead is created"),
-    "case_closed": L("a case is closed"),
-    "contact_left": L("a contact leaves the company"),
-    "manual": L("someone enrolls accounts by hand"),
-    "segment": L("an account meets a condition (checked every day)"),
-    "date_relative": L("a date comes near"),
-    "inactivity": L("an account goes quiet"),
+    "usage_event": gettext_lazy("a usage event is received"),
+    "stage_changed": gettext_lazy("the lifecycle stage changes"),
+    "health_band_changed": gettext_lazy("the health band changes"),
+    "signal_opened": gettext_lazy("an early-warning signal opens"),
+    "survey_answered": gettext_lazy("a survey is answered"),
+    "lead_created": gettext_lazy("a lead is created"),
+    "case_closed": gettext_lazy("a case is closed"),
+    "contact_left": gettext_lazy("a contact leaves the company"),
+    "manual": gettext_lazy("someone enrolls accounts by hand"),
+    "segment": gettext_lazy("an account meets a condition (checked every day)"),
+    "date_relative": gettext_lazy("a date comes near"),
+    "inactivity": gettext_lazy("an account goes quiet"),
 }
 
 DATES = {
-    "renewal": L("the renewal"),
-    "contract_end": L("the contract end"),
-    "anniversary": L("the customer anniversary"),
-    "trial_end": L("the trial end"),
+    "renewal": gettext_lazy("the renewal"),
+    "contract_end": gettext_lazy("the contract end"),
+    "anniversary": gettext_lazy("the customer anniversary"),
+    "trial_end": gettext_lazy("the trial end"),
 }
 
 PEOPLE = {"sales_owner": pgettext_lazy("playbook", "the sales owner"), "csm": pgettext_lazy("playbook", "the CSM")}
-PRIORITIES = {"low": L("Low"), "normal": L("Normal"), "high": L("High"), "urgent": L("Urgent")}
+PRIORITIES = {"low": gettext_lazy("Low"), "normal": gettext_lazy("Normal"), "high": gettext_lazy("High"), "urgent": gettext_lazy("Urgent")}
 CASE_TYPES = {
-    "risk": L("risk"), "win_back": L("win-back"), "renewal": L("renewal"), "expansion": L("expansion"),
-    "onboarding": L("onboarding"), "feedback": L("feedback"), "other": L("other"),
+    "risk": gettext_lazy("risk"), "win_back": gettext_lazy("win-back"), "renewal": gettext_lazy("renewal"), "expansion": gettext_lazy("expansion"),
+    "onboarding": gettext_lazy("onboarding"), "feedback": gettext_lazy("feedback"), "other": gettext_lazy("other"),
 }
 HAPPENED = {
-    "email_opened": L("the email of step %(step)s was opened"),
-    "email_clicked": L("the email of step %(step)s was clicked"),
-    "task_done": L("the task of step %(step)s is done"),
-    "case_closed_success": L("the case of step %(step)s closed successfully"),
+    "email_opened": gettext_lazy("the email of step %(step)s was opened"),
+    "email_clicked": gettext_lazy("the email of step %(step)s was clicked"),
+    "task_done": gettext_lazy("the task of step %(step)s is done"),
+    "case_closed_success": gettext_lazy("the case of step %(step)s closed successfully"),
 }
 OUTCOMES = {
-    "retained": L("retained"), "renewed": L("renewed"), "expanded": L("expanded"),
-    "reactivated": L("reactivated"), "converted": L("converted"),
+    "retained": gettext_lazy("retained"), "renewed": gettext_lazy("renewed"), "expanded": gettext_lazy("expanded"),
+    "reactivated": gettext_lazy("reactivated"), "converted": gettext_lazy("converted"),
 }
 STATUSES = {
-    "active": L("in progress"), "completed": L("completed"), "exited": L("exited"), "failed": L("failed"),
-    "pending": L("waiting"), "running": L("running"), "done": L("done"), "skipped": L("skipped"),
+    "active": gettext_lazy("in progress"), "completed": gettext_lazy("completed"), "exited": gettext_lazy("exited"), "failed": gettext_lazy("failed"),
+    "pending": gettext_lazy("waiting"), "running": gettext_lazy("running"), "done": gettext_lazy("done"), "skipped": gettext_lazy("skipped"),
 }
 EVENTS = {
-    "task.completed": L("a task is completed"),
-    "case.closed": L("a case is closed"),
-    "email.opened": L("an email is opened"),
-    "email.clicked": L("an email link is clicked"),
-    "survey.answered": L("a survey is answered"),
-    "interaction.logged": L("an interaction is logged"),
-    "ticket.opened": L("a ticket is opened"),
-    "account.stage_changed": L("the lifecycle stage changes"),
-    "health.band_changed": L("the health band changes"),
-    "signal.opened": L("an early-warning signal opens"),
-    "usage.events_ingested": L("usage is received"),
-    "subscription.changed": L("a contract changes"),
+    "task.completed": gettext_lazy("a task is completed"),
+    "case.closed": gettext_lazy("a case is closed"),
+    "email.opened": gettext_lazy("an email is opened"),
+    "email.clicked": gettext_lazy("an email link is clicked"),
+    "survey.answered": gettext_lazy("a survey is answered"),
+    "interaction.logged": gettext_lazy("an interaction is logged"),
+    "ticket.opened": gettext_lazy("a ticket is opened"),
+    "account.stage_changed": gettext_lazy("the lifecycle stage changes"),
+    "health.band_changed": gettext_lazy("the health band changes"),
+    "signal.opened": gettext_lazy("an early-warning signal opens"),
+    "usage.events_ingested": gettext_lazy("usage is received"),
+    "subscription.changed": gettext_lazy("a contract changes"),
 }
 
 # What a condition reads, named as a CSM would say it.
 FIELDS = {
-    "health_score": L("health score"), "health_band": L("health band"), "lifecycle_stage": L("lifecycle stage"),
-    "days_in_stage": L("days in the stage"), "tier": L("value tier"), "clv": L("customer lifetime value"),
-    "account_age_days": L("days since the account was created"), "sales_owner": L("sales owner"),
-    "csm": L("CSM"), "has_sales_owner": L("has a sales owner"), "has_csm": L("has a CSM"),
-    "active_days_30d": L("active days in the last 30 days"),
-    "active_days_30d_vs_baseline": L("change of active days against the baseline"),
-    "logins_30d": L("logins in the last 30 days"), "logins_30d_vs_baseline": L("change of logins against the baseline"),
-    "core_minutes_30d_vs_baseline": L("change of core-feature time against the baseline"),
-    "core_feature_share": L("share of core features used"), "seat_utilisation": L("seat utilisation"),
-    "days_since_last_activity": L("days since the last activity"), "tickets_30d": L("tickets in the last 30 days"),
-    "complaints_90d": L("complaints in the last 90 days"), "nps_latest": L("latest NPS"), "csat_latest": L("latest CSAT"),
-    "days_since_csm_interaction": L("days since our last interaction"),
-    "key_contacts_left_90d": L("key people who left in 90 days"), "mrr": L("MRR"),
-    "days_to_renewal": L("days to renewal"), "overdue_days_max": L("days the oldest invoice is overdue"),
-    "days_since_last_purchase": L("days since the last purchase"), "customer_ever": L("has been a customer"),
-    "industry": L("industry"), "region": L("region"), "signals_firing": L("early-warning signals firing"),
-    "tenure_days": L("days as a customer"), "employee_count": L("employees"), "plan": L("plan"),
+    "health_score": gettext_lazy("health score"), "health_band": gettext_lazy("health band"), "lifecycle_stage": gettext_lazy("lifecycle stage"),
+    "days_in_stage": gettext_lazy("days in the stage"), "tier": gettext_lazy("value tier"), "clv": gettext_lazy("customer lifetime value"),
+    "account_age_days": gettext_lazy("days since the account was created"), "sales_owner": gettext_lazy("sales owner"),
+    "csm": gettext_lazy("CSM"), "has_sales_owner": gettext_lazy("has a sales owner"), "has_csm": gettext_lazy("has a CSM"),
+    "active_days_30d": gettext_lazy("active days in the last 30 days"),
+    "active_days_30d_vs_baseline": gettext_lazy("change of active days against the baseline"),
+    "logins_30d": gettext_lazy("logins in the last 30 days"), "logins_30d_vs_baseline": gettext_lazy("change of logins against the baseline"),
+    "core_minutes_30d_vs_baseline": gettext_lazy("change of core-feature time against the baseline"),
+    "core_feature_share": gettext_lazy("share of core features used"), "seat_utilisation": gettext_lazy("seat utilisation"),
+    "days_since_last_activity": gettext_lazy("days since the last activity"), "tickets_30d": gettext_lazy("tickets in the last 30 days"),
+    "complaints_90d": gettext_lazy("complaints in the last 90 days"), "nps_latest": gettext_lazy("latest NPS"), "csat_latest": gettext_lazy("latest CSAT"),
+    "days_since_csm_interaction": gettext_lazy("days since our last interaction"),
+    "key_contacts_left_90d": gettext_lazy("key people who left in 90 days"), "mrr": gettext_lazy("MRR"),
+    "days_to_renewal": gettext_lazy("days to renewal"), "overdue_days_max": gettext_lazy("days the oldest invoice is overdue"),
+    "days_since_last_purchase": gettext_lazy("days since the last purchase"), "customer_ever": gettext_lazy("has been a customer"),
+    "industry": gettext_lazy("industry"), "region": gettext_lazy("region"), "signals_firing": gettext_lazy("early-warning signals firing"),
+    "tenure_days": gettext_lazy("days as a customer"), "employee_count": gettext_lazy("employees"), "plan": gettext_lazy("plan"),
 }
 SYMBOLS = {"<": "<", "<=": "≤", ">": ">", ">=": "≥", "==": "=", "!=": "≠"}
 

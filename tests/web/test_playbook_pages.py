@@ -53,7 +53,7 @@ def test_the_flow_reads_in_chinese_with_the_enrollments_at_each_step(client, own
     html = signed(client, owner).get(reverse("web:playbook", args=[winback.pk])).content.decode()
     assert "健康度红色挽回" in html
     assert "每天检查：健康度 &lt; 60 的客户" in html
-    assert "给客户成功经理开一个挽回案例：健康度低于60" in html
+    assert "给客户成功经理新建挽回事项：健康度低于60" in html
     assert "给客户成功经理创建任务：挽回电话" in html and "3 天内到期" in html
     assert "1 个在此步骤" in html
     # no raw keys or English on the Chinese page, and no editing for a sales user
@@ -110,7 +110,8 @@ def test_the_english_page_explains_the_refusal_in_english(client, manager, winba
     signed(client, manager, "en")
     response = client.post(reverse("web:playbook_step", args=[winback.pk, "add"]), {"type": "wait", "after": "1"})
     assert response.status_code == 422
-    assert "Step 3 · Wait · Days: a wait needs an end" in response.content.decode()
+    html = response.content.decode()
+    assert "Step 3 · Wait · Days: a wait needs an end" in html, re.findall(r"role=\"alert\"[^>]*>([^<]*)", html)
 
 
 def test_a_branch_is_drawn_as_two_arrows_to_its_targets(client, manager, winback):
@@ -132,7 +133,7 @@ def test_an_enrollment_shows_its_path_with_results_and_errors(client, owner, win
     StepRun.objects.create(enrollment=enrollment, step_id="call", step_type="create_task", key="k2",
                            status="failed", error="no CSM on the account")
     html = signed(client, owner).get(reverse("web:playbook_enrollment", args=[enrollment.pk])).content.decode()
-    assert "第 1 步 · 开案例" in html and "第 2 步 · 创建任务" in html
+    assert "第 1 步 · 新建事项" in html and "第 2 步 · 创建任务" in html
     assert "no CSM on the account" in html and "失败" in html
 
 

@@ -8,3 +8,9 @@ register = template.Library()
 @register.filter
 def get(mapping, key):
     return mapping.get(key, "") if hasattr(mapping, "get") else ""
+
+
+@register.filter
+def submitted(values, setting):
+    """The value a step form's field ``f-<setting>`` holds."""
+    return values.get(f"f-{setting}", "") if hasattr(values, "get") else ""
