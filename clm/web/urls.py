@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from clm.web import views, work_views
+from clm.web import playbook_views, views, work_views
 
 app_name = "web"
 
@@ -40,6 +40,12 @@ urlpatterns = auth + [
     path("accounts/<int:pk>/cases/new/", work_views.case_create, name="case_create"),
     path("cases/<int:pk>/", work_views.case_detail, name="case"),
     path("cases/<int:pk>/close/", work_views.case_close, name="case_close"),
+    path("playbooks/", playbook_views.playbook_list, name="playbooks"),
+    path("playbooks/enable/", playbook_views.playbook_enable, name="playbook_enable"),
+    path("playbooks/<int:pk>/", playbook_views.playbook_detail, name="playbook"),
+    path("playbooks/<int:pk>/active/", playbook_views.playbook_active, name="playbook_active"),
+    path("playbooks/<int:pk>/steps/<slug:action>/", playbook_views.playbook_step, name="playbook_step"),
+    path("playbooks/enrollments/<int:pk>/", playbook_views.enrollment_detail, name="playbook_enrollment"),
     path("preferences/", views.preferences, name="preferences"),
     path("language/", views.set_language, name="set_language"),
 ]

@@ -422,17 +422,23 @@ def _channel_row(model_name: str, value, name: str) -> list[str]:
     except ImportError:
         return [f"{name}: the channels are not installed"]
     model = getattr(channel_models, model_name)
-    lookup = {"pk": value} if isinstance(value, int) and not isinstance(value, bool) else {"key": value}
+    lookup = {"pk": value} if isinstance(value, int) and not isinstance(value, bool) else {_text_key(model): value}
     if not isinstance(value, int | str) or not model.objects.filter(**lookup).exists():
         return [f"{name}: no {model._meta.verbose_name} {value!r}"]
     return []
+
+
+def _text_key(model) -> str:
+    """How a step names a channel row in text: its key, or its name where it has no key
+    (webhook endpoints)."""
+    return "key" if any(f.name == "key" for f in model._meta.get_fields()) else "name"
 
 
 def _channel_get(model_name: str, value):
     from clm.automation.models import channels as channel_models
 
     model = getattr(channel_models, model_name)
-    return model.objects.get(**({"pk": value} if isinstance(value, int) else {"key": value}))
+    return model.objects.get(**({"pk": value} if isinstance(value, int) else {_text_key(model): value}))
 
 
 def _recipient(enrollment):
