@@ -175,6 +175,7 @@ ROUTERS = [
     ("/", "clm.lifecycle.api"),
     ("/value", "clm.value.api"),
     ("/imports", "clm.io.api"),
+    ("/privacy", "clm.io.api_privacy"),
     ("/", "clm.core.api"),
     ("/", "clm.automation.api_channels"),
 ]
