@@ -17,6 +17,9 @@ COMMANDS = {
     "clv": "fit CLV models on a file: clm clv bgnbd FILE ... | clm clv sbg --alive N0,N1,... [--json]",
     "prune_events": "delete raw usage events older than the retention age (rollups stay)",
     "issue_token": "issue a personal API token for a user",
+    "backup": "back up the database, uploads and secret key to one .tar.gz: clm backup FILE",
+    "restore": "restore a backup into an empty database: clm restore FILE [--force]",
+    "privacy": "a person's data (PIPL, GDPR): clm privacy export CONTACT [FILE] | clm privacy erase CONTACT --yes",
     "run_huey": "run the background task worker",
 }
 
