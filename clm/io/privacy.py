@@ -232,6 +232,19 @@ def _referrals(person):
     return Account.objects.filter(referred_by_contact_id=person.contact.pk)
 
 
+def _account_notes(person):
+    return Account.objects.filter(quoting("custom", person.needles))
+
+
+def _account_notes_erase(person) -> int:
+    pattern = _pattern(person.needles)
+    accounts = list(_account_notes(person).only("pk", "custom"))
+    for account in accounts:
+        account.custom = scrub(account.custom, pattern)
+    Account.objects.bulk_update(accounts, ["custom"])
+    return len(accounts)
+
+
 def _import_jobs(person):
     return ImportJob.objects.filter(quoting("report", person.needles))
 
@@ -330,6 +343,11 @@ register(Part(
     "referrals", N_("accounts this person referred"),
     lambda p: rows(_referrals(p).order_by("pk"), "id", "name"),
     lambda p: _referrals(p).update(referred_by_contact=None),
+))
+register(Part(
+    "account_attributes", N_("account attributes that quote this person"),
+    lambda p: rows(_account_notes(p).order_by("pk"), "id", "name", "custom"),
+    _account_notes_erase,
 ))
 register(Part(
     "import_reports", N_("import reports that quote this person"),

@@ -32,6 +32,7 @@ def person(admin_user, api_as):
     api = api_as(admin_user)
     account = api.post("/accounts", {"name": "雪梅科技"}).json_body
     other = api.post("/accounts", {"name": "引荐客户"}).json_body
+    Account.objects.filter(pk=other["id"]).update(custom={"referrer_phone": PHONE, "tier": "gold"})
     contact = api.post("/contacts", {
         "account": account["id"], "name": NAME, "email": EMAIL, "phone": PHONE, "title": "CTO",
         "email_consent": True,
@@ -102,7 +103,7 @@ def test_the_export_gathers_the_person_from_every_table(person):
     counts = {name: len(rows) for name, rows in sections.items()}
     assert counts == {
         "audit": counts["audit"], "contact": 1, "interactions": 1, "tickets": 1, "survey_responses": 1, "leads": 1,
-        "usage_events": 2, "referrals": 1, "import_reports": 1, "email_deliveries": 1, "email_engagements": 1,
+        "usage_events": 2, "referrals": 1, "account_attributes": 1, "import_reports": 1, "email_deliveries": 1, "email_engagements": 1,
         "suppressions": 1,
     }
     # the contact's creation and edit, and the creation of each record naming it
@@ -132,6 +133,7 @@ def test_an_erase_leaves_no_personal_value_in_any_table(person):
     account = Account.objects.get(pk=account_id)
     assert account.tickets.get().contact_id is None and account.survey_responses.get().score == 9
     assert account.interactions.get().summary == "[erased]"
+    assert Account.objects.get(name="引荐客户").custom == {"referrer_phone": "[erased]", "tier": "gold"}
     lead = Lead.objects.get()
     assert lead.email == "" and lead.status and lead.company == "雪梅科技"
     # the audit log still says who changed what, and that an erasure happened
