@@ -256,6 +256,7 @@ ROUTERS = [
     ("/value", "clm.value.api"),
     ("/imports", "clm.io.api"),
     ("/", "clm.automation.api"),
+    ("/privacy", "clm.io.api_privacy"),
     ("/", "clm.core.api"),
     ("/", "clm.automation.api_channels"),
     ("/", "clm.automation.api_playbooks"),

@@ -19,6 +19,9 @@ COMMANDS = {
     "issue_token": "issue a personal API token for a user",
     "worker": "run the background worker: playbook steps, scheduled jobs ([--workers N])",
     "playbook": "playbooks: templates | list | enable KEY [--holdout F] | export ID FILE | load FILE | dry-run | uplift",
+    "backup": "back up the database, uploads and secret key to one .tar.gz: clm backup FILE",
+    "restore": "restore a backup into an empty database: clm restore FILE [--force]",
+    "privacy": "a person's data (PIPL, GDPR): clm privacy export CONTACT [FILE] | clm privacy erase CONTACT --yes",
     "run_huey": "run the background task worker (without the playbook start-up sweep)",
 }
 

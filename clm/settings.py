@@ -13,6 +13,7 @@ from clm.core.env import (
     env_choice,
     env_hosts,
     env_int,
+    env_proxy_header,
     env_str,
     env_url,
     redis_url,
@@ -47,6 +48,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "csp",
     "huey.contrib.djhuey",
     "axes",
     "clm.core",
@@ -74,6 +76,7 @@ MIDDLEWARE = [
     "clm.web.middleware.UserPreferencesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "axes.middleware.AxesMiddleware",
     "clm.core.http.RetryWritesMiddleware",  # last: it calls the view
 ]
@@ -167,6 +170,34 @@ CLM_EVENT_RETENTION_DAYS = env_int("CLM_EVENT_RETENTION_DAYS", 400, minimum=30)
 # Outbound HTTP (webhooks, IM robots) to private, loopback or link-local addresses is refused,
 # except to the hosts listed here (an intranet's receiver; 127.0.0.1 in tests).
 CLM_OUTBOUND_ALLOWED_HOSTS = env_hosts("CLM_OUTBOUND_ALLOWED_HOSTS")
+
+# HTTPS behind a proxy (nginx, a load balancer) that terminates TLS. All off by default, so a
+# laptop install works over plain http; `clm check --deploy` is clean with them set.
+SECURE_PROXY_SSL_HEADER = env_proxy_header("CLM_SECURE_PROXY_SSL_HEADER")
+SECURE_SSL_REDIRECT = env_bool("CLM_SSL_REDIRECT", False)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("CLM_SECURE_COOKIES", False)
+SECURE_HSTS_SECONDS = env_int("CLM_HSTS_SECONDS", 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("CLM_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("CLM_HSTS_PRELOAD", False)
+
+# Scripts and style sheets only from CLM's own static files (vendored htmx and ECharts, no CDN).
+# Style attributes stay allowed: ECharts writes its tooltips as HTML with style attributes, and
+# Django's admin has a few; <style> elements and inline scripts do not run.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "style-src-attr": ["'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 
 LOGGING = {
     "version": 1,

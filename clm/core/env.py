@@ -76,6 +76,21 @@ _HOSTNAME = re.compile(
 )
 
 
+_HEADER_NAME = re.compile(r"[A-Za-z0-9-]+")
+
+
+def env_proxy_header(name: str) -> tuple[str, str] | None:
+    """SECURE_PROXY_SSL_HEADER from "Header-Name: value" (e.g. "X-Forwarded-Proto: https"): the
+    header a TLS-terminating proxy sets, and the value meaning the client used HTTPS."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
+    header, sep, value = (part.strip() for part in raw.partition(":"))
+    if not sep or not _HEADER_NAME.fullmatch(header) or not value or any(c.isspace() for c in value):
+        raise ConfigError(f"{name}={raw!r} is not \"Header-Name: value\" (e.g. \"X-Forwarded-Proto: https\")")
+    return "HTTP_" + header.upper().replace("-", "_"), value
+
+
 def env_url(name: str, default: str) -> str:
     """An absolute http(s) URL with no query or fragment (a base for links CLM puts in messages)."""
     raw = os.environ.get(name) or default

@@ -30,6 +30,7 @@ CATALOGUE: dict[str, str] = {
     "signal.closed": "account_id, signal_id, kind, on (date)",
     "contact.created": "contact_id, account_id",
     "contact.left": "contact_id, account_id, before, after (status codes)",
+    "contact.erased": "contact_id, account_id (the person's data was erased; the contact is gone)",
     "interaction.logged": "interaction_id, account_id, type",
     "ticket.opened": "ticket_id, account_id",
     "ticket.closed": "ticket_id, account_id, before, after (status codes)",

@@ -25,7 +25,6 @@ from clm.web import playbooks as words
 from clm.web.templatetags.workspace import person
 from clm.web.views import is_htmx
 
-
 # The settings each step type's form shows, in the order shown: (setting, kind).
 FORM = {
     "wait": [("days", "int"), ("hours", "int"), ("minutes", "int"), ("until", "date"), ("event", "event"),

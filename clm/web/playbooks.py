@@ -9,8 +9,7 @@ from dataclasses import dataclass, field
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Q
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
-from django.utils.translation import ngettext, pgettext_lazy
+from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
 
 from clm.automation.models import Enrollment, Playbook
 from clm.automation.playbooks import outcomes
@@ -18,7 +17,6 @@ from clm.automation.playbooks.steps import localized
 from clm.customers.models import LifecycleStage
 from clm.web.labels import BAND_LABELS
 from clm.web.templatetags.workspace import person
-
 
 STEP_TYPES = {
     "send_email": gettext_lazy("Send an email"),

@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from clm.automation.models import Delivery, Suppression
+from clm.automation.privacy import suppressed_token
 from clm.core.events import emit
 from clm.customers.models import Contact
 
@@ -31,7 +32,11 @@ def refusal(contact: Contact, *, marketing: bool) -> tuple[str, str] | None:
         return Delivery.Reason.NO_ADDRESS, f"contact {contact.pk} has no email address"
     if not locked.email_consent:
         return Delivery.Reason.NO_CONSENT, f"contact {contact.pk} has not consented to email"
-    suppressed = Suppression.objects.filter(address=address).values_list("reason", flat=True).first()
+    suppressed = (
+        Suppression.objects.filter(address__in=(address, suppressed_token(address)))
+        .values_list("reason", flat=True)
+        .first()
+    )
     if suppressed:
         return SUPPRESSION_REASONS[suppressed], f"{address} is on the suppression list ({suppressed})"
     if marketing:

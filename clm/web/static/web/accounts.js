@@ -1,0 +1,5 @@
+// Keep "save this view" pointing at the filters on screen after htmx swaps the table.
+document.body.addEventListener("htmx:pushedIntoHistory", function () {
+  document.getElementById("save-view-query").value = location.search.replace(/^\?/, "");
+  document.getElementById("sort-field").value = new URLSearchParams(location.search).get("sort") || "";
+});
