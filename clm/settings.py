@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "huey.contrib.djhuey",
+    "ninja",  # its templates and the Swagger UI it ships: the API docs load nothing from a CDN
     "clm.core",
     "clm.customers",
     "clm.commerce",
