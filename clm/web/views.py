@@ -18,6 +18,7 @@ from clm.customers.models import Account, Contact, Interaction, Tag
 from clm.io import export
 from clm.web import actions, overview
 from clm.web import timeline as timelines
+from clm.web.accounts import export_csv as accounts_export_csv
 from clm.web.accounts import page as accounts_page
 from clm.web.forms import (
     AccountFilterForm,
@@ -95,8 +96,8 @@ def account_bulk(request):
 @login_required
 @require_GET
 def account_export(request):
-    """Every account the user may see, as CSV, through the export service (it applies visibility)."""
-    return _csv_response(export.csv_chunks("accounts", request.user), "accounts.csv")
+    """The accounts list with the filters and order on screen, every page, as CSV."""
+    return _csv_response(accounts_export_csv(request.user, AccountFilterForm(request.GET).criteria()), "accounts.csv")
 
 
 def _csv_response(chunks, filename: str) -> StreamingHttpResponse:
