@@ -74,7 +74,7 @@ def account_bulk(request):
     form = BulkActionForm(request.POST)
     back = _safe_next(request, reverse("web:accounts"))
     if not form.is_valid():
-        messages.error(request, _("Choose accounts and what to do with them."))
+        messages.error(request, " ".join(error for errors in form.errors.values() for error in errors))
         return redirect(back)
     data = form.cleaned_data
     if data["action"] == "export":

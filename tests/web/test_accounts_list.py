@@ -134,7 +134,7 @@ def test_bulk_ids_that_are_no_account_ids_choose_nothing(client, admin_user, hua
     body, audited = {"action": "csm", "user": admin_user.pk, "ids": ids}, AuditLog.objects.count()
     response = client.post(reverse("web:accounts_bulk"), body, follow=True)
     assert response.status_code == 200
-    assert "请选择客户" in " ".join(str(m) for m in response.context["messages"])
+    assert "请先勾选客户。" in " ".join(str(m) for m in response.context["messages"])
     assert Account.objects.get().csm_id == huawei.csm_id and AuditLog.objects.count() == audited
 
 
@@ -144,6 +144,16 @@ def test_bulk_actions_skip_accounts_the_user_cannot_see(client, team_visibility,
     huawei.refresh_from_db()
     theirs.refresh_from_db()
     assert huawei.sales_owner == teammate and theirs.sales_owner != teammate
+
+
+def test_the_bulk_person_menu_asks_for_a_person_and_says_so_when_none_is_chosen(client, admin_user, huawei, csm):
+    client.force_login(admin_user)
+    html = client.get(reverse("web:accounts"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    person_menu = html[html.index('<select name="user"'):html.index("</select>", html.index('<select name="user"'))]
+    assert '<option value="" selected>Choose a person…</option>' in person_menu and "Anyone" not in person_menu
+    response = client.post(reverse("web:accounts_bulk"), {"action": "csm", "user": "", "ids": [huawei.pk]},
+                           HTTP_ACCEPT_LANGUAGE="en", follow=True)
+    assert [str(m) for m in response.context["messages"]] == ["Choose a person."]
 
 
 def test_bulk_tagging(client, admin_user, huawei, theirs, scene_tag):
