@@ -25,6 +25,23 @@ COMMANDS = {
     "run_huey": "run the background task worker (without the playbook start-up sweep)",
 }
 
+# Commands that create the tables themselves or never open the database; every other one is
+# checked before it runs (clm.core.dbcheck).
+WITHOUT_DATABASE_CHECK = {
+    "migrate", "demo", "serve", "makemigrations", "showmigrations", "sqlmigrate", "squashmigrations",
+    "check", "compilemessages", "makemessages", "collectstatic", "findstatic", "diffsettings",
+    "help", "version", "test", "testserver", "shell", "dbshell", "startapp", "startproject",
+}
+
+
+def needs_database_check(argv: list[str]) -> bool:
+    command, rest = argv[1], argv[2:]
+    if command in WITHOUT_DATABASE_CHECK or {"-h", "--help", "--version"} & set(rest):
+        return False
+    if command == "clv":  # fitting a file needs no database; only `clv recompute` does
+        return bool(rest) and rest[0] == "recompute"
+    return True
+
 
 def usage() -> str:
     width = max(map(len, COMMANDS))
@@ -51,6 +68,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from django.core.management import execute_from_command_line
 
+    if needs_database_check(argv):
+        from clm.core.dbcheck import database_problem
+
+        problem = database_problem()
+        if problem:
+            print(f"clm {argv[1]}: {problem}", file=sys.stderr)
+            return 2
     argv[0] = "clm"
     execute_from_command_line(argv)
     return 0

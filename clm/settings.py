@@ -1,5 +1,6 @@
 """Django settings, read from the environment (see clm.core.env). With nothing set, CLM runs
-embedded: SQLite in WAL mode and an SQLite-backed task queue under ./var/."""
+embedded: SQLite in WAL mode and an SQLite-backed task queue in the user's data directory
+(CLM_DATA_DIR, by default ~/.local/share/clm)."""
 
 import os
 from datetime import timedelta
@@ -21,7 +22,11 @@ from clm.core.env import (
 )
 
 BASE_DIR = Path(__file__).resolve().parent
-DATA_DIR = Path(env_str("CLM_DATA_DIR", "var")).resolve()
+# One place per user rather than ./var: run from another folder, `clm` used to open an empty
+# database there (XDG base directory convention).
+DATA_DIR = Path(
+    env_str("CLM_DATA_DIR") or Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "clm"
+).resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 DEBUG = env_bool("CLM_DEBUG", False)
@@ -51,6 +56,7 @@ INSTALLED_APPS = [
     "csp",
     "huey.contrib.djhuey",
     "axes",
+    "ninja",  # its templates and the Swagger UI it ships: the API docs load nothing from a CDN
     "clm.core",
     "clm.customers",
     "clm.commerce",

@@ -16,6 +16,8 @@ class Product(Imported):
     is_recurring = models.BooleanField(default=True)
 
     class Meta:
+        verbose_name = _("product")
+        verbose_name_plural = _("products")
         constraints = [Imported.external_key_constraint("product")]
         ordering = ["family", "name"]
 
@@ -76,6 +78,8 @@ class Subscription(Imported, Timestamped):
     objects = SubscriptionQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("subscription")
+        verbose_name_plural = _("subscriptions")
         constraints = [
             Imported.external_key_constraint("subscription"),
             models.CheckConstraint(condition=models.Q(mrr__gte=0), name="subscription_mrr_not_negative"),
@@ -127,6 +131,8 @@ class Order(Imported):
     cost = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"), help_text="sum of the lines")
 
     class Meta:
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
         constraints = [Imported.external_key_constraint("order")]
         indexes = [models.Index(fields=["account", "ordered_on"])]
         ordering = ["-ordered_on"]
@@ -169,6 +175,8 @@ class Payment(Imported):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
 
     class Meta:
+        verbose_name = _("payment")
+        verbose_name_plural = _("payments")
         constraints = [Imported.external_key_constraint("payment")]
         indexes = [models.Index(fields=["account", "due_on"])]
 

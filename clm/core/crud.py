@@ -17,7 +17,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, Permissi
 from django.db import models, transaction
 from django.db.models import ProtectedError
 from django.http import Http404
-from django.utils import timezone
+from django.utils import timezone, translation
 from ninja import FilterSchema, Query, Router, Schema, Status
 from ninja.errors import HttpError
 from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field
@@ -215,9 +215,16 @@ def choice_of(f: models.Field):
     return Literal[values]  # type: ignore[valid-type]
 
 
+def english_name(model, plural: bool = False) -> str:
+    """A model's name in the API's and importer's English messages (verbose names follow the
+    user's language, for the admin)."""
+    with translation.override("en"):
+        return str(model._meta.verbose_name_plural if plural else model._meta.verbose_name)
+
+
 def describe(f: models.Field) -> str:
     if f.is_relation:
-        return f"id of the {f.related_model._meta.verbose_name}"
+        return f"id of the {english_name(f.related_model)}"
     return str(f.help_text or f.verbose_name)
 
 
@@ -347,7 +354,7 @@ VERBS = {"view": "see", "add": "create", "change": "change", "delete": "delete"}
 def require(user, action: str, model: type[models.Model]) -> None:
     opts = model._meta
     if not user.has_perm(f"{opts.app_label}.{action}_{opts.model_name}"):
-        raise PermissionDenied(f"You may not {VERBS[action]} {opts.verbose_name_plural}.")
+        raise PermissionDenied(f"You may not {VERBS[action]} {english_name(model, plural=True)}.")
 
 
 def visible(model: type[models.Model], user) -> models.QuerySet:
@@ -366,7 +373,7 @@ def one_or_404(queryset: models.QuerySet, pk: int) -> models.Model:
     database could hold), so what is hidden and what does not exist look the same."""
     obj = queryset.filter(pk=pk).first() if 0 < pk <= MAX_ID else None
     if obj is None:
-        raise Http404(f"No {queryset.model._meta.verbose_name} with id {pk}.")
+        raise Http404(f"No {english_name(queryset.model)} with id {pk}.")
     return obj
 
 
@@ -395,9 +402,9 @@ def check_references(model, data: dict, user, instance=None) -> None:
         else:
             row = qs.filter(pk=value).values_list("pk", "pk").first()
         if row is None:
-            errors[f.name] = f"unknown {target._meta.verbose_name} {value}"
+            errors[f.name] = f"unknown {english_name(target)} {value}"
         elif path and own_account is not None and row[1] != own_account:
-            errors[f.name] = f"{target._meta.verbose_name} {value} belongs to another account"
+            errors[f.name] = f"{english_name(target)} {value} belongs to another account"
     if errors:
         raise invalid(errors)
 
@@ -408,7 +415,7 @@ def check_m2m(model, m2m: dict) -> None:
         found = set(target._default_manager.filter(pk__in=ids).values_list("pk", flat=True))
         missing = sorted(set(ids) - found)
         if missing:
-            raise invalid({name: f"unknown {target._meta.verbose_name} {', '.join(map(str, missing))}"})
+            raise invalid({name: f"unknown {english_name(target)} {', '.join(map(str, missing))}"})
 
 
 def resolve_external_account(data: dict, user) -> None:
@@ -524,9 +531,9 @@ def remove(res: Resource, user, instance) -> None:
     try:
         services.delete(instance, actor=user, via="api")
     except ProtectedError as exc:
-        users = sorted({str(o._meta.verbose_name_plural) for o in exc.protected_objects})
+        users = sorted({english_name(o, plural=True) for o in exc.protected_objects})
         message = (
-            f"This {res.opts.verbose_name} is still used by {', '.join(users)}; change or delete those first."
+            f"This {english_name(res.model)} is still used by {', '.join(users)}; change or delete those first."
         )
         raise ApiError(409, "conflict", message) from None
 
@@ -563,7 +570,7 @@ class NoFilters(FilterSchema):
 
 def register(router: Router, res: Resource) -> None:
     """Add list, create, retrieve, partial update, delete (and any histories) for one resource."""
-    model, label, plural = res.model, res.model.__name__, res.opts.verbose_name_plural
+    model, label, plural = res.model, res.model.__name__, english_name(res.model, plural=True)
     nested_out = {
         k: output_schema(n.model, f"{n.model.__name__}Out", exclude=(n.fk,)) for k, n in res.nested.items()
     }
@@ -622,7 +629,7 @@ def register(router: Router, res: Resource) -> None:
         response={201: Out},
         operation_id=f"create_{res.name}",
         tags=tags,
-        summary=f"Create a {res.opts.verbose_name}",
+        summary=f"Create a {english_name(res.model)}",
     )
     def create_record(request, payload: Create):
         require(request.user, "add", model)
@@ -634,7 +641,7 @@ def register(router: Router, res: Resource) -> None:
         response=Out,
         operation_id=f"get_{res.name}",
         tags=tags,
-        summary=f"One {res.opts.verbose_name}",
+        summary=f"One {english_name(res.model)}",
     )
     def get_record(request, id: int):
         require(request.user, "view", model)
@@ -645,7 +652,7 @@ def register(router: Router, res: Resource) -> None:
         response=Out,
         operation_id=f"update_{res.name}",
         tags=tags,
-        summary=f"Change a {res.opts.verbose_name}",
+        summary=f"Change a {english_name(res.model)}",
     )
     def update_record(request, id: int, payload: Patch):
         require(request.user, "change", model)
@@ -658,7 +665,7 @@ def register(router: Router, res: Resource) -> None:
         response={204: None},
         operation_id=f"delete_{res.name}",
         tags=tags,
-        summary=f"Delete a {res.opts.verbose_name}",
+        summary=f"Delete a {english_name(res.model)}",
     )
     def delete_record(request, id: int):
         require(request.user, "delete", model)

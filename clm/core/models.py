@@ -26,6 +26,10 @@ class Team(models.Model):
     def __str__(self):
         return self.name
 
+    class Meta:
+        verbose_name = _("team")
+        verbose_name_plural = _("teams")
+
 
 class User(AbstractUser):
     team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="members")
@@ -67,6 +71,10 @@ class Workspace(models.Model):
     def __str__(self):
         return self.name
 
+    class Meta:
+        verbose_name = _("workspace")
+        verbose_name_plural = _("workspaces")
+
 
 class ApiToken(models.Model):
     """A personal API token. Only a SHA-256 digest is stored; the token is shown once."""
@@ -98,6 +106,10 @@ class ApiToken(models.Model):
     def __str__(self):
         return f"{self.name} ({self.hint}…)"
 
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+
 
 class AuditLog(models.Model):
     """Who changed which customer record, when, from what to what. Written by the service layer."""
@@ -117,6 +129,8 @@ class AuditLog(models.Model):
     changes = models.JSONField(default=dict, help_text="{field: [old, new]}")
 
     class Meta:
+        verbose_name = _("audit log entry")
+        verbose_name_plural = _("audit log")
         indexes = [models.Index(fields=["model", "object_id"])]
         ordering = ["-at", "-id"]
 
@@ -146,6 +160,8 @@ class CustomField(models.Model):
     required = models.BooleanField(default=False)
 
     class Meta:
+        verbose_name = _("custom field")
+        verbose_name_plural = _("custom fields")
         constraints = [models.UniqueConstraint(fields=["target", "key"], name="custom_field_unique_key")]
 
     def __str__(self):

@@ -40,7 +40,8 @@ class TagCategory(models.Model):
     description = models.TextField(blank=True)
 
     class Meta:
-        verbose_name_plural = "tag categories"
+        verbose_name = _("tag category")
+        verbose_name_plural = _("tag categories")
 
     def __str__(self):
         return self.name
@@ -51,6 +52,8 @@ class Tag(models.Model):
     value = models.CharField(_("value"), max_length=100)
 
     class Meta:
+        verbose_name = _("tag")
+        verbose_name_plural = _("tags")
         constraints = [models.UniqueConstraint(fields=["category", "value"], name="tag_unique_value")]
         ordering = ["category__name", "value"]
 
@@ -105,6 +108,8 @@ class Account(Imported, Timestamped):
     search_key = models.TextField(null=True, blank=True, editable=False)
 
     class Meta:
+        verbose_name = _("account")
+        verbose_name_plural = _("accounts")
         constraints = [Imported.external_key_constraint("account")]
         ordering = ["name"]
         # Each index costs every import. Plain indexes (a CharField's db_index would add a second,
@@ -160,6 +165,8 @@ class Contact(Imported, Timestamped):
     custom = models.JSONField(default=dict, blank=True)
 
     class Meta:
+        verbose_name = _("contact")
+        verbose_name_plural = _("contacts")
         constraints = [Imported.external_key_constraint("contact")]
         ordering = ["name"]
 
@@ -193,6 +200,8 @@ class Interaction(Imported):
     outcome = models.CharField(max_length=200, blank=True)
 
     class Meta:
+        verbose_name = _("interaction")
+        verbose_name_plural = _("interactions")
         constraints = [Imported.external_key_constraint("interaction")]
         indexes = [models.Index(fields=["account", "occurred_at"])]
         ordering = ["-occurred_at"]

@@ -2,6 +2,7 @@
 only tests and backtests compare what CLM inferred with what really happened."""
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from clm.customers.models import Account
 
@@ -15,3 +16,7 @@ class TrueState(models.Model):
     dormant_since = models.DateField(null=True, blank=True)
     propensities = models.JSONField(default=dict, help_text="the latent rates the simulator drew")
     seed = models.BigIntegerField()
+
+    class Meta:
+        verbose_name = _("ground truth")
+        verbose_name_plural = _("ground truth")

@@ -41,6 +41,7 @@ from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
 from clm.commerce.models import Order, OrderLine, Payment, Product, Subscription, SubscriptionChange
+from clm.core.crud import english_name
 from clm.core.models import Role, Team, User, Workspace
 from clm.customers.models import Account, Contact, Interaction, Tag, TagCategory
 from clm.demo import names as P
@@ -232,7 +233,7 @@ def _write_tables(
             frame[column] = np.where(local >= 0, ids, -1)
         _complete(model, frame)
         loader.write(model, frame)
-        report(0.27 + 0.13 * (n + 1) / len(TABLES), f"writing {model._meta.verbose_name_plural}")
+        report(0.27 + 0.13 * (n + 1) / len(TABLES), f"writing {english_name(model, plural=True)}")
     features = pd.DataFrame(
         [
             (writer.next_id(Feature) + k, key, name, core)

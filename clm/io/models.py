@@ -15,6 +15,8 @@ class ImportMapping(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
 
     class Meta:
+        verbose_name = _("import mapping")
+        verbose_name_plural = _("import mappings")
         db_table = "core_importmapping"  # created by clm.core before the model moved here
         constraints = [models.UniqueConstraint(fields=["kind", "name"], name="import_mapping_unique_name")]
 
@@ -45,4 +47,6 @@ class ImportJob(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("import job")
+        verbose_name_plural = _("import jobs")
         db_table = "core_importjob"

@@ -19,6 +19,7 @@ from django.db.models import Q
 from clm.core import parsers
 from clm.core.access import restrict, sees_everything, visible_accounts
 from clm.core.bulk import in_batches
+from clm.core.crud import english_name
 from clm.core.models import User
 from clm.io.kinds import (
     BOOL,
@@ -579,7 +580,7 @@ def resolve_reference(ctx: Context, f: Field, data: pd.DataFrame, texts: dict, p
         pending = unknown & data[f.name].isin(here)
         data[f"{f.name}_pending"] = data[f.name].where(pending, None)
         unknown &= ~pending
-    problems.add(unknown, column, texts[f.name], f"no {target.model._meta.verbose_name} with this id or name")
+    problems.add(unknown, column, texts[f.name], f"no {english_name(target.model)} with this id or name")
     problems.add(parsers.nonempty(reasons), column, texts[f.name], reasons)
     data[f"{f.name}_id"] = ids
 

@@ -22,6 +22,8 @@ class HealthModel(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = _("health model")
+        verbose_name_plural = _("health models")
         ordering = ["position", "id"]
 
     def __str__(self):
@@ -83,6 +85,10 @@ class RuleSet(models.Model):
         if self.kind in self.Kind.values:
             self.parsed()
 
+    class Meta:
+        verbose_name = _("rule set")
+        verbose_name_plural = _("rule sets")
+
 
 class HealthScore(models.Model):
     """An account's health on a day, with each component's score and contribution."""
@@ -97,6 +103,8 @@ class HealthScore(models.Model):
     components = models.JSONField(help_text="per component: weight, score, contribution, metric values")
 
     class Meta:
+        verbose_name = _("health score")
+        verbose_name_plural = _("health scores")
         constraints = [models.UniqueConstraint(fields=["account", "as_of"], name="health_score_once_a_day")]
         indexes = [models.Index(fields=["as_of"])]
         ordering = ["account", "as_of"]
@@ -114,6 +122,8 @@ class StageTransition(models.Model):
     values = models.JSONField(default=dict)
 
     class Meta:
+        verbose_name = _("stage transition")
+        verbose_name_plural = _("stage transitions")
         constraints = [
             models.UniqueConstraint(fields=["account", "date"], name="stage_transition_once_a_day")
         ]
@@ -136,6 +146,8 @@ class Signal(models.Model):
     close_reason = models.CharField(max_length=20, blank=True)
 
     class Meta:
+        verbose_name = _("early-warning signal")
+        verbose_name_plural = _("early-warning signals")
         constraints = [
             models.UniqueConstraint(
                 fields=["account", "kind"],
@@ -163,6 +175,8 @@ class ChurnModel(models.Model):
     active = models.BooleanField(default=False)
 
     class Meta:
+        verbose_name = _("churn model")
+        verbose_name_plural = _("churn models")
         constraints = [
             models.UniqueConstraint(
                 fields=["active"], condition=models.Q(active=True), name="one_active_churn_model"
@@ -182,6 +196,8 @@ class ChurnPrediction(models.Model):
     factors = models.JSONField(default=list, help_text="the top factors raising the risk, in words")
 
     class Meta:
+        verbose_name = _("churn prediction")
+        verbose_name_plural = _("churn predictions")
         constraints = [
             models.UniqueConstraint(fields=["account", "as_of"], name="churn_prediction_once_a_day")
         ]
@@ -205,4 +221,6 @@ class Run(models.Model):
     error = models.TextField(blank=True)
 
     class Meta:
+        verbose_name = _("lifecycle run")
+        verbose_name_plural = _("lifecycle runs")
         ordering = ["-started_at"]

@@ -36,6 +36,8 @@ class Lead(Imported, Timestamped):
     contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
+        verbose_name = _("lead")
+        verbose_name_plural = _("leads")
         constraints = [Imported.external_key_constraint("lead")]
 
     def __str__(self):
@@ -79,8 +81,9 @@ class Opportunity(Imported, Timestamped):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
 
     class Meta:
+        verbose_name = _("opportunity")
         constraints = [Imported.external_key_constraint("opportunity")]
-        verbose_name_plural = "opportunities"
+        verbose_name_plural = _("opportunities")
 
     def __str__(self):
         return self.name
@@ -105,6 +108,8 @@ class ChannelSpend(models.Model):
     amount = models.DecimalField(max_digits=14, decimal_places=2)
 
     class Meta:
+        verbose_name = _("channel spend")
+        verbose_name_plural = _("channel spend")
         constraints = [
             models.UniqueConstraint(fields=["channel", "month"], name="channel_spend_unique_month"),
             models.CheckConstraint(condition=models.Q(amount__gte=0), name="channel_spend_not_negative"),

@@ -32,6 +32,8 @@ class Ticket(Imported):
     csat = models.PositiveSmallIntegerField(null=True, blank=True, help_text="1–5")
 
     class Meta:
+        verbose_name = _("ticket")
+        verbose_name_plural = _("tickets")
         constraints = [
             Imported.external_key_constraint("ticket"),
             models.CheckConstraint(condition=models.Q(csat__isnull=True) | models.Q(csat__range=(1, 5)), name="ticket_csat_1_5"),
@@ -57,6 +59,8 @@ class SurveyResponse(Imported):
     responded_at = models.DateTimeField()
 
     class Meta:
+        verbose_name = _("survey response")
+        verbose_name_plural = _("survey responses")
         constraints = [
             Imported.external_key_constraint("survey_response"),
             models.CheckConstraint(

@@ -16,6 +16,10 @@ class Feature(models.Model):
     def __str__(self):
         return self.name or self.key
 
+    class Meta:
+        verbose_name = _("feature")
+        verbose_name_plural = _("features")
+
 
 class UsageEvent(models.Model):
     """A raw product event. The table takes millions of rows a day, so it carries no foreign-key
@@ -41,6 +45,8 @@ class UsageEvent(models.Model):
     idempotency_key = models.CharField(max_length=100)
 
     class Meta:
+        verbose_name = _("usage event")
+        verbose_name_plural = _("usage events")
         # One index serves deduplication, per-account reads and deletes; a second one on time would
         # cost a third of the ingestion rate. Analytics read the rollups, not raw events.
         constraints = [
@@ -79,6 +85,8 @@ class UsageDaily(models.Model):
     minutes = models.FloatField(default=0)
 
     class Meta:
+        verbose_name = _("daily usage")
+        verbose_name_plural = _("daily usage")
         constraints = [models.UniqueConstraint(fields=["account", "day"], name="usage_daily_unique")]
 
 
@@ -90,6 +98,8 @@ class UsageFeatureDaily(models.Model):
     minutes = models.FloatField(default=0)
 
     class Meta:
+        verbose_name = _("daily feature usage")
+        verbose_name_plural = _("daily feature usage")
         constraints = [models.UniqueConstraint(fields=["account", "day", "feature"], name="usage_feature_daily_unique")]
 
 

@@ -35,7 +35,8 @@ class CLVEstimate(models.Model):
     inputs = models.JSONField(default=dict)
 
     class Meta:
-        verbose_name = "CLV estimate"
+        verbose_name_plural = _("CLV estimates")
+        verbose_name = _("CLV estimate")
         constraints = [models.UniqueConstraint(fields=["account", "as_of"], name="clv_estimate_unique_day")]
         ordering = ["-as_of", "account_id"]
 
@@ -57,6 +58,8 @@ class TierRule(models.Model):
     min_total_revenue = models.DecimalField(max_digits=16, decimal_places=2, default=Decimal("0"))
 
     class Meta:
+        verbose_name = _("tier rule")
+        verbose_name_plural = _("tier rules")
         ordering = ["position"]
         constraints = [
             models.CheckConstraint(
@@ -89,6 +92,8 @@ class TierAssignment(models.Model):
     value_class = models.CharField(max_length=30, blank=True)
 
     class Meta:
+        verbose_name = _("tier assignment")
+        verbose_name_plural = _("tier assignments")
         constraints = [
             models.UniqueConstraint(fields=["account", "as_of"], name="tier_assignment_unique_day")
         ]
@@ -131,6 +136,8 @@ class Recommendation(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = _("recommendation")
+        verbose_name_plural = _("recommendations")
         constraints = [
             models.UniqueConstraint(fields=["account", "product"], name="recommendation_unique_product")
         ]
@@ -174,7 +181,8 @@ class LoyaltyEntry(models.Model):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
-        verbose_name_plural = "loyalty entries"
+        verbose_name = _("loyalty entry")
+        verbose_name_plural = _("loyalty entries")
         constraints = [
             # each order and each referred customer earns once, however often the daily run repeats
             models.UniqueConstraint(fields=["order"], name="loyalty_entry_unique_order"),

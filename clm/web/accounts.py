@@ -1,24 +1,34 @@
 """The accounts list as a query: search (substring, pinyin in full or by initials, domain, contact,
-tag), filters, sort and one page, always within the records the user may see."""
+tag), filters, sort, one page or the whole list as CSV, always within the records the user may see."""
 
+import csv
 import datetime as dt
+import io
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from django.core.paginator import Paginator
 from django.db.models import Exists, F, OuterRef, Q, Subquery
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from clm.commerce.models import Subscription
 from clm.core.access import visible_accounts
 from clm.customers.models import Account, Contact
 from clm.customers.services import fill_search_keys, search_term
+from clm.io import export
+from clm.web.labels import BAND_LABELS
+from clm.web.templatetags.workspace import person
 
 PAGE_SIZE = 50
 RENEWAL_WINDOWS = (30, 60, 90, 180)
 
-# sort key -> ORDER BY (the id last, so pages are stable)
+EXPORT_CHUNK = 2000
+
+# sort key -> ORDER BY (the id last, so pages are stable); names by their pinyin key, so that
+# Chinese names sort as people look them up (by character code, 张 would come before 李)
 SORTS = {
-    "name": ("name",),
+    "name": ("search_key", "name"),
     "health": (F("health_score").asc(nulls_last=True),),
     "stage": ("lifecycle_stage",),
     "since": (F("lifecycle_stage_since").asc(nulls_last=True),),
@@ -97,6 +107,8 @@ def filtered(user, criteria: Criteria, today: dt.date | None = None):
 
 
 def ordered(accounts, criteria: Criteria):
+    if criteria.sort not in SORTS or criteria.sort == "name":
+        fill_search_keys()  # accounts written in bulk get their key before they are sorted by it
     if criteria.sort == "arr":
         accounts = accounts.annotate(arr=Subscription.objects.account_arr())
     elif criteria.sort == "renewal":
@@ -121,7 +133,12 @@ def page(user, criteria: Criteria, number: int | str = 1):
         "csm__username", "csm__first_name", "csm__last_name",
     ), PAGE_SIZE)
     current = paginator.get_page(number)
-    rows = list(current.object_list)
+    current.object_list = _with_arr_and_renewal(list(current.object_list))
+    return current
+
+
+def _with_arr_and_renewal(rows: list[Account]) -> list[Account]:
+    """The accounts with `arr_value` and `next_renewal_on`, in two queries for all of them."""
     ids = [a.pk for a in rows]
     arr = dict(Subscription.objects.filter(account_id__in=ids).arr_by_account())
     renewals = {}
@@ -133,5 +150,50 @@ def page(user, criteria: Criteria, number: int | str = 1):
     for account in rows:
         account.arr_value = arr.get(account.pk)
         account.next_renewal_on = renewals.get(account.pk)
-    current.object_list = rows
-    return current
+    return rows
+
+
+def export_csv(user, criteria: Criteria) -> Iterator[bytes]:
+    """The list as on screen (the same filters and order, every page) as CSV pieces, with the
+    columns people decide on; labels and stage and health names in the current language."""
+    language = translation.get_language()
+    accounts = ordered(filtered(user, criteria), criteria).select_related("sales_owner", "csm")
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+
+    def flush() -> bytes:
+        piece = buffer.getvalue().encode()
+        buffer.seek(0)
+        buffer.truncate()
+        return piece
+
+    def chunks() -> Iterator[bytes]:
+        with translation.override(language):  # the response streams after the view returned
+            writer.writerow([
+                _("Name"), _("Domain"), _("Industry"), _("Region"), _("Stage"), _("In stage since"), _("Health"),
+                _("Health band"), _("ARR"), _("Next renewal"), _("Owner"), _("CSM"),
+            ])
+            yield "\ufeff".encode() + flush()
+            batch = []
+            for account in accounts.iterator(chunk_size=EXPORT_CHUNK):
+                batch.append(account)
+                if len(batch) == EXPORT_CHUNK:
+                    _export_rows(writer, batch)
+                    yield flush()
+                    batch = []
+            _export_rows(writer, batch)
+            yield flush()
+
+    return chunks()
+
+
+def _export_rows(writer, batch: list[Account]) -> None:
+    if not batch:
+        return
+    for a in _with_arr_and_renewal(batch):
+        writer.writerow(export.text(value) for value in (
+            a.name, a.domain, a.industry, a.region, a.get_lifecycle_stage_display() if a.lifecycle_stage else "",
+            a.lifecycle_stage_since, a.health_score, BAND_LABELS.get(a.health_band, ""), a.arr_value,
+            a.next_renewal_on, "" if a.sales_owner is None else person(a.sales_owner),
+            "" if a.csm is None else person(a.csm),
+        ))

@@ -16,13 +16,17 @@ from clm.web.labels import BAND_LABELS
 from clm.web.models import SavedView
 from clm.web.templatetags.workspace import display_name
 
+ANYONE = _("Anyone")
 
-def staff_choices(*roles):
+
+def staff_choices(*roles, empty=ANYONE):
+    """Active sales and CSM users (or those of `roles`) by name, after `empty`: "Anyone" in a
+    filter, a prompt where a person must be chosen."""
     people = (
         User.objects.filter(is_active=True, groups__name__in=roles or [Role.SALES, Role.CSM])
         .order_by("username").values_list("pk", "username", "first_name", "last_name").distinct()
     )
-    return [("", _("Anyone"))] + [(pk, display_name(username, first, last)) for pk, username, first, last in people]
+    return [("", empty)] + [(pk, display_name(username, first, last)) for pk, username, first, last in people]
 
 
 def distinct_values(field: str) -> list[tuple[str, str]]:
@@ -91,14 +95,16 @@ class BulkActionForm(forms.Form):
         ("untag", _("Remove tag")),
         ("export", _("Export (CSV)")),
     ]
-    action = forms.ChoiceField(label=_("Action"), choices=ACTIONS)
-    ids = IdsField(required=True)
+    action = forms.ChoiceField(
+        label=_("Action"), choices=ACTIONS, error_messages={"required": _("Choose what to do with the accounts.")}
+    )
+    ids = IdsField(required=True, error_messages={"required": _("Tick the accounts first.")})
     user = forms.TypedChoiceField(label=_("Person"), required=False, coerce=int, empty_value=None)
     tag = forms.TypedChoiceField(label=_("Tag"), required=False, coerce=int, empty_value=None)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["user"].choices = staff_choices()
+        self.fields["user"].choices = staff_choices(empty=_("Choose a person…"))
         self.fields["tag"].choices = [("", "—")] + [(t.pk, str(t)) for t in Tag.objects.select_related("category")]
 
     def clean(self):

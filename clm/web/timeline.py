@@ -19,6 +19,7 @@ from clm.commerce.models import Order, Payment, SubscriptionChange
 from clm.customers.models import Interaction
 from clm.service.models import SurveyResponse, Ticket
 from clm.usage.models import UsageDaily
+from clm.web.templatetags.workspace import person
 
 MAX_LIMIT = 200
 
@@ -137,7 +138,7 @@ class Interactions(Source):
             "summary": row.summary,
             "outcome": row.outcome,
             "contact": row.contact.name if row.contact else None,
-            "owner": row.owner.get_username() if row.owner else None,
+            "owner": person(row.owner) if row.owner else None,
         }, self.rank)
 
 

@@ -19,6 +19,7 @@ from clm.io import export
 from clm.web import actions, overview, worklist
 from clm.web import timeline as timelines
 from clm.web import work_forms as worklist_forms
+from clm.web.accounts import export_csv as accounts_export_csv
 from clm.web.accounts import page as accounts_page
 from clm.web.forms import (
     AccountFilterForm,
@@ -77,7 +78,7 @@ def account_bulk(request):
     form = BulkActionForm(request.POST)
     back = _safe_next(request, reverse("web:accounts"))
     if not form.is_valid():
-        messages.error(request, _("Choose accounts and what to do with them."))
+        messages.error(request, " ".join(error for errors in form.errors.values() for error in errors))
         return redirect(back)
     data = form.cleaned_data
     if data["action"] == "export":
@@ -99,8 +100,8 @@ def account_bulk(request):
 @login_required
 @require_GET
 def account_export(request):
-    """Every account the user may see, as CSV, through the export service (it applies visibility)."""
-    return _csv_response(export.csv_chunks("accounts", request.user), "accounts.csv")
+    """The accounts list with the filters and order on screen, every page, as CSV."""
+    return _csv_response(accounts_export_csv(request.user, AccountFilterForm(request.GET).criteria()), "accounts.csv")
 
 
 def _csv_response(chunks, filename: str) -> StreamingHttpResponse:

@@ -2,6 +2,7 @@
 schemas, and the interactive docs are at /api/v1/docs."""
 
 import json
+import re
 
 import pytest
 from django.test import Client
@@ -42,8 +43,16 @@ def test_the_schema_is_served_without_authentication(db):
     assert response.json()["info"]["title"] == "CLM API"
 
 
-def test_the_docs_page_is_served(db):
-    assert Client().get("/api/v1/docs").status_code == 200
+def test_the_docs_page_works_offline_with_the_swagger_ui_served_by_clm(db):
+    client = Client()
+    page = client.get("/api/v1/docs")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert not re.search(r"(src|href)=[\"'](https?:)?//", html), "the docs page loads something from outside"
+    assets = re.findall(r"(?:src|href)=[\"'](/static/[^\"']+)", html)
+    assert {"/static/ninja/swagger-ui-bundle.js", "/static/ninja/swagger-ui.css"} <= set(assets)
+    for asset in assets:
+        assert client.get(asset).status_code == 200, asset
 
 
 @pytest.mark.parametrize("resource", RESOURCES)

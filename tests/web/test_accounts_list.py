@@ -134,7 +134,7 @@ def test_bulk_ids_that_are_no_account_ids_choose_nothing(client, admin_user, hua
     body, audited = {"action": "csm", "user": admin_user.pk, "ids": ids}, AuditLog.objects.count()
     response = client.post(reverse("web:accounts_bulk"), body, follow=True)
     assert response.status_code == 200
-    assert "请选择客户" in " ".join(str(m) for m in response.context["messages"])
+    assert "请先勾选客户。" in " ".join(str(m) for m in response.context["messages"])
     assert Account.objects.get().csm_id == huawei.csm_id and AuditLog.objects.count() == audited
 
 
@@ -144,6 +144,16 @@ def test_bulk_actions_skip_accounts_the_user_cannot_see(client, team_visibility,
     huawei.refresh_from_db()
     theirs.refresh_from_db()
     assert huawei.sales_owner == teammate and theirs.sales_owner != teammate
+
+
+def test_the_bulk_person_menu_asks_for_a_person_and_says_so_when_none_is_chosen(client, admin_user, huawei, csm):
+    client.force_login(admin_user)
+    html = client.get(reverse("web:accounts"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    person_menu = html[html.index('<select name="user"'):html.index("</select>", html.index('<select name="user"'))]
+    assert '<option value="" selected>Choose a person…</option>' in person_menu and "Anyone" not in person_menu
+    response = client.post(reverse("web:accounts_bulk"), {"action": "csm", "user": "", "ids": [huawei.pk]},
+                           HTTP_ACCEPT_LANGUAGE="en", follow=True)
+    assert [str(m) for m in response.context["messages"]] == ["Choose a person."]
 
 
 def test_bulk_tagging(client, admin_user, huawei, theirs, scene_tag):
@@ -189,3 +199,49 @@ def test_bulk_export_holds_the_chosen_visible_accounts_in_the_export_services_co
     assert response["Content-Disposition"] == 'attachment; filename="accounts-selected.csv"'
     assert len(lines) == 2 and lines[1].startswith("A-7,crm,美的集团")  # not 长安汽车: not visible
     assert "华为技术有限公司" not in body  # visible but not chosen
+
+
+def export_lines(client, query=None, language="zh-hans") -> list[list[str]]:
+    import csv
+
+    response = client.get(reverse("web:accounts_export"), query or {}, HTTP_ACCEPT_LANGUAGE=language)
+    return list(csv.reader(b"".join(response.streaming_content).decode("utf-8-sig").splitlines()))
+
+
+def test_the_export_keeps_the_filters_and_order_on_screen(client, admin_user, huawei, theirs):
+    client.force_login(admin_user)
+    assert [row[0] for row in export_lines(client)[1:]] == ["长安汽车", "华为技术有限公司"]  # changan < huawei
+    assert [row[0] for row in export_lines(client, {"band": "green"})[1:]] == ["长安汽车"]
+    assert [row[0] for row in export_lines(client, {"q": "hw"})[1:]] == ["华为技术有限公司"]
+    assert [row[0] for row in export_lines(client, {"sort": "health"})[1:]] == ["华为技术有限公司", "长安汽车"]
+
+
+def test_the_export_has_stage_health_arr_and_renewal_in_the_users_language(client, admin_user, huawei):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from clm.commerce.models import Subscription
+    from clm.web.templatetags.workspace import person
+
+    client.force_login(admin_user)
+    arr = dict(Subscription.objects.filter(account=huawei).arr_by_account())[huawei.pk]
+    renewal = (timezone.localdate() + dt.timedelta(days=45)).isoformat()
+    header, row = export_lines(client, language="zh-hans")
+    assert header == ["名称", "域名", "行业", "区域", "阶段", "进入阶段日期", "健康度", "健康等级", "年度经常性收入", "下次续约",
+                      "负责人", "客户成功经理"]
+    assert row == ["华为技术有限公司", "huawei.example", "电子", "华南", "衰退期", "2026-09-01", "48", "高风险", str(arr),
+                   renewal, person(huawei.sales_owner), person(huawei.csm)]
+    header, row = export_lines(client, language="en")
+    assert header[4:8] == ["Stage", "In stage since", "Health", "Health band"] and row[4] == "At risk" and row[7] == "At risk"
+
+
+def test_names_sort_by_pinyin_not_by_character_code(client, admin_user):
+    from clm.core import services
+
+    for name in ("张三科技", "李四集团", "阿里巴巴", "Baidu"):
+        services.create(Account, {"name": name})
+    client.force_login(admin_user)
+    assert names(client.get(reverse("web:accounts"))) == ["阿里巴巴", "Baidu", "李四集团", "张三科技"]
+    assert names(client.get(reverse("web:accounts"), {"sort": "-name"})) == ["张三科技", "李四集团", "Baidu", "阿里巴巴"]
+    assert [row[0] for row in export_lines(client)[1:]] == ["阿里巴巴", "Baidu", "李四集团", "张三科技"]

@@ -114,3 +114,15 @@ def test_it_rejects_unknown_kinds_and_limits(account):
         timeline(account.pk, kinds=["emails"])
     with pytest.raises(ValueError, match="limit must be between 1 and 200"):
         timeline(account.pk, limit=0)
+
+
+def test_an_interaction_shows_its_author_by_name_not_user_name(client, admin_user):
+    from tests.factories import make_user
+
+    author = make_user("csm07", "CSM", first_name="芳", last_name="王")
+    account = Account.objects.create(name="杭州云帆科技")
+    Interaction.objects.create(account=account, type="call", occurred_at=timezone.now(), summary="续约沟通", owner=author)
+    assert timeline(account.pk, limit=5).items[0].data["owner"] == "王芳"
+    client.force_login(admin_user)
+    html = client.get(f"/accounts/{account.pk}/").content.decode()
+    assert "— 王芳" in html and "csm07" not in html
