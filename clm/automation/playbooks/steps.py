@@ -167,9 +167,20 @@ class CreateTask:
     @staticmethod
     def run(enrollment, step, key):
         from clm.automation import work
+        from clm.automation.models import Case, StepRun
 
         account = _subject_account(enrollment)
         assignee = resolve_person(step["assignee"], account)
+        # A task after an open_case step is work on that case (the win-back call on its case),
+        # also when the step found an open case of the same rule instead of opening one.
+        opened = (
+            StepRun.objects.filter(enrollment=enrollment, step_type="open_case", status=StepRun.Status.DONE)
+            .order_by("-id")
+            .values_list("result", flat=True)
+            .first()
+        )
+        case_id = (opened or {}).get("case_id")
+        case = Case.objects.filter(pk=case_id, status__in=Case.OPEN_STATUSES).first() if case_id else None
         task = work.create_task(
             None,
             title=localized(step["title"])[:200],
@@ -179,11 +190,12 @@ class CreateTask:
             due_at=_due(step),
             priority=step.get("priority", "normal"),
             source="playbook",
+            case=case,
             enrollment=enrollment,
             note=localized(step.get("note", "")),
             via="playbook",
         )
-        return {"task_id": task.pk, "assignee_id": getattr(assignee, "pk", None)}
+        return {"task_id": task.pk, "assignee_id": getattr(assignee, "pk", None), "case_id": task.case_id}
 
 
 @register("open_case")
