@@ -457,13 +457,60 @@ def _recipient(enrollment):
     return contacts.order_by("-is_key_person", "id").first()
 
 
+class StillSending(Exception):
+    """The step's delivery is claimed by another attempt that has not finished: try again later
+    (retried by the engine; an attempt that died is given back by the sweep)."""
+
+
+def _delivered(delivery) -> dict:
+    """A delivery's outcome as the step's: sent and refused (no consent, switched off) go on; a
+    failure ends the enrollment with the channel's error (the channel retried already, and the
+    key will not send again)."""
+    from clm.automation.models import Delivery
+
+    if delivery.status == Delivery.Status.FAILED:
+        raise StepFailed(f"{delivery.channel} delivery {delivery.key} failed: {delivery.error}")
+    if delivery.status in (Delivery.Status.SENDING, Delivery.Status.QUEUED):
+        raise StillSending(f"{delivery.channel} delivery {delivery.key} is {delivery.status}")
+    return {"delivery_id": delivery.pk, "status": delivery.status}
+
+
+def _variables(config) -> list[str]:
+    """The values given for the template's declared variables: each one, and nothing else."""
+    from clm.automation.models import EmailTemplate
+
+    given = config.get("variables", {})
+    if not isinstance(given, dict) or not all(isinstance(v, str | int | float) for v in given.values()):
+        return ["variables: expected an object of names to texts or numbers"]
+    template = config.get("template")
+    lookup = (
+        {"pk": template}
+        if isinstance(template, int) and not isinstance(template, bool)
+        else {"key": template}
+    )
+    declared = EmailTemplate.objects.filter(**lookup).values_list("variables", flat=True).first()
+    if declared is None:
+        return []  # said by the template check
+    problems = [
+        f"variables.{name}: the template {template} needs a value for it"
+        for name in declared
+        if name not in given
+    ]
+    return problems + [
+        f"variables.{name}: the template {template} has no such variable"
+        for name in given
+        if name not in declared
+    ]
+
+
 @register("send_email", transactional=False)
 class SendEmail:
     @staticmethod
     def validate(config, context):
         return [
-            *_unknown_keys(config, {"template"}),
+            *_unknown_keys(config, {"template", "variables"}),
             *_channel_row("EmailTemplate", config.get("template"), "template"),
+            *_variables(config),
         ]
 
     @staticmethod
@@ -473,14 +520,13 @@ class SendEmail:
         contact = _recipient(enrollment)
         if contact is None:
             raise StepFailed("no contact with an email address to send to")
-        account = enrollment.account
         delivery = channels.send_email(
             template=_channel_get("EmailTemplate", step["template"]),
             contact=contact,
-            context={"account": {"name": getattr(account, "name", "")}, "contact": {"name": contact.name}},
+            context=step.get("variables", {}),  # account, contact, owner and company are the channel's
             key=key,
         )
-        return {"delivery_id": delivery.pk, "status": delivery.status, "contact_id": contact.pk}
+        return {**_delivered(delivery), "contact_id": contact.pk}
 
 
 @register("webhook", transactional=False)
@@ -509,7 +555,7 @@ class Webhook:
             },
             key=key,
         )
-        return {"delivery_id": delivery.pk, "status": delivery.status}
+        return _delivered(delivery)
 
 
 @register("robot", transactional=False)
@@ -539,7 +585,7 @@ class Robot:
             link=link,
             key=key,
         )
-        return {"delivery_id": delivery.pk, "status": delivery.status}
+        return _delivered(delivery)
 
 
 # -- control: wait and branch (carried out by the engine) ---------------------------------------

@@ -7,8 +7,8 @@ from rich.table import Table
 
 from clm.automation.models import Enrollment, Playbook
 from clm.automation.playbooks import dryrun, outcomes, services
-from clm.core.services import validation_messages
 from clm.core.console import console_for, parse_day
+from clm.core.services import validation_messages
 from clm.lifecycle.metrics import FutureDate
 
 
