@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from clm.automation import work
 from clm.automation.models import Case, Task
-from clm.core.access import visible_accounts
+from clm.core.access import visible_accounts, visible_records
 from clm.core.crud import one_or_404
 from clm.web import worklist
 from clm.web.views import _safe_next, is_htmx
@@ -46,7 +46,7 @@ def _panel(request, *, account=None, case=None, form=None, status=200):
 def task_create(request):
     account_id, case_id = request.POST.get("account", ""), request.POST.get("case", "")
     account = one_or_404(visible_accounts(request.user), int(account_id)) if account_id.isascii() and account_id.isdigit() else None
-    case = one_or_404(Case.visible_to(request.user).select_related("account"), int(case_id)) if case_id.isascii() and case_id.isdigit() else None
+    case = one_or_404(visible_records(Case, request.user).select_related("account"), int(case_id)) if case_id.isascii() and case_id.isdigit() else None
     form = TaskForm(request.POST)
     if form.is_valid():
         try:
@@ -78,7 +78,7 @@ def task_action(request, pk, action):
     """Complete, cancel, snooze or reassign one task; htmx gets the task's row back."""
     if action not in ACTIONS:
         return redirect("web:home")
-    task = one_or_404(Task.visible_to(request.user).select_related("account", "case", "assignee"), pk)
+    task = one_or_404(visible_records(Task, request.user).select_related("account", "case", "assignee"), pk)
     form_class, act = ACTIONS[action]
     form = form_class(request.POST)
     error = ""
@@ -136,7 +136,7 @@ def _case_page(request, case, close_form=None, status=200):
 
 def _visible_case(request, pk):
     return one_or_404(
-        Case.visible_to(request.user).select_related("account", "owner", "root_cause", "signal", "created_by"), pk
+        visible_records(Case, request.user).select_related("account", "owner", "root_cause", "signal", "created_by"), pk
     )
 
 
