@@ -428,15 +428,25 @@ def enroll_cycle(source: str, target: str, graph: dict[str, set[str]]) -> list[s
 # -- channels (clm.automation.channels) ---------------------------------------------------------
 
 
+def _channel_lookup(model, value) -> dict:
+    """A channel row by id, or by its key (email templates) or its name (webhooks and robots,
+    which have no key)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return {"pk": value}
+    return {"key" if any(f.name == "key" for f in model._meta.fields) else "name": value}
+
+
 def _channel_row(model_name: str, value, name: str) -> list[str]:
-    try:
-        from clm.automation.models import channels as channel_models
-    except ImportError:
-        return [f"{name}: the channels are not installed"]
+    from clm.automation.models import channels as channel_models
+
     model = getattr(channel_models, model_name)
-    lookup = {"pk": value} if isinstance(value, int) and not isinstance(value, bool) else {"key": value}
-    if not isinstance(value, int | str) or not model.objects.filter(**lookup).exists():
+    found = (
+        model.objects.filter(**_channel_lookup(model, value)).count() if isinstance(value, int | str) else 0
+    )
+    if not found:
         return [f"{name}: no {model._meta.verbose_name} {value!r}"]
+    if found > 1:
+        return [f"{name}: {found} {model._meta.verbose_name_plural} are called {value!r}; give its id"]
     return []
 
 
@@ -444,7 +454,7 @@ def _channel_get(model_name: str, value):
     from clm.automation.models import channels as channel_models
 
     model = getattr(channel_models, model_name)
-    return model.objects.get(**({"pk": value} if isinstance(value, int) else {"key": value}))
+    return model.objects.get(**_channel_lookup(model, value))
 
 
 def _recipient(enrollment):
