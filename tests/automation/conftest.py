@@ -102,10 +102,22 @@ def heard():
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
-    # The observed band churn rates are cached per day; each test has its own history.
+    # The observed band churn rates are cached per day, active playbooks and the daily run's
+    # metrics per process: each test has its own history.
     from django.core.cache import cache
 
-    cache.clear()
+    from clm.automation.playbooks import dispatch, subjects
+    from clm.lifecycle import services as lifecycle
+
+    def clear():
+        cache.clear()
+        dispatch.cache.clear()
+        subjects._metrics_cache.clear()
+        lifecycle._latest_metrics.clear()
+
+    clear()
+    yield
+    clear()
 
 
 @pytest.fixture(autouse=True)

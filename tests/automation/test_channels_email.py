@@ -268,6 +268,7 @@ def test_a_click_redirects_to_the_link_that_was_in_the_message_and_is_recorded(s
         "email.clicked",
         {
             "delivery_id": delivery.pk,
+            "key": delivery.key,
             "contact_id": contact.pk,
             "account_id": contact.account_id,
             "template": "welcome",

@@ -25,20 +25,6 @@ def points_of(account) -> int:
     return sum(LoyaltyEntry.objects.filter(account=account).values_list("points", flat=True))
 
 
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    from clm.automation.playbooks import subjects
-
-    def clear():
-        dispatch.cache.clear()
-        subjects._metrics_cache.clear()
-        lifecycle._latest_metrics.clear()
-
-    clear()
-    yield
-    clear()
-
-
 def test_manual_enrollment_runs_each_step_once_and_logs_why_and_what(accounts, save, admin_user):
     playbook = save(playbook_doc(steps=[POINTS, {"id": "more", "type": "loyalty_points", "points": 5}]))
     created = services.enroll_accounts(playbook, [accounts[0].pk, accounts[1].pk], actor=admin_user)

@@ -1,6 +1,14 @@
 """The delivery log and its idempotency: each key is claimed once, by one sender, in a transaction;
-the message itself is sent after that transaction commits."""
+the message itself is sent after that transaction commits.
 
+Delivery is at least once, never silently lost: a sender killed after its claim leaves the row
+'sending'; ``release_abandoned`` (run by the playbook sweep and at a worker's start) puts such rows
+back to 'queued', and the next call with the key sends again. The message then carries the same
+identity as the first attempt (an email's Message-ID, a webhook's ``key`` and X-CLM-Delivery), so
+a receiver that got the first one can drop the second. A row claimed and not abandoned stays the
+caller's to wait for: a second caller gets it back 'sending' and sends nothing."""
+
+import datetime as dt
 from collections.abc import Callable
 
 from django.db import transaction
@@ -33,8 +41,18 @@ def claim(key: str, channel: str, *, refusal: Refusal | None = None, **fields) -
             return delivery, False
         delivery.status = Delivery.Status.SENDING
         delivery.attempts += 1
-        delivery.save(update_fields=["status", "attempts"])
+        delivery.claimed_at = timezone.now()
+        delivery.save(update_fields=["status", "attempts", "claimed_at"])
     return delivery, True
+
+
+def release_abandoned(claimed_before: dt.datetime) -> int:
+    """Give back the deliveries whose sender died while sending (claimed before the cut-off and
+    still 'sending'): queued again, with a note, for the next call with their key."""
+    return Delivery.objects.filter(status=Delivery.Status.SENDING, claimed_at__lt=claimed_before).update(
+        status=Delivery.Status.QUEUED,
+        error="the sender was lost while sending; the next attempt sends again with the same identity",
+    )
 
 
 def finish(delivery: Delivery, status: str, *, error: str = "", reason: str = "", **fields) -> Delivery:

@@ -192,6 +192,8 @@ class Delivery(models.Model):
     response_code = models.IntegerField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # When the last sender claimed it: a row still 'sending' long after was left by a dead worker.
+    claimed_at = models.DateTimeField(null=True, blank=True)
     account = models.ForeignKey(
         "customers.Account", null=True, blank=True, on_delete=models.SET_NULL, related_name="deliveries"
     )

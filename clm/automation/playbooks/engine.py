@@ -418,11 +418,16 @@ def sweep(
 ) -> dict:
     """Queue again the steps due for longer than ``grace`` (their message was lost: a worker
     killed, an immediate-mode schedule), and give back the steps a dead worker left running
-    (claimed more than ``stuck_after`` ago). Queuing a step twice is harmless: one claim wins."""
+    (claimed more than ``stuck_after`` ago), with the deliveries such a worker left 'sending': the
+    step runs again and sends again, at least once (see clm.automation.channels.deliveries).
+    Queuing a step twice is harmless: one claim wins."""
+    from clm.automation.channels.deliveries import release_abandoned
+
     now = now or timezone.now()
     stuck = StepRun.objects.filter(status=StepRun.Status.RUNNING, started_at__lt=now - stuck_after).update(
         status=StepRun.Status.PENDING
     )
+    release_abandoned(now - stuck_after)
     due = list(
         StepRun.objects.filter(status=StepRun.Status.PENDING, due_at__lte=now - grace).only("pk", "due_at")
     )

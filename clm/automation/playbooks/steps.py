@@ -167,9 +167,20 @@ class CreateTask:
     @staticmethod
     def run(enrollment, step, key):
         from clm.automation import work
+        from clm.automation.models import Case, StepRun
 
         account = _subject_account(enrollment)
         assignee = resolve_person(step["assignee"], account)
+        # A task after an open_case step is work on that case (the win-back call on its case),
+        # also when the step found an open case of the same rule instead of opening one.
+        opened = (
+            StepRun.objects.filter(enrollment=enrollment, step_type="open_case", status=StepRun.Status.DONE)
+            .order_by("-id")
+            .values_list("result", flat=True)
+            .first()
+        )
+        case_id = (opened or {}).get("case_id")
+        case = Case.objects.filter(pk=case_id, status__in=Case.OPEN_STATUSES).first() if case_id else None
         task = work.create_task(
             None,
             title=localized(step["title"])[:200],
@@ -179,11 +190,12 @@ class CreateTask:
             due_at=_due(step),
             priority=step.get("priority", "normal"),
             source="playbook",
+            case=case,
             enrollment=enrollment,
             note=localized(step.get("note", "")),
             via="playbook",
         )
-        return {"task_id": task.pk, "assignee_id": getattr(assignee, "pk", None)}
+        return {"task_id": task.pk, "assignee_id": getattr(assignee, "pk", None), "case_id": task.case_id}
 
 
 @register("open_case")
@@ -416,29 +428,33 @@ def enroll_cycle(source: str, target: str, graph: dict[str, set[str]]) -> list[s
 # -- channels (clm.automation.channels) ---------------------------------------------------------
 
 
+def _channel_lookup(model, value) -> dict:
+    """A channel row by id, or by its key (email templates) or its name (webhooks and robots,
+    which have no key)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return {"pk": value}
+    return {"key" if any(f.name == "key" for f in model._meta.fields) else "name": value}
+
+
 def _channel_row(model_name: str, value, name: str) -> list[str]:
-    try:
-        from clm.automation.models import channels as channel_models
-    except ImportError:
-        return [f"{name}: the channels are not installed"]
+    from clm.automation.models import channels as channel_models
+
     model = getattr(channel_models, model_name)
-    lookup = {"pk": value} if isinstance(value, int) and not isinstance(value, bool) else {_text_key(model): value}
-    if not isinstance(value, int | str) or not model.objects.filter(**lookup).exists():
+    found = (
+        model.objects.filter(**_channel_lookup(model, value)).count() if isinstance(value, int | str) else 0
+    )
+    if not found:
         return [f"{name}: no {model._meta.verbose_name} {value!r}"]
+    if found > 1:
+        return [f"{name}: {found} {model._meta.verbose_name_plural} are called {value!r}; give its id"]
     return []
-
-
-def _text_key(model) -> str:
-    """How a step names a channel row in text: its key, or its name where it has no key
-    (webhook endpoints)."""
-    return "key" if any(f.name == "key" for f in model._meta.get_fields()) else "name"
 
 
 def _channel_get(model_name: str, value):
     from clm.automation.models import channels as channel_models
 
     model = getattr(channel_models, model_name)
-    return model.objects.get(**({"pk": value} if isinstance(value, int) else {_text_key(model): value}))
+    return model.objects.get(**_channel_lookup(model, value))
 
 
 def _recipient(enrollment):
@@ -451,13 +467,60 @@ def _recipient(enrollment):
     return contacts.order_by("-is_key_person", "id").first()
 
 
+class StillSending(Exception):
+    """The step's delivery is claimed by another attempt that has not finished: try again later
+    (retried by the engine; an attempt that died is given back by the sweep)."""
+
+
+def _delivered(delivery) -> dict:
+    """A delivery's outcome as the step's: sent and refused (no consent, switched off) go on; a
+    failure ends the enrollment with the channel's error (the channel retried already, and the
+    key will not send again)."""
+    from clm.automation.models import Delivery
+
+    if delivery.status == Delivery.Status.FAILED:
+        raise StepFailed(f"{delivery.channel} delivery {delivery.key} failed: {delivery.error}")
+    if delivery.status in (Delivery.Status.SENDING, Delivery.Status.QUEUED):
+        raise StillSending(f"{delivery.channel} delivery {delivery.key} is {delivery.status}")
+    return {"delivery_id": delivery.pk, "status": delivery.status}
+
+
+def _variables(config) -> list[str]:
+    """The values given for the template's declared variables: each one, and nothing else."""
+    from clm.automation.models import EmailTemplate
+
+    given = config.get("variables", {})
+    if not isinstance(given, dict) or not all(isinstance(v, str | int | float) for v in given.values()):
+        return ["variables: expected an object of names to texts or numbers"]
+    template = config.get("template")
+    lookup = (
+        {"pk": template}
+        if isinstance(template, int) and not isinstance(template, bool)
+        else {"key": template}
+    )
+    declared = EmailTemplate.objects.filter(**lookup).values_list("variables", flat=True).first()
+    if declared is None:
+        return []  # said by the template check
+    problems = [
+        f"variables.{name}: the template {template} needs a value for it"
+        for name in declared
+        if name not in given
+    ]
+    return problems + [
+        f"variables.{name}: the template {template} has no such variable"
+        for name in given
+        if name not in declared
+    ]
+
+
 @register("send_email", transactional=False)
 class SendEmail:
     @staticmethod
     def validate(config, context):
         return [
-            *_unknown_keys(config, {"template"}),
+            *_unknown_keys(config, {"template", "variables"}),
             *_channel_row("EmailTemplate", config.get("template"), "template"),
+            *_variables(config),
         ]
 
     @staticmethod
@@ -467,14 +530,13 @@ class SendEmail:
         contact = _recipient(enrollment)
         if contact is None:
             raise StepFailed("no contact with an email address to send to")
-        account = enrollment.account
         delivery = channels.send_email(
             template=_channel_get("EmailTemplate", step["template"]),
             contact=contact,
-            context={"account": {"name": getattr(account, "name", "")}, "contact": {"name": contact.name}},
+            context=step.get("variables", {}),  # account, contact, owner and company are the channel's
             key=key,
         )
-        return {"delivery_id": delivery.pk, "status": delivery.status, "contact_id": contact.pk}
+        return {**_delivered(delivery), "contact_id": contact.pk}
 
 
 @register("webhook", transactional=False)
@@ -503,7 +565,7 @@ class Webhook:
             },
             key=key,
         )
-        return {"delivery_id": delivery.pk, "status": delivery.status}
+        return _delivered(delivery)
 
 
 @register("robot", transactional=False)
@@ -533,7 +595,7 @@ class Robot:
             link=link,
             key=key,
         )
-        return {"delivery_id": delivery.pk, "status": delivery.status}
+        return _delivered(delivery)
 
 
 # -- control: wait and branch (carried out by the engine) ---------------------------------------
