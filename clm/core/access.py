@@ -30,7 +30,10 @@ def sees_everything(user) -> bool:
         return True
     if not user.has_role(*RESTRICTED_ROLES):
         return False
-    return Workspace.current().record_visibility == Workspace.Visibility.ALL
+    # kept on the user object, which lives for one request (as its roles do): one query, not one per panel
+    if not hasattr(user, "_sees_all_accounts"):
+        user._sees_all_accounts = Workspace.current().record_visibility == Workspace.Visibility.ALL
+    return user._sees_all_accounts
 
 
 def account_path(model) -> str | None:

@@ -61,11 +61,25 @@ def batch(accounts, tag: str) -> list[dict]:
     ]
 
 
-def test_a_stored_batch_is_heard_after_its_commit_with_its_accounts_and_event_names(api_as, heard, accounts, root):
+def test_a_stored_batch_is_heard_after_its_commit_with_its_accounts_and_event_names(
+    api_as, heard, accounts, root
+):
     result = api_as(root).post("/events", batch(accounts, "k")).json_body
     assert result["stored"] == 3
     a, b, _ = accounts
-    assert heard == [({"account_ids": [a.pk, b.pk], "count": 3, "names": ["export", "login"]}, root.pk, False, 3)]
+    ((payload, *rest),) = heard
+    assert rest == [root.pk, False, 3]
+    assert {k: payload[k] for k in ("account_ids", "count", "names")} == {
+        "account_ids": [a.pk, b.pk],
+        "count": 3,
+        "names": ["export", "login"],
+    }
+    # each event, for playbook triggers that filter on a name and properties
+    assert sorted((e[0], e[2], e[4]) for e in payload["events"]) == [
+        (a.pk, "login", "k1"),
+        (a.pk, "login", "k3"),
+        (b.pk, "export", "k2"),
+    ]
 
 
 def test_nothing_is_heard_before_the_transaction_commits_nor_after_a_rollback(heard, accounts, root):
@@ -95,7 +109,9 @@ def test_each_batch_of_a_group_is_heard_by_its_own_request_after_the_groups_comm
     groups = []
     real = ingest_writer.store_alone
     monkeypatch.setattr(ingest_writer, "write_lock", lock)
-    monkeypatch.setattr(ingest_writer, "store_alone", lambda frames: groups.append(len(frames)) or real(frames))
+    monkeypatch.setattr(
+        ingest_writer, "store_alone", lambda frames: groups.append(len(frames)) or real(frames)
+    )
     monkeypatch.setattr(ingest_writer, "GROUP_WRITER", ingest_writer.GroupWriter())
     requests = {}
 
@@ -117,5 +133,6 @@ def test_each_batch_of_a_group_is_heard_by_its_own_request_after_the_groups_comm
         thread.join(10)
     assert groups == [3]  # one transaction for the three
     assert sorted(
-        (payload["count"], committed, thread) for (payload, _, _, committed), thread in zip(heard, threads, strict=True)
+        (payload["count"], committed, thread)
+        for (payload, _, _, committed), thread in zip(heard, threads, strict=True)
     ) == [(1, 6, "request-a"), (2, 6, "request-b"), (3, 6, "request-c")]
