@@ -20,11 +20,14 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture
 def morning(transactional_db):
-    from django.core.management import call_command
+    import importlib
+
+    from django.apps import apps
 
     from clm.core.roles import sync_role_groups
 
-    call_command("migrate", "automation", "0002", verbosity=0)  # the root causes (a flushed table)
+    # the root causes the data migration seeds: a live-server test's flush emptied the table
+    importlib.import_module("clm.automation.migrations.0002_root_causes").seed(apps, None)
     sync_role_groups()
     mei = make_user("mei", "CSM", first_name="美", last_name="陈")
     make_user("lei", "CSM", first_name="雷", last_name="李")
