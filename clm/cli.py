@@ -25,10 +25,10 @@ COMMANDS = {
     "run_huey": "run the background task worker (without the playbook start-up sweep)",
 }
 
-# Commands that create the tables themselves or never open the database; every other one is
+# Commands that create the tables themselves (restore: into an empty database) or never open the database; every other one is
 # checked before it runs (clm.core.dbcheck).
 WITHOUT_DATABASE_CHECK = {
-    "migrate", "demo", "serve", "makemigrations", "showmigrations", "sqlmigrate", "squashmigrations",
+    "migrate", "demo", "serve", "restore", "makemigrations", "showmigrations", "sqlmigrate", "squashmigrations",
     "check", "compilemessages", "makemessages", "collectstatic", "findstatic", "diffsettings",
     "help", "version", "test", "testserver", "shell", "dbshell", "startapp", "startproject",
 }

@@ -571,7 +571,7 @@ def resolve_reference(ctx: Context, f: Field, data: pd.DataFrame, texts: dict, p
             ids = ids.mask(ids.notna() & ~owners.isin(ctx.visible_account_ids()))
         if ctx.kind.account_path == "account" and "account_id" in data:
             elsewhere = ids.notna() & data["account_id"].notna() & (owners != data["account_id"]).fillna(False)
-            verbose = target.model._meta.verbose_name
+            verbose = english_name(target.model)
             problems.add(elsewhere, column, texts[f.name], f"this {verbose} belongs to another account than the row's")
     unknown = ids.isna() & parsers.nonempty(data[f.name]) & ~parsers.nonempty(reasons)
     if target is ctx.kind:

@@ -48,6 +48,7 @@ class RootCause(models.Model):
 
     class Meta:
         ordering = ["position", "code"]
+        verbose_name, verbose_name_plural = _("Root cause"), _("Root causes")
 
     def __str__(self):
         return self.name_en
@@ -108,6 +109,7 @@ class Case(models.Model):
     closed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name, verbose_name_plural = _("Case"), _("Cases")
         constraints = [
             # A rule opens one case per account, type and reason while it is open (see open_case).
             models.UniqueConstraint(
@@ -170,6 +172,7 @@ class Task(models.Model):
     completed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name, verbose_name_plural = _("Task"), _("Tasks")
         indexes = [
             models.Index(fields=["assignee", "status", "due_at"], name="task_assignee_due"),
             models.Index(fields=["account", "created_at"], name="task_account_created"),
