@@ -25,7 +25,10 @@ HTTPS = {
 
 
 def check_deploy(tmp_path, **env):
-    base = {k: v for k, v in os.environ.items() if not k.startswith("CLM_") and k != "SECRET_KEY"}
+    # The browser tests set DJANGO_ALLOW_ASYNC_UNSAFE for this process (Playwright's loop); a
+    # deployment never has it, and the check refuses it.
+    dropped = {"SECRET_KEY", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    base = {k: v for k, v in os.environ.items() if not k.startswith("CLM_") and k not in dropped}
     return subprocess.run(
         [CLM, "check", "--deploy"], env={**base, "CLM_DATA_DIR": str(tmp_path), **env},
         capture_output=True, text=True, timeout=120,
