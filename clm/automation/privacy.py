@@ -6,7 +6,7 @@ deleted, but if the same address comes back (a new import, a lead), `consent.ref
 on the list by its token, so a person who unsubscribed is not emailed again after being erased."""
 
 from django.db.models import Q
-from django.utils.translation import gettext_noop as N_
+from django.utils.translation import gettext_noop
 
 from clm.automation.models import Delivery, Engagement, Suppression
 from clm.io.privacy import ERASED, Part, pseudonym, register, rows, scrub
@@ -74,17 +74,17 @@ def _suppressions_erase(person) -> int:
 
 def register_parts() -> None:
     register(Part(
-        "email_deliveries", N_("messages sent"),
+        "email_deliveries", gettext_noop("messages sent"),
         lambda p: rows(_deliveries(p).order_by("created_at"), "id", "channel", "to", "subject", "status", "reason", "created_at", "sent_at", "opened_at", "clicked_at"),
         _deliveries_erase,
     ))
     register(Part(
-        "email_engagements", N_("opens and clicks"),
+        "email_engagements", gettext_noop("opens and clicks"),
         lambda p: rows(_engagements(p).order_by("at"), "id", "delivery_id", "kind", "at", "url"),
         _engagements_erase,
     ))
     register(Part(
-        "suppressions", N_("suppression list entries"),
+        "suppressions", gettext_noop("suppression list entries"),
         lambda p: rows(_suppressions(p).order_by("at"), "id", "address", "reason", "at", "source"),
         _suppressions_erase,
     ))

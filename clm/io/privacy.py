@@ -22,7 +22,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop as N_
+from django.utils.translation import gettext_noop
 
 from clm.core import audit
 from clm.core.events import emit
@@ -312,45 +312,45 @@ def _audit_erase(person) -> int:
     return changed
 
 
-register(Part("audit", N_("audit log entries"), _audit_export, _audit_erase))
-register(Part("contact", N_("contact"), _contact_export, _contact_erase))
+register(Part("audit", gettext_noop("audit log entries"), _audit_export, _audit_erase))
+register(Part("contact", gettext_noop("contact"), _contact_export, _contact_erase))
 register(Part(
-    "interactions", N_("interactions"),
+    "interactions", gettext_noop("interactions"),
     lambda p: rows(_interactions(p).order_by("occurred_at"), "id", "account_id", "type", "direction", "occurred_at", "summary", "outcome"),
     _interactions_erase,
 ))
 register(Part(
-    "tickets", N_("tickets"),
+    "tickets", gettext_noop("tickets"),
     lambda p: rows(_tickets(p).order_by("opened_at"), "id", "account_id", "subject", "category", "priority", "status", "opened_at", "resolved_at", "csat"),
     _tickets_erase,
 ))
 register(Part(
-    "survey_responses", N_("survey responses"),
+    "survey_responses", gettext_noop("survey responses"),
     lambda p: rows(_surveys(p).order_by("responded_at"), "id", "account_id", "kind", "score", "comment", "responded_at"),
     _surveys_erase,
 ))
 register(Part(
-    "leads", N_("leads"),
+    "leads", gettext_noop("leads"),
     lambda p: rows(_leads(p).order_by("pk"), "id", "name", "email", "phone", "title", "company", "source_channel", "status", "mal_at", "converted_at"),
     _leads_erase,
 ))
 register(Part(
-    "usage_events", N_("usage events"),
+    "usage_events", gettext_noop("usage events"),
     lambda p: rows(_events(p).order_by("occurred_at", "pk"), "id", "account_id", "user_key", "event", "feature", "occurred_at", "quantity", "duration_seconds", "properties"),
     _events_erase,
 ))
 register(Part(
-    "referrals", N_("accounts this person referred"),
+    "referrals", gettext_noop("accounts this person referred"),
     lambda p: rows(_referrals(p).order_by("pk"), "id", "name"),
     lambda p: _referrals(p).update(referred_by_contact=None),
 ))
 register(Part(
-    "account_attributes", N_("account attributes that quote this person"),
+    "account_attributes", gettext_noop("account attributes that quote this person"),
     lambda p: rows(_account_notes(p).order_by("pk"), "id", "name", "custom"),
     _account_notes_erase,
 ))
 register(Part(
-    "import_reports", N_("import reports that quote this person"),
+    "import_reports", gettext_noop("import reports that quote this person"),
     lambda p: rows(_import_jobs(p).order_by("pk"), "id", "kind", "original_name", "created_at"),
     _import_jobs_erase,
 ))

@@ -17,6 +17,9 @@ LABELS = (
     _("New"), _("Contraction"), _("Churn"), _("Reactivation"), _("Other change"),
     # Django's own user fields, shown on the preferences page
     _("first name"), _("last name"), _("email address"),
+    # django-axes' models, named in the admin
+    _("access attempt"), _("access attempts"), _("access log"), _("access logs"), _("access failure"),
+    _("access failures"),
 )
 
 # Health bands read differently from the stage of the same English name ("At risk" is 衰退期 as a
