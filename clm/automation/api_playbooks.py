@@ -143,7 +143,7 @@ def create_playbook(request, doc: Document):
 
 
 def _plain(doc: dict) -> dict:
-    from clm.core.crud import _plain_json
+    from clm.core.schemas import _plain_json
 
     try:
         return _plain_json(doc)

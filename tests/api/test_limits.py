@@ -7,7 +7,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from clm.api import MAX_DETAILS, MAX_JSON_BODY
-from clm.core.crud import MAX_JSON_CHARS, MAX_JSON_DEPTH, MAX_JSON_VALUES
+from clm.core.schemas import MAX_JSON_CHARS, MAX_JSON_DEPTH, MAX_JSON_VALUES
 from clm.customers.models import Account, Contact
 from tests.api.conftest import assert_error
 
