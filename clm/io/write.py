@@ -253,7 +253,7 @@ def merge_custom(wc: WriteContext, data: pd.DataFrame) -> None:
 def link_pending(wc: WriteContext, data: pd.DataFrame) -> None:
     """Set references to records of the same kind that were created with this chunk (an account
     whose parent account is further down the file)."""
-    from clm.io.validate import resolve_keys
+    from clm.io.references import resolve_keys
 
     model = wc.kind.model
     for column in [c for c in data.columns if c.endswith("_pending")]:
