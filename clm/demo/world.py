@@ -23,6 +23,7 @@ import pandas as pd
 from clm.demo import names as P
 from clm.demo.activity import Activity
 from clm.demo.base import NEVER, add_months, day_number, iso, quotas, stream, to_date, weights
+from clm.demo.billing import Billing
 from clm.demo.contracts import Contract, Contracts
 
 COHORTS = {  # share of accounts; base_* were customers before the simulated period began
@@ -59,7 +60,7 @@ class Spec:
         return max(3, round(self.accounts / 150))
 
 
-class World(Contracts, Activity):
+class World(Contracts, Billing, Activity):
     def __init__(self, spec: Spec):
         self.spec = spec
         self.N = spec.accounts
