@@ -25,12 +25,12 @@ from django.conf import settings
 from django.db.models import Count, Max, Min, Q, Sum
 from django.utils import timezone
 
+from clm.commerce.frames import change_frame, order_frame
 from clm.commerce.models import Payment, Subscription, SubscriptionChange
 from clm.customers.models import Account, Contact, Interaction
 from clm.sales.models import Opportunity, OpportunityStageChange
 from clm.service.models import SurveyResponse, Ticket
 from clm.usage.models import Feature, UsageDaily, UsageDailyUser, UsageFeatureDaily
-from clm.value.services.loading import change_frame, order_frame
 
 RECENT_DAYS = 30
 BASELINE_DAYS = 90  # the account's own prior baseline, before the recent window

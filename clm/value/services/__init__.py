@@ -1,5 +1,5 @@
-"""The value operations, one module per job: ``loading`` (frames as of a date), ``computing``
-(CLV, tiers, offers), ``writing`` (back in bulk), ``daily`` (``recompute``, the three together),
+"""The value operations, one module per job: ``loading`` (what it reads as of a date; the ledger
+and order loaders are clm.commerce.frames'), ``computing`` (CLV, tiers, offers), ``writing`` (back in bulk), ``daily`` (``recompute``, the three together),
 ``recommendations``, ``loyalty`` (the points ledger) and ``reports`` (MRR, cohorts, CAC).
 
 The names callers use are re-exported here: ``from clm.value import services``.
@@ -7,7 +7,7 @@ The names callers use are re-exported here: ``from clm.value import services``.
 
 from .computing import ANNUAL_DISCOUNT_RATE, BGNBD_HORIZON_MONTHS, MONTHLY_DISCOUNT_RATE, compute, tier_rules
 from .daily import recompute
-from .loading import Known, change_frame, order_frame
+from .loading import Known
 from .loyalty import LOYALTY_RULES, add_entry, balance, check_entry, redeem_points
 from .recommendations import set_recommendation_status
 from .reports import cac_report, cohort_report, contract_cohort_values, mrr_report
@@ -21,13 +21,11 @@ __all__ = [
     "add_entry",
     "balance",
     "cac_report",
-    "change_frame",
     "check_entry",
     "cohort_report",
     "compute",
     "contract_cohort_values",
     "mrr_report",
-    "order_frame",
     "recompute",
     "redeem_points",
     "set_recommendation_status",

@@ -16,9 +16,10 @@ from clm.analytics.clv import BetaGeoModel, CLVInputError, GammaGammaModel, Shif
 from clm.analytics.clv.data import rfm_summary
 from clm.analytics.revenue import account_mrr_by_month
 from clm.commerce.models import Product
+from clm.core.frames import day_numbers
 from clm.value.models import CLVEstimate, TierRule
 
-from .loading import Known, day_numbers, purchases
+from .loading import Known, purchases
 
 ANNUAL_DISCOUNT_RATE = 0.10
 MONTHLY_DISCOUNT_RATE = (1 + ANNUAL_DISCOUNT_RATE) ** (1 / 12) - 1

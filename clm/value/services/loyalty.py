@@ -18,10 +18,11 @@ from clm.analytics.clv import CLVInputError
 from clm.commerce.models import Order
 from clm.core import bulk
 from clm.core import services as core_services
+from clm.core.frames import iso, read_frame
 from clm.customers.models import Account
 from clm.value.models import LoyaltyEntry
 
-from .loading import Known, iso, read_frame
+from .loading import Known
 
 LOYALTY_RULES = tiers.LoyaltyRules()
 

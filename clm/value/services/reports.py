@@ -11,10 +11,12 @@ import pandas as pd
 from django.db import models
 
 from clm.analytics.revenue import account_mrr_by_month
+from clm.commerce.frames import change_frame, order_frame
+from clm.core.frames import money, read_frame
 from clm.customers.models import Account
 from clm.value.models import CLVEstimate
 
-from .loading import change_frame, money, order_frame, purchases, read_frame
+from .loading import purchases
 
 
 def _months(table: pd.DataFrame) -> list[str]:
