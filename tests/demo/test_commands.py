@@ -7,10 +7,12 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from clm.core.models import User
+from clm.analytics import health, tiers
+from clm.core.models import User, Workspace
 from clm.customers.models import Account
 from clm.demo.models import TrueState
-from clm.lifecycle.models import HealthScore
+from clm.lifecycle.models import HealthModel, HealthScore, RuleSet
+from clm.value.models import TierRule
 
 
 def run(*args, **options):
@@ -26,7 +28,14 @@ def test_demo_builds_the_company_and_prints_the_url_and_login():
     )
     assert "http://127.0.0.1:8123/" in text
     assert "admin" in text and "clm-demo-2026" in text
-    assert "Lifecycle computations: search keys, lifecycle history" in text
+    assert "Lifecycle computations: configuration, search keys, lifecycle history" in text
+    # six months are too short to train on: it says so instead of a model's validation
+    assert "No churn model: " in text and "Health, stages and signals run without it." in text
+    # the settings the engine ran on are rows the admin can edit
+    assert Workspace.objects.count() == HealthModel.objects.count() == 1
+    assert TierRule.objects.count() == len(tiers.DEFAULT_TIERS)
+    assert set(RuleSet.objects.values_list("kind", flat=True)) == {"stages", "signals"}
+    assert HealthModel.objects.get().parsed().name == health.DEFAULT_MODEL.name
     assert Account.objects.count() == TrueState.objects.count() == 30
     # a year of history replayed (as far as the 6 months go back), and today's run
     scored_days = set(HealthScore.objects.values_list("as_of", flat=True))
