@@ -13,11 +13,11 @@ from clm.core.models import Workspace
 pytestmark = pytest.mark.django_db
 
 
-def errors_of(**changes) -> dict:
+def errors_of(language="en", **changes) -> dict:
     settings = Workspace.current()
     for name, value in changes.items():
         setattr(settings, name, value)
-    with pytest.raises(ValidationError) as caught:
+    with translation.override(language), pytest.raises(ValidationError) as caught:
         settings.full_clean()
     return caught.value.message_dict
 
@@ -62,12 +62,13 @@ def test_rates_and_horizons_have_bounds():
 
 
 def test_messages_are_in_the_admins_language():
-    with translation.override("zh-hans"):
-        errors = errors_of(sla_first_response_hours={"urgent": 4})
+    errors = errors_of("zh-hans", sla_first_response_hours={"urgent": 4})
     assert errors["sla_first_response_hours"] == ["请填写 low, normal, high 的值。"]
 
 
 def test_an_admin_edits_them_and_a_bad_value_saves_nothing(client, admin_user):
+    admin_user.language = "en"
+    admin_user.save()
     client.force_login(admin_user)
     settings = Workspace.current()
     settings.save()

@@ -117,6 +117,8 @@ def test_a_ticket_is_opened_now_by_default_and_checks_its_dates_and_csat(as_csm,
 
 
 def test_a_subscription_goes_through_its_ledger_rule(client, admin_user, huawei):
+    admin_user.language = "en"
+    admin_user.save()
     client.force_login(admin_user)
     product = Product.objects.get(name="CLM Cloud")
     response = client.post(new("subscriptions", huawei), {
