@@ -11,8 +11,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from clm.io import tasks, uploads
@@ -62,6 +62,14 @@ class UploadForm(forms.Form):
         self.fields["kind"].choices = importable_kinds(user)
 
 
+def field_label(f) -> str:
+    """An import field by the name its users give the column: the first Chinese name the importer
+    recognises for it on a Chinese page, the column name the export writes otherwise."""
+    if get_language().startswith("zh"):
+        return next((a for a in f.aliases if not a.isascii()), f.header)
+    return f.header
+
+
 class MappingForm(forms.Form):
     """One choice per file column: the field it goes into, or not imported."""
 
@@ -72,7 +80,7 @@ class MappingForm(forms.Form):
     def __init__(self, *args, preview, **kwargs):
         super().__init__(*args, **kwargs)
         choices = [("", _("— not imported —"))] + [
-            (f.name, f"{f.header}" + (" *" if f.required else "")) for f in preview.kind.fields
+            (f.name, field_label(f) + (" *" if f.required else "")) for f in preview.kind.fields
         ]
         self.columns = []
         for i, column in enumerate(preview.header):

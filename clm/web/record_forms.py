@@ -5,6 +5,7 @@ from django import forms
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from clm.commerce.models import Product, Subscription
 from clm.core.access import visible_accounts, visible_records
@@ -117,7 +118,7 @@ class ContactForm(RecordForm):
         model = Contact
         fields = ["account", "name", "title", "email", "phone", "role", "is_key_person", "status", "left_on"]
         labels = {
-            "account": _("Account"), "name": _("Name"), "title": _("Job title"), "email": _("Email"),
+            "account": _("Account"), "name": pgettext_lazy("person", "Name"), "title": _("Job title"), "email": _("Email"),
             "phone": _("Phone"), "role": _("Decision-chain role"), "is_key_person": _("Key person (KP)"),
             "status": _("Status"), "left_on": _("Left on"),
         }
@@ -138,7 +139,7 @@ class TicketForm(RecordForm):
             "opened_at": _("Opened"), "first_response_at": _("First response"), "resolved_at": _("Resolved"),
             "csat": _("CSAT (1–5)"),
         }
-        help_texts = {"category": _("For example bug, question, complaint.")}
+        help_texts = {"category": _("For example bug, question, complaint."), "csat": ""}
         widgets = {"opened_at": _datetime(), "first_response_at": _datetime(), "resolved_at": _datetime()}
 
     def __init__(self, *args, **kwargs):
