@@ -101,3 +101,23 @@ def test_demo_rejects_a_port_that_is_not_a_port_before_building():
     with pytest.raises(CommandError, match="--port 70000"):
         run("demo", "--port", "70000", "--no-serve")
     assert not Account.objects.exists()
+
+
+def test_the_demo_reports_the_quality_its_churn_model_reached():
+    from rich.console import Console
+
+    from clm.demo.console import show_model_quality
+    from clm.demo.services import AfterBuild
+    from clm.lifecycle.models import ChurnModel
+
+    # the metadata clm.lifecycle.training.train stores with each model
+    model = ChurnModel(version="gbm-2026-12-07", horizon_days=90, metadata={
+        "validation": {"roc_auc": 0.9312, "brier": 0.04127}, "rows": {"train": 8000, "validation": 2400},
+        "positives": {"train": 310, "validation": 95},
+    })
+    out = StringIO()
+    show_model_quality(Console(file=out, width=200), AfterBuild(steps=["churn model"], model=model))
+    assert out.getvalue().strip() == (
+        "Churn model gbm-2026-12-07: validated on 2,400 later snapshots (95 churned within 90 days): "
+        "ROC AUC 0.931, Brier 0.0413."
+    )
