@@ -19,6 +19,7 @@ from clm.io import tasks, uploads
 from clm.io.api import job_out
 from clm.io.kinds import DEFAULT_SOURCE, KINDS, get_kind
 from clm.io.models import ImportJob
+from clm.web.views import is_htmx
 
 PENDING = "clm.import.pending"  # the session's note of the file uploaded and not yet imported
 SHOWN_ERRORS = 50
@@ -158,7 +159,7 @@ def import_mapping(request):
         "rows": [[row[i] if i < len(row) else "" for i, column in enumerate(preview.header) if column] for row in preview.rows],
         "nav": "accounts",
     }
-    template = "web/imports/_mapping.html" if request.headers.get("HX-Request") == "true" else "web/imports/mapping.html"
+    template = "web/imports/_mapping.html" if is_htmx(request) else "web/imports/mapping.html"
     return render(request, template, context, status=422 if preview.problems and request.method == "POST" else 200)
 
 
