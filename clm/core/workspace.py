@@ -10,7 +10,6 @@ from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
-from clm.analytics import tiers
 from clm.core.models import Workspace
 
 MAX_SLA_HOURS = 24 * 365
@@ -85,7 +84,11 @@ def clv_settings() -> ClvSettings:
     return ClvSettings(float(workspace.clv_annual_discount_rate), int(workspace.clv_horizon_months))
 
 
-def loyalty_rules() -> tiers.LoyaltyRules:
+def loyalty_rules():
+    """The loyalty rules as clm.analytics.tiers.LoyaltyRules (imported here: it brings the CLV
+    models and SciPy, which the platform layer does not otherwise need)."""
+    from clm.analytics import tiers
+
     workspace = Workspace.current()
     return tiers.LoyaltyRules(
         points_per_amount=float(workspace.loyalty_points_per_amount),
