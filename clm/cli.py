@@ -43,6 +43,32 @@ def needs_database_check(argv: list[str]) -> bool:
     return True
 
 
+# Commands (and sub-commands) that read a file and need neither the database nor the apps: they run
+# without django.setup(), which imports every app and through them scikit-learn, about 1.7 s of CPU.
+WITHOUT_APPS = {"clv": {"bgnbd", "sbg"}}
+
+
+def runs_without_apps(argv: list[str]) -> bool:
+    rest = argv[2:]
+    return argv[1] in WITHOUT_APPS and bool(rest) and rest[0] in WITHOUT_APPS[argv[1]]
+
+
+def run_without_apps(argv: list[str]) -> int:
+    """The command's own module, run as Django would run it, with settings but no app loaded."""
+    from importlib import import_module
+
+    from clm.core.env import ConfigError
+
+    modules = {"clv": "clm.value.management.commands.clv"}
+    try:
+        command = import_module(modules[argv[1]]).Command()
+    except ConfigError as exc:
+        print(f"clm: configuration error: {exc}", file=sys.stderr)
+        return 2
+    command.run_from_argv(["clm", *argv[1:]])
+    return 0
+
+
 def usage() -> str:
     width = max(map(len, COMMANDS))
     lines = ["usage: clm COMMAND [options]", "", "CLM — customer lifecycle management. Commands:", ""]
@@ -57,6 +83,8 @@ def main(argv: list[str] | None = None) -> int:
         print(usage())
         return 0
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clm.settings")
+    if runs_without_apps(argv):
+        return run_without_apps(argv)
     from clm.core.env import ConfigError
 
     try:

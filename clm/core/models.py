@@ -3,9 +3,11 @@ model (external ids, timestamps)."""
 
 import hashlib
 import secrets
+from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -46,6 +48,14 @@ class User(AbstractUser):
         return self.is_superuser or bool(self.roles.intersection(roles))
 
 
+def default_sla_hours() -> dict:
+    return {"urgent": 4, "high": 8, "normal": 24, "low": 72}
+
+
+def default_renewal_intent() -> dict:
+    return {"won": 1.0, "negotiation": 0.5, "proposal": 0.0, "discovery": 0.0, "qualify": 0.0, "lost": -1.0}
+
+
 class Workspace(models.Model):
     """The one row of company-wide settings an admin can change without a restart."""
 
@@ -57,6 +67,35 @@ class Workspace(models.Model):
     currency = models.CharField(_("currency"), max_length=3, default="CNY")
     record_visibility = models.CharField(max_length=10, choices=Visibility.choices, default=Visibility.ALL)
     event_retention_days = models.PositiveIntegerField(default=400)
+    # What were constants of the lifecycle engine and the value models (checked by clean()).
+    sla_first_response_hours = models.JSONField(
+        _("first-response SLA in hours, by ticket priority"), default=default_sla_hours,
+        help_text=_('For example {"urgent": 4, "high": 8, "normal": 24, "low": 72}.'),
+    )
+    renewal_intent = models.JSONField(
+        _("renewal intent read from the renewal deal's stage"), default=default_renewal_intent,
+        help_text=_("From -1 (leaving) through 0 (undecided) to 1 (renewing), for each deal stage."),
+    )
+    clv_annual_discount_rate = models.DecimalField(
+        _("CLV annual discount rate"), max_digits=5, decimal_places=4, default=Decimal("0.10"),
+        validators=[MinValueValidator(0), MaxValueValidator(1)], help_text=_("0.10 is 10% a year."),
+    )
+    clv_horizon_months = models.PositiveSmallIntegerField(
+        _("CLV horizon of repeat buyers (months)"), default=36, validators=[MinValueValidator(1), MaxValueValidator(120)],
+    )
+    loyalty_points_per_amount = models.DecimalField(
+        _("loyalty points per unit of purchase amount"), max_digits=8, decimal_places=4, default=Decimal("0.01"),
+        validators=[MinValueValidator(0)], help_text=_("0.01 is 1 point per 100 spent."),
+    )
+    loyalty_referral_points = models.PositiveIntegerField(_("loyalty points for a referred customer who signs"), default=500)
+    loyalty_credit_per_point = models.DecimalField(
+        _("service credit per loyalty point"), max_digits=8, decimal_places=4, default=Decimal("1"),
+        validators=[MinValueValidator(0)],
+    )
+    loyalty_expiry_months = models.PositiveSmallIntegerField(
+        _("loyalty points expire after (months)"), null=True, blank=True, validators=[MinValueValidator(1)],
+        help_text=_("Empty: points never expire."),
+    )
 
     @classmethod
     def current(cls) -> "Workspace":
@@ -70,6 +109,11 @@ class Workspace(models.Model):
 
     def __str__(self):
         return self.name
+
+    def clean(self):
+        from clm.core.workspace import check_workspace
+
+        check_workspace(self)
 
     class Meta:
         verbose_name = _("workspace")

@@ -1,4 +1,7 @@
-"""The simulator on the command line: a rich progress bar while it builds, a table after."""
+"""The simulator on the command line: a rich progress bar while it builds, a table after; for
+`clm demo`, a bar through the lifecycle step and the churn model's validation."""
+
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -6,6 +9,15 @@ from rich.table import Table
 
 from clm.core.console import parse_day
 from clm.demo.simulator import Result, simulate
+
+if TYPE_CHECKING:
+    from clm.demo.services import AfterBuild
+
+LIFECYCLE_STEPS = {
+    "history": "lifecycle history: run {done} of {total}",
+    "training": "churn model: snapshot {done}",
+    "today": "today's run",
+}
 
 
 def simulate_with_progress(console: Console, **arguments) -> Result:
@@ -20,6 +32,36 @@ def simulate_with_progress(console: Console, **arguments) -> Result:
         return simulate(
             **arguments, progress=lambda done, label: bar.update(task, completed=done, description=label)
         )
+
+
+def lifecycle_with_progress(console: Console, as_of) -> "AfterBuild":
+    """services.after_build with a bar: the year's runs, the training snapshots, today's run."""
+    from clm.demo.services import after_build  # the engine: only `clm demo` needs it
+
+    columns = [TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn()]
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task("lifecycle history", total=None)
+
+        def tell(step, done, total):
+            bar.update(task, description=LIFECYCLE_STEPS[step].format(done=done, total=total), completed=done,
+                       total=total)
+
+        return after_build(as_of, progress=tell)
+
+
+def show_model_quality(console: Console, done: "AfterBuild") -> None:
+    """What the churn model reached on the held-out later dates, or why there is none."""
+    if done.model is None:
+        console.print(f"No churn model: {done.no_model}. Health, stages and signals run without it.")
+        return
+    metadata = done.model.metadata
+    valid, rows, positives = metadata["validation"], metadata["rows"], metadata["positives"]
+    auc = valid.get("roc_auc")
+    quality = f"ROC AUC {auc:.3f}, Brier {valid['brier']:.4f}" if auc is not None else "one class only, no AUC"
+    console.print(
+        f"Churn model {done.model.version}: validated on {rows['validation']:,} later snapshots "
+        f"({positives['validation']:,} churned within {done.model.horizon_days} days): {quality}."
+    )
 
 
 def show_result(console: Console, result: Result) -> None:

@@ -1,11 +1,16 @@
 """What `clm demo` runs once the demo company is built."""
 
 import datetime as dt
+from dataclasses import dataclass, field
 
+from clm.analytics import health, stages, tiers, warning
 from clm.analytics.churn import NotEnoughHistory
+from clm.core.models import Workspace
 from clm.customers.services import fill_search_keys
 from clm.lifecycle import services as lifecycle
 from clm.lifecycle import training
+from clm.lifecycle.models import ChurnModel, HealthModel, RuleSet
+from clm.value.models import TierRule
 
 HISTORY_MONTHS = 12  # a year of health history for the trend on the account page
 
@@ -17,23 +22,65 @@ def history_dates(as_of: dt.date) -> list[dt.date]:
     return [*dates, as_of - dt.timedelta(days=7), as_of]
 
 
-def after_build(as_of: dt.date, progress=None) -> list[str]:
+def write_configuration() -> list[str]:
+    """The settings the engine runs on, as rows an admin edits (Workspace, the default health
+    model, the stage and signal rules, the value tiers): the built-in defaults, where no row is."""
+    written = []
+    if not Workspace.objects.exists():
+        Workspace.current().save()
+        written.append("workspace")
+    if not HealthModel.objects.exists():
+        HealthModel.objects.create(name=health.DEFAULT_MODEL.name, definition=health.DEFAULT_MODEL.to_dict())
+        written.append("health model")
+    for kind, rules in ((RuleSet.Kind.STAGES, stages.DEFAULT_STAGE_RULES), (RuleSet.Kind.SIGNALS, warning.DEFAULT_SIGNALS)):
+        if not RuleSet.objects.filter(kind=kind).exists():
+            RuleSet.objects.create(kind=kind, definition=rules.to_dict())
+            written.append(f"{kind} rules")
+    if not TierRule.objects.exists():
+        TierRule.objects.bulk_create(
+            TierRule(position=i, key=t.key, label=t.label, label_zh=t.label_zh,
+                     min_tenure_years=t.min_tenure_years, min_total_revenue=t.min_total_revenue)
+            for i, t in enumerate(tiers.DEFAULT_TIERS, start=1)
+        )
+        written.append("tier rules")
+    return written
+
+
+@dataclass
+class AfterBuild:
+    steps: list[str] = field(default_factory=list)
+    model: ChurnModel | None = None  # the churn model trained, with its validation in metadata
+    no_model: str = ""  # why none was trained
+
+
+def after_build(as_of: dt.date, progress=None) -> AfterBuild:
     """Run the lifecycle computations over the freshly built demo company, through the same
-    service functions the CLI, API and scheduler use, and return the names of the steps that ran:
-    the daily run replayed over the past year (health history, stage paths, signals), the churn
-    model trained on that history, and today's run with its predictions."""
+    service functions the CLI, API and scheduler use: the daily run replayed over the past year
+    (health history, stage paths, signals), the churn model trained on that history, and today's
+    run with its predictions. `progress(step, done, total)` hears of each date computed."""
+    progress = progress or (lambda step, done, total: None)
+    out = AfterBuild(steps=["configuration"] if write_configuration() else [])
     fill_search_keys()  # pinyin search keys of the accounts built in bulk
-    steps = ["search keys"]
-    for day in history_dates(as_of)[:-1]:
+    out.steps.append("search keys")
+    days = history_dates(as_of)[:-1]
+    for i, day in enumerate(days, start=1):
         lifecycle.run(day, value=False)
-        if progress:
-            progress(day)
-    steps.append("lifecycle history")
+        progress("history", i, len(days))
+    out.steps.append("lifecycle history")
+    snapshots = 0
+
+    def snapshot(day):
+        nonlocal snapshots
+        snapshots += 1
+        progress("training", snapshots, None)
+
     try:
-        training.train(step_days=28)
-        steps.append("churn model")
-    except NotEnoughHistory:
-        pass
+        out.model = training.train(step_days=28, progress=snapshot)
+        out.steps.append("churn model")
+    except NotEnoughHistory as exc:
+        out.no_model = str(exc)
+    progress("today", 0, 1)
     lifecycle.run(as_of)
-    steps.append("daily run")
-    return steps
+    progress("today", 1, 1)
+    out.steps.append("daily run")
+    return out

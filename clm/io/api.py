@@ -11,22 +11,20 @@ from __future__ import annotations
 
 import json
 import tempfile
-import uuid
 from datetime import datetime
 from pathlib import Path
 
-from django.core.exceptions import PermissionDenied, SuspiciousFileOperation
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import FileResponse, Http404, StreamingHttpResponse
 from django.utils import timezone
-from django.utils.text import get_valid_filename
 from ninja import File, Form, Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.files import UploadedFile
 from pydantic import TypeAdapter, ValidationError
 
 from clm.core.crud import Text
-from clm.io import export, tasks
+from clm.io import export, tasks, uploads
 from clm.io.kinds import DEFAULT_SOURCE, Kind, UnknownKind, get_kind
 from clm.io.mapping import MappingError, parse_map_options
 from clm.io.models import ImportJob
@@ -56,12 +54,6 @@ def _kind(name: str) -> Kind:
         return get_kind(name)
     except UnknownKind as exc:
         raise Http404(str(exc)) from None
-
-
-def _require(user, *permissions: str) -> None:
-    missing = [p for p in permissions if not user.has_perm(p)]
-    if missing:
-        raise PermissionDenied(f"you need the permission{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
 
 
 def job_out(job: ImportJob) -> dict:
@@ -114,19 +106,6 @@ def _columns(raw: str | None) -> dict[str, str]:
         raise HttpError(422, f"columns: {exc}") from None
 
 
-def disk_name(uploaded: str, limit: int = 200) -> str:
-    """The name an upload is saved under: no path, only safe characters, at most `limit` bytes
-    (file systems take 255) with its extension kept, which tells the reader CSV from XLSX."""
-    try:
-        name = Path(get_valid_filename(Path(uploaded).name))
-    except SuspiciousFileOperation:  # nothing left of it, or "." / ".."
-        name = Path("upload")
-    suffix = name.suffix[:16]
-    stem = name.name[: len(name.name) - len(name.suffix)]
-    room = limit - len(suffix.encode())
-    return stem.encode()[:room].decode("utf-8", "ignore") + suffix
-
-
 @router.post("/{kind}", response={200: JobOut, 202: JobOut, 422: dict})
 @transaction.non_atomic_requests  # the job row commits before a worker may claim it
 def upload(
@@ -145,7 +124,7 @@ def upload(
     (then the rejected rows can be downloaded). Files over 5 MB, or with background=true, are
     queued: poll the job's URL for progress and the report."""
     spec = _kind(kind)
-    _require(request.user, *spec.permissions)
+    uploads.require(request.user, spec)
     texts = {"source": source, "mapping": mapping, "save_mapping": save_mapping, "columns": columns}
     for field, text in texts.items():  # Django decodes form fields leniently: only NUL can get here
         if "\x00" in text:
@@ -160,20 +139,8 @@ def upload(
         "save_mapping": save_mapping,
         "columns": _columns(columns),
     }
-    folder = tasks.upload_dir(uuid.uuid4().hex)
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / disk_name(file.name or "")
-    with open(target, "wb") as fh:
-        for piece in file.chunks():
-            fh.write(piece)
-    job = ImportJob.objects.create(
-        kind=spec.name,
-        file=str(target),
-        original_name=(file.name or target.name).replace("\x00", "")[:255],  # as the column takes it
-        options=options,
-        bytes_total=target.stat().st_size,
-        created_by=request.user,
-    )
+    target = uploads.store(file.chunks(), file.name or "")
+    job = uploads.queue(request.user, spec, target, file.name or target.name, options)
     if background or job.bytes_total > INLINE_MAX_BYTES:
         tasks.run_import_job(job.pk)
         job.refresh_from_db()
@@ -193,10 +160,7 @@ def upload(
 
 
 def _job(request, job_id: int) -> ImportJob:
-    job = ImportJob.objects.filter(pk=job_id).first()
-    if job is None or not (request.user.is_superuser or job.created_by_id == request.user.pk):
-        raise Http404("no such import job")
-    return job
+    return uploads.job_of(request.user, job_id)
 
 
 @router.get("/jobs/{job_id}", response=JobOut)
@@ -218,7 +182,8 @@ def export_records(request, kind: str, format: str = "csv"):
     """Every record of a kind the caller may see, as CSV (UTF-8 with BOM) or XLSX, with the
     column names the importer recognises."""
     spec = _kind(kind)
-    _require(request.user, spec.view_permission)
+    if not request.user.has_perm(spec.view_permission):
+        raise PermissionDenied(f"you need the permission {spec.view_permission}")
     stamp = timezone.localdate().isoformat()
     if format == "csv":
         response = StreamingHttpResponse(export.csv_chunks(spec, request.user), content_type=export.content_type("csv"))

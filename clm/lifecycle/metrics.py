@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from clm.commerce.frames import change_frame, order_frame
 from clm.commerce.models import Payment, Subscription, SubscriptionChange
+from clm.core import workspace
 from clm.customers.models import Account, Contact, Interaction
 from clm.sales.models import Opportunity, OpportunityStageChange
 from clm.service.models import SurveyResponse, Ticket
@@ -38,22 +39,11 @@ WINDOW_DAYS = RECENT_DAYS + BASELINE_DAYS
 ACTIVITY_LOOKBACK_DAYS = 400  # days_since_last_activity is missing beyond this
 KEY_ROLES = (Contact.Role.DECISION_MAKER, Contact.Role.ECONOMIC_BUYER, Contact.Role.CHAMPION)
 HIGH_PRIORITY = (Ticket.Priority.HIGH, Ticket.Priority.URGENT)
-# Hours to the first response before a ticket breaches its SLA, by priority.
-SLA_FIRST_RESPONSE_HOURS = {"urgent": 4, "high": 8, "normal": 24, "low": 72}
 # the contract ledger's columns (clm.value.services.loading) by the names used here
 LEDGER_NAMES = {
     "subscription_id": "subscription", "account_id": "account", "effective_date": "date", "mrr_after": "mrr",
     "seats_after": "seats", "status_after": "status",
 }  # fmt: skip
-# A renewal opportunity's stage as of the date, read as the customer's stated intent.
-RENEWAL_INTENT = {
-    "won": 1.0,
-    "negotiation": 0.5,
-    "proposal": 0.0,
-    "discovery": 0.0,
-    "qualify": 0.0,
-    "lost": -1.0,
-}
 
 
 @dataclass(frozen=True)
@@ -406,7 +396,7 @@ def _tickets(w: Window) -> pd.DataFrame:
     opened = pd.to_datetime(tickets["opened_at"], utc=True)
     recent = opened >= pd.Timestamp(w.instant(RECENT_DAYS))
     last_90 = opened >= pd.Timestamp(w.instant(90))
-    limit = pd.to_timedelta(tickets["priority"].map(SLA_FIRST_RESPONSE_HOURS).fillna(24), unit="h")
+    limit = pd.to_timedelta(tickets["priority"].map(workspace.sla_hours()).fillna(24), unit="h")
     responded = pd.to_datetime(tickets["first_response_at"], utc=True)
     end = pd.Timestamp(w.end)
     # a response after the date was not known then: the ticket was still waiting
@@ -487,7 +477,7 @@ def _renewal_intent(w: Window) -> pd.DataFrame:
     if history.empty:
         return pd.DataFrame(index=pd.Index([], name="account"))
     stage = history.groupby("deal")["stage"].last()
-    intent = stage.map(RENEWAL_INTENT)
+    intent = stage.map(workspace.renewal_intent())  # a renewal deal's stage read as the customer's stated intent
     account = stage.index.map(deals)
     return intent.groupby(account).min().rename("renewal_intent").rename_axis("account").to_frame()
 

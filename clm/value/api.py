@@ -16,6 +16,7 @@ from pydantic import Field
 
 from clm.analytics.clv import CLVInputError
 from clm.commerce.models import Order, SubscriptionChange
+from clm.core import workspace
 from clm.core.access import sees_everything, visible_accounts, visible_records
 from clm.core.crud import (
     DEFAULT_LIMIT,
@@ -495,7 +496,7 @@ def loyalty(request, id: int, limit: Limit = DEFAULT_LIMIT, offset: Offset = 0):
     return {
         "account_id": account.pk,
         "balance": services.balance(account),
-        "credit_per_point": services.LOYALTY_RULES.credit_per_point,
+        "credit_per_point": workspace.loyalty_rules().credit_per_point,
         "count": entries.count(),
         "limit": limit,
         "offset": offset,

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from clm.web import playbook_views, views, work_views
+from clm.web import import_views, playbook_views, record_views, views, work_views
 
 app_name = "web"
 
@@ -46,6 +46,14 @@ urlpatterns = auth + [
     path("playbooks/<int:pk>/active/", playbook_views.playbook_active, name="playbook_active"),
     path("playbooks/<int:pk>/steps/<slug:action>/", playbook_views.playbook_step, name="playbook_step"),
     path("playbooks/enrollments/<int:pk>/", playbook_views.enrollment_detail, name="playbook_enrollment"),
+    path("records/<slug:kind>/new/", record_views.record_new, name="record_new"),
+    path("records/<slug:kind>/<int:pk>/edit/", record_views.record_edit, name="record_edit"),
+    path("records/contacts/options/", record_views.contact_options, name="record_contacts"),
+    path("import/", import_views.import_start, name="import"),
+    path("import/columns/", import_views.import_mapping, name="import_mapping"),
+    path("import/jobs/<int:pk>/", import_views.import_job, name="import_job"),
+    path("import/jobs/<int:pk>/status/", import_views.import_job_status, name="import_job_status"),
+    path("import/jobs/<int:pk>/rejected.csv", import_views.import_rejected, name="import_rejected"),
     path("preferences/", views.preferences, name="preferences"),
     path("language/", views.set_language, name="set_language"),
 ]

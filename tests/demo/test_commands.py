@@ -7,10 +7,12 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from clm.core.models import User
+from clm.analytics import health, tiers
+from clm.core.models import User, Workspace
 from clm.customers.models import Account
 from clm.demo.models import TrueState
-from clm.lifecycle.models import HealthScore
+from clm.lifecycle.models import HealthModel, HealthScore, RuleSet
+from clm.value.models import TierRule
 
 
 def run(*args, **options):
@@ -26,7 +28,14 @@ def test_demo_builds_the_company_and_prints_the_url_and_login():
     )
     assert "http://127.0.0.1:8123/" in text
     assert "admin" in text and "clm-demo-2026" in text
-    assert "Lifecycle computations: search keys, lifecycle history" in text
+    assert "Lifecycle computations: configuration, search keys, lifecycle history" in text
+    # six months are too short to train on: it says so instead of a model's validation
+    assert "No churn model: " in text and "Health, stages and signals run without it." in text
+    # the settings the engine ran on are rows the admin can edit
+    assert Workspace.objects.count() == HealthModel.objects.count() == 1
+    assert TierRule.objects.count() == len(tiers.DEFAULT_TIERS)
+    assert set(RuleSet.objects.values_list("kind", flat=True)) == {"stages", "signals"}
+    assert HealthModel.objects.get().parsed().name == health.DEFAULT_MODEL.name
     assert Account.objects.count() == TrueState.objects.count() == 30
     # a year of history replayed (as far as the 6 months go back), and today's run
     scored_days = set(HealthScore.objects.values_list("as_of", flat=True))
@@ -92,3 +101,23 @@ def test_demo_rejects_a_port_that_is_not_a_port_before_building():
     with pytest.raises(CommandError, match="--port 70000"):
         run("demo", "--port", "70000", "--no-serve")
     assert not Account.objects.exists()
+
+
+def test_the_demo_reports_the_quality_its_churn_model_reached():
+    from rich.console import Console
+
+    from clm.demo.console import show_model_quality
+    from clm.demo.services import AfterBuild
+    from clm.lifecycle.models import ChurnModel
+
+    # the metadata clm.lifecycle.training.train stores with each model
+    model = ChurnModel(version="gbm-2026-12-07", horizon_days=90, metadata={
+        "validation": {"roc_auc": 0.9312, "brier": 0.04127}, "rows": {"train": 8000, "validation": 2400},
+        "positives": {"train": 310, "validation": 95},
+    })
+    out = StringIO()
+    show_model_quality(Console(file=out, width=200), AfterBuild(steps=["churn model"], model=model))
+    assert out.getvalue().strip() == (
+        "Churn model gbm-2026-12-07: validated on 2,400 later snapshots (95 churned within 90 days): "
+        "ROC AUC 0.931, Brier 0.0413."
+    )

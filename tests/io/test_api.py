@@ -9,7 +9,7 @@ from django.test import Client
 from clm.core.models import ApiToken
 from clm.customers.models import Account
 from clm.io import api as io_api
-from clm.io import tasks
+from clm.io import tasks, uploads
 from clm.io.engine import Progress
 from clm.io.models import ImportJob
 from tests.conftest import make_user
@@ -177,4 +177,4 @@ def test_an_export_needs_the_view_permission_and_a_known_format(owner, db):
     ],
 )
 def test_an_upload_is_saved_under_a_safe_short_name_with_its_extension(uploaded, saved):
-    assert io_api.disk_name(uploaded) == saved
+    assert uploads.disk_name(uploaded) == saved

@@ -169,3 +169,20 @@ def test_the_query_count_does_not_grow_with_the_number_of_accounts(world):
         frame = metrics.compute(AS_OF)
     assert len(frame) == 203
     assert len(many.captured_queries) == len(few.captured_queries)
+
+
+def test_the_sla_targets_and_renewal_intents_are_the_workspaces(world):
+    from clm.core.models import Workspace
+
+    shop = world["shop"]
+    Ticket.objects.create(account=shop, subject="w", priority="high", opened_at=at(D(2024, 6, 30), 8),
+                          first_response_at=at(D(2024, 6, 30), 18))
+    assert metrics.compute(AS_OF).loc[shop.pk, "sla_breaches_90d"] == 1  # 10 h against the default 8 h
+    settings = Workspace.current()
+    settings.sla_first_response_hours = {**settings.sla_first_response_hours, "high": 12}
+    settings.renewal_intent = {**settings.renewal_intent, "qualify": -0.5}
+    settings.full_clean()
+    settings.save()
+    computed = metrics.compute(AS_OF)
+    assert computed.loc[shop.pk, "sla_breaches_90d"] == 0  # within the workspace's 12 h
+    assert computed.loc[world["acme"].pk, "renewal_intent"] == -0.5  # its renewal deal is at "qualify"

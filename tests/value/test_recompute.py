@@ -11,6 +11,8 @@ import pytest
 from clm.analytics.clv import ShiftedBetaGeometricModel
 from clm.analytics.tiers import DEFAULT_TIERS
 from clm.commerce.models import Order
+from clm.core import workspace
+from clm.core.models import Workspace
 from clm.customers.models import Account
 from clm.value import services
 from clm.value.models import CLVEstimate, LoyaltyEntry, Recommendation, TierAssignment, TierRule
@@ -32,7 +34,7 @@ def test_contract_accounts_are_valued_with_the_sbg_of_fader_and_hardie_2007():
     survivor = CLVEstimate.objects.get(account=accounts[-1])
     model = ShiftedBetaGeometricModel(sbg["alpha"], sbg["beta"])
     # 7 renewals made; no orders, so the margin rate is 1 and the monthly margin the MRR of 100
-    expected = 100 * float(model.discounted_expected_residual_lifetime(services.MONTHLY_DISCOUNT_RATE, 7))
+    expected = 100 * float(model.discounted_expected_residual_lifetime(workspace.clv_settings().monthly_discount_rate, 7))
     assert float(survivor.future_value) == pytest.approx(expected, abs=0.01)
     assert survivor.method == "sbg"
     assert survivor.inputs["active"] is True
@@ -62,7 +64,7 @@ def test_order_accounts_are_valued_with_bgnbd_fitted_as_in_fader_hardie_lee_2005
     estimate = CLVEstimate.objects.get(account=accounts[4])  # the paper's example file's first customer
     assert estimate.method == "bgnbd"
     assert 0 < estimate.inputs["p_alive"] <= 1
-    assert estimate.inputs["horizon_months"] == services.BGNBD_HORIZON_MONTHS
+    assert estimate.inputs["horizon_months"] == 36  # the workspace's default
     # no cost recorded: the margin is the revenue, and the value adds what was earned so far
     assert estimate.historical_value == Decimal(str(estimate.inputs["revenue_to_date"]))
     assert float(estimate.future_value) == pytest.approx(
@@ -216,7 +218,7 @@ def test_points_are_earned_on_purchases_and_referrals_once():
     order(referrer, dt.date(2024, 1, 6), "99.99")  # 0 points: no entry
     order(referred, dt.date(2024, 2, 1), "300.00")  # the referred account becomes a customer
     services.recompute(dt.date(2024, 3, 1))
-    assert services.balance(referrer) == 12 + services.LOYALTY_RULES.referral_points
+    assert services.balance(referrer) == 12 + 500  # the workspace's default referral points
     assert services.balance(referred) == 3
     entry = LoyaltyEntry.objects.get(kind="referral")
     assert (
@@ -273,11 +275,10 @@ def test_the_number_of_queries_does_not_grow_with_the_accounts(products):
     assert queries(dt.date(2024, 3, 2)) == small
 
 
-def test_points_expire_oldest_first_when_the_rules_say_so(monkeypatch):
-    from clm.analytics.tiers import LoyaltyRules
-    from clm.value.services import loyalty
-
-    monkeypatch.setattr(loyalty, "LOYALTY_RULES", LoyaltyRules(expiry_months=12))
+def test_points_expire_oldest_first_when_the_rules_say_so():
+    settings = Workspace.current()
+    settings.loyalty_expiry_months = 12  # a workspace setting an admin edits
+    settings.save()
     buyer = Account.objects.create(name="buyer")
     order(buyer, dt.date(2023, 1, 10), "5000.00")  # 50 points, expire on 2024-01-10
     order(buyer, dt.date(2023, 9, 1), "2000.00")  # 20 points, still valid in March 2024

@@ -5,18 +5,14 @@ and order loaders are clm.commerce.frames'), ``computing`` (CLV, tiers, offers),
 The names callers use are re-exported here: ``from clm.value import services``.
 """
 
-from .computing import ANNUAL_DISCOUNT_RATE, BGNBD_HORIZON_MONTHS, MONTHLY_DISCOUNT_RATE, compute, tier_rules
+from .computing import compute, tier_rules
 from .daily import recompute
 from .loading import Known
-from .loyalty import LOYALTY_RULES, add_entry, balance, check_entry, redeem_points
+from .loyalty import add_entry, balance, check_entry, redeem_points
 from .recommendations import set_recommendation_status
 from .reports import cac_report, cohort_report, contract_cohort_values, mrr_report
 
 __all__ = [
-    "ANNUAL_DISCOUNT_RATE",
-    "BGNBD_HORIZON_MONTHS",
-    "LOYALTY_RULES",
-    "MONTHLY_DISCOUNT_RATE",
     "Known",
     "add_entry",
     "balance",

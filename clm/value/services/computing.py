@@ -16,14 +16,12 @@ from clm.analytics.clv import BetaGeoModel, CLVInputError, GammaGammaModel, Shif
 from clm.analytics.clv.data import rfm_summary
 from clm.analytics.revenue import account_mrr_by_month
 from clm.commerce.models import Product
+from clm.core import workspace
 from clm.core.frames import day_numbers
 from clm.value.models import CLVEstimate, TierRule
 
 from .loading import Known, purchases
 
-ANNUAL_DISCOUNT_RATE = 0.10
-MONTHLY_DISCOUNT_RATE = (1 + ANNUAL_DISCOUNT_RATE) ** (1 / 12) - 1
-BGNBD_HORIZON_MONTHS = 36  # repeat buyers' future value is counted over three years
 OFFERS_PER_ACCOUNT = 1
 OFFER_MIN_ACCOUNTS = 5  # a rule "A, then B" needs this many accounts behind it
 
@@ -121,7 +119,8 @@ def _contractual_clv(known: Known, history: pd.DataFrame, subscribers: set, outc
         "customers": model.fit_info.n_customers,
         "log_likelihood": round(model.fit_info.log_likelihood, 4),
     }
-    derl = model.discounted_expected_residual_lifetime(MONTHLY_DISCOUNT_RATE, np.maximum(periods, 0))
+    rates = workspace.clv_settings()
+    derl = model.discounted_expected_residual_lifetime(rates.monthly_discount_rate, np.maximum(periods, 0))
     retention = model.retention_rate(np.maximum(periods, 0) + 1)
     own = history.reindex(accounts)
     margin_rate = own["margin_rate"].fillna(1.0).to_numpy()
@@ -147,7 +146,7 @@ def _contractual_clv(known: Known, history: pd.DataFrame, subscribers: set, outc
             "monthly_margin": round(float(monthly_margin[i]), 2),
             "retention_next_month": round(float(retention[i]), 4),
             "discounted_expected_residual_months": round(float(derl[i]), 3) if active[i] else 0.0,
-            "annual_discount_rate": ANNUAL_DISCOUNT_RATE,
+            "annual_discount_rate": rates.annual_discount_rate,
             "revenue_to_date": round(revenue_so_far[i], 2),
             "cost_to_date": round(cost_so_far[i], 2),
         }
@@ -179,6 +178,8 @@ def _repeat_buyer_clv(known: Known, history: pd.DataFrame, outcome: Outcome) -> 
         outcome.problems.append(f"repeat buyers: BG/NBD not fitted ({exc.reason}); historical CLV used")
         return _historical_clv(history, f"BG/NBD could not be fitted: {exc.reason}")
     spend_note = "Gamma-Gamma"
+    rates = workspace.clv_settings()
+    horizon, monthly_rate = rates.horizon_months, rates.monthly_discount_rate
     repeat = (x > 0) & (m > 0)
     try:
         gg = GammaGammaModel.fit(x[repeat], m[repeat])
@@ -188,15 +189,15 @@ def _repeat_buyer_clv(known: Known, history: pd.DataFrame, outcome: Outcome) -> 
         spend_note = f"own mean order value (Gamma-Gamma not fitted: {exc.reason})"
     if gg is not None:
         revenue = gg.expected_customer_lifetime_value(
-            bg, x, t_x, age, m, months=BGNBD_HORIZON_MONTHS, monthly_discount_rate=MONTHLY_DISCOUNT_RATE
+            bg, x, t_x, age, m, months=horizon, monthly_discount_rate=monthly_rate
         )
         spend = gg.expected_average_spend(x, m)
     else:
         mean_order = (orders.groupby("account_id")["amount"].mean()).reindex(summary.index).to_numpy()
         spend = mean_order
-        horizons = np.arange(BGNBD_HORIZON_MONTHS + 1) * (365.2425 / 12 / 7)
+        horizons = np.arange(horizon + 1) * (365.2425 / 12 / 7)
         cumulative = bg.expected_purchases(horizons[:, None], x[None], t_x[None], age[None])
-        discount = (1 + MONTHLY_DISCOUNT_RATE) ** -np.arange(1, BGNBD_HORIZON_MONTHS + 1)
+        discount = (1 + monthly_rate) ** -np.arange(1, horizon + 1)
         revenue = spend * (discount @ np.diff(cumulative, axis=0))
     unusable = ~np.isfinite(revenue)
     if unusable.any():
@@ -232,10 +233,10 @@ def _repeat_buyer_clv(known: Known, history: pd.DataFrame, outcome: Outcome) -> 
             "expected_order_value": round(float(spend[i]), 2),
             "spend_model": spend_note,
             "expected_discounted_revenue": round(float(revenue[i]), 2),
-            "horizon_months": BGNBD_HORIZON_MONTHS,
+            "horizon_months": horizon,
             "margin_rate": round(float(margin_rate[i]), 4),
             "margin_source": source[i],
-            "annual_discount_rate": ANNUAL_DISCOUNT_RATE,
+            "annual_discount_rate": rates.annual_discount_rate,
             "revenue_to_date": round(revenue_so_far[i], 2),
             "cost_to_date": round(cost_so_far[i], 2),
         }

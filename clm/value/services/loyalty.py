@@ -16,7 +16,7 @@ from django.utils import timezone
 from clm.analytics import tiers
 from clm.analytics.clv import CLVInputError
 from clm.commerce.models import Order
-from clm.core import bulk
+from clm.core import bulk, workspace
 from clm.core import services as core_services
 from clm.core.frames import iso, read_frame
 from clm.customers.models import Account
@@ -24,13 +24,12 @@ from clm.value.models import LoyaltyEntry
 
 from .loading import Known
 
-LOYALTY_RULES = tiers.LoyaltyRules()
-
 
 def earn_points(known: Known, since: pd.Series) -> dict:
     """Points for every order up to the as-of date not yet credited, and for every referred
     account that has become a customer by then (to its referrer). Each order and each referred
     account earns once (unique constraints), so repeating a day adds nothing."""
+    rules = workspace.loyalty_rules()
     uncredited = (
         Order.objects.filter(ordered_on__lte=known.as_of)
         .exclude(models.Exists(LoyaltyEntry.objects.filter(order_id=models.OuterRef("pk"))))
@@ -40,7 +39,7 @@ def earn_points(known: Known, since: pd.Series) -> dict:
     orders = known.orders
     fresh = orders[orders["order_id"].isin(list(uncredited))]
     points = (
-        tiers.purchase_points(fresh["amount"].to_numpy(), LOYALTY_RULES) if len(fresh) else np.zeros(0, int)
+        tiers.purchase_points(fresh["amount"].to_numpy(), rules) if len(fresh) else np.zeros(0, int)
     )
     earning = fresh[points > 0]
     now = connection.ops.adapt_datetimefield_value(timezone.now())
@@ -58,7 +57,7 @@ def earn_points(known: Known, since: pd.Series) -> dict:
     columns = ["account_id", "date", "kind", "points", "credit", "order_id", "note", "created_at"]
     bulk.insert(LoyaltyEntry, columns, purchase, conflict=("order_id",))
     referral = []
-    if len(since) and LOYALTY_RULES.referral_points > 0:
+    if len(since) and rules.referral_points > 0:
         accounts = known.accounts.set_index("account_id")
         referred = accounts.loc[accounts.index.isin(since.index), "referred_by"].dropna()
         referred = referred[referred.astype(int) != referred.index.to_numpy()]
@@ -75,17 +74,17 @@ def earn_points(known: Known, since: pd.Series) -> dict:
                     account_id=int(referrer),
                     date=np.datetime64(int(since[account]), "D").astype(object),
                     kind=LoyaltyEntry.Kind.REFERRAL,
-                    points=int(LOYALTY_RULES.referral_points),
+                    points=int(rules.referral_points),
                     referred_account_id=int(account),
                     note="referred a customer who signed",
                 )
             )
         LoyaltyEntry.objects.bulk_create(referral, batch_size=2000, ignore_conflicts=True)
-    expired = _expire_points(known.as_of) if LOYALTY_RULES.expiry_months else 0
+    expired = _expire_points(known.as_of, rules) if rules.expiry_months else 0
     return {"purchase": len(purchase), "referral": len(referral), "expiry": expired}
 
 
-def _expire_points(as_of: dt.date) -> int:
+def _expire_points(as_of: dt.date, rules: tiers.LoyaltyRules) -> int:
     """Expiry entries for points older than the rules' expiry age, oldest first (clm.analytics.tiers)."""
     ledger = read_frame(
         LoyaltyEntry.objects.filter(date__lte=as_of)
@@ -95,7 +94,7 @@ def _expire_points(as_of: dt.date) -> int:
     )
     if ledger.empty:
         return 0
-    due = tiers.expiry_entries(ledger, as_of, LOYALTY_RULES)
+    due = tiers.expiry_entries(ledger, as_of, rules)
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     day = connection.ops.adapt_datefield_value(as_of)
     rows = [
@@ -137,7 +136,7 @@ def check_entry(account: Account, kind: str, points, on: dt.date) -> dict:
     entry = {"points": points, "credit": 0.0}
     if kind == LoyaltyEntry.Kind.REDEMPTION:
         try:
-            entry = tiers.redemption_entry(_ledger(account), account.pk, -points, on, LOYALTY_RULES)
+            entry = tiers.redemption_entry(_ledger(account), account.pk, -points, on, workspace.loyalty_rules())
         except tiers.RedemptionRefused as exc:
             raise ValidationError(
                 {

@@ -2,8 +2,13 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from clm.core.console import console_for
-from clm.demo import services
-from clm.demo.console import add_size_arguments, show_result, simulate_with_progress
+from clm.demo.console import (
+    add_size_arguments,
+    lifecycle_with_progress,
+    show_model_quality,
+    show_result,
+    simulate_with_progress,
+)
 from clm.demo.simulator import DEMO_PASSWORD, SimulationError, set_demo_login
 
 
@@ -30,8 +35,9 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
         show_result(console, result)
         console.print("Running the lifecycle engine over the past year and training the churn model…")
-        steps = services.after_build(result.spec.as_of)
-        console.print(f"Lifecycle computations: {', '.join(steps)}.")
+        done = lifecycle_with_progress(console, result.spec.as_of)
+        console.print(f"Lifecycle computations: {', '.join(done.steps)}.")
+        show_model_quality(console, done)
         set_demo_login()
         console.print(
             f"\nOpen http://{host}:{port}/ and log in as [bold]admin[/bold] / [bold]{DEMO_PASSWORD}[/bold]"
