@@ -100,7 +100,9 @@ def run(
     scored_rows = []
     health_rows = []
     per_step = []
-    open_since = pd.DataFrame({"account": [], "kind": [], "opened_on": pd.Series(dtype="datetime64[ns]")})
+    open_since = pd.DataFrame(
+        {"account": [], "kind": pd.Series(dtype=object), "opened_on": pd.Series(dtype="datetime64[ns]")}
+    )
     for day in dates:
         result = services.assess(
             day,
