@@ -32,6 +32,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 from threadpoolctl import threadpool_limits
 
+from .attribution import OTHER, shapley
 from .evaluation import cross_validate_model, evaluate
 
 KINDS = ("logistic", "gradient_boosting")
@@ -200,6 +201,30 @@ class ChurnModel:
                 factors.append(self._factor(feature, value, effect))
             rows.append(factors)
         return pd.Series(rows, index=X.index, dtype=object)
+
+    def explain_risk(self, X: pd.DataFrame, players: int = 4) -> pd.Series:
+        """Per row, the risk taken apart so that it adds up: factors [{feature, label, value,
+        typical, effect, baseline, text}, …] whose effects (probability units) sum exactly to the
+        row's probability minus ``baseline``, the risk of a typical account (every feature at its
+        typical value). The features that move the risk most are factors of their own, the rest
+        one factor (feature ``_other``); see clm.analytics.attribution."""
+        frame = self._frame(X)
+        effects = self.contributions(X)
+        baseline, _, rows = shapley(
+            lambda f: self.estimator.predict_proba(f)[:, 1], frame, self.reference, effects, players
+        )
+        out = []
+        for r, items in enumerate(rows):
+            factors = []
+            for feature, effect in items:
+                if feature == OTHER:
+                    factor = {"feature": OTHER, "label": "other factors", "value": None, "typical": None,
+                              "effect": effect, "text": f"other factors: {effect * 100:+.1f} points"}  # fmt: skip
+                else:
+                    factor = self._factor(feature, frame.iloc[r][feature], effect)
+                factors.append({**factor, "baseline": baseline})
+            out.append(factors)
+        return pd.Series(out, index=X.index, dtype=object)
 
     def _factor(self, feature, value, effect) -> dict:
         label = self.labels.get(feature, feature.replace("_", " "))
