@@ -63,7 +63,7 @@ def test_a_new_user_walks_through_the_workspace(page, live_server, company, arti
     points = page.evaluate(
         "() => echarts.getInstanceByDom(document.getElementById('usage-chart')).getOption().series[0].data.length"
     )
-    assert points == 365
+    assert points == 52  # weeks, not days
 
     # Add a note inline: it is first on the timeline at once, without a page reload.
     page.evaluate("() => { window.__same_page = true; }")
