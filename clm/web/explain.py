@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import math
 
-from django.utils.translation import get_language, gettext_lazy, gettext_noop
 from django.utils.text import capfirst
+from django.utils.translation import get_language, gettext_lazy, gettext_noop
 from django.utils.translation import gettext as _
 
 from clm.analytics.clv.formulas import retention_clv_paid_in_advance

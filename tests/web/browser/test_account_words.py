@@ -13,6 +13,7 @@ from clm.core import services
 from clm.customers.models import Account
 from tests.conftest import make_user
 from tests.core.test_catalog import PO, entries
+from tests.web.browser.conftest import sign_in
 from tests.web.conftest import build_history
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -76,10 +77,7 @@ def scored_account(transactional_db):
 def test_the_chinese_account_page_has_no_raw_key_and_no_english_sentence(page, live_server, scored_account, artifacts):
     page.set_default_timeout(15_000)
     page.set_viewport_size({"width": 1366, "height": 900})
-    page.goto(f"{live_server.url}/")
-    page.get_by_label("用户名").fill("mei")
-    page.get_by_label("密码").fill("pw-mei")
-    page.get_by_role("button", name="登录").click()
+    sign_in(page, live_server.url, "mei")
     page.goto(f"{live_server.url}/accounts/{scored_account.pk}/")
     expect(page.get_by_test_id("account-name")).to_have_text("华为技术有限公司")
     expect(page.get_by_test_id("usage-chart").locator("canvas")).to_have_count(1)
