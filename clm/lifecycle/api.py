@@ -76,8 +76,9 @@ class Factor(Schema):
     label: str
     value: Any
     typical: Any
-    effect: float = Field(description="probability points this factor adds")
+    effect: float = Field(description="probability this factor adds; the effects sum to probability − baseline")
     text: str
+    baseline: float | None = Field(None, description="the risk of a typical account, which the effects add up from")
 
 
 class ChurnRiskOut(Schema):

@@ -23,7 +23,7 @@ from clm.analytics.evaluation import (
     flag_precision,
     lead_time_metrics,
 )
-from clm.lifecycle import services
+from clm.lifecycle import calibration, services
 from clm.lifecycle.metrics import check_as_of, today
 
 
@@ -43,6 +43,7 @@ class Backtest:
     by_signal: dict[str, LeadTimeReport]
     model: ScoreReport | None = None
     model_note: str = ""
+    health: dict = field(default_factory=dict)  # the health score's calibration (churn rate per band, AUC)
     flags_per_step: list[dict] = field(default_factory=list)
 
     def to_dict(self) -> dict:
@@ -97,8 +98,11 @@ def run(
     first_kind: dict[str, dict[int, pd.Timestamp]] = {kind: {} for kind in signal_set.kinds}
     flagged_days = []
     scored_rows = []
+    health_rows = []
     per_step = []
-    open_since = pd.DataFrame({"account": [], "kind": [], "opened_on": pd.Series(dtype="datetime64[ns]")})
+    open_since = pd.DataFrame(
+        {"account": [], "kind": pd.Series(dtype=object), "opened_on": pd.Series(dtype="datetime64[ns]")}
+    )
     for day in dates:
         result = services.assess(
             day,
@@ -120,6 +124,7 @@ def run(
         for kind, group in held.groupby("kind"):
             for account in group["account"]:
                 first_kind[kind].setdefault(int(account), stamp)
+        health_rows.append(calibration.step_rows(result, live))
         per_step.append({"date": day.isoformat(), "live": int(live.sum()), "flagged": int(len(flagged))})
         if result.risk is not None and len(result.risk):
             scored_rows.append(result.risk[["probability"]].assign(as_of=stamp))
@@ -166,6 +171,9 @@ def run(
         model=model_report,
         model_note=note,
         flags_per_step=per_step,
+        health=calibration.report(
+            pd.concat(health_rows, ignore_index=True), churns, horizon_days=horizon_days, observed_until=observed_until
+        ).to_dict(),
     )
 
 

@@ -28,16 +28,17 @@ from django.utils import timezone
 from clm.commerce.frames import change_frame, order_frame
 from clm.commerce.models import Payment, Subscription, SubscriptionChange
 from clm.core import workspace
-from clm.customers.models import Account, Contact, Interaction
+from clm.customers.models import Account, Interaction
+from clm.lifecycle import voice
 from clm.sales.models import Opportunity, OpportunityStageChange
-from clm.service.models import SurveyResponse, Ticket
+from clm.service.models import Ticket
 from clm.usage.models import Feature, UsageDaily, UsageDailyUser, UsageFeatureDaily
 
 RECENT_DAYS = 30
 BASELINE_DAYS = 90  # the account's own prior baseline, before the recent window
 WINDOW_DAYS = RECENT_DAYS + BASELINE_DAYS
 ACTIVITY_LOOKBACK_DAYS = 400  # days_since_last_activity is missing beyond this
-KEY_ROLES = (Contact.Role.DECISION_MAKER, Contact.Role.ECONOMIC_BUYER, Contact.Role.CHAMPION)
+KEY_ROLES = voice.KEY_ROLES
 HIGH_PRIORITY = (Ticket.Priority.HIGH, Ticket.Priority.URGENT)
 # the contract ledger's columns (clm.value.services.loading) by the names used here
 LEDGER_NAMES = {
@@ -82,6 +83,10 @@ METRICS: dict[str, Metric] = {
     "complaints_90d": _n("complaint tickets in the last 90 days"),
     "nps_latest": _n("the latest NPS answer (0–10)"),
     "csat_latest": _n("the latest CSAT answer (1–5)"),
+    "nps_365d": _n("Net Promoter Score of the NPS answers in the last 365 days (−100 to 100)"),
+    "nps_trend": _n("mean NPS answer of the last 180 days minus the 180 days before"),
+    "csat_365d": _n("mean CSAT answer in the last 365 days (1–5)"),
+    "csat_trend": _n("mean CSAT answer of the last 180 days minus the 180 days before"),
     # relationship
     "days_since_csm_interaction": _n("days since our last call, meeting, visit, email or note"),
     "days_since_customer_reply": _n(
@@ -89,6 +94,9 @@ METRICS: dict[str, Metric] = {
     ),
     "key_contacts_left_90d": _n(
         "key people (KP, decision maker, economic buyer, champion) who left in 90 days"
+    ),
+    "key_people_missing": _n(
+        "key people who left and whose role no one holds now (missing: no key person on record)"
     ),
     # commercial
     "customer_ever": _n("1 if the account had a contract or an order by the date"),
@@ -165,9 +173,9 @@ def compute(as_of: dt.date) -> pd.DataFrame:
         _orders(window),
         _payments(window),
         _tickets(window),
-        _surveys(window),
+        voice.surveys(window),
         _interactions(window),
-        _contacts(window),
+        voice.key_people(window),
         _renewal_intent(window),
     ]
     for part in parts:
@@ -417,23 +425,6 @@ def _tickets(w: Window) -> pd.DataFrame:
     ).rename_axis("account")
 
 
-def _surveys(w: Window) -> pd.DataFrame:
-    rows = _frame(
-        SurveyResponse.objects.filter(responded_at__gte=w.instant(730), responded_at__lt=w.end)
-        .order_by("responded_at", "id")
-        .values_list("account_id", "kind", "score", "responded_at"),
-        ["account", "kind", "score", "responded_at"],
-    )
-    if rows.empty:
-        return pd.DataFrame(index=pd.Index([], name="account"))
-    latest = rows.groupby(["account", "kind"])["score"].last().unstack()
-    out = pd.DataFrame(index=latest.index)
-    out["nps_latest"] = latest["nps"].astype(float) if "nps" in latest else np.nan
-    out["csat_latest"] = latest["csat"].astype(float) if "csat" in latest else np.nan
-    out["last_survey"] = pd.to_datetime(rows["responded_at"], utc=True).groupby(rows["account"]).max()
-    return out
-
-
 def _interactions(w: Window) -> pd.DataFrame:
     since = w.instant(ACTIVITY_LOOKBACK_DAYS)
     inbound = Q(direction=Interaction.Direction.INBOUND)
@@ -445,16 +436,6 @@ def _interactions(w: Window) -> pd.DataFrame:
         )
     )
     return _grouped(rows, ["last_ours", "last_inbound"])
-
-
-def _contacts(w: Window) -> pd.DataFrame:
-    rows = (
-        Contact.objects.filter(left_on__gt=w.day(90), left_on__lte=w.as_of)
-        .filter(Q(is_key_person=True) | Q(role__in=KEY_ROLES))
-        .values("account_id")
-        .annotate(key_contacts_left_90d=Count("id"))
-    )
-    return _grouped(rows, ["key_contacts_left_90d"])
 
 
 def _renewal_intent(w: Window) -> pd.DataFrame:
@@ -517,6 +498,11 @@ def _finish(frame: pd.DataFrame, w: Window) -> None:
         "seats",
         "nps_latest",
         "csat_latest",
+        "nps_365d",
+        "nps_trend",
+        "csat_365d",
+        "csat_trend",
+        "key_people_missing",
         "renewal_intent",
         "days_to_renewal",
     ):

@@ -155,12 +155,13 @@ def _explain(frame: pd.DataFrame, scored: pd.DataFrame, models) -> pd.Series:
 
 
 def predict(learned: LearnedModel, frame: pd.DataFrame) -> pd.DataFrame:
-    """Churn probability and top factors for the accounts with a live contract."""
+    """Churn probability and its factors (adding up from the typical account's risk, see
+    ChurnModel.explain_risk) for the accounts with a live contract."""
     live = frame[frame["subscriptions_active"] > 0]
     if live.empty:
         return pd.DataFrame({"probability": pd.Series(dtype=float), "factors": pd.Series(dtype=object)})
     return pd.DataFrame(
-        {"probability": learned.predict_proba(live), "factors": learned.top_factors(live)}, index=live.index
+        {"probability": learned.predict_proba(live), "factors": learned.explain_risk(live)}, index=live.index
     )
 
 

@@ -6,21 +6,24 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Q, Sum
+from django.db.models import Count, Max, Q, Sum
+from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
 from clm.analytics.nps import net_promoter_score
 from clm.commerce.models import Order, Subscription
 from clm.core.access import restrict, visible_accounts
-from clm.customers.models import Account, Contact, HealthBand, Interaction
+from clm.customers.models import Account, Contact, HealthBand, Interaction, LifecycleStage
 from clm.lifecycle import services as lifecycle
 from clm.sales.models import Opportunity
 from clm.service.models import SurveyResponse, Ticket
-from clm.usage.models import Feature, UsageDaily, UsageFeatureDaily
-from clm.value.models import CLVEstimate, Recommendation, TierAssignment
+from clm.usage.models import Feature, UsageDailyUser, UsageFeatureDaily
+from clm.value.models import CLVEstimate, Recommendation, TierAssignment, TierRule
+from clm.web import explain
 from clm.web.labels import ROLE_LABELS
 
 USAGE_DAYS = 365
+USAGE_WEEKS = 52
 STAGE_CHANGES_SHOWN = 5
 RECENT = 10
 OPEN_TICKETS = (Ticket.Status.OPEN, Ticket.Status.PENDING)
@@ -41,8 +44,12 @@ class AccountOverview:
     opportunities: list[Opportunity]
     usage: dict = field(default_factory=dict)
     clv: CLVEstimate | None = None
+    clv_explained: dict | None = None
     tier: TierAssignment | None = None
+    tier_name: str = ""
+    segment_name: str = ""
     recommendations: list[Recommendation] = field(default_factory=list)
+    churned_on: dt.date | None = None  # a churned account: when its last contract ended
 
 
 def decision_chain(contacts: list[Contact]) -> list[tuple[str, list[Contact]]]:
@@ -61,25 +68,42 @@ def decision_chain(contacts: list[Contact]) -> list[tuple[str, list[Contact]]]:
     return chain
 
 
-def usage_series(account_id: int, today: dt.date, days: int = USAGE_DAYS) -> dict:
-    """Daily active users and core-feature minutes over the last `days` days, as chart series
-    (days without usage read as zero)."""
-    start = today - dt.timedelta(days=days - 1)
+def usage_series(account_id: int, today: dt.date, weeks: int = USAGE_WEEKS) -> dict:
+    """Weekly active users (distinct people active in the week) and core-feature minutes over the
+    last ``weeks`` weeks, Monday to Sunday, as chart series (weeks without usage read as zero)."""
+    this_week = today - dt.timedelta(days=today.weekday())
+    start = this_week - dt.timedelta(weeks=weeks - 1)
     users = dict(
-        UsageDaily.objects.filter(account_id=account_id, day__gte=start, day__lte=today).values_list("day", "active_users")
+        UsageDailyUser.objects.filter(account_id=account_id, day__gte=start, day__lte=today)
+        .annotate(week=TruncWeek("day")).values("week").annotate(n=Count("user_key", distinct=True))
+        .values_list("week", "n")
     )
     core = list(Feature.objects.filter(is_core=True).values_list("key", flat=True))
     minutes = dict(
         UsageFeatureDaily.objects.filter(account_id=account_id, day__gte=start, day__lte=today, feature__in=core)
-        .values("day").annotate(total=Sum("minutes")).values_list("day", "total")
+        .annotate(week=TruncWeek("day")).values("week").annotate(total=Sum("minutes")).values_list("week", "total")
     ) if core else {}
-    axis = [start + dt.timedelta(days=i) for i in range(days)]
+    users = {_day(k): v for k, v in users.items()}
+    minutes = {_day(k): v for k, v in minutes.items()}
+    axis = [start + dt.timedelta(weeks=i) for i in range(weeks)]
     return {
-        "days": [d.isoformat() for d in axis],
+        "weeks": [d.isoformat() for d in axis],
         "active_users": [users.get(d, 0) for d in axis],
-        "core_minutes": [round(minutes.get(d, 0.0), 1) for d in axis],
+        "core_minutes": [round(minutes.get(d, 0.0)) for d in axis],
         "has_data": bool(users or minutes),
     }
+
+
+def _day(value) -> dt.date:
+    """TruncWeek gives a date on some databases and a datetime on others."""
+    return value.date() if isinstance(value, dt.datetime) else value
+
+
+def churned_on(account: Account) -> dt.date | None:
+    """The day a churned account's last contract ended (cancelled or run out)."""
+    ended = account.subscriptions.aggregate(cancelled=Max("cancelled_on"), ended=Max("end_date"))
+    days = [d for d in ended.values() if d is not None]
+    return max(days) if days else account.lifecycle_stage_since
 
 
 def account_overview(account: Account, today: dt.date | None = None) -> AccountOverview:
@@ -92,6 +116,10 @@ def account_overview(account: Account, today: dt.date | None = None) -> AccountO
     open_tickets = account.tickets.filter(status__in=OPEN_TICKETS).count()
     surveys = list(account.survey_responses.order_by("-responded_at")[:RECENT])
     nps = net_promoter_score([s.score for s in surveys if s.kind == SurveyResponse.Kind.NPS]).score
+    churned = account.lifecycle_stage == LifecycleStage.CHURNED
+    # A churned account has no live value: no tier, no CLV, nothing to offer it.
+    clv = None if churned else CLVEstimate.objects.filter(account=account).order_by("-as_of").first()
+    tier = None if churned else TierAssignment.objects.filter(account=account).order_by("-as_of").first()
     return AccountOverview(
         account=account,
         decision_chain=decision_chain(contacts),
@@ -108,12 +136,17 @@ def account_overview(account: Account, today: dt.date | None = None) -> AccountO
         ),
         usage=usage_series(account.pk, today),
         # The value engine's latest figures for the account (clm.value), when it has run.
-        clv=CLVEstimate.objects.filter(account=account).order_by("-as_of").first(),
-        tier=TierAssignment.objects.filter(account=account).order_by("-as_of").first(),
-        recommendations=list(
-            Recommendation.objects.filter(account=account, status__in=Recommendation.LIVE)
+        clv=clv,
+        clv_explained=explain.clv(clv),
+        tier=tier,
+        tier_name=explain.tier_name(tier.tier, tier.tier_label, list(TierRule.objects.all()) or None) if tier else "",
+        segment_name=explain.segment_name(tier.segment) if tier and tier.segment else "",
+        # offers whose window has ended are not suggestions any more
+        recommendations=[] if churned else list(
+            Recommendation.objects.filter(account=account, status__in=Recommendation.LIVE, due_to__gte=today)
             .select_related("product", "because_of").order_by("rank")[:5]
         ),
+        churned_on=churned_on(account) if churned else None,
     )
 
 
@@ -165,18 +198,32 @@ class HealthPanel:
     signals: list
     stages: list
     prediction: object
+    factors: dict | None = None  # the prediction's factors in words, adding up from the baseline
+    closed: bool = False  # a churned account: the latest score is its last, not a live one
 
 
 def health_panel(account: Account) -> HealthPanel:
-    """Read through clm.lifecycle's own functions (the engine's reads for the API and this page)."""
+    """Read through clm.lifecycle's own functions (the engine's reads for the API and this page),
+    in plain words (clm.web.explain). A churned account shows its last score and no live risk."""
     history = lifecycle.health_history(account, days=USAGE_DAYS)
     latest = history[-1] if history else None
-    components = sorted(latest.components or [], key=lambda c: -(c.get("weight") or 0)) if latest else []
+    stored = sorted(latest.components or [], key=lambda c: -(c.get("weight") or 0)) if latest else []
+    closed = account.lifecycle_stage == LifecycleStage.CHURNED
+    prediction = None if closed else lifecycle.latest_prediction(account)
+    signals = [] if closed else lifecycle.open_signals(account)
+    for s in signals:
+        s.title_words = explain.signal_title(s.title)
+        s.sentences = explain.signal_sentences(s.values)
+    stages = lifecycle.stage_history(account)[-STAGE_CHANGES_SHOWN:][::-1]
+    for t in stages:
+        t.reason = explain.stage_reason(t.rule)
     return HealthPanel(
         latest=latest,
-        components=components,
+        components=explain.components(stored),
         trend={"days": [h.as_of.isoformat() for h in history], "scores": [round(h.score, 1) for h in history]},
-        signals=lifecycle.open_signals(account),
-        stages=lifecycle.stage_history(account)[-STAGE_CHANGES_SHOWN:][::-1],
-        prediction=lifecycle.latest_prediction(account),
+        signals=signals,
+        stages=stages,
+        prediction=prediction,
+        factors=explain.churn_factors(prediction.factors, prediction.probability) if prediction else None,
+        closed=closed,
     )

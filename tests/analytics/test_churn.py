@@ -248,3 +248,51 @@ def test_an_outcome_that_is_not_0_or_1_is_refused():
     frame.loc[0, "churned"] = 2
     with pytest.raises(ValueError, match="'churned' must be 0/1"):
         train_churn_model(frame)
+
+
+# -- factors that add up ------------------------------------------------------------------------
+
+
+class _Formula:
+    """A stand-in estimator with a known formula: p = 0.10 + 0.20·a + 0.30·b·c (a, b, c in 0/1)."""
+
+    def predict_proba(self, frame):
+        a, b, c = (frame[k].to_numpy(dtype=float) for k in ("a", "b", "c"))
+        p = 0.10 + 0.20 * a + 0.30 * b * c
+        return np.column_stack([1 - p, p])
+
+
+def test_shapley_factors_of_a_known_formula_split_an_interaction_evenly():
+    """Worked example (Shapley 1953; baseline Shapley, Sundararajan & Najmi 2020, eq. 4): the
+    typical account has a = b = c = 0 (risk 0.10); this account has a = b = c = 1 (risk 0.60).
+    a adds 0.20 alone; b and c add 0.30 only together, so each gets half: 0.15. With two players
+    (a, b) and "other" (c): the same game, the same values. They sum to 0.60 − 0.10 = 0.50."""
+    from clm.analytics.attribution import OTHER, shapley
+
+    def risk_of(frame):
+        return _Formula().predict_proba(frame)[:, 1]
+
+    X = pd.DataFrame({"a": [1.0], "b": [1.0], "c": [1.0]})
+    single = pd.DataFrame({"a": [0.2], "b": [0.0], "c": [0.0]})
+    ref = {"a": 0.0, "b": 0.0, "c": 0.0}
+    baseline, prediction, rows = shapley(risk_of, X, ref, single, players=3)
+    assert baseline == pytest.approx(0.10) and prediction[0] == pytest.approx(0.60)
+    assert dict(rows[0]) == pytest.approx({"a": 0.20, "b": 0.15, "c": 0.15})
+    _, _, grouped = shapley(risk_of, X, ref, single, players=2)
+    assert dict(grouped[0]) == pytest.approx({"a": 0.20, "b": 0.15, OTHER: 0.15})
+
+
+def test_the_churn_models_factors_add_up_to_the_risk_from_the_typical_accounts(trained):
+    accounts = pd.DataFrame(
+        [{"active_days": 1.0, "plan": "basic", "noise": 0.5}, {"active_days": 25.0, "plan": "enterprise", "noise": -1.0}],
+        index=["quiet_basic", "busy_enterprise"],
+    )
+    explained = trained.explain_risk(accounts, players=2)
+    risk = trained.predict_proba(accounts)
+    typical = trained.predict_proba(pd.DataFrame([trained.reference]))[0]
+    for r, name in enumerate(accounts.index):
+        factors = explained.loc[name]
+        assert factors[0]["baseline"] == pytest.approx(typical)
+        assert sum(f["effect"] for f in factors) == pytest.approx(risk[r] - typical, abs=1e-9)
+    assert explained.loc["quiet_basic"][0]["feature"] == "active_days" and explained.loc["quiet_basic"][0]["effect"] > 0
+    assert [f["feature"] for f in explained.loc["busy_enterprise"]][-1] == "_other"

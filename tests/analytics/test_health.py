@@ -69,12 +69,14 @@ def test_worked_example_of_the_default_model():
     """Worked example, by hand from the default points:
     usage      (−0.5 → 35, −0.5 → 35, 4 days → 40)       = 36.667 × 0.25 = 9.1667
     adoption   (share 0.5 → 60, minutes −0.3 → 40)      = 50     × 0.20 = 10
-    breadth    (0.5 seats → 60)                          = 60     × 0.15 = 9
-    support    (1 urgent → 70, 0 → 100, 0 → 100)         = 90     × 0.10 = 9
-    sentiment  (NPS 8 → 75, CSAT 3 → 50)                 = 62.5   × 0.10 = 6.25
-    relation.  (1 key contact left → 30, 90 days → 50)   = 40     × 0.10 = 4
-    commercial (0 days overdue → 100, intent unknown)    = 100    × 0.10 = 10
-    total 57.4167 → 57, red."""
+    breadth    (0.5 seats → 60)                          = 60     × 0.10 = 6
+    support    (1 urgent → 70, 0 → 100, 0 → 100)         = 90     × 0.05 = 4.5
+    sentiment  (NPS 8 → 75, year's NPS −50 → 20, trend −1 → 50 at half weight,
+                CSAT mean 3 → 40, CSAT trend unknown)     = 160/3.5 = 45.714 × 0.15 = 6.8571
+    relation.  (1 key person missing → 40 at weight 2, 90 days → 50)
+                                                          = 130/3 = 43.333 × 0.20 = 8.6667
+    commercial (0 days overdue → 100, intent unknown)    = 100    × 0.05 = 5
+    total 50.1905 → 50, red."""
     account = frame(
         active_days_30d_vs_baseline=[-0.5],
         logins_30d_vs_baseline=[-0.5],
@@ -86,19 +88,57 @@ def test_worked_example_of_the_default_model():
         sla_breaches_90d=[0],
         complaints_90d=[0],
         nps_latest=[8],
-        csat_latest=[3],
-        key_contacts_left_90d=[1],
+        nps_365d=[-50],
+        nps_trend=[-1],
+        csat_365d=[3],
+        csat_trend=[np.nan],
+        key_people_missing=[1],
         days_since_csm_interaction=[90],
         overdue_days_max=[0],
         renewal_intent=[np.nan],
     )
     row = DEFAULT_MODEL.score(account).iloc[0]
-    assert row["score"] == pytest.approx(57.41667, abs=1e-4)
-    assert (row["score_int"], row["band"], row["coverage"], row["missing"]) == (57, "red", 1.0, [])
+    assert row["score"] == pytest.approx(50.1905, abs=1e-4)
+    assert (row["score_int"], row["band"], row["coverage"], row["missing"]) == (50, "red", 1.0, [])
     assert row["usage_frequency_score"] == pytest.approx(36.6667, abs=1e-4)
     assert row["usage_frequency_contribution"] == pytest.approx(9.16667, abs=1e-4)
+    assert row["sentiment_score"] == pytest.approx(160 / 3.5)
     assert row["commercial_score"] == 100
-    assert row["relationship_contribution"] == pytest.approx(4)
+    assert row["relationship_contribution"] == pytest.approx(130 / 3 * 0.2)
+
+
+HEALTHY_USAGE = dict(
+    active_days_30d_vs_baseline=[0.0], logins_30d_vs_baseline=[0.0], active_days_30d=[20],
+    core_feature_share=[0.8], core_minutes_30d_vs_baseline=[0.0], seat_utilisation=[0.8],
+    high_priority_tickets_30d=[0], sla_breaches_90d=[0], complaints_90d=[0], days_since_csm_interaction=[20],
+    overdue_days_max=[0], renewal_intent=[np.nan], csat_365d=[np.nan], csat_trend=[np.nan],
+)  # fmt: skip
+
+
+def test_an_account_whose_key_people_are_gone_and_whose_answers_are_detractors_is_not_healthy():
+    """Issue 13 §2: an account using the product as usual, whose decision maker and champion
+    have both left (long ago, not in the last 90 days) and whose NPS answers are six detractors
+    and one promoter in a year (NPS = (1 − 6)/7 = −71.4), falling, is watched, not green."""
+    happy = DEFAULT_MODEL.score(frame(
+        **HEALTHY_USAGE, nps_latest=[9], nps_365d=[60], nps_trend=[0.5], key_people_missing=[0],
+    )).iloc[0]  # fmt: skip
+    troubled = DEFAULT_MODEL.score(frame(
+        **HEALTHY_USAGE, nps_latest=[3], nps_365d=[100 * (1 - 6) / 7], nps_trend=[-3], key_people_missing=[2],
+    )).iloc[0]  # fmt: skip
+    assert happy["band"] == "green"
+    assert troubled["relationship_score"] == pytest.approx((0 * 2 + 100) / 3)
+    assert troubled["band"] != "green" and happy["score"] - troubled["score"] > 15
+
+
+def test_a_component_without_data_lowers_the_coverage_instead_of_scoring_100():
+    """No key person on record and no survey answer: relationship reads the CSM's last contact
+    only, sentiment has nothing and is left out; coverage says what share of the weight had data."""
+    row = DEFAULT_MODEL.score(frame(
+        **HEALTHY_USAGE, nps_latest=[np.nan], nps_365d=[np.nan], nps_trend=[np.nan], key_people_missing=[np.nan],
+    )).iloc[0]  # fmt: skip
+    assert row["missing"] == ["sentiment"]
+    assert row["coverage"] == pytest.approx(0.85)
+    assert np.isnan(row["sentiment_score"]) and row["relationship_score"] == 100
 
 
 def test_the_default_model_reads_metrics_that_it_declares():
@@ -510,3 +550,31 @@ def test_more_seats_in_use_never_lowers_the_default_score(u1, u2, active_days):
             metrics[name] = np.nan
     scores = DEFAULT_MODEL.score(metrics)["score"]
     assert scores.iloc[0] <= scores.iloc[1] + 1e-9
+
+
+# -- calibration --------------------------------------------------------------------------------
+
+
+def test_calibration_reads_churn_per_band_and_the_scores_auc():
+    """Six account-dates, by hand. Bands at 75/60: green 90, 80 (no churn, 0/2); yellow 70, 65
+    (1/2); red 50, 40 (2/2). The AUC is the Mann–Whitney probability that a churner scores below a
+    stayer (Hanley & McNeil 1982, Radiology 143:29–36): churners 70, 50, 40 against stayers 90,
+    80, 65 win 2 + 3 + 3 of 9 pairs = 0.889. A date without a score is left out."""
+    from clm.analytics.health import calibrate
+
+    result = calibrate([90, 80, 70, 65, 50, 40, np.nan], [0, 0, 1, 0, 1, 1, 1])
+    assert (result.rows, result.churned) == (6, 3)
+    assert result.roc_auc == pytest.approx(8 / 9)
+    assert [(b.band, b.rows, b.churned, b.churn_rate) for b in result.bands] == [
+        ("red", 2, 2, 1.0), ("yellow", 2, 1, 0.5), ("green", 2, 0, 0.0),
+    ]  # fmt: skip
+    assert result.ordered and result.to_dict()["thresholds"] == {"green": 75.0, "yellow": 60.0}
+
+
+def test_calibration_says_when_the_bands_do_not_sort_churn():
+    """The one churner scored 90 (green), above every stayer: green churns most, AUC 0."""
+    from clm.analytics.health import calibrate
+
+    result = calibrate([90, 85, 50, 40], [1, 0, 0, 0])
+    assert not result.ordered and result.roc_auc == 0.0
+    assert [b.churn_rate for b in result.bands] == [0.0, None, 0.5]

@@ -27,6 +27,7 @@ ACTIVE = {  # a contract customer doing fine, 200 days in, nothing trending
     "tenure_days": 200,
     "core_active_days_120d": 50,
     "health_band": "green",
+    "health_score": 80,
     "signals_confirmed": 0,
     "active_days_30d_vs_baseline": 0.0,
     "revenue_change_180d": 0.0,
@@ -70,7 +71,7 @@ CASES = {
         "growth",
         "2024-01-01",
         "growth",
-        "active_customer",
+        "first_year",
         False,
     ),
     "returned": (ACTIVE, "churned", "2023-09-01", "reactivated", "came_back", True),
@@ -83,7 +84,7 @@ CASES = {
         True,
     ),
     "back_61_days": (ACTIVE, "reactivated", "2024-04-01", "reactivated", "recently_back", False),
-    "back_152_days": (ACTIVE, "reactivated", "2024-01-01", "growth", "active_customer", True),
+    "back_152_days": (ACTIVE, "reactivated", "2024-01-01", "growth", "first_year", True),
     "new": (
         {**ACTIVE, "tenure_days": 30, "core_active_days_120d": 2},
         "prospect",
@@ -97,7 +98,7 @@ CASES = {
         "onboarding",
         "2024-05-02",
         "growth",
-        "active_customer",
+        "first_year",
         True,
     ),
     "red": (
@@ -134,6 +135,17 @@ CASES = {
     ),
     "established": ({**ACTIVE, "tenure_days": 800}, "growth", "2023-01-01", "mature", "established", True),
     "recovered": ({**ACTIVE, "tenure_days": 800}, "at_risk", "2024-03-01", "mature", "established", True),
+    # hysteresis: at risk for 31 days only, or back only to 65 (yellow, below the recovery score 70)
+    "at_risk_31_days": ({**ACTIVE, "tenure_days": 800}, "at_risk", "2024-05-01", "at_risk", "not_yet_recovered", False),
+    "at_risk_at_65": (
+        {**ACTIVE, "tenure_days": 800, "health_score": 65, "health_band": "yellow"},
+        "at_risk",
+        "2024-01-01",
+        "at_risk",
+        "not_yet_recovered",
+        False,
+    ),
+    "grown_12_days_ago": ({**ACTIVE, "tenure_days": 800}, "growth", "2024-05-20", "growth", "settling_in_growth", False),
     "unknown": (NOTHING, "mature", "2023-01-01", "mature", None, False),
     "never_seen": (NOTHING, None, None, None, None, False),
 }
@@ -338,3 +350,31 @@ def test_accounts_without_a_change_can_be_left_out_of_the_paths():
 def test_a_period_with_no_transitions_gives_empty_tables():
     result = trajectory_counts(transitions(), "2020-01-01", "2020-12-31")
     assert result.links.empty and result.step_links.empty and result.paths.empty
+
+
+def test_a_mature_account_red_for_a_few_days_does_not_flap_back_within_weeks():
+    """Issue 13 §2: 成熟 → 衰退 → 成熟 within three weeks. A mature account (800 days) goes red on
+    2024-01-10 for a week, is yellow (65) until 2024-02-20 and green (80) after. It enters "at
+    risk" at once, stays 60 days (to 2024-03-10, the first day not "< 60"), as its health is
+    back above 70 by then, and returns to maturity that day: one move each way, none in between."""
+    base = {**ACTIVE, "tenure_days": 800}
+    stage = pd.DataFrame({"stage": ["mature"], "since": pd.to_datetime(["2023-01-01"])}, index=["acme"])
+    path = []
+    for day in pd.date_range("2024-01-01", "2024-05-01", freq="D"):
+        if pd.Timestamp("2024-01-10") <= day < pd.Timestamp("2024-01-17"):
+            today = {**base, "health_band": "red", "health_score": 50}
+        elif day < pd.Timestamp("2024-02-20") and day >= pd.Timestamp("2024-01-17"):
+            today = {**base, "health_band": "yellow", "health_score": 65}
+        else:
+            today = base
+        metrics = pd.DataFrame([today], index=["acme"]).astype({c: float for c in today if c != "health_band"})
+        result = DEFAULT_STAGE_RULES.evaluate(metrics, stage, day)
+        if result.loc["acme", "changed"]:
+            path.append((day.date().isoformat(), result.loc["acme", "stage"], result.loc["acme", "rule"]))
+        stage = result[["stage", "since"]]
+    assert path == [("2024-01-10", "at_risk", "health_red_or_signal"), ("2024-03-10", "mature", "established")]
+
+
+def test_no_default_rule_reads_has_ever_been_a_customer_to_send_an_account_to_growth():
+    growth_rules = [r for r in DEFAULT_STAGE_RULES.rules if r.stage == "growth"]
+    assert all("customer_ever" not in r.compiled.metrics for r in growth_rules)

@@ -45,6 +45,8 @@ ACME = {
     "days_since_csm_interaction": 10,
     "days_since_customer_reply": 5,
     "key_contacts_left_90d": 1,  # the champion; a user leaving does not count
+    "key_people_missing": 1,  # the champion left and no one holds the role
+    "nps_365d": 0.0,  # one promoter (9) and one detractor (4): (1 − 1) / 2
     "customer_ever": 1,
     "subscription_history": 1,
     "subscriptions_active": 1,
@@ -71,7 +73,8 @@ def test_each_metric_of_a_contract_customer_matches_the_worked_example(frame, wo
     row = frame.loc[world["acme"].pk]
     for name, expected in ACME.items():
         assert row[name] == pytest.approx(expected), name
-    assert np.isnan(row["csat_latest"])
+    assert np.isnan(row["csat_latest"]) and np.isnan(row["csat_365d"])
+    assert np.isnan(row["nps_trend"])  # both answers fall in the last 180 days: no half-year before
     assert row["plan"] == "Pro plan" and row["industry"] == "制造业"
 
 
@@ -186,3 +189,33 @@ def test_the_sla_targets_and_renewal_intents_are_the_workspaces(world):
     computed = metrics.compute(AS_OF)
     assert computed.loc[shop.pk, "sla_breaches_90d"] == 0  # within the workspace's 12 h
     assert computed.loc[world["acme"].pk, "renewal_intent"] == -0.5  # its renewal deal is at "qualify"
+
+
+def test_key_people_missing_counts_those_gone_long_ago_and_not_those_replaced(world):
+    """Acme's champion left 2024-06-01 (the worked example). A decision maker who left two years
+    before the date is still missing; an economic buyer who left and was replaced is not; a
+    shop with no key person on record has no figure (no data), not zero."""
+    acme, shop = world["acme"], world["shop"]
+    Contact.objects.create(account=acme, name="DM", role="decision_maker", status="left", left_on=D(2022, 6, 1))
+    Contact.objects.create(account=acme, name="EB1", role="economic_buyer", status="left", left_on=D(2024, 1, 1))
+    Contact.objects.create(account=acme, name="EB2", role="economic_buyer")
+    row = metrics.compute(AS_OF).loc[acme.pk]
+    assert (row["key_people_missing"], row["key_contacts_left_90d"]) == (2, 1)
+    assert np.isnan(metrics.compute(AS_OF).loc[shop.pk, "key_people_missing"])
+
+
+def test_trailing_nps_and_its_trend_over_two_half_years(world):
+    """Shop's NPS answers: 10 and 8 in the half-year before the last (mean 9), then 2, 3 and 9
+    in the last 180 days (mean 4.667): trend 4.667 − 9 = −4.333 points. Over 365 days: 2
+    promoters (10, 9), 1 passive (8), 2 detractors (2, 3): NPS = (2 − 2) / 5 = 0. An answer older
+    than a year counts in neither. CSAT 5 then 3: mean 4, trend 3 − 5 = −2."""
+    shop = world["shop"]
+    for day, score in ((D(2023, 3, 1), 0), (D(2023, 9, 1), 10), (D(2023, 12, 1), 8), (D(2024, 2, 1), 2),
+                       (D(2024, 4, 1), 3), (D(2024, 6, 1), 9)):  # fmt: skip
+        SurveyResponse.objects.create(account=shop, kind="nps", score=score, responded_at=at(day))
+    SurveyResponse.objects.create(account=shop, kind="csat", score=5, responded_at=at(D(2023, 10, 1)))
+    SurveyResponse.objects.create(account=shop, kind="csat", score=3, responded_at=at(D(2024, 5, 1)))
+    row = metrics.compute(AS_OF).loc[shop.pk]
+    assert row["nps_365d"] == pytest.approx(0.0)
+    assert row["nps_trend"] == pytest.approx(14 / 3 - 9)
+    assert (row["nps_latest"], row["csat_365d"], row["csat_trend"]) == (9, 4, -2)

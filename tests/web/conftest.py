@@ -10,7 +10,7 @@ from clm.commerce.models import Payment, Product
 from clm.core import services
 from clm.customers.models import Account, Contact, Interaction, Tag, TagCategory
 from clm.service.models import SurveyResponse, Ticket
-from clm.usage.models import Feature, UsageDaily, UsageFeatureDaily
+from clm.usage.models import Feature, UsageDaily, UsageDailyUser, UsageFeatureDaily
 from tests.factories import new_subscription, order
 
 
@@ -21,6 +21,10 @@ def build_history(account, days: int = 400, events: int = 30):
     UsageDaily.objects.bulk_create(
         UsageDaily(account=account, day=today - dt.timedelta(days=d), events=20, active_users=d % 9 + 1, minutes=40.0)
         for d in range(days)
+    )
+    UsageDailyUser.objects.bulk_create(
+        UsageDailyUser(account=account, day=today - dt.timedelta(days=d), user_key=f"u{k}")
+        for d in range(days) for k in range(d % 9 + 1)
     )
     UsageFeatureDaily.objects.bulk_create(
         UsageFeatureDaily(account=account, day=today - dt.timedelta(days=d), feature=f, events=5, minutes=12.5)

@@ -5,6 +5,7 @@ import datetime as dt
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from clm.core.models import AuditLog
 from clm.customers.models import Account, Interaction
@@ -36,8 +37,11 @@ def test_the_page_shows_the_header_and_sections(client, owner, huawei):
     ]:
         assert text in html, text
     o = response.context["o"]
-    assert len(o.usage["days"]) == 365 and max(o.usage["active_users"]) == 9
-    assert o.usage["core_minutes"][-1] == 12.5  # only the core feature counts
+    # by week, Monday to Sunday: 52 points, not 365; the people active in a week counted once
+    assert len(o.usage["weeks"]) == 52 and max(o.usage["active_users"]) == 9
+    assert dt.date.fromisoformat(o.usage["weeks"][-1]).weekday() == 0
+    today = timezone.localdate()
+    assert o.usage["core_minutes"][-1] == round(12.5 * (today.weekday() + 1))  # only the core feature counts
 
 
 def test_another_owners_account_is_not_found_by_url(client, team_visibility, outsider, huawei):
@@ -178,8 +182,8 @@ def test_the_decision_chain_groups_by_role_key_people_first_leavers_last():
 def test_usage_days_without_rows_read_as_zero(owner, huawei):
     from clm.web.overview import usage_series
 
-    series = usage_series(huawei.pk, dt.date.today() + dt.timedelta(days=10), days=20)
-    assert series["active_users"][-10:] == [0] * 10 and series["active_users"][0] > 0
+    series = usage_series(huawei.pk, timezone.localdate() + dt.timedelta(weeks=4), weeks=8)
+    assert series["active_users"][-4:] == [0] * 4 and series["active_users"][-5] > 0
 
 
 def test_the_header_shows_clv_tier_and_offers_when_the_value_engine_has_run(client, owner, huawei):
@@ -254,3 +258,76 @@ def test_the_decision_chain_reads_in_the_glossarys_words(client, owner, huawei):
     client.force_login(owner)
     html = client.get(reverse("web:account", args=[huawei.pk]), HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
     assert "决策者" in html and "支持者" in html and "使用者" in html
+
+
+def test_the_clv_says_how_it_was_computed_with_the_seeds_formula_beside_it(client, owner, huawei):
+    """Seed 002's worked example: (M − R)(1 + d)/(1 + d − r) = (2000 − 500) × 1.05/(1.05 − 0.80)
+    = 6300, with a monthly margin M − R of 1,500, retention r = 80% and d = 5% a month (an annual
+    rate of 1.05¹² − 1 = 79.6%)."""
+    from clm.value.models import CLVEstimate
+
+    CLVEstimate.objects.create(
+        account=huawei, as_of=dt.date(2026, 11, 1), method="sbg", value=60000, historical_value=50000,
+        future_value=10000,
+        inputs={"model": "sBG", "active": True, "monthly_margin": 1500.0, "retention_next_month": 0.8,
+                "annual_discount_rate": 1.05**12 - 1, "discounted_expected_residual_months": 6.7},
+    )  # fmt: skip
+    client.force_login(owner)
+    html = client.get(reverse("web:account", args=[huawei.pk]), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    for text in ["shifted-beta-geometric retention model", "Monthly margin (M − R): ¥1,500",
+                 "Retention next month (r): 80.0%", "d = 5.00% a month and r = 80.0%: ¥6,300",
+                 "Value so far: ¥50,000", "Value still expected: ¥10,000"]:  # fmt: skip
+        assert text in html, text
+    zh = client.get(reverse("web:account", args=[huawei.pk]), HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    assert "¥6,300" in zh and "Monthly margin" not in zh
+
+
+def test_a_churned_account_shows_its_churn_date_and_last_health_and_no_live_value(client, owner, huawei):
+    """Issue 13 §2: no live tier, CLV or offers for a churned account, and the header says when it
+    churned and what its health was last."""
+    from clm.commerce.models import Product
+    from clm.lifecycle.models import HealthScore
+    from clm.value.models import CLVEstimate, Recommendation, TierAssignment
+
+    today = timezone.localdate()
+    huawei.subscriptions.update(status="cancelled", cancelled_on=today - dt.timedelta(days=20))
+    Account.objects.filter(pk=huawei.pk).update(lifecycle_stage="churned", health_score=None, health_band="")
+    HealthScore.objects.create(account=huawei, as_of=today - dt.timedelta(days=21), model="default", score=51,
+                               score_int=51, band="red", coverage=1, components=[])  # fmt: skip
+    CLVEstimate.objects.create(account=huawei, as_of=today, method="sbg", value=62922, historical_value=1,
+                               future_value=2)  # fmt: skip
+    TierAssignment.objects.create(account=huawei, as_of=today, tier="growth", tier_label="Growth", tenure_years=1,
+                                  total_revenue=1, segment="loyal")  # fmt: skip
+    Recommendation.objects.create(account=huawei, product=Product.objects.create(name="BI 模块"), score=1,
+                                  confidence=1, lift=1, due_from=today, due_to=today + dt.timedelta(days=30),
+                                  reason="x", computed_on=today)  # fmt: skip
+    client.force_login(owner)
+    html = client.get(reverse("web:account", args=[huawei.pk]), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    churned_on = (today - dt.timedelta(days=20)).isoformat()
+    assert "Churned on" in html and churned_on in html and "Last health" in html and ">51<" in html
+    assert "62,922" not in html and "Value tier" not in html and "BI 模块" not in html
+    assert "not scored yet" not in html and "Open signals" not in html
+
+
+def test_offers_whose_window_has_ended_are_not_suggested(client, owner, huawei):
+    from clm.commerce.models import Product
+    from clm.value.models import Recommendation
+
+    today = timezone.localdate()
+    for name, ends in (("旧模块", today - dt.timedelta(days=400)), ("BI 模块", today + dt.timedelta(days=60))):
+        Recommendation.objects.create(account=huawei, product=Product.objects.create(name=name), score=1,
+                                      confidence=1, lift=1, due_from=ends - dt.timedelta(days=60), due_to=ends,
+                                      reason="x", computed_on=today)  # fmt: skip
+    client.force_login(owner)
+    html = client.get(reverse("web:account", args=[huawei.pk])).content.decode()
+    assert "BI 模块" in html and "旧模块" not in html
+
+
+def test_tiers_and_segments_read_in_the_users_language(client, owner, huawei):
+    from clm.value.models import TierAssignment
+
+    TierAssignment.objects.create(account=huawei, as_of=timezone.localdate(), tier="growth", tier_label="Growth",
+                                  tenure_years=1, total_revenue=1, segment="at_risk")  # fmt: skip
+    client.force_login(owner)
+    zh = client.get(reverse("web:account", args=[huawei.pk]), HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    assert "成长客户" in zh and "有流失风险客户" in zh and "at_risk" not in zh

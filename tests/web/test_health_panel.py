@@ -37,8 +37,10 @@ def scored(huawei):
     model = ChurnModel.objects.create(version="v1", kind="logit", trained_at=timezone.now(), horizon_days=90,
                                       metadata={}, payload=b"", active=True)
     ChurnPrediction.objects.create(account=huawei, as_of=today, model=model, probability=0.37,
-                                   factors=[{"feature": "key_contacts_left_90d", "effect": 0.2,
-                                             "text": "champion left: raises the churn risk by 20 points"}])
+                                   factors=[{"feature": "key_people_missing", "value": 2, "typical": 0, "effect": 0.2,
+                                             "baseline": 0.1},
+                                            {"feature": "_other", "value": None, "typical": None, "effect": 0.07,
+                                             "baseline": 0.1}])
     StageTransition.objects.create(account=huawei, date=today - dt.timedelta(days=30), from_stage="growth",
                                    to_stage="at_risk", rule="health_red_or_signal",
                                    description="health_band = red or signals_confirmed ≥ 1")
@@ -52,10 +54,14 @@ def test_the_panel_shows_components_trend_signals_and_churn_risk(client, owner, 
     assert [s.title for s in panel.signals] == ["Logins down 50%"]
     client.force_login(owner)
     html = client.get(reverse("web:account", args=[scored.pk]), HTTP_ACCEPT_LANGUAGE="en").content.decode()
-    for text in ["Usage frequency", "active_days_30d 6", "Logins down 50%", "37%",
-                 "champion left: raises the churn risk by 20 points", "Growth → <strong>At risk</strong>",
+    for text in ["Usage frequency", "Active days in the last 30 days: 6", "Logins down 50%", "37.0%",
+                 "A typical account's risk is 10.0%", "Key people who left and were not replaced: 2 (typical account: 0)",
+                 "+20.0", "+7.0", "All other factors together", "Growth → <strong>At risk</strong>",
+                 "Health is red, or an early-warning signal is confirmed",
                  'id="health-trend"', "Components with data carry 90% of the weight"]:
         assert text in html, text
+    # the raw keys and the rule as an expression are for administrators only
+    assert "active_days_30d" not in html and "signals_confirmed" not in html
     assert "Overdue payment" not in html
 
 

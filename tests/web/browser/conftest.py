@@ -41,3 +41,11 @@ def artifacts() -> Path:
 def browser_context_args(browser_context_args):
     # A Chinese-speaking user's browser: the workspace's language follows it until they choose.
     return {**browser_context_args, "locale": "zh-CN", "timezone_id": "Asia/Shanghai"}
+
+
+def sign_in(page, url: str, username: str) -> None:
+    """Sign in on the Chinese login page as a user made by tests.conftest.make_user (password pw-<name>)."""
+    page.goto(f"{url}/")
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(f"pw-{username}")
+    page.get_by_role("button", name="登录").click()

@@ -104,6 +104,14 @@ def show(console, report) -> None:
             kind, f"{r.churners_flagged_in_time}", pct(r.recall_in_time), f"{r.flagged}", pct(r.precision)
         )
     console.print(table)
+    if report.health:
+        h = report.health
+        auc = "–" if h["roc_auc"] is None else f"{h['roc_auc']:.3f}"
+        console.print(f"Health score for churn within {report.early_warning.horizon_days} days: ROC AUC {auc}; churn rate per band:")
+        bands = Table("band", "account-dates", "churned", "churn rate", box=None, pad_edge=False)
+        for b in h["bands"]:
+            bands.add_row(b["band"], f"{b['rows']:,}", f"{b['churned']:,}", pct(b["churn_rate"]))
+        console.print(bands)
     model = report.model
     if model is None:
         console.print(f"Churn model: {report.model_note}.")

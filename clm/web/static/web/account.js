@@ -1,4 +1,4 @@
-// The usage chart of the account page: daily active users and core-feature minutes (ECharts).
+// The usage chart of the account page: weekly active users and core-feature minutes (ECharts).
 (function () {
   function draw() {
     var el = document.getElementById("usage-chart"), data = document.getElementById("usage-data");
@@ -9,16 +9,19 @@
     chart.setOption({
       animation: false,
       tooltip: { trigger: "axis" },
-      legend: { data: [labels.users || "Active users", labels.minutes || "Core-feature minutes"] },
-      grid: { left: 44, right: 52, top: 36, bottom: 28 },
-      xAxis: { type: "category", data: usage.days },
-      yAxis: [{ type: "value", name: labels.users || "Active users" }, { type: "value", name: labels.minutes || "Minutes" }],
+      legend: { data: [labels.users, labels.minutes] },
+      grid: { left: 12, right: 12, top: 56, bottom: 8, containLabel: true },
+      xAxis: { type: "category", data: usage.weeks, axisLabel: { formatter: function (v) { return v.slice(5); } } },
+      yAxis: [
+        { type: "value", name: labels.usersAxis, minInterval: 1, nameTextStyle: { align: "left" } },
+        { type: "value", name: labels.minutesAxis, minInterval: 1, nameTextStyle: { align: "right" }, splitLine: { show: false } }
+      ],
       series: [
-        { name: labels.users || "Active users", type: "line", showSymbol: false, data: usage.active_users },
-        { name: labels.minutes || "Core-feature minutes", type: "bar", yAxisIndex: 1, data: usage.core_minutes, itemStyle: { opacity: 0.45 } }
+        { name: labels.users, type: "line", showSymbol: false, data: usage.active_users },
+        { name: labels.minutes, type: "bar", yAxisIndex: 1, data: usage.core_minutes, itemStyle: { opacity: 0.45 } }
       ]
     });
-    el.dataset.points = String(usage.days.length);
+    el.dataset.points = String(usage.weeks.length);
     window.addEventListener("resize", function () { chart.resize(); });
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", draw); else draw();

@@ -1,0 +1,282 @@
+"""What the lifecycle engine stores, in plain words in the user's language: health components
+and the metrics behind them, churn factors that add up, stage rules, signals, value tiers and
+segments, and how a CLV was computed. Raw keys and expressions stay for admins (see the account
+page's "details"); every sentence here comes from the one catalogue (clm/locale).
+"""
+
+from __future__ import annotations
+
+import math
+
+from django.utils.text import capfirst
+from django.utils.translation import get_language, gettext_lazy, gettext_noop
+from django.utils.translation import gettext as _
+
+from clm.analytics.clv.formulas import retention_clv_paid_in_advance
+from clm.analytics.rfm import SEGMENT_LABELS
+from clm.analytics.tiers import DEFAULT_TIERS
+from clm.web.labels import BAND_LABELS
+from clm.web.playbooks import FIELDS
+
+COMPONENTS = {
+    "usage_frequency": gettext_lazy("Usage frequency"),
+    "core_feature_adoption": gettext_lazy("Core-feature adoption"),
+    "breadth": gettext_lazy("Breadth (active users / seats)"),
+    "support": gettext_lazy("Support"),
+    "sentiment": gettext_lazy("Sentiment (NPS / CSAT)"),
+    "relationship": gettext_lazy("Relationship"),
+    "commercial": gettext_lazy("Commercial"),
+}
+
+# Metrics the condition editor does not name (clm.web.playbooks.FIELDS names the others).
+MORE_FIELDS = {
+    "active_days_baseline_30d": gettext_lazy("active days per 30 days in the baseline"),
+    "logins_baseline_30d": gettext_lazy("logins per 30 days in the baseline"),
+    "core_minutes_30d": gettext_lazy("minutes in core features in the last 30 days"),
+    "core_minutes_baseline_30d": gettext_lazy("core-feature minutes per 30 days in the baseline"),
+    "core_active_days_120d": gettext_lazy("days a core feature was used in the last 120 days"),
+    "active_users_30d": gettext_lazy("active users in the last 30 days"),
+    "seats": gettext_lazy("licensed seats"),
+    "tickets_baseline_30d": gettext_lazy("tickets per 30 days in the baseline"),
+    "tickets_30d_vs_baseline": gettext_lazy("tickets in the last 30 days"),
+    "high_priority_tickets_30d": gettext_lazy("high-priority tickets in the last 30 days"),
+    "sla_breaches_90d": gettext_lazy("tickets answered later than the SLA in the last 90 days"),
+    "nps_365d": gettext_lazy("NPS over the last 12 months"),
+    "nps_trend": gettext_lazy("change of the mean NPS answer, last 6 months on the 6 before (points)"),
+    "csat_365d": gettext_lazy("mean CSAT over the last 12 months"),
+    "csat_trend": gettext_lazy("change of the mean CSAT answer, last 6 months on the 6 before (points)"),
+    "days_since_customer_reply": gettext_lazy("days since the customer last reached us"),
+    "key_people_missing": gettext_lazy("key people who left and were not replaced"),
+    "subscription_history": gettext_lazy("has had a contract"),
+    "subscriptions_active": gettext_lazy("live contracts"),
+    "revenue_change_180d": gettext_lazy("change of MRR on 180 days before"),
+    "expansions_180d": gettext_lazy("expansions in the last 180 days"),
+    "contractions_180d": gettext_lazy("contractions in the last 180 days"),
+    "renewal_intent": gettext_lazy("renewal intent"),
+    "orders_365d": gettext_lazy("orders in the last 12 months"),
+    "revenue_365d": gettext_lazy("order revenue in the last 12 months"),
+    "development_stage": gettext_lazy("company development stage"),
+    "acquisition_channel": gettext_lazy("acquisition channel"),
+    "signals_confirmed": gettext_lazy("confirmed early-warning signals"),
+}
+
+# Relative changes against a baseline read as "… down 60% on the account's own baseline".
+CHANGES = {
+    "active_days_30d_vs_baseline": gettext_lazy("Active days in the last 30 days"),
+    "logins_30d_vs_baseline": gettext_lazy("Logins in the last 30 days"),
+    "core_minutes_30d_vs_baseline": gettext_lazy("Time in core features in the last 30 days"),
+    "tickets_30d_vs_baseline": gettext_lazy("Tickets in the last 30 days"),
+}
+SHARES = ("core_feature_share", "seat_utilisation")
+SIGNED = ("nps_trend", "csat_trend")
+MONEY = ("mrr", "revenue_365d")
+
+RENEWAL_INTENT = {
+    -1.0: gettext_lazy("the customer said they will not renew"),
+    0.0: gettext_lazy("undecided"),
+    0.5: gettext_lazy("negotiating the renewal"),
+    1.0: gettext_lazy("renewing"),
+}
+
+# The default stage rules (clm.analytics.stages) as a CSM would say them.
+STAGE_RULES = {
+    "no_contract_yet": gettext_lazy("No contract or order yet"),
+    "contract_ended": gettext_lazy("Every contract has ended without renewal"),
+    "no_purchase_or_usage": gettext_lazy("No purchase and no usage for a long time"),
+    "came_back": gettext_lazy("Came back after churning or sleeping"),
+    "recently_back": gettext_lazy("Came back recently"),
+    "not_yet_activated": gettext_lazy("New customer, core features not yet in regular use"),
+    "health_red_or_signal": gettext_lazy("Health is red, or an early-warning signal is confirmed"),
+    "not_yet_recovered": gettext_lazy(
+        "Still at risk: an account leaves this stage after 60 days and once its health is back to 70"
+    ),
+    "settling_in_growth": gettext_lazy("Recently moved here: a stage holds for at least 30 days"),
+    "settling_in_maturity": gettext_lazy("Recently moved here: a stage holds for at least 30 days"),
+    "trending_up": gettext_lazy("Usage or revenue trending up, or an expansion in the last 180 days"),
+    "established": gettext_lazy("Customer for 12 months or more, steady"),
+    "first_year": gettext_lazy("Customer for less than 12 months"),
+    # the rule of earlier versions, still named by stored transitions
+    "active_customer": gettext_lazy("Active customer"),
+}
+
+# The default signals' titles (clm.analytics.warning), so that a stored title reads translated.
+SIGNAL_TITLES = (
+    gettext_noop("Logins fell by half against the account's own baseline"),
+    gettext_noop("Time in core features is falling"),
+    gettext_noop("A key contact or champion left"),
+    gettext_noop("Tickets or complaints are rising"),
+    gettext_noop("A payment is overdue"),
+    gettext_noop("No reply from the customer with a renewal coming up"),
+    gettext_noop("Health score is red"),
+    gettext_noop(
+        "Usage is declining: logins and core-feature time both down on the account's own baseline"
+    ),
+)
+
+
+def field(key: str) -> str:
+    """A metric's name in words."""
+    if key in MORE_FIELDS:
+        return str(MORE_FIELDS[key])
+    if key in FIELDS:
+        return str(FIELDS[key])
+    return _("a metric")
+
+
+def _missing(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _figure(value) -> str:
+    value = float(value)
+    return f"{value:,.0f}" if value == int(value) else f"{value:,.1f}"
+
+
+def value_words(key: str, value) -> str:
+    """A metric's value as read on a page: 60%, ¥12,000, 7, a band's name…"""
+    if _missing(value):
+        return _("no data")
+    if key == "health_band":
+        return str(BAND_LABELS.get(value, value))
+    if isinstance(value, str):
+        return value
+    if key in CHANGES or key == "revenue_change_180d":
+        return f"{float(value) * 100:+.0f}%"
+    if key in SHARES:
+        return f"{float(value) * 100:.0f}%"
+    if key in SIGNED:
+        return f"{float(value):+.1f}"
+    if key in MONEY:
+        return f"¥{float(value):,.0f}"
+    if key == "renewal_intent" and float(value) in RENEWAL_INTENT:
+        return str(RENEWAL_INTENT[float(value)])
+    return _figure(value)
+
+
+def metric_sentence(key: str, value) -> str:
+    """One metric's value as a sentence: "近30天活跃天数比自身基线下降 60%"."""
+    if key in CHANGES and not _missing(value):
+        what, size = str(CHANGES[key]), f"{abs(float(value)) * 100:.0f}%"
+        if round(float(value) * 100) == 0:
+            return _("%(what)s level with the account's own baseline") % {"what": what}
+        if float(value) < 0:
+            return _("%(what)s down %(size)s on the account's own baseline") % {"what": what, "size": size}
+        return _("%(what)s up %(size)s on the account's own baseline") % {"what": what, "size": size}
+    return _("%(what)s: %(value)s") % {"what": capfirst(field(key)), "value": value_words(key, value)}
+
+
+def components(stored: list[dict]) -> list[dict]:
+    """A score snapshot's components with a label and their metrics as sentences."""
+    out = []
+    for c in stored:
+        label = COMPONENTS.get(c.get("key"))
+        out.append({
+            **c,
+            "name": str(label) if label else c.get("label") or c.get("key"),
+            "sentences": [metric_sentence(m["metric"], m.get("value")) for m in c.get("metrics", [])],
+        })  # fmt: skip
+    return out
+
+
+def points(effect: float) -> str:
+    """A change of probability in percentage points, signed: +5.1."""
+    return f"{effect * 100:+.1f}"
+
+
+def churn_factors(factors: list[dict], probability: float) -> dict | None:
+    """The stored factors of a prediction as sentences, with the baseline they add up from (in
+    percentage points, from the typical account's risk to this one's). None for predictions
+    stored before factors added up (no baseline)."""
+    if not factors or "baseline" not in factors[0]:
+        return None
+    rows = []
+    for f in factors:
+        if f["feature"] == "_other":
+            text = _("All other factors together")
+        else:
+            text = _("%(what)s (typical account: %(typical)s)") % {
+                "what": metric_sentence(f["feature"], f.get("value")),
+                "typical": value_words(f["feature"], f.get("typical")),
+            }
+        rows.append({"text": text, "points": points(f["effect"]), "raises": f["effect"] > 0, "feature": f["feature"]})
+    baseline = factors[0]["baseline"]
+    return {"baseline": f"{baseline * 100:.1f}%", "risk": f"{probability * 100:.1f}%", "factors": rows}
+
+
+def stage_reason(rule: str) -> str:
+    label = STAGE_RULES.get(rule)
+    return str(label) if label else _("Rule “%(name)s”") % {"name": rule}
+
+
+def signal_title(title: str) -> str:
+    return _(title) if title else ""
+
+
+def signal_sentences(values: dict) -> list[str]:
+    return [metric_sentence(k, v) for k, v in (values or {}).items()]
+
+
+def _chinese() -> bool:
+    return (get_language() or "").lower().startswith("zh")
+
+
+def tier_name(key: str, stored_label: str, rules=None) -> str:
+    """A value tier's name in the user's language, from the workspace's tier rules or the defaults."""
+    for rule in rules if rules is not None else DEFAULT_TIERS:
+        if rule.key == key:
+            return (rule.label_zh or rule.label) if _chinese() else rule.label
+    return stored_label
+
+
+def segment_name(segment: str) -> str:
+    names = SEGMENT_LABELS.get(segment)
+    if not names:
+        return segment
+    return names[1] if _chinese() else names[0]
+
+
+CLV_MODELS = {
+    "sBG": gettext_lazy("shifted-beta-geometric retention model (contracts)"),
+    "BG/NBD + Gamma-Gamma": gettext_lazy("BG/NBD repeat-purchase model with Gamma-Gamma spend"),
+    "historical": gettext_lazy("historical value (revenue − cost so far)"),
+}
+
+
+def clv(estimate) -> dict | None:
+    """How a CLV estimate was computed: the model, its inputs, and for contracts the seeds'
+    formula (M − R)(1 + d)/(1 + d − r) with the same monthly margin, retention and discount."""
+    if estimate is None:
+        return None
+    inputs = estimate.inputs or {}
+    model = inputs.get("model", "")
+    out = {"model": str(CLV_MODELS.get(model, model)), "lines": [], "formula": None}
+    annual = inputs.get("annual_discount_rate")
+    if annual is not None:
+        out["lines"].append(_("Annual discount rate: %(rate)s") % {"rate": f"{annual * 100:.0f}%"})
+    if model == "sBG":
+        margin, retention = inputs.get("monthly_margin"), inputs.get("retention_next_month")
+        out["lines"] += [
+            _("Monthly margin (M − R): ¥%(value)s") % {"value": f"{margin:,.0f}"},
+            _("Retention next month (r): %(rate)s") % {"rate": f"{retention * 100:.1f}%"},
+            _("Discounted months still expected: %(months)s") % {
+                "months": f"{inputs.get('discounted_expected_residual_months', 0):,.1f}"
+            },
+        ]
+        if inputs.get("active") and annual is not None and margin is not None and retention is not None:
+            d = (1 + annual) ** (1 / 12) - 1
+            seed = float(retention_clv_paid_in_advance(margin, 0.0, retention, d))
+            out["formula"] = _(
+                "Seed formula (M − R)(1 + d)/(1 + d − r) with d = %(d)s a month and r = %(r)s: ¥%(value)s"
+            ) % {"d": f"{d * 100:.2f}%", "r": f"{retention * 100:.1f}%", "value": f"{seed:,.0f}"}
+    elif model == "BG/NBD + Gamma-Gamma":
+        out["lines"] += [
+            _("Expected purchases in the next 12 months: %(n)s") % {
+                "n": f"{inputs.get('expected_purchases_next_52_weeks', 0):.1f}"
+            },
+            _("Expected order value: ¥%(value)s") % {"value": f"{inputs.get('expected_order_value', 0):,.0f}"},
+        ]
+    out["lines"] += [
+        _("Value so far: ¥%(value)s") % {"value": f"{float(estimate.historical_value):,.0f}"},
+        _("Value still expected: ¥%(value)s") % {"value": f"{float(estimate.future_value):,.0f}"},
+    ]
+    return out
