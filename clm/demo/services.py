@@ -17,23 +17,57 @@ def history_dates(as_of: dt.date) -> list[dt.date]:
     return [*dates, as_of - dt.timedelta(days=7), as_of]
 
 
-def after_build(as_of: dt.date, progress=None) -> list[str]:
+def after_build(
+    as_of: dt.date,
+    progress=None,
+    *,
+    result=None,
+    playbooks: dict[str, float] | None = None,
+    train: bool = True,
+) -> list[str]:
     """Run the lifecycle computations over the freshly built demo company, through the same
     service functions the CLI, API and scheduler use, and return the names of the steps that ran:
     the daily run replayed over the past year (health history, stage paths, signals), the churn
-    model trained on that history, and today's run with its predictions."""
+    model trained on that history, and today's run with its predictions.
+
+    With the simulation's ``result`` and ``playbooks`` ({template key: holdout share}), those
+    playbooks are turned on first and the replay is the plays' (clm.demo.plays): every
+    REPLAY_DAYS days, with the simulated CSMs doing the work the playbooks give them. ``train``
+    False leaves the churn model out (tests of the replay)."""
+    from clm.automation.playbooks import services as playbook_services
+    from clm.demo import plays as demo_plays
+
     fill_search_keys()  # pinyin search keys of the accounts built in bulk
     steps = ["search keys"]
-    for day in history_dates(as_of)[:-1]:
-        lifecycle.run(day, value=False)
+    plays = None
+    dates = history_dates(as_of)
+    if playbooks and result is not None and result.world is not None:
+        for key, holdout in playbooks.items():
+            playbook_services.enable_template(key, holdout=holdout, via="demo")
+        plays = demo_plays.Plays(result.world, result.account_ids)
+        dates = demo_plays.replay_dates(as_of)
+        steps.append("playbooks: " + ", ".join(playbooks))
+    for day in dates[:-1]:
+        _run(day, plays, value=False)
         if progress:
             progress(day)
     steps.append("lifecycle history")
-    try:
-        training.train(step_days=28)
-        steps.append("churn model")
-    except NotEnoughHistory:
-        pass
-    lifecycle.run(as_of)
+    if train:
+        try:
+            training.train(step_days=28)
+            steps.append("churn model")
+        except NotEnoughHistory:
+            pass
+    _run(as_of, plays)
     steps.append("daily run")
+    if plays:
+        steps.append(f"{plays.done} play tasks done, {len(plays.saved)} customers saved")
     return steps
+
+
+def _run(day: dt.date, plays, **options) -> None:
+    if plays:
+        plays.before(day)
+    lifecycle.run(day, **options)
+    if plays:
+        plays.after(day)

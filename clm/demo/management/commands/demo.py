@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 from clm.core.console import console_for
 from clm.demo import services
 from clm.demo.console import add_size_arguments, show_result, simulate_with_progress
+from clm.demo.plays import DEMO_PLAYBOOKS
 from clm.demo.simulator import DEMO_PASSWORD, SimulationError, set_demo_login
 
 
@@ -30,7 +31,7 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
         show_result(console, result)
         console.print("Running the lifecycle engine over the past year and training the churn model…")
-        steps = services.after_build(result.spec.as_of)
+        steps = services.after_build(result.spec.as_of, result=result, playbooks=DEMO_PLAYBOOKS)
         console.print(f"Lifecycle computations: {', '.join(steps)}.")
         set_demo_login()
         console.print(
