@@ -53,7 +53,9 @@ def band_churn_rates(scores: pd.DataFrame, churns: pd.DataFrame, horizon_days: i
     if churns.empty:
         frame["churned"] = False
     else:
-        joined = frame.merge(churns[["account", "date"]].assign(date=lambda f: pd.to_datetime(f["date"])), on="account")
+        joined = frame.merge(
+            churns[["account", "date"]].assign(date=lambda f: pd.to_datetime(f["date"])), on="account"
+        )
         ahead = joined["date"] - joined["as_of"]
         hit = joined.loc[(ahead > pd.Timedelta(0)) & (ahead <= pd.Timedelta(days=horizon_days)), "row"]
         frame["churned"] = frame["row"].isin(hit)
@@ -67,7 +69,9 @@ def rank(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     out["at_risk"] = out["arr"].astype(float) * out["probability"].astype(float)
     out["known"] = out["probability"].notna()
-    out = out.sort_values(["known", "at_risk", "arr", "account"], ascending=[False, False, False, True], kind="stable")
+    out = out.sort_values(
+        ["known", "at_risk", "arr", "account"], ascending=[False, False, False, True], kind="stable"
+    )
     return out.drop(columns="known").reset_index(drop=True)
 
 
@@ -93,7 +97,8 @@ def observed_band_rates(today: dt.date) -> dict:
         cutoff = today - dt.timedelta(days=HORIZON_DAYS)
         days = sorted(
             HealthScore.objects.filter(as_of__lte=cutoff, as_of__gt=cutoff - dt.timedelta(days=365))
-            .values_list("as_of", flat=True).distinct(),
+            .values_list("as_of", flat=True)
+            .distinct(),
             reverse=True,
         )
         chosen = []
@@ -140,7 +145,9 @@ def accounts_at_stake(accounts, *, today: dt.date | None = None, limit: int = 10
     arr = {
         pk: total * 12
         for pk, total in Subscription.objects.filter(account__in=accounts.values("pk"), status__in=LIVE)
-        .values("account_id").annotate(total=Sum("mrr")).values_list("account_id", "total")
+        .values("account_id")
+        .annotate(total=Sum("mrr"))
+        .values_list("account_id", "total")
         if total and total > 0
     }
     if not arr:
@@ -150,7 +157,8 @@ def accounts_at_stake(accounts, *, today: dt.date | None = None, limit: int = 10
     predicted = {}
     for pk, probability, horizon in (
         ChurnPrediction.objects.filter(account_id__in=ids, as_of__lte=today)
-        .order_by("account_id", "-as_of").values_list("account_id", "probability", "model__horizon_days")
+        .order_by("account_id", "-as_of")
+        .values_list("account_id", "probability", "model__horizon_days")
     ):
         predicted.setdefault(pk, float(within_horizon(probability, horizon or HORIZON_DAYS)))
     rates = observed_band_rates(today) if len(predicted) < len(ids) else {}
@@ -167,13 +175,17 @@ def accounts_at_stake(accounts, *, today: dt.date | None = None, limit: int = 10
     stakes = []
     for row in ranked.itertuples(index=False):
         probability = None if np.isnan(row.probability) else float(row.probability)
-        stakes.append(Stake(
-            account_id=int(row.account),
-            arr=arr[row.account],
-            probability=probability,
-            basis=row.basis,
-            band=bands.get(row.account, ""),
-            at_risk=None if probability is None else float(row.at_risk),
-            explanation=explain(arr[row.account], probability, row.basis, bands.get(row.account, ""), currency),
-        ))
+        stakes.append(
+            Stake(
+                account_id=int(row.account),
+                arr=arr[row.account],
+                probability=probability,
+                basis=row.basis,
+                band=bands.get(row.account, ""),
+                at_risk=None if probability is None else float(row.at_risk),
+                explanation=explain(
+                    arr[row.account], probability, row.basis, bands.get(row.account, ""), currency
+                ),
+            )
+        )
     return stakes

@@ -265,7 +265,7 @@ class Plays:
 def simulated_effect(playbook: Playbook, as_of: dt.date | None = None) -> dict:
     """The effect the simulator put into the world, over the enrollments the uplift report counts:
     the share of treated enrollments whose account would have churned within the outcome window
-    (its drawn story) and did not because a play saved it first. What the report estimates by
+    (its drawn story) and did not because this playbook's work saved it first. What the report estimates by
     comparing treated with held-out accounts, read here from the ground truth."""
     frame = outcomes.outcome_frame(playbook, as_of)
     treated = frame[~frame["held_out"].astype(bool)] if len(frame) else frame
@@ -279,7 +279,8 @@ def simulated_effect(playbook: Playbook, as_of: dt.date | None = None) -> dict:
     for account, start, end in zip(treated["account"], treated["start"], treated["end"], strict=True):
         p = truth.get(int(account), {})
         churn, saved = p.get("latent_churn_date"), p.get("saved_on")
-        if churn and saved and saved < churn and start.isoformat() < churn <= end.isoformat():
+        mine = p.get("saved_by") == playbook.key
+        if mine and churn and saved and saved < churn and start.isoformat() < churn <= end.isoformat():
             averted += 1
     return {
         "treated": len(treated),

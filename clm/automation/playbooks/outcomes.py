@@ -56,9 +56,19 @@ def _events(kind: str, accounts: list[int], leads: list[int]) -> pd.DataFrame:
     return pd.DataFrame.from_records(rows, columns=["subject", "date"])
 
 
+def known_through() -> dt.date:
+    """The last day whose outcomes are known: the date of the latest finished daily run (the data
+    a demo built as of a past date ends there), today when no run has finished."""
+    from clm.lifecycle.models import Run
+
+    latest = Run.objects.filter(status=Run.Status.DONE).order_by("-as_of").values_list("as_of", flat=True)
+    return min(latest.first() or timezone.localdate(), timezone.localdate())
+
+
 def outcome_frame(playbook: Playbook, as_of: dt.date | None = None) -> pd.DataFrame:
-    """Per matured enrollment: held_out, and whether the outcome was reached in the window."""
-    as_of = as_of or timezone.localdate()
+    """Per matured enrollment: held_out, and whether the outcome was reached in the window (by
+    ``as_of``, by default the last day whose outcomes are known)."""
+    as_of = as_of or known_through()
     rows = list(
         Enrollment.objects.filter(playbook=playbook).values_list(
             "pk", "account_id", "lead_id", "held_out", "started_at"
