@@ -46,7 +46,6 @@ def after_build(
             playbook_services.enable_template(key, holdout=holdout, via="demo")
         plays = demo_plays.Plays(result.world, result.account_ids)
         dates = demo_plays.replay_dates(as_of)
-        steps.append("playbooks: " + ", ".join(playbooks))
     for day in dates[:-1]:
         _run(day, plays, value=False)
         if progress:
@@ -61,7 +60,9 @@ def after_build(
     _run(as_of, plays)
     steps.append("daily run")
     if plays:
-        steps.append(f"{plays.done} play tasks done, {len(plays.saved)} customers saved")
+        steps.append(
+            f"playbooks {', '.join(playbooks)} ({plays.done} play tasks done, {len(plays.saved)} customers saved)"
+        )
     return steps
 
 

@@ -139,7 +139,8 @@ def test_a_lead_is_found_by_external_id_and_enrolled_without_an_account(save, ad
 def test_bad_input_is_refused_by_field_and_nothing_is_written(
     webinar, sender, admin_user, body, loc, message
 ):
-    error = assert_error(ApiClient(admin_user).post("/forms/submissions", body), 422, "invalid_data")
+    answer = ApiClient(admin_user).post("/forms/submissions", body, headers={"Accept-Language": "en"})
+    error = assert_error(answer, 422, "invalid_data")
     assert {"loc": [loc], "message": message} in error["details"]
     assert not FormSubmission.objects.exists() and not Enrollment.objects.exists()
 
