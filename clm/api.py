@@ -84,16 +84,9 @@ def _json_not_allowed(view):
     @wraps(view)
     def wrapped(request, *args, **kwargs):
         response = view(request, *args, **kwargs)
-        if response.status_code == 405 and not response.get("Content-Type", "").startswith(
-            "application/json"
-        ):
+        if response.status_code == 405 and not response.get("Content-Type", "").startswith("application/json"):
             allowed = response.get("Allow", "")
-            response = error(
-                request,
-                405,
-                "method_not_allowed",
-                f"{request.method} is not allowed here (allowed: {allowed}).",
-            )
+            response = error(request, 405, "method_not_allowed", f"{request.method} is not allowed here (allowed: {allowed}).")
             response["Allow"] = allowed
         return response
 
@@ -136,9 +129,7 @@ def bounded_body(run):
             length = 0
         if length > MAX_JSON_BODY:
             limit = f"{MAX_JSON_BODY // 1024:,} KB"
-            return error(
-                request, 413, "too_large", f"The body is too large: at most {limit} ({length:,} bytes sent)."
-            )
+            return error(request, 413, "too_large", f"The body is too large: at most {limit} ({length:,} bytes sent).")
         return run(request, **kwargs)
 
     return wrapped
@@ -174,26 +165,20 @@ def on_invalid_request(request, exc):
 
 @api.exception_handler(ValidationError)
 def on_invalid_data(request, exc):
-    details = [
-        {"loc": [m["field"]] if m["field"] else [], "message": m["message"]} for m in validation_messages(exc)
-    ]
+    details = [{"loc": [m["field"]] if m["field"] else [], "message": m["message"]} for m in validation_messages(exc)]
     return error(request, 422, "invalid_data", "The data is not valid; see details.", details)
 
 
 @api.exception_handler(IntegrityError)
 def on_conflict(request, exc):
-    return error(
-        request, 409, "conflict", "The change conflicts with existing data (a duplicate external id?)."
-    )
+    return error(request, 409, "conflict", "The change conflicts with existing data (a duplicate external id?).")
 
 
 @api.exception_handler(OperationalError)
 def on_database_error(request, exc):
     if not is_busy(exc):
         return on_unexpected(request, exc)
-    response = error(
-        request, 503, "busy", "The database is busy; nothing was changed. Send the request again."
-    )
+    response = error(request, 503, "busy", "The database is busy; nothing was changed. Send the request again.")
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
 
@@ -229,13 +214,7 @@ def on_missing(request, exc):
     return error(request, 404, "not_found", str(exc) or "Not found.")
 
 
-HTTP_CODES = {
-    400: "bad_request",
-    404: "not_found",
-    405: "method_not_allowed",
-    409: "conflict",
-    413: "too_large",
-}
+HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 409: "conflict", 413: "too_large"}
 
 
 @api.exception_handler(HttpError)

@@ -28,28 +28,9 @@ COMMANDS = {
 # Commands that create the tables themselves (restore: into an empty database) or never open the database; every other one is
 # checked before it runs (clm.core.dbcheck).
 WITHOUT_DATABASE_CHECK = {
-    "migrate",
-    "demo",
-    "serve",
-    "restore",
-    "makemigrations",
-    "showmigrations",
-    "sqlmigrate",
-    "squashmigrations",
-    "check",
-    "compilemessages",
-    "makemessages",
-    "collectstatic",
-    "findstatic",
-    "diffsettings",
-    "help",
-    "version",
-    "test",
-    "testserver",
-    "shell",
-    "dbshell",
-    "startapp",
-    "startproject",
+    "migrate", "demo", "serve", "restore", "makemigrations", "showmigrations", "sqlmigrate", "squashmigrations",
+    "check", "compilemessages", "makemessages", "collectstatic", "findstatic", "diffsettings",
+    "help", "version", "test", "testserver", "shell", "dbshell", "startapp", "startproject",
 }
 
 
@@ -66,10 +47,7 @@ def usage() -> str:
     width = max(map(len, COMMANDS))
     lines = ["usage: clm COMMAND [options]", "", "CLM — customer lifecycle management. Commands:", ""]
     lines += [f"  {name.ljust(width)}  {text}" for name, text in COMMANDS.items()]
-    lines += [
-        "",
-        "`clm COMMAND --help` describes a command's options; any Django management command also works.",
-    ]
+    lines += ["", "`clm COMMAND --help` describes a command's options; any Django management command also works."]
     return "\n".join(lines)
 
 

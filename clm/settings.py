@@ -25,8 +25,7 @@ BASE_DIR = Path(__file__).resolve().parent
 # One place per user rather than ./var: run from another folder, `clm` used to open an empty
 # database there (XDG base directory convention).
 DATA_DIR = Path(
-    env_str("CLM_DATA_DIR")
-    or Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "clm"
+    env_str("CLM_DATA_DIR") or Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "clm"
 ).resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
@@ -44,9 +43,7 @@ if not SECRET_KEY:
 elif len(SECRET_KEY) < 32:
     raise ConfigError("SECRET_KEY must be at least 32 characters long")
 
-ALLOWED_HOSTS = [
-    h.strip() for h in env_str("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h.strip()
-]
+ALLOWED_HOSTS = [h.strip() for h in env_str("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h.strip()]
 CSRF_TRUSTED_ORIGINS = [o for o in env_str("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
 
 INSTALLED_APPS = [

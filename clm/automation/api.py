@@ -84,9 +84,7 @@ class TaskCreate(InputSchema):
     assignee: Id | None = Field(None, description="the user it goes to; you, when left out")
     due_at: LocalDatetime | None = None
     priority: choice(Priority) = Priority.NORMAL
-    case: Id | None = Field(
-        None, description="the case it carries out (its account is taken when none is given)"
-    )
+    case: Id | None = Field(None, description="the case it carries out (its account is taken when none is given)")
     note: Text = ""
 
 
@@ -111,9 +109,7 @@ class TaskReassign(InputSchema):
 
 
 class TaskSnooze(InputSchema):
-    until: LocalDatetime | None = Field(
-        ..., description="hidden from the due lists until then; null wakes it"
-    )
+    until: LocalDatetime | None = Field(..., description="hidden from the due lists until then; null wakes it")
 
 
 class RootCauseOut(Schema):
@@ -342,9 +338,7 @@ def cancel_task(request, id: int, payload: TaskCancel):
     return work.cancel_task(request.user, _task(request, id), note=payload.note, via="api")
 
 
-@router.post(
-    "/tasks/{int:id}/reassign", response=TaskOut, tags=["tasks"], summary="Give a task to someone else"
-)
+@router.post("/tasks/{int:id}/reassign", response=TaskOut, tags=["tasks"], summary="Give a task to someone else")
 def reassign_task(request, id: int, payload: TaskReassign):
     task = _task(request, id)
     return work.reassign_task(request.user, task, _user(payload.assignee, "assignee"), via="api")
@@ -358,9 +352,7 @@ def snooze_task(request, id: int, payload: TaskSnooze):
 # -- cases ----------------------------------------------------------------------------------------
 
 
-@router.get(
-    "/cases/root-causes", response=list[RootCauseOut], tags=["cases"], summary="Root causes to close with"
-)
+@router.get("/cases/root-causes", response=list[RootCauseOut], tags=["cases"], summary="Root causes to close with")
 def list_root_causes(request):
     return RootCause.objects.all()
 
@@ -422,18 +414,11 @@ def update_case(request, id: int, payload: CasePatch):
     return work.update_case(request.user, case, changes, via="api")
 
 
-@router.post(
-    "/cases/{int:id}/close", response=CaseOut, tags=["cases"], summary="Close a case with its outcome"
-)
+@router.post("/cases/{int:id}/close", response=CaseOut, tags=["cases"], summary="Close a case with its outcome")
 def close_case(request, id: int, payload: CaseClose):
     case = _case_of(request, id)
     return work.close_case(
-        request.user,
-        case,
-        outcome=payload.outcome,
-        root_cause=payload.root_cause,
-        note=payload.note,
-        via="api",
+        request.user, case, outcome=payload.outcome, root_cause=payload.root_cause, note=payload.note, via="api"
     )
 
 
@@ -444,8 +429,6 @@ def case_tasks(request, id: int, limit: Limit = DEFAULT_LIMIT, offset: Offset = 
     return paginate(tasks, limit, offset)
 
 
-@router.get(
-    "/cases/{int:id}/history", response=HistoryPage, tags=["cases"], summary="What happened to a case"
-)
+@router.get("/cases/{int:id}/history", response=HistoryPage, tags=["cases"], summary="What happened to a case")
 def case_history(request, id: int, limit: Limit = DEFAULT_LIMIT, offset: Offset = 0):
     return paginate(work.case_history(_case_of(request, id)), limit, offset)

@@ -47,9 +47,7 @@ def digest_message(user, tasks: list[Task], now: dt.datetime) -> EmailMultiAlter
             "site": site_url(),
         }
         subject = _("CLM: %(due)s due today, %(overdue)s overdue") % {
-            "due": len(today),
-            "overdue": len(overdue),
-        }
+            "due": len(today), "overdue": len(overdue)}
         message = EmailMultiAlternatives(
             subject, render_to_string("automation/digest.txt", context), to=[user.email]
         )
@@ -85,9 +83,7 @@ def due_digests(now: dt.datetime) -> list[tuple[User, list[Task], dt.date]]:
         local = now.astimezone(zone_of(user))
         if local.hour < DIGEST_HOUR or sent.get(user.pk) == local.date():
             continue
-        end_of_day = dt.datetime.combine(
-            local.date() + dt.timedelta(days=1), dt.time.min, tzinfo=local.tzinfo
-        )
+        end_of_day = dt.datetime.combine(local.date() + dt.timedelta(days=1), dt.time.min, tzinfo=local.tzinfo)
         due = [t for t in user_tasks if t.due_at < end_of_day]
         if due:
             out.append((user, due, local.date()))
@@ -110,3 +106,5 @@ def send_daily_digests(now: dt.datetime | None = None, *, connection=None) -> in
             DigestSubscription.objects.update_or_create(user=user, defaults={"last_sent_on": day})
             sent += 1
     return sent
+
+

@@ -73,39 +73,18 @@ def _suppressions_erase(person) -> int:
 
 
 def register_parts() -> None:
-    register(
-        Part(
-            "email_deliveries",
-            gettext_noop("messages sent"),
-            lambda p: rows(
-                _deliveries(p).order_by("created_at"),
-                "id",
-                "channel",
-                "to",
-                "subject",
-                "status",
-                "reason",
-                "created_at",
-                "sent_at",
-                "opened_at",
-                "clicked_at",
-            ),
-            _deliveries_erase,
-        )
-    )
-    register(
-        Part(
-            "email_engagements",
-            gettext_noop("opens and clicks"),
-            lambda p: rows(_engagements(p).order_by("at"), "id", "delivery_id", "kind", "at", "url"),
-            _engagements_erase,
-        )
-    )
-    register(
-        Part(
-            "suppressions",
-            gettext_noop("suppression list entries"),
-            lambda p: rows(_suppressions(p).order_by("at"), "id", "address", "reason", "at", "source"),
-            _suppressions_erase,
-        )
-    )
+    register(Part(
+        "email_deliveries", gettext_noop("messages sent"),
+        lambda p: rows(_deliveries(p).order_by("created_at"), "id", "channel", "to", "subject", "status", "reason", "created_at", "sent_at", "opened_at", "clicked_at"),
+        _deliveries_erase,
+    ))
+    register(Part(
+        "email_engagements", gettext_noop("opens and clicks"),
+        lambda p: rows(_engagements(p).order_by("at"), "id", "delivery_id", "kind", "at", "url"),
+        _engagements_erase,
+    ))
+    register(Part(
+        "suppressions", gettext_noop("suppression list entries"),
+        lambda p: rows(_suppressions(p).order_by("at"), "id", "address", "reason", "at", "source"),
+        _suppressions_erase,
+    ))

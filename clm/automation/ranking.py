@@ -57,9 +57,7 @@ def band_churn_rates(scores: pd.DataFrame, churns: pd.DataFrame, horizon_days: i
     if churns.empty:
         frame["churned"] = False
     else:
-        joined = frame.merge(
-            churns[["account", "date"]].assign(date=lambda f: pd.to_datetime(f["date"])), on="account"
-        )
+        joined = frame.merge(churns[["account", "date"]].assign(date=lambda f: pd.to_datetime(f["date"])), on="account")
         ahead = joined["date"] - joined["as_of"]
         hit = joined.loc[(ahead > pd.Timedelta(0)) & (ahead <= pd.Timedelta(days=horizon_days)), "row"]
         frame["churned"] = frame["row"].isin(hit)
@@ -79,11 +77,8 @@ def rank(frame: pd.DataFrame) -> pd.DataFrame:
     out["proven"] = out["saved_value"].notna()
     out["known"] = out["probability"].notna()
     out["key"] = out["saved_value"].where(out["proven"], out["at_risk"])
-    out = out.sort_values(
-        ["proven", "known", "key", "arr", "account"],
-        ascending=[False, False, False, False, True],
-        kind="stable",
-    )
+    order = ["proven", "known", "key", "arr", "account"]
+    out = out.sort_values(order, ascending=[False, False, False, False, True], kind="stable")
     return out.drop(columns=["proven", "known", "key"]).reset_index(drop=True)
 
 
@@ -112,8 +107,7 @@ def observed_band_rates(today: dt.date) -> dict:
         cutoff = today - dt.timedelta(days=HORIZON_DAYS)
         days = sorted(
             HealthScore.objects.filter(as_of__lte=cutoff, as_of__gt=cutoff - dt.timedelta(days=365))
-            .values_list("as_of", flat=True)
-            .distinct(),
+            .values_list("as_of", flat=True).distinct(),
             reverse=True,
         )
         chosen = []
@@ -164,9 +158,7 @@ def accounts_at_stake(accounts, *, today: dt.date | None = None, limit: int = 10
     arr = {
         pk: total * 12
         for pk, total in Subscription.objects.filter(account__in=accounts.values("pk"), status__in=LIVE)
-        .values("account_id")
-        .annotate(total=Sum("mrr"))
-        .values_list("account_id", "total")
+        .values("account_id").annotate(total=Sum("mrr")).values_list("account_id", "total")
         if total and total > 0
     }
     if not arr:
@@ -176,8 +168,7 @@ def accounts_at_stake(accounts, *, today: dt.date | None = None, limit: int = 10
     predicted = {}
     for pk, probability, horizon in (
         ChurnPrediction.objects.filter(account_id__in=ids, as_of__lte=today)
-        .order_by("account_id", "-as_of")
-        .values_list("account_id", "probability", "model__horizon_days")
+        .order_by("account_id", "-as_of").values_list("account_id", "probability", "model__horizon_days")
     ):
         predicted.setdefault(pk, float(within_horizon(probability, horizon or HORIZON_DAYS)))
     rates = observed_band_rates(today) if len(predicted) < len(ids) else {}
@@ -199,20 +190,18 @@ def accounts_at_stake(accounts, *, today: dt.date | None = None, limit: int = 10
     for row in ranked.itertuples(index=False):
         probability = None if np.isnan(row.probability) else float(row.probability)
         play = plays.get(row.account) if probability is not None else None
-        stakes.append(
-            Stake(
-                account_id=int(row.account),
-                arr=arr[row.account],
-                probability=probability,
-                basis=row.basis,
-                band=bands.get(row.account, ""),
-                at_risk=None if probability is None else float(row.at_risk),
-                explanation=explain(
-                    arr[row.account], probability, row.basis, bands.get(row.account, ""), currency, play
-                ),
-                play=play.key if play else "",
-                saved_share=play.share if play else None,
-                saved_value=float(row.saved_value) if play else None,
-            )
-        )
+        stakes.append(Stake(
+            account_id=int(row.account),
+            arr=arr[row.account],
+            probability=probability,
+            basis=row.basis,
+            band=bands.get(row.account, ""),
+            at_risk=None if probability is None else float(row.at_risk),
+            explanation=explain(
+                arr[row.account], probability, row.basis, bands.get(row.account, ""), currency, play
+            ),
+            play=play.key if play else "",
+            saved_share=play.share if play else None,
+            saved_value=float(row.saved_value) if play else None,
+        ))
     return stakes

@@ -174,12 +174,7 @@ def complete_task(actor, task: Task, *, outcome: str = "", via: str = "system") 
     actor = _person(actor)
     services.update(
         locked,
-        {
-            "status": Task.Status.DONE,
-            "outcome": outcome or "",
-            "completed_at": timezone.now(),
-            "snoozed_until": None,
-        },
+        {"status": Task.Status.DONE, "outcome": outcome or "", "completed_at": timezone.now(), "snoozed_until": None},
         actor=actor,
         via=via,
     )
@@ -355,27 +350,20 @@ def find_root_cause(value) -> RootCause | None:
     found = RootCause.objects.filter(code=str(value), active=True).first()
     if found is None:
         codes = ", ".join(RootCause.objects.filter(active=True).values_list("code", flat=True))
-        raise ValidationError(
-            {
-                "root_cause": _("Unknown root cause %(code)s (known: %(codes)s).")
-                % {"code": value, "codes": codes}
-            }
-        )
+        raise ValidationError({"root_cause": _("Unknown root cause %(code)s (known: %(codes)s).") % {
+            "code": value, "codes": codes}})
     return found
 
 
 @transaction.atomic
-def close_case(
-    actor, case: Case, *, outcome: str, root_cause=None, note: str = "", via: str = "system"
-) -> Case:
+def close_case(actor, case: Case, *, outcome: str, root_cause=None, note: str = "", via: str = "system") -> Case:
     """Close the case as a success or a loss, with its root cause; its open tasks are cancelled."""
     locked = _changeable_case(actor, case)
     actor = _person(actor)
     errors = {}
     if outcome not in Case.Outcome.values:
         errors["outcome"] = _("Choose how the case ended: %(choices)s.") % {
-            "choices": ", ".join(str(label) for label in Case.Outcome.labels)
-        }
+            "choices": ", ".join(str(label) for label in Case.Outcome.labels)}
     try:
         cause = find_root_cause(root_cause)
     except ValidationError as exc:
@@ -402,11 +390,7 @@ def close_case(
     for task in Task.objects.select_for_update().filter(case=locked, status=Task.Status.OPEN):
         services.update(
             task,
-            {
-                "status": Task.Status.CANCELLED,
-                "completed_at": timezone.now(),
-                "outcome": _("The case was closed."),
-            },
+            {"status": Task.Status.CANCELLED, "completed_at": timezone.now(), "outcome": _("The case was closed.")},
             actor=actor,
             via=via,
         )
@@ -449,8 +433,7 @@ def case_history(case: Case) -> QuerySet[AuditLog]:
     """The audit trail of the case and of its tasks, newest first."""
     task_ids = [str(pk) for pk in Task.objects.filter(case=case).values_list("pk", flat=True)]
     return AuditLog.objects.filter(
-        Q(model="automation.case", object_id=str(case.pk))
-        | Q(model="automation.task", object_id__in=task_ids)
+        Q(model="automation.case", object_id=str(case.pk)) | Q(model="automation.task", object_id__in=task_ids)
     ).select_related("actor")
 
 

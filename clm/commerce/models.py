@@ -128,9 +128,7 @@ class Order(Imported):
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="orders")
     ordered_on = models.DateField(db_index=True)
     amount = models.DecimalField(max_digits=14, decimal_places=2, help_text="sum of the lines")
-    cost = models.DecimalField(
-        max_digits=14, decimal_places=2, default=Decimal("0"), help_text="sum of the lines"
-    )
+    cost = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"), help_text="sum of the lines")
 
     class Meta:
         verbose_name = _("order")
@@ -167,9 +165,7 @@ class Payment(Imported):
         VOID = "void", _("Void")
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="payments")
-    order = models.ForeignKey(
-        Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="payments"
-    )
+    order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="payments")
     subscription = models.ForeignKey(
         Subscription, null=True, blank=True, on_delete=models.SET_NULL, related_name="payments"
     )

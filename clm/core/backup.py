@@ -53,13 +53,9 @@ class Restored:
 
 def table_names(cursor, engine: str) -> list[str]:
     if engine == "sqlite":
-        cursor.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
-        )
+        cursor.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
     else:
-        cursor.execute(
-            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename"
-        )
+        cursor.execute("SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename")
     return [row[0] for row in cursor.fetchall()]
 
 
@@ -129,9 +125,7 @@ def _require(tool: str) -> str:
 def _run(command: list[str], env: dict) -> None:
     result = subprocess.run(command, env=env, capture_output=True, text=True)
     if result.returncode != 0:
-        raise BackupError(
-            f"{Path(command[0]).name} failed ({result.returncode}): {result.stderr.strip()[-2000:]}"
-        )
+        raise BackupError(f"{Path(command[0]).name} failed ({result.returncode}): {result.stderr.strip()[-2000:]}")
 
 
 def _dump_sqlite(workdir: Path, alias: str) -> dict:
@@ -158,17 +152,8 @@ def _dump_postgresql(workdir: Path, alias: str) -> dict:
             cursor.execute("SELECT pg_export_snapshot()")
             snapshot = cursor.fetchone()[0]
             _run(
-                [
-                    pg_dump,
-                    *args,
-                    "--format=custom",
-                    "--no-owner",
-                    "--no-privileges",
-                    f"--snapshot={snapshot}",
-                    "--file",
-                    str(workdir / PG_FILE),
-                    database["NAME"],
-                ],
+                [pg_dump, *args, "--format=custom", "--no-owner", "--no-privileges", f"--snapshot={snapshot}",
+                 "--file", str(workdir / PG_FILE), database["NAME"]],
                 env,
             )
             return table_digests(cursor, "postgresql")
@@ -221,9 +206,7 @@ def read_manifest(tar: tarfile.TarFile, path: Path) -> dict:
     except (KeyError, ValueError, TypeError):
         raise BackupError(f"{path} is not a CLM backup: it has no readable {MANIFEST}") from None
     if manifest.get("format") != FORMAT:
-        raise BackupError(
-            f"{path} is a backup of format {manifest.get('format')!r}; this CLM reads format {FORMAT}"
-        )
+        raise BackupError(f"{path} is a backup of format {manifest.get('format')!r}; this CLM reads format {FORMAT}")
     return manifest
 
 
@@ -269,9 +252,7 @@ def restore(path: str | Path, *, force: bool = False, alias: str = "default") ->
         for table in expected
         if found.get(table) != expected[table]
     ]
-    return Restored(
-        engine, len(found), sum(t["rows"] for t in found.values()), media_files, mismatches, overridden
-    )
+    return Restored(engine, len(found), sum(t["rows"] for t in found.values()), media_files, mismatches, overridden)
 
 
 def _restore_sqlite(source: Path, alias: str) -> None:
@@ -290,21 +271,8 @@ def _restore_postgresql(dump: Path, alias: str, *, clean: bool) -> None:
     connections[alias].close()
     env, args = _pg_env_args(database)
     extra = ["--clean", "--if-exists"] if clean else []
-    _run(
-        [
-            pg_restore,
-            *args,
-            *extra,
-            "--no-owner",
-            "--no-privileges",
-            "--exit-on-error",
-            "--single-transaction",
-            "--dbname",
-            database["NAME"],
-            str(dump),
-        ],
-        env,
-    )
+    _run([pg_restore, *args, *extra, "--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction",
+          "--dbname", database["NAME"], str(dump)], env)
 
 
 def _restore_media(source: Path) -> int:

@@ -130,9 +130,7 @@ def _insert_rows(model, columns, rows, conflict, update, add, returning) -> tupl
             done = known and _straight_in(cursor, model, columns, conflict, rows)
         if done:
             return ALL if returning else [], len(rows)
-        return _write(
-            cursor, model, columns, rows, _on_conflict(model, conflict, update, add, returning), returning
-        )
+        return _write(cursor, model, columns, rows, _on_conflict(model, conflict, update, add, returning), returning)
 
 
 def _echo(rows: list | Columns, positions: list[int]) -> list[tuple]:

@@ -165,9 +165,7 @@ def input_type(f: models.Field):
         return choice_of(f)
     if kind in ("CharField", "EmailField", "SlugField", "URLField"):
         if not f.blank:
-            return Annotated[
-                str, Field(max_length=f.max_length), AfterValidator(_no_nul), AfterValidator(_not_blank)
-            ]
+            return Annotated[str, Field(max_length=f.max_length), AfterValidator(_no_nul), AfterValidator(_not_blank)]
         return Annotated[str, Field(max_length=f.max_length), AfterValidator(_no_nul)]
     if kind == "TextField":
         return Text
@@ -534,7 +532,9 @@ def remove(res: Resource, user, instance) -> None:
         services.delete(instance, actor=user, via="api")
     except ProtectedError as exc:
         users = sorted({english_name(o, plural=True) for o in exc.protected_objects})
-        message = f"This {english_name(res.model)} is still used by {', '.join(users)}; change or delete those first."
+        message = (
+            f"This {english_name(res.model)} is still used by {', '.join(users)}; change or delete those first."
+        )
         raise ApiError(409, "conflict", message) from None
 
 
@@ -588,9 +588,7 @@ def register(router: Router, res: Resource) -> None:
     extra_in = dict(nested_in)
     if res.account_path == "account" and res.accept_external_account:
         extra_in["account_external_id"] = (
-            Annotated[
-                Text | None, Field(None, max_length=100, description="the account's id in your system")
-            ],
+            Annotated[Text | None, Field(None, max_length=100, description="the account's id in your system")],
             None,
         )
         extra_in["account_source"] = (Annotated[Text | None, Field(None, max_length=30)], None)

@@ -20,9 +20,7 @@ def sqlstate(exc: BaseException) -> str | None:
 
 
 def is_retryable(exc: BaseException) -> bool:
-    return (
-        isinstance(exc, OperationalError | psycopg.OperationalError) and sqlstate(exc) in RETRYABLE_SQLSTATES
-    )
+    return isinstance(exc, OperationalError | psycopg.OperationalError) and sqlstate(exc) in RETRYABLE_SQLSTATES
 
 
 def is_busy(exc: BaseException) -> bool:

@@ -87,7 +87,7 @@ def env_proxy_header(name: str) -> tuple[str, str] | None:
         return None
     header, sep, value = (part.strip() for part in raw.partition(":"))
     if not sep or not _HEADER_NAME.fullmatch(header) or not value or any(c.isspace() for c in value):
-        raise ConfigError(f'{name}={raw!r} is not "Header-Name: value" (e.g. "X-Forwarded-Proto: https")')
+        raise ConfigError(f"{name}={raw!r} is not \"Header-Name: value\" (e.g. \"X-Forwarded-Proto: https\")")
     return "HTTP_" + header.upper().replace("-", "_"), value
 
 

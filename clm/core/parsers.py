@@ -133,9 +133,7 @@ LIST_SEPARATORS = r"\s*[;；,，、|\n]\s*"
 def parse_list(text: pd.Series) -> Parsed:
     """'a; b、c' -> canonical JSON list text ["a", "b", "c"]."""
     values = text.map(
-        lambda v: (
-            json.dumps([p for p in re.split(LIST_SEPARATORS, v) if p], ensure_ascii=False) if v else "[]"
-        )
+        lambda v: json.dumps([p for p in re.split(LIST_SEPARATORS, v) if p], ensure_ascii=False) if v else "[]"
     )
     return Parsed(values.astype(object), no_errors(text.index))
 
@@ -318,9 +316,7 @@ def _assemble(parts: pd.DataFrame, order: str) -> tuple[pd.Series, pd.Series]:
     hour = hour.where(~((meridiem == "am") & (hour == 12)), 0)
     fraction = parts[6].fillna("").str.ljust(6, "0").str.slice(0, 6)
     micros = pd.to_numeric(fraction, errors="coerce").fillna(0)
-    frame = pd.DataFrame(
-        {"year": year, "month": month, "day": day, "hour": hour, "minute": minute, "second": second_}
-    )
+    frame = pd.DataFrame({"year": year, "month": month, "day": day, "hour": hour, "minute": minute, "second": second_})
     stamps = pd.to_datetime(frame, errors="coerce").astype("datetime64[us]")
     stamps = stamps + pd.to_timedelta(micros, unit="us").astype("timedelta64[us]")
     return stamps, _offset_minutes(parts[8])
@@ -406,9 +402,7 @@ def parse_month(text: pd.Series) -> Parsed:
     hit = parts[0].notna()
     stamps, _, errors = _stamps(text.where(~hit, ""))
     if hit.any():
-        frame = pd.DataFrame(
-            {"year": parts[0][hit].astype(int), "month": parts[1][hit].astype(int), "day": 1}
-        )
+        frame = pd.DataFrame({"year": parts[0][hit].astype(int), "month": parts[1][hit].astype(int), "day": 1})
         months = pd.to_datetime(frame, errors="coerce")
         stamps[months.index] = months
         errors[months.index[months.isna()]] = "is not a valid month"

@@ -17,9 +17,7 @@ def _editable(actor, ids) -> list[Account]:
     if not can_edit(actor, Account):
         raise PermissionDenied(_("You may not change accounts."))
     # accounts the actor cannot see are not there for them: left out, as if the ids were unknown
-    return list(
-        visible_accounts(actor).filter(pk__in=list(ids)).select_for_update(of=("self",)).order_by("pk")
-    )
+    return list(visible_accounts(actor).filter(pk__in=list(ids)).select_for_update(of=("self",)).order_by("pk"))
 
 
 @transaction.atomic

@@ -68,27 +68,17 @@ class Account(Imported, Timestamped):
     domain = models.CharField(_("domain"), max_length=200, blank=True)
     industry = models.CharField(_("industry"), max_length=100, blank=True)
     employee_count = models.PositiveIntegerField(_("employees"), null=True, blank=True)
-    annual_revenue = models.DecimalField(
-        _("annual revenue"), max_digits=16, decimal_places=2, null=True, blank=True
-    )
+    annual_revenue = models.DecimalField(_("annual revenue"), max_digits=16, decimal_places=2, null=True, blank=True)
     region = models.CharField(_("region"), max_length=50, blank=True)
     province = models.CharField(_("province"), max_length=50, blank=True)
     city = models.CharField(_("city"), max_length=50, blank=True)
     development_stage = models.CharField(max_length=20, choices=DevelopmentStage.choices, blank=True)
     acquisition_channel = models.CharField(_("acquisition channel"), max_length=50, blank=True)
     sales_owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="owned_accounts",
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="owned_accounts"
     )
     csm = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="csm_accounts",
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="csm_accounts"
     )
     parent = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children", db_index=False
@@ -97,12 +87,7 @@ class Account(Imported, Timestamped):
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="referrals", db_index=False
     )
     referred_by_contact = models.ForeignKey(
-        "Contact",
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="referred_accounts",
-        db_index=False,
+        "Contact", null=True, blank=True, on_delete=models.SET_NULL, related_name="referred_accounts", db_index=False
     )
     tags = models.ManyToManyField(Tag, blank=True, related_name="accounts")
     custom = models.JSONField(_("custom attributes"), default=dict, blank=True)
@@ -206,9 +191,7 @@ class Interaction(Imported):
         INTERNAL = "internal", _("Internal")
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="interactions")
-    contact = models.ForeignKey(
-        Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="interactions"
-    )
+    contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="interactions")
     type = models.CharField(max_length=10, choices=Type.choices)
     direction = models.CharField(max_length=10, choices=Direction.choices, blank=True)
     occurred_at = models.DateTimeField(default=timezone.now)

@@ -1,10 +1,10 @@
 """The import and export endpoints, mounted at /api/v1/imports:
 
-POST /imports/{kind}            upload a CSV/XLSX file (multipart "file" + options); small files
-                                are imported at once, large ones (or background=true) queued
-GET  /imports/jobs/{id}         a job's status, progress and report
-GET  /imports/jobs/{id}/rejected the rejected rows of a --skip-invalid import, as CSV
-GET  /imports/exports/{kind}    export (?format=csv|xlsx), limited to what the caller may see
+    POST /imports/{kind}            upload a CSV/XLSX file (multipart "file" + options); small files
+                                    are imported at once, large ones (or background=true) queued
+    GET  /imports/jobs/{id}         a job's status, progress and report
+    GET  /imports/jobs/{id}/rejected the rejected rows of a --skip-invalid import, as CSV
+    GET  /imports/exports/{kind}    export (?format=csv|xlsx), limited to what the caller may see
 """
 
 from __future__ import annotations
@@ -61,9 +61,7 @@ def _kind(name: str) -> Kind:
 def _require(user, *permissions: str) -> None:
     missing = [p for p in permissions if not user.has_perm(p)]
     if missing:
-        raise PermissionDenied(
-            f"you need the permission{'s' if len(missing) > 1 else ''} {', '.join(missing)}"
-        )
+        raise PermissionDenied(f"you need the permission{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
 
 
 def job_out(job: ImportJob) -> dict:
@@ -190,9 +188,7 @@ def upload(
             for e in report.get("errors", [])
         ]
         message = "Nothing was imported: the file has problems; see details."
-        return Status(
-            422, {"error": {"code": "invalid_file", "message": message, "details": details}, "job": out}
-        )
+        return Status(422, {"error": {"code": "invalid_file", "message": message, "details": details}, "job": out})
     return Status(200, out)
 
 
@@ -214,9 +210,7 @@ def rejected_rows(request, job_id: int):
     path = (job.report or {}).get("rejected_file")
     if not path or not Path(path).exists():
         raise Http404("this import rejected no rows")
-    return FileResponse(
-        open(path, "rb"), as_attachment=True, filename=f"{Path(job.original_name).stem}.rejected.csv"
-    )
+    return FileResponse(open(path, "rb"), as_attachment=True, filename=f"{Path(job.original_name).stem}.rejected.csv")
 
 
 @router.get("/exports/{kind}")
@@ -227,19 +221,12 @@ def export_records(request, kind: str, format: str = "csv"):
     _require(request.user, spec.view_permission)
     stamp = timezone.localdate().isoformat()
     if format == "csv":
-        response = StreamingHttpResponse(
-            export.csv_chunks(spec, request.user), content_type=export.content_type("csv")
-        )
+        response = StreamingHttpResponse(export.csv_chunks(spec, request.user), content_type=export.content_type("csv"))
         response["Content-Disposition"] = f'attachment; filename="{spec.name}-{stamp}.csv"'
         return response
     if format == "xlsx":
         buffer = tempfile.TemporaryFile()
         export.write_xlsx(spec, buffer, request.user)
         buffer.seek(0)
-        return FileResponse(
-            buffer,
-            as_attachment=True,
-            filename=f"{spec.name}-{stamp}.xlsx",
-            content_type=export.content_type("xlsx"),
-        )
+        return FileResponse(buffer, as_attachment=True, filename=f"{spec.name}-{stamp}.xlsx", content_type=export.content_type("xlsx"))
     raise HttpError(422, "format: csv or xlsx")

@@ -1,7 +1,7 @@
 """Personal data requests (PIPL, GDPR), for administrators, mounted at /api/v1/privacy:
 
-GET  /privacy/contacts/{ref}        everything held about the person (ref: contact id or email)
-POST /privacy/contacts/{ref}/erase  erase it everywhere; answers the rows changed per kind
+    GET  /privacy/contacts/{ref}        everything held about the person (ref: contact id or email)
+    POST /privacy/contacts/{ref}/erase  erase it everywhere; answers the rows changed per kind
 """
 
 from django.core.exceptions import PermissionDenied

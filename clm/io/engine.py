@@ -136,9 +136,7 @@ def default_rejected_path(path: Path) -> Path:
     return path.with_name(f"{path.stem}.rejected-{stamp}.csv")
 
 
-def import_file(
-    kind: Kind | str, path: str | Path, options: ImportOptions | None = None, *, name: str | None = None
-) -> ImportReport:
+def import_file(kind: Kind | str, path: str | Path, options: ImportOptions | None = None, *, name: str | None = None) -> ImportReport:
     """Import one file; the report says what was done (or, on a dry run, what would be)."""
     kind = with_custom_fields(get_kind(kind) if isinstance(kind, str) else kind)
     options = options or ImportOptions()
@@ -146,9 +144,7 @@ def import_file(
     report = ImportReport(kind=kind.name, file=name or path.name, source=options.source)
     started = time.monotonic()
     if not 1 <= len(options.source.strip()) <= 30:
-        report.problems = [
-            "the source system must be 1 to 30 characters (records are matched on source and id)"
-        ]
+        report.problems = ["the source system must be 1 to 30 characters (records are matched on source and id)"]
         return report
     try:
         table = open_table(path, name)
@@ -170,11 +166,7 @@ def import_file(
             run.all_chunks()
             if report.rows == 0:
                 report.problems = ["the file has a header row but no data rows"]
-            keep = (
-                not report.problems
-                and not options.dry_run
-                and (options.skip_invalid or report.error_count == 0)
-            )
+            keep = not report.problems and not options.dry_run and (options.skip_invalid or report.error_count == 0)
             if not keep:
                 transaction.set_rollback(True)
     except FileProblem as exc:
@@ -204,10 +196,7 @@ class Run:
         self.write_context = WriteContext(
             # whole seconds: the dates an import stamps (lead statuses...) are what an XLSX export keeps,
             # so an exported file imports back unchanged
-            kind,
-            options.user,
-            options.via,
-            timezone.now().replace(microsecond=0),
+            kind, options.user, options.via, timezone.now().replace(microsecond=0)
         )
         self.counts = Counts()
         self.rollups = Rollups() if kind.name == "usage_events" else None
@@ -241,11 +230,7 @@ class Run:
         size = self.options.chunk_rows or self.kind.chunk_rows
         key_column = self.mapping.position("external_id") if self.kind.name == "orders" else None
         for chunk in self.table.chunks(size):
-            raw = (
-                chunk.frame[(chunk.frame.to_numpy(dtype=object) != "").any(axis=1)]
-                if len(chunk.frame)
-                else chunk.frame
-            )
+            raw = chunk.frame[(chunk.frame.to_numpy(dtype=object) != "").any(axis=1)] if len(chunk.frame) else chunk.frame
             raw = raw if carry is None else pd.concat([carry, raw])
             carry, done = None, chunk.done
             if key_column is not None and len(raw):
@@ -289,9 +274,7 @@ class Run:
     def add_counts(self, counts: Counts) -> None:
         self.counts.add(counts)
         self.report.created, self.report.updated, self.report.unchanged = (
-            self.counts.created,
-            self.counts.updated,
-            self.counts.unchanged,
+            self.counts.created, self.counts.updated, self.counts.unchanged,
         )
 
     def event_reasons(self, problems: Problems, reasons: pd.Series, valid: pd.DataFrame) -> None:
@@ -311,12 +294,7 @@ class Run:
         first_bad = pd.Series(bad, index=bad).groupby(key[bad]).min()
         dragged = key.isin(first_bad.index) & ~data.index.isin(bad)
         reasons = "another line of this order is invalid (row " + key.map(first_bad).astype(str) + ")"
-        problems.add(
-            pd.Series(dragged, index=data.index),
-            self.mapping.column_name("external_id"),
-            data["external_id"],
-            reasons,
-        )
+        problems.add(pd.Series(dragged, index=data.index), self.mapping.column_name("external_id"), data["external_id"], reasons)
 
     def record(self, errors: pd.DataFrame, rejected_raw: pd.DataFrame) -> None:
         report = self.report
@@ -399,3 +377,4 @@ def read_ahead(chunks: Iterator):
 def format_error(error: dict) -> str:
     value = f" {error['value']!r}" if error["value"] != "" else ""
     return f"row {error['row']}, {error['column']}{value}: {error['reason']}"
+

@@ -119,14 +119,8 @@ def _tags(kind: Kind, ids: list[int]) -> dict[int, str]:
     return {pk: "; ".join(names) for pk, names in out.items()}
 
 
-def _row(
-    kind: Kind,
-    fields: list[Field],
-    lookups: list[str],
-    values: tuple,
-    line: dict | None = None,
-    tags: dict[int, str] | None = None,
-) -> list:
+def _row(kind: Kind, fields: list[Field], lookups: list[str], values: tuple, line: dict | None = None,
+         tags: dict[int, str] | None = None) -> list:
     record = dict(zip(lookups, values, strict=True))
     row_source = record.get("source", record.get("account__source", "")) or ""
     out = []
@@ -140,12 +134,7 @@ def _row(
             if f.type == REF:
                 value = _reference(*line["product"], row_source) if line and line["product"][0] else ""
         elif f.type == REF:
-            value = _reference(
-                record[f"{f.name}_id"],
-                record[f"{f.name}__source"],
-                record[f"{f.name}__external_id"],
-                row_source,
-            )
+            value = _reference(record[f"{f.name}_id"], record[f"{f.name}__source"], record[f"{f.name}__external_id"], row_source)
         elif f.type == USER:
             value = record[f"{f.name}__username"] or ""
         elif f.type == TAGS:
@@ -168,44 +157,20 @@ def _order_rows(kind: Kind, fields, lookups, batch) -> list[list]:
     """One row per order line; an order without lines (made in CLM) is one row with its totals."""
     ids = [values[0] for values in batch]
     lines: dict[int, list[dict]] = {}
-    query = (
-        OrderLine.objects.filter(order_id__in=ids)
-        .order_by("order_id", "line_no")
-        .values_list(
-            "order_id",
-            "line_no",
-            "product_id",
-            "product__source",
-            "product__external_id",
-            "quantity",
-            "amount",
-            "cost",
-        )
+    query = OrderLine.objects.filter(order_id__in=ids).order_by("order_id", "line_no").values_list(
+        "order_id", "line_no", "product_id", "product__source", "product__external_id", "quantity", "amount", "cost"
     )
     for order_id, line_no, pid, psource, pext, quantity, amount, cost in query:
         lines.setdefault(order_id, []).append(
-            {
-                "line_no": line_no,
-                "product": (pid, psource, pext),
-                "quantity": quantity,
-                "amount": amount,
-                "cost": cost,
-            }
+            {"line_no": line_no, "product": (pid, psource, pext), "quantity": quantity, "amount": amount, "cost": cost}
         )
     out = []
     for values in batch:
         order_lines = lines.get(values[0])
         if not order_lines:
             order = dict(zip(lookups, values, strict=True))
-            order_lines = [
-                {
-                    "line_no": 1,
-                    "product": (None, None, None),
-                    "quantity": Decimal("1"),
-                    "amount": order["amount"],
-                    "cost": order["cost"],
-                }
-            ]
+            order_lines = [{"line_no": 1, "product": (None, None, None), "quantity": Decimal("1"),
+                            "amount": order["amount"], "cost": order["cost"]}]
         out.extend(_row(kind, fields, lookups, values, line) for line in order_lines)
     return out
 
@@ -292,3 +257,4 @@ def content_type(fmt: str) -> str:
         "csv": "text/csv; charset=utf-8",
         "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     }[fmt]
+

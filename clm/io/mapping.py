@@ -45,9 +45,7 @@ def resolve_field(kind: Kind, name: str) -> Field | None:
     return next((f for f in kind.fields if wanted in f.tokens), None)
 
 
-def map_columns(
-    kind: Kind, header: list[str], explicit: dict[str, str] | None = None, *, strict=()
-) -> Mapping:
+def map_columns(kind: Kind, header: list[str], explicit: dict[str, str] | None = None, *, strict=()) -> Mapping:
     """Map the header. `explicit` ({file column: field or ""}) wins over recognition; its columns
     named in `strict` must exist in the file (those given on the command line), others (a saved
     mapping's) may be absent."""
@@ -105,11 +103,7 @@ def missing_columns(kind: Kind, mapping: Mapping) -> list[str]:
     if kind.imported and not mapping.has("external_id"):
         fallback = kind.fallback_key and mapping.has(kind.fallback_key)
         if not fallback:
-            also = (
-                f" (or, without ids, a {kind.by_name[kind.fallback_key].header!r} column)"
-                if kind.fallback_key
-                else ""
-            )
+            also = f" (or, without ids, a {kind.by_name[kind.fallback_key].header!r} column)" if kind.fallback_key else ""
             problems.append(_missing(kind.by_name["external_id"]) + also + ": re-imports match records by it")
     for group in kind.required_groups:
         if not any(mapping.has(name) for name in group):
@@ -123,9 +117,7 @@ def missing_columns(kind: Kind, mapping: Mapping) -> list[str]:
 
 def _missing(f: Field) -> str:
     examples = ", ".join(repr(a) for a in f.aliases[:4])
-    return f"missing required column {f.header!r}" + (
-        f" (also recognised: {examples}, ...)" if examples else ""
-    )
+    return f"missing required column {f.header!r}" + (f" (also recognised: {examples}, ...)" if examples else "")
 
 
 def parse_map_options(items: list[str] | None) -> dict[str, str]:
@@ -134,7 +126,7 @@ def parse_map_options(items: list[str] | None) -> dict[str, str]:
     for item in items or ():
         column, sep, target = item.partition("=")
         if not sep or not column.strip():
-            raise MappingError(f'--map {item!r}: write it as "File Column=field"')
+            raise MappingError(f"--map {item!r}: write it as \"File Column=field\"")
         out[column.strip()] = target.strip()
     return out
 
@@ -142,9 +134,7 @@ def parse_map_options(items: list[str] | None) -> dict[str, str]:
 def load_saved(kind: Kind, name: str) -> dict[str, str]:
     saved = ImportMapping.objects.filter(kind=kind.name, name=name).first()
     if saved is None:
-        known = (
-            ", ".join(ImportMapping.objects.filter(kind=kind.name).values_list("name", flat=True)) or "none"
-        )
+        known = ", ".join(ImportMapping.objects.filter(kind=kind.name).values_list("name", flat=True)) or "none"
         raise MappingError(f"no saved mapping {name!r} for {kind.name} (saved: {known})")
     return dict(saved.columns)
 

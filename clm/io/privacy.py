@@ -78,16 +78,11 @@ def find_person(ref: str | int) -> Person:
             )
         contact = matches[0]
     else:
-        raise PrivacyError(
-            _('Name the contact by its id or its email address, not "%(ref)s".') % {"ref": text}
-        )
+        raise PrivacyError(_('Name the contact by its id or its email address, not "%(ref)s".') % {"ref": text})
     needles = [v.strip() for v in (contact.name, contact.email, contact.phone) if v and v.strip()]
     person = Person(contact=contact, needles=needles)
     person.user_keys = set(
-        UsageEvent.objects.filter(contact_id=contact.pk)
-        .exclude(user_key="")
-        .values_list("user_key", flat=True)
-        .distinct()
+        UsageEvent.objects.filter(contact_id=contact.pk).exclude(user_key="").values_list("user_key", flat=True).distinct()
     )
     if person.email:
         person.user_keys.add(person.email)
@@ -295,14 +290,7 @@ def _audit_rows(person) -> Q:
 def _audit_export(person) -> list[dict]:
     return rows(
         AuditLog.objects.filter(_audit_rows(person)).order_by("at", "pk"),
-        "at",
-        "actor__username",
-        "via",
-        "action",
-        "model",
-        "object_id",
-        "object_repr",
-        "changes",
+        "at", "actor__username", "via", "action", "model", "object_id", "object_repr", "changes",
     )
 
 
@@ -315,16 +303,10 @@ def _audit_erase(person) -> int:
         changes = {}
         for name, value in (log.changes or {}).items():
             if name in personal and (is_person or log.model != "customers.contact"):
-                value = (
-                    [None if v in (None, "", [], {}) else ERASED for v in value]
-                    if isinstance(value, list)
-                    else ERASED
-                )
+                value = [None if v in (None, "", [], {}) else ERASED for v in value] if isinstance(value, list) else ERASED
             changes[name] = scrub(value, pattern)
         log.changes = changes
-        log.object_repr = (
-            f"{log.model.split('.')[-1]} #{log.object_id}" if is_person else scrub(log.object_repr, pattern)
-        )
+        log.object_repr = f"{log.model.split('.')[-1]} #{log.object_id}" if is_person else scrub(log.object_repr, pattern)
         log.save(update_fields=["changes", "object_repr"])
         changed += 1
     return changed
@@ -332,121 +314,46 @@ def _audit_erase(person) -> int:
 
 register(Part("audit", gettext_noop("audit log entries"), _audit_export, _audit_erase))
 register(Part("contact", gettext_noop("contact"), _contact_export, _contact_erase))
-register(
-    Part(
-        "interactions",
-        gettext_noop("interactions"),
-        lambda p: rows(
-            _interactions(p).order_by("occurred_at"),
-            "id",
-            "account_id",
-            "type",
-            "direction",
-            "occurred_at",
-            "summary",
-            "outcome",
-        ),
-        _interactions_erase,
-    )
-)
-register(
-    Part(
-        "tickets",
-        gettext_noop("tickets"),
-        lambda p: rows(
-            _tickets(p).order_by("opened_at"),
-            "id",
-            "account_id",
-            "subject",
-            "category",
-            "priority",
-            "status",
-            "opened_at",
-            "resolved_at",
-            "csat",
-        ),
-        _tickets_erase,
-    )
-)
-register(
-    Part(
-        "survey_responses",
-        gettext_noop("survey responses"),
-        lambda p: rows(
-            _surveys(p).order_by("responded_at"),
-            "id",
-            "account_id",
-            "kind",
-            "score",
-            "comment",
-            "responded_at",
-        ),
-        _surveys_erase,
-    )
-)
-register(
-    Part(
-        "leads",
-        gettext_noop("leads"),
-        lambda p: rows(
-            _leads(p).order_by("pk"),
-            "id",
-            "name",
-            "email",
-            "phone",
-            "title",
-            "company",
-            "source_channel",
-            "status",
-            "mal_at",
-            "converted_at",
-        ),
-        _leads_erase,
-    )
-)
-register(
-    Part(
-        "usage_events",
-        gettext_noop("usage events"),
-        lambda p: rows(
-            _events(p).order_by("occurred_at", "pk"),
-            "id",
-            "account_id",
-            "user_key",
-            "event",
-            "feature",
-            "occurred_at",
-            "quantity",
-            "duration_seconds",
-            "properties",
-        ),
-        _events_erase,
-    )
-)
-register(
-    Part(
-        "referrals",
-        gettext_noop("accounts this person referred"),
-        lambda p: rows(_referrals(p).order_by("pk"), "id", "name"),
-        lambda p: _referrals(p).update(referred_by_contact=None),
-    )
-)
-register(
-    Part(
-        "account_attributes",
-        gettext_noop("account attributes that quote this person"),
-        lambda p: rows(_account_notes(p).order_by("pk"), "id", "name", "custom"),
-        _account_notes_erase,
-    )
-)
-register(
-    Part(
-        "import_reports",
-        gettext_noop("import reports that quote this person"),
-        lambda p: rows(_import_jobs(p).order_by("pk"), "id", "kind", "original_name", "created_at"),
-        _import_jobs_erase,
-    )
-)
+register(Part(
+    "interactions", gettext_noop("interactions"),
+    lambda p: rows(_interactions(p).order_by("occurred_at"), "id", "account_id", "type", "direction", "occurred_at", "summary", "outcome"),
+    _interactions_erase,
+))
+register(Part(
+    "tickets", gettext_noop("tickets"),
+    lambda p: rows(_tickets(p).order_by("opened_at"), "id", "account_id", "subject", "category", "priority", "status", "opened_at", "resolved_at", "csat"),
+    _tickets_erase,
+))
+register(Part(
+    "survey_responses", gettext_noop("survey responses"),
+    lambda p: rows(_surveys(p).order_by("responded_at"), "id", "account_id", "kind", "score", "comment", "responded_at"),
+    _surveys_erase,
+))
+register(Part(
+    "leads", gettext_noop("leads"),
+    lambda p: rows(_leads(p).order_by("pk"), "id", "name", "email", "phone", "title", "company", "source_channel", "status", "mal_at", "converted_at"),
+    _leads_erase,
+))
+register(Part(
+    "usage_events", gettext_noop("usage events"),
+    lambda p: rows(_events(p).order_by("occurred_at", "pk"), "id", "account_id", "user_key", "event", "feature", "occurred_at", "quantity", "duration_seconds", "properties"),
+    _events_erase,
+))
+register(Part(
+    "referrals", gettext_noop("accounts this person referred"),
+    lambda p: rows(_referrals(p).order_by("pk"), "id", "name"),
+    lambda p: _referrals(p).update(referred_by_contact=None),
+))
+register(Part(
+    "account_attributes", gettext_noop("account attributes that quote this person"),
+    lambda p: rows(_account_notes(p).order_by("pk"), "id", "name", "custom"),
+    _account_notes_erase,
+))
+register(Part(
+    "import_reports", gettext_noop("import reports that quote this person"),
+    lambda p: rows(_import_jobs(p).order_by("pk"), "id", "kind", "original_name", "created_at"),
+    _import_jobs_erase,
+))
 
 
 def _ordered() -> list[Part]:
@@ -475,15 +382,10 @@ def summary(data: dict) -> list[str]:
     labels = {part.name: part.label for part in PARTS}
     contact = (data["sections"].get("contact") or [{}])[0]
     lines = [
-        _(
-            "Personal data held about contact %(id)s (%(name)s, %(email)s) of account %(account)s, as of %(at)s."
-        )
+        _("Personal data held about contact %(id)s (%(name)s, %(email)s) of account %(account)s, as of %(at)s.")
         % {
-            "id": data["contact_id"],
-            "name": contact.get("name", ""),
-            "email": contact.get("email") or "-",
-            "account": contact.get("account", ""),
-            "at": data["generated_at"],
+            "id": data["contact_id"], "name": contact.get("name", ""), "email": contact.get("email") or "-",
+            "account": contact.get("account", ""), "at": data["generated_at"],
         }
     ]
     for name, items in data["sections"].items():

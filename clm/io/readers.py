@@ -158,9 +158,7 @@ def _csv_chunks(table: Table, size: int) -> Iterator[Chunk]:
             )
             row = 2
             for frame in reader:
-                frame = frame.set_axis(range(frame.shape[1]), axis=1).set_axis(
-                    range(row, row + len(frame)), axis=0
-                )
+                frame = frame.set_axis(range(frame.shape[1]), axis=1).set_axis(range(row, row + len(frame)), axis=0)
                 row += len(frame)
                 yield Chunk(frame, fh.tell())
         except pd.errors.ParserError as exc:
@@ -179,9 +177,7 @@ def _open_xlsx(path: Path, name: str) -> Table:
 
     try:
         workbook = CalamineWorkbook.from_path(str(path))
-        sheets = [
-            m for m in workbook.sheets_metadata if str(m.visible).endswith("Visible")
-        ] or workbook.sheets_metadata
+        sheets = [m for m in workbook.sheets_metadata if str(m.visible).endswith("Visible")] or workbook.sheets_metadata
         sheet = None
         for meta in sheets:
             candidate = workbook.get_sheet_by_name(meta.name)
@@ -191,9 +187,7 @@ def _open_xlsx(path: Path, name: str) -> Table:
     except PasswordError:
         raise FileProblem(f"{name} is password-protected: remove the password and try again") from None
     except Exception as exc:  # calamine raises its own zip/XML errors for damaged files
-        raise FileProblem(
-            f"{name} is not a readable XLSX workbook (is it truncated or damaged?): {exc}"
-        ) from None
+        raise FileProblem(f"{name} is not a readable XLSX workbook (is it truncated or damaged?): {exc}") from None
     if sheet is None:
         raise FileProblem(f"{name} is empty: its first sheet has no cells")
     header_row, header = None, []
@@ -204,9 +198,7 @@ def _open_xlsx(path: Path, name: str) -> Table:
     if header_row is None:
         raise FileProblem(f"{name} is empty: its first sheet has no cells")
     total = sheet.start[0] + sheet.height - header_row
-    return Table(
-        path, name, "xlsx", header, total, "rows", sheet=sheet.name, header_row=header_row, _workbook=workbook
-    )
+    return Table(path, name, "xlsx", header, total, "rows", sheet=sheet.name, header_row=header_row, _workbook=workbook)
 
 
 def _xlsx_chunks(table: Table, size: int) -> Iterator[Chunk]:
@@ -246,9 +238,7 @@ def _open_streamed_xlsx(path: Path, name: str) -> Table:
             if found:
                 break
     except Exception as exc:  # zip, XML and openpyxl's own errors for damaged files
-        raise FileProblem(
-            f"{name} is not a readable XLSX workbook (is it truncated or damaged?): {exc}"
-        ) from None
+        raise FileProblem(f"{name} is not a readable XLSX workbook (is it truncated or damaged?): {exc}") from None
     if found is None:
         workbook.close()
         raise FileProblem(f"{name} is empty: its first sheet has no cells")
@@ -280,9 +270,7 @@ def _streamed_xlsx_chunks(table: Table, size: int) -> Iterator[Chunk]:
     except FileProblem:
         raise
     except Exception as exc:
-        raise FileProblem(
-            f"{table.name} is not a readable XLSX workbook (is it truncated or damaged?): {exc}"
-        ) from None
+        raise FileProblem(f"{table.name} is not a readable XLSX workbook (is it truncated or damaged?): {exc}") from None
     finally:
         if workbook is not None:
             workbook.close()

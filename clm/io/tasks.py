@@ -50,10 +50,7 @@ def live_progress(job_id: int) -> dict | None:
 
 def publish_progress(job_id: int, progress: Progress) -> None:
     try:
-        HUEY.put(
-            progress_key(job_id),
-            {"done": progress.done, "total": progress.total, "unit": progress.unit, "rows": progress.rows},
-        )
+        HUEY.put(progress_key(job_id), {"done": progress.done, "total": progress.total, "unit": progress.unit, "rows": progress.rows})
     except Exception:  # progress is a convenience; the import goes on without it
         log.warning("cannot publish the progress of import job %s", job_id, exc_info=True)
 
@@ -182,9 +179,7 @@ def remove_upload(job: ImportJob) -> None:
 def run_job(job_id: int) -> ImportJob | None:
     """Run a queued job; only the caller that claims it (queued -> running) runs it."""
     beat(job_id)  # before the claim: a job is never running without a heartbeat
-    claimed = ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.QUEUED).update(
-        status=ImportJob.Status.RUNNING
-    )
+    claimed = ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.QUEUED).update(status=ImportJob.Status.RUNNING)
     if not claimed:
         return None
     job = ImportJob.objects.select_related("created_by").get(pk=job_id)
@@ -196,15 +191,10 @@ def run_job(job_id: int) -> ImportJob | None:
             report = import_file(job.kind, job.file, options, name=job.original_name)
         job.report = report.to_dict()
         job.rows_done = report.rows
-        job.status = (
-            ImportJob.Status.DONE if report.status in ("done", "dry_run") else ImportJob.Status.FAILED
-        )
+        job.status = ImportJob.Status.DONE if report.status in ("done", "dry_run") else ImportJob.Status.FAILED
     except Exception:
         log.exception("import job %s failed", job_id)
-        job.report = {
-            "status": "failed",
-            "problems": ["the import stopped on an unexpected error; it has been logged"],
-        }
+        job.report = {"status": "failed", "problems": ["the import stopped on an unexpected error; it has been logged"]}
         job.status = ImportJob.Status.FAILED
     job.bytes_done = job.bytes_total if job.status == ImportJob.Status.DONE else stopped_at(job)
     job.finished_at = timezone.now()

@@ -48,6 +48,9 @@ from clm.io.mapping import Mapping
 CJK = re.compile(r"[\u3400-\u9fff]")
 
 
+
+
+
 class Problems:
     """The reasons rows are refused, collected column by column, vectorised."""
 
@@ -146,9 +149,7 @@ class Context:
             self._visible = set(visible_accounts(self.user).values_list("pk", flat=True))
         return self._visible
 
-    def remembered(
-        self, name: str, sources: pd.Series, keys: pd.Series, resolve
-    ) -> tuple[pd.Series, pd.Series]:
+    def remembered(self, name: str, sources: pd.Series, keys: pd.Series, resolve) -> tuple[pd.Series, pd.Series]:
         """`resolve(sources, keys)` (ids and reasons per row) asked only for the (source, key)
         pairs no earlier chunk of this import named: a million events name a few thousand
         accounts. Only for records of other kinds, which the import does not change."""
@@ -161,9 +162,7 @@ class Context:
         if new:
             self.before_query()
             firsts = np.unique(codes, return_index=True)[1][new]  # the row where each pair is first named
-            ids, reasons = resolve(
-                sources.iloc[firsts].reset_index(drop=True), keys.iloc[firsts].reset_index(drop=True)
-            )
+            ids, reasons = resolve(sources.iloc[firsts].reset_index(drop=True), keys.iloc[firsts].reset_index(drop=True))
             for i, pk, reason in zip(new, ids.tolist(), reasons.tolist(), strict=True):
                 memory[(source, distinct[i])] = (pk, reason)
         known = [memory[(source, pair)] for pair in distinct]
@@ -176,9 +175,7 @@ class Context:
         if self._users is None:
             self.before_query()
             self._users = {}
-            names = User.objects.filter(is_active=True).values_list(
-                "pk", "username", "email", "first_name", "last_name"
-            )
+            names = User.objects.filter(is_active=True).values_list("pk", "username", "email", "first_name", "last_name")
             for pk, username, email, first, last in names:
                 for name in (username, email, f"{first} {last}", f"{last}{first}", f"{last} {first}"):
                     if name.strip():
@@ -300,18 +297,14 @@ def prepare(ctx: Context, data: pd.DataFrame, texts: dict, problems: Problems) -
         data["mrr"] = mrr.where(mrr.notna(), (data["arr"] / 12).round(2))
     if kind.name == "accounts" and "domain" in data:
         domain = data["domain"].str.lower().str.replace(r"^[a-z]+://", "", regex=True)
-        data["domain"] = domain.str.replace(r"^www\.", "", regex=True).str.replace(
-            r"[/?#].*$", "", regex=True
-        )
+        data["domain"] = domain.str.replace(r"^www\.", "", regex=True).str.replace(r"[/?#].*$", "", regex=True)
     if kind.name == "payments" and "paid_on" in data:
         status = data["status"] if "status" in data else pd.Series("", index=data.index, dtype=object)
         data["status"] = status.where((status != "") | data["paid_on"].isna(), "paid")
     if kind.name == "survey_responses" and "score" in data:
         csat = data["kind"] == "csat" if "kind" in data else pd.Series(False, index=data.index)
         out_of_scale = csat & ((data["score"] < 1) | (data["score"] > 5)).fillna(False)
-        problems.add(
-            out_of_scale, ctx.mapping.column_name("score"), texts["score"], "is outside the CSAT scale 1–5"
-        )
+        problems.add(out_of_scale, ctx.mapping.column_name("score"), texts["score"], "is outside the CSAT scale 1–5")
     if kind.name == "orders":
         prepare_orders(ctx, data, texts, problems)
     if any(f.custom for f in kind.fields) or "custom" in data:
@@ -341,11 +334,8 @@ def resolve_tags(ctx: Context, f: Field, data: pd.DataFrame, texts: dict, proble
             if len(matches) == 1:
                 found |= matches
             else:
-                reason = (
-                    f"{name!r} names tags of several categories: write category:value"
-                    if matches
-                    else f"{name!r} is not in the tag library (write category:value)"
-                )
+                reason = (f"{name!r} names tags of several categories: write category:value" if matches
+                          else f"{name!r} is not in the tag library (write category:value)")
                 refused.setdefault(reason, []).append(row)
         ids.append(sorted(found))
     data[f"{f.name}_ids"] = pd.Series(ids, index=data.index, dtype=object)
@@ -401,14 +391,7 @@ def prepare_custom(ctx: Context, data: pd.DataFrame, texts: dict, problems: Prob
                     refused.setdefault((column, str(exc)), []).append(row)
         data["custom_set"] = pd.Series(sets, index=data.index, dtype=object)
     for (column, reason), rows in refused.items():
-        name = next(
-            (
-                f.name
-                for f in ctx.kind.fields
-                if ctx.mapping.has(f.name) and ctx.mapping.column_name(f.name) == column
-            ),
-            None,
-        )
+        name = next((f.name for f in ctx.kind.fields if ctx.mapping.has(f.name) and ctx.mapping.column_name(f.name) == column), None)
         problems.add(pd.Series(data.index.isin(rows), index=data.index), column, texts.get(name, ""), reason)
 
 
@@ -465,17 +448,13 @@ def check_duplicates(ctx: Context, data: pd.DataFrame, texts: dict, problems: Pr
             split.notna(),
             ctx.mapping.column_name("external_id"),
             texts["external_id"],
-            "appears again apart from its other lines (row "
-            + split.astype(str)
-            + "): keep an order's lines together",
+            "appears again apart from its other lines (row " + split.astype(str) + "): keep an order's lines together",
         )
         key = key + "\x1f" + data["line_no"].astype(str)
     usable = key.notna()
     first = ctx.seen.first_rows(key[usable])
-    column = (
-        ctx.mapping.column_name(kind.key[-1])
-        if kind.imported
-        else ", ".join(ctx.mapping.column_name(k) for k in kind.key)
+    column = ctx.mapping.column_name(kind.key[-1]) if kind.imported else ", ".join(
+        ctx.mapping.column_name(k) for k in kind.key
     )
     what = "order line" if kind.name == "orders" else "key"
     problems.add(
@@ -510,19 +489,13 @@ def resolve_keys(model, sources: pd.Series, keys: pd.Series, *, by_name: bool = 
         return ids, reasons
     # Work on distinct (source, key) pairs: a million events name a few thousand accounts.
     single_source = sources[filled].nunique() == 1
-    wanted = (
-        keys[filled].astype(str)
-        if single_source
-        else sources[filled].astype(str) + "\x1f" + keys[filled].astype(str)
-    )
+    wanted = keys[filled].astype(str) if single_source else sources[filled].astype(str) + "\x1f" + keys[filled].astype(str)
     codes, distinct = pd.factorize(wanted.to_numpy(dtype=object))
     firsts = pd.Series(np.arange(len(codes)), dtype="int64").groupby(codes).first().to_numpy()
-    pairs = pd.DataFrame(
-        {
-            "source": sources[filled].to_numpy(dtype=object)[firsts],
-            "key": keys[filled].to_numpy(dtype=object)[firsts],
-        }
-    )
+    pairs = pd.DataFrame({
+        "source": sources[filled].to_numpy(dtype=object)[firsts],
+        "key": keys[filled].to_numpy(dtype=object)[firsts],
+    })
     pairs["both"] = pairs["source"].astype(str) + "\x1f" + pairs["key"].astype(str)
     found: dict[str, int] = {}
     clm = pairs["key"].str.startswith(CLM_ID_PREFIX)
@@ -573,9 +546,7 @@ def external_ids(model, source: str, keys: list[str]) -> list[tuple[str, int]]:
             return cursor.fetchall()
     out = []
     for batch in in_batches(keys):
-        out.extend(
-            model.objects.filter(source=source, external_id__in=batch).values_list("external_id", "pk")
-        )
+        out.extend(model.objects.filter(source=source, external_id__in=batch).values_list("external_id", "pk"))
     return out
 
 
@@ -599,13 +570,9 @@ def resolve_reference(ctx: Context, f: Field, data: pd.DataFrame, texts: dict, p
         if ctx.restricted:  # on an account the user cannot see: as if it did not exist
             ids = ids.mask(ids.notna() & ~owners.isin(ctx.visible_account_ids()))
         if ctx.kind.account_path == "account" and "account_id" in data:
-            elsewhere = (
-                ids.notna() & data["account_id"].notna() & (owners != data["account_id"]).fillna(False)
-            )
+            elsewhere = ids.notna() & data["account_id"].notna() & (owners != data["account_id"]).fillna(False)
             verbose = english_name(target.model)
-            problems.add(
-                elsewhere, column, texts[f.name], f"this {verbose} belongs to another account than the row's"
-            )
+            problems.add(elsewhere, column, texts[f.name], f"this {verbose} belongs to another account than the row's")
     unknown = ids.isna() & parsers.nonempty(data[f.name]) & ~parsers.nonempty(reasons)
     if target is ctx.kind:
         # A parent defined further down the same chunk: linked once the chunk is written.
@@ -634,12 +601,7 @@ def resolve_user(ctx: Context, f: Field, data: pd.DataFrame, texts: dict, proble
     names = data[f.name].str.lower()
     ids = names.map(users).astype("Int64")
     unknown = ids.isna() & (names != "")
-    problems.add(
-        unknown,
-        ctx.mapping.column_name(f.name),
-        texts[f.name],
-        "no CLM user with this username, email or name",
-    )
+    problems.add(unknown, ctx.mapping.column_name(f.name), texts[f.name], "no CLM user with this username, email or name")
     data[f"{f.name}_id"] = ids
 
 
@@ -661,11 +623,7 @@ def find_existing(ctx: Context, data: pd.DataFrame, texts: dict, problems: Probl
         ids = pks.dropna().astype("int64").unique().tolist()
         visible = set()
         for batch in in_batches(ids):
-            visible.update(
-                restrict(kind.model.objects.filter(pk__in=batch), ctx.user, kind.account_path).values_list(
-                    "pk", flat=True
-                )
-            )
+            visible.update(restrict(kind.model.objects.filter(pk__in=batch), ctx.user, kind.account_path).values_list("pk", flat=True))
         hidden = pks.notna() & ~pks.isin(visible)
         column = ctx.mapping.column_name("external_id") if kind.imported else kind.key[0]
         problems.add(hidden, column, data.get("external_id", ""), "exists, on an account you cannot see")

@@ -144,16 +144,7 @@ def audit_rows(wc: WriteContext, action: str, records: list[tuple[int, str, dict
     encode = json.JSONEncoder(ensure_ascii=False).encode
     model = meta.label_lower
     rows = [
-        (
-            at,
-            actor,
-            wc.via,
-            action,
-            model,
-            str(pk),
-            label[:200],
-            changes if isinstance(changes, str) else encode(changes),
-        )
+        (at, actor, wc.via, action, model, str(pk), label[:200], changes if isinstance(changes, str) else encode(changes))
         for pk, label, changes in records
     ]
     bulk.insert(AuditLog, AUDIT_COLUMNS, rows)
@@ -207,9 +198,7 @@ def upsert(wc: WriteContext, data: pd.DataFrame) -> Counts:
     return counts
 
 
-def write_tags(
-    wc: WriteContext, data: pd.DataFrame, created: list[int], changed: set[int], label: list
-) -> int:
+def write_tags(wc: WriteContext, data: pd.DataFrame, created: list[int], changed: set[int], label: list) -> int:
     """Make each record's tags those of the file (by the M2M table, in bulk); existing records
     whose tags change get an audit row (tag ids before and after, as the services record).
     Returns how many records not otherwise changed were re-tagged."""
@@ -252,11 +241,7 @@ def merge_custom(wc: WriteContext, data: pd.DataFrame) -> None:
     sets = data["custom_set"].tolist() if "custom_set" in data else [{}] * rows
     pks = [None if pd.isna(pk) else int(pk) for pk in data["pk"]]
     wanted = [pk for pk, obj in zip(pks, whole, strict=True) if pk is not None and obj is None]
-    stored = (
-        {pk: json.loads(text or "{}") for pk, (text,) in fetch(wc.kind.model, wanted, ["custom"]).items()}
-        if wanted
-        else {}
-    )
+    stored = {pk: json.loads(text or "{}") for pk, (text,) in fetch(wc.kind.model, wanted, ["custom"]).items()} if wanted else {}
     out = []
     for pk, obj, extra in zip(pks, whole, sets, strict=True):
         merged = dict(obj if obj is not None else stored.get(pk, {}))
@@ -277,11 +262,8 @@ def link_pending(wc: WriteContext, data: pd.DataFrame) -> None:
             continue
         name = column.removesuffix("_pending")
         ids, _ = resolve_keys(model, data["source"][waiting], data[column][waiting], by_name=True)
-        rows = [
-            model(pk=int(pk), **{f"{name}_id": int(target)})
-            for pk, target in zip(data["pk"][waiting], ids, strict=True)
-            if not pd.isna(target)
-        ]
+        rows = [model(pk=int(pk), **{f"{name}_id": int(target)}) for pk, target in zip(data["pk"][waiting], ids, strict=True)
+                if not pd.isna(target)]
         model.objects.bulk_update(rows, [name], batch_size=1000)
 
 
@@ -321,17 +303,9 @@ def insert_new(wc, data, present, new_values, is_new, label) -> list[int]:
             ids = [by_key["\x1f".join(_key_part(v) for v in parts)] for parts in sent]
     data.iloc[positions, data.columns.get_loc("pk")] = ids
     if kind.audited:
-        given = [
-            creation_fragments(mf, lists[columns.index(mf.column)])
-            for mf, _ in present
-            if mf.column in columns
-        ]
+        given = [creation_fragments(mf, lists[columns.index(mf.column)]) for mf, _ in present if mf.column in columns]
         changes = ["{" + ", ".join(f for f in parts if f) + "}" for parts in zip(*given, strict=True)]
-        audit_rows(
-            wc,
-            "create",
-            [(pk, label[pos], text) for pos, pk, text in zip(positions, ids, changes, strict=True)],
-        )
+        audit_rows(wc, "create", [(pk, label[pos], text) for pos, pk, text in zip(positions, ids, changes, strict=True)])
     return positions.tolist()
 
 
@@ -394,11 +368,7 @@ def reader(mf: models.Field):
     if isinstance(mf, models.BooleanField):
         return optional(bool)
     if isinstance(mf, models.JSONField):
-        return optional(
-            lambda v: json.dumps(
-                json.loads(v) if isinstance(v, str) else v, ensure_ascii=False, sort_keys=True
-            )
-        )
+        return optional(lambda v: json.dumps(json.loads(v) if isinstance(v, str) else v, ensure_ascii=False, sort_keys=True))
     return lambda v: v
 
 
@@ -420,9 +390,7 @@ def update_changed(wc, data, present, new_values, is_new, label):
         before = old[pk]
         after = tuple(new_values[name][pos] for name in names)
         if keep:
-            after = tuple(
-                before[i] if i in keep and value is None else value for i, value in enumerate(after)
-            )
+            after = tuple(before[i] if i in keep and value is None else value for i, value in enumerate(after))
         if before != after:
             changed.append((pos, pk, before, after))
     if not changed:
@@ -447,13 +415,7 @@ def update_changed(wc, data, present, new_values, is_new, label):
         }
         records.append((pk, label[pos], diff))
     update = [*names, *(f.attname for f in stamp)]
-    bulk.insert(
-        model,
-        ["id", *(f.column for f in fields)],
-        rows,
-        conflict=["id"],
-        update=[model._meta.get_field(n).column for n in update],
-    )
+    bulk.insert(model, ["id", *(f.column for f in fields)], rows, conflict=["id"], update=[model._meta.get_field(n).column for n in update])
     audit_rows(wc, "update", records)
     return result
 
@@ -490,63 +452,37 @@ def write_orders(wc: WriteContext, data: pd.DataFrame) -> Counts:
     lines = pd.DataFrame(index=data.index)
     line_fields = {f.name: OrderLine._meta.get_field(f.name) for f in wc.kind.fields if f.line}
     lines["line_no"] = data["line_no"].astype("int64")
-    lines["product_id"] = (
-        data["product_id"] if "product_id" in data else pd.Series(pd.NA, index=data.index, dtype="Int64")
-    )
+    lines["product_id"] = data["product_id"] if "product_id" in data else pd.Series(pd.NA, index=data.index, dtype="Int64")
     quantity = data["quantity"] if "quantity" in data else pd.Series(np.nan, index=data.index)
     lines["quantity"] = quantity.fillna(1.0)
     lines["amount"] = data["amount"]
     lines["cost"] = (data["cost"] if "cost" in data else pd.Series(np.nan, index=data.index)).fillna(0.0)
     key = data["source"].astype(str) + "\x1f" + data["external_id"].astype(str)
     lines["key"] = key
-    groups = lines.assign(
-        ordered_on=data["ordered_on"],
-        account_id=data["account_id"],
-        pk=data["pk"],
-        source=data["source"],
-        external_id=data["external_id"],
-    )
+    groups = lines.assign(ordered_on=data["ordered_on"], account_id=data["account_id"], pk=data["pk"], source=data["source"], external_id=data["external_id"])
     orders = groups.groupby("key", sort=False).agg(
-        source=("source", "first"),
-        external_id=("external_id", "first"),
-        account_id=("account_id", "first"),
-        ordered_on=("ordered_on", "first"),
-        pk=("pk", "first"),
+        source=("source", "first"), external_id=("external_id", "first"), account_id=("account_id", "first"),
+        ordered_on=("ordered_on", "first"), pk=("pk", "first"),
     )
     order_fields = {name: Order._meta.get_field(name) for name in ("ordered_on", "amount", "cost")}
-    db_lines = pd.DataFrame(
-        {
-            "key": lines["key"],
-            "line_no": lines["line_no"].tolist(),
-            "product_id": lines["product_id"].to_numpy(dtype=object, na_value=None).tolist(),
-            "quantity": to_db(line_fields["quantity"], lines["quantity"]).tolist(),
-            "amount": to_db(line_fields["amount"], lines["amount"]).tolist(),
-            "cost": to_db(line_fields["cost"], lines["cost"]).tolist(),
-        },
-        dtype=object,
-    ).sort_values(["key", "line_no"], kind="stable")
-    new_lines = {
-        k: [tuple(r) for r in g[LINE_COLUMNS].itertuples(index=False)]
-        for k, g in db_lines.groupby("key", sort=False)
-    }
-    totals = {
-        key: order_totals({"amount": line[3], "cost": line[4]} for line in lines)
-        for key, lines in new_lines.items()
-    }
+    db_lines = pd.DataFrame({
+        "key": lines["key"],
+        "line_no": lines["line_no"].tolist(),
+        "product_id": lines["product_id"].to_numpy(dtype=object, na_value=None).tolist(),
+        "quantity": to_db(line_fields["quantity"], lines["quantity"]).tolist(),
+        "amount": to_db(line_fields["amount"], lines["amount"]).tolist(),
+        "cost": to_db(line_fields["cost"], lines["cost"]).tolist(),
+    }, dtype=object).sort_values(["key", "line_no"], kind="stable")
+    new_lines = {k: [tuple(r) for r in g[LINE_COLUMNS].itertuples(index=False)] for k, g in db_lines.groupby("key", sort=False)}
+    totals = {key: order_totals({"amount": line[3], "cost": line[4]} for line in lines) for key, lines in new_lines.items()}
     places = {name: order_fields[name].decimal_places for name in ("amount", "cost")}
-    header = dict(
-        zip(
-            orders.index,
-            zip(
-                orders["account_id"].astype("int64").tolist(),
-                to_db(order_fields["ordered_on"], orders["ordered_on"]).tolist(),
-                [f"{totals[key]['amount']:.{places['amount']}f}" for key in orders.index],
-                [f"{totals[key]['cost']:.{places['cost']}f}" for key in orders.index],
-                strict=True,
-            ),
-            strict=True,
-        )
-    )
+    header = dict(zip(orders.index, zip(
+        orders["account_id"].astype("int64").tolist(),
+        to_db(order_fields["ordered_on"], orders["ordered_on"]).tolist(),
+        [f"{totals[key]['amount']:.{places['amount']}f}" for key in orders.index],
+        [f"{totals[key]['cost']:.{places['cost']}f}" for key in orders.index],
+        strict=True,
+    ), strict=True))
 
     existing = orders[orders["pk"].notna()]
     old_header, old_lines = {}, {}
@@ -555,14 +491,10 @@ def write_orders(wc: WriteContext, data: pd.DataFrame) -> Counts:
         old_header = fetch(Order, pks, ["account_id", "ordered_on", "amount", "cost"])
         qfields = [OrderLine._meta.get_field(n) for n in ("line_no", "product", "quantity", "amount", "cost")]
         for batch in in_batches(pks):
-            for row in (
-                OrderLine.objects.filter(order_id__in=batch)
-                .order_by("order_id", "line_no")
-                .values_list("order_id", "line_no", "product_id", "quantity", "amount", "cost")
+            for row in OrderLine.objects.filter(order_id__in=batch).order_by("order_id", "line_no").values_list(
+                "order_id", "line_no", "product_id", "quantity", "amount", "cost"
             ):
-                old_lines.setdefault(row[0], []).append(
-                    tuple(object_to_db(f, v) for f, v in zip(qfields, row[1:], strict=True))
-                )
+                old_lines.setdefault(row[0], []).append(tuple(object_to_db(f, v) for f, v in zip(qfields, row[1:], strict=True)))
 
     counts = Counts()
     to_insert, to_update, replace, created, updated = [], [], [], [], []
@@ -578,20 +510,14 @@ def write_orders(wc: WriteContext, data: pd.DataFrame) -> Counts:
             continue
         to_update.append((pk, order["source"], order["external_id"], *values))
         replace.append((pk, key))
-        diff = {
-            n: [b, a]
-            for n, b, a in zip(("account_id", "ordered_on", "amount", "cost"), before, values, strict=True)
-            if b != a
-        }
+        diff = {n: [b, a] for n, b, a in zip(("account_id", "ordered_on", "amount", "cost"), before, values, strict=True) if b != a}
         if before_lines != new_lines[key]:
             diff["lines"] = [len(before_lines), len(new_lines[key])]
         updated.append((pk, f"{order['external_id']} {values[1]}", diff))
     columns = ["source", "external_id", "account_id", "ordered_on", "amount", "cost"]
     ids = {}
     if to_insert:
-        returned = bulk.insert(
-            Order, columns, [row[1:] for row in to_insert], returning=["id", "source", "external_id"]
-        )
+        returned = bulk.insert(Order, columns, [row[1:] for row in to_insert], returning=["id", "source", "external_id"])
         by_key = {f"{s}\x1f{e}": pk for pk, s, e in returned}
         for row in to_insert:
             pk = by_key[row[0]]
@@ -621,32 +547,20 @@ def event_frame(data: pd.DataFrame) -> pd.DataFrame:
     n = len(data)
 
     def text(name):
-        return (
-            data[name].astype(object) if name in data else pd.Series([""] * n, index=data.index, dtype=object)
-        )
+        return data[name].astype(object) if name in data else pd.Series([""] * n, index=data.index, dtype=object)
 
     def number(name, default):
-        return (
-            data[name].fillna(default)
-            if name in data
-            else pd.Series(default, index=data.index, dtype="float64")
-        )
+        return data[name].fillna(default) if name in data else pd.Series(default, index=data.index, dtype="float64")
 
-    return pd.DataFrame(
-        {
-            "account_id": data["account_id"].astype("int64"),
-            "contact_id": data["contact_id"]
-            if "contact_id" in data
-            else pd.Series(pd.NA, index=data.index, dtype="Int64"),
-            "user_key": text("user_key"),
-            "event": text("event"),
-            "feature": text("feature"),
-            "occurred_at": data["occurred_at"],
-            "quantity": number("quantity", 1.0),
-            "duration_seconds": number("duration_seconds", 0.0),
-            "properties": data["properties"].astype(object)
-            if "properties" in data
-            else pd.Series(["{}"] * n, index=data.index, dtype=object),
-            "idempotency_key": text("idempotency_key"),
-        }
-    )
+    return pd.DataFrame({
+        "account_id": data["account_id"].astype("int64"),
+        "contact_id": data["contact_id"] if "contact_id" in data else pd.Series(pd.NA, index=data.index, dtype="Int64"),
+        "user_key": text("user_key"),
+        "event": text("event"),
+        "feature": text("feature"),
+        "occurred_at": data["occurred_at"],
+        "quantity": number("quantity", 1.0),
+        "duration_seconds": number("duration_seconds", 0.0),
+        "properties": data["properties"].astype(object) if "properties" in data else pd.Series(["{}"] * n, index=data.index, dtype=object),
+        "idempotency_key": text("idempotency_key"),
+    })

@@ -374,11 +374,7 @@ def _orders(w: Window) -> pd.DataFrame:
             "first_order": _dates(days.min()),
             "last_order": _dates(days.max()),
             "orders_365d": year.groupby(account).sum(),
-            "revenue_365d": orders["amount"]
-            .where(year, 0.0)
-            .groupby(account)
-            .sum()
-            .round(2),  # cents, as stored
+            "revenue_365d": orders["amount"].where(year, 0.0).groupby(account).sum().round(2),  # cents, as stored
         }
     )
 

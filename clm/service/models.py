@@ -21,9 +21,7 @@ class Ticket(Imported):
         CLOSED = "closed", _("Closed")
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="tickets")
-    contact = models.ForeignKey(
-        Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets"
-    )
+    contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets")
     subject = models.CharField(max_length=300)
     category = models.CharField(max_length=50, blank=True, help_text="e.g. bug, question, complaint")
     priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.NORMAL)
@@ -38,9 +36,7 @@ class Ticket(Imported):
         verbose_name_plural = _("tickets")
         constraints = [
             Imported.external_key_constraint("ticket"),
-            models.CheckConstraint(
-                condition=models.Q(csat__isnull=True) | models.Q(csat__range=(1, 5)), name="ticket_csat_1_5"
-            ),
+            models.CheckConstraint(condition=models.Q(csat__isnull=True) | models.Q(csat__range=(1, 5)), name="ticket_csat_1_5"),
         ]
         indexes = [models.Index(fields=["account", "opened_at"])]
 

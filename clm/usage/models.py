@@ -30,17 +30,9 @@ class UsageEvent(models.Model):
     too, so a batch whose rows all have the default leaves the column out (most event exports
     carry no quantity or properties)."""
 
-    account = models.ForeignKey(
-        Account, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
-    )
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False)
     contact = models.ForeignKey(
-        Contact,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        db_index=False,
-        db_constraint=False,
+        Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False, db_constraint=False
     )
     user_key = models.CharField(max_length=100, blank=True, db_default="", help_text="the product's user id")
     event = models.CharField(max_length=100)
@@ -62,9 +54,7 @@ class UsageEvent(models.Model):
         ]
         # Deleting a contact finds its events here (most events name no contact: a small index).
         indexes = [
-            models.Index(
-                fields=["contact"], condition=models.Q(contact__isnull=False), name="usage_event_contact"
-            ),
+            models.Index(fields=["contact"], condition=models.Q(contact__isnull=False), name="usage_event_contact"),
         ]
 
 
@@ -88,9 +78,7 @@ class UsageDaily(models.Model):
     wait a second per million events. Only clm.usage.services writes them, for accounts it has
     resolved, and Django carries out the CASCADE when an account is deleted."""
 
-    account = models.ForeignKey(
-        Account, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
-    )
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False)
     day = models.DateField()
     events = models.PositiveIntegerField(default=0)
     active_users = models.PositiveIntegerField(default=0)
@@ -103,9 +91,7 @@ class UsageDaily(models.Model):
 
 
 class UsageFeatureDaily(models.Model):
-    account = models.ForeignKey(
-        Account, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
-    )
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False)
     day = models.DateField()
     feature = models.CharField(max_length=100)
     events = models.PositiveIntegerField(default=0)
@@ -114,22 +100,16 @@ class UsageFeatureDaily(models.Model):
     class Meta:
         verbose_name = _("daily feature usage")
         verbose_name_plural = _("daily feature usage")
-        constraints = [
-            models.UniqueConstraint(fields=["account", "day", "feature"], name="usage_feature_daily_unique")
-        ]
+        constraints = [models.UniqueConstraint(fields=["account", "day", "feature"], name="usage_feature_daily_unique")]
 
 
 class UsageDailyUser(models.Model):
     """Who was active on a day: the set behind UsageDaily.active_users, kept so distinct counts
     stay exact when events for the same day arrive in several batches."""
 
-    account = models.ForeignKey(
-        Account, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
-    )
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False)
     day = models.DateField()
     user_key = models.CharField(max_length=100)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["account", "day", "user_key"], name="usage_daily_user_unique")
-        ]
+        constraints = [models.UniqueConstraint(fields=["account", "day", "user_key"], name="usage_daily_user_unique")]

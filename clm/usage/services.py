@@ -129,10 +129,7 @@ def event_problems(frame: pd.DataFrame, now: dt.datetime | None = None, days: in
     problems = properties_problems(frame["properties"].to_numpy(dtype=object))
     when = frame["occurred_at"]
     checks = [
-        (
-            when < pd.Timestamp(retention_cutoff(now, days)),
-            f"occurred_at is older than the raw-event retention ({days} days)",
-        ),
+        (when < pd.Timestamp(retention_cutoff(now, days)), f"occurred_at is older than the raw-event retention ({days} days)"),
         (when > pd.Timestamp(now + dt.timedelta(days=1)), "occurred_at is in the future"),
         (frame["quantity"] < 0, "quantity is negative"),
         (frame["duration_seconds"] < 0, "duration_seconds is negative"),
@@ -165,9 +162,7 @@ def properties_problems(texts: np.ndarray) -> np.ndarray:
     size, openings, colons = json_text_counts(texts.tolist())
     problems[size > PROPERTIES_MAX_BYTES] = PROPERTIES_TOO_LARGE
     # Brackets and colons inside strings count too: these only pick the texts worth parsing.
-    suspect = (size <= PROPERTIES_MAX_BYTES) & (
-        (openings > PROPERTIES_MAX_DEPTH) | (colons > PROPERTIES_MAX_KEYS)
-    )
+    suspect = (size <= PROPERTIES_MAX_BYTES) & ((openings > PROPERTIES_MAX_DEPTH) | (colons > PROPERTIES_MAX_KEYS))
     for i in np.flatnonzero(suspect).tolist():
         depth, keys = json_shape(json.loads(texts[i]))
         if depth > PROPERTIES_MAX_DEPTH:
@@ -314,9 +309,7 @@ def prepare_events(frame: pd.DataFrame, *, roll_up: bool = True) -> PreparedEven
     # Columns left to the database's default (EVENT_DEFAULTS) when every row has it: each value
     # sent costs the client and the server time, and most event exports have no quantity,
     # contact or properties.
-    at_default = {
-        name for name, default in EVENT_DEFAULTS.items() if (frame[name].to_numpy() == default).all()
-    }
+    at_default = {name for name, default in EVENT_DEFAULTS.items() if (frame[name].to_numpy() == default).all()}
 
     def column(name: str, dtype=object) -> list | None:
         """One column's values in store order, for the driver (None: left to the default)."""
@@ -329,8 +322,7 @@ def prepare_events(frame: pd.DataFrame, *, roll_up: bool = True) -> PreparedEven
     values = {
         "account_id": column("account_id", np.int64),
         "contact_id": contacts.astype("Int64").to_numpy(dtype=object, na_value=None)[order].tolist()
-        if contacts.notna().any()
-        else None,
+        if contacts.notna().any() else None,
         "user_key": column("user_key"),
         "event": column("event"),
         "feature": column("feature"),
@@ -385,11 +377,7 @@ def roll_up_pending(runs: int = 50) -> int:
     was) is struck off uncounted."""
     done = 0
     while True:
-        with (
-            transaction.atomic(),
-            connection.wrap_database_errors,
-            closing(connection.connection.cursor()) as cursor,
-        ):
+        with transaction.atomic(), connection.wrap_database_errors, closing(connection.connection.cursor()) as cursor:
             claimed, events = _claim_pending(cursor, runs)
             if not claimed:
                 return done
@@ -427,8 +415,7 @@ def _claim_pending(cursor, runs: int) -> tuple[int, pd.DataFrame]:
     frame = pd.DataFrame(rows, columns=ROLLUP_COLUMNS).dropna(subset=["account_id"])
     when = frame["occurred_at"]
     frame["occurred_at"] = (
-        pd.to_datetime(when.astype(np.int64), unit="us", utc=True)
-        if connection.vendor == "postgresql"
+        pd.to_datetime(when.astype(np.int64), unit="us", utc=True) if connection.vendor == "postgresql"
         else pd.to_datetime(when, utc=True, format="ISO8601")
     )
     return len(rows), frame
@@ -469,24 +456,15 @@ class Rollups:
             users[anonymous] = ("c:" + contacts.astype("string")).to_numpy(dtype=object, na_value=None)
         identified = pd.notna(users)
         self._users.append(
-            pd.DataFrame(
-                {
-                    "account_id": account[identified],
-                    "day": day[identified],
-                    "user": self._codes(users[identified]),
-                }
-            ).drop_duplicates()
+            pd.DataFrame({"account_id": account[identified], "day": day[identified], "user": self._codes(users[identified])})
+            .drop_duplicates()
         )
         # One grouping by feature ("" included); the day's totals are its sums.
         grouped = (
-            pd.DataFrame(
-                {
-                    "account_id": account,
-                    "day": day,
-                    "feature": events["feature"].to_numpy(dtype=object),
-                    "minutes": events["duration_seconds"].to_numpy(dtype=np.float64) / 60.0,
-                }
-            )
+            pd.DataFrame({
+                "account_id": account, "day": day, "feature": events["feature"].to_numpy(dtype=object),
+                "minutes": events["duration_seconds"].to_numpy(dtype=np.float64) / 60.0,
+            })
             .groupby(["account_id", "day", "feature"], sort=False)
             .agg(events=("minutes", "size"), minutes=("minutes", "sum"))
         )
@@ -535,9 +513,7 @@ class Rollups:
             new_users = bulk.insert_new(
                 UsageDailyUser,
                 ["account_id", "day", "user_key"],
-                bulk.Columns(
-                    [users["account_id"].tolist(), day_text(users["day"]), users["user_key"].tolist()]
-                ),
+                bulk.Columns([users["account_id"].tolist(), day_text(users["day"]), users["user_key"].tolist()]),
                 conflict=["account_id", "day", "user_key"],
                 returning=["account_id", "day"],
             )
@@ -545,16 +521,12 @@ class Rollups:
                 counted = users[["account_id", "day"]]
             else:
                 counted = pd.DataFrame(new_users, columns=["account_id", "day"])
-                counted["day"] = (
-                    pd.to_datetime(counted["day"]).to_numpy("datetime64[us]").astype("datetime64[D]")
-                )
+                counted["day"] = pd.to_datetime(counted["day"]).to_numpy("datetime64[us]").astype("datetime64[D]")
         else:
             counted = None
         daily = daily.sort_index()
         if counted is not None and len(counted):
-            daily["active_users"] = (
-                counted.groupby(["account_id", "day"]).size().reindex(daily.index, fill_value=0)
-            )
+            daily["active_users"] = counted.groupby(["account_id", "day"]).size().reindex(daily.index, fill_value=0)
         else:
             daily["active_users"] = 0
         index = daily.index

@@ -39,8 +39,7 @@ SORTS = {
 
 def _next_renewal():
     return Subquery(
-        Subscription.objects.live()
-        .filter(account=OuterRef("pk"), renewal_date__isnull=False)
+        Subscription.objects.live().filter(account=OuterRef("pk"), renewal_date__isnull=False)
         .order_by("renewal_date")
         .values("renewal_date")[:1]
     )
@@ -96,9 +95,7 @@ def filtered(user, criteria: Criteria, today: dt.date | None = None):
     if criteria.region:
         accounts = accounts.filter(region=criteria.region)
     if criteria.tag:
-        accounts = accounts.filter(
-            Exists(Account.tags.through.objects.filter(account=OuterRef("pk"), tag_id=criteria.tag))
-        )
+        accounts = accounts.filter(Exists(Account.tags.through.objects.filter(account=OuterRef("pk"), tag_id=criteria.tag)))
     if criteria.renewal_within:
         renewing = Subscription.objects.live().filter(
             account=OuterRef("pk"),
@@ -130,25 +127,11 @@ def page(user, criteria: Criteria, number: int | str = 1):
     """One page of accounts with their owner, CSM, ARR and next renewal; the paginator's count is
     the only query over the whole filtered set besides the page itself."""
     accounts = ordered(filtered(user, criteria), criteria).select_related("sales_owner", "csm")
-    paginator = Paginator(
-        accounts.only(
-            "name",
-            "domain",
-            "industry",
-            "region",
-            "lifecycle_stage",
-            "lifecycle_stage_since",
-            "health_score",
-            "health_band",
-            "sales_owner__username",
-            "sales_owner__first_name",
-            "sales_owner__last_name",
-            "csm__username",
-            "csm__first_name",
-            "csm__last_name",
-        ),
-        PAGE_SIZE,
-    )
+    paginator = Paginator(accounts.only(
+        "name", "domain", "industry", "region", "lifecycle_stage", "lifecycle_stage_since", "health_score",
+        "health_band", "sales_owner__username", "sales_owner__first_name", "sales_owner__last_name",
+        "csm__username", "csm__first_name", "csm__last_name",
+    ), PAGE_SIZE)
     current = paginator.get_page(number)
     current.object_list = _with_arr_and_renewal(list(current.object_list))
     return current
@@ -160,10 +143,8 @@ def _with_arr_and_renewal(rows: list[Account]) -> list[Account]:
     arr = dict(Subscription.objects.filter(account_id__in=ids).arr_by_account())
     renewals = {}
     for account_id, day in (
-        Subscription.objects.live()
-        .filter(account_id__in=ids, renewal_date__isnull=False)
-        .order_by("-renewal_date")
-        .values_list("account_id", "renewal_date")
+        Subscription.objects.live().filter(account_id__in=ids, renewal_date__isnull=False)
+        .order_by("-renewal_date").values_list("account_id", "renewal_date")
     ):
         renewals[account_id] = day  # the earliest wins: ordered newest first
     for account in rows:
@@ -188,22 +169,10 @@ def export_csv(user, criteria: Criteria) -> Iterator[bytes]:
 
     def chunks() -> Iterator[bytes]:
         with translation.override(language):  # the response streams after the view returned
-            writer.writerow(
-                [
-                    _("Name"),
-                    _("Domain"),
-                    _("Industry"),
-                    _("Region"),
-                    _("Stage"),
-                    _("In stage since"),
-                    _("Health"),
-                    _("Health band"),
-                    _("ARR"),
-                    _("Next renewal"),
-                    _("Owner"),
-                    _("CSM"),
-                ]
-            )
+            writer.writerow([
+                _("Name"), _("Domain"), _("Industry"), _("Region"), _("Stage"), _("In stage since"), _("Health"),
+                _("Health band"), _("ARR"), _("Next renewal"), _("Owner"), _("CSM"),
+            ])
             yield "\ufeff".encode() + flush()
             batch = []
             for account in accounts.iterator(chunk_size=EXPORT_CHUNK):
@@ -222,20 +191,9 @@ def _export_rows(writer, batch: list[Account]) -> None:
     if not batch:
         return
     for a in _with_arr_and_renewal(batch):
-        writer.writerow(
-            export.text(value)
-            for value in (
-                a.name,
-                a.domain,
-                a.industry,
-                a.region,
-                a.get_lifecycle_stage_display() if a.lifecycle_stage else "",
-                a.lifecycle_stage_since,
-                a.health_score,
-                BAND_LABELS.get(a.health_band, ""),
-                a.arr_value,
-                a.next_renewal_on,
-                "" if a.sales_owner is None else person(a.sales_owner),
-                "" if a.csm is None else person(a.csm),
-            )
-        )
+        writer.writerow(export.text(value) for value in (
+            a.name, a.domain, a.industry, a.region, a.get_lifecycle_stage_display() if a.lifecycle_stage else "",
+            a.lifecycle_stage_since, a.health_score, BAND_LABELS.get(a.health_band, ""), a.arr_value,
+            a.next_renewal_on, "" if a.sales_owner is None else person(a.sales_owner),
+            "" if a.csm is None else person(a.csm),
+        ))

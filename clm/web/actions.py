@@ -17,9 +17,7 @@ def export_accounts_csv(user, ids: list[int]) -> Iterator[bytes]:
     key_column = next(i for i, f in enumerate(fields) if f.type == KEY)
     chosen = {
         external_id if external_id and source else f"{CLM_ID_PREFIX}{pk}"
-        for pk, source, external_id in visible_accounts(user)
-        .filter(pk__in=ids)
-        .values_list("pk", "source", "external_id")
+        for pk, source, external_id in visible_accounts(user).filter(pk__in=ids).values_list("pk", "source", "external_id")
     }
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -28,7 +26,5 @@ def export_accounts_csv(user, ids: list[int]) -> Iterator[bytes]:
     for chunk in export.rows(kind, user):
         buffer.seek(0)
         buffer.truncate()
-        writer.writerows(
-            [export.text(v) for v in row] for row in chunk if export.text(row[key_column]) in chosen
-        )
+        writer.writerows([export.text(v) for v in row] for row in chunk if export.text(row[key_column]) in chosen)
         yield buffer.getvalue().encode()

@@ -24,9 +24,7 @@ def staff_choices(*roles, empty=ANYONE):
     filter, a prompt where a person must be chosen."""
     people = (
         User.objects.filter(is_active=True, groups__name__in=roles or [Role.SALES, Role.CSM])
-        .order_by("username")
-        .values_list("pk", "username", "first_name", "last_name")
-        .distinct()
+        .order_by("username").values_list("pk", "username", "first_name", "last_name").distinct()
     )
     return [("", empty)] + [(pk, display_name(username, first, last)) for pk, username, first, last in people]
 
@@ -46,10 +44,7 @@ class AccountFilterForm(forms.Form):
     region = forms.ChoiceField(label=_("Region"), required=False)
     tag = forms.TypedChoiceField(label=_("Tag"), required=False, coerce=int, empty_value=None)
     renewal = forms.TypedChoiceField(
-        label=_("Renewal within"),
-        required=False,
-        coerce=int,
-        empty_value=None,
+        label=_("Renewal within"), required=False, coerce=int, empty_value=None,
         choices=[("", _("Any time"))] + [(d, _("%(days)s days") % {"days": d}) for d in RENEWAL_WINDOWS],
     )
     sort = forms.ChoiceField(required=False, choices=[(k, k) for k in SORTS] + [(f"-{k}", k) for k in SORTS])
@@ -101,9 +96,7 @@ class BulkActionForm(forms.Form):
         ("export", _("Export (CSV)")),
     ]
     action = forms.ChoiceField(
-        label=_("Action"),
-        choices=ACTIONS,
-        error_messages={"required": _("Choose what to do with the accounts.")},
+        label=_("Action"), choices=ACTIONS, error_messages={"required": _("Choose what to do with the accounts.")}
     )
     ids = IdsField(required=True, error_messages={"required": _("Tick the accounts first.")})
     user = forms.TypedChoiceField(label=_("Person"), required=False, coerce=int, empty_value=None)
@@ -112,9 +105,7 @@ class BulkActionForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["user"].choices = staff_choices(empty=_("Choose a person…"))
-        self.fields["tag"].choices = [("", "—")] + [
-            (t.pk, str(t)) for t in Tag.objects.select_related("category")
-        ]
+        self.fields["tag"].choices = [("", "—")] + [(t.pk, str(t)) for t in Tag.objects.select_related("category")]
 
     def clean(self):
         data = super().clean()
@@ -127,23 +118,14 @@ class BulkActionForm(forms.Form):
 
 
 class InteractionForm(forms.ModelForm):
-    TYPES = [
-        (t, label)
-        for t, label in Interaction.Type.choices
-        if t in ("note", "call", "meeting", "visit", "qbr", "email")
-    ]
+    TYPES = [(t, label) for t, label in Interaction.Type.choices if t in ("note", "call", "meeting", "visit", "qbr", "email")]
 
     type = forms.ChoiceField(label=_("Type"), choices=TYPES, initial="note")
 
     class Meta:
         model = Interaction
         fields = ["type", "contact", "occurred_at", "summary", "outcome"]
-        labels = {
-            "contact": _("Contact"),
-            "occurred_at": _("When"),
-            "summary": pgettext_lazy("interaction", "Summary"),
-            "outcome": _("Outcome"),
-        }
+        labels = {"contact": _("Contact"), "occurred_at": _("When"), "summary": pgettext_lazy("interaction", "Summary"), "outcome": _("Outcome")}
         widgets = {
             "occurred_at": forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
             "summary": forms.Textarea(attrs={"rows": 3}),
@@ -151,9 +133,7 @@ class InteractionForm(forms.ModelForm):
 
     def __init__(self, *args, account=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["contact"].queryset = (
-            Contact.objects.filter(account=account) if account else Contact.objects.none()
-        )
+        self.fields["contact"].queryset = Contact.objects.filter(account=account) if account else Contact.objects.none()
         self.fields["contact"].required = False
         self.fields["occurred_at"].required = False
         self.fields["occurred_at"].input_formats = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d"]
@@ -165,8 +145,7 @@ class InteractionForm(forms.ModelForm):
 class PreferencesForm(forms.ModelForm):
     time_zone = forms.ChoiceField(label=_("Time zone"), required=False)
     daily_digest = forms.BooleanField(
-        label=_("Email me each morning the tasks I have due"),
-        required=False,
+        label=_("Email me each morning the tasks I have due"), required=False,
     )
 
     class Meta:
@@ -175,18 +154,8 @@ class PreferencesForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        zones = [
-            "Asia/Shanghai",
-            "Asia/Hong_Kong",
-            "Asia/Taipei",
-            "Asia/Singapore",
-            "Asia/Tokyo",
-            "UTC",
-            "Europe/London",
-            "Europe/Berlin",
-            "America/New_York",
-            "America/Los_Angeles",
-        ]
+        zones = ["Asia/Shanghai", "Asia/Hong_Kong", "Asia/Taipei", "Asia/Singapore", "Asia/Tokyo", "UTC",
+                 "Europe/London", "Europe/Berlin", "America/New_York", "America/Los_Angeles"]
         zones += sorted(z for z in zoneinfo.available_timezones() if z not in zones and "/" in z)
         self.fields["time_zone"].choices = [("", _("Default (%(zone)s)") % {"zone": settings.TIME_ZONE})] + [
             (z, z) for z in zones

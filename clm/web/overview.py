@@ -55,9 +55,7 @@ def decision_chain(contacts: list[Contact]) -> list[tuple[str, list[Contact]]]:
     chain = []
     for role in order:
         if role in groups:
-            people = sorted(
-                groups[role], key=lambda c: (c.status == Contact.Status.LEFT, not c.is_key_person, c.name)
-            )
+            people = sorted(groups[role], key=lambda c: (c.status == Contact.Status.LEFT, not c.is_key_person, c.name))
             label = ROLE_LABELS.get(role, role) if role else ""
             chain.append((label, people))
     return chain
@@ -68,23 +66,13 @@ def usage_series(account_id: int, today: dt.date, days: int = USAGE_DAYS) -> dic
     (days without usage read as zero)."""
     start = today - dt.timedelta(days=days - 1)
     users = dict(
-        UsageDaily.objects.filter(account_id=account_id, day__gte=start, day__lte=today).values_list(
-            "day", "active_users"
-        )
+        UsageDaily.objects.filter(account_id=account_id, day__gte=start, day__lte=today).values_list("day", "active_users")
     )
     core = list(Feature.objects.filter(is_core=True).values_list("key", flat=True))
-    minutes = (
-        dict(
-            UsageFeatureDaily.objects.filter(
-                account_id=account_id, day__gte=start, day__lte=today, feature__in=core
-            )
-            .values("day")
-            .annotate(total=Sum("minutes"))
-            .values_list("day", "total")
-        )
-        if core
-        else {}
-    )
+    minutes = dict(
+        UsageFeatureDaily.objects.filter(account_id=account_id, day__gte=start, day__lte=today, feature__in=core)
+        .values("day").annotate(total=Sum("minutes")).values_list("day", "total")
+    ) if core else {}
     axis = [start + dt.timedelta(days=i) for i in range(days)]
     return {
         "days": [d.isoformat() for d in axis],
@@ -99,9 +87,7 @@ def account_overview(account: Account, today: dt.date | None = None) -> AccountO
     contacts = list(account.contacts.all())
     subscriptions = list(account.subscriptions.select_related("product").order_by("-start_date")[:20])
     live = account.subscriptions.live()
-    next_renewal = (
-        live.filter(renewal_date__gte=today).order_by("renewal_date").values_list("renewal_date", flat=True)
-    )
+    next_renewal = live.filter(renewal_date__gte=today).order_by("renewal_date").values_list("renewal_date", flat=True)
     tickets = list(account.tickets.order_by("-opened_at")[:RECENT])
     open_tickets = account.tickets.filter(status__in=OPEN_TICKETS).count()
     surveys = list(account.survey_responses.order_by("-responded_at")[:RECENT])
@@ -118,9 +104,7 @@ def account_overview(account: Account, today: dt.date | None = None) -> AccountO
         surveys=surveys,
         nps=None if nps is None else round(nps),
         opportunities=list(
-            account.opportunities.exclude(stage__in=Opportunity.CLOSED)
-            .select_related("owner")
-            .order_by("expected_close")
+            account.opportunities.exclude(stage__in=Opportunity.CLOSED).select_related("owner").order_by("expected_close")
         ),
         usage=usage_series(account.pk, today),
         # The value engine's latest figures for the account (clm.value), when it has run.
@@ -128,8 +112,7 @@ def account_overview(account: Account, today: dt.date | None = None) -> AccountO
         tier=TierAssignment.objects.filter(account=account).order_by("-as_of").first(),
         recommendations=list(
             Recommendation.objects.filter(account=account, status__in=Recommendation.LIVE)
-            .select_related("product", "because_of")
-            .order_by("rank")[:5]
+            .select_related("product", "because_of").order_by("rank")[:5]
         ),
     )
 
@@ -149,35 +132,22 @@ def my_work(user, today: dt.date | None = None, horizon_days: int = 90) -> MyWor
     mine = visible_accounts(user).filter(Q(sales_owner=user) | Q(csm=user))
     mine_ids = mine.values("pk")
     return MyWork(
-        red_accounts=list(
-            mine.filter(health_band=HealthBand.RED)
-            .order_by("health_score", "name")
-            .only("name", "health_score", "health_band", "lifecycle_stage")[:20]
-        ),
+        red_accounts=list(mine.filter(health_band=HealthBand.RED).order_by(
+            "health_score", "name").only("name", "health_score", "health_band", "lifecycle_stage")[:20]),
         renewals=list(
-            restrict(Subscription.objects.live(), user)
-            .filter(
+            restrict(Subscription.objects.live(), user).filter(
                 account_id__in=mine_ids,
-                renewal_date__gte=today,
-                renewal_date__lte=today + dt.timedelta(days=horizon_days),
-            )
-            .select_related("account", "product")
-            .order_by("renewal_date")[:30]
+                renewal_date__gte=today, renewal_date__lte=today + dt.timedelta(days=horizon_days),
+            ).select_related("account", "product").order_by("renewal_date")[:30]
         ),
         open_tickets=list(
-            restrict(Ticket.objects.all(), user)
-            .filter(account_id__in=mine_ids, status__in=OPEN_TICKETS)
-            .select_related("account")
-            .order_by("opened_at")[:20]
+            restrict(Ticket.objects.all(), user).filter(account_id__in=mine_ids, status__in=OPEN_TICKETS)
+            .select_related("account").order_by("opened_at")[:20]
         ),
         recent=list(
-            restrict(Interaction.objects.all(), user)
-            .filter(
-                account_id__in=mine_ids,
-                occurred_at__gte=timezone.now() - dt.timedelta(days=30),
-            )
-            .select_related("account", "owner", "contact")
-            .order_by("-occurred_at")[:20]
+            restrict(Interaction.objects.all(), user).filter(
+                account_id__in=mine_ids, occurred_at__gte=timezone.now() - dt.timedelta(days=30),
+            ).select_related("account", "owner", "contact").order_by("-occurred_at")[:20]
         ),
         accounts_count=mine.count(),
     )
@@ -205,10 +175,7 @@ def health_panel(account: Account) -> HealthPanel:
     return HealthPanel(
         latest=latest,
         components=components,
-        trend={
-            "days": [h.as_of.isoformat() for h in history],
-            "scores": [round(h.score, 1) for h in history],
-        },
+        trend={"days": [h.as_of.isoformat() for h in history], "scores": [round(h.score, 1) for h in history]},
         signals=lifecycle.open_signals(account),
         stages=lifecycle.stage_history(account)[-STAGE_CHANGES_SHOWN:][::-1],
         prediction=lifecycle.latest_prediction(account),

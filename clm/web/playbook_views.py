@@ -27,28 +27,12 @@ from clm.web.views import is_htmx
 
 # The settings each step type's form shows, in the order shown: (setting, kind).
 FORM = {
-    "wait": [
-        ("days", "int"),
-        ("hours", "int"),
-        ("minutes", "int"),
-        ("until", "date"),
-        ("event", "event"),
-        ("timeout_days", "int"),
-    ],
-    "create_task": [
-        ("title", "i18n"),
-        ("assignee", "person"),
-        ("due_days", "int"),
-        ("priority", "priority"),
-        ("note", "text"),
-    ],
-    "open_case": [
-        ("case_type", "case_type"),
-        ("reason", "i18n"),
-        ("owner", "person"),
-        ("priority", "priority"),
-        ("due_days", "int"),
-    ],
+    "wait": [("days", "int"), ("hours", "int"), ("minutes", "int"), ("until", "date"), ("event", "event"),
+             ("timeout_days", "int")],
+    "create_task": [("title", "i18n"), ("assignee", "person"), ("due_days", "int"), ("priority", "priority"),
+                    ("note", "text")],
+    "open_case": [("case_type", "case_type"), ("reason", "i18n"), ("owner", "person"), ("priority", "priority"),
+                  ("due_days", "int")],
     "change_stage": [("stage", "stage")],
     "change_owner": [("role", "role"), ("user", "text")],
     "change_tags": [("add", "list"), ("remove", "list")],
@@ -58,83 +42,38 @@ FORM = {
     "send_email": [("template", "text")],
     "webhook": [("endpoint", "text"), ("event", "text")],
     "robot": [("robot", "text"), ("title", "i18n"), ("text", "i18n")],
-    "branch": [
-        ("happened", "happened"),
-        ("step", "step"),
-        ("condition", "json"),
-        ("then", "target"),
-        ("else", "target"),
-    ],
+    "branch": [("happened", "happened"), ("step", "step"), ("condition", "json"), ("then", "target"),
+               ("else", "target")],
 }
 LABELS = {
-    "days": gettext_lazy("Days"),
-    "hours": gettext_lazy("Hours"),
-    "minutes": gettext_lazy("Minutes"),
-    "until": gettext_lazy("Until the date"),
-    "event": gettext_lazy("Until the event"),
-    "timeout_days": gettext_lazy("At most (days)"),
-    "title": gettext_lazy("Title"),
-    "assignee": gettext_lazy("Assignee"),
-    "due_days": gettext_lazy("Due in (days)"),
-    "priority": gettext_lazy("Priority"),
-    "note": gettext_lazy("Note"),
-    "case_type": gettext_lazy("Case type"),
-    "reason": gettext_lazy("Reason"),
-    "owner": gettext_lazy("Owner"),
-    "stage": gettext_lazy("Stage"),
-    "role": gettext_lazy("Role"),
-    "user": gettext_lazy("User name"),
-    "add": gettext_lazy("Tags to add"),
-    "remove": gettext_lazy("Tags to remove"),
-    "field": gettext_lazy("Field"),
-    "value": gettext_lazy("Value"),
-    "points": gettext_lazy("Points"),
-    "playbook": gettext_lazy("Playbook"),
-    "template": gettext_lazy("Email template"),
-    "endpoint": gettext_lazy("Webhook"),
-    "robot": gettext_lazy("Robot"),
-    "text": gettext_lazy("Message"),
-    "happened": gettext_lazy("If this happened"),
-    "step": gettext_lazy("To the step"),
-    "condition": gettext_lazy("Or if this condition holds"),
-    "then": gettext_lazy("Yes: go to"),
-    "else": gettext_lazy("No: go to"),
-    "if": gettext_lazy("Condition"),
-    "id": gettext_lazy("Step"),
-    "type": gettext_lazy("Step type"),
+    "days": gettext_lazy("Days"), "hours": gettext_lazy("Hours"), "minutes": gettext_lazy("Minutes"), "until": gettext_lazy("Until the date"),
+    "event": gettext_lazy("Until the event"), "timeout_days": gettext_lazy("At most (days)"), "title": gettext_lazy("Title"),
+    "assignee": gettext_lazy("Assignee"), "due_days": gettext_lazy("Due in (days)"), "priority": gettext_lazy("Priority"), "note": gettext_lazy("Note"),
+    "case_type": gettext_lazy("Case type"), "reason": gettext_lazy("Reason"), "owner": gettext_lazy("Owner"), "stage": gettext_lazy("Stage"),
+    "role": gettext_lazy("Role"), "user": gettext_lazy("User name"), "add": gettext_lazy("Tags to add"), "remove": gettext_lazy("Tags to remove"),
+    "field": gettext_lazy("Field"), "value": gettext_lazy("Value"), "points": gettext_lazy("Points"), "playbook": gettext_lazy("Playbook"),
+    "template": gettext_lazy("Email template"), "endpoint": gettext_lazy("Webhook"), "robot": gettext_lazy("Robot"), "text": gettext_lazy("Message"),
+    "happened": gettext_lazy("If this happened"), "step": gettext_lazy("To the step"), "condition": gettext_lazy("Or if this condition holds"),
+    "then": gettext_lazy("Yes: go to"), "else": gettext_lazy("No: go to"), "if": gettext_lazy("Condition"), "id": gettext_lazy("Step"), "type": gettext_lazy("Step type"),
 }
 # The service's messages that carry no value, so the catalogue can hold their translation.
 SERVICE_MESSAGES = (
     gettext_lazy("required"),
-    gettext_lazy(
-        "a wait needs an end: a duration (days, hours, minutes), a date (until) or an event with timeout_days"
-    ),
+    gettext_lazy("a wait needs an end: a duration (days, hours, minutes), a date (until) or an event with timeout_days"),
     gettext_lazy("a wait has one end: a duration, a date or an event, not several"),
     gettext_lazy("a wait for an event needs a timeout, or it may never end"),
     gettext_lazy("unknown setting"),
     gettext_lazy("a text is required"),
 )
 PATTERNS = [
-    (
-        re.compile(r"expected a whole number ≥ (\d+), got (.*)"),
-        gettext_lazy("expected a whole number of at least %(0)s, got %(1)s"),
-    ),
-    (
-        re.compile(r"expected a date YYYY-MM-DD, got (.*)"),
-        gettext_lazy("expected a date such as 2026-06-01, got %(0)s"),
-    ),
-    (
-        re.compile(r"no step (.*) after this branch.*"),
-        gettext_lazy("no step %(0)s after this branch (a branch only jumps forward)"),
-    ),
+    (re.compile(r"expected a whole number ≥ (\d+), got (.*)"), gettext_lazy("expected a whole number of at least %(0)s, got %(1)s")),
+    (re.compile(r"expected a date YYYY-MM-DD, got (.*)"), gettext_lazy("expected a date such as 2026-06-01, got %(0)s")),
+    (re.compile(r"no step (.*) after this branch.*"), gettext_lazy("no step %(0)s after this branch (a branch only jumps forward)")),
     (re.compile(r"no step (.*) before this branch"), gettext_lazy("no step %(0)s before this branch")),
     (re.compile(r"no active user is called (.*)"), gettext_lazy("no active user is called %(0)s")),
     (re.compile(r"no domain event is called (.*)"), gettext_lazy("no such event: %(0)s")),
     (re.compile(r"(.*) is not one of .*"), gettext_lazy("%(0)s is not one of the choices")),
-    (
-        re.compile(r"playbooks would enroll each other in a loop: (.*)"),
-        gettext_lazy("playbooks would enroll each other in a loop: %(0)s"),
-    ),
+    (re.compile(r"playbooks would enroll each other in a loop: (.*)"), gettext_lazy("playbooks would enroll each other in a loop: %(0)s")),
     (re.compile(r"no playbook is called (.*)"), gettext_lazy("no playbook is called %(0)s")),
     (re.compile(r"at most (\d+) characters"), gettext_lazy("at most %(0)s characters")),
 ]
@@ -245,24 +184,12 @@ def form_values(step: dict) -> dict:
 def playbook_list(request):
     enabled = set(Playbook.objects.values_list("key", flat=True))
     shipped = [
-        {
-            "key": key,
-            "name": doc["name"]["zh" if words._lang() == "zh" else "en"],
-            "trigger": words.trigger_words(doc["definition"]["trigger"]),
-        }
-        for key, doc in services.templates().items()
-        if key not in enabled
+        {"key": key, "name": doc["name"]["zh" if words._lang() == "zh" else "en"], "trigger": words.trigger_words(doc["definition"]["trigger"])}
+        for key, doc in services.templates().items() if key not in enabled
     ]
-    return render(
-        request,
-        "web/playbooks/list.html",
-        {
-            "rows": words.rows(),
-            "templates": shipped,
-            "can_edit": services.can_edit(request.user),
-            "nav": "playbooks",
-        },
-    )
+    return render(request, "web/playbooks/list.html", {
+        "rows": words.rows(), "templates": shipped, "can_edit": services.can_edit(request.user), "nav": "playbooks",
+    })
 
 
 def _flow_context(request, playbook, *, errors=None, open_form=None, add=None):
@@ -304,8 +231,7 @@ def _choices(step_ids):
     return {
         "priority": list(words.PRIORITIES.items()),
         "case_type": list(words.CASE_TYPES.items()),
-        "person": list(words.PEOPLE.items())
-        + [
+        "person": list(words.PEOPLE.items()) + [
             (f"user:{u.username}", person(u))
             for u in get_user_model().objects.filter(is_active=True).order_by("username")[:500]
         ],
@@ -314,18 +240,14 @@ def _choices(step_ids):
         "event": [(e, words.EVENTS[e]) for e in CATALOGUE if e in words.EVENTS],
         "happened": [(k, str(v) % {"step": "…"}) for k, v in words.HAPPENED.items()],
         "step": [(s, _("step %(n)d") % {"n": i + 1}) for i, s in enumerate(step_ids)],
-        "target": [(s, _("step %(n)d") % {"n": i + 1}) for i, s in enumerate(step_ids)]
-        + [("end", _("the end"))],
-        "playbook": [
-            (k, n) for k, n in words._playbook_names(Playbook.objects.values_list("key", flat=True)).items()
-        ],
+        "target": [(s, _("step %(n)d") % {"n": i + 1}) for i, s in enumerate(step_ids)] + [("end", _("the end"))],
+        "playbook": [(k, n) for k, n in words._playbook_names(Playbook.objects.values_list("key", flat=True)).items()],
     }
 
 
 def _enrollments(request, playbook):
-    return restrict(
-        Enrollment.objects.select_related("account", "lead", "version"), request.user, "account"
-    ).filter(playbook=playbook)
+    return restrict(Enrollment.objects.select_related("account", "lead", "version"), request.user, "account").filter(
+        playbook=playbook)
 
 
 @login_required
@@ -359,9 +281,7 @@ def _changed_steps(steps: list[dict], action: str, index: int, request) -> tuple
         n = len(steps) + 1
         while f"{kind}-{n}" in taken:
             n += 1
-        step, problems = parse_step(
-            kind if kind in FORM else "", request.POST, f"{kind if kind in FORM else 'step'}-{n}"
-        )
+        step, problems = parse_step(kind if kind in FORM else "", request.POST, f"{kind if kind in FORM else 'step'}-{n}")
         if kind not in FORM:
             step["type"] = kind[:40]
         at = min(max(index + 1, 0), len(steps))
@@ -417,12 +337,8 @@ def playbook_step(request, pk, action):
         return render(request, "web/playbooks/_flow.html", _flow_context(request, playbook))
     if action == "add":
         errors["add"] = problems
-        context = _flow_context(
-            request,
-            playbook,
-            errors=errors,
-            add={"type": request.POST.get("type", ""), "values": request.POST.dict(), "after": str(index)},
-        )
+        context = _flow_context(request, playbook, errors=errors, add={
+            "type": request.POST.get("type", ""), "values": request.POST.dict(), "after": str(index)})
     elif action == "edit":
         errors[index] = problems
         context = _flow_context(request, playbook, errors=errors, open_form={index: request.POST.dict()})
@@ -436,14 +352,9 @@ def playbook_step(request, pk, action):
 
 def _detail_with(request, playbook, context):
     context.update(
-        name=words.name(playbook),
-        versions=playbook.versions.order_by("-number"),
-        enrollments=[],
-        document="",
-        is_admin=False,
-        holdout_pct=round(playbook.holdout * 100, 1),
-        outcome=words.OUTCOMES.get(playbook.outcome, ""),
-        nav="playbooks",
+        name=words.name(playbook), versions=playbook.versions.order_by("-number"), enrollments=[],
+        document="", is_admin=False, holdout_pct=round(playbook.holdout * 100, 1),
+        outcome=words.OUTCOMES.get(playbook.outcome, ""), nav="playbooks",
     )
     return render(request, "web/playbooks/detail.html", context, status=422)
 
@@ -490,28 +401,12 @@ def playbook_enable(request):
 @require_GET
 def enrollment_detail(request, pk):
     enrollment = one_or_404(
-        restrict(
-            Enrollment.objects.select_related("playbook", "version", "account", "lead"),
-            request.user,
-            "account",
-        ),
-        pk,
-    )
+        restrict(Enrollment.objects.select_related("playbook", "version", "account", "lead"), request.user, "account"), pk)
     steps = {s.id: s for s in words.steps_view(enrollment.version.definition)}
-    runs = [
-        (run, steps.get(run.step_id)) for run in StepRun.objects.filter(enrollment=enrollment).order_by("id")
-    ]
-    return render(
-        request,
-        "web/playbooks/enrollment.html",
-        {
-            "enrollment": enrollment,
-            "runs": runs,
-            "name": words.name(enrollment.playbook),
-            "status": words.STATUSES.get(enrollment.status, ""),
-            "statuses": words.STATUSES,
-            "current": steps.get(enrollment.current_step),
-            "nav": "playbooks",
-            "is_admin": request.user.has_role("Admin"),
-        },
-    )
+    runs = [(run, steps.get(run.step_id)) for run in StepRun.objects.filter(enrollment=enrollment).order_by("id")]
+    return render(request, "web/playbooks/enrollment.html", {
+        "enrollment": enrollment, "runs": runs, "name": words.name(enrollment.playbook),
+        "status": words.STATUSES.get(enrollment.status, ""), "statuses": words.STATUSES,
+        "current": steps.get(enrollment.current_step), "nav": "playbooks",
+        "is_admin": request.user.has_role("Admin"),
+    })

@@ -57,24 +57,11 @@ DATES = {
     "trial_end": gettext_lazy("the trial end"),
 }
 
-PEOPLE = {
-    "sales_owner": pgettext_lazy("playbook", "the sales owner"),
-    "csm": pgettext_lazy("playbook", "the CSM"),
-}
-PRIORITIES = {
-    "low": gettext_lazy("Low"),
-    "normal": gettext_lazy("Normal"),
-    "high": gettext_lazy("High"),
-    "urgent": gettext_lazy("Urgent"),
-}
+PEOPLE = {"sales_owner": pgettext_lazy("playbook", "the sales owner"), "csm": pgettext_lazy("playbook", "the CSM")}
+PRIORITIES = {"low": gettext_lazy("Low"), "normal": gettext_lazy("Normal"), "high": gettext_lazy("High"), "urgent": gettext_lazy("Urgent")}
 CASE_TYPES = {
-    "risk": gettext_lazy("risk"),
-    "win_back": gettext_lazy("win-back"),
-    "renewal": gettext_lazy("renewal"),
-    "expansion": gettext_lazy("expansion"),
-    "onboarding": gettext_lazy("onboarding"),
-    "feedback": gettext_lazy("feedback"),
-    "other": gettext_lazy("other"),
+    "risk": gettext_lazy("risk"), "win_back": gettext_lazy("win-back"), "renewal": gettext_lazy("renewal"), "expansion": gettext_lazy("expansion"),
+    "onboarding": gettext_lazy("onboarding"), "feedback": gettext_lazy("feedback"), "other": gettext_lazy("other"),
 }
 HAPPENED = {
     "email_opened": gettext_lazy("the email of step %(step)s was opened"),
@@ -83,21 +70,12 @@ HAPPENED = {
     "case_closed_success": gettext_lazy("the case of step %(step)s closed successfully"),
 }
 OUTCOMES = {
-    "retained": gettext_lazy("retained"),
-    "renewed": gettext_lazy("renewed"),
-    "expanded": gettext_lazy("expanded"),
-    "reactivated": gettext_lazy("reactivated"),
-    "converted": gettext_lazy("converted"),
+    "retained": gettext_lazy("retained"), "renewed": gettext_lazy("renewed"), "expanded": gettext_lazy("expanded"),
+    "reactivated": gettext_lazy("reactivated"), "converted": gettext_lazy("converted"),
 }
 STATUSES = {
-    "active": gettext_lazy("in progress"),
-    "completed": gettext_lazy("completed"),
-    "exited": gettext_lazy("exited"),
-    "failed": gettext_lazy("failed"),
-    "pending": gettext_lazy("waiting"),
-    "running": gettext_lazy("running"),
-    "done": gettext_lazy("done"),
-    "skipped": gettext_lazy("skipped"),
+    "active": gettext_lazy("in progress"), "completed": gettext_lazy("completed"), "exited": gettext_lazy("exited"), "failed": gettext_lazy("failed"),
+    "pending": gettext_lazy("waiting"), "running": gettext_lazy("running"), "done": gettext_lazy("done"), "skipped": gettext_lazy("skipped"),
 }
 EVENTS = {
     "task.completed": gettext_lazy("a task is completed"),
@@ -116,42 +94,23 @@ EVENTS = {
 
 # What a condition reads, named as a CSM would say it.
 FIELDS = {
-    "health_score": gettext_lazy("health score"),
-    "health_band": gettext_lazy("health band"),
-    "lifecycle_stage": gettext_lazy("lifecycle stage"),
-    "days_in_stage": gettext_lazy("days in the stage"),
-    "tier": gettext_lazy("value tier"),
-    "clv": gettext_lazy("customer lifetime value"),
-    "account_age_days": gettext_lazy("days since the account was created"),
-    "sales_owner": gettext_lazy("sales owner"),
-    "csm": gettext_lazy("CSM"),
-    "has_sales_owner": gettext_lazy("has a sales owner"),
-    "has_csm": gettext_lazy("has a CSM"),
+    "health_score": gettext_lazy("health score"), "health_band": gettext_lazy("health band"), "lifecycle_stage": gettext_lazy("lifecycle stage"),
+    "days_in_stage": gettext_lazy("days in the stage"), "tier": gettext_lazy("value tier"), "clv": gettext_lazy("customer lifetime value"),
+    "account_age_days": gettext_lazy("days since the account was created"), "sales_owner": gettext_lazy("sales owner"),
+    "csm": gettext_lazy("CSM"), "has_sales_owner": gettext_lazy("has a sales owner"), "has_csm": gettext_lazy("has a CSM"),
     "active_days_30d": gettext_lazy("active days in the last 30 days"),
     "active_days_30d_vs_baseline": gettext_lazy("change of active days against the baseline"),
-    "logins_30d": gettext_lazy("logins in the last 30 days"),
-    "logins_30d_vs_baseline": gettext_lazy("change of logins against the baseline"),
+    "logins_30d": gettext_lazy("logins in the last 30 days"), "logins_30d_vs_baseline": gettext_lazy("change of logins against the baseline"),
     "core_minutes_30d_vs_baseline": gettext_lazy("change of core-feature time against the baseline"),
-    "core_feature_share": gettext_lazy("share of core features used"),
-    "seat_utilisation": gettext_lazy("seat utilisation"),
-    "days_since_last_activity": gettext_lazy("days since the last activity"),
-    "tickets_30d": gettext_lazy("tickets in the last 30 days"),
-    "complaints_90d": gettext_lazy("complaints in the last 90 days"),
-    "nps_latest": gettext_lazy("latest NPS"),
-    "csat_latest": gettext_lazy("latest CSAT"),
+    "core_feature_share": gettext_lazy("share of core features used"), "seat_utilisation": gettext_lazy("seat utilisation"),
+    "days_since_last_activity": gettext_lazy("days since the last activity"), "tickets_30d": gettext_lazy("tickets in the last 30 days"),
+    "complaints_90d": gettext_lazy("complaints in the last 90 days"), "nps_latest": gettext_lazy("latest NPS"), "csat_latest": gettext_lazy("latest CSAT"),
     "days_since_csm_interaction": gettext_lazy("days since our last interaction"),
-    "key_contacts_left_90d": gettext_lazy("key people who left in 90 days"),
-    "mrr": gettext_lazy("MRR"),
-    "days_to_renewal": gettext_lazy("days to renewal"),
-    "overdue_days_max": gettext_lazy("days the oldest invoice is overdue"),
-    "days_since_last_purchase": gettext_lazy("days since the last purchase"),
-    "customer_ever": gettext_lazy("has been a customer"),
-    "industry": gettext_lazy("industry"),
-    "region": gettext_lazy("region"),
-    "signals_firing": gettext_lazy("early-warning signals firing"),
-    "tenure_days": gettext_lazy("days as a customer"),
-    "employee_count": gettext_lazy("employees"),
-    "plan": gettext_lazy("plan"),
+    "key_contacts_left_90d": gettext_lazy("key people who left in 90 days"), "mrr": gettext_lazy("MRR"),
+    "days_to_renewal": gettext_lazy("days to renewal"), "overdue_days_max": gettext_lazy("days the oldest invoice is overdue"),
+    "days_since_last_purchase": gettext_lazy("days since the last purchase"), "customer_ever": gettext_lazy("has been a customer"),
+    "industry": gettext_lazy("industry"), "region": gettext_lazy("region"), "signals_firing": gettext_lazy("early-warning signals firing"),
+    "tenure_days": gettext_lazy("days as a customer"), "employee_count": gettext_lazy("employees"), "plan": gettext_lazy("plan"),
 }
 SYMBOLS = {"<": "<", "<=": "≤", ">": ">", ">=": "≥", "==": "=", "!=": "≠"}
 
@@ -183,22 +142,16 @@ def condition_words(rule) -> str:
     for group, joiner in (("all", _(" and ")), ("any", _(" or "))):
         if group in rule:
             return joiner.join(
-                f"({condition_words(c)})" if ("all" in c or "any" in c) else condition_words(c)
-                for c in rule[group]
+                f"({condition_words(c)})" if ("all" in c or "any" in c) else condition_words(c) for c in rule[group]
             )
     key, op, value = rule.get("metric", ""), rule.get("op"), rule.get("value")
     name = field_name(key)
     if op == "is_null":
-        return (_("%(name)s is unknown") if value in (None, True) else _("%(name)s is known")) % {
-            "name": name
-        }
+        return (_("%(name)s is unknown") if value in (None, True) else _("%(name)s is known")) % {"name": name}
     if op == "between":
         return _("%(name)s between %(low)s and %(high)s") % {"name": name, "low": value[0], "high": value[1]}
     if op == "in":
-        return _("%(name)s is one of %(values)s") % {
-            "name": name,
-            "values": _("、").join(_value(key, v) for v in value),
-        }
+        return _("%(name)s is one of %(values)s") % {"name": name, "values": _("、").join(_value(key, v) for v in value)}
     return f"{name} {SYMBOLS.get(op, op)} {_value(key, value)}"
 
 
@@ -208,21 +161,15 @@ def trigger_words(trigger: dict) -> str:
     if kind == "segment":
         return _("Every day, accounts where %(rule)s") % {"rule": condition_words(trigger.get("condition"))}
     if kind == "date_relative":
-        return ngettext(
-            "%(days)d day before %(date)s", "%(days)d days before %(date)s", trigger.get("days_before", 0)
-        ) % {"days": trigger.get("days_before", 0), "date": DATES.get(trigger.get("date"), "")}
+        return ngettext("%(days)d day before %(date)s", "%(days)d days before %(date)s", trigger.get("days_before", 0)) % {
+            "days": trigger.get("days_before", 0), "date": DATES.get(trigger.get("date"), "")}
     if kind == "inactivity":
         what = _("no interaction") if trigger.get("of") == "interaction" else _("no usage")
         return ngettext("%(what)s for %(days)d day", "%(what)s for %(days)d days", trigger.get("days", 0)) % {
-            "what": what,
-            "days": trigger.get("days", 0),
-        }
+            "what": what, "days": trigger.get("days", 0)}
     if kind in ("stage_changed", "health_band_changed"):
-        labels = (
-            (lambda c: str(BAND_LABELS.get(c, c)))
-            if kind == "health_band_changed"
-            else (lambda c: str(LifecycleStage(c).label) if c in LifecycleStage.values else c)
-        )
+        labels = (lambda c: str(BAND_LABELS.get(c, c))) if kind == "health_band_changed" else (
+            lambda c: str(LifecycleStage(c).label) if c in LifecycleStage.values else c)
         parts = [base]
         if trigger.get("from"):
             parts.append(_("from %(list)s") % {"list": _("、").join(labels(c) for c in trigger["from"])})
@@ -233,10 +180,7 @@ def trigger_words(trigger: dict) -> str:
         return _("Form %(form)s is submitted") % {"form": trigger["form"]}
     if kind == "survey_answered" and trigger.get("kind"):
         return _("%(kind)s answered with a score from %(min)s to %(max)s") % {
-            "kind": trigger["kind"].upper(),
-            "min": trigger.get("min", 0),
-            "max": trigger.get("max", 10),
-        }
+            "kind": trigger["kind"].upper(), "min": trigger.get("min", 0), "max": trigger.get("max", 10)}
     return base[:1].upper() + base[1:]
 
 
@@ -281,45 +225,29 @@ def step_words(step: dict, labels: dict[str, str], users: dict) -> str:
     kind, lang = step.get("type"), _lang()
     text = lambda name: localized(step.get(name), lang)  # noqa: E731
     if kind == "wait":
-        for unit, word in (
-            ("days", _days),
-            ("hours", lambda n: ngettext("%(n)d hour", "%(n)d hours", n) % {"n": n}),
-            ("minutes", lambda n: ngettext("%(n)d minute", "%(n)d minutes", n) % {"n": n}),
-        ):
+        for unit, word in (("days", _days), ("hours", lambda n: ngettext("%(n)d hour", "%(n)d hours", n) % {"n": n}),
+                           ("minutes", lambda n: ngettext("%(n)d minute", "%(n)d minutes", n) % {"n": n})):
             if isinstance(step.get(unit), int):
                 return word(step[unit])
         if step.get("until"):
             return _("until %(date)s") % {"date": step["until"]}
         if step.get("event"):
             return _("until %(event)s, at most %(days)s") % {
-                "event": EVENTS.get(step["event"], _("an event")),
-                "days": _days(step.get("timeout_days")),
-            }
+                "event": EVENTS.get(step["event"], _("an event")), "days": _days(step.get("timeout_days"))}
         return _("no end set")
     if kind == "create_task":
-        words = _("a task for %(who)s: %(title)s") % {
-            "who": _who(step.get("assignee"), users),
-            "title": text("title"),
-        }
+        words = _("a task for %(who)s: %(title)s") % {"who": _who(step.get("assignee"), users), "title": text("title")}
         if isinstance(step.get("due_days"), int):
             words += _(", due in %(days)s") % {"days": _days(step["due_days"])}
         return words
     if kind == "open_case":
         return _("a %(type)s case for %(who)s: %(reason)s") % {
-            "type": CASE_TYPES.get(step.get("case_type"), ""),
-            "who": _who(step.get("owner"), users),
-            "reason": text("reason"),
-        }
+            "type": CASE_TYPES.get(step.get("case_type"), ""), "who": _who(step.get("owner"), users), "reason": text("reason")}
     if kind == "change_stage":
         stage = step.get("stage")
-        return _("set the stage to %(stage)s") % {
-            "stage": LifecycleStage(stage).label if stage in LifecycleStage.values else stage
-        }
+        return _("set the stage to %(stage)s") % {"stage": LifecycleStage(stage).label if stage in LifecycleStage.values else stage}
     if kind == "change_owner":
-        return _("make %(user)s %(role)s") % {
-            "user": _who({"user": step.get("user")}, users),
-            "role": PEOPLE.get(step.get("role"), ""),
-        }
+        return _("make %(user)s %(role)s") % {"user": _who({"user": step.get("user")}, users), "role": PEOPLE.get(step.get("role"), "")}
     if kind == "change_tags":
         parts = []
         if step.get("add"):
@@ -328,28 +256,19 @@ def step_words(step: dict, labels: dict[str, str], users: dict) -> str:
             parts.append(_("remove tags %(tags)s") % {"tags": _("、").join(step["remove"])})
         return _("; ").join(parts)
     if kind == "change_field":
-        return _("set %(field)s to %(value)s") % {
-            "field": field_name(step.get("field", "")),
-            "value": step.get("value"),
-        }
+        return _("set %(field)s to %(value)s") % {"field": field_name(step.get("field", "")), "value": step.get("value")}
     if kind == "loyalty_points":
         points = step.get("points") or 0
-        return (
-            _("add %(n)s points") if isinstance(points, int) and points > 0 else _("redeem %(n)s points")
-        ) % {"n": abs(points) if isinstance(points, int) else points}
+        return (_("add %(n)s points") if isinstance(points, int) and points > 0 else _("redeem %(n)s points")) % {
+            "n": abs(points) if isinstance(points, int) else points}
     if kind == "enroll":
-        return _("enroll in “%(name)s”") % {
-            "name": labels.get(f"playbook:{step.get('playbook')}", step.get("playbook"))
-        }
+        return _("enroll in “%(name)s”") % {"name": labels.get(f"playbook:{step.get('playbook')}", step.get("playbook"))}
     if kind == "send_email":
         return _("send the email “%(name)s”") % {"name": step.get("template")}
     if kind == "webhook":
         return _("call the webhook “%(name)s”") % {"name": step.get("endpoint")}
     if kind == "robot":
-        return _("notify the robot “%(name)s”: %(title)s") % {
-            "name": step.get("robot"),
-            "title": text("title"),
-        }
+        return _("notify the robot “%(name)s”: %(title)s") % {"name": step.get("robot"), "title": text("title")}
     if kind == "branch":
         test = step.get("if") or {}
         if "happened" in test:
@@ -373,47 +292,28 @@ def steps_view(definition: dict, at_step: dict[str, int] | None = None) -> list[
                 names.add(spec.get("user"))
         if s.get("type") == "change_owner":
             names.add(s.get("user"))
-    users = {
-        u.username: u
-        for u in get_user_model().objects.filter(username__in=[n for n in names if isinstance(n, str)])
-    }
+    users = {u.username: u for u in get_user_model().objects.filter(username__in=[n for n in names if isinstance(n, str)])}
     views = []
     for i, step in enumerate(steps):
-        view = StepView(
-            i,
-            step.get("id", ""),
-            step.get("type", ""),
-            step,
-            str(STEP_TYPES.get(step.get("type"), "")),
-            step_words(step, labels, users),
-            step_label(i, step),
-            at_step.get(step.get("id"), 0),
-        )
+        view = StepView(i, step.get("id", ""), step.get("type", ""), step, str(STEP_TYPES.get(step.get("type"), "")),
+                        step_words(step, labels, users), step_label(i, step), at_step.get(step.get("id"), 0))
         if step.get("type") == "branch":
             for word, target in ((_("yes"), step.get("then")), (_("no"), step.get("else", "end"))):
-                view.arrows.append(
-                    (word, labels.get(target, ""), f"step-{target}" if target != "end" else "flow-end")
-                )
+                view.arrows.append((word, labels.get(target, ""), f"step-{target}" if target != "end" else "flow-end"))
         views.append(view)
     by_id = {v.id: v for v in views}
     for v in views:
         for word, _words, anchor in v.arrows:
             target = by_id.get(anchor.removeprefix("step-"))
             if target is not None:
-                target.arrives_from.append(
-                    _("“%(answer)s” from %(step)s") % {"answer": word, "step": labels[v.id]}
-                )
+                target.arrives_from.append(_("“%(answer)s” from %(step)s") % {"answer": word, "step": labels[v.id]})
     return views
 
 
 def _playbook_names(keys) -> dict[str, str]:
     lang = _lang()
-    return {
-        k: (zh if lang == "zh" else en)
-        for k, zh, en in Playbook.objects.filter(key__in=[k for k in keys if isinstance(k, str)]).values_list(
-            "key", "name_zh", "name_en"
-        )
-    }
+    return {k: (zh if lang == "zh" else en) for k, zh, en in
+            Playbook.objects.filter(key__in=[k for k in keys if isinstance(k, str)]).values_list("key", "name_zh", "name_en")}
 
 
 def name(playbook: Playbook) -> str:
@@ -423,14 +323,8 @@ def name(playbook: Playbook) -> str:
 def uplift_words(report: dict) -> str:
     if report.get("too_small") or report.get("difference") is None:
         return _("too few matured enrollments to tell yet (%(treated)d treated, %(held)d held out)") % {
-            "treated": report.get("treated", 0),
-            "held": report.get("held_out", 0),
-        }
-    values = {
-        "d": f"{report['difference']:+.1%}",
-        "low": f"{report['low']:+.1%}",
-        "high": f"{report['high']:+.1%}",
-    }
+            "treated": report.get("treated", 0), "held": report.get("held_out", 0)}
+    values = {"d": f"{report['difference']:+.1%}", "low": f"{report['low']:+.1%}", "high": f"{report['high']:+.1%}"}
     if report["low"] > 0:
         return _("the play helps: %(d)s (95%% interval %(low)s to %(high)s)") % values
     if report["high"] < 0:
@@ -453,14 +347,12 @@ def rows() -> list[Row]:
     playbooks = list(Playbook.objects.prefetch_related("versions"))
     counts = {
         r["playbook"]: r
-        for r in Enrollment.objects.values("playbook")
-        .annotate(
+        for r in Enrollment.objects.values("playbook").annotate(
             enrolled=Count("id"),
             active=Count("id", filter=Q(status=Enrollment.Status.ACTIVE)),
             completed=Count("id", filter=Q(status=Enrollment.Status.COMPLETED)),
             held=Count("id", filter=Q(held_out=True)),
-        )
-        .order_by()
+        ).order_by()
     }
     found = []
     for p in playbooks:
@@ -476,7 +368,5 @@ def rows() -> list[Row]:
 def at_steps(playbook: Playbook) -> dict[str, int]:
     return dict(
         playbook.enrollments.filter(status=Enrollment.Status.ACTIVE)
-        .values_list("current_step")
-        .annotate(n=Count("id"))
-        .order_by()
+        .values_list("current_step").annotate(n=Count("id")).order_by()
     )

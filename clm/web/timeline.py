@@ -116,11 +116,7 @@ class Source:
         return Q(**{f"{f}__lt": key})
 
     def page(self, account_id: int, cursor: Position | None, limit: int) -> list[Item]:
-        rows = (
-            self.queryset(account_id)
-            .filter(self.after(cursor))
-            .order_by(f"-{self.time_field}", "-id")[:limit]
-        )
+        rows = self.queryset(account_id).filter(self.after(cursor)).order_by(f"-{self.time_field}", "-id")[:limit]
         return [self.item(row) for row in rows]
 
     def stamp(self, row) -> dt.datetime:
@@ -136,78 +132,46 @@ class Interactions(Source):
     related = ("contact", "owner")
 
     def item(self, row):
-        return Item(
-            self.kind,
-            row.occurred_at,
-            row.pk,
-            row.get_type_display(),
-            {
-                "type": row.type,
-                "direction": row.direction,
-                "summary": row.summary,
-                "outcome": row.outcome,
-                "contact": row.contact.name if row.contact else None,
-                "owner": person(row.owner) if row.owner else None,
-            },
-            self.rank,
-        )
+        return Item(self.kind, row.occurred_at, row.pk, row.get_type_display(), {
+            "type": row.type,
+            "direction": row.direction,
+            "summary": row.summary,
+            "outcome": row.outcome,
+            "contact": row.contact.name if row.contact else None,
+            "owner": person(row.owner) if row.owner else None,
+        }, self.rank)
 
 
 class Tickets(Source):
     kind, rank, model, time_field = "ticket", 5, Ticket, "opened_at"
 
     def item(self, row):
-        return Item(
-            self.kind,
-            row.opened_at,
-            row.pk,
-            row.subject,
-            {
-                "priority": row.priority,
-                "status": row.status,
-                "category": row.category,
-                "first_response_at": row.first_response_at,
-                "resolved_at": row.resolved_at,
-                "csat": row.csat,
-            },
-            self.rank,
-        )
+        return Item(self.kind, row.opened_at, row.pk, row.subject, {
+            "priority": row.priority,
+            "status": row.status,
+            "category": row.category,
+            "first_response_at": row.first_response_at,
+            "resolved_at": row.resolved_at,
+            "csat": row.csat,
+        }, self.rank)
 
 
 class Surveys(Source):
     kind, rank, model, time_field = "survey", 4, SurveyResponse, "responded_at"
 
     def item(self, row):
-        return Item(
-            self.kind,
-            row.responded_at,
-            row.pk,
-            f"{row.get_kind_display()}: {row.score}",
-            {
-                "survey": row.kind,
-                "score": row.score,
-                "comment": row.comment,
-            },
-            self.rank,
-        )
+        return Item(self.kind, row.responded_at, row.pk, f"{row.get_kind_display()}: {row.score}", {
+            "survey": row.kind, "score": row.score, "comment": row.comment,
+        }, self.rank)
 
 
 class Orders(Source):
     kind, rank, model, time_field, is_date = "order", 3, Order, "ordered_on", True
 
     def item(self, row):
-        return Item(
-            self.kind,
-            self.stamp(row),
-            row.pk,
-            f"Order {row.external_id or row.pk}",
-            {
-                "amount": row.amount,
-                "cost": row.cost,
-                "gross_margin": row.gross_margin,
-            },
-            self.rank,
-        )
+        return Item(self.kind, self.stamp(row), row.pk, f"Order {row.external_id or row.pk}", {
+            "amount": row.amount, "cost": row.cost, "gross_margin": row.gross_margin,
+        }, self.rank)
 
 
 class ContractChanges(Source):
@@ -216,22 +180,15 @@ class ContractChanges(Source):
 
     def item(self, row):
         product = row.subscription.product
-        return Item(
-            self.kind,
-            self.stamp(row),
-            row.pk,
-            row.get_kind_display(),
-            {
-                "change": row.kind,
-                "subscription_id": row.subscription_id,
-                "product": product.name if product else None,
-                "mrr_before": row.mrr_before,
-                "mrr_after": row.mrr_after,
-                "seats_before": row.seats_before,
-                "seats_after": row.seats_after,
-            },
-            self.rank,
-        )
+        return Item(self.kind, self.stamp(row), row.pk, row.get_kind_display(), {
+            "change": row.kind,
+            "subscription_id": row.subscription_id,
+            "product": product.name if product else None,
+            "mrr_before": row.mrr_before,
+            "mrr_after": row.mrr_after,
+            "seats_before": row.seats_before,
+            "seats_after": row.seats_after,
+        }, self.rank)
 
 
 class Payments(Source):
@@ -239,20 +196,13 @@ class Payments(Source):
 
     def item(self, row):
         today = dt.datetime.now(zone()).date()
-        return Item(
-            self.kind,
-            self.stamp(row),
-            row.pk,
-            f"Payment due {row.due_on}",
-            {
-                "amount": row.amount,
-                "status": row.status,
-                "paid_on": row.paid_on,
-                "overdue": row.is_overdue(today),
-                "days_late": row.days_late(today),
-            },
-            self.rank,
-        )
+        return Item(self.kind, self.stamp(row), row.pk, f"Payment due {row.due_on}", {
+            "amount": row.amount,
+            "status": row.status,
+            "paid_on": row.paid_on,
+            "overdue": row.is_overdue(today),
+            "days_late": row.days_late(today),
+        }, self.rank)
 
 
 class WeeklyUsage(Source):
@@ -286,20 +236,9 @@ class WeeklyUsage(Source):
         items = []
         for start in starts[:limit]:
             events, minutes, peak = weeks[start]
-            items.append(
-                Item(
-                    self.kind,
-                    midnight(start),
-                    start.toordinal(),
-                    f"Week of {start}",
-                    {
-                        "events": events,
-                        "minutes": round(minutes, 1),
-                        "peak_daily_users": peak,
-                    },
-                    self.rank,
-                )
-            )
+            items.append(Item(self.kind, midnight(start), start.toordinal(), f"Week of {start}", {
+                "events": events, "minutes": round(minutes, 1), "peak_daily_users": peak,
+            }, self.rank))
         return items
 
 
@@ -308,21 +247,14 @@ class Tasks(Source):
     related = ("assignee",)
 
     def item(self, row):
-        return Item(
-            self.kind,
-            row.created_at,
-            row.pk,
-            row.title,
-            {
-                "status": row.status,
-                "status_label": str(row.get_status_display()),
-                "assignee": row.assignee,
-                "due_at": row.due_at,
-                "outcome": row.outcome,
-                "case_id": row.case_id,
-            },
-            self.rank,
-        )
+        return Item(self.kind, row.created_at, row.pk, row.title, {
+            "status": row.status,
+            "status_label": str(row.get_status_display()),
+            "assignee": row.assignee,
+            "due_at": row.due_at,
+            "outcome": row.outcome,
+            "case_id": row.case_id,
+        }, self.rank)
 
 
 class Cases(Source):
@@ -330,51 +262,30 @@ class Cases(Source):
     related = ("owner", "root_cause")
 
     def item(self, row):
-        return Item(
-            self.kind,
-            row.created_at,
-            row.pk,
-            row.reason,
-            {
-                "type_label": str(row.get_type_display()),
-                "status": row.status,
-                "status_label": str(row.get_status_display()),
-                "outcome_label": str(row.get_outcome_display()) if row.outcome else "",
-                "root_cause": row.root_cause.label() if row.root_cause else "",
-                "owner": row.owner,
-            },
-            self.rank,
-        )
+        return Item(self.kind, row.created_at, row.pk, row.reason, {
+            "type_label": str(row.get_type_display()),
+            "status": row.status,
+            "status_label": str(row.get_status_display()),
+            "outcome_label": str(row.get_outcome_display()) if row.outcome else "",
+            "root_cause": row.root_cause.label() if row.root_cause else "",
+            "owner": row.owner,
+        }, self.rank)
 
 
 SOURCES = {
     s.kind: s
-    for s in (
-        Interactions(),
-        Tickets(),
-        Surveys(),
-        Orders(),
-        ContractChanges(),
-        Payments(),
-        WeeklyUsage(),
-        Tasks(),
-        Cases(),
-    )
+    for s in (Interactions(), Tickets(), Surveys(), Orders(), ContractChanges(), Payments(), WeeklyUsage(), Tasks(), Cases())
 }
 
 
-def timeline(
-    account_id: int, *, cursor: str | None = None, limit: int = 50, kinds: list[str] | None = None
-) -> Page:
+def timeline(account_id: int, *, cursor: str | None = None, limit: int = 50, kinds: list[str] | None = None) -> Page:
     """One page of the account's timeline, newest first. `kinds` limits the sources; the
     caller has already checked that the user may see the account (clm.core.access)."""
     if not 1 <= limit <= MAX_LIMIT:
         raise ValueError(f"limit must be between 1 and {MAX_LIMIT}, not {limit}")
     unknown = set(kinds or ()) - SOURCES.keys()
     if unknown:
-        raise ValueError(
-            f"unknown timeline kinds: {', '.join(sorted(unknown))} (known: {', '.join(SOURCES)})"
-        )
+        raise ValueError(f"unknown timeline kinds: {', '.join(sorted(unknown))} (known: {', '.join(SOURCES)})")
     position = Position.decode(cursor) if cursor else None
     sources = [SOURCES[k] for k in kinds] if kinds else list(SOURCES.values())
     streams = [source.page(account_id, position, limit + 1) for source in sources]

@@ -6,40 +6,22 @@ from clm.web import playbook_views, views, work_views
 app_name = "web"
 
 auth = [
-    path(
-        "login/",
-        auth_views.LoginView.as_view(template_name="web/auth/login.html", redirect_authenticated_user=True),
-        name="login",
-    ),
+    path("login/", auth_views.LoginView.as_view(template_name="web/auth/login.html", redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path(
-        "password-reset/",
-        auth_views.PasswordResetView.as_view(
-            template_name="web/auth/password_reset.html",
-            email_template_name="web/auth/password_reset_email.txt",
-            subject_template_name="web/auth/password_reset_subject.txt",
-            success_url=reverse_lazy("web:password_reset_done"),
-        ),
-        name="password_reset",
-    ),
-    path(
-        "password-reset/sent/",
-        auth_views.PasswordResetDoneView.as_view(template_name="web/auth/password_reset_done.html"),
-        name="password_reset_done",
-    ),
-    path(
-        "password-reset/<uidb64>/<token>/",
-        auth_views.PasswordResetConfirmView.as_view(
-            template_name="web/auth/password_reset_confirm.html",
-            success_url=reverse_lazy("web:password_reset_complete"),
-        ),
-        name="password_reset_confirm",
-    ),
-    path(
-        "password-reset/done/",
-        auth_views.PasswordResetCompleteView.as_view(template_name="web/auth/password_reset_complete.html"),
-        name="password_reset_complete",
-    ),
+    path("password-reset/", auth_views.PasswordResetView.as_view(
+        template_name="web/auth/password_reset.html",
+        email_template_name="web/auth/password_reset_email.txt",
+        subject_template_name="web/auth/password_reset_subject.txt",
+        success_url=reverse_lazy("web:password_reset_done"),
+    ), name="password_reset"),
+    path("password-reset/sent/", auth_views.PasswordResetDoneView.as_view(
+        template_name="web/auth/password_reset_done.html"), name="password_reset_done"),
+    path("password-reset/<uidb64>/<token>/", auth_views.PasswordResetConfirmView.as_view(
+        template_name="web/auth/password_reset_confirm.html",
+        success_url=reverse_lazy("web:password_reset_complete"),
+    ), name="password_reset_confirm"),
+    path("password-reset/done/", auth_views.PasswordResetCompleteView.as_view(
+        template_name="web/auth/password_reset_complete.html"), name="password_reset_complete"),
 ]
 
 urlpatterns = auth + [

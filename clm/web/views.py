@@ -43,17 +43,10 @@ def is_htmx(request) -> bool:
 
 @login_required
 def home(request):
-    return render(
-        request,
-        "web/home.html",
-        {
-            "work": overview.my_work(request.user),
-            "mine": worklist.my_worklist(request.user),
-            "nav": "home",
-            "task_form": worklist_forms.TaskForm(),
-            "can_add": request.user.has_perm("automation.add_task"),
-        },
-    )
+    return render(request, "web/home.html", {
+        "work": overview.my_work(request.user), "mine": worklist.my_worklist(request.user), "nav": "home",
+        "task_form": worklist_forms.TaskForm(), "can_add": request.user.has_perm("automation.add_task"),
+    })
 
 
 @login_required
@@ -95,14 +88,10 @@ def account_bulk(request):
             done = account_actions.assign_accounts(request.user, data["ids"], data["action"], data["user"])
         else:
             tag = one_or_404(Tag.objects.all(), data["tag"])
-            retag = (
-                account_actions.tag_accounts if data["action"] == "tag" else account_actions.untag_accounts
-            )
+            retag = account_actions.tag_accounts if data["action"] == "tag" else account_actions.untag_accounts
             done = retag(request.user, data["ids"], tag)
     except (PermissionDenied, ValidationError) as error:
-        messages.error(
-            request, " ".join(error.messages) if isinstance(error, ValidationError) else str(error)
-        )
+        messages.error(request, " ".join(error.messages) if isinstance(error, ValidationError) else str(error))
         return redirect(back)
     messages.success(request, _("%(count)s accounts updated.") % {"count": done})
     return redirect(back)
@@ -112,9 +101,7 @@ def account_bulk(request):
 @require_GET
 def account_export(request):
     """The accounts list with the filters and order on screen, every page, as CSV."""
-    return _csv_response(
-        accounts_export_csv(request.user, AccountFilterForm(request.GET).criteria()), "accounts.csv"
-    )
+    return _csv_response(accounts_export_csv(request.user, AccountFilterForm(request.GET).criteria()), "accounts.csv")
 
 
 def _csv_response(chunks, filename: str) -> StreamingHttpResponse:
@@ -292,10 +279,8 @@ def _safe_next(request, default: str) -> str:
     """Where to go back to: a path on this site (redirect() would take a bare word for a URL
     name, and fail on it), else `default`."""
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if (
-        target.startswith("/")
-        and "\x00" not in target
-        and url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure())
+    if target.startswith("/") and "\x00" not in target and url_has_allowed_host_and_scheme(
+        target, {request.get_host()}, require_https=request.is_secure()
     ):
         return target
     return default

@@ -22,9 +22,7 @@ def people():
 class TaskForm(forms.Form):
     title = forms.CharField(label=_("Task"), max_length=200)
     due_at = forms.DateTimeField(
-        label=_("Due"),
-        required=False,
-        input_formats=DATETIME_FORMATS,
+        label=_("Due"), required=False, input_formats=DATETIME_FORMATS,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
     priority = forms.ChoiceField(label=_("Priority"), choices=Priority.choices, initial=Priority.NORMAL)
@@ -80,9 +78,7 @@ class CaseForm(forms.Form):
     type = forms.ChoiceField(label=pgettext_lazy("case", "Type"), choices=Case.Type.choices)
     reason = forms.CharField(label=_("Reason"), max_length=200)
     priority = forms.ChoiceField(label=_("Priority"), choices=Priority.choices, initial=Priority.NORMAL)
-    due_on = forms.DateField(
-        label=_("Due on"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    due_on = forms.DateField(label=_("Due on"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
     def clean_reason(self):
         reason = self.cleaned_data["reason"].strip()

@@ -33,11 +33,8 @@ def _panel(request, *, account=None, case=None, form=None, status=200):
         return render(request, "web/work/_case_tasks.html", context, status=status)
     if account is not None:
         context.update(
-            account=account,
-            work=worklist.account_work(account, request.user),
-            panel="account",
-            case_form=CaseForm(),
-            can_open_case=request.user.has_perm("automation.add_case"),
+            account=account, work=worklist.account_work(account, request.user), panel="account",
+            case_form=CaseForm(), can_open_case=request.user.has_perm("automation.add_case"),
         )
         return render(request, "web/work/_account_work.html", context, status=status)
     context.update(mine=worklist.my_worklist(request.user), panel="home")
@@ -48,16 +45,8 @@ def _panel(request, *, account=None, case=None, form=None, status=200):
 @require_POST
 def task_create(request):
     account_id, case_id = request.POST.get("account", ""), request.POST.get("case", "")
-    account = (
-        one_or_404(visible_accounts(request.user), int(account_id))
-        if account_id.isascii() and account_id.isdigit()
-        else None
-    )
-    case = (
-        one_or_404(visible_records(Case, request.user).select_related("account"), int(case_id))
-        if case_id.isascii() and case_id.isdigit()
-        else None
-    )
+    account = one_or_404(visible_accounts(request.user), int(account_id)) if account_id.isascii() and account_id.isdigit() else None
+    case = one_or_404(visible_records(Case, request.user).select_related("account"), int(case_id)) if case_id.isascii() and case_id.isdigit() else None
     form = TaskForm(request.POST)
     if form.is_valid():
         try:
@@ -69,31 +58,17 @@ def task_create(request):
         if ok:
             messages.success(request, _("Task added."))
         else:
-            messages.error(
-                request,
-                _("The task was not added: %(errors)s")
-                % {"errors": " ".join(e for es in form.errors.values() for e in es)},
-            )
+            messages.error(request, _("The task was not added: %(errors)s") % {"errors": " ".join(
+                e for es in form.errors.values() for e in es)})
         return redirect(_safe_next(request, reverse("web:home")))
     return _panel(request, account=account, case=case, form=None if ok else form, status=200 if ok else 422)
 
 
 ACTIONS = {
-    "complete": (
-        CompleteForm,
-        lambda user, task, form: work.complete_task(
-            user, task, outcome=form.cleaned_data["outcome"], via="ui"
-        ),
-    ),
-    "cancel": (
-        CompleteForm,
-        lambda user, task, form: work.cancel_task(user, task, note=form.cleaned_data["outcome"], via="ui"),
-    ),
+    "complete": (CompleteForm, lambda user, task, form: work.complete_task(user, task, outcome=form.cleaned_data["outcome"], via="ui")),
+    "cancel": (CompleteForm, lambda user, task, form: work.cancel_task(user, task, note=form.cleaned_data["outcome"], via="ui")),
     "snooze": (SnoozeForm, lambda user, task, form: work.snooze_task(user, task, form.until(), via="ui")),
-    "reassign": (
-        ReassignForm,
-        lambda user, task, form: work.reassign_task(user, task, form.cleaned_data["assignee"], via="ui"),
-    ),
+    "reassign": (ReassignForm, lambda user, task, form: work.reassign_task(user, task, form.cleaned_data["assignee"], via="ui")),
 }
 
 
@@ -137,11 +112,8 @@ def case_create(request, pk):
             messages.success(request, _("Case opened."))
             return redirect("web:case", pk=case.pk)
     else:
-        messages.error(
-            request,
-            _("The case was not opened: %(errors)s")
-            % {"errors": " ".join(e for es in form.errors.values() for e in es)},
-        )
+        messages.error(request, _("The case was not opened: %(errors)s") % {"errors": " ".join(
+            e for es in form.errors.values() for e in es)})
     return redirect("web:account", pk=account.pk)
 
 
@@ -164,10 +136,7 @@ def _case_page(request, case, close_form=None, status=200):
 
 def _visible_case(request, pk):
     return one_or_404(
-        visible_records(Case, request.user).select_related(
-            "account", "owner", "root_cause", "signal", "created_by"
-        ),
-        pk,
+        visible_records(Case, request.user).select_related("account", "owner", "root_cause", "signal", "created_by"), pk
     )
 
 
@@ -185,14 +154,7 @@ def case_close(request, pk):
     if form.is_valid():
         data = form.cleaned_data
         try:
-            work.close_case(
-                request.user,
-                case,
-                outcome=data["outcome"],
-                root_cause=data["root_cause"],
-                note=data["note"],
-                via="ui",
-            )
+            work.close_case(request.user, case, outcome=data["outcome"], root_cause=data["root_cause"], note=data["note"], via="ui")
         except (PermissionDenied, ValidationError) as exc:
             form.add_error(None, _errors(exc))
         else:

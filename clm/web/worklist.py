@@ -96,10 +96,8 @@ class AccountWork:
 def account_work(account: Account, user) -> AccountWork:
     return AccountWork(
         tasks=list(
-            visible_records(Task, user)
-            .filter(account=account, status=Task.Status.OPEN)
-            .select_related("assignee", "case", "account")
-            .order_by(*Task._meta.ordering)[:50]
+            visible_records(Task, user).filter(account=account, status=Task.Status.OPEN)
+            .select_related("assignee", "case", "account").order_by(*Task._meta.ordering)[:50]
         ),
         cases=open_cases(visible_records(Case, user).filter(account=account)),
     )
@@ -138,12 +136,8 @@ def readable_changes(entries) -> None:
             if name in REFERENCES:
                 ids[name].update(v for v in values if v is not None)
     named = {name: REFERENCES[name].objects.in_bulk(list(pks)) for name, pks in ids.items()}
-    labels = {
-        "assignee_id": _("Assignee"),
-        "owner_id": _("Owner"),
-        "root_cause_id": _("Root cause"),
-        "contact_id": _("Contact"),
-    }
+    labels = {"assignee_id": _("Assignee"), "owner_id": _("Owner"), "root_cause_id": _("Root cause"),
+              "contact_id": _("Contact")}
     for entry in entries:
         model = Case if entry.model == "automation.case" else Task
         fields = {f.attname: f for f in model._meta.concrete_fields}
@@ -164,11 +158,7 @@ def _readable(field, name, value, named):
         obj = named[name].get(value)
         if obj is None:
             return "–"
-        return (
-            person(obj)
-            if isinstance(obj, User)
-            else (obj.label() if isinstance(obj, RootCause) else str(obj))
-        )
+        return person(obj) if isinstance(obj, User) else (obj.label() if isinstance(obj, RootCause) else str(obj))
     if field.choices:
         return str(dict(field.flatchoices).get(value, value))
     if field.get_internal_type() == "DateTimeField":

@@ -87,9 +87,7 @@ class Case(models.Model):
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="owned_cases"
     )
-    priority = models.CharField(
-        _("priority"), max_length=10, choices=Priority.choices, default=Priority.NORMAL
-    )
+    priority = models.CharField(_("priority"), max_length=10, choices=Priority.choices, default=Priority.NORMAL)
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.OPEN)
     due_on = models.DateField(_("due on"), null=True, blank=True)
     signal = models.ForeignKey(
@@ -101,9 +99,7 @@ class Case(models.Model):
     # The playbook enrollment that opened it (clm.automation.models.playbooks), kept as a plain id.
     enrollment_id = models.BigIntegerField(null=True, blank=True)
     outcome = models.CharField(_("outcome"), max_length=20, choices=Outcome.choices, blank=True)
-    root_cause = models.ForeignKey(
-        RootCause, null=True, blank=True, on_delete=models.PROTECT, related_name="cases"
-    )
+    root_cause = models.ForeignKey(RootCause, null=True, blank=True, on_delete=models.PROTECT, related_name="cases")
     close_note = models.TextField(_("closing note"), blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -153,19 +149,13 @@ class Task(models.Model):
         SIGNAL = "signal", _("Early-warning signal")
 
     title = models.CharField(_("title"), max_length=200)
-    account = models.ForeignKey(
-        Account, null=True, blank=True, on_delete=models.CASCADE, related_name="tasks"
-    )
-    contact = models.ForeignKey(
-        Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="tasks"
-    )
+    account = models.ForeignKey(Account, null=True, blank=True, on_delete=models.CASCADE, related_name="tasks")
+    contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="tasks")
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="tasks"
     )
     due_at = models.DateTimeField(_("due"), null=True, blank=True)
-    priority = models.CharField(
-        _("priority"), max_length=10, choices=Priority.choices, default=Priority.NORMAL
-    )
+    priority = models.CharField(_("priority"), max_length=10, choices=Priority.choices, default=Priority.NORMAL)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.OPEN)
     snoozed_until = models.DateTimeField(_("snoozed until"), null=True, blank=True)
     note = models.TextField(_("note"), blank=True)

@@ -42,12 +42,7 @@ def sort_header(context, label, key, criteria):
     return format_html(
         '<th aria-sort="{}"><a href="?{}" hx-get="?{}" hx-target="#account-table" hx-swap="outerHTML" '
         'hx-push-url="true" title="{}">{}{}</a></th>',
-        state,
-        query,
-        query,
-        _("Sort"),
-        label,
-        arrow,
+        state, query, query, _("Sort"), label, arrow,
     )
 
 
@@ -78,12 +73,9 @@ def options(field):
     """The <option>s of a bound choice field, selected as submitted; one string join instead of a
     template per option (the owner and CSM lists of a large team have hundreds)."""
     value = field.value()
-    chosen = (
-        {str(v) for v in value} if isinstance(value, list | tuple) else {"" if value is None else str(value)}
-    )
+    chosen = {str(v) for v in value} if isinstance(value, list | tuple) else {"" if value is None else str(value)}
     return format_html_join(
-        "",
-        '<option value="{}"{}>{}</option>',
+        "", '<option value="{}"{}>{}</option>',
         ((key, " selected" if str(key) in chosen else "", label) for key, label in field.field.choices),
     )
 
@@ -92,11 +84,7 @@ def _choices():
     from clm.commerce.models import Payment
     from clm.service.models import Ticket
 
-    return {
-        "ticket_priority": Ticket.Priority,
-        "ticket_status": Ticket.Status,
-        "payment_status": Payment.Status,
-    }
+    return {"ticket_priority": Ticket.Priority, "ticket_status": Ticket.Status, "payment_status": Payment.Status}
 
 
 @register.filter

@@ -22,9 +22,7 @@ class Command(BaseCommand):
         except BackupError as exc:
             raise CommandError(str(exc)) from None
         if result.mismatches:
-            raise CommandError(
-                "restored, but these tables differ from the backup: " + "; ".join(result.mismatches)
-            )
+            raise CommandError("restored, but these tables differ from the backup: " + "; ".join(result.mismatches))
         self.stdout.write(
             f"{result.engine} restored from {file}: {result.tables} tables, {result.rows} rows checked, "
             f"{result.media_files} uploaded files"

@@ -15,11 +15,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("kind")
         parser.add_argument("file", help="a .csv or .xlsx file to write")
-        parser.add_argument(
-            "--as-user",
-            metavar="USERNAME",
-            help="export only what this user may see (default: everything, as an administrator)",
-        )
+        parser.add_argument("--as-user", metavar="USERNAME",
+                            help="export only what this user may see (default: everything, as an administrator)")
 
     def handle(self, *args, **opts):
         try:

@@ -31,34 +31,18 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("kind", help=kinds_help())
         parser.add_argument("file", help="a .csv or .xlsx file")
-        parser.add_argument(
-            "--source",
-            default=DEFAULT_SOURCE,
-            help=f"the system the ids come from (default {DEFAULT_SOURCE!r}); records are matched on (source, id)",
-        )
-        parser.add_argument(
-            "--skip-invalid",
-            action="store_true",
-            help="write the valid rows and save the invalid ones, with reasons, to a CSV file",
-        )
+        parser.add_argument("--source", default=DEFAULT_SOURCE,
+                            help=f"the system the ids come from (default {DEFAULT_SOURCE!r}); records are matched on (source, id)")
+        parser.add_argument("--skip-invalid", action="store_true",
+                            help="write the valid rows and save the invalid ones, with reasons, to a CSV file")
         parser.add_argument("--rejected", metavar="PATH", help="where --skip-invalid saves the rejected rows")
         parser.add_argument("--dry-run", action="store_true", help="validate and report, write nothing")
         parser.add_argument("--mapping", metavar="NAME", help="start from a saved column mapping")
-        parser.add_argument(
-            "--save-mapping", metavar="NAME", help="save this file's column mapping under a name"
-        )
-        parser.add_argument(
-            "--map",
-            action="append",
-            metavar='"Column=field"',
-            default=[],
-            help='map a file column to a field ("Column=" skips the column); repeatable',
-        )
-        parser.add_argument(
-            "--as-user",
-            metavar="USERNAME",
-            help="import as this user: the audit log names them, and they reach only accounts they may see",
-        )
+        parser.add_argument("--save-mapping", metavar="NAME", help="save this file's column mapping under a name")
+        parser.add_argument("--map", action="append", metavar='"Column=field"', default=[],
+                            help='map a file column to a field ("Column=" skips the column); repeatable')
+        parser.add_argument("--as-user", metavar="USERNAME",
+                            help="import as this user: the audit log names them, and they reach only accounts they may see")
         parser.add_argument("--chunk-rows", type=int, help="rows per chunk (default: per kind)")
 
     def handle(self, *args, **opts):
@@ -77,26 +61,14 @@ class Command(BaseCommand):
                 raise CommandError(f"no user {opts['as_user']!r}")
         console = Console(stderr=True)
         options = ImportOptions(
-            source=opts["source"],
-            skip_invalid=opts["skip_invalid"],
-            dry_run=opts["dry_run"],
-            columns=columns,
-            mapping_name=opts["mapping"],
-            save_mapping=opts["save_mapping"],
-            user=user,
-            rejected_path=Path(opts["rejected"]) if opts["rejected"] else None,
-            chunk_rows=opts["chunk_rows"],
+            source=opts["source"], skip_invalid=opts["skip_invalid"], dry_run=opts["dry_run"], columns=columns,
+            mapping_name=opts["mapping"], save_mapping=opts["save_mapping"], user=user,
+            rejected_path=Path(opts["rejected"]) if opts["rejected"] else None, chunk_rows=opts["chunk_rows"],
         )
         with Progress(
-            TextColumn(f"importing {kind.name}"),
-            BarColumn(),
-            DownloadColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[rows]} rows"),
-            TimeRemainingColumn(),
-            console=console,
-            disable=not console.is_terminal,
-            transient=True,
+            TextColumn(f"importing {kind.name}"), BarColumn(), DownloadColumn(), MofNCompleteColumn(),
+            TextColumn("{task.fields[rows]} rows"), TimeRemainingColumn(),
+            console=console, disable=not console.is_terminal, transient=True,
         ) as bar:
             task = bar.add_task("import", total=None, rows=0)
 

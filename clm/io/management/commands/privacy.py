@@ -19,9 +19,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("action", choices=("export", "erase"))
         parser.add_argument("contact", help="a contact id or email address")
-        parser.add_argument(
-            "file", nargs="?", help="export: the JSON file to write (default: standard output)"
-        )
+        parser.add_argument("file", nargs="?", help="export: the JSON file to write (default: standard output)")
         parser.add_argument("--yes", action="store_true", help="erase: confirm; erasing cannot be undone")
 
     def handle(self, *args, **opts):
