@@ -146,7 +146,7 @@ class Plays:
                 for name in fields:
                     setattr(row, name, moved(getattr(row, name)))
                 if model is Case and row.due_on is not None:
-                    row.due_on = row.due_on + dt.timedelta(days=shift.days)
+                    row.due_on = row.due_on + dt.timedelta(days=round(shift / dt.timedelta(days=1)))
             model.objects.bulk_update(rows, [*fields, "due_on"] if model is Case else fields, batch_size=500)
 
     def _work(self, today: int) -> None:
