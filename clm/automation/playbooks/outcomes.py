@@ -85,6 +85,8 @@ def outcome_frame(playbook: Playbook, as_of: dt.date | None = None) -> pd.DataFr
     frame["start"] = [timezone.localdate(t) for t in frame["started_at"]]
     frame["end"] = frame["start"] + dt.timedelta(days=playbook.outcome_days)
     frame = frame[frame["end"] <= as_of].copy()
+    if frame.empty:
+        return frame.assign(success=pd.Series(dtype=bool))
     frame["subject"] = [
         f"account:{int(a)}" if pd.notna(a) else f"lead:{int(lead)}"
         for a, lead in zip(frame["account"], frame["lead"], strict=True)
