@@ -107,3 +107,18 @@ def uplift(treated: int, treated_successes: int, held_out: int, held_out_success
 
 def _rate(successes: int, n: int) -> float | None:
     return successes / n if n else None
+
+
+def share_saved(treated_rate: float, held_out_rate: float) -> float:
+    """The relative risk reduction of a play whose outcome is a success to keep (retained,
+    renewed): of the failures the held-out group suffered, the share the play prevented,
+    (f_held − f_treated) / f_held with f = 1 − rate (Laupacis, Sackett & Roberts, NEJM 318 (1988)
+    1728–1733: relative risk reduction = (CER − EER) / CER). Zero when the held-out group never
+    failed (there was nothing to save)."""
+    for name, rate in (("treated_rate", treated_rate), ("held_out_rate", held_out_rate)):
+        if not 0 <= rate <= 1:
+            raise ValueError(f"{name} must lie in 0..1, got {rate}")
+    held_failures = 1 - held_out_rate
+    if held_failures == 0:
+        return 0.0
+    return (held_failures - (1 - treated_rate)) / held_failures

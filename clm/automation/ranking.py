@@ -1,5 +1,8 @@
 """Work ranked by what is at stake: accounts ordered by revenue at risk, ARR × the probability of
-churning within 90 days, each with its reason in words ("ARR ¥240,000 × 34% ...").
+churning within 90 days, each with its reason in words ("ARR ¥240,000 × 34% ..."). Once a play has
+measured uplift whose interval excludes 0 (clm.automation.playbooks.outcomes.proven_plays), the
+accounts it is being run on come first, by expected revenue saved: ARR × risk × the share of losses
+the play saves ("ARR ¥240,000 × 34% risk × 12% saved by 流失挽回").
 
 The probability is the churn model's latest stored prediction for the account (converted to 90
 days when the model's horizon differs), else the churn rate observed, over the stored history,
@@ -14,10 +17,11 @@ import numpy as np
 import pandas as pd
 from django.core.cache import cache
 from django.db.models import Sum
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
+from clm.automation.playbooks import outcomes
 from clm.commerce.models import Subscription
 from clm.core.models import Workspace
 from clm.lifecycle import services as lifecycle
@@ -62,13 +66,20 @@ def band_churn_rates(scores: pd.DataFrame, churns: pd.DataFrame, horizon_days: i
 
 
 def rank(frame: pd.DataFrame) -> pd.DataFrame:
-    """Rows of account, arr, probability (NaN when unknown) ordered by revenue at risk, highest
-    first; unknown risks last, by ARR. Adds at_risk = arr × probability."""
+    """Rows of account, arr, probability (NaN when unknown) and, optionally, saved (the share of
+    losses a proven play being run on the account saves; NaN when none). Accounts a proven play
+    applies to come first, by expected revenue saved = arr × probability × saved; then the others
+    by revenue at risk = arr × probability; unknown risks last, by ARR. Adds at_risk and saved_value."""
     out = frame.copy()
     out["at_risk"] = out["arr"].astype(float) * out["probability"].astype(float)
+    saved = out["saved"].astype(float) if "saved" in out else pd.Series(np.nan, index=out.index)
+    out["saved_value"] = out["at_risk"] * saved
+    out["proven"] = out["saved_value"].notna()
     out["known"] = out["probability"].notna()
-    out = out.sort_values(["known", "at_risk", "arr", "account"], ascending=[False, False, False, True], kind="stable")
-    return out.drop(columns="known").reset_index(drop=True)
+    out["key"] = out["saved_value"].where(out["proven"], out["at_risk"])
+    order = ["proven", "known", "key", "arr", "account"]
+    out = out.sort_values(order, ascending=[False, False, False, False, True], kind="stable")
+    return out.drop(columns=["proven", "known", "key"]).reset_index(drop=True)
 
 
 # -- reading it from the database -----------------------------------------------------------------
@@ -83,6 +94,9 @@ class Stake:
     band: str
     at_risk: float | None
     explanation: str
+    play: str = ""  # the proven play being run on the account (its key), if any
+    saved_share: float | None = None
+    saved_value: float | None = None  # expected revenue saved: ARR × probability × saved_share
 
 
 def observed_band_rates(today: dt.date) -> dict:
@@ -123,8 +137,12 @@ def percent(p: float) -> str:
     return f"{text}%"
 
 
-def explain(arr, probability: float | None, basis: str, band: str, currency: str) -> str:
+def explain(arr, probability: float | None, basis: str, band: str, currency: str, play=None) -> str:
     values = {"arr": money(arr, currency), "p": percent(probability) if probability is not None else ""}
+    if play is not None and probability is not None:
+        name = play.name_zh if (translation.get_language() or "zh")[:2] == "zh" else play.name_en
+        values.update(saved=percent(play.share), play=name)
+        return _("ARR %(arr)s × %(p)s risk × %(saved)s saved by %(play)s") % values
     if basis == "model":
         return _("ARR %(arr)s × %(p)s churn risk within 90 days (churn model)") % values
     if basis == "band":
@@ -162,11 +180,16 @@ def accounts_at_stake(accounts, *, today: dt.date | None = None, limit: int = 10
             rows.append((pk, float(arr[pk]), rates[bands[pk]][0], "band"))
         else:
             rows.append((pk, float(arr[pk]), np.nan, ""))
-    ranked = rank(pd.DataFrame(rows, columns=["account", "arr", "probability", "basis"])).head(limit)
+    # Once a play has proven it saves customers, the accounts it is run on rank by what it saves.
+    plays = outcomes.plays_applying(ids, outcomes.proven_plays(today), today)
+    frame = pd.DataFrame(rows, columns=["account", "arr", "probability", "basis"])
+    frame["saved"] = [plays[a].share if a in plays else np.nan for a in frame["account"]]
+    ranked = rank(frame).head(limit)
     currency = Workspace.current().currency
     stakes = []
     for row in ranked.itertuples(index=False):
         probability = None if np.isnan(row.probability) else float(row.probability)
+        play = plays.get(row.account) if probability is not None else None
         stakes.append(Stake(
             account_id=int(row.account),
             arr=arr[row.account],
@@ -174,6 +197,11 @@ def accounts_at_stake(accounts, *, today: dt.date | None = None, limit: int = 10
             basis=row.basis,
             band=bands.get(row.account, ""),
             at_risk=None if probability is None else float(row.at_risk),
-            explanation=explain(arr[row.account], probability, row.basis, bands.get(row.account, ""), currency),
+            explanation=explain(
+                arr[row.account], probability, row.basis, bands.get(row.account, ""), currency, play
+            ),
+            play=play.key if play else "",
+            saved_share=play.share if play else None,
+            saved_value=float(row.saved_value) if play else None,
         ))
     return stakes

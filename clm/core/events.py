@@ -36,6 +36,7 @@ CATALOGUE: dict[str, str] = {
     "ticket.closed": "ticket_id, account_id, before, after (status codes)",
     "survey.answered": "response_id, account_id, contact_id, kind, score",
     "lead.created": "lead_id",
+    "form.submitted": "submission_id, form (key), account_id, contact_id, lead_id, fields {name: value}",
     "lead.status_changed": "lead_id, before, after (status codes)",
     "opportunity.stage_changed": "opportunity_id, account_id, before, after",
     "subscription.changed": "subscription_id, account_id, kind (ledger entry kind), mrr_before, mrr_after",

@@ -12,7 +12,7 @@ EDITS = {
     Role.MANAGER: {
         "customers": ["account", "contact", "interaction", "tag", "tagcategory"],
         "commerce": ["subscription", "subscriptionchange", "order", "orderline", "payment"],
-        "sales": ["lead", "opportunity", "opportunitystagechange", "channelspend"],
+        "sales": ["lead", "opportunity", "opportunitystagechange", "channelspend", "formsubmission"],
         "service": ["ticket", "surveyresponse"],
         "usage": ["usageevent"],
         "value": ["loyaltyentry", "recommendation"],
@@ -34,7 +34,7 @@ EDITS = {
     },
     Role.MARKETING: {
         "customers": ["contact", "tag", "tagcategory"],
-        "sales": ["lead", "channelspend"],
+        "sales": ["lead", "channelspend", "formsubmission"],
         "service": ["surveyresponse"],
         "automation": ["task"],
     },

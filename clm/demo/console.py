@@ -34,8 +34,9 @@ def simulate_with_progress(console: Console, **arguments) -> Result:
         )
 
 
-def lifecycle_with_progress(console: Console, as_of) -> "AfterBuild":
-    """services.after_build with a bar: the year's runs, the training snapshots, today's run."""
+def lifecycle_with_progress(console: Console, as_of, **replay) -> "AfterBuild":
+    """services.after_build with a bar: the year's runs, the training snapshots, today's run
+    (`replay`: the simulation's result and the playbooks its replay turns on)."""
     from clm.demo.services import after_build  # the engine: only `clm demo` needs it
 
     columns = [TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn()]
@@ -46,7 +47,7 @@ def lifecycle_with_progress(console: Console, as_of) -> "AfterBuild":
             bar.update(task, description=LIFECYCLE_STEPS[step].format(done=done, total=total), completed=done,
                        total=total)
 
-        return after_build(as_of, progress=tell)
+        return after_build(as_of, progress=tell, **replay)
 
 
 def show_model_quality(console: Console, done: "AfterBuild") -> None:

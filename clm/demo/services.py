@@ -53,34 +53,69 @@ class AfterBuild:
     no_model: str = ""  # why none was trained
 
 
-def after_build(as_of: dt.date, progress=None) -> AfterBuild:
+def after_build(
+    as_of: dt.date,
+    progress=None,
+    *,
+    result=None,
+    playbooks: dict[str, float] | None = None,
+    train: bool = True,
+) -> AfterBuild:
     """Run the lifecycle computations over the freshly built demo company, through the same
     service functions the CLI, API and scheduler use: the daily run replayed over the past year
     (health history, stage paths, signals), the churn model trained on that history, and today's
-    run with its predictions. `progress(step, done, total)` hears of each date computed."""
+    run with its predictions. `progress(step, done, total)` hears of each date computed.
+
+    With the simulation's ``result`` and ``playbooks`` ({template key: holdout share}), those
+    playbooks are turned on first and the replay is the plays' (clm.demo.plays): every
+    REPLAY_DAYS days, with the simulated CSMs doing the work the playbooks give them. ``train``
+    False leaves the churn model out (tests of the replay)."""
+    from clm.automation.playbooks import services as playbook_services
+    from clm.demo import plays as demo_plays
+
     progress = progress or (lambda step, done, total: None)
     out = AfterBuild(steps=["configuration"] if write_configuration() else [])
     fill_search_keys()  # pinyin search keys of the accounts built in bulk
     out.steps.append("search keys")
-    days = history_dates(as_of)[:-1]
+    plays = None
+    dates = history_dates(as_of)
+    if playbooks and result is not None and result.world is not None:
+        for key, holdout in playbooks.items():
+            playbook_services.enable_template(key, holdout=holdout, via="demo")
+        plays = demo_plays.Plays(result.world, result.account_ids)
+        dates = demo_plays.replay_dates(as_of)
+    days = dates[:-1]
     for i, day in enumerate(days, start=1):
-        lifecycle.run(day, value=False)
+        _run(day, plays, value=False)
         progress("history", i, len(days))
     out.steps.append("lifecycle history")
-    snapshots = 0
+    if train:
+        snapshots = 0
 
-    def snapshot(day):
-        nonlocal snapshots
-        snapshots += 1
-        progress("training", snapshots, None)
+        def snapshot(day):
+            nonlocal snapshots
+            snapshots += 1
+            progress("training", snapshots, None)
 
-    try:
-        out.model = training.train(step_days=28, progress=snapshot)
-        out.steps.append("churn model")
-    except NotEnoughHistory as exc:
-        out.no_model = str(exc)
+        try:
+            out.model = training.train(step_days=28, progress=snapshot)
+            out.steps.append("churn model")
+        except NotEnoughHistory as exc:
+            out.no_model = str(exc)
     progress("today", 0, 1)
-    lifecycle.run(as_of)
+    _run(as_of, plays)
     progress("today", 1, 1)
     out.steps.append("daily run")
+    if plays:
+        out.steps.append(
+            f"playbooks {', '.join(playbooks)} ({plays.done} play tasks done, {len(plays.saved)} customers saved)"
+        )
     return out
+
+
+def _run(day: dt.date, plays, **options) -> None:
+    if plays:
+        plays.before(day)
+    lifecycle.run(day, **options)
+    if plays:
+        plays.after(day)

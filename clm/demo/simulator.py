@@ -99,6 +99,9 @@ class Result:
     rows: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
+    # the drawn world and its accounts' ids, which clm.demo.plays changes as the plays work
+    world: World | None = field(default=None, repr=False)
+    account_ids: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def total_rows(self) -> int:
@@ -168,7 +171,8 @@ def simulate(
         with writer.relaxed_constraints(written):
             first = _write_tables(world, loader, user_ids, report)
             lap("tables")
-            _write_usage(world, usage, loader, first["account"] + np.arange(world.N), report, lap)
+            account_ids = first["account"] + np.arange(world.N)
+            _write_usage(world, usage, loader, account_ids, report, lap)
             report(0.97, "restoring indexes and foreign keys")
         writer.reset_sequences(written)
         lap("restore constraints")
@@ -182,7 +186,7 @@ def simulate(
                 cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
         lap("analyze")
     report(1.0, "done")
-    return Result(spec, to_date(world.S), dict(loader.rows), lap.total, dict(lap.times))
+    return Result(spec, to_date(world.S), dict(loader.rows), lap.total, dict(lap.times), world, account_ids)
 
 
 def _refuse_unmigrated_database() -> None:
@@ -252,20 +256,32 @@ def _write_usage(
     account_ids: np.ndarray,
     report: Progress,
     lap: Laps,
+    *,
+    only: np.ndarray | None = None,
+    since: int | None = None,
+    stream: str = "usage",
 ) -> None:
-    history = usage.chunks(world.S, usage.history_to)
+    """Write the usage history and the last days' raw events; ``only``, ``since`` and ``stream``
+    write those of some accounts (local numbers) from a day on, drawn from their own stream (what
+    clm.demo.plays does when a play changes an account's future)."""
+    lo = world.S if since is None else max(world.S, since)
+    history = usage.chunks(lo, usage.history_to, only)
     # nothing refers to usage rows: the database numbers them, in the (deterministic) order written
-    for n, (daily, feature) in enumerate(usage.history()):
+    for n, (daily, feature) in enumerate(usage.history(only, since, stream)):
         for model, frame in ((UsageDaily, daily), (UsageFeatureDaily, feature)):
             frame["account_id"] = account_ids[frame["account_id"].to_numpy()]
             loader.write(model, frame)
         report(0.40 + 0.40 * (n + 1) / max(len(history), 1), "writing usage history (daily rollups)")
     lap("usage history")
     report(0.80, "writing usage history (active users per day)")
-    loader.rows[UsageDailyUser._meta.label] = writer.expand_daily_users(usage.history_to)
+    loader.rows[UsageDailyUser._meta.label] = writer.expand_daily_users(
+        usage.history_to,
+        since=lo,
+        accounts=None if only is None else [int(a) for a in account_ids[only]],
+    )
     lap("usage history: daily users")
-    chunks = usage.chunks(usage.history_to, world.E + 1)
-    for n, events in enumerate(usage.raw_events()):
+    chunks = usage.chunks(max(lo, usage.history_to), world.E + 1, only)
+    for n, events in enumerate(usage.raw_events(only, since, stream)):
         frame = pd.DataFrame({
             "account_id": account_ids[events["account"].to_numpy()],
             "contact_id": pd.Series(pd.NA, index=events.index, dtype="Int64"),

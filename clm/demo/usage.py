@@ -68,9 +68,10 @@ class UsageModel:
         self.segments = w.segment_frame()
         self.history_to = max(w.S, w.raw_from)
 
-    def chunks(self, lo: int, hi: int):
-        """Account ranges whose product-use days in [lo, hi) come to about ROWS_PER_CHUNK each."""
-        seg = self.segments
+    def chunks(self, lo: int, hi: int, only=None):
+        """Account ranges whose product-use days in [lo, hi) come to about ROWS_PER_CHUNK each
+        (of the accounts ``only``, when given)."""
+        seg = self.segments if only is None else self.segments[self.segments["account"].isin(only)]
         days = (np.minimum(seg["end"], hi) - np.maximum(seg["start"], lo)).clip(lower=0)
         per_account = days.groupby(seg["account"]).sum()
         per_account = per_account[per_account > 0]
@@ -114,14 +115,16 @@ class UsageModel:
         minutes = np.where(sessions > 0, r.gamma(3 * np.maximum(sessions, 1), 1 / 3) * MINUTES, 0.0)
         return a, d, users, sessions, np.round(minutes, 2)
 
-    def history(self):
+    def history(self, only=None, since: int | None = None, stream: str = "usage"):
         """Daily rollups for the days before the raw-event window, chunk by chunk: two frames
         (daily, feature_daily) with local account numbers. A day's active users are u001…uNNN
-        (see clm.demo.writer.expand_daily_users), as in the raw events."""
+        (see clm.demo.writer.expand_daily_users), as in the raw events. ``only`` and ``since``
+        draw the usage of some accounts from a day on again, from their own ``stream``."""
         w = self.w
-        for n, accounts in enumerate(self.chunks(w.S, self.history_to)):
-            r = w.rng(f"usage-history-{n}")
-            a, d, users, sessions, minutes = self.day_rows(accounts, w.S, self.history_to, r)
+        lo = w.S if since is None else max(w.S, since)
+        for n, accounts in enumerate(self.chunks(lo, self.history_to, only)):
+            r = w.rng(f"{stream}-history-{n}")
+            a, d, users, sessions, minutes = self.day_rows(accounts, lo, self.history_to, r)
             daily = pd.DataFrame(
                 {
                     "account_id": a,
@@ -143,13 +146,14 @@ class UsageModel:
             )
             yield daily, feature
 
-    def raw_events(self):
+    def raw_events(self, only=None, since: int | None = None, stream: str = "usage"):
         """Raw events for the last days, chunk by chunk: a frame per chunk with local account
-        numbers, occurred_at in UTC seconds, and everything else store_events needs."""
+        numbers, occurred_at in UTC seconds, and everything else store_events needs (``only``,
+        ``since`` and ``stream`` as for history)."""
         w = self.w
-        lo = self.history_to
-        for n, accounts in enumerate(self.chunks(lo, w.E + 1)):
-            r = w.rng(f"usage-events-{n}")
+        lo = self.history_to if since is None else max(self.history_to, since)
+        for n, accounts in enumerate(self.chunks(lo, w.E + 1, only)):
+            r = w.rng(f"{stream}-events-{n}")
             a, d, users, sessions, _ = self.day_rows(accounts, lo, w.E + 1, r)
             local_midnight = d * 86400 - w.spec.utc_offset_hours * 3600
             # one login per active user in the morning

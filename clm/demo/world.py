@@ -41,6 +41,10 @@ COHORTS = {  # share of accounts; base_* were customers before the simulated per
 # above 1 usage would hold up until the last weeks and leave nothing to warn on months ahead.
 DECLINE_SHAPE = 0.7
 
+# How fast a declining account recovers once a play has saved it (clm.demo.plays): what is left of
+# its decline shrinks by e every RECOVERY_DAYS, as usage comes back over a quarter or so.
+RECOVERY_DAYS = 45
+
 
 @dataclass(frozen=True)
 class Spec:
@@ -76,6 +80,7 @@ class World(Contracts, Billing, Activity):
         self.seat_points: list[tuple] = []
         self.addon_spans: list[tuple] = []  # (account, feature key, start, end)
         self.segments: list[tuple] = []  # (account, origin, end): spans of product use
+        self.saved_on = np.full(self.N, NEVER, dtype=np.int64)  # a play averted its churn (clm.demo.plays)
         self.frames: dict[str, pd.DataFrame] = {}
 
     def rng(self, name: str) -> np.random.Generator:
@@ -340,12 +345,19 @@ class World(Contracts, Billing, Activity):
 
     # ---------------------------------------------------------------- derived latent curves
     def decline_progress(self, acct, day):
-        """0 before an account's decline, rising to 1 at its churn (or dormancy) date."""
-        acct = np.asarray(acct)
+        """0 before an account's decline, rising to 1 at its churn (or dormancy) date. An account a
+        play saved stops declining on the day it was saved, and recovers from there."""
+        acct, day = np.asarray(acct), np.asarray(day)
+        saved = self.saved_on[acct]
+        after = day >= saved
+        f = self._unsaved_progress(acct, np.where(after, saved, day))
+        return np.where(after, f * np.exp(-np.maximum(day - saved, 0) / RECOVERY_DAYS), f)
+
+    def _unsaved_progress(self, acct, day):
         d0, d1 = self.decline_from[acct], self.decline_to[acct]
         with np.errstate(divide="ignore", invalid="ignore"):
-            f = (np.asarray(day) - d0) / np.maximum(d1 - d0, 1)
-        return np.where(d0 < NEVER, np.clip(f, 0, 1), 0.0) * (np.asarray(day) < d1)
+            f = (day - d0) / np.maximum(d1 - d0, 1)
+        return np.where(d0 < NEVER, np.clip(f, 0, 1), 0.0) * (day < d1)
 
     def level(self, acct, day, origin):
         """How much of its healthy usage an account shows on a day (before noise and weekdays)."""

@@ -124,18 +124,21 @@ def relaxed_constraints(chosen: list[type[models.Model]]):
                 cursor.execute(sql)
 
 
-def expand_daily_users(before: int) -> int:
-    """The UsageDailyUser rows of every UsageDaily row dated before a day (a day number): its
-    active users are u001, u002, … up to its active_users, made inside the database from the
-    rollup itself — consistent by construction, and without shipping millions of rows over."""
+def expand_daily_users(before: int, *, since: int = -1, accounts: list[int] | None = None) -> int:
+    """The UsageDailyUser rows of every UsageDaily row dated before a day (a day number), and on or
+    after ``since``, of the given accounts (all by default): its active users are u001, u002, … up
+    to its active_users, made inside the database from the rollup itself — consistent by
+    construction, and without shipping millions of rows over."""
+    where, params = " WHERE d.day < %s AND d.day >= %s", [_iso(before), _iso(max(since, 0))]
+    if accounts is not None:
+        where += f" AND d.account_id IN ({', '.join(str(int(a)) for a in accounts) or 'NULL'})"
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(
                 "INSERT INTO usage_usagedailyuser (account_id, day, user_key)"
                 " SELECT d.account_id, d.day, 'u' || CASE WHEN g < 1000 THEN lpad(g::text, 3, '0') ELSE g::text END"
-                " FROM usage_usagedaily d CROSS JOIN LATERAL generate_series(1, d.active_users) AS g"
-                " WHERE d.day < %s",
-                [_iso(before)],
+                " FROM usage_usagedaily d CROSS JOIN LATERAL generate_series(1, d.active_users) AS g" + where,
+                params,
             )
             return cursor.rowcount
         cursor.execute("CREATE TEMP TABLE clm_numbers (n INTEGER PRIMARY KEY)")
@@ -149,9 +152,8 @@ def expand_daily_users(before: int) -> int:
         cursor.execute(
             "INSERT INTO usage_usagedailyuser (account_id, day, user_key)"
             " SELECT d.account_id, d.day, printf('u%%03d', n.n)"
-            " FROM usage_usagedaily d JOIN clm_numbers n ON n.n <= d.active_users"
-            " WHERE d.day < %s",
-            [_iso(before)],
+            " FROM usage_usagedaily d JOIN clm_numbers n ON n.n <= d.active_users" + where,
+            params,
         )
         rows = cursor.rowcount
         cursor.execute("DROP TABLE clm_numbers")

@@ -1,11 +1,14 @@
-"""REST resources for leads, opportunities (with their stage history) and channel spend."""
+"""REST resources for leads, opportunities (with their stage history) and channel spend, and the
+form submissions endpoint (POST /forms/submissions)."""
 
 import datetime as dt
 from typing import Annotated
 
-from ninja import FilterLookup, FilterSchema, Router
+from ninja import FilterLookup, FilterSchema, Router, Schema, Status
+from pydantic import Field
 
-from clm.core.crud import History, Id, LocalDatetime, Resource, Text, choice, invalid, register
+from clm.core.crud import History, Id, Json, LocalDatetime, Resource, Text, choice, invalid, register
+from clm.sales import services
 from clm.sales.models import ChannelSpend, Lead, Opportunity, OpportunityStageChange
 
 router = Router()
@@ -61,3 +64,48 @@ RESOURCES = [
 
 for resource in RESOURCES:
     register(router, resource)
+
+
+class FormSubmissionIn(Schema):
+    form: Annotated[
+        Text, Field(min_length=1, max_length=100, description="the form's key, e.g. webinar-signup")
+    ]
+    email: Annotated[Text | None, Field(None, max_length=254, description="the sender's email")] = None
+    contact_external_id: Annotated[Text | None, Field(None, max_length=100)] = None
+    lead_external_id: Annotated[Text | None, Field(None, max_length=100)] = None
+    fields: Annotated[Json, Field(description="{field name: value}; plain values, at most 100 fields")] = None
+    submitted_at: LocalDatetime | None = None
+
+
+class FormSubmissionOut(Schema):
+    id: int
+    form: str
+    contact: int | None = Field(None, alias="contact_id")
+    lead: int | None = Field(None, alias="lead_id")
+    account: int | None = Field(None, alias="account_id")
+    fields: dict
+    submitted_at: dt.datetime
+
+
+@router.post(
+    "/forms/submissions",
+    response={201: FormSubmissionOut},
+    tags=["forms"],
+    summary="Record a form submission",
+    description=(
+        "The sender is found by contact_external_id, lead_external_id or email (a contact before a lead). "
+        "Playbooks with a form_submitted trigger on this form (and its field filters) enroll the sender."
+    ),
+)
+def submit_form(request, body: FormSubmissionIn):
+    submission = services.record_form_submission(
+        request.user,
+        form=body.form,
+        fields=body.fields,
+        email=body.email or "",
+        contact_external_id=body.contact_external_id or "",
+        lead_external_id=body.lead_external_id or "",
+        submitted_at=body.submitted_at,
+        via="api",
+    )
+    return Status(201, submission)

@@ -118,3 +118,27 @@ class ChannelSpend(models.Model):
 
     def __str__(self):
         return f"{self.channel} {self.month:%Y-%m}"
+
+
+class FormSubmission(models.Model):
+    """A form a contact or a lead filled in (a web form, a landing page, an event sign-up), found by
+    email or external id; playbooks can be triggered by it (the form.submitted event)."""
+
+    form = models.CharField(_("form"), max_length=100, db_index=True, help_text="the form's key")
+    contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    lead = models.ForeignKey(Lead, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    account = models.ForeignKey(
+        Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="form_submissions"
+    )
+    email = models.EmailField(blank=True)
+    fields = models.JSONField(default=dict, help_text="{field name: value}")
+    submitted_at = models.DateTimeField(default=timezone.now, db_index=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+
+    class Meta:
+        verbose_name = _("form submission")
+        verbose_name_plural = _("form submissions")
+        ordering = ["-submitted_at", "-id"]
+
+    def __str__(self):
+        return f"{self.form} {self.submitted_at:%Y-%m-%d %H:%M}"

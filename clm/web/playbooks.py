@@ -41,6 +41,7 @@ TRIGGER_TYPES = {
     "signal_opened": gettext_lazy("an early-warning signal opens"),
     "survey_answered": gettext_lazy("a survey is answered"),
     "lead_created": gettext_lazy("a lead is created"),
+    "form_submitted": gettext_lazy("a form is submitted"),
     "case_closed": gettext_lazy("a case is closed"),
     "contact_left": gettext_lazy("a contact leaves the company"),
     "manual": gettext_lazy("someone enrolls accounts by hand"),
@@ -175,6 +176,8 @@ def trigger_words(trigger: dict) -> str:
         if trigger.get("to"):
             parts.append(_("to %(list)s") % {"list": _("、").join(labels(c) for c in trigger["to"])})
         return " ".join(parts)
+    if kind == "form_submitted" and trigger.get("form"):
+        return _("Form %(form)s is submitted") % {"form": trigger["form"]}
     if kind == "survey_answered" and trigger.get("kind"):
         return _("%(kind)s answered with a score from %(min)s to %(max)s") % {
             "kind": trigger["kind"].upper(), "min": trigger.get("min", 0), "max": trigger.get("max", 10)}

@@ -116,3 +116,21 @@ def test_the_report_counts_churn_within_the_window_for_matured_enrollments_only(
         report["held_out_successes"],
     ) == (6, 5, 4, 2)
     assert report["matured"] == 10 and report["enrollments"] == 11 and report["too_small"]
+
+
+@pytest.mark.django_db
+def test_no_matured_enrollment_yet_is_too_small_to_tell(accounts, save):
+    playbook = save(playbook_doc(outcome={"kind": "retained", "days": 90}))
+    Enrollment.objects.create(playbook=playbook, version=playbook.current, account=accounts[0], dedupe_key="new")
+    report = outcomes.report(playbook)
+    assert (report["enrollments"], report["matured"], report["too_small"]) == (1, 0, True)
+
+
+@pytest.mark.django_db
+def test_outcomes_are_known_through_the_latest_finished_daily_run():
+    from clm.lifecycle.models import Run
+
+    assert outcomes.known_through() == timezone.localdate()  # no run yet: today
+    Run.objects.create(as_of=dt.date(2025, 6, 30), status="done")
+    Run.objects.create(as_of=dt.date(2025, 7, 7), status="failed")
+    assert outcomes.known_through() == dt.date(2025, 6, 30)  # a demo built as of that date

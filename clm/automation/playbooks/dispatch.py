@@ -141,6 +141,18 @@ def on_daily_run(event: Event) -> None:
     daily(dt.date.fromisoformat(event.payload["as_of"]))
 
 
+DAILY_RUN_TIME = dt.time(7, 0)  # local time a replayed past day's run is taken to enroll at
+
+
+def run_moment(as_of: dt.date) -> dt.datetime | None:
+    """When the daily run for ``as_of`` enrolls: now for today's run; for a run replayed as of a
+    past date, that date's morning, so that enrollments, re-entry windows and the uplift report's
+    outcome windows follow the dates the run replays (as `clm demo` replays the past year)."""
+    if as_of >= timezone.localdate():
+        return None
+    return timezone.make_aware(dt.datetime.combine(as_of, DAILY_RUN_TIME))
+
+
 def daily_playbooks() -> list[Playbook]:
     names = [name for name, t in triggers.TRIGGERS.items() if t.daily]
     return list(Playbook.objects.filter(active=True, trigger_type__in=names).prefetch_related("versions"))
@@ -175,7 +187,7 @@ def daily(as_of: dt.date, *, now: dt.datetime | None = None) -> dict:
     playbooks = daily_playbooks()
     if not playbooks:
         return {}
-    now = now or timezone.now()
+    now = now or run_moment(as_of) or timezone.now()
     definitions = {p.pk: max(p.versions.all(), key=lambda v: v.number) for p in playbooks}
     frame = subjects.frame(as_of, None, needed_fields([v.definition for v in definitions.values()]))
     summary = {}

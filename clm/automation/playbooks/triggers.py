@@ -77,12 +77,21 @@ def _validate_usage(config, fields):
     problems = _keys(config, {"event", "properties"})
     if not isinstance(config.get("event"), str) or not config.get("event"):
         problems.append("event: required (the usage event's name)")
-    props = config.get("properties", {})
-    if not isinstance(props, dict) or not all(
-        isinstance(v, str | int | float | bool) for v in props.values()
+    return problems + _plain_filter(config, "properties")
+
+
+def _plain_filter(config: dict, name: str) -> list[str]:
+    wanted = config.get(name, {})
+    if not isinstance(wanted, dict) or not all(
+        isinstance(v, str | int | float | bool) for v in wanted.values()
     ):
-        problems.append("properties: expected {name: value} with plain values")
-    return problems
+        return [f"{name}: expected {{name: value}} with plain values"]
+    return []
+
+
+def _has(seen: dict, wanted: dict | None) -> bool:
+    """Whether the values seen include every name: value the trigger filters on."""
+    return all(seen.get(k) == v for k, v in (wanted or {}).items())
 
 
 def _usage_subjects(config, event):
@@ -93,7 +102,7 @@ def _usage_subjects(config, event):
             continue
         if props:
             seen = json.loads(properties) if isinstance(properties, str) else properties or {}
-            if not all(seen.get(k) == v for k, v in props.items()):
+            if not _has(seen, props):
                 continue
         subjects.append(
             Subject(
@@ -230,6 +239,34 @@ def _lead_subjects(config, event):
 
 
 _register(TriggerType("lead_created", _validate_lead, "lead.created", _lead_subjects))
+
+
+def _validate_form(config, fields):
+    problems = _keys(config, {"form", "fields"})
+    if not isinstance(config.get("form"), str) or not config.get("form", "").strip():
+        problems.append("form: required (the form's key)")
+    return problems + _plain_filter(config, "fields")
+
+
+def _form_subjects(config, event):
+    p = event.payload
+    if p.get("form") != config["form"] or not _has(p.get("fields") or {}, config.get("fields")):
+        return []
+    if p.get("account_id") is None and p.get("lead_id") is None:
+        return []
+    trigger = {"type": "form_submitted", "form": p["form"], "submission_id": p["submission_id"]}
+    return [
+        Subject(
+            p.get("account_id"),
+            f"form:{p['submission_id']}",
+            trigger,
+            lead_id=p.get("lead_id"),
+            contact_id=p.get("contact_id"),
+        )
+    ]
+
+
+_register(TriggerType("form_submitted", _validate_form, "form.submitted", _form_subjects))
 
 
 def _validate_case(config, fields):

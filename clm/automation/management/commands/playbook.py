@@ -44,6 +44,12 @@ class Command(BaseCommand):
             "uplift", help="treated vs held out on the playbook's outcome, with a 95%% interval"
         )
         uplift.add_argument("playbook", metavar="KEY_OR_ID")
+        uplift.add_argument(
+            "--as-of",
+            type=parse_day,
+            default=None,
+            help="count the outcomes known on this date (default today)",
+        )
         uplift.add_argument("--json", action="store_true")
 
     def handle(self, *args, action, **options):
@@ -165,8 +171,8 @@ class Command(BaseCommand):
             table.add_row(e["date"], subject, "yes" if e["held_out"] else "", steps)
         self.console.print(table)
 
-    def do_uplift(self, playbook, json=False, **_):
-        report = outcomes.report(services.resolve(playbook))
+    def do_uplift(self, playbook, as_of=None, json=False, **_):
+        report = outcomes.report(services.resolve(playbook), as_of)
         if json:
             return self.emit_json(report)
         rate = lambda r: "–" if r is None else f"{r:.1%}"  # noqa: E731

@@ -9,6 +9,7 @@ from clm.demo.console import (
     show_result,
     simulate_with_progress,
 )
+from clm.demo.plays import DEMO_PLAYBOOKS
 from clm.demo.simulator import DEMO_PASSWORD, SimulationError, set_demo_login
 
 
@@ -35,7 +36,7 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
         show_result(console, result)
         console.print("Running the lifecycle engine over the past year and training the churn model…")
-        done = lifecycle_with_progress(console, result.spec.as_of)
+        done = lifecycle_with_progress(console, result.spec.as_of, result=result, playbooks=DEMO_PLAYBOOKS)
         console.print(f"Lifecycle computations: {', '.join(done.steps)}.")
         show_model_quality(console, done)
         set_demo_login()
