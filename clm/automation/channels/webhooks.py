@@ -5,6 +5,7 @@ import uuid
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from clm.automation.channels import templates
 from clm.automation.channels.deliveries import claim, finish
@@ -38,7 +39,7 @@ def change_endpoint(actor, endpoint: WebhookEndpoint, data: dict, *, via: str = 
     if "url" in data:
         check_address(data["url"])
     if data.get("secret_env") == "" and endpoint.secret_env and not endpoint.secret:
-        raise ValidationError({"secret_env": "an endpoint needs a secret: rotate it to generate one"})
+        raise ValidationError({"secret_env": _("an endpoint needs a secret: rotate it to generate one")})
     return services.update(endpoint, data, actor=actor, via=via)
 
 
