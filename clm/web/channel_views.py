@@ -12,6 +12,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -90,6 +91,12 @@ def _sample_contact(request):
     return chosen or contacts.exclude(email="").order_by("-is_key_person", "id").first()
 
 
+def _in_reading_order(previews: list[dict]) -> list[dict]:
+    """The user's own language first."""
+    own = translation.get_language() or ""
+    return sorted(previews, key=lambda p: p["language"][:2] != own[:2])
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def template_edit(request, pk=None):
@@ -112,7 +119,7 @@ def template_edit(request, pk=None):
     contact = _sample_contact(request) if template else None
     return render(request, "web/channels/template.html", {
         "template": template, "form": form, "can_edit": can_edit, "nav": "channels",
-        "contact": contact, "previews": email.preview(template, contact) if contact else [],
+        "contact": contact, "previews": _in_reading_order(email.preview(template, contact)) if contact else [],
         "contacts": visible_records(Contact, request.user).exclude(email="").select_related("account")
         .order_by("-is_key_person", "id")[:50] if template else [],
     }, status=422 if form.errors else 200)

@@ -113,7 +113,8 @@ def test_a_private_address_is_refused_beside_the_field_in_chinese(as_manager):
     })
     assert response.status_code == 422
     form = response.context["form"]
-    assert form["url"].errors and form.data["name"] == "内网"  # the form comes back filled
+    assert form["url"].errors == ["10.0.0.5 是内网地址；管理员可以在 CLM_OUTBOUND_ALLOWED_HOSTS 中允许这个主机"]
+    assert form.data["name"] == "内网"  # the form comes back filled
     assert not WebhookEndpoint.objects.exists()
 
 
