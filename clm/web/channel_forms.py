@@ -87,17 +87,9 @@ class TemplateForm(NoNul):
         return parts[0] if parts[0] in self.fields else None
 
 
-class WebhookForm(NoNul):
-    name = forms.CharField(label=_("Name"), max_length=100)
-    url = forms.CharField(label=_("URL"), max_length=500, required=False)
-    events = forms.CharField(
-        label=_("Events"), required=False, help_text=_("event names such as case.opened; empty for all")
-    )
-    secret_env = forms.CharField(
-        label=_("Secret from the environment variable"), max_length=100, required=False,
-        help_text=_("CLM_WEBHOOK_SECRET_<NAME>; empty: CLM generates a secret and shows it once"),
-    )
-    active = forms.BooleanField(label=_("On"), required=False)
+class Addressed(NoNul):
+    """A channel with an address that carries its token: required when new, and when editing,
+    left empty to keep the one saved (which the page never shows)."""
 
     def __init__(self, *args, editing: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
@@ -111,6 +103,19 @@ class WebhookForm(NoNul):
             raise ValidationError(_("This field is required."))
         return url
 
+
+class WebhookForm(Addressed):
+    name = forms.CharField(label=_("Name"), max_length=100)
+    url = forms.CharField(label=_("URL"), max_length=500, required=False)
+    events = forms.CharField(
+        label=_("Events"), required=False, help_text=_("event names such as case.opened; empty for all")
+    )
+    secret_env = forms.CharField(
+        label=_("Secret from the environment variable"), max_length=100, required=False,
+        help_text=_("CLM_WEBHOOK_SECRET_<NAME>; empty: CLM generates a secret and shows it once"),
+    )
+    active = forms.BooleanField(label=_("On"), required=False)
+
     def data_for_service(self) -> dict:
         data = dict(self.cleaned_data)
         data["events"] = names(data["events"])
@@ -119,7 +124,7 @@ class WebhookForm(NoNul):
         return data
 
 
-class RobotForm(NoNul):
+class RobotForm(Addressed):
     name = forms.CharField(label=_("Name"), max_length=100)
     kind = forms.ChoiceField(label=_("App"), choices=Robot.Kind.choices)
     url = forms.CharField(label=_("Webhook URL"), max_length=500, required=False)
@@ -132,19 +137,11 @@ class RobotForm(NoNul):
     active = forms.BooleanField(label=_("On"), required=False)
 
     def __init__(self, *args, editing: bool = False, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.editing = editing
+        super().__init__(*args, editing=editing, **kwargs)
         if editing:
-            self.fields["url"].help_text = _("leave empty to keep the address saved")
             self.fields["secret"].help_text = _("leave empty to keep the secret saved")
         else:
             del self.fields["clear_secret"]
-
-    def clean_url(self):
-        url = self.cleaned_data["url"].strip()
-        if not url and not self.editing:
-            raise ValidationError(_("This field is required."))
-        return url
 
     def data_for_service(self) -> dict:
         data = dict(self.cleaned_data)

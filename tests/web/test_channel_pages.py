@@ -8,7 +8,6 @@ from django.urls import reverse
 from clm.automation.models import Delivery, EmailTemplate, Robot, WebhookEndpoint
 from clm.customers.models import Account, Contact
 from tests.conftest import make_user
-from tests.receivers import HttpReceiver
 
 pytestmark = pytest.mark.django_db
 TOKEN = "a3f9c1d2e4b5a6978812"
@@ -23,14 +22,6 @@ def manager(db):
 def as_manager(client, manager):
     client.force_login(manager)
     return client
-
-
-@pytest.fixture
-def receiver(settings):
-    settings.CLM_OUTBOUND_ALLOWED_HOSTS = frozenset({"127.0.0.1"})
-    settings.CLM_PUBLIC_URL = "https://clm.example.com"
-    with HttpReceiver() as server:
-        yield server
 
 
 @pytest.fixture

@@ -41,3 +41,18 @@ def artifacts() -> Path:
 def browser_context_args(browser_context_args):
     # A Chinese-speaking user's browser: the workspace's language follows it until they choose.
     return {**browser_context_args, "locale": "zh-CN", "timezone_id": "Asia/Shanghai"}
+
+
+def sign_in(page, live_server, username: str) -> None:
+    """Patient timeouts (two shared cores), a desktop window, and signed in as `username` (whose
+    password the factories set to pw-<username>) through the Chinese login page."""
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=60_000)
+    page.set_default_timeout(60_000)
+    page.set_default_navigation_timeout(90_000)
+    page.set_viewport_size({"width": 1366, "height": 900})
+    page.goto(f"{live_server.url}/")
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(f"pw-{username}")
+    page.get_by_role("button", name="登录").click()

@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 from clm.automation.models import EmailTemplate, Robot
 from clm.customers.models import Account, Contact
 from tests.conftest import make_user
-from tests.receivers import HttpReceiver
+from tests.web.browser.conftest import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 TOKEN = "b71c0ffee5a1d2e3f4a5"
@@ -26,23 +26,8 @@ def boss(transactional_db):
     return boss
 
 
-@pytest.fixture
-def receiver(settings):
-    settings.CLM_OUTBOUND_ALLOWED_HOSTS = frozenset({"127.0.0.1"})
-    settings.CLM_PUBLIC_URL = "https://clm.example.com"
-    with HttpReceiver() as server:
-        yield server
-
-
 def test_a_manager_sets_up_robots_webhooks_and_templates(page, live_server, boss, receiver, artifacts):
-    expect.set_options(timeout=60_000)
-    page.set_default_timeout(60_000)
-    page.set_default_navigation_timeout(90_000)
-    page.set_viewport_size({"width": 1366, "height": 900})
-    page.goto(f"{live_server.url}/")
-    page.get_by_label("用户名").fill("boss")
-    page.get_by_label("密码").fill("pw-boss")
-    page.get_by_role("button", name="登录").click()
+    sign_in(page, live_server, "boss")
     page.get_by_role("link", name="触达渠道").click()
     expect(page.get_by_test_id("robots")).to_contain_text("还没有机器人")
 
