@@ -176,3 +176,47 @@ def test_a_manager_may_configure_channels_through_the_api_too(api_as, manager):
     api = api_as(manager)
     created = api.post("/robots", {"name": "群", "kind": "wecom", "url": "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k"})
     assert created.status_code == 201, created.content
+
+
+def visible_text(html: str) -> str:
+    """The words a reader sees: no tags, no <code> (keys and addresses shown as code), no scripts."""
+    from html.parser import HTMLParser
+
+    class Text(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.parts, self.hidden = [], 0
+
+        def handle_starttag(self, tag, attrs):
+            self.hidden += tag in ("code", "script", "style", "textarea")
+
+        def handle_endtag(self, tag):
+            self.hidden -= tag in ("code", "script", "style", "textarea")
+
+        def handle_data(self, data):
+            if not self.hidden:
+                self.parts.append(data)
+
+    parser = Text()
+    parser.feed(html)
+    return " ".join(" ".join(parser.parts).split())
+
+
+def test_the_chinese_pages_show_no_key_and_no_english_sentence(as_manager, robot, welcome, manager):
+    import re
+
+    from tests.core.test_catalog import PO, entries
+
+    english = [msgid for _, msgid, _ in entries(PO.read_text("utf-8")) if len(msgid.split()) >= 3 and "%" not in msgid]
+    account = Account.objects.create(name="美的集团", sales_owner=manager)
+    Contact.objects.create(account=account, name="李娜", email="li.na@midea.example")
+    endpoint = WebhookEndpoint.objects.create(name="ERP", url="https://erp.example.com/hooks/clm", secret="whsec_x")
+    pages = [
+        reverse("web:channels"), reverse("web:channel_robot", args=[robot.pk]),
+        reverse("web:channel_webhook", args=[endpoint.pk]), reverse("web:channel_template", args=[welcome.pk]),
+        reverse("web:channel_template_new"), reverse("web:channel_robot_new"), reverse("web:channel_webhook_new"),
+    ]
+    for url in pages:
+        text = visible_text(as_manager.get(url).content.decode())
+        assert not re.findall(r"\b[a-z]+_[a-z_]+\b", text), (url, text)
+        assert [s for s in english if s in text] == [], url
