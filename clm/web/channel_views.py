@@ -2,7 +2,8 @@
 webhooks and IM robots; for administrators and managers, creating, editing, switching off and
 sending a test. Every change goes through the channel services the API uses
 (clm.automation.channels), whose refusals come back beside the field, form filled. Secrets are
-never shown back: addresses are masked, and a webhook's generated secret is shown once."""
+never shown back: addresses are masked, and a webhook's generated secret is shown once, on the
+page after the change."""
 
 from __future__ import annotations
 
@@ -149,7 +150,6 @@ def webhook_edit(request, pk=None):
         initial = {"name": endpoint.name, "events": ", ".join(endpoint.events), "secret_env": endpoint.secret_env,
                    "active": endpoint.active}
     form = WebhookForm(initial=initial, editing=endpoint is not None)
-    secret = ""
     if request.method == "POST":
         if not can_edit:
             raise PermissionDenied(_("Only administrators and managers may configure channels."))
@@ -158,16 +158,27 @@ def webhook_edit(request, pk=None):
             try:
                 if endpoint is None:
                     endpoint, secret = webhooks.create_endpoint(request.user, form.data_for_service(), via="ui")
+                    _show_once(request, endpoint, secret)
                 else:
                     webhooks.change_endpoint(request.user, endpoint, form.data_for_service(), via="ui")
             except ValidationError as error:
                 _refused(form, error)
             else:
                 messages.success(request, _("The webhook is saved."))
-                if not secret:
-                    return redirect("web:channel_webhook", pk=endpoint.pk)
-                form = WebhookForm(initial={**form.cleaned_data, "url": ""}, editing=True)
+                return redirect("web:channel_webhook", pk=endpoint.pk)
+    shown = request.session.pop(SHOWN_SECRET, None) if endpoint and request.method == "GET" else None
+    secret = shown["secret"] if shown and shown.get("pk") == endpoint.pk else ""
     return _channel_page(request, "webhook", endpoint, form, can_edit, secret=secret)
+
+
+SHOWN_SECRET = "channels:new-secret"
+
+
+def _show_once(request, endpoint, secret: str) -> None:
+    """A generated secret, kept in the session until the next page of this endpoint shows it (so
+    a reload neither sends the form again nor shows the secret twice)."""
+    if secret:
+        request.session[SHOWN_SECRET] = {"pk": endpoint.pk, "secret": secret}
 
 
 @login_required
@@ -242,11 +253,9 @@ def channel_test(request, kind, pk):
 @require_POST
 def webhook_rotate(request, pk):
     endpoint = _channel(request, "webhooks", pk)
-    secret = webhooks.rotate_secret(request.user, endpoint, via="ui")
+    _show_once(request, endpoint, webhooks.rotate_secret(request.user, endpoint, via="ui"))
     messages.success(request, _("A new secret is made; the old one no longer signs."))
-    form = WebhookForm(initial={"name": endpoint.name, "events": ", ".join(endpoint.events), "active": endpoint.active},
-                       editing=True)
-    return _channel_page(request, "webhook", endpoint, form, True, secret=secret)
+    return redirect("web:channel_webhook", pk=endpoint.pk)
 
 
 @login_required

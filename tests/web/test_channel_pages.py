@@ -85,13 +85,14 @@ def test_a_robot_test_is_sent_and_switching_it_off_stops_the_next(as_manager, ro
 def test_a_webhook_shows_its_secret_once(as_manager, receiver):
     response = as_manager.post(reverse("web:channel_webhook_new"), {
         "name": "ERP", "url": receiver.url("/hook"), "events": "case.opened, task.created", "active": "on",
-    })
+    }, follow=True)
     endpoint = WebhookEndpoint.objects.get()
+    assert response.redirect_chain == [(reverse("web:channel_webhook", args=[endpoint.pk]), 302)]
     assert endpoint.events == ["case.opened", "task.created"]
     assert endpoint.secret and endpoint.secret in response.content.decode()
     again = as_manager.get(reverse("web:channel_webhook", args=[endpoint.pk])).content.decode()
     assert endpoint.secret not in again
-    rotated = as_manager.post(reverse("web:channel_webhook_rotate", args=[endpoint.pk])).content.decode()
+    rotated = as_manager.post(reverse("web:channel_webhook_rotate", args=[endpoint.pk]), follow=True).content.decode()
     endpoint.refresh_from_db()
     assert endpoint.secret in rotated
     as_manager.post(reverse("web:channel_test", args=["webhooks", endpoint.pk]))
