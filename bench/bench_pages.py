@@ -49,7 +49,13 @@ def pages(admin, csm):
         (f"Account 360 ({busiest[2]} interactions)", admin, account),
         ("Account timeline, next page", admin, None),
         ("Contact page", admin, reverse("web:contact", args=[contact]) if contact else None),
+        ("Channels", admin, reverse("web:channels")),
     ]
+    from clm.automation.models import EmailTemplate
+
+    template = EmailTemplate.objects.order_by("pk").values_list("pk", flat=True).first()
+    if template:
+        out.append(("Email template, previewed in both languages", admin, reverse("web:channel_template", args=[template])))
     return out, busiest[0]
 
 
@@ -94,6 +100,15 @@ def main():
         started = time.perf_counter()
         call_command("simulate", accounts=args.accounts, months=args.months, verbosity=0)
         print(f"simulated {args.accounts} accounts × {args.months} months in {time.perf_counter() - started:.0f} s")
+        from clm.automation.channels import library
+
+        library.save_template(None, {  # the throwaway company has none: one to preview
+            "key": "renewal", "name": "续约提醒",
+            "variants": [
+                {"language": "zh-hans", "subject": "{{ account.name }} 的合同即将到期", "html": "<p>{{ contact.name }}，您好</p>"},
+                {"language": "en", "subject": "Your contract renews soon", "html": "<p>Dear {{ contact.name }}</p>"},
+            ],
+        })
 
     from django.core.signals import request_finished, request_started
     from django.db import close_old_connections, reset_queries

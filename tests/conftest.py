@@ -1,5 +1,5 @@
 """Shared fixtures: named users for every permission case (an owner, a teammate, an outsider, a
-CSM, a viewer, an admin), an account, an API client per user, PostgreSQL detection, and the task
+CSM, a viewer, an admin), an account, an API client per user, an HTTP receiver on 127.0.0.1, PostgreSQL detection, and the task
 queue in immediate mode. The records themselves are built by tests/factories.py."""
 
 import os
@@ -86,6 +86,17 @@ def team_visibility(db):
 @pytest.fixture
 def account(db):
     return make_account()
+
+
+@pytest.fixture
+def receiver(settings):
+    """A real HTTP server on 127.0.0.1 that CLM's outbound guard lets through."""
+    from tests.receivers import HttpReceiver
+
+    settings.CLM_OUTBOUND_ALLOWED_HOSTS = frozenset({"127.0.0.1"})
+    settings.CLM_PUBLIC_URL = "https://clm.example.com"
+    with HttpReceiver() as server:
+        yield server
 
 
 @pytest.fixture

@@ -2,13 +2,14 @@
 (/webhooks) and IM robots (/robots), each with a test send, and the delivery log (/deliveries).
 
 Templates are readable by every user (playbook editors pick them); everything else, and every
-write, is for administrators. Secrets are write-only: a webhook's generated secret is shown once."""
+write, is for administrators and managers (clm.automation.channels.library.can_configure). Secrets are write-only: a webhook's generated secret is shown once."""
 
 import datetime as dt
 from typing import Annotated, Literal
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
+from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
@@ -16,7 +17,6 @@ from clm.automation.channels import library, robots, webhooks
 from clm.automation.models import Delivery, EmailTemplate, Robot, WebhookEndpoint
 from clm.core import services
 from clm.core.crud import DEFAULT_LIMIT, InputSchema, Limit, Offset, Text, choice, one_or_404, paginate
-from clm.core.models import Role
 
 router = Router()
 
@@ -25,14 +25,9 @@ Url = Annotated[Text, Field(min_length=1, max_length=500)]
 Language = Literal[tuple(code for code, _ in settings.LANGUAGES)]  # type: ignore[valid-type]
 
 
-def require_admin(user) -> None:
-    if not user.has_role(Role.ADMIN):
-        raise PermissionDenied("Only administrators may configure channels.")
-
-
 def require_member(user) -> None:
     if not (user.is_superuser or user.roles):
-        raise PermissionDenied("You have no role in this workspace.")
+        raise PermissionDenied(_("You have no role in this workspace."))
 
 
 # --- email templates ---------------------------------------------------------------------------
@@ -114,7 +109,7 @@ def list_templates(request, limit: Limit = DEFAULT_LIMIT, offset: Offset = 0):
     summary="Create an email template",
 )
 def create_template(request, payload: TemplateIn):
-    require_admin(request.user)
+    library.require_configure(request.user, EmailTemplate)
     template = library.save_template(request.user, payload.model_dump())
     return Status(201, _templates().get(pk=template.pk))
 
@@ -134,7 +129,7 @@ def get_template(request, id: int):
     summary="Change an email template",
 )
 def update_template(request, id: int, payload: TemplatePatch):
-    require_admin(request.user)
+    library.require_configure(request.user, EmailTemplate)
     template = one_or_404(_templates(), id)
     library.save_template(request.user, _set(payload), template)
     return _templates().get(pk=id)
@@ -147,7 +142,7 @@ def update_template(request, id: int, payload: TemplatePatch):
     summary="Delete an email template",
 )
 def delete_template(request, id: int):
-    require_admin(request.user)
+    library.require_configure(request.user, EmailTemplate)
     services.delete(one_or_404(EmailTemplate.objects.all(), id), actor=request.user, via="api")
     return Status(204, None)
 
@@ -195,7 +190,7 @@ class DeliveryFilters(Schema):
 def list_deliveries(
     request, filters: Query[DeliveryFilters], limit: Limit = DEFAULT_LIMIT, offset: Offset = 0
 ):
-    require_admin(request.user)
+    library.require_configure(request.user)
     qs = Delivery.objects.order_by("-created_at", "-id")
     if filters.channel:
         qs = qs.filter(channel=filters.channel)
@@ -258,7 +253,7 @@ class Secret(Schema):
 
 @router.get("/webhooks", response=list[WebhookOut], tags=["webhooks"], summary="List webhook endpoints")
 def list_webhooks(request):
-    require_admin(request.user)
+    library.require_configure(request.user, WebhookEndpoint)
     return WebhookEndpoint.objects.order_by("name", "pk")
 
 
@@ -266,14 +261,14 @@ def list_webhooks(request):
     "/webhooks", response={201: WebhookCreated}, tags=["webhooks"], summary="Register a webhook endpoint"
 )
 def create_webhook(request, payload: WebhookIn):
-    require_admin(request.user)
+    library.require_configure(request.user, WebhookEndpoint)
     endpoint, endpoint.shown_secret = webhooks.create_endpoint(request.user, payload.model_dump())
     return Status(201, endpoint)
 
 
 @router.get("/webhooks/{int:id}", response=WebhookOut, tags=["webhooks"], summary="One webhook endpoint")
 def get_webhook(request, id: int):
-    require_admin(request.user)
+    library.require_configure(request.user, WebhookEndpoint)
     return one_or_404(WebhookEndpoint.objects.all(), id)
 
 
@@ -281,7 +276,7 @@ def get_webhook(request, id: int):
     "/webhooks/{int:id}", response=WebhookOut, tags=["webhooks"], summary="Change a webhook endpoint"
 )
 def update_webhook(request, id: int, payload: WebhookPatch):
-    require_admin(request.user)
+    library.require_configure(request.user, WebhookEndpoint)
     endpoint = one_or_404(WebhookEndpoint.objects.all(), id)
     return webhooks.change_endpoint(request.user, endpoint, _set(payload))
 
@@ -290,7 +285,7 @@ def update_webhook(request, id: int, payload: WebhookPatch):
     "/webhooks/{int:id}", response={204: None}, tags=["webhooks"], summary="Delete a webhook endpoint"
 )
 def delete_webhook(request, id: int):
-    require_admin(request.user)
+    library.require_configure(request.user, WebhookEndpoint)
     services.delete(one_or_404(WebhookEndpoint.objects.all(), id), actor=request.user, via="api")
     return Status(204, None)
 
@@ -299,7 +294,7 @@ def delete_webhook(request, id: int):
     "/webhooks/{int:id}/rotate-secret", response=Secret, tags=["webhooks"], summary="Generate a new secret"
 )
 def rotate_webhook_secret(request, id: int):
-    require_admin(request.user)
+    library.require_configure(request.user, WebhookEndpoint)
     return {"secret": webhooks.rotate_secret(request.user, one_or_404(WebhookEndpoint.objects.all(), id))}
 
 
@@ -307,7 +302,7 @@ def rotate_webhook_secret(request, id: int):
     "/webhooks/{int:id}/test", response=DeliveryOut, tags=["webhooks"], summary="Send a test delivery"
 )
 def test_webhook(request, id: int):
-    require_admin(request.user)
+    library.require_configure(request.user, WebhookEndpoint)
     return webhooks.send_test(one_or_404(WebhookEndpoint.objects.all(), id))
 
 
@@ -347,36 +342,36 @@ class RobotOut(Schema):
 
 @router.get("/robots", response=list[RobotOut], tags=["robots"], summary="List IM robots")
 def list_robots(request):
-    require_admin(request.user)
+    library.require_configure(request.user, Robot)
     return Robot.objects.order_by("name", "pk")
 
 
 @router.post("/robots", response={201: RobotOut}, tags=["robots"], summary="Add an IM robot")
 def create_robot(request, payload: RobotIn):
-    require_admin(request.user)
+    library.require_configure(request.user, Robot)
     return Status(201, library.save_robot(request.user, payload.model_dump()))
 
 
 @router.get("/robots/{int:id}", response=RobotOut, tags=["robots"], summary="One IM robot")
 def get_robot(request, id: int):
-    require_admin(request.user)
+    library.require_configure(request.user, Robot)
     return one_or_404(Robot.objects.all(), id)
 
 
 @router.patch("/robots/{int:id}", response=RobotOut, tags=["robots"], summary="Change an IM robot")
 def update_robot(request, id: int, payload: RobotPatch):
-    require_admin(request.user)
+    library.require_configure(request.user, Robot)
     return library.save_robot(request.user, _set(payload), one_or_404(Robot.objects.all(), id))
 
 
 @router.delete("/robots/{int:id}", response={204: None}, tags=["robots"], summary="Delete an IM robot")
 def delete_robot(request, id: int):
-    require_admin(request.user)
+    library.require_configure(request.user, Robot)
     services.delete(one_or_404(Robot.objects.all(), id), actor=request.user, via="api")
     return Status(204, None)
 
 
 @router.post("/robots/{int:id}/test", response=DeliveryOut, tags=["robots"], summary="Send a test message")
 def test_robot(request, id: int):
-    require_admin(request.user)
+    library.require_configure(request.user, Robot)
     return robots.send_test(one_or_404(Robot.objects.all(), id))

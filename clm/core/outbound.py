@@ -47,7 +47,13 @@ class OutboundError(Exception):
 
 
 class Refused(OutboundError):
-    """The URL is not one CLM may call (scheme, or an address the guard refuses). Never retried."""
+    """The URL is not one CLM may call (scheme, or an address the guard refuses). Never retried.
+    `why` names the rule and `values` what it saw, so a form can say it in the user's language."""
+
+    def __init__(self, message: str, attempts: int = 0, *, why: str = "", values: dict | None = None):
+        super().__init__(message, attempts)
+        self.why = why
+        self.values = values or {}
 
 
 class Unreachable(OutboundError):
@@ -124,13 +130,17 @@ def parse(url: str) -> Target:
         parts = urlsplit(url)
         port = parts.port
     except ValueError as exc:
-        raise Refused(f"{url!r} is not a valid URL ({exc})") from None
+        raise Refused(f"{url!r} is not a valid URL ({exc})", why="invalid", values={"url": repr(url)}) from None
     if parts.scheme not in ("http", "https"):
-        raise Refused(f"{url!r} is not an http:// or https:// URL")
+        raise Refused(f"{url!r} is not an http:// or https:// URL", why="scheme", values={"url": repr(url)})
     if not parts.hostname:
-        raise Refused(f"{url!r} names no host")
+        raise Refused(f"{url!r} names no host", why="no_host", values={"url": repr(url)})
     if parts.username or parts.password:
-        raise Refused(f"{url!r} carries a user name or password; CLM does not send those")
+        raise Refused(
+            f"{url!r} carries a user name or password; CLM does not send those",
+            why="credentials",
+            values={"url": repr(url)},
+        )
     path = parts.path or "/"
     if parts.query:
         path += "?" + parts.query
@@ -155,7 +165,9 @@ def resolve(target: Target) -> str:
             if reason:
                 shown = target.host if target.host == address else f"{target.host} ({address})"
                 raise Refused(
-                    f"{shown} is {reason}; an administrator may allow this host in CLM_OUTBOUND_ALLOWED_HOSTS"
+                    f"{shown} is {reason}; an administrator may allow this host in CLM_OUTBOUND_ALLOWED_HOSTS",
+                    why="address",
+                    values={"host": shown, "kind": reason},
                 )
     return addresses[0]
 

@@ -16,7 +16,8 @@ EDITS = {
         "service": ["ticket", "surveyresponse"],
         "usage": ["usageevent"],
         "value": ["loyaltyentry", "recommendation"],
-        "automation": ["task", "case"],
+        # and configures the channels playbooks send through
+        "automation": ["task", "case", "emailtemplate", "emailtemplatevariant", "webhookendpoint", "robot"],
     },
     Role.SALES: {
         "customers": ["account", "contact", "interaction", "tag"],

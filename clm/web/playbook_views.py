@@ -56,42 +56,13 @@ LABELS = {
     "happened": gettext_lazy("If this happened"), "step": gettext_lazy("To the step"), "condition": gettext_lazy("Or if this condition holds"),
     "then": gettext_lazy("Yes: go to"), "else": gettext_lazy("No: go to"), "if": gettext_lazy("Condition"), "id": gettext_lazy("Step"), "type": gettext_lazy("Step type"),
 }
-# The service's messages that carry no value, so the catalogue can hold their translation.
-SERVICE_MESSAGES = (
-    gettext_lazy("required"),
-    gettext_lazy("a wait needs an end: a duration (days, hours, minutes), a date (until) or an event with timeout_days"),
-    gettext_lazy("a wait has one end: a duration, a date or an event, not several"),
-    gettext_lazy("a wait for an event needs a timeout, or it may never end"),
-    gettext_lazy("unknown setting"),
-    gettext_lazy("a text is required"),
-)
-PATTERNS = [
-    (re.compile(r"expected a whole number ≥ (\d+), got (.*)"), gettext_lazy("expected a whole number of at least %(0)s, got %(1)s")),
-    (re.compile(r"expected a date YYYY-MM-DD, got (.*)"), gettext_lazy("expected a date such as 2026-06-01, got %(0)s")),
-    (re.compile(r"no step (.*) after this branch.*"), gettext_lazy("no step %(0)s after this branch (a branch only jumps forward)")),
-    (re.compile(r"no step (.*) before this branch"), gettext_lazy("no step %(0)s before this branch")),
-    (re.compile(r"no active user is called (.*)"), gettext_lazy("no active user is called %(0)s")),
-    (re.compile(r"no domain event is called (.*)"), gettext_lazy("no such event: %(0)s")),
-    (re.compile(r"(.*) is not one of .*"), gettext_lazy("%(0)s is not one of the choices")),
-    (re.compile(r"playbooks would enroll each other in a loop: (.*)"), gettext_lazy("playbooks would enroll each other in a loop: %(0)s")),
-    (re.compile(r"no playbook is called (.*)"), gettext_lazy("no playbook is called %(0)s")),
-    (re.compile(r"at most (\d+) characters"), gettext_lazy("at most %(0)s characters")),
-]
 STEP_PATH = re.compile(r"^definition\.steps\[(\d+)\](?: \([^)]*\))?\.?([a-z_]*)")
 INT = re.compile(r"-?[0-9]{1,9}")
 
 
 def _message(path: str, message: str, steps: list[dict]) -> str:
-    """A service message in the user's language, naming the step and the setting it is about."""
-    text = None
-    for known in SERVICE_MESSAGES:
-        if message == known._args[0]:
-            text = str(known)
-    for pattern, translation in PATTERNS:
-        found = pattern.fullmatch(message) if text is None else None
-        if found:
-            text = str(translation) % {str(i): g for i, g in enumerate(found.groups())}
-    text = text or message
+    """A service message (in the user's language) naming the step and the setting it is about."""
+    text = message  # already in the user's language: the service translates its messages
     where = STEP_PATH.match(path)
     if where is None:
         return text

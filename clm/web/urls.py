@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from clm.web import import_views, playbook_views, record_views, views, work_views
+from clm.web import channel_views, import_views, playbook_views, record_views, views, work_views
 
 app_name = "web"
 
@@ -54,6 +54,18 @@ urlpatterns = auth + [
     path("import/jobs/<int:pk>/", import_views.import_job, name="import_job"),
     path("import/jobs/<int:pk>/status/", import_views.import_job_status, name="import_job_status"),
     path("import/jobs/<int:pk>/rejected.csv", import_views.import_rejected, name="import_rejected"),
+    path("channels/", channel_views.channel_list, name="channels"),
+    path("channels/templates/new/", channel_views.template_edit, name="channel_template_new"),
+    path("channels/templates/<int:pk>/", channel_views.template_edit, name="channel_template"),
+    path("channels/templates/<int:pk>/delete/", channel_views.template_delete, name="channel_template_delete"),
+    path("channels/webhooks/new/", channel_views.webhook_edit, name="channel_webhook_new"),
+    path("channels/webhooks/<int:pk>/", channel_views.webhook_edit, name="channel_webhook"),
+    path("channels/webhooks/<int:pk>/rotate/", channel_views.webhook_rotate, name="channel_webhook_rotate"),
+    path("channels/robots/new/", channel_views.robot_edit, name="channel_robot_new"),
+    path("channels/robots/<int:pk>/", channel_views.robot_edit, name="channel_robot"),
+    path("channels/<slug:kind>/<int:pk>/active/", channel_views.channel_active, name="channel_active"),
+    path("channels/<slug:kind>/<int:pk>/test/", channel_views.channel_test, name="channel_test"),
+    path("channels/<slug:kind>/<int:pk>/delete/", channel_views.channel_delete, name="channel_delete"),
     path("preferences/", views.preferences, name="preferences"),
     path("language/", views.set_language, name="set_language"),
 ]

@@ -11,8 +11,9 @@ from clm.core.models import ApiToken
 class ApiClient:
     """Sends JSON to /api/v1 with `Authorization: Bearer <token>` and decodes the answer."""
 
-    def __init__(self, user, token: str | None = None):
+    def __init__(self, user, token: str | None = None, language: str | None = None):
         self.user = user
+        self.language = language  # sent as Accept-Language (without one, the workspace's: Chinese)
         self.token = token if token is not None else ApiToken.issue(user, "tests")[1]
         self.client = Client()
 
@@ -21,6 +22,8 @@ class ApiClient:
     ):
         url = "/api/v1" + path
         headers = {"Authorization": f"Bearer {self.token}", **(headers or {})}
+        if self.language:
+            headers.setdefault("Accept-Language", self.language)
         data = raw if raw is not None else (json.dumps(body) if body is not None else None)
         kwargs = {"content_type": "application/json", "headers": headers}
         if method == "get":

@@ -1,4 +1,5 @@
-"""Automation fixtures: a real SMTP server and HTTP receiver on 127.0.0.1, a contact who may be
+"""Automation fixtures: a real SMTP server on 127.0.0.1 (the HTTP receiver is shared, in
+tests/conftest.py), a contact who may be
 emailed, and accounts for the work tests (one owned by `owner`, team East, looked after by `csm`;
 one owned by `outsider`, team West), and for the playbooks: accounts with owners, a tag library,
 and a helper that saves a playbook."""
@@ -9,7 +10,7 @@ from clm.automation.channels import email as email_channel
 from clm.automation.models import EmailTemplate, EmailTemplateVariant
 from clm.core import events
 from clm.customers.models import Account, Contact, Tag, TagCategory
-from tests.receivers import HttpReceiver, SmtpServer
+from tests.receivers import SmtpServer
 
 
 @pytest.fixture
@@ -23,14 +24,6 @@ def smtp(settings, monkeypatch):
         settings.DEFAULT_FROM_EMAIL = "CLM <clm@example.com>"
         settings.CLM_PUBLIC_URL = "https://clm.example.com"
         monkeypatch.setattr(email_channel, "BACKOFF", 0.01)
-        yield server
-
-
-@pytest.fixture
-def receiver(settings):
-    settings.CLM_OUTBOUND_ALLOWED_HOSTS = frozenset({"127.0.0.1"})
-    settings.CLM_PUBLIC_URL = "https://clm.example.com"
-    with HttpReceiver() as server:
         yield server
 
 

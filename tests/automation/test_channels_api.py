@@ -40,7 +40,7 @@ def api_as(db):
 
 @pytest.fixture
 def api(admin_user, api_as):
-    return api_as(admin_user)
+    return api_as(admin_user, language="en")  # the refusals below are read in English
 
 
 def test_an_admin_creates_reads_changes_and_deletes_an_email_template(api):

@@ -155,3 +155,40 @@ def test_every_shipped_template_is_valid_except_for_what_the_channels_add(admin_
             continue
         playbook = services.enable_template(key, actor=admin_user)
         assert playbook.active and playbook.template == key
+
+
+def refusal(api_as, user, doc, language: str) -> dict[tuple, str]:
+    from tests.api.conftest import assert_error
+
+    response = api_as(user).post("/playbooks", doc, headers={"Accept-Language": language})
+    error = assert_error(response, 422, "invalid_data")
+    return {tuple(d["loc"]): d["message"] for d in error["details"]}
+
+
+BAD_STEPS = [
+    {"id": "pause", "type": "wait", "days": 0},
+    {"id": "call", "type": "create_task", "title": "回访", "assignee": {"user": "nobody"}},
+]
+
+
+def test_a_refused_playbook_names_the_step_and_the_reason_in_chinese(api_as, admin_user):
+    found = refusal(api_as, admin_user, playbook_doc(steps=BAD_STEPS), "zh-hans")
+    assert found[("definition.steps[0] (pause).days",)] == "应为不小于 1 的整数，收到 0"
+    assert found[("definition.steps[1] (call).assignee",)] == "没有名为 'nobody' 的在职用户"
+    assert not PlaybookVersion.objects.exists()
+
+
+def test_a_refused_playbook_names_the_step_and_the_reason_in_english(api_as, admin_user):
+    found = refusal(api_as, admin_user, playbook_doc(steps=BAD_STEPS), "en")
+    assert found[("definition.steps[0] (pause).days",)] == "expected a whole number ≥ 1, got 0"
+    assert found[("definition.steps[1] (call).assignee",)] == "no active user is called 'nobody'"
+
+
+def test_a_refused_channel_step_and_trigger_read_in_chinese(api_as, admin_user):
+    doc = playbook_doc(
+        trigger={"type": "survey_answered", "kind": "ces"},
+        steps=[{"id": "mail", "type": "send_email", "template": "no-such"}],
+    )
+    found = refusal(api_as, admin_user, doc, "zh-hans")
+    assert found[("definition.trigger.kind",)] == "应为 nps 或 csat"
+    assert found[("definition.steps[0] (mail).template",)] == "没有邮件模板 'no-such'"

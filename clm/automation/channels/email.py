@@ -80,7 +80,7 @@ def variant_for(template: EmailTemplate, contact: Contact):
     raise templates.TemplateProblem("has no language variant")
 
 
-def values_for(contact: Contact, delivery: Delivery) -> dict:
+def values_for(contact: Contact, unsubscribe_url: str) -> dict:
     """The plain values every template sees (see templates.OBJECTS); nothing with methods."""
     account = Account.objects.select_related("sales_owner", "csm").get(pk=contact.account_id)
     owner = account.sales_owner or account.csm
@@ -92,8 +92,32 @@ def values_for(contact: Contact, delivery: Delivery) -> dict:
             "email": owner.email if owner else "",
         },
         "company": {"name": Workspace.current().name},
-        "unsubscribe_url": tracking.unsubscribe_url(delivery.pk),
+        "unsubscribe_url": unsubscribe_url,
     }
+
+
+def preview(template: EmailTemplate, contact: Contact, variables: dict | None = None) -> list[dict]:
+    """Each language variant as ``contact`` would receive it (nothing sent, nothing tracked):
+    [{"language", "subject", "html", "text"}, or {"language", "problem"}]. Variables the
+    template declares and ``variables`` leaves out show as [name]."""
+    given = {name: f"[{name}]" for name in template.variables}
+    given.update({k: v for k, v in (variables or {}).items() if k in given})
+    values = {**templates.plain(given), **values_for(contact, "#unsubscribe")}
+    shown = []
+    for variant in template.variants.all():
+        try:
+            html = templates.render(variant.html, values, html=True)
+            shown.append(
+                {
+                    "language": variant.language,
+                    "subject": " ".join(templates.render(variant.subject, values).split()),
+                    "html": html,
+                    "text": templates.render(variant.text, values) if variant.text else strip_tags(html).strip(),
+                }
+            )
+        except templates.TemplateProblem as exc:
+            shown.append({"language": variant.language, "problem": str(exc)})
+    return shown
 
 
 def compose(
@@ -103,7 +127,7 @@ def compose(
     declared = set(template.variables)
     values = {
         **templates.plain({k: v for k, v in context.items() if k in declared}),
-        **values_for(contact, delivery),
+        **values_for(contact, tracking.unsubscribe_url(delivery.pk)),
     }
     subject = " ".join(templates.render(variant.subject, values).split())
     body = templates.render(variant.html, values, html=True)

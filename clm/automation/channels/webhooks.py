@@ -5,6 +5,8 @@ import uuid
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from clm.automation.channels import templates
 from clm.automation.channels.deliveries import claim, finish
@@ -13,13 +15,36 @@ from clm.automation.models.channels import new_secret
 from clm.core import audit, outbound, services
 from clm.customers.models import Account
 
+# The outbound guard's refusals, said in the user's language.
+REFUSALS = {
+    "invalid": gettext_lazy("%(url)s is not a valid URL"),
+    "scheme": gettext_lazy("%(url)s is not an http:// or https:// URL"),
+    "no_host": gettext_lazy("%(url)s names no host"),
+    "credentials": gettext_lazy("%(url)s carries a user name or password; CLM does not send those"),
+    "address": gettext_lazy(
+        "%(host)s is %(kind)s; an administrator may allow this host in CLM_OUTBOUND_ALLOWED_HOSTS"
+    ),
+}
+ADDRESS_KINDS = {
+    "a loopback address": gettext_lazy("a loopback address"),
+    "a link-local address": gettext_lazy("a link-local address"),
+    "a multicast address": gettext_lazy("a multicast address"),
+    "an unspecified address": gettext_lazy("an unspecified address"),
+    "a private address": gettext_lazy("a private address"),
+    "a reserved address": gettext_lazy("a reserved address"),
+}
+
 
 def check_address(url: str, field: str = "url") -> None:
     """ValidationError naming the field when CLM would refuse to call the URL (for robots too)."""
     try:
         outbound.check_url(url)
     except outbound.Refused as exc:
-        raise ValidationError({field: str(exc)}) from None
+        values = dict(exc.values)
+        if "kind" in values:
+            values["kind"] = ADDRESS_KINDS.get(values["kind"], values["kind"])
+        message = REFUSALS[exc.why] % values if exc.why in REFUSALS else str(exc)
+        raise ValidationError({field: message}) from None
     except outbound.Unreachable:
         pass  # a name that does not resolve today may tomorrow; sending will say so
 
@@ -38,7 +63,7 @@ def change_endpoint(actor, endpoint: WebhookEndpoint, data: dict, *, via: str = 
     if "url" in data:
         check_address(data["url"])
     if data.get("secret_env") == "" and endpoint.secret_env and not endpoint.secret:
-        raise ValidationError({"secret_env": "an endpoint needs a secret: rotate it to generate one"})
+        raise ValidationError({"secret_env": _("an endpoint needs a secret: rotate it to generate one")})
     return services.update(endpoint, data, actor=actor, via=via)
 
 

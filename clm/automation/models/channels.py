@@ -46,11 +46,12 @@ class EmailTemplate(Timestamped):
             isinstance(v, str) and re.fullmatch(r"[a-z_][a-z0-9_]{0,49}", v) for v in self.variables
         ):
             raise ValidationError(
-                {"variables": "must be a list of names in lowercase letters, digits and underscores"}
+                {"variables": _("must be a list of names in lowercase letters, digits and underscores")}
             )
         taken = sorted(set(self.variables) & (set(templates.OBJECTS) | set(templates.SCALARS)))
         if taken:
-            raise ValidationError({"variables": f"{', '.join(taken)} is given by CLM; choose another name"})
+            reason = _("%(names)s is given by CLM; choose another name") % {"names": ", ".join(taken)}
+            raise ValidationError({"variables": reason})
 
 
 class EmailTemplateVariant(models.Model):
@@ -110,13 +111,14 @@ class WebhookEndpoint(Timestamped):
         if self.secret_env and not re.fullmatch(rf"{SECRET_ENV_PREFIX}[A-Z0-9_]+", self.secret_env):
             raise ValidationError(
                 {
-                    "secret_env": f"must be an environment variable named {SECRET_ENV_PREFIX}<NAME> (A-Z, 0-9, _)"
+                    "secret_env": _("must be an environment variable named %(prefix)s<NAME> (A-Z, 0-9, _)")
+                    % {"prefix": SECRET_ENV_PREFIX}
                 }
             )
         if not isinstance(self.events, list) or not all(
             isinstance(e, str) and len(e) <= 60 and EVENT_NAME.fullmatch(e) for e in self.events
         ):
-            raise ValidationError({"events": "must be a list of event names such as case.opened"})
+            raise ValidationError({"events": _("must be a list of event names such as case.opened")})
 
     def signing_secret(self) -> str:
         if self.secret_env:
@@ -153,7 +155,8 @@ class Robot(Timestamped):
 
     def clean(self):
         if self.secret and self.kind in (self.Kind.WECOM, self.Kind.SLACK):
-            raise ValidationError({"secret": f"{self.get_kind_display()} robots do not sign; leave it empty"})
+            reason = _("%(kind)s robots do not sign; leave it empty") % {"kind": self.get_kind_display()}
+            raise ValidationError({"secret": reason})
 
 
 class Delivery(models.Model):

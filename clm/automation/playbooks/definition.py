@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 from clm.analytics import conditions
 from clm.automation.playbooks import steps as step_types
@@ -40,6 +41,10 @@ TOP_KEYS = {
 MAX_STEPS = 100
 
 
+def one_of(choices) -> str:
+    return _("expected one of %(choices)s") % {"choices": ", ".join(choices)}
+
+
 def invalid(problems: list[tuple[str, str]]) -> ValidationError:
     errors: dict[str, list[str]] = {}
     for path, message in problems:
@@ -53,45 +58,46 @@ def check_document(doc, *, fields: dict[str, str], enrolls: dict[str, set[str]])
     enroll steps (key -> keys), to refuse loops."""
     problems: list[tuple[str, str]] = []
     if not isinstance(doc, dict):
-        raise invalid([("", "expected a JSON object (a playbook document)")])
-    problems += [(k, "unknown key") for k in sorted(doc) if k not in TOP_KEYS]
+        raise invalid([("", _("expected a JSON object (a playbook document)"))])
+    problems += [(k, _("unknown key")) for k in sorted(doc) if k not in TOP_KEYS]
     key = doc.get("key")
     if not isinstance(key, str) or not KEY.match(key):
-        problems.append(("key", "required: lower-case letters, digits and hyphens, at most 80"))
+        problems.append(("key", _("required: lower-case letters, digits and hyphens, at most 80")))
         key = ""
     name = doc.get("name")
     if not isinstance(name, dict) or not all(
         isinstance(name.get(lang), str) and name.get(lang).strip() for lang in ("zh", "en")
     ):
-        problems.append(("name", 'required: {"zh": …, "en": …}, both non-empty'))
+        problems.append(("name", _('required: {"zh": …, "en": …}, both non-empty')))
     elif any(len(name[lang]) > 200 for lang in ("zh", "en")):
-        problems.append(("name", "at most 200 characters in each language"))
+        problems.append(("name", _("at most 200 characters in each language")))
     if not isinstance(doc.get("description", ""), str):
-        problems.append(("description", "expected a text"))
+        problems.append(("description", _("expected a text")))
     if not isinstance(doc.get("active", False), bool):
-        problems.append(("active", "expected true or false"))
+        problems.append(("active", _("expected true or false")))
     holdout = doc.get("holdout", 0)
     if isinstance(holdout, bool) or not isinstance(holdout, int | float) or not 0 <= holdout < 1:
-        problems.append(("holdout", f"expected a share from 0 up to (not including) 1, got {holdout!r}"))
+        reason = _("expected a share from 0 up to (not including) 1, got %(value)s")
+        problems.append(("holdout", reason % {"value": repr(holdout)}))
     reentry = doc.get("reentry") or {"policy": "once"}
     if not isinstance(reentry, dict) or reentry.get("policy") not in REENTRY:
-        problems.append(("reentry.policy", f"expected one of {', '.join(REENTRY)}"))
+        problems.append(("reentry.policy", one_of(REENTRY)))
     elif reentry["policy"] == "once_per_days":
         days = reentry.get("days")
         if isinstance(days, bool) or not isinstance(days, int) or days < 1:
-            problems.append(("reentry.days", "once_per_days needs days, a whole number ≥ 1"))
+            problems.append(("reentry.days", _("once_per_days needs days, a whole number ≥ 1")))
     outcome = doc.get("outcome") or {"kind": "retained", "days": 90}
     if not isinstance(outcome, dict) or outcome.get("kind") not in OUTCOMES:
-        problems.append(("outcome.kind", f"expected one of {', '.join(OUTCOMES)}"))
+        problems.append(("outcome.kind", one_of(OUTCOMES)))
     elif (
         isinstance(outcome.get("days", 90), bool)
         or not isinstance(outcome.get("days", 90), int)
         or not 1 <= outcome.get("days", 90) <= 3650
     ):
-        problems.append(("outcome.days", "expected a whole number of days from 1 to 3650"))
+        problems.append(("outcome.days", _("expected a whole number of days from 1 to 3650")))
     definition = doc.get("definition")
     if not isinstance(definition, dict):
-        problems.append(("definition", "required: {trigger, conditions, exit, steps}"))
+        problems.append(("definition", _("required: {trigger, conditions, exit, steps}")))
     else:
         problems += check_definition(definition, key=key, fields=fields, enrolls=enrolls)
     if problems:
@@ -116,13 +122,13 @@ def check_definition(
 ) -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
     problems += [
-        (f"definition.{k}", "unknown key")
+        (f"definition.{k}", _("unknown key"))
         for k in sorted(definition)
         if k not in ("trigger", "conditions", "exit", "steps")
     ]
     trigger = definition.get("trigger")
     if not isinstance(trigger, dict) or trigger.get("type") not in triggers.TRIGGERS:
-        problems.append(("definition.trigger.type", f"expected one of {', '.join(triggers.TRIGGERS)}"))
+        problems.append(("definition.trigger.type", one_of(triggers.TRIGGERS)))
     else:
         problems += [
             (f"definition.trigger.{p.split(':')[0]}", p.split(": ", 1)[-1])
@@ -138,10 +144,10 @@ def check_definition(
             problems.append((conditions.join_path(f"definition.{name}", error.path), error.reason))
     steps = definition.get("steps")
     if not isinstance(steps, list) or not steps:
-        problems.append(("definition.steps", "required: a non-empty list of steps"))
+        problems.append(("definition.steps", _("required: a non-empty list of steps")))
         return problems
     if len(steps) > MAX_STEPS:
-        problems.append(("definition.steps", f"at most {MAX_STEPS} steps"))
+        problems.append(("definition.steps", _("at most %(count)s steps") % {"count": MAX_STEPS}))
         return problems
     ids = [s.get("id") if isinstance(s, dict) else None for s in steps]
     mine = {s.get("playbook") for s in steps if isinstance(s, dict) and s.get("type") == "enroll"}
@@ -149,24 +155,25 @@ def check_definition(
     for i, step in enumerate(steps):
         where = f"definition.steps[{i}]"
         if not isinstance(step, dict):
-            problems.append((where, "expected a step object"))
+            problems.append((where, _("expected a step object")))
             continue
         step_id = step.get("id")
         if not isinstance(step_id, str) or not STEP_ID.match(step_id):
-            problems.append((f"{where}.id", "required: letters, digits, - and _, at most 60"))
+            problems.append((f"{where}.id", _("required: letters, digits, - and _, at most 60")))
         elif ids.count(step_id) > 1:
-            problems.append((f"{where}.id", f"step id {step_id!r} is used more than once"))
+            reason = _("step id %(id)s is used more than once")
+            problems.append((f"{where}.id", reason % {"id": repr(step_id)}))
         else:
             where = f"{where} ({step_id})"
         kind = step_types.REGISTRY.get(step.get("type"))
         if kind is None:
-            problems.append((f"{where}.type", f"expected one of {', '.join(step_types.REGISTRY)}"))
+            problems.append((f"{where}.type", one_of(step_types.REGISTRY)))
             continue
         # A branch only jumps forward, so a journey always ends.
         earlier = [s for s in ids[:i] if isinstance(s, str)]
         later = [s for s in ids[i + 1 :] if isinstance(s, str)]
         context = step_types.Context(fields, key, earlier, later, graph)
         for problem in kind.validate(step, context):
-            field, _, message = problem.partition(": ")
+            field, separator, message = problem.partition(": ")
             problems.append((f"{where}.{field}" if message else where, message or problem))
     return problems

@@ -9,6 +9,7 @@ from importlib import resources
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from clm.automation.models import Enrollment, Playbook, PlaybookVersion
 from clm.automation.playbooks import definition as documents
@@ -26,7 +27,7 @@ def can_edit(user) -> bool:
 
 def require_editor(user) -> None:
     if user is not None and not can_edit(user):
-        raise PermissionDenied("Only administrators and managers may change playbooks.")
+        raise PermissionDenied(_("Only administrators and managers may change playbooks."))
 
 
 def enroll_graph(exclude_key: str = "") -> dict[str, set[str]]:
@@ -138,11 +139,12 @@ def enable_template(key: str, *, holdout: float | None = None, actor=None, via: 
     """An active playbook made from a template (its key is the template's)."""
     shipped = templates()
     if key not in shipped:
-        raise ValidationError({"key": f"no template is called {key!r} (templates: {', '.join(shipped)})"})
+        reason = _("no template is called %(key)s (templates: %(shipped)s)")
+        raise ValidationError({"key": reason % {"key": repr(key), "shipped": ", ".join(shipped)}})
     doc = {**shipped[key], "active": True}
     if holdout is not None:
         doc["holdout"] = holdout
-    playbook, _ = save_document(doc, actor=actor, via=via, template=key)
+    playbook, _version = save_document(doc, actor=actor, via=via, template=key)
     return playbook
 
 
@@ -154,7 +156,7 @@ def enroll_accounts(
 ) -> list[Enrollment]:
     """Manual enrollment, of one account or many (the accounts list's bulk action)."""
     if not playbook.active:
-        raise ValidationError({"playbook": f"playbook {playbook.key!r} is not active"})
+        raise ValidationError({"playbook": _("playbook %(key)s is not active") % {"key": repr(playbook.key)}})
     stamp = timezone.now().isoformat()
     actor_id = getattr(actor, "pk", None)
     found = [
@@ -187,7 +189,7 @@ def delete(playbook: Playbook, *, actor=None, via: str = "system") -> None:
     require_editor(actor)
     if playbook.enrollments.exists():
         raise ValidationError(
-            {"playbook": f"{playbook.key} has enrollments: turn it off instead of deleting it"}
+            {"playbook": _("%(key)s has enrollments: turn it off instead of deleting it") % {"key": playbook.key}}
         )
     log = audit.entry(actor, via, "delete", playbook, {})
     playbook.delete()

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 ROLES = ("sales_owner", "csm")
 PRIORITIES = ("low", "normal", "high", "urgent")
@@ -62,22 +63,30 @@ def register(name: str, *, transactional: bool = True, control: bool = False):
 
 
 # -- shared checks ------------------------------------------------------------------------------
+# A problem is "<setting>: <reason>", the reason in the active language (the user's, when a page
+# or the API saves a playbook); the setting stays as written in the document.
+
+
+def at(name: str, reason: str) -> str:
+    return f"{name}: {reason}"
 
 
 def check_text(config: dict, name: str, *, required: bool = True, max_length: int = 500) -> list[str]:
     """A text, or a {"zh": ..., "en": ...} pair of texts."""
     value = config.get(name)
     if value is None or value == "":
-        return [f"{name}: required"] if required else []
+        return [at(name, _("required"))] if required else []
     if isinstance(value, dict):
-        problems = [f"{name}.{k}: unknown language (zh, en)" for k in value if k not in ("zh", "en")]
+        problems = [at(f"{name}.{k}", _("unknown language (zh, en)")) for k in value if k not in ("zh", "en")]
         for lang in ("zh", "en"):
             if not isinstance(value.get(lang), str) or not value.get(lang):
-                problems.append(f"{name}.{lang}: a text is required")
+                problems.append(at(f"{name}.{lang}", _("a text is required")))
         return problems
     if not isinstance(value, str):
-        return [f"{name}: expected a text, got {type(value).__name__}"]
-    return [f"{name}: at most {max_length} characters"] if len(value) > max_length else []
+        return [at(name, _("expected a text, got %(type)s") % {"type": type(value).__name__})]
+    if len(value) > max_length:
+        return [at(name, _("at most %(count)s characters") % {"count": max_length})]
+    return []
 
 
 def localized(value, language: str = "zh") -> str:
@@ -89,36 +98,45 @@ def localized(value, language: str = "zh") -> str:
 def check_whole(config: dict, name: str, *, minimum: int = 0, required: bool = False) -> list[str]:
     value = config.get(name)
     if value is None:
-        return [f"{name}: required"] if required else []
+        return [at(name, _("required"))] if required else []
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        return [f"{name}: expected a whole number ≥ {minimum}, got {value!r}"]
+        reason = _("expected a whole number ≥ %(minimum)s, got %(value)s")
+        return [at(name, reason % {"minimum": minimum, "value": repr(value)})]
     return []
 
 
 def check_choice(config: dict, name: str, choices, *, required: bool = True) -> list[str]:
     value = config.get(name)
+    listed = ", ".join(choices)
     if value is None:
-        return [f"{name}: required (one of {', '.join(choices)})"] if required else []
-    return [] if value in choices else [f"{name}: {value!r} is not one of {', '.join(choices)}"]
+        return [at(name, _("required (one of %(choices)s)") % {"choices": listed})] if required else []
+    if value in choices:
+        return []
+    return [at(name, _("%(value)s is not one of %(choices)s") % {"value": repr(value), "choices": listed})]
 
 
 def check_person(config: dict, name: str, *, required: bool = True) -> list[str]:
     """A role on the account (sales_owner, csm) or {"user": username} of an active user."""
     value = config.get(name)
     if value is None:
-        return [f'{name}: required (sales_owner, csm or {{"user": username}})'] if required else []
+        return [at(name, _('required (sales_owner, csm or {"user": username})'))] if required else []
     if value in ROLES:
         return []
     if isinstance(value, dict) and set(value) == {"user"} and isinstance(value["user"], str):
         if not get_user_model().objects.filter(username=value["user"], is_active=True).exists():
-            return [f"{name}: no active user is called {value['user']!r}"]
+            return [at(name, no_active_user(value["user"]))]
         return []
-    return [f'{name}: expected sales_owner, csm or {{"user": username}}, got {value!r}']
+    return [
+        at(name, _('expected sales_owner, csm or {"user": username}, got %(value)s') % {"value": repr(value)})
+    ]
 
 
-def unknown_keys(config: dict, allowed: set[str]) -> list[str]:
-    base = {"id", "type", "name"}
-    return [f"{key}: unknown setting" for key in sorted(config) if key not in allowed | base]
+def no_active_user(username) -> str:
+    return _("no active user is called %(name)s") % {"name": repr(username)}
+
+
+def unknown_keys(config: dict, allowed: set[str], base=frozenset({"id", "type", "name"})) -> list[str]:
+    return [at(key, _("unknown setting")) for key in sorted(config) if key not in allowed | base]
 
 
 def resolve_person(spec, account):

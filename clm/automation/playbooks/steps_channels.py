@@ -3,8 +3,12 @@ webhook call, a robot message. Each passes its key on as the delivery's idempote
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
 from clm.automation.playbooks.steps import (
     StepFailed,
+    at,
     check_text,
     localized,
     register,
@@ -23,6 +27,18 @@ def _channel_lookup(model, value) -> dict:
     return {"key" if any(f.name == "key" for f in model._meta.fields) else "name": value}
 
 
+MISSING = {
+    "EmailTemplate": gettext_lazy("no email template %(value)s"),
+    "WebhookEndpoint": gettext_lazy("no webhook endpoint %(value)s"),
+    "Robot": gettext_lazy("no robot %(value)s"),
+}
+AMBIGUOUS = {
+    "EmailTemplate": gettext_lazy("%(count)s email templates are called %(value)s; give its id"),
+    "WebhookEndpoint": gettext_lazy("%(count)s webhook endpoints are called %(value)s; give its id"),
+    "Robot": gettext_lazy("%(count)s robots are called %(value)s; give its id"),
+}
+
+
 def _channel_row(model_name: str, value, name: str) -> list[str]:
     from clm.automation.models import channels as channel_models
 
@@ -31,9 +47,9 @@ def _channel_row(model_name: str, value, name: str) -> list[str]:
         model.objects.filter(**_channel_lookup(model, value)).count() if isinstance(value, int | str) else 0
     )
     if not found:
-        return [f"{name}: no {model._meta.verbose_name} {value!r}"]
+        return [at(name, MISSING[model_name] % {"value": repr(value)})]
     if found > 1:
-        return [f"{name}: {found} {model._meta.verbose_name_plural} are called {value!r}; give its id"]
+        return [at(name, AMBIGUOUS[model_name] % {"count": found, "value": repr(value)})]
     return []
 
 
@@ -78,7 +94,7 @@ def _variables(config) -> list[str]:
 
     given = config.get("variables", {})
     if not isinstance(given, dict) or not all(isinstance(v, str | int | float) for v in given.values()):
-        return ["variables: expected an object of names to texts or numbers"]
+        return [at("variables", _("expected an object of names to texts or numbers"))]
     template = config.get("template")
     lookup = (
         {"pk": template}
@@ -89,12 +105,12 @@ def _variables(config) -> list[str]:
     if declared is None:
         return []  # said by the template check
     problems = [
-        f"variables.{name}: the template {template} needs a value for it"
+        at(f"variables.{name}", _("the template %(template)s needs a value for it") % {"template": template})
         for name in declared
         if name not in given
     ]
     return problems + [
-        f"variables.{name}: the template {template} has no such variable"
+        at(f"variables.{name}", _("the template %(template)s has no such variable") % {"template": template})
         for name in given
         if name not in declared
     ]

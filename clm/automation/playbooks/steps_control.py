@@ -6,11 +6,13 @@ from __future__ import annotations
 import datetime as dt
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from clm.analytics import conditions
 from clm.automation.playbooks.steps import (
     HAPPENED,
     WAIT_UNITS,
+    at,
     check_whole,
     register,
     unknown_keys,
@@ -36,20 +38,25 @@ class Wait:
             try:
                 dt.date.fromisoformat(str(config["until"]))
             except ValueError:
-                problems.append(f"until: expected a date YYYY-MM-DD, got {config['until']!r}")
+                reason = _("expected a date YYYY-MM-DD, got %(value)s")
+                problems.append(at("until", reason % {"value": repr(config["until"])}))
         if "event" in config:
             if config["event"] not in CATALOGUE:
-                problems.append(f"event: no domain event is called {config['event']!r}")
+                reason = _("no domain event is called %(name)s")
+                problems.append(at("event", reason % {"name": repr(config["event"])}))
             if "timeout_days" not in config:
-                problems.append("timeout_days: a wait for an event needs a timeout, or it may never end")
+                problems.append(
+                    at("timeout_days", _("a wait for an event needs a timeout, or it may never end"))
+                )
             problems += check_whole(config, "timeout_days", minimum=1)
         ends = len(units) + ("until" in config) + ("event" in config)
         if ends == 0:
-            problems.append(
-                "days: a wait needs an end: a duration (days, hours, minutes), a date (until) or an event with timeout_days"
+            reason = _(
+                "a wait needs an end: a duration (days, hours, minutes), a date (until) or an event with timeout_days"
             )
+            problems.append(at("days", reason))
         elif ends > 1:
-            problems.append("days: a wait has one end: a duration, a date or an event, not several")
+            problems.append(at("days", _("a wait has one end: a duration, a date or an event, not several")))
         return problems
 
 
@@ -73,7 +80,7 @@ class Branch:
         problems = unknown_keys(config, {"if", "then", "else"})
         test = config.get("if")
         if not isinstance(test, dict) or len(test) == 0:
-            problems.append('if: required ({"condition": ...} or {"happened": ..., "step": ...})')
+            problems.append(at("if", _('required ({"condition": ...} or {"happened": ..., "step": ...})')))
         elif "condition" in test:
             try:
                 conditions.validate(test["condition"], context.fields)
@@ -81,15 +88,17 @@ class Branch:
                 problems.append(f"if.condition.{error}")
         elif "happened" in test:
             if test["happened"] not in HAPPENED:
-                problems.append(f"if.happened: {test['happened']!r} is not one of {', '.join(HAPPENED)}")
+                reason = _("%(value)s is not one of %(choices)s")
+                values = {"value": repr(test["happened"]), "choices": ", ".join(HAPPENED)}
+                problems.append(at("if.happened", reason % values))
             if test.get("step") not in context.step_ids:
-                problems.append(f"if.step: no step {test.get('step')!r} before this branch")
+                reason = _("no step %(step)s before this branch")
+                problems.append(at("if.step", reason % {"step": repr(test.get("step"))}))
         else:
-            problems.append('if: expected "condition" or "happened"')
+            problems.append(at("if", _('expected "condition" or "happened"')))
         for name in ("then", "else"):
             target = config.get(name, "end" if name == "else" else None)
             if target != "end" and target not in context.later:
-                problems.append(
-                    f'{name}: no step {target!r} after this branch (a branch jumps forward, or to "end")'
-                )
+                reason = _('no step %(step)s after this branch (a branch jumps forward, or to "end")')
+                problems.append(at(name, reason % {"step": repr(target)}))
         return problems

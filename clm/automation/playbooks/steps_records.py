@@ -5,17 +5,20 @@ from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from clm.automation.playbooks.steps import (
     CASE_TYPES,
     PRIORITIES,
     ROLES,
+    at,
     check_choice,
     check_person,
     check_text,
     check_whole,
     due_at,
     localized,
+    no_active_user,
     register,
     resolve_person,
     subject_account,
@@ -144,7 +147,7 @@ class ChangeOwner:
             not isinstance(user, str)
             or not get_user_model().objects.filter(username=user, is_active=True).exists()
         ):
-            problems.append(f"user: no active user is called {user!r}")
+            problems.append(at("user", no_active_user(user)))
         return problems
 
     @staticmethod
@@ -168,13 +171,17 @@ class ChangeTags:
     def validate(config, context):
         problems = unknown_keys(config, {"add", "remove"})
         if not config.get("add") and not config.get("remove"):
-            problems.append('add: give tags to add or to remove ("category:value")')
+            problems.append(at("add", _('give tags to add or to remove ("category:value")')))
         for name in ("add", "remove"):
             tags = config.get(name, [])
             if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
-                problems.append(f'{name}: expected a list of "category:value" texts')
+                problems.append(at(name, _('expected a list of "category:value" texts')))
                 continue
-            problems += [f"{name}: no tag {t!r} in the tag library" for t in tags if _tag(t) is None]
+            problems += [
+                at(name, _("no tag %(tag)s in the tag library") % {"tag": repr(t)})
+                for t in tags
+                if _tag(t) is None
+            ]
         return problems
 
     @staticmethod
@@ -199,16 +206,15 @@ class ChangeField:
         problems = unknown_keys(config, {"field", "value"})
         name = config.get("field")
         if not isinstance(name, str):
-            return [*problems, "field: required (an account field or custom.<key>)"]
+            return [*problems, at("field", _("required (an account field or custom.<key>)"))]
         if name.startswith("custom."):
             if not CustomField.objects.filter(target="account", key=name[7:]).exists():
-                problems.append(f"field: no custom account field {name[7:]!r}")
+                problems.append(at("field", _("no custom account field %(key)s") % {"key": repr(name[7:])}))
         elif name not in ACCOUNT_FIELDS:
-            problems.append(
-                f"field: {name!r} cannot be set by a playbook (fields: {', '.join(ACCOUNT_FIELDS)}, custom.<key>)"
-            )
+            reason = _("%(field)s cannot be set by a playbook (fields: %(fields)s, custom.<key>)")
+            problems.append(at("field", reason % {"field": repr(name), "fields": ", ".join(ACCOUNT_FIELDS)}))
         if "value" not in config:
-            problems.append("value: required")
+            problems.append(at("value", _("required")))
         return problems
 
     @staticmethod
@@ -232,7 +238,7 @@ class LoyaltyPoints:
         problems = [*unknown_keys(config, {"points", "note"}), *check_text(config, "note", required=False)]
         points = config.get("points")
         if isinstance(points, bool) or not isinstance(points, int) or points == 0:
-            problems.append("points: a whole number of points, positive to add, negative to redeem")
+            problems.append(at("points", _("a whole number of points, positive to add, negative to redeem")))
         return problems
 
     @staticmethod
@@ -260,12 +266,13 @@ class Enroll:
         problems = unknown_keys(config, {"playbook"})
         target = config.get("playbook")
         if not isinstance(target, str) or not target:
-            return [*problems, "playbook: required (a playbook key)"]
+            return [*problems, at("playbook", _("required (a playbook key)"))]
         if target != context.playbook_key and not Playbook.objects.filter(key=target).exists():
-            return [*problems, f"playbook: no playbook is called {target!r}"]
+            return [*problems, at("playbook", _("no playbook is called %(key)s") % {"key": repr(target)})]
         cycle = enroll_cycle(context.playbook_key, target, context.enrolls)
         if cycle:
-            problems.append("playbook: playbooks would enroll each other in a loop: " + " → ".join(cycle))
+            reason = _("playbooks would enroll each other in a loop: %(path)s")
+            problems.append(at("playbook", reason % {"path": " → ".join(cycle)}))
         return problems
 
     @staticmethod

@@ -14,8 +14,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from django.utils.translation import gettext as _
 
 from clm.analytics import conditions
+from clm.automation.playbooks.steps import at, check_whole, unknown_keys
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,7 @@ def _register(trigger: TriggerType) -> None:
 
 
 def _keys(config: dict, allowed: set[str]) -> list[str]:
-    return [f"{key}: unknown setting" for key in sorted(config) if key not in allowed | {"type"}]
+    return unknown_keys(config, allowed, base={"type"})
 
 
 def _codes(config: dict, name: str, choices) -> list[str]:
@@ -53,17 +55,17 @@ def _codes(config: dict, name: str, choices) -> list[str]:
     if value is None:
         return []
     if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
-        return [f"{name}: expected a non-empty list of codes"]
-    return [f"{name}: {v!r} is not one of {', '.join(choices)}" for v in value if v not in choices]
+        return [at(name, _("expected a non-empty list of codes"))]
+    reason = _("%(value)s is not one of %(choices)s")
+    return [
+        at(name, reason % {"value": repr(v), "choices": ", ".join(choices)})
+        for v in value
+        if v not in choices
+    ]
 
 
 def _whole(config: dict, name: str, *, minimum: int = 0, required: bool = True) -> list[str]:
-    value = config.get(name)
-    if value is None:
-        return [f"{name}: required"] if required else []
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        return [f"{name}: expected a whole number ≥ {minimum}, got {value!r}"]
-    return []
+    return check_whole(config, name, minimum=minimum, required=required)
 
 
 def _in(value, allowed) -> bool:
@@ -76,7 +78,7 @@ def _in(value, allowed) -> bool:
 def _validate_usage(config, fields):
     problems = _keys(config, {"event", "properties"})
     if not isinstance(config.get("event"), str) or not config.get("event"):
-        problems.append("event: required (the usage event's name)")
+        problems.append(at("event", _("required (the usage event's name)")))
     return problems + _plain_filter(config, "properties")
 
 
@@ -85,7 +87,7 @@ def _plain_filter(config: dict, name: str) -> list[str]:
     if not isinstance(wanted, dict) or not all(
         isinstance(v, str | int | float | bool) for v in wanted.values()
     ):
-        return [f"{name}: expected {{name: value}} with plain values"]
+        return [at(name, _("expected {name: value} with plain values"))]
     return []
 
 
@@ -168,7 +170,7 @@ def _validate_signal(config, fields):
     problems = _keys(config, {"kinds"})
     kinds = config.get("kinds")
     if kinds is not None and (not isinstance(kinds, list) or not all(isinstance(k, str) for k in kinds)):
-        problems.append("kinds: expected a list of signal kinds")
+        problems.append(at("kinds", _("expected a list of signal kinds")))
     return problems
 
 
@@ -191,14 +193,14 @@ _register(TriggerType("signal_opened", _validate_signal, "signal.opened", _signa
 def _validate_survey(config, fields):
     problems = [*_keys(config, {"kind", "min", "max"})]
     if config.get("kind") not in ("nps", "csat"):
-        problems.append("kind: expected nps or csat")
+        problems.append(at("kind", _("expected nps or csat")))
     problems += _whole(config, "min", required=False) + _whole(config, "max", required=False)
     if (
         isinstance(config.get("min"), int)
         and isinstance(config.get("max"), int)
         and config["min"] > config["max"]
     ):
-        problems.append("min: must not be above max")
+        problems.append(at("min", _("must not be above max")))
     return problems
 
 
@@ -244,7 +246,7 @@ _register(TriggerType("lead_created", _validate_lead, "lead.created", _lead_subj
 def _validate_form(config, fields):
     problems = _keys(config, {"form", "fields"})
     if not isinstance(config.get("form"), str) or not config.get("form", "").strip():
-        problems.append("form: required (the form's key)")
+        problems.append(at("form", _("required (the form's key)")))
     return problems + _plain_filter(config, "fields")
 
 
@@ -272,7 +274,7 @@ _register(TriggerType("form_submitted", _validate_form, "form.submitted", _form_
 def _validate_case(config, fields):
     problems = _keys(config, {"outcome", "case_type"})
     if config.get("outcome") not in (None, "closed_success", "closed_lost"):
-        problems.append("outcome: expected closed_success or closed_lost")
+        problems.append(at("outcome", _("expected closed_success or closed_lost")))
     return problems
 
 
@@ -297,7 +299,7 @@ _register(TriggerType("case_closed", _validate_case, "case.closed", _case_subjec
 def _validate_contact_left(config, fields):
     problems = _keys(config, {"key_person"})
     if not isinstance(config.get("key_person", False), bool):
-        problems.append("key_person: expected true or false")
+        problems.append(at("key_person", _("expected true or false")))
     return problems
 
 
@@ -330,7 +332,7 @@ _register(TriggerType("manual", _validate_manual))
 def _validate_segment(config, fields):
     problems = _keys(config, {"condition"})
     if "condition" not in config:
-        return [*problems, "condition: required (who is in the segment)"]
+        return [*problems, at("condition", _("required (who is in the segment)"))]
     try:
         conditions.validate(config["condition"], fields)
     except conditions.RuleError as error:
@@ -354,7 +356,7 @@ DATES = ("renewal", "contract_end", "anniversary", "trial_end")
 def _validate_date(config, fields):
     problems = _keys(config, {"date", "days_before"})
     if config.get("date") not in DATES:
-        problems.append(f"date: expected one of {', '.join(DATES)}")
+        problems.append(at("date", _("expected one of %(choices)s") % {"choices": ", ".join(DATES)}))
     return problems + _whole(config, "days_before")
 
 
@@ -435,7 +437,7 @@ INACTIVITY = {"interaction": "days_since_csm_interaction", "usage": "days_since_
 def _validate_inactivity(config, fields):
     problems = _keys(config, {"of", "days"})
     if config.get("of") not in INACTIVITY:
-        problems.append(f"of: expected one of {', '.join(INACTIVITY)}")
+        problems.append(at("of", _("expected one of %(choices)s") % {"choices": ", ".join(INACTIVITY)}))
     return problems + _whole(config, "days", minimum=1)
 
 

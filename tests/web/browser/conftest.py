@@ -44,7 +44,14 @@ def browser_context_args(browser_context_args):
 
 
 def sign_in(page, url: str, username: str) -> None:
-    """Sign in on the Chinese login page as a user made by tests.conftest.make_user (password pw-<name>)."""
+    """Patient timeouts (two shared cores), a desktop window, and signed in as `username` (a user
+    made by the factories, password pw-<username>) through the Chinese login page at `url`."""
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=60_000)
+    page.set_default_timeout(60_000)
+    page.set_default_navigation_timeout(90_000)
+    page.set_viewport_size({"width": 1366, "height": 900})
     page.goto(f"{url}/")
     page.get_by_label("用户名").fill(username)
     page.get_by_label("密码").fill(f"pw-{username}")

@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 from clm.customers.models import Account, Contact
 from clm.service.models import Ticket
 from tests.conftest import make_user
+from tests.web.browser.conftest import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -25,21 +26,14 @@ def newcomer(transactional_db, settings, tmp_path):
     return make_user("fang", "CSM", first_name="芳", last_name="王")
 
 
-def sign_in(page, url):
-    expect.set_options(timeout=60_000)  # a loaded CI machine answers slowly
-    page.set_default_timeout(60_000)
-    page.set_default_navigation_timeout(90_000)
-    page.set_viewport_size({"width": 1366, "height": 900})
-    page.goto(f"{url}/")
-    page.get_by_label("用户名").fill("fang")
-    page.get_by_label("密码").fill("pw-fang")
-    page.get_by_role("button", name="登录").click()
+def sign_in_as_newcomer(page, url):
+    sign_in(page, url, "fang")
     expect(page.get_by_role("heading", name="我的工作")).to_be_visible()
 
 
 def test_a_new_user_creates_records_and_imports_a_file_in_both_languages(page, live_server, newcomer, artifacts,
                                                                        tmp_path):
-    sign_in(page, live_server.url)
+    sign_in_as_newcomer(page, live_server.url)
     page.get_by_role("link", name="客户", exact=True).click()
     page.get_by_test_id("new-account").click()
     expect(page.get_by_role("heading", name="新建客户")).to_be_visible()

@@ -8,6 +8,7 @@ from playwright.sync_api import expect
 from clm.automation.models import Playbook
 from clm.automation.playbooks import services
 from tests.conftest import make_user
+from tests.web.browser.conftest import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -26,14 +27,7 @@ def steps(playbook):
 
 
 def test_a_manager_edits_a_playbook_in_place(page, live_server, winback, artifacts):
-    expect.set_options(timeout=60_000)
-    page.set_default_timeout(60_000)
-    page.set_default_navigation_timeout(90_000)
-    page.set_viewport_size({"width": 1366, "height": 900})
-    page.goto(f"{live_server.url}/")
-    page.get_by_label("用户名").fill("boss")
-    page.get_by_label("密码").fill("pw-boss")
-    page.get_by_role("button", name="登录").click()
+    sign_in(page, live_server.url, "boss")
     page.get_by_role("link", name="剧本").first.click()
     expect(page.get_by_test_id("playbooks")).to_contain_text("健康度红色挽回")
     page.screenshot(path=str(artifacts / "playbooks-zh.png"), full_page=True)
