@@ -14,6 +14,7 @@ from django.utils import timezone
 from clm.analytics.revenue import account_mrr_by_month
 from clm.commerce.models import SubscriptionChange
 from clm.core.access import restrict, sees_everything, visible_accounts
+from clm.customers.models import Account
 from clm.reports.periods import Period
 from clm.value.services.loading import change_frame
 
@@ -113,15 +114,19 @@ class Scope:
         """The whole company's records: company figures (spend, leads) only make sense then."""
         return sees_everything(self.user) and not self.segment
 
+    def _in_segment(self):
+        # a sub-select, not a join: a tag would repeat rows, and DISTINCT fights ORDER BY
+        return Account.objects.filter(self.segment.q()).values("pk")
+
     @property
     def accounts(self):
         accounts = visible_accounts(self.user)
-        return accounts.filter(self.segment.q()).distinct() if self.segment else accounts
+        return accounts.filter(pk__in=self._in_segment()) if self.segment else accounts
 
     def records(self, queryset, path: str = "account"):
         """Account-owned records (orders, tickets...) of the scope's accounts."""
         queryset = restrict(queryset, self.user, path)
-        return queryset.filter(self.segment.q(f"{path}__")).distinct() if self.segment else queryset
+        return queryset.filter(**{f"{path}__in": self._in_segment()}) if self.segment else queryset
 
     @cached_property
     def mrr(self) -> pd.DataFrame:
