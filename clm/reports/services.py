@@ -21,7 +21,7 @@ from clm.core.access import visible_accounts
 from clm.customers.services import manages_accounts
 from clm.io import export
 
-from .catalogue import BY_KEY, CATALOGUE, STAGES, TEAMS, UNITS, KPI
+from .catalogue import BY_KEY, CATALOGUE, KPI, STAGES, TEAMS, UNITS
 from .kpis.base import Result, Scope, Segment
 from .models import KpiTarget
 from .periods import Period, PeriodError
