@@ -79,11 +79,13 @@ def kpi_table(user, period: Period, segment: Segment | None = None, *, keys=None
     ]
 
 
-def kpi_accounts(user, key: str, period: Period, segment: Segment | None = None, *, today=None):
-    """The accounts behind one KPI's number, as a queryset of the accounts ``user`` may see."""
+def kpi_accounts(user, key: str, period: Period, segment: Segment | None = None, *, part: str = "", today=None):
+    """The accounts behind one KPI's number (or behind one ``part`` of its breakdown, such as a
+    stage), as a queryset of the accounts ``user`` may see."""
     kpi = find(key)
     result = compute(kpi, Scope(user, segment, today), period)
-    return visible_accounts(user).filter(pk__in=result.account_ids), result
+    ids = result.groups.get(part, []) if part else result.account_ids
+    return visible_accounts(user).filter(pk__in=ids), result
 
 
 def find(key: str) -> KPI:

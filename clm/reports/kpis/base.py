@@ -26,6 +26,7 @@ class Result:
     denominator: float | None = None
     account_ids: list[int] = field(default_factory=list)
     breakdown: dict[str, float] = field(default_factory=dict)
+    groups: dict[str, list[int]] = field(default_factory=dict)  # the accounts behind each breakdown entry
     no_data: str | None = None  # why there is no value, in the user's language
 
     @property

@@ -57,6 +57,7 @@ def customers(scope: Scope, period) -> Result:
         value=float(len(active)), numerator=float(len(active)),
         account_ids=sorted(int(i) for i in active.index),
         breakdown={stage: float(counts.get(stage, 0)) for stage in LifecycleStage.values},
+        groups={stage: sorted(int(i) for i in ids) for stage, ids in stages.groupby(stages).groups.items()},
     )
 
 
