@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from clm.core.access import can_edit, visible_accounts, visible_records
 from clm.core.crud import one_or_404
 from clm.customers import actions as account_actions
-from clm.customers.models import Account, Contact, Interaction, Tag
+from clm.customers.models import Account, Contact, Interaction, LifecycleStage, Tag
 from clm.customers.services import manages_accounts
 from clm.io import export
 from clm.reports import services as reports
@@ -99,6 +99,7 @@ def account_list(request):
         "saved_views": SavedView.objects.filter(user=request.user),
         "can_edit": can_edit(request.user, Account),
         "nav": "accounts",
+        **_kpi_filter(form.criteria()),
     }
     if is_htmx(request):
         response = render(request, "web/accounts/_table.html", context)
@@ -107,6 +108,17 @@ def account_list(request):
         response = render(request, "web/accounts/list.html", context)
     response["Vary"] = "HX-Request"
     return response
+
+
+def _kpi_filter(criteria) -> dict:
+    """The KPI a drill-down from the dashboard narrowed the list to, named for the page."""
+    if not criteria.kpi:
+        return {}
+    part = criteria.kpi_part
+    return {
+        "kpi_name": reports.find(criteria.kpi).name,
+        "kpi_part": dict(LifecycleStage.choices).get(part, part),
+    }
 
 
 @login_required

@@ -31,6 +31,10 @@ def d(month: int, day: int, year: int = 2026) -> dt.date:
 
 @pytest.fixture
 def world(owner, outsider):
+    return build_world(owner, outsider)
+
+
+def build_world(owner, outsider):
     """Contracts: A 1000 → 1200 (expansion on Nov 10), B 500 → 400 (contraction Nov 12), C 200 →
     churned Nov 20 ("price"), D new on Nov 5 at 300 (referred by A). Orders: E (new Nov 3, channel
     "event") orders on Nov 10 and Nov 25; F ordered Aug 1 and Nov 15. G came back from dormant on
