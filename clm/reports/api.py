@@ -103,13 +103,7 @@ def values(request, filters: Query[Filters]):
 
 
 def _value(row) -> dict:
-    r = row.result
-    return {
-        **_kpi(row.kpi), "value": r.value if r.has_value else None, "numerator": r.numerator,
-        "denominator": r.denominator, "breakdown": r.breakdown, "accounts": len(r.account_ids),
-        "no_data": r.no_data, "previous_value": row.previous.value if row.previous.has_value else None,
-        "change": row.change, "target": row.target, "status": row.status,
-    }
+    return {**_kpi(row.kpi), **services.row_data(row)}
 
 
 class AccountRef(Schema):

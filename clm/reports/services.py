@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from clm.core import audit
-from clm.core.access import visible_accounts
+from clm.customers.models import Account
 from clm.customers.services import manages_accounts
 from clm.io import export
 
@@ -79,13 +79,24 @@ def kpi_table(user, period: Period, segment: Segment | None = None, *, keys=None
     ]
 
 
+def row_data(row: Row) -> dict:
+    """One row as plain data: what the API answers and `clm report kpis --json` prints."""
+    r = row.result
+    return {
+        "key": row.kpi.key, "value": r.value if r.has_value else None, "numerator": r.numerator,
+        "denominator": r.denominator, "breakdown": r.breakdown, "accounts": len(r.account_ids),
+        "no_data": r.no_data, "previous_value": row.previous.value if row.previous.has_value else None,
+        "change": row.change, "target": row.target, "status": row.status,
+    }
+
+
 def kpi_accounts(user, key: str, period: Period, segment: Segment | None = None, *, part: str = "", today=None):
     """The accounts behind one KPI's number (or behind one ``part`` of its breakdown, such as a
     stage), as a queryset of the accounts ``user`` may see."""
     kpi = find(key)
     result = compute(kpi, Scope(user, segment, today), period)
     ids = result.groups.get(part, []) if part else result.account_ids
-    return visible_accounts(user).filter(pk__in=ids), result
+    return Scope(user).visible(Account).filter(pk__in=ids), result
 
 
 def find(key: str) -> KPI:

@@ -5,7 +5,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from clm.automation.models import Case, Delivery
 from clm.commerce.models import Subscription
@@ -27,6 +27,13 @@ def at(day: dt.date, hour: int = 12) -> dt.datetime:
 
 def d(month: int, day: int, year: int = 2026) -> dt.date:
     return dt.date(year, month, day)
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    # the messages tests read are the English ones, whatever language an earlier test left active
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture

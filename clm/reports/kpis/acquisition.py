@@ -8,7 +8,6 @@ from django.db.models import Count, F, Q
 from django.utils.translation import gettext as _
 
 from clm.automation.models import Delivery
-from clm.core.access import visible_records
 from clm.sales.models import Lead, Opportunity
 
 from .base import Result, Scope, mean, missing, share
@@ -19,7 +18,7 @@ def not_by_segment() -> str:
 
 
 def _leads(scope: Scope):
-    return visible_records(Lead, scope.user)
+    return scope.visible(Lead)
 
 
 def new_leads(scope: Scope, period) -> Result:

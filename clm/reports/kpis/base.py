@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from clm.analytics.revenue import account_mrr_by_month
 from clm.commerce.models import SubscriptionChange
-from clm.core.access import restrict, sees_everything, visible_accounts
+from clm.core.access import restrict, sees_everything, visible_records
 from clm.customers.models import Account
 from clm.reports.periods import Period
 from clm.value.services.loading import change_frame
@@ -95,8 +95,9 @@ class Segment:
 
 
 class Scope:
-    """The records one user may see (clm.core.access), narrowed to a segment; the frames several
-    KPIs read are loaded once, up to ``today``, and each period reads its slice."""
+    """The records one user may see (clm.core.access; ``user=None``: every record, for the CLI
+    and scheduled jobs), narrowed to a segment; the frames several KPIs read are loaded once, up
+    to ``today``, and each period reads its slice."""
 
     def __init__(self, user, segment: Segment | None = None, today: dt.date | None = None):
         self.user = user
@@ -113,7 +114,11 @@ class Scope:
     @cached_property
     def company_wide(self) -> bool:
         """The whole company's records: company figures (spend, leads) only make sense then."""
-        return sees_everything(self.user) and not self.segment
+        return (self.user is None or sees_everything(self.user)) and not self.segment
+
+    def visible(self, model):
+        """Every record of ``model`` the scope's user may see (records without an account too)."""
+        return model._default_manager.all() if self.user is None else visible_records(model, self.user)
 
     def _in_segment(self):
         # a sub-select, not a join: a tag would repeat rows, and DISTINCT fights ORDER BY
@@ -121,12 +126,13 @@ class Scope:
 
     @property
     def accounts(self):
-        accounts = visible_accounts(self.user)
+        accounts = self.visible(Account)
         return accounts.filter(pk__in=self._in_segment()) if self.segment else accounts
 
     def records(self, queryset, path: str = "account"):
         """Account-owned records (orders, tickets...) of the scope's accounts."""
-        queryset = restrict(queryset, self.user, path)
+        if self.user is not None:
+            queryset = restrict(queryset, self.user, path)
         return queryset.filter(**{f"{path}__in": self._in_segment()}) if self.segment else queryset
 
     @cached_property
