@@ -109,7 +109,7 @@ def find(key: str) -> KPI:
 
 
 def parse_period(text: str | None, kind: str = "month") -> Period:
-    """A period from its label, or the last complete one of ``kind``; a bad one names itself."""
+    """A period from its label, or the last whole one of ``kind``; a bad one names itself."""
     try:
         return Period.parse(text) if text else default_period(kind)
     except PeriodError as error:
@@ -127,9 +127,7 @@ def set_target(actor, key: str, period: str, value, via: str = "ui") -> KpiTarge
     """Set (or replace) the target of one KPI for one period; managers and admins only."""
     if not may_set_targets(actor):
         raise PermissionDenied(_("Only managers and administrators may set KPI targets."))
-    kpi = find(key)
-    label = parse_period(period).label
-    number = _target_value(kpi, value)
+    kpi, label, number = check_target(key, period, value)
     with transaction.atomic():
         target = KpiTarget.objects.select_for_update().filter(kpi=kpi.key, period=label).first()
         before = None if target is None else target.value
@@ -152,6 +150,26 @@ def remove_target(actor, key: str, period: str, via: str = "ui") -> bool:
         audit.record(actor, via, "delete", target, {"value": [target.value, None]})
         target.delete()
     return True
+
+
+def check_target(key: str, period: str, value) -> tuple[KPI, str, float]:
+    """The KPI, the period's label and the target as a number, or a ValidationError per field."""
+    errors, kpi, label, number = {}, None, None, None
+    for field, check in (("kpi", lambda: find(key)), ("period", lambda: parse_period(period).label)):
+        try:
+            found = check()
+        except ValidationError as error:
+            errors.update(error.message_dict)
+            continue
+        kpi, label = (found, label) if field == "kpi" else (kpi, found)
+    if kpi is not None:
+        try:
+            number = _target_value(kpi, value)
+        except ValidationError as error:
+            errors.update(error.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    return kpi, label, number
 
 
 def _target_value(kpi: KPI, value) -> float:

@@ -76,3 +76,11 @@ def test_periods_parse_and_step_back():
     assert Period.parse("2026-03").previous().label == "2026-02"
     assert Period.parse("2026").end.isoformat() == "2026-12-31"
     assert services.default_period("quarter", TODAY).label == "2026-Q3"
+
+
+def test_the_admin_form_names_a_bad_target_beside_its_field(db):
+    from clm.reports.admin import KpiTargetForm
+
+    form = KpiTargetForm({"kpi": "nrr", "period": "2026-13", "value": "-1"})
+    assert not form.is_valid()
+    assert set(form.errors) == {"period", "value"}
