@@ -8,14 +8,13 @@ within the 300 ms target) and loading the raw contract ledger into MRR per accou
 """
 
 import argparse
-import os
 import statistics
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import setup_django, summary, timed  # noqa: E402
+from bench.common import setup_django, summary, timed, use_current_database  # noqa: E402
 
 TARGET_MS = 300
 
@@ -27,13 +26,7 @@ def main():
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     if args.use_current:
-        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clm.settings")
-        import django
-
-        django.setup()
-        from django.db import connection
-
-        label = f"{connection.vendor} (current database)"
+        label = use_current_database()
     else:
         label = setup_django("dashboard")
         from clm.demo import services as demo
