@@ -111,9 +111,13 @@ def find(key: str) -> KPI:
 def parse_period(text: str | None, kind: str = "month") -> Period:
     """A period from its label, or the last whole one of ``kind``; a bad one names itself."""
     try:
-        return Period.parse(text) if text else default_period(kind)
+        period = Period.parse(text) if text else default_period(kind)
     except PeriodError as error:
         raise ValidationError({"period": str(error)}) from None
+    if period.start > timezone.localdate():
+        raise ValidationError({"period": _("%(period)s has not begun yet: its figures do not exist.")
+                               % {"period": period.label}})
+    return period
 
 
 # ---------------------------------------------------------------- targets

@@ -4,6 +4,7 @@ import zoneinfo
 
 from django import forms
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -13,8 +14,7 @@ from clm.core.models import Role, User
 from clm.customers.models import Account, Contact, Interaction, LifecycleStage, Tag
 from clm.reports.catalogue import CATALOGUE
 from clm.reports.kpis.base import Segment
-from clm.reports.periods import Period, PeriodError
-from clm.reports.services import default_period
+from clm.reports.services import default_period, parse_period
 from clm.web.accounts import RENEWAL_WINDOWS, SORTS, Criteria
 from clm.web.labels import BAND_LABELS
 from clm.web.models import SavedView
@@ -36,6 +36,14 @@ def staff_choices(*roles, empty=ANYONE):
 def distinct_values(field: str) -> list[tuple[str, str]]:
     values = Account.objects.exclude(**{field: ""}).order_by(field).values_list(field, flat=True).distinct()
     return [("", _("Any"))] + [(v, v) for v in values]
+
+
+def period_field(text: str):
+    """A reporting period typed in a form, or the reason it is not one, beside the field."""
+    try:
+        return parse_period(text)
+    except ValidationError as error:
+        raise forms.ValidationError(error.message_dict["period"]) from None
 
 
 class AccountFilterForm(forms.Form):
@@ -68,12 +76,7 @@ class AccountFilterForm(forms.Form):
 
     def clean_period(self):
         period = self.cleaned_data["period"]
-        if period:
-            try:
-                return Period.parse(period).label
-            except PeriodError as error:
-                raise forms.ValidationError(str(error)) from None
-        return period
+        return period_field(period).label if period else period
 
     def criteria(self) -> Criteria:
         data = self.cleaned_data if self.is_valid() else {}
@@ -118,12 +121,7 @@ class DashboardFilterForm(forms.Form):
 
     def clean_period(self):
         text = self.cleaned_data["period"]
-        if not text:
-            return None
-        try:
-            return Period.parse(text)
-        except PeriodError as error:
-            raise forms.ValidationError(str(error)) from None
+        return period_field(text) if text else None
 
     def choice(self):
         """(period, segment): what was asked, or the last whole period where the period is bad."""

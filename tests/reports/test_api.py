@@ -65,6 +65,7 @@ def test_export_csv_and_xlsx_carry_the_same_numbers(world, api_as, manager):
 def test_bad_input_is_named(world, api_as, manager):
     client = api_as(manager)
     assert_error(client.get("/kpis/values", period="2026-13"), 422, "invalid_data")
+    assert_error(client.get("/kpis/values", period="2999"), 422, "invalid_data")
     response = client.get("/kpis/nope/accounts", period="2026-11")
     assert_error(response, 422, "invalid_data")
     assert response.json_body["error"]["details"][0]["loc"] == ["kpi"]

@@ -89,6 +89,8 @@ def test_a_bad_period_is_named_beside_the_field(world, signed_in):  # noqa: F811
     response = signed_in.get(reverse("web:dashboard"), {"period": "2026-13"}, HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 200
     assert "is not a period" in response.content.decode()
+    future = signed_in.get(reverse("web:dashboard"), {"period": "2999-01"}, HTTP_ACCEPT_LANGUAGE="en")
+    assert "2999-01 has not begun yet" in future.content.decode()
 
 
 def test_the_chinese_page_has_no_raw_keys(world, signed_in):  # noqa: F811

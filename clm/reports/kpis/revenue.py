@@ -10,6 +10,7 @@ from clm.analytics.revenue import account_mrr_movements, revenue_retention
 from clm.commerce.models import Subscription
 
 from .base import Result, Scope, finite, missing, share
+from .stages import stage_as_of
 
 
 def no_history(period) -> str:
@@ -122,8 +123,6 @@ def churned_mrr(scope: Scope, period) -> Result:
 
 def arr(scope: Scope, period) -> Result:
     """ARR = 12 × MRR at the end of the period (so far), with its split by lifecycle stage."""
-    from .stages import stage_as_of
-
     if scope.mrr.empty:
         return missing(_("No contract revenue is recorded yet."))
     mrr = scope.mrr_at(period.as_of(scope.today))
