@@ -165,3 +165,10 @@ def test_the_table_compares_with_the_previous_period(world, boss):
     rows = {r.kpi.key: r for r in kpi_table(boss, NOV, today=TODAY)}
     arr = rows["arr"]  # October: 12 × 1700
     assert arr.previous.value == 20400 and arr.change == 22800 - 20400
+
+
+def test_cac_without_spend_in_the_period_is_not_zero(world, boss):
+    from clm.sales.models import ChannelSpend
+
+    ChannelSpend.objects.all().delete()
+    assert "channel spend" in value(boss, "cac").no_data and value(boss, "cac").value is None

@@ -17,7 +17,7 @@ from clm.commerce.models import Order
 from clm.service.models import SurveyResponse
 from clm.usage.models import Feature, UsageDaily, UsageFeatureDaily
 from clm.value.models import TierAssignment
-from clm.value.services.loading import order_frame
+from clm.value.services.loading import day_numbers, iso, read_frame
 
 from .base import Result, Scope, mean, missing, share
 
@@ -84,32 +84,38 @@ def time_to_first_value(scope: Scope, period) -> Result:
     return result
 
 
-def _orders(scope: Scope) -> pd.DataFrame:
-    return scope.memo("orders", lambda: order_frame(scope.records(Order.objects.all()), as_of=scope.today))
+def _order_days(scope: Scope, period) -> pd.DataFrame:
+    """The days on which the accounts that ordered in the period ordered, up to its end (the
+    period's buyers and their earlier orders: all repurchase reads), as days since 1970."""
 
+    def load():
+        orders = scope.records(Order.objects.filter(ordered_on__lte=period.as_of(scope.today)))
+        buyers = orders.filter(ordered_on__gte=period.start).values("account_id")
+        frame = read_frame(
+            orders.filter(account_id__in=buyers).order_by().values_list("account_id", iso("ordered_on")).distinct(),
+            ["account_id", "day"],
+        )
+        frame["day"] = day_numbers(frame["day"])
+        return frame.sort_values(["account_id", "day"], ignore_index=True)
 
-def _days(period, scope) -> tuple[int, int]:
-    start = int(np.datetime64(period.start, "D").astype(np.int64))
-    return start, int(np.datetime64(period.as_of(scope.today), "D").astype(np.int64))
+    return scope.memo(("order days", period.label), load)
 
 
 def repurchase_rate(scope: Scope, period) -> Result:
     """Of the accounts that ordered in the period, the share that had ordered before it (复购率)."""
-    orders = _orders(scope)
-    start, end = _days(period, scope)
-    buyers = orders[(orders["day"] >= start) & (orders["day"] <= end)]["account_id"].unique()
-    before = orders[orders["day"] < start]["account_id"].unique()
-    again = np.intersect1d(buyers, before)
+    orders = _order_days(scope, period)
+    start = int(np.datetime64(period.start, "D").astype(np.int64))
+    buyers = orders[orders["day"] >= start]["account_id"].unique()
+    again = orders[orders["day"] < start]["account_id"].unique()
     return share(len(again), len(buyers), again,
                  when_empty=_("No order was placed in %(period)s.") % {"period": period.label})
 
 
 def repurchase_interval(scope: Scope, period) -> Result:
     """Mean days between an order in the period and the same account's previous order (复购周期)."""
-    orders = _orders(scope)[["account_id", "day"]].drop_duplicates().sort_values(["account_id", "day"])
+    orders = _order_days(scope, period)
     gap = orders.groupby("account_id")["day"].diff()
-    start, end = _days(period, scope)
-    inside = (orders["day"] >= start) & (orders["day"] <= end) & gap.notna()
+    inside = (orders["day"] >= int(np.datetime64(period.start, "D").astype(np.int64))) & gap.notna()
     return mean(gap[inside].astype(float), orders.loc[inside, "account_id"],
                 when_empty=_("No repeat order was placed in %(period)s.") % {"period": period.label})
 

@@ -30,9 +30,12 @@ def _economics(scope: Scope, period):
 
     def compute():
         as_of = period.as_of(scope.today)
-        spend, customers, values, _day = acquisition_frames(as_of)
-        if spend.empty:
-            return _("No marketing or sales spend is recorded (channel spend).")
+        spend, customers, values, _day = acquisition_frames(as_of, since=period.start)
+        if spend.empty and customers.empty:
+            return _("No spend and no new customer in %(period)s.") % {"period": period.label}
+        if spend.empty:  # CAC would read 0: the spend is missing, not free
+            return _("No marketing or sales spend is recorded for %(period)s (channel spend).") % {
+                "period": period.label}
         blended = unit_economics(
             spend.assign(channel=BLENDED), customers.assign(acquisition_channel=BLENDED), values,
             period=period.kind, as_of=as_of,

@@ -20,19 +20,21 @@ def no_history(period) -> str:
 def _window(scope: Scope, period):
     """The retention row of the period (revenue_retention: the accounts with MRR at the end of
     the month before the period, compared with the end of its last month read so far), and the
-    accounts at the start and at the end."""
-    end_month = pd.Period(period.as_of(scope.today), "M")
-    start_month = pd.Period(period.start, "M") - 1
-    window = int(end_month.ordinal - start_month.ordinal)
-    table = revenue_retention(scope.mrr, window=window, end=end_month) if len(scope.mrr) else None
-    if table is None or end_month not in table.index:
-        return None, None, None
-    row = table.loc[end_month]
-    if not row["accounts_at_start"]:
-        return None, None, None
-    at_start = scope.mrr_at(start_month.end_time.date())
-    at_end = scope.mrr_at(end_month.end_time.date())
-    return row, at_start, at_end
+    accounts at the start and at the end; read once per scope and period."""
+
+    def compute():
+        end_month = pd.Period(period.as_of(scope.today), "M")
+        start_month = pd.Period(period.start, "M") - 1
+        window = int(end_month.ordinal - start_month.ordinal)
+        table = revenue_retention(scope.mrr, window=window, end=end_month) if len(scope.mrr) else None
+        if table is None or end_month not in table.index:
+            return None, None, None
+        row = table.loc[end_month]
+        if not row["accounts_at_start"]:
+            return None, None, None
+        return row, scope.mrr_at(start_month.end_time.date()), scope.mrr_at(end_month.end_time.date())
+
+    return scope.memo(("retention", period.label), compute)
 
 
 def logo_retention(scope: Scope, period) -> Result:
@@ -79,11 +81,13 @@ def grr(scope: Scope, period) -> Result:
 
 
 def _movements(scope: Scope, period, kind: str) -> pd.DataFrame | None:
+    """The account-level MRR movements of ``kind`` in the period (all of them read once per scope)."""
     if scope.mrr.empty:
         return None
-    moves = account_mrr_movements(scope.mrr, end=pd.Period(period.as_of(scope.today), "M"))
+    moves = scope.memo("movements", lambda: account_mrr_movements(scope.mrr))
     months = moves["month"]
-    inside = (months >= pd.Period(period.start, "M")) & (months <= pd.Period(period.end, "M"))
+    end = pd.Period(period.as_of(scope.today), "M")
+    inside = (months >= pd.Period(period.start, "M")) & (months <= end)
     return moves[inside & (moves["movement"] == kind)]
 
 
