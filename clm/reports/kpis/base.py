@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 import pandas as pd
-from django.db.models import Q
+from django.db.models import Min, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from clm.analytics.revenue import account_mrr_by_month
 from clm.commerce.models import SubscriptionChange
@@ -154,6 +155,14 @@ class Scope:
         start = dt.datetime.combine(period.start, dt.time.min, zone)
         end = dt.datetime.combine(period.as_of(self.today) + dt.timedelta(days=1), dt.time.min, zone)
         return start, end
+
+
+def not_computed_by(model, scope: Scope, what) -> str:
+    """Why a table of daily results (CLV estimates, value classes) has nothing for a period."""
+    first = scope.records(model.objects.all()).aggregate(first=Min("as_of"))["first"]
+    if first is None:
+        return _("%(what)s has not been computed yet (run “clm clv”).") % {"what": what}
+    return _("%(what)s was first computed on %(first)s, after this period.") % {"what": what, "first": first}
 
 
 def finite(value) -> float | None:

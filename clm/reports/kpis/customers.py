@@ -19,7 +19,7 @@ from clm.usage.models import Feature, UsageDaily, UsageFeatureDaily
 from clm.value.models import TierAssignment
 from clm.value.services.loading import day_numbers, iso, read_frame
 
-from .base import Result, Scope, mean, missing, share
+from .base import Result, Scope, mean, missing, not_computed_by, share
 
 HIGH_VALUE = "important_value"  # 重要价值客户, the top cell of the RFM value map (clm.analytics.rfm)
 
@@ -142,7 +142,7 @@ def high_value_share(scope: Scope, period) -> Result:
     tiers = scope.records(TierAssignment.objects.filter(as_of__lte=period.as_of(scope.today)))
     day = tiers.aggregate(day=Max("as_of"))["day"]
     if day is None:
-        return missing(_("Value classes have not been computed yet (run “clm clv”)."))
+        return missing(not_computed_by(TierAssignment, scope, _("Value classes")))
     rows = list(tiers.filter(as_of=day).exclude(value_class="").values_list("account_id", "value_class"))
     high = [a for a, c in rows if c == HIGH_VALUE]
     return share(len(high), len(rows), high,

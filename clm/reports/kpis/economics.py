@@ -13,7 +13,7 @@ from clm.value.models import CLVEstimate
 from clm.value.services.loading import money
 from clm.value.services.reports import acquisition_frames
 
-from .base import Result, Scope, finite, missing
+from .base import Result, Scope, finite, missing, not_computed_by
 
 BLENDED = "all"
 
@@ -103,7 +103,7 @@ def customer_equity(scope: Scope, period) -> Result:
     estimates = scope.records(CLVEstimate.objects.filter(as_of__lte=period.as_of(scope.today)))
     day = estimates.aggregate(day=Max("as_of"))["day"]
     if day is None:
-        return missing(_("CLV has not been computed yet (run “clm clv”)."))
+        return missing(not_computed_by(CLVEstimate, scope, _("CLV")))
     rows = list(estimates.filter(as_of=day).values_list("account_id", money("value")))
     total = float(sum(v for _a, v in rows))
     return Result(value=total, numerator=total, denominator=float(len(rows)),

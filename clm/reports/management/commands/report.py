@@ -46,7 +46,7 @@ class Command(BaseCommand):
                 "–" if data["value"] is None else f"{data['value']:.4g}",
                 inputs if data["value"] is not None else (data["no_data"] or ""),
                 "–" if data["previous_value"] is None else f"{data['previous_value']:.4g}",
-                "–" if data["target"] is None else f"{data['target']:g}", data["status"],
+                "–" if data["target"] is None else f"{data['target']:g}", str(services.STATUS_LABELS[row.status]),
             )
         console = console_for(self.stdout)
         console.width = max(console.width, 160)  # piped output: 80 columns would wrap every name
