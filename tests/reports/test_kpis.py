@@ -128,7 +128,7 @@ def test_a_kpi_without_its_data_says_why_and_never_shows_zero(world, boss):
     for key in ("nps", "winback_success", "email_open_rate"):
         result = value(boss, key, october)
         assert result.value is None and "2026-10" in result.no_data
-    assert "first computed on 2026-11-30" in value(boss, "customer_equity", october).no_data
+    assert "first computed on 2026-11-30, after this period" in value(boss, "customer_equity", october).no_data
     august = value(boss, "nrr", Period.parse("2026-08"))  # no contract before September
     assert august.value is None and august.no_data
 

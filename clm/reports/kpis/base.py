@@ -162,7 +162,7 @@ def not_computed_by(model, scope: Scope, what) -> str:
     first = scope.records(model.objects.all()).aggregate(first=Min("as_of"))["first"]
     if first is None:
         return _("%(what)s has not been computed yet (run “clm clv”).") % {"what": what}
-    return _("%(what)s was first computed on %(first)s, after this period.") % {"what": what, "first": first}
+    return _("%(what)s: first computed on %(first)s, after this period.") % {"what": what, "first": first}
 
 
 def finite(value) -> float | None:
