@@ -10,14 +10,13 @@ templates: everything but the network), after one warm-up request per page.
 """
 
 import argparse
-import os
 import statistics
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import setup_django  # noqa: E402
+from bench.common import setup_django, use_current_database  # noqa: E402
 
 TARGET_MS = 300
 
@@ -86,13 +85,7 @@ def main():
     args = parser.parse_args()
 
     if args.use_current:
-        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clm.settings")
-        import django
-
-        django.setup()
-        from django.db import connection
-
-        label = f"{connection.vendor} (current database)"
+        label = use_current_database()
     else:
         label = setup_django("pages")
         from django.core.management import call_command

@@ -52,6 +52,17 @@ def setup_django(name: str) -> str:
     return label
 
 
+def use_current_database() -> str:
+    """Set Django up on the database the environment names (an already built demo); a label."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clm.settings")
+    import django
+
+    django.setup()
+    from django.db import connection
+
+    return f"{connection.vendor} (current database)"
+
+
 def timed(fn, repeat: int) -> list[float]:
     """Wall times in milliseconds of `repeat` calls."""
     times = []

@@ -254,6 +254,7 @@ ROUTERS = [
     ("/", "clm.sales.api"),
     ("/", "clm.lifecycle.api"),
     ("/value", "clm.value.api"),
+    ("/kpis", "clm.reports.api"),
     ("/imports", "clm.io.api"),
     ("/", "clm.automation.api"),
     ("/privacy", "clm.io.api_privacy"),

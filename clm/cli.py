@@ -15,6 +15,7 @@ COMMANDS = {
     "train": "retrain the churn model on the company's own history",
     "backtest": "replay history and measure the early warning and the churn model: --from DATE --to DATE [--step 7d] [--json]",
     "clv": "fit CLV models on a file: clm clv bgnbd FILE ... | clm clv sbg --alive N0,N1,... [--json]",
+    "report": "the KPI catalogue with values, targets and inputs: clm report kpis [--as-of DATE] [--period month|quarter|year] [--json]",
     "prune_events": "delete raw usage events older than the retention age (rollups stay)",
     "issue_token": "issue a personal API token for a user",
     "worker": "run the background worker: playbook steps, scheduled jobs ([--workers N])",

@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "clm.lifecycle",
     "clm.value",
     "clm.automation",
+    "clm.reports",
     "clm.demo",
     "clm.io",
     "clm.web",

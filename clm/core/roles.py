@@ -4,7 +4,7 @@ from django.contrib.auth.models import Group, Permission
 
 from clm.core.models import Role
 
-CUSTOMER_APPS = ("customers", "commerce", "usage", "service", "sales", "lifecycle", "value", "automation")
+CUSTOMER_APPS = ("customers", "commerce", "usage", "service", "sales", "lifecycle", "value", "automation", "reports")
 
 # (app_label, model) -> actions beyond "view", per role. Every role can view customer data.
 EDITS = {
@@ -18,6 +18,7 @@ EDITS = {
         "value": ["loyaltyentry", "recommendation"],
         # and configures the channels playbooks send through
         "automation": ["task", "case", "emailtemplate", "emailtemplatevariant", "webhookendpoint", "robot"],
+        "reports": ["kpitarget"],
     },
     Role.SALES: {
         "customers": ["account", "contact", "interaction", "tag"],

@@ -17,6 +17,9 @@ from clm.core.access import visible_accounts
 from clm.customers.models import Account, Contact
 from clm.customers.services import fill_search_keys, search_term
 from clm.io import export
+from clm.reports import services as reports
+from clm.reports.kpis.base import Segment
+from clm.reports.periods import Period
 from clm.web.labels import BAND_LABELS
 from clm.web.templatetags.workspace import person
 
@@ -58,6 +61,9 @@ class Criteria:
     region: str = ""
     tag: int | None = None
     renewal_within: int | None = None
+    kpi: str = ""  # with kpi_period: only the accounts behind that KPI's number (the dashboard's drill-down)
+    kpi_period: str = ""
+    kpi_part: str = ""
     sort: str = "name"
     descending: bool = False
 
@@ -103,6 +109,12 @@ def filtered(user, criteria: Criteria, today: dt.date | None = None):
             renewal_date__lte=today + dt.timedelta(days=criteria.renewal_within),
         )
         accounts = accounts.filter(Exists(renewing))
+    if criteria.kpi and criteria.kpi_period:
+        segment = Segment(criteria.industry, criteria.region, criteria.owner, None, criteria.tag)
+        behind, _result = reports.kpi_accounts(
+            user, criteria.kpi, Period.parse(criteria.kpi_period), segment, part=criteria.kpi_part
+        )
+        accounts = accounts.filter(pk__in=behind.values("pk"))
     return accounts
 
 

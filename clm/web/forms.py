@@ -4,6 +4,7 @@ import zoneinfo
 
 from django import forms
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -11,6 +12,9 @@ from django.utils.translation import pgettext_lazy
 from clm.automation import work
 from clm.core.models import Role, User
 from clm.customers.models import Account, Contact, Interaction, LifecycleStage, Tag
+from clm.reports.catalogue import CATALOGUE
+from clm.reports.kpis.base import Segment
+from clm.reports.services import default_period, parse_period
 from clm.web.accounts import RENEWAL_WINDOWS, SORTS, Criteria
 from clm.web.labels import BAND_LABELS
 from clm.web.models import SavedView
@@ -34,6 +38,14 @@ def distinct_values(field: str) -> list[tuple[str, str]]:
     return [("", _("Any"))] + [(v, v) for v in values]
 
 
+def period_field(text: str):
+    """A reporting period typed in a form, or the reason it is not one, beside the field."""
+    try:
+        return parse_period(text)
+    except ValidationError as error:
+        raise forms.ValidationError(error.message_dict["period"]) from None
+
+
 class AccountFilterForm(forms.Form):
     q = forms.CharField(label=_("Search"), required=False, max_length=200)
     stage = forms.MultipleChoiceField(label=_("Stage"), required=False, choices=LifecycleStage.choices)
@@ -48,6 +60,9 @@ class AccountFilterForm(forms.Form):
         choices=[("", _("Any time"))] + [(d, _("%(days)s days") % {"days": d}) for d in RENEWAL_WINDOWS],
     )
     sort = forms.ChoiceField(required=False, choices=[(k, k) for k in SORTS] + [(f"-{k}", k) for k in SORTS])
+    kpi = forms.ChoiceField(required=False, choices=[("", "")] + [(k.key, k.name) for k in CATALOGUE])
+    period = forms.CharField(required=False, max_length=10)
+    part = forms.CharField(required=False, max_length=100)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -58,6 +73,10 @@ class AccountFilterForm(forms.Form):
         self.fields["tag"].choices = [("", _("Any"))] + [
             (t.pk, str(t)) for t in Tag.objects.select_related("category")
         ]
+
+    def clean_period(self):
+        period = self.cleaned_data["period"]
+        return period_field(period).label if period else period
 
     def criteria(self) -> Criteria:
         data = self.cleaned_data if self.is_valid() else {}
@@ -72,9 +91,45 @@ class AccountFilterForm(forms.Form):
             region=data.get("region", ""),
             tag=data.get("tag"),
             renewal_within=data.get("renewal"),
+            kpi=data.get("kpi", "") if data.get("period") else "",
+            kpi_period=data.get("period", "") if data.get("kpi") else "",
+            kpi_part=data.get("part", ""),
             sort=sort.lstrip("-"),
             descending=sort.startswith("-"),
         )
+
+
+class DashboardFilterForm(forms.Form):
+    """The dashboard's period and segment; a bad period is named beside the field and the last
+    whole month shown instead."""
+
+    kind = forms.ChoiceField(label=_("Period"), required=False, choices=[
+        ("month", _("Month")), ("quarter", _("Quarter")), ("year", _("Year"))])
+    period = forms.CharField(label=_("Which"), required=False, max_length=10,
+                             help_text=_("2026-11, 2026-Q4 or 2026; empty: the last whole one"))
+    industry = forms.ChoiceField(label=_("Industry"), required=False)
+    region = forms.ChoiceField(label=_("Region"), required=False)
+    owner = forms.TypedChoiceField(label=_("Owner"), required=False, coerce=int, empty_value=None)
+    tag = forms.TypedChoiceField(label=_("Tag"), required=False, coerce=int, empty_value=None)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].choices = staff_choices(Role.SALES)
+        self.fields["industry"].choices = distinct_values("industry")
+        self.fields["region"].choices = distinct_values("region")
+        self.fields["tag"].choices = [("", _("Any"))] + [(t.pk, str(t)) for t in Tag.objects.select_related("category")]
+
+    def clean_period(self):
+        text = self.cleaned_data["period"]
+        return period_field(text) if text else None
+
+    def choice(self):
+        """(period, segment): what was asked, or the last whole period where the period is bad."""
+        self.is_valid()
+        data = self.cleaned_data
+        period = data.get("period") or default_period(data.get("kind") or "month")
+        segment = Segment(data.get("industry") or "", data.get("region") or "", data.get("owner"), None, data.get("tag"))
+        return period, segment
 
 
 class IdsField(forms.Field):

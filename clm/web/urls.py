@@ -26,6 +26,10 @@ auth = [
 
 urlpatterns = auth + [
     path("", views.home, name="home"),
+    path("work/", views.my_work, name="my_work"),
+    path("dashboard/", views.dashboard, name="dashboard"),
+    path("dashboard/export.csv", views.dashboard_export, {"fmt": "csv"}, name="dashboard_export_csv"),
+    path("dashboard/export.xlsx", views.dashboard_export, {"fmt": "xlsx"}, name="dashboard_export_xlsx"),
     path("accounts/", views.account_list, name="accounts"),
     path("accounts/bulk/", views.account_bulk, name="accounts_bulk"),
     path("accounts/export.csv", views.account_export, name="accounts_export"),

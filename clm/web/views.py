@@ -1,10 +1,12 @@
 """The workspace pages. Each view parses, finds what the user may see (clm.core.access), calls a
 read model or an action, and renders; htmx requests get the fragment they asked for."""
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponseBadRequest, StreamingHttpResponse
+from django.http import HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -14,9 +16,12 @@ from django.views.decorators.http import require_GET, require_POST
 from clm.core.access import can_edit, visible_accounts, visible_records
 from clm.core.crud import one_or_404
 from clm.customers import actions as account_actions
-from clm.customers.models import Account, Contact, Interaction, Tag
+from clm.customers.models import Account, Contact, Interaction, LifecycleStage, Tag
+from clm.customers.services import manages_accounts
 from clm.io import export
+from clm.reports import services as reports
 from clm.web import actions, overview, worklist
+from clm.web import dashboard as dashboards
 from clm.web import timeline as timelines
 from clm.web import work_forms as worklist_forms
 from clm.web.accounts import export_csv as accounts_export_csv
@@ -24,6 +29,7 @@ from clm.web.accounts import page as accounts_page
 from clm.web.forms import (
     AccountFilterForm,
     BulkActionForm,
+    DashboardFilterForm,
     InteractionForm,
     LanguageForm,
     PreferencesForm,
@@ -43,6 +49,37 @@ def is_htmx(request) -> bool:
 
 @login_required
 def home(request):
+    """Managers and admins land on the dashboard; everyone else on their own work."""
+    if manages_accounts(request.user):
+        return dashboard(request)
+    return my_work(request)
+
+
+@login_required
+@require_GET
+def dashboard(request):
+    form = DashboardFilterForm(request.GET)
+    period, segment = form.choice()
+    return render(request, "web/dashboard.html", {
+        "form": form, "board": dashboards.dashboard(request.user, period, segment), "nav": "dashboard",
+        "query": urlencode({"period": period.label, **segment.as_query()}),
+    })
+
+
+@login_required
+@require_GET
+def dashboard_export(request, fmt: str):
+    """The dashboard's KPI table (the same rows as the tiles) as CSV or XLSX."""
+    period, segment = DashboardFilterForm(request.GET).choice()
+    rows = reports.kpi_table(request.user, period, segment)
+    body = reports.write_csv(rows, period) if fmt == "csv" else reports.write_xlsx(rows, period)
+    response = HttpResponse(body, content_type=export.content_type(fmt))
+    response["Content-Disposition"] = f'attachment; filename="kpis-{period.label}.{fmt}"'
+    return response
+
+
+@login_required
+def my_work(request):
     return render(request, "web/home.html", {
         "work": overview.my_work(request.user), "mine": worklist.my_worklist(request.user), "nav": "home",
         "task_form": worklist_forms.TaskForm(), "can_add": request.user.has_perm("automation.add_task"),
@@ -62,6 +99,7 @@ def account_list(request):
         "saved_views": SavedView.objects.filter(user=request.user),
         "can_edit": can_edit(request.user, Account),
         "nav": "accounts",
+        **_kpi_filter(form.criteria()),
     }
     if is_htmx(request):
         response = render(request, "web/accounts/_table.html", context)
@@ -70,6 +108,17 @@ def account_list(request):
         response = render(request, "web/accounts/list.html", context)
     response["Vary"] = "HX-Request"
     return response
+
+
+def _kpi_filter(criteria) -> dict:
+    """The KPI a drill-down from the dashboard narrowed the list to, named for the page."""
+    if not criteria.kpi:
+        return {}
+    part = criteria.kpi_part
+    return {
+        "kpi_name": reports.find(criteria.kpi).name,
+        "kpi_part": dict(LifecycleStage.choices).get(part, part),
+    }
 
 
 @login_required

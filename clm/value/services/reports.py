@@ -84,33 +84,36 @@ def cohort_report(changes, orders, as_of: dt.date, *, basis: str = "contracts") 
     return report
 
 
-def cac_report(as_of: dt.date, *, period: str | None = "month") -> dict:
-    """CAC per channel and period with LTV:CAC, CAC as a share of LTV and its health (seed 000:
-    healthy below 30%, warning to 50%, alarm above) and CAC payback months. LTV is the mean
-    CLV (historical + future) of the channel's new customers, from the latest estimates up to
-    ``as_of``; monthly margin is their current monthly margin (contracts) or their margin so far
-    per month of tenure (orders)."""
-    from clm.analytics.acquisition import unit_economics
-    from clm.analytics.clv.formulas import ALARM_CAC_SHARE, HEALTHY_CAC_SHARE
+def acquisition_frames(
+    as_of: dt.date, since: dt.date | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dt.date | None]:
+    """What the unit economics read on ``as_of``: spend per channel and month, new customers by
+    channel, and each account's LTV (mean CLV, historical + future, from the latest estimates up
+    to ``as_of``) with its monthly margin (current monthly margin for contracts, margin so far
+    per month of tenure for orders); and the day of those estimates. With ``since``, only the
+    spend, customers and estimates from that day on (one period's economics)."""
     from clm.sales.models import ChannelSpend
 
+    spent = ChannelSpend.objects.filter(month__lte=as_of)
+    won = Account.objects.filter(customer_since__lte=as_of)
+    if since is not None:
+        spent = spent.filter(month__gte=since.replace(day=1))
+        won = won.filter(customer_since__gte=since)
     spend = read_frame(
-        ChannelSpend.objects.filter(month__lte=as_of)
-        .order_by()
-        .values_list("channel", "month", money("amount")),
-        ["channel", "month", "amount"],
+        spent.order_by().values_list("channel", "month", money("amount")), ["channel", "month", "amount"]
     )
     customers = read_frame(
-        Account.objects.filter(customer_since__lte=as_of)
-        .order_by()
-        .values_list("id", "acquisition_channel", "customer_since"),
+        won.order_by().values_list("id", "acquisition_channel", "customer_since"),
         ["account_id", "acquisition_channel", "customer_since"],
     )
     latest = CLVEstimate.objects.filter(as_of__lte=as_of).aggregate(day=models.Max("as_of"))["day"]
     values = pd.DataFrame(columns=["account_id", "ltv", "monthly_margin"])
     if latest is not None:
+        estimates = CLVEstimate.objects.filter(as_of=latest)
+        if since is not None:
+            estimates = estimates.filter(account__in=won)
         rows = list(
-            CLVEstimate.objects.filter(as_of=latest).values_list(
+            estimates.values_list(
                 "account_id", money("value"), money("historical_value"), "inputs"
             )
         )
@@ -125,6 +128,17 @@ def cac_report(as_of: dt.date, *, period: str | None = "month") -> dict:
         values = pd.DataFrame(
             {"account_id": [r[0] for r in rows], "ltv": [float(r[1]) for r in rows], "monthly_margin": margin}
         )
+    return spend, customers, values, latest
+
+
+def cac_report(as_of: dt.date, *, period: str | None = "month") -> dict:
+    """CAC per channel and period with LTV:CAC, CAC as a share of LTV and its health (seed 000:
+    healthy below 30%, warning to 50%, alarm above) and CAC payback months, from
+    ``acquisition_frames``."""
+    from clm.analytics.acquisition import unit_economics
+    from clm.analytics.clv.formulas import ALARM_CAC_SHARE, HEALTHY_CAC_SHARE
+
+    spend, customers, values, latest = acquisition_frames(as_of)
     table = unit_economics(spend, customers, values, period=period, as_of=as_of)
     out = []
     for row in table.itertuples(index=False):

@@ -1,0 +1,105 @@
+"""Acquisition KPIs: leads and their funnel (MAL → MQL → SQL → won), opportunities won, the sales
+cycle, and how people engage with the emails sent (clm.sales, clm.automation's deliveries)."""
+
+from __future__ import annotations
+
+import pandas as pd
+from django.db.models import Count, F, Q
+from django.utils.translation import gettext as _
+
+from clm.automation.models import Delivery
+from clm.sales.models import Lead, Opportunity
+
+from .base import Result, Scope, mean, missing, share
+
+
+def not_by_segment() -> str:
+    return _("Leads have no industry, region or owner's team until they convert: this KPI is not split by segment.")
+
+
+def _leads(scope: Scope):
+    return scope.visible(Lead)
+
+
+def new_leads(scope: Scope, period) -> Result:
+    if scope.segment:
+        return missing(not_by_segment())
+    start, end = scope.day_range(period)
+    leads = _leads(scope).filter(mal_at__gte=start, mal_at__lt=end)
+    count = leads.count()
+    if not count and not _leads(scope).exists():
+        return missing(_("No lead is recorded yet."))
+    ids = leads.exclude(account=None).values_list("account_id", flat=True).distinct()
+    return Result(value=float(count), numerator=float(count), account_ids=sorted(ids))
+
+
+def icp_match(scope: Scope, period) -> Result:
+    return missing(_("No ideal customer profile (ICP) is defined yet, so leads cannot be matched to one."))
+
+
+def lead_conversion(scope: Scope, period) -> Result:
+    """Leads that came in during the period, and how far they have got: MQL, SQL, won."""
+    if scope.segment:
+        return missing(not_by_segment())
+    start, end = scope.day_range(period)
+    funnel = _leads(scope).filter(mal_at__gte=start, mal_at__lt=end).aggregate(
+        leads=Count("pk"), mql=Count("mql_at"), sql=Count("sql_at"), won=Count("converted_at"),
+    )
+    won_ids = (
+        _leads(scope).filter(mal_at__gte=start, mal_at__lt=end, converted_at__isnull=False)
+        .exclude(account=None).values_list("account_id", flat=True).distinct()
+    )
+    return share(funnel["won"], funnel["leads"], won_ids,
+                 breakdown={k: float(funnel[k]) for k in ("leads", "mql", "sql", "won")},
+                 when_empty=_("No lead came in during %(period)s.") % {"period": period.label})
+
+
+def win_rate(scope: Scope, period) -> Result:
+    """Opportunities closed in the period: won / (won + lost) — 项目赢单率."""
+    closed = scope.records(Opportunity.objects.filter(
+        stage__in=Opportunity.CLOSED, closed_on__gte=period.start, closed_on__lte=period.as_of(scope.today),
+    ))
+    counts = dict(closed.order_by().values_list("stage").annotate(n=Count("pk")))
+    won = counts.get(Opportunity.Stage.WON, 0)
+    total = won + counts.get(Opportunity.Stage.LOST, 0)
+    ids = closed.filter(stage=Opportunity.Stage.WON).values_list("account_id", flat=True).distinct()
+    return share(won, total, ids, breakdown={"won": float(won), "lost": float(total - won)},
+                 when_empty=_("No opportunity was closed in %(period)s.") % {"period": period.label})
+
+
+def sales_cycle(scope: Scope, period) -> Result:
+    """Mean days from a lead's arrival (MAL) to its conversion, for the leads converted in the period."""
+    if scope.segment:
+        return missing(not_by_segment())
+    start, end = scope.day_range(period)
+    rows = list(
+        _leads(scope).filter(converted_at__gte=start, converted_at__lt=end)
+        .values_list("account_id", "mal_at", "converted_at")
+    )
+    days = pd.Series([(won - came).total_seconds() / 86400 for _a, came, won in rows], dtype=float)
+    return mean(days, [a for a, _c, _w in rows if a is not None],
+                when_empty=_("No lead was converted in %(period)s.") % {"period": period.label})
+
+
+def _emails(scope: Scope, period):
+    start, end = scope.day_range(period)
+    return scope.records(Delivery.objects.filter(
+        channel=Delivery.Channel.EMAIL, status=Delivery.Status.SENT, sent_at__gte=start, sent_at__lt=end,
+    ))
+
+
+def _engagement(scope: Scope, period, field: str) -> Result:
+    emails = _emails(scope, period)
+    counts = emails.aggregate(sent=Count("pk"), engaged=Count(field))
+    ids = emails.filter(Q(**{f"{field}__isnull": False}), account__isnull=False).values_list(
+        F("account_id"), flat=True).distinct()
+    return share(counts["engaged"], counts["sent"], ids,
+                 when_empty=_("No email was sent in %(period)s.") % {"period": period.label})
+
+
+def email_open_rate(scope: Scope, period) -> Result:
+    return _engagement(scope, period, "opened_at")
+
+
+def email_click_rate(scope: Scope, period) -> Result:
+    return _engagement(scope, period, "clicked_at")

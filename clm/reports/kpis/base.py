@@ -1,0 +1,172 @@
+"""What every KPI function takes and gives: the Scope of records, and the Result."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import pandas as pd
+from django.db.models import Min, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from clm.analytics.revenue import account_mrr_by_month
+from clm.commerce.frames import change_frame
+from clm.commerce.models import SubscriptionChange
+from clm.core.access import restrict, sees_everything, visible_records
+from clm.customers.models import Account
+from clm.reports.periods import Period
+
+
+@dataclass
+class Result:
+    value: float | None = None
+    numerator: float | None = None
+    denominator: float | None = None
+    account_ids: list[int] = field(default_factory=list)
+    breakdown: dict[str, float] = field(default_factory=dict)
+    groups: dict[str, list[int]] = field(default_factory=dict)  # the accounts behind each breakdown entry
+    no_data: str | None = None  # why there is no value, in the user's language
+
+    @property
+    def has_value(self) -> bool:
+        return self.no_data is None and self.value is not None
+
+
+def missing(reason) -> Result:
+    return Result(no_data=str(reason))
+
+
+def share(numerator, denominator, account_ids, *, when_empty, breakdown=None) -> Result:
+    """numerator / denominator, or no data (``when_empty``) without a denominator."""
+    if not denominator:
+        return missing(when_empty)
+    return Result(
+        value=numerator / denominator,
+        numerator=float(numerator),
+        denominator=float(denominator),
+        account_ids=sorted(int(i) for i in account_ids),
+        breakdown=breakdown or {},
+    )
+
+
+def mean(values: pd.Series, account_ids, *, when_empty, breakdown=None) -> Result:
+    if values.empty:
+        return missing(when_empty)
+    return Result(
+        value=float(values.mean()),
+        numerator=float(values.sum()),
+        denominator=float(len(values)),
+        account_ids=sorted({int(i) for i in account_ids}),
+        breakdown=breakdown or {},
+    )
+
+
+@dataclass(frozen=True)
+class Segment:
+    """Accounts narrowed by industry, region, sales owner, team (owner's or CSM's) or tag."""
+
+    industry: str = ""
+    region: str = ""
+    owner: int | None = None
+    team: int | None = None
+    tag: int | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.industry or self.region or self.owner or self.team or self.tag)
+
+    def q(self, prefix: str = "") -> Q:
+        condition = Q()
+        if self.industry:
+            condition &= Q(**{f"{prefix}industry": self.industry})
+        if self.region:
+            condition &= Q(**{f"{prefix}region": self.region})
+        if self.owner:
+            condition &= Q(**{f"{prefix}sales_owner_id": self.owner})
+        if self.team:
+            condition &= Q(**{f"{prefix}sales_owner__team_id": self.team}) | Q(**{f"{prefix}csm__team_id": self.team})
+        if self.tag:
+            condition &= Q(**{f"{prefix}tags": self.tag})
+        return condition
+
+    def as_query(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if v}
+
+
+class Scope:
+    """The records one user may see (clm.core.access; ``user=None``: every record, for the CLI
+    and scheduled jobs), narrowed to a segment; the frames several KPIs read are loaded once, up
+    to ``today``, and each period reads its slice."""
+
+    def __init__(self, user, segment: Segment | None = None, today: dt.date | None = None):
+        self.user = user
+        self.segment = segment or Segment()
+        self.today = today or timezone.localdate()
+        self._memo = {}
+
+    def memo(self, key, compute):
+        """``compute()`` once per scope: a frame several KPIs or periods read."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
+
+    @cached_property
+    def company_wide(self) -> bool:
+        """The whole company's records: company figures (spend, leads) only make sense then."""
+        return (self.user is None or sees_everything(self.user)) and not self.segment
+
+    def visible(self, model):
+        """Every record of ``model`` the scope's user may see (records without an account too)."""
+        return model._default_manager.all() if self.user is None else visible_records(model, self.user)
+
+    def _in_segment(self):
+        # a sub-select, not a join: a tag would repeat rows, and DISTINCT fights ORDER BY
+        return Account.objects.filter(self.segment.q()).values("pk")
+
+    @property
+    def accounts(self):
+        accounts = self.visible(Account)
+        return accounts.filter(pk__in=self._in_segment()) if self.segment else accounts
+
+    def records(self, queryset, path: str = "account"):
+        """Account-owned records (orders, tickets...) of the scope's accounts."""
+        if self.user is not None:
+            queryset = restrict(queryset, self.user, path)
+        return queryset.filter(**{f"{path}__in": self._in_segment()}) if self.segment else queryset
+
+    @cached_property
+    def mrr(self) -> pd.DataFrame:
+        """Each account's MRR at the end of each month up to today (clm.analytics.revenue)."""
+        changes = self.records(SubscriptionChange.objects.all())
+        frame = change_frame(changes, as_of=self.today)
+        return account_mrr_by_month(frame, end=self.today)
+
+    def mrr_at(self, month_end: dt.date) -> pd.Series:
+        """MRR per account at the end of the month of ``month_end`` (accounts with MRR only)."""
+        month = pd.Period(month_end, "M")
+        rows = self.mrr[self.mrr["month"] == month]
+        return rows.set_index("account_id")["mrr"]
+
+    def day_range(self, period: Period) -> tuple[dt.datetime, dt.datetime]:
+        """The period as aware datetimes [start, end) in the current time zone, for timestamps."""
+        zone = timezone.get_current_timezone()
+        start = dt.datetime.combine(period.start, dt.time.min, zone)
+        end = dt.datetime.combine(period.as_of(self.today) + dt.timedelta(days=1), dt.time.min, zone)
+        return start, end
+
+
+def not_computed_by(model, scope: Scope, what) -> str:
+    """Why a table of daily results (CLV estimates, value classes) has nothing for a period."""
+    first = scope.records(model.objects.all()).aggregate(first=Min("as_of"))["first"]
+    if first is None:
+        return _("%(what)s has not been computed yet (run “clm clv”).") % {"what": what}
+    return _("%(what)s: first computed on %(first)s, after this period.") % {"what": what, "first": first}
+
+
+def finite(value) -> float | None:
+    if value is None or value is pd.NA:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None

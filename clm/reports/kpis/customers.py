@@ -1,0 +1,172 @@
+"""Customer KPIs of activation and growth: early activity of new customers and their time to
+first value (clm.usage's daily rollups), repurchase (orders), NPS (clm.analytics.nps), high-value
+share (RFM value classes), referrals, and win-back cases (clm.automation)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+from django.db.models import Count, Max, Min
+from django.utils.translation import gettext as _
+
+from clm.analytics.nps import net_promoter_score
+from clm.automation.models import Case
+from clm.commerce.models import Order
+from clm.core.frames import day_numbers, iso, read_frame
+from clm.service.models import SurveyResponse
+from clm.usage.models import Feature, UsageDaily, UsageFeatureDaily
+from clm.value.models import TierAssignment
+
+from .base import Result, Scope, mean, missing, not_computed_by, share
+
+HIGH_VALUE = "important_value"  # 重要价值客户, the top cell of the RFM value map (clm.analytics.rfm)
+
+
+def _new_customers(scope: Scope, period) -> dict[int, dt.date]:
+    return dict(
+        scope.accounts.filter(customer_since__gte=period.start, customer_since__lte=period.as_of(scope.today))
+        .order_by().values_list("pk", "customer_since")
+    )
+
+
+def _no_new(period) -> str:
+    return _("No customer started in %(period)s.") % {"period": period.label}
+
+
+def _active_within(scope: Scope, period, days: int) -> Result:
+    """Of the customers who started in the period and have been customers for ``days`` days by
+    now, the share with an active user on at least one of their first ``days`` days."""
+    new = _new_customers(scope, period)
+    if not new:
+        return missing(_no_new(period))
+    if not UsageDaily.objects.exists():
+        return missing(_("No product usage is recorded yet."))
+    observed = {a: since for a, since in new.items() if since + dt.timedelta(days=days - 1) < scope.today}
+    if not observed:
+        return missing(_("None of the customers who started in %(period)s has been one for %(days)s days yet.")
+                       % {"period": period.label, "days": days})
+    usage = UsageDaily.objects.filter(
+        account_id__in=list(observed), active_users__gt=0,
+        day__gte=min(observed.values()), day__lte=max(observed.values()) + dt.timedelta(days=days - 1),
+    ).order_by().values_list("account_id", "day")
+    active = {a for a, day in usage if 0 <= (day - observed[a]).days < days}
+    return share(len(active), len(observed), active, when_empty=_no_new(period))
+
+
+def active_rate_7d(scope: Scope, period) -> Result:
+    return _active_within(scope, period, 7)
+
+
+def active_rate_30d(scope: Scope, period) -> Result:
+    return _active_within(scope, period, 30)
+
+
+def time_to_first_value(scope: Scope, period) -> Result:
+    """Mean days from the start of a customer who started in the period to its first day of
+    core-feature use, over those who have used one (the others are counted apart)."""
+    new = _new_customers(scope, period)
+    if not new:
+        return missing(_no_new(period))
+    core = list(Feature.objects.filter(is_core=True).values_list("key", flat=True))
+    if not core:
+        return missing(_("No core feature is marked, so first value cannot be seen (mark them in Features)."))
+    first = dict(
+        UsageFeatureDaily.objects.filter(account_id__in=list(new), feature__in=core, day__lte=scope.today)
+        .order_by().values("account_id").annotate(first=Min("day")).values_list("account_id", "first")
+    )
+    reached = {a: (max(day, new[a]) - new[a]).days for a, day in first.items()}
+    result = mean(pd.Series(list(reached.values()), dtype=float), reached,
+                  when_empty=_("None of the customers who started in %(period)s has used a core feature yet.")
+                  % {"period": period.label})
+    result.breakdown = {"reached": float(len(reached)), "not_yet": float(len(new) - len(reached))}
+    return result
+
+
+def _order_days(scope: Scope, period) -> pd.DataFrame:
+    """The days on which the accounts that ordered in the period ordered, up to its end (the
+    period's buyers and their earlier orders: all repurchase reads), as days since 1970."""
+
+    def load():
+        orders = scope.records(Order.objects.filter(ordered_on__lte=period.as_of(scope.today)))
+        buyers = orders.filter(ordered_on__gte=period.start).values("account_id")
+        frame = read_frame(
+            orders.filter(account_id__in=buyers).order_by().values_list("account_id", iso("ordered_on")).distinct(),
+            ["account_id", "day"],
+        )
+        frame["day"] = day_numbers(frame["day"])
+        return frame.sort_values(["account_id", "day"], ignore_index=True)
+
+    return scope.memo(("order days", period.label), load)
+
+
+def repurchase_rate(scope: Scope, period) -> Result:
+    """Of the accounts that ordered in the period, the share that had ordered before it (复购率)."""
+    orders = _order_days(scope, period)
+    start = int(np.datetime64(period.start, "D").astype(np.int64))
+    buyers = orders[orders["day"] >= start]["account_id"].unique()
+    again = orders[orders["day"] < start]["account_id"].unique()
+    return share(len(again), len(buyers), again,
+                 when_empty=_("No order was placed in %(period)s.") % {"period": period.label})
+
+
+def repurchase_interval(scope: Scope, period) -> Result:
+    """Mean days between an order in the period and the same account's previous order (复购周期)."""
+    orders = _order_days(scope, period)
+    gap = orders.groupby("account_id")["day"].diff()
+    inside = (orders["day"] >= int(np.datetime64(period.start, "D").astype(np.int64))) & gap.notna()
+    return mean(gap[inside].astype(float), orders.loc[inside, "account_id"],
+                when_empty=_("No repeat order was placed in %(period)s.") % {"period": period.label})
+
+
+def nps(scope: Scope, period) -> Result:
+    start, end = scope.day_range(period)
+    rows = list(scope.records(SurveyResponse.objects.filter(
+        kind=SurveyResponse.Kind.NPS, responded_at__gte=start, responded_at__lt=end,
+    )).values_list("account_id", "score"))
+    score = net_promoter_score([s for _a, s in rows])
+    if score.score is None:
+        return missing(_("No NPS answer came in during %(period)s.") % {"period": period.label})
+    return Result(
+        value=score.score, numerator=float(score.promoters - score.detractors), denominator=float(score.responses),
+        account_ids=sorted({a for a, _s in rows}),
+        breakdown={"promoters": float(score.promoters), "passives": float(score.passives),
+                   "detractors": float(score.detractors)},
+    )
+
+
+def high_value_share(scope: Scope, period) -> Result:
+    """Share of the accounts with a value class (RFM, latest run up to the period's end) that are
+    important-value customers (重要价值客户)."""
+    tiers = scope.records(TierAssignment.objects.filter(as_of__lte=period.as_of(scope.today)))
+    day = tiers.aggregate(day=Max("as_of"))["day"]
+    if day is None:
+        return missing(not_computed_by(TierAssignment, scope, _("Value classes")))
+    rows = list(tiers.filter(as_of=day).exclude(value_class="").values_list("account_id", "value_class"))
+    high = [a for a, c in rows if c == HIGH_VALUE]
+    return share(len(high), len(rows), high,
+                 when_empty=_("No account has bought enough to be given a value class yet."))
+
+
+def referral_rate(scope: Scope, period) -> Result:
+    """Share of the customers who started in the period that were referred by another customer."""
+    if not scope.accounts.filter(referred_by_account__isnull=False).exists() and not scope.accounts.filter(
+        referred_by_contact__isnull=False
+    ).exists():
+        return missing(_("No referral is recorded yet (“referred by” on the account)."))
+    new = scope.accounts.filter(customer_since__gte=period.start, customer_since__lte=period.as_of(scope.today))
+    referred = new.exclude(referred_by_account=None, referred_by_contact=None).values_list("pk", flat=True)
+    return share(len(referred), new.count(), referred, when_empty=_no_new(period))
+
+
+def winback_success(scope: Scope, period) -> Result:
+    start, end = scope.day_range(period)
+    closed = scope.records(Case.objects.filter(
+        type=Case.Type.WIN_BACK, status=Case.Status.CLOSED, closed_at__gte=start, closed_at__lt=end,
+    ))
+    counts = dict(closed.order_by().values_list("outcome").annotate(n=Count("pk")))
+    won = counts.get(Case.Outcome.SUCCESS, 0)
+    ids = closed.filter(outcome=Case.Outcome.SUCCESS).values_list("account_id", flat=True).distinct()
+    return share(won, sum(counts.values()), ids, breakdown={"won_back": float(won), "lost": float(sum(counts.values()) - won)},
+                 when_empty=_("No win-back case was closed in %(period)s.") % {"period": period.label})
