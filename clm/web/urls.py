@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from clm.web import playbook_views, views, work_views
+from clm.web import playbook_views, token_views, views, work_views
 
 app_name = "web"
 
@@ -47,5 +47,7 @@ urlpatterns = auth + [
     path("playbooks/<int:pk>/steps/<slug:action>/", playbook_views.playbook_step, name="playbook_step"),
     path("playbooks/enrollments/<int:pk>/", playbook_views.enrollment_detail, name="playbook_enrollment"),
     path("preferences/", views.preferences, name="preferences"),
+    path("preferences/tokens/", token_views.token_list, name="tokens"),
+    path("preferences/tokens/<int:pk>/revoke/", token_views.token_revoke, name="token_revoke"),
     path("language/", views.set_language, name="set_language"),
 ]
