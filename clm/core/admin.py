@@ -23,6 +23,17 @@ class AuditedAdmin(admin.ModelAdmin):
         for obj in queryset:
             services.delete(obj, actor=request.user, via="admin")
 
+    def save_formset(self, request, form, formset, change):
+        """Inline rows (an account's contacts) are saved through the services too."""
+        formset.save(commit=False)
+        for obj in formset.deleted_objects:
+            services.delete(obj, actor=request.user, via="admin")
+        for obj in formset.new_objects:
+            services.save_new(obj, actor=request.user, via="admin")
+        for obj, _fields in formset.changed_objects:
+            services.save_changed(obj, actor=request.user, via="admin")
+        formset.save_m2m()
+
 
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):

@@ -148,6 +148,31 @@ def check_reassignments(written: Written) -> None:
             )
 
 
+@write_rule(Interaction)
+def check_interaction_owners(written: Written) -> None:
+    """An interaction is owned by the person who logs it (one logged with no owner becomes
+    theirs); giving it to someone else follows the accounts' rule (may_reassign), however the
+    change arrives: the API, the admin or an import."""
+    actor = written.human_actor
+    if actor is None:
+        return
+    refused = 0
+    for batch in in_batches(written.created):
+        Interaction.objects.filter(pk__in=batch, owner=None).update(owner=actor)
+        if not manages_accounts(actor):
+            refused += Interaction.objects.filter(pk__in=batch).exclude(owner=actor).count()
+    refused += sum(
+        1
+        for _, holder, after, _ in written.moved("owner_id")
+        if not may_reassign(actor, "owner_id", {"owner_id": holder}, after)
+    )
+    if refused:
+        raise PermissionDenied(
+            _("Only a manager may log or hand over interactions in someone else's name (%(count)s refused).")
+            % {"count": refused}
+        )
+
+
 @write_rule(Account)
 def default_owner(written: Written) -> None:
     """New accounts written by a Sales or CSM user with no owner given become theirs, so a user
