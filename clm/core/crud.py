@@ -24,7 +24,7 @@ from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field
 
 from clm.core import services
 from clm.core.access import account_path, visible_accounts, visible_records
-from clm.core.text import BIDI_CONTROLS, BIDI_MESSAGE, BLANK_MESSAGE
+from clm.core.text import BIDI_CONTROLS, BIDI_MESSAGE, BLANK_MESSAGE, EXTERNAL_ID_UNAVAILABLE
 
 MAX_LIMIT = 500
 DEFAULT_LIMIT = 50
@@ -462,6 +462,8 @@ def conflict_or_invalid(exc: ValidationError):
                     [] if key == NON_FIELD_ERRORS else [key]
                 )
                 message = " ".join(error.messages)
+                if "external_id" in fields:  # the same answer whether or not the holder is visible
+                    message = translation.gettext(EXTERNAL_ID_UNAVAILABLE).capitalize() + "."
                 raise ApiError(409, "conflict", message, [{"loc": ["body", *fields], "message": message}])
     raise exc
 
