@@ -56,7 +56,7 @@ class TokenIn(InputSchema):
     )
 
 
-@router.get("/me", response=MeOut, summary="The authenticated user")
+@router.get("/me", operation_id="get_me", response=MeOut, summary="The authenticated user")
 def me(request):
     user = request.user
     return {
@@ -73,7 +73,7 @@ def me(request):
     }
 
 
-@router.get("/tokens", response=list[TokenOut], summary="My API tokens")
+@router.get("/tokens", operation_id="list_tokens", response=list[TokenOut], summary="My API tokens")
 def list_tokens(request):
     return ApiToken.objects.filter(user=request.user).order_by("-created_at", "-id")
 

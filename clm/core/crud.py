@@ -8,6 +8,7 @@ clm.core.services (validated, audited with via="api", hooks run)."""
 
 import datetime as dt
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -620,7 +621,11 @@ def register(router: Router, res: Resource) -> None:
         return stable(qs.select_related(*res.select_related).prefetch_related(*res.prefetch_related), model)
 
     @router.get(
-        f"/{res.path}", response=Page, operation_id=f"list_{res.name}", tags=tags, summary=f"List {plural}"
+        f"/{res.path}",
+        response=Page,
+        operation_id=f"list_{re.sub(r'[^a-z0-9]+', '_', res.path)}",  # list_accounts, list_tag_categories
+        tags=tags,
+        summary=f"List {plural}",
     )
     def list_records(request, filters: Query[Filters], limit: Limit = DEFAULT_LIMIT, offset: Offset = 0):
         require(request.user, "view", model)

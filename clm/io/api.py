@@ -127,7 +127,7 @@ def disk_name(uploaded: str, limit: int = 200) -> str:
     return stem.encode()[:room].decode("utf-8", "ignore") + suffix
 
 
-@router.post("/{kind}", response={200: JobOut, 202: JobOut, 422: dict})
+@router.post("/{kind}", operation_id="start_import", response={200: JobOut, 202: JobOut, 422: dict})
 @transaction.non_atomic_requests  # the job row commits before a worker may claim it
 def upload(
     request,
@@ -199,12 +199,12 @@ def _job(request, job_id: int) -> ImportJob:
     return job
 
 
-@router.get("/jobs/{job_id}", response=JobOut)
+@router.get("/jobs/{job_id}", operation_id="get_import_job", response=JobOut)
 def job_status(request, job_id: int):
     return job_out(_job(request, job_id))
 
 
-@router.get("/jobs/{job_id}/rejected")
+@router.get("/jobs/{job_id}/rejected", operation_id="get_rejected_rows")
 def rejected_rows(request, job_id: int):
     job = _job(request, job_id)
     path = (job.report or {}).get("rejected_file")
@@ -213,7 +213,7 @@ def rejected_rows(request, job_id: int):
     return FileResponse(open(path, "rb"), as_attachment=True, filename=f"{Path(job.original_name).stem}.rejected.csv")
 
 
-@router.get("/exports/{kind}")
+@router.get("/exports/{kind}", operation_id="export_records")
 def export_records(request, kind: str, format: str = "csv"):
     """Every record of a kind the caller may see, as CSV (UTF-8 with BOM) or XLSX, with the
     column names the importer recognises."""
