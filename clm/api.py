@@ -76,10 +76,58 @@ class HeaderToken(APIKeyHeader):
         return user
 
 
+ERROR_SCHEMA = {
+    "title": "Error",
+    "type": "object",
+    "required": ["error"],
+    "additionalProperties": False,
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message", "details"],
+            "additionalProperties": False,
+            "properties": {
+                "code": {"type": "string", "description": "invalid_request, not_found, forbidden, conflict, busy…"},
+                "message": {"type": "string"},
+                "details": {
+                    "type": "array",
+                    "maxItems": MAX_DETAILS,
+                    "items": {
+                        "type": "object",
+                        "required": ["loc", "message"],
+                        "additionalProperties": False,
+                        "properties": {
+                            "loc": {"type": "array", "items": {"type": ["string", "integer"]}},
+                            "message": {"type": "string"},
+                        },
+                    },
+                },
+                "details_omitted": {"type": "integer", "minimum": 1},
+            },
+        }
+    },
+}
+
+
 class CLMApi(NinjaAPI):
     """NinjaAPI whose unknown paths and wrong methods answer in the error format too. Each
     operation retries its own writes (see retry_writes), so the web's middleware leaves the
     API's views alone."""
+
+    def get_openapi_schema(self, **kwargs):
+        """Every operation may also answer with the one error format (401, 403, 404, 409, 413,
+        422, 503…): documented once as the `default` response, so a client parses errors and a
+        checker knows them."""
+        schema = super().get_openapi_schema(**kwargs)
+        schema.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+        default = {
+            "description": "An error: code, message and details (loc, message) of what is wrong",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+        }
+        for operations in schema["paths"].values():
+            for operation in operations.values():
+                operation["responses"].setdefault("default", default)
+        return schema
 
     def get_openapi_operation_id(self, operation) -> str:
         """An operation without an explicit id is named after its function (`list_accounts`, not

@@ -21,7 +21,7 @@ from django.http import Http404
 from django.utils import timezone, translation
 from ninja import FilterSchema, Query, Router, Schema, Status
 from ninja.errors import HttpError
-from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 from clm.core import services
 from clm.core.access import account_path, visible_accounts, visible_records
@@ -132,6 +132,22 @@ def _aware(value: dt.datetime) -> dt.datetime:
         raise ValueError("is out of range") from None
 
 
+NOT_BLANK_PATTERN = r"\S"
+
+
+def decimal_schema(max_digits: int, decimal_places: int) -> dict:
+    """What a decimal field takes, as JSON Schema: a string of at most its digits, or a whole
+    number (a JSON number with a fraction may not survive binary floating point exactly)."""
+    whole = max_digits - decimal_places
+    return {
+        "anyOf": [
+            {"type": "string", "pattern": rf"^-?\d{{1,{whole}}}(\.\d{{1,{decimal_places}}})?$"},
+            {"type": "integer", "minimum": -(10**whole) + 1, "maximum": 10**whole - 1},
+        ],
+        "examples": ["1234.50"],
+    }
+
+
 Text = Annotated[str, AfterValidator(_no_nul)]
 Json = Annotated[Any, BeforeValidator(_plain_json)]
 LocalDatetime = Annotated[dt.datetime, AfterValidator(_aware)]
@@ -165,8 +181,13 @@ def input_type(f: models.Field):
     if f.choices:
         return choice_of(f)
     if kind in ("CharField", "EmailField", "SlugField", "URLField"):
-        if not f.blank:
-            return Annotated[str, Field(max_length=f.max_length), AfterValidator(_no_nul), AfterValidator(_not_blank)]
+        if not f.blank:  # the schema says "something besides spaces" as the validator does
+            return Annotated[
+                str,
+                Field(max_length=f.max_length, json_schema_extra={"pattern": NOT_BLANK_PATTERN}),
+                AfterValidator(_no_nul),
+                AfterValidator(_not_blank),
+            ]
         return Annotated[str, Field(max_length=f.max_length), AfterValidator(_no_nul)]
     if kind == "TextField":
         return Text
@@ -175,7 +196,9 @@ def input_type(f: models.Field):
         return Annotated[int, Field(ge=low, le=high)]
     if kind == "DecimalField":
         return Annotated[
-            Decimal, Field(max_digits=f.max_digits, decimal_places=f.decimal_places, allow_inf_nan=False)
+            Decimal,
+            Field(max_digits=f.max_digits, decimal_places=f.decimal_places, allow_inf_nan=False),
+            WithJsonSchema(decimal_schema(f.max_digits, f.decimal_places)),
         ]
     if kind == "FloatField":
         return Annotated[float, Field(allow_inf_nan=False)]
@@ -326,8 +349,9 @@ def output_schema(model, name: str, *, exclude=(), m2m=(), extra: dict | None = 
 
 
 def input_schema(
-    model, name: str, *, partial: bool, read_only=(), exclude=(), optional=(), m2m=(), extra=None
+    model, name: str, *, partial: bool, read_only=(), exclude=(), optional=(), m2m=(), extra=None, rules=None
 ):
+    """`rules`: JSON Schema the object as a whole must meet (say, one of two fields required)."""
     fields = {}
     for f in writable_fields(model, read_only, exclude):
         annotation = input_type(f)
@@ -343,7 +367,8 @@ def input_schema(
     for m in m2m:
         fields[m] = (list[Id], Field(None))
     fields.update(extra or {})
-    return schema(name, fields, base=InputSchema)
+    namespace = {"model_config": ConfigDict(extra="forbid", json_schema_extra=rules)} if rules else None
+    return schema(name, fields, base=InputSchema, namespace=namespace)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -591,7 +616,9 @@ def register(router: Router, res: Resource) -> None:
     extra_in = dict(nested_in)
     if res.account_path == "account" and res.accept_external_account:
         extra_in["account_external_id"] = (
-            Annotated[Text | None, Field(None, max_length=100, description="the account's id in your system")],
+            Annotated[
+                Text | None, Field(None, min_length=1, max_length=100, description="the account's id in your system")
+            ],
             None,
         )
         extra_in["account_source"] = (Annotated[Text | None, Field(None, max_length=30)], None)
@@ -609,6 +636,15 @@ def register(router: Router, res: Resource) -> None:
         optional=tuple(optional),
         m2m=res.m2m,
         extra=extra_in,
+        # the account by CLM's id or by the caller's own
+        rules={
+            "anyOf": [
+                {"required": [key], "properties": {key: {"not": {"type": "null"}}}}
+                for key in ("account", "account_external_id")
+            ]
+        }
+        if "account" in optional and res.opts.get_field("account").null is False
+        else None,
     )
     Patch = input_schema(
         model, f"{label}Patch", partial=True, read_only=res.read_only, m2m=res.m2m, extra=extra_in
