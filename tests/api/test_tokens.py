@@ -15,6 +15,7 @@ from tests.api.conftest import ApiClient, assert_error
 from tests.factories import make_account
 
 pytestmark = pytest.mark.django_db
+EN = {"Accept-Language": "en"}
 
 
 def session(user) -> Client:
@@ -37,7 +38,7 @@ def test_a_read_only_token_reads_but_may_not_write(owner):
     _, raw = ApiToken.issue(owner, "BI", scope=ApiToken.Scope.READ)
     api = ApiClient(owner, token=raw)
     assert api.get("/accounts").status_code == 200
-    error = assert_error(api.post("/accounts", {"name": "新客户"}), 403, "forbidden")
+    error = assert_error(api.post("/accounts", {"name": "新客户"}, headers=EN), 403, "forbidden")
     assert "Read only" in error["message"]
     assert not ApiToken.objects.filter(name="x").exists()
 
@@ -58,7 +59,7 @@ def test_an_expired_token_is_refused_with_the_date_it_expired(owner):
     api = ApiClient(owner, token=raw)
     assert api.get("/me").status_code == 200
     ApiToken.objects.filter(pk=token.pk).update(expires_at=timezone.now() - dt.timedelta(minutes=1))
-    error = assert_error(api.get("/me"), 401, "unauthenticated")
+    error = assert_error(api.request("get", "/me", headers=EN), 401, "unauthenticated")
     assert "expired" in error["message"]
     listed = ApiClient(owner).get("/tokens").json_body
     assert {t["name"]: t["is_active"] for t in listed}["old"] is False
@@ -66,8 +67,10 @@ def test_an_expired_token_is_refused_with_the_date_it_expired(owner):
 
 def test_a_token_cannot_issue_another_token(owner):
     api = ApiClient(owner)
-    error = assert_error(api.post("/tokens", {"name": "more"}), 403, "forbidden")
+    error = assert_error(api.post("/tokens", {"name": "more"}, headers=EN), 403, "forbidden")
     assert "signed-in session" in error["message"]
+    chinese = assert_error(api.post("/tokens", {"name": "more"}), 403, "forbidden")  # the default language
+    assert "登录后的会话" in chinese["message"]
     assert list(ApiToken.objects.filter(user=owner).values_list("name", flat=True)) == ["tests"]
 
 
