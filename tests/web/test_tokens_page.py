@@ -15,14 +15,6 @@ from tests.api.conftest import ApiClient
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def signed_in(client, owner):
-    owner.language = "en"
-    owner.save()
-    client.force_login(owner)
-    return client
-
-
 def test_issuing_a_read_only_token_shows_it_once_and_lists_it(signed_in, owner):
     until = timezone.localdate() + dt.timedelta(days=30)
     page = signed_in.post(
