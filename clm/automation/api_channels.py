@@ -14,6 +14,7 @@ from pydantic import Field
 
 from clm.automation.channels import library, robots, webhooks
 from clm.automation.models import Delivery, EmailTemplate, Robot, WebhookEndpoint
+from clm.automation.models.channels import SECRET_ENV_PREFIX
 from clm.core import services
 from clm.core.crud import DEFAULT_LIMIT, InputSchema, Limit, Offset, Text, choice, one_or_404, paginate
 from clm.core.models import Role
@@ -21,7 +22,11 @@ from clm.core.models import Role
 router = Router()
 
 Name = Annotated[Text, Field(min_length=1, max_length=100)]
-Url = Annotated[Text, Field(min_length=1, max_length=500)]
+# What the schema can say of what is checked before any DNS look-up (Django's URL validator and
+# clm.core.outbound): http(s), a host name with a top-level domain, an optional port and path.
+URL_PATTERN = r"^https?://([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}(:[1-9][0-9]{0,3})?(/[^\s]*)?$"
+Url = Annotated[Text, Field(min_length=1, max_length=500, json_schema_extra={"pattern": URL_PATTERN})]
+SecretEnv = Annotated[str, Field(max_length=100, json_schema_extra={"pattern": rf"^({SECRET_ENV_PREFIX}[A-Z0-9_]+)?$"})]
 Language = Literal[tuple(code for code, _ in settings.LANGUAGES)]  # type: ignore[valid-type]
 
 
@@ -216,7 +221,7 @@ class WebhookIn(InputSchema):
     name: Name
     url: Url
     events: list[EventName] = []
-    secret_env: Annotated[str, Field(max_length=100)] = ""
+    secret_env: SecretEnv = ""
     active: bool = True
 
 
@@ -224,7 +229,7 @@ class WebhookPatch(InputSchema):
     name: Name | None = None
     url: Url | None = None
     events: list[EventName] | None = None
-    secret_env: Annotated[str, Field(max_length=100)] | None = None
+    secret_env: SecretEnv | None = None
     active: bool | None = None
 
 
