@@ -25,6 +25,8 @@ from ninja.errors import ValidationError as NinjaValidationError
 from ninja.params.models import BodyModel
 from ninja.security import APIKeyHeader, HttpBearer, django_auth
 
+from clm.core import tokens
+from clm.core.crud import ApiError
 from clm.core.db import RETRY_AFTER_SECONDS, is_busy, retrying
 from clm.core.http import SAFE_METHODS
 from clm.core.models import ApiToken
@@ -37,22 +39,28 @@ MAX_DETAILS = 50
 MAX_JSON_BODY = 1024 * 1024
 
 
-def user_for_token(raw: str):
-    """The active user a raw token belongs to, or None; records when the token was last used."""
+def user_for_token(request, raw: str):
+    """The active user a raw token belongs to, or None; refuses a known token that has expired or
+    whose scope does not cover this operation, and records when the token was last used."""
     if not raw or not raw.startswith(ApiToken.PREFIX):
         return None
     token = ApiToken.objects.select_related("user").filter(digest=ApiToken.hash(raw), revoked_at=None).first()
     if token is None or not token.user.is_active:
         return None
     now = timezone.now()
+    try:
+        tokens.check_use(token, request.method, getattr(request, "operation_id", None), now)
+    except tokens.TokenRefused as exc:
+        raise ApiError(exc.status, "unauthenticated" if exc.status == 401 else "forbidden", str(exc)) from None
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    request.api_token = token
     return token.user
 
 
 class BearerToken(HttpBearer):
     def authenticate(self, request, token):
-        user = user_for_token(token)
+        user = user_for_token(request, token)
         if user is not None:
             request.user = user
         return user
@@ -62,16 +70,69 @@ class HeaderToken(APIKeyHeader):
     param_name = "X-API-Key"
 
     def authenticate(self, request, key):
-        user = user_for_token(key)
+        user = user_for_token(request, key)
         if user is not None:
             request.user = user
         return user
+
+
+ERROR_SCHEMA = {
+    "title": "Error",
+    "type": "object",
+    "required": ["error"],
+    "additionalProperties": False,
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message", "details"],
+            "additionalProperties": False,
+            "properties": {
+                "code": {"type": "string", "description": "invalid_request, not_found, forbidden, conflict, busy…"},
+                "message": {"type": "string"},
+                "details": {
+                    "type": "array",
+                    "maxItems": MAX_DETAILS,
+                    "items": {
+                        "type": "object",
+                        "required": ["loc", "message"],
+                        "additionalProperties": False,
+                        "properties": {
+                            "loc": {"type": "array", "items": {"type": ["string", "integer"]}},
+                            "message": {"type": "string"},
+                        },
+                    },
+                },
+                "details_omitted": {"type": "integer", "minimum": 1},
+            },
+        }
+    },
+}
 
 
 class CLMApi(NinjaAPI):
     """NinjaAPI whose unknown paths and wrong methods answer in the error format too. Each
     operation retries its own writes (see retry_writes), so the web's middleware leaves the
     API's views alone."""
+
+    def get_openapi_schema(self, **kwargs):
+        """Every operation may also answer with the one error format (401, 403, 404, 409, 413,
+        422, 503…): documented once as the `default` response, so a client parses errors and a
+        checker knows them."""
+        schema = super().get_openapi_schema(**kwargs)
+        schema.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+        default = {
+            "description": "An error: code, message and details (loc, message) of what is wrong",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+        }
+        for operations in schema["paths"].values():
+            for operation in operations.values():
+                operation["responses"].setdefault("default", default)
+        return schema
+
+    def get_openapi_operation_id(self, operation) -> str:
+        """An operation without an explicit id is named after its function (`list_accounts`, not
+        the module path): the names generated clients give their methods."""
+        return operation.view_func.__name__
 
     def _get_urls(self):
         urls = super()._get_urls()
@@ -135,6 +196,21 @@ def bounded_body(run):
     return wrapped
 
 
+def note_operation(run):
+    """The operation's id, on the request before authentication: a token's scope is checked
+    against it."""
+    operation = run.__self__
+    operation_id = operation.operation_id or api.get_openapi_operation_id(operation)
+
+    @wraps(run)
+    def wrapped(request, **kwargs):
+        request.operation_id = operation_id
+        return run(request, **kwargs)
+
+    wrapped.__self__ = operation  # as on the bound method, for the view decorators after this one
+    return wrapped
+
+
 def retry_writes(view_func):
     """Each write operation runs in one transaction, retried when PostgreSQL aborts it as a
     deadlock victim or a serialization failure (clm.core.db.retrying); reads run as they are."""
@@ -151,6 +227,7 @@ def retry_writes(view_func):
     return wrapped
 
 
+api.add_decorator(note_operation, mode="view")
 api.add_decorator(bounded_body, mode="view")
 api.add_decorator(retry_writes, mode="operation")
 

@@ -263,7 +263,7 @@ def _case_of(request, id: int) -> Case:
 # -- tasks ----------------------------------------------------------------------------------------
 
 
-@router.get("/tasks", response=TaskPage, tags=["tasks"], summary="List tasks")
+@router.get("/tasks", operation_id="list_tasks", response=TaskPage, tags=["tasks"], summary="List tasks")
 def list_tasks(
     request,
     mine: bool = Query(False, description="only tasks assigned to me"),
@@ -290,7 +290,7 @@ def list_tasks(
     return paginate(tasks.order_by(*Task._meta.ordering), limit, offset)
 
 
-@router.post("/tasks", response={201: TaskOut}, tags=["tasks"], summary="Create a task")
+@router.post("/tasks", operation_id="create_task", response={201: TaskOut}, tags=["tasks"], summary="Create a task")
 def create_task(request, payload: TaskCreate):
     user = request.user
     data = payload.model_dump(exclude_unset=True)
@@ -311,12 +311,12 @@ def create_task(request, payload: TaskCreate):
     return Status(201, task)
 
 
-@router.get("/tasks/{int:id}", response=TaskOut, tags=["tasks"], summary="One task")
+@router.get("/tasks/{int:id}", operation_id="get_task", response=TaskOut, tags=["tasks"], summary="One task")
 def get_task(request, id: int):
     return _task(request, id)
 
 
-@router.patch("/tasks/{int:id}", response=TaskOut, tags=["tasks"], summary="Change an open task")
+@router.patch("/tasks/{int:id}", operation_id="update_task", response=TaskOut, tags=["tasks"], summary="Change an open task")
 def update_task(request, id: int, payload: TaskPatch):
     task = _task(request, id)
     changes = payload.model_dump(exclude_unset=True)
@@ -328,23 +328,23 @@ def update_task(request, id: int, payload: TaskPatch):
     return work.update_task(request.user, task, changes, via="api")
 
 
-@router.post("/tasks/{int:id}/complete", response=TaskOut, tags=["tasks"], summary="Mark a task done")
+@router.post("/tasks/{int:id}/complete", operation_id="complete_task", response=TaskOut, tags=["tasks"], summary="Mark a task done")
 def complete_task(request, id: int, payload: TaskComplete):
     return work.complete_task(request.user, _task(request, id), outcome=payload.outcome, via="api")
 
 
-@router.post("/tasks/{int:id}/cancel", response=TaskOut, tags=["tasks"], summary="Cancel a task")
+@router.post("/tasks/{int:id}/cancel", operation_id="cancel_task", response=TaskOut, tags=["tasks"], summary="Cancel a task")
 def cancel_task(request, id: int, payload: TaskCancel):
     return work.cancel_task(request.user, _task(request, id), note=payload.note, via="api")
 
 
-@router.post("/tasks/{int:id}/reassign", response=TaskOut, tags=["tasks"], summary="Give a task to someone else")
+@router.post("/tasks/{int:id}/reassign", operation_id="reassign_task", response=TaskOut, tags=["tasks"], summary="Give a task to someone else")
 def reassign_task(request, id: int, payload: TaskReassign):
     task = _task(request, id)
     return work.reassign_task(request.user, task, _user(payload.assignee, "assignee"), via="api")
 
 
-@router.post("/tasks/{int:id}/snooze", response=TaskOut, tags=["tasks"], summary="Snooze a task")
+@router.post("/tasks/{int:id}/snooze", operation_id="snooze_task", response=TaskOut, tags=["tasks"], summary="Snooze a task")
 def snooze_task(request, id: int, payload: TaskSnooze):
     return work.snooze_task(request.user, _task(request, id), payload.until, via="api")
 
@@ -352,12 +352,12 @@ def snooze_task(request, id: int, payload: TaskSnooze):
 # -- cases ----------------------------------------------------------------------------------------
 
 
-@router.get("/cases/root-causes", response=list[RootCauseOut], tags=["cases"], summary="Root causes to close with")
+@router.get("/cases/root-causes", operation_id="list_root_causes", response=list[RootCauseOut], tags=["cases"], summary="Root causes to close with")
 def list_root_causes(request):
     return RootCause.objects.all()
 
 
-@router.get("/cases", response=CasePage, tags=["cases"], summary="List cases")
+@router.get("/cases", operation_id="list_cases", response=CasePage, tags=["cases"], summary="List cases")
 def list_cases(
     request,
     mine: bool = Query(False, description="only cases I own"),
@@ -381,7 +381,7 @@ def list_cases(
     return paginate(cases.order_by("-created_at", "-id"), limit, offset)
 
 
-@router.post("/cases", response={201: CaseOut}, tags=["cases"], summary="Open a case")
+@router.post("/cases", operation_id="create_case", response={201: CaseOut}, tags=["cases"], summary="Open a case")
 def create_case(request, payload: CaseCreate):
     user = request.user
     case, _ = work.open_case(
@@ -397,12 +397,12 @@ def create_case(request, payload: CaseCreate):
     return Status(201, case)
 
 
-@router.get("/cases/{int:id}", response=CaseOut, tags=["cases"], summary="One case")
+@router.get("/cases/{int:id}", operation_id="get_case", response=CaseOut, tags=["cases"], summary="One case")
 def get_case(request, id: int):
     return _case_of(request, id)
 
 
-@router.patch("/cases/{int:id}", response=CaseOut, tags=["cases"], summary="Change an open case")
+@router.patch("/cases/{int:id}", operation_id="update_case", response=CaseOut, tags=["cases"], summary="Change an open case")
 def update_case(request, id: int, payload: CasePatch):
     case = _case_of(request, id)
     changes = payload.model_dump(exclude_unset=True)
@@ -414,7 +414,7 @@ def update_case(request, id: int, payload: CasePatch):
     return work.update_case(request.user, case, changes, via="api")
 
 
-@router.post("/cases/{int:id}/close", response=CaseOut, tags=["cases"], summary="Close a case with its outcome")
+@router.post("/cases/{int:id}/close", operation_id="close_case", response=CaseOut, tags=["cases"], summary="Close a case with its outcome")
 def close_case(request, id: int, payload: CaseClose):
     case = _case_of(request, id)
     return work.close_case(
@@ -422,13 +422,13 @@ def close_case(request, id: int, payload: CaseClose):
     )
 
 
-@router.get("/cases/{int:id}/tasks", response=TaskPage, tags=["cases"], summary="The tasks of a case")
+@router.get("/cases/{int:id}/tasks", operation_id="list_case_tasks", response=TaskPage, tags=["cases"], summary="The tasks of a case")
 def case_tasks(request, id: int, limit: Limit = DEFAULT_LIMIT, offset: Offset = 0):
     case = _case_of(request, id)
     tasks = Task.objects.filter(case=case).select_related("account").order_by(*Task._meta.ordering)
     return paginate(tasks, limit, offset)
 
 
-@router.get("/cases/{int:id}/history", response=HistoryPage, tags=["cases"], summary="What happened to a case")
+@router.get("/cases/{int:id}/history", operation_id="list_case_history", response=HistoryPage, tags=["cases"], summary="What happened to a case")
 def case_history(request, id: int, limit: Limit = DEFAULT_LIMIT, offset: Offset = 0):
     return paginate(work.case_history(_case_of(request, id)), limit, offset)

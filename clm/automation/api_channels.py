@@ -15,13 +15,18 @@ from pydantic import Field
 
 from clm.automation.channels import library, robots, webhooks
 from clm.automation.models import Delivery, EmailTemplate, Robot, WebhookEndpoint
+from clm.automation.models.channels import SECRET_ENV_PREFIX
 from clm.core import services
 from clm.core.crud import DEFAULT_LIMIT, InputSchema, Limit, Offset, Text, choice, one_or_404, paginate
 
 router = Router()
 
 Name = Annotated[Text, Field(min_length=1, max_length=100)]
-Url = Annotated[Text, Field(min_length=1, max_length=500)]
+# What the schema can say of what is checked before any DNS look-up (Django's URL validator and
+# clm.core.outbound): http(s), a host name with a top-level domain, an optional port and path.
+URL_PATTERN = r"^https?://([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}(:[1-9][0-9]{0,3})?(/[^\s]*)?$"
+Url = Annotated[Text, Field(min_length=1, max_length=500, json_schema_extra={"pattern": URL_PATTERN})]
+SecretEnv = Annotated[str, Field(max_length=100, json_schema_extra={"pattern": rf"^({SECRET_ENV_PREFIX}[A-Z0-9_]+)?$"})]
 Language = Literal[tuple(code for code, _ in settings.LANGUAGES)]  # type: ignore[valid-type]
 
 
@@ -95,7 +100,7 @@ def _set(payload: InputSchema) -> dict:
 
 
 @router.get(
-    "/email-templates", response=TemplatePage, tags=["email templates"], summary="List email templates"
+    "/email-templates", operation_id="list_email_templates", response=TemplatePage, tags=["email templates"], summary="List email templates"
 )
 def list_templates(request, limit: Limit = DEFAULT_LIMIT, offset: Offset = 0):
     require_member(request.user)
@@ -103,7 +108,7 @@ def list_templates(request, limit: Limit = DEFAULT_LIMIT, offset: Offset = 0):
 
 
 @router.post(
-    "/email-templates",
+    "/email-templates", operation_id="create_email_template",
     response={201: TemplateOut},
     tags=["email templates"],
     summary="Create an email template",
@@ -115,7 +120,7 @@ def create_template(request, payload: TemplateIn):
 
 
 @router.get(
-    "/email-templates/{int:id}", response=TemplateOut, tags=["email templates"], summary="One email template"
+    "/email-templates/{int:id}", operation_id="get_email_template", response=TemplateOut, tags=["email templates"], summary="One email template"
 )
 def get_template(request, id: int):
     require_member(request.user)
@@ -123,7 +128,7 @@ def get_template(request, id: int):
 
 
 @router.patch(
-    "/email-templates/{int:id}",
+    "/email-templates/{int:id}", operation_id="update_email_template",
     response=TemplateOut,
     tags=["email templates"],
     summary="Change an email template",
@@ -136,7 +141,7 @@ def update_template(request, id: int, payload: TemplatePatch):
 
 
 @router.delete(
-    "/email-templates/{int:id}",
+    "/email-templates/{int:id}", operation_id="delete_email_template",
     response={204: None},
     tags=["email templates"],
     summary="Delete an email template",
@@ -186,7 +191,7 @@ class DeliveryFilters(Schema):
     account: Annotated[int, Field(ge=1, le=2**63 - 1)] | None = None
 
 
-@router.get("/deliveries", response=DeliveryPage, tags=["deliveries"], summary="The delivery log")
+@router.get("/deliveries", operation_id="list_deliveries", response=DeliveryPage, tags=["deliveries"], summary="The delivery log")
 def list_deliveries(
     request, filters: Query[DeliveryFilters], limit: Limit = DEFAULT_LIMIT, offset: Offset = 0
 ):
@@ -211,7 +216,7 @@ class WebhookIn(InputSchema):
     name: Name
     url: Url
     events: list[EventName] = []
-    secret_env: Annotated[str, Field(max_length=100)] = ""
+    secret_env: SecretEnv = ""
     active: bool = True
 
 
@@ -219,7 +224,7 @@ class WebhookPatch(InputSchema):
     name: Name | None = None
     url: Url | None = None
     events: list[EventName] | None = None
-    secret_env: Annotated[str, Field(max_length=100)] | None = None
+    secret_env: SecretEnv | None = None
     active: bool | None = None
 
 
@@ -251,14 +256,14 @@ class Secret(Schema):
     secret: str
 
 
-@router.get("/webhooks", response=list[WebhookOut], tags=["webhooks"], summary="List webhook endpoints")
+@router.get("/webhooks", operation_id="list_webhooks", response=list[WebhookOut], tags=["webhooks"], summary="List webhook endpoints")
 def list_webhooks(request):
     library.require_configure(request.user, WebhookEndpoint)
     return WebhookEndpoint.objects.order_by("name", "pk")
 
 
 @router.post(
-    "/webhooks", response={201: WebhookCreated}, tags=["webhooks"], summary="Register a webhook endpoint"
+    "/webhooks", operation_id="create_webhook", response={201: WebhookCreated}, tags=["webhooks"], summary="Register a webhook endpoint"
 )
 def create_webhook(request, payload: WebhookIn):
     library.require_configure(request.user, WebhookEndpoint)
@@ -266,14 +271,14 @@ def create_webhook(request, payload: WebhookIn):
     return Status(201, endpoint)
 
 
-@router.get("/webhooks/{int:id}", response=WebhookOut, tags=["webhooks"], summary="One webhook endpoint")
+@router.get("/webhooks/{int:id}", operation_id="get_webhook", response=WebhookOut, tags=["webhooks"], summary="One webhook endpoint")
 def get_webhook(request, id: int):
     library.require_configure(request.user, WebhookEndpoint)
     return one_or_404(WebhookEndpoint.objects.all(), id)
 
 
 @router.patch(
-    "/webhooks/{int:id}", response=WebhookOut, tags=["webhooks"], summary="Change a webhook endpoint"
+    "/webhooks/{int:id}", operation_id="update_webhook", response=WebhookOut, tags=["webhooks"], summary="Change a webhook endpoint"
 )
 def update_webhook(request, id: int, payload: WebhookPatch):
     library.require_configure(request.user, WebhookEndpoint)
@@ -282,7 +287,7 @@ def update_webhook(request, id: int, payload: WebhookPatch):
 
 
 @router.delete(
-    "/webhooks/{int:id}", response={204: None}, tags=["webhooks"], summary="Delete a webhook endpoint"
+    "/webhooks/{int:id}", operation_id="delete_webhook", response={204: None}, tags=["webhooks"], summary="Delete a webhook endpoint"
 )
 def delete_webhook(request, id: int):
     library.require_configure(request.user, WebhookEndpoint)
@@ -291,7 +296,7 @@ def delete_webhook(request, id: int):
 
 
 @router.post(
-    "/webhooks/{int:id}/rotate-secret", response=Secret, tags=["webhooks"], summary="Generate a new secret"
+    "/webhooks/{int:id}/rotate-secret", operation_id="rotate_webhook_secret", response=Secret, tags=["webhooks"], summary="Generate a new secret"
 )
 def rotate_webhook_secret(request, id: int):
     library.require_configure(request.user, WebhookEndpoint)
@@ -299,7 +304,7 @@ def rotate_webhook_secret(request, id: int):
 
 
 @router.post(
-    "/webhooks/{int:id}/test", response=DeliveryOut, tags=["webhooks"], summary="Send a test delivery"
+    "/webhooks/{int:id}/test", operation_id="test_webhook", response=DeliveryOut, tags=["webhooks"], summary="Send a test delivery"
 )
 def test_webhook(request, id: int):
     library.require_configure(request.user, WebhookEndpoint)
@@ -340,38 +345,38 @@ class RobotOut(Schema):
         return bool(obj.secret)
 
 
-@router.get("/robots", response=list[RobotOut], tags=["robots"], summary="List IM robots")
+@router.get("/robots", operation_id="list_robots", response=list[RobotOut], tags=["robots"], summary="List IM robots")
 def list_robots(request):
     library.require_configure(request.user, Robot)
     return Robot.objects.order_by("name", "pk")
 
 
-@router.post("/robots", response={201: RobotOut}, tags=["robots"], summary="Add an IM robot")
+@router.post("/robots", operation_id="create_robot", response={201: RobotOut}, tags=["robots"], summary="Add an IM robot")
 def create_robot(request, payload: RobotIn):
     library.require_configure(request.user, Robot)
     return Status(201, library.save_robot(request.user, payload.model_dump()))
 
 
-@router.get("/robots/{int:id}", response=RobotOut, tags=["robots"], summary="One IM robot")
+@router.get("/robots/{int:id}", operation_id="get_robot", response=RobotOut, tags=["robots"], summary="One IM robot")
 def get_robot(request, id: int):
     library.require_configure(request.user, Robot)
     return one_or_404(Robot.objects.all(), id)
 
 
-@router.patch("/robots/{int:id}", response=RobotOut, tags=["robots"], summary="Change an IM robot")
+@router.patch("/robots/{int:id}", operation_id="update_robot", response=RobotOut, tags=["robots"], summary="Change an IM robot")
 def update_robot(request, id: int, payload: RobotPatch):
     library.require_configure(request.user, Robot)
     return library.save_robot(request.user, _set(payload), one_or_404(Robot.objects.all(), id))
 
 
-@router.delete("/robots/{int:id}", response={204: None}, tags=["robots"], summary="Delete an IM robot")
+@router.delete("/robots/{int:id}", operation_id="delete_robot", response={204: None}, tags=["robots"], summary="Delete an IM robot")
 def delete_robot(request, id: int):
     library.require_configure(request.user, Robot)
     services.delete(one_or_404(Robot.objects.all(), id), actor=request.user, via="api")
     return Status(204, None)
 
 
-@router.post("/robots/{int:id}/test", response=DeliveryOut, tags=["robots"], summary="Send a test message")
+@router.post("/robots/{int:id}/test", operation_id="test_robot", response=DeliveryOut, tags=["robots"], summary="Send a test message")
 def test_robot(request, id: int):
     library.require_configure(request.user, Robot)
     return robots.send_test(one_or_404(Robot.objects.all(), id))

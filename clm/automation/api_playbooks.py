@@ -124,7 +124,7 @@ def _out(playbook: Playbook) -> dict:
     }
 
 
-@router.get("/playbooks", response=list[PlaybookOut], summary="Playbooks")
+@router.get("/playbooks", operation_id="list_playbooks", response=list[PlaybookOut], summary="Playbooks")
 def list_playbooks(request, active: bool | None = None):
     rows = Playbook.objects.all()
     if active is not None:
@@ -132,7 +132,7 @@ def list_playbooks(request, active: bool | None = None):
     return [_out(p) for p in rows]
 
 
-@router.post("/playbooks", response={201: PlaybookOut}, summary="Create a playbook from a document")
+@router.post("/playbooks", operation_id="create_playbook", response={201: PlaybookOut}, summary="Create a playbook from a document")
 def create_playbook(request, doc: Document):
     if Playbook.objects.filter(key=doc.get("key")).exists():
         raise ApiError(
@@ -152,14 +152,14 @@ def _plain(doc: dict) -> dict:
 
 
 @router.get(
-    "/playbooks/{int:playbook_id}", response=PlaybookOut, summary="A playbook, with its current definition"
+    "/playbooks/{int:playbook_id}", operation_id="get_playbook", response=PlaybookOut, summary="A playbook, with its current definition"
 )
 def get_playbook(request, playbook_id: int):
     return _out(_playbook(playbook_id))
 
 
 @router.put(
-    "/playbooks/{int:playbook_id}",
+    "/playbooks/{int:playbook_id}", operation_id="update_playbook",
     response=PlaybookOut,
     summary="Change a playbook (a new version if the definition changed)",
 )
@@ -176,13 +176,13 @@ def update_playbook(request, playbook_id: int, doc: Document):
     return _out(playbook)
 
 
-@router.post("/playbooks/{int:playbook_id}/active", response=PlaybookOut, summary="Turn a playbook on or off")
+@router.post("/playbooks/{int:playbook_id}/active", operation_id="set_playbook_active", response=PlaybookOut, summary="Turn a playbook on or off")
 def set_active(request, playbook_id: int, payload: ActiveIn):
     return _out(services.set_active(_playbook(playbook_id), payload.active, actor=request.user, via="api"))
 
 
 @router.delete(
-    "/playbooks/{int:playbook_id}",
+    "/playbooks/{int:playbook_id}", operation_id="delete_playbook",
     response={204: None},
     summary="Delete a playbook that never enrolled anyone",
 )
@@ -193,13 +193,13 @@ def delete_playbook(request, playbook_id: int):
 
 
 @router.get(
-    "/playbooks/{int:playbook_id}/versions", response=list[VersionOut], summary="A playbook's versions"
+    "/playbooks/{int:playbook_id}/versions", operation_id="list_playbook_versions", response=list[VersionOut], summary="A playbook's versions"
 )
 def list_versions(request, playbook_id: int):
     return list(_playbook(playbook_id).versions.order_by("number"))
 
 
-@router.get("/playbooks/{int:playbook_id}/versions/{int:number}", response=VersionOut, summary="One version")
+@router.get("/playbooks/{int:playbook_id}/versions/{int:number}", operation_id="get_playbook_version", response=VersionOut, summary="One version")
 def get_version(request, playbook_id: int, number: int):
     version = PlaybookVersion.objects.filter(playbook=_playbook(playbook_id), number=number).first()
     if version is None:
@@ -220,7 +220,7 @@ def _enrollments(user):
 
 
 @router.get(
-    "/playbooks/{int:playbook_id}/enrollments", response=EnrollmentPage, summary="A playbook's enrollments"
+    "/playbooks/{int:playbook_id}/enrollments", operation_id="list_playbook_enrollments", response=EnrollmentPage, summary="A playbook's enrollments"
 )
 def list_enrollments(request, playbook_id: int, filters: Query[EnrollmentFilter]):
     rows = _enrollments(request.user).filter(playbook=_playbook(playbook_id))
@@ -238,13 +238,13 @@ def list_enrollments(request, playbook_id: int, filters: Query[EnrollmentFilter]
     }
 
 
-@router.get("/playbooks/enrollments/{int:enrollment_id}", response=EnrollmentOut, summary="One enrollment")
+@router.get("/playbooks/enrollments/{int:enrollment_id}", operation_id="get_playbook_enrollment", response=EnrollmentOut, summary="One enrollment")
 def get_enrollment(request, enrollment_id: int):
     return one_or_404(_enrollments(request.user), enrollment_id)
 
 
 @router.get(
-    "/playbooks/enrollments/{int:enrollment_id}/steps",
+    "/playbooks/enrollments/{int:enrollment_id}/steps", operation_id="list_enrollment_steps",
     response=list[StepRunOut],
     summary="An enrollment's step log",
 )
@@ -254,7 +254,7 @@ def list_steps(request, enrollment_id: int):
 
 
 @router.post(
-    "/playbooks/{int:playbook_id}/enroll", response={201: EnrollOut}, summary="Enroll accounts by hand"
+    "/playbooks/{int:playbook_id}/enroll", operation_id="enroll_accounts", response={201: EnrollOut}, summary="Enroll accounts by hand"
 )
 def enroll(request, playbook_id: int, payload: EnrollIn):
     playbook = _playbook(playbook_id)
@@ -282,7 +282,7 @@ def enroll(request, playbook_id: int, payload: EnrollIn):
 
 
 @router.post(
-    "/playbooks/{int:playbook_id}/dry-run",
+    "/playbooks/{int:playbook_id}/dry-run", operation_id="dry_run_playbook",
     response=dict[str, Json],
     summary="Whom it would have enrolled, sending nothing",
 )
@@ -294,7 +294,7 @@ def dry_run(request, playbook_id: int, payload: DryRunIn):
 
 
 @router.get(
-    "/playbooks/{int:playbook_id}/uplift",
+    "/playbooks/{int:playbook_id}/uplift", operation_id="get_playbook_uplift",
     response=dict[str, Json],
     summary="Treated vs held out, with a 95% interval",
 )
@@ -302,6 +302,6 @@ def uplift(request, playbook_id: int):
     return outcomes.report(_playbook(playbook_id))
 
 
-@router.get("/playbook-templates", response=list[dict[str, Json]], summary="The shipped playbook templates")
+@router.get("/playbook-templates", operation_id="list_playbook_templates", response=list[dict[str, Json]], summary="The shipped playbook templates")
 def list_templates(request):
     return list(services.templates().values())

@@ -1,7 +1,8 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.utils.translation import gettext_lazy as _
 
-from clm.core import services
+from clm.core import services, tokens
 from clm.core.models import ApiToken, AuditLog, CustomField, Team, User, Workspace
 
 
@@ -22,6 +23,17 @@ class AuditedAdmin(admin.ModelAdmin):
         for obj in queryset:
             services.delete(obj, actor=request.user, via="admin")
 
+    def save_formset(self, request, form, formset, change):
+        """Inline rows (an account's contacts) are saved through the services too."""
+        formset.save(commit=False)
+        for obj in formset.deleted_objects:
+            services.delete(obj, actor=request.user, via="admin")
+        for obj in formset.new_objects:
+            services.save_new(obj, actor=request.user, via="admin")
+        for obj, _fields in formset.changed_objects:
+            services.save_changed(obj, actor=request.user, via="admin")
+        formset.save_m2m()
+
 
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
@@ -32,12 +44,31 @@ class UserAdmin(BaseUserAdmin):
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
-    list_display = ("name", "user", "hint", "created_at", "last_used_at", "revoked_at")
-    readonly_fields = ("hint", "created_at", "last_used_at")
+    list_display = ("name", "user", "hint", "scope", "expires_at", "created_at", "last_used_at", "revoked_at")
+    list_filter = ("scope", "survives_password_change")
+    search_fields = ("name", "user__username", "hint")
+    readonly_fields = (
+        "user", "hint", "scope", "expires_at", "survives_password_change", "created_at", "last_used_at", "revoked_at"
+    )
     exclude = ("digest",)
+    actions = ["revoke"]
 
     def has_add_permission(self, request):
-        return False  # tokens are issued by `clm issue_token` or the API, which show them once
+        return False  # issued from Preferences or `clm issue_token`, which show them once
+
+    def has_change_permission(self, request, obj=None):
+        return False  # a token's scope and expiry are fixed when it is issued; revoke and issue anew
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # revoked, not deleted: the audit log keeps naming it
+
+    def has_revoke_permission(self, request):
+        return request.user.has_perm("core.delete_apitoken")
+
+    @admin.action(description=_("Revoke the selected API tokens"), permissions=["revoke"])
+    def revoke(self, request, queryset):
+        for token in queryset.filter(revoked_at=None):
+            tokens.revoke_token(token, actor=request.user, via="admin")
 
 
 @admin.register(AuditLog)

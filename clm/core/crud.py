@@ -7,6 +7,7 @@ for account-owned records, a visible target account; every write goes through
 clm.core.services (validated, audited with via="api", hooks run)."""
 
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any
@@ -15,6 +16,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, Permissi
 from django.db import models, transaction
 from django.db.models import ProtectedError
 from django.http import Http404
+from django.utils import translation
 from ninja import FilterSchema, Query, Router, Status
 from pydantic import Field
 
@@ -34,6 +36,7 @@ from clm.core.schemas import (  # the types routers import from here too
     output_schema,
     page_schema,
 )
+from clm.core.text import EXTERNAL_ID_UNAVAILABLE
 
 __all__ = [
     "ApiError",
@@ -218,6 +221,8 @@ def conflict_or_invalid(exc: ValidationError):
                     [] if key == NON_FIELD_ERRORS else [key]
                 )
                 message = " ".join(error.messages)
+                if "external_id" in fields:  # the same answer whether or not the holder is visible
+                    message = translation.gettext(EXTERNAL_ID_UNAVAILABLE).capitalize() + "."
                 raise ApiError(409, "conflict", message, [{"loc": ["body", *fields], "message": message}])
     raise exc
 
@@ -337,7 +342,9 @@ def register(router: Router, res: Resource) -> None:
     extra_in = dict(nested_in)
     if res.account_path == "account" and res.accept_external_account:
         extra_in["account_external_id"] = (
-            Annotated[Text | None, Field(None, max_length=100, description="the account's id in your system")],
+            Annotated[
+                Text | None, Field(None, min_length=1, max_length=100, description="the account's id in your system")
+            ],
             None,
         )
         extra_in["account_source"] = (Annotated[Text | None, Field(None, max_length=30)], None)
@@ -355,6 +362,15 @@ def register(router: Router, res: Resource) -> None:
         optional=tuple(optional),
         m2m=res.m2m,
         extra=extra_in,
+        # the account by CLM's id or by the caller's own
+        rules={
+            "anyOf": [
+                {"required": [key], "properties": {key: {"not": {"type": "null"}}}}
+                for key in ("account", "account_external_id")
+            ]
+        }
+        if "account" in optional and res.opts.get_field("account").null is False
+        else None,
     )
     Patch = input_schema(
         model, f"{label}Patch", partial=True, read_only=res.read_only, m2m=res.m2m, extra=extra_in
@@ -367,7 +383,11 @@ def register(router: Router, res: Resource) -> None:
         return stable(qs.select_related(*res.select_related).prefetch_related(*res.prefetch_related), model)
 
     @router.get(
-        f"/{res.path}", response=Page, operation_id=f"list_{res.name}", tags=tags, summary=f"List {plural}"
+        f"/{res.path}",
+        response=Page,
+        operation_id=f"list_{re.sub(r'[^a-z0-9]+', '_', res.path)}",  # list_accounts, list_tag_categories
+        tags=tags,
+        summary=f"List {plural}",
     )
     def list_records(request, filters: Query[Filters], limit: Limit = DEFAULT_LIMIT, offset: Offset = 0):
         require(request.user, "view", model)

@@ -47,6 +47,17 @@ class User(AbstractUser):
     def has_role(self, *roles: str) -> bool:
         return self.is_superuser or bool(self.roles.intersection(roles))
 
+    def save(self, *args, **kwargs):
+        # set_password() leaves the new password in _password until it is saved (a hash upgrade
+        # at sign-in clears it first: that is no change); whichever way it changed (preferences,
+        # reset, admin, changepassword), the user's tokens go with the old password.
+        changed = self._password is not None and not self._state.adding
+        super().save(*args, **kwargs)
+        if changed:
+            from clm.core.tokens import revoke_after_password_change
+
+            revoke_after_password_change(self)
+
 
 def default_sla_hours() -> dict:
     return {"urgent": 4, "high": 8, "normal": 24, "low": 72}
@@ -121,31 +132,46 @@ class Workspace(models.Model):
 
 
 class ApiToken(models.Model):
-    """A personal API token. Only a SHA-256 digest is stored; the token is shown once."""
+    """A personal API token. Only a SHA-256 digest is stored; the token is shown once. Its scope
+    limits what it may do, it may expire, and it is revoked when its owner's password changes
+    unless it was issued to survive that (an integration's token). Issued and revoked through
+    clm.core.tokens, which audits both."""
 
     PREFIX = "clm_"
 
+    class Scope(models.TextChoices):
+        FULL = "full", _("Full access")
+        READ = "read", _("Read only")
+        EVENTS = "events", _("Usage events only")
+
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
-    name = models.CharField(max_length=100)
+    name = models.CharField(_("name"), max_length=100)
     digest = models.CharField(max_length=64, unique=True, editable=False)
     hint = models.CharField(max_length=12, editable=False, help_text="first characters, to recognise it")
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
-    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
-    revoked_at = models.DateTimeField(null=True, blank=True)
+    scope = models.CharField(_("scope"), max_length=10, choices=Scope.choices, default=Scope.FULL)
+    expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
+    survives_password_change = models.BooleanField(_("kept when the password changes"), default=False)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
 
     @staticmethod
     def hash(raw: str) -> str:
         return hashlib.sha256(raw.encode()).hexdigest()
 
     @classmethod
-    def issue(cls, user, name: str) -> tuple["ApiToken", str]:
+    def issue(cls, user, name: str, **options) -> tuple["ApiToken", str]:
+        """A new token and its raw value (options: scope, expires_at, survives_password_change)."""
         raw = cls.PREFIX + secrets.token_urlsafe(32)
-        token = cls.objects.create(user=user, name=name, digest=cls.hash(raw), hint=raw[:10])
+        token = cls.objects.create(user=user, name=name, digest=cls.hash(raw), hint=raw[:10], **options)
         return token, raw
+
+    def is_expired(self, now=None) -> bool:
+        return self.expires_at is not None and self.expires_at <= (now or timezone.now())
 
     @property
     def is_active(self) -> bool:
-        return self.revoked_at is None
+        return self.revoked_at is None and not self.is_expired()
 
     def __str__(self):
         return f"{self.name} ({self.hint}…)"

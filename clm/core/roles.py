@@ -20,15 +20,17 @@ EDITS = {
         "automation": ["task", "case", "emailtemplate", "emailtemplatevariant", "webhookendpoint", "robot"],
         "reports": ["kpitarget"],
     },
+    # the tag library (tags and their categories) is kept by managers, marketing and admins: a
+    # renamed or deleted tag changes every account that carries it; reps and CSMs apply tags
     Role.SALES: {
-        "customers": ["account", "contact", "interaction", "tag"],
+        "customers": ["account", "contact", "interaction"],
         "commerce": ["subscription", "subscriptionchange", "order", "orderline", "payment"],
         "sales": ["lead", "opportunity", "opportunitystagechange"],
         "value": ["loyaltyentry", "recommendation"],
         "automation": ["task", "case"],
     },
     Role.CSM: {
-        "customers": ["account", "contact", "interaction", "tag"],
+        "customers": ["account", "contact", "interaction"],
         "service": ["ticket", "surveyresponse"],
         "usage": ["usageevent"],
         "value": ["loyaltyentry", "recommendation"],

@@ -11,7 +11,7 @@ from django.db import models
 from django.utils import timezone, translation
 from ninja import Schema
 from ninja.errors import HttpError
-from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 from clm.core.text import BIDI_CONTROLS, BIDI_MESSAGE, BLANK_MESSAGE
 
@@ -132,6 +132,22 @@ def choice(choices: type[models.Choices], blank: bool = False):
 # ---------------------------------------------------------------------------------------------
 # Schemas from model fields.
 
+NOT_BLANK_PATTERN = r"\S"
+
+
+def decimal_schema(max_digits: int, decimal_places: int) -> dict:
+    """What a decimal field takes, as JSON Schema: a string of at most its digits, or a whole
+    number (a JSON number with a fraction may not survive binary floating point exactly)."""
+    whole = max_digits - decimal_places
+    return {
+        "anyOf": [
+            {"type": "string", "pattern": rf"^-?\d{{1,{whole}}}(\.\d{{1,{decimal_places}}})?$"},
+            {"type": "integer", "minimum": -(10**whole) + 1, "maximum": 10**whole - 1},
+        ],
+        "examples": ["1234.50"],
+    }
+
+
 INT_BOUNDS = {
     "SmallIntegerField": (-(2**15), 2**15 - 1),
     "PositiveSmallIntegerField": (0, 2**15 - 1),
@@ -150,8 +166,13 @@ def input_type(f: models.Field):
     if f.choices:
         return choice_of(f)
     if kind in ("CharField", "EmailField", "SlugField", "URLField"):
-        if not f.blank:
-            return Annotated[str, Field(max_length=f.max_length), AfterValidator(_no_nul), AfterValidator(_not_blank)]
+        if not f.blank:  # the schema says "something besides spaces" as the validator does
+            return Annotated[
+                str,
+                Field(max_length=f.max_length, json_schema_extra={"pattern": NOT_BLANK_PATTERN}),
+                AfterValidator(_no_nul),
+                AfterValidator(_not_blank),
+            ]
         return Annotated[str, Field(max_length=f.max_length), AfterValidator(_no_nul)]
     if kind == "TextField":
         return Text
@@ -160,7 +181,9 @@ def input_type(f: models.Field):
         return Annotated[int, Field(ge=low, le=high)]
     if kind == "DecimalField":
         return Annotated[
-            Decimal, Field(max_digits=f.max_digits, decimal_places=f.decimal_places, allow_inf_nan=False)
+            Decimal,
+            Field(max_digits=f.max_digits, decimal_places=f.decimal_places, allow_inf_nan=False),
+            WithJsonSchema(decimal_schema(f.max_digits, f.decimal_places)),
         ]
     if kind == "FloatField":
         return Annotated[float, Field(allow_inf_nan=False)]
@@ -261,8 +284,9 @@ def output_schema(model, name: str, *, exclude=(), m2m=(), extra: dict | None = 
 
 
 def input_schema(
-    model, name: str, *, partial: bool, read_only=(), exclude=(), optional=(), m2m=(), extra=None
+    model, name: str, *, partial: bool, read_only=(), exclude=(), optional=(), m2m=(), extra=None, rules=None
 ):
+    """`rules`: JSON Schema the object as a whole must meet (say, one of two fields required)."""
     fields = {}
     for f in writable_fields(model, read_only, exclude):
         annotation = input_type(f)
@@ -278,7 +302,8 @@ def input_schema(
     for m in m2m:
         fields[m] = (list[Id], Field(None))
     fields.update(extra or {})
-    return schema(name, fields, base=InputSchema)
+    namespace = {"model_config": ConfigDict(extra="forbid", json_schema_extra=rules)} if rules else None
+    return schema(name, fields, base=InputSchema, namespace=namespace)
 
 
 def page_schema(name: str, item):

@@ -28,6 +28,7 @@ class Written:
     changed: list[tuple[int, dict, dict]] = field(default_factory=list)
     actor: object = None
     now: dt.datetime = field(default_factory=timezone.now)
+    via: str = "system"
 
     @property
     def ids(self) -> list[int]:
@@ -56,6 +57,21 @@ def write_rule(model: type[models.Model]):
 
     def register(fn: WriteRule) -> WriteRule:
         _rules.setdefault(model, []).append(fn)
+        return fn
+
+    return register
+
+
+DeleteRule = Callable[[models.Model, object, str], None]
+_delete_rules: dict[type[models.Model], list[DeleteRule]] = {}
+
+
+def delete_rule(model: type[models.Model]):
+    """Register a rule run inside delete(), before a record of `model` goes (what it cascades to
+    is still there): fn(instance, actor, via)."""
+
+    def register(fn: DeleteRule) -> DeleteRule:
+        _delete_rules.setdefault(model, []).append(fn)
         return fn
 
     return register
@@ -120,7 +136,7 @@ def save_new(instance: models.Model, *, actor=None, via: str = "system", m2m: di
     instance.save()
     for name, values in (m2m or {}).items():
         getattr(instance, name).set(values)
-    apply_rules(Written(model, created=[instance.pk], actor=actor))
+    apply_rules(Written(model, created=[instance.pk], actor=actor, via=via))
     _reread(instance)
     audit.record(actor, via, "create", instance, {k: [None, v] for k, v in audit.snapshot(instance).items()})
     return instance
@@ -152,7 +168,7 @@ def update(instance: models.Model, data: dict, *, actor=None, via: str = "system
             changes[name] = [old, new]
     if changes:
         locked.save()
-        apply_rules(Written(model, changed=[(locked.pk, before, audit.snapshot(locked))], actor=actor))
+        apply_rules(Written(model, changed=[(locked.pk, before, audit.snapshot(locked))], actor=actor, via=via))
         _reread(locked)
         audit.record(actor, via, "update", locked, changes)
     for field in model._meta.concrete_fields:  # the caller's copy reflects what was saved
@@ -165,6 +181,8 @@ def delete(instance: models.Model, *, actor=None, via: str = "system") -> None:
     instance = type(instance).objects.select_for_update().get(pk=instance.pk)
     before = audit.snapshot(instance)
     log = audit.entry(actor, via, "delete", instance, {k: [v, None] for k, v in before.items()})
+    for rule in _delete_rules.get(type(instance), ()):
+        rule(instance, actor, via)
     instance.delete()
     log.save()
 

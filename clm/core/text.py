@@ -1,6 +1,8 @@
-"""Rules for text CLM stores, shared by the API, the importer and forms. Pure Python."""
+"""Rules for text CLM stores, shared by the API, the importer and forms."""
 
 import re
+
+from django.utils.translation import gettext_noop
 
 # Bidirectional embeddings, overrides and isolates reorder what a reader sees ("Trojan Source",
 # CVE-2021-42574): a name could display as another customer's. Ordinary right-to-left text needs
@@ -8,3 +10,10 @@ import re
 BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
 BIDI_MESSAGE = "must not contain bidirectional control characters (U+202A–U+202E, U+2066–U+2069)"
 BLANK_MESSAGE = "must not be blank (only spaces)"
+
+# Answered alike whether the record holding the id is one the user may see or not, and naming
+# nothing of it: uniqueness per source system is kept, and a hidden record is not described.
+EXTERNAL_ID_UNAVAILABLE = gettext_noop(
+    "this external id is not available for its source system (external ids are unique per source): "
+    "use another, or leave it empty"
+)

@@ -42,8 +42,11 @@ class TagInline(admin.TabularInline):
 
 
 @admin.register(TagCategory)
-class TagCategoryAdmin(admin.ModelAdmin):
+class TagCategoryAdmin(AuditedAdmin):
     inlines = [TagInline]
 
 
-admin.site.register(Tag)
+@admin.register(Tag)
+class TagAdmin(AuditedAdmin):
+    list_display = ("value", "category")
+    list_filter = ("category",)

@@ -8,10 +8,11 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from clm.core import audit
 from clm.core.bulk import in_batches
-from clm.core.models import CustomField, Role, User
-from clm.core.services import Written, announce_created, announce_moves, write_rule
-from clm.customers.models import Account, Contact, Interaction
+from clm.core.models import AuditLog, CustomField, Role, User
+from clm.core.services import Written, announce_created, announce_moves, delete_rule, write_rule
+from clm.customers.models import Account, Contact, Interaction, Tag, TagCategory
 
 
 def validate_custom(target: str, values: dict, fields: list[CustomField] | None = None) -> dict:
@@ -148,6 +149,31 @@ def check_reassignments(written: Written) -> None:
             )
 
 
+@write_rule(Interaction)
+def check_interaction_owners(written: Written) -> None:
+    """An interaction is owned by the person who logs it (one logged with no owner becomes
+    theirs); giving it to someone else follows the accounts' rule (may_reassign), however the
+    change arrives: the API, the admin or an import."""
+    actor = written.human_actor
+    if actor is None:
+        return
+    refused = 0
+    for batch in in_batches(written.created):
+        Interaction.objects.filter(pk__in=batch, owner=None).update(owner=actor)
+        if not manages_accounts(actor):
+            refused += Interaction.objects.filter(pk__in=batch).exclude(owner=actor).count()
+    refused += sum(
+        1
+        for _, holder, after, _ in written.moved("owner_id")
+        if not may_reassign(actor, "owner_id", {"owner_id": holder}, after)
+    )
+    if refused:
+        raise PermissionDenied(
+            _("Only a manager may log or hand over interactions in someone else's name (%(count)s refused).")
+            % {"count": refused}
+        )
+
+
 @write_rule(Account)
 def default_owner(written: Written) -> None:
     """New accounts written by a Sales or CSM user with no owner given become theirs, so a user
@@ -216,3 +242,77 @@ def fill_search_keys(*, only_missing: bool = True, ids: list[int] | None = None,
             batch_size=batch,
         )
         filled += len(rows)
+
+
+# -- the tag library: a tag renamed or deleted changes every account that carries it, so each of
+# those accounts gets its own audit row (who changed the library, and what the account lost).
+
+
+def _carriers(tag_ids) -> dict[int, set[int]]:
+    """{account id: its tag ids} for the accounts carrying any of `tag_ids`."""
+    through = Account.tags.through
+    accounts = set(through.objects.filter(tag_id__in=list(tag_ids)).values_list("account_id", flat=True))
+    current: dict[int, set[int]] = {pk: set() for pk in accounts}
+    for batch in in_batches(sorted(accounts)):
+        for account_id, tag_id in through.objects.filter(account_id__in=batch).values_list("account_id", "tag_id"):
+            current[account_id].add(tag_id)
+    return current
+
+
+def _audit_accounts(actor, via: str, changes: dict[int, dict]) -> None:
+    for batch in in_batches(sorted(changes)):
+        audit.record_many(
+            [
+                audit.entry(actor, via, AuditLog.Action.UPDATE, account, changes[account.pk])
+                for account in Account.objects.filter(pk__in=batch).only("pk", "name")
+            ]
+        )
+
+
+def untag_everywhere(tag_ids, actor, via: str) -> None:
+    """Audit, per account, the removal of tags about to be deleted."""
+    gone = set(tag_ids)
+    _audit_accounts(
+        actor,
+        via,
+        {pk: {"tags": [sorted(tags), sorted(tags - gone)]} for pk, tags in _carriers(gone).items()},
+    )
+
+
+@delete_rule(Tag)
+def audit_tag_deletion(tag: Tag, actor, via: str) -> None:
+    untag_everywhere([tag.pk], actor, via)
+
+
+@delete_rule(TagCategory)
+def audit_category_deletion(category: TagCategory, actor, via: str) -> None:
+    untag_everywhere(list(category.tags.values_list("pk", flat=True)), actor, via)
+
+
+def _audit_renames(written: Written, old_names: dict[int, str]) -> None:
+    """Each account carrying a renamed tag gets an audit row with the tags' old and new names."""
+    new_names = {pk: str(tag) for pk, tag in Tag.objects.select_related("category").in_bulk(list(old_names)).items()}
+    changes = {}
+    for account, carried in _carriers(old_names).items():
+        renamed = sorted(carried & set(old_names))
+        changes[account] = {
+            "tags_renamed": [[old_names[pk] for pk in renamed], [new_names[pk] for pk in renamed]]
+        }
+    _audit_accounts(written.human_actor, written.via, changes)
+
+
+@write_rule(Tag)
+def audit_tag_renames(written: Written) -> None:
+    """A tag renamed or moved to another category now says something else of every account
+    carrying it."""
+    before = {pk: b for pk, b, a in written.changed if (b["value"], b["category_id"]) != (a["value"], a["category_id"])}
+    if before:
+        categories = TagCategory.objects.in_bulk({b["category_id"] for b in before.values()})
+        _audit_renames(written, {pk: f"{categories[b['category_id']].name}:{b['value']}" for pk, b in before.items()})
+
+
+@write_rule(TagCategory)
+def audit_category_renames(written: Written) -> None:
+    for pk, old, _new, _row in written.moved("name"):
+        values = Tag.objects.filter(category_id=pk).values_list("pk", "value")
+        _audit_renames(written, {tag: f"{old}:{value}" for tag, value in values})

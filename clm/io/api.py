@@ -106,7 +106,7 @@ def _columns(raw: str | None) -> dict[str, str]:
         raise HttpError(422, f"columns: {exc}") from None
 
 
-@router.post("/{kind}", response={200: JobOut, 202: JobOut, 422: dict})
+@router.post("/{kind}", operation_id="start_import", response={200: JobOut, 202: JobOut, 422: dict})
 @transaction.non_atomic_requests  # the job row commits before a worker may claim it
 def upload(
     request,
@@ -163,12 +163,12 @@ def _job(request, job_id: int) -> ImportJob:
     return uploads.job_of(request.user, job_id)
 
 
-@router.get("/jobs/{job_id}", response=JobOut)
+@router.get("/jobs/{job_id}", operation_id="get_import_job", response=JobOut)
 def job_status(request, job_id: int):
     return job_out(_job(request, job_id))
 
 
-@router.get("/jobs/{job_id}/rejected")
+@router.get("/jobs/{job_id}/rejected", operation_id="get_rejected_rows")
 def rejected_rows(request, job_id: int):
     job = _job(request, job_id)
     path = (job.report or {}).get("rejected_file")
@@ -177,7 +177,7 @@ def rejected_rows(request, job_id: int):
     return FileResponse(open(path, "rb"), as_attachment=True, filename=f"{Path(job.original_name).stem}.rejected.csv")
 
 
-@router.get("/exports/{kind}")
+@router.get("/exports/{kind}", operation_id="export_records")
 def export_records(request, kind: str, format: str = "csv"):
     """Every record of a kind the caller may see, as CSV (UTF-8 with BOM) or XLSX, with the
     column names the importer recognises."""

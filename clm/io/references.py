@@ -15,6 +15,7 @@ from clm.core import parsers
 from clm.core.access import restrict
 from clm.core.bulk import in_batches
 from clm.core.schemas import english_name
+from clm.core.text import EXTERNAL_ID_UNAVAILABLE
 from clm.io.kinds import CLM_ID_PREFIX, KINDS, Field, Kind
 
 if TYPE_CHECKING:
@@ -188,7 +189,7 @@ def find_existing(ctx: Context, data: pd.DataFrame, texts: dict, problems: Probl
             visible.update(restrict(kind.model.objects.filter(pk__in=batch), ctx.user, kind.account_path).values_list("pk", flat=True))
         hidden = pks.notna() & ~pks.isin(visible)
         column = ctx.mapping.column_name("external_id") if kind.imported else kind.key[0]
-        problems.add(hidden, column, data.get("external_id", ""), "exists, on an account you cannot see")
+        problems.add(hidden, column, data.get("external_id", ""), EXTERNAL_ID_UNAVAILABLE)
 
 
 def natural_key_ids(kind: Kind, data: pd.DataFrame) -> pd.Series:

@@ -147,14 +147,14 @@ def _point(score) -> dict:
     }
 
 
-@router.get("/accounts/{account_id}/health", response=HealthOut, summary="Health now and its history")
+@router.get("/accounts/{account_id}/health", operation_id="get_account_health", response=HealthOut, summary="Health now and its history")
 def account_health(request, account_id: int, days: Annotated[int, Query(ge=1, le=3660)] = 365):
     account = visible_account(request.user, account_id)
     history = [_point(s) for s in services.health_history(account, days)]
     return {"account": account.pk, "current": history[-1] if history else None, "history": history}
 
 
-@router.get("/accounts/{account_id}/signals", response=list[SignalOut], summary="Early-warning signals")
+@router.get("/accounts/{account_id}/signals", operation_id="list_account_signals", response=list[SignalOut], summary="Early-warning signals")
 def account_signals(request, account_id: int, status: Literal["open", "closed", "all"] = "open"):
     account = visible_account(request.user, account_id)
     signals = account.signals.all()
@@ -182,7 +182,7 @@ def _signal(signal: Signal) -> dict:
 
 
 @router.get(
-    "/accounts/{account_id}/stage-history", response=StageHistoryOut, summary="Lifecycle stage changes"
+    "/accounts/{account_id}/stage-history", operation_id="list_account_stage_history", response=StageHistoryOut, summary="Lifecycle stage changes"
 )
 def account_stage_history(request, account_id: int):
     account = visible_account(request.user, account_id)
@@ -205,7 +205,7 @@ def account_stage_history(request, account_id: int):
     }
 
 
-@router.get("/accounts/{account_id}/churn-risk", response=ChurnRiskOut, summary="Churn probability and why")
+@router.get("/accounts/{account_id}/churn-risk", operation_id="get_account_churn_risk", response=ChurnRiskOut, summary="Churn probability and why")
 def account_churn_risk(request, account_id: int):
     account = visible_account(request.user, account_id)
     prediction = services.latest_prediction(account)
@@ -234,7 +234,7 @@ def account_churn_risk(request, account_id: int):
     }
 
 
-@router.get("/lifecycle/signals", response=list[SignalOut], summary="Open signals on the accounts I can see")
+@router.get("/lifecycle/signals", operation_id="list_open_signals", response=list[SignalOut], summary="Open signals on the accounts I can see")
 def open_signals(
     request,
     kind: Annotated[Text | None, Query(max_length=50)] = None,
@@ -247,7 +247,7 @@ def open_signals(
     return [_signal(s) for s in signals.order_by("-opened_on", "id")[offset : offset + limit]]
 
 
-@router.get("/lifecycle/trajectories", summary="Paths between stages over a period (for a Sankey)")
+@router.get("/lifecycle/trajectories", operation_id="get_stage_trajectories", summary="Paths between stages over a period (for a Sankey)")
 def trajectories(request, start: dt.date, end: dt.date):
     if start > end:
         raise ApiError(422, "invalid_request", f"start {start} is after end {end}")
@@ -265,7 +265,7 @@ def _require_admin(user, model) -> None:
     require(user, "change", model)
 
 
-@router.post("/lifecycle/runs", response={202: RunOut}, summary="Start the daily run (administrators)")
+@router.post("/lifecycle/runs", operation_id="start_lifecycle_run", response={202: RunOut}, summary="Start the daily run (administrators)")
 def start_run(request, payload: RunIn):
     try:
         record = services.request_run(request.user, payload.as_of, via="api")
@@ -274,7 +274,7 @@ def start_run(request, payload: RunIn):
     return Status(202, record)
 
 
-@router.get("/lifecycle/runs/{run_id}", response=RunOut, summary="A daily run's state and summary")
+@router.get("/lifecycle/runs/{run_id}", operation_id="get_lifecycle_run", response=RunOut, summary="A daily run's state and summary")
 def get_run(request, run_id: Id):
     _require_admin(request.user, HealthModel)
     return one_or_404(Run.objects.all(), run_id)
@@ -283,31 +283,31 @@ def get_run(request, run_id: Id):
 # -- configuration ------------------------------------------------------------------------------
 
 
-@router.get("/lifecycle/metrics", response=list[MetricOut], summary="The metrics rules and models may read")
+@router.get("/lifecycle/metrics", operation_id="list_lifecycle_metrics", response=list[MetricOut], summary="The metrics rules and models may read")
 def list_metrics(request):
     return [{"name": name, "kind": m.kind, "description": m.description} for name, m in METRICS.items()]
 
 
-@router.get("/lifecycle/health-models", response=list[HealthModelOut], summary="Stored health models")
+@router.get("/lifecycle/health-models", operation_id="list_health_models", response=list[HealthModelOut], summary="Stored health models")
 def list_health_models(request):
     return list(HealthModel.objects.all())
 
 
-@router.post("/lifecycle/health-models", response={201: HealthModelOut}, summary="Add a health model")
+@router.post("/lifecycle/health-models", operation_id="create_health_model", response={201: HealthModelOut}, summary="Add a health model")
 def add_health_model(request, payload: HealthModelIn):
     _require_admin(request.user, HealthModel)
     model = core_services.create(HealthModel, payload.dict(), actor=request.user, via="api")
     return Status(201, model)
 
 
-@router.put("/lifecycle/health-models/{model_id}", response=HealthModelOut, summary="Change a health model")
+@router.put("/lifecycle/health-models/{model_id}", operation_id="replace_health_model", response=HealthModelOut, summary="Change a health model")
 def change_health_model(request, model_id: Id, payload: HealthModelIn):
     _require_admin(request.user, HealthModel)
     model = one_or_404(HealthModel.objects.all(), model_id)
     return core_services.update(model, payload.dict(), actor=request.user, via="api")
 
 
-@router.get("/lifecycle/rules/{kind}", response=RuleSetOut, summary="Stage rules or signal definitions")
+@router.get("/lifecycle/rules/{kind}", operation_id="get_lifecycle_rules", response=RuleSetOut, summary="Stage rules or signal definitions")
 def get_rules(request, kind: Literal["stages", "signals"]):
     row = RuleSet.objects.filter(kind=kind).first()
     if row:
@@ -317,7 +317,7 @@ def get_rules(request, kind: Literal["stages", "signals"]):
 
 
 @router.put(
-    "/lifecycle/rules/{kind}", response=RuleSetOut, summary="Replace the stage rules or signal definitions"
+    "/lifecycle/rules/{kind}", operation_id="replace_lifecycle_rules", response=RuleSetOut, summary="Replace the stage rules or signal definitions"
 )
 def put_rules(request, kind: Literal["stages", "signals"], payload: RuleSetIn):
     _require_admin(request.user, RuleSet)

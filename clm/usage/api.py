@@ -66,7 +66,7 @@ BODY_SCHEMA = {
 
 
 @router.post(
-    "/events",
+    "/events", operation_id="ingest_events",
     response=IngestResult,
     tags=["usage"],
     summary="Ingest a batch of usage events",

@@ -131,7 +131,7 @@ def _estimate(e: CLVEstimate) -> dict:
     }
 
 
-@router.get("/accounts/{int:id}/clv", response=AccountCLV, summary="An account's CLV, its inputs and trend")
+@router.get("/accounts/{int:id}/clv", operation_id="get_account_clv", response=AccountCLV, summary="An account's CLV, its inputs and trend")
 def account_clv(request, id: int, as_of: dt.date | None = None):
     require(request.user, "view", CLVEstimate)
     account = _account(request, id)
@@ -154,7 +154,7 @@ class EstimateFilters(Schema):
     order: Literal["value", "-value", "account"] = "-value"
 
 
-@router.get("/clv", response=EstimatePage, summary="CLV estimates of the visible accounts")
+@router.get("/clv", operation_id="list_clv_estimates", response=EstimatePage, summary="CLV estimates of the visible accounts")
 def list_clv(
     request, filters: Query[EstimateFilters], limit: Limit = DEFAULT_LIMIT, offset: Offset = 0
 ):  # fmt: skip
@@ -191,7 +191,7 @@ class ContractCohortsOut(Schema):
     cohorts: list[ContractCohort]
 
 
-@router.get("/contract-cohorts", response=ContractCohortsOut, summary="sBG value per contract cohort")
+@router.get("/contract-cohorts", operation_id="get_contract_cohorts", response=ContractCohortsOut, summary="sBG value per contract cohort")
 def contract_cohorts(request, as_of: dt.date | None = None):
     require(request.user, "view", CLVEstimate)
     day = as_of or _latest_day(CLVEstimate.objects.all())
@@ -214,7 +214,7 @@ class CohortOut(Schema):
     repurchase: list[list[float | None]] | None = None
 
 
-@router.get("/cohorts", response=CohortOut, summary="Logo and revenue retention by start month (heat map)")
+@router.get("/cohorts", operation_id="get_cohorts", response=CohortOut, summary="Logo and revenue retention by start month (heat map)")
 def cohorts(request, basis: Literal["contracts", "orders"] = "contracts", as_of: dt.date | None = None):
     require(request.user, "view", SubscriptionChange)
     day = _as_of(as_of)
@@ -243,7 +243,7 @@ class MovementsOut(Schema):
     months: list[MovementMonth]
 
 
-@router.get("/mrr-movements", response=MovementsOut, summary="MRR movements per month, NRR and GRR")
+@router.get("/mrr-movements", operation_id="get_mrr_movements", response=MovementsOut, summary="MRR movements per month, NRR and GRR")
 def mrr_movements(
     request,
     start: Month | None = None,
@@ -288,7 +288,7 @@ class CacOut(Schema):
     rows: list[CacRow]
 
 
-@router.get("/cac", response=CacOut, summary="CAC per channel and period, LTV:CAC, payback, health")
+@router.get("/cac", operation_id="get_cac", response=CacOut, summary="CAC per channel and period, LTV:CAC, payback, health")
 def cac(
     request, period: Literal["month", "quarter", "year", "all"] = "quarter", as_of: dt.date | None = None
 ):  # fmt: skip
@@ -343,7 +343,7 @@ class TierFilters(Schema):
     as_of: dt.date | None = None
 
 
-@router.get("/tiers", response=TierPage, summary="Value tiers and RFM segments of the visible accounts")
+@router.get("/tiers", operation_id="list_account_tiers", response=TierPage, summary="Value tiers and RFM segments of the visible accounts")
 def list_tiers(request, filters: Query[TierFilters], limit: Limit = DEFAULT_LIMIT, offset: Offset = 0):
     require(request.user, "view", TierAssignment)
     day = filters.as_of or _latest_day(TierAssignment.objects.all())
@@ -363,7 +363,7 @@ def list_tiers(request, filters: Query[TierFilters], limit: Limit = DEFAULT_LIMI
     }
 
 
-@router.get("/accounts/{int:id}/tier", response=TierOut, summary="An account's value tier and RFM")
+@router.get("/accounts/{int:id}/tier", operation_id="get_account_tier", response=TierOut, summary="An account's value tier and RFM")
 def account_tier(request, id: int):
     require(request.user, "view", TierAssignment)
     account = _account(request, id)
@@ -424,7 +424,7 @@ class RecommendationFilters(Schema):
     due_before: dt.date | None = Field(None, description="window opens before this day")
 
 
-@router.get("/recommendations", response=RecommendationPage, summary="Next-best offers for sales")
+@router.get("/recommendations", operation_id="list_recommendations", response=RecommendationPage, summary="Next-best offers for sales")
 def list_recommendations(
     request, filters: Query[RecommendationFilters], limit: Limit = DEFAULT_LIMIT, offset: Offset = 0
 ):
@@ -451,7 +451,7 @@ class RecommendationPatch(InputSchema):
 
 
 @router.patch(
-    "/recommendations/{int:id}", response=RecommendationOut, summary="Accept or dismiss a recommendation"
+    "/recommendations/{int:id}", operation_id="update_recommendation", response=RecommendationOut, summary="Accept or dismiss a recommendation"
 )
 def update_recommendation(request, id: int, payload: RecommendationPatch):
     require(request.user, "change", Recommendation)
@@ -487,7 +487,7 @@ class LoyaltyOut(Schema):
 
 
 @router.get(
-    "/accounts/{int:id}/loyalty", response=LoyaltyOut, summary="An account's points balance and ledger"
+    "/accounts/{int:id}/loyalty", operation_id="get_account_loyalty", response=LoyaltyOut, summary="An account's points balance and ledger"
 )
 def loyalty(request, id: int, limit: Limit = DEFAULT_LIMIT, offset: Offset = 0):
     require(request.user, "view", LoyaltyEntry)
@@ -511,7 +511,7 @@ class RedemptionIn(InputSchema):
 
 
 @router.post(
-    "/accounts/{int:id}/loyalty/redemptions",
+    "/accounts/{int:id}/loyalty/redemptions", operation_id="redeem_loyalty_points",
     response={201: EntryOut},
     summary="Redeem points for service credit (refused beyond the balance)",
 )

@@ -73,7 +73,10 @@ def test_me_describes_the_caller(owner):
 
 def test_a_user_issues_lists_and_revokes_their_own_tokens(owner):
     api = ApiClient(owner)
-    issued = api.post("/tokens", {"name": "BI export"})
+    signed_in = Client()
+    signed_in.force_login(owner)  # tokens are issued from a session, never with a token
+    issued = signed_in.post("/api/v1/tokens", {"name": "BI export"}, content_type="application/json")
+    issued.json_body = issued.json()
     assert issued.status_code == 201
     raw = issued.json_body["token"]
     assert raw.startswith("clm_") and issued.json_body["hint"] == raw[:10]
@@ -100,7 +103,10 @@ def test_nobody_sees_or_revokes_anyone_elses_tokens(owner, outsider):
 
 @pytest.mark.parametrize("body", [{}, {"name": ""}, {"name": "x" * 101}, {"name": 3}])
 def test_a_token_needs_a_sensible_name(owner, body):
-    assert_error(ApiClient(owner).post("/tokens", body), 422, "invalid_request")
+    signed_in = Client()
+    signed_in.force_login(owner)
+    response = response_json(signed_in.post("/api/v1/tokens", body, content_type="application/json"))
+    assert_error(response, 422, "invalid_request")
 
 
 def test_a_user_without_a_role_sees_no_customer_data(db):

@@ -95,9 +95,33 @@ def test_enum_fields_list_their_values(spec):
     assert stage["enum"] == ["qualify", "discovery", "proposal", "negotiation", "won", "lost"]
 
 
-def test_every_operation_has_a_unique_id(spec):
+# What an operation does, as the first word(s) of its id: what a generated client calls it.
+VERBS = (
+    "list", "get", "create", "update", "replace", "delete", "assign", "tag", "ingest", "start", "export",
+    "issue", "revoke", "complete", "cancel", "reassign", "snooze", "close", "erase", "rotate", "test", "set",
+    "enroll", "dry_run", "redeem",
+)
+
+
+def test_every_operation_has_a_unique_snake_case_verb_noun_id(spec):
     ids = [op["operationId"] for path in spec["paths"].values() for op in path.values()]
-    assert len(ids) == len(set(ids))
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+    shapeless = [i for i in ids if not re.fullmatch(r"[a-z]+(_[a-z0-9]+)+", i)]
+    assert not shapeless, shapeless
+    no_verb = [i for i in ids if not any(i.startswith(f"{verb}_") for verb in VERBS)]
+    assert not no_verb, no_verb
+    assert {"list_accounts", "get_account", "get_cac", "ingest_events", "issue_token"} <= set(ids)
+
+
+def test_every_operation_id_is_given_explicitly_so_renaming_a_function_keeps_it(spec):
+    implicit = [
+        f"{op.methods} {path}"
+        for _prefix, router in api._routers
+        for path, view in router.path_operations.items()
+        for op in view.operations
+        if not op.operation_id
+    ]
+    assert not implicit, implicit
 
 
 def test_token_authentication_is_documented(spec):

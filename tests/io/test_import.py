@@ -9,6 +9,7 @@ import pytest
 
 from clm.commerce.models import Order
 from clm.core.models import AuditLog
+from clm.core.text import EXTERNAL_ID_UNAVAILABLE
 from clm.customers.models import Account, Contact
 from tests.io.conftest import run, snapshot
 
@@ -183,7 +184,7 @@ def test_a_restricted_user_reaches_only_the_accounts_they_see(files, owner, outs
     report = run("contacts", files.csv("c.csv", rows), user=owner)
     assert report.errors == [{"row": 3, "column": "Account ID", "value": "T1", "reason": "no account with this id or name"}]
     report = run("accounts", files.csv("a.csv", [["Account ID", "Account Name"], ["T1", "Hijacked"]]), user=owner)
-    assert report.errors == [{"row": 2, "column": "Account ID", "value": "T1", "reason": "exists, on an account you cannot see"}]
+    assert report.errors == [{"row": 2, "column": "Account ID", "value": "T1", "reason": EXTERNAL_ID_UNAVAILABLE}]
 
 
 def test_owners_are_users_named_by_username_email_or_full_name(files, owner, csm):

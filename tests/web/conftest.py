@@ -84,3 +84,12 @@ def login(client):
         client.force_login(user)
         return client
     return sign_in
+
+
+@pytest.fixture
+def signed_in(client, owner):
+    """The test client, signed in as `owner`, who reads English."""
+    owner.language = "en"
+    owner.save()
+    client.force_login(owner)
+    return client

@@ -22,14 +22,6 @@ def _fresh_cache():
     cache.clear()
 
 
-@pytest.fixture
-def signed_in(client, owner):
-    owner.language = "en"
-    owner.save()
-    client.force_login(owner)
-    return client
-
-
 def test_my_work_groups_my_tasks_and_lists_my_cases_and_stakes(signed_in, owner, huawei):
     now = timezone.now()
     late = work.create_task(owner, title="Late call", account=huawei, due_at=now - dt.timedelta(days=1))
