@@ -103,30 +103,29 @@ def main() -> int:
         f"Demo company: {args.accounts:,} accounts over {args.months} months, built in {time.perf_counter() - started:.0f} s"
     )
 
+    def seconds() -> float:
+        started = time.perf_counter()
+        lifecycle.run(as_of)
+        return time.perf_counter() - started
+
     lifecycle.run(as_of)  # the first run of the day: every account's first stage
-    started = time.perf_counter()
-    lifecycle.run(as_of)
-    without = time.perf_counter() - started
+    without = min(seconds(), seconds())  # the lower of two: other work on the machine adds noise
     for doc in daily_documents(args.playbooks):
         services.save_document(doc)
-    started = time.perf_counter()
-    lifecycle.run(as_of)
-    with_playbooks = time.perf_counter() - started
+    with_playbooks = seconds()  # the first day: a run happens once
     enrolled = Enrollment.objects.count()
     held = Enrollment.objects.filter(held_out=True).count()
-    started = time.perf_counter()
-    lifecycle.run(as_of)
-    again = time.perf_counter() - started
+    again = min(seconds(), seconds())
     extra, steady = with_playbooks - without, again - without
     print(f"Daily run without playbooks (the reference): {without:.1f} s")
     print(
         f"First day with {args.playbooks} active playbooks: {with_playbooks:.1f} s, "
-        f"+{extra:.1f} s, {with_playbooks / without:.2f}× the reference "
+        f"{extra:+.1f} s, {with_playbooks / without:.2f}× the reference "
         f"({enrolled:,} enrollments, {held:,} held out, {StepRun.objects.count():,} steps written) "
         f"— target < +{TARGET_EXTRA_SECONDS} s {'✔' if extra < TARGET_EXTRA_SECONDS else '✘'}"
     )
     print(
-        f"Steady state (run again, no one new to enroll): {again:.1f} s, +{steady:.1f} s, "
+        f"Steady state (run again twice, the lower; no one new to enroll): {again:.1f} s, {steady:+.1f} s, "
         f"{again / without:.2f}× the reference "
         f"— target < +{TARGET_EXTRA_SECONDS} s {'✔' if steady < TARGET_EXTRA_SECONDS else '✘'}"
     )
