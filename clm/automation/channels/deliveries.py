@@ -16,6 +16,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from clm.automation.models import Delivery
+from clm.core import bulk
 
 MAX_KEY = 200
 
@@ -63,7 +64,7 @@ def claim_many(
                 delivery.status, delivery.claimed_at = Delivery.Status.SENDING, now
                 delivery.attempts += 1  # the row is locked: the stored count is this one's
                 sending.append(delivery)
-        Delivery.objects.bulk_update(refusing, ["status", "reason", "error"])
+        bulk.save_fields(refusing, ["status", "reason", "error"])
         Delivery.objects.filter(pk__in=[d.pk for d in sending]).update(
             status=Delivery.Status.SENDING, attempts=F("attempts") + 1, claimed_at=now
         )
@@ -105,4 +106,4 @@ def finish(delivery: Delivery, status: str, *, error: str = "", reason: str = ""
 
 def finish_many(deliveries: list[Delivery]) -> None:
     """Write the settled outcomes of a batch in one statement."""
-    Delivery.objects.bulk_update(deliveries, OUTCOME_FIELDS)
+    bulk.save_fields(deliveries, OUTCOME_FIELDS)

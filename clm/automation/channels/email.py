@@ -109,7 +109,7 @@ def _send_batch(items: list[dict], connection, accounts: dict, company: str) -> 
                 settle(delivery, Delivery.Status.FAILED, error=f"template {template.key}: {exc}")
                 continue
             if deliver(delivery, message, connection).status == Delivery.Status.SENT:
-                sent.append(delivery)
+                sent.append((delivery, template.key))
     finally:
         finish_many(settled)
     emit_many(
@@ -119,9 +119,9 @@ def _send_batch(items: list[dict], connection, accounts: dict, company: str) -> 
                 "delivery_id": d.pk,
                 "contact_id": d.contact_id,
                 "account_id": d.account_id,
-                "template": d.template.key if d.template_id else "",
+                "template": template_key,
             }
-            for d in sent
+            for d, template_key in sent
         ],
     )
     return [delivery for delivery, _ in claimed]
