@@ -5,6 +5,8 @@ import zoneinfo
 from django.conf import settings
 from django.utils import timezone, translation
 
+from clm.core import money
+
 
 class UserPreferencesMiddleware:
     def __init__(self, get_response):
@@ -24,3 +26,14 @@ class UserPreferencesMiddleware:
             return self.get_response(request)
         finally:
             timezone.deactivate()
+
+
+class WorkspaceCurrencyMiddleware:
+    """The workspace's currency read once per request, for every amount the page shows."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        with money.currency_scope():
+            return self.get_response(request)
