@@ -18,8 +18,7 @@ from django.utils.translation import gettext as _
 
 from clm.automation.models import DigestSubscription, Task
 from clm.commerce.models import Subscription
-from clm.core.models import User
-from clm.core.money import currency_scope
+from clm.core.models import User, workspace_scope
 
 DIGEST_HOUR = 7
 
@@ -106,7 +105,7 @@ def send_daily_digests(now: dt.datetime | None = None, *, connection=None) -> in
         return 0
     connection = connection or get_connection()
     sent = 0
-    with connection, currency_scope():
+    with connection, workspace_scope():
         for user, tasks, day in digests:
             message = digest_message(user, tasks, now)
             message.connection = connection

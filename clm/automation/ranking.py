@@ -18,7 +18,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
 from clm.commerce.models import Subscription
-from clm.core.money import currency_scope, money
+from clm.core.models import workspace_scope
+from clm.core.money import money
 from clm.lifecycle import services as lifecycle
 from clm.lifecycle.models import ChurnPrediction, HealthScore
 
@@ -154,7 +155,7 @@ def accounts_at_stake(accounts, *, today: dt.date | None = None, limit: int = 10
             rows.append((pk, float(arr[pk]), np.nan, ""))
     ranked = rank(pd.DataFrame(rows, columns=["account", "arr", "probability", "basis"])).head(limit)
     stakes = []
-    with currency_scope():  # the workspace's currency read once for every explanation
+    with workspace_scope():  # the workspace's currency read once for every explanation
         for row in ranked.itertuples(index=False):
             probability = None if np.isnan(row.probability) else float(row.probability)
             stakes.append(Stake(

@@ -5,7 +5,7 @@ import zoneinfo
 from django.conf import settings
 from django.utils import timezone, translation
 
-from clm.core import money
+from clm.core.models import workspace_scope
 
 
 class UserPreferencesMiddleware:
@@ -28,12 +28,13 @@ class UserPreferencesMiddleware:
             timezone.deactivate()
 
 
-class WorkspaceCurrencyMiddleware:
-    """The workspace's currency read once per request, for every amount the page shows."""
+class WorkspaceMiddleware:
+    """The workspace settings read once per request: who sees which accounts, and the currency of
+    every amount the page shows."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        with money.currency_scope():
+        with workspace_scope():
             return self.get_response(request)

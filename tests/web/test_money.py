@@ -12,8 +12,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from clm.automation import digest, work
-from clm.core.models import Workspace
-from clm.core.money import currency_scope, money
+from clm.core.models import Workspace, workspace_scope
+from clm.core.money import money
 from tests.receivers import SmtpServer
 
 pytestmark = pytest.mark.django_db
@@ -36,13 +36,17 @@ def test_an_amount_reads_in_whole_units_of_the_currency(value, currency, expecte
     assert money(value, currency) == expected
 
 
-def test_the_currency_is_read_once_in_a_scope_and_each_time_outside_one():
+def test_the_currency_is_read_once_in_a_workspace_scope_and_each_time_outside_one():
     Workspace.objects.create(currency="USD")
     with CaptureQueriesContext(connection) as outside:
         assert [money(v) for v in (1, 2, 3)] == ["$1", "$2", "$3"]
-    with CaptureQueriesContext(connection) as inside, currency_scope(), currency_scope():
+    with CaptureQueriesContext(connection) as inside, workspace_scope(), workspace_scope():
         assert [money(v) for v in (1, 2, 3)] == ["$1", "$2", "$3"]
-    assert (len(outside), len(inside)) == (3, 1)
+        workspace = Workspace.current()
+        workspace.currency = "EUR"
+        workspace.save()  # seen by the rest of the scope
+        assert money(4) == "€4"
+    assert (len(outside), len([q for q in inside.captured_queries if "SELECT" in q["sql"]])) == (3, 2)
 
 
 def bare(amount_text: str, html: str) -> list[str]:
@@ -80,5 +84,5 @@ def test_the_same_arr_reads_the_same_on_my_work_the_account_page_and_the_digest(
     assert amount in text and amount in html
     for page in (my_work, account_page, text, html):
         assert not bare("24,000", page)
-    # the account page shows a dozen amounts; the workspace is read for visibility and currency once
-    assert len([q for q in queries.captured_queries if "core_workspace" in q["sql"]]) <= 2
+    # the account page shows a dozen amounts and checks visibility: the workspace is read once
+    assert len([q for q in queries.captured_queries if "core_workspace" in q["sql"]]) == 1
