@@ -378,6 +378,7 @@ def flag_curve(
     churn_date: pd.Series,
     *,
     thresholds=None,
+    include=(),
     confirm_days: int = 0,
     min_lead_days: int = 90,
     horizon_days: int = 180,
@@ -387,10 +388,10 @@ def flag_curve(
     threshold, the accounts flagged (:func:`first_flags`) judged as :func:`lead_time_metrics`
     judges them (recall of churners flagged ``min_lead_days`` ahead, precision of flags followed
     by churn within ``horizon_days``). Thresholds: the score's quantiles from the median up, and
-    every 0.02 from 0.02 to 0.98."""
+    every 0.02 from 0.02 to 0.98, and those in ``include`` (e.g. the one in use)."""
     if thresholds is None:
         quantiles = np.quantile(scores["score"], CURVE_QUANTILES) if len(scores) else []
-        thresholds = np.unique(np.round(np.r_[quantiles, CURVE_STEPS], 4))
+        thresholds = np.unique(np.r_[np.round(np.r_[quantiles, CURVE_STEPS], 4), list(include)])
     churns = _dates(churn_date, "churn_date")
     points = []
     for threshold in thresholds:

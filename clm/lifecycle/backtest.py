@@ -178,6 +178,7 @@ def run(
             curve = flag_curve(
                 scores[~scores["account"].isin(out_of_scope)],
                 in_scope,
+                include=[threshold] if threshold is not None else [],
                 confirm_days=signal_set.confirm_days_of("churn_risk_high"),
                 min_lead_days=min_lead_days,
                 horizon_days=horizon_days,

@@ -9,6 +9,7 @@ import joblib
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.metrics import roc_auc_score
 
 from clm.analytics.churn import (
     KINDS,
@@ -248,3 +249,15 @@ def test_an_outcome_that_is_not_0_or_1_is_refused():
     frame.loc[0, "churned"] = 2
     with pytest.raises(ValueError, match="'churned' must be 0/1"):
         train_churn_model(frame)
+
+
+def test_every_training_row_gets_a_probability_from_a_model_that_did_not_learn_from_it(trained):
+    """Training rows: the cross-validation fold that left them out; later rows: the final model.
+    They rank churners about as well as the cross-validation says, and are not stored."""
+    frame = history()
+    held_out = trained.held_out
+    assert held_out.index.equals(frame.index) and held_out.notna().all()
+    assert held_out.between(0, 1).all()
+    auc = roc_auc_score(frame["churned"], held_out)
+    assert abs(auc - trained.metadata["cross_validation"][trained.kind]["mean_auc"]) < 0.05
+    assert ChurnModel.from_bytes(trained.to_bytes()).held_out is None
