@@ -11,13 +11,20 @@ AS_OF = dt.date(2025, 6, 30)
 
 
 def remove_company():
-    from clm.core.models import Team, User
+    """The demo company and what `clm demo` writes beside it (the configuration rows of
+    clm.demo.services.write_configuration, the audit of the playbooks it turns on), so that later
+    tests start from an empty database."""
+    from clm.core.models import AuditLog, Team, User, Workspace
     from clm.demo import names, writer
+    from clm.lifecycle.models import ChurnModel, HealthModel, RuleSet
+    from clm.value.models import TierRule
 
     with transaction.atomic():
         writer.wipe()
         User.objects.filter(username__regex=r"^((sales|csm|marketing|viewer)\d{2,}|admin)$").delete()
         Team.objects.filter(name__in=[*names.SALES_TEAMS, *names.CSM_TEAMS]).delete()
+        for model in (Workspace, HealthModel, RuleSet, TierRule, ChurnModel, AuditLog):
+            model.objects.all().delete()
 
 
 @pytest.fixture(scope="module")
