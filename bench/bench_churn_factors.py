@@ -62,7 +62,8 @@ def main() -> None:
     print(f"one swap per feature   {effects:7.2f} s  ({effects / predict:5.1f}× the prediction)")
     print(f"factors that add up    {explained:7.2f} s  ({explained / predict:5.1f}× the prediction, "
           f"{explained / effects:4.2f}× the one-swap effects)")  # fmt: skip
-    print(f"churn step (services.predict) {churn_step:7.2f} s  ({churn_step / predict:5.1f}× the prediction; target 10 s)")
+    print(f"churn step, probability and factors (services.predict) {churn_step:7.2f} s  "
+          f"({churn_step / predict:5.1f}× the prediction; target 10 s)")  # fmt: skip
     print(f"largest |baseline + Σ effects − risk| over all {len(rows):,} accounts: {gap:.2e}")
 
 

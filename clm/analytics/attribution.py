@@ -51,7 +51,9 @@ def shapley_matrix(n: int) -> tuple[np.ndarray, np.ndarray]:
     return masks, W
 
 
-def predict_in_batches(predict: Predict, blocks: Iterable[np.ndarray], rows_per_call: int = ROWS_PER_CALL) -> np.ndarray:
+def predict_in_batches(
+    predict: Predict, blocks: Iterable[np.ndarray], rows_per_call: int = ROWS_PER_CALL
+) -> np.ndarray:
     """The predictions for the blocks' rows, in order, from calls of about ``rows_per_call`` rows."""
     out, pending, pending_rows = [], [], 0
 
@@ -77,7 +79,12 @@ def _differs(X: np.ndarray, reference: np.ndarray) -> np.ndarray:
 
 
 def single_effects(
-    predict: Predict, X: np.ndarray, reference: np.ndarray, groups: np.ndarray, n_features: int, prediction: np.ndarray
+    predict: Predict,
+    X: np.ndarray,
+    reference: np.ndarray,
+    groups: np.ndarray,
+    n_features: int,
+    prediction: np.ndarray,
 ) -> np.ndarray:
     """Per row and feature j, f(x) − f(x with feature j at the reference's value): how much that
     feature moves the row's prediction on its own. ``prediction`` is f(X). A feature already at

@@ -124,7 +124,9 @@ def column_features(columns: ColumnTransformer, features: Sequence[str]) -> np.n
         if span.stop == span.start:
             continue
         names = list(inputs)
-        steps = [step for _, step in transformer.steps] if isinstance(transformer, Pipeline) else [transformer]
+        steps = (
+            [step for _, step in transformer.steps] if isinstance(transformer, Pipeline) else [transformer]
+        )
         for step in steps:
             names = _step_outputs(step, names)
         if len(names) != span.stop - span.start:
@@ -137,10 +139,19 @@ def _step_outputs(step, inputs: list[str]) -> list[str]:
     """The feature of each column ``step`` puts out, given the feature of each column it takes."""
     if isinstance(step, str) or isinstance(step, FunctionTransformer | StandardScaler):
         return inputs  # "passthrough", as_text and scaling: one column out per column in
-    if isinstance(step, OneHotEncoder) and step.drop is None and step.max_categories is None and step.min_frequency is None:
+    if (
+        isinstance(step, OneHotEncoder)
+        and step.drop is None
+        and step.max_categories is None
+        and step.min_frequency is None
+    ):
         return [f for f, categories in zip(inputs, step.categories_, strict=True) for _ in categories]
     if isinstance(step, SimpleImputer):
-        kept = [f for f, s in zip(inputs, step.statistics_, strict=True) if step.keep_empty_features or not pd.isna(s)]
+        kept = [
+            f
+            for f, s in zip(inputs, step.statistics_, strict=True)
+            if step.keep_empty_features or not pd.isna(s)
+        ]
         return kept + ([inputs[i] for i in step.indicator_.features_] if step.add_indicator else [])
     raise ValueError(f"cannot tell which of its inputs each column of {type(step).__name__} encodes")
 
@@ -216,15 +227,20 @@ class ChurnModel:
         pipelines = [part.estimator.estimator for part in parts]  # FrozenEstimator(pipeline)
         columns = pipelines[0].named_steps["features"]
         if any(p.named_steps["features"] is not columns for p in pipelines):
-            raise ValueError("the calibrated classifiers of this churn model do not share their preprocessing")
+            raise ValueError(
+                "the calibrated classifiers of this churn model do not share their preprocessing"
+            )
         view = copy.copy(self.estimator)
         view.calibrated_classifiers_ = [copy.copy(part) for part in parts]
         for part, pipeline in zip(view.calibrated_classifiers_, pipelines, strict=True):
             part.estimator = pipeline[-1]
         typical = pd.DataFrame([self.reference])[self.features]
         rows = _dense(columns.transform(self._frame(X)))
-        return rows, _dense(columns.transform(typical))[0], column_features(columns, self.features), (
-            lambda matrix: _probability(view, matrix)
+        return (
+            rows,
+            _dense(columns.transform(typical))[0],
+            column_features(columns, self.features),
+            (lambda matrix: _probability(view, matrix)),
         )
 
     def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
