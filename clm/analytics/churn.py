@@ -246,6 +246,8 @@ class ChurnModel:
     def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
         """Per row and feature, how much the feature's value moves the probability: the
         prediction minus the prediction with that feature set to its typical value."""
+        if X.empty:
+            return pd.DataFrame(np.empty((0, len(self.features))), index=X.index, columns=self.features)
         rows, typical, groups, risk = self._encoded(X)
         effects = single_effects(risk, rows, typical, groups, len(self.features), risk(rows))
         return pd.DataFrame(effects, index=X.index, columns=self.features)
@@ -278,6 +280,8 @@ class ChurnModel:
         typical value). The features that move the risk most are factors of their own, the rest
         one factor (feature ``_other``); see clm.analytics.attribution."""
         frame = self._frame(X)
+        if frame.empty:
+            return pd.Series([], index=X.index, dtype=object)
         rows, typical, groups, risk = self._encoded(frame)
         prediction = risk(rows)
         single = single_effects(risk, rows, typical, groups, len(self.features), prediction)

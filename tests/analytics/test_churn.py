@@ -360,6 +360,11 @@ def test_the_factors_are_the_exact_shapley_values_of_the_model_in_use(kind):
         assert set(players) == set(strongest)
 
 
+def test_no_accounts_have_no_factors(trained):
+    none = pd.DataFrame({"active_days": [], "plan": [], "noise": []})
+    assert trained.explain_risk(none).empty and trained.contributions(none).shape == (0, 3)
+
+
 def test_the_churn_models_factors_add_up_to_the_risk_from_the_typical_accounts(trained):
     accounts = pd.DataFrame(
         [{"active_days": 1.0, "plan": "basic", "noise": 0.5}, {"active_days": 25.0, "plan": "enterprise", "noise": -1.0}],
