@@ -3,7 +3,8 @@ one reused connection: send_emails (render in the sandbox, consent and cap check
 idempotency claim, tracking, the delivery log) against raw smtplib sending the very same
 messages in the same run.
 
-    python -m bench.bench_email [N]     (target: at least 50 messages a second)"""
+    python -m bench.bench_email [N]     (target: at least 50 messages a second)
+    BENCH_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test python -m bench.bench_email"""
 
 import cProfile
 import os
@@ -56,6 +57,8 @@ def main():
     import smtplib
 
     from django.conf import settings
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
 
     from clm.automation.channels import send_emails
     from clm.automation.models import Delivery, EmailTemplate, EmailTemplateVariant
@@ -101,7 +104,8 @@ def main():
         started, cpu = time.perf_counter(), time.process_time()
         if profile:
             profile.enable()
-        deliveries = send_emails(items[1:])
+        with CaptureQueriesContext(connection) as queries:
+            deliveries = send_emails(items[1:])
         ours, ours_cpu = time.perf_counter() - started, time.process_time() - cpu
         if profile:
             profile.disable()
@@ -132,6 +136,7 @@ def main():
         f"CPU {1000 * raw_cpu / count:.1f} ms a message"
     )
     print(f"ratio: {ours / raw:.1f}x the wall time of bare SMTP")
+    print(f"database queries: {len(queries)}, {len(queries) / count:.2f} a message")
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ import copy
 import io
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 import joblib
@@ -195,6 +195,9 @@ class ChurnModel:
     reference: dict  # per feature, the typical value (training median or most common)
     labels: dict = field(default_factory=dict)  # per feature, a name in plain words
     metadata: dict = field(default_factory=dict)
+    # After training, per row of the training frame, a probability from a model that did not learn
+    # from that row (see train_churn_model); not stored.
+    held_out: pd.Series | None = field(default=None, repr=False)
 
     @property
     def features(self) -> list[str]:
@@ -312,7 +315,8 @@ class ChurnModel:
 
     def to_bytes(self) -> bytes:
         buffer = io.BytesIO()
-        joblib.dump({"format": FORMAT, "sklearn": sklearn.__version__, "model": self}, buffer, compress=3)
+        model = replace(self, held_out=None)
+        joblib.dump({"format": FORMAT, "sklearn": sklearn.__version__, "model": model}, buffer, compress=3)
         return buffer.getvalue()
 
     @classmethod
@@ -437,7 +441,7 @@ def train_churn_model(
         groups = frame.loc[split.train, account].to_numpy()
         n_folds = max(2, min(folds, int(pd.Series(groups[y_train == 1]).nunique())))
 
-        cv = {}
+        cv, pooled = {}, {}
         for kind in kinds:
             result = cross_validate_model(
                 lambda kind=kind: make_pipeline(kind, numeric, categorical, seed=seed),
@@ -448,11 +452,22 @@ def train_churn_model(
                 groups,
             )
             cv[kind] = {"fold_auc": result.fold_auc, "mean_auc": result.mean_auc}
+            pooled[kind] = result.scores
         chosen = max(cv, key=lambda k: cv[k]["mean_auc"])
         fitted = make_pipeline(chosen, numeric, categorical, seed=seed).fit(X_train, y_train)
         calibrated = CalibratedClassifierCV(FrozenEstimator(fitted), method=calibration).fit(X_valid, y_valid)
-        raw_report = evaluate(y_valid, fitted.predict_proba(X_valid)[:, 1])
-        report = evaluate(y_valid, calibrated.predict_proba(X_valid)[:, 1])
+        raw_valid = fitted.predict_proba(X_valid)[:, 1]
+        calibrated_valid = calibrated.predict_proba(X_valid)[:, 1]
+        raw_report = evaluate(y_valid, raw_valid)
+        report = evaluate(y_valid, calibrated_valid)
+        # Held-out probabilities: the rows after the training period as the calibrated model scores
+        # them, the training rows as the cross-validation fold that left them out scored them, put
+        # on the calibrated scale (calibration is monotone: read it off the validation rows).
+        order = np.argsort(raw_valid, kind="stable")
+        held_out = pd.Series(np.nan, index=frame.index)
+        later = ~split.train
+        held_out[later] = calibrated.predict_proba(frame.loc[later, features])[:, 1]
+        held_out[split.train] = np.interp(pooled[chosen], raw_valid[order], calibrated_valid[order])
 
         trained_at = datetime.now(UTC)
         as_of_dates = pd.to_datetime(frame[as_of])
@@ -488,4 +503,5 @@ def train_churn_model(
             reference=reference_values(frame.loc[split.train], numeric, categorical),
             labels=dict(labels or {}),
             metadata=metadata,
+            held_out=held_out,
         )

@@ -195,6 +195,21 @@ def lead_time_metrics(
     )
 
 
+def churn_scope(churn_date: pd.Series, start, end, *, min_lead_days: int = 90, observed_until=None):
+    """Which churners a replay of [start, end] can judge: (in scope, out of scope). In scope,
+    the accounts whose first churn after ``start`` falls where a flag ``min_lead_days`` ahead
+    could have been raised within the replay and observed (per account, its churn date); out of
+    scope, the accounts that churned after ``start`` outside that span (judged on neither side)."""
+    churns = _dates(churn_date, "churn_date")
+    lo = pd.Timestamp(start) + pd.Timedelta(days=min_lead_days)
+    hi = pd.Timestamp(end) + pd.Timedelta(days=min_lead_days)
+    if observed_until is not None:
+        hi = min(hi, pd.Timestamp(observed_until))
+    first = churns[churns > pd.Timestamp(start)].groupby(level=0).min()
+    in_scope = first[(first >= lo) & (first <= hi)]
+    return in_scope, set(first.index) - set(in_scope.index)
+
+
 @dataclass(frozen=True)
 class FlagPrecision:
     horizon_days: int
@@ -245,9 +260,10 @@ class CrossValidation:
     mean_auc: float
     std_auc: float
     pooled: ScoreReport  # every row scored by the fold model that did not see it
+    scores: np.ndarray | None = field(default=None, repr=False)  # those scores, row by row
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return {k: v for k, v in asdict(self).items() if k != "scores"}
 
 
 def cross_validate_model(
@@ -280,6 +296,7 @@ def cross_validate_model(
         mean_auc=float(np.mean(aucs)),
         std_auc=float(np.std(aucs)),
         pooled=evaluate(y, pooled),
+        scores=pooled,
     )
 
 
@@ -306,3 +323,101 @@ def _dates(values, name) -> pd.Series:
     if not isinstance(values, pd.Series):
         raise ValueError(f"{name} must be a pandas Series indexed by account")
     return pd.to_datetime(values)
+
+
+# -- flagging on a risk score -------------------------------------------------------------------
+
+
+def first_flags(scores: pd.DataFrame, threshold: float, confirm_days: int = 0) -> pd.Series:
+    """Per account, the first date its score had stayed at or above ``threshold`` for
+    ``confirm_days`` (a run of consecutive dates above it, the first one counting as day 0).
+    ``scores``: columns account, as_of, score; one row per account and replayed date (an
+    account missing on a date breaks its run)."""
+    rows = scores[["account", "as_of", "score"]].sort_values(["account", "as_of"], kind="stable")
+    rows = rows.assign(as_of=pd.to_datetime(rows["as_of"]), above=rows["score"].to_numpy() >= threshold)
+    dates = np.sort(rows["as_of"].unique())
+    position = pd.Series(np.arange(len(dates)), index=dates)
+    step = rows["as_of"].map(position).to_numpy()
+    account = rows["account"].to_numpy()
+    above = rows["above"].to_numpy()
+    # a run starts where the row is above and the row before it (same account, previous date) is not
+    continues = np.r_[False, (account[1:] == account[:-1]) & (step[1:] == step[:-1] + 1) & above[:-1]]
+    run = np.cumsum(above & ~continues)
+    start = pd.Series(rows["as_of"].to_numpy()).groupby(run).transform("first").to_numpy()
+    held = above & ((rows["as_of"].to_numpy() - start) >= np.timedelta64(confirm_days, "D"))
+    flagged = rows[held]
+    return flagged.groupby("account")["as_of"].min()
+
+
+@dataclass(frozen=True)
+class CurvePoint:
+    threshold: float
+    recall_in_time: float | None
+    precision: float | None
+    flagged: int
+
+
+@dataclass(frozen=True)
+class ThresholdChoice:
+    threshold: float | None  # None: no threshold reaches the target precision
+    target_precision: float
+    precision: float | None
+    recall_in_time: float | None
+    curve: list[CurvePoint]
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+CURVE_QUANTILES = np.linspace(0.5, 0.995, 34)
+CURVE_STEPS = np.linspace(0.02, 0.98, 49)
+
+
+def flag_curve(
+    scores: pd.DataFrame,
+    churn_date: pd.Series,
+    *,
+    thresholds=None,
+    include=(),
+    confirm_days: int = 0,
+    min_lead_days: int = 90,
+    horizon_days: int = 180,
+    observed_until=None,
+) -> list[CurvePoint]:
+    """The early warning's precision–recall trade-off over thresholds on a risk score: at each
+    threshold, the accounts flagged (:func:`first_flags`) judged as :func:`lead_time_metrics`
+    judges them (recall of churners flagged ``min_lead_days`` ahead, precision of flags followed
+    by churn within ``horizon_days``). Thresholds: the score's quantiles from the median up, and
+    every 0.02 from 0.02 to 0.98, and those in ``include`` (e.g. the one in use)."""
+    if thresholds is None:
+        quantiles = np.quantile(scores["score"], CURVE_QUANTILES) if len(scores) else []
+        thresholds = np.unique(np.r_[np.round(np.r_[quantiles, CURVE_STEPS], 4), list(include)])
+    churns = _dates(churn_date, "churn_date")
+    points = []
+    for threshold in thresholds:
+        flags = first_flags(scores, float(threshold), confirm_days)
+        report = lead_time_metrics(
+            flags.reindex(flags.index.union(churns.index)),
+            churns,
+            min_lead_days=min_lead_days,
+            horizon_days=horizon_days,
+            observed_until=observed_until,
+        )
+        points.append(CurvePoint(float(threshold), report.recall_in_time, report.precision, report.flagged))
+    return points
+
+
+def choose_threshold(curve: list[CurvePoint], target_precision: float) -> ThresholdChoice:
+    """The threshold with the best recall among those whose precision reaches the target (the
+    lowest such threshold on ties); None when none does."""
+    if not 0 < target_precision < 1:
+        raise ValueError(f"the target precision is a share between 0 and 1, got {target_precision!r}")
+    reaching = [p for p in curve if p.precision is not None and p.precision >= target_precision]
+    best = max(reaching, key=lambda p: (p.recall_in_time or 0.0, -p.threshold), default=None)
+    return ThresholdChoice(
+        threshold=best.threshold if best else None,
+        target_precision=float(target_precision),
+        precision=best.precision if best else None,
+        recall_in_time=best.recall_in_time if best else None,
+        curve=list(curve),
+    )

@@ -7,8 +7,14 @@ goal (DESIGN.md, seed 提前3个月) is to flag accounts at least 90 days before
 
 A signal's severity is ``risk`` (it flags the account as at risk) or ``watch`` (shown and acted
 on, but not a churn flag by itself: a late payment or a burst of tickets happens to healthy
-customers too). A risk signal flags the account once it has held for the set's ``confirm_days``
-(a dip that recovers within the week is noise, not a warning).
+customers too). A risk signal flags the account once it has held for its ``confirm_days`` (the
+set's unless the signal sets its own: a dip that recovers within the week is noise, not a
+warning), and the flag lifts when no risk signal fires any more.
+
+The rules and the learned churn model work together: ``churn_risk_high`` flags an account whose
+predicted risk is above the threshold chosen on the training history for a target precision,
+and the usage rules flag only where the model, when there is one, sees at least part of that
+risk. The warning level grows with the evidence (:func:`warning_levels`).
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from .conditions import Rule, RuleError, bind, compile_rule, describe, json_reco
 
 KEYS = ["account", "kind"]
 SEVERITIES = ("risk", "watch")
-SIGNAL_KEYS = ("kind", "title", "severity", "params", "when")
+SIGNAL_KEYS = ("kind", "title", "severity", "params", "when", "confirm_days")
 
 
 class SignalError(RuleError):
@@ -40,15 +46,17 @@ class Signal:
     when: Mapping
     compiled: Rule
     severity: str = "risk"
+    confirm_days: int | None = None  # None: the set's
 
     def to_dict(self) -> dict:
-        return {
+        out = {
             "kind": self.kind,
             "title": self.title,
             "severity": self.severity,
             "params": dict(self.params),
             "when": self.when,
         }
+        return out if self.confirm_days is None else {**out, "confirm_days": self.confirm_days}
 
 
 @dataclass(frozen=True)
@@ -63,13 +71,7 @@ class SignalSet:
                 "",
                 "expected an object with 'signals' (a list of signal definitions) and optionally 'confirm_days'",
             )
-        confirm_days = data.get("confirm_days", 0)
-        if (
-            isinstance(confirm_days, bool)
-            or not isinstance(confirm_days, int)
-            or not 0 <= confirm_days <= 365
-        ):
-            raise SignalError("confirm_days", f"a whole number of days from 0 to 365, got {confirm_days!r}")
+        confirm_days = _days(data.get("confirm_days", 0), "confirm_days")
         raw = data["signals"]
         if not isinstance(raw, list) or not raw:
             raise SignalError("signals", "expected a non-empty list of signal definitions")
@@ -106,11 +108,18 @@ class SignalSet:
                 compiled = compile_rule(bind(item["when"], params))
             except RuleError as error:
                 raise SignalError(error.within(f"{path}.when").path, error.reason) from None
-            signals.append(Signal(kind, title, dict(params), item["when"], compiled, severity))
+            own = item.get("confirm_days")
+            own = None if own is None else _days(own, f"{path}.confirm_days")
+            signals.append(Signal(kind, title, dict(params), item["when"], compiled, severity, own))
         return cls(tuple(signals), confirm_days)
 
     def to_dict(self) -> dict:
         return {"confirm_days": self.confirm_days, "signals": [s.to_dict() for s in self.signals]}
+
+    def confirm_days_of(self, kind: str) -> int:
+        """How long a signal of ``kind`` must hold before it flags (the set's when it has none)."""
+        own = next((s.confirm_days for s in self.signals if s.kind == kind), None)
+        return self.confirm_days if own is None else own
 
     @property
     def risk_kinds(self) -> list[str]:
@@ -161,22 +170,54 @@ class SignalSet:
         return pd.concat(parts, ignore_index=True)
 
 
+def _days(value, path: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 365:
+        raise SignalError(path, f"a whole number of days from 0 to 365, got {value!r}")
+    return value
+
+
 def firing_counts(firing: pd.DataFrame, index) -> pd.Series:
     """How many signals fire per account (0 for accounts with none): the stage rules' ``signals_firing``."""
     return firing.groupby("account").size().reindex(index, fill_value=0).astype(int)
 
 
-def confirmed_counts(
-    firing: pd.DataFrame, open_since: pd.DataFrame, as_of, confirm_days: int, index
-) -> pd.Series:
-    """How many risk signals per account fire and have held for ``confirm_days``: the early
-    warning's flag (``signals_confirmed``). ``open_since``: the signals open before today (columns
-    account, kind, opened_on); a signal firing for the first time today opened today."""
+def confirmed(firing: pd.DataFrame, open_since: pd.DataFrame, as_of, signals: SignalSet) -> pd.DataFrame:
+    """The risk signals that fire and have held for their confirm_days (columns account, kind):
+    the early warning's flags. ``open_since``: the signals open before today (columns account,
+    kind, opened_on); a signal firing for the first time today opened today."""
     risk = firing[firing["severity"] == "risk"][KEYS]
     since = risk.merge(open_since[[*KEYS, "opened_on"]], on=KEYS, how="left")
     opened = pd.to_datetime(since["opened_on"]).fillna(pd.Timestamp(as_of))
-    held = (pd.Timestamp(as_of) - opened).dt.days >= confirm_days
-    return since[held.to_numpy()].groupby("account").size().reindex(index, fill_value=0).astype(int)
+    needed = since["kind"].map({s.kind: signals.confirm_days_of(s.kind) for s in signals.signals})
+    held = (pd.Timestamp(as_of) - opened).dt.days >= needed
+    return since.loc[held.to_numpy(), KEYS]
+
+
+def confirmed_counts(
+    firing: pd.DataFrame, open_since: pd.DataFrame, as_of, signals: SignalSet, index
+) -> pd.Series:
+    """How many risk signals per account fire and have held for their confirm_days
+    (``signals_confirmed``)."""
+    held = confirmed(firing, open_since, as_of, signals)
+    return held.groupby("account").size().reindex(index, fill_value=0).astype(int)
+
+
+# The warning level of an account: 0 nothing fires; 1 watch (signals fire, none is a confirmed
+# risk); 2 at risk (a confirmed risk signal); 3 at high risk (confirmed, and corroborated by at
+# least CORROBORATION more signals firing, or by a churn risk twice the flag threshold).
+LEVELS = {0: "none", 1: "watch", 2: "at_risk", 3: "high"}
+CORROBORATION = 2
+
+
+def warning_levels(
+    firing_count: pd.Series, confirmed_count: pd.Series, risk_over_threshold: pd.Series
+) -> pd.Series:
+    """Per account, the warning level (LEVELS) from the signals firing, the confirmed risk
+    signals and the churn risk relative to its flag threshold (missing without a model)."""
+    level = (firing_count > 0).astype(int)
+    level = level.where(confirmed_count == 0, 2)
+    strong = (firing_count - confirmed_count >= CORROBORATION) | (risk_over_threshold.fillna(0) >= 2)
+    return level.where(~((confirmed_count > 0) & strong), 3).astype(int)
 
 
 class Reconciliation(NamedTuple):
@@ -219,21 +260,44 @@ def reconcile(open_signals: pd.DataFrame, firing: pd.DataFrame, evaluated_accoun
 # -- the default signals (DESIGN.md "Early warning") --------------------------------------------
 
 
+def _model_agrees() -> dict:
+    """A usage rule flags only where the churn model, when there is one, sees at least
+    ``model_agrees`` of its flag threshold: a usage drop the model finds typical of customers who
+    stay (a seasonal lull, a team on leave) is not a warning by itself."""
+    return {
+        "any": [
+            leaf("churn_risk_over_threshold", "is_null"),
+            leaf("churn_risk_over_threshold", ">=", param("model_agrees")),
+        ]
+    }
+
+
 DEFAULT_SIGNALS_DATA: dict = {
     # Tuned by backtest on the demo company (clm backtest; see tests/lifecycle/test_demo_company.py):
     # a risk signal counts once it has held for a week; single-week dips are mostly noise.
     "confirm_days": 7,
     "signals": [
         {
+            "kind": "churn_risk_high",
+            "title": "The churn model puts the risk above its flag threshold",
+            "severity": "risk",
+            # level 1: the threshold chosen when the model was trained, for its target precision;
+            # two weeks above it: a risk that holds, not one bad snapshot
+            "params": {"level": 1.0},
+            "confirm_days": 14,
+            "when": leaf("churn_risk_over_threshold", ">=", param("level")),
+        },
+        {
             "kind": "login_drop",
             "title": "Logins fell by half against the account's own baseline",
             "severity": "risk",
             # min_baseline: a drop from 1 login to 0 is noise, not a signal
-            "params": {"drop": -0.5, "min_baseline": 4},
+            "params": {"drop": -0.5, "min_baseline": 4, "model_agrees": 0.75},
             "when": {
                 "all": [
                     leaf("logins_30d_vs_baseline", "<=", param("drop")),
                     leaf("logins_baseline_30d", ">=", param("min_baseline")),
+                    _model_agrees(),
                 ]
             },
         },
@@ -307,19 +371,20 @@ DEFAULT_SIGNALS_DATA: dict = {
             "kind": "health_red",
             "title": "Health score is red",
             "severity": "risk",
-            "params": {},
-            "when": leaf("health_band", "==", "red"),
+            "params": {"model_agrees": 0.75},
+            "when": {"all": [leaf("health_band", "==", "red"), _model_agrees()]},
         },
         {
             "kind": "usage_decline",
             "title": "Usage is declining: logins and core-feature time both down on the account's own baseline",
             "severity": "risk",
-            "params": {"logins": -0.15, "core_minutes": -0.3, "min_baseline": 4},
+            "params": {"logins": -0.15, "core_minutes": -0.3, "min_baseline": 4, "model_agrees": 0.75},
             "when": {
                 "all": [
                     leaf("logins_30d_vs_baseline", "<=", param("logins")),
                     leaf("core_minutes_30d_vs_baseline", "<=", param("core_minutes")),
                     leaf("logins_baseline_30d", ">=", param("min_baseline")),
+                    _model_agrees(),
                 ]
             },
         },

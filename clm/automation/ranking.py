@@ -16,23 +16,21 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 from django.core.cache import cache
-from django.db.models import Sum
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
 from clm.automation.playbooks import outcomes
 from clm.commerce.models import Subscription
-from clm.core.models import Workspace
+from clm.core.models import workspace_scope
+from clm.core.money import money
 from clm.lifecycle import services as lifecycle
 from clm.lifecycle.models import ChurnPrediction, HealthScore
 
 HORIZON_DAYS = 90
 SAMPLES = 12  # health snapshots (about a month apart) that the observed band rates are read from
-LIVE = (Subscription.Status.ACTIVE, Subscription.Status.TRIAL)
 # The bands' names in the same context as the workspace's (clm.web.labels), so one translation serves.
 BAND_NAMES = {"green": "Healthy", "yellow": "Watch", "red": "At risk"}
-CURRENCY_SIGNS = {"CNY": "¥", "USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "HKD": "HK$"}
 
 
 # -- the rule (plain numbers and frames) ----------------------------------------------------------
@@ -126,19 +124,13 @@ def observed_band_rates(today: dt.date) -> dict:
     return cache.get_or_set(f"clm:automation:band-churn:{today.isoformat()}", compute, 6 * 3600)
 
 
-def money(value, currency: str | None = None) -> str:
-    currency = currency or Workspace.current().currency
-    sign = CURRENCY_SIGNS.get(currency, f"{currency} ")
-    return f"{sign}{Decimal(value):,.0f}"
-
-
 def percent(p: float) -> str:
     text = f"{p * 100:.1f}".rstrip("0").rstrip(".")
     return f"{text}%"
 
 
-def explain(arr, probability: float | None, basis: str, band: str, currency: str, play=None) -> str:
-    values = {"arr": money(arr, currency), "p": percent(probability) if probability is not None else ""}
+def explain(arr, probability: float | None, basis: str, band: str, play=None) -> str:
+    values = {"arr": money(arr), "p": percent(probability) if probability is not None else ""}
     if play is not None and probability is not None:
         name = play.name_zh if (translation.get_language() or "zh")[:2] == "zh" else play.name_en
         values.update(saved=percent(play.share), play=name)
@@ -156,9 +148,8 @@ def accounts_at_stake(accounts, *, today: dt.date | None = None, limit: int = 10
     user may see), ranked by revenue at risk within 90 days; a fixed number of queries."""
     today = today or timezone.localdate()
     arr = {
-        pk: total * 12
-        for pk, total in Subscription.objects.filter(account__in=accounts.values("pk"), status__in=LIVE)
-        .values("account_id").annotate(total=Sum("mrr")).values_list("account_id", "total")
+        pk: total
+        for pk, total in Subscription.objects.filter(account__in=accounts.values("pk")).arr_by_account()
         if total and total > 0
     }
     if not arr:
@@ -185,23 +176,21 @@ def accounts_at_stake(accounts, *, today: dt.date | None = None, limit: int = 10
     frame = pd.DataFrame(rows, columns=["account", "arr", "probability", "basis"])
     frame["saved"] = [plays[a].share if a in plays else np.nan for a in frame["account"]]
     ranked = rank(frame).head(limit)
-    currency = Workspace.current().currency
     stakes = []
-    for row in ranked.itertuples(index=False):
-        probability = None if np.isnan(row.probability) else float(row.probability)
-        play = plays.get(row.account) if probability is not None else None
-        stakes.append(Stake(
-            account_id=int(row.account),
-            arr=arr[row.account],
-            probability=probability,
-            basis=row.basis,
-            band=bands.get(row.account, ""),
-            at_risk=None if probability is None else float(row.at_risk),
-            explanation=explain(
-                arr[row.account], probability, row.basis, bands.get(row.account, ""), currency, play
-            ),
-            play=play.key if play else "",
-            saved_share=play.share if play else None,
-            saved_value=float(row.saved_value) if play else None,
-        ))
+    with workspace_scope():  # the workspace's currency read once for every explanation
+        for row in ranked.itertuples(index=False):
+            probability = None if np.isnan(row.probability) else float(row.probability)
+            play = plays.get(row.account) if probability is not None else None
+            stakes.append(Stake(
+                account_id=int(row.account),
+                arr=arr[row.account],
+                probability=probability,
+                basis=row.basis,
+                band=bands.get(row.account, ""),
+                at_risk=None if probability is None else float(row.at_risk),
+                explanation=explain(arr[row.account], probability, row.basis, bands.get(row.account, ""), play),
+                play=play.key if play else "",
+                saved_share=play.share if play else None,
+                saved_value=float(row.saved_value) if play else None,
+            ))
     return stakes

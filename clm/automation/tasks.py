@@ -18,6 +18,12 @@ def run_steps(step_run_ids: list[int]):
     return [engine.run_step(pk) for pk in step_run_ids]
 
 
+@db_task()
+def release_steps(step_run_ids: list[int]):
+    """At the end of a wait: its steps on the queue, in chunks the workers share."""
+    engine.queue_now(step_run_ids)
+
+
 @db_periodic_task(crontab(minute="*"))
 @HUEY.lock_task("playbook-sweep")
 def sweep_due_steps():

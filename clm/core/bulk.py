@@ -219,6 +219,27 @@ def _write(cursor, model, columns, rows, tail: str = "", returning=()) -> tuple[
     return out, len(out) if returning else count
 
 
+def save_fields(objects: Sequence[models.Model], fields: Sequence[str]) -> None:
+    """Write `fields` of each object to its row: one UPDATE sent for all of them through the
+    driver's executemany (pipelined on PostgreSQL). Django's bulk_update builds a CASE expression
+    per field over every row, about 8 ms a row for nine fields; this costs what binding costs."""
+    if not objects:
+        return
+    meta = objects[0]._meta
+    chosen = [meta.get_field(name) for name in fields]
+    mark = "%s" if connection.vendor == "postgresql" else "?"
+    sets = ", ".join(f"{quote(f.column)} = {mark}" for f in chosen)
+    sql = f"UPDATE {quote(meta.db_table)} SET {sets} WHERE {quote(meta.pk.column)} = {mark}"
+    rows = [[*(f.get_db_prep_save(getattr(o, f.attname), connection) for f in chosen), o.pk] for o in objects]
+    connection.ensure_connection()
+    with (
+        connection.wrap_database_errors,
+        transaction.atomic(savepoint=False),
+        closing(connection.connection.cursor()) as cursor,
+    ):
+        cursor.executemany(sql, rows)
+
+
 def allocate_ids(model: type[models.Model], count: int) -> list[int]:
     """PostgreSQL: `count` new ids from the table's id sequence, for rows inserted with their id
     (straight in by COPY, where RETURNING would need the staging table)."""

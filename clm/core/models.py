@@ -3,6 +3,9 @@ model (external ids, timestamps)."""
 
 import hashlib
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from decimal import Decimal
 
 from django.conf import settings
@@ -67,6 +70,23 @@ def default_renewal_intent() -> dict:
     return {"won": 1.0, "negotiation": 0.5, "proposal": 0.0, "discovery": 0.0, "qualify": 0.0, "lost": -1.0}
 
 
+_workspace_scope: ContextVar[dict | None] = ContextVar("clm_workspace_scope", default=None)
+
+
+@contextmanager
+def workspace_scope() -> Iterator[None]:
+    """Workspace.current() reads the row once for everything inside (on first use): a request's
+    visibility checks and every amount it shows. Nested scopes share the outer one's."""
+    if _workspace_scope.get() is not None:
+        yield
+        return
+    token = _workspace_scope.set({})
+    try:
+        yield
+    finally:
+        _workspace_scope.reset(token)
+
+
 class Workspace(models.Model):
     """The one row of company-wide settings an admin can change without a restart."""
 
@@ -110,13 +130,25 @@ class Workspace(models.Model):
 
     @classmethod
     def current(cls) -> "Workspace":
+        """The settings row; read once inside a workspace_scope (a request, a digest run)."""
+        memo = _workspace_scope.get()
+        if memo is not None and "row" in memo:
+            return memo["row"]
         workspace = cls.objects.first()
         if workspace is None:
             workspace = cls(
                 record_visibility=settings.CLM_RECORD_VISIBILITY,
                 event_retention_days=settings.CLM_EVENT_RETENTION_DAYS,
             )
+        if memo is not None:
+            memo["row"] = workspace
         return workspace
+
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        memo = _workspace_scope.get()
+        if memo is not None:
+            memo.pop("row", None)  # read afresh by the rest of the scope
 
     def __str__(self):
         return self.name

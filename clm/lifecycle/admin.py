@@ -6,6 +6,7 @@ from clm.lifecycle.models import (
     ChurnPrediction,
     HealthModel,
     HealthScore,
+    Holiday,
     RuleSet,
     Run,
     Signal,
@@ -18,6 +19,13 @@ class HealthModelAdmin(AuditedAdmin):
     """Edited as JSON; saving checks weights, points, bands and metric names (the model's clean)."""
 
     list_display = ("name", "position", "updated_at")
+
+
+@admin.register(Holiday)
+class HolidayAdmin(AuditedAdmin):
+    list_display = ("day", "name", "kind")
+    list_filter = ("kind", "name")
+    date_hierarchy = "day"
 
 
 @admin.register(RuleSet)

@@ -2,10 +2,12 @@
 warning spoke, and how well the churn model ranked and calibrated its risks.
 
 Nothing is written. At each step the engine assesses every account as of that day, from what was
-known then (clm.lifecycle.metrics); an account with a live contract on which any signal fires is
-flagged. Churn is read from the contract ledger (an account's last live contract ended). The
-measures come from clm.analytics.evaluation, the same functions the churn model's training and the
-public Telco check use.
+known then (clm.lifecycle.metrics); an account with a live contract on which a risk signal has
+been confirmed is flagged (the churn model's risk above its threshold is one such signal). Churn
+is read from the contract ledger (an account's last live contract ended). The measures come from
+clm.analytics.evaluation, the same functions the churn model's training and the public Telco
+check use. With a churn model, the report adds the precision–recall curve of flagging on its risk
+alone at other thresholds, and the point-in-time precision per warning level.
 """
 
 from __future__ import annotations
@@ -15,11 +17,15 @@ from dataclasses import asdict, dataclass, field
 
 import pandas as pd
 
+from clm.analytics import warning
 from clm.analytics.evaluation import (
+    CurvePoint,
     FlagPrecision,
     LeadTimeReport,
     ScoreReport,
+    churn_scope,
     evaluate,
+    flag_curve,
     flag_precision,
     lead_time_metrics,
 )
@@ -45,11 +51,15 @@ class Backtest:
     model_note: str = ""
     health: dict = field(default_factory=dict)  # the health score's calibration (churn rate per band, AUC)
     flags_per_step: list[dict] = field(default_factory=list)
+    model_threshold: float | None = None  # the flag threshold chosen when the model was trained
+    curve: list[CurvePoint] = field(default_factory=list)  # flagging on the model's risk alone
+    by_level: dict[str, FlagPrecision] = field(default_factory=dict)  # point in time, per warning level
 
     def to_dict(self) -> dict:
         out = asdict(self)
         for key in ("start", "end", "observed_until"):
             out[key] = out[key].isoformat()
+        out["early_warning"]["point_in_time"] = out["point_in_time"]
         return out
 
 
@@ -97,6 +107,7 @@ def run(
     first_any: dict[int, pd.Timestamp] = {}
     first_kind: dict[str, dict[int, pd.Timestamp]] = {kind: {} for kind in signal_set.kinds}
     flagged_days = []
+    level_days = []
     scored_rows = []
     health_rows = []
     per_step = []
@@ -119,7 +130,12 @@ def run(
         for account in flagged:
             first_any.setdefault(int(account), stamp)
         flagged_days.append(pd.DataFrame({"account": flagged, "date": stamp}))
-        held = open_since[(stamp - open_since["opened_on"]).dt.days >= signal_set.confirm_days]
+        level_days.append(
+            pd.DataFrame(
+                {"account": flagged, "date": stamp, "level": result.metrics.loc[flagged, "warning_level"]}
+            )
+        )
+        held = warning.confirmed(result.firing, open_since, stamp, signal_set)
         held = held[held["account"].isin(result.metrics.index[live])]
         for kind, group in held.groupby("kind"):
             for account in group["account"]:
@@ -132,13 +148,13 @@ def run(
             progress(day)
 
     # churners whose churn a flag 90 days ahead could have caught within the replayed window
-    lo = pd.Timestamp(start) + pd.Timedelta(days=min_lead_days)
-    hi = min(pd.Timestamp(end) + pd.Timedelta(days=min_lead_days), pd.Timestamp(observed_until))
-    after_start = churns[churns["date"] > pd.Timestamp(start)]
-    first_churn = after_start.groupby("account")["date"].min()
-    in_scope = first_churn[(first_churn >= lo) & (first_churn <= hi)]
-    # an account that churned outside the scope is judged on neither side
-    out_of_scope = set(first_churn.index) - set(in_scope.index)
+    in_scope, out_of_scope = churn_scope(
+        churns.set_index("account")["date"],
+        start,
+        end,
+        min_lead_days=min_lead_days,
+        observed_until=observed_until,
+    )
 
     def report(flags: dict[int, pd.Timestamp]) -> LeadTimeReport:
         flagged = pd.Series({a: d for a, d in flags.items() if a not in out_of_scope}, dtype="datetime64[ns]")
@@ -150,15 +166,38 @@ def run(
             observed_until=observed_until,
         )
 
-    next_churn = first_churn.drop(index=list(out_of_scope), errors="ignore")
+    next_churn = in_scope
     all_flags = pd.concat(flagged_days, ignore_index=True)
     all_flags = all_flags[~all_flags["account"].isin(out_of_scope)]
     point_in_time = flag_precision(
         all_flags, next_churn, horizon_days=horizon_days, observed_until=observed_until
     )
     model_report, note = None, "no active churn model: train one with `clm train`"
+    curve, by_level, threshold = [], {}, None
     if model_row is not None:
         model_report, note = _model_report(scored_rows, churns, observed_until, model_row)
+        threshold = model_row.metadata.get("warning", {}).get("threshold")
+        if scored_rows:
+            scores = pd.concat(scored_rows).rename_axis("account").reset_index()
+            scores = scores.rename(columns={"probability": "score"})
+            curve = flag_curve(
+                scores[~scores["account"].isin(out_of_scope)],
+                in_scope,
+                include=[threshold] if threshold is not None else [],
+                confirm_days=signal_set.confirm_days_of("churn_risk_high"),
+                min_lead_days=min_lead_days,
+                horizon_days=horizon_days,
+                observed_until=observed_until,
+            )
+    levels = pd.concat(level_days, ignore_index=True)
+    levels = levels[~levels["account"].isin(out_of_scope)]
+    for level in (2, 3):
+        by_level[warning.LEVELS[level]] = flag_precision(
+            levels[levels["level"] == level],
+            next_churn,
+            horizon_days=horizon_days,
+            observed_until=observed_until,
+        )
     return Backtest(
         start=start,
         end=end,
@@ -174,6 +213,9 @@ def run(
         health=calibration.report(
             pd.concat(health_rows, ignore_index=True), churns, horizon_days=horizon_days, observed_until=observed_until
         ).to_dict(),
+        model_threshold=threshold,
+        curve=curve,
+        by_level=by_level,
     )
 
 

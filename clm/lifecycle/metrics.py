@@ -11,7 +11,9 @@ Usage definitions. An active day has at least one active user. Logins are user-d
 on a day counts once that day): the rollups keep who was active each day, not each login event,
 and a user-day is what "login frequency" measures. Core minutes are the minutes spent in features
 marked core. ``*_vs_baseline`` is the relative change (−0.5 = half the baseline), missing when the
-baseline is zero (a change from nothing is not a percentage).
+baseline is zero (a change from nothing is not a percentage). Usage is compared per working day
+(the holiday calendar, lifecycle.Holiday): ``*_baseline_30d`` is the baseline's rate per working
+day times the working days of the last 30, so 春节 or 国庆 in either window moves neither side.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from clm.commerce.models import Payment, Subscription, SubscriptionChange
 from clm.core import workspace
 from clm.customers.models import Account, Interaction
 from clm.lifecycle import voice
+from clm.lifecycle.models import Holiday
 from clm.sales.models import Opportunity, OpportunityStageChange
 from clm.service.models import Ticket
 from clm.usage.models import Feature, UsageDaily, UsageDailyUser, UsageFeatureDaily
@@ -60,14 +63,14 @@ def _n(description: str) -> Metric:
 METRICS: dict[str, Metric] = {
     # usage
     "active_days_30d": _n("days with at least one active user in the last 30 days"),
-    "active_days_baseline_30d": _n("active days per 30 days in the 90 days before the last 30"),
-    "active_days_30d_vs_baseline": _n("relative change of active days against the baseline (−0.5 = half)"),
+    "active_days_baseline_30d": _n("active days the prior 90 days predict for the last 30 (per working day)"),
+    "active_days_30d_vs_baseline": _n("relative change of active working days on the baseline (−0.5 = half)"),
     "logins_30d": _n("user-days active (logins) in the last 30 days"),
-    "logins_baseline_30d": _n("logins per 30 days in the 90 days before the last 30"),
-    "logins_30d_vs_baseline": _n("relative change of logins against the baseline"),
+    "logins_baseline_30d": _n("logins the prior 90 days predict for the last 30 (per working day)"),
+    "logins_30d_vs_baseline": _n("relative change of logins per working day against the baseline"),
     "core_minutes_30d": _n("minutes in core features in the last 30 days"),
-    "core_minutes_baseline_30d": _n("core-feature minutes per 30 days in the baseline"),
-    "core_minutes_30d_vs_baseline": _n("relative change of core-feature minutes against the baseline"),
+    "core_minutes_baseline_30d": _n("core-feature minutes the baseline predicts for the last 30 days"),
+    "core_minutes_30d_vs_baseline": _n("relative change of core-feature minutes per working day"),
     "core_active_days_120d": _n("days a core feature was used in the last 120 days"),
     "core_feature_share": _n("share of the core features used in the last 30 days (0–1)"),
     "active_users_30d": _n("distinct active users in the last 30 days"),
@@ -126,9 +129,13 @@ METRICS: dict[str, Metric] = {
     "health_score": _n("the health score of the date"),
     "health_band": Metric("text", "green, yellow or red"),
     "signals_firing": _n("early-warning signals firing on the date"),
-    "signals_confirmed": _n("risk signals firing that have held for the signal set's confirm_days"),
+    "signals_confirmed": _n("risk signals firing that have held for their confirm_days"),
+    "churn_risk": _n("the churn model's probability of churning within its horizon (missing without a model)"),
+    "churn_risk_over_threshold": _n("churn risk / the flag threshold chosen when the model was trained"),
+    "warning_level": _n("0 none, 1 watch, 2 at risk, 3 high risk: grows with the evidence"),
 }
-DERIVED = ("health_score", "health_band", "signals_firing", "signals_confirmed")
+DERIVED = ("health_score", "health_band", "churn_risk", "churn_risk_over_threshold", "signals_firing",
+           "signals_confirmed", "warning_level")  # fmt: skip
 KINDS = {name: metric.kind for name, metric in METRICS.items()}
 
 
@@ -191,6 +198,9 @@ class Window:
         self.end = day_end(as_of)
         self.recent_from = as_of - dt.timedelta(days=RECENT_DAYS - 1)
         self.window_from = as_of - dt.timedelta(days=WINDOW_DAYS - 1)
+        workdays = Holiday.working_days(self.window_from, as_of)
+        self.recent_workdays = [d for d in workdays if d >= self.recent_from]
+        self.base_workdays = [d for d in workdays if d < self.recent_from]
 
     def day(self, days_back: int) -> dt.date:
         return self.as_of - dt.timedelta(days=days_back)
@@ -211,25 +221,28 @@ def _grouped(queryset, columns: list[str]) -> pd.DataFrame:
     return frame.set_index("account")
 
 
+USAGE_SUMS = ["active_days_30d", "active_days_work", "active_days_base", "logins_30d", "logins_work", "logins_base"]  # fmt: skip
+
+
 def _usage(w: Window) -> pd.DataFrame:
     # one pass over the rollups: the windows' counts and the last active day (400 days back)
-    window = Q(day__gte=w.window_from)
     recent = Q(day__gte=w.recent_from)
+    work, base = Q(day__in=w.recent_workdays), Q(day__in=w.base_workdays)
     active = Q(active_users__gt=0)
     rows = (
         UsageDaily.objects.filter(day__gte=w.day(ACTIVITY_LOOKBACK_DAYS - 1), day__lte=w.as_of)
         .values("account_id")
         .annotate(
             active_days_30d=Count("id", filter=recent & active),
-            active_days_base=Count("id", filter=window & ~recent & active),
+            active_days_work=Count("id", filter=work & active),
+            active_days_base=Count("id", filter=base & active),
             logins_30d=Sum("active_users", filter=recent),
-            logins_base=Sum("active_users", filter=window & ~recent),
+            logins_work=Sum("active_users", filter=work),
+            logins_base=Sum("active_users", filter=base),
             last_active=Max("day", filter=active),
         )
     )
-    usage = _grouped(
-        rows, ["active_days_30d", "active_days_base", "logins_30d", "logins_base", "last_active"]
-    )
+    usage = _grouped(rows, [*USAGE_SUMS, "last_active"])
     # "account in (all accounts)" lets SQLite seek the (account, day, user) index per account
     # instead of scanning all of it for 30 days of rows (4× faster there; no change on PostgreSQL)
     users = _grouped(
@@ -251,14 +264,15 @@ def _core_usage(w: Window) -> pd.DataFrame:
         .values("account_id")
         .annotate(
             core_minutes_30d=Sum("minutes", filter=recent),
-            core_minutes_base=Sum("minutes", filter=~recent),
+            core_minutes_work=Sum("minutes", filter=Q(day__in=w.recent_workdays)),
+            core_minutes_base=Sum("minutes", filter=Q(day__in=w.base_workdays)),
             core_active_days_120d=Count("day", distinct=True),
             core_features_30d=Count("feature", distinct=True, filter=recent),
         )
     )
     frame = _grouped(
-        rows, ["core_minutes_30d", "core_minutes_base", "core_active_days_120d", "core_features_30d"]
-    )
+        rows, ["core_minutes_30d", "core_minutes_work", "core_minutes_base", "core_active_days_120d", "core_features_30d"]
+    )  # fmt: skip
     frame["core_feature_share"] = frame["core_features_30d"] / len(core) if core else np.nan
     return frame.drop(columns="core_features_30d")
 
@@ -471,7 +485,7 @@ def _relative(recent: pd.Series, baseline: pd.Series) -> pd.Series:
 def _finish(frame: pd.DataFrame, w: Window) -> None:
     """Fill the derived columns in place; absent sources mean zero counts."""
     for column in (
-        "active_days_30d", "active_days_base", "logins_30d", "logins_base", "core_minutes_30d",
+        *USAGE_SUMS, "core_minutes_30d", "core_minutes_work",
         "core_minutes_base", "core_active_days_120d", "active_users_30d", "tickets_30d", "tickets_base",
         "high_priority_tickets_30d", "sla_breaches_90d", "complaints_90d", "key_contacts_left_90d",
         "subscription_history", "subscriptions_active", "mrr", "expansions_180d", "contractions_180d",
@@ -480,18 +494,12 @@ def _finish(frame: pd.DataFrame, w: Window) -> None:
         if column not in frame:
             frame[column] = 0.0
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float).fillna(0.0)
-    scale = RECENT_DAYS / BASELINE_DAYS
-    frame["active_days_baseline_30d"] = frame["active_days_base"] * scale
-    frame["logins_baseline_30d"] = frame["logins_base"] * scale
-    frame["core_minutes_baseline_30d"] = frame["core_minutes_base"] * scale
-    frame["tickets_baseline_30d"] = frame["tickets_base"] * scale
-    frame["active_days_30d_vs_baseline"] = _relative(
-        frame["active_days_30d"], frame["active_days_baseline_30d"]
-    )
-    frame["logins_30d_vs_baseline"] = _relative(frame["logins_30d"], frame["logins_baseline_30d"])
-    frame["core_minutes_30d_vs_baseline"] = _relative(
-        frame["core_minutes_30d"], frame["core_minutes_baseline_30d"]
-    )
+    frame["tickets_baseline_30d"] = frame["tickets_base"] * RECENT_DAYS / BASELINE_DAYS
+    # usage per working day: the baseline's rate times the recent window's working days
+    per_workday = len(w.recent_workdays) / max(len(w.base_workdays), 1)
+    for usage in ("active_days", "logins", "core_minutes"):
+        frame[f"{usage}_baseline_30d"] = frame[f"{usage}_base"] * per_workday
+        frame[f"{usage}_30d_vs_baseline"] = _relative(frame[f"{usage}_work"], frame[f"{usage}_baseline_30d"])
     frame["tickets_30d_vs_baseline"] = _relative(frame["tickets_30d"], frame["tickets_baseline_30d"])
     for column in (
         "core_feature_share",

@@ -3,11 +3,13 @@ definitions) as data, and its results with their reasons — daily health scores
 component, stage transitions with the rule and values behind them, early-warning signals with
 what they saw, churn models and their predictions, and a record of each run."""
 
+import datetime as dt
+
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from clm.analytics import health, stages, warning
+from clm.analytics import calendar, health, stages, warning
 from clm.analytics.conditions import RuleError
 from clm.customers.models import Account, LifecycleStage
 
@@ -88,6 +90,36 @@ class RuleSet(models.Model):
     class Meta:
         verbose_name = _("rule set")
         verbose_name_plural = _("rule sets")
+
+
+class Holiday(models.Model):
+    """A day of the holiday calendar: a public holiday (a day off) or a weekend day declared a
+    working day (调休上班). Usage baselines count working days only (clm.analytics.calendar);
+    seeded with China's public holidays, edited by admins for other calendars or company days off."""
+
+    class Kind(models.TextChoices):
+        DAY_OFF = calendar.DAY_OFF, _("Day off")
+        WORKDAY = calendar.WORKDAY, _("Make-up working day")
+
+    day = models.DateField(_("day"), unique=True)
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.DAY_OFF)
+    name = models.CharField(_("name"), max_length=100, help_text=_("the holiday, e.g. 春节 or 国庆节"))
+
+    class Meta:
+        verbose_name = _("holiday")
+        verbose_name_plural = _("holiday calendar")
+        ordering = ["day"]
+
+    def __str__(self):
+        return f"{self.day} {self.name} ({self.get_kind_display()})"
+
+    @classmethod
+    def working_days(cls, first: dt.date, last: dt.date) -> list[dt.date]:
+        """The working days in [first, last] by the stored calendar."""
+        rows = cls.objects.filter(day__gte=first, day__lte=last).values_list("day", "kind")
+        days_off = [d for d, kind in rows if kind == cls.Kind.DAY_OFF]
+        workdays = [d for d, kind in rows if kind == cls.Kind.WORKDAY]
+        return calendar.working_days(first, last, days_off, workdays)
 
 
 class HealthScore(models.Model):

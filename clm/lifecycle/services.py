@@ -34,7 +34,7 @@ from clm.lifecycle.models import (
 )
 from clm.value import services as value_services
 
-STEPS = ("metrics", "health", "signals", "stages", "churn risk", "value", "save")
+STEPS = ("metrics", "health", "churn risk", "signals", "stages", "value", "save")
 BATCH = 2000
 
 Progress = Callable[[str], None]
@@ -65,10 +65,14 @@ def signal_set() -> warning.SignalSet:
 
 
 def active_churn_model() -> tuple[ChurnModel, LearnedModel] | tuple[None, None]:
+    """The active model row and the model, whose metadata carries the row's (with the early
+    warning's threshold, chosen after the model was fitted)."""
     row = ChurnModel.objects.filter(active=True).first()
     if row is None:
         return None, None
-    return row, LearnedModel.from_bytes(bytes(row.payload))
+    learned = LearnedModel.from_bytes(bytes(row.payload))
+    learned.metadata = {**learned.metadata, **row.metadata}
+    return row, learned
 
 
 # -- one pass as of a date ----------------------------------------------------------------------
@@ -114,13 +118,30 @@ def assess(
     explanations = _explain(frame, scored, models)
     frame["health_score"] = scored["score_int"].astype(float)
     frame["health_band"] = scored["band"]
+    risk = None
+    for column in metric_source.DERIVED[
+        2:
+    ]:  # not known yet (a model trained before they were features reads them missing)
+        frame[column] = float("nan")
+    if with_risk:  # before the signals: churn_risk_high and the usage rules read it
+        step("churn risk")
+        if learned is None:
+            _, learned = active_churn_model()
+        if learned is not None:
+            risk = predict(learned, frame)
+    frame["churn_risk"] = risk["probability"] if risk is not None else float("nan")
+    threshold = learned.metadata.get("warning", {}).get("threshold") if risk is not None else None
+    frame["churn_risk_over_threshold"] = frame["churn_risk"] / threshold if threshold else float("nan")
     step("signals")
     firing = signals.evaluate(frame[scope])
     frame["signals_firing"] = warning.firing_counts(firing, frame.index).astype(float)
     if open_since is None:
         open_since = signals_open_before(as_of)
     frame["signals_confirmed"] = warning.confirmed_counts(
-        firing, open_since, as_of, signals.confirm_days, frame.index
+        firing, open_since, as_of, signals, frame.index
+    ).astype(float)
+    frame["warning_level"] = warning.warning_levels(
+        frame["signals_firing"], frame["signals_confirmed"], frame["churn_risk_over_threshold"]
     ).astype(float)
     result_stages = None
     if with_stages:
@@ -128,13 +149,6 @@ def assess(
         if previous is None:
             previous = stage_before(as_of)
         result_stages = rules.evaluate(frame, previous, as_of)
-    risk = None
-    if with_risk:
-        step("churn risk")
-        if learned is None:
-            _, learned = active_churn_model()
-        if learned is not None:
-            risk = predict(learned, frame)
     return Assessment(as_of, frame, scored, explanations, firing, result_stages, risk)
 
 

@@ -5,6 +5,12 @@ with the metrics known then and whether the account churned (its last contract e
 ledger) within the horizon after the date. Snapshots whose horizon has not passed yet are left out
 unless the account already churned (their outcome is unknown). The split by time, the choice of
 model and the calibration are the analytics core's (clm.analytics.churn.train_churn_model).
+
+The horizon is the early warning's: a flag is right when the account churns within 180 days, so
+the model learns exactly that. Training also chooses the risk above which the early warning flags
+an account (the ``churn_risk_high`` signal): the threshold whose flags, replayed over the training
+history with held-out probabilities, reach the target precision with the best recall of churners
+flagged at least 90 days ahead. The whole precision–recall curve is stored with the model.
 """
 
 from __future__ import annotations
@@ -16,15 +22,20 @@ from django.db import transaction
 from django.db.models import Min
 
 from clm.analytics.churn import NotEnoughHistory, train_churn_model
+from clm.analytics.evaluation import choose_threshold, churn_scope, flag_curve
 from clm.commerce.models import SubscriptionChange
 from clm.lifecycle import services
 from clm.lifecycle.metrics import METRICS, check_as_of, today
 from clm.lifecycle.models import ChurnModel
 from clm.usage.models import UsageDaily
 
-HORIZON_DAYS = 90
+HORIZON_DAYS = 180
+MIN_LEAD_DAYS = 90  # the early warning's goal: flag churners at least 90 days ahead (DESIGN.md)
+TARGET_PRECISION = 0.5  # the goal (issue 13): of the accounts flagged, half churn within the horizon
 CATEGORICAL = ["industry", "region", "development_stage", "acquisition_channel", "plan", "health_band"]
-NOT_FEATURES = {"customer_ever", "subscription_history", "signals_firing"}
+# the engine's own conclusions drawn after the model, or from it, are not its inputs
+NOT_FEATURES = {"customer_ever", "subscription_history", "signals_firing", "signals_confirmed", "churn_risk",
+                "churn_risk_over_threshold", "warning_level"}  # fmt: skip
 NUMERIC = [n for n, m in METRICS.items() if m.kind == "number" and n not in NOT_FEATURES]
 
 
@@ -77,10 +88,12 @@ def train(
     step_days: int = 14,
     horizon_days: int = HORIZON_DAYS,
     activate: bool = True,
+    target_precision: float = TARGET_PRECISION,
     progress=None,
 ) -> ChurnModel:
-    """Learn, validate and store a churn model; make it the active one. Raises NotEnoughHistory
-    (the message says what is short) when the history cannot support a model."""
+    """Learn, validate and store a churn model with its early-warning threshold; make it the
+    active one. Raises NotEnoughHistory (the message says what is short) when the history cannot
+    support a model."""
     default_start, default_end = default_window(horizon_days)
     start, end = start or default_start, end or default_end
     if start > end:
@@ -98,6 +111,7 @@ def train(
         labels=labels,
         horizon_days=horizon_days,
     )
+    warning = warning_threshold(frame, learned.held_out, horizon_days, target_precision)
     with transaction.atomic():
         if activate:
             ChurnModel.objects.filter(active=True).update(active=False)
@@ -110,7 +124,36 @@ def train(
                 **learned.metadata,
                 "step_days": step_days,
                 "window": [start.isoformat(), end.isoformat()],
+                "warning": warning,
             },
             payload=learned.to_bytes(),
             active=activate,
         )
+
+
+def warning_threshold(
+    frame: pd.DataFrame, held_out: pd.Series, horizon_days: int, target_precision: float
+) -> dict:
+    """The early warning's threshold on the churn risk, chosen on the training history: flags
+    replayed over the snapshots with held-out probabilities, confirmed as the churn_risk_high
+    signal confirms them, judged as the backtest judges them."""
+    confirm_days = services.signal_set().confirm_days_of("churn_risk_high")
+    scores = frame[["account", "as_of"]].assign(score=held_out.to_numpy())
+    scores = scores[scores["score"].notna()]
+    churns = services.churn_events()
+    in_scope, out_of_scope = churn_scope(
+        churns[churns["event"] == "churn"].set_index("account")["date"],
+        scores["as_of"].min(),
+        scores["as_of"].max(),
+        min_lead_days=MIN_LEAD_DAYS,
+        observed_until=today(),
+    )
+    curve = flag_curve(
+        scores[~scores["account"].isin(out_of_scope)],
+        in_scope,
+        confirm_days=confirm_days,
+        min_lead_days=MIN_LEAD_DAYS,
+        horizon_days=horizon_days,
+        observed_until=today(),
+    )
+    return {**choose_threshold(curve, target_precision).to_dict(), "confirm_days": confirm_days}

@@ -21,12 +21,16 @@ from .models import KpiTarget
 
 router = Router(tags=["kpis"])
 
-PeriodText = Annotated[Text, Field(max_length=10, description="2026-11, 2026-Q4 or 2026; default: the last whole month")]
+PeriodText = Annotated[
+    Text, Field(max_length=10, description="2026-11, 2026-Q4 or 2026; default: the last whole month")
+]
 
 
 class Filters(Schema):
     period: PeriodText | None = None
-    kind: Literal["month", "quarter", "year"] = Field("month", description="with no period: the last whole one of this kind")
+    kind: Literal["month", "quarter", "year"] = Field(
+        "month", description="with no period: the last whole one of this kind"
+    )
     industry: Annotated[Text, Field(max_length=100)] = ""
     region: Annotated[Text, Field(max_length=50)] = ""
     owner: Id | None = Field(None, description="sales owner's user id")
@@ -56,14 +60,21 @@ class KpiOut(Schema):
 
 def _kpi(kpi) -> dict:
     return {
-        "key": kpi.key, "name": str(kpi.name), "definition": str(kpi.definition), "formula": str(kpi.formula),
-        "stage": kpi.stage, "stage_label": str(STAGES[kpi.stage]), "team": kpi.team,
-        "team_label": str(TEAMS[kpi.team]), "unit": kpi.unit, "unit_label": str(UNITS[kpi.unit]),
+        "key": kpi.key,
+        "name": str(kpi.name),
+        "definition": str(kpi.definition),
+        "formula": str(kpi.formula),
+        "stage": kpi.stage,
+        "stage_label": str(STAGES[kpi.stage]),
+        "team": kpi.team,
+        "team_label": str(TEAMS[kpi.team]),
+        "unit": kpi.unit,
+        "unit_label": str(UNITS[kpi.unit]),
         "up_is_good": kpi.up_is_good,
     }
 
 
-@router.get("", response=list[KpiOut], summary="The KPI catalogue")
+@router.get("", response=list[KpiOut], operation_id="list_kpis", summary="The KPI catalogue")
 def catalogue(request):
     return [_kpi(k) for k in CATALOGUE]
 
@@ -89,7 +100,12 @@ class ValuesOut(Schema):
     items: list[ValueOut]
 
 
-@router.get("/values", response=ValuesOut, summary="Every KPI for a period and segment, with its inputs")
+@router.get(
+    "/values",
+    operation_id="get_kpi_values",
+    response=ValuesOut,
+    summary="Every KPI for a period and segment, with its inputs",
+)
 def values(request, filters: Query[Filters]):
     period = filters.parsed_period()
     rows = services.kpi_table(request.user, period, filters.segment())
@@ -122,20 +138,37 @@ class AccountsOut(Schema):
     items: list[AccountRef]
 
 
-@router.get("/{key}/accounts", response=AccountsOut, summary="The accounts behind one KPI's number")
-def accounts(request, key: Annotated[Text, Field(max_length=50)], filters: Query[Filters],
-             limit: Limit = DEFAULT_LIMIT, offset: Offset = 0):
+@router.get(
+    "/{key}/accounts",
+    operation_id="list_kpi_accounts",
+    response=AccountsOut,
+    summary="The accounts behind one KPI's number",
+)
+def accounts(
+    request,
+    key: Annotated[Text, Field(max_length=50)],
+    filters: Query[Filters],
+    limit: Limit = DEFAULT_LIMIT,
+    offset: Offset = 0,
+):
     period = filters.parsed_period()
     found, result = services.kpi_accounts(request.user, key, period, filters.segment())
     found = found.order_by("name", "pk")
     return {
-        "kpi": key, "period": period.label, "value": result.value if result.has_value else None,
-        "no_data": result.no_data, "count": found.count(), "limit": limit, "offset": offset,
-        "items": list(found.values("id", "name")[offset:offset + limit]),
+        "kpi": key,
+        "period": period.label,
+        "value": result.value if result.has_value else None,
+        "no_data": result.no_data,
+        "count": found.count(),
+        "limit": limit,
+        "offset": offset,
+        "items": list(found.values("id", "name")[offset : offset + limit]),
     }
 
 
-@router.get("/export", summary="The KPI table as CSV or XLSX", response={200: None})
+@router.get(
+    "/export", operation_id="export_kpis", summary="The KPI table as CSV or XLSX", response={200: None}
+)
 def export_table(request, filters: Query[Filters], format: Literal["csv", "xlsx"] = "csv"):
     period = filters.parsed_period()
     rows = services.kpi_table(request.user, period, filters.segment())
@@ -167,7 +200,12 @@ class TargetOut(Schema):
         return obj.set_at.isoformat()
 
 
-@router.get("/targets", response=list[TargetOut], summary="Targets, of one period or all")
+@router.get(
+    "/targets",
+    operation_id="list_kpi_targets",
+    response=list[TargetOut],
+    summary="Targets, of one period or all",
+)
 def targets(request, period: PeriodText | None = None):
     found = KpiTarget.objects.select_related("set_by")
     if period:
@@ -175,12 +213,22 @@ def targets(request, period: PeriodText | None = None):
     return list(found)
 
 
-@router.put("/targets", response=TargetOut, summary="Set a KPI's target for a period (managers)")
+@router.put(
+    "/targets",
+    operation_id="set_kpi_target",
+    response=TargetOut,
+    summary="Set a KPI's target for a period (managers)",
+)
 def put_target(request, payload: TargetIn):
     return services.set_target(request.user, payload.kpi, payload.period, payload.value, via="api")
 
 
-@router.delete("/targets/{key}/{period}", response={204: None}, summary="Remove a target (managers)")
+@router.delete(
+    "/targets/{key}/{period}",
+    operation_id="delete_kpi_target",
+    response={204: None},
+    summary="Remove a target (managers)",
+)
 def delete_target(request, key: Annotated[Text, Field(max_length=50)], period: PeriodText):
     if not services.remove_target(request.user, key, period, via="api"):
         raise Http404(f"No target of {key} for {period}.")

@@ -89,6 +89,7 @@ class FormSubmissionOut(Schema):
 
 @router.post(
     "/forms/submissions",
+    operation_id="create_form_submission",
     response={201: FormSubmissionOut},
     tags=["forms"],
     summary="Record a form submission",

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django.urls import reverse
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
+from clm.core.money import money
 from clm.customers.models import LifecycleStage
 from clm.reports import services as reports
 from clm.reports.catalogue import STAGES, TEAMS
@@ -50,21 +50,12 @@ def figure(value, unit: str) -> str:
     if unit == "percent":
         return f"{value * 100:.1f}%"
     if unit == "money":
-        return money(value)
+        return money(value, compact=True)
     if unit in ("days", "months"):
         return _("%(n)s days") % {"n": f"{value:,.1f}"} if unit == "days" else _("%(n)s months") % {"n": f"{value:,.1f}"}
     if unit == "multiple":
         return f"{value:,.1f}×"
     return f"{value:,.0f}" if float(value).is_integer() or unit == "score" else f"{value:,.1f}"
-
-
-def money(value) -> str:
-    """¥ with thousands separators; in Chinese, large amounts in 万 and 亿 (UI.md)."""
-    if (get_language() or "").startswith("zh") and abs(value) >= 10_000:
-        if abs(value) >= 100_000_000:
-            return f"¥{value / 100_000_000:,.1f}亿"
-        return f"¥{value / 10_000:,.1f}万"
-    return f"¥{value:,.0f}"
 
 
 def change(value, unit: str) -> str:
@@ -107,7 +98,7 @@ def dashboard(user, period: Period, segment: Segment) -> Dashboard:
     by_stage = [
         {
             "stage": stage, "label": str(label), "customers": int(customers.breakdown.get(stage, 0)),
-            "arr": arr.breakdown.get(stage, 0.0), "arr_text": money(arr.breakdown.get(stage, 0.0)),
+            "arr": arr.breakdown.get(stage, 0.0), "arr_text": money(arr.breakdown.get(stage, 0.0), compact=True),
             "link": drill_down("customers", period, segment, part=stage),
         }
         for stage, label in LifecycleStage.choices

@@ -5,6 +5,8 @@ import zoneinfo
 from django.conf import settings
 from django.utils import timezone, translation
 
+from clm.core.models import workspace_scope
+
 
 class UserPreferencesMiddleware:
     def __init__(self, get_response):
@@ -24,3 +26,15 @@ class UserPreferencesMiddleware:
             return self.get_response(request)
         finally:
             timezone.deactivate()
+
+
+class WorkspaceMiddleware:
+    """The workspace settings read once per request: who sees which accounts, and the currency of
+    every amount the page shows."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        with workspace_scope():
+            return self.get_response(request)

@@ -9,6 +9,7 @@ import joblib
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.metrics import roc_auc_score
 
 from clm.analytics.churn import (
     KINDS,
@@ -379,3 +380,15 @@ def test_the_churn_models_factors_add_up_to_the_risk_from_the_typical_accounts(t
         assert sum(f["effect"] for f in factors) == pytest.approx(risk[r] - typical, abs=1e-9)
     assert explained.loc["quiet_basic"][0]["feature"] == "active_days" and explained.loc["quiet_basic"][0]["effect"] > 0
     assert [f["feature"] for f in explained.loc["busy_enterprise"]][-1] == "_other"
+
+
+def test_every_training_row_gets_a_probability_from_a_model_that_did_not_learn_from_it(trained):
+    """Training rows: the cross-validation fold that left them out; later rows: the final model.
+    They rank churners about as well as the cross-validation says, and are not stored."""
+    frame = history()
+    held_out = trained.held_out
+    assert held_out.index.equals(frame.index) and held_out.notna().all()
+    assert held_out.between(0, 1).all()
+    auc = roc_auc_score(frame["churned"], held_out)
+    assert abs(auc - trained.metadata["cross_validation"][trained.kind]["mean_auc"]) < 0.05
+    assert ChurnModel.from_bytes(trained.to_bytes()).held_out is None

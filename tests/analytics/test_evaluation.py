@@ -9,7 +9,15 @@ import pandas as pd
 import pytest
 from sklearn.linear_model import LogisticRegression
 
-from clm.analytics.evaluation import cross_validate_model, evaluate, lead_time_metrics
+from clm.analytics.evaluation import (
+    choose_threshold,
+    churn_scope,
+    cross_validate_model,
+    evaluate,
+    first_flags,
+    flag_curve,
+    lead_time_metrics,
+)
 
 # The four-row example of scikit-learn's roc_auc_score documentation.
 Y = [0, 0, 1, 1]
@@ -228,3 +236,79 @@ def test_point_in_time_flag_precision_worked_example():
     result = flag_precision(flags, churn, horizon_days=180, observed_until="2024-09-01")
     assert (result.flag_days, result.judged, result.followed_by_churn) == (5, 4, 3)
     assert result.precision == 0.75
+
+
+# -- flagging on a risk score and choosing its threshold ----------------------------------------
+
+
+def risk_example():
+    """Weekly risks of three accounts from 2024-01-01. A churns 2024-06-01, B 2025-06-01 (long after
+    anything here), C never."""
+    dates = pd.date_range("2024-01-01", periods=5, freq="7D")
+    risks = {"A": [0.2, 0.6, 0.7, 0.8, 0.9], "B": [0.5, 0.1, 0.5, 0.5, 0.1], "C": [0.1, 0.3, 0.1, 0.3, 0.1]}
+    scores = pd.DataFrame(
+        [
+            {"account": a, "as_of": d, "score": r}
+            for a, rs in risks.items()
+            for d, r in zip(dates, rs, strict=True)
+        ]
+    )
+    churn = pd.Series(pd.to_datetime(["2024-06-01", "2025-06-01"]), index=["A", "B"])
+    return scores, churn
+
+
+def test_worked_example_of_first_flags_with_a_confirmation_window():
+    """At 0.5 and no wait: A first on 01-08, B on 01-01. Held 7 days (two weeks in a row): A on
+    01-15; B's runs (01-01; 01-15 – 01-22) confirm on 01-22. At 0.3, held 7 days: C never holds."""
+    scores, _ = risk_example()
+    assert first_flags(scores, 0.5).to_dict() == {
+        "A": pd.Timestamp("2024-01-08"),
+        "B": pd.Timestamp("2024-01-01"),
+    }
+    held = first_flags(scores, 0.5, confirm_days=7)
+    assert held.to_dict() == {"A": pd.Timestamp("2024-01-15"), "B": pd.Timestamp("2024-01-22")}
+    assert "C" not in first_flags(scores, 0.3, confirm_days=7).index
+
+
+def test_worked_example_of_the_flag_curve_and_the_threshold_chosen_for_a_target_precision():
+    """Horizon 180 days, 90 ahead, everything observed. At 0.3 (no wait): A (01-08, 145 days before
+    its churn), B (01-01, 517 days: wrong), C (01-08, never churns: wrong): precision 1/3, recall 1.
+    At 0.5: A and B: precision 1/2, recall 1. At 0.7: A alone (01-15, 138 days ahead): precision 1,
+    recall 1/2 (B is never flagged). For a target of 0.5 the best recall is at 0.5; for 0.9, at 0.7."""
+    scores, churn = risk_example()
+    curve = flag_curve(scores, churn, thresholds=[0.3, 0.5, 0.7, 0.95], observed_until="2026-01-01")
+    assert [(p.threshold, p.precision, p.recall_in_time, p.flagged) for p in curve] == [
+        (0.3, 1 / 3, 1.0, 3),
+        (0.5, 0.5, 1.0, 2),
+        (0.7, 1.0, 0.5, 1),
+        (0.95, None, 0.0, 0),
+    ]
+    choice = choose_threshold(curve, 0.5)
+    assert (choice.threshold, choice.precision, choice.recall_in_time) == (0.5, 0.5, 1.0)
+    assert choose_threshold(curve, 0.9).threshold == 0.7
+    assert (
+        choose_threshold(curve[:1], 0.9).threshold is None
+    )  # no threshold reaches it: the model does not flag
+    json.dumps(choice.to_dict())
+    with pytest.raises(ValueError, match="target precision is a share between 0 and 1"):
+        choose_threshold(curve, 1.5)
+
+
+def test_the_default_thresholds_span_the_scores_upper_half_and_a_fixed_grid():
+    scores, churn = risk_example()
+    thresholds = [p.threshold for p in flag_curve(scores, churn)]
+    assert thresholds == sorted(thresholds) and 0.02 in thresholds and 0.98 in thresholds
+    assert np.median(scores["score"]) in thresholds
+
+
+def test_churn_scope_keeps_the_churns_a_replay_can_judge():
+    """Replay 2024-01-01 – 03-31, 90 days ahead, observed until 2024-12-31: churns from 03-31 to
+    06-29 are in scope; one on 2024-02-01 (too soon to be flagged in time) is out, and judged on
+    neither side; one before the replay is no churn of it."""
+    churn = pd.Series(
+        pd.to_datetime(["2024-04-15", "2024-02-01", "2023-12-01", "2024-06-29"]), index=list("ABCD")
+    )
+    in_scope, out = churn_scope(
+        churn, "2024-01-01", "2024-03-31", min_lead_days=90, observed_until="2024-12-31"
+    )
+    assert sorted(in_scope.index) == ["A", "D"] and out == {"B"}

@@ -15,8 +15,10 @@ from clm.analytics.warning import (
     DEFAULT_SIGNALS_DATA,
     SignalError,
     SignalSet,
+    confirmed_counts,
     firing_counts,
     reconcile,
+    warning_levels,
 )
 
 QUIET = {
@@ -32,6 +34,7 @@ QUIET = {
     "days_to_renewal": 200.0,
     "days_since_customer_reply": 5.0,
     "health_band": "green",
+    "churn_risk_over_threshold": np.nan,  # no churn model: the rules stand alone
 }
 
 # name: (changes to a quiet account, the kinds that fire) — thresholds from DEFAULT_SIGNALS_DATA
@@ -71,6 +74,18 @@ CASES = {
     "silent_renewal_far_off": ({"days_to_renewal": 91.0, "days_since_customer_reply": 60.0}, []),
     "silent_renewal_passed": ({"days_to_renewal": -1.0, "days_since_customer_reply": 60.0}, []),
     "red": ({"health_band": "red"}, ["health_red"]),
+    # with a churn model: its risk at the threshold flags; the usage rules need it to see 3/4 of that
+    "model_at_threshold": ({"churn_risk_over_threshold": 1.0}, ["churn_risk_high"]),
+    "model_just_below": ({"churn_risk_over_threshold": 0.99}, []),
+    "logins_halved_model_agrees": (
+        {"logins_30d_vs_baseline": -0.5, "churn_risk_over_threshold": 0.75},
+        ["login_drop"],
+    ),
+    "logins_halved_model_disagrees": (
+        {"logins_30d_vs_baseline": -0.5, "churn_risk_over_threshold": 0.74},
+        [],
+    ),
+    "red_model_disagrees": ({"health_band": "red", "churn_risk_over_threshold": 0.2}, []),
     "nothing_known": (dict.fromkeys(QUIET, np.nan), []),
 }
 
@@ -94,8 +109,13 @@ def test_each_firing_signal_keeps_its_title_rule_and_the_values_it_saw():
             "kind": "login_drop",
             "title": "Logins fell by half against the account's own baseline",
             "severity": "risk",
-            "description": "logins_30d_vs_baseline ≤ -0.5 and logins_baseline_30d ≥ 4",
-            "values": {"logins_30d_vs_baseline": -0.5, "logins_baseline_30d": 20.0},
+            "description": "logins_30d_vs_baseline ≤ -0.5 and logins_baseline_30d ≥ 4 and "
+            "(churn_risk_over_threshold is missing or churn_risk_over_threshold ≥ 0.75)",
+            "values": {
+                "logins_30d_vs_baseline": -0.5,
+                "logins_baseline_30d": 20.0,
+                "churn_risk_over_threshold": None,
+            },
         }
     ]
     json.dumps(firing["values"].tolist())
@@ -111,10 +131,11 @@ def test_all_signals_can_fire_for_one_account():
         "days_to_renewal": 10.0,
         "days_since_customer_reply": 80.0,
         "health_band": "red",
+        "churn_risk_over_threshold": 3.0,
     }
     firing = DEFAULT_SIGNALS.evaluate(accounts({"doomed": (everything, None)}))
     assert firing["kind"].tolist() == DEFAULT_SIGNALS.kinds
-    assert len(DEFAULT_SIGNALS.kinds) == 8
+    assert len(DEFAULT_SIGNALS.kinds) == 9
 
 
 def test_nothing_firing_gives_an_empty_frame_with_the_columns():
@@ -138,8 +159,6 @@ def test_firing_counts_count_signals_per_account_with_zero_for_quiet_ones():
 
 
 def test_only_risk_signals_that_held_for_the_confirmation_period_are_confirmed():
-    from clm.analytics.warning import confirmed_counts
-
     index = ["red_for_a_week", "red_today", "overdue_for_long", "quiet"]
     metrics = accounts(
         {
@@ -159,16 +178,40 @@ def test_only_risk_signals_that_held_for_the_confirmation_period_are_confirmed()
             "opened_on": pd.to_datetime(["2024-05-25", "2024-01-01"]),
         }
     )
-    counts = confirmed_counts(firing, open_since, "2024-06-01", DEFAULT_SIGNALS.confirm_days, index)
+    counts = confirmed_counts(firing, open_since, "2024-06-01", DEFAULT_SIGNALS, index)
     # health red held 7 days: confirmed; red since today: not yet; an overdue payment is a watch signal
     assert counts.to_dict() == {"red_for_a_week": 1, "red_today": 0, "overdue_for_long": 0, "quiet": 0}
     assert DEFAULT_SIGNALS.confirm_days == 7
-    assert confirmed_counts(firing, open_since, "2024-06-01", 0, index)["red_today"] == 1
+    at_once = SignalSet.from_dict({**DEFAULT_SIGNALS_DATA, "confirm_days": 0})
+    assert confirmed_counts(firing, open_since, "2024-06-01", at_once, index)["red_today"] == 1
+
+
+def test_a_signal_with_its_own_confirmation_window_waits_for_it():
+    """churn_risk_high waits 14 days, the others the set's 7."""
+    metrics = accounts({"risky": ({"churn_risk_over_threshold": 1.5}, None)})
+    firing = DEFAULT_SIGNALS.evaluate(metrics)
+    open_since = pd.DataFrame(
+        {"account": ["risky"], "kind": ["churn_risk_high"], "opened_on": pd.to_datetime(["2024-05-25"])}
+    )
+    assert DEFAULT_SIGNALS.confirm_days_of("churn_risk_high") == 14
+    assert confirmed_counts(firing, open_since, "2024-06-01", DEFAULT_SIGNALS, ["risky"])["risky"] == 0
+    assert confirmed_counts(firing, open_since, "2024-06-08", DEFAULT_SIGNALS, ["risky"])["risky"] == 1
+    with pytest.raises(SignalError, match=r"^signals\[0\]\.confirm_days: a whole number of days"):
+        SignalSet.from_dict({"signals": [{**SIGNAL, "confirm_days": -1}]})
+
+
+def test_the_warning_level_grows_with_the_evidence():
+    firing = pd.Series([0, 1, 1, 3, 1, 1])
+    confirmed = pd.Series([0, 0, 1, 1, 1, 1])
+    risk = pd.Series([np.nan, 5.0, 1.2, np.nan, 2.0, np.nan])
+    # nothing; watch (a signal fires, none confirmed); at risk; high: corroborated by two more
+    # signals, or a risk twice the threshold; at risk without a model
+    assert warning_levels(firing, confirmed, risk).tolist() == [0, 1, 2, 3, 3, 2]
 
 
 def test_thresholds_are_parameters():
     data = copy.deepcopy(DEFAULT_SIGNALS_DATA)
-    data["signals"][4]["params"]["days"] = 30  # overdue_payment
+    data["signals"][5]["params"]["days"] = 30  # overdue_payment
     lenient = SignalSet.from_dict(data)
     firing = lenient.evaluate(accounts({"overdue_15_days": CASES["overdue_15_days"]}))
     assert firing.empty
@@ -184,7 +227,7 @@ def test_the_defaults_round_trip_through_json_and_declare_their_metrics():
 def test_validate_names_an_unknown_metric_with_its_place_in_the_signal_set():
     known = [m for m in QUIET if m != "logins_baseline_30d"]
     with pytest.raises(
-        SignalError, match=r"^signals\[0\]\.when\.all\[1\]\.metric: unknown metric 'logins_baseline_30d'"
+        SignalError, match=r"^signals\[1\]\.when\.all\[1\]\.metric: unknown metric 'logins_baseline_30d'"
     ):
         DEFAULT_SIGNALS.validate(known)
 

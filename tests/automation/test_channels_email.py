@@ -337,3 +337,44 @@ def test_the_unsubscribe_page_asks_first_in_the_language_of_the_email(smtp, welc
 def test_a_forged_unsubscribe_link_changes_nothing(db):
     response = Client().post("/e/u/1:forged")
     assert response.status_code == 404 and Suppression.objects.count() == 0
+
+
+def test_a_batch_checks_and_writes_per_hundred_messages_not_per_message(
+    smtp, welcome, account, django_assert_max_num_queries
+):
+    contacts = Contact.objects.bulk_create(
+        Contact(account=account, name=f"C{i}", email=f"c{i}@example.com", email_consent=True) for i in range(150)
+    )
+    items = [{"template": "welcome", "contact": c, "context": {"report_url": REPORT}, "key": f"b{c.pk}"} for c in contacts]
+    # templates, accounts, the workspace once; per batch of 100: the claim (insert, locked read,
+    # consent, suppression, cap, two writes) and the outcomes
+    with django_assert_max_num_queries(30):
+        deliveries = send_emails(items)
+    assert [d.status for d in deliveries] == ["sent"] * 150
+    assert len(smtp.messages) == 150 and smtp.connections == 1
+    stored = Delivery.objects.filter(status="sent", attempts=1, response_code=250, language="zh-hans")
+    assert stored.exclude(sent_at=None).exclude(links=[]).count() == 150
+
+
+def test_within_one_batch_each_check_holds_as_it_would_one_message_at_a_time(smtp, welcome, account, settings):
+    settings.CLM_EMAIL_FREQUENCY_CAP, settings.CLM_EMAIL_FREQUENCY_DAYS = 2, 7
+    often, silent, gone = (
+        Contact.objects.create(account=account, name=n, email=f"{n}@example.com", email_consent=n != "silent")
+        for n in ("often", "silent", "gone")
+    )
+    Suppression.objects.create(address="gone@example.com", reason=Suppression.Reason.UNSUBSCRIBED)
+    items = [("m1", often), ("m2", often), ("m1", often), ("m3", often), ("s", silent), ("g", gone)]
+    deliveries = send_emails(
+        {"template": welcome, "contact": c, "context": {"report_url": REPORT}, "key": k} for k, c in items
+    )
+    assert [(d.key, d.status, d.reason) for d in deliveries] == [
+        ("m1", "sent", ""),
+        ("m2", "sent", ""),
+        ("m1", "sent", ""),  # the same key again: the same delivery, sent once
+        ("m3", "refused", "frequency_cap"),
+        ("s", "refused", "no_consent"),
+        ("g", "refused", "unsubscribed"),
+    ]
+    assert len(smtp.messages) == 2 and Delivery.objects.count() == 5
+    assert send_emails([{"template": welcome, "contact": often, "context": {"report_url": REPORT}, "key": "m1"}])[0].pk == deliveries[0].pk
+    assert len(smtp.messages) == 2

@@ -93,3 +93,24 @@ def test_ids_drawn_ahead_are_new_and_distinct_and_never_drawn_again():
     bulk.insert(Feature, ["id", *COLUMNS], [(i, f"k{i}", "", False) for i in ids])
     assert Feature.objects.create(key="after").pk > max(ids)  # the table's own inserts go on past them
     assert Feature.objects.count() == 502
+
+
+def test_save_fields_writes_each_objects_fields_to_its_row_in_one_statement(django_assert_num_queries):
+    import datetime as dt
+
+    from clm.automation.models import Delivery
+
+    rows = [Delivery.objects.create(key=f"k{i}", channel="email") for i in range(3)]
+    at = dt.datetime(2025, 3, 1, 8, 30, 15, 250000, tzinfo=dt.UTC)
+    for i, row in enumerate(rows[:2]):
+        row.status, row.sent_at, row.links, row.subject = "sent", at, [f"https://e.example/{i}"], f"第{i}封"
+    rows[2].subject = "not written"
+    with django_assert_num_queries(0):  # under Django's cursor: the driver's own executemany
+        bulk.save_fields(rows[:2], ["status", "sent_at", "links", "subject"])
+    got = {d.key: (d.status, d.sent_at, d.links, d.subject) for d in Delivery.objects.all()}
+    assert got == {
+        "k0": ("sent", at, ["https://e.example/0"], "第0封"),
+        "k1": ("sent", at, ["https://e.example/1"], "第1封"),
+        "k2": ("queued", None, [], ""),
+    }
+    assert Delivery.objects.filter(sent_at__lte=at, sent_at__gte=at).count() == 2  # stored as Django stores it

@@ -19,16 +19,22 @@ from clm.service.models import SurveyResponse, Ticket
 
 from .conftest import AS_OF, D, at, ledger, usage
 
+# Usage per working day (the seeded holiday calendar, 国办发明电〔2023〕7号): June 2024 has 19
+# working days (20 weekdays, 端午 takes Monday 06-10), 10 of them odd days with usage (3, 5, 7, 11,
+# 13, 17, 19, 21, 25, 27). The baseline 2024-03-03 – 05-31 has 63 (65 weekdays, 清明 takes 04-04
+# and 04-05, 劳动节 05-01 – 05-03; the make-up days 04-07, 04-28 and 05-11 are worked), 43 of them
+# with usage (day of month not a multiple of 3). The baseline predicts ×19/63 of itself for June.
+PER_WORKDAY = 19 / 63
 ACME = {
     "active_days_30d": 15,  # odd days of June
-    "active_days_baseline_30d": 20,  # 60 active days in the 90-day baseline
-    "active_days_30d_vs_baseline": -0.25,
+    "active_days_baseline_30d": 43 * PER_WORKDAY,  # 12.97
+    "active_days_30d_vs_baseline": 10 / (43 * PER_WORKDAY) - 1,  # −0.229
     "logins_30d": 45,  # 15 days × 3 users
-    "logins_baseline_30d": 120,  # 60 × 6 / 3
-    "logins_30d_vs_baseline": -0.625,
+    "logins_baseline_30d": 6 * 43 * PER_WORKDAY,  # 77.8
+    "logins_30d_vs_baseline": 3 * 10 / (6 * 43 * PER_WORKDAY) - 1,  # −0.614
     "core_minutes_30d": 75,
-    "core_minutes_baseline_30d": 400,
-    "core_minutes_30d_vs_baseline": -0.8125,
+    "core_minutes_baseline_30d": 20 * 43 * PER_WORKDAY,  # 259.4
+    "core_minutes_30d_vs_baseline": 5 * 10 / (20 * 43 * PER_WORKDAY) - 1,  # −0.807
     "core_active_days_120d": 75,
     "core_feature_share": 0.5,  # tasks, not approvals
     "active_users_30d": 3,

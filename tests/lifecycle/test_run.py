@@ -19,6 +19,7 @@ from clm.lifecycle.models import HealthModel, HealthScore, RuleSet, Run, Signal,
 from clm.usage.models import UsageDaily
 
 from .conftest import AS_OF, D, at, days, ledger, usage
+from .test_metrics import ACME
 
 
 def test_the_run_scores_customers_and_explains_each_score(world):
@@ -32,7 +33,9 @@ def test_the_run_scores_customers_and_explains_each_score(world):
     contributions = sum(c["contribution"] for c in acme.components if c["contribution"] is not None)
     assert contributions == pytest.approx(acme.score)
     usage_component = next(c for c in acme.components if c["key"] == "usage_frequency")
-    assert {m["metric"]: m["value"] for m in usage_component["metrics"]}["logins_30d_vs_baseline"] == -0.625
+    assert {m["metric"]: m["value"] for m in usage_component["metrics"]}[
+        "logins_30d_vs_baseline"
+    ] == pytest.approx(ACME["logins_30d_vs_baseline"])
     account = Account.objects.get(pk=world["acme"].pk)
     assert (account.health_score, account.health_band) == (acme.score_int, acme.band)
     assert record.summary["scored"] == 1 and record.summary["accounts"] == 3
@@ -51,8 +54,13 @@ def test_signals_keep_what_they_saw_open_once_per_kind_and_close_when_cleared(wo
     acme = world["acme"]
     services.run(AS_OF)
     drop = Signal.objects.get(account=acme, kind="login_drop", closed_on__isnull=True)
-    assert drop.values == {"logins_30d_vs_baseline": -0.625, "logins_baseline_30d": 120.0}
-    assert drop.description == "logins_30d_vs_baseline ≤ -0.5 and logins_baseline_30d ≥ 4"
+    # per working day (test_metrics.ACME); no churn model: the rule stands alone
+    values = dict(drop.values)
+    assert values.pop("churn_risk_over_threshold") is None
+    assert values == pytest.approx(
+        {name: ACME[name] for name in ("logins_30d_vs_baseline", "logins_baseline_30d")}
+    )
+    assert drop.description.startswith("logins_30d_vs_baseline ≤ -0.5 and logins_baseline_30d ≥ 4 and (")
     kinds = set(Signal.objects.filter(account=acme).values_list("kind", flat=True))
     assert {"login_drop", "usage_decline", "overdue_payment", "key_contact_left"} <= kinds
 

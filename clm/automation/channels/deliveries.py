@@ -12,9 +12,11 @@ import datetime as dt
 from collections.abc import Callable
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from clm.automation.models import Delivery
+from clm.core import bulk
 
 MAX_KEY = 200
 
@@ -26,24 +28,52 @@ def claim(key: str, channel: str, *, refusal: Refusal | None = None, **fields) -
     """The delivery for `key`, and whether the caller is to send it now. A key seen before returns
     its delivery as it stands (sent, failed, refused, or being sent by another worker), so a
     duplicate event or a retried step never sends twice."""
-    if not isinstance(key, str) or not key or len(key) > MAX_KEY or "\x00" in key:
-        raise ValueError(f"an idempotency key is 1 to {MAX_KEY} characters of text, not {key!r}")
+    refusals = (lambda queued: {d.key: refusal() for d in queued}) if refusal else None
+    [(delivery, mine)] = claim_many(channel, [(key, fields)], refusals=refusals)
+    return delivery, mine
+
+
+def claim_many(
+    channel: str,
+    wanted: list[tuple[str, dict]],
+    *,
+    refusals: Callable[[list[Delivery]], dict[str, tuple[str, str] | None]] | None = None,
+) -> list[tuple[Delivery, bool]]:
+    """claim() for many (key, fields) at once, in one transaction and a fixed number of queries:
+    `refusals` gets the deliveries still queued, in order, and says which must not be sent
+    ({key: (reason, message)}), while their rows are locked. A key given twice is the caller's
+    to send once."""
+    for key, _ in wanted:
+        if not isinstance(key, str) or not key or len(key) > MAX_KEY or "\x00" in key:
+            raise ValueError(f"an idempotency key is 1 to {MAX_KEY} characters of text, not {key!r}")
+    keys = list(dict.fromkeys(key for key, _ in wanted))
     with transaction.atomic():
-        delivery, _ = Delivery.objects.select_for_update().get_or_create(
-            key=key, defaults={"channel": channel, **fields}
+        Delivery.objects.bulk_create(
+            [Delivery(key=key, channel=channel, **fields) for key, fields in wanted], ignore_conflicts=True
         )
-        if delivery.status != Delivery.Status.QUEUED:
-            return delivery, False
-        refused = refusal() if refusal else None
-        if refused:
-            delivery.status, delivery.reason, delivery.error = Delivery.Status.REFUSED, *refused
-            delivery.save(update_fields=["status", "reason", "error"])
-            return delivery, False
-        delivery.status = Delivery.Status.SENDING
-        delivery.attempts += 1
-        delivery.claimed_at = timezone.now()
-        delivery.save(update_fields=["status", "attempts", "claimed_at"])
-    return delivery, True
+        rows = Delivery.objects.select_for_update().in_bulk(keys, field_name="key")
+        queued = [rows[key] for key in keys if rows[key].status == Delivery.Status.QUEUED]
+        refused = refusals(queued) if refusals and queued else {}
+        now, sending, refusing = timezone.now(), [], []
+        for delivery in queued:
+            why = refused.get(delivery.key)
+            if why:
+                delivery.status, (delivery.reason, delivery.error) = Delivery.Status.REFUSED, why
+                refusing.append(delivery)
+            else:
+                delivery.status, delivery.claimed_at = Delivery.Status.SENDING, now
+                delivery.attempts += 1  # the row is locked: the stored count is this one's
+                sending.append(delivery)
+        bulk.save_fields(refusing, ["status", "reason", "error"])
+        Delivery.objects.filter(pk__in=[d.pk for d in sending]).update(
+            status=Delivery.Status.SENDING, attempts=F("attempts") + 1, claimed_at=now
+        )
+    mine = {d.key for d in sending}
+    out = []
+    for key, _ in wanted:
+        out.append((rows[key], key in mine))
+        mine.discard(key)
+    return out
 
 
 def release_abandoned(claimed_before: dt.datetime) -> int:
@@ -55,11 +85,25 @@ def release_abandoned(claimed_before: dt.datetime) -> int:
     )
 
 
-def finish(delivery: Delivery, status: str, *, error: str = "", reason: str = "", **fields) -> Delivery:
+# What sending a message may change of its delivery, written for a batch by finish_many.
+OUTCOME_FIELDS = ["status", "error", "reason", "sent_at", "attempts", "response_code", "subject", "language", "links"]
+
+
+def settle(delivery: Delivery, status: str, *, error: str = "", reason: str = "", **fields) -> Delivery:
+    """Set the outcome on the delivery, unsaved (see finish and finish_many)."""
     delivery.status, delivery.error, delivery.reason = status, error[:2000], reason
     for name, value in fields.items():
         setattr(delivery, name, value)
     if status == Delivery.Status.SENT:
         delivery.sent_at = timezone.now()
-    delivery.save()
     return delivery
+
+
+def finish(delivery: Delivery, status: str, *, error: str = "", reason: str = "", **fields) -> Delivery:
+    settle(delivery, status, error=error, reason=reason, **fields).save()
+    return delivery
+
+
+def finish_many(deliveries: list[Delivery]) -> None:
+    """Write the settled outcomes of a batch in one statement."""
+    bulk.save_fields(deliveries, OUTCOME_FIELDS)

@@ -15,14 +15,15 @@ from django.utils.html import escape, strip_tags
 from django.utils.translation import gettext as _
 
 from clm.automation.channels import consent, templates, tracking
-from clm.automation.channels.deliveries import claim, finish
+from clm.automation.channels.deliveries import claim_many, finish_many, settle
 from clm.automation.models import Delivery, EmailTemplate, Suppression
-from clm.core.events import emit
+from clm.core.events import emit_many
 from clm.core.models import Workspace
 from clm.customers.models import Account, Contact
 
 ATTEMPTS = 3
 BACKOFF = 1.0  # seconds before the second attempt; doubled before each later one
+BATCH = 100  # messages claimed, checked and written back together
 
 
 def send_email(
@@ -30,43 +31,102 @@ def send_email(
 ) -> Delivery:
     """Send `template` to `contact` once per `key`. Refused (and recorded why) for a contact
     without consent or address, on the suppression list, or over the marketing frequency cap.
-    `connection`: an open Django email connection to reuse (see send_emails)."""
-    if isinstance(template, str):
-        template = EmailTemplate.objects.filter(key=template).first() or template
-    known = isinstance(template, EmailTemplate)
-    marketing = known and template.kind == EmailTemplate.Kind.MARKETING
-    delivery, mine = claim(
-        key,
-        Delivery.Channel.EMAIL,
-        refusal=lambda: consent.refusal(contact, marketing=marketing),
-        contact=contact,
-        account_id=contact.account_id,
-        template=template if known else None,
-        marketing=marketing,
-        to=(contact.email or "").strip(),
-    )
-    if not mine:
-        return delivery
-    if not known:
-        return finish(delivery, Delivery.Status.FAILED, error=f"no email template {template!r}")
-    try:
-        message = compose(delivery, template, contact, context or {})
-    except templates.TemplateProblem as exc:
-        return finish(delivery, Delivery.Status.FAILED, error=f"template {template.key}: {exc}")
-    return deliver(delivery, message, connection)
+    `connection`: an open Django email connection to reuse."""
+    item = {"template": template, "contact": contact, "context": context, "key": key}
+    return send_emails([item], connection=connection)[0]
 
 
-def send_emails(items: Iterable[dict]) -> list[Delivery]:
-    """Many emails over one SMTP connection; each item holds send_email's keyword arguments."""
+def send_emails(items: Iterable[dict], *, connection=None) -> list[Delivery]:
+    """Many emails over one SMTP connection; each item holds send_email's keyword arguments.
+    Templates, accounts and the workspace are read once; the claims, the consent, suppression and
+    cap checks and the outcomes are written BATCH messages at a time, so a message costs a small
+    fraction of a query. Each outcome is written once its batch is through: a sender killed in
+    between leaves its messages 'sending', sent again later under the same Message-ID (at least
+    once, see deliveries)."""
     items = list(items)
-    prefetch_related_objects(
-        [i["template"] for i in items if isinstance(i["template"], EmailTemplate)], "variants"
+    if not items:
+        return []
+    by_key = EmailTemplate.objects.prefetch_related("variants").in_bulk(
+        {i["template"] for i in items if isinstance(i["template"], str)}, field_name="key"
     )
-    connection = get_connection()
+    items = [{**i, "template": by_key.get(i["template"], i["template"])} for i in items]
+    prefetch_related_objects([i["template"] for i in items if isinstance(i["template"], EmailTemplate)], "variants")
+    accounts = Account.objects.select_related("sales_owner", "csm").in_bulk(
+        {i["contact"].account_id for i in items}
+    )
+    company = Workspace.current().name
+    own = connection is None
+    connection = connection or get_connection()
     try:
-        return [send_email(**item, connection=connection) for item in items]
+        return [
+            delivery
+            for start in range(0, len(items), BATCH)
+            for delivery in _send_batch(items[start : start + BATCH], connection, accounts, company)
+        ]
     finally:
-        connection.close()
+        if own:
+            connection.close()
+
+
+def _send_batch(items: list[dict], connection, accounts: dict, company: str) -> list[Delivery]:
+    wanted = []
+    for item in items:
+        template, contact = item["template"], item["contact"]
+        known = isinstance(template, EmailTemplate)
+        fields = {
+            "contact": contact,
+            "account_id": contact.account_id,
+            "template": template if known else None,
+            "marketing": known and template.kind == EmailTemplate.Kind.MARKETING,
+            "to": (contact.email or "").strip(),
+        }
+        wanted.append((item["key"], fields))
+    claimed = claim_many(
+        Delivery.Channel.EMAIL,
+        wanted,
+        refusals=lambda queued: dict(
+            zip(
+                [d.key for d in queued],
+                consent.refusals([(d.contact_id, d.marketing) for d in queued]),
+                strict=True,
+            )
+        ),
+    )
+    settled, sent = [], []
+    try:
+        for item, (delivery, mine) in zip(items, claimed, strict=True):
+            if not mine:
+                continue
+            settled.append(delivery)
+            template, contact = item["template"], item["contact"]
+            if not isinstance(template, EmailTemplate):
+                settle(delivery, Delivery.Status.FAILED, error=f"no email template {template!r}")
+                continue
+            try:
+                values = values_for(
+                    contact, accounts.get(contact.account_id), company, tracking.unsubscribe_url(delivery.pk)
+                )
+                message = compose(delivery, template, contact, item.get("context") or {}, values)
+            except templates.TemplateProblem as exc:
+                settle(delivery, Delivery.Status.FAILED, error=f"template {template.key}: {exc}")
+                continue
+            if deliver(delivery, message, connection).status == Delivery.Status.SENT:
+                sent.append((delivery, template.key))
+    finally:
+        finish_many(settled)
+    emit_many(
+        "email.sent",
+        [
+            {
+                "delivery_id": d.pk,
+                "contact_id": d.contact_id,
+                "account_id": d.account_id,
+                "template": template_key,
+            }
+            for d, template_key in sent
+        ],
+    )
+    return [delivery for delivery, _ in claimed]
 
 
 def variant_for(template: EmailTemplate, contact: Contact):
@@ -80,9 +140,9 @@ def variant_for(template: EmailTemplate, contact: Contact):
     raise templates.TemplateProblem("has no language variant")
 
 
-def values_for(contact: Contact, unsubscribe_url: str) -> dict:
-    """The plain values every template sees (see templates.OBJECTS); nothing with methods."""
-    account = Account.objects.select_related("sales_owner", "csm").get(pk=contact.account_id)
+def values_for(contact: Contact, account: Account, company: str, unsubscribe_url: str) -> dict:
+    """The plain values every template sees (see templates.OBJECTS); nothing with methods.
+    `account`: the contact's, with its sales owner and CSM."""
     owner = account.sales_owner or account.csm
     return {
         "contact": {f: getattr(contact, f) for f in templates.OBJECTS["contact"]},
@@ -91,7 +151,7 @@ def values_for(contact: Contact, unsubscribe_url: str) -> dict:
             "name": (owner.get_full_name() or owner.username) if owner else "",
             "email": owner.email if owner else "",
         },
-        "company": {"name": Workspace.current().name},
+        "company": {"name": company},
         "unsubscribe_url": unsubscribe_url,
     }
 
@@ -102,7 +162,8 @@ def preview(template: EmailTemplate, contact: Contact, variables: dict | None = 
     template declares and ``variables`` leaves out show as [name]."""
     given = {name: f"[{name}]" for name in template.variables}
     given.update({k: v for k, v in (variables or {}).items() if k in given})
-    values = {**templates.plain(given), **values_for(contact, "#unsubscribe")}
+    account = Account.objects.select_related("sales_owner", "csm").get(pk=contact.account_id)
+    values = {**templates.plain(given), **values_for(contact, account, Workspace.current().name, "#unsubscribe")}
     shown = []
     for variant in template.variants.all():
         try:
@@ -121,14 +182,12 @@ def preview(template: EmailTemplate, contact: Contact, variables: dict | None = 
 
 
 def compose(
-    delivery: Delivery, template: EmailTemplate, contact: Contact, context: dict
+    delivery: Delivery, template: EmailTemplate, contact: Contact, context: dict, given: dict
 ) -> EmailMultiAlternatives:
+    """The message for one delivery; `given`: values_for's values."""
     variant = variant_for(template, contact)
     declared = set(template.variables)
-    values = {
-        **templates.plain({k: v for k, v in context.items() if k in declared}),
-        **values_for(contact, tracking.unsubscribe_url(delivery.pk)),
-    }
+    values = {**templates.plain({k: v for k, v in context.items() if k in declared}), **given}
     subject = " ".join(templates.render(variant.subject, values).split())
     body = templates.render(variant.html, values, html=True)
     text = templates.render(variant.text, values) if variant.text else strip_tags(body).strip()
@@ -145,7 +204,7 @@ def compose(
         )
     body, links = tracking.track_links(body, delivery.pk)
     body = tracking.before_body_end(body, footer + tracking.pixel(delivery.pk))
-    # saved with the outcome, by finish()
+    # saved with the outcome, by finish_many()
     delivery.subject, delivery.language, delivery.links = subject[:300], variant.language, links
     message = EmailMultiAlternatives(
         subject,
@@ -169,72 +228,59 @@ def message_id(key: str) -> str:
     return f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@{domain}>"
 
 
-def deliver(delivery: Delivery, message: EmailMultiAlternatives, connection=None) -> Delivery:
+def deliver(delivery: Delivery, message: EmailMultiAlternatives, connection) -> Delivery:
     """Hand the message to the SMTP server, retrying transient failures (4xx replies, dropped or
-    refused connections, timeouts) with backoff; a 5xx refusal of the address is a hard bounce."""
-    own = connection is None
-    connection = connection or get_connection()
+    refused connections, timeouts) with backoff; a 5xx refusal of the address is a hard bounce.
+    Settles the delivery's outcome; its batch writes it."""
     error = ""
-    try:
-        for attempt in range(1, ATTEMPTS + 1):
-            if attempt > 1:
-                time.sleep(BACKOFF * 2 ** (attempt - 2))
-                _reset(connection)
-            try:
-                connection.open()
-                connection.send_messages([message])
-            except smtplib.SMTPRecipientsRefused as exc:
-                code, reply = next(iter(exc.recipients.values()), (0, b""))
-                error = f"SMTP {code} {_text(reply)}"
-                if 500 <= code < 600:
-                    consent.suppress(
-                        delivery.to, Suppression.Reason.BOUNCED, contact=delivery.contact, source=error
-                    )
-                    return finish(
-                        delivery,
-                        Delivery.Status.FAILED,
-                        error=error,
-                        reason=Delivery.Reason.BOUNCED,
-                        response_code=code,
-                        attempts=attempt,
-                    )
-                continue
-            except smtplib.SMTPResponseException as exc:
-                error = f"SMTP {exc.smtp_code} {_text(exc.smtp_error)}"
-                if 400 <= exc.smtp_code < 500:
-                    continue
-                return finish(
+    for attempt in range(1, ATTEMPTS + 1):
+        if attempt > 1:
+            time.sleep(BACKOFF * 2 ** (attempt - 2))
+            _reset(connection)
+        try:
+            connection.open()
+            connection.send_messages([message])
+        except smtplib.SMTPRecipientsRefused as exc:
+            code, reply = next(iter(exc.recipients.values()), (0, b""))
+            error = f"SMTP {code} {_text(reply)}"
+            if 500 <= code < 600:
+                consent.suppress(
+                    delivery.to, Suppression.Reason.BOUNCED, contact=delivery.contact, source=error
+                )
+                return settle(
                     delivery,
                     Delivery.Status.FAILED,
                     error=error,
-                    response_code=exc.smtp_code,
+                    reason=Delivery.Reason.BOUNCED,
+                    response_code=code,
                     attempts=attempt,
                 )
-            except smtplib.SMTPServerDisconnected as exc:
-                error = f"{type(exc).__name__}: {exc}"
+            continue
+        except smtplib.SMTPResponseException as exc:
+            error = f"SMTP {exc.smtp_code} {_text(exc.smtp_error)}"
+            if 400 <= exc.smtp_code < 500:
                 continue
-            except smtplib.SMTPException as exc:  # (a subclass of OSError, so caught before it)
-                return finish(
-                    delivery, Delivery.Status.FAILED, error=f"{type(exc).__name__}: {exc}", attempts=attempt
-                )
-            except OSError as exc:  # refused connection, timeout, reset
-                error = f"{type(exc).__name__}: {exc}"
-                continue
-            finish(delivery, Delivery.Status.SENT, response_code=250, attempts=attempt)
-            emit(
-                "email.sent",
-                delivery_id=delivery.pk,
-                contact_id=delivery.contact_id,
-                account_id=delivery.account_id,
-                template=delivery.template.key if delivery.template_id else "",
+            return settle(
+                delivery,
+                Delivery.Status.FAILED,
+                error=error,
+                response_code=exc.smtp_code,
+                attempts=attempt,
             )
-            return delivery
-        return finish(
-            delivery, Delivery.Status.FAILED, error=f"after {ATTEMPTS} attempts: {error}", attempts=ATTEMPTS
-        )
-    finally:
-        if own:
-            connection.close()
+        except smtplib.SMTPServerDisconnected as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            continue
+        except smtplib.SMTPException as exc:  # (a subclass of OSError, so caught before it)
+            return settle(
+                delivery, Delivery.Status.FAILED, error=f"{type(exc).__name__}: {exc}", attempts=attempt
+            )
+        except OSError as exc:  # refused connection, timeout, reset
+            error = f"{type(exc).__name__}: {exc}"
+            continue
+        return settle(delivery, Delivery.Status.SENT, response_code=250, attempts=attempt)
+    return settle(
+        delivery, Delivery.Status.FAILED, error=f"after {ATTEMPTS} attempts: {error}", attempts=ATTEMPTS
+    )
 
 
 def _reset(connection) -> None:

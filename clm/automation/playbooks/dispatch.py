@@ -12,6 +12,7 @@ import datetime as dt
 import logging
 import time
 
+from django.db import transaction
 from django.utils import timezone
 
 from clm.analytics import conditions
@@ -190,23 +191,21 @@ def daily(as_of: dt.date, *, now: dt.datetime | None = None) -> dict:
     now = now or run_moment(as_of) or timezone.now()
     definitions = {p.pk: max(p.versions.all(), key=lambda v: v.number) for p in playbooks}
     frame = subjects.frame(as_of, None, needed_fields([v.definition for v in definitions.values()]))
-    summary = {}
+    summary, later = {}, []
     for playbook in playbooks:
         version = definitions[playbook.pk]
         try:
             found = matches(version.definition, frame, as_of)
-            created = engine.enroll_many(playbook, found, version=version, now=now, queue=False)
+            with transaction.atomic():
+                started = engine.start(playbook, found, version=version, now=now)
         except Exception:  # one broken playbook must not stop the others
             log.exception("daily playbook %s failed", playbook.key)
             continue
-        summary[playbook.key] = len(created)
-        treated = [e.pk for e in created if not e.held_out]
-        first = StepRun.objects.filter(enrollment_id__in=treated)
-        later = []
-        for run in first.only("pk", "step_type", "due_at"):
+        summary[playbook.key] = len(started.enrollment_ids)
+        for run in started.first_steps:
             if run.due_at <= now and engine.step_types.REGISTRY[run.step_type].transactional:
                 engine.run_step(run.pk, now=now, follow=True)
             else:
                 later.append(run)
-        engine.enqueue(later)
+    engine.enqueue(later)  # one write to the queue for all the waits (a lost one: the sweep queues them)
     return summary

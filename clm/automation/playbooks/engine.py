@@ -15,16 +15,20 @@ import hashlib
 import logging
 import traceback
 from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import NamedTuple
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from clm.analytics import conditions
 from clm.automation.models import Enrollment, Playbook, PlaybookVersion, StepRun
+from clm.automation.playbooks import rows
 from clm.automation.playbooks import steps as step_types
 from clm.automation.playbooks import subjects as subject_fields
 from clm.automation.playbooks.triggers import Subject
+from clm.core import bulk
 
 log = logging.getLogger("clm.automation")
 
@@ -33,6 +37,7 @@ RETRY_BACKOFF = dt.timedelta(seconds=30)  # doubled at each attempt
 STUCK_AFTER = dt.timedelta(minutes=10)
 BATCH = 2000
 QUEUE_CHUNK = 50
+RELEASE_CHUNK = 5000
 
 
 # -- enrolling ----------------------------------------------------------------------------------
@@ -86,63 +91,64 @@ def eligible(playbook: Playbook, subjects: list[Subject], now: dt.datetime) -> l
     return chosen
 
 
+class Due(NamedTuple):
+    """A step run as the queue and the daily run need it."""
+
+    pk: int
+    step_type: str
+    due_at: dt.datetime
+
+
+@dataclass
+class Started:
+    """What enrolling wrote: the new enrollments' ids (held-out ones too) and the first steps of
+    the treated ones."""
+
+    enrollment_ids: list[int]
+    first_steps: list[Due]
+
+
+def start(
+    playbook: Playbook, subjects: list[Subject], *, version: PlaybookVersion, now: dt.datetime
+) -> Started:
+    """Enroll the eligible subjects and write the first step of each treated one, set-based (see
+    clm.automation.playbooks.rows), in the caller's transaction; queues nothing. A subject another worker
+    enrolled a moment ago by the same trigger (its dedupe key) is left out, not an error."""
+    chosen = eligible(playbook, subjects, now)
+    if not chosen:
+        return Started([], [])
+    out = [held_out(playbook.key, _subject_name(s.account_id, s.lead_id), playbook.holdout) for s in chosen]
+    first = version.definition["steps"][0]
+    ids = rows.insert_enrollments(playbook, version, chosen, out, first["id"], now)
+    treated = [(pk, s) for pk, s, o in zip(ids, chosen, out, strict=True) if pk is not None and not o]
+    due, waiting = step_timing(first, now)
+    steps = rows.insert_first_steps(
+        [pk for pk, _ in treated],
+        first,
+        due,
+        waiting,
+        accounts={pk: s.account_id for pk, s in treated},
+        whys={pk: f"enrolled by {s.trigger.get('type', 'trigger')}" for pk, s in treated},
+    )
+    return Started([pk for pk in ids if pk is not None], steps)
+
+
 def enroll_many(
     playbook: Playbook,
     subjects: list[Subject],
     *,
     version: PlaybookVersion | None = None,
     now: dt.datetime | None = None,
-    queue: bool = True,
 ) -> list[Enrollment]:
     """Enroll the eligible subjects; held-out ones are recorded and end at once. Returns the new
-    enrollments. Their first steps are queued after the transaction commits (``queue=False``: the
-    caller runs them, as the daily run does for the steps that need no delay)."""
+    enrollments; their first steps are queued after the transaction commits."""
     now = now or timezone.now()
     version = version or playbook.current
     with transaction.atomic():
-        chosen = eligible(playbook, subjects, now)
-        first = version.definition["steps"][0]
-        rows = []
-        for s in chosen:
-            out = held_out(playbook.key, _subject_name(s.account_id, s.lead_id), playbook.holdout)
-            rows.append(
-                Enrollment(
-                    playbook=playbook,
-                    version=version,
-                    account_id=s.account_id,
-                    lead_id=s.lead_id,
-                    contact_id=s.contact_id,
-                    held_out=out,
-                    dedupe_key=s.dedupe_key[:200],
-                    trigger=s.trigger,
-                    started_at=now,
-                    status=Enrollment.Status.COMPLETED if out else Enrollment.Status.ACTIVE,
-                    ended_at=now if out else None,
-                    reason="held out: no step runs" if out else "",
-                    current_step="" if out else first["id"],
-                )
-            )
-        try:
-            with transaction.atomic():
-                created = Enrollment.objects.bulk_create(rows, batch_size=BATCH)
-        except IntegrityError:
-            # Another worker enrolled some of them by the same trigger a moment ago.
-            created = []
-            for row in rows:
-                try:
-                    with transaction.atomic():
-                        row.save()
-                    created.append(row)
-                except IntegrityError:
-                    continue
-        treated = [e for e in created if not e.held_out]
-        runs = [
-            _step_run(e, first, now, why=f"enrolled by {e.trigger.get('type', 'trigger')}") for e in treated
-        ]
-        runs = StepRun.objects.bulk_create(runs, batch_size=BATCH)
-        if queue:
-            transaction.on_commit(lambda: enqueue(runs))
-    return created
+        started = start(playbook, subjects, version=version, now=now)
+        transaction.on_commit(lambda: enqueue(started.first_steps))
+    ids = started.enrollment_ids
+    return [e for part in bulk.in_batches(ids) for e in Enrollment.objects.filter(pk__in=part).order_by("pk")]
 
 
 def enroll(
@@ -160,15 +166,17 @@ def enroll(
     return created[0] if created else None
 
 
+def step_timing(step: dict, start: dt.datetime) -> tuple[dt.datetime, dict | None]:
+    """When a step written at ``start`` is due, and the event it waits for (without the account)."""
+    if step["type"] != "wait":
+        return start, None
+    return step_types.wait_until(step, start), ({"event": step["event"]} if "event" in step else None)
+
+
 def _step_run(
     enrollment: Enrollment, step: dict, start: dt.datetime, *, why: str, iteration: int = 0
 ) -> StepRun:
-    waiting = None
-    due = start
-    if step["type"] == "wait":
-        due = step_types.wait_until(step, start)
-        if "event" in step:
-            waiting = {"event": step["event"], "account_id": enrollment.account_id}
+    due, waiting = step_timing(step, start)
     return StepRun(
         enrollment=enrollment,
         step_id=step["id"],
@@ -176,15 +184,16 @@ def _step_run(
         iteration=iteration,
         key=f"{enrollment.pk}:{step['id']}:{iteration}",
         due_at=due,
-        waiting_for=waiting,
+        waiting_for=waiting and {**waiting, "account_id": enrollment.account_id},
         why=why[:300],
     )
 
 
-def enqueue(runs: Iterable[StepRun]) -> None:
-    """Put the steps on the task queue, due ones now and waits at their end. Steps due at the same
-    second travel together, up to QUEUE_CHUNK a message: the daily run's thousands of waits cost a
-    few messages, not one write to the queue each."""
+def enqueue(runs: Iterable[StepRun | Due]) -> None:
+    """Put the steps on the task queue: due ones now, up to QUEUE_CHUNK a message; waits as one
+    message per second they end at (up to RELEASE_CHUNK steps), which at that time puts its steps
+    on the queue the same way. The daily run's tens of thousands of waits cost a few writes to the
+    queue, and the workers still share their steps when they come due."""
     from clm.automation import tasks
 
     now = timezone.now()
@@ -193,12 +202,18 @@ def enqueue(runs: Iterable[StepRun]) -> None:
         due = run.due_at.replace(microsecond=0) + dt.timedelta(seconds=1) if run.due_at > now else None
         groups.setdefault(due, []).append(run.pk)
     for due, ids in groups.items():
-        for start in range(0, len(ids), QUEUE_CHUNK):
-            chunk = ids[start : start + QUEUE_CHUNK]
-            if due is None:
-                tasks.run_steps(chunk)
-            else:
-                tasks.run_steps.schedule(args=(chunk,), eta=due)
+        if due is None:
+            queue_now(ids)
+        else:
+            for chunk in bulk.in_batches(ids, RELEASE_CHUNK):
+                tasks.release_steps.schedule(args=(chunk,), eta=due)
+
+
+def queue_now(step_run_ids: list[int]) -> None:
+    from clm.automation import tasks
+
+    for chunk in bulk.in_batches(step_run_ids, QUEUE_CHUNK):
+        tasks.run_steps(chunk)
 
 
 # -- running a step -----------------------------------------------------------------------------

@@ -1,6 +1,5 @@
-"""Small template helpers of the workspace: money, sortable headers, links that keep the filters."""
-
-from decimal import Decimal
+"""Small template helpers of the workspace: sortable headers, links that keep the filters, labels.
+(Money is every template's `money` filter: clm.core.money.)"""
 
 from django import template
 from django.utils.html import format_html, format_html_join
@@ -9,14 +8,6 @@ from django.utils.translation import gettext as _
 from clm.web.labels import BAND_LABELS, ROLE_LABELS
 
 register = template.Library()
-
-
-@register.filter
-def money(value):
-    """12345.6 -> "12,346"; empty for no value."""
-    if value in (None, ""):
-        return "–"
-    return f"{Decimal(value):,.0f}"
 
 
 @register.simple_tag(takes_context=True)

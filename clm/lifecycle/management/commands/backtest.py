@@ -69,6 +69,27 @@ class Command(BaseCommand):
         show(console_for(self.stdout), report)
 
 
+def show_curve(console, report) -> None:
+    """The precision–recall trade-off of flagging on the churn model's risk alone, at some of the
+    thresholds replayed (the one chosen when the model was trained is marked)."""
+    threshold = report.model_threshold
+    console.print(
+        "Flagging on the churn model's risk alone, by threshold "
+        f"(chosen when the model was trained: {'–' if threshold is None else f'{threshold:.2f}'}):"
+    )
+    table = Table("risk ≥", "recall in time", "precision", "flagged", box=None, pad_edge=False)
+    shown = [p for p in report.curve if round(p.threshold * 100) % 10 == 0 or p.threshold == threshold]
+    for point in shown:
+        mark = " ◀" if point.threshold == threshold else ""
+        table.add_row(
+            f"{point.threshold:.2f}{mark}",
+            pct(point.recall_in_time),
+            pct(point.precision),
+            f"{point.flagged}",
+        )
+    console.print(table)
+
+
 def show(console, report) -> None:
     ew = report.early_warning
     console.print(
@@ -112,6 +133,13 @@ def show(console, report) -> None:
         for b in h["bands"]:
             bands.add_row(b["band"], f"{b['rows']:,}", f"{b['churned']:,}", pct(b["churn_rate"]))
         console.print(bands)
+    for name, level in report.by_level.items():
+        console.print(
+            f"Point in time, warning level {name}: {pct(level.precision)} churned within {level.horizon_days} days "
+            f"({level.followed_by_churn:,} of {level.judged:,} judged account-days)."
+        )
+    if report.curve:
+        show_curve(console, report)
     model = report.model
     if model is None:
         console.print(f"Churn model: {report.model_note}.")

@@ -21,10 +21,21 @@ class Command(BaseCommand):
             "--to", dest="end", type=parse_day, default=None, help="last as-of date (default: 90 days ago)"
         )
         parser.add_argument("--step", type=int, default=14, help="days between snapshots (default 14)")
+        parser.add_argument(
+            "--target-precision",
+            type=float,
+            default=training.TARGET_PRECISION,
+            help="share of flagged accounts that should churn within the horizon; the early warning's "
+            f"threshold on the churn risk is chosen for it (default {training.TARGET_PRECISION})",
+        )
 
-    def handle(self, *args, start, end, step, **options):
+    def handle(self, *args, start, end, step, target_precision, **options):
         if step < 1:
             raise CommandError(f"--step {step} must be a positive number of days")
+        if not 0 < target_precision < 1:
+            raise CommandError(
+                f"--target-precision {target_precision} must be a share between 0 and 1 (e.g. 0.5)"
+            )
         console = console_for(self.stdout)
         try:
             with Progress(
@@ -39,6 +50,7 @@ class Command(BaseCommand):
                     start=start,
                     end=end,
                     step_days=step,
+                    target_precision=target_precision,
                     progress=lambda day: bar.update(task, description=f"snapshot as of {day}"),
                 )
         except NotEnoughHistory as error:
@@ -61,3 +73,15 @@ class Command(BaseCommand):
             if auc is not None
             else "Validation: one class only."
         )
+        flag = md["warning"]
+        if flag["threshold"] is None:
+            console.print(
+                f"Early warning: no churn-risk threshold reached a precision of {flag['target_precision']:.0%} on "
+                "the training history; the model does not flag (churn_risk_high stays quiet), the rules stand alone."
+            )
+        else:
+            console.print(
+                f"Early warning: flag at a churn risk of {flag['threshold']:.2f} or more, held {flag['confirm_days']} days "
+                f"(on the training history: precision {flag['precision']:.0%}, {flag['recall_in_time'] or 0:.0%} of churners "
+                f"flagged at least 90 days ahead; target precision {flag['target_precision']:.0%})."
+            )
