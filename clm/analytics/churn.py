@@ -12,6 +12,7 @@ slice (no account split across folds) picks one. Too little history raises
 
 from __future__ import annotations
 
+import copy
 import io
 import warnings
 from collections.abc import Mapping, Sequence
@@ -32,7 +33,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 from threadpoolctl import threadpool_limits
 
-from .attribution import OTHER, shapley
+from .attribution import OTHER, Predict, shapley, single_effects
 from .evaluation import cross_validate_model, evaluate
 
 KINDS = ("logistic", "gradient_boosting")
@@ -110,6 +111,51 @@ def make_pipeline(
     return Pipeline([("features", columns), ("classifier", classifier)])
 
 
+def column_features(columns: ColumnTransformer, features: Sequence[str]) -> np.ndarray:
+    """For each column the fitted ``columns`` step puts out, the index in ``features`` of the
+    feature it encodes. Every step of make_pipeline works column by column (text conversion,
+    imputing with a was-missing indicator, scaling, one-hot encoding), so a feature's value
+    reaches its own columns and no others."""
+    position = {f: i for i, f in enumerate(features)}
+    width = max((span.stop for span in columns.output_indices_.values()), default=0)
+    owners = np.full(width, -1)
+    for name, transformer, inputs in columns.transformers_:
+        span = columns.output_indices_[name]
+        if span.stop == span.start:
+            continue
+        names = list(inputs)
+        steps = (
+            [step for _, step in transformer.steps] if isinstance(transformer, Pipeline) else [transformer]
+        )
+        for step in steps:
+            names = _step_outputs(step, names)
+        if len(names) != span.stop - span.start:
+            raise ValueError(f"the {name} step puts out {span.stop - span.start} columns, not {len(names)}")
+        owners[span] = [position[n] for n in names]
+    return owners
+
+
+def _step_outputs(step, inputs: list[str]) -> list[str]:
+    """The feature of each column ``step`` puts out, given the feature of each column it takes."""
+    if isinstance(step, str) or isinstance(step, FunctionTransformer | StandardScaler):
+        return inputs  # "passthrough", as_text and scaling: one column out per column in
+    if (
+        isinstance(step, OneHotEncoder)
+        and step.drop is None
+        and step.max_categories is None
+        and step.min_frequency is None
+    ):
+        return [f for f, categories in zip(inputs, step.categories_, strict=True) for _ in categories]
+    if isinstance(step, SimpleImputer):
+        kept = [
+            f
+            for f, s in zip(inputs, step.statistics_, strict=True)
+            if step.keep_empty_features or not pd.isna(s)
+        ]
+        return kept + ([inputs[i] for i in step.indicator_.features_] if step.add_indicator else [])
+    raise ValueError(f"cannot tell which of its inputs each column of {type(step).__name__} encodes")
+
+
 # -- time split ---------------------------------------------------------------------------------
 
 
@@ -172,23 +218,42 @@ class ChurnModel:
         return self._risk(self._frame(X))
 
     def _risk(self, frame: pd.DataFrame) -> np.ndarray:
-        # one OpenMP thread, as in training: on a small, busy machine gradient boosting's threads
-        # wait on each other (1,212 rows took 4.5 s with two threads and 0.12 s with one here)
-        with threadpool_limits(limits=1, user_api="openmp"):
-            return self.estimator.predict_proba(frame)[:, 1]
+        return _probability(self.estimator, frame)
+
+    def _encoded(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, Predict]:
+        """The rows and the typical account as the classifier sees them (after the column-by-column
+        preprocessing), the feature of each of their columns, and the calibrated risk of such
+        rows: the same model, split where the classifier starts. Setting a feature to its typical
+        value is then setting its columns to the typical account's, and the preprocessing runs
+        once rather than once per swap or coalition."""
+        parts = self.estimator.calibrated_classifiers_
+        pipelines = [part.estimator.estimator for part in parts]  # FrozenEstimator(pipeline)
+        columns = pipelines[0].named_steps["features"]
+        if any(p.named_steps["features"] is not columns for p in pipelines):
+            raise ValueError(
+                "the calibrated classifiers of this churn model do not share their preprocessing"
+            )
+        view = copy.copy(self.estimator)
+        view.calibrated_classifiers_ = [copy.copy(part) for part in parts]
+        for part, pipeline in zip(view.calibrated_classifiers_, pipelines, strict=True):
+            part.estimator = pipeline[-1]
+        typical = pd.DataFrame([self.reference])[self.features]
+        rows = _dense(columns.transform(self._frame(X)))
+        return (
+            rows,
+            _dense(columns.transform(typical))[0],
+            column_features(columns, self.features),
+            (lambda matrix: _probability(view, matrix)),
+        )
 
     def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
         """Per row and feature, how much the feature's value moves the probability: the
         prediction minus the prediction with that feature set to its typical value."""
-        frame = self._frame(X).reset_index(drop=True)
-        base = self._risk(frame)
-        # every swap in one prediction: the frame repeated once per feature
-        swapped = pd.concat([frame] * len(self.features), ignore_index=True)
-        n = len(frame)
-        for k, feature in enumerate(self.features):
-            swapped.loc[k * n : (k + 1) * n - 1, feature] = self.reference[feature]
-        moved = self._risk(swapped).reshape(len(self.features), n)
-        return pd.DataFrame((base - moved).T, index=X.index, columns=self.features)
+        if X.empty:
+            return pd.DataFrame(np.empty((0, len(self.features))), index=X.index, columns=self.features)
+        rows, typical, groups, risk = self._encoded(X)
+        effects = single_effects(risk, rows, typical, groups, len(self.features), risk(rows))
+        return pd.DataFrame(effects, index=X.index, columns=self.features)
 
     def top_factors(self, X: pd.DataFrame, n: int = 3, min_effect: float = 0.005) -> pd.Series:
         """Per row, up to ``n`` factors that raise the churn risk most, as dicts with feature,
@@ -218,21 +283,21 @@ class ChurnModel:
         typical value). The features that move the risk most are factors of their own, the rest
         one factor (feature ``_other``); see clm.analytics.attribution."""
         frame = self._frame(X)
-        effects = self.contributions(X)
-        baseline, _, rows = shapley(
-            self._risk, frame, self.reference, effects, players
-        )
+        if frame.empty:
+            return pd.Series([], index=X.index, dtype=object)
+        rows, typical, groups, risk = self._encoded(frame)
+        prediction = risk(rows)
+        single = single_effects(risk, rows, typical, groups, len(self.features), prediction)
+        baseline, strongest, phi = shapley(risk, rows, typical, groups, single, prediction, players)
+        values, features = frame.to_numpy(dtype=object), self.features
         out = []
-        for r, items in enumerate(rows):
-            factors = []
-            for feature, effect in items:
-                if feature == OTHER:
-                    factor = {"feature": OTHER, "label": "other factors", "value": None, "typical": None,
-                              "effect": effect, "text": f"other factors: {effect * 100:+.1f} points"}  # fmt: skip
-                else:
-                    factor = self._factor(feature, frame.iloc[r][feature], effect)
-                factors.append({**factor, "baseline": baseline})
-            out.append(factors)
+        for r, (columns, effects) in enumerate(zip(strongest, phi.tolist(), strict=True)):
+            factors = [self._factor(features[c], values[r, c], effects[p]) for p, c in enumerate(columns)]
+            if len(effects) > len(columns):
+                effect = effects[-1]
+                factors.append({"feature": OTHER, "label": "other factors", "value": None, "typical": None,
+                                "effect": effect, "text": f"other factors: {effect * 100:+.1f} points"})  # fmt: skip
+            out.append([{**factor, "baseline": baseline} for factor in factors])
         return pd.Series(out, index=X.index, dtype=object)
 
     def _factor(self, feature, value, effect) -> dict:
@@ -270,6 +335,18 @@ class ChurnModel:
                 stacklevel=2,
             )
         return payload["model"]
+
+
+def _probability(estimator, X) -> np.ndarray:
+    # one OpenMP thread, as in training: on a small, busy machine gradient boosting's threads
+    # wait on each other (1,212 rows took 4.5 s with two threads and 0.12 s with one here)
+    with threadpool_limits(limits=1, user_api="openmp"):
+        return estimator.predict_proba(X)[:, 1]
+
+
+def _dense(matrix) -> np.ndarray:
+    """The preprocessing's output as a dense float matrix (logistic's may be sparse)."""
+    return np.asarray(matrix.toarray() if hasattr(matrix, "toarray") else matrix, dtype=float)
 
 
 def _plain(value) -> str:

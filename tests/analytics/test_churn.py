@@ -254,13 +254,10 @@ def test_an_outcome_that_is_not_0_or_1_is_refused():
 # -- factors that add up ------------------------------------------------------------------------
 
 
-class _Formula:
-    """A stand-in estimator with a known formula: p = 0.10 + 0.20·a + 0.30·b·c (a, b, c in 0/1)."""
-
-    def predict_proba(self, frame):
-        a, b, c = (frame[k].to_numpy(dtype=float) for k in ("a", "b", "c"))
-        p = 0.10 + 0.20 * a + 0.30 * b * c
-        return np.column_stack([1 - p, p])
+def _formula(matrix):
+    """A stand-in model with a known formula: p = 0.10 + 0.20·a + 0.30·b·c (a, b, c in 0/1)."""
+    a, b, c = matrix.T
+    return 0.10 + 0.20 * a + 0.30 * b * c
 
 
 def test_shapley_factors_of_a_known_formula_split_an_interaction_evenly():
@@ -268,19 +265,105 @@ def test_shapley_factors_of_a_known_formula_split_an_interaction_evenly():
     typical account has a = b = c = 0 (risk 0.10); this account has a = b = c = 1 (risk 0.60).
     a adds 0.20 alone; b and c add 0.30 only together, so each gets half: 0.15. With two players
     (a, b) and "other" (c): the same game, the same values. They sum to 0.60 − 0.10 = 0.50."""
-    from clm.analytics.attribution import OTHER, shapley
+    from clm.analytics.attribution import shapley
 
-    def risk_of(frame):
-        return _Formula().predict_proba(frame)[:, 1]
+    X, typical, groups = np.ones((1, 3)), np.zeros(3), np.arange(3)
+    single = np.array([[0.2, 0.0, 0.0]])
+    baseline, strongest, phi = shapley(_formula, X, typical, groups, single, _formula(X), players=3)
+    assert baseline == pytest.approx(0.10) and phi.sum() == pytest.approx(0.60 - 0.10)
+    assert dict(zip(strongest[0], phi[0], strict=True)) == pytest.approx({0: 0.20, 1: 0.15, 2: 0.15})
+    _, strongest, grouped = shapley(_formula, X, typical, groups, single, _formula(X), players=2)
+    assert list(strongest[0]) == [0, 1] and list(grouped[0]) == pytest.approx([0.20, 0.15, 0.15])
 
-    X = pd.DataFrame({"a": [1.0], "b": [1.0], "c": [1.0]})
-    single = pd.DataFrame({"a": [0.2], "b": [0.0], "c": [0.0]})
-    ref = {"a": 0.0, "b": 0.0, "c": 0.0}
-    baseline, prediction, rows = shapley(risk_of, X, ref, single, players=3)
-    assert baseline == pytest.approx(0.10) and prediction[0] == pytest.approx(0.60)
-    assert dict(rows[0]) == pytest.approx({"a": 0.20, "b": 0.15, "c": 0.15})
-    _, _, grouped = shapley(risk_of, X, ref, single, players=2)
-    assert dict(grouped[0]) == pytest.approx({"a": 0.20, "b": 0.15, OTHER: 0.15})
+
+def test_a_feature_spanning_several_columns_is_one_player():
+    """The same formula with b one-hot encoded in two columns (b_no, b_yes): b is one player
+    whose columns move together, so the values are those of the worked example above."""
+    from clm.analytics.attribution import shapley, single_effects
+
+    def risk_of(matrix):
+        return _formula(matrix[:, [0, 2, 3]])
+
+    X, typical, groups = np.array([[1.0, 0.0, 1.0, 1.0]]), np.array([0.0, 1.0, 0.0, 0.0]), np.array([0, 1, 1, 2])
+    single = single_effects(risk_of, X, typical, groups, 3, risk_of(X))
+    assert list(single[0]) == pytest.approx([0.20, 0.30, 0.30])  # b alone: c is 1 in x
+    _, strongest, phi = shapley(risk_of, X, typical, groups, single, risk_of(X), players=3)
+    assert dict(zip(strongest[0], phi[0], strict=True)) == pytest.approx({0: 0.20, 1: 0.15, 2: 0.15})
+
+
+def test_batched_predictions_come_back_in_order_whatever_the_call_size():
+    from clm.analytics.attribution import predict_in_batches
+
+    calls = []
+
+    def first_column(matrix):
+        calls.append(len(matrix))
+        return matrix[:, 0]
+
+    blocks = [np.arange(n, dtype=float)[:, None] + 10 * n for n in (3, 1, 4)]
+    out = predict_in_batches(first_column, iter(blocks), rows_per_call=4)
+    assert list(out) == [30, 31, 32, 10, 40, 41, 42, 43] and calls == [4, 4]
+    assert predict_in_batches(first_column, iter([])).size == 0
+
+
+def brute_force_shapley(model, account: pd.Series, players: list[str]) -> dict:
+    """The definition through the whole model on frames: v(S) = f(x_S, z_rest) for all 2^n
+    coalitions of the players and "other" (every remaining feature), φ by eq. 4."""
+    from clm.analytics.attribution import OTHER, coalition_weights
+
+    members = [[p] for p in players] + [[f for f in model.features if f not in players]]
+    n = len(members)
+    rows = []
+    for m in range(2**n):
+        row = dict(model.reference)
+        for p in range(n):
+            if m >> p & 1:
+                row.update({f: account[f] for f in members[p]})
+        rows.append(row)
+    v = model.predict_proba(pd.DataFrame(rows, dtype=object).astype({f: float for f in model.numeric}))
+    weight = coalition_weights(n)
+    phi = [
+        sum(weight[bin(m).count("1")] * (v[m | 1 << i] - v[m]) for m in range(2**n) if not m >> i & 1)
+        for i in range(n)
+    ]
+    return dict(zip([*players, OTHER], phi, strict=True))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_the_factors_are_the_exact_shapley_values_of_the_model_in_use(kind):
+    """The factors are computed on the classifier's input matrix, each feature's columns swapped
+    for the typical account's; they equal the Shapley values computed by definition through the
+    whole model (preprocessing, classifier, calibration), for numbers, missing values, texts and
+    a text the model never saw, and the players are the features with the largest one-swap effect."""
+    model = train_churn_model(history(), kinds=[kind], seed=0)
+    accounts = pd.DataFrame(
+        [
+            {"active_days": 1.0, "plan": "basic", "noise": 0.5},
+            {"active_days": np.nan, "plan": "enterprise", "noise": -1.0},
+            {"active_days": 20.0, "plan": None, "noise": 2.0},
+            {"active_days": 5.0, "plan": "platinum", "noise": 0.0},
+        ]
+    )
+    explained = model.explain_risk(accounts, players=2)
+    effects = model.contributions(accounts)
+    risk = model.predict_proba(accounts)
+    for r, (_, account) in enumerate(accounts.iterrows()):
+        factors = explained.iloc[r]
+        players = [f["feature"] for f in factors[:-1]]
+        expected = brute_force_shapley(model, account, players)
+        assert {f["feature"]: f["effect"] for f in factors} == pytest.approx(expected, abs=1e-12)
+        assert factors[0]["baseline"] + sum(f["effect"] for f in factors) == pytest.approx(risk[r], abs=1e-12)
+        for feature in model.features:
+            swapped = accounts.iloc[[r]].copy()
+            swapped[feature] = model.reference[feature]
+            assert effects.iloc[r][feature] == pytest.approx(risk[r] - model.predict_proba(swapped)[0], abs=1e-12)
+        strongest = effects.iloc[r].abs().sort_values(ascending=False, kind="stable").index[:2]
+        assert set(players) == set(strongest)
+
+
+def test_no_accounts_have_no_factors(trained):
+    none = pd.DataFrame({"active_days": [], "plan": [], "noise": []})
+    assert trained.explain_risk(none).empty and trained.contributions(none).shape == (0, 3)
 
 
 def test_the_churn_models_factors_add_up_to_the_risk_from_the_typical_accounts(trained):
