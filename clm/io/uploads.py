@@ -9,8 +9,10 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, SuspiciousFileOperation
 from django.http import Http404
+from django.utils import translation
 from django.utils.text import get_valid_filename
 
 from clm.io import mapping as mappings
@@ -109,7 +111,9 @@ def preview(kind: Kind, path: Path, name: str, explicit: dict[str, str] | None =
 
 
 def queue(user, kind: Kind, path: Path, original_name: str, options: dict) -> ImportJob:
-    """An ImportJob for a stored file, committed before a worker may claim it."""
+    """An ImportJob for a stored file, committed before a worker may claim it. The job keeps the
+    uploader's language: the worker writes the report and the rejected rows in it."""
+    options = {**options, "language": translation.get_language() or settings.LANGUAGE_CODE}
     return ImportJob.objects.create(
         kind=kind.name,
         file=str(path),
