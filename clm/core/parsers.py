@@ -34,7 +34,6 @@ from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
-
 from django.utils.translation import gettext as _
 
 from clm.core.text import BIDI_CONTROLS, BIDI_MESSAGE
@@ -395,7 +394,7 @@ def _stamps(text: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
 
 def parse_date(text: pd.Series) -> Parsed:
     """Dates as datetime64 at midnight (a time of day in the cell is ignored)."""
-    stamps, _, errors = _stamps(text)
+    stamps, _offsets, errors = _stamps(text)
     return Parsed(stamps.dt.normalize(), errors)
 
 
@@ -406,7 +405,7 @@ def parse_month(text: pd.Series) -> Parsed:
     """A month: 2024-03, 2024/3, 2024年3月, or any date in it; the value is its first day."""
     parts = nfkc(text).str.lower().str.extract(MONTH)
     hit = parts[0].notna()
-    stamps, _, errors = _stamps(text.where(~hit, ""))
+    stamps, _offsets, errors = _stamps(text.where(~hit, ""))
     if hit.any():
         frame = pd.DataFrame({"year": parts[0][hit].astype(int), "month": parts[1][hit].astype(int), "day": 1})
         months = pd.to_datetime(frame, errors="coerce")

@@ -176,7 +176,7 @@ def find_existing(ctx: Context, data: pd.DataFrame, texts: dict, problems: Probl
     ctx.before_query()
     if kind.imported:
         keys = data["external_id"].astype(object).where(~is_missing(data["external_id"]), "")
-        pks, _ = resolve_keys(kind.model, data["source"], keys)
+        pks, _reasons = resolve_keys(kind.model, data["source"], keys)
         column = ctx.mapping.column_name("external_id")
         missing_clm = keys.str.startswith(CLM_ID_PREFIX) & pks.isna()
         problems.add(missing_clm, column, keys, _("no record with this CLM id"))
