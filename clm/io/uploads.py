@@ -14,6 +14,8 @@ from django.core.exceptions import PermissionDenied, SuspiciousFileOperation
 from django.http import Http404
 from django.utils import translation
 from django.utils.text import get_valid_filename
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from clm.io import mapping as mappings
 from clm.io import tasks
@@ -71,7 +73,9 @@ def discard(path: Path) -> None:
 def require(user, kind: Kind) -> None:
     missing = [p for p in kind.permissions if not user.has_perm(p)]
     if missing:
-        raise PermissionDenied(f"you need the permission{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
+        raise PermissionDenied(ngettext(
+            "you need the permission %(names)s", "you need the permissions %(names)s", len(missing)
+        ) % {"names": ", ".join(missing)})
 
 
 @dataclass
@@ -128,5 +132,5 @@ def job_of(user, job_id: int) -> ImportJob:
     """An import job its uploader (or a superuser) may follow; 404 for anyone else."""
     job = ImportJob.objects.filter(pk=job_id).first() if 0 < job_id < 2**63 else None
     if job is None or not (user.is_superuser or job.created_by_id == user.pk):
-        raise Http404("no such import job")
+        raise Http404(_("no such import job"))
     return job
