@@ -36,6 +36,7 @@ from clm.usage.services import (
     Rollups,
     StoreResult,
     event_problems,
+    event_reason_in_language,
     prepare_events,
     store_prepared,
 )
@@ -287,7 +288,7 @@ class Run:
             column = self.mapping.column_name(name) if self.mapping.has(name) else name
             mask = (reasons == reason).reindex(valid.index, fill_value=False)
             values = valid[name].astype(str) if name in valid else ""
-            problems.add(mask, column, values, reason)
+            problems.add(mask, column, values, event_reason_in_language(reason, self.retention_days))
 
     def whole_orders(self, problems: Problems, data: pd.DataFrame) -> None:
         """An order is written whole or not at all: its totals are the sums of its lines."""

@@ -20,6 +20,8 @@ import pandas as pd
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from clm.core import bulk
 from clm.core.events import emit
@@ -121,6 +123,19 @@ def retention_cutoff(now: dt.datetime | None = None, days: int | None = None) ->
     return (now or timezone.now()) - dt.timedelta(days=days)
 
 
+# The reasons event_problems gives are English, each beginning with the field it names (callers
+# group events by it); event_reason_in_language translates one for a person.
+EVENT_TOO_OLD = gettext_noop("occurred_at is older than the raw-event retention (%(days)s days)")
+EVENT_IN_FUTURE = gettext_noop("occurred_at is in the future")
+
+
+def event_reason_in_language(reason: str, days: int) -> str:
+    """A reason of event_problems in the active language (`days`: the retention it was given)."""
+    if reason == EVENT_TOO_OLD % {"days": days}:
+        return _(EVENT_TOO_OLD) % {"days": days}
+    return _(reason)
+
+
 def event_problems(frame: pd.DataFrame, now: dt.datetime | None = None, days: int | None = None) -> pd.Series:
     """Per row, the reason a well-typed event cannot be stored ('' when it can; the last check
     that fails names it). `days`: the retention age (the workspace's, read when not given)."""
@@ -129,11 +144,11 @@ def event_problems(frame: pd.DataFrame, now: dt.datetime | None = None, days: in
     problems = properties_problems(frame["properties"].to_numpy(dtype=object))
     when = frame["occurred_at"]
     checks = [
-        (when < pd.Timestamp(retention_cutoff(now, days)), f"occurred_at is older than the raw-event retention ({days} days)"),
-        (when > pd.Timestamp(now + dt.timedelta(days=1)), "occurred_at is in the future"),
-        (frame["quantity"] < 0, "quantity is negative"),
-        (frame["duration_seconds"] < 0, "duration_seconds is negative"),
-        (frame["event"].str.len() == 0, "event is empty"),
+        (when < pd.Timestamp(retention_cutoff(now, days)), EVENT_TOO_OLD % {"days": days}),
+        (when > pd.Timestamp(now + dt.timedelta(days=1)), EVENT_IN_FUTURE),
+        (frame["quantity"] < 0, gettext_noop("quantity is negative")),
+        (frame["duration_seconds"] < 0, gettext_noop("duration_seconds is negative")),
+        (frame["event"].str.len() == 0, gettext_noop("event is empty")),
     ]
     for failed, reason in checks:
         problems[failed.to_numpy(dtype=bool, na_value=False)] = reason
@@ -146,12 +161,14 @@ def event_problems(frame: pd.DataFrame, now: dt.datetime | None = None, days: in
 PROPERTIES_MAX_BYTES = 32 * 1024
 PROPERTIES_MAX_DEPTH = 5
 PROPERTIES_MAX_KEYS = 255
-PROPERTIES_TOO_LARGE = f"properties are larger than 32 KB ({PROPERTIES_MAX_BYTES:,} bytes as JSON)"
-PROPERTIES_TOO_DEEP = (
-    f"properties nest more than {PROPERTIES_MAX_DEPTH} levels deep "
+# Literal texts, so that the catalogue can hold them (tests/usage/test_properties_bounds.py keeps
+# their numbers and the bounds' in step).
+PROPERTIES_TOO_LARGE = gettext_noop("properties are larger than 32 KB (32,768 bytes as JSON)")
+PROPERTIES_TOO_DEEP = gettext_noop(
+    "properties nest more than 5 levels deep "
     "(the properties object is one level, and each object or list in it one more)"
 )
-PROPERTIES_TOO_WIDE = f"properties hold an object of more than {PROPERTIES_MAX_KEYS} keys"
+PROPERTIES_TOO_WIDE = gettext_noop("properties hold an object of more than 255 keys")
 
 
 def properties_problems(texts: np.ndarray) -> np.ndarray:
