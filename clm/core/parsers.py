@@ -34,9 +34,9 @@ from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
-from django.utils.translation import gettext as _
 
 from clm.core.text import BIDI_CONTROLS, BIDI_MESSAGE
+from clm.core.text import gettext as _
 
 
 class Parsed(NamedTuple):

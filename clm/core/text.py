@@ -2,6 +2,8 @@
 
 import re
 
+from django.apps import apps
+from django.utils import translation
 from django.utils.translation import gettext_noop
 
 # Bidirectional embeddings, overrides and isolates reorder what a reader sees ("Trojan Source",
@@ -17,3 +19,9 @@ EXTERNAL_ID_UNAVAILABLE = gettext_noop(
     "this external id is not available for its source system (external ids are unique per source): "
     "use another, or leave it empty"
 )
+
+
+def gettext(message: str) -> str:
+    """Django's gettext, or the message as written while no app is loaded: `clm clv` fits a file
+    without django.setup() (clm.cli.WITHOUT_APPS), through the parsers and readers that use this."""
+    return translation.gettext(message) if apps.ready else message

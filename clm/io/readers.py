@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
+
+from clm.core.text import gettext as _
 
 SNIFF_BYTES = 64 * 1024
 # Workbooks larger than this are streamed (openpyxl's read-only mode: bounded memory, slower);

@@ -4,6 +4,7 @@ a daylight-saving change skips or repeats is refused, by the API as by imports."
 
 import numpy as np
 import pandas as pd
+from django.utils import translation
 import pytest
 from django.conf import settings as django_settings
 from django.test import override_settings
@@ -147,7 +148,8 @@ DST_READING = [
 @override_settings(TIME_ZONE="America/New_York")
 def test_the_api_refuses_a_local_time_that_a_daylight_saving_change_skips_or_repeats():
     batch = Batch([{"timestamp": t} for t in DST_TEXTS], plain=False)
-    stamps = batch.timestamps("timestamp")
+    with translation.override("en"):  # the request's language (Chinese: tests/io/test_languages.py)
+        stamps = batch.timestamps("timestamp")
     assert [None if pd.isna(s) else s for s in stamps] == DST_READING
     assert batch.report() == [
         {
