@@ -4,10 +4,10 @@ a daylight-saving change skips or repeats is refused, by the API as by imports."
 
 import numpy as np
 import pandas as pd
-from django.utils import translation
 import pytest
 from django.conf import settings as django_settings
 from django.test import override_settings
+from django.utils import translation
 from hypothesis import example, given, note, settings
 from hypothesis import strategies as st
 
