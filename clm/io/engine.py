@@ -32,11 +32,11 @@ from clm.io.readers import FileProblem, Table, open_table
 from clm.io.validate import Context, Problems, parse_cells, per_row, validate
 from clm.io.write import Counts, WriteContext, event_frame, upsert, write_orders
 from clm.usage.services import (
+    EVENT_TOO_OLD,
     PreparedEvents,
     Rollups,
     StoreResult,
     event_problems,
-    event_reason_in_language,
     prepare_events,
     store_prepared,
 )
@@ -383,6 +383,14 @@ def read_ahead(chunks: Iterator):
             pending.cancel()
             wait([pending])
             chunks.close()
+
+
+def event_reason_in_language(reason: str, days: int) -> str:
+    """A reason of clm.usage.services.event_problems (English) in the active language; `days`: the
+    retention it was given."""
+    if reason == EVENT_TOO_OLD % {"days": days}:
+        return _(EVENT_TOO_OLD) % {"days": days}
+    return _(reason)
 
 
 def format_error(error: dict) -> str:

@@ -20,7 +20,6 @@ import pandas as pd
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from clm.core import bulk
@@ -123,29 +122,20 @@ def retention_cutoff(now: dt.datetime | None = None, days: int | None = None) ->
     return (now or timezone.now()) - dt.timedelta(days=days)
 
 
-# The reasons event_problems gives are English, each beginning with the field it names (callers
-# group events by it); event_reason_in_language translates one for a person.
 EVENT_TOO_OLD = gettext_noop("occurred_at is older than the raw-event retention (%(days)s days)")
-EVENT_IN_FUTURE = gettext_noop("occurred_at is in the future")
-
-
-def event_reason_in_language(reason: str, days: int) -> str:
-    """A reason of event_problems in the active language (`days`: the retention it was given)."""
-    if reason == EVENT_TOO_OLD % {"days": days}:
-        return _(EVENT_TOO_OLD) % {"days": days}
-    return _(reason)
 
 
 def event_problems(frame: pd.DataFrame, now: dt.datetime | None = None, days: int | None = None) -> pd.Series:
     """Per row, the reason a well-typed event cannot be stored ('' when it can; the last check
-    that fails names it). `days`: the retention age (the workspace's, read when not given)."""
+    that fails names it), in English and led by the field (clm.io.engine translates them for a
+    person). `days`: the retention age (the workspace's, read when not given)."""
     now = now or timezone.now()
     days = Workspace.current().event_retention_days if days is None else days
     problems = properties_problems(frame["properties"].to_numpy(dtype=object))
     when = frame["occurred_at"]
     checks = [
         (when < pd.Timestamp(retention_cutoff(now, days)), EVENT_TOO_OLD % {"days": days}),
-        (when > pd.Timestamp(now + dt.timedelta(days=1)), EVENT_IN_FUTURE),
+        (when > pd.Timestamp(now + dt.timedelta(days=1)), gettext_noop("occurred_at is in the future")),
         (frame["quantity"] < 0, gettext_noop("quantity is negative")),
         (frame["duration_seconds"] < 0, gettext_noop("duration_seconds is negative")),
         (frame["event"].str.len() == 0, gettext_noop("event is empty")),
@@ -161,8 +151,7 @@ def event_problems(frame: pd.DataFrame, now: dt.datetime | None = None, days: in
 PROPERTIES_MAX_BYTES = 32 * 1024
 PROPERTIES_MAX_DEPTH = 5
 PROPERTIES_MAX_KEYS = 255
-# Literal texts, so that the catalogue can hold them (tests/usage/test_properties_bounds.py keeps
-# their numbers and the bounds' in step).
+# Literal texts, for the catalogue (tests/usage/test_properties_bounds.py checks their numbers).
 PROPERTIES_TOO_LARGE = gettext_noop("properties are larger than 32 KB (32,768 bytes as JSON)")
 PROPERTIES_TOO_DEEP = gettext_noop(
     "properties nest more than 5 levels deep "

@@ -229,3 +229,19 @@ def test_file_and_mapping_problems_are_in_the_users_language_too(tmp_path):
     assert missing.startswith("缺少必需的列 'Name'（也可识别：")
     with translation.override("en"):
         assert import_file("accounts", empty).problems == ["the file has a header row but no data rows"]
+
+
+def test_event_reasons_are_in_the_users_language(tmp_path):
+    Account.objects.create(name="华为", source="import", external_id="A1")
+    path = tmp_path / "events.csv"
+    path.write_text(
+        "account,event,timestamp,quantity\nA1,login,2001-01-01 10:00,1\nA1,login,2999-01-01 10:00,1\n"
+        "A1,export,2024-01-01 10:00,-2\n", encoding="utf-8",
+    )
+    with translation.override("zh-hans"):
+        report = import_file("usage_events", path, ImportOptions(dry_run=True))
+    days = report.errors[0]["reason"].removeprefix("occurred_at 早于原始事件的保留期（").removesuffix(" 天）")
+    assert days.isdigit()
+    assert [(e["row"], e["column"], e["reason"]) for e in report.errors[1:]] == [
+        (3, "timestamp", "occurred_at 在将来"), (4, "quantity", "不能小于 0"),
+    ]
