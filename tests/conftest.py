@@ -24,6 +24,16 @@ def _immediate_tasks():
 
 
 @pytest.fixture(autouse=True)
+def _no_language_left_over():
+    """A request's middleware activates its language for the thread and leaves it active: each test
+    starts from the workspace's (settings.LANGUAGE_CODE), whatever the one before asked for."""
+    yield
+    from django.utils import translation
+
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _fast_passwords(settings):
     # The named users have passwords; PBKDF2 would spend most of each test's time hashing them.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,9 +1,10 @@
 """Vectorised parsing of cell text into typed values, for imports and the events API alike (one
-rule per type, one home). Pure pandas, no Django.
+rule per type, one home). Pandas, and Django only to translate the reasons.
 
 Each parser takes a Series of stripped text ("" = empty cell, never parsed) and returns a
 `Parsed`: the typed values (missing where empty or invalid) and, per row, the reason a non-empty
-cell was refused ("" when it parsed).
+cell was refused ("" when it parsed), in the active language: each message's template is
+translated once per column, then filled.
 
 Amounts. Currency signs and codes (¥ ￥ $ € £ 元 RMB CNY USD EUR ...) and spaces are dropped;
 (1,234.00) and a leading or trailing minus are negative; 万 multiplies by 10,000 and 亿 by
@@ -35,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from clm.core.text import BIDI_CONTROLS, BIDI_MESSAGE
+from clm.core.text import gettext as _
 
 
 class Parsed(NamedTuple):
@@ -97,15 +99,15 @@ EMAIL = re.compile(r"^[^@\s<>(),;:\"]+@[^@\s<>(),;:\"]+\.[^@\s<>(),;:\"]+$")
 def parse_text(text: pd.Series, max_length: int | None = None) -> Parsed:
     errors = no_errors(text.index)
     if max_length:
-        errors[text.str.len() > max_length] = f"is longer than {max_length} characters"
-    errors[text.str.contains(BIDI_CONTROLS.pattern, regex=True)] = BIDI_MESSAGE
+        errors[text.str.len() > max_length] = _("is longer than %(max)s characters") % {"max": max_length}
+    errors[text.str.contains(BIDI_CONTROLS.pattern, regex=True)] = _(BIDI_MESSAGE)
     return Parsed(text, errors)
 
 
 def parse_email(text: pd.Series, max_length: int | None = 254) -> Parsed:
     values, errors = parse_text(text, max_length)
     bad = (text != "") & ~text.str.match(EMAIL.pattern) & (errors == "")
-    errors[bad] = "is not an email address"
+    errors[bad] = _("is not an email address")
     return Parsed(text.where(~bad, ""), errors)
 
 
@@ -114,14 +116,15 @@ def parse_json_object(text: pd.Series) -> Parsed:
     errors = no_errors(text.index)
     values = pd.Series("{}", index=text.index, dtype=object)
     filled = text != ""
+    not_json, not_object = _("is not JSON"), _('is not a JSON object ({"key": value})')
     for row, cell in text[filled].items():
         try:
             obj = json.loads(cell)
         except ValueError:
-            errors[row] = "is not JSON"
+            errors[row] = not_json
             continue
         if not isinstance(obj, dict):
-            errors[row] = 'is not a JSON object ({"key": value})'
+            errors[row] = not_object
             continue
         values[row] = json.dumps(obj, ensure_ascii=False, sort_keys=True)
     return Parsed(values, errors)
@@ -151,7 +154,6 @@ DOT_THOUSANDS_COMMA_DECIMAL = r"^\d{1,3}(?:\.\d{3})+,\d*$"
 DOT_THOUSANDS = r"^\d{1,3}(?:\.\d{3}){2,}$"
 DECIMAL_COMMA = r"^\d+,\d{1,2}$"
 
-AMOUNT_HELP = "expected a number such as 1234.50, ¥1,234.50, 1.234,50 €, (1,234.00) or 12.5万"
 
 
 def parse_number(text: pd.Series) -> Parsed:
@@ -212,9 +214,9 @@ def parse_number(text: pd.Series) -> Parsed:
     sign = np.where(negative ^ lead_minus ^ lead_minus2 ^ trail_minus, -1.0, 1.0)
     number = number * multiplier * sign
     values[number.index] = number
-    errors[number.index[number.isna()]] = f"is not a number ({AMOUNT_HELP})"
+    errors[number.index[number.isna()]] = _("is not a number (expected a number such as 1234.50, ¥1,234.50, 1.234,50 €, (1,234.00) or 12.5万)")
     ambiguous = s.str.match(r"^\d+(?:,\d+)+(?:\.\d*)?$") & number.isna()
-    errors[ambiguous[ambiguous].index] = (
+    errors[ambiguous[ambiguous].index] = _(
         "has an ambiguous comma: use 1,234.50 (comma for thousands) or 1.234,50 (comma for decimals)"
     )
     return Parsed(values, errors)
@@ -225,27 +227,29 @@ def parse_decimal(text: pd.Series, decimal_places: int = 2, max_digits: int = 14
     values = values.round(decimal_places)
     limit = 10.0 ** (max_digits - decimal_places)
     too_big = values.abs() >= limit
-    errors[too_big] = f"is too large (at most {max_digits - decimal_places} digits before the decimal point)"
+    errors[too_big] = _("is too large (at most %(digits)s digits before the decimal point)") % {
+        "digits": max_digits - decimal_places
+    }
     if minimum is not None:
-        errors[values < minimum] = f"must be at least {minimum:g}"
+        errors[values < minimum] = _("must be at least %(minimum)s") % {"minimum": f"{minimum:g}"}
     return Parsed(values.where(~nonempty(errors)), errors)
 
 
 def parse_float(text: pd.Series, minimum=None) -> Parsed:
     values, errors = parse_number(text)
     if minimum is not None:
-        errors[values < minimum] = f"must be at least {minimum:g}"
+        errors[values < minimum] = _("must be at least %(minimum)s") % {"minimum": f"{minimum:g}"}
     return Parsed(values.where(~nonempty(errors)), errors)
 
 
 def parse_int(text: pd.Series, minimum=None, maximum=None) -> Parsed:
     number, errors = parse_number(text)
     fractional = number.notna() & (number % 1 != 0)
-    errors[fractional] = "is not a whole number"
+    errors[fractional] = _("is not a whole number")
     if minimum is not None:
-        errors[number < minimum] = f"must be at least {minimum}"
+        errors[number < minimum] = _("must be at least %(minimum)s") % {"minimum": minimum}
     if maximum is not None:
-        errors[number > maximum] = f"must be at most {maximum}"
+        errors[number > maximum] = _("must be at most %(maximum)s") % {"maximum": maximum}
     values = number.where(~nonempty(errors)).round().astype("Int64")
     return Parsed(values, errors)
 
@@ -262,7 +266,7 @@ def parse_bool(text: pd.Series) -> Parsed:
     values[token.isin(TRUE)] = True
     values[token.isin(FALSE)] = False
     errors = no_errors(text.index)
-    errors[(text != "") & values.isna()] = "is not yes/no (use yes/no, true/false, 是/否, Y/N or 1/0)"
+    errors[(text != "") & values.isna()] = _("is not yes/no (use yes/no, true/false, 是/否, Y/N or 1/0)")
     return Parsed(values, errors)
 
 
@@ -281,7 +285,7 @@ def parse_choice(text: pd.Series, lookup: dict[str, str], allowed: str) -> Parse
     mapped = dict(zip(distinct, distinct.map(lambda v: lookup.get(choice_token(v))), strict=True))
     values = text.map(mapped).astype(object)
     errors = no_errors(text.index)
-    errors[(text != "") & values.isna()] = f"is not one of the allowed values: {allowed}"
+    errors[(text != "") & values.isna()] = _("is not one of the allowed values: %(allowed)s") % {"allowed": allowed}
     return Parsed(values.where(values.notna(), ""), errors)
 
 
@@ -298,7 +302,6 @@ DATE_PATTERNS = {
 SERIAL = r"^(\d{5})(\.\d+)?$"
 OFFSET_HINT = r"(?:[zZ]|[+-]\d\d:?\d\d|[Uu][Tt][Cc]|GMT)$"
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
-DATE_HELP = "expected a date such as 2024-03-01, 2024/3/1, 20240301, 2024年3月1日 or an Excel date number"
 
 
 def _assemble(parts: pd.DataFrame, order: str) -> tuple[pd.Series, pd.Series]:
@@ -377,19 +380,21 @@ def _stamps(text: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
                 bad_date = got.isna()
                 stamps[got.index] = got
                 offsets[off.index] = off
-                errors[got.index[bad_date]] = "is not a valid date (no such day)"
+                errors[got.index[bad_date]] = _("is not a valid date (no such day)")
         todo = s[stamps[s.index].isna() & ~nonempty(errors[s.index])]
         serial = todo.str.match(SERIAL)
         if serial.any():
             days = pd.to_numeric(todo[serial], errors="coerce")
             stamps[days.index] = EXCEL_EPOCH + pd.to_timedelta(days * 86_400, unit="s").dt.round("s")
-        errors[filled & stamps.isna() & ~nonempty(errors)] = f"is not a date ({DATE_HELP})"
+        errors[filled & stamps.isna() & ~nonempty(errors)] = _(
+            "is not a date (expected a date such as 2024-03-01, 2024/3/1, 20240301, 2024年3月1日 or an Excel date number)"
+        )
     return stamps, offsets, errors
 
 
 def parse_date(text: pd.Series) -> Parsed:
     """Dates as datetime64 at midnight (a time of day in the cell is ignored)."""
-    stamps, _, errors = _stamps(text)
+    stamps, _offsets, errors = _stamps(text)
     return Parsed(stamps.dt.normalize(), errors)
 
 
@@ -400,12 +405,12 @@ def parse_month(text: pd.Series) -> Parsed:
     """A month: 2024-03, 2024/3, 2024年3月, or any date in it; the value is its first day."""
     parts = nfkc(text).str.lower().str.extract(MONTH)
     hit = parts[0].notna()
-    stamps, _, errors = _stamps(text.where(~hit, ""))
+    stamps, _offsets, errors = _stamps(text.where(~hit, ""))
     if hit.any():
         frame = pd.DataFrame({"year": parts[0][hit].astype(int), "month": parts[1][hit].astype(int), "day": 1})
         months = pd.to_datetime(frame, errors="coerce")
         stamps[months.index] = months
-        errors[months.index[months.isna()]] = "is not a valid month"
+        errors[months.index[months.isna()]] = _("is not a valid month")
     return Parsed(stamps.dt.to_period("M").dt.to_timestamp().where(stamps.notna()), errors)
 
 
@@ -452,14 +457,16 @@ def wall_to_utc(wall: np.ndarray, time_zone: str) -> tuple[np.ndarray, np.ndarra
 def local_time_refusal(text: str, code: int, time_zone: str) -> str:
     """The reason a local time wall_to_utc refused is refused, naming it."""
     if code == SKIPPED:
-        return (
-            f"{text!r} does not exist in {time_zone} (the clocks skip that hour for daylight saving "
+        reason = _(
+            "%(text)r does not exist in %(time_zone)s (the clocks skip that hour for daylight saving "
             "time): add the UTC offset"
         )
-    return (
-        f"{text!r} occurs twice in {time_zone} (the clocks go back an hour for daylight saving "
-        "time): add the UTC offset"
-    )
+    else:
+        reason = _(
+            "%(text)r occurs twice in %(time_zone)s (the clocks go back an hour for daylight saving "
+            "time): add the UTC offset"
+        )
+    return reason % {"text": text, "time_zone": time_zone}
 
 
 # -- ISO 8601 (the event API): the common shape in numpy, any other shape by pandas ---------------

@@ -18,16 +18,16 @@ from clm.customers.models import Account, Contact, Interaction, Tag, TagCategory
 def validate_custom(target: str, values: dict, fields: list[CustomField] | None = None) -> dict:
     """Custom attributes checked and coerced against the registry; unknown keys are refused."""
     if not isinstance(values, dict):
-        raise ValidationError({"custom": "must be an object of attribute: value"})
+        raise ValidationError({"custom": _("must be an object of attribute: value")})
     fields = fields if fields is not None else list(CustomField.objects.filter(target=target))
     by_key = {f.key: f for f in fields}
     errors, clean = {}, {}
     for key, value in values.items():
         field = by_key.get(key)
         if field is None:
-            errors[f"custom.{key}"] = (
-                f"unknown custom attribute {key!r} (known: {', '.join(sorted(by_key)) or 'none'})"
-            )
+            errors[f"custom.{key}"] = _("unknown custom attribute %(key)r (known: %(known)s)") % {
+                "key": key, "known": ", ".join(sorted(by_key)) or _("none"),
+            }
             continue
         try:
             clean[key] = coerce_custom(field, value)
@@ -35,7 +35,7 @@ def validate_custom(target: str, values: dict, fields: list[CustomField] | None 
             errors[f"custom.{key}"] = str(exc)
     for field in fields:
         if field.required and clean.get(field.key) in (None, ""):
-            errors.setdefault(f"custom.{field.key}", "is required")
+            errors.setdefault(f"custom.{field.key}", _("is required"))
     if errors:
         raise ValidationError(errors)
     return clean
@@ -46,7 +46,7 @@ def coerce_custom(field: CustomField, value):
         return None
     if field.type == CustomField.Type.NUMBER:
         if isinstance(value, bool):
-            raise ValueError(f"{value!r} is not a number")
+            raise ValueError(_("%(value)r is not a number") % {"value": value})
         return float(value)
     if field.type == CustomField.Type.BOOLEAN:
         if isinstance(value, bool):
@@ -56,12 +56,17 @@ def coerce_custom(field: CustomField, value):
             return True
         if text in ("false", "no", "0", "否", "n"):
             return False
-        raise ValueError(f"{value!r} is not yes/no")
+        raise ValueError(_("%(value)r is not yes/no") % {"value": value})
     if field.type == CustomField.Type.DATE:
-        return dt.date.fromisoformat(str(value)).isoformat()
+        try:
+            return dt.date.fromisoformat(str(value)).isoformat()
+        except ValueError:
+            raise ValueError(_("%(value)r is not a date (YYYY-MM-DD)") % {"value": value}) from None
     if field.type == CustomField.Type.CHOICE:
         if value not in field.choices:
-            raise ValueError(f"{value!r} is not one of {', '.join(map(str, field.choices))}")
+            raise ValueError(_("%(value)r is not one of %(choices)s") % {
+                "value": value, "choices": ", ".join(map(str, field.choices)),
+            })
         return value
     return str(value)
 

@@ -18,6 +18,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import FileResponse, Http404, StreamingHttpResponse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from ninja import File, Form, Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.files import UploadedFile
@@ -93,9 +94,9 @@ def _columns(raw: str | None) -> dict[str, str]:
         try:
             value = json.loads(raw)
         except ValueError:
-            raise HttpError(422, "columns: not a JSON object") from None
+            raise HttpError(422, _("columns: not a JSON object")) from None
         if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
-            raise HttpError(422, 'columns: expected {"File Column": "field", ...}')
+            raise HttpError(422, _('columns: expected {"File Column": "field", ...}'))
         try:  # JSON escapes can spell what the form field itself refuses (NUL, lone surrogates)
             return COLUMN_NAMES.validate_python(value)
         except ValidationError as exc:
@@ -103,7 +104,7 @@ def _columns(raw: str | None) -> dict[str, str]:
     try:
         return parse_map_options([line for line in raw.splitlines() if line.strip()])
     except MappingError as exc:
-        raise HttpError(422, f"columns: {exc}") from None
+        raise HttpError(422, _("columns: %(problem)s") % {"problem": exc}) from None
 
 
 @router.post("/{kind}", operation_id="start_import", response={200: JobOut, 202: JobOut, 422: dict})
@@ -128,9 +129,9 @@ def upload(
     texts = {"source": source, "mapping": mapping, "save_mapping": save_mapping, "columns": columns}
     for field, text in texts.items():  # Django decodes form fields leniently: only NUL can get here
         if "\x00" in text:
-            raise HttpError(422, f"{field}: must not contain NUL characters")
+            raise HttpError(422, _("%(field)s: must not contain NUL characters") % {"field": field})
     if not source.strip() or len(source) > 30:
-        raise HttpError(422, "source: 1 to 30 characters")
+        raise HttpError(422, _("source: 1 to 30 characters"))
     options = {
         "source": source.strip(),
         "skip_invalid": skip_invalid,
@@ -150,11 +151,12 @@ def upload(
     if job.status == ImportJob.Status.FAILED:
         report = job.report or {}
         details = [{"loc": ["file"], "message": p} for p in report.get("problems", [])]
+        with_value = _("%(reason)s (value: %(value)r)")
         details += [
-            {"loc": [e["row"], e["column"]], "message": f"{e['reason']} (value: {e['value']!r})"}
+            {"loc": [e["row"], e["column"]], "message": with_value % {"reason": e["reason"], "value": e["value"]}}
             for e in report.get("errors", [])
         ]
-        message = "Nothing was imported: the file has problems; see details."
+        message = _("Nothing was imported: the file has problems; see details.")
         return Status(422, {"error": {"code": "invalid_file", "message": message, "details": details}, "job": out})
     return Status(200, out)
 
@@ -173,7 +175,7 @@ def rejected_rows(request, job_id: int):
     job = _job(request, job_id)
     path = (job.report or {}).get("rejected_file")
     if not path or not Path(path).exists():
-        raise Http404("this import rejected no rows")
+        raise Http404(_("this import rejected no rows"))
     return FileResponse(open(path, "rb"), as_attachment=True, filename=f"{Path(job.original_name).stem}.rejected.csv")
 
 

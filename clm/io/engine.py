@@ -22,15 +22,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from clm.core.models import Workspace
 from clm.io import mapping as mappings
 from clm.io.kinds import DEFAULT_SOURCE, Kind, get_kind, with_custom_fields
 from clm.io.readers import FileProblem, Table, open_table
-from clm.io.validate import Context, Problems, parse_cells, validate
+from clm.io.validate import Context, Problems, parse_cells, per_row, validate
 from clm.io.write import Counts, WriteContext, event_frame, upsert, write_orders
 from clm.usage.services import (
+    EVENT_TOO_OLD,
     PreparedEvents,
     Rollups,
     StoreResult,
@@ -95,13 +97,16 @@ class ImportReport:
 
     def summary(self) -> str:
         if self.problems:
-            return "nothing was written: " + "; ".join(self.problems)
-        counts = f"{self.created} created, {self.updated} updated, {self.unchanged} unchanged"
+            return _("nothing was written: %(problems)s") % {"problems": "; ".join(self.problems)}
+        figures = asdict(self)
+        counts = _("%(created)s created, %(updated)s updated, %(unchanged)s unchanged") % figures
         if self.status == "dry_run":
-            return f"dry run, nothing written: {self.rows} rows, {self.rejected} invalid; would be {counts}"
+            return _("dry run, nothing written: %(rows)s rows, %(rejected)s invalid; would be %(counts)s") % (
+                figures | {"counts": counts}
+            )
         if self.status == "invalid":
-            return f"nothing was written: {self.rejected} of {self.rows} rows are invalid ({self.error_count} problems)"
-        return f"{self.rows} rows: {counts}, {self.rejected} rejected"
+            return _("nothing was written: %(rejected)s of %(rows)s rows are invalid (%(error_count)s problems)") % figures
+        return _("%(rows)s rows: %(counts)s, %(rejected)s rejected") % (figures | {"counts": counts})
 
 
 class RejectedRows:
@@ -118,7 +123,7 @@ class RejectedRows:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._file = open(self.path, "w", encoding="utf-8-sig", newline="")
             self._writer = csv.writer(self._file)
-            self._writer.writerow([*self.header, "Row", "Errors"])
+            self._writer.writerow([*self.header, _("Row"), _("Errors")])
         reasons = (errors["column"] + ": " + errors["reason"]).groupby(errors["row"]).agg("; ".join)
         cells = raw.reindex(columns=range(len(self.header)), fill_value="").astype(str).to_numpy().tolist()
         rows = raw.index.tolist()
@@ -144,7 +149,7 @@ def import_file(kind: Kind | str, path: str | Path, options: ImportOptions | Non
     report = ImportReport(kind=kind.name, file=name or path.name, source=options.source)
     started = time.monotonic()
     if not 1 <= len(options.source.strip()) <= 30:
-        report.problems = ["the source system must be 1 to 30 characters (records are matched on source and id)"]
+        report.problems = [_("the source system must be 1 to 30 characters (records are matched on source and id)")]
         return report
     try:
         table = open_table(path, name)
@@ -165,7 +170,7 @@ def import_file(kind: Kind | str, path: str | Path, options: ImportOptions | Non
         with transaction.atomic():
             run.all_chunks()
             if report.rows == 0:
-                report.problems = ["the file has a header row but no data rows"]
+                report.problems = [_("the file has a header row but no data rows")]
             keep = not report.problems and not options.dry_run and (options.skip_invalid or report.error_count == 0)
             if not keep:
                 transaction.set_rollback(True)
@@ -173,7 +178,7 @@ def import_file(kind: Kind | str, path: str | Path, options: ImportOptions | Non
         report.problems = [str(exc)]
     except DatabaseError as exc:
         report.status = "failed"
-        report.problems = [f"the database refused the data, nothing was written: {exc}"]
+        report.problems = [_("the database refused the data, nothing was written: %(error)s") % {"error": exc}]
     finally:
         report.rejected_file = run.rejected.close() if run.rejected else None
     if report.status != "failed":
@@ -283,7 +288,7 @@ class Run:
             column = self.mapping.column_name(name) if self.mapping.has(name) else name
             mask = (reasons == reason).reindex(valid.index, fill_value=False)
             values = valid[name].astype(str) if name in valid else ""
-            problems.add(mask, column, values, reason)
+            problems.add(mask, column, values, event_reason_in_language(reason, self.retention_days))
 
     def whole_orders(self, problems: Problems, data: pd.DataFrame) -> None:
         """An order is written whole or not at all: its totals are the sums of its lines."""
@@ -293,7 +298,7 @@ class Run:
         key = data["source"].astype(str) + "\x1f" + data["external_id"].astype(str)
         first_bad = pd.Series(bad, index=bad).groupby(key[bad]).min()
         dragged = key.isin(first_bad.index) & ~data.index.isin(bad)
-        reasons = "another line of this order is invalid (row " + key.map(first_bad).astype(str) + ")"
+        reasons = per_row(_("another line of this order is invalid (row %(row)s)"), "row", key.map(first_bad))
         problems.add(pd.Series(dragged, index=data.index), self.mapping.column_name("external_id"), data["external_id"], reasons)
 
     def record(self, errors: pd.DataFrame, rejected_raw: pd.DataFrame) -> None:
@@ -362,11 +367,17 @@ def read_ahead(chunks: Iterator):
     reading and parsing (pure pandas, no database) overlap with the database writing the previous
     chunk, which releases the GIL. Exceptions reach the caller at the item they belong to."""
     end = object()
+    language = translation.get_language()  # the reasons parsing gives, in the caller's language
+
+    def step():
+        with translation.override(language):
+            return next(chunks, end)
+
     with ThreadPoolExecutor(1, thread_name_prefix="clm-import-read") as pool:
         try:
-            pending = pool.submit(next, chunks, end)
+            pending = pool.submit(step)
             while (item := pending.result()) is not end:
-                pending = pool.submit(next, chunks, end)
+                pending = pool.submit(step)
                 yield item
         finally:
             pending.cancel()
@@ -374,7 +385,15 @@ def read_ahead(chunks: Iterator):
             chunks.close()
 
 
+def event_reason_in_language(reason: str, days: int) -> str:
+    """A reason of clm.usage.services.event_problems (English) in the active language; `days`: the
+    retention it was given."""
+    if reason == EVENT_TOO_OLD % {"days": days}:
+        return _(EVENT_TOO_OLD) % {"days": days}
+    return _(reason)
+
+
 def format_error(error: dict) -> str:
     value = f" {error['value']!r}" if error["value"] != "" else ""
-    return f"row {error['row']}, {error['column']}{value}: {error['reason']}"
+    return _("row %(row)s, %(column)s%(value)s: %(reason)s") % (error | {"value": value})
 

@@ -14,6 +14,7 @@ from functools import cached_property
 
 from django.db import models
 from django.utils import translation
+from django.utils.translation import gettext as _
 
 from clm.commerce.models import Order, OrderLine, Payment, Product, Subscription
 from clm.customers.models import Account, Contact, Interaction
@@ -485,7 +486,7 @@ class UnknownKind(ValueError):
 def get_kind(name: str) -> Kind:
     name = ALIASES.get(name, name).replace("-", "_")
     if name not in KINDS:
-        raise UnknownKind(f"unknown kind {name!r}: one of {', '.join(KINDS)}")
+        raise UnknownKind(_("unknown kind %(name)r: one of %(kinds)s") % {"name": name, "kinds": ", ".join(KINDS)})
     return KINDS[name]
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from django.utils.translation import gettext as _
+
 from clm.io.kinds import Field, Kind, token
 from clm.io.models import ImportMapping
 
@@ -59,7 +61,7 @@ def map_columns(kind: Kind, header: list[str], explicit: dict[str, str] | None =
         pos = header.index(column) if column in header else by_token.get(token(column))
         if pos is None:
             if column in strict:
-                raise MappingError(f"the mapping names a column {column!r} that the file does not have")
+                raise MappingError(_("the mapping names a column %(column)r that the file does not have") % {"column": column})
             continue
         if not target:
             taken[pos] = None
@@ -67,12 +69,14 @@ def map_columns(kind: Kind, header: list[str], explicit: dict[str, str] | None =
         f = resolve_field(kind, target)
         if f is None:
             names = ", ".join(f.name for f in kind.fields)
-            raise MappingError(f"the mapping's {target!r} is not a field of {kind.name} (fields: {names})")
+            raise MappingError(_("the mapping's %(target)r is not a field of %(kind)s (fields: %(names)s)") % {
+                "target": target, "kind": kind.name, "names": names,
+            })
         taken[pos] = f
     for pos, f in taken.items():
         if f is not None:
             if mapping.has(f.name):
-                raise MappingError(f"the mapping puts two columns into {f.name}")
+                raise MappingError(_("the mapping puts two columns into %(field)s") % {"field": f.name})
             mapping.columns[pos] = f
 
     candidates: dict[str, list[tuple[int, int]]] = {}
@@ -103,21 +107,24 @@ def missing_columns(kind: Kind, mapping: Mapping) -> list[str]:
     if kind.imported and not mapping.has("external_id"):
         fallback = kind.fallback_key and mapping.has(kind.fallback_key)
         if not fallback:
-            also = f" (or, without ids, a {kind.by_name[kind.fallback_key].header!r} column)" if kind.fallback_key else ""
-            problems.append(_missing(kind.by_name["external_id"]) + also + ": re-imports match records by it")
+            also = _(" (or, without ids, a %(column)r column)") % {"column": kind.by_name[kind.fallback_key].header} if kind.fallback_key else ""
+            problems.append(_missing(kind.by_name["external_id"]) + also + _(": re-imports match records by it"))
     for group in kind.required_groups:
         if not any(mapping.has(name) for name in group):
             fields = [kind.by_name[name] for name in group]
-            problems.append(
-                f"missing required column {fields[0].header!r}"
-                + f" (or {' + '.join(repr(f.header) for f in fields[1:])})"
-            )
+            problems.append(_("missing required column %(column)r (or %(others)s)") % {
+                "column": fields[0].header, "others": " + ".join(repr(f.header) for f in fields[1:]),
+            })
     return problems
 
 
 def _missing(f: Field) -> str:
     examples = ", ".join(repr(a) for a in f.aliases[:4])
-    return f"missing required column {f.header!r}" + (f" (also recognised: {examples}, ...)" if examples else "")
+    if not examples:
+        return _("missing required column %(column)r") % {"column": f.header}
+    return _("missing required column %(column)r (also recognised: %(examples)s, ...)") % {
+        "column": f.header, "examples": examples,
+    }
 
 
 def parse_map_options(items: list[str] | None) -> dict[str, str]:
@@ -126,7 +133,7 @@ def parse_map_options(items: list[str] | None) -> dict[str, str]:
     for item in items or ():
         column, sep, target = item.partition("=")
         if not sep or not column.strip():
-            raise MappingError(f"--map {item!r}: write it as \"File Column=field\"")
+            raise MappingError(_('--map %(item)r: write it as "File Column=field"') % {"item": item})
         out[column.strip()] = target.strip()
     return out
 
@@ -134,13 +141,15 @@ def parse_map_options(items: list[str] | None) -> dict[str, str]:
 def load_saved(kind: Kind, name: str) -> dict[str, str]:
     saved = ImportMapping.objects.filter(kind=kind.name, name=name).first()
     if saved is None:
-        known = ", ".join(ImportMapping.objects.filter(kind=kind.name).values_list("name", flat=True)) or "none"
-        raise MappingError(f"no saved mapping {name!r} for {kind.name} (saved: {known})")
+        known = ", ".join(ImportMapping.objects.filter(kind=kind.name).values_list("name", flat=True)) or _("none")
+        raise MappingError(_("no saved mapping %(name)r for %(kind)s (saved: %(known)s)") % {
+            "name": name, "kind": kind.name, "known": known,
+        })
     return dict(saved.columns)
 
 
 def save(kind: Kind, name: str, mapping: Mapping, user=None) -> ImportMapping:
-    saved, _ = ImportMapping.objects.update_or_create(
+    saved, _created = ImportMapping.objects.update_or_create(
         kind=kind.name,
         name=name,
         defaults={"columns": mapping.saved_form(), "created_by": user if getattr(user, "pk", None) else None},

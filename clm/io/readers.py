@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+from django.utils.translation import gettext_noop
+
+from clm.core.text import gettext as _
 
 SNIFF_BYTES = 64 * 1024
 # Workbooks larger than this are streamed (openpyxl's read-only mode: bounded memory, slower);
@@ -22,20 +25,25 @@ DECODE_BLOCK = 1 << 20
 TEXT_SUFFIXES = {".csv", ".txt", ".tsv", ""}
 XLSX_SUFFIXES = {".xlsx", ".xlsm"}
 BINARY_MAGIC = {
-    b"%PDF": "a PDF document",
-    b"\x89PNG": "a PNG image",
-    b"GIF8": "a GIF image",
-    b"\xff\xd8\xff": "a JPEG image",
-    b"\x1f\x8b": "a gzip archive",
-    b"{\\rtf": "an RTF document",
-    b"7z\xbc\xaf": "a 7-Zip archive",
-    b"Rar!": "a RAR archive",
+    b"%PDF": gettext_noop("a PDF document"),
+    b"\x89PNG": gettext_noop("a PNG image"),
+    b"GIF8": gettext_noop("a GIF image"),
+    b"\xff\xd8\xff": gettext_noop("a JPEG image"),
+    b"\x1f\x8b": gettext_noop("a gzip archive"),
+    b"{\\rtf": gettext_noop("an RTF document"),
+    b"7z\xbc\xaf": gettext_noop("a 7-Zip archive"),
+    b"Rar!": gettext_noop("a RAR archive"),
 }
-NEITHER = "is neither a CSV nor an XLSX file"
 
 
 class FileProblem(Exception):
     """The file cannot be read as a table; the message says why, for the user."""
+
+
+def unreadable_xlsx(name: str, exc: Exception) -> str:
+    return _("%(name)s is not a readable XLSX workbook (is it truncated or damaged?): %(error)s") % {
+        "name": name, "error": exc,
+    }
 
 
 @dataclass
@@ -78,26 +86,28 @@ def open_table(path: str | Path, name: str | None = None) -> Table:
         with open(path, "rb") as fh:
             head = fh.read(SNIFF_BYTES)
     except OSError as exc:
-        raise FileProblem(f"{name} cannot be opened: {exc.strerror or exc}") from None
+        raise FileProblem(_("%(name)s cannot be opened: %(error)s") % {"name": name, "error": exc.strerror or exc}) from None
     if size == 0 or not head.strip():
-        raise FileProblem(f"{name} is empty")
+        raise FileProblem(_("%(name)s is empty") % {"name": name})
     if head.startswith(b"PK\x03\x04"):
         return _open_streamed_xlsx(path, name) if size > XLSX_STREAM_BYTES else _open_xlsx(path, name)
     if head.startswith(b"\xd0\xcf\x11\xe0"):
-        raise FileProblem(
-            f"{name} is an old-style Excel .xls workbook (or another legacy Office file): "
+        raise FileProblem(_(
+            "%(name)s is an old-style Excel .xls workbook (or another legacy Office file): "
             "open it in Excel or WPS and save it as .xlsx or CSV"
-        )
+        ) % {"name": name})
     for magic, what in BINARY_MAGIC.items():
         if head.startswith(magic):
-            raise FileProblem(f"{name} {NEITHER}: it is {what}")
+            raise FileProblem(_("%(name)s is neither a CSV nor an XLSX file: it is %(what)s") % {"name": name, "what": _(what)})
     if suffix in XLSX_SUFFIXES:
-        raise FileProblem(f"{name} is not a valid XLSX workbook (is it truncated or damaged?)")
+        raise FileProblem(_("%(name)s is not a valid XLSX workbook (is it truncated or damaged?)") % {"name": name})
     utf16 = head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
     if b"\x00" in head and not utf16:
-        raise FileProblem(f"{name} {NEITHER}: it holds binary data")
+        raise FileProblem(_("%(name)s is neither a CSV nor an XLSX file: it holds binary data") % {"name": name})
     if suffix not in TEXT_SUFFIXES:
-        raise FileProblem(f"{name} {NEITHER}: expected a .csv or .xlsx file, not {suffix}")
+        raise FileProblem(_("%(name)s is neither a CSV nor an XLSX file: expected a .csv or .xlsx file, not %(suffix)s") % {
+            "name": name, "suffix": suffix,
+        })
     encoding = "utf-16" if utf16 else detect_encoding(path, name)
     return _open_csv(path, name, encoding, size)
 
@@ -118,10 +128,10 @@ def detect_encoding(path: Path, name: str) -> str:
             return encoding
         except UnicodeDecodeError as exc:
             failures.append(offset + exc.start)
-    raise FileProblem(
-        f"{name} is not text in UTF-8 or GBK/GB18030 (undecodable bytes at offset {min(failures)}): "
+    raise FileProblem(_(
+        "%(name)s is not text in UTF-8 or GBK/GB18030 (undecodable bytes at offset %(offset)s): "
         "save it as CSV UTF-8 or as .xlsx"
-    )
+    ) % {"name": name, "offset": min(failures)})
 
 
 def _open_csv(path: Path, name: str, encoding: str, size: int) -> Table:
@@ -137,7 +147,7 @@ def _open_csv(path: Path, name: str, encoding: str, size: int) -> Table:
         header = []
     header = [h.strip() for h in header]
     if not any(header):
-        raise FileProblem(f"{name} is empty: its first row should name the columns")
+        raise FileProblem(_("%(name)s is empty: its first row should name the columns") % {"name": name})
     return Table(path, name, "csv", header, size, "bytes", encoding=encoding, delimiter=delimiter)
 
 
@@ -162,7 +172,9 @@ def _csv_chunks(table: Table, size: int) -> Iterator[Chunk]:
                 row += len(frame)
                 yield Chunk(frame, fh.tell())
         except pd.errors.ParserError as exc:
-            raise FileProblem(f"{table.name} is not a well-formed CSV file: {_parser_message(exc)}") from None
+            raise FileProblem(_("%(name)s is not a well-formed CSV file: %(error)s") % {
+                "name": table.name, "error": _parser_message(exc),
+            }) from None
         except pd.errors.EmptyDataError:
             return
 
@@ -185,18 +197,18 @@ def _open_xlsx(path: Path, name: str) -> Table:
                 sheet = candidate
                 break
     except PasswordError:
-        raise FileProblem(f"{name} is password-protected: remove the password and try again") from None
+        raise FileProblem(_("%(name)s is password-protected: remove the password and try again") % {"name": name}) from None
     except Exception as exc:  # calamine raises its own zip/XML errors for damaged files
-        raise FileProblem(f"{name} is not a readable XLSX workbook (is it truncated or damaged?): {exc}") from None
+        raise FileProblem(unreadable_xlsx(name, exc)) from None
     if sheet is None:
-        raise FileProblem(f"{name} is empty: its first sheet has no cells")
+        raise FileProblem(_("%(name)s is empty: its first sheet has no cells") % {"name": name})
     header_row, header = None, []
     for offset, cells in enumerate(sheet.iter_rows()):  # from the sheet's first row, empty or not
         if any(cell_text(c) for c in cells):
             header_row, header = offset + 1, [cell_text(c) for c in cells]
             break
     if header_row is None:
-        raise FileProblem(f"{name} is empty: its first sheet has no cells")
+        raise FileProblem(_("%(name)s is empty: its first sheet has no cells") % {"name": name})
     total = sheet.start[0] + sheet.height - header_row
     return Table(path, name, "xlsx", header, total, "rows", sheet=sheet.name, header_row=header_row, _workbook=workbook)
 
@@ -238,10 +250,10 @@ def _open_streamed_xlsx(path: Path, name: str) -> Table:
             if found:
                 break
     except Exception as exc:  # zip, XML and openpyxl's own errors for damaged files
-        raise FileProblem(f"{name} is not a readable XLSX workbook (is it truncated or damaged?): {exc}") from None
+        raise FileProblem(unreadable_xlsx(name, exc)) from None
     if found is None:
         workbook.close()
-        raise FileProblem(f"{name} is empty: its first sheet has no cells")
+        raise FileProblem(_("%(name)s is empty: its first sheet has no cells") % {"name": name})
     sheet, header_row, header = found
     total = max((sheet.max_row or 0) - header_row, 0)  # from the sheet's dimension, if it has one
     title = sheet.title
@@ -270,7 +282,7 @@ def _streamed_xlsx_chunks(table: Table, size: int) -> Iterator[Chunk]:
     except FileProblem:
         raise
     except Exception as exc:
-        raise FileProblem(f"{table.name} is not a readable XLSX workbook (is it truncated or damaged?): {exc}") from None
+        raise FileProblem(unreadable_xlsx(table.name, exc)) from None
     finally:
         if workbook is not None:
             workbook.close()

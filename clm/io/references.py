@@ -10,11 +10,11 @@ import numpy as np
 import pandas as pd
 from django.db import connection
 from django.db.models import Q
+from django.utils.translation import gettext as _
 
 from clm.core import parsers
 from clm.core.access import restrict
 from clm.core.bulk import in_batches
-from clm.core.schemas import english_name
 from clm.core.text import EXTERNAL_ID_UNAVAILABLE
 from clm.io.kinds import CLM_ID_PREFIX, KINDS, Field, Kind
 
@@ -92,7 +92,7 @@ def resolve_keys(model, sources: pd.Series, keys: pd.Series, *, by_name: bool = 
     ids[filled] = resolved
     if ambiguous:
         unclear = pairs["both"].isin(ambiguous).to_numpy()[codes]
-        reasons[filled] = np.where(unclear, "names several records: use the external id", "")
+        reasons[filled] = np.where(unclear, _("names several records: use the external id"), "")
     return ids, reasons
 
 
@@ -134,8 +134,8 @@ def resolve_reference(ctx: Context, f: Field, data: pd.DataFrame, texts: dict, p
             ids = ids.mask(ids.notna() & ~owners.isin(ctx.visible_account_ids()))
         if ctx.kind.account_path == "account" and "account_id" in data:
             elsewhere = ids.notna() & data["account_id"].notna() & (owners != data["account_id"]).fillna(False)
-            verbose = english_name(target.model)
-            problems.add(elsewhere, column, texts[f.name], f"this {verbose} belongs to another account than the row's")
+            reason = _("this %(record)s belongs to another account than the row's") % {"record": target.model._meta.verbose_name}
+            problems.add(elsewhere, column, texts[f.name], reason)
     unknown = ids.isna() & parsers.nonempty(data[f.name]) & ~parsers.nonempty(reasons)
     if target is ctx.kind:
         # A parent defined further down the same chunk: linked once the chunk is written.
@@ -143,7 +143,8 @@ def resolve_reference(ctx: Context, f: Field, data: pd.DataFrame, texts: dict, p
         pending = unknown & data[f.name].isin(here)
         data[f"{f.name}_pending"] = data[f.name].where(pending, None)
         unknown &= ~pending
-    problems.add(unknown, column, texts[f.name], f"no {english_name(target.model)} with this id or name")
+    reason = _("no %(record)s with this id or name") % {"record": target.model._meta.verbose_name}
+    problems.add(unknown, column, texts[f.name], reason)
     problems.add(parsers.nonempty(reasons), column, texts[f.name], reasons)
     data[f"{f.name}_id"] = ids
 
@@ -164,7 +165,7 @@ def resolve_user(ctx: Context, f: Field, data: pd.DataFrame, texts: dict, proble
     names = data[f.name].str.lower()
     ids = names.map(users).astype("Int64")
     unknown = ids.isna() & (names != "")
-    problems.add(unknown, ctx.mapping.column_name(f.name), texts[f.name], "no CLM user with this username, email or name")
+    problems.add(unknown, ctx.mapping.column_name(f.name), texts[f.name], _("no CLM user with this username, email or name"))
     data[f"{f.name}_id"] = ids
 
 
@@ -175,10 +176,10 @@ def find_existing(ctx: Context, data: pd.DataFrame, texts: dict, problems: Probl
     ctx.before_query()
     if kind.imported:
         keys = data["external_id"].astype(object).where(~is_missing(data["external_id"]), "")
-        pks, _ = resolve_keys(kind.model, data["source"], keys)
+        pks, _reasons = resolve_keys(kind.model, data["source"], keys)
         column = ctx.mapping.column_name("external_id")
         missing_clm = keys.str.startswith(CLM_ID_PREFIX) & pks.isna()
-        problems.add(missing_clm, column, keys, "no record with this CLM id")
+        problems.add(missing_clm, column, keys, _("no record with this CLM id"))
     else:
         pks = natural_key_ids(kind, data)
     data["pk"] = pks
@@ -189,7 +190,7 @@ def find_existing(ctx: Context, data: pd.DataFrame, texts: dict, problems: Probl
             visible.update(restrict(kind.model.objects.filter(pk__in=batch), ctx.user, kind.account_path).values_list("pk", flat=True))
         hidden = pks.notna() & ~pks.isin(visible)
         column = ctx.mapping.column_name("external_id") if kind.imported else kind.key[0]
-        problems.add(hidden, column, data.get("external_id", ""), EXTERNAL_ID_UNAVAILABLE)
+        problems.add(hidden, column, data.get("external_id", ""), _(EXTERNAL_ID_UNAVAILABLE))
 
 
 def natural_key_ids(kind: Kind, data: pd.DataFrame) -> pd.Series:

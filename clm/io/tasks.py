@@ -19,7 +19,8 @@ import threading
 from pathlib import Path
 
 from django.conf import settings
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 from huey import crontab
 from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
 
@@ -127,14 +128,13 @@ def fail_if_stale(job: ImportJob, now: dt.datetime | None = None) -> bool:
     if now - seen <= STALE_AFTER:
         return False
     since = timezone.localtime(seen).strftime("%Y-%m-%d %H:%M")
-    report = {
-        "status": "failed",
-        "problems": [
-            f"the import stopped: the worker running it has given no sign of life since {since} "
+    with translation.override(language_of(job)):
+        problem = _(
+            "the import stopped: the worker running it has given no sign of life since %(since)s "
             "(it was probably restarted or killed). Nothing was written, an import is all or "
             "nothing: upload the file again."
-        ],
-    }
+        ) % {"since": since}
+    report = {"status": "failed", "problems": [problem]}
     marked = ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.RUNNING).update(
         status=ImportJob.Status.FAILED, report=report, finished_at=now, bytes_done=stopped_at(job)
     )
@@ -176,6 +176,11 @@ def remove_upload(job: ImportJob) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def language_of(job: ImportJob) -> str:
+    """The language the job's report is written in: its uploader's at the upload."""
+    return (job.options or {}).get("language") or settings.LANGUAGE_CODE
+
+
 def run_job(job_id: int) -> ImportJob | None:
     """Run a queued job; only the caller that claims it (queued -> running) runs it."""
     beat(job_id)  # before the claim: a job is never running without a heartbeat
@@ -187,14 +192,16 @@ def run_job(job_id: int) -> ImportJob | None:
 
     options.progress = lambda progress: publish_progress(job_id, progress)
     try:
-        with Heartbeat(job_id):
+        with Heartbeat(job_id), translation.override(language_of(job)):
             report = import_file(job.kind, job.file, options, name=job.original_name)
         job.report = report.to_dict()
         job.rows_done = report.rows
         job.status = ImportJob.Status.DONE if report.status in ("done", "dry_run") else ImportJob.Status.FAILED
     except Exception:
         log.exception("import job %s failed", job_id)
-        job.report = {"status": "failed", "problems": ["the import stopped on an unexpected error; it has been logged"]}
+        with translation.override(language_of(job)):
+            problem = _("the import stopped on an unexpected error; it has been logged")
+        job.report = {"status": "failed", "problems": [problem]}
         job.status = ImportJob.Status.FAILED
     job.bytes_done = job.bytes_total if job.status == ImportJob.Status.DONE else stopped_at(job)
     job.finished_at = timezone.now()

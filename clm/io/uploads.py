@@ -9,9 +9,13 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, SuspiciousFileOperation
 from django.http import Http404
+from django.utils import translation
 from django.utils.text import get_valid_filename
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from clm.io import mapping as mappings
 from clm.io import tasks
@@ -69,7 +73,9 @@ def discard(path: Path) -> None:
 def require(user, kind: Kind) -> None:
     missing = [p for p in kind.permissions if not user.has_perm(p)]
     if missing:
-        raise PermissionDenied(f"you need the permission{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
+        raise PermissionDenied(ngettext(
+            "you need the permission %(names)s", "you need the permissions %(names)s", len(missing)
+        ) % {"names": ", ".join(missing)})
 
 
 @dataclass
@@ -109,7 +115,9 @@ def preview(kind: Kind, path: Path, name: str, explicit: dict[str, str] | None =
 
 
 def queue(user, kind: Kind, path: Path, original_name: str, options: dict) -> ImportJob:
-    """An ImportJob for a stored file, committed before a worker may claim it."""
+    """An ImportJob for a stored file, committed before a worker may claim it. The job keeps the
+    uploader's language: the worker writes the report and the rejected rows in it."""
+    options = {**options, "language": translation.get_language() or settings.LANGUAGE_CODE}
     return ImportJob.objects.create(
         kind=kind.name,
         file=str(path),
@@ -124,5 +132,5 @@ def job_of(user, job_id: int) -> ImportJob:
     """An import job its uploader (or a superuser) may follow; 404 for anyone else."""
     job = ImportJob.objects.filter(pk=job_id).first() if 0 < job_id < 2**63 else None
     if job is None or not (user.is_superuser or job.created_by_id == user.pk):
-        raise Http404("no such import job")
+        raise Http404(_("no such import job"))
     return job

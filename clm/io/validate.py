@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 from clm.core import parsers
 from clm.core.access import sees_everything, visible_accounts
@@ -43,7 +44,11 @@ from clm.io.references import find_existing, is_missing, key_text, resolve_refer
 CJK = re.compile(r"[\u3400-\u9fff]")
 
 
-
+def per_row(template: str, name: str, values: pd.Series) -> pd.Series:
+    """A reason naming a value per row: the template, translated once, filled by string concatenation
+    over the column (`template % ...` per row would cost a Python call a row)."""
+    before, after = template.split(f"%({name})s")
+    return before + values.astype(str) + after
 
 
 class Problems:
@@ -280,7 +285,7 @@ def prepare(ctx: Context, data: pd.DataFrame, texts: dict, problems: Problems) -
         name = data["name"] if "name" in data else pd.Series("", index=data.index, dtype=object)
         data["name"] = name.where(name != "", combined)
         too_long = data["name"].str.len() > 100
-        problems.add(too_long & (name == ""), "Name", data["name"], "is longer than 100 characters")
+        problems.add(too_long & (name == ""), "Name", data["name"], _("is longer than %(max)s characters") % {"max": 100})
     if kind.name == "subscriptions" and "arr" in data:
         mrr = data["mrr"] if "mrr" in data else pd.Series(np.nan, index=data.index)
         data["mrr"] = mrr.where(mrr.notna(), (data["arr"] / 12).round(2))
@@ -293,7 +298,7 @@ def prepare(ctx: Context, data: pd.DataFrame, texts: dict, problems: Problems) -
     if kind.name == "survey_responses" and "score" in data:
         csat = data["kind"] == "csat" if "kind" in data else pd.Series(False, index=data.index)
         out_of_scale = csat & ((data["score"] < 1) | (data["score"] > 5)).fillna(False)
-        problems.add(out_of_scale, ctx.mapping.column_name("score"), texts["score"], "is outside the CSAT scale 1–5")
+        problems.add(out_of_scale, ctx.mapping.column_name("score"), texts["score"], _("is outside the CSAT scale 1–5"))
     if kind.name == "orders":
         prepare_orders(ctx, data, texts, problems)
     if any(f.custom for f in kind.fields) or "custom" in data:
@@ -315,6 +320,8 @@ def resolve_tags(ctx: Context, f: Field, data: pd.DataFrame, texts: dict, proble
         by_name.setdefault(value.casefold(), set()).add(pk)
     refused: dict[str, list] = {}
     ids = []
+    several = _("%(name)r names tags of several categories: write category:value")
+    unknown = _("%(name)r is not in the tag library (write category:value)")
     for row, names in zip(data.index, data[f.name], strict=True):
         found = set()
         for name in json.loads(names):
@@ -323,8 +330,7 @@ def resolve_tags(ctx: Context, f: Field, data: pd.DataFrame, texts: dict, proble
             if len(matches) == 1:
                 found |= matches
             else:
-                reason = (f"{name!r} names tags of several categories: write category:value" if matches
-                          else f"{name!r} is not in the tag library (write category:value)")
+                reason = (several if matches else unknown) % {"name": name}
                 refused.setdefault(reason, []).append(row)
         ids.append(sorted(found))
     data[f"{f.name}_ids"] = pd.Series(ids, index=data.index, dtype=object)
@@ -345,6 +351,7 @@ def prepare_custom(ctx: Context, data: pd.DataFrame, texts: dict, problems: Prob
     ctx.before_query()
     registry = {cf.key: cf for cf in CustomField.objects.filter(target=target)}
     refused: dict[tuple[str, str], list] = {}  # (file column, reason) -> rows
+    required = _("is required")
     if "custom" in data:
         column = ctx.mapping.column_name("custom")
         objects = []
@@ -372,7 +379,7 @@ def prepare_custom(ctx: Context, data: pd.DataFrame, texts: dict, problems: Prob
                 if value == "" or text == "":
                     value = None
                 if value is None and cf.required:
-                    refused.setdefault((column, "is required"), []).append(row)
+                    refused.setdefault((column, required), []).append(row)
                     continue
                 try:
                     sets[i][cf.key] = coerce_custom(cf, value)
@@ -396,7 +403,7 @@ def prepare_orders(ctx: Context, data: pd.DataFrame, texts: dict, problems: Prob
         first = data[name].groupby(key, sort=False).transform("first")
         first_row = pd.Series(data.index, index=data.index).groupby(key, sort=False).transform("first")
         differs = (data[name].astype(str) != first.astype(str)) & ~is_missing(data[name])
-        reasons = "differs from the order's first line (row " + first_row.astype(str) + ")"
+        reasons = per_row(_("differs from the order's first line (row %(row)s)"), "row", first_row)
         problems.add(differs, ctx.mapping.column_name(name), texts[name], reasons)
 
 
@@ -414,14 +421,14 @@ def check_required(ctx: Context, data: pd.DataFrame, texts: dict, problems: Prob
             parsed_badly = parsers.nonempty(texts[f.name])
         missing = is_missing(data[f.name]) & ~parsed_badly
         column = mapping.column_name(f.name) if mapping.has(f.name) else f.header
-        reason = "is required"
+        reason = _("is required")
         if f.name == "external_id":
-            reason = "is required: re-imports match records by it"
+            reason = _("is required: re-imports match records by it")
             if not mapping.has("external_id") and kind.fallback_key:
                 column = mapping.column_name(kind.fallback_key)
-                reason = "is required: without an id column, re-imports match records by it"
+                reason = _("is required: without an id column, re-imports match records by it")
         elif f.name == "name" and (mapping.has("first_name") or mapping.has("last_name")):
-            reason = "is required (a name, or a first or last name)"
+            reason = _("is required (a name, or a first or last name)")
         problems.add(missing, column, "", reason)
 
 
@@ -437,7 +444,7 @@ def check_duplicates(ctx: Context, data: pd.DataFrame, texts: dict, problems: Pr
             split.notna(),
             ctx.mapping.column_name("external_id"),
             texts["external_id"],
-            "appears again apart from its other lines (row " + split.astype(str) + "): keep an order's lines together",
+            per_row(_("appears again apart from its other lines (row %(row)s): keep an order's lines together"), "row", split),
         )
         key = key + "\x1f" + data["line_no"].astype(str)
     usable = key.notna()
@@ -445,10 +452,12 @@ def check_duplicates(ctx: Context, data: pd.DataFrame, texts: dict, problems: Pr
     column = ctx.mapping.column_name(kind.key[-1]) if kind.imported else ", ".join(
         ctx.mapping.column_name(k) for k in kind.key
     )
-    what = "order line" if kind.name == "orders" else "key"
+    template = _("duplicate order line: already on row %(row)s") if kind.name == "orders" else _(
+        "duplicate key: already on row %(row)s"
+    )
     problems.add(
         first.notna().reindex(data.index, fill_value=False),
         column,
         texts.get(kind.key[-1], key),
-        f"duplicate {what}: already on row " + first.astype(str).reindex(data.index, fill_value=""),
+        per_row(template, "row", first.astype(str).reindex(data.index, fill_value="")),
     )

@@ -20,6 +20,7 @@ import pandas as pd
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from clm.core import bulk
 from clm.core.events import emit
@@ -121,19 +122,23 @@ def retention_cutoff(now: dt.datetime | None = None, days: int | None = None) ->
     return (now or timezone.now()) - dt.timedelta(days=days)
 
 
+EVENT_TOO_OLD = gettext_noop("occurred_at is older than the raw-event retention (%(days)s days)")
+
+
 def event_problems(frame: pd.DataFrame, now: dt.datetime | None = None, days: int | None = None) -> pd.Series:
     """Per row, the reason a well-typed event cannot be stored ('' when it can; the last check
-    that fails names it). `days`: the retention age (the workspace's, read when not given)."""
+    that fails names it), in English and led by the field (clm.io.engine translates them for a
+    person). `days`: the retention age (the workspace's, read when not given)."""
     now = now or timezone.now()
     days = Workspace.current().event_retention_days if days is None else days
     problems = properties_problems(frame["properties"].to_numpy(dtype=object))
     when = frame["occurred_at"]
     checks = [
-        (when < pd.Timestamp(retention_cutoff(now, days)), f"occurred_at is older than the raw-event retention ({days} days)"),
-        (when > pd.Timestamp(now + dt.timedelta(days=1)), "occurred_at is in the future"),
-        (frame["quantity"] < 0, "quantity is negative"),
-        (frame["duration_seconds"] < 0, "duration_seconds is negative"),
-        (frame["event"].str.len() == 0, "event is empty"),
+        (when < pd.Timestamp(retention_cutoff(now, days)), EVENT_TOO_OLD % {"days": days}),
+        (when > pd.Timestamp(now + dt.timedelta(days=1)), gettext_noop("occurred_at is in the future")),
+        (frame["quantity"] < 0, gettext_noop("quantity is negative")),
+        (frame["duration_seconds"] < 0, gettext_noop("duration_seconds is negative")),
+        (frame["event"].str.len() == 0, gettext_noop("event is empty")),
     ]
     for failed, reason in checks:
         problems[failed.to_numpy(dtype=bool, na_value=False)] = reason
@@ -146,12 +151,13 @@ def event_problems(frame: pd.DataFrame, now: dt.datetime | None = None, days: in
 PROPERTIES_MAX_BYTES = 32 * 1024
 PROPERTIES_MAX_DEPTH = 5
 PROPERTIES_MAX_KEYS = 255
-PROPERTIES_TOO_LARGE = f"properties are larger than 32 KB ({PROPERTIES_MAX_BYTES:,} bytes as JSON)"
-PROPERTIES_TOO_DEEP = (
-    f"properties nest more than {PROPERTIES_MAX_DEPTH} levels deep "
+# Literal texts, for the catalogue (tests/usage/test_properties_bounds.py checks their numbers).
+PROPERTIES_TOO_LARGE = gettext_noop("properties are larger than 32 KB (32,768 bytes as JSON)")
+PROPERTIES_TOO_DEEP = gettext_noop(
+    "properties nest more than 5 levels deep "
     "(the properties object is one level, and each object or list in it one more)"
 )
-PROPERTIES_TOO_WIDE = f"properties hold an object of more than {PROPERTIES_MAX_KEYS} keys"
+PROPERTIES_TOO_WIDE = gettext_noop("properties hold an object of more than 255 keys")
 
 
 def properties_problems(texts: np.ndarray) -> np.ndarray:

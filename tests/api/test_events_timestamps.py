@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from django.conf import settings as django_settings
 from django.test import override_settings
+from django.utils import translation
 from hypothesis import example, given, note, settings
 from hypothesis import strategies as st
 
@@ -147,7 +148,8 @@ DST_READING = [
 @override_settings(TIME_ZONE="America/New_York")
 def test_the_api_refuses_a_local_time_that_a_daylight_saving_change_skips_or_repeats():
     batch = Batch([{"timestamp": t} for t in DST_TEXTS], plain=False)
-    stamps = batch.timestamps("timestamp")
+    with translation.override("en"):  # the request's language (Chinese: tests/io/test_languages.py)
+        stamps = batch.timestamps("timestamp")
     assert [None if pd.isna(s) else s for s in stamps] == DST_READING
     assert batch.report() == [
         {

@@ -43,7 +43,7 @@ def test_after_clm_migrate_the_same_data_is_found_from_any_folder(elsewhere, tmp
     rows = tmp_path / "customers.csv"
     with rows.open("w", newline="", encoding="utf-8") as f:
         csv.writer(f).writerows([["external_id", "name"], ["A1", "华为"]])
-    done = elsewhere("import", "accounts", str(rows))
+    done = elsewhere("import", "accounts", str(rows), LANGUAGE="en")  # the report in English
     assert done.returncode == 0, done.stderr
     assert "1 created" in done.stdout
     assert list(elsewhere.folder.iterdir()) == []

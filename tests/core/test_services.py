@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import translation
 
 from clm.commerce.models import Subscription, SubscriptionChange
 from clm.core import services
@@ -120,13 +121,20 @@ def test_custom_attributes_are_checked_against_the_registry():
     CustomField.objects.create(target="account", key="plants", label="工厂数", type="number", required=True)
     CustomField.objects.create(target="account", key="iso", label="ISO 9001", type="boolean")
     assert validate_custom("account", {"erp": "用友", "plants": "3", "iso": "是"}) == {"erp": "用友", "plants": 3.0, "iso": True}
-    with pytest.raises(ValidationError) as exc:
+    with pytest.raises(ValidationError) as exc, translation.override("en"):
         validate_custom("account", {"erp": "Oracle", "colour": "red", "iso": "maybe"})
     errors = exc.value.message_dict
     assert "'Oracle' is not one of SAP, 用友, 金蝶" in errors["custom.erp"][0]
     assert "unknown custom attribute 'colour'" in errors["custom.colour"][0]
     assert errors["custom.plants"] == ["is required"]
     assert "'maybe' is not yes/no" in errors["custom.iso"][0]
+    with pytest.raises(ValidationError) as exc, translation.override("zh-hans"):
+        validate_custom("account", {"erp": "Oracle", "colour": "red", "iso": "maybe", "plants": "3"})
+    assert exc.value.message_dict == {
+        "custom.erp": ["'Oracle' 不在可选值 SAP, 用友, 金蝶 中"],
+        "custom.colour": ["未知的自定义属性 'colour'（已有：erp, iso, plants）"],
+        "custom.iso": ["'maybe' 不是“是/否”"],
+    }
 
 
 def test_a_new_account_made_by_sales_or_csm_without_owner_becomes_theirs(owner, csm, admin_user):

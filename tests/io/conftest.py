@@ -6,8 +6,19 @@ from pathlib import Path
 
 import pytest
 from django.apps import apps
+from django.utils import translation
 
 from clm.io.engine import ImportOptions, import_file
+
+
+@pytest.fixture(autouse=True)
+def english(monkeypatch):
+    """These tests state the importer's rules in its English messages: the CLI, the API client
+    (tests/io/test_api.py asks for English) and direct calls read them in English here.
+    tests/io/test_languages.py reads the same reasons in Chinese."""
+    monkeypatch.setenv("LANGUAGE", "en")
+    with translation.override("en"):
+        yield
 
 
 def write_csv(path: Path, rows: list[list], encoding: str = "utf-8", delimiter: str = ",") -> Path:

@@ -21,7 +21,7 @@ CSV = "客户编号,客户名称,行业\nA1,华为,通信\nA2,Acme,SaaS\n".encod
 
 def client_for(user) -> Client:
     _, raw = ApiToken.issue(user, "test")
-    return Client(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    return Client(HTTP_AUTHORIZATION=f"Bearer {raw}", HTTP_ACCEPT_LANGUAGE="en")
 
 
 def upload(client, kind, data=CSV, name="accounts.csv", **form):

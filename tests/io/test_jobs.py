@@ -24,13 +24,13 @@ def _no_heartbeats_of_earlier_tests():
     HUEY.storage.flush_results()
 
 
-def running_job(owner, tmp_path, uploaded_ago=dt.timedelta(0)) -> ImportJob:
+def running_job(owner, tmp_path, uploaded_ago=dt.timedelta(0), language="en") -> ImportJob:
     folder = tmp_path / "upload"
     folder.mkdir()
     (folder / "a.csv").write_text("客户编号,客户名称\nA1,华为\n", encoding="utf-8")
     return ImportJob.objects.create(
         kind="accounts", file=str(folder / "a.csv"), original_name="a.csv", status="running",
-        created_by=owner, created_at=timezone.now() - uploaded_ago,
+        created_by=owner, created_at=timezone.now() - uploaded_ago, options={"language": language},
     )
 
 
@@ -53,6 +53,13 @@ def test_a_job_whose_heartbeat_stopped_is_reported_failed_when_polled(owner, tmp
     assert "Nothing was written" in problem and "upload the file again" in problem
     assert body["finished_at"] is not None
     assert not (tmp_path / "upload").exists()  # the orphaned upload is removed
+
+
+def test_a_stale_job_is_reported_in_its_uploaders_language(owner, tmp_path):
+    job = running_job(owner, tmp_path, uploaded_ago=dt.timedelta(hours=1), language="zh-hans")
+    beat_at(job, timezone.now() - dt.timedelta(minutes=6))
+    (problem,) = poll(owner, job)["report"]["problems"]
+    assert problem.startswith("导入已中止：运行它的后台任务自") and "请重新上传文件" in problem
     assert tasks.last_beat(job.pk) is None
 
 

@@ -8,13 +8,15 @@ import json
 
 import numpy as np
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from clm.customers.models import Account
 from clm.io.engine import ImportOptions, import_file
 from clm.usage.models import UsageEvent
 from clm.usage.services import (
     PROPERTIES_MAX_BYTES,
+    PROPERTIES_MAX_DEPTH,
+    PROPERTIES_MAX_KEYS,
     PROPERTIES_TOO_DEEP,
     PROPERTIES_TOO_LARGE,
     PROPERTIES_TOO_WIDE,
@@ -107,10 +109,24 @@ def test_an_import_refuses_a_row_with_oversized_properties_by_row_and_column(tmp
                 ["A1", "share", when, nested(6)],
             ]
         )
-    report = import_file("usage_events", path, ImportOptions(skip_invalid=True))
+    with translation.override("en"):
+        report = import_file("usage_events", path, ImportOptions(skip_invalid=True))
     assert (report.status, report.created, report.rejected) == ("done", 1, 2)
     assert [(e["row"], e["column"], e["reason"]) for e in report.errors] == [
         (3, "properties", PROPERTIES_TOO_LARGE),
         (4, "properties", PROPERTIES_TOO_DEEP),
     ]
     assert list(UsageEvent.objects.values_list("event", flat=True)) == ["login"]
+    with translation.override("zh-hans"):  # a person reads the reasons in their language
+        report = import_file("usage_events", path, ImportOptions(dry_run=True))
+    assert [e["reason"] for e in report.errors] == [
+        "properties 超过 32 KB（JSON 为 32,768 字节）",
+        "properties 嵌套超过 5 层（properties 对象本身算一层，其中每个对象或列表再加一层）",
+    ]
+
+
+def test_the_messages_state_the_bounds():
+    """The messages are literal texts (for the catalogue): their numbers are the bounds'."""
+    assert f"({PROPERTIES_MAX_BYTES:,} bytes" in PROPERTIES_TOO_LARGE
+    assert f"more than {PROPERTIES_MAX_DEPTH} levels" in PROPERTIES_TOO_DEEP
+    assert f"more than {PROPERTIES_MAX_KEYS} keys" in PROPERTIES_TOO_WIDE

@@ -3,6 +3,8 @@
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import translation
+from django.utils.translation import gettext as _
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -13,6 +15,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from clm.core.console import cli_language
 from clm.core.models import User
 from clm.io.engine import ImportOptions, format_error, import_file
 from clm.io.kinds import DEFAULT_SOURCE, KINDS, UnknownKind, get_kind
@@ -46,6 +49,10 @@ class Command(BaseCommand):
         parser.add_argument("--chunk-rows", type=int, help="rows per chunk (default: per kind)")
 
     def handle(self, *args, **opts):
+        with translation.override(cli_language()):
+            self.run(opts)
+
+    def run(self, opts):
         try:
             kind = get_kind(opts["kind"])
             columns = parse_map_options(opts["map"])
@@ -53,12 +60,12 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
         path = Path(opts["file"])
         if not path.is_file():
-            raise CommandError(f"{path}: no such file")
+            raise CommandError(_("%(path)s: no such file") % {"path": path})
         user = None
         if opts["as_user"]:
             user = User.objects.filter(username=opts["as_user"]).first()
             if user is None:
-                raise CommandError(f"no user {opts['as_user']!r}")
+                raise CommandError(_("no user %(name)r") % {"name": opts["as_user"]})
         console = Console(stderr=True)
         options = ImportOptions(
             source=opts["source"], skip_invalid=opts["skip_invalid"], dry_run=opts["dry_run"], columns=columns,
@@ -79,24 +86,26 @@ class Command(BaseCommand):
             report = import_file(kind, path, options)
         self.print_report(report)
         if report.status in ("invalid", "failed"):
-            raise CommandError("nothing was written" if report.problems else report.summary())
+            raise CommandError(_("nothing was written") if report.problems else report.summary())
 
     def print_report(self, report):
         out = self.stdout
         if report.format:
             encoding = f", {report.encoding}" if report.encoding else ""
-            out.write(f"{report.file} ({report.format}{encoding}): {report.kind}, source {report.source!r}")
+            out.write(_("%(file)s (%(format)s%(encoding)s): %(kind)s, source %(source)r") % {
+                "file": report.file, "format": report.format, "encoding": encoding, "kind": report.kind, "source": report.source,
+            })
         if report.columns:
-            out.write("columns: " + ", ".join(f"{c} -> {f}" for c, f in report.columns.items()))
+            out.write(_("columns: ") + ", ".join(f"{c} -> {f}" for c, f in report.columns.items()))
         if report.ignored_columns:
-            out.write("not imported: " + ", ".join(report.ignored_columns))
+            out.write(_("not imported: ") + ", ".join(report.ignored_columns))
         for problem in report.problems:
             out.write(self.style.ERROR(problem))
         for error in report.errors[:SHOWN_ERRORS]:
             out.write(self.style.WARNING(format_error(error)))
         if report.error_count > SHOWN_ERRORS:
-            out.write(f"... and {report.error_count - SHOWN_ERRORS} more problems")
+            out.write(_("... and %(count)s more problems") % {"count": report.error_count - SHOWN_ERRORS})
         if report.rejected_file:
-            out.write(f"rejected rows saved to {report.rejected_file}")
+            out.write(_("rejected rows saved to %(path)s") % {"path": report.rejected_file})
         if report.status in ("done", "dry_run"):
-            out.write(self.style.SUCCESS(report.summary()) + f" in {report.seconds:.1f} s")
+            out.write(self.style.SUCCESS(report.summary()) + _(" in %(seconds).1f s") % {"seconds": report.seconds})

@@ -7,6 +7,7 @@ clm clv sbg --alive N0,N1,N2,... [--project N] [--json]
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import time
@@ -14,7 +15,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import translation
 
 from clm.analytics.clv import (
     BetaGeoModel,
@@ -81,8 +84,10 @@ class Command(BaseCommand):
     def handle(self, *args, model, **options):
         if model == "recompute":
             return self.recompute(**options)
+        english = translation.override("en") if apps.ready else contextlib.nullcontext()  # its messages are English
         try:
-            result = self.bgnbd(**options) if model == "bgnbd" else self.sbg(**options)
+            with english:
+                result = self.bgnbd(**options) if model == "bgnbd" else self.sbg(**options)
         except CLVInputError as exc:
             raise CommandError(str(exc)) from None
         if options["json"]:
