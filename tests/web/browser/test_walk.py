@@ -45,6 +45,7 @@ def test_a_new_user_walks_through_the_workspace(page, live_server, company, arti
 
     # Find the account by its Chinese name; htmx re-renders only the table.
     page.get_by_role("link", name="客户", exact=True).click()
+    page.wait_for_load_state("load")  # htmx listens only once loaded: typing earlier filters nothing
     page.get_by_test_id("search").fill("华为")
     table = page.get_by_test_id("account-table")
     expect(table.get_by_role("link", name="华为技术有限公司")).to_be_visible()
