@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "clm.value",
     "clm.automation",
     "clm.reports",
+    "clm.success",
     "clm.demo",
     "clm.io",
     "clm.web",

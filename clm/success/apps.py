@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class SuccessConfig(AppConfig):
+    name = "clm.success"
+    label = "success"
+    verbose_name = _("Customer success")
