@@ -51,6 +51,7 @@ class Field:
     match_name: bool = True  # whether a column named like the field itself is recognised
     custom: str | None = None  # a custom attribute (clm.core.models.CustomField) of the record's `custom`
     stamped: bool = False  # a date a rule fills in when it is empty: an empty cell keeps the stored one
+    choices: list | None = None  # CHOICE values for a model field that has none (the built-in deal stages)
 
     @property
     def tokens(self) -> list[str]:
@@ -105,7 +106,7 @@ class Kind:
             if f.type != CHOICE:
                 continue
             lookup, shown = {}, []
-            choices = [(v, v) for v in f.choice_aliases] if f.custom else self.model_field(f).choices
+            choices = [(v, v) for v in f.choice_aliases] if f.custom else f.choices or self.model_field(f).choices
             for value, label in choices:
                 with translation.override("en"):
                     english = str(label)
@@ -420,7 +421,7 @@ OPPORTUNITIES = Kind(
         Field("type", CHOICE, "Type", ("opportunity type", "deal type", "类型", "商机类型"), choice_aliases={
             "new": ("new business", "newbusiness", "新购", "新签", "新客户"), "expansion": ("existing business", "upsell", "增购", "扩容", "追加"),
             "renewal": ("续约", "续费", "续签")}),
-        Field("stage", CHOICE, "Stage", ("deal stage", "opportunity stage", "阶段", "商机阶段", "销售阶段"), choice_aliases=OPPORTUNITY_STAGE_ALIASES),
+        Field("stage", CHOICE, "Stage", ("deal stage", "opportunity stage", "阶段", "商机阶段", "销售阶段"), choice_aliases=OPPORTUNITY_STAGE_ALIASES, choices=Opportunity.Stage.choices),
         Field("amount", DECIMAL, "Amount", ("deal amount", "金额", "商机金额", "预计金额"), minimum=0),
         Field("expected_close", DATE, "Expected Close", ("close date", "expected close date", "预计成交日期", "预计签约日期", "预计关闭日期")),
         Field("closed_on", DATE, "Closed On", ("closed date", "actual close date", "成交日期", "关闭日期"), stamped=True),

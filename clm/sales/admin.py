@@ -1,7 +1,11 @@
 from django.contrib import admin
 
 from clm.core.admin import AuditedAdmin
-from clm.sales.models import ChannelSpend, Lead, Opportunity, OpportunityStageChange
+from django.core.exceptions import ValidationError
+from django.forms.models import BaseInlineFormSet
+
+from clm.sales import pipelines
+from clm.sales.models import ChannelSpend, Lead, Opportunity, OpportunityStageChange, Pipeline, PipelineStage
 
 
 @admin.register(Lead)
@@ -29,3 +33,31 @@ class OpportunityAdmin(AuditedAdmin):
 @admin.register(ChannelSpend)
 class ChannelSpendAdmin(AuditedAdmin):
     list_display = ("channel", "month", "amount")
+
+
+class PipelineStagesFormSet(BaseInlineFormSet):
+    def clean(self):
+        super().clean()
+        kept = [
+            {"key": f.cleaned_data["key"], "order": f.cleaned_data["order"]}
+            for f in self.forms
+            if f.cleaned_data and not f.cleaned_data.get("DELETE") and f.cleaned_data.get("key")
+        ]
+        try:
+            pipelines.check_stages(kept, self.instance)
+        except ValidationError as exc:
+            raise ValidationError(exc.messages) from exc
+
+
+class PipelineStageInline(admin.TabularInline):
+    model = PipelineStage
+    formset = PipelineStagesFormSet
+    extra = 0
+    fields = ("order", "key", "name", "probability", "required_fields")
+
+
+@admin.register(Pipeline)
+class PipelineAdmin(AuditedAdmin):
+    list_display = ("label", "key", "type", "is_default", "active")
+    list_filter = ("type", "active")
+    inlines = [PipelineStageInline]

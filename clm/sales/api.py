@@ -30,7 +30,7 @@ class LeadFilters(FilterSchema):
 
 class OpportunityFilters(FilterSchema):
     account: Annotated[Id | None, FilterLookup("account_id")] = None
-    stage: Annotated[choice(Opportunity.Stage) | None, FilterLookup("stage")] = None
+    stage: Annotated[Text | None, FilterLookup("stage")] = None
     type: Annotated[choice(Opportunity.Type) | None, FilterLookup("type")] = None
     owner: Annotated[Id | None, FilterLookup("owner_id")] = None
     close_after: Annotated[dt.date | None, FilterLookup("expected_close__gte")] = None

@@ -2,6 +2,8 @@
 stage history, and marketing spend per channel and month (for CAC)."""
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -69,11 +71,16 @@ class Opportunity(Imported, Timestamped):
         LOST = "lost", _("Closed lost")
 
     CLOSED = (Stage.WON, Stage.LOST)
+    STAGE_LABELS = dict(Stage.choices)  # the built-in stages; a pipeline may name its own
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="opportunities")
     name = models.CharField(max_length=200)
     type = models.CharField(max_length=10, choices=Type.choices, default=Type.NEW)
-    stage = models.CharField(max_length=15, choices=Stage.choices, default=Stage.QUALIFY, db_index=True)
+    pipeline = models.ForeignKey(
+        "Pipeline", null=True, blank=True, on_delete=models.PROTECT, related_name="opportunities",
+        help_text=_("Blank: the default pipeline of the deal's type."),
+    )  # fmt: skip
+    stage = models.CharField(max_length=15, default=Stage.QUALIFY, db_index=True)
     amount = models.DecimalField(max_digits=14, decimal_places=2, default=0)
     expected_close = models.DateField(null=True, blank=True)
     closed_on = models.DateField(null=True, blank=True)
@@ -88,11 +95,127 @@ class Opportunity(Imported, Timestamped):
     def __str__(self):
         return self.name
 
+    def clean(self):
+        """The stage must be one of the pipeline's, and the deal must hold every field its stage
+        (and, unless it is lost, each stage before it) requires."""
+        if self.pipeline_id is None:
+            self.pipeline = Pipeline.objects.filter(type=self.type, is_default=True).first()
+        pipeline = self.pipeline
+        if pipeline is None:
+            return  # no pipelines configured: the built-in stages stand alone
+        stages = list(pipeline.stages.all())
+        current = next((s for s in stages if s.key == self.stage), None)
+        if current is None:
+            raise ValidationError({"stage": _("“%(stage)s” is not a stage of the pipeline “%(pipeline)s”; its stages are: %(stages)s.") % {
+                "stage": self.stage, "pipeline": pipeline.label, "stages": ", ".join(s.key for s in stages),
+            }})  # fmt: skip
+        if current.key == PipelineStage.LOST:
+            passed = [current]
+        else:
+            passed = [s for s in stages if s.order <= current.order and s.key != PipelineStage.LOST]
+        missing = {}
+        for stage in passed:
+            for field in stage.required_fields:
+                value = getattr(self, f"{field}_id" if field == "owner" else field)
+                if value in (None, "") or (field == "amount" and not value):
+                    message = _("Required to enter the stage “%(stage)s”.") % {"stage": stage.label}
+                    missing.setdefault(field, message)
+        if missing:
+            raise ValidationError(missing)
+
+    @property
+    def stage_label(self) -> str:
+        return str(self.STAGE_LABELS.get(self.stage, self.stage))
+
+
+class Pipeline(models.Model):
+    """A sales process for one kind of deal (new business, renewal, expansion): its stages in order,
+    each with the probability that a deal there is won and the fields a deal needs to enter it.
+    Every pipeline ends in the stages ``won`` and ``lost``, which the analytics read."""
+
+    key = models.SlugField(_("key"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=100, blank=True, help_text=_("Blank: the built-in name."))
+    type = models.CharField(_("deal type"), max_length=10, choices=Opportunity.Type.choices, default="new")
+    is_default = models.BooleanField(_("default for its deal type"), default=False)
+    active = models.BooleanField(_("active"), default=True)
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("pipeline")
+        verbose_name_plural = _("pipelines")
+        ordering = ["order", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["type"], condition=models.Q(is_default=True), name="pipeline_one_default_per_type"
+            )
+        ]
+
+    def __str__(self):
+        return self.label
+
+    @property
+    def label(self) -> str:
+        return self.name or str(BUILT_IN_PIPELINES.get(self.key, self.key))
+
+
+BUILT_IN_PIPELINES = {
+    "new-business": _("New business"),
+    "renewal": _("Renewal"),
+    "expansion": _("Expansion"),
+}
+
+
+class PipelineStage(models.Model):
+    WON, LOST = "won", "lost"
+    REQUIRABLE = {
+        "amount": _("amount"),
+        "expected_close": _("expected close date"),
+        "owner": _("owner"),
+        "lost_reason": _("lost reason"),
+    }
+
+    pipeline = models.ForeignKey(Pipeline, on_delete=models.CASCADE, related_name="stages")
+    key = models.SlugField(_("key"), max_length=15)
+    name = models.CharField(_("name"), max_length=100, blank=True, help_text=_("Blank: the built-in name."))
+    order = models.PositiveSmallIntegerField(_("order"))
+    probability = models.PositiveSmallIntegerField(
+        _("probability of winning (%)"), validators=[MinValueValidator(0), MaxValueValidator(100)]
+    )
+    required_fields = models.JSONField(
+        _("fields required to enter"), default=list, blank=True,
+        help_text=_("Any of: amount, expected_close, owner, lost_reason."),
+    )  # fmt: skip
+
+    class Meta:
+        verbose_name = _("pipeline stage")
+        verbose_name_plural = _("pipeline stages")
+        ordering = ["pipeline", "order"]
+        constraints = [models.UniqueConstraint(fields=["pipeline", "key"], name="pipeline_stage_unique_key")]
+
+    def __str__(self):
+        return self.label
+
+    @property
+    def label(self) -> str:
+        return self.name or str(Opportunity.STAGE_LABELS.get(self.key, self.key))
+
+    @property
+    def is_closed(self) -> bool:
+        return self.key in (self.WON, self.LOST)
+
+    def clean(self):
+        unknown = [f for f in self.required_fields or [] if f not in self.REQUIRABLE]
+        if not isinstance(self.required_fields, list) or unknown:
+            raise ValidationError({"required_fields": _("Unknown fields: %(fields)s. Choose from: %(known)s.") % {
+                "fields": ", ".join(map(str, unknown)) or str(self.required_fields),
+                "known": ", ".join(self.REQUIRABLE),
+            }})  # fmt: skip
+
 
 class OpportunityStageChange(models.Model):
     opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE, related_name="stage_history")
-    from_stage = models.CharField(max_length=15, choices=Opportunity.Stage.choices, blank=True)
-    to_stage = models.CharField(max_length=15, choices=Opportunity.Stage.choices)
+    from_stage = models.CharField(max_length=15, blank=True)
+    to_stage = models.CharField(max_length=15)
     changed_at = models.DateTimeField(default=timezone.now)
     changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
 

@@ -1,0 +1,165 @@
+"""Pipelines: each deal in its type's sales process, moved between stages by the one write path
+(clm.core.records: permission, visibility, the stage's required fields, history, audit, the
+``opportunity.stage_changed`` event); the board a rep or manager works from; the quarter's
+forecast weighted by each stage's probability."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, Max, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from clm.core import records
+from clm.core.access import visible_records
+from clm.core.services import Written, write_rule
+from clm.sales.models import Opportunity, OpportunityStageChange, Pipeline, PipelineStage
+
+
+def default_pipeline(deal_type: str) -> Pipeline | None:
+    return Pipeline.objects.filter(type=deal_type, is_default=True).first()
+
+
+@write_rule(Opportunity)
+def join_default_pipeline(written: Written) -> None:
+    """A deal written without a pipeline (an import, the API, a form) joins its type's default."""
+    for pipeline in Pipeline.objects.filter(is_default=True):
+        Opportunity.objects.filter(pk__in=written.ids, pipeline=None, type=pipeline.type).update(
+            pipeline=pipeline
+        )
+
+
+def check_stages(stages: list[dict], pipeline: Pipeline | None = None) -> None:
+    """A pipeline's stages as an editor sends them ([{key, order}...]): unique keys, won and lost
+    among them and after every open stage, and no stage left out that deals are still in."""
+    keys = [s["key"] for s in stages]
+    errors = []
+    if pipeline is not None and pipeline.pk:
+        held = pipeline.opportunities.exclude(stage__in=keys).values_list("stage").annotate(n=Count("pk"))
+        for key, count in held.order_by("stage"):
+            errors.append(
+                _("%(count)s deals are in the stage “%(key)s”: move them before removing or renaming it.")
+                % {"count": count, "key": key}
+            )
+    if len(set(keys)) != len(keys):
+        errors.append(_("Each stage needs its own key."))
+    for terminal in (PipelineStage.WON, PipelineStage.LOST):
+        if terminal not in keys:
+            errors.append(_("A pipeline ends in the stages “won” and “lost”; “%(key)s” is missing.") % {"key": terminal})
+    open_orders = [s["order"] for s in stages if s["key"] not in (PipelineStage.WON, PipelineStage.LOST)]
+    closed_orders = [s["order"] for s in stages if s["key"] in (PipelineStage.WON, PipelineStage.LOST)]
+    if open_orders and closed_orders and max(open_orders) > min(closed_orders):
+        errors.append(_("The stages “won” and “lost” come after every open stage."))
+    if not open_orders:
+        errors.append(_("A pipeline needs at least one open stage before “won” and “lost”."))
+    if errors:
+        raise ValidationError(errors)
+
+
+def move(actor, opportunity: Opportunity, stage: str, *, via: str = "ui", **fields) -> Opportunity:
+    """Move a deal to ``stage`` (filling ``fields`` such as amount or lost_reason on the way)."""
+    return records.save_record(actor, Opportunity, {"stage": stage, **fields}, instance=opportunity, via=via)
+
+
+@dataclass
+class Deal:
+    opportunity: Opportunity
+    days_in_stage: int
+
+
+@dataclass
+class Column:
+    stage: PipelineStage
+    deals: list[Deal] = field(default_factory=list)
+
+    @property
+    def amount(self) -> Decimal:
+        return sum((d.opportunity.amount for d in self.deals), Decimal(0))
+
+    @property
+    def weighted(self) -> Decimal:
+        return self.amount * self.stage.probability / 100
+
+
+@dataclass
+class Board:
+    pipeline: Pipeline
+    columns: list[Column]
+    closed_since: dt.date
+
+
+def pipelines_for(user):
+    """The active pipelines, in order (every user sees every pipeline; the deals are filtered)."""
+    return Pipeline.objects.filter(active=True).prefetch_related("stages")
+
+
+def board(
+    user, pipeline: Pipeline, *, owner: int | None = None, close_before: dt.date | None = None,
+    today: dt.date | None = None, closed_days: int = 30,
+) -> Board:  # fmt: skip
+    """The deals of ``pipeline`` the user may see, by stage: every open deal, and those won or lost
+    in the last ``closed_days`` days; each with how long it has been in its stage."""
+    if not records.may(user, "view", Opportunity):
+        raise PermissionDenied(_("You may not see deals."))
+    today = today or timezone.localdate()
+    since = today - dt.timedelta(days=closed_days)
+    stages = list(pipeline.stages.all())
+    deals = visible_records(Opportunity, user).filter(pipeline=pipeline)
+    deals = deals.filter(~Q(stage__in=Opportunity.CLOSED) | Q(closed_on__gte=since))
+    if owner:
+        deals = deals.filter(owner_id=owner)
+    if close_before:
+        deals = deals.filter(Q(expected_close__lt=close_before) | Q(expected_close=None))
+    deals = deals.select_related("account", "owner").annotate(entered=Max("stage_history__changed_at"))
+    columns = {s.key: Column(s) for s in stages}
+    for deal in deals.order_by("expected_close", "pk"):
+        entered = timezone.localdate(deal.entered) if deal.entered else deal.created_at.date()
+        column = columns.get(deal.stage)
+        if column is not None:
+            column.deals.append(Deal(deal, max(0, (today - entered).days)))
+    return Board(pipeline, list(columns.values()), since)
+
+
+@dataclass
+class Forecast:
+    """Open deals expected to close in a period: the amount, weighted by each stage's probability
+    (the 'pipeline' forecast), and the part in stages at or above ``commit_probability``."""
+
+    start: dt.date
+    end: dt.date
+    open_amount: Decimal
+    weighted: Decimal
+    commit: Decimal
+    won: Decimal
+    deals: int
+
+
+def forecast(user, start: dt.date, end: dt.date, *, commit_probability: int = 75) -> Forecast:
+    """What the visible deals expected to close between ``start`` and ``end`` (inclusive) will
+    bring: won already, plus open amount × stage probability."""
+    probability = {
+        (s.pipeline_id, s.key): s.probability for s in PipelineStage.objects.all()
+    }
+    deals = visible_records(Opportunity, user)
+    won = deals.filter(stage=Opportunity.Stage.WON, closed_on__gte=start, closed_on__lte=end)
+    open_deals = deals.exclude(stage__in=Opportunity.CLOSED).filter(
+        expected_close__gte=start, expected_close__lte=end
+    )
+    open_amount = weighted = commit = Decimal(0)
+    count = 0
+    for pipeline_id, stage, amount in open_deals.values_list("pipeline_id", "stage", "amount"):
+        p = probability.get((pipeline_id, stage), 0)
+        open_amount += amount
+        weighted += amount * p / 100
+        commit += amount if p >= commit_probability else 0
+        count += 1
+    won_amount = sum((a for a in won.values_list("amount", flat=True)), Decimal(0))
+    return Forecast(start, end, open_amount, weighted.quantize(Decimal("0.01")), commit, won_amount, count)
+
+
+def stage_history(opportunity: Opportunity):
+    return OpportunityStageChange.objects.filter(opportunity=opportunity).select_related("changed_by")

@@ -1,0 +1,140 @@
+"""Pipelines: built-in ones carry every existing deal unchanged; a stage's required fields are
+enforced on every write path; the board and the weighted forecast, worked out by hand."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import translation
+
+from clm.core import services
+from clm.sales import pipelines
+from clm.sales.models import Opportunity, Pipeline, PipelineStage
+from tests.factories import make_account
+
+pytestmark = pytest.mark.django_db
+
+
+def deal(account, name, stage="qualify", amount=0, **fields):
+    opp = services.create(Opportunity, {"account": account, "name": name, "amount": Decimal(amount), **fields})
+    if stage != "qualify":
+        opp = services.update(opp, {"stage": stage})
+    return opp
+
+
+def test_the_built_in_pipelines_hold_the_six_stages_and_every_deal_type_has_a_default():
+    assert sorted(Pipeline.objects.filter(is_default=True).values_list("type", flat=True)) == [
+        "expansion", "new", "renewal",
+    ]  # fmt: skip
+    stages = Pipeline.objects.get(key="new-business").stages.all()
+    assert [(s.key, s.probability) for s in stages] == [
+        ("qualify", 10), ("discovery", 25), ("proposal", 50), ("negotiation", 75), ("won", 100), ("lost", 0),
+    ]  # fmt: skip
+    with translation.override("en"):
+        assert [s.label for s in stages][:2] == ["Qualify", "Discovery"]
+    with translation.override("zh-hans"):
+        assert [s.label for s in stages][:2] == ["资格确认", "需求发现"]
+
+
+def test_a_deal_written_without_a_pipeline_joins_its_types_default(account):
+    opp = deal(account, "Renewal 2027", type="renewal")
+    assert opp.pipeline.key == "renewal"
+
+
+def test_a_stage_outside_the_pipeline_is_refused_naming_the_stages(account):
+    opp = deal(account, "A")
+    with pytest.raises(ValidationError) as refused:
+        services.update(opp, {"stage": "signed"})
+    message = refused.value.message_dict["stage"][0]
+    assert "signed" in message and "qualify, discovery, proposal, negotiation, won, lost" in message
+    opp.refresh_from_db()
+    assert opp.stage == "qualify"
+
+
+def test_required_fields_of_the_stage_and_the_stages_before_it(account):
+    new = Pipeline.objects.get(key="new-business")
+    PipelineStage.objects.filter(pipeline=new, key="proposal").update(required_fields=["amount"])
+    PipelineStage.objects.filter(pipeline=new, key="negotiation").update(required_fields=["expected_close"])
+    PipelineStage.objects.filter(pipeline=new, key="lost").update(required_fields=["lost_reason"])
+    opp = deal(account, "B")
+    with pytest.raises(ValidationError) as refused, translation.override("en"):
+        services.update(opp, {"stage": "negotiation"})
+    # negotiation needs its own close date and the proposal's amount
+    assert set(refused.value.message_dict) == {"amount", "expected_close"}
+    assert "Proposal" in refused.value.message_dict["amount"][0]
+    opp = services.update(opp, {"stage": "negotiation", "amount": Decimal(9000), "expected_close": dt.date(2027, 3, 1)})
+    assert opp.stage == "negotiation"
+    # lost asks only for its own field, not the open stages' ones
+    other = deal(account, "C")
+    with pytest.raises(ValidationError) as refused:
+        services.update(other, {"stage": "lost"})
+    assert set(refused.value.message_dict) == {"lost_reason"}
+    assert services.update(other, {"stage": "lost", "lost_reason": "价格"}).stage == "lost"
+
+
+def test_a_pipeline_must_end_in_won_and_lost():
+    with pytest.raises(ValidationError) as refused:
+        pipelines.check_stages([{"key": "qualify", "order": 0}, {"key": "won", "order": 1}])
+    assert "lost" in " ".join(refused.value.messages)
+    with pytest.raises(ValidationError):
+        pipelines.check_stages([{"key": "won", "order": 0}, {"key": "qualify", "order": 1}, {"key": "lost", "order": 2}])
+    with pytest.raises(ValidationError):
+        pipelines.check_stages([{"key": "won", "order": 0}, {"key": "lost", "order": 1}])
+    pipelines.check_stages([{"key": "demo", "order": 0}, {"key": "won", "order": 1}, {"key": "lost", "order": 2}])
+
+
+def test_unknown_required_fields_are_refused():
+    stage = PipelineStage(pipeline=Pipeline.objects.first(), key="x", order=9, probability=5, required_fields=["budget"])
+    with pytest.raises(ValidationError) as refused:
+        stage.full_clean()
+    assert "budget" in refused.value.message_dict["required_fields"][0]
+
+
+def test_move_checks_permission_and_visibility(owner, outsider, viewer, team_visibility):
+    account = make_account("Acme", sales_owner=owner)
+    opp = deal(account, "D")
+    assert pipelines.move(owner, opp, "discovery").stage == "discovery"
+    with pytest.raises(PermissionDenied):
+        pipelines.move(outsider, opp, "proposal")
+    with pytest.raises(PermissionDenied):
+        pipelines.move(viewer, opp, "proposal")
+    history = list(opp.stage_history.values_list("from_stage", "to_stage", "changed_by"))
+    assert history == [("", "qualify", None), ("qualify", "discovery", owner.pk)]
+
+
+def test_board_columns_amounts_and_days_in_stage(owner, outsider, team_visibility):
+    """Worked by hand: two open deals in proposal (5,000 and 3,000 → 8,000, weighted 50% → 4,000),
+    one in qualify (1,000, weighted 100), one won within 30 days, one lost 40 days ago (left off),
+    and another team's deal the rep does not see."""
+    today = dt.date(2026, 12, 7)
+    mine = make_account("Mine", sales_owner=owner)
+    theirs = make_account("Theirs", sales_owner=outsider)
+    deal(mine, "P1", "proposal", 5000)
+    deal(mine, "P2", "proposal", 3000)
+    deal(mine, "Q1", "qualify", 1000)
+    deal(mine, "W1", "won", 2000, closed_on=today - dt.timedelta(days=3))
+    deal(mine, "L1", "lost", 700, lost_reason="预算", closed_on=today - dt.timedelta(days=40))
+    deal(theirs, "X", "proposal", 99999)
+    board = pipelines.board(owner, Pipeline.objects.get(key="new-business"), today=today)
+    columns = {c.stage.key: c for c in board.columns}
+    assert [d.opportunity.name for d in columns["proposal"].deals] == ["P1", "P2"]
+    assert columns["proposal"].amount == Decimal(8000) and columns["proposal"].weighted == Decimal(4000)
+    assert columns["qualify"].weighted == Decimal(100)
+    assert [d.opportunity.name for d in columns["won"].deals] == ["W1"]
+    assert columns["lost"].deals == []
+    assert all(d.days_in_stage >= 0 for c in board.columns for d in c.deals)
+
+
+def test_forecast_weights_open_deals_by_stage_probability(owner):
+    """Q1 2027, by hand: proposal 10,000 × 50% + negotiation 4,000 × 75% = 8,000 weighted; commit
+    (stages at 75% or more) 4,000; won in the quarter 2,500; a deal closing in Q2 is left out."""
+    account = make_account("F")
+    deal(account, "a", "proposal", 10000, expected_close=dt.date(2027, 2, 1))
+    deal(account, "b", "negotiation", 4000, expected_close=dt.date(2027, 3, 31))
+    deal(account, "c", "won", 2500, closed_on=dt.date(2027, 1, 15))
+    deal(account, "d", "proposal", 7000, expected_close=dt.date(2027, 4, 2))
+    result = pipelines.forecast(owner, dt.date(2027, 1, 1), dt.date(2027, 3, 31))
+    assert (result.open_amount, result.weighted, result.commit, result.won, result.deals) == (
+        Decimal(14000), Decimal(8000), Decimal(4000), Decimal(2500), 2,
+    )  # fmt: skip
