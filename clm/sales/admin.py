@@ -1,9 +1,8 @@
 from django.contrib import admin
-
-from clm.core.admin import AuditedAdmin
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 
+from clm.core.admin import AuditedAdmin
 from clm.sales import pipelines
 from clm.sales.models import ChannelSpend, Lead, Opportunity, OpportunityStageChange, Pipeline, PipelineStage
 

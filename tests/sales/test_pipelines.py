@@ -138,3 +138,26 @@ def test_forecast_weights_open_deals_by_stage_probability(owner):
     assert (result.open_amount, result.weighted, result.commit, result.won, result.deals) == (
         Decimal(14000), Decimal(8000), Decimal(4000), Decimal(2500), 2,
     )  # fmt: skip
+
+
+def test_the_api_lists_pipelines_shows_the_board_and_moves_a_deal(owner, outsider, team_visibility, api_as):
+    PipelineStage.objects.filter(pipeline__key="new-business", key="proposal").update(required_fields=["amount"])
+    account = make_account("Acme", sales_owner=owner)
+    opp = deal(account, "E", "discovery")
+    api = api_as(owner, language="en")
+    listed = api.get("/pipelines").json_body
+    assert [p["key"] for p in listed] == ["new-business", "renewal", "expansion"]
+    assert listed[0]["stages"][2] == {
+        "key": "proposal", "label": "Proposal", "order": 2, "probability": 50, "required_fields": ["amount"],
+    }  # fmt: skip
+    refused = api.post(f"/opportunities/{opp.pk}/move", {"stage": "proposal"})
+    assert refused.status_code == 422
+    assert refused.json_body["error"]["details"][0]["loc"] == ["amount"]
+    moved = api.post(f"/opportunities/{opp.pk}/move", {"stage": "proposal", "amount": "12000"})
+    assert moved.status_code == 200 and moved.json_body["stage"] == "proposal"
+    board = api.get("/pipelines/new-business/board").json_body
+    proposal = next(c for c in board["columns"] if c["stage"]["key"] == "proposal")
+    assert (proposal["count"], proposal["amount"], proposal["weighted"]) == (1, "12000.00", "6000.00")
+    assert api_as(outsider).post(f"/opportunities/{opp.pk}/move", {"stage": "won"}).status_code == 404
+    assert api.get("/pipelines/nothing/board").status_code == 404
+    assert api.get("/pipelines/forecast", start="2027-01-01", end="bad").status_code == 422
