@@ -72,11 +72,13 @@ def after_build(
     False leaves the churn model out (tests of the replay)."""
     from clm.automation.playbooks import services as playbook_services
     from clm.demo import plays as demo_plays
+    from clm.demo import sales as demo_sales
 
     progress = progress or (lambda step, done, total: None)
     out = AfterBuild(steps=["configuration"] if write_configuration() else [])
     fill_search_keys()  # pinyin search keys of the accounts built in bulk
     out.steps.append("search keys")
+    demo_sales.sales_process()
     plays = None
     dates = history_dates(as_of)
     if playbooks and result is not None and result.world is not None:

@@ -203,6 +203,10 @@ class PipelineStage(models.Model):
     def is_closed(self) -> bool:
         return self.key in (self.WON, self.LOST)
 
+    @property
+    def required_labels(self) -> list[str]:
+        return [str(self.REQUIRABLE.get(f, f)) for f in self.required_fields or []]
+
     def clean(self):
         unknown = [f for f in self.required_fields or [] if f not in self.REQUIRABLE]
         if not isinstance(self.required_fields, list) or unknown:

@@ -19,9 +19,28 @@ from clm.core.access import visible_records
 from clm.core.services import Written, write_rule
 from clm.sales.models import Opportunity, OpportunityStageChange, Pipeline, PipelineStage
 
+BUILT_IN = [("new-business", "new"), ("renewal", "renewal"), ("expansion", "expansion")]  # key, deal type
+BUILT_IN_STAGES = [("qualify", 10), ("discovery", 25), ("proposal", 50), ("negotiation", 75), ("won", 100), ("lost", 0)]
 
-def default_pipeline(deal_type: str) -> Pipeline | None:
-    return Pipeline.objects.filter(type=deal_type, is_default=True).first()
+
+def install_built_in(pipeline_model=Pipeline, stage_model=PipelineStage, deal_model=Opportunity) -> int:
+    """The six stages every deal had before pipelines, as the default pipeline of each deal type
+    that has none, and every deal without a pipeline in its type's default; the number of
+    pipelines made. Idempotent: the migration and `clm demo` call it (the models are passed in by
+    the migration, as they were then)."""
+    made = 0
+    for order, (key, deal_type) in enumerate(BUILT_IN):
+        pipeline = pipeline_model.objects.filter(type=deal_type, is_default=True).first()
+        if pipeline is None and not pipeline_model.objects.filter(key=key).exists():
+            pipeline = pipeline_model.objects.create(key=key, type=deal_type, is_default=True, order=order)
+            stage_model.objects.bulk_create(
+                stage_model(pipeline=pipeline, key=stage, order=i, probability=probability)
+                for i, (stage, probability) in enumerate(BUILT_IN_STAGES)
+            )
+            made += 1
+        if pipeline is not None:
+            deal_model.objects.filter(type=deal_type, pipeline=None).update(pipeline=pipeline)
+    return made
 
 
 @write_rule(Opportunity)
@@ -108,7 +127,10 @@ def board(
     today = today or timezone.localdate()
     since = today - dt.timedelta(days=closed_days)
     stages = list(pipeline.stages.all())
-    deals = visible_records(Opportunity, user).filter(pipeline=pipeline)
+    in_pipeline = Q(pipeline=pipeline)
+    if pipeline.is_default:  # a deal written around the services (a bulk load) is in its type's default
+        in_pipeline |= Q(pipeline=None, type=pipeline.type)
+    deals = visible_records(Opportunity, user).filter(in_pipeline)
     deals = deals.filter(~Q(stage__in=Opportunity.CLOSED) | Q(closed_on__gte=since))
     if owner:
         deals = deals.filter(owner_id=owner)

@@ -1,4 +1,4 @@
-"""The forms that create and edit accounts, contacts, tickets, subscriptions and interactions in the
+"""The forms that create and edit accounts, contacts, tickets, subscriptions, interactions and deals in the
 workspace. Choices offer only what the user may see; saving goes through clm.core.records."""
 
 from django import forms
@@ -12,6 +12,7 @@ from clm.core.access import visible_accounts, visible_records
 from clm.core.models import Role, User
 from clm.customers.models import Account, Contact, Interaction
 from clm.customers.services import HOLDERS
+from clm.sales.models import Opportunity, Pipeline
 from clm.service.models import Ticket
 from clm.web.templatetags.workspace import person
 
@@ -215,6 +216,38 @@ class InteractionRecordForm(RecordForm):
         return super().values() | ({"owner": self.user} if self.instance.pk is None else {})
 
 
+class OpportunityForm(RecordForm):
+    class Meta:
+        model = Opportunity
+        fields = ["account", "name", "type", "pipeline", "stage", "amount", "expected_close", "owner", "lost_reason"]
+        labels = {
+            "account": _("Account"), "name": _("Deal name"), "type": _("Deal type"), "pipeline": _("Pipeline"),
+            "stage": _("Stage"), "amount": _("Amount"), "expected_close": _("Expected close"),
+            "owner": _("Owner"), "lost_reason": _("Lost reason"),
+        }
+        widgets = {"expected_close": _date()}
+        help_texts = {"pipeline": _("Empty: the default pipeline of the deal type.")}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        pipelines = list(Pipeline.objects.filter(active=True).prefetch_related("stages"))
+        self.fields["pipeline"].queryset = Pipeline.objects.filter(active=True)
+        self.fields["pipeline"].label_from_instance = lambda p: p.label
+        self.fields["pipeline"].empty_label = _("The deal type's default")
+        # every pipeline's stages, grouped; the model checks that the stage is one of its pipeline's
+        groups = [(p.label, [(s.key, s.label) for s in p.stages.all()]) for p in pipelines]
+        self.fields["stage"] = forms.ChoiceField(
+            label=_("Stage"), choices=groups or list(Opportunity.STAGE_LABELS.items())
+        )
+        self.fields["owner"].queryset = holders("sales_owner_id")
+        self.fields["owner"].label_from_instance = person
+        self.fields["owner"].empty_label = _("Nobody yet")
+        self.fields["amount"].min_value = 0
+        self.fields["amount"].widget.attrs["min"] = 0
+        if self.instance.pk is None and not self.is_bound and self.user.has_role(Role.SALES):
+            self.fields["owner"].initial = self.user.pk
+
+
 # kind in the URL -> (model, form, title of a new one, title of an edit)
 FORMS = {
     "accounts": (Account, AccountForm, _("New account"), _("Edit account")),
@@ -222,4 +255,5 @@ FORMS = {
     "tickets": (Ticket, TicketForm, _("New ticket"), _("Edit ticket")),
     "subscriptions": (Subscription, SubscriptionForm, _("New subscription"), _("Edit subscription")),
     "interactions": (Interaction, InteractionRecordForm, _("New interaction"), _("Edit interaction")),
+    "opportunities": (Opportunity, OpportunityForm, _("New deal"), _("Edit deal")),
 }

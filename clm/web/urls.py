@@ -1,7 +1,16 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from clm.web import channel_views, import_views, playbook_views, record_views, token_views, views, work_views
+from clm.web import (
+    channel_views,
+    import_views,
+    pipeline_views,
+    playbook_views,
+    record_views,
+    token_views,
+    views,
+    work_views,
+)
 
 app_name = "web"
 
@@ -70,6 +79,8 @@ urlpatterns = auth + [
     path("channels/<slug:kind>/<int:pk>/active/", channel_views.channel_active, name="channel_active"),
     path("channels/<slug:kind>/<int:pk>/test/", channel_views.channel_test, name="channel_test"),
     path("channels/<slug:kind>/<int:pk>/delete/", channel_views.channel_delete, name="channel_delete"),
+    path("pipeline/", pipeline_views.board, name="pipeline"),
+    path("pipeline/deals/<int:pk>/move/", pipeline_views.move, name="pipeline_move"),
     path("preferences/", views.preferences, name="preferences"),
     path("preferences/tokens/", token_views.token_list, name="tokens"),
     path("preferences/tokens/<int:pk>/revoke/", token_views.token_revoke, name="token_revoke"),

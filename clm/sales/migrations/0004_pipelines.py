@@ -70,27 +70,15 @@ class Migration(migrations.Migration):
         ),
     ]
 
-BUILT_IN = [  # key, deal type, order
-    ("new-business", "new", 0),
-    ("renewal", "renewal", 1),
-    ("expansion", "expansion", 2),
-]
-STAGES = [("qualify", 10), ("discovery", 25), ("proposal", 50), ("negotiation", 75), ("won", 100), ("lost", 0)]
-
 
 def built_in_pipelines(apps, schema_editor):
-    """The six stages every deal had before pipelines, as the default pipeline of each deal type;
-    every existing deal joins its type's pipeline with its stage and history unchanged."""
-    Pipeline = apps.get_model("sales", "Pipeline")
-    PipelineStage = apps.get_model("sales", "PipelineStage")
-    Opportunity = apps.get_model("sales", "Opportunity")
-    for key, deal_type, order in BUILT_IN:
-        pipeline = Pipeline.objects.create(key=key, type=deal_type, is_default=True, order=order)
-        PipelineStage.objects.bulk_create(
-            PipelineStage(pipeline=pipeline, key=stage, order=i, probability=probability)
-            for i, (stage, probability) in enumerate(STAGES)
-        )
-        Opportunity.objects.filter(type=deal_type, pipeline=None).update(pipeline=pipeline)
+    """Every existing deal joins its type's default pipeline, with its stage and history unchanged."""
+    from clm.sales.pipelines import install_built_in
+
+    install_built_in(
+        apps.get_model("sales", "Pipeline"), apps.get_model("sales", "PipelineStage"),
+        apps.get_model("sales", "Opportunity"),
+    )
 
 
 Migration.operations.append(migrations.RunPython(built_in_pipelines, migrations.RunPython.noop))
