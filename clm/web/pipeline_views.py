@@ -29,7 +29,7 @@ class BoardFilters(forms.Form):
                                    widget=forms.DateInput(attrs={"type": "date"}))
 
     def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, label_suffix="", **kwargs)
         self.fields["owner"].queryset = holders("sales_owner_id")
         self.fields["owner"].label_from_instance = person
 
@@ -66,7 +66,9 @@ def move(request, pk):
     except ValidationError as error:
         fields = getattr(error, "message_dict", {"": error.messages})
         words = "; ".join(
-            f"{_field_label(name)}: {' '.join(texts)}" if name and name != "__all__" else " ".join(texts)
+            _("%(field)s: %(why)s") % {"field": _field_label(name), "why": " ".join(texts)}
+            if name and name != "__all__"
+            else " ".join(texts)
             for name, texts in fields.items()
         )
         messages.error(request, _("“%(deal)s” was not moved. %(why)s") % {"deal": deal.name, "why": words})
