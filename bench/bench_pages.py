@@ -49,6 +49,8 @@ def pages(admin, csm):
         ("Account timeline, next page", admin, None),
         ("Contact page", admin, reverse("web:contact", args=[contact]) if contact else None),
         ("Channels", admin, reverse("web:channels")),
+        ("Pipeline board, new business", admin, reverse("web:pipeline")),
+        ("Pipeline board, renewals", admin, f"{reverse('web:pipeline')}?pipeline=renewal"),
     ]
     from clm.automation.models import EmailTemplate
 

@@ -14,6 +14,7 @@ class Product(Imported):
     family = models.CharField(_("family"), max_length=100, blank=True)
     list_price = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
     is_recurring = models.BooleanField(default=True)
+    active = models.BooleanField(_("sold"), default=True, help_text=_("Off: no longer offered on new quotes."))
 
     class Meta:
         verbose_name = _("product")

@@ -12,7 +12,10 @@ EDITS = {
     Role.MANAGER: {
         "customers": ["account", "contact", "interaction", "tag", "tagcategory"],
         "commerce": ["subscription", "subscriptionchange", "order", "orderline", "payment"],
-        "sales": ["lead", "opportunity", "opportunitystagechange", "channelspend", "formsubmission"],
+        "sales": [
+            "lead", "opportunity", "opportunitystagechange", "channelspend", "formsubmission",
+            "pipeline", "pipelinestage", "quote", "quoteline", "approval", "approvalrule",
+        ],
         "service": ["ticket", "surveyresponse"],
         "usage": ["usageevent"],
         "value": ["loyaltyentry", "recommendation"],
@@ -25,7 +28,7 @@ EDITS = {
     Role.SALES: {
         "customers": ["account", "contact", "interaction"],
         "commerce": ["subscription", "subscriptionchange", "order", "orderline", "payment"],
-        "sales": ["lead", "opportunity", "opportunitystagechange"],
+        "sales": ["lead", "opportunity", "opportunitystagechange", "quote", "quoteline"],
         "value": ["loyaltyentry", "recommendation"],
         "automation": ["task", "case"],
     },
