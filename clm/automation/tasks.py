@@ -35,3 +35,11 @@ def sweep_due_steps():
 def daily_digest_hourly():
     """Hourly, so each user's digest goes out soon after 07:00 in their own time zone."""
     return send_daily_digests()
+
+
+@db_task(retries=3, retry_delay=60)
+def send_notice(subject: str, body: str, to: list[str]):
+    """A plain notice to people of the team (an approver, a quote's author), off the request."""
+    from django.core.mail import send_mail
+
+    return send_mail(subject, body, None, to)

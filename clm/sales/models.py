@@ -348,6 +348,11 @@ class QuoteLine(models.Model):
         ordering = ["quote", "line_no"]
         constraints = [models.UniqueConstraint(fields=["quote", "line_no"], name="quote_line_unique_no")]
 
+    @property
+    def net(self) -> Decimal:
+        """The line after its discount: per month for a recurring product, once otherwise."""
+        return (self.list_price * self.quantity * (1 - self.discount)).quantize(Decimal("0.01"))
+
 
 class ApprovalRule(models.Model):
     """Who must approve a quote: one whose largest line discount is above ``above_discount`` or

@@ -265,8 +265,11 @@ def send(actor, quote: Quote, *, via: str = "ui") -> Quote:
     _require(actor, "change")
     quote = _visible_quote(actor, Quote.objects.select_for_update().get(pk=quote.pk))
     if quote.status == Quote.Status.DRAFT:
-        submit(actor, quote, via=via)  # approved at once when it needs no approval
-        quote.refresh_from_db()
+        rules = needed(quote)
+        if rules:
+            raise ValidationError({"status": _("The quote needs approval (%(why)s); submit it first.") % {
+                "why": "; ".join(why for _rule, why in rules)}})  # fmt: skip
+        quote = services.update(quote, {"status": Quote.Status.APPROVED}, actor=actor, via=via)
     if quote.status != Quote.Status.APPROVED:
         raise ValidationError({"status": {
             Quote.Status.PENDING: _("The quote cannot be sent while an approval is pending."),
