@@ -329,7 +329,7 @@ ROUTERS = [
     ("/", "clm.usage.api"),
     ("/", "clm.service.api"),
     ("/", "clm.sales.api"),
-    ("/", "clm.sales.api_pipelines"),
+    ("/", "clm.sales.api_deals"),
     ("/", "clm.lifecycle.api"),
     ("/value", "clm.value.api"),
     ("/kpis", "clm.reports.api"),

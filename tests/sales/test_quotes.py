@@ -160,3 +160,33 @@ def test_an_expired_quote_cannot_be_accepted(owner, world):
         quotes.accept(owner, q)
     assert "valid_until" in refused.value.message_dict
     assert not Subscription.objects.exists()
+
+
+def test_the_api_walks_a_quote_through_approval_to_acceptance(owner, world, api_as):
+    api = api_as(owner, language="en")
+    made = api.post("/quotes", {
+        "opportunity": world["deal"].pk, "lines": [{"product": world["plan"].pk, "quantity": 10, "discount": "0.2"}],
+    })  # fmt: skip
+    assert made.status_code == 201, made.json_body
+    quote_id = made.json_body["id"]
+    assert made.json_body["monthly"] == "2080.00" and made.json_body["status"] == "draft"
+    assert api.post(f"/quotes/{quote_id}/send").status_code == 422
+    submitted = api.post(f"/quotes/{quote_id}/submit").json_body
+    assert submitted["status"] == "pending" and len(submitted["approvals"]) == 1
+    approval_id = submitted["approvals"][0]["id"]
+    assert api.post(f"/approvals/{approval_id}/decide", {"approve": True}).status_code == 403
+    manager = api_as(world["manager"], language="en")
+    refused = manager.post(f"/approvals/{approval_id}/decide", {"approve": False})
+    assert refused.status_code == 422 and refused.json_body["error"]["details"][0]["loc"] == ["comment"]
+    assert manager.post(f"/approvals/{approval_id}/decide", {"approve": True}).json_body["status"] == "approved"
+    assert api.post(f"/quotes/{quote_id}/send").json_body["status"] == "sent"
+    accepted = api.post(f"/quotes/{quote_id}/accept", {"start": "2027-02-01"})
+    assert accepted.json_body["status"] == "accepted"
+    assert Subscription.objects.get().start_date == dt.date(2027, 2, 1)
+    assert "closed" in api.post("/quotes", {
+        "opportunity": world["deal"].pk, "lines": [{"product": world["plan"].pk}],
+    }).json_body["error"]["details"][0]["message"]  # fmt: skip
+    other = services.create(Opportunity, {"account": world["account"], "name": "增购", "owner": owner})
+    bad = api.post("/quotes", {"opportunity": other.pk, "lines": [{"product": world["retired"].pk}]})
+    assert bad.status_code == 422 and "no longer sold" in bad.json_body["error"]["details"][0]["message"]
+    assert api.post("/quotes", {"opportunity": world["deal"].pk, "lines": []}).status_code == 422

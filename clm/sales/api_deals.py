@@ -1,0 +1,276 @@
+"""REST resources for pipelines (their stages, the board of deals by stage, a deal's move to another
+stage with the fields its stage requires, the weighted forecast of a period) and for quotes and
+their approvals: every action the workspace offers, through the same clm.sales operations."""
+
+import datetime as dt
+from decimal import Decimal
+
+from django.shortcuts import get_object_or_404
+from ninja import Router, Schema, Status
+from pydantic import Field
+
+from clm.core.access import visible_records
+from clm.core.crud import Text
+from clm.sales import pipelines, quotes
+from clm.sales.models import Approval, Opportunity, Pipeline, Quote
+
+router = Router(tags=["pipelines"])
+
+
+class StageOut(Schema):
+    key: str
+    label: str
+    order: int
+    probability: int
+    required_fields: list[str]
+
+
+class PipelineOut(Schema):
+    key: str
+    label: str
+    type: str
+    is_default: bool
+    stages: list[StageOut]
+
+    @staticmethod
+    def resolve_stages(pipeline):
+        return list(pipeline.stages.all())
+
+
+class DealOut(Schema):
+    id: int
+    name: str
+    account: int = Field(alias="account_id")
+    account_name: str = Field(alias="account.name")
+    owner: int | None = Field(None, alias="owner_id")
+    amount: Decimal
+    expected_close: dt.date | None
+    stage: str
+
+
+class BoardDealOut(Schema):
+    deal: DealOut = Field(alias="opportunity")
+    days_in_stage: int
+
+
+class ColumnOut(Schema):
+    stage: StageOut
+    count: int
+    amount: Decimal
+    weighted: Decimal
+    deals: list[BoardDealOut]
+
+    @staticmethod
+    def resolve_count(column):
+        return len(column.deals)
+
+
+class BoardOut(Schema):
+    pipeline: PipelineOut
+    closed_since: dt.date
+    columns: list[ColumnOut]
+
+
+class MoveIn(Schema):
+    stage: Text = Field(max_length=15, description="the stage's key in the deal's pipeline")
+    amount: Decimal | None = Field(None, ge=0, max_digits=14, decimal_places=2)
+    expected_close: dt.date | None = None
+    lost_reason: Text | None = Field(None, max_length=200)
+
+
+class ForecastOut(Schema):
+    start: dt.date
+    end: dt.date
+    deals: int
+    open_amount: Decimal
+    weighted: Decimal
+    commit: Decimal
+    won: Decimal
+
+
+@router.get("/pipelines", response=list[PipelineOut], operation_id="list_pipelines", summary="List pipelines")
+def list_pipelines(request):
+    return list(pipelines.pipelines_for(request.user))
+
+
+@router.get(
+    "/pipelines/{key}/board",
+    response=BoardOut,
+    operation_id="get_pipeline_board",
+    summary="A pipeline's deals by stage",
+    description="Open deals, and those closed in the last 30 days, that the caller may see.",
+)
+def get_board(request, key: str, owner: int | None = None, close_before: dt.date | None = None):
+    pipeline = get_object_or_404(Pipeline, key=key, active=True)
+    return pipelines.board(request.user, pipeline, owner=owner, close_before=close_before)
+
+
+@router.post(
+    "/opportunities/{opportunity_id}/move",
+    response=DealOut,
+    operation_id="move_opportunity",
+    summary="Move a deal to another stage",
+    description="Fields the stage requires may be sent along; a missing one is answered 422 naming it.",
+)
+def move_opportunity(request, opportunity_id: int, body: MoveIn):
+    deal = get_object_or_404(visible_records(Opportunity, request.user), pk=opportunity_id)
+    fields = {k: v for k, v in body.dict(exclude={"stage"}).items() if v is not None}
+    return pipelines.move(request.user, deal, body.stage, via="api", **fields)
+
+
+@router.get(
+    "/pipelines/forecast",
+    response=ForecastOut,
+    operation_id="get_pipeline_forecast",
+    summary="The weighted forecast of a period",
+    description="Deals expected to close from start to end (inclusive): won, open, weighted by stage "
+    "probability, and commit (stages of 75% or more).",
+)
+def get_forecast(request, start: dt.date, end: dt.date):
+    return pipelines.forecast(request.user, start, end)
+
+
+# -- quotes and approvals ----------------------------------------------------------------------
+
+class QuoteLineIn(Schema):
+    product: int = Field(description="a product id of the catalogue (an active one)")
+    quantity: Decimal = Field(Decimal(1), gt=0, max_digits=12, decimal_places=2)
+    discount: Decimal = Field(Decimal(0), ge=0, le=1, max_digits=5, decimal_places=4, description="0.15 for 15% off")
+    list_price: Decimal | None = Field(None, ge=0, max_digits=14, decimal_places=2, description="the catalogue's when empty")
+    description: Text | None = Field(None, max_length=200)
+
+
+class QuoteIn(Schema):
+    opportunity: int
+    lines: list[QuoteLineIn] = Field(min_length=1, max_length=200)
+    valid_until: dt.date | None = None
+    term_months: int = Field(12, ge=1, le=120)
+    tax_rate: Decimal = Field(Decimal("0.06"), ge=0, le=1, max_digits=5, decimal_places=4)
+    language: str = Field("zh-hans", pattern="^(zh-hans|en)$")
+    notes: Text = Field("", max_length=5000)
+
+
+class QuoteLineOut(Schema):
+    line_no: int
+    product: int = Field(alias="product_id")
+    description: str
+    list_price: Decimal
+    quantity: Decimal
+    discount: Decimal
+    recurring: bool
+    net: Decimal
+
+
+class ApprovalOut(Schema):
+    id: int
+    approver: int = Field(alias="approver_id")
+    status: str
+    reason: str
+    comment: str
+    requested_at: dt.datetime
+    decided_at: dt.datetime | None
+
+
+class QuoteOut(Schema):
+    id: int
+    number: str
+    version: int
+    status: str
+    opportunity: int = Field(alias="opportunity_id")
+    valid_until: dt.date | None
+    term_months: int
+    tax_rate: Decimal
+    language: str
+    monthly: Decimal
+    one_off: Decimal
+    list_total: Decimal
+    discount_total: Decimal
+    net_total: Decimal
+    tax_total: Decimal
+    total: Decimal
+    lines: list[QuoteLineOut]
+    approvals: list[ApprovalOut]
+
+    @staticmethod
+    def resolve_lines(quote):
+        return list(quote.lines.all())
+
+    @staticmethod
+    def resolve_approvals(quote):
+        return list(quote.approvals.all())
+
+
+class DecisionIn(Schema):
+    approve: bool
+    comment: Text = Field("", max_length=2000)
+
+
+class AcceptIn(Schema):
+    start: dt.date | None = Field(None, description="the contracts' start; today when empty")
+
+
+class DeclineIn(Schema):
+    reason: Text = Field(min_length=1, max_length=500)
+
+
+def _quote(request, quote_id: int) -> Quote:
+    return get_object_or_404(visible_records(Quote, request.user), pk=quote_id)
+
+
+@router.get("/quotes", response=list[QuoteOut], operation_id="list_quotes", summary="List quotes",
+            description="The quotes of the deals the caller may see, newest first; filter by deal or status.")
+def list_quotes(request, opportunity: int | None = None, status: str | None = None):
+    quotes_ = visible_records(Quote, request.user).order_by("-created_at", "-pk")
+    if opportunity:
+        quotes_ = quotes_.filter(opportunity_id=opportunity)
+    if status:
+        quotes_ = quotes_.filter(status=status)
+    return list(quotes_.prefetch_related("lines", "approvals")[:500])
+
+
+@router.post("/quotes", response={201: QuoteOut}, operation_id="create_quote", summary="Create a draft quote")
+def create_quote(request, body: QuoteIn):
+    deal = get_object_or_404(visible_records(Opportunity, request.user), pk=body.opportunity)
+    fields = body.dict(exclude={"opportunity", "lines"})
+    lines = [line.dict() for line in body.lines]
+    return Status(201, quotes.create_quote(request.user, deal, lines, via="api", **fields))
+
+
+@router.get("/quotes/{quote_id}", response=QuoteOut, operation_id="get_quote", summary="One quote")
+def get_quote(request, quote_id: int):
+    return _quote(request, quote_id)
+
+
+@router.post("/quotes/{quote_id}/submit", response=QuoteOut, operation_id="submit_quote",
+             summary="Ask for the approvals a quote needs",
+             description="Approved at once when no rule applies; 422 names a discount no rule may approve "
+             "or an approver who is absent.")
+def submit_quote(request, quote_id: int):
+    return quotes.submit(request.user, _quote(request, quote_id), via="api")
+
+
+@router.post("/quotes/{quote_id}/send", response=QuoteOut, operation_id="send_quote",
+             summary="Mark a quote as sent", description="Refused (422) while an approval is pending.")
+def send_quote(request, quote_id: int):
+    return quotes.send(request.user, _quote(request, quote_id), via="api")
+
+
+@router.post("/quotes/{quote_id}/accept", response=QuoteOut, operation_id="accept_quote",
+             summary="Record the customer's acceptance",
+             description="Recurring lines become contracts for the quote's term, one-off lines an order; the deal is won.")
+def accept_quote(request, quote_id: int, body: AcceptIn):
+    return quotes.accept(request.user, _quote(request, quote_id), start=body.start, via="api")["quote"]
+
+
+@router.post("/quotes/{quote_id}/decline", response=QuoteOut, operation_id="decline_quote",
+             summary="Record that the customer declined")
+def decline_quote(request, quote_id: int, body: DeclineIn):
+    return quotes.decline(request.user, _quote(request, quote_id), reason=body.reason, via="api")
+
+
+@router.post("/approvals/{approval_id}/decide", response=ApprovalOut, operation_id="decide_approval",
+             summary="Approve or reject", description="Only the approval's approver (or an administrator); "
+             "a rejection needs a comment.")
+def decide_approval(request, approval_id: int, body: DecisionIn):
+    approval = get_object_or_404(visible_records(Approval, request.user), pk=approval_id)
+    return quotes.decide(request.user, approval, approve=body.approve, comment=body.comment, via="api")
