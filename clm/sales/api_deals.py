@@ -58,11 +58,7 @@ class ColumnOut(Schema):
     count: int
     amount: Decimal
     weighted: Decimal
-    deals: list[BoardDealOut]
-
-    @staticmethod
-    def resolve_count(column):
-        return len(column.deals)
+    deals: list[BoardDealOut] = Field(description="the first 40 by close date; count and amount cover all")
 
 
 class BoardOut(Schema):

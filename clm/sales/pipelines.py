@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, Max, Q
+from django.db.models import Count, F, OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -19,6 +19,7 @@ from clm.core.access import visible_records
 from clm.core.services import Written, write_rule
 from clm.sales.models import Opportunity, OpportunityStageChange, Pipeline, PipelineStage
 
+CENT = Decimal("0.01")
 BUILT_IN = [("new-business", "new"), ("renewal", "renewal"), ("expansion", "expansion")]  # key, deal type
 BUILT_IN_STAGES = [("qualify", 10), ("discovery", 25), ("proposal", 50), ("negotiation", 75), ("won", 100), ("lost", 0)]
 
@@ -92,16 +93,20 @@ class Deal:
 
 @dataclass
 class Column:
+    """A stage's deals: how many and how much in all, and the first ``shown`` of them by close date."""
+
     stage: PipelineStage
+    count: int = 0
+    amount: Decimal = Decimal(0)
     deals: list[Deal] = field(default_factory=list)
 
     @property
-    def amount(self) -> Decimal:
-        return sum((d.opportunity.amount for d in self.deals), Decimal(0))
+    def weighted(self) -> Decimal:
+        return (self.amount * self.stage.probability / 100).quantize(CENT)
 
     @property
-    def weighted(self) -> Decimal:
-        return self.amount * self.stage.probability / 100
+    def hidden(self) -> int:
+        return self.count - len(self.deals)
 
 
 @dataclass
@@ -111,6 +116,9 @@ class Board:
     closed_since: dt.date
 
 
+CARDS = 40  # cards shown per column; the column's count and amount cover every deal
+
+
 def pipelines_for(user):
     """The active pipelines, in order (every user sees every pipeline; the deals are filtered)."""
     return Pipeline.objects.filter(active=True).prefetch_related("stages")
@@ -118,10 +126,11 @@ def pipelines_for(user):
 
 def board(
     user, pipeline: Pipeline, *, owner: int | None = None, close_before: dt.date | None = None,
-    today: dt.date | None = None, closed_days: int = 30,
+    today: dt.date | None = None, closed_days: int = 30, cards: int = CARDS,
 ) -> Board:  # fmt: skip
     """The deals of ``pipeline`` the user may see, by stage: every open deal, and those won or lost
-    in the last ``closed_days`` days; each with how long it has been in its stage."""
+    in the last ``closed_days`` days, counted and summed per stage; the first ``cards`` of each
+    stage by close date, each with how long it has been in its stage."""
     if not records.may(user, "view", Opportunity):
         raise PermissionDenied(_("You may not see deals."))
     today = today or timezone.localdate()
@@ -136,13 +145,22 @@ def board(
         deals = deals.filter(owner_id=owner)
     if close_before:
         deals = deals.filter(Q(expected_close__lt=close_before) | Q(expected_close=None))
-    deals = deals.select_related("account", "owner").annotate(entered=Max("stage_history__changed_at"))
     columns = {s.key: Column(s) for s in stages}
-    for deal in deals.order_by("expected_close", "pk"):
-        entered = timezone.localdate(deal.entered) if deal.entered else deal.created_at.date()
-        column = columns.get(deal.stage)
-        if column is not None:
-            column.deals.append(Deal(deal, max(0, (today - entered).days)))
+    for stage, count, amount in deals.order_by().values_list("stage").annotate(n=Count("pk"), amount=Sum("amount")):
+        if stage in columns:
+            columns[stage].count, columns[stage].amount = count, Decimal(amount or 0).quantize(CENT)
+    entered = OpportunityStageChange.objects.filter(opportunity=OuterRef("pk")).order_by("-changed_at")
+    for column in columns.values():
+        if not column.count:
+            continue
+        shown = (
+            deals.filter(stage=column.stage.key).select_related("account", "owner")
+            .annotate(entered=Subquery(entered.values("changed_at")[:1]))
+            .order_by(F("expected_close").asc(nulls_last=True), "pk")[:cards]
+        )  # fmt: skip
+        for deal in shown:
+            day = timezone.localdate(deal.entered) if deal.entered else deal.created_at.date()
+            column.deals.append(Deal(deal, max(0, (today - day).days)))
     return Board(pipeline, list(columns.values()), since)
 
 
