@@ -14,7 +14,8 @@ EDITS = {
         "commerce": ["subscription", "subscriptionchange", "order", "orderline", "payment"],
         "sales": [
             "lead", "opportunity", "opportunitystagechange", "channelspend", "formsubmission",
-            "pipeline", "pipelinestage", "quote", "quoteline", "approval", "approvalrule",
+            "pipeline", "pipelinestage", "quote", "quoteline", "approval", "approvalrule", "talktrack",
+            "talktrackuse",
         ],
         "service": ["ticket", "surveyresponse"],
         "usage": ["usageevent"],
@@ -28,7 +29,7 @@ EDITS = {
     Role.SALES: {
         "customers": ["account", "contact", "interaction"],
         "commerce": ["subscription", "subscriptionchange", "order", "orderline", "payment"],
-        "sales": ["lead", "opportunity", "opportunitystagechange", "quote", "quoteline"],
+        "sales": ["lead", "opportunity", "opportunitystagechange", "quote", "quoteline", "talktrackuse"],
         "value": ["loyaltyentry", "recommendation"],
         "automation": ["task", "case"],
     },

@@ -2,7 +2,8 @@
 pipeline asks for what a sales manager would before a deal moves on (an amount from the proposal
 on, a close date for negotiation, a reason when lost); approval rules as a small company writes
 them (the sales manager above 15% off, the director — the admin login — above 30%, nobody above
-50%); and quotes on the open deals in proposal and negotiation, some waiting for approval."""
+50%); quotes on the open deals in proposal and negotiation, some waiting for approval; and a
+library of talk tracks."""
 
 import random
 from decimal import Decimal
@@ -15,10 +16,28 @@ from clm.commerce.models import Product
 from clm.core.models import Role, User
 from clm.demo.simulator import demo_password_hash
 from clm.sales import quotes
-from clm.sales.models import ApprovalRule, Opportunity, PipelineStage, Quote
+from clm.sales.models import ApprovalRule, Opportunity, PipelineStage, Quote, TalkTrack, TalkTrackUse
 from clm.sales.pipelines import install_built_in
 
 REQUIRED = {"proposal": ["amount"], "negotiation": ["expected_close"], "lost": ["lost_reason"]}
+TRACKS = [  # title, kind, what to say, stages, industries, roles
+    ("ROI 测算：三个月回本", "track", "用客户自己的数据算：每席位每天节省的工时 × 人力成本，对比订阅费用，给出回本周期。",
+     ["proposal", "negotiation"], [], ["economic_buyer", "decision_maker"]),
+    ("价格异议：拆到每人每天", "objection", "把年费拆成每位员工每天不到一杯咖啡的钱，再对比手工统计的人力与差错成本。",
+     ["proposal", "negotiation"], [], ["economic_buyer"]),
+    ("同行案例：制造业设备联网", "track", "讲一家同规模制造企业上线设备物联模块后停机时间下降的案例，邀请对方参观。",
+     [], ["制造业"], []),
+    ("竞品对比：私有化与云版", "objection", "说明云版的升级与运维成本优势；确需私有化时给出买断加维保的总拥有成本对比。",
+     ["discovery", "proposal"], [], ["influencer", "decision_maker"]),
+    ("试点方案：一个部门先用起来", "track", "建议先在一个部门试点 30 天，约定成功标准（活跃席位、核心功能使用），达标后全面推广。",
+     ["qualify", "discovery"], [], []),
+    ("续约前的价值回顾", "track", "用效果数据看板回顾过去一年的使用与业务成果，再谈续约与增购。",
+     [], [], ["decision_maker", "champion"]),
+    ("决策链：找到真正拍板的人", "track", "确认预算归属和审批流程，请内部支持者引荐决策者，安排一次高层对话。",
+     ["qualify", "discovery"], [], ["champion", "influencer"]),
+    ("预算异议：分期与按季付款", "objection", "在审批范围内提供按季付款或分阶段上线，先解决最急的业务问题。",
+     ["negotiation"], [], ["economic_buyer"]),
+]
 DISCOUNTS = [Decimal(d) for d in ("0", "0.05", "0.10", "0.10", "0.12", "0.20", "0.25", "0.35")]
 QUOTED = 40  # open deals that get a quote
 
@@ -36,9 +55,26 @@ def sales_process(seed: int = 7) -> int:
         ApprovalRule.objects.create(name="销售总监审批：折扣超过 30% 或合计 50 万元起", above_discount=Decimal("0.30"),
                                     up_to_discount=Decimal("0.50"), from_total=Decimal(500_000), approver=admin,
                                     order=2)  # fmt: skip
+    if not TalkTrack.objects.exists():
+        _tracks(random.Random(seed))
     if Quote.objects.exists():
         return 0
     return _quotes(random.Random(seed), manager)
+
+
+def _tracks(rng: random.Random) -> None:
+    """The library, and its use on past deals: each closed deal used one or two tracks that fit its
+    stage path, chosen at random — the outcomes are the simulated deals' own, so the ranking shows
+    no track effect the world does not have."""
+    made = [
+        TalkTrack.objects.create(title=title, kind=kind, body=body, stages=stages, industries=industries, personas=roles)
+        for title, kind, body, stages, industries, roles in TRACKS
+    ]  # fmt: skip
+    closed = list(Opportunity.objects.filter(stage__in=Opportunity.CLOSED).values_list("pk", flat=True)[:400])
+    TalkTrackUse.objects.bulk_create(
+        [TalkTrackUse(track=track, opportunity_id=pk) for pk in closed for track in rng.sample(made, rng.choice((1, 2)))],
+        ignore_conflicts=True,
+    )
 
 
 def _sales_manager() -> User:

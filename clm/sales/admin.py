@@ -4,7 +4,16 @@ from django.forms.models import BaseInlineFormSet
 
 from clm.core.admin import AuditedAdmin
 from clm.sales import pipelines
-from clm.sales.models import ChannelSpend, Lead, Opportunity, OpportunityStageChange, Pipeline, PipelineStage
+from clm.sales.models import (
+    ApprovalRule,
+    ChannelSpend,
+    Lead,
+    Opportunity,
+    OpportunityStageChange,
+    Pipeline,
+    PipelineStage,
+    TalkTrack,
+)
 
 
 @admin.register(Lead)
@@ -60,3 +69,17 @@ class PipelineAdmin(AuditedAdmin):
     list_display = ("label", "key", "type", "is_default", "active")
     list_filter = ("type", "active")
     inlines = [PipelineStageInline]
+
+
+@admin.register(ApprovalRule)
+class ApprovalRuleAdmin(AuditedAdmin):
+    list_display = ("name", "above_discount", "up_to_discount", "from_total", "approver", "approver_role", "active")
+    list_filter = ("active",)
+
+
+@admin.register(TalkTrack)
+class TalkTrackAdmin(AuditedAdmin):
+    list_display = ("title", "kind", "active")
+    list_filter = ("kind", "active")
+    search_fields = ("title", "body")
+    filter_horizontal = ("products",)

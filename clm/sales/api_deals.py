@@ -11,8 +11,8 @@ from pydantic import Field
 
 from clm.core.access import visible_records
 from clm.core.crud import Text
-from clm.sales import pipelines, quotes
-from clm.sales.models import Approval, Opportunity, Pipeline, Quote
+from clm.sales import pipelines, quotes, scripts
+from clm.sales.models import Approval, Opportunity, Pipeline, Quote, TalkTrack
 
 router = Router(tags=["pipelines"])
 
@@ -270,3 +270,49 @@ def decline_quote(request, quote_id: int, body: DeclineIn):
 def decide_approval(request, approval_id: int, body: DecisionIn):
     approval = get_object_or_404(visible_records(Approval, request.user), pk=approval_id)
     return quotes.decide(request.user, approval, approve=body.approve, comment=body.comment, via="api")
+
+
+# -- talk tracks -------------------------------------------------------------------------------
+
+class TalkTrackOut(Schema):
+    id: int
+    title: str
+    kind: str
+    body: str
+    won: int = Field(description="closed deals that used it and were won")
+    closed: int = Field(description="closed deals that used it")
+    score: float = Field(description="(won + 1) / (closed + 2)")
+    reasons: list[str]
+    used: bool
+
+    @staticmethod
+    def resolve_id(s):
+        return s.track.pk
+
+    @staticmethod
+    def resolve_title(s):
+        return s.track.title
+
+    @staticmethod
+    def resolve_kind(s):
+        return s.track.kind
+
+    @staticmethod
+    def resolve_body(s):
+        return s.track.body
+
+
+@router.get("/opportunities/{opportunity_id}/talk-tracks", response=list[TalkTrackOut],
+            operation_id="list_opportunity_talk_tracks", summary="The talk tracks that fit a deal, best first")
+def list_talk_tracks(request, opportunity_id: int, limit: int = 5):
+    deal = get_object_or_404(visible_records(Opportunity, request.user), pk=opportunity_id)
+    return scripts.suggestions(request.user, deal, limit=max(1, min(limit, 50)))
+
+
+@router.post("/opportunities/{opportunity_id}/talk-tracks/{track_id}/uses", response={201: dict},
+             operation_id="create_talk_track_use", summary="Record that a talk track was used on a deal")
+def use_talk_track(request, opportunity_id: int, track_id: int):
+    deal = get_object_or_404(visible_records(Opportunity, request.user), pk=opportunity_id)
+    track = get_object_or_404(TalkTrack, pk=track_id, active=True)
+    use = scripts.mark_used(request.user, deal, track, via="api")
+    return Status(201, {"track": track.pk, "opportunity": deal.pk, "used_at": use.used_at.isoformat()})

@@ -127,7 +127,14 @@ class Opportunity(Imported, Timestamped):
 
     @property
     def stage_label(self) -> str:
-        return str(self.STAGE_LABELS.get(self.stage, self.stage))
+        return self.label_of(self.stage)
+
+    def label_of(self, key: str) -> str:
+        """A stage's name in the deal's pipeline (a built-in stage's translated name otherwise)."""
+        for stage in self.pipeline.stages.all() if self.pipeline_id else ():
+            if stage.key == key:
+                return stage.label
+        return str(self.STAGE_LABELS.get(key, key))
 
 
 class Pipeline(models.Model):
@@ -427,3 +434,57 @@ class Approval(models.Model):
         return Account.visible_to_restricted(user, f"{prefix}quote__opportunity__account__") | models.Q(
             **{f"{prefix}approver": user}
         )
+
+
+class TalkTrack(Timestamped):
+    """A talk track or an answer to an objection (销售话术), tagged by what it fits: deal stages,
+    industries, products and decision-chain roles (empty: any). Reps mark a track as used on a
+    deal, and the deals' outcomes rank the tracks."""
+
+    class Kind(models.TextChoices):
+        TRACK = "track", _("Talk track")
+        OBJECTION = "objection", _("Objection answer")
+
+    title = models.CharField(_("title"), max_length=200)
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.TRACK)
+    body = models.TextField(_("what to say"))
+    stages = models.JSONField(_("deal stages"), default=list, blank=True, help_text=_("Stage keys; empty: any."))
+    industries = models.JSONField(_("industries"), default=list, blank=True, help_text=_("Empty: any."))
+    products = models.ManyToManyField("commerce.Product", blank=True, related_name="+", verbose_name=_("products"))
+    personas = models.JSONField(
+        _("decision-chain roles"), default=list, blank=True,
+        help_text=_("Roles of the people it speaks to (decision_maker, influencer…); empty: any."),
+    )  # fmt: skip
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("talk track")
+        verbose_name_plural = _("talk tracks")
+        ordering = ["title"]
+
+    def __str__(self):
+        return self.title
+
+    def clean(self):
+        errors = {}
+        for name in ("stages", "industries", "personas"):
+            value = getattr(self, name)
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                errors[name] = _('A list of words, e.g. ["proposal", "negotiation"].')
+        roles = set(Contact.Role.values)
+        unknown = [p for p in self.personas or [] if isinstance(p, str) and p not in roles]
+        if unknown and "personas" not in errors:
+            errors["personas"] = _("Unknown roles: %(roles)s. Choose from: %(known)s.") % {
+                "roles": ", ".join(unknown), "known": ", ".join(sorted(roles))}  # fmt: skip
+        if errors:
+            raise ValidationError(errors)
+
+
+class TalkTrackUse(models.Model):
+    track = models.ForeignKey(TalkTrack, on_delete=models.CASCADE, related_name="uses")
+    opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE, related_name="talk_tracks")
+    used_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    used_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["track", "opportunity"], name="talk_track_used_once")]

@@ -201,5 +201,10 @@ def forecast(user, start: dt.date, end: dt.date, *, commit_probability: int = 75
     return Forecast(start, end, open_amount, weighted.quantize(Decimal("0.01")), commit, won_amount, count)
 
 
-def stage_history(opportunity: Opportunity):
-    return OpportunityStageChange.objects.filter(opportunity=opportunity).select_related("changed_by")
+def stage_history(opportunity: Opportunity) -> list[dict]:
+    """Each move of the deal, oldest first, with the stages' names: {at, before, after, by}."""
+    return [
+        {"at": change.changed_at, "before": opportunity.label_of(change.from_stage) if change.from_stage else "",
+         "after": opportunity.label_of(change.to_stage), "by": change.changed_by}
+        for change in OpportunityStageChange.objects.filter(opportunity=opportunity).select_related("changed_by")
+    ]  # fmt: skip

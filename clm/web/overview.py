@@ -132,7 +132,10 @@ def account_overview(account: Account, today: dt.date | None = None) -> AccountO
         surveys=surveys,
         nps=None if nps is None else round(nps),
         opportunities=list(
-            account.opportunities.exclude(stage__in=Opportunity.CLOSED).select_related("owner").order_by("expected_close")
+            account.opportunities.exclude(stage__in=Opportunity.CLOSED)
+            .select_related("owner", "pipeline")
+            .prefetch_related("pipeline__stages")
+            .order_by("expected_close")
         ),
         usage=usage_series(account.pk, today),
         # The value engine's latest figures for the account (clm.value), when it has run.

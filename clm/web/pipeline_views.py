@@ -1,5 +1,6 @@
 """The pipeline board: a pipeline's deals by stage, moved by dragging a card or, from the keyboard
-and without script, by the card's own 'Move to' form — both through clm.sales.pipelines.move."""
+and without script, by the card's own 'Move to' form — both through clm.sales.pipelines.move; and
+a deal's page: its stage history, its quotes and the talk tracks that fit it."""
 
 from __future__ import annotations
 
@@ -15,9 +16,10 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from clm.core.access import visible_records
+from clm.core.crud import one_or_404
 from clm.reports.periods import Period
-from clm.sales import pipelines
-from clm.sales.models import Opportunity, PipelineStage
+from clm.sales import pipelines, scripts
+from clm.sales.models import Opportunity, PipelineStage, Quote, TalkTrack
 from clm.web.record_forms import holders
 from clm.web.templatetags.workspace import person
 
@@ -83,3 +85,29 @@ def move(request, pk):
 
 def _field_label(name: str) -> str:
     return str(PipelineStage.REQUIRABLE.get(name) or Opportunity._meta.get_field(name).verbose_name)
+
+
+@login_required
+def deal_detail(request, pk):
+    deals = visible_records(Opportunity, request.user).select_related("account", "owner", "pipeline")
+    deal = one_or_404(deals.prefetch_related("pipeline__stages"), pk)
+    return render(request, "web/pipeline/deal.html", {
+        "nav": "pipeline", "deal": deal,
+        "history": pipelines.stage_history(deal),
+        "quotes": visible_records(Quote, request.user).filter(opportunity=deal).order_by("-number", "-version"),
+        "tracks": scripts.suggestions(request.user, deal),
+    })  # fmt: skip
+
+
+@login_required
+@require_POST
+def track_used(request, pk, track_pk):
+    deal = one_or_404(visible_records(Opportunity, request.user), pk)
+    track = get_object_or_404(TalkTrack, pk=track_pk, active=True)
+    try:
+        scripts.mark_used(request.user, deal, track)
+    except PermissionDenied as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, _("Marked “%(track)s” as used on this deal.") % {"track": track.title})
+    return redirect("web:deal", deal.pk)
