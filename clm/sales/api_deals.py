@@ -6,12 +6,14 @@ import datetime as dt
 from decimal import Decimal
 
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
+from ninja.errors import HttpError
 from pydantic import Field
 
 from clm.core.access import visible_records
 from clm.core.crud import Text
-from clm.sales import pipelines, quotes, scripts
+from clm.sales import pipelines, process, quotes, scripts
 from clm.sales.models import Approval, Opportunity, Pipeline, Quote, TalkTrack
 
 router = Router(tags=["pipelines"])
@@ -124,6 +126,48 @@ def move_opportunity(request, opportunity_id: int, body: MoveIn):
 )
 def get_forecast(request, start: dt.date, end: dt.date):
     return pipelines.forecast(request.user, start, end)
+
+
+class ProcessStageOut(Schema):
+    stage: str
+    reached: int
+    conversion: float | None = Field(description="share of the deals that reached the stage which reached the next")
+    days: float | None = Field(description="median days in the stage before the next move")
+
+    @staticmethod
+    def resolve_stage(cell):
+        return cell["stage"].key
+
+
+class ProcessRowOut(Schema):
+    group: str = Field(description="the owner's id, the region...; empty for every deal together")
+    label: str
+    deals: int
+    won: int
+    lost: int
+    win_rate: float | None
+    avg_won: float | None
+    cycle_days: float | None
+    stages: list[ProcessStageOut]
+
+    @staticmethod
+    def resolve_group(row):
+        return "" if row["group"] == process.NOT_SET else row["group"]
+
+
+@router.get(
+    "/pipelines/{key}/analytics",
+    response=list[ProcessRowOut],
+    operation_id="get_pipeline_analytics",
+    summary="Win rate, deal size, cycle, stage conversion and time in stage",
+    description="For the deals of the pipeline created from start to end that the caller may see; the first row "
+    "is every deal together, then one per owner, region, industry or source (by).",
+)
+def get_analytics(request, key: str, start: dt.date, end: dt.date, by: str = "owner"):
+    pipeline = get_object_or_404(Pipeline, key=key, active=True)
+    if by not in process.GROUPS:
+        raise HttpError(400, _("Group by one of: %(choices)s.") % {"choices": ", ".join(process.GROUPS)})
+    return process.report(request.user, pipeline, by=by, start=start, end=end).rows
 
 
 # -- quotes and approvals ----------------------------------------------------------------------

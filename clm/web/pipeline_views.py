@@ -4,6 +4,7 @@ a deal's page: its stage history, its quotes and the talk tracks that fit it."""
 
 from __future__ import annotations
 
+from dateutil.relativedelta import relativedelta
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -18,7 +19,7 @@ from django.views.decorators.http import require_POST
 from clm.core.access import visible_records
 from clm.core.crud import one_or_404
 from clm.reports.periods import Period
-from clm.sales import pipelines, scripts
+from clm.sales import pipelines, process, scripts
 from clm.sales.models import Opportunity, PipelineStage, Quote, TalkTrack
 from clm.web.record_forms import holders
 from clm.web.templatetags.workspace import person
@@ -111,3 +112,30 @@ def track_used(request, pk, track_pk):
     else:
         messages.success(request, _("Marked “%(track)s” as used on this deal.") % {"track": track.title})
     return redirect("web:deal", deal.pk)
+
+
+class AnalyticsFilters(forms.Form):
+    by = forms.ChoiceField(label=gettext_lazy("Group by"), choices=list(process.GROUPS.items()), required=False)
+    months = forms.TypedChoiceField(label=gettext_lazy("Deals created in the last"), coerce=int, required=False,
+                                    choices=[(3, gettext_lazy("3 months")), (6, gettext_lazy("6 months")),
+                                             (12, gettext_lazy("12 months")), (24, gettext_lazy("24 months"))])  # fmt: skip
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, label_suffix="", **kwargs)
+
+
+@login_required
+def analytics(request):
+    choices = list(pipelines.pipelines_for(request.user))
+    if not choices:
+        raise PermissionDenied(_("No pipeline is active."))
+    chosen = next((p for p in choices if p.key == request.GET.get("pipeline")), choices[0])
+    filters = AnalyticsFilters(request.GET or None)
+    by, months = "owner", 12
+    if filters.is_valid():
+        by, months = filters.cleaned_data["by"] or by, filters.cleaned_data["months"] or months
+    end = timezone.localdate()
+    result = process.report(request.user, chosen, by=by, start=end - relativedelta(months=months), end=end)
+    return render(request, "web/pipeline/analytics.html", {
+        "nav": "pipeline", "report": result, "pipelines": choices, "filters": filters, "months": months,
+    })  # fmt: skip

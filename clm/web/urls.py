@@ -81,6 +81,7 @@ urlpatterns = auth + [
     path("channels/<slug:kind>/<int:pk>/test/", channel_views.channel_test, name="channel_test"),
     path("channels/<slug:kind>/<int:pk>/delete/", channel_views.channel_delete, name="channel_delete"),
     path("pipeline/", pipeline_views.board, name="pipeline"),
+    path("pipeline/analytics/", pipeline_views.analytics, name="pipeline_analytics"),
     path("pipeline/deals/<int:pk>/move/", pipeline_views.move, name="pipeline_move"),
     path("deals/<int:pk>/", pipeline_views.deal_detail, name="deal"),
     path("deals/<int:pk>/tracks/<int:track_pk>/used/", pipeline_views.track_used, name="deal_track_used"),

@@ -161,3 +161,30 @@ def test_the_api_lists_pipelines_shows_the_board_and_moves_a_deal(owner, outside
     assert api_as(outsider).post(f"/opportunities/{opp.pk}/move", {"stage": "won"}).status_code == 404
     assert api.get("/pipelines/nothing/board").status_code == 404
     assert api.get("/pipelines/forecast", start="2027-01-01", end="bad").status_code == 422
+
+
+def test_process_analytics_page_and_api_by_owner(owner, teammate, api_as, client):
+    """Two deals of the owner (one won after proposal, one lost in discovery) and one of the
+    teammate (open in qualify): all deals win 1 of 2 closed; by owner, the owner's row wins 1/2."""
+    account = make_account("Acme", sales_owner=owner)
+    deal(account, "won", "proposal", 5000, owner=owner)
+    won = Opportunity.objects.get(name="won")
+    services.update(won, {"stage": "won"})
+    lost = deal(account, "lost", "discovery", 100, owner=owner)
+    services.update(lost, {"stage": "lost", "lost_reason": "预算"})
+    deal(account, "open", "qualify", 0, owner=teammate)
+    today = dt.date.today()
+    rows = api_as(owner, language="en").get(
+        "/pipelines/new-business/analytics", start=str(today - dt.timedelta(days=30)), end=str(today)
+    ).json_body
+    assert rows[0]["label"] == "All deals" and (rows[0]["deals"], rows[0]["won"], rows[0]["lost"]) == (3, 1, 1)
+    mine = next(r for r in rows if r["group"] == str(owner.pk))
+    assert mine["win_rate"] == 0.5 and mine["avg_won"] == 5000.0
+    assert mine["stages"][0] | {"days": round(mine["stages"][0]["days"])} == {
+        "stage": "qualify", "reached": 2, "conversion": 1.0, "days": 0,
+    }  # fmt: skip
+    assert api_as(owner).get("/pipelines/new-business/analytics", start="2026-01-01", end="2026-02-01",
+                             by="planet").status_code == 400  # fmt: skip
+    client.force_login(owner)
+    page = client.get("/pipeline/analytics/?by=industry&months=6", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Sales process: New business" in page and "50%" in page
