@@ -60,7 +60,7 @@ class ColumnOut(Schema):
     count: int
     amount: Decimal
     weighted: Decimal
-    deals: list[BoardDealOut] = Field(description="the first 40 by close date; count and amount cover all")
+    deals: list[BoardDealOut] = Field(description="the first 20 by close date; count and amount cover all")
 
 
 class BoardOut(Schema):

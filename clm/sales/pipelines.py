@@ -116,7 +116,7 @@ class Board:
     closed_since: dt.date
 
 
-CARDS = 40  # cards shown per column; the column's count and amount cover every deal
+CARDS = 20  # cards shown per column; the column's count and amount cover every deal
 
 
 def pipelines_for(user):

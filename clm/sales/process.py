@@ -9,11 +9,13 @@ from dataclasses import dataclass
 
 import pandas as pd
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from clm.analytics.deals import deal_metrics
 from clm.core.access import visible_records
+from clm.core.bulk import in_batches
 from clm.core.models import User
 from clm.sales.models import Opportunity, OpportunityStageChange, Pipeline
 
@@ -43,14 +45,18 @@ def report(user, pipeline: Pipeline, *, by: str = "owner", start: dt.date, end: 
     in_pipeline = Q(pipeline=pipeline)
     if pipeline.is_default:
         in_pipeline |= Q(pipeline=None, type=pipeline.type)
-    deals = visible_records(Opportunity, user).filter(in_pipeline, created_at__date__gte=start, created_at__date__lte=end)
+    zone = timezone.get_current_timezone()
+    since = dt.datetime.combine(start, dt.time.min, zone)
+    until = dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min, zone)
+    deals = visible_records(Opportunity, user).filter(in_pipeline, created_at__gte=since, created_at__lt=until)
     rows = list(deals.values_list("pk", FIELD[by], "stage", "amount", "created_at", "closed_on"))
     frame = pd.DataFrame(rows, columns=["opportunity_id", "group", "stage", "amount", "created", "closed"])
     frame["group"] = frame["group"].fillna("").astype(str).replace("", NOT_SET)
     frame["amount"] = frame["amount"].astype(float)
     frame["created"] = pd.to_datetime(frame["created"], utc=True).dt.tz_localize(None).dt.normalize()
+    moves = OpportunityStageChange.objects.values_list("opportunity_id", "to_stage", "changed_at")
     history = pd.DataFrame(
-        list(OpportunityStageChange.objects.filter(opportunity__in=deals).values_list("opportunity_id", "to_stage", "changed_at")),
+        [row for batch in in_batches([r[0] for r in rows]) for row in moves.filter(opportunity_id__in=batch)],
         columns=["opportunity_id", "to_stage", "changed_at"],
     )
     history["changed_at"] = pd.to_datetime(history["changed_at"], utc=True)
