@@ -228,7 +228,8 @@ def run(
         result = assess(as_of, progress=progress, config=config)
         step = progress or (lambda name: None)
         step("value")
-        values = value_services.recompute(as_of) if value else None  # CLV, value tiers, recommendations
+        churned = result.stages.index[result.stages["stage"] == "churned"]  # no future value, no tier
+        values = value_services.recompute(as_of, churned=churned) if value else None
         step("save")
         summary = {**save(result), "value": values}
     except Exception as error:
