@@ -114,3 +114,12 @@ def test_the_api_says_none_for_an_account_without_a_warning_and_404_for_one_not_
     body = api_as(owner, language="en").get(f"/accounts/{huawei.pk}/warning").json_body
     assert (body["level"], body["level_key"], body["label"], body["as_of"]) == (0, "none", "No warning", None)
     assert api_as(owner).get(f"/accounts/{theirs.pk}/warning").status_code == 404
+
+
+def test_a_case_opened_by_a_signal_names_it_in_the_users_language(client, owner, warned):
+    from clm.automation import work
+
+    signal = Signal.objects.get(account=warned, kind="churn_risk_high")
+    case, _ = work.open_case(owner, account=warned, type="risk", reason="流失风险", owner=owner, signal=signal)
+    html = page(client, owner, "web:case", case.pk)
+    assert "流失风险高" in html and ENGLISH_TITLES[0] not in html
