@@ -371,6 +371,9 @@ def reference_values(frame: pd.DataFrame, numeric, categorical) -> dict:
     return reference
 
 
+MIN_OBSERVED = 30  # training rows a numeric feature needs a value in to be learnt from
+
+
 def train_churn_model(
     frame: pd.DataFrame,
     *,
@@ -436,6 +439,11 @@ def train_churn_model(
             raise NotEnoughHistory(
                 f"the validation period (as-of {split.validation_start.date()} on) needs both churned and retained accounts"
             )
+        # a number barely observed before the validation period (a trend that needs a year of
+        # surveys, on a short history) teaches nothing, and gradient boosting cannot bin a column
+        # with fewer than two distinct values in a cross-validation fold
+        seen = frame.loc[split.train, numeric]
+        numeric = [f for f in numeric if seen[f].count() >= MIN_OBSERVED and seen[f].nunique() >= 2]
         features = numeric + categorical
         X_train, X_valid = frame.loc[split.train, features], frame.loc[split.validation, features]
         groups = frame.loc[split.train, account].to_numpy()

@@ -220,6 +220,30 @@ def warning_levels(
     return level.where(~((confirmed_count > 0) & strong), 3).astype(int)
 
 
+def warning_evidence(
+    level: pd.Series, firing: pd.DataFrame, held: pd.DataFrame, churn_risk: pd.Series, threshold: float | None
+) -> pd.Series:
+    """Per account with a warning (level ≥ 1), what the level rests on, JSON-ready: ``firing``
+    (the kinds of the signals firing), ``confirmed`` (the risk signals among them that held for
+    their confirm_days), ``churn_risk`` and ``threshold`` (the model's risk and its flag
+    threshold; None without a model). ``held``: :func:`confirmed`'s output."""
+    warned = level.index[(level > 0).to_numpy()]
+    fired = firing.groupby("account")["kind"].agg(list) if len(firing) else pd.Series(dtype=object)
+    sure = held.groupby("account")["kind"].agg(list) if len(held) else pd.Series(dtype=object)
+    records = []
+    for account in warned:
+        risk = churn_risk.get(account)
+        records.append(
+            {
+                "firing": list(fired.get(account, [])),
+                "confirmed": list(sure.get(account, [])),
+                "churn_risk": None if risk is None or pd.isna(risk) else round(float(risk), 4),
+                "threshold": None if threshold is None else round(float(threshold), 4),
+            }
+        )
+    return pd.Series(records, index=warned, dtype=object)
+
+
 class Reconciliation(NamedTuple):
     open: pd.DataFrame  # firing today and not open yet: open these
     keep: pd.DataFrame  # open and still firing: keep open (today's values in the firing columns)

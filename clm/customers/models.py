@@ -5,6 +5,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from clm.core.models import Imported, Timestamped
 
@@ -24,6 +25,15 @@ class HealthBand(models.TextChoices):
     GREEN = "green", _("Healthy")
     YELLOW = "yellow", _("Watch")
     RED = "red", _("At risk")
+
+
+class WarningLevel(models.IntegerChoices):
+    """How strongly the early warning speaks about an account (clm.analytics.warning.LEVELS)."""
+
+    NONE = 0, pgettext_lazy("warning level", "No warning")
+    WATCH = 1, pgettext_lazy("warning level", "Watch")
+    AT_RISK = 2, pgettext_lazy("warning level", "At risk")
+    HIGH = 3, pgettext_lazy("warning level", "High risk")
 
 
 class DevelopmentStage(models.TextChoices):
@@ -102,6 +112,9 @@ class Account(Imported, Timestamped):
     lifecycle_stage_since = models.DateField(null=True, blank=True)
     health_score = models.PositiveSmallIntegerField(null=True, blank=True)
     health_band = models.CharField(max_length=10, choices=HealthBand.choices, blank=True)
+    warning_level = models.PositiveSmallIntegerField(
+        _("warning level"), choices=WarningLevel.choices, default=WarningLevel.NONE
+    )
 
     # The name in full pinyin and in initials ("huaweijishu hwjs"), so "huawei" and "hw" find 华为;
     # NULL until computed (see clm.customers.services.fill_search_keys).
@@ -119,6 +132,7 @@ class Account(Imported, Timestamped):
             models.Index(fields=["name"], name="account_name"),
             models.Index(fields=["lifecycle_stage"], name="account_stage"),
             models.Index(fields=["health_band"], name="account_band"),
+            models.Index(fields=["warning_level"], name="account_warning"),
             *(
                 models.Index(fields=[f], condition=models.Q(**{f"{f}__isnull": False}), name=f"account_{f}")
                 for f in ("parent", "referred_by_account", "referred_by_contact")

@@ -8,11 +8,12 @@ from typing import Annotated, Any, Literal
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
+from clm.analytics import warning
 from clm.core import services as core_services
 from clm.core.access import visible_accounts
 from clm.core.crud import ApiError, Id, Text, one_or_404, require
-from clm.customers.models import Account
-from clm.lifecycle import services
+from clm.customers.models import Account, WarningLevel
+from clm.lifecycle import services, words
 from clm.lifecycle.metrics import METRICS, FutureDate
 from clm.lifecycle.models import HealthModel, RuleSet, Run, Signal
 
@@ -44,8 +45,9 @@ class HealthOut(Schema):
 class SignalOut(Schema):
     id: int
     account: int
-    kind: str
-    title: str
+    kind: str = Field(description="the stable key of the signal's kind (login_drop, churn_risk_high, …)")
+    title: str = Field(description="the signal's name in the requester's language")
+    explanation: str = Field(description="what the signal means, in the requester's language")
     description: str
     values: dict[str, Any] = Field(description="what it saw when it opened")
     last_values: dict[str, Any] = Field(description="what it saw on the latest run")
@@ -53,6 +55,18 @@ class SignalOut(Schema):
     last_seen_on: dt.date
     closed_on: dt.date | None
     close_reason: str
+
+
+class WarningOut(Schema):
+    account: int
+    level: int = Field(description="0 none, 1 watch, 2 at risk, 3 high risk")
+    level_key: str = Field(description="none, watch, at_risk or high")
+    label: str = Field(description="the level's name in the requester's language")
+    summary: str = Field(description="what the level says, in the requester's language")
+    as_of: dt.date | None = Field(description="the run that gave the level (none without a warning)")
+    evidence: dict[str, Any] = Field(
+        description="firing and confirmed (signal kinds), churn_risk and threshold (none without a model)"
+    )
 
 
 class TransitionOut(Schema):
@@ -165,12 +179,29 @@ def account_signals(request, account_id: int, status: Literal["open", "closed", 
     return [_signal(s) for s in signals.order_by("-opened_on", "id")[:500]]
 
 
+@router.get("/accounts/{account_id}/warning", operation_id="get_account_warning", response=WarningOut, summary="The account's warning level and why")
+def account_warning(request, account_id: int):
+    account = visible_account(request.user, account_id)
+    warned = services.latest_warning(account)
+    level = warned.level if warned else 0
+    return {
+        "account": account.pk,
+        "level": level,
+        "level_key": warning.LEVELS[level],
+        "label": str(WarningLevel(level).label),
+        "summary": words.warning_summary(level),
+        "as_of": warned.as_of if warned else None,
+        "evidence": warned.evidence if warned else {},
+    }
+
+
 def _signal(signal: Signal) -> dict:
     return {
         "id": signal.pk,
         "account": signal.account_id,
         "kind": signal.kind,
-        "title": signal.title,
+        "title": words.signal_title(signal.kind, signal.title),
+        "explanation": words.signal_explanation(signal.kind, signal.title),
         "description": signal.description,
         "values": signal.values,
         "last_values": signal.last_values,

@@ -54,12 +54,19 @@ class Backtest:
     model_threshold: float | None = None  # the flag threshold chosen when the model was trained
     curve: list[CurvePoint] = field(default_factory=list)  # flagging on the model's risk alone
     by_level: dict[str, FlagPrecision] = field(default_factory=dict)  # point in time, per warning level
+    # the early warning on the dates the flag threshold was chosen on, and on the later ones
+    in_sample: dict | None = None
+    out_of_time: dict | None = None
+    split: dt.date | None = None  # the last as-of date of the model's training history
 
     def to_dict(self) -> dict:
         out = asdict(self)
         for key in ("start", "end", "observed_until"):
             out[key] = out[key].isoformat()
         out["early_warning"]["point_in_time"] = out["point_in_time"]
+        out["early_warning"]["in_sample"] = out.pop("in_sample")
+        out["early_warning"]["out_of_time"] = out.pop("out_of_time")
+        out["early_warning"]["split"] = out.pop("split")
         return out
 
 
@@ -167,7 +174,8 @@ def run(
         )
 
     next_churn = in_scope
-    all_flags = pd.concat(flagged_days, ignore_index=True)
+    every_flag = pd.concat(flagged_days, ignore_index=True)
+    all_flags = every_flag
     all_flags = all_flags[~all_flags["account"].isin(out_of_scope)]
     point_in_time = flag_precision(
         all_flags, next_churn, horizon_days=horizon_days, observed_until=observed_until
@@ -189,6 +197,14 @@ def run(
                 horizon_days=horizon_days,
                 observed_until=observed_until,
             )
+    split = _training_end(model_row)
+    judge = {"min_lead_days": min_lead_days, "horizon_days": horizon_days, "observed_until": observed_until}
+    parts = {"in_sample": None, "out_of_time": None}
+    if split is not None:
+        parts = {
+            "in_sample": _period(every_flag, churns, start, min(end, split), **judge),
+            "out_of_time": _period(every_flag, churns, max(start, split + dt.timedelta(days=1)), end, **judge),
+        }
     levels = pd.concat(level_days, ignore_index=True)
     levels = levels[~levels["account"].isin(out_of_scope)]
     for level in (2, 3):
@@ -211,12 +227,61 @@ def run(
         model_note=note,
         flags_per_step=per_step,
         health=calibration.report(
-            pd.concat(health_rows, ignore_index=True), churns, horizon_days=horizon_days, observed_until=observed_until
+            pd.concat(health_rows, ignore_index=True),
+            churns,
+            horizon_days=horizon_days,
+            observed_until=observed_until,
         ).to_dict(),
         model_threshold=threshold,
         curve=curve,
         by_level=by_level,
+        in_sample=parts["in_sample"],
+        out_of_time=parts["out_of_time"],
+        split=split,
     )
+
+
+def _training_end(model_row) -> dt.date | None:
+    """The last as-of date of the active model's training history: its flag threshold was chosen
+    on the dates up to it; later dates are held out (out of time)."""
+    window = (model_row.metadata or {}).get("window") if model_row is not None else None
+    return dt.date.fromisoformat(window[1]) if window else None
+
+
+def _period(
+    flags: pd.DataFrame, churns: pd.DataFrame, start, end, *, min_lead_days, horizon_days, observed_until
+):
+    """The early warning judged on the replayed dates in [start, end] alone: each account's first
+    flag within them, the churners a flag then could have caught, the flags' precision per account
+    and point in time. None when no replayed date falls within."""
+    if start > end:
+        return None
+    stamps = pd.to_datetime(flags["date"])
+    within = flags[(stamps >= pd.Timestamp(start)) & (stamps <= pd.Timestamp(end))]
+    in_scope, out_of_scope = churn_scope(
+        churns.set_index("account")["date"],
+        start,
+        end,
+        min_lead_days=min_lead_days,
+        observed_until=observed_until,
+    )
+    within = within[~within["account"].isin(out_of_scope)]
+    first = within.groupby("account")["date"].min()
+    lead = lead_time_metrics(
+        first, in_scope, min_lead_days=min_lead_days, horizon_days=horizon_days, observed_until=observed_until
+    )
+    now = flag_precision(within, in_scope, horizon_days=horizon_days, observed_until=observed_until)
+    return {
+        "from": start.isoformat(),
+        "to": end.isoformat(),
+        "churners": lead.churners,
+        "churners_flagged_in_time": lead.churners_flagged_in_time,
+        "recall_in_time": lead.recall_in_time,
+        "flagged": lead.flagged,
+        "flags_judged": lead.flags_judged,
+        "precision": lead.precision,
+        "point_in_time": {"judged": now.judged, "precision": now.precision},
+    }
 
 
 def _carry(open_since: pd.DataFrame, firing: pd.DataFrame, stamp: pd.Timestamp) -> pd.DataFrame:

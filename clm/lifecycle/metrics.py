@@ -113,7 +113,9 @@ METRICS: dict[str, Metric] = {
     "renewal_intent": _n(
         "stated renewal intent from the renewal deal's stage: −1 leaving, 0 undecided, 1 renewing"
     ),
-    "overdue_days_max": _n("days the oldest unpaid invoice is past due (0 when none)"),
+    "overdue_days_max": _n(
+        "days the oldest unpaid invoice is past due (0 when none; missing when no invoice has come due)"
+    ),
     "days_since_last_purchase": _n("days since the last order or contract purchase"),
     "orders_365d": _n("orders in the last 365 days"),
     "revenue_365d": _n("order revenue in the last 365 days"),
@@ -396,14 +398,16 @@ def _dates(day_numbers: pd.Series) -> pd.Series:
 
 
 def _payments(w: Window) -> pd.DataFrame:
+    """The oldest invoice unpaid on the date, and how many invoices had come due by then (an
+    account with none has no payment record to judge: its overdue days are missing, not 0)."""
+    unpaid = Q(paid_on__isnull=True) | Q(paid_on__gt=w.as_of)
     rows = (
         Payment.objects.filter(due_on__lt=w.as_of)
         .exclude(status=Payment.Status.VOID)
-        .filter(Q(paid_on__isnull=True) | Q(paid_on__gt=w.as_of))
         .values("account_id")
-        .annotate(oldest_unpaid=Min("due_on"))
+        .annotate(oldest_unpaid=Min("due_on", filter=unpaid), invoices_due=Count("id"))
     )
-    return _grouped(rows, ["oldest_unpaid"])
+    return _grouped(rows, ["oldest_unpaid", "invoices_due"])
 
 
 def _tickets(w: Window) -> pd.DataFrame:
@@ -539,7 +543,7 @@ def _finish(frame: pd.DataFrame, w: Window) -> None:
     )
     frame["days_since_customer_reply"] = reply
     overdue = since("oldest_unpaid")
-    frame["overdue_days_max"] = overdue.fillna(0.0)
+    frame["overdue_days_max"] = overdue.fillna(0.0).where(_numbers(frame, "invoices_due") > 0)
     first = pd.concat([since("first_contract"), since("first_order")], axis=1).max(axis=1, skipna=True)
     frame["tenure_days"] = first
     frame["customer_ever"] = first.notna().astype(float)

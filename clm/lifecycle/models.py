@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from clm.analytics import calendar, health, stages, warning
 from clm.analytics.conditions import RuleError
-from clm.customers.models import Account, LifecycleStage
+from clm.customers.models import Account, LifecycleStage, WarningLevel
 
 
 class HealthModel(models.Model):
@@ -193,6 +193,24 @@ class Signal(models.Model):
     @property
     def is_open(self) -> bool:
         return self.closed_on is None
+
+
+class AccountWarning(models.Model):
+    """An account's warning level on a run's date (1 watch, 2 at risk, 3 high risk) with what it
+    rests on: the signals firing, the risk signals confirmed, the churn risk and its threshold.
+    Only accounts with a warning have a row; the account's current level is on the account."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="warnings")
+    as_of = models.DateField()
+    level = models.PositiveSmallIntegerField(choices=WarningLevel.choices)
+    evidence = models.JSONField(default=dict, help_text="firing, confirmed, churn_risk, threshold")
+
+    class Meta:
+        verbose_name = _("warning level")
+        verbose_name_plural = _("warning levels")
+        constraints = [models.UniqueConstraint(fields=["account", "as_of"], name="warning_once_a_day")]
+        indexes = [models.Index(fields=["as_of"])]
+        ordering = ["account", "as_of"]
 
 
 class ChurnModel(models.Model):

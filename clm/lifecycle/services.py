@@ -23,6 +23,7 @@ from clm.core import audit, events
 from clm.customers.models import Account
 from clm.lifecycle import metrics as metric_source
 from clm.lifecycle.models import (
+    AccountWarning,
     ChurnModel,
     ChurnPrediction,
     HealthModel,
@@ -89,6 +90,7 @@ class Assessment:
     firing: pd.DataFrame  # SignalSet.evaluate's output
     stages: pd.DataFrame | None  # StageRules.evaluate's output (None when not asked for)
     risk: pd.DataFrame | None  # probability, factors (None without an active churn model)
+    warnings: pd.Series | None = None  # per account warned (level ≥ 1), what the level rests on
 
 
 def assess(
@@ -137,19 +139,22 @@ def assess(
     frame["signals_firing"] = warning.firing_counts(firing, frame.index).astype(float)
     if open_since is None:
         open_since = signals_open_before(as_of)
-    frame["signals_confirmed"] = warning.confirmed_counts(
-        firing, open_since, as_of, signals, frame.index
-    ).astype(float)
-    frame["warning_level"] = warning.warning_levels(
+    held = warning.confirmed(firing, open_since, as_of, signals)
+    frame["signals_confirmed"] = (
+        held.groupby("account").size().reindex(frame.index, fill_value=0).astype(float)
+    )
+    levels = warning.warning_levels(
         frame["signals_firing"], frame["signals_confirmed"], frame["churn_risk_over_threshold"]
-    ).astype(float)
+    )
+    frame["warning_level"] = levels.astype(float)
+    evidence = warning.warning_evidence(levels, firing, held, frame["churn_risk"], threshold)
     result_stages = None
     if with_stages:
         step("stages")
         if previous is None:
             previous = stage_before(as_of)
         result_stages = rules.evaluate(frame, previous, as_of)
-    return Assessment(as_of, frame, scored, explanations, firing, result_stages, risk)
+    return Assessment(as_of, frame, scored, explanations, firing, result_stages, risk, evidence)
 
 
 def customers(frame: pd.DataFrame) -> pd.Series:
@@ -223,7 +228,8 @@ def run(
         result = assess(as_of, progress=progress, config=config)
         step = progress or (lambda name: None)
         step("value")
-        values = value_services.recompute(as_of) if value else None  # CLV, value tiers, recommendations
+        churned = result.stages.index[result.stages["stage"] == "churned"]  # no future value, no tier
+        values = value_services.recompute(as_of, churned=churned) if value else None
         step("save")
         summary = {**save(result), "value": values}
     except Exception as error:
@@ -326,6 +332,7 @@ def save(result: Assessment) -> dict:
     transitions = _save_transitions(result, announce=current)
     signals = _save_signals(result)
     predictions = _save_predictions(result)
+    warnings = _save_warnings(result)
     if current:
         _update_accounts(result)
         events.emit_many(
@@ -351,6 +358,7 @@ def save(result: Assessment) -> dict:
         "transitions": transitions,
         "signals": signals,
         "predictions": predictions,
+        "warnings": warnings,
     }
 
 
@@ -488,13 +496,30 @@ def _save_predictions(result: Assessment) -> int:
     return int(len(result.risk))
 
 
+def _save_warnings(result: Assessment) -> dict:
+    """The warning level of each account warned on the date, with its evidence; the counts per level."""
+    AccountWarning.objects.filter(as_of=result.as_of).delete()
+    evidence = result.warnings if result.warnings is not None else pd.Series(dtype=object)
+    levels = result.metrics["warning_level"].reindex(evidence.index)
+    AccountWarning.objects.bulk_create(
+        [
+            AccountWarning(account_id=a, as_of=result.as_of, level=int(level), evidence=why)
+            for a, level, why in zip(evidence.index, levels, evidence, strict=True)
+        ],
+        batch_size=BATCH,
+    )
+    return {warning.LEVELS[int(k)]: int(v) for k, v in levels.value_counts().sort_index().items()}
+
+
 def _update_accounts(result: Assessment) -> None:
     """The account's current stage and health are the latest run's, set in one statement from the
     stored scores and transitions; a replay of an older date does not overwrite them."""
     score = HealthScore.objects.filter(account=OuterRef("pk"), as_of=result.as_of)
     stage = StageTransition.objects.filter(account=OuterRef("pk")).order_by("-date")
+    warned = AccountWarning.objects.filter(account=OuterRef("pk"), as_of=result.as_of)
     Account.objects.update(
         health_score=Subquery(score.values("score_int")[:1]),
+        warning_level=Coalesce(Subquery(warned.values("level")[:1]), Value(0)),
         health_band=Coalesce(Subquery(score.values("band")[:1]), Value("")),
         lifecycle_stage=Coalesce(Subquery(stage.values("to_stage")[:1]), F("lifecycle_stage")),
         lifecycle_stage_since=Coalesce(Subquery(stage.values("date")[:1]), F("lifecycle_stage_since")),
@@ -550,6 +575,11 @@ def open_signals(account: Account) -> list[Signal]:
 def stage_history(account: Account) -> list[StageTransition]:
     """The account's stage changes, oldest first, each with its rule and the values it read."""
     return list(account.stage_transitions.order_by("date"))
+
+
+def latest_warning(account: Account) -> AccountWarning | None:
+    """The account's current warning with its evidence (None when the latest run gave it none)."""
+    return account.warnings.order_by("-as_of").first() if account.warning_level else None
 
 
 def latest_prediction(account: Account) -> ChurnPrediction | None:

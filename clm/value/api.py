@@ -161,7 +161,7 @@ def list_clv(
     require(request.user, "view", CLVEstimate)
     visible = visible_records(CLVEstimate, request.user)
     day = filters.as_of or _latest_day(CLVEstimate.objects.all())
-    rows = visible.filter(as_of=day).select_related("account")
+    rows = visible.filter(as_of=day).exclude(inputs__has_key="churned").select_related("account")  # no future
     if filters.method:
         rows = rows.filter(method=filters.method)
     if filters.min_value is not None:

@@ -33,6 +33,7 @@ EXPORT_CHUNK = 2000
 SORTS = {
     "name": ("search_key", "name"),
     "health": (F("health_score").asc(nulls_last=True),),
+    "warning": ("warning_level",),
     "stage": ("lifecycle_stage",),
     "since": (F("lifecycle_stage_since").asc(nulls_last=True),),
     "arr": (F("arr").asc(nulls_last=True),),
@@ -55,6 +56,7 @@ class Criteria:
     q: str = ""
     stages: tuple[str, ...] = ()
     bands: tuple[str, ...] = ()
+    warnings: tuple[int, ...] = ()  # warning levels (clm.customers.models.WarningLevel)
     owner: int | None = None
     csm: int | None = None
     industry: str = ""
@@ -92,6 +94,8 @@ def filtered(user, criteria: Criteria, today: dt.date | None = None):
         accounts = accounts.filter(lifecycle_stage__in=criteria.stages)
     if criteria.bands:
         accounts = accounts.filter(health_band__in=criteria.bands)
+    if criteria.warnings:
+        accounts = accounts.filter(warning_level__in=criteria.warnings)
     if criteria.owner:
         accounts = accounts.filter(sales_owner_id=criteria.owner)
     if criteria.csm:
@@ -141,7 +145,7 @@ def page(user, criteria: Criteria, number: int | str = 1):
     accounts = ordered(filtered(user, criteria), criteria).select_related("sales_owner", "csm")
     paginator = Paginator(accounts.only(
         "name", "domain", "industry", "region", "lifecycle_stage", "lifecycle_stage_since", "health_score",
-        "health_band", "sales_owner__username", "sales_owner__first_name", "sales_owner__last_name",
+        "health_band", "warning_level", "sales_owner__username", "sales_owner__first_name", "sales_owner__last_name",
         "csm__username", "csm__first_name", "csm__last_name",
     ), PAGE_SIZE)
     current = paginator.get_page(number)
@@ -184,6 +188,7 @@ def export_csv(user, criteria: Criteria) -> Iterator[bytes]:
             writer.writerow([
                 _("Name"), _("Domain"), _("Industry"), _("Region"), _("Stage"), _("In stage since"), _("Health"),
                 _("Health band"), _("ARR"), _("Next renewal"), _("Owner"), _("CSM"),
+                _("Early warning"),
             ])
             yield "\ufeff".encode() + flush()
             batch = []
@@ -207,5 +212,5 @@ def _export_rows(writer, batch: list[Account]) -> None:
             a.name, a.domain, a.industry, a.region, a.get_lifecycle_stage_display() if a.lifecycle_stage else "",
             a.lifecycle_stage_since, a.health_score, BAND_LABELS.get(a.health_band, ""), a.arr_value,
             a.next_renewal_on, "" if a.sales_owner is None else person(a.sales_owner),
-            "" if a.csm is None else person(a.csm),
+            "" if a.csm is None else person(a.csm), a.get_warning_level_display(),
         ))

@@ -9,12 +9,13 @@ from __future__ import annotations
 import math
 
 from django.utils.text import capfirst
-from django.utils.translation import get_language, gettext_lazy, gettext_noop
+from django.utils.translation import get_language, gettext_lazy, pgettext
 from django.utils.translation import gettext as _
 
 from clm.analytics.clv.formulas import retention_clv_paid_in_advance
 from clm.analytics.rfm import SEGMENT_LABELS
 from clm.analytics.tiers import DEFAULT_TIERS
+from clm.lifecycle.words import signal_explanation, signal_title, warning_summary
 from clm.web.labels import BAND_LABELS
 from clm.web.playbooks import FIELDS
 
@@ -99,25 +100,20 @@ STAGE_RULES = {
     "active_customer": gettext_lazy("Active customer"),
 }
 
-# The default signals' titles (clm.analytics.warning), so that a stored title reads translated.
-SIGNAL_TITLES = (
-    gettext_noop("Logins fell by half against the account's own baseline"),
-    gettext_noop("Time in core features is falling"),
-    gettext_noop("A key contact or champion left"),
-    gettext_noop("Tickets or complaints are rising"),
-    gettext_noop("A payment is overdue"),
-    gettext_noop("No reply from the customer with a renewal coming up"),
-    gettext_noop("Health score is red"),
-    gettext_noop(
-        "Usage is declining: logins and core-feature time both down on the account's own baseline"
-    ),
-)
-
+# Metrics only signals read (the churn risk relative to its flag threshold, the warning's inputs).
+SIGNAL_FIELDS = {
+    "churn_risk": gettext_lazy("churn risk"),
+    "churn_risk_over_threshold": gettext_lazy("churn risk as a multiple of the flag threshold"),
+    "signals_firing": gettext_lazy("early-warning signals firing"),
+    "warning_level": gettext_lazy("warning level"),
+}
 
 def field(key: str) -> str:
     """A metric's name in words."""
     if key in MORE_FIELDS:
         return str(MORE_FIELDS[key])
+    if key in SIGNAL_FIELDS:
+        return str(SIGNAL_FIELDS[key])
     if key in FIELDS:
         return str(FIELDS[key])
     return _("a metric")
@@ -148,6 +144,10 @@ def value_words(key: str, value) -> str:
         return f"{float(value):+.1f}"
     if key in MONEY:
         return f"¥{float(value):,.0f}"
+    if key == "churn_risk":
+        return f"{float(value) * 100:.1f}%"
+    if key == "churn_risk_over_threshold":
+        return f"{float(value):.2f}×"
     if key == "renewal_intent" and float(value) in RENEWAL_INTENT:
         return str(RENEWAL_INTENT[float(value)])
     return _figure(value)
@@ -208,12 +208,40 @@ def stage_reason(rule: str) -> str:
     return str(label) if label else _("Rule “%(name)s”") % {"name": rule}
 
 
-def signal_title(title: str) -> str:
-    return _(title) if title else ""
-
-
 def signal_sentences(values: dict) -> list[str]:
     return [metric_sentence(k, v) for k, v in (values or {}).items()]
+
+
+def signal_words(signal) -> dict:
+    """A stored signal (clm.lifecycle.models.Signal) in words: title, explanation, and what it saw."""
+    return {
+        "title": signal_title(signal.kind, signal.title),
+        "explanation": signal_explanation(signal.kind, signal.title),
+        "sentences": signal_sentences(signal.last_values or signal.values),
+    }
+
+
+def _titles(kinds) -> str:
+    return pgettext("list separator", ", ").join(signal_title(k) for k in kinds)
+
+
+def warning_reasons(level: int, evidence: dict) -> dict:
+    """Why an account has its warning level (clm.lifecycle.models.AccountWarning), in sentences."""
+    evidence = evidence or {}
+    confirmed = list(evidence.get("confirmed") or [])
+    others = [k for k in evidence.get("firing") or [] if k not in confirmed]
+    lines = []
+    if confirmed:
+        lines.append(_("Confirmed: %(signals)s") % {"signals": _titles(confirmed)})
+    if others:
+        lines.append(_("Also firing: %(signals)s") % {"signals": _titles(others)})
+    risk, threshold = evidence.get("churn_risk"), evidence.get("threshold")
+    if risk is not None and threshold:
+        lines.append(
+            _("Churn risk %(risk)s against a flag threshold of %(threshold)s (%(ratio)s× the threshold)")
+            % {"risk": f"{risk * 100:.1f}%", "threshold": f"{threshold * 100:.1f}%", "ratio": f"{risk / threshold:.1f}"}
+        )
+    return {"summary": warning_summary(level), "lines": lines}
 
 
 def _chinese() -> bool:

@@ -11,7 +11,7 @@ from django.utils.translation import pgettext_lazy
 
 from clm.automation import work
 from clm.core.models import Role, User
-from clm.customers.models import Account, Contact, Interaction, LifecycleStage, Tag
+from clm.customers.models import Account, Contact, Interaction, LifecycleStage, Tag, WarningLevel
 from clm.reports.catalogue import CATALOGUE
 from clm.reports.kpis.base import Segment
 from clm.reports.services import default_period, parse_period
@@ -50,6 +50,9 @@ class AccountFilterForm(forms.Form):
     q = forms.CharField(label=_("Search"), required=False, max_length=200)
     stage = forms.MultipleChoiceField(label=_("Stage"), required=False, choices=LifecycleStage.choices)
     band = forms.MultipleChoiceField(label=_("Health"), required=False, choices=list(BAND_LABELS.items()))
+    warning = forms.TypedMultipleChoiceField(
+        label=_("Early warning"), required=False, coerce=int, choices=WarningLevel.choices[1:]
+    )
     owner = forms.TypedChoiceField(label=_("Owner"), required=False, coerce=int, empty_value=None)
     csm = forms.TypedChoiceField(label=_("CSM"), required=False, coerce=int, empty_value=None)
     industry = forms.ChoiceField(label=_("Industry"), required=False)
@@ -85,6 +88,7 @@ class AccountFilterForm(forms.Form):
             q=data.get("q", ""),
             stages=tuple(data.get("stage") or ()),
             bands=tuple(data.get("band") or ()),
+            warnings=tuple(data.get("warning") or ()),
             owner=data.get("owner"),
             csm=data.get("csm"),
             industry=data.get("industry", ""),

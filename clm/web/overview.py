@@ -203,6 +203,7 @@ class HealthPanel:
     prediction: object
     factors: dict | None = None  # the prediction's factors in words, adding up from the baseline
     closed: bool = False  # a churned account: the latest score is its last, not a live one
+    warning: dict | None = None  # the current warning level in words, with why
 
 
 def health_panel(account: Account) -> HealthPanel:
@@ -215,8 +216,12 @@ def health_panel(account: Account) -> HealthPanel:
     prediction = None if closed else lifecycle.latest_prediction(account)
     signals = [] if closed else lifecycle.open_signals(account)
     for s in signals:
-        s.title_words = explain.signal_title(s.title)
-        s.sentences = explain.signal_sentences(s.values)
+        s.words = explain.signal_words(s)
+    warned = None if closed else lifecycle.latest_warning(account)
+    warning = None
+    if warned is not None:
+        warning = {"level": warned.level, "label": warned.get_level_display(), "as_of": warned.as_of,
+                   **explain.warning_reasons(warned.level, warned.evidence)}  # fmt: skip
     stages = lifecycle.stage_history(account)[-STAGE_CHANGES_SHOWN:][::-1]
     for t in stages:
         t.reason = explain.stage_reason(t.rule)
@@ -229,4 +234,5 @@ def health_panel(account: Account) -> HealthPanel:
         prediction=prediction,
         factors=explain.churn_factors(prediction.factors, prediction.probability) if prediction else None,
         closed=closed,
+        warning=warning,
     )

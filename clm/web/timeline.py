@@ -1,5 +1,5 @@
 """The customer 360 read model: one account's whole history on one timeline — interactions,
-orders, contract changes, payments, tickets, survey responses and weekly usage — newest first,
+orders, contract changes, payments, tickets, survey responses, early-warning signals and weekly usage — newest first,
 paginated by an opaque cursor.
 
 Each source is read with its (account, date) index, at most one page deep, and the sources are
@@ -17,8 +17,10 @@ from django.db.models import Q
 from clm.automation.models import Case, Task
 from clm.commerce.models import Order, Payment, SubscriptionChange
 from clm.customers.models import Interaction
+from clm.lifecycle.models import Signal
 from clm.service.models import SurveyResponse, Ticket
 from clm.usage.models import UsageDaily
+from clm.web import explain
 from clm.web.templatetags.workspace import person
 
 MAX_LIMIT = 200
@@ -272,9 +274,26 @@ class Cases(Source):
         }, self.rank)
 
 
+class Signals(Source):
+    """Early-warning signals on the day they opened, named in the reader's language by their kind."""
+
+    kind, rank, model, time_field, is_date = "signal", 9, Signal, "opened_on", True
+
+    def item(self, row):
+        words = explain.signal_words(row)
+        return Item(self.kind, midnight(row.opened_on), row.pk, words["title"], {
+            "explanation": words["explanation"],
+            "sentences": explain.signal_sentences(row.values),
+            "closed_on": row.closed_on,
+        }, self.rank)
+
+
 SOURCES = {
     s.kind: s
-    for s in (Interactions(), Tickets(), Surveys(), Orders(), ContractChanges(), Payments(), WeeklyUsage(), Tasks(), Cases())
+    for s in (
+        Interactions(), Tickets(), Surveys(), Orders(), ContractChanges(), Payments(), WeeklyUsage(), Tasks(), Cases(),
+        Signals(),
+    )
 }
 
 

@@ -219,6 +219,7 @@ def timeline_kinds():
         "usage": _("Usage"),
         "task": _("Tasks"),
         "case": _("Cases"),
+        "signal": _("Early-warning signals"),
     }
     return [(k, labels.get(k, k)) for k in timelines.SOURCES]
 

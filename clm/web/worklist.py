@@ -17,6 +17,8 @@ from clm.automation.work import case_history
 from clm.core.access import visible_accounts, visible_records
 from clm.core.models import User
 from clm.customers.models import Account, Contact
+from clm.lifecycle.models import Signal
+from clm.web import explain
 from clm.web.templatetags.workspace import person
 
 UPCOMING_SHOWN = 20
@@ -80,11 +82,22 @@ def my_worklist(user, now: dt.datetime | None = None) -> Worklist:
     mine = visible_accounts(user).filter(Q(sales_owner=user) | Q(csm=user))
     stakes = ranking.accounts_at_stake(mine, limit=STAKES_SHOWN)
     names = Account.objects.in_bulk([s.account_id for s in stakes])
+    _with_open_signals(names.values())
     return Worklist(
         tasks=group_tasks(tasks, now),
         cases=open_cases(visible_records(Case, user).filter(owner=user)),
         stakes=[(names[s.account_id], s) for s in stakes],
     )
+
+
+def _with_open_signals(accounts) -> None:
+    """Each account's open early-warning signals, named in the reader's language (one query)."""
+    accounts = list(accounts)
+    titles = defaultdict(list)
+    for row in Signal.objects.filter(account__in=accounts, closed_on__isnull=True).order_by("-opened_on", "id"):
+        titles[row.account_id].append(explain.signal_title(row.kind, row.title))
+    for account in accounts:
+        account.signal_titles = titles[account.pk]
 
 
 @dataclass

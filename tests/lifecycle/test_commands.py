@@ -26,6 +26,7 @@ def test_clm_run_prints_a_summary(world):
     # data for a score (the components with data carry less than half the weight)
     assert "Daily run for 2024-06-30: 3 accounts, 1 scored" in out
     assert "Signals:" in out and "Churn risk: no active model (clm train)." in out
+    assert "Warning levels: watch 1" in out  # Acme on the first day: signals fire, none confirmed yet
     assert HealthScore.objects.filter(as_of=AS_OF).count() == 1 and Run.objects.get().status == "done"
 
 

@@ -225,3 +225,13 @@ def test_trailing_nps_and_its_trend_over_two_half_years(world):
     assert row["nps_365d"] == pytest.approx(0.0)
     assert row["nps_trend"] == pytest.approx(14 / 3 - 9)
     assert (row["nps_latest"], row["csat_365d"], row["csat_trend"]) == (9, 4, -2)
+
+
+def test_an_account_with_no_invoice_due_has_no_overdue_days_rather_than_zero(world):
+    frame = metrics.compute(AS_OF)
+    shop = world["shop"]
+    assert np.isnan(frame.loc[shop.pk, "overdue_days_max"])  # orders, but no invoice on record
+    assert frame.loc[world["acme"].pk, "overdue_days_max"] == 20
+    Payment.objects.create(account=shop, due_on=D(2024, 6, 1), paid_on=D(2024, 5, 30), amount=500)
+    Payment.objects.create(account=shop, due_on=D(2024, 7, 15), amount=700)  # not due yet on the date
+    assert metrics.compute(AS_OF).loc[shop.pk, "overdue_days_max"] == 0  # paid on time: a record, 0 days

@@ -211,3 +211,27 @@ def test_a_replay_of_an_older_date_announces_no_stage_change(world):
     finally:
         events.unlisten(listener)
     assert heard == []
+
+
+def test_commercial_health_without_any_invoice_is_left_out_not_a_perfect_score(world):
+    """Acme's commercial component with its payments: the oldest unpaid invoice 20 days past due
+    scores 60 + (20 − 15)/(30 − 15) × (30 − 60) = 50, and the renewal deal in "qualify" (intent 0)
+    scores 60: (50 + 60)/2 = 55. With no invoice on record (payments deleted) the overdue metric
+    is missing: the component reads the renewal intent alone (60), not a perfect 100 for
+    overdue. With no renewal deal either, it has no data: left out, coverage 1 − 5% = 0.95."""
+    from clm.commerce.models import Payment
+    from clm.sales.models import Opportunity
+
+    acme = world["acme"]
+
+    def commercial():
+        services.run(AS_OF)
+        score = HealthScore.objects.get(account=acme, as_of=AS_OF)
+        return next(c for c in score.components if c["key"] == "commercial")["score"], score.coverage
+
+    assert commercial() == (pytest.approx(55.0), pytest.approx(1.0))
+    Payment.objects.filter(account=acme).delete()
+    assert commercial() == (pytest.approx(60.0), pytest.approx(1.0))
+    Opportunity.objects.filter(account=acme).delete()
+    score, coverage = commercial()
+    assert score is None and coverage == pytest.approx(0.95)

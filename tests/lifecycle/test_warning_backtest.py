@@ -52,8 +52,14 @@ def test_train_chooses_a_threshold_and_the_backtest_reports_its_flags_and_curve(
         and curve[0]["recall_in_time"] >= curve[-1]["recall_in_time"]
     )
     assert set(report["by_level"]) == {"at_risk", "high"}
+    # the threshold judged on the dates it was chosen on and on the later, held-out dates
+    assert early["split"] == model.metadata["window"][1]
+    for part in ("in_sample", "out_of_time"):
+        assert {"recall_in_time", "precision", "point_in_time", "churners", "from", "to"} <= set(early[part])
+    assert early["in_sample"]["to"] == early["split"] < early["out_of_time"]["from"]
 
     text = io.StringIO()
     call_command(*args, stdout=text, stderr=io.StringIO())
     assert "Flagging on the churn model's risk alone, by threshold" in text.getvalue()
     assert "◀" in text.getvalue() and "churn_risk_high" in text.getvalue()
+    assert "out of time (" in text.getvalue()

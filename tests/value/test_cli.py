@@ -262,3 +262,28 @@ def test_a_bad_amount_names_its_row_and_why(tmp_path):
             "clv", "bgnbd", str(path), "--customer", "customer", "--date", "date", "--amount", "amount",
             "--calibration-end", "2024-02-01",
         )  # fmt: skip
+
+
+@pytest.mark.parametrize("argv", [["clv", "bgnbd", "--help"], ["clv", "sbg", "--help"], ["clv", "sbg", "--project", "2"]])
+def test_help_and_refused_arguments_import_neither_numpy_pandas_nor_scipy(tmp_path, argv):
+    """The arguments are read before the work is imported (commands/_clv_work.py): `clm clv bgnbd
+    --help` answers in the time Python starts, not the 0.65 s numpy, pandas and scipy take."""
+    import os
+
+    script = (
+        "import sys, json; from clm.cli import main\n"
+        "try:\n    main(sys.argv)\nexcept SystemExit:\n    pass\n"
+        "print(json.dumps(sorted(m for m in ('numpy', 'pandas', 'scipy', 'sklearn') if m in sys.modules)))"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    done = subprocess.run([sys.executable, "-c", script, *argv], capture_output=True, text=True, timeout=120,
+                          env={**env, "CLM_DATA_DIR": str(tmp_path)})  # fmt: skip
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == []
+    assert ("usage: clm clv" in done.stdout) if "--help" in argv else ("--alive" in done.stderr)
+
+
+def test_the_commands_choices_are_the_works():
+    from clm.analytics.clv.data import DAYS_PER_PERIOD
+    from clm.value.management.commands import _clv_work, clv
+
+    assert set(clv.PERIODS) == set(DAYS_PER_PERIOD) and set(clv.SEPARATORS) == set(_clv_work.SEPARATORS)

@@ -229,9 +229,9 @@ def test_the_export_has_stage_health_arr_and_renewal_in_the_users_language(clien
     renewal = (timezone.localdate() + dt.timedelta(days=45)).isoformat()
     header, row = export_lines(client, language="zh-hans")
     assert header == ["名称", "域名", "行业", "区域", "阶段", "进入阶段日期", "健康度", "健康等级", "年度经常性收入", "下次续约",
-                      "负责人", "客户成功经理"]
+                      "负责人", "客户成功经理", "预警"]
     assert row == ["华为技术有限公司", "huawei.example", "电子", "华南", "衰退期", "2026-09-01", "48", "高风险", str(arr),
-                   renewal, person(huawei.sales_owner), person(huawei.csm)]
+                   renewal, person(huawei.sales_owner), person(huawei.csm), "无预警"]
     header, row = export_lines(client, language="en")
     assert header[4:8] == ["Stage", "In stage since", "Health", "Health band"] and row[4] == "At risk" and row[7] == "At risk"
 

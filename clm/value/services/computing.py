@@ -46,10 +46,29 @@ def compute(known: Known) -> Outcome:
     buyers = history.index[~history.index.isin(list(subscribers))]
     repeat = _repeat_buyer_clv(known, history.loc[buyers], outcome)
     outcome.clv = pd.concat([f for f in (contractual, repeat) if len(f)]) if len(history) else pd.DataFrame()
+    outcome.clv = _without_future(outcome.clv, known.churned)
     outcome.since = _customer_since(known, history)
-    outcome.tiers = _tiers(known, history, outcome)
-    outcome.offers = _offers(known, outcome)
+    tiered = _tiers(known, history, outcome)
+    outcome.tiers = tiered[~tiered.index.isin(list(known.churned))] if len(tiered) else tiered
+    offers = _offers(known, outcome)
+    outcome.offers = offers[~offers["account_id"].isin(list(known.churned))] if len(offers) else offers
     return outcome
+
+
+def _without_future(clv: pd.DataFrame, churned: frozenset) -> pd.DataFrame:
+    """A churned account has no value still to come: its CLV is what it brought (the seeds'
+    historical CLV), its future value 0, and its inputs say so (value lists leave it out)."""
+    if clv.empty or not churned:
+        return clv
+    gone = clv.index.isin(list(churned))
+    if not gone.any():
+        return clv
+    clv = clv.copy()
+    clv.loc[gone, "future"] = 0.0
+    clv.loc[gone, "inputs"] = pd.Series(
+        [{**inputs, "churned": True} for inputs in clv.loc[gone, "inputs"]], index=clv.index[gone], dtype=object
+    )
+    return clv
 
 
 def _historical(known: Known) -> pd.DataFrame:

@@ -22,13 +22,15 @@ from .loading import Known
 log = logging.getLogger("clm.value")
 
 
-def recompute(as_of: dt.date) -> dict:
+def recompute(as_of: dt.date, *, churned=None) -> dict:
     """CLV, value tiers with RFM, recommendations and loyalty earnings of every account as of a
     date, written back in bulk; running it twice for one date leaves the same rows. Returns counts
-    (and any part that could not be computed, under "problems", with the reason)."""
+    (and any part that could not be computed, under "problems", with the reason). ``churned``:
+    the accounts churned on the date (the lifecycle run's stages; the stored stages otherwise),
+    which get no future value, no tier and no offer."""
     as_of = _as_date(as_of)
     began = time.perf_counter()
-    known = Known.load(as_of)
+    known = Known.load(as_of, churned)
     loaded = time.perf_counter()
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # non-finite results are handled
         outcome = compute(known)
@@ -46,6 +48,7 @@ def recompute(as_of: dt.date) -> dict:
         "as_of": as_of.isoformat(),
         "clv_estimates": written,
         "clv_by_method": {str(k): int(v) for k, v in sorted(methods.items())},
+        "churned_without_future": len(known.churned),
         "tier_assignments": assigned,
         "recommendations": recommended,
         "loyalty_entries": points,

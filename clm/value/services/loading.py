@@ -14,7 +14,7 @@ from django.db import models
 from clm.commerce.frames import change_frame, order_frame
 from clm.commerce.models import OrderLine
 from clm.core.frames import day_numbers, iso, read_frame
-from clm.customers.models import Account
+from clm.customers.models import Account, LifecycleStage
 
 
 def purchases(orders: pd.DataFrame) -> pd.DataFrame:
@@ -37,9 +37,14 @@ class Known:
     orders: pd.DataFrame  # ORDER_COLUMNS
     changes: pd.DataFrame  # CHANGE_COLUMNS
     lines: pd.DataFrame  # account_id, day, product_id
+    churned: frozenset = frozenset()  # accounts churned on as_of: no future value, no tier, no offer
 
     @classmethod
-    def load(cls, as_of: dt.date) -> Known:
+    def load(cls, as_of: dt.date, churned=None) -> Known:
+        """``churned``: the accounts churned on as_of (the lifecycle run's stages); the accounts
+        whose stored stage is churned when not given."""
+        if churned is None:
+            churned = Account.objects.filter(lifecycle_stage=LifecycleStage.CHURNED).values_list("id", flat=True)
         accounts = read_frame(
             Account.objects.order_by().values_list("id", "customer_since", "referred_by_account_id"),
             ["account_id", "customer_since", "referred_by"],
@@ -60,7 +65,9 @@ class Known:
             ["account_id", "day", "product_id"],
         )
         lines["day"] = day_numbers(lines["day"])
-        return cls(as_of, accounts, order_frame(as_of=as_of), change_frame(as_of=as_of), lines)
+        return cls(
+            as_of, accounts, order_frame(as_of=as_of), change_frame(as_of=as_of), lines, frozenset(map(int, churned))
+        )
 
     @property
     def as_of_day(self) -> int:

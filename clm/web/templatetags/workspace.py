@@ -5,6 +5,7 @@ from django import template
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 
+from clm.lifecycle import words
 from clm.web.labels import BAND_LABELS, ROLE_LABELS
 
 register = template.Library()
@@ -51,6 +52,12 @@ def person(user):
     if user is None:
         return "–"
     return display_name(user.get_username(), user.first_name, user.last_name)
+
+
+@register.filter
+def signal_title(signal):
+    """An early-warning signal's name in the user's language, by its kind."""
+    return words.signal_title(signal.kind, signal.title) if signal else ""
 
 
 @register.filter

@@ -87,8 +87,11 @@ def test_the_chinese_account_page_has_no_raw_key_and_no_english_sentence(page, l
     left = [s for s in english_sentences() if s in text]
     assert left == []
     for words in ("使用频率", "近30天活跃天数比自身基线下降 60%", "典型客户的流失风险为 8.0%", "17.0%", "+5.1",
-                  "成长客户", "有流失风险客户", "参考公式", "计算方法"):  # fmt: skip
+                  "成长客户", "有流失风险客户", "参考公式", "计算方法", "预警"):  # fmt: skip
         assert words in text, words
+    # the warning level the run stored, in words, with why (or that there is none)
+    level = page.get_by_test_id("warning").inner_text()
+    assert level in ("无预警", "关注", "有风险", "高风险"), level
     # the usage chart: weeks, whole numbers of users, axis titles inside the chart
     option = page.evaluate(
         "() => { const o = echarts.getInstanceByDom(document.getElementById('usage-chart')).getOption();"
@@ -101,6 +104,7 @@ def test_the_chinese_account_page_has_no_raw_key_and_no_english_sentence(page, l
     page.get_by_test_id("usage-chart").screenshot(path=str(artifacts / "account-words-zh-usage.png"))
     page.locator(".col-side section").nth(1).screenshot(path=str(artifacts / "account-words-zh-health.png"))
     page.get_by_test_id("clv-detail").screenshot(path=str(artifacts / "account-words-zh-clv.png"))
+    page.get_by_test_id("warning-level").screenshot(path=str(artifacts / "account-words-zh-warning.png"))
 
     page.get_by_test_id("language").select_option("en")
     expect(page.get_by_test_id("health-components")).to_contain_text("Usage frequency")

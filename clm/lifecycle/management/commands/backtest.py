@@ -106,6 +106,13 @@ def show(console, report) -> None:
         f"Point in time: of the accounts flagged on a replayed day, {pct(pit.precision)} churned within "
         f"{pit.horizon_days} days ({pit.followed_by_churn:,} of {pit.judged:,} judged account-days)."
     )
+    for name, part in (("in sample", report.in_sample), ("out of time", report.out_of_time)):
+        if part is not None:
+            console.print(
+                f"  {name} ({part['from']} – {part['to']}; the threshold was chosen on dates up to {report.split}): "
+                f"recall {pct(part['recall_in_time'])} of {part['churners']} churners, precision {pct(part['precision'])} "
+                f"of {part['flags_judged']} judged flags, point in time {pct(part['point_in_time']['precision'])}."
+            )
     if ew.lead_days:
         lead = ew.lead_days
         console.print(

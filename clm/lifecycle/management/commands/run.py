@@ -72,6 +72,10 @@ def show_summary(console, record) -> None:
             f"Signals: {sum(signals['opened'].values()):,} new ({opened}); {signals['closed']:,} closed; "
             f"{signals['open']:,} open."
         )
+    levels = s.get("warnings") or {}
+    console.print(
+        "Warning levels: " + (", ".join(f"{level} {count:,}" for level, count in levels.items()) or "no warning")
+    )
     console.print(
         f"Churn risk: {s['predictions']:,} accounts scored."
         if s["predictions"]
