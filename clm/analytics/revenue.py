@@ -224,6 +224,33 @@ def revenue_retention(snapshots: pd.DataFrame, *, window: int = 1, start=None, e
     return table
 
 
+# ---------------------------------------------------------------- renewals
+
+
+def contract_renewals(changes: pd.DataFrame, start, end, *, by: str = "account_id") -> pd.DataFrame:
+    """Renewal rate of the contracts that came up for renewal in [start, end] (both days
+    included), per value of the column ``by`` (an owner joined to the ledger, say):
+
+        renewal rate = renewed / (renewed + lost)
+
+    A contract counts as renewed once when the ledger has a ``renewal`` of it in the window, and
+    as lost when it has a ``churn`` (a contract renewed and later cancelled in the window counts
+    as lost). Input as ``mrr_movements_from_changes`` (CHANGE_COLUMNS) plus ``by``. Columns:
+    renewed, lost, renewal_rate (<NA> when no contract came up)."""
+    require_frame(changes, "changes", ("subscription_id", "effective_date", "kind", by))
+    day = pd.to_datetime(changes["effective_date"])
+    inside = changes[(day >= pd.Timestamp(start)) & (day <= pd.Timestamp(end))]
+    inside = inside[inside["kind"].isin(("renewal", "churn"))]
+    per_contract = inside.groupby([by, "subscription_id"])["kind"].agg(lambda k: "churn" if (k == "churn").any() else "renewal")
+    counts = per_contract.reset_index().groupby(by)["kind"].agg(
+        renewed=lambda k: int((k == "renewal").sum()), lost=lambda k: int((k == "churn").sum())
+    )
+    total = counts["renewed"] + counts["lost"]
+    counts["renewal_rate"] = pd.array(np.where(total > 0, counts["renewed"] / total.where(total > 0, 1), np.nan),
+                                      dtype="Float64")
+    return counts
+
+
 # ---------------------------------------------------------------- internals
 
 

@@ -1,7 +1,16 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from clm.web import channel_views, import_views, playbook_views, record_views, token_views, views, work_views
+from clm.web import (
+    channel_views,
+    import_views,
+    playbook_views,
+    record_views,
+    report_views,
+    token_views,
+    views,
+    work_views,
+)
 
 app_name = "web"
 
@@ -74,4 +83,8 @@ urlpatterns = auth + [
     path("preferences/tokens/", token_views.token_list, name="tokens"),
     path("preferences/tokens/<int:pk>/revoke/", token_views.token_revoke, name="token_revoke"),
     path("language/", views.set_language, name="set_language"),
+]
+urlpatterns += [
+    path("dashboard/<slug:page>/", report_views.report_page, name="report"),
+    path("dashboard/figures/<str:key>.<str:fmt>", report_views.report_export, name="report_export"),
 ]
