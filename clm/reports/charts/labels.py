@@ -58,8 +58,6 @@ VALUES = {
     "dimension": {"industry": _("Industry"), "region": _("Region"), "tier": _("Value tier")},
     "health": {"healthy": _("healthy (below 30%)"), "warning": _("warning (30–50%)"), "alarm": _("alarm (above 50%)")},
     "channel": {"all": _("All channels"), "unattributed": _("Unattributed")},
-    "quantile": {"p10": _("10% of churners"), "p25": _("25% of churners"), "p50": _("Median"),
-                 "p75": _("75% of churners"), "p90": _("90% of churners")},
     "signal": {"any": _("Any signal")},
 }
 NOT_SET = pgettext_lazy("segment", "not set")
@@ -79,6 +77,9 @@ def value(key: str, cell, signals: dict | None = None) -> object:
         return str(dict(LifecycleStage.choices).get(cell, cell)) if cell else gettext("new account")
     if key == "signal" and signals and cell in signals:
         return gettext(signals[cell])
+    if key == "quantile":
+        n = cell[1:]
+        return gettext("Median") if n == "50" else gettext("%(n)sth percentile") % {"n": n}
     if key in ("segment",) and cell == "":
         return str(NOT_SET)
     labels = VALUES.get(key)
