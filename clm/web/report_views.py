@@ -79,13 +79,12 @@ def shown(column: str, cell) -> str:
 def chart(key: str, figure: dict, drill: str, signals: dict) -> dict:
     """One figure as the page shows it: labels in the user's language, a table, links per part."""
     columns = figure["columns"]
-    link = {}
+    link = {part: f"{drill}&{urlencode({'figure': key, 'part': part})}" for part, ids in figure["groups"].items() if ids}
     table = []
     for row in figure["rows"]:
         part = row_part(key, columns, row)
         named = [labels.value(c, v, signals) for c, v in zip(columns, row, strict=False)]
-        href = f"{drill}&{urlencode({'figure': key, 'part': part})}" if figure["groups"].get(part) else ""
-        link[part] = href
+        href = link.get(part, "")
         table.append({"cells": [shown(c, v) for c, v in zip(columns, named, strict=False)], "link": href,
                       "accounts": len(figure["groups"].get(part, ()))})
     hidden = {"person_id"}

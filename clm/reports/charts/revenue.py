@@ -39,6 +39,7 @@ def waterfall(scope, period) -> dict:
     moves = scope.memo("movements", lambda: account_mrr_movements(scope.mrr))
     moves = moves[_in(moves["month"], shown)]
     groups = {f"{m}:{kind}": ids["account_id"] for (m, kind), ids in moves.groupby(["month", "movement"])}
+    groups.update({str(m): ids["account_id"] for m, ids in moves.groupby("month")})  # every account that moved
     return make(scope, period, columns, rows, groups=groups)
 
 
