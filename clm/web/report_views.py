@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
-from clm.core.models import Team
+from clm.core.models import Team, User
 from clm.core.money import money
 from clm.io import export
 from clm.reports.charts import labels, service
@@ -22,6 +22,7 @@ from clm.reports.charts.flows import link_key
 from clm.reports.charts.value import bin_key
 from clm.reports.kpis.base import Scope, Segment
 from clm.web.forms import DashboardFilterForm
+from clm.web.templatetags.workspace import display_name
 
 PAGE_TITLES = {
     "flows": _("Lifecycle flows"), "revenue": _("Revenue"), "cohorts": _("Cohorts"),
@@ -76,25 +77,62 @@ def shown(column: str, cell) -> str:
     return str(cell)
 
 
+def summary(key: str, figure: dict) -> list[str]:
+    """The figures beside a chart's table, in words (customer equity, the backtest's headline...)."""
+    extra, lines = figure, []
+    if key == "value.clv" and "equity" in extra:
+        lines.append(_("Customer equity (the sum of %(n)s customers' CLV, estimated on %(day)s): %(equity)s; median CLV %(median)s.")
+                     % {"n": extra["accounts"], "day": extra["estimated_on"], "equity": money(extra["equity"]),
+                        "median": money(extra["median"])})
+    if key == "quality.recall" and "backtest" in extra:
+        run, pit, any_signal = extra["backtest"], extra["point_in_time"], figure["rows"][0]
+        lines.append(_("Backtest of %(start)s – %(end)s, every %(step)s days, outcomes observed until %(until)s.")
+                     % {"start": run["start"], "end": run["end"], "step": run["step_days"], "until": run["observed_until"]})
+        lines.append(_("%(flagged)s of %(churners)s churners were flagged at least %(lead)s days ahead; %(right)s of the "
+                       "%(judged)s accounts flagged churned within %(horizon)s days.")
+                     % {"flagged": any_signal[2], "churners": any_signal[1], "lead": run["min_lead_days"],
+                        "right": any_signal[5], "judged": any_signal[4], "horizon": run["horizon_days"]})
+        if pit["precision"] is not None:
+            lines.append(_("On a given day, %(share)s of the accounts flagged churned within %(horizon)s days.")
+                         % {"share": shown("precision", pit["precision"]), "horizon": run["horizon_days"]})
+    if key == "quality.lead_time" and extra.get("mean") is not None:
+        lines.append(_("On average the first warning came %(days)s days before the churn.") % {"days": f"{extra['mean']:.0f}"})
+    if key == "quality.calibration" and figure["rows"]:
+        source = _("the latest backtest") if extra.get("source") == "backtest" else _("the model's validation when it was trained")
+        auc = "–" if extra.get("roc_auc") is None else f"{extra['roc_auc']:.3f}"
+        brier = "–" if extra.get("brier") is None else f"{extra['brier']:.4f}"
+        lines.append(_("From %(source)s: ROC AUC %(auc)s, Brier score %(brier)s.") % {"source": source, "auc": auc, "brier": brier})
+    return [str(line) for line in lines]
+
+
+def people_names(figure: dict) -> dict[int, str]:
+    ids = {row[1] for row in figure["rows"]}
+    users = User.objects.filter(pk__in=ids).values_list("pk", "username", "first_name", "last_name")
+    return {pk: display_name(username, first, last) for pk, username, first, last in users}
+
+
 def chart(key: str, figure: dict, drill: str, signals: dict) -> dict:
     """One figure as the page shows it: labels in the user's language, a table, links per part."""
     columns = figure["columns"]
     link = {part: f"{drill}&{urlencode({'figure': key, 'part': part})}" for part, ids in figure["groups"].items() if ids}
     table = []
-    for row in figure["rows"]:
+    names = [[labels.value(c, v, signals) for c, v in zip(columns, row, strict=False)] for row in figure["rows"]]
+    for row, named in zip(figure["rows"], names, strict=True):
         part = row_part(key, columns, row)
-        named = [labels.value(c, v, signals) for c, v in zip(columns, row, strict=False)]
         href = link.get(part, "")
         table.append({"cells": [shown(c, v) for c, v in zip(columns, named, strict=False)], "link": href,
                       "accounts": len(figure["groups"].get(part, ()))})
     hidden = {"person_id"}
+    if key == "team.people":
+        named_people = people_names(figure)
+        for row, shown_row, raw in zip(names, table, figure["rows"], strict=False):
+            row[2] = shown_row["cells"][2] = named_people.get(raw[1], raw[2])
     return {
-        "key": key, "title": str(labels.TITLES[key]), "no_data": figure["no_data"],
+        "key": key, "title": str(labels.TITLES[key]), "no_data": figure["no_data"], "summary": summary(key, figure),
         "headers": [labels.column(c) for c in columns if c not in hidden],
         "visible": [i for i, c in enumerate(columns) if c not in hidden], "table": table,
         "data": {"key": key, "columns": columns, "labels": [labels.column(c) for c in columns],
-                 "rows": figure["rows"], "names": [[labels.value(c, v, signals) for c, v in
-                                                   zip(columns, row, strict=False)] for row in figure["rows"]],
+                 "rows": figure["rows"], "names": names,
                  "links": link, "extra": {k: v for k, v in figure.items()
                                           if k not in ("rows", "groups", "columns")}},
     }

@@ -34,6 +34,17 @@
       })
     });
   }
+  function across(f, names, series, opts) {  // horizontal bars: long category names stay readable
+    opts = opts || {};
+    var fmt = opts.percent ? pct : compact;
+    return base({
+      legend: { top: 0 }, grid: { left: 20, right: 60, top: 40, bottom: 20, containLabel: true },
+      tooltip: { trigger: "axis", axisPointer: { type: "shadow" }, valueFormatter: fmt },
+      yAxis: { type: "category", data: names, inverse: true, axisLabel: { width: 260, overflow: "break" } },
+      xAxis: { type: "value", axisLabel: { formatter: fmt }, max: opts.percent ? 1 : null },
+      series: series.map(function (s) { return { name: label(f, s), type: "bar", data: values(f, s) }; })
+    });
+  }
   function heat(f) {
     var ages = f.columns.slice(2), data = [], max = 1;
     f.rows.forEach(function (r, y) { ages.forEach(function (_a, x) { var v = r[x + 2]; if (v != null) { data.push([x, y, v]); max = Math.max(max, v); } }); });
@@ -55,6 +66,7 @@
         nodes[a] = 1; nodes[b] = 1; links.push({ source: a, target: b, value: s[3], part: s[1] + ">" + s[2] });
       });
       return base({ tooltip: { trigger: "item" }, series: [{ type: "sankey", left: 20, right: 120, data: Object.keys(nodes).map(function (n) { return { name: n }; }),
+        label: { formatter: function (p) { return p.name.split(" · ")[0]; } },
         links: links, emphasis: { focus: "adjacency" }, lineStyle: { color: "gradient", curveness: 0.5 } }] });
     },
     "flows.stage_time": function (f) { return bars(f, "stage", ["median_days", "mean_days"]); },
@@ -77,9 +89,7 @@
     "revenue.retention": function (f) { return bars(f, "month", ["nrr", "grr"], { percent: true, type: "line", yAxis: { type: "value", scale: true, axisLabel: { formatter: pct } } }); },
     "revenue.cohort_retention": function (f) { return bars(f, "cohort", ["nrr", "grr"], { percent: true }); },
     "revenue.arr_segments": function (f) {
-      var o = bars(f, "segment", ["arr"], { rotate: 30 });
-      o.xAxis.data = f.names.map(function (n) { return n[0] + ": " + n[1]; });
-      return o;
+      return across(f, f.names.map(function (n) { return n[0] + ": " + n[1]; }), ["arr"]);
     },
     "cohorts.logo": heat, "cohorts.revenue": heat, "cohorts.repurchase": heat,
     "value.clv": function (f) {
@@ -98,14 +108,14 @@
     "value.economics": function (f) {
       var o = bars(f, "channel", ["cac_share_of_ltv"], { percent: true });
       o.series[0].markLine = { symbol: "none", data: [
-        { yAxis: f.extra.bands.warning, name: words.warning, lineStyle: { color: "#e69f00" }, label: { formatter: words.warning } },
-        { yAxis: f.extra.bands.alarm, name: words.alarm, lineStyle: { color: "#d55e00" }, label: { formatter: words.alarm } }] };
+        { yAxis: f.extra.bands.warning, name: words.warning, lineStyle: { color: "#e69f00" }, label: { formatter: words.warning, position: "insideStartTop" } },
+        { yAxis: f.extra.bands.alarm, name: words.alarm, lineStyle: { color: "#d55e00" }, label: { formatter: words.alarm, position: "insideStartTop" } }] };
       o.series.push({ name: label(f, "ltv_to_cac"), type: "line", yAxisIndex: 1, data: values(f, "ltv_to_cac") });
       o.yAxis = [{ type: "value", max: function (v) { return Math.max(v.max, 0.6); }, axisLabel: { formatter: pct } }, { type: "value", name: label(f, "ltv_to_cac") }];
       o.tooltip = { trigger: "axis" };
       return o;
     },
-    "quality.recall": function (f) { return bars(f, "signal", ["recall_in_time", "precision"], { percent: true, rotate: 20 }); },
+    "quality.recall": function (f) { return across(f, names(f, "signal"), ["recall_in_time", "precision"], { percent: true }); },
     "quality.lead_time": function (f) { var o = bars(f, "quantile", ["days"]); o.tooltip = { trigger: "axis" }; o.yAxis = { type: "value" }; return o; },
     "quality.calibration": function (f) {
       var pts = f.rows.map(function (r) { return [r[2], r[3]]; });
@@ -116,12 +126,8 @@
           { name: words.diagonal, type: "line", data: [[0, 0], [1, 1]], lineStyle: { type: "dashed", color: "#999" }, symbol: "none" }] });
     },
     "team.people": function (f) {
-      var o = bars(f, "person", ["arr"], { rotate: 30 });
-      o.xAxis.data = f.names.map(function (n) { return n[2] + " (" + n[0] + ")"; });
-      o.series.push({ name: label(f, "renewal_rate"), type: "line", yAxisIndex: 1, data: values(f, "renewal_rate") });
-      o.series.push({ name: label(f, "red_share"), type: "line", yAxisIndex: 1, data: values(f, "red_share") });
-      o.yAxis = [{ type: "value", axisLabel: { formatter: compact } }, { type: "value", min: 0, max: 1, axisLabel: { formatter: pct } }];
-      o.tooltip = { trigger: "axis" };
+      var o = across(f, f.names.map(function (n) { return n[2] + " · " + n[0]; }), ["arr"]);
+      o.series.forEach(function (s) { s.label = { show: true, position: "right", formatter: function (p) { return compact(p.value); } }; });
       return o;
     }
   };
@@ -129,11 +135,13 @@
     "flows.sankey": function (f, p) { return p.data && p.data.part; },
     "revenue.waterfall": function (f, p) { var s = ["new", "expansion", "reactivation", "contraction", "churn"][p.seriesIndex]; return s && f.rows[p.dataIndex][0] + ":" + s; },
     "revenue.arr_segments": function (f, p) { var r = f.rows[p.dataIndex]; return r[0] + ":" + r[1]; },
+    "quality.recall": function () { return null; },
     "cohorts.logo": function (f, p) { return f.rows[p.value[1]][0]; },
     "value.clv": function (f, p) { var r = f.rows[p.dataIndex]; return r[0] == null ? "negative" : Object.keys(f.links)[p.dataIndex]; },
     "value.tiers": function (f, p) { return f.rows.filter(function (r) { return r[1] === p.seriesName; }).length ? p.name + ":" + p.seriesName : null; },
     "team.people": function (f, p) { var r = f.rows[p.dataIndex]; return r[0] + ":" + r[1]; }
   };
+  var TALL = { "revenue.arr_segments": 1, "quality.recall": 1, "team.people": 1 };
   PARTS["cohorts.revenue"] = PARTS["cohorts.repurchase"] = PARTS["cohorts.logo"];
   function draw() {
     if (!window.echarts) return;
@@ -141,7 +149,9 @@
     document.querySelectorAll("[data-chart]").forEach(function (el) {
       var key = el.dataset.chart, data = document.getElementById(key), make = DRAW[key];
       if (!data || !make) return;
-      var f = JSON.parse(data.textContent), chart = echarts.init(el, null, { renderer: "canvas" });
+      var f = JSON.parse(data.textContent);
+      if (TALL[key]) el.style.height = Math.max(280, f.rows.length * 34 + 90) + "px";
+      var chart = echarts.init(el, null, { renderer: "canvas" });
       chart.setOption(make(f));
       chart.on("click", function (p) {
         var part = PARTS[key] ? PARTS[key](f, p) : f.rows[p.dataIndex] && String(f.rows[p.dataIndex][0]);
