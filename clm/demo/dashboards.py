@@ -9,7 +9,7 @@ import datetime as dt
 from clm.lifecycle import backtest
 
 STEP_DAYS = 28  # four-weekly, as the demo replays its history: about 8 s of CPU on 600 accounts
-SPAN_DAYS = 336  # the past year of replayed history (eleven steps, the last a month before today)
+SPAN_DAYS = 336  # the past year of replayed history (twelve steps, the last four weeks before today)
 
 
 def store_backtest(as_of: dt.date) -> str:

@@ -59,3 +59,4 @@ def months(scope: Scope, period: Period, count: int = TRAILING_MONTHS) -> pd.Per
 
 def month_period(month: pd.Period) -> Period:
     return Period.of("month", month.start_time.date())
+

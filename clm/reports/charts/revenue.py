@@ -8,7 +8,13 @@ import pandas as pd
 from django.db.models import Max
 from django.utils.translation import gettext as _
 
-from clm.analytics.revenue import MOVEMENTS, account_mrr_movements, mrr_movements, revenue_retention
+from clm.analytics.revenue import (
+    MOVEMENTS,
+    account_mrr_movements,
+    mrr_movements,
+    revenue_retention,
+    revenue_retention_by,
+)
 from clm.value.models import TierAssignment
 
 from ..figures import figure
@@ -65,20 +71,13 @@ def cohort_retention(scope, period) -> dict:
     if scope.mrr.empty:
         return empty(scope, period, columns, no_revenue())
     end_month = pd.Period(period.as_of(scope.today), "M")
-    start_month = pd.Period(period.start, "M") - 1
-    window = int(end_month.ordinal - start_month.ordinal)
-    mrr = scope.mrr[scope.mrr["mrr"] > 0]
-    first = mrr.groupby("account_id")["month"].min().map(lambda m: m.asfreq("Q"))
-    rows, groups = [], {}
-    for cohort, accounts in first.groupby(first):
-        table = revenue_retention(scope.mrr[scope.mrr["account_id"].isin(accounts.index)], window=window,
-                                  end=end_month)
-        if end_month not in table.index or not table.loc[end_month, "accounts_at_start"]:
-            continue
-        row = table.loc[end_month]
-        rows.append([str(cohort), int(row["accounts_at_start"]), float(row["starting_mrr"]),
-                     float(row["ending_mrr"]), finite(row["nrr"]), finite(row["grr"])])
-        groups[str(cohort)] = accounts.index
+    window = int(end_month.ordinal - (pd.Period(period.start, "M") - 1).ordinal)
+    first = scope.mrr[scope.mrr["mrr"] > 0].groupby("account_id")["month"].min()
+    quarter = pd.Series(pd.PeriodIndex(first.to_numpy(), freq="M").asfreq("Q").astype(str), index=first.index)
+    table = revenue_retention_by(scope.mrr, quarter, window=window, end=end_month)
+    rows = [[cohort, int(r.accounts_at_start), float(r.starting_mrr), float(r.ending_mrr), finite(r.nrr), finite(r.grr)]
+            for cohort, r in zip(table.index, table.itertuples(index=False), strict=True)]
+    groups = {cohort: quarter.index[quarter == cohort] for cohort in table.index}
     if not rows:
         return empty(scope, period, columns, no_history(period))
     return make(scope, period, columns, rows, groups=groups)

@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count, Max
 from django.utils import timezone
 
-from clm.analytics.revenue import contract_renewals, revenue_retention
+from clm.analytics.revenue import contract_renewals, revenue_retention_by
 from clm.automation.models import Task
 from clm.commerce.frames import change_frame
 from clm.commerce.models import SubscriptionChange
@@ -34,6 +34,8 @@ def people(scope, period) -> dict:
     changes = change_frame(scope.records(SubscriptionChange.objects.filter(effective_date__gte=period.start)),
                            as_of=as_of)
     overdue = _overdue(scope)
+    end = pd.Period(as_of, "M")
+    window = int(end.ordinal - (pd.Period(period.start, "M") - 1).ordinal)
     names = dict(get_user_model().objects.filter(
         pk__in={int(i) for i in set(accounts["sales_owner"].dropna()) | set(accounts["csm"].dropna())}
     ).values_list("pk", "username"))  # the pages show the person's name (clm.web)
@@ -42,6 +44,7 @@ def people(scope, period) -> dict:
         holder = accounts[role].dropna().astype(int)
         renewals = contract_renewals(changes.assign(person=changes["account_id"].map(holder)).dropna(subset=["person"]),
                                      period.start, as_of, by="person") if not changes.empty else None
+        nrr = revenue_retention_by(scope.mrr, holder, window=window, end=end) if not scope.mrr.empty else pd.DataFrame()
         for person, ids in holder.groupby(holder).groups.items():
             ids = list(ids)
             scored = red.reindex(ids).dropna()
@@ -51,7 +54,7 @@ def people(scope, period) -> dict:
                 float(scored.mean()) if len(scored) else None,
                 int(renewal["renewed"]) if renewal is not None else 0, int(renewal["lost"]) if renewal is not None else 0,
                 finite(renewal["renewal_rate"]) if renewal is not None else None,
-                _nrr(scope, period, ids), int(overdue.get(person, 0)),
+                finite(nrr.at[person, "nrr"]) if person in nrr.index else None, int(overdue.get(person, 0)),
             ])
             groups[f"{role}:{person}"] = ids
     rows.sort(key=lambda r: (ROLES.index(r[0]), -r[4], r[2]))
@@ -65,16 +68,6 @@ def _red(scope, period) -> pd.Series:
     if day is None:
         return pd.Series(dtype=float)
     return pd.Series({a: float(b == "red") for a, b in scores.filter(as_of=day).values_list("account_id", "band")})
-
-
-def _nrr(scope, period, ids) -> float | None:
-    end = pd.Period(period.as_of(scope.today), "M")
-    window = int(end.ordinal - (pd.Period(period.start, "M") - 1).ordinal)
-    mrr = scope.mrr[scope.mrr["account_id"].isin(ids)] if not scope.mrr.empty else scope.mrr
-    if mrr.empty:
-        return None
-    table = revenue_retention(mrr, window=window, end=end)
-    return finite(table.loc[end, "nrr"]) if end in table.index else None
 
 
 def _overdue(scope) -> dict[int, int]:
