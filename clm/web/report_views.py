@@ -105,6 +105,15 @@ def summary(key: str, figure: dict) -> list[str]:
     return [str(line) for line in lines]
 
 
+def part_label(key: str, code: str) -> str:
+    """The part a drill-down narrowed the accounts list to, in words (a person by name)."""
+    if key == "team.people" and ":" in code and code.split(":", 1)[1].isdigit():
+        user = User.objects.filter(pk=int(code.split(":", 1)[1])).values_list("username", "first_name", "last_name")
+        name = display_name(*user[0]) if user else ""
+        return f"{labels.part(key, code)} · {name}" if name else labels.part(key, code)
+    return labels.part(key, code)
+
+
 def people_names(figure: dict) -> dict[int, str]:
     ids = {row[1] for row in figure["rows"]}
     users = User.objects.filter(pk__in=ids).values_list("pk", "username", "first_name", "last_name")

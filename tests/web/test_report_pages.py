@@ -64,7 +64,10 @@ def test_each_part_drills_down_to_the_accounts_behind_it(world, signed_in):  # n
     listing = signed_in.get(reverse("web:accounts") + "?period=2026-11&figure=revenue.waterfall&part=2026-11%3Achurn")
     body = listing.content.decode()
     assert listing.status_code == 200 and ">C<" in body and ">A<" not in body and ">B<" not in body
-    assert "Behind" in body or "背后" in body or "MRR" in body  # the filter names the figure
+    assert "MRR 月度变动" in body and "2026-11 · 流失" in body  # the filter names the figure and the part
+    team = signed_in.get(reverse("web:accounts"), {"period": "2026-11", "figure": "team.people",
+                                                   "part": f"sales_owner:{world['A'].sales_owner_id}"})
+    assert "销售负责人 · owner" in team.content.decode() and ">D<" in team.content.decode()
     sankey = signed_in.get(reverse("web:report", args=["flows"]), NOV).content.decode()
     href = figure_json(sankey, "flows.sankey")["links"]["dormant>reactivated"]
     page = signed_in.get(href.replace("&amp;", "&")).content.decode()

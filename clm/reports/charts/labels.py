@@ -84,3 +84,23 @@ def value(key: str, cell, signals: dict | None = None) -> object:
         return str(NOT_SET)
     labels = VALUES.get(key)
     return str(labels[cell]) if labels and cell in labels else cell
+
+
+def part(key: str, code: str) -> str:
+    """A part of a figure (what a drill-down narrowed the accounts to) as people read it: "2026-11 ·
+    Churn", "At risk → Churned", "Industry · 制造"."""
+    if key == "flows.sankey" and ">" in code:
+        before, after = code.split(">", 1)
+        return f"{value('from_stage', '' if before == 'new' else before)} → {value('to_stage', after)}"
+    if key == "flows.stage_time":
+        return str(value("stage", code))
+    if ":" not in code:
+        return code
+    head, tail = code.split(":", 1)
+    if key == "revenue.waterfall":
+        return f"{head} · {value('movement', tail)}"
+    if key == "revenue.arr_segments":
+        return f"{value('dimension', head)} · {value('segment', tail)}"
+    if key == "team.people":
+        return str(value("role", head))
+    return f"{head} · {tail}"
