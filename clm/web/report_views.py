@@ -125,7 +125,7 @@ def chart(key: str, figure: dict, drill: str, signals: dict) -> dict:
     columns = figure["columns"]
     link = {part: f"{drill}&{urlencode({'figure': key, 'part': part})}" for part, ids in figure["groups"].items() if ids}
     table = []
-    names = [[labels.value(c, v, signals) for c, v in zip(columns, row, strict=False)] for row in figure["rows"]]
+    names = [labels.row(key, columns, row, signals) for row in figure["rows"]]
     for row, named in zip(figure["rows"], names, strict=True):
         part = row_part(key, columns, row)
         href = link.get(part, "")

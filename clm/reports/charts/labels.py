@@ -80,10 +80,20 @@ def value(key: str, cell, signals: dict | None = None) -> object:
     if key == "quantile":
         n = cell[1:]
         return gettext("Median") if n == "50" else gettext("%(n)sth percentile") % {"n": n}
+    if key == "tier" and cell:
+        return tier_label(cell)
     if key in ("segment",) and cell == "":
         return str(NOT_SET)
     labels = VALUES.get(key)
     return str(labels[cell]) if labels and cell in labels else cell
+
+
+def row(key: str, columns: list[str], cells: list, signals: dict | None = None) -> list:
+    """A figure's row as people read it (see ``value``); a tier segment of ARR by its tier's name."""
+    named = [value(c, v, signals) for c, v in zip(columns, cells, strict=False)]
+    if key == "revenue.arr_segments" and cells[0] == "tier" and cells[1]:
+        named[1] = tier_label(cells[1])
+    return named
 
 
 def part(key: str, code: str) -> str:
@@ -104,3 +114,16 @@ def part(key: str, code: str) -> str:
     if key == "team.people":
         return str(value("role", head))
     return f"{head} · {tail}"
+
+
+def tier_label(key: str) -> str:
+    """A value tier by its name in the user's language (the tier rules', clm.value)."""
+    from django.utils.translation import get_language
+
+    from clm.value.models import TierRule
+
+    rule = TierRule.objects.filter(key=key).values_list("label", "label_zh").first()
+    if rule is None:
+        return key
+    label, label_zh = rule
+    return label_zh if label_zh and (get_language() or "").startswith("zh") else label

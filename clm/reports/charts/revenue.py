@@ -115,5 +115,5 @@ def _tiers(scope, day) -> pd.Series:
     latest = assignments.aggregate(day=Max("as_of"))["day"]
     if latest is None:
         return pd.Series(dtype=object)
-    rows = assignments.filter(as_of=latest).values_list("account_id", "tier_label")
+    rows = assignments.filter(as_of=latest).values_list("account_id", "tier")
     return pd.Series(dict(rows), dtype=object)

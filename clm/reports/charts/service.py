@@ -61,8 +61,7 @@ def table(key: str, figure: dict) -> tuple[list[str], list[list]]:
     columns = figure["columns"]
     signals = {s.kind: s.title for s in signal_set().signals} if key.startswith("quality.") else None
     header = [_("Period"), *(labels.column(c) for c in columns)]
-    rows = [[figure["period"], *(labels.value(c, cell, signals) for c, cell in zip(columns, row, strict=False))]
-            for row in figure["rows"]]
+    rows = [[figure["period"], *labels.row(key, columns, row, signals)] for row in figure["rows"]]
     return header, rows
 
 

@@ -78,13 +78,13 @@ def tiers(scope, period) -> dict:
         return empty(scope, period, columns, not_computed_by(TierAssignment, scope, _("Value tiers")))
     last = days.groupby([pd.Period(d, "M") for d in days]).max()
     frame = read_frame(assignments.filter(as_of__in=list(last)).order_by()
-                       .values_list("as_of", "tier", "tier_label", "account_id"),
-                       ["as_of", "tier", "tier_label", "account_id"])
+                       .values_list("as_of", "tier", "account_id"),
+                       ["as_of", "tier", "account_id"])
     frame["month"] = pd.to_datetime(frame["as_of"]).dt.to_period("M")
     rows, groups = [], {}
-    for (month, label), part in frame.groupby(["month", "tier_label"], sort=True):
-        rows.append([str(month), label, len(part)])
-        groups[f"{month}:{label}"] = part["account_id"]
+    for (month, tier), part in frame.groupby(["month", "tier"], sort=True):
+        rows.append([str(month), tier, len(part)])
+        groups[f"{month}:{tier}"] = part["account_id"]
     return make(scope, period, columns, rows, groups=groups)
 
 

@@ -99,19 +99,20 @@
       return o;
     },
     "value.tiers": function (f) {
-      var months = [], tiers = [];
-      f.rows.forEach(function (r) { if (months.indexOf(r[0]) < 0) months.push(r[0]); if (tiers.indexOf(r[1]) < 0) tiers.push(r[1]); });
+      var months = [], tiers = [], named = {};
+      f.rows.forEach(function (r, i) { if (months.indexOf(r[0]) < 0) months.push(r[0]); if (tiers.indexOf(r[1]) < 0) tiers.push(r[1]); named[r[1]] = f.names[i][1]; });
       return base({ legend: { top: 0 }, xAxis: { type: "category", data: months }, yAxis: { type: "value", minInterval: 1 },
-        series: tiers.map(function (t) { return { name: t, type: "bar", stack: "tiers", data: months.map(function (m) {
+        series: tiers.map(function (t) { return { id: t, name: named[t], type: "bar", stack: "tiers", data: months.map(function (m) {
           var row = f.rows.filter(function (r) { return r[0] === m && r[1] === t; })[0]; return row ? row[2] : 0; }) }; }) });
     },
     "value.economics": function (f) {
-      var o = bars(f, "channel", ["cac_share_of_ltv"], { percent: true });
-      o.series[0].markLine = { symbol: "none", data: [
-        { yAxis: f.extra.bands.warning, name: words.warning, lineStyle: { color: "#e69f00" }, label: { formatter: words.warning, position: "insideStartTop" } },
-        { yAxis: f.extra.bands.alarm, name: words.alarm, lineStyle: { color: "#d55e00" }, label: { formatter: words.alarm, position: "insideStartTop" } }] };
-      o.series.push({ name: label(f, "ltv_to_cac"), type: "line", yAxisIndex: 1, data: values(f, "ltv_to_cac") });
-      o.yAxis = [{ type: "value", max: function (v) { return Math.max(v.max, 0.6); }, axisLabel: { formatter: pct } }, { type: "value", name: label(f, "ltv_to_cac") }];
+      var o = bars(f, "channel", ["cac"]);
+      o.series.push({ name: label(f, "cac_share_of_ltv"), type: "line", yAxisIndex: 1, data: values(f, "cac_share_of_ltv"),
+        connectNulls: false, symbolSize: 9, markLine: { symbol: "none", data: [
+          { yAxis: f.extra.bands.warning, lineStyle: { color: "#e69f00" }, label: { formatter: words.warning, position: "insideStartTop" } },
+          { yAxis: f.extra.bands.alarm, lineStyle: { color: "#d55e00" }, label: { formatter: words.alarm, position: "insideStartTop" } }] } });
+      o.yAxis = [{ type: "value", name: label(f, "cac"), axisLabel: { formatter: compact } },
+        { type: "value", name: label(f, "cac_share_of_ltv"), min: 0, max: function (v) { return Math.max(v.max, 0.6); }, axisLabel: { formatter: pct } }];
       o.tooltip = { trigger: "axis" };
       return o;
     },
@@ -138,7 +139,7 @@
     "quality.recall": function () { return null; },
     "cohorts.logo": function (f, p) { return f.rows[p.value[1]][0]; },
     "value.clv": function (f, p) { var r = f.rows[p.dataIndex]; return r[0] == null ? "negative" : Object.keys(f.links)[p.dataIndex]; },
-    "value.tiers": function (f, p) { return f.rows.filter(function (r) { return r[1] === p.seriesName; }).length ? p.name + ":" + p.seriesName : null; },
+    "value.tiers": function (f, p) { return p.name + ":" + p.seriesId; },
     "team.people": function (f, p) { var r = f.rows[p.dataIndex]; return r[0] + ":" + r[1]; }
   };
   var TALL = { "revenue.arr_segments": 1, "quality.recall": 1, "team.people": 1 };
