@@ -101,6 +101,7 @@ STAGE_RULES = {
 
 # The default signals' titles (clm.analytics.warning), so that a stored title reads translated.
 SIGNAL_TITLES = (
+    gettext_noop("The churn model puts the risk above its flag threshold"),
     gettext_noop("Logins fell by half against the account's own baseline"),
     gettext_noop("Time in core features is falling"),
     gettext_noop("A key contact or champion left"),

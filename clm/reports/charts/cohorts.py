@@ -12,10 +12,10 @@ from clm.commerce.models import Order, SubscriptionChange
 from clm.core.frames import iso, money, read_frame
 
 from ..figures import figure
-from .base import TRAILING_MONTHS, empty, make, months
+from .base import empty, make, months
 from .revenue import no_revenue
 
-AGES = TRAILING_MONTHS  # months since the start shown: 0 … 11
+AGES = 24  # months since the start shown (0 … 23) and cohorts shown: two years, past the first renewal
 
 
 def columns() -> list[str]:
@@ -23,7 +23,7 @@ def columns() -> list[str]:
 
 
 def _heat(scope, period, tables, table, first: pd.Series) -> dict:
-    shown = months(scope, period)
+    shown = months(scope, period, AGES)
     rows, groups = [], {}
     for cohort in tables.sizes.index:
         if not shown[0] <= cohort <= shown[-1]:
