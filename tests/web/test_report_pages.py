@@ -12,21 +12,10 @@ import pytest
 from django.urls import reverse
 
 from clm.reports.charts import service
-from tests.factories import make_user
 from tests.reports.conftest import world  # noqa: F401  (the small company of the KPI tests)
+from tests.web.test_dashboard import manager, signed_in  # noqa: F401  (the overview's manager, signed in)
 
 NOV = {"period": "2026-11"}
-
-
-@pytest.fixture
-def manager(db):
-    return make_user("boss", "Manager", first_name="王", last_name="经理")
-
-
-@pytest.fixture
-def signed_in(client, manager):
-    client.force_login(manager)
-    return client
 
 
 def figure_json(html: str, key: str) -> dict:

@@ -45,20 +45,21 @@ def _mrr_cohorts(scope, period):
     return scope.memo(("mrr cohorts", period.label), compute)
 
 
-@figure("cohorts.logo")
-def logo(scope, period) -> dict:
+def _mrr_heat(scope, period, table: str) -> dict:
     if scope.mrr.empty:
         return empty(scope, period, columns(), no_revenue())
     tables, first = _mrr_cohorts(scope, period)
-    return _heat(scope, period, tables, tables.retention, first)
+    return _heat(scope, period, tables, getattr(tables, table), first)
+
+
+@figure("cohorts.logo")
+def logo(scope, period) -> dict:
+    return _mrr_heat(scope, period, "retention")
 
 
 @figure("cohorts.revenue")
 def revenue(scope, period) -> dict:
-    if scope.mrr.empty:
-        return empty(scope, period, columns(), no_revenue())
-    tables, first = _mrr_cohorts(scope, period)
-    return _heat(scope, period, tables, tables.revenue_retention, first)
+    return _mrr_heat(scope, period, "revenue_retention")
 
 
 @figure("cohorts.repurchase")

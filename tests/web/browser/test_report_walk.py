@@ -9,10 +9,9 @@ import pytest
 from playwright.sync_api import expect
 
 from clm.lifecycle.models import BacktestResult
-from tests.factories import make_user
-from tests.reports.conftest import build_world
 
 from .conftest import sign_in
+from .test_dashboard_walk import build_company
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -21,14 +20,9 @@ PAGES = ("flows", "revenue", "cohorts", "value", "quality", "team")
 
 @pytest.fixture
 def company(transactional_db):
-    from clm.core.models import Team
-    from clm.core.roles import sync_role_groups
-
-    sync_role_groups()  # a live-server test's flush emptied the groups
-    east, west = Team.objects.create(name="East"), Team.objects.create(name="West")
-    make_user("boss", "Manager", first_name="经理", last_name="王")
-    rep = make_user("owner", "Sales", east, first_name="芳", last_name="李")
-    world = build_world(rep, make_user("outsider", "Sales", west, first_name="强", last_name="张"))
+    """The overview walk's company (the small world, a manager, two reps in two teams) and a stored
+    backtest for the early-warning page."""
+    world, _rep = build_company()
     early = {"min_lead_days": 90, "horizon_days": 180, "churners": 12, "churners_flagged_before": 10,
              "churners_flagged_in_time": 8, "recall_in_time": 8 / 12, "flagged": 30, "flags_judged": 26,
              "flags_followed_by_churn": 11, "precision": 11 / 26,
