@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import setup_django, summary, timed, use_current_database  # noqa: E402
+from bench.common import demo_company, summary, timed  # noqa: E402
 
 TARGET_MS = 300
 
@@ -27,17 +27,7 @@ def main():
     parser.add_argument("--accounts", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    if args.use_current:
-        label = use_current_database()
-    else:
-        label = setup_django("report_pages")
-        from clm.demo import services as demo
-        from clm.demo.simulator import simulate
-
-        started = time.perf_counter()
-        result = simulate(accounts=args.accounts, months=24, seed=7, wipe=True)
-        demo.after_build(result.spec.as_of)
-        print(f"built a {args.accounts}-account demo in {time.perf_counter() - started:.0f} s")
+    label = demo_company("report_pages", args.use_current, args.accounts)
 
     from django.core.signals import request_started
     from django.db import connection, reset_queries

@@ -120,12 +120,12 @@ def people_names(figure: dict) -> dict[int, str]:
     return {pk: display_name(username, first, last) for pk, username, first, last in users}
 
 
-def chart(key: str, figure: dict, drill: str, signals: dict) -> dict:
+def chart(key: str, figure: dict, drill: str, signals: dict, tiers: dict) -> dict:
     """One figure as the page shows it: labels in the user's language, a table, links per part."""
     columns = figure["columns"]
     link = {part: f"{drill}&{urlencode({'figure': key, 'part': part})}" for part, ids in figure["groups"].items() if ids}
     table = []
-    names = [labels.row(key, columns, row, signals) for row in figure["rows"]]
+    names = [labels.row(key, columns, row, signals, tiers) for row in figure["rows"]]
     for row, named in zip(figure["rows"], names, strict=True):
         part = row_part(key, columns, row)
         href = link.get(part, "")
@@ -158,9 +158,9 @@ def report_page(request, page: str):
     scope = Scope(request.user, segment)
     signals = {s.kind: s.title for s in service.signal_set().signals} if page == "quality" else {}
     drill = f"{reverse('web:accounts')}?{urlencode({'period': period.label, **_account_filters(segment)})}"
-    charts = []
+    charts, tiers = [], labels.tier_names()
     for key in service.PAGES[page]:
-        item = chart(key, service.read(request.user, key, period, segment, scope=scope), drill, signals)
+        item = chart(key, service.read(request.user, key, period, segment, scope=scope), drill, signals, tiers)
         item["filters"] = query
         charts.append(item)
     return render(request, "web/reports/page.html", {

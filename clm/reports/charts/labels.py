@@ -69,7 +69,7 @@ def column(key: str) -> str:
     return str(COLUMNS.get(key, key))
 
 
-def value(key: str, cell, signals: dict | None = None) -> object:
+def value(key: str, cell, signals: dict | None = None, tiers: dict | None = None) -> object:
     """A cell as people read it: a stage, a movement, a role... by name; numbers as they are."""
     if not isinstance(cell, str):
         return cell
@@ -81,18 +81,19 @@ def value(key: str, cell, signals: dict | None = None) -> object:
         n = cell[1:]
         return gettext("Median") if n == "50" else gettext("%(n)sth percentile") % {"n": n}
     if key == "tier" and cell:
-        return tier_label(cell)
+        return (tiers if tiers is not None else tier_names()).get(cell, cell)
     if key in ("segment",) and cell == "":
         return str(NOT_SET)
     labels = VALUES.get(key)
     return str(labels[cell]) if labels and cell in labels else cell
 
 
-def row(key: str, columns: list[str], cells: list, signals: dict | None = None) -> list:
-    """A figure's row as people read it (see ``value``); a tier segment of ARR by its tier's name."""
-    named = [value(c, v, signals) for c, v in zip(columns, cells, strict=False)]
+def row(key: str, columns: list[str], cells: list, signals: dict | None = None, tiers: dict | None = None) -> list:
+    """A figure's row as people read it (see ``value``; ``tiers``: tier_names(), read once per
+    table); a tier segment of ARR by its tier's name."""
+    named = [value(c, v, signals, tiers) for c, v in zip(columns, cells, strict=False)]
     if key == "revenue.arr_segments" and cells[0] == "tier" and cells[1]:
-        named[1] = tier_label(cells[1])
+        named[1] = (tiers if tiers is not None else tier_names()).get(cells[1], cells[1])
     return named
 
 
@@ -116,14 +117,11 @@ def part(key: str, code: str) -> str:
     return f"{head} · {tail}"
 
 
-def tier_label(key: str) -> str:
-    """A value tier by its name in the user's language (the tier rules', clm.value)."""
+def tier_names() -> dict[str, str]:
+    """The value tiers by their names in the user's language (the tier rules', clm.value)."""
     from django.utils.translation import get_language
 
     from clm.value.models import TierRule
 
-    rule = TierRule.objects.filter(key=key).values_list("label", "label_zh").first()
-    if rule is None:
-        return key
-    label, label_zh = rule
-    return label_zh if label_zh and (get_language() or "").startswith("zh") else label
+    chinese = (get_language() or "").startswith("zh")
+    return {key: (zh if zh and chinese else label) for key, label, zh in TierRule.objects.values_list("key", "label", "label_zh")}

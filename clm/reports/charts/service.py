@@ -61,7 +61,8 @@ def table(key: str, figure: dict) -> tuple[list[str], list[list]]:
     columns = figure["columns"]
     signals = {s.kind: s.title for s in signal_set().signals} if key.startswith("quality.") else None
     header = [_("Period"), *(labels.column(c) for c in columns)]
-    rows = [[figure["period"], *labels.row(key, columns, row, signals)] for row in figure["rows"]]
+    tiers = labels.tier_names()
+    rows = [[figure["period"], *labels.row(key, columns, row, signals, tiers)] for row in figure["rows"]]
     return header, rows
 
 
