@@ -67,6 +67,7 @@ class Criteria:
     kpi_period: str = ""
     kpi_part: str = ""
     figure: str = ""  # with kpi_period and kpi_part: the accounts behind a part of a dashboard figure
+    team: int | None = None  # the team the figure was narrowed to (the owner's or the CSM's)
     sort: str = "name"
     descending: bool = False
 
@@ -124,7 +125,7 @@ def filtered(user, criteria: Criteria, today: dt.date | None = None):
 
 
 def _behind_figure(user, criteria: Criteria):
-    segment = Segment(criteria.industry, criteria.region, criteria.owner, None, criteria.tag)
+    segment = Segment(criteria.industry, criteria.region, criteria.owner, criteria.team, criteria.tag)
     try:
         behind, _figure = charts.accounts(user, criteria.figure, Period.parse(criteria.kpi_period), segment,
                                           criteria.kpi_part)

@@ -63,6 +63,7 @@ class AccountFilterForm(forms.Form):
     sort = forms.ChoiceField(required=False, choices=[(k, k) for k in SORTS] + [(f"-{k}", k) for k in SORTS])
     kpi = forms.ChoiceField(required=False, choices=[("", "")] + [(k.key, k.name) for k in CATALOGUE])
     figure = forms.ChoiceField(required=False)
+    team = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)  # a figure's team filter
     period = forms.CharField(required=False, max_length=10)
     part = forms.CharField(required=False, max_length=100)
 
@@ -96,6 +97,7 @@ class AccountFilterForm(forms.Form):
             renewal_within=data.get("renewal"),
             kpi=data.get("kpi", "") if data.get("period") else "",
             figure=data.get("figure", "") if data.get("period") else "",
+            team=data.get("team"),
             kpi_period=data.get("period", "") if data.get("kpi") or data.get("figure") else "",
             kpi_part=data.get("part", ""),
             sort=sort.lstrip("-"),

@@ -170,7 +170,7 @@ def report_page(request, page: str):
 
 
 def _account_filters(segment: Segment) -> dict:
-    return {k: v for k, v in segment.as_query().items() if k != "team"}
+    return segment.as_query()  # the team is read by the figure's drill-down (the list has no team filter)
 
 
 def tabs() -> list[tuple[str, str, str]]:

@@ -81,6 +81,11 @@ def test_filters_by_owner_and_team(world, signed_in, owner, outsider):  # noqa: 
     team = figure_json(signed_in.get(reverse("web:report", args=["revenue"]), {**NOV, "team": outsider.team_id})
                        .content.decode(), "revenue.waterfall")
     assert team["rows"][-1][-1] == 400  # the outsider's team: B 400, C gone
+    # the drill-down keeps the team: September's new MRR in that team is B and C, not A
+    html = signed_in.get(reverse("web:report", args=["revenue"]), {**NOV, "team": outsider.team_id}).content.decode()
+    href = figure_json(html, "revenue.waterfall")["links"]["2026-09:new"]
+    listing = signed_in.get(href).content.decode()
+    assert ">B<" in listing and ">C<" in listing and ">A<" not in listing
 
 
 def test_bad_filters_are_named_beside_the_field_not_a_500(world, signed_in):  # noqa: F811
