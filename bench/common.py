@@ -77,3 +77,19 @@ def summary(times: list[float]) -> str:
     times = sorted(times)
     p95 = times[int(0.95 * (len(times) - 1))]
     return f"median {statistics.median(times):.2f} ms, p95 {p95:.2f} ms, max {times[-1]:.2f} ms"
+
+
+def demo_company(name: str, use_current: bool, accounts: int) -> str:
+    """The database to measure: the one the environment names (an already built demo), or a fresh
+    one with a demo company of ``accounts`` built in it (slow); a label for printing."""
+    if use_current:
+        return use_current_database()
+    label = setup_django(name)
+    from clm.demo import services as demo
+    from clm.demo.simulator import simulate
+
+    started = time.perf_counter()
+    result = simulate(accounts=accounts, months=24, seed=7, wipe=True)
+    demo.after_build(result.spec.as_of)
+    print(f"built a {accounts}-account demo in {time.perf_counter() - started:.0f} s")
+    return label

@@ -333,6 +333,7 @@ ROUTERS = [
     ("/", "clm.lifecycle.api"),
     ("/value", "clm.value.api"),
     ("/kpis", "clm.reports.api"),
+    ("/reports", "clm.reports.api_figures"),
     ("/imports", "clm.io.api"),
     ("/", "clm.automation.api"),
     ("/privacy", "clm.io.api_privacy"),

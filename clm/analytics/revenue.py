@@ -192,36 +192,107 @@ def revenue_retention(snapshots: pd.DataFrame, *, window: int = 1, start=None, e
     if grid is None or grid.values.shape[1] <= window:
         return _empty_retention()
     begin, finish = grid.values[:, :-window], grid.values[:, window:]
-    cohort = begin > 0
-    kept = cohort & (finish > 0)
-    starting = begin.sum(axis=0)
-    expansion = np.where(cohort, np.maximum(finish - begin, 0), 0).sum(axis=0)
-    contraction = np.where(kept, np.maximum(begin - finish, 0), 0).sum(axis=0)
-    churn = np.where(cohort & ~kept, begin, 0).sum(axis=0)
-    ending = np.where(cohort, finish, 0).sum(axis=0)
-    defined = starting > 0
-    safe = np.where(defined, starting, 1)
+    parts = {name: part.sum(axis=0) for name, part in _retention_parts(begin, finish).items()}
+    cohort, starting, expansion, contraction, churn, ending = (
+        parts["accounts_at_start"], parts["starting_mrr"], parts["expansion"], parts["contraction"], parts["churn"],
+        parts["ending_mrr"])
+    nrr, grr = _ratios(starting, contraction, churn, ending)
     months_index = pd.PeriodIndex(to_periods(grid.ordinals[window:]), name="month")
     table = pd.DataFrame(
         {
             "start_month": to_periods(grid.ordinals[:-window]),
-            "accounts_at_start": cohort.sum(axis=0),
-            "accounts_retained": kept.sum(axis=0),
+            "accounts_at_start": cohort,
+            "accounts_retained": parts["accounts_retained"],
             "starting_mrr": starting,
             "expansion": expansion,
             "contraction": contraction,
             "churn": churn,
             "ending_mrr": ending,
-            "nrr": pd.array(np.where(defined, ending / safe, np.nan), dtype="Float64"),
-            "grr": pd.array(
-                np.where(defined, (starting - contraction - churn) / safe, np.nan), dtype="Float64"
-            ),
+            "nrr": nrr,
+            "grr": grr,
         },
         index=months_index,
     )
     if start is not None:
         table = table[grid.ordinals[window:] >= as_month(start, "start")]
     return table
+
+
+def revenue_retention_by(snapshots: pd.DataFrame, groups: pd.Series, *, window: int, end) -> pd.DataFrame:
+    """NRR and GRR over the ``window`` months up to ``end`` per group of accounts (``groups``:
+    account_id → group, such as a signup cohort or an owner), with the definitions and columns of
+    ``revenue_retention`` (one row per group with accounts at the start; start_month dropped).
+    Accounts outside ``groups`` are left out."""
+    if isinstance(window, bool) or not isinstance(window, int | np.integer) or window < 1:
+        raise AnalyticsInputError("window", window, "must be a whole number of months, 1 or more")
+    columns = [c for c in RETENTION_COLUMNS if c != "start_month"]
+    grid = _snapshot_grid(snapshots, end)
+    if grid is None or grid.values.shape[1] <= window:
+        return pd.DataFrame(columns=columns)
+    label = groups.reindex(grid.accounts)
+    known = label.notna().to_numpy()
+    codes, names = pd.factorize(label[known], sort=True)
+    parts = _retention_parts(grid.values[known, -1 - window], grid.values[known, -1])
+    sums = {name: np.bincount(codes, part.astype(float), len(names)) for name, part in parts.items()}
+    table = pd.DataFrame(sums, index=pd.Index(names, name="group"))
+    table = table[table["accounts_at_start"] > 0]
+    for column in ("accounts_at_start", "accounts_retained"):
+        table[column] = table[column].astype(int)
+    table["nrr"], table["grr"] = _ratios(*(table[c].to_numpy() for c in ("starting_mrr", "contraction", "churn",
+                                                                        "ending_mrr")))
+    return table[columns]
+
+
+def _ratios(starting, contraction, churn, ending):
+    """NRR = ending ÷ starting; GRR = (starting − contraction − churn) ÷ starting; <NA> without a start."""
+    defined = starting > 0
+    safe = np.where(defined, starting, 1)
+    nrr = pd.array(np.where(defined, ending / safe, np.nan), dtype="Float64")
+    grr = pd.array(np.where(defined, (starting - contraction - churn) / safe, np.nan), dtype="Float64")
+    return nrr, grr
+
+
+def _retention_parts(begin: np.ndarray, finish: np.ndarray) -> dict[str, np.ndarray]:
+    """Per account (and month column): whether it is in the cohort (MRR at the start) and kept,
+    and its starting MRR, expansion, contraction, churn and ending MRR (see revenue_retention)."""
+    cohort = begin > 0
+    kept = cohort & (finish > 0)
+    return {
+        "accounts_at_start": cohort,
+        "accounts_retained": kept,
+        "starting_mrr": np.where(cohort, begin, 0),
+        "expansion": np.where(cohort, np.maximum(finish - begin, 0), 0),
+        "contraction": np.where(kept, np.maximum(begin - finish, 0), 0),
+        "churn": np.where(cohort & ~kept, begin, 0),
+        "ending_mrr": np.where(cohort, finish, 0),
+    }
+
+
+# ---------------------------------------------------------------- renewals
+
+
+def contract_renewals(changes: pd.DataFrame, start, end, *, by: str = "account_id") -> pd.DataFrame:
+    """Renewal rate of the contracts that came up for renewal in [start, end] (both days
+    included), per value of the column ``by`` (an owner joined to the ledger, say):
+
+        renewal rate = renewed / (renewed + lost)
+
+    A contract counts as renewed once when the ledger has a ``renewal`` of it in the window, and
+    as lost when it has a ``churn`` (a contract renewed and later cancelled in the window counts
+    as lost). Input as ``mrr_movements_from_changes`` (CHANGE_COLUMNS) plus ``by``. Columns:
+    renewed, lost, renewal_rate (<NA> when no contract came up)."""
+    require_frame(changes, "changes", ("subscription_id", "effective_date", "kind", by))
+    day = pd.to_datetime(changes["effective_date"])
+    inside = changes[(day >= pd.Timestamp(start)) & (day <= pd.Timestamp(end))]
+    inside = inside[inside["kind"].isin(("renewal", "churn"))]
+    per_contract = inside.groupby([by, "subscription_id"])["kind"].agg(lambda k: "churn" if (k == "churn").any() else "renewal")
+    counts = per_contract.reset_index().groupby(by)["kind"].agg(
+        renewed=lambda k: int((k == "renewal").sum()), lost=lambda k: int((k == "churn").sum())
+    )
+    total = counts["renewed"] + counts["lost"]
+    counts["renewal_rate"] = pd.array(np.where(total > 0, counts["renewed"] / total.where(total > 0, 1), np.nan),
+                                      dtype="Float64")
+    return counts
 
 
 # ---------------------------------------------------------------- internals

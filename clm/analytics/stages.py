@@ -388,3 +388,37 @@ DEFAULT_STAGE_RULES_DATA: dict = {
 }
 
 DEFAULT_STAGE_RULES = StageRules.from_dict(DEFAULT_STAGE_RULES_DATA)
+
+
+# -- time in stage ------------------------------------------------------------------------------
+
+
+def stage_durations(transitions: pd.DataFrame, start, end) -> pd.DataFrame:
+    """Time spent in each stage, for the stays that ended in [start, end] (both days included).
+
+    ``transitions``: columns account, date, to_stage (one row per stored change). A stay begins on
+    the day an account enters a stage and ends on the day of its next change; its length is the
+    days between. Stays still open at ``end`` are counted apart (``ongoing``), not in the median:
+    their length is not known yet. Columns: stage, median_days, mean_days, stays (ended in the
+    period), accounts (distinct accounts behind those stays), ongoing (accounts in the stage at
+    ``end``)."""
+    columns = ["stage", "median_days", "mean_days", "stays", "accounts", "ongoing"]
+    t = transitions[["account", "date", "to_stage"]].copy()
+    if t.empty:
+        return pd.DataFrame(columns=columns)
+    t["date"] = pd.to_datetime(t["date"])
+    start, end = pd.Timestamp(start), pd.Timestamp(end)
+    t = t[t["date"] <= end].sort_values(["account", "date"], kind="stable")
+    t["left"] = t.groupby("account")["date"].shift(-1)
+    ended = t[t["left"].notna() & (t["left"] >= start)]
+    days = (ended["left"] - ended["date"]).dt.days
+    done = ended.assign(days=days).groupby("to_stage").agg(
+        median_days=("days", "median"), mean_days=("days", "mean"), stays=("days", "size"),
+        accounts=("account", "nunique"),
+    )
+    ongoing = t[t["left"].isna()].groupby("to_stage")["account"].nunique().rename("ongoing")
+    table = done.join(ongoing, how="outer").fillna({"stays": 0, "accounts": 0, "ongoing": 0})
+    table = table.rename_axis("stage").reset_index()
+    for column in ("stays", "accounts", "ongoing"):
+        table[column] = table[column].astype(int)
+    return table[columns]

@@ -258,3 +258,31 @@ def content_type(fmt: str) -> str:
         "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     }[fmt]
 
+
+
+def table_csv(header: list[str], body: list[list]) -> bytes:
+    """A small table (a report's numbers) as CSV with a BOM for spreadsheets, cells as text()."""
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    writer.writerows([text(v) for v in line] for line in body)
+    return "\ufeff".encode() + buffer.getvalue().encode()
+
+
+def table_xlsx(header: list[str], body: list[list], sheet_name: str) -> bytes:
+    """A small table as an XLSX workbook of one sheet, cells as cell()."""
+    import io
+
+    from openpyxl import Workbook
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(sheet_name[:31])
+    sheet.append(header)
+    for line in body:
+        sheet.append([cell(v) for v in line])
+    target = io.BytesIO()
+    workbook.save(target)
+    return target.getvalue()

@@ -1,7 +1,8 @@
 """The backtest: replay history as of each step and measure how early and how rightly the early
 warning spoke, and how well the churn model ranked and calibrated its risks.
 
-Nothing is written. At each step the engine assesses every account as of that day, from what was
+`run` writes nothing; `store` keeps a report (the command stores each one it prints) for the
+dashboards' early-warning charts. At each step the engine assesses every account as of that day, from what was
 known then (clm.lifecycle.metrics); an account with a live contract on which a risk signal has
 been confirmed is flagged (the churn model's risk above its threshold is one such signal). Churn
 is read from the contract ledger (an account's last live contract ended). The measures come from
@@ -13,6 +14,7 @@ alone at other thresholds, and the point-in-time precision per warning level.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import asdict, dataclass, field
 
 import pandas as pd
@@ -282,6 +284,16 @@ def _period(
         "precision": lead.precision,
         "point_in_time": {"judged": now.judged, "precision": now.precision},
     }
+def store(report: Backtest):
+    """Keep ``report`` as JSON (the latest one is what the early-warning dashboard shows)."""
+    from clm.lifecycle.models import BacktestResult
+
+    data = json.loads(json.dumps(report.to_dict(), default=str))
+    return BacktestResult.objects.create(
+        start=report.start, end=report.end, step_days=report.step_days,
+        min_lead_days=report.early_warning.min_lead_days, horizon_days=report.early_warning.horizon_days,
+        report=data,
+    )
 
 
 def _carry(open_since: pd.DataFrame, firing: pd.DataFrame, stamp: pd.Timestamp) -> pd.DataFrame:

@@ -274,3 +274,24 @@ class Run(models.Model):
         verbose_name = _("lifecycle run")
         verbose_name_plural = _("lifecycle runs")
         ordering = ["-started_at"]
+
+
+class BacktestResult(models.Model):
+    """One backtest as `clm backtest` reported it (Backtest.to_dict): the early-warning quality
+    the dashboards chart — recall, precision, lead times, the churn model's calibration."""
+
+    ran_at = models.DateTimeField(auto_now_add=True)
+    start = models.DateField()
+    end = models.DateField()
+    step_days = models.PositiveSmallIntegerField()
+    min_lead_days = models.PositiveSmallIntegerField()
+    horizon_days = models.PositiveSmallIntegerField()
+    report = models.JSONField(help_text="the backtest's report, as `clm backtest --json` prints it")
+
+    class Meta:
+        verbose_name = _("backtest result")
+        verbose_name_plural = _("backtest results")
+        ordering = ["-ran_at", "-id"]
+
+    def __str__(self):
+        return f"{self.start} – {self.end}"

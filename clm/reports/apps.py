@@ -6,3 +6,6 @@ class ReportsConfig(AppConfig):
     name = "clm.reports"
     label = "reports"
     verbose_name = _("Reports")
+
+    def ready(self):
+        from . import charts  # noqa: F401  (registers the dashboards' figures)

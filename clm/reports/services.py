@@ -4,9 +4,7 @@ targets, set by managers."""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import math
 from dataclasses import dataclass
 
@@ -217,23 +215,8 @@ def table_rows(rows: list[Row], period: Period) -> tuple[list[str], list[list]]:
 
 
 def write_csv(rows: list[Row], period: Period) -> bytes:
-    header, body = table_rows(rows, period)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(header)
-    writer.writerows([export.text(v) for v in line] for line in body)
-    return "\ufeff".encode() + buffer.getvalue().encode()
+    return export.table_csv(*table_rows(rows, period))
 
 
 def write_xlsx(rows: list[Row], period: Period) -> bytes:
-    from openpyxl import Workbook
-
-    header, body = table_rows(rows, period)
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(period.label)
-    sheet.append(header)
-    for line in body:
-        sheet.append([export.cell(v) for v in line])
-    target = io.BytesIO()
-    workbook.save(target)
-    return target.getvalue()
+    return export.table_xlsx(*table_rows(rows, period), period.label)

@@ -7,6 +7,7 @@ import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Exists, F, OuterRef, Q, Subquery
 from django.utils import timezone, translation
@@ -18,6 +19,7 @@ from clm.customers.models import Account, Contact
 from clm.customers.services import fill_search_keys, search_term
 from clm.io import export
 from clm.reports import services as reports
+from clm.reports.charts import service as charts
 from clm.reports.kpis.base import Segment
 from clm.reports.periods import Period
 from clm.web.labels import BAND_LABELS
@@ -66,6 +68,8 @@ class Criteria:
     kpi: str = ""  # with kpi_period: only the accounts behind that KPI's number (the dashboard's drill-down)
     kpi_period: str = ""
     kpi_part: str = ""
+    figure: str = ""  # with kpi_period and kpi_part: the accounts behind a part of a dashboard figure
+    team: int | None = None  # the team the figure was narrowed to (the owner's or the CSM's)
     sort: str = "name"
     descending: bool = False
 
@@ -119,7 +123,19 @@ def filtered(user, criteria: Criteria, today: dt.date | None = None):
             user, criteria.kpi, Period.parse(criteria.kpi_period), segment, part=criteria.kpi_part
         )
         accounts = accounts.filter(pk__in=behind.values("pk"))
+    if criteria.figure and criteria.kpi_period:
+        accounts = accounts.filter(pk__in=_behind_figure(user, criteria))
     return accounts
+
+
+def _behind_figure(user, criteria: Criteria):
+    segment = Segment(criteria.industry, criteria.region, criteria.owner, criteria.team, criteria.tag)
+    try:
+        behind, _figure = charts.accounts(user, criteria.figure, Period.parse(criteria.kpi_period), segment,
+                                          criteria.kpi_part)
+    except ValidationError:
+        return Account.objects.none().values("pk")  # a part the figure does not have: nobody is behind it
+    return behind.values("pk")
 
 
 def ordered(accounts, criteria: Criteria):

@@ -108,6 +108,7 @@ SIGNAL_FIELDS = {
     "warning_level": gettext_lazy("warning level"),
 }
 
+
 def field(key: str) -> str:
     """A metric's name in words."""
     if key in MORE_FIELDS:

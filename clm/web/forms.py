@@ -13,6 +13,7 @@ from clm.automation import work
 from clm.core.models import Role, User
 from clm.customers.models import Account, Contact, Interaction, LifecycleStage, Tag, WarningLevel
 from clm.reports.catalogue import CATALOGUE
+from clm.reports.figures import FIGURES
 from clm.reports.kpis.base import Segment
 from clm.reports.services import default_period, parse_period
 from clm.web.accounts import RENEWAL_WINDOWS, SORTS, Criteria
@@ -64,6 +65,8 @@ class AccountFilterForm(forms.Form):
     )
     sort = forms.ChoiceField(required=False, choices=[(k, k) for k in SORTS] + [(f"-{k}", k) for k in SORTS])
     kpi = forms.ChoiceField(required=False, choices=[("", "")] + [(k.key, k.name) for k in CATALOGUE])
+    figure = forms.ChoiceField(required=False)
+    team = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)  # a figure's team filter
     period = forms.CharField(required=False, max_length=10)
     part = forms.CharField(required=False, max_length=100)
 
@@ -71,6 +74,7 @@ class AccountFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["owner"].choices = staff_choices(Role.SALES)
         self.fields["csm"].choices = staff_choices(Role.CSM)
+        self.fields["figure"].choices = [("", "")] + [(k, k) for k in FIGURES]  # registered once apps are ready
         self.fields["industry"].choices = distinct_values("industry")
         self.fields["region"].choices = distinct_values("region")
         self.fields["tag"].choices = [("", _("Any"))] + [
@@ -96,7 +100,9 @@ class AccountFilterForm(forms.Form):
             tag=data.get("tag"),
             renewal_within=data.get("renewal"),
             kpi=data.get("kpi", "") if data.get("period") else "",
-            kpi_period=data.get("period", "") if data.get("kpi") else "",
+            figure=data.get("figure", "") if data.get("period") else "",
+            team=data.get("team"),
+            kpi_period=data.get("period", "") if data.get("kpi") or data.get("figure") else "",
             kpi_part=data.get("part", ""),
             sort=sort.lstrip("-"),
             descending=sort.startswith("-"),

@@ -8,6 +8,7 @@ from clm.web import (
     playbook_views,
     quote_views,
     record_views,
+    report_views,
     token_views,
     views,
     work_views,
@@ -95,4 +96,8 @@ urlpatterns = auth + [
     path("preferences/tokens/", token_views.token_list, name="tokens"),
     path("preferences/tokens/<int:pk>/revoke/", token_views.token_revoke, name="token_revoke"),
     path("language/", views.set_language, name="set_language"),
+]
+urlpatterns += [
+    path("dashboard/<slug:page>/", report_views.report_page, name="report"),
+    path("dashboard/figures/<str:key>.<str:fmt>", report_views.report_export, name="report_export"),
 ]

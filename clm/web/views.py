@@ -20,7 +20,8 @@ from clm.customers.models import Account, Contact, Interaction, LifecycleStage, 
 from clm.customers.services import manages_accounts
 from clm.io import export
 from clm.reports import services as reports
-from clm.web import actions, overview, worklist
+from clm.reports.charts import labels as charts_labels
+from clm.web import actions, overview, report_views, worklist
 from clm.web import dashboard as dashboards
 from clm.web import timeline as timelines
 from clm.web import work_forms as worklist_forms
@@ -112,6 +113,9 @@ def account_list(request):
 
 def _kpi_filter(criteria) -> dict:
     """The KPI a drill-down from the dashboard narrowed the list to, named for the page."""
+    if criteria.figure:
+        return {"kpi_name": charts_labels.TITLES[criteria.figure],
+                "kpi_part": report_views.part_label(criteria.figure, criteria.kpi_part)}
     if not criteria.kpi:
         return {}
     part = criteria.kpi_part

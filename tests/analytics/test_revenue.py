@@ -229,6 +229,39 @@ def test_trailing_twelve_month_nrr_and_grr_match_the_worked_example():
     assert row["ending_mrr"] == 1650
 
 
+def test_retention_by_group_splits_the_trailing_twelve_months_worked_example():
+    months = [str(p) for p in pd.period_range("2023-01", "2024-01", freq="M")]
+    accounts = {"p": [1000] * 12 + [1200], "q": [500] * 12 + [300], "r": [200] * 12 + [0], "s": [0] * 12 + [400],
+                "t": [100] * 5 + [0] * 6 + [150, 150]}
+    snapshots = snapshots_from(accounts, months)
+    groups = pd.Series({"p": "east", "q": "east", "r": "west", "s": "west", "t": "west", "u": "north"})
+    table = revenue.revenue_retention_by(snapshots, groups, window=12, end="2024-01")
+    # east: p 1000 → 1200, q 500 → 300: NRR 1500/1500 = 1, GRR (1500 − 200)/1500
+    # west: r 200 → 0 (churn), t 100 → 150 (expansion), s new (outside): NRR 150/300, GRR (300 − 200)/300
+    # north has no account with MRR: no row
+    assert list(table.index) == ["east", "west"]
+    assert table.loc["east", "nrr"] == pytest.approx(1.0) and table.loc["east", "grr"] == pytest.approx(1300 / 1500)
+    assert table.loc["west", "nrr"] == pytest.approx(0.5) and table.loc["west", "grr"] == pytest.approx(1 / 3)
+    assert (table.loc["west", "accounts_at_start"], table.loc["west", "accounts_retained"]) == (2, 1)
+    # the groups add up to the whole company's figure
+    whole = revenue.revenue_retention(snapshots, window=12).iloc[0]
+    assert table["starting_mrr"].sum() == whole["starting_mrr"] and table["ending_mrr"].sum() == whole["ending_mrr"]
+
+
+def test_renewal_rate_of_the_contracts_that_came_up():
+    changes = pd.DataFrame(
+        [(1, 10, "2024-03-01", "renewal"), (1, 11, "2024-03-05", "renewal"), (1, 11, "2024-03-20", "churn"),
+         (2, 12, "2024-03-10", "churn"), (2, 13, "2024-02-10", "renewal"), (3, 14, "2024-03-02", "expansion")],
+        columns=["owner", "subscription_id", "effective_date", "kind"],
+    )
+    table = revenue.contract_renewals(changes, "2024-03-01", "2024-03-31", by="owner")
+    # owner 1: contract 10 renewed, 11 renewed then cancelled (lost): 1 of 2; owner 2: 12 lost (13 was
+    # renewed in February, outside); owner 3: no contract came up, no row
+    assert table.loc[1, ["renewed", "lost"]].tolist() == [1, 1] and table.loc[1, "renewal_rate"] == 0.5
+    assert table.loc[2, ["renewed", "lost"]].tolist() == [0, 1] and table.loc[2, "renewal_rate"] == 0
+    assert list(table.index) == [1, 2]
+
+
 def test_retention_rejects_a_window_that_is_not_whole_months():
     with pytest.raises(AnalyticsInputError, match="window"):
         revenue.revenue_retention(snapshots_from(WORKED), window=0)

@@ -378,3 +378,22 @@ def test_a_mature_account_red_for_a_few_days_does_not_flap_back_within_weeks():
 def test_no_default_rule_reads_has_ever_been_a_customer_to_send_an_account_to_growth():
     growth_rules = [r for r in DEFAULT_STAGE_RULES.rules if r.stage == "growth"]
     assert all("customer_ever" not in r.compiled.metrics for r in growth_rules)
+
+
+def test_time_in_stage_counts_the_stays_that_ended_in_the_period():
+    from clm.analytics.stages import stage_durations
+
+    moves = pd.DataFrame(
+        [("a", "2024-01-01", "onboarding"), ("a", "2024-03-01", "growth"), ("a", "2024-06-10", "at_risk"),
+         ("b", "2024-02-01", "onboarding"), ("b", "2024-06-01", "growth"),
+         ("c", "2024-05-01", "onboarding"), ("d", "2024-01-01", "growth"), ("d", "2024-07-15", "mature")],
+        columns=["account", "date", "to_stage"],
+    )
+    table = stage_durations(moves, "2024-06-01", "2024-06-30").set_index("stage")
+    # ended in June: b's onboarding (Feb 1 → Jun 1, 121 days) and a's growth (Mar 1 → Jun 10, 101);
+    # a's onboarding ended in March (before), d's growth in July (after the period: still ongoing then)
+    assert table.loc["onboarding", ["median_days", "stays", "accounts", "ongoing"]].tolist() == [121, 1, 1, 1]
+    assert table.loc["growth", ["median_days", "stays", "ongoing"]].tolist() == [101, 1, 2]  # b and d still growing
+    assert table.loc["at_risk", "ongoing"] == 1 and pd.isna(table.loc["at_risk", "median_days"])
+    assert "mature" not in table.index  # d became mature after the period
+    assert stage_durations(moves.iloc[:0], "2024-06-01", "2024-06-30").empty

@@ -16,14 +16,14 @@ def remove_company():
     tests start from an empty database."""
     from clm.core.models import AuditLog, Team, User, Workspace
     from clm.demo import names, writer
-    from clm.lifecycle.models import ChurnModel, HealthModel, RuleSet
+    from clm.lifecycle.models import BacktestResult, ChurnModel, HealthModel, RuleSet
     from clm.value.models import TierRule
 
     with transaction.atomic():
         writer.wipe()
         User.objects.filter(username__regex=r"^((sales|csm|marketing|viewer)\d{2,}|admin)$").delete()
         Team.objects.filter(name__in=[*names.SALES_TEAMS, *names.CSM_TEAMS]).delete()
-        for model in (Workspace, HealthModel, RuleSet, TierRule, ChurnModel, AuditLog):
+        for model in (Workspace, HealthModel, RuleSet, TierRule, ChurnModel, BacktestResult, AuditLog):
             model.objects.all().delete()
 
 

@@ -42,6 +42,16 @@ def test_demo_builds_the_company_and_prints_the_url_and_login():
     assert dt.date(2025, 6, 30) in scored_days and len(scored_days) >= 6
     assert not Account.objects.filter(lifecycle_stage_since__isnull=True).exists()
     assert User.objects.get(username="admin").check_password("clm-demo-2026")
+    # the dashboard pages' history: CLV and tiers on the first of each past month, a stored backtest
+    from clm.lifecycle.models import BacktestResult
+    from clm.value.models import CLVEstimate, TierAssignment
+
+    firsts = {d for d in CLVEstimate.objects.values_list("as_of", flat=True) if d.day == 1}
+    assert {dt.date(2025, m, 1) for m in (2, 4, 6)} <= firsts
+    assert TierAssignment.objects.filter(as_of=dt.date(2025, 6, 1)).exists()
+    stored = BacktestResult.objects.get()
+    assert (stored.start, stored.end, stored.step_days) == (dt.date(2024, 7, 29), dt.date(2025, 6, 2), 28)
+    assert "dashboards (value history, early-warning backtest)" in text
 
 
 @pytest.mark.django_db

@@ -55,6 +55,12 @@ def test_clm_backtest_prints_a_table_and_json(world):
     assert set(report["by_signal"]) >= {"login_drop", "health_red"}
     assert report["health"]["rows"] == 3 and report["health"]["thresholds"] == {"green": 75.0, "yellow": 60.0}
     assert "Health score for churn within 180 days" in out
+    # each run is kept for the early-warning dashboard: the latest is the --json one, as printed
+    from clm.lifecycle.models import BacktestResult
+
+    assert BacktestResult.objects.count() == 2
+    stored = BacktestResult.objects.first()
+    assert stored.report == report and (stored.step_days, stored.min_lead_days, stored.horizon_days) == (14, 90, 180)
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,11 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture
 def company(transactional_db):
+    return build_company()
+
+
+def build_company():
+    """The small world of the KPI tests, a manager (boss) and two reps in two teams: (world, rep)."""
     from clm.core.models import Team
     from clm.core.roles import sync_role_groups
 

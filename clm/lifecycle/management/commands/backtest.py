@@ -63,6 +63,7 @@ class Command(BaseCommand):
                 horizon_days=horizon,
                 progress=lambda day: bar.update(task, advance=1, description=f"as of {day}"),
             )
+        backtest.store(report)
         if as_json:
             self.stdout.write(json.dumps(report.to_dict(), indent=2, ensure_ascii=False, default=str))
             return

@@ -1,0 +1,77 @@
+"""Teams: per sales owner and per CSM — accounts, ARR, the red share of health, the renewal rate
+of the contracts that came up in the period (seed 000: the bonus is tied to it), NRR over the
+period and overdue tasks. Formulas: clm.analytics.revenue (NRR, renewals)."""
+
+from __future__ import annotations
+
+import pandas as pd
+from django.contrib.auth import get_user_model
+from django.db.models import Count, Max
+from django.utils import timezone
+
+from clm.analytics.revenue import contract_renewals, revenue_retention_by
+from clm.automation.models import Task
+from clm.commerce.frames import change_frame
+from clm.commerce.models import SubscriptionChange
+from clm.lifecycle.models import HealthScore
+
+from ..figures import figure
+from ..kpis.base import finite
+from .base import make
+
+ROLES = ("sales_owner", "csm")
+COLUMNS = ["role", "person_id", "person", "accounts", "arr", "red_share", "renewed", "lost", "renewal_rate",
+           "nrr", "overdue_tasks"]
+
+
+@figure("team.people")
+def people(scope, period) -> dict:
+    as_of = period.as_of(scope.today)
+    accounts = pd.DataFrame(list(scope.accounts.values_list("pk", "sales_owner_id", "csm_id")),
+                            columns=["account_id", "sales_owner", "csm"]).set_index("account_id")
+    arr = scope.mrr_at(as_of) * 12 if not scope.mrr.empty else pd.Series(dtype=float)
+    red = _red(scope, period)
+    changes = change_frame(scope.records(SubscriptionChange.objects.filter(effective_date__gte=period.start)),
+                           as_of=as_of)
+    overdue = _overdue(scope)
+    end = pd.Period(as_of, "M")
+    window = int(end.ordinal - (pd.Period(period.start, "M") - 1).ordinal)
+    names = dict(get_user_model().objects.filter(
+        pk__in={int(i) for i in set(accounts["sales_owner"].dropna()) | set(accounts["csm"].dropna())}
+    ).values_list("pk", "username"))  # the pages show the person's name (clm.web)
+    rows, groups = [], {}
+    for role in ROLES:
+        holder = accounts[role].dropna().astype(int)
+        renewals = contract_renewals(changes.assign(person=changes["account_id"].map(holder)).dropna(subset=["person"]),
+                                     period.start, as_of, by="person") if not changes.empty else None
+        nrr = revenue_retention_by(scope.mrr, holder, window=window, end=end) if not scope.mrr.empty else pd.DataFrame()
+        for person, ids in holder.groupby(holder).groups.items():
+            ids = list(ids)
+            scored = red.reindex(ids).dropna()
+            renewal = renewals.loc[person] if renewals is not None and person in renewals.index else None
+            rows.append([
+                role, int(person), names.get(person, str(person)), len(ids), float(arr.reindex(ids).fillna(0).sum()),
+                float(scored.mean()) if len(scored) else None,
+                int(renewal["renewed"]) if renewal is not None else 0, int(renewal["lost"]) if renewal is not None else 0,
+                finite(renewal["renewal_rate"]) if renewal is not None else None,
+                finite(nrr.at[person, "nrr"]) if person in nrr.index else None, int(overdue.get(person, 0)),
+            ])
+            groups[f"{role}:{person}"] = ids
+    rows.sort(key=lambda r: (ROLES.index(r[0]), -r[4], r[2]))
+    return make(scope, period, COLUMNS, rows, groups=groups)
+
+
+def _red(scope, period) -> pd.Series:
+    """1 for an account red on the latest scoring day of the period, 0 for another band."""
+    scores = scope.records(HealthScore.objects.filter(as_of__gte=period.start, as_of__lte=period.as_of(scope.today)))
+    day = scores.aggregate(day=Max("as_of"))["day"]
+    if day is None:
+        return pd.Series(dtype=float)
+    return pd.Series({a: float(b == "red") for a, b in scores.filter(as_of=day).values_list("account_id", "band")})
+
+
+def _overdue(scope) -> dict[int, int]:
+    """Open tasks past their due time per assignee, over the scope's accounts."""
+    tasks = scope.records(Task.objects.filter(status=Task.Status.OPEN, due_at__lt=timezone.now(),
+                                              assignee__isnull=False))
+    return dict(tasks.order_by().values_list("assignee_id").annotate(n=Count("id")).values_list("assignee_id", "n"))
