@@ -46,7 +46,7 @@ def _event(name: str, winback: WinBack, actor, **extra) -> None:
 def _locked(actor, winback: WinBack, step: str) -> WinBack:
     """The win-back, locked, once the actor may change its case and it is at ``step``."""
     work._changeable_case(actor, winback.case)
-    locked = WinBack.objects.select_for_update().select_related("case", "cause", "offer").get(pk=winback.pk)
+    locked = WinBack.objects.select_for_update(of=("self",)).select_related("case", "cause", "offer").get(pk=winback.pk)
     if locked.step != step:
         order = [s.label for s in WinBack.Step]
         raise ValidationError({"step": _(

@@ -152,7 +152,9 @@ def reward_terms(rule: ReferralRule | None, referrer_mrr: Decimal, rules=None) -
 def grant_reward(referral: Referral, *, on: dt.date | None = None, actor=None, via: str = "system") -> ReferralReward:
     """The reward for a referral whose customer signed, by the active rule; never twice."""
     _require(actor, "value.add_referralreward", _("You may not grant referral rewards."))
-    referral = Referral.objects.select_for_update().select_related("referrer", "referred_account").get(pk=referral.pk)
+    referral = (
+        Referral.objects.select_for_update(of=("self",)).select_related("referrer", "referred_account").get(pk=referral.pk)
+    )
     referred = referral.referred_account
     if referred is None and referral.lead_id and referral.lead.account_id:
         referred = referral.lead.account
