@@ -103,4 +103,5 @@ def reward_cost_to_clv(accounts) -> tuple[Decimal, Decimal]:
     referred = list(rewards.values_list("referral__referred_account_id", flat=True))
     latest = CLVEstimate.objects.filter(account=OuterRef("account")).order_by("-as_of").values("pk")[:1]
     clv = CLVEstimate.objects.filter(account_id__in=referred, pk=Subquery(latest)).aggregate(total=Sum("value"))["total"]
-    return Decimal(cost), Decimal(clv or 0)
+    cent = Decimal("0.01")
+    return Decimal(cost).quantize(cent), Decimal(clv or 0).quantize(cent)
