@@ -84,5 +84,6 @@ def test_referrals_through_the_api(owner, east):
     kpis = api.get("/value/referrals-kpis", start="2026-01-01", end="2026-02-01").json_body
     assert (kpis["new_customers"], kpis["referred_new_customers"], kpis["referral_share"]) == (1, 1, 1.0)
     assert kpis["reward_cost"] == "500.00"
-    assert api.get("/value/advocates").json_body[0]["account_name"] == "East Co"
+    Account.objects.filter(pk=east.pk).update(lifecycle_stage="growth")
+    assert api.get("/value/advocates").json_body[0]["reasons"] == ["has referred 1, 1 signed"]
     assert_error(api.get("/value/referrals-kpis", start="2026-02-01", end="2026-01-01"), 422)

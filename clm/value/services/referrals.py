@@ -168,6 +168,9 @@ def grant_reward(referral: Referral, *, on: dt.date | None = None, actor=None, v
         raise ValidationError({"referral": _("This referral was already rewarded on %(day)s.") % {
             "day": earlier.granted_on.isoformat()}})
     on = on or signed_on
+    if referral.signed_on is None:
+        Referral.objects.filter(pk=referral.pk).update(signed_on=signed_on)
+        referral.signed_on = signed_on
     mrr = Subscription.objects.filter(account=referral.referrer).live().aggregate(m=Sum("mrr"))["m"] or Decimal(0)
     rule = active_rule()
     terms = reward_terms(rule, Decimal(mrr))
