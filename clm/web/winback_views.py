@@ -19,6 +19,7 @@ from clm.automation.models import RootCause, WinBack
 from clm.core.access import visible_accounts, visible_records
 from clm.core.crud import one_or_404
 from clm.core.models import Role, User
+from clm.web.templatetags.workspace import person
 from clm.web.work_views import _errors
 
 KPI_DAYS = 365
@@ -42,7 +43,10 @@ class PlanForm(forms.Form):
     discount_percent = forms.DecimalField(label=gettext_lazy("Discount (%)"), required=False, min_value=0, max_value=100)
     approver = forms.ModelChoiceField(label=gettext_lazy("Approved by (a manager)"), required=False,
                                       queryset=User.objects.none(), empty_label="–")
-    evaluate_on = forms.DateField(label=gettext_lazy("Evaluate on"), widget=forms.DateInput(attrs={"type": "date"}))
+    evaluate_on = forms.DateField(
+        label=gettext_lazy("Evaluate on"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        input_formats=["%Y-%m-%d"],
+    )
     note = forms.CharField(label=gettext_lazy("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
     def __init__(self, *args, offers=(), **kwargs):
@@ -50,7 +54,7 @@ class PlanForm(forms.Form):
         self.fields["offer"].choices = [(o.code, o.label()) for o in offers]
         managers = User.objects.filter(is_active=True, groups__name__in=[Role.MANAGER, Role.ADMIN]).distinct()
         self.fields["approver"].queryset = managers.order_by("last_name", "first_name", "username")
-        self.fields["approver"].label_from_instance = lambda u: u.get_full_name() or u.get_username()
+        self.fields["approver"].label_from_instance = person
 
 
 class EvaluationForm(forms.Form):
