@@ -45,7 +45,8 @@ def referrals_page(request):
     end = today + dt.timedelta(days=1)
     accounts, ask = visible_accounts(request.user), _play(ASK_PLAY)
     referred, new = advocacy.referral_share(accounts, start, end)
-    made, advocate_count = advocacy.referrals_per_advocate(request.user, start, end)
+    listed = advocacy.advocates(request.user, limit=10**6)
+    made, advocate_count = advocacy.referrals_per_advocate(request.user, start, end, len(listed))
     cost, clv = advocacy.reward_cost_to_clv(accounts)
     rows = (
         visible_records(Referral, request.user)
@@ -53,7 +54,7 @@ def referrals_page(request):
         .order_by("-arrived_at", "-id")[:100]
     )
     return render(request, "web/programmes/referrals.html", {
-        "nav": "referrals", "advocates": advocacy.advocates(request.user, limit=100), "referrals": list(rows),
+        "nav": "referrals", "advocates": listed[:100], "referrals": list(rows),
         "kpis": {"referred": referred, "new": new, "share": referred / new if new else None, "made": made,
                  "advocates": advocate_count, "per_advocate": made / advocate_count if advocate_count else None,
                  "cost": cost, "clv": clv, "cost_share": float(cost / clv) if clv else None, "year": start.year},

@@ -87,12 +87,13 @@ def referral_share(accounts, start: dt.date, end: dt.date) -> tuple[int, int]:
     return referred, new.count()
 
 
-def referrals_per_advocate(user, start: dt.date, end: dt.date) -> tuple[int, int]:
-    """(referrals that arrived in [start, end) from accounts the user may see, advocates on the list now)."""
+def referrals_per_advocate(user, start: dt.date, end: dt.date, listed: int | None = None) -> tuple[int, int]:
+    """(referrals that arrived in [start, end) from accounts the user may see, advocates on the list
+    now; ``listed`` when the caller has the list already)."""
     made = Referral.objects.filter(
         referrer__in=visible_accounts(user), arrived_at__date__gte=start, arrived_at__date__lt=end
     ).count()
-    return made, len(advocates(user, limit=10**6))
+    return made, listed if listed is not None else len(advocates(user, limit=10**6))
 
 
 def reward_cost_to_clv(accounts) -> tuple[Decimal, Decimal]:
