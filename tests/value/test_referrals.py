@@ -178,7 +178,10 @@ def test_two_grants_at_the_same_moment_reward_once(postgres_only, transactional_
     barrier, outcomes = threading.Barrier(2), []
 
     def grant():
+        from django.utils import translation
+
         try:
+            translation.activate("en")
             barrier.wait()
             referrals.grant_reward(referral)
             outcomes.append("granted")

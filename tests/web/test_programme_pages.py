@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def churned(owner):
-    account = Account.objects.create(name="流失客户", sales_owner=owner, lifecycle_stage="churned",
+    account = Account.objects.create(name="华润万家", sales_owner=owner, lifecycle_stage="churned",
                                      lifecycle_stage_since=dt.date.today() - dt.timedelta(days=30))
     TierAssignment.objects.create(account=account, as_of=dt.date.today(), tier="t", tier_label="t", tenure_years=2,
                                   total_revenue=Decimal("240000"))
@@ -32,7 +32,7 @@ def test_the_win_back_page_lists_churned_accounts_and_starts_a_win_back(signed_i
     page = signed_in.get("/winback/")
     assert page.status_code == 200
     text = page.content.decode()
-    assert "流失客户" in text and "Churned accounts to win back" in text
+    assert "华润万家" in text and "Churned accounts to win back" in text
     started = signed_in.post(f"/winback/start/{churned.pk}/")
     wb = WinBack.objects.get(account=churned)
     assert started.status_code == 302 and started["Location"] == f"/winback/{wb.pk}/"
@@ -63,7 +63,7 @@ def test_someone_who_cannot_see_the_account_gets_a_404(client, churned, owner, o
     wb = winback.open_winback(owner, account=churned, signal="churned")
     client.force_login(outsider)
     assert client.get(f"/winback/{wb.pk}/").status_code == 404
-    assert "流失客户" not in client.get("/winback/").content.decode()
+    assert "华润万家" not in client.get("/winback/").content.decode()
 
 
 def test_the_referrals_and_reactivation_pages_and_the_account_panel(signed_in, owner, churned):
@@ -77,7 +77,7 @@ def test_the_referrals_and_reactivation_pages_and_the_account_panel(signed_in, o
     assert code in panel
     Account.objects.filter(pk=churned.pk).update(lifecycle_stage="dormant")
     dormant = signed_in.get("/reactivation/").content.decode()
-    assert "流失客户" in dormant and "Past revenue" in dormant
+    assert "华润万家" in dormant and "Past revenue" in dormant
     assert not Referral.objects.exists()
 
 
