@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from clm.automation import winback, winback_lists
-from clm.automation.models import RootCause, WinBack
+from clm.automation.models import Case, RootCause, WinBack
 from clm.core.access import visible_accounts, visible_records
 from clm.core.crud import one_or_404
 from clm.core.models import Role, User
@@ -88,6 +88,7 @@ def winback_home(request):
     winback.require_view(request.user)
     open_ones = (
         visible_records(WinBack, request.user).exclude(step=WinBack.Step.EVALUATED)
+        .filter(case__status__in=Case.OPEN_STATUSES)
         .select_related("account", "cause", "offer", "case__owner").order_by("evaluate_on", "-created_at")[:100]
     )
     kpis = _kpis(request.user)

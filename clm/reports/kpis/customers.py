@@ -8,7 +8,7 @@ import datetime as dt
 
 import numpy as np
 import pandas as pd
-from django.db.models import Max, Min
+from django.db.models import Max, Min, Q
 from django.utils.translation import gettext as _
 
 from clm.analytics.nps import net_promoter_score
@@ -170,8 +170,8 @@ def _winback_frame(scope: Scope, period) -> pd.DataFrame:
     steps = scope.records(WinBack.objects.filter(evaluated_at__gte=start, evaluated_at__lt=end))
     frame = winback_lists.evaluated(steps)
     by_hand = scope.records(Case.objects.filter(
-        type=Case.Type.WIN_BACK, status=Case.Status.CLOSED, closed_at__gte=start, closed_at__lt=end, winback__isnull=True,
-    )).order_by().values_list("account_id", "root_cause__code", "outcome")
+        type=Case.Type.WIN_BACK, status=Case.Status.CLOSED, closed_at__gte=start, closed_at__lt=end,
+    ).filter(Q(winback__isnull=True) | ~Q(winback__step="evaluated"))).order_by().values_list("account_id", "root_cause__code", "outcome")
     rows = [(a, c or "", "", o == Case.Outcome.SUCCESS, 0.0) for a, c, o in by_hand]
     if rows:
         extra = pd.DataFrame(rows, columns=["account_id", "cause", "offer", "won", "arr_won_back"])
