@@ -14,7 +14,7 @@ from django.db.models import Count, OuterRef, Q, Subquery, Sum
 from django.utils.translation import gettext as _
 
 from clm.core.access import visible_accounts
-from clm.core.money import money
+from clm.core.money import money, workspace_currency
 from clm.customers.models import Account, HealthBand, LifecycleStage
 from clm.service.models import SurveyResponse
 from clm.value.models import CLVEstimate, Referral, ReferralReward
@@ -37,23 +37,37 @@ class Advocate:
     reasons: list[str] = field(default_factory=list)
 
 
-def _annotated(accounts):
-    nps = SurveyResponse.objects.filter(account=OuterRef("pk"), kind="nps").order_by("-responded_at").values("score")[:1]
-    clv = CLVEstimate.objects.filter(account=OuterRef("pk")).order_by("-as_of").values("value")[:1]
-    made = Referral.objects.filter(referrer=OuterRef("pk")).order_by().values("referrer").annotate(n=Count("pk")).values("n")
-    signed = (
-        Referral.objects.filter(referrer=OuterRef("pk"), signed_on__isnull=False)
-        .order_by().values("referrer").annotate(n=Count("pk")).values("n")
-    )
-    return accounts.annotate(nps=Subquery(nps), clv=Subquery(clv), made=Subquery(made), signed=Subquery(signed))
+def _latest(rows) -> dict:
+    out = {}
+    for key, value in rows:
+        out.setdefault(key, value)
+    return out
+
+
+def _annotate(rows: list[Account]) -> None:
+    """Each account's latest NPS answer and CLV, and its referrals made and signed: four queries
+    for all of them (correlated subqueries per account cost more on SQLite)."""
+    ids = [a.pk for a in rows]
+    nps = _latest(SurveyResponse.objects.filter(account_id__in=ids, kind="nps").order_by("account_id", "-responded_at")
+                  .values_list("account_id", "score"))
+    clv = _latest(CLVEstimate.objects.filter(account_id__in=ids).order_by("account_id", "-as_of")
+                  .values_list("account_id", "value"))
+    made = dict(Referral.objects.filter(referrer_id__in=ids).order_by().values("referrer")
+                .annotate(n=Count("pk")).values_list("referrer", "n"))
+    signed = dict(Referral.objects.filter(referrer_id__in=ids, signed_on__isnull=False).order_by().values("referrer")
+                  .annotate(n=Count("pk")).values_list("referrer", "n"))
+    for a in rows:
+        a.nps, a.clv, a.made, a.signed = nps.get(a.pk), clv.get(a.pk), made.get(a.pk, 0), signed.get(a.pk, 0)
 
 
 def advocates(user, *, limit: int = 200) -> list[Advocate]:
     """Customers the user may see who are promoters, healthy with a CLV in the top quarter, or
     have referred before; ranked promoters first, then by referrals, then by CLV, each with why."""
-    rows = list(_annotated(visible_accounts(user).filter(lifecycle_stage__in=CUSTOMER_STAGES)).select_related("sales_owner"))
+    rows = list(visible_accounts(user).filter(lifecycle_stage__in=CUSTOMER_STAGES).select_related("sales_owner"))
+    _annotate(rows)
     values = np.array([float(a.clv) for a in rows if a.clv is not None])
     threshold = float(np.quantile(values, HIGH_CLV_QUANTILE)) if len(values) else None
+    currency = workspace_currency()
     out = []
     for a in rows:
         promoter = a.nps is not None and a.nps >= PROMOTER
@@ -67,7 +81,7 @@ def advocates(user, *, limit: int = 200) -> list[Advocate]:
             reasons.append(_("NPS %(score)s: a promoter") % {"score": a.nps})
         if healthy_high:
             reasons.append(_("healthy (%(score)s) with a CLV of %(clv)s, in the top quarter") % {
-                "score": a.health_score, "clv": money(a.clv)})
+                "score": a.health_score, "clv": money(a.clv, currency)})
         if made:
             reasons.append(_("has referred %(made)s, %(signed)s signed") % {"made": made, "signed": signed})
         rank = 2.0 * promoter + 1.0 * healthy_high + 0.5 * min(made, 4)

@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy
 from clm.analytics.winback import REASON_FACTORS, reactivation_potential
 from clm.commerce.models import Order
 from clm.core.access import visible_accounts
-from clm.core.money import money
+from clm.core.money import money, workspace_currency
 from clm.customers.models import Account, Contact, LifecycleStage
 from clm.service.models import SurveyResponse, Ticket
 from clm.usage.models import UsageDaily
@@ -81,7 +81,7 @@ def potential_frame(account_ids, today: dt.date) -> pd.DataFrame:
     return pd.concat([frame, reactivation_potential(frame)], axis=1)
 
 
-def explain(row) -> list[str]:
+def explain(row, currency: str | None = None) -> list[str]:
     """The score in sentences a CSM can read aloud."""
     if row["alive_source"] == "bgnbd":
         alive = _("P(alive) from their order history (BG/NBD): %(p).0f%%") % {"p": 100 * row["alive"]}
@@ -91,7 +91,7 @@ def explain(row) -> list[str]:
     return [
         alive,
         _("Past revenue %(value)s, more than %(share).0f%% of the dormant customers") % {
-            "value": money(row["past_value"]), "share": 100 * row["value"]},
+            "value": money(row["past_value"], currency), "share": 100 * row["value"]},
         _("Quiet for %(days)s days (weight %(w).0f%%)") % {"days": int(row["days_quiet"]), "w": 100 * row["recency"]},
         _("Why they went quiet: %(reason)s (× %(factor).1f)") % {
             "reason": REASONS[row["reason"]], "factor": REASON_FACTORS[row["reason"]]},
@@ -115,9 +115,10 @@ def dormant_list(user, *, today: dt.date | None = None, limit: int = 200) -> lis
                 .select_related("sales_owner", "csm")}
     frame = _all_dormant(today)
     frame = frame[frame.index.isin(list(accounts))].sort_values("score", ascending=False, kind="stable")
+    currency = workspace_currency()
     return [
         DormantRow(accounts[pk], float(row["score"]), int(row["days_quiet"]), float(row["past_value"]),
-                   str(REASONS[row["reason"]]), explain(row))
+                   str(REASONS[row["reason"]]), explain(row, currency))
         for pk, row in frame.head(limit).iterrows()
     ]
 
