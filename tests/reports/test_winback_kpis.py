@@ -46,3 +46,13 @@ def test_win_back_success_and_revenue_by_cause_and_offer(admin_user):
         "cause:price": 6000.0, "cause:product": 12000.0, "offer:product-training": 12000.0, "offer:renewal-discount": 6000.0}
     empty = BY_KEY["winback_revenue"].compute(scope, Period.parse("2026-09"))
     assert empty.value is None and "2026-09" in empty.no_data
+
+
+def test_a_win_back_closed_by_hand_before_its_evaluation_counts_as_its_case_ended(admin_user):
+    # one win-back stopped at the root cause, its case closed by hand as lost: 0 won of 1
+    account = Account.objects.create(name="E")
+    case = Case.objects.create(account=account, type="win_back", reason="r", status="closed", outcome="closed_lost",
+                               root_cause=RootCause.objects.get(code="competitor"), closed_at=at(dt.date(2026, 11, 5)))
+    WinBack.objects.create(case=case, account=account, step="cause", cause=RootCause.objects.get(code="competitor"))
+    result = BY_KEY["winback_success"].compute(Scope(admin_user, None, TODAY), NOV)
+    assert (result.value, result.denominator, result.breakdown["cause:competitor"]) == (0.0, 1.0, 0.0)
