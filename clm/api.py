@@ -340,6 +340,8 @@ ROUTERS = [
     ("/", "clm.core.api"),
     ("/", "clm.automation.api_channels"),
     ("/", "clm.automation.api_playbooks"),
+    ("/", "clm.automation.api_winback"),
+    ("/value", "clm.value.api_referrals"),
 ]
 
 register_routers()

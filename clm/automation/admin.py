@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from clm.automation.models import Case, RootCause, Task
+from clm.automation.models import Case, RootCause, Task, WinBackOffer
 from clm.core.admin import AuditedAdmin
 
 
@@ -10,6 +10,16 @@ class RootCauseAdmin(AuditedAdmin):
 
     list_display = ("code", "name_en", "name_zh", "position", "active")
     list_editable = ("position", "active")
+
+
+@admin.register(WinBackOffer)
+class WinBackOfferAdmin(AuditedAdmin):
+    """The win-back offer library: the causes each offer answers, its tasks ({"en", "zh", "days"})
+    and, for a discount, the limit above which a manager must approve."""
+
+    list_display = ("code", "kind", "name_en", "name_zh", "approval_limit_percent", "max_percent", "position", "active")
+    list_editable = ("position", "active")
+    filter_horizontal = ("causes",)
 
 
 class WorkAdmin(admin.ModelAdmin):

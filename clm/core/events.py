@@ -57,6 +57,12 @@ CATALOGUE: dict[str, str] = {
     "task.completed": "task_id, account_id, assignee_id, case_id, enrollment_id, outcome",
     "case.opened": "case_id, account_id, type, reason, owner_id, rule, signal_id, enrollment_id",
     "case.closed": "case_id, account_id, type, outcome (closed_success|closed_lost), root_cause (code)",
+    "winback.opened": "winback_id, case_id, account_id, signal (kind)",
+    "winback.cause_recorded": "winback_id, case_id, account_id, cause (root cause code)",
+    "winback.planned": "winback_id, case_id, account_id, offer (code), discount_percent, approved_by_id, evaluate_on",
+    "winback.evaluated": "winback_id, case_id, account_id, result (retained|renewed|churned), cause, offer, arr_won_back",
+    "referral.attributed": "referral_id, referrer_id (account), referrer_contact_id, account_id, lead_id, channel",
+    "referral.rewarded": "reward_id, referral_id, account_id (the referrer), referred_account_id, kind, points, cost",
 }
 
 

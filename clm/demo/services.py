@@ -74,6 +74,7 @@ def after_build(
     from clm.automation.playbooks import services as playbook_services
     from clm.demo import plays as demo_plays
     from clm.demo import sales as demo_sales
+    from clm.demo import winback as demo_winback
 
     progress = progress or (lambda step, done, total: None)
     out = AfterBuild(steps=["configuration"] if write_configuration() else [])
@@ -110,6 +111,7 @@ def after_build(
     progress("today", 1, 1)
     out.steps.append("daily run")
     out.steps.append(prepare_dashboards(as_of))  # the dashboard pages: value history, a backtest
+    out.steps.append(f"win-back and referrals {demo_winback.seed(as_of)}")
     if plays:
         out.steps.append(
             f"playbooks {', '.join(playbooks)} ({plays.done} play tasks done, {len(plays.saved)} customers saved)"

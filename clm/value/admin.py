@@ -2,7 +2,7 @@ from django import forms
 from django.contrib import admin
 
 from clm.core.admin import AuditedAdmin
-from clm.value.models import CLVEstimate, LoyaltyEntry, Recommendation, TierAssignment, TierRule
+from clm.value.models import CLVEstimate, LoyaltyEntry, Recommendation, ReferralRule, TierAssignment, TierRule
 
 
 class ComputedAdmin(admin.ModelAdmin):
@@ -34,6 +34,14 @@ class TierAssignmentAdmin(ComputedAdmin):
 @admin.register(TierRule)
 class TierRuleAdmin(AuditedAdmin):
     list_display = ("position", "key", "label", "label_zh", "min_tenure_years", "min_total_revenue")
+
+
+@admin.register(ReferralRule)
+class ReferralRuleAdmin(AuditedAdmin):
+    """The referral reward: the active rule with the lowest position applies."""
+
+    list_display = ("code", "kind", "name_en", "name_zh", "points", "credit", "discount_percent", "position", "active")
+    list_editable = ("position", "active")
 
 
 @admin.register(Recommendation)

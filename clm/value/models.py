@@ -207,3 +207,147 @@ class LoyaltyEntry(models.Model):
 
     def __str__(self):
         return f"{self.account_id} {self.date} {self.kind} {self.points:+d}"
+
+
+# -- referrals (seed 003: 每成功推荐一个新客户签约……服务费减免) --------------------------------------
+
+
+class ReferralCode(models.Model):
+    """The code an account (or one of its contacts) hands out; a lead or account that arrives with
+    it is attributed to them. One code per account, and one per contact."""
+
+    code = models.CharField(_("referral code"), max_length=20, unique=True)
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="referral_codes")
+    contact = models.ForeignKey(
+        "customers.Contact", null=True, blank=True, on_delete=models.CASCADE, related_name="referral_codes"
+    )
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name, verbose_name_plural = _("referral code"), _("referral codes")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account"], condition=models.Q(contact__isnull=True), name="referral_code_one_per_account"
+            ),
+            models.UniqueConstraint(
+                fields=["contact"], condition=models.Q(contact__isnull=False), name="referral_code_one_per_contact"
+            ),
+        ]
+        ordering = ["account_id", "id"]
+
+    def __str__(self):
+        return self.code
+
+
+class ReferralRule(models.Model):
+    """A reward for a referral whose customer signs, as data: points on the loyalty ledger, a
+    service credit (booked on the ledger as the points that redeem to it), or a discount on the
+    referrer's next invoice. The active rule with the lowest position applies."""
+
+    class Kind(models.TextChoices):
+        POINTS = "points", _("Loyalty points")
+        SERVICE_CREDIT = "service_credit", _("Service credit")
+        INVOICE_DISCOUNT = "invoice_discount", _("Discount on the next invoice")
+
+    code = models.SlugField(max_length=40, unique=True)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    name_en = models.CharField(_("name (English)"), max_length=100)
+    name_zh = models.CharField(_("name (Chinese)"), max_length=100)
+    points = models.PositiveIntegerField(_("points"), default=0)
+    credit = models.DecimalField(_("service credit"), max_digits=12, decimal_places=2, default=Decimal("0"))
+    discount_percent = models.DecimalField(
+        _("discount (%)"), max_digits=5, decimal_places=2, default=Decimal("0")
+    )
+    position = models.PositiveSmallIntegerField(default=0)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        verbose_name, verbose_name_plural = _("referral reward rule"), _("referral reward rules")
+        ordering = ["position", "code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(discount_percent__gte=0, discount_percent__lte=100), name="referral_rule_percent"
+            ),
+            models.CheckConstraint(condition=models.Q(credit__gte=0), name="referral_rule_credit_not_negative"),
+        ]
+
+    def __str__(self):
+        return self.code
+
+    def label(self) -> str:
+        from django.utils.translation import get_language
+
+        return self.name_zh if (get_language() or "").lower().startswith("zh") and self.name_zh else self.name_en
+
+
+class Referral(models.Model):
+    """A lead or account that arrived with a referral code, attributed to the code's account
+    (and contact); ``signed_on`` is the day the referred customer signed its first contract."""
+
+    class Channel(models.TextChoices):
+        API = "api", _("API")
+        IMPORT = "import", _("Import")
+        FORM = "form", _("Web form")
+        MANUAL = "manual", _("By hand")
+        RECORD = "record", _("“Referred by” on the account")
+
+    code = models.ForeignKey(ReferralCode, null=True, blank=True, on_delete=models.SET_NULL, related_name="referrals")
+    referrer = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="referrals_made")
+    referrer_contact = models.ForeignKey(
+        "customers.Contact", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    referred_account = models.OneToOneField(
+        Account, null=True, blank=True, on_delete=models.CASCADE, related_name="referral"
+    )
+    lead = models.OneToOneField("sales.Lead", null=True, blank=True, on_delete=models.CASCADE, related_name="referral")
+    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
+    arrived_at = models.DateTimeField(default=timezone.now)
+    signed_on = models.DateField(_("signed on"), null=True, blank=True)
+
+    class Meta:
+        verbose_name, verbose_name_plural = _("referral"), _("referrals")
+        ordering = ["-arrived_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(referred_account__isnull=False) | models.Q(lead__isnull=False),
+                name="referral_has_someone",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.referrer_id} → {self.referred_account_id or self.lead_id}"
+
+    @classmethod
+    def visibility_for(cls, user, prefix: str = ""):
+        """A restricted user sees the referrals made by the accounts they may see."""
+        from clm.core import access
+
+        if not user.is_authenticated or not user.is_active:
+            return None
+        return access.visibility(Account, user, f"{prefix}referrer__")
+
+
+class ReferralReward(models.Model):
+    """What a referrer was granted when the referred customer signed: once per referral (a
+    unique constraint), with the rule, the ledger entry, and its cost with the inputs behind it."""
+
+    referral = models.OneToOneField(Referral, on_delete=models.CASCADE, related_name="reward")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="referral_rewards")
+    rule = models.ForeignKey(ReferralRule, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=20, choices=ReferralRule.Kind.choices)
+    points = models.PositiveIntegerField(default=0)
+    credit = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    discount_percent = models.DecimalField(max_digits=5, decimal_places=2, default=Decimal("0"))
+    cost = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
+    inputs = models.JSONField(default=dict)
+    entry = models.OneToOneField(LoyaltyEntry, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    granted_on = models.DateField()
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name, verbose_name_plural = _("referral reward"), _("referral rewards")
+        ordering = ["-granted_on", "-id"]
+
+    def __str__(self):
+        return f"{self.account_id}: {self.kind} for referral {self.referral_id}"

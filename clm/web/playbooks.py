@@ -96,7 +96,8 @@ EVENTS = {
 FIELDS = {
     "health_score": gettext_lazy("health score"), "health_band": gettext_lazy("health band"), "lifecycle_stage": gettext_lazy("lifecycle stage"),
     "days_in_stage": gettext_lazy("days in the stage"), "tier": gettext_lazy("value tier"), "clv": gettext_lazy("customer lifetime value"),
-    "account_age_days": gettext_lazy("days since the account was created"), "sales_owner": gettext_lazy("sales owner"),
+    "account_age_days": gettext_lazy("days since the account was created"),
+    "reactivation_potential": gettext_lazy("reactivation potential (dormant customers, 0–100)"), "sales_owner": gettext_lazy("sales owner"),
     "csm": gettext_lazy("CSM"), "has_sales_owner": gettext_lazy("has a sales owner"), "has_csm": gettext_lazy("has a CSM"),
     "active_days_30d": gettext_lazy("active days in the last 30 days"),
     "active_days_30d_vs_baseline": gettext_lazy("change of active days against the baseline"),

@@ -8,9 +8,11 @@ from clm.web import (
     playbook_views,
     quote_views,
     record_views,
+    referral_views,
     report_views,
     token_views,
     views,
+    winback_views,
     work_views,
 )
 
@@ -96,6 +98,16 @@ urlpatterns = auth + [
     path("preferences/tokens/", token_views.token_list, name="tokens"),
     path("preferences/tokens/<int:pk>/revoke/", token_views.token_revoke, name="token_revoke"),
     path("language/", views.set_language, name="set_language"),
+    path("winback/", winback_views.winback_home, name="winback"),
+    path("winback/start/<int:account_pk>/", winback_views.winback_start, name="winback_start"),
+    path("winback/<int:pk>/", winback_views.winback_detail, name="winback_detail"),
+    path("winback/<int:pk>/<slug:step>/", winback_views.winback_step, name="winback_step"),
+    path("referrals/", referral_views.referrals_page, name="referrals"),
+    path("referrals/ask/", referral_views.referrals_ask, name="referrals_ask"),
+    path("reactivation/", referral_views.reactivation_page, name="reactivation"),
+    path("reactivation/enroll/", referral_views.reactivation_enroll, name="reactivation_enroll"),
+    path("accounts/<int:pk>/programmes/", referral_views.account_programmes, name="account_programmes"),
+    path("accounts/<int:pk>/referral-code/", referral_views.account_referral_code, name="account_referral_code"),
 ]
 urlpatterns += [
     path("dashboard/<slug:page>/", report_views.report_page, name="report"),

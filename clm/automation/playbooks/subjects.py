@@ -28,6 +28,7 @@ ACCOUNT_FIELDS: dict[str, str] = {
     "tier": "text",
     "clv": "number",
     "account_age_days": "number",
+    "reactivation_potential": "number",  # dormant accounts only (clm.value.services.reactivation)
 }
 CUSTOM_KINDS = {"number": "number", "boolean": "flag"}
 
@@ -99,7 +100,19 @@ def account_fields(as_of: dt.date, ids=None) -> pd.DataFrame:
     frame["clv"] = pd.to_numeric(frame["clv"], errors="coerce").astype(float)
     for key in CustomField.objects.filter(target=CustomField.Target.ACCOUNT).values_list("key", flat=True):
         frame[f"custom.{key}"] = [c.get(key) if isinstance(c, dict) else None for c in frame["custom"]]
+    frame["reactivation_potential"] = _reactivation(frame, as_of)
     return frame.drop(columns=["since", "created_at", "custom"])
+
+
+def _reactivation(frame: pd.DataFrame, as_of: dt.date) -> np.ndarray:
+    """The reactivation potential of the dormant accounts (NaN for the others, and no work at all
+    when none of them is dormant)."""
+    dormant = frame.index[frame["lifecycle_stage"] == "dormant"]
+    if not len(dormant):
+        return np.full(len(frame), np.nan)
+    from clm.value.services import reactivation
+
+    return reactivation.scores(frame.index, as_of).to_numpy(dtype=float)
 
 
 def frame(as_of: dt.date, ids=None, needs: list[str] | None = None) -> pd.DataFrame:

@@ -8,7 +8,7 @@ import datetime as dt
 
 import numpy as np
 import pandas as pd
-from django.db.models import Count, Max, Min
+from django.db.models import Max, Min, Q
 from django.utils.translation import gettext as _
 
 from clm.analytics.nps import net_promoter_score
@@ -160,13 +160,56 @@ def referral_rate(scope: Scope, period) -> Result:
     return share(len(referred), new.count(), referred, when_empty=_no_new(period))
 
 
-def winback_success(scope: Scope, period) -> Result:
+def _winback_frame(scope: Scope, period) -> pd.DataFrame:
+    """Win-backs evaluated in the period (clm.automation.winback), and win-back cases closed in it
+    without the steps (closed by hand): account_id, cause, offer, won, arr_won_back."""
+    from clm.automation import winback_lists
+    from clm.automation.models import WinBack
+
     start, end = scope.day_range(period)
-    closed = scope.records(Case.objects.filter(
+    steps = scope.records(WinBack.objects.filter(evaluated_at__gte=start, evaluated_at__lt=end))
+    frame = winback_lists.evaluated(steps)
+    by_hand = scope.records(Case.objects.filter(
         type=Case.Type.WIN_BACK, status=Case.Status.CLOSED, closed_at__gte=start, closed_at__lt=end,
-    ))
-    counts = dict(closed.order_by().values_list("outcome").annotate(n=Count("pk")))
-    won = counts.get(Case.Outcome.SUCCESS, 0)
-    ids = closed.filter(outcome=Case.Outcome.SUCCESS).values_list("account_id", flat=True).distinct()
-    return share(won, sum(counts.values()), ids, breakdown={"won_back": float(won), "lost": float(sum(counts.values()) - won)},
-                 when_empty=_("No win-back case was closed in %(period)s.") % {"period": period.label})
+    ).filter(Q(winback__isnull=True) | ~Q(winback__step="evaluated"))).order_by().values_list("account_id", "root_cause__code", "outcome")
+    rows = [(a, c or "", "", o == Case.Outcome.SUCCESS, 0.0) for a, c, o in by_hand]
+    if rows:
+        extra = pd.DataFrame(rows, columns=["account_id", "cause", "offer", "won", "arr_won_back"])
+        frame = pd.concat([frame.drop(columns=["result"]), extra], ignore_index=True)
+    return frame
+
+
+def _winback_groups(frame: pd.DataFrame) -> tuple[dict[str, float], dict[str, list[int]]]:
+    from clm.automation import winback_lists
+
+    breakdown, groups = {}, {}
+    for prefix, table in (("cause", winback_lists.by_cause(frame)), ("offer", winback_lists.by_offer(frame[frame["offer"] != ""]))):
+        for key, row in table.iterrows():
+            breakdown[f"{prefix}:{key}"] = float(row["rate"])
+            groups[f"{prefix}:{key}"] = sorted({int(a) for a in frame.loc[frame[prefix] == key, "account_id"]})
+    return breakdown, groups
+
+
+def winback_success(scope: Scope, period) -> Result:
+    """Won back (retained or renewed at the evaluation; a hand-closed case closed as a success) ÷
+    win-backs evaluated in the period; by cause and by offer in the breakdown."""
+    frame = _winback_frame(scope, period)
+    won = frame.loc[frame["won"], "account_id"].unique()
+    result = share(int(frame["won"].sum()), len(frame), won,
+                   when_empty=_("No win-back case was evaluated or closed in %(period)s.") % {"period": period.label})
+    if result.has_value:
+        result.breakdown, result.groups = _winback_groups(frame)
+        result.breakdown.update({"won_back": float(frame["won"].sum()), "lost": float((~frame["won"]).sum())})
+    return result
+
+
+def winback_revenue(scope: Scope, period) -> Result:
+    """The ARR of the customers won back by win-backs evaluated in the period; by cause and by offer."""
+    frame = _winback_frame(scope, period)
+    if frame.empty:
+        return missing(_("No win-back case was evaluated or closed in %(period)s.") % {"period": period.label})
+    won = frame[frame["won"]]
+    breakdown = {f"cause:{k}": float(v) for k, v in won.groupby("cause")["arr_won_back"].sum().items()}
+    breakdown.update({f"offer:{k}": float(v) for k, v in won[won["offer"] != ""].groupby("offer")["arr_won_back"].sum().items()})
+    return Result(value=float(won["arr_won_back"].sum()), numerator=float(won["arr_won_back"].sum()),
+                  denominator=float(len(frame)), account_ids=sorted({int(a) for a in won["account_id"]}), breakdown=breakdown)

@@ -15,7 +15,7 @@ import time
 import numpy as np
 from django.db import transaction
 
-from . import loyalty, recommendations, writing
+from . import loyalty, recommendations, referrals, writing
 from .computing import compute
 from .loading import Known
 
@@ -39,6 +39,7 @@ def recompute(as_of: dt.date, *, churned=None) -> dict:
         written = writing.write_estimates(outcome.clv, as_of)
         assigned = writing.write_tiers(outcome.tiers, as_of)
         recommended = recommendations.sync(outcome.offers, known)
+        referrals.attribute_imported()
         points = loyalty.earn_points(known, outcome.since)
         writing.thin_history(as_of)
     for problem in outcome.problems:

@@ -56,32 +56,14 @@ def earn_points(known: Known, since: pd.Series) -> dict:
     ]
     columns = ["account_id", "date", "kind", "points", "credit", "order_id", "note", "created_at"]
     bulk.insert(LoyaltyEntry, columns, purchase, conflict=("order_id",))
-    referral = []
-    if len(since) and rules.referral_points > 0:
-        accounts = known.accounts.set_index("account_id")
-        referred = accounts.loc[accounts.index.isin(since.index), "referred_by"].dropna()
-        referred = referred[referred.astype(int) != referred.index.to_numpy()]
-        rewarded = set(
-            LoyaltyEntry.objects.filter(referred_account__isnull=False).values_list(
-                "referred_account_id", flat=True
-            )
-        )
-        for account, referrer in referred.items():
-            if account in rewarded:
-                continue
-            referral.append(
-                LoyaltyEntry(
-                    account_id=int(referrer),
-                    date=np.datetime64(int(since[account]), "D").astype(object),
-                    kind=LoyaltyEntry.Kind.REFERRAL,
-                    points=int(rules.referral_points),
-                    referred_account_id=int(account),
-                    note="referred a customer who signed",
-                )
-            )
-        LoyaltyEntry.objects.bulk_create(referral, batch_size=2000, ignore_conflicts=True)
+    referral = 0
+    if len(since):
+        from .referrals import reward_signed
+
+        signed = {int(a): np.datetime64(int(d), "D").astype(object) for a, d in since.items()}
+        referral = reward_signed(signed)
     expired = _expire_points(known.as_of, rules) if rules.expiry_months else 0
-    return {"purchase": len(purchase), "referral": len(referral), "expiry": expired}
+    return {"purchase": len(purchase), "referral": referral, "expiry": expired}
 
 
 def _expire_points(as_of: dt.date, rules: tiers.LoyaltyRules) -> int:
