@@ -4,6 +4,7 @@ a sweep that queues due steps again (a lost message, a worker killed mid-step), 
 from huey import crontab
 from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
 
+from clm.automation import surveys
 from clm.automation.digest import send_daily_digests
 from clm.automation.playbooks import dispatch, engine
 
@@ -35,3 +36,21 @@ def sweep_due_steps():
 def daily_digest_hourly():
     """Hourly, so each user's digest goes out soon after 07:00 in their own time zone."""
     return send_daily_digests()
+
+
+@db_task(retries=3, retry_delay=30)
+def survey_closed_ticket(ticket_id: int):
+    invitation = surveys.survey_closed_ticket(ticket_id)
+    return invitation.pk if invitation else None
+
+
+@db_task(retries=3, retry_delay=30)
+def reply_to_feedback(submission_id: int):
+    return surveys.reply_to_feedback(submission_id)
+
+
+@db_periodic_task(crontab(minute="20"))
+@HUEY.lock_task("automation-survey-reminders")
+def survey_reminders_hourly():
+    """The one reminder to survey invitations unanswered after their survey's reminder days."""
+    return surveys.send_reminders()

@@ -13,7 +13,8 @@ EDITS = {
         "customers": ["account", "contact", "interaction", "tag", "tagcategory"],
         "commerce": ["subscription", "subscriptionchange", "order", "orderline", "payment"],
         "sales": ["lead", "opportunity", "opportunitystagechange", "channelspend", "formsubmission"],
-        "service": ["ticket", "surveyresponse"],
+        "service": ["ticket", "surveyresponse", "survey", "surveyinvitation", "feedbackform", "feedbackrule",
+                    "feedbacksubmission"],
         "usage": ["usageevent"],
         "value": ["loyaltyentry", "recommendation"],
         # and configures the channels playbooks send through
@@ -31,7 +32,7 @@ EDITS = {
     },
     Role.CSM: {
         "customers": ["account", "contact", "interaction"],
-        "service": ["ticket", "surveyresponse"],
+        "service": ["ticket", "surveyresponse", "surveyinvitation", "feedbacksubmission"],
         "usage": ["usageevent"],
         "value": ["loyaltyentry", "recommendation"],
         "automation": ["task", "case"],
@@ -39,7 +40,7 @@ EDITS = {
     Role.MARKETING: {
         "customers": ["contact", "tag", "tagcategory"],
         "sales": ["lead", "channelspend", "formsubmission"],
-        "service": ["surveyresponse"],
+        "service": ["surveyresponse", "survey", "surveyinvitation", "feedbackform", "feedbackrule"],
         "automation": ["task"],
     },
     Role.VIEWER: {},

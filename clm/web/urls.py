@@ -1,7 +1,18 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from clm.web import channel_views, import_views, playbook_views, record_views, token_views, views, work_views
+from clm.web import (
+    channel_views,
+    feedback_views,
+    import_views,
+    playbook_views,
+    public_views,
+    record_views,
+    survey_views,
+    token_views,
+    views,
+    work_views,
+)
 
 app_name = "web"
 
@@ -74,4 +85,18 @@ urlpatterns = auth + [
     path("preferences/tokens/", token_views.token_list, name="tokens"),
     path("preferences/tokens/<int:pk>/revoke/", token_views.token_revoke, name="token_revoke"),
     path("language/", views.set_language, name="set_language"),
+    path("surveys/", survey_views.survey_list, name="surveys"),
+    path("surveys/new/", survey_views.survey_edit, name="survey_new"),
+    path("surveys/<int:pk>/", survey_views.survey_detail, name="survey"),
+    path("surveys/<int:pk>/edit/", survey_views.survey_edit, name="survey_edit"),
+    path("feedback/", feedback_views.inbox, name="feedback"),
+    path("feedback/<int:pk>/", feedback_views.submission_detail, name="feedback_item"),
+    path("feedback/themes/", feedback_views.themes, name="feedback_themes"),
+    path("feedback/forms/", feedback_views.form_list, name="feedback_forms"),
+    path("feedback/forms/new/", feedback_views.form_edit, name="feedback_form_new"),
+    path("feedback/forms/<int:pk>/", feedback_views.form_edit, name="feedback_form"),
+    path("feedback/forms/<int:pk>/rules/", feedback_views.rule_add, name="feedback_rule_add"),
+    path("feedback/rules/<int:pk>/delete/", feedback_views.rule_delete, name="feedback_rule_delete"),
+    path("s/<str:token>/", public_views.survey_answer, name="survey_answer"),
+    path("f/<slug:key>/", public_views.feedback_form, name="feedback_public"),
 ]
