@@ -28,10 +28,12 @@ SHIPPED = {
         "variants": [
             {"language": "zh-hans", "subject": "{{ company.name }} 想听听您的意见",
              "html": "<p>{{ contact.name }}，您好：</p><p>{{ question }}</p>"
-                     '<p><a href="{{ survey_url }}">点此作答（约 1 分钟）</a></p><p>{{ company.name }}</p>'},
+                     '<p><a href="{{ survey_url }}">点此作答（约 1 分钟）</a></p><p>{{ company.name }}</p>',
+             "text": "{{ contact.name }}，您好：\n\n{{ question }}\n\n点此作答（约 1 分钟）：{{ survey_url }}\n\n{{ company.name }}"},
             {"language": "en", "subject": "{{ company.name }} would like your opinion",
              "html": "<p>Dear {{ contact.name }},</p><p>{{ question }}</p>"
-                     '<p><a href="{{ survey_url }}">Answer (about a minute)</a></p><p>{{ company.name }}</p>'},
+                     '<p><a href="{{ survey_url }}">Answer (about a minute)</a></p><p>{{ company.name }}</p>',
+             "text": "Dear {{ contact.name }},\n\n{{ question }}\n\nAnswer (about a minute): {{ survey_url }}\n\n{{ company.name }}"},
         ],
     },
     REMINDER: {
@@ -39,10 +41,12 @@ SHIPPED = {
         "variants": [
             {"language": "zh-hans", "subject": "提醒：{{ company.name }} 的一个小问题",
              "html": "<p>{{ contact.name }}，您好：</p><p>前几天我们请您回答：{{ question }}</p>"
-                     '<p><a href="{{ survey_url }}">点此作答</a>，您的意见对我们很重要。</p><p>{{ company.name }}</p>'},
+                     '<p><a href="{{ survey_url }}">点此作答</a>，您的意见对我们很重要。</p><p>{{ company.name }}</p>',
+             "text": "{{ contact.name }}，您好：\n\n前几天我们请您回答：{{ question }}\n\n点此作答：{{ survey_url }}\n\n{{ company.name }}"},
             {"language": "en", "subject": "Reminder: one question from {{ company.name }}",
              "html": "<p>Dear {{ contact.name }},</p><p>A few days ago we asked: {{ question }}</p>"
-                     '<p><a href="{{ survey_url }}">Answer here</a>; your opinion matters to us.</p><p>{{ company.name }}</p>'},
+                     '<p><a href="{{ survey_url }}">Answer here</a>; your opinion matters to us.</p><p>{{ company.name }}</p>',
+             "text": "Dear {{ contact.name }},\n\nA few days ago we asked: {{ question }}\n\nAnswer here: {{ survey_url }}\n\n{{ company.name }}"},
         ],
     },
     REPLY: {
