@@ -27,6 +27,7 @@ EDITS = {
         "customers": ["account", "contact", "interaction"],
         "commerce": ["subscription", "subscriptionchange", "order", "orderline", "payment"],
         "sales": ["lead", "opportunity", "opportunitystagechange"],
+        "service": ["surveyinvitation"],
         "value": ["loyaltyentry", "recommendation"],
         "automation": ["task", "case"],
     },

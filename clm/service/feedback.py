@@ -9,7 +9,7 @@ import re
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -166,7 +166,9 @@ def route(form: FeedbackForm, values: dict, rules: list[FeedbackRule] | None = N
         " ".join(v) if isinstance(v, list) else str(v) for v in values.values()
     ).casefold()
     if rules is None:
-        rules = list(FeedbackRule.objects.filter(form__in=[form.pk, None]).order_by("position", "pk")) if form.pk else []
+        rules = list(
+            FeedbackRule.objects.filter(Q(form=form.pk) | Q(form__isnull=True)).order_by("position", "pk")
+        )
     for rule in rules:
         if rule.form_id not in (None, form.pk):
             continue
@@ -278,7 +280,9 @@ def themes(user, *, months: int = 12, now: dt.datetime | None = None) -> dict:
     """Submissions per category and month over the last `months` months (the visible ones):
     {"months": [date], "categories": [name], "counts": {category: [n per month]}, "total": n}."""
     now = now or timezone.now()
-    first = (timezone.localdate(now).replace(day=1) - dt.timedelta(days=31 * (months - 1))).replace(day=1)
+    this = timezone.localdate(now).replace(day=1)
+    back = this.year * 12 + this.month - 1 - (months - 1)
+    first = dt.date(back // 12, back % 12 + 1, 1)
     rows = (
         visible_records(FeedbackSubmission, user)
         .filter(created_at__date__gte=first)
