@@ -338,6 +338,7 @@ ROUTERS = [
     ("/", "clm.core.api"),
     ("/", "clm.automation.api_channels"),
     ("/", "clm.automation.api_playbooks"),
+    ("/", "clm.automation.api_voice"),
 ]
 
 register_routers()

@@ -75,6 +75,10 @@ def test_the_other_endpoints_are_listed(spec):
         "/tokens/{id}",
         "/subscriptions/{id}/changes",
         "/opportunities/{id}/stage-history",
+        "/surveys/{id}/send",
+        "/feedback-forms/{key}/submissions",
+        "/feedback/{id}/status",
+        "/feedback/themes",
     ):
         assert f"/api/v1{path}" in spec["paths"], path
     body = spec["paths"]["/api/v1/events"]["post"]["requestBody"]["content"]["application/json"]["schema"]
@@ -99,7 +103,7 @@ def test_enum_fields_list_their_values(spec):
 VERBS = (
     "list", "get", "create", "update", "replace", "delete", "assign", "tag", "ingest", "start", "export",
     "issue", "revoke", "complete", "cancel", "reassign", "snooze", "close", "erase", "rotate", "test", "set",
-    "enroll", "dry_run", "redeem",
+    "enroll", "dry_run", "redeem", "send", "submit",
 )
 
 
