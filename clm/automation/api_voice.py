@@ -14,7 +14,17 @@ from pydantic import Field
 from clm.automation import surveys as mail
 from clm.automation.api_channels import require_member
 from clm.core.access import restrict
-from clm.core.crud import DEFAULT_LIMIT, ApiError, InputSchema, Limit, Offset, Text, choice, one_or_404, paginate
+from clm.core.crud import (
+    DEFAULT_LIMIT,
+    ApiError,
+    InputSchema,
+    Limit,
+    Offset,
+    Text,
+    choice,
+    one_or_404,
+    paginate,
+)
 from clm.customers.models import Contact
 from clm.service import feedback, surveys
 from clm.service.feedback_models import FeedbackForm, FeedbackSubmission
