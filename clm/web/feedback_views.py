@@ -18,6 +18,7 @@ from clm.core.models import Team
 from clm.core.records import may
 from clm.service import feedback
 from clm.service.feedback_models import FeedbackForm, FeedbackRule, FeedbackSubmission, FieldType
+from clm.web.labels import delivery_problem
 from clm.web.templatetags.workspace import person
 
 BLANK_FIELD_ROWS = 3
@@ -75,7 +76,7 @@ def submission_detail(request, pk: int):
     labels = {f["name"]: f["label"] for f in submission.form.fields}
     values = [(labels.get(k, k), ", ".join(v) if isinstance(v, list) else v) for k, v in submission.values.items()]
     return render(request, "web/feedback/detail.html", {
-        "item": submission, "values": values, "form": form, "now": timezone.now(), "nav": "voice",
+        "item": submission, "values": values, "reply_problem": delivery_problem(submission.reply_problem), "form": form, "now": timezone.now(), "nav": "voice",
         "can_edit": may(request.user, "change", FeedbackSubmission),
     })
 

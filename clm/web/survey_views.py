@@ -14,17 +14,17 @@ from django.utils.translation import gettext_lazy
 
 from clm.analytics.nps import net_promoter_score
 from clm.automation import surveys as mail
-from clm.automation.models import Delivery
 from clm.core.access import restrict, visible_accounts
 from clm.core.records import may
 from clm.customers.models import Contact, LifecycleStage
 from clm.service import surveys
 from clm.service.models import Survey, SurveyInvitation, SurveyResponse
+from clm.web.labels import ROLE_LABELS, delivery_problem
 
 
 class SurveyForm(forms.ModelForm):
     roles = forms.MultipleChoiceField(
-        label=gettext_lazy("Send to these roles (none: every contact)"), choices=Contact.Role.choices,
+        label=gettext_lazy("Send to these roles (none: every contact)"), choices=list(ROLE_LABELS.items()),
         required=False, widget=forms.CheckboxSelectMultiple)
 
     class Meta:
@@ -43,15 +43,7 @@ class SendForm(forms.Form):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["account"].queryset = visible_accounts(user).order_by("name")
-
-
-def problem_label(code: str) -> str:
-    """Why an invitation was not delivered, in words (the email channel's reasons)."""
-    if not code:
-        return ""
-    if code in Delivery.Reason.values:
-        return str(Delivery.Reason(code).label)
-    return _("sending failed")
+        self.fields["account"].empty_label = _("(none: the accounts above)")
 
 
 def _errors_to_form(form, exc: ValidationError) -> None:
@@ -140,7 +132,7 @@ def survey_detail(request, pk: int):
     invitations = list(surveys.visible_invitations(request.user).filter(survey=survey).select_related(
         "account", "contact")[:100])
     for invitation in invitations:
-        invitation.problem_label = problem_label(invitation.delivery_problem)
+        invitation.problem_label = delivery_problem(invitation.delivery_problem)
     return render(request, "web/surveys/detail.html", {
         "survey": survey, "send": send, "links": links, "nav": "voice",
         "rate": surveys.response_rates(request.user, [survey]).get(survey.pk),

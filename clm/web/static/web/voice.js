@@ -18,7 +18,7 @@
       animation: false, color: PALETTE, tooltip: { trigger: "axis" },
       toolbox: { feature: { saveAsImage: { title: "PNG" } } },
       legend: series.length > 1 ? { top: 0 } : undefined,
-      grid: { left: 48, right: 16, top: series.length > 1 ? 56 : 24, bottom: 30 },
+      grid: { left: 48, right: 16, top: series.length > 1 ? 64 : 40, bottom: 30 },
       xAxis: { type: "category", data: categories },
       yAxis: { type: "value", name: spec.axis, minInterval: 1 },
       series: series
