@@ -331,6 +331,7 @@ ROUTERS = [
     ("/", "clm.sales.api"),
     ("/", "clm.lifecycle.api"),
     ("/value", "clm.value.api"),
+    ("/value", "clm.value.api_benefits"),
     ("/kpis", "clm.reports.api"),
     ("/imports", "clm.io.api"),
     ("/", "clm.automation.api"),

@@ -11,12 +11,13 @@ EDITS = {
     # a team lead: sees every account (clm.core.access), edits the record and gives accounts out
     Role.MANAGER: {
         "customers": ["account", "contact", "interaction", "tag", "tagcategory"],
-        "commerce": ["subscription", "subscriptionchange", "order", "orderline", "payment"],
+        "commerce": ["subscription", "subscriptionchange", "order", "orderline", "payment", "coupon",
+                     "couponredemption"],
         "sales": ["lead", "opportunity", "opportunitystagechange", "channelspend", "formsubmission"],
         "service": ["ticket", "surveyresponse", "survey", "surveyinvitation", "feedbackform", "feedbackrule",
                     "feedbacksubmission"],
         "usage": ["usageevent"],
-        "value": ["loyaltyentry", "recommendation"],
+        "value": ["loyaltyentry", "recommendation", "tierbenefit"],
         # and configures the channels playbooks send through
         "automation": ["task", "case", "emailtemplate", "emailtemplatevariant", "webhookendpoint", "robot"],
         "reports": ["kpitarget"],
@@ -25,7 +26,7 @@ EDITS = {
     # renamed or deleted tag changes every account that carries it; reps and CSMs apply tags
     Role.SALES: {
         "customers": ["account", "contact", "interaction"],
-        "commerce": ["subscription", "subscriptionchange", "order", "orderline", "payment"],
+        "commerce": ["subscription", "subscriptionchange", "order", "orderline", "payment", "couponredemption"],
         "sales": ["lead", "opportunity", "opportunitystagechange"],
         "service": ["surveyinvitation"],
         "value": ["loyaltyentry", "recommendation"],
@@ -40,6 +41,7 @@ EDITS = {
     },
     Role.MARKETING: {
         "customers": ["contact", "tag", "tagcategory"],
+        "commerce": ["coupon"],
         "sales": ["lead", "channelspend", "formsubmission"],
         "service": ["surveyresponse", "survey", "surveyinvitation", "feedbackform", "feedbackrule"],
         "automation": ["task"],
