@@ -72,6 +72,7 @@ def after_build(
     False leaves the churn model out (tests of the replay)."""
     from clm.automation.playbooks import services as playbook_services
     from clm.demo import feedback as demo_feedback
+    from clm.demo import membership as demo_membership
     from clm.demo import plays as demo_plays
 
     progress = progress or (lambda step, done, total: None)
@@ -108,6 +109,7 @@ def after_build(
     progress("today", 1, 1)
     out.steps.append("daily run")
     out.steps.append(f"customer voice {demo_feedback.build(as_of)}")  # surveys, feedback forms (clm.demo.feedback)
+    out.steps.append(f"membership {demo_membership.build(as_of)}")  # tier benefits, coupons (clm.demo.membership)
     if plays:
         out.steps.append(
             f"playbooks {', '.join(playbooks)} ({plays.done} play tasks done, {len(plays.saved)} customers saved)"

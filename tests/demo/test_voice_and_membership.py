@@ -1,4 +1,4 @@
-"""The demo company's customer voice (clm.demo.feedback): surveys whose answered invitations are
+"""The demo company's customer voice (clm.demo.feedback) and membership (clm.demo.membership): surveys whose answered invitations are
 the simulated customers' own answers, open and reminded ones beside them, forms with rules and a
 year of submissions in every status; built fast, and once."""
 
@@ -35,3 +35,20 @@ def test_the_demo_has_surveys_answered_and_open_and_feedback_in_every_status(com
     assert not FeedbackSubmission.objects.filter(status__in=("done", "declined"), reply="").exists()
     assert FeedbackForm.objects.get(key="product-feedback").rules.count() >= 2
     assert feedback.build(AS_OF)["submissions"] == 0  # once
+
+
+def test_the_demo_has_tier_benefits_and_coupons_used_by_eligible_accounts(company):
+    from clm.commerce.models import CouponRedemption
+    from clm.demo import membership
+    from clm.value.models import TierAssignment, TierBenefit
+    from clm.value.services import recompute
+
+    if not TierAssignment.objects.exists():  # the tiers the daily run would have written
+        recompute(AS_OF)
+    written = membership.build(AS_OF)
+    assert written["coupons"] == 3 and TierBenefit.objects.count() == 4
+    used = CouponRedemption.objects.select_related("coupon")
+    assert used.count() == written["redemptions"] > 0
+    assert all(r.tier in r.coupon.eligible_tiers and r.discount == (r.order_amount * 15 / 100).quantize(r.discount)
+               for r in used)
+
