@@ -39,24 +39,22 @@ def memberships(account_ids) -> dict[int, Membership]:
     if rows.empty:
         return {}
     # a new stretch starts wherever the tier differs from the account's run before
-    changed = rows["tier"].ne(rows.groupby("account")["tier"].shift())
-    rows["stretch"] = changed.groupby(rows["account"]).cumsum()
-    last = rows.groupby("account").tail(1).set_index("account")
-    starts = rows[changed].groupby(["account", "stretch"])["as_of"].first()
-    before = rows[changed].groupby("account")[["tier", "label"]].shift()
-    before.index = rows[changed].set_index(["account", "stretch"]).index
+    changed = rows["tier"].ne(rows.groupby("account")["tier"].shift()).to_numpy()
+    rows["stretch"] = pd.Series(changed, index=rows.index).groupby(rows["account"]).cumsum()
+    starts = rows.loc[changed, ["account", "stretch", "as_of", "tier", "label"]]
+    starts = starts.assign(
+        previous_tier=starts.groupby("account")["tier"].shift(), previous_label=starts.groupby("account")["label"].shift()
+    ).drop(columns=["tier", "label"])
+    last = rows.drop_duplicates("account", keep="last").drop(columns="as_of")
+    found = last.merge(starts, on=["account", "stretch"])
+    found = found.astype(object).where(found.notna(), None)
     benefits = {b.tier: b for b in TierBenefit.objects.all()}
-    out = {}
-    for account, row in last.iterrows():
-        key = (account, row["stretch"])
-        prior = before.loc[key] if key in before.index else None
-        out[int(account)] = Membership(
-            account_id=int(account), tier=row["tier"], tier_label=row["label"], since=starts.loc[key],
-            previous_tier=None if prior is None or pd.isna(prior["tier"]) else prior["tier"],
-            previous_label=None if prior is None or pd.isna(prior["label"]) else prior["label"],
-            segment=row["segment"], benefit=benefits.get(row["tier"]),
-        )
-    return out
+    return {
+        int(account): Membership(int(account), tier, label, since, previous, previous_label, segment, benefits.get(tier))
+        for account, tier, label, segment, since, previous, previous_label in zip(
+            found["account"], found["tier"], found["label"], found["segment"], found["as_of"],
+            found["previous_tier"], found["previous_label"], strict=True)
+    }
 
 
 def tier_keys() -> list[str]:
