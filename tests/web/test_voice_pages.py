@@ -13,22 +13,10 @@ from django.utils import timezone
 from clm.customers.models import Account, Contact
 from clm.service import feedback, surveys
 from clm.service.models import FeedbackForm, FeedbackSubmission, Survey, SurveyInvitation, SurveyResponse
-from tests.conftest import make_user
 from tests.web.test_channel_pages import visible_text
 
 pytestmark = pytest.mark.django_db
 SNAKE = re.compile(r"\b[a-z]+_[a-z_]+\b")
-
-
-@pytest.fixture
-def manager(db):
-    return make_user("boss", "Manager", first_name="强", last_name="王")
-
-
-@pytest.fixture
-def as_manager(client, manager):
-    client.force_login(manager)
-    return client
 
 
 @pytest.fixture
