@@ -124,3 +124,34 @@ def test_the_account_page_shows_the_membership_and_coupons_used(client, admin_us
     assert f"自 {(TODAY - dt.timedelta(days=30)).isoformat()} 起" in panel and "此前为成长客户" in panel
     assert "<dt>专属客户经理</dt><dd>是</dd>" in panel and "<dd>5%</dd>" in panel
     assert "8 小时内响应" in panel and "SPRING15" in panel and "−¥150" in panel
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_redemptions_at_once_cannot_pass_a_single_use_coupon(postgres_only, account):
+    """Two requests redeem the last use at the same moment, each on its own connection: the
+    coupon's row lock lets one through and refuses the other."""
+    import threading
+
+    from django.db import connection
+
+    coupon(code="ONCE", max_uses=1)
+    orders = [order(account, TODAY, 100), order(account, TODAY, 200)]
+    start, outcomes = threading.Barrier(2), []
+
+    def redeem(o):
+        try:
+            start.wait()
+            coupons.redeem(None, "ONCE", o)
+            outcomes.append("ok")
+        except ValidationError as exc:
+            outcomes.append(exc.message_dict["code"][0])
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=redeem, args=(o,)) for o in orders]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["ok", "优惠券 ONCE 已使用 1 次，达到上限。"]
+    assert CouponRedemption.objects.count() == 1
