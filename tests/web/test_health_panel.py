@@ -68,6 +68,7 @@ def test_the_panel_shows_components_trend_signals_and_churn_risk(client, owner, 
 def test_the_health_panel_keeps_the_page_within_its_query_bound(client, owner, scored, django_assert_max_num_queries):
     client.force_login(owner)
     client.get(reverse("web:account", args=[scored.pk]))
-    # 35, plus the tasks-and-cases panel: its tasks, its cases, two timeline sources
-    with django_assert_max_num_queries(39):
+    # 35, plus the tasks-and-cases panel: its tasks, its cases, two timeline sources; plus the
+    # membership panel: the tier history and the coupons used
+    with django_assert_max_num_queries(41):
         client.get(reverse("web:account", args=[scored.pk]))
