@@ -146,3 +146,10 @@ def test_a_signed_in_form_sends_visitors_to_sign_in_and_a_closed_one_says_so(cli
     FeedbackForm.objects.filter(pk=form.pk).update(active=False)
     closed = client.get(reverse("web:feedback_public", args=["ideas"]))
     assert closed.status_code == 410 and "此表单已关闭" in closed.content.decode()
+
+
+@pytest.mark.parametrize("model", ["service/survey", "service/feedbackform", "service/feedbacksubmission",
+                                   "commerce/coupon", "value/tierbenefit"])
+def test_the_new_records_are_listed_in_the_admin(client, admin_user, form, model):
+    client.force_login(admin_user)
+    assert client.get(f"/admin/{model}/").status_code == 200
