@@ -332,6 +332,7 @@ ROUTERS = [
     ("/", "clm.sales.api_deals"),
     ("/", "clm.lifecycle.api"),
     ("/value", "clm.value.api"),
+    ("/value", "clm.value.api_benefits"),
     ("/kpis", "clm.reports.api"),
     ("/reports", "clm.reports.api_figures"),
     ("/imports", "clm.io.api"),
@@ -342,6 +343,7 @@ ROUTERS = [
     ("/", "clm.automation.api_playbooks"),
     ("/", "clm.automation.api_winback"),
     ("/value", "clm.value.api_referrals"),
+    ("/", "clm.automation.api_voice"),
 ]
 
 register_routers()

@@ -4,6 +4,7 @@ a sweep that queues due steps again (a lost message, a worker killed mid-step), 
 from huey import crontab
 from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
 
+from clm.automation import surveys
 from clm.automation.digest import send_daily_digests
 from clm.automation.playbooks import dispatch, engine
 
@@ -43,3 +44,19 @@ def send_notice(subject: str, body: str, to: list[str]):
     from django.core.mail import send_mail
 
     return send_mail(subject, body, None, to)
+@db_task(retries=3, retry_delay=30)
+def survey_closed_ticket(ticket_id: int):
+    invitation = surveys.survey_closed_ticket(ticket_id)
+    return invitation.pk if invitation else None
+
+
+@db_task(retries=3, retry_delay=30)
+def reply_to_feedback(submission_id: int):
+    return surveys.reply_to_feedback(submission_id)
+
+
+@db_periodic_task(crontab(minute="20"))
+@HUEY.lock_task("automation-survey-reminders")
+def survey_reminders_hourly():
+    """The one reminder to survey invitations unanswered after their survey's reminder days."""
+    return surveys.send_reminders()

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from clm.commerce.models import Order, OrderLine, Payment, Product, Subscription, SubscriptionChange
+from clm.commerce.models import Coupon, Order, OrderLine, Payment, Product, Subscription, SubscriptionChange
 from clm.core.admin import AuditedAdmin
 
 
@@ -40,3 +40,10 @@ class PaymentAdmin(AuditedAdmin):
 
 
 admin.site.register(Product, AuditedAdmin)
+
+
+@admin.register(Coupon)
+class CouponAdmin(AuditedAdmin):
+    list_display = ("code", "name", "kind", "value", "valid_from", "valid_until", "max_uses", "active")
+    list_filter = ("kind", "active")
+    search_fields = ("code", "name")

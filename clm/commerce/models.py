@@ -2,7 +2,9 @@
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from clm.core.models import Imported, Timestamped
@@ -192,3 +194,67 @@ class Payment(Imported):
             return 0
         end = min(self.paid_on, as_of) if self.paid_on else as_of
         return max((end - self.due_on).days, 0)
+
+
+class Coupon(Timestamped):
+    """A coupon code (seeds 002, 003: 优惠券): an amount or a percentage off an order, valid between
+    two dates, for the tiers and RFM segments it names (none: everyone), used at most `max_uses`
+    times in all (1: single use; empty: no limit) and once per order. Who is eligible is decided
+    where tiers are known (clm.value.coupons), which records each redemption against its order."""
+
+    class Kind(models.TextChoices):
+        AMOUNT = "amount", _("Amount off")
+        PERCENT = "percent", _("Percentage off")
+
+    code = models.CharField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=200, blank=True)
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    value = models.DecimalField(_("value"), max_digits=12, decimal_places=2,
+                                help_text="an amount in the workspace's currency, or a percentage (10 = 10%)")
+    valid_from = models.DateField(_("valid from"))
+    valid_until = models.DateField(_("valid until"))
+    eligible_tiers = models.JSONField(_("eligible tiers"), default=list, blank=True)
+    eligible_segments = models.JSONField(_("eligible segments"), default=list, blank=True)
+    max_uses = models.PositiveIntegerField(_("uses in all"), null=True, blank=True, help_text="empty: no limit")
+    min_order_amount = models.DecimalField(_("minimum order"), max_digits=14, decimal_places=2, default=Decimal("0"))
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("coupon")
+        verbose_name_plural = _("coupons")
+        ordering = ["-valid_until", "code"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(value__gt=0), name="coupon_value_positive"),
+            models.CheckConstraint(condition=~models.Q(kind="percent") | models.Q(value__lte=100),
+                                   name="coupon_percent_at_most_100"),
+            models.CheckConstraint(condition=models.Q(valid_until__gte=models.F("valid_from")),
+                                   name="coupon_valid_until_after_from"),
+            models.CheckConstraint(condition=models.Q(max_uses__isnull=True) | models.Q(max_uses__gte=1),
+                                   name="coupon_max_uses_positive"),
+        ]
+
+    def __str__(self):
+        return self.code
+
+
+class CouponRedemption(models.Model):
+    """A coupon used on an order, with the discount it gave (stored: the number shown)."""
+
+    coupon = models.ForeignKey(Coupon, on_delete=models.PROTECT, related_name="redemptions")
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="coupon_redemptions")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="coupon_redemptions")
+    order_amount = models.DecimalField(max_digits=14, decimal_places=2)
+    discount = models.DecimalField(max_digits=14, decimal_places=2)
+    tier = models.CharField(max_length=30, blank=True, help_text="the account's tier when it redeemed")
+    redeemed_at = models.DateTimeField(default=timezone.now)
+    redeemed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+
+    class Meta:
+        verbose_name = _("coupon redemption")
+        verbose_name_plural = _("coupon redemptions")
+        ordering = ["-redeemed_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["coupon", "order"], name="coupon_once_per_order"),
+            models.CheckConstraint(condition=models.Q(discount__gte=0), name="coupon_discount_not_negative"),
+        ]

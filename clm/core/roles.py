@@ -11,15 +11,17 @@ EDITS = {
     # a team lead: sees every account (clm.core.access), edits the record and gives accounts out
     Role.MANAGER: {
         "customers": ["account", "contact", "interaction", "tag", "tagcategory"],
-        "commerce": ["subscription", "subscriptionchange", "order", "orderline", "payment"],
+        "commerce": ["subscription", "subscriptionchange", "order", "orderline", "payment", "coupon",
+                     "couponredemption"],
         "sales": [
             "lead", "opportunity", "opportunitystagechange", "channelspend", "formsubmission",
             "pipeline", "pipelinestage", "quote", "quoteline", "approval", "approvalrule", "talktrack",
             "talktrackuse",
         ],
-        "service": ["ticket", "surveyresponse"],
+        "service": ["ticket", "surveyresponse", "survey", "surveyinvitation", "feedbackform", "feedbackrule",
+                    "feedbacksubmission"],
         "usage": ["usageevent"],
-        "value": ["loyaltyentry", "recommendation", "referralcode", "referral", "referralreward"],
+        "value": ["loyaltyentry", "recommendation", "referralcode", "referral", "referralreward", "tierbenefit"],
         # and configures the channels playbooks send through
         "automation": ["task", "case", "winback", "emailtemplate", "emailtemplatevariant", "webhookendpoint", "robot"],
         "reports": ["kpitarget"],
@@ -28,22 +30,24 @@ EDITS = {
     # renamed or deleted tag changes every account that carries it; reps and CSMs apply tags
     Role.SALES: {
         "customers": ["account", "contact", "interaction"],
-        "commerce": ["subscription", "subscriptionchange", "order", "orderline", "payment"],
+        "commerce": ["subscription", "subscriptionchange", "order", "orderline", "payment", "couponredemption"],
         "sales": ["lead", "opportunity", "opportunitystagechange", "quote", "quoteline", "talktrackuse"],
+        "service": ["surveyinvitation"],
         "value": ["loyaltyentry", "recommendation", "referralcode", "referral", "referralreward"],
         "automation": ["task", "case", "winback"],
     },
     Role.CSM: {
         "customers": ["account", "contact", "interaction"],
-        "service": ["ticket", "surveyresponse"],
+        "service": ["ticket", "surveyresponse", "surveyinvitation", "feedbacksubmission"],
         "usage": ["usageevent"],
         "value": ["loyaltyentry", "recommendation", "referralcode", "referral", "referralreward"],
         "automation": ["task", "case", "winback"],
     },
     Role.MARKETING: {
         "customers": ["contact", "tag", "tagcategory"],
+        "commerce": ["coupon"],
         "sales": ["lead", "channelspend", "formsubmission"],
-        "service": ["surveyresponse"],
+        "service": ["surveyresponse", "survey", "surveyinvitation", "feedbackform", "feedbackrule"],
         "value": ["referralcode", "referral"],
         "automation": ["task"],
     },

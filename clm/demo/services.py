@@ -72,6 +72,8 @@ def after_build(
     REPLAY_DAYS days, with the simulated CSMs doing the work the playbooks give them. ``train``
     False leaves the churn model out (tests of the replay)."""
     from clm.automation.playbooks import services as playbook_services
+    from clm.demo import feedback as demo_feedback
+    from clm.demo import membership as demo_membership
     from clm.demo import plays as demo_plays
     from clm.demo import sales as demo_sales
     from clm.demo import winback as demo_winback
@@ -112,6 +114,8 @@ def after_build(
     out.steps.append("daily run")
     out.steps.append(prepare_dashboards(as_of))  # the dashboard pages: value history, a backtest
     out.steps.append(f"win-back and referrals {demo_winback.seed(as_of)}")
+    out.steps.append(f"customer voice {demo_feedback.build(as_of)}")  # surveys, feedback forms (clm.demo.feedback)
+    out.steps.append(f"membership {demo_membership.build(as_of)}")  # tier benefits, coupons (clm.demo.membership)
     if plays:
         out.steps.append(
             f"playbooks {', '.join(playbooks)} ({plays.done} play tasks done, {len(plays.saved)} customers saved)"

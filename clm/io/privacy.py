@@ -30,7 +30,7 @@ from clm.core.models import AuditLog
 from clm.customers.models import Account, Contact, Interaction
 from clm.io.models import ImportJob
 from clm.sales.models import Lead
-from clm.service.models import SurveyResponse, Ticket
+from clm.service.models import FeedbackSubmission, SurveyResponse, Ticket
 from clm.usage.models import UsageDailyUser, UsageEvent
 
 ERASED = "[erased]"
@@ -193,6 +193,19 @@ def _surveys_erase(person) -> int:
     return _surveys(person).update(contact=None, comment="")
 
 
+def _feedback(person):
+    condition = Q(contact_id=person.contact.pk)
+    if person.email:
+        condition |= Q(email__iexact=person.email)
+    return FeedbackSubmission.objects.filter(condition)
+
+
+def _feedback_erase(person) -> int:
+    # The submission still counts in the themes (its category and product); what the person wrote,
+    # and how to reach them, goes.
+    return _feedback(person).update(contact=None, email="", values={}, reply="")
+
+
 def _leads(person):
     condition = Q(contact_id=person.contact.pk)
     if person.email:
@@ -328,6 +341,12 @@ register(Part(
     "survey_responses", gettext_noop("survey responses"),
     lambda p: rows(_surveys(p).order_by("responded_at"), "id", "account_id", "kind", "score", "comment", "responded_at"),
     _surveys_erase,
+))
+register(Part(
+    "feedback", gettext_noop("feedback submissions"),
+    lambda p: rows(_feedback(p).order_by("created_at", "pk"), "id", "account_id", "form__key", "values", "category",
+                   "product", "status", "reply", "created_at"),
+    _feedback_erase,
 ))
 register(Part(
     "leads", gettext_noop("leads"),

@@ -2,7 +2,15 @@ from django import forms
 from django.contrib import admin
 
 from clm.core.admin import AuditedAdmin
-from clm.value.models import CLVEstimate, LoyaltyEntry, Recommendation, ReferralRule, TierAssignment, TierRule
+from clm.value.models import (
+    CLVEstimate,
+    LoyaltyEntry,
+    Recommendation,
+    ReferralRule,
+    TierAssignment,
+    TierBenefit,
+    TierRule,
+)
 
 
 class ComputedAdmin(admin.ModelAdmin):
@@ -93,3 +101,8 @@ class LoyaltyEntryAdmin(AuditedAdmin):
         services.add_entry(
             obj.account, obj.kind, obj.points, on=obj.date, note=obj.note, actor=request.user, via="admin"
         )
+
+
+@admin.register(TierBenefit)
+class TierBenefitAdmin(AuditedAdmin):
+    list_display = ("tier", "dedicated_manager", "discount_rate", "early_access", "support_sla_hours")

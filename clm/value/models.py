@@ -351,3 +351,28 @@ class ReferralReward(models.Model):
 
     def __str__(self):
         return f"{self.account_id}: {self.kind} for referral {self.referral_id}"
+class TierBenefit(models.Model):
+    """What a value tier gives its members (seeds 002 and 003: 会员权益), as data: a dedicated
+    account manager, a discount rate on orders, early access to new products, a support SLA."""
+
+    tier = models.SlugField(_("tier"), max_length=30, unique=True, help_text="a tier rule's key")
+    dedicated_manager = models.BooleanField(_("dedicated account manager"), default=False)
+    discount_rate = models.DecimalField(
+        _("discount rate"), max_digits=4, decimal_places=3, default=Decimal("0"), help_text="0.05 = 5% off orders"
+    )
+    early_access = models.BooleanField(_("early access to new products"), default=False)
+    support_sla_hours = models.PositiveSmallIntegerField(_("support response within (hours)"), default=48)
+
+    class Meta:
+        verbose_name = _("tier benefit")
+        verbose_name_plural = _("tier benefits")
+        ordering = ["tier"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(discount_rate__gte=0, discount_rate__lt=1), name="tier_benefit_discount_0_1"
+            ),
+            models.CheckConstraint(condition=models.Q(support_sla_hours__gte=1), name="tier_benefit_sla_positive"),
+        ]
+
+    def __str__(self):
+        return self.tier

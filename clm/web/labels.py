@@ -38,3 +38,17 @@ ROLE_LABELS = {
     "champion": pgettext_lazy("decision-chain role", "Champion"),
     "user": pgettext_lazy("decision-chain role", "User"),
 }
+
+
+def delivery_problem(code: str) -> str:
+    """Why an email (a survey invitation, a feedback reply) did not go, in words: the email
+    channel's refusal reasons; anything else is a failed send."""
+    from django.utils.translation import gettext
+
+    from clm.automation.models import Delivery
+
+    if not code:
+        return ""
+    if code in Delivery.Reason.values:
+        return str(Delivery.Reason(code).label)
+    return gettext("sending failed")

@@ -36,6 +36,7 @@ from clm.web.forms import (
     PreferencesForm,
     SavedViewForm,
 )
+from clm.web.membership import membership_panel
 from clm.web.models import SavedView
 
 TIMELINE_PAGE = 25
@@ -202,6 +203,7 @@ def account_detail(request, pk):
         "note_form": InteractionForm(account=account),
         "can_log": request.user.has_perm("customers.add_interaction"),
         "lifecycle": overview.health_panel(account),
+        "membership": membership_panel(account),
         "account_work": worklist.account_work(account, request.user),
         "task_form": worklist_forms.TaskForm(),
         "case_form": worklist_forms.CaseForm(),

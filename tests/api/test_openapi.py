@@ -75,6 +75,10 @@ def test_the_other_endpoints_are_listed(spec):
         "/tokens/{id}",
         "/subscriptions/{id}/changes",
         "/opportunities/{id}/stage-history",
+        "/surveys/{id}/send",
+        "/feedback-forms/{key}/submissions",
+        "/feedback/{id}/status",
+        "/feedback/themes",
     ):
         assert f"/api/v1{path}" in spec["paths"], path
     body = spec["paths"]["/api/v1/events"]["post"]["requestBody"]["content"]["application/json"]["schema"]

@@ -186,9 +186,9 @@ def test_a_refused_playbook_names_the_step_and_the_reason_in_english(api_as, adm
 
 def test_a_refused_channel_step_and_trigger_read_in_chinese(api_as, admin_user):
     doc = playbook_doc(
-        trigger={"type": "survey_answered", "kind": "ces"},
+        trigger={"type": "survey_answered", "kind": "stars"},
         steps=[{"id": "mail", "type": "send_email", "template": "no-such"}],
     )
     found = refusal(api_as, admin_user, doc, "zh-hans")
-    assert found[("definition.trigger.kind",)] == "应为 nps 或 csat"
+    assert found[("definition.trigger.kind",)] == "应为 nps、csat 或 ces"
     assert found[("definition.steps[0] (mail).template",)] == "没有邮件模板 'no-such'"

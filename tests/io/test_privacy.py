@@ -18,6 +18,7 @@ from clm.customers.models import Account, Contact
 from clm.io.models import ImportJob
 from clm.io.privacy import PrivacyError, erase_person, export_person, pseudonym
 from clm.sales.models import Lead
+from clm.service import feedback
 from clm.usage.models import UsageDailyUser, UsageEvent
 from tests.api.conftest import assert_error
 
@@ -69,6 +70,10 @@ def person(admin_user, api_as):
                               url=f"https://x.cn/?e={EMAIL}")
     Suppression.objects.create(address=EMAIL, reason="unsubscribed", contact_id=contact["id"],
                                source=f"link for {EMAIL}")
+    form = feedback.save_form(admin_user, {"key": "ideas", "title": "建议", "fields": [
+        {"name": "email", "label": "邮箱", "type": "email", "required": True},
+        {"name": "detail", "label": "内容", "type": "long_text", "required": True}]})
+    feedback.submit(form, {"email": EMAIL, "detail": f"{NAME}：希望支持钉钉，电话 {PHONE}"})
     ImportJob.objects.create(kind="contacts", file="x.csv", original_name="x.csv",
                              report={"errors": [{"row": 3, "message": f"{EMAIL} is a duplicate"}]})
     return Contact.objects.get(pk=contact["id"])
@@ -104,12 +109,13 @@ def test_the_export_gathers_the_person_from_every_table(person):
     assert counts == {
         "audit": counts["audit"], "contact": 1, "interactions": 1, "tickets": 1, "survey_responses": 1, "leads": 1,
         "usage_events": 2, "referrals": 1, "account_attributes": 1, "import_reports": 1, "email_deliveries": 1, "email_engagements": 1,
-        "suppressions": 1,
+        "suppressions": 1, "feedback": 1,
     }
     # the contact's creation and edit, and the creation of each record naming it
     assert sorted((e["model"], e["action"]) for e in sections["audit"]) == [
         ("customers.contact", "create"), ("customers.contact", "update"), ("customers.interaction", "create"),
-        ("sales.lead", "create"), ("service.surveyresponse", "create"), ("service.ticket", "create"),
+        ("sales.lead", "create"), ("service.feedbacksubmission", "create"), ("service.surveyresponse", "create"),
+        ("service.ticket", "create"),
     ]
     assert {e["user_key"] for e in sections["usage_events"]} == {"u-42", EMAIL}
     assert any(NAME in line for line in data["summary"])

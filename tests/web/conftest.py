@@ -1,4 +1,5 @@
-"""Accounts for the workspace tests: one owned by `owner` with a history, one owned by `outsider`."""
+"""Accounts for the workspace tests: one owned by `owner` with a history, one owned by `outsider`;
+and a manager (王强), signed in by `as_manager`."""
 
 import datetime as dt
 from decimal import Decimal
@@ -92,4 +93,17 @@ def signed_in(client, owner):
     owner.language = "en"
     owner.save()
     client.force_login(owner)
+    return client
+
+
+@pytest.fixture
+def manager(db):
+    from tests.conftest import make_user
+
+    return make_user("boss", "Manager", first_name="强", last_name="王")
+
+
+@pytest.fixture
+def as_manager(client, manager):
+    client.force_login(manager)
     return client

@@ -14,17 +14,6 @@ TOKEN = "a3f9c1d2e4b5a6978812"
 
 
 @pytest.fixture
-def manager(db):
-    return make_user("boss", "Manager", first_name="强", last_name="王")
-
-
-@pytest.fixture
-def as_manager(client, manager):
-    client.force_login(manager)
-    return client
-
-
-@pytest.fixture
 def robot(receiver):
     return Robot.objects.create(
         name="华南销售群", kind="dingtalk", url=receiver.url(f"/robot/send?access_token={TOKEN}"), secret="SECsecret"

@@ -192,8 +192,8 @@ _register(TriggerType("signal_opened", _validate_signal, "signal.opened", _signa
 
 def _validate_survey(config, fields):
     problems = [*_keys(config, {"kind", "min", "max"})]
-    if config.get("kind") not in ("nps", "csat"):
-        problems.append(at("kind", _("expected nps or csat")))
+    if config.get("kind") not in ("nps", "csat", "ces"):
+        problems.append(at("kind", _("expected nps, csat or ces")))
     problems += _whole(config, "min", required=False) + _whole(config, "max", required=False)
     if (
         isinstance(config.get("min"), int)
@@ -269,6 +269,29 @@ def _form_subjects(config, event):
 
 
 _register(TriggerType("form_submitted", _validate_form, "form.submitted", _form_subjects))
+
+
+def _validate_feedback(config, fields):
+    problems = _keys(config, {"form", "category"})
+    for name in ("form", "category"):
+        if name in config and (not isinstance(config[name], str) or not config[name].strip()):
+            problems.append(at(name, _("expected a non-empty text")))
+    return problems
+
+
+def _feedback_subjects(config, event):
+    p = event.payload
+    if p.get("account_id") is None:
+        return []
+    if config.get("form") and p.get("form") != config["form"]:
+        return []
+    if config.get("category") and (p.get("category") or "").casefold() != config["category"].casefold():
+        return []
+    trigger = {"type": "feedback_submitted", "form": p.get("form"), "submission_id": p["submission_id"]}
+    return [Subject(p["account_id"], f"feedback:{p['submission_id']}", trigger, contact_id=p.get("contact_id"))]
+
+
+_register(TriggerType("feedback_submitted", _validate_feedback, "feedback.submitted", _feedback_subjects))
 
 
 def _validate_case(config, fields):

@@ -11,7 +11,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('commerce', '0004_product_active'),
+        ('commerce', '0005_product_active'),
         ('sales', '0004_pipelines'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('commerce', '0004_product_active'),
+        ('commerce', '0005_product_active'),
         ('sales', '0005_quotes_and_approvals'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

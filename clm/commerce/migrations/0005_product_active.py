@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('commerce', '0003_alter_order_options_alter_payment_options_and_more'),
+        ('commerce', '0004_coupons'),
     ]
 
     operations = [
