@@ -50,6 +50,13 @@ CATALOGUE: dict[str, str] = {
     "task.completed": "task_id, account_id, assignee_id, case_id, enrollment_id, outcome",
     "case.opened": "case_id, account_id, type, reason, owner_id, rule, signal_id, enrollment_id",
     "case.closed": "case_id, account_id, type, outcome (closed_success|closed_lost), root_cause (code)",
+    "onboarding.started": "onboarding_id, account_id, started_on (date)",
+    "onboarding.milestone_completed": "onboarding_id, step_id, account_id, milestone, kind, completed_on, via (usage|hand), late",
+    "onboarding.activated": "onboarding_id, account_id, activated_on (date), days (from the contract start)",
+    "success_plan.created": "plan_id, account_id",
+    "success_plan.status_changed": "plan_id, account_id, before, after (on_track|behind|stuck), rule",
+    "success_plan.milestone_completed": "plan_id, milestone_id, account_id, done_on (date)",
+    "qbr.held": "qbr_id, plan_id, account_id, held_on (date), next_steps (task ids)",
 }
 
 
