@@ -13,7 +13,7 @@ import datetime as dt
 import pandas as pd
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Avg, Sum
+from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -407,7 +407,3 @@ def mean_progress(plan: SuccessPlan) -> float | None:
     values = [p for o in plan.objectives.all() if (p := rules.progress(o.baseline, o.target, o.current)) is not None]
     return sum(values) / len(values) if values else None
 
-
-def active_users_now(account_id: int) -> float:
-    row = UsageDaily.objects.filter(account_id=account_id).aggregate(v=Avg("active_users"))
-    return float(row["v"] or 0)

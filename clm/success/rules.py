@@ -19,8 +19,7 @@ def first_reached(usage: pd.DataFrame, steps: pd.DataFrame) -> pd.Series:
 
     ``usage``: rows (account_id, key, day, amount); ``steps``: rows (step_id, account_id, key,
     start, count). A step is reached on the first day d ≥ start where the sum of ``amount`` over
-    its key's rows from start to d is at least count (``kind_max`` steps use the day's own amount
-    instead: see ``reached_on_one_day``). Returns step_id → day for the steps reached."""
+    its key's rows from start to d is at least count. Returns step_id → day for the steps reached."""
     if usage.empty or steps.empty:
         return pd.Series(dtype=object)
     rows = steps.merge(usage, on=["account_id", "key"])
