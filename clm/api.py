@@ -338,6 +338,7 @@ ROUTERS = [
     ("/", "clm.core.api"),
     ("/", "clm.automation.api_channels"),
     ("/", "clm.automation.api_playbooks"),
+    ("/", "clm.success.api"),
 ]
 
 register_routers()

@@ -72,6 +72,7 @@ def after_build(
     False leaves the churn model out (tests of the replay)."""
     from clm.automation.playbooks import services as playbook_services
     from clm.demo import plays as demo_plays
+    from clm.demo import success as demo_success
 
     progress = progress or (lambda step, done, total: None)
     out = AfterBuild(steps=["configuration"] if write_configuration() else [])
@@ -106,6 +107,7 @@ def after_build(
     _run(as_of, plays)
     progress("today", 1, 1)
     out.steps.append("daily run")
+    out.steps.append(demo_success.build(as_of))
     if plays:
         out.steps.append(
             f"playbooks {', '.join(playbooks)} ({plays.done} play tasks done, {len(plays.saved)} customers saved)"

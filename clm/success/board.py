@@ -92,6 +92,11 @@ class BoardObjective:
     progress: float | None
     metric_label: str
     trend: dict | None  # {"weeks": [...], "values": [...]} for the chart and its table
+    trend_id: str = ""
+
+    @property
+    def trend_rows(self) -> list[tuple[str, float]]:
+        return list(zip(self.trend["weeks"], self.trend["values"], strict=True)) if self.trend else []
 
 
 def board(plan: SuccessPlan, today: dt.date | None = None) -> dict:
@@ -99,7 +104,7 @@ def board(plan: SuccessPlan, today: dt.date | None = None) -> dict:
     today = today or timezone.localdate()
     objectives = []
     start = max(plan.starts_on - dt.timedelta(weeks=8), today - dt.timedelta(weeks=TREND_WEEKS))
-    for o in plan.objectives.all():
+    for n, o in enumerate(plan.objectives.all(), start=1):
         trend = None
         if o.metric:
             series = plans.metric_series(plan.account_id, o.metric, o.feature, start, today)
@@ -107,7 +112,7 @@ def board(plan: SuccessPlan, today: dt.date | None = None) -> dict:
         objectives.append(BoardObjective(
             goal=o.goal, unit=o.unit, baseline=o.baseline, target=o.target, current=o.current,
             progress=rules.progress(o.baseline, o.target, o.current),
-            metric_label=str(o.get_metric_display()) if o.metric else "", trend=trend,
+            metric_label=str(o.get_metric_display()) if o.metric else "", trend=trend, trend_id=f"trend-{n}",
         ))
     milestones = list(plan.milestones.select_related("owner_contact").all())
     return {

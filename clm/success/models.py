@@ -84,6 +84,7 @@ class Onboarding(models.Model):
     class Status(models.TextChoices):
         IN_PROGRESS = "in_progress", pgettext_lazy("onboarding status", "In progress")
         ACTIVATED = "activated", pgettext_lazy("onboarding status", "Activated")
+        LAPSED = "lapsed", pgettext_lazy("onboarding status", "Not activated in time")
         CANCELLED = "cancelled", pgettext_lazy("onboarding status", "Cancelled")
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="onboardings")
@@ -104,6 +105,10 @@ class Onboarding(models.Model):
 
     def __str__(self):
         return f"{self.account} {self.started_on}"
+
+    @property
+    def days_to_first_value(self) -> int | None:
+        return (self.first_value_on - self.started_on).days if self.first_value_on else None
 
 
 class OnboardingStep(models.Model):

@@ -341,7 +341,8 @@ def case_reason(step: OnboardingStep) -> str:
 
 
 def _open_late_cases(today: dt.date, steps: list[OnboardingStep]) -> int:
-    late = [s for s in steps if s.due_on < today and s.case_id is None]
+    window = today - dt.timedelta(days=NEW_CUSTOMER_DAYS)  # older ones lapse (lapse_old), not chased
+    late = [s for s in steps if s.due_on < today and s.case_id is None and s.onboarding.started_on >= window]
     if not late:
         return 0
     accounts = {a.pk: a for a in Account.objects.filter(pk__in={s.onboarding.account_id for s in late})
@@ -424,9 +425,28 @@ def cancel_onboarding(actor, onboarding: Onboarding, *, via: str = "system") -> 
     return onboarding
 
 
+@transaction.atomic
+def lapse_old(today: dt.date) -> int:
+    """Onboardings still in progress NEW_CUSTOMER_DAYS after the contract start did not activate in
+    time: they lapse (the activation KPIs count them as not activated), their late cases close."""
+    old = list(Onboarding.objects.filter(status=Onboarding.Status.IN_PROGRESS,
+                                         started_on__lt=today - dt.timedelta(days=NEW_CUSTOMER_DAYS)))
+    for o in old:
+        o.status = Onboarding.Status.LAPSED
+    save_fields(old, ["status"])
+    audit.record_many([audit.entry(None, "system", "update", o, {"status": ["in_progress", "lapsed"]}) for o in old])
+    with translation.override(settings.LANGUAGE_CODE):
+        note = _("The onboarding window closed before the milestone was reached.")
+    for case in Case.objects.filter(pk__in=OnboardingStep.objects.filter(onboarding__in=old).exclude(case=None)
+                                    .values("case"), status__in=Case.OPEN_STATUSES):
+        work.close_case(None, case, outcome=Case.Outcome.LOST, root_cause="other", note=note, via="onboarding")
+    return len(old)
+
+
 def daily(as_of: dt.date) -> dict:
-    """What the daily run does for onboarding: start the new ones, then complete and chase."""
+    """What the daily run does for onboarding: start the new ones, complete and chase, lapse the old."""
     if as_of < timezone.localdate() or not ActivationDefinition.objects.filter(active=True).exists():
         return {}  # a replayed past day does not open today's work
     started = start_new_onboardings(as_of)
-    return {"started": len(started), **evaluate(as_of)}
+    done = evaluate(as_of)
+    return {"started": len(started), **done, "lapsed": lapse_old(as_of)}

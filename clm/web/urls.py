@@ -1,7 +1,16 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from clm.web import channel_views, import_views, playbook_views, record_views, token_views, views, work_views
+from clm.web import (
+    channel_views,
+    import_views,
+    playbook_views,
+    record_views,
+    success_views,
+    token_views,
+    views,
+    work_views,
+)
 
 app_name = "web"
 
@@ -74,4 +83,12 @@ urlpatterns = auth + [
     path("preferences/tokens/", token_views.token_list, name="tokens"),
     path("preferences/tokens/<int:pk>/revoke/", token_views.token_revoke, name="token_revoke"),
     path("language/", views.set_language, name="set_language"),
+    path("success/", success_views.success_list, name="success"),
+    path("accounts/<int:pk>/success/", success_views.account_panel, name="account_success"),
+    path("accounts/<int:pk>/plans/new/", success_views.plan_create, name="plan_create"),
+    path("onboarding/steps/<int:pk>/complete/", success_views.step_complete, name="onboarding_step_complete"),
+    path("plans/<int:pk>/", success_views.plan_detail, name="plan"),
+    path("plans/<int:pk>/board/", success_views.board_preview, name="plan_board_preview"),
+    path("plans/<int:pk>/<slug:action>/", success_views.plan_action, name="plan_action"),
+    path("board/<str:token>/", success_views.value_board, name="value_board"),
 ]
