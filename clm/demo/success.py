@@ -16,7 +16,13 @@ from clm.automation.models import Task
 from clm.commerce.models import Subscription
 from clm.customers.models import Account, Contact, LifecycleStage
 from clm.success import onboarding, plans
-from clm.success.models import ActivationDefinition, ActivationMilestone, Onboarding, OnboardingStep, SuccessPlan
+from clm.success.models import (
+    ActivationDefinition,
+    ActivationMilestone,
+    Onboarding,
+    OnboardingStep,
+    SuccessPlan,
+)
 
 SEED = 16
 KICKOFF = "Kick-off meeting"
