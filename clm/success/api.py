@@ -431,7 +431,7 @@ def close_plan(request, id: int):
     return plans.close_plan(request.user, _plan(request, id), via="api")
 
 
-@router.post("/success-plans/{int:id}/objectives", operation_id="add_plan_objective", response={201: ObjectiveOut},
+@router.post("/success-plans/{int:id}/objectives", operation_id="create_plan_objective", response={201: ObjectiveOut},
              summary="Add an objective to a plan")
 def add_objective(request, id: int, payload: ObjectiveCreate):
     made = plans.add_objective(request.user, _plan(request, id), via="api", **payload.model_dump())
@@ -445,7 +445,7 @@ def update_objective(request, id: int, objective: int, payload: ObjectivePatch):
     return plans.update_objective(request.user, found, payload.model_dump(exclude_unset=True), via="api")
 
 
-@router.post("/success-plans/{int:id}/milestones", operation_id="add_plan_milestone", response={201: MilestoneOut},
+@router.post("/success-plans/{int:id}/milestones", operation_id="create_plan_milestone", response={201: MilestoneOut},
              summary="Add a milestone to a plan")
 def add_milestone(request, id: int, payload: MilestoneCreate):
     plan = _plan(request, id)
@@ -465,7 +465,7 @@ def complete_milestone(request, id: int, milestone: int, payload: MilestoneCompl
     return plans.complete_milestone(request.user, found, on=payload.on, via="api")
 
 
-@router.post("/success-plans/{int:id}/qbrs", operation_id="record_qbr", response={201: QbrOut},
+@router.post("/success-plans/{int:id}/qbrs", operation_id="create_qbr", response={201: QbrOut},
              summary="Record a QBR; its next steps become tasks")
 def record_qbr(request, id: int, payload: QbrCreate):
     plan, user = _plan(request, id), request.user

@@ -15,14 +15,31 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from clm.core import services
 from clm.success import plans, rules
 from clm.success.models import SuccessPlan, ValueBoardLink
+from clm.usage.models import Feature
 
 DEFAULT_DAYS = 90
 MAX_DAYS = 366
 TREND_WEEKS = 26
+
+
+TREND_LABELS = {
+    "active_users": gettext_lazy("Active users per day, weekly mean"),
+    "events": gettext_lazy("Product events per week"),
+    "minutes": gettext_lazy("Minutes of use per week"),
+    "feature": gettext_lazy("Uses of %(feature)s per week"),
+}
+
+
+def trend_label(metric: str, feature: str) -> str:
+    if metric == "feature":
+        name = Feature.objects.filter(key=feature).values_list("name", flat=True).first() or feature
+        return str(TREND_LABELS["feature"]) % {"feature": name}
+    return str(TREND_LABELS.get(metric, ""))
 
 
 def token_hash(token: str) -> str:
@@ -112,7 +129,7 @@ def board(plan: SuccessPlan, today: dt.date | None = None) -> dict:
         objectives.append(BoardObjective(
             goal=o.goal, unit=o.unit, baseline=o.baseline, target=o.target, current=o.current,
             progress=rules.progress(o.baseline, o.target, o.current),
-            metric_label=str(o.get_metric_display()) if o.metric else "", trend=trend, trend_id=f"trend-{n}",
+            metric_label=trend_label(o.metric, o.feature) if o.metric else "", trend=trend, trend_id=f"trend-{n}",
         ))
     milestones = list(plan.milestones.select_related("owner_contact").all())
     return {

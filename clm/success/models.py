@@ -3,6 +3,7 @@ made from them, success plans with their objectives, milestones and QBRs, and th
 the customer-facing value board."""
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -76,6 +77,19 @@ class ActivationMilestone(models.Model):
 
     def label(self, language=None) -> str:
         return _bilingual(self.name, self.name_zh, language)
+
+    def clean(self):
+        errors = {}
+        if self.kind in (self.Kind.INTEGRATION, self.Kind.EVENT) and not self.target.strip():
+            errors["target"] = _("Name the event this milestone counts.")
+        if self.kind == self.Kind.ACTIVE_USERS and self.target:
+            errors["target"] = _("Active users are counted over every feature: leave this empty.")
+        if self.count < 1:
+            errors["count"] = _("The count is at least 1.")
+        if not self.days_allowed:
+            errors["days_allowed"] = _("Allow at least one day.")
+        if errors:
+            raise ValidationError(errors)
 
 
 class Onboarding(models.Model):

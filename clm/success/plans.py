@@ -161,9 +161,11 @@ def metric_values(account_ids: list[int], metric: str, feature: str, day: dt.dat
 
 
 def metric_series(account_id: int, metric: str, feature: str, start: dt.date, end: dt.date) -> pd.DataFrame:
-    """The metric week by week from ``start`` to ``end`` (weeks starting Monday): (week, value),
-    with active users as the mean per day of the week and the others as the week's sum."""
+    """The metric week by week, over the whole weeks (Monday to Sunday) from the week of ``start``
+    to the last one ended by ``end``: (week, value), active users as the mean per day of the week
+    and the others as the week's sum (a week still running would read as a fall)."""
     start = start - dt.timedelta(days=start.weekday())
+    end = end - dt.timedelta(days=(end.weekday() + 1) % 7)  # the last Sunday up to end
     if metric == M.FEATURE:
         qs = UsageFeatureDaily.objects.filter(account_id=account_id, feature=feature, day__gte=start, day__lte=end)
         frame = read_frame(qs.order_by().values_list("day", "events"), ["day", "value"])

@@ -3,6 +3,8 @@ progress and the plan), the plan page with its objectives, milestones, QBRs and 
 and the public value board a customer opens with a signed link. Views parse and find what the
 user may see; clm.success decides and records."""
 
+import datetime as dt
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -18,7 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 from clm.core.access import visible_accounts, visible_records
 from clm.core.crud import one_or_404
 from clm.core.models import Workspace
-from clm.success import board, onboarding, plans, rules
+from clm.success import board, kpis, onboarding, plans, rules
 from clm.success.models import (
     Objective,
     Onboarding,
@@ -27,6 +29,7 @@ from clm.success.models import (
     SuccessPlan,
     ValueBoardLink,
 )
+from clm.usage.models import Feature
 from clm.web import success_forms as f
 from clm.web.views import _safe_next
 
@@ -56,7 +59,9 @@ def onboarding_view(o: Onboarding, today=None) -> dict:
 
 def plan_view(plan: SuccessPlan, today=None) -> dict:
     today = today or timezone.localdate()
-    objectives = [{"o": o, "progress": rules.progress(o.baseline, o.target, o.current)} for o in plan.objectives.all()]
+    names = dict(Feature.objects.values_list("key", "name"))
+    objectives = [{"o": o, "progress": rules.progress(o.baseline, o.target, o.current),
+                   "feature_name": names.get(o.feature) or o.feature} for o in plan.objectives.all()]
     milestones = list(plan.milestones.all())
     upcoming = [m for m in milestones if not m.done_on]
     return {"plan": plan, "objectives": objectives, "milestones": milestones, "next": upcoming[0] if upcoming else None,
@@ -118,8 +123,24 @@ def success_list(request):
     page = Paginator(rows.order_by(*order), PAGE).get_page(request.GET.get("page"))
     return render(request, "web/success/list.html", {
         "tab": tab, "page": page, "q": q, "status": status, "mine": mine, "statuses": statuses, "today": today,
-        "nav": "success",
+        "nav": "success", "figures": activation_figures(request.user, today) if tab == "onboardings" else None,
     })
+
+
+def activation_figures(user, today) -> dict:
+    """The activation KPIs of the onboardings the user may see that started in the past year, with
+    the 30-day rate by signup month and by industry (clm.success.kpis)."""
+    seen = visible_records(Onboarding, user).filter(started_on__gt=today - dt.timedelta(days=365))
+    frame = kpis.onboarding_frame(seen)
+    if frame.empty:
+        return {}
+    by_month = kpis.activation_rate_30d(frame, today, kpis.COHORT)
+    by_segment = kpis.activation_rate_30d(frame, today, kpis.SEGMENT)
+    return {
+        "rate_7d": kpis.activation_rate_7d(frame, today), "rate_30d": by_month,
+        "ttfv": kpis.median_time_to_first_value(frame, today),
+        "months": sorted(by_month.breakdown.items())[-6:], "segments": sorted(by_segment.breakdown.items()),
+    }
 
 
 # -- the account page's panel -------------------------------------------------------------------

@@ -13,7 +13,7 @@
         tooltip: { trigger: "axis" },
         grid: { left: 8, right: 16, top: 24, bottom: 8, containLabel: true },
         xAxis: { type: "category", data: trend.weeks, axisLabel: { formatter: function (v) { return v.slice(5); } } },
-        yAxis: { type: "value", minInterval: 1 },
+        yAxis: { type: "value", max: isNaN(target) ? null : function (v) { return Math.ceil(Math.max(v.max, target) * 1.1); } },
         series: [{
           name: el.dataset.seriesName, type: "line", showSymbol: false, data: trend.values, areaStyle: { opacity: 0.12 },
           markLine: isNaN(target) ? undefined : {
