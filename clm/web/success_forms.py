@@ -140,3 +140,20 @@ class LinkForm(forms.Form):
 class StepForm(forms.Form):
     on = forms.DateField(label=_("Reached on"), required=False, widget=DATE)
     note = forms.CharField(label=_("Note"), max_length=200, required=False)
+
+
+class DefinitionForm(forms.ModelForm):
+    class Meta:
+        from clm.success.models import ActivationDefinition
+
+        model = ActivationDefinition
+        fields = ["name", "name_zh", "product", "industry", "tier", "position", "active"]
+
+
+def milestone_formset():
+    from clm.success.models import ActivationDefinition, ActivationMilestone
+
+    return forms.inlineformset_factory(
+        ActivationDefinition, ActivationMilestone, extra=2, can_delete=True,
+        fields=["position", "name", "name_zh", "kind", "target", "count", "days_allowed", "first_value"],
+    )

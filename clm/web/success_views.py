@@ -21,7 +21,9 @@ from clm.core.access import visible_accounts, visible_records
 from clm.core.crud import one_or_404
 from clm.core.models import Workspace
 from clm.success import board, kpis, onboarding, plans, rules
+from clm.success import definitions as definition_service
 from clm.success.models import (
+    ActivationDefinition,
     Objective,
     Onboarding,
     OnboardingStep,
@@ -343,3 +345,36 @@ def board_preview(request, pk):
     with translation.override(language or translation.get_language()):
         return render(request, "web/success/board.html", {**_board_context(plan), "preview": True})
 
+
+
+# -- activation definitions (managers) --------------------------------------------------------
+
+
+@login_required
+def definitions(request, pk=None):
+    """The activation definitions, and one of them (or a new one) with its milestones to edit."""
+    if not request.user.has_perm("success.view_activationdefinition"):
+        raise PermissionDenied
+    definition = one_or_404(ActivationDefinition.objects.all(), pk) if pk else None
+    can_edit = request.user.has_perm("success.change_activationdefinition")
+    formset_class = f.milestone_formset()
+    form = f.DefinitionForm(request.POST or None, instance=definition)
+    formset = formset_class(request.POST or None, instance=definition or ActivationDefinition(), prefix="m")
+    if request.method == "POST" and can_edit and form.is_valid() and formset.is_valid():
+        rows = [{**fm.cleaned_data, "instance": fm.instance if fm.instance.pk else None}
+                for fm in formset.forms if fm.has_changed() or fm.instance.pk
+                if fm.cleaned_data and not fm.cleaned_data.get("DELETE")]
+        removed = [fm.instance for fm in formset.deleted_forms if fm.instance.pk]
+        try:
+            saved = definition_service.save_definition(request.user, definition, form.cleaned_data,
+                                                       milestones=rows, removed=removed, via="ui")
+            messages.success(request, _("Activation definition saved."))
+            return redirect("web:activation_definition", saved.pk)
+        except (PermissionDenied, ValidationError) as exc:
+            for field, errors in _errors(exc).items():
+                for error in errors:
+                    form.add_error(field if field in form.fields else None, error)
+    return render(request, "web/success/definitions.html", {
+        "definitions": ActivationDefinition.objects.prefetch_related("milestones").select_related("product"),
+        "definition": definition, "form": form, "formset": formset, "can_edit": can_edit, "nav": "success",
+    }, status=422 if request.method == "POST" else 200)
