@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from clm.customers.models import Contact
 from clm.success import board, onboarding, plans
-from clm.success.models import ActivationDefinition, PlanMilestone, QBR, ValueBoardLink
+from clm.success.models import QBR, ActivationDefinition, PlanMilestone, ValueBoardLink
 from tests.factories import make_user, new_subscription
 from tests.success.conftest import make_definition
 
