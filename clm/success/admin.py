@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from clm.automation.admin import WorkAdmin
 from clm.core.admin import AuditedAdmin
 from clm.success.models import ActivationDefinition, ActivationMilestone, Onboarding, SuccessPlan
 
@@ -19,23 +20,13 @@ class ActivationDefinitionAdmin(AuditedAdmin):
     inlines = [MilestoneInline]
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Onboardings and plans change through clm.success's services (events, cases), so here they are read."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(Onboarding)
-class OnboardingAdmin(ReadOnlyAdmin):
+class OnboardingAdmin(WorkAdmin):
     list_display = ("account", "definition", "started_on", "status", "activated_on", "first_value_on")
     list_filter = ("status", "definition")
 
 
 @admin.register(SuccessPlan)
-class SuccessPlanAdmin(ReadOnlyAdmin):
+class SuccessPlanAdmin(WorkAdmin):
     list_display = ("title", "account", "owner", "status", "starts_on", "ends_on", "closed_on")
     list_filter = ("status",)

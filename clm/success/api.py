@@ -13,7 +13,8 @@ from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
-from clm.core.access import restrict, visible_accounts, visible_records
+from clm.automation.api import _account, _user
+from clm.core.access import restrict, visible_records
 from clm.core.crud import (
     DEFAULT_LIMIT,
     Id,
@@ -27,7 +28,6 @@ from clm.core.crud import (
     paginate,
     require,
 )
-from clm.core.models import User
 from clm.customers.models import Contact
 from clm.success import board, onboarding, plans
 from clm.success.models import (
@@ -287,25 +287,11 @@ class LinkCreated(LinkOut):
 # -- look-ups -----------------------------------------------------------------------------------
 
 
-def _account(user, pk):
-    account = visible_accounts(user).filter(pk=pk).first()
-    if account is None:
-        raise invalid({"account": _("unknown account %(id)s") % {"id": pk}})
-    return account
-
-
 def _contact(user, pk, field="contact"):
     contact = restrict(Contact.objects.all(), user).filter(pk=pk).first()
     if contact is None:
         raise invalid({field: _("unknown contact %(id)s") % {"id": pk}})
     return contact
-
-
-def _user(pk, field: str):
-    user = User.objects.filter(pk=pk, is_active=True).first()
-    if user is None:
-        raise invalid({field: _("unknown user %(id)s") % {"id": pk}})
-    return user
 
 
 def _plan(request, id: int) -> SuccessPlan:
