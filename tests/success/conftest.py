@@ -51,3 +51,12 @@ def use(account, rows):
                          properties="{}", idempotency_key=[f"k{i}-{account.pk}" for i in range(len(frame))])
     frame["occurred_at"] = pd.to_datetime(frame["occurred_at"], utc=True)
     return store_events(frame)
+
+
+@pytest.fixture
+def english():
+    """The services' messages read in English (the workspace's language is Chinese)."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield

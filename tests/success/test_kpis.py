@@ -23,7 +23,7 @@ from clm.success.models import Onboarding
 from tests.factories import make_account
 from tests.success.conftest import make_definition
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 D = dt.date
 TODAY = D(2026, 6, 30)

@@ -12,7 +12,7 @@ from clm.success.models import Onboarding, OnboardingStep
 from tests.factories import make_account, new_subscription
 from tests.success.conftest import STANDARD, days_ago, make_definition, use
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from clm.usage.models import UsageDaily
 from tests.factories import make_account
 from tests.success.conftest import days_ago
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 
 @pytest.fixture
