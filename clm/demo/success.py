@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 import numpy as np
-from django.db.models import Max, Min
+from django.db.models import Max, Min, Sum
 
 from clm.automation import work
 from clm.automation.models import Task
@@ -23,6 +23,7 @@ from clm.success.models import (
     OnboardingStep,
     SuccessPlan,
 )
+from clm.usage.models import Feature, UsageFeatureDaily
 
 SEED = 16
 KICKOFF = "Kick-off meeting"
@@ -94,7 +95,17 @@ def _champion(account: Account) -> Contact | None:
     return min(contacts, key=lambda c: (order.index(c.role) if c.role in order else 9, c.pk), default=None)
 
 
-MILESTONES = [  # (title, days after the start, days it took beyond due: None = on time)
+def _top_feature(account: Account, as_of: dt.date):
+    """The core feature the account used most in the last 30 days, with its uses."""
+    row = (UsageFeatureDaily.objects.filter(account=account, day__gt=as_of - dt.timedelta(days=30), day__lte=as_of,
+                                            feature__in=Feature.objects.filter(is_core=True).values("key"))
+           .values("feature").annotate(n=Sum("events")).order_by("-n").first())
+    if row is None:
+        return None, 0
+    return Feature.objects.get(key=row["feature"]), row["n"]
+
+
+MILESTONES = [  # (title, days after the plan starts)
     ("质检模块全员上线", 30), ("数据看板接入管理层周会", 75), ("第二工厂推广", 150), ("年度复盘与续约方案", 330),
 ]
 
@@ -108,11 +119,16 @@ def success_plans(as_of: dt.date, share: float = 0.12) -> dict:
         start = as_of - dt.timedelta(days=int(rng.integers(20, 220)))
         plan = plans.create_plan(None, account, title=f"{start.year} 客户成长计划", starts_on=start,
                                  ends_on=start + dt.timedelta(days=365), owner=account.csm, via="demo")
-        base = plans.metric_values([account.pk], "active_users", "", start - dt.timedelta(days=1))[account.pk]
-        plans.add_objective(None, plan, goal="质检、生产和管理团队每天都在用系统", target=max(3.0, round(base * 1.4 + 1)),
-                            unit="人/天", metric="active_users", via="demo")
-        plans.add_objective(None, plan, goal="管理层每周用数据看板做决策", target=40, unit="次/30天",
-                            metric="feature", feature="data_dashboard", via="demo")
+        before = plans.metric_values([account.pk], "active_users", "", start - dt.timedelta(days=1))[account.pk]
+        now = plans.metric_values([account.pk], "active_users", "", as_of)[account.pk]
+        plans.add_objective(None, plan, goal="质检、生产和管理团队每天都在用系统",
+                            target=float(max(3, round(max(before, now) * 1.3 + 1))), unit="人/天",
+                            metric="active_users", via="demo")
+        feature, uses = _top_feature(account, as_of)
+        if feature:
+            plans.add_objective(None, plan, goal=f"把“{feature.name or feature.key}”用进每周的例会", unit="次/30天",
+                                target=float(max(10, round(uses * 1.5, -1))), metric="feature", feature=feature.key,
+                                via="demo")
         plans.add_objective(None, plan, goal="质检漏检率从 3% 降至 0.5%", target=0.5, unit="%", baseline=3.0,
                             current=round(float(rng.uniform(0.7, 2.4)), 1), via="demo")
         champion = _champion(account)

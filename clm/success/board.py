@@ -15,11 +15,10 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from clm.core import services
 from clm.success import plans, rules
-from clm.success.models import SuccessPlan, ValueBoardLink
+from clm.success.models import Objective, SuccessPlan, ValueBoardLink
 from clm.usage.models import Feature
 
 DEFAULT_DAYS = 90
@@ -27,19 +26,12 @@ MAX_DAYS = 366
 TREND_WEEKS = 26
 
 
-TREND_LABELS = {
-    "active_users": gettext_lazy("Active users per day, weekly mean"),
-    "events": gettext_lazy("Product events per week"),
-    "minutes": gettext_lazy("Minutes of use per week"),
-    "feature": gettext_lazy("Uses of %(feature)s per week"),
-}
-
-
 def trend_label(metric: str, feature: str) -> str:
+    """The objective's metric in words, the feature by its name."""
     if metric == "feature":
         name = Feature.objects.filter(key=feature).values_list("name", flat=True).first() or feature
-        return str(TREND_LABELS["feature"]) % {"feature": name}
-    return str(TREND_LABELS.get(metric, ""))
+        return _("Uses of %(feature)s in 30 days") % {"feature": name}
+    return str(Objective.Metric(metric).label)
 
 
 def token_hash(token: str) -> str:

@@ -161,26 +161,29 @@ def metric_values(account_ids: list[int], metric: str, feature: str, day: dt.dat
 
 
 def metric_series(account_id: int, metric: str, feature: str, start: dt.date, end: dt.date) -> pd.DataFrame:
-    """The metric week by week, over the whole weeks (Monday to Sunday) from the week of ``start``
-    to the last one ended by ``end``: (week, value), active users as the mean per day of the week
-    and the others as the week's sum (a week still running would read as a fall)."""
-    start = start - dt.timedelta(days=start.weekday())
-    end = end - dt.timedelta(days=(end.weekday() + 1) % 7)  # the last Sunday up to end
+    """The metric as its objective reads it (over the WINDOW_DAYS days up to a day), at the end of
+    each week — every Sunday from the first one on or after ``start`` to the last one by ``end`` —
+    so the series and the objective's target are on one scale: (week, value), week its Sunday."""
+    first = start + dt.timedelta(days=(6 - start.weekday()))
+    last = end - dt.timedelta(days=(end.weekday() + 1) % 7)
+    if last < first:
+        return pd.DataFrame({"week": [], "value": []})
+    since = first - dt.timedelta(days=WINDOW_DAYS - 1)
     if metric == M.FEATURE:
-        qs = UsageFeatureDaily.objects.filter(account_id=account_id, feature=feature, day__gte=start, day__lte=end)
+        qs = UsageFeatureDaily.objects.filter(account_id=account_id, feature=feature, day__gte=since, day__lte=last)
         frame = read_frame(qs.order_by().values_list("day", "events"), ["day", "value"])
     else:
         column = {M.ACTIVE_USERS: "active_users", M.MINUTES: "minutes"}.get(metric, "events")
-        qs = UsageDaily.objects.filter(account_id=account_id, day__gte=start, day__lte=end)
+        qs = UsageDaily.objects.filter(account_id=account_id, day__gte=since, day__lte=last)
         frame = read_frame(qs.order_by().values_list("day", column), ["day", "value"])
-    weeks = pd.date_range(start, end, freq="W-MON")
-    if frame.empty:
-        return pd.DataFrame({"week": weeks.date, "value": 0.0})
-    frame["week"] = pd.to_datetime(frame["day"]).dt.to_period("W-SUN").dt.start_time
-    sums = frame.groupby("week")["value"].sum().astype(float)
+    days = pd.date_range(since, last, freq="D")
+    daily = (frame.assign(day=pd.to_datetime(frame["day"])).groupby("day")["value"].sum().astype(float)
+             if not frame.empty else pd.Series(dtype=float))
+    window = daily.reindex(days, fill_value=0.0).rolling(WINDOW_DAYS).sum()
     if metric == M.ACTIVE_USERS:
-        sums = sums / 7
-    return pd.DataFrame({"week": weeks.date, "value": sums.reindex(weeks, fill_value=0.0).round(1).to_numpy()})
+        window = window / WINDOW_DAYS
+    sundays = pd.date_range(first, last, freq="W-SUN")
+    return pd.DataFrame({"week": sundays.date, "value": window.reindex(sundays).round(1).to_numpy()})
 
 
 def _check_objective(data: dict, errors: dict) -> None:

@@ -136,3 +136,20 @@ def test_closing_a_plan_lets_the_account_start_another(plan, csm, account):
     again = plans.create_plan(csm, account, title="下一年", starts_on=days_ago(0))
     assert SuccessPlan.objects.filter(account=account).count() == 2 and again.closed_on is None
     assert isinstance(again.starts_on, dt.date)
+
+
+def test_the_board_trend_reads_the_metric_as_the_objective_does_at_each_weeks_end(account):
+    # 4 active users every day for 60 days, then none for the last 6: the 30-day mean at a Sunday
+    # is (days with use in its window × 4) / 30 — 4.0 while every day of the window had use.
+    today = days_ago(0)
+    UsageDaily.objects.bulk_create(
+        UsageDaily(account=account, day=days_ago(k), events=10, active_users=4 if k >= 6 else 0, minutes=5)
+        for k in range(66))
+    series = plans.metric_series(account.pk, "active_users", "", days_ago(30), today)
+    assert all(d.weekday() == 6 for d in series["week"]) and series["week"].iloc[-1] <= today
+    last = series["week"].iloc[-1]
+    used = sum(1 for k in range(30) if (today - (last - dt.timedelta(days=k))).days >= 6)
+    assert series["value"].iloc[-1] == pytest.approx(round(used * 4 / 30, 1))
+    assert series["value"].iloc[0] == 4.0  # a month and more of daily use behind it
+    events = plans.metric_series(account.pk, "events", "", days_ago(30), today)
+    assert events["value"].iloc[0] == 300.0  # 10 events × 30 days

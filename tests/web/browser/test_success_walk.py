@@ -73,6 +73,11 @@ def test_a_csm_runs_the_programmes_and_the_customer_reads_the_board(page, browse
     expect(rows.first).to_contain_text("云帆科技")
     expect(rows.first).to_contain_text("进行中")
     page.screenshot(path=str(artifacts / "success-onboardings-zh.png"), full_page=True)
+    expect(page.get_by_test_id("activation-tiles")).to_contain_text("30 天激活率")
+    page.get_by_test_id("definitions-link").click()
+    expect(page.get_by_test_id("definition")).to_contain_text("项目启动会")
+    page.screenshot(path=str(artifacts / "success-definitions-zh.png"), full_page=True)
+    page.goto(f"{live_server.url}/success/")
     page.get_by_test_id("tab-plans").click()
     expect(page.get_by_test_id("plan-row")).to_contain_text("落后")  # a milestone 12 days late
     page.screenshot(path=str(artifacts / "success-plans-zh.png"), full_page=True)
@@ -145,3 +150,6 @@ def test_a_csm_runs_the_programmes_and_the_customer_reads_the_board(page, browse
     page.get_by_test_id("language").select_option("en")
     expect(page.get_by_test_id("plan-status")).to_contain_text("Behind")
     page.screenshot(path=str(artifacts / "success-plan-en.png"), full_page=True)
+    page.goto(f"{live_server.url}/success/")
+    expect(page.get_by_test_id("activation-tiles")).to_contain_text("30-day activation rate")
+    page.screenshot(path=str(artifacts / "success-onboardings-en.png"), full_page=True)

@@ -1,5 +1,11 @@
 // The value board's trends (ECharts): each objective's metric week by week, with its target line.
 (function () {
+  // a round top above both the data and the target, so the target line is always in view
+  function roomFor(m) {
+    if (!(m > 0)) return 1;
+    var step = Math.pow(10, Math.floor(Math.log10(m))) / 2;
+    return Math.ceil((m * 1.05) / step) * step;
+  }
   function draw() {
     var charts = [];
     document.querySelectorAll(".chart[data-trend]").forEach(function (el) {
@@ -13,7 +19,7 @@
         tooltip: { trigger: "axis" },
         grid: { left: 8, right: 16, top: 24, bottom: 8, containLabel: true },
         xAxis: { type: "category", data: trend.weeks, axisLabel: { formatter: function (v) { return v.slice(5); } } },
-        yAxis: { type: "value", max: isNaN(target) ? null : function (v) { return Math.ceil(Math.max(v.max, target) * 1.1); } },
+        yAxis: { type: "value", max: isNaN(target) ? null : function (v) { return roomFor(Math.max(v.max, target)); } },
         series: [{
           name: el.dataset.seriesName, type: "line", showSymbol: false, data: trend.values, areaStyle: { opacity: 0.12 },
           markLine: isNaN(target) ? undefined : {
