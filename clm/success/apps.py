@@ -8,4 +8,4 @@ class SuccessConfig(AppConfig):
     verbose_name = _("Customer success")
 
     def ready(self):
-        from clm.success import listeners  # noqa: F401  (they register on import)
+        from clm.success import listeners, plays  # noqa: F401  (they register on import)
