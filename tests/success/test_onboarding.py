@@ -151,3 +151,18 @@ def test_starting_an_onboarding_without_a_definition_or_contract_says_what_is_mi
         onboarding.start_onboarding(None, account)
     assert set(missing.value.message_dict) == {"started_on", "definition"}
     assert not Onboarding.objects.exists()
+
+
+def test_an_onboarding_not_done_within_90_days_lapses_and_its_case_closes_as_lost(account, csm):
+    account.csm = csm
+    account.save()
+    make_definition("Everyone", [("Kick-off meeting", "manual", "", 1, 7)])
+    o = started(account, ago=80)
+    onboarding.evaluate()
+    case = Case.objects.get(account=account)
+    assert onboarding.lapse_old(days_ago(0)) == 0  # 80 days in: still onboarding
+    assert onboarding.lapse_old(days_ago(-11)) == 1  # 91 days in
+    o.refresh_from_db()
+    case.refresh_from_db()
+    assert o.status == "lapsed" and (case.status, case.outcome) == ("closed", "closed_lost")
+    assert onboarding.evaluate(days_ago(-11))["cases_opened"] == 0
