@@ -123,24 +123,24 @@ def success_plans(as_of: dt.date, share: float = 0.12) -> dict:
         now = plans.metric_values([account.pk], "active_users", "", as_of)[account.pk]
         plans.add_objective(None, plan, goal="质检、生产和管理团队每天都在用系统",
                             target=float(max(3, round(max(before, now) * 1.3 + 1))), unit="人/天",
-                            metric="active_users", via="demo")
+                            metric="active_users", via="demo", refresh=False)
         feature, uses = _top_feature(account, as_of)
         if feature:
             plans.add_objective(None, plan, goal=f"把“{feature.name or feature.key}”用进每周的例会", unit="次/30天",
                                 target=float(max(10, round(uses * 1.5, -1))), metric="feature", feature=feature.key,
-                                via="demo")
+                                via="demo", refresh=False)
         plans.add_objective(None, plan, goal="质检漏检率从 3% 降至 0.5%", target=0.5, unit="%", baseline=3.0,
-                            current=round(float(rng.uniform(0.7, 2.4)), 1), via="demo")
+                            current=round(float(rng.uniform(0.7, 2.4)), 1), via="demo", refresh=False)
         champion = _champion(account)
         slow = rng.random()  # a fifth of the plans run late, a few are stuck
         for title, after in MILESTONES:
             due = start + dt.timedelta(days=after)
             milestone = plans.add_milestone(None, plan, title=title, due_on=due, owner_user=account.csm,
-                                            owner_contact=champion, via="demo")
+                                            owner_contact=champion, via="demo", refresh=False)
             late_by = 0 if slow > 0.2 else int(rng.integers(10, 60))
             done = due + dt.timedelta(days=int(rng.integers(-5, 3)) + late_by)
             if done <= as_of and due + dt.timedelta(days=late_by) <= as_of and done >= start:
-                plans.complete_milestone(None, milestone, on=done, via="demo")
+                plans.complete_milestone(None, milestone, on=done, via="demo", refresh=False)
         made += 1
         if (as_of - start).days >= 95:
             held = start + dt.timedelta(days=90)

@@ -203,7 +203,7 @@ def _check_objective(data: dict, errors: dict) -> None:
 @transaction.atomic
 def add_objective(actor, plan: SuccessPlan, *, goal: str, target: float, unit: str = "", metric: str = "",
                   feature: str = "", baseline: float | None = None, current: float | None = None,
-                  via: str = "system") -> Objective:
+                  via: str = "system", refresh: bool = True) -> Objective:
     """An objective; with a usage metric, its baseline (unless given) is the metric over the 30
     days before the plan starts and its current value is read from usage now."""
     locked = _require_plan(actor, plan)
@@ -223,7 +223,8 @@ def add_objective(actor, plan: SuccessPlan, *, goal: str, target: float, unit: s
                           current=current, current_on=today if current is not None else None,
                           position=locked.objectives.count())
     services.save_new(objective, actor=_person(actor), via=via)
-    refresh_status(locked)
+    if refresh:  # False: the caller derives the status once, after a batch of changes
+        refresh_status(locked)
     return objective
 
 
@@ -269,7 +270,7 @@ def _check_milestone(plan: SuccessPlan, data: dict, errors: dict) -> None:
 
 @transaction.atomic
 def add_milestone(actor, plan: SuccessPlan, *, title: str, due_on: dt.date, owner_user=None, owner_contact=None,
-                  via: str = "system") -> PlanMilestone:
+                  via: str = "system", refresh: bool = True) -> PlanMilestone:
     locked = _require_plan(actor, plan)
     errors = {}
     _check_milestone(locked, {"title": title, "due_on": due_on, "owner_user": owner_user,
@@ -279,13 +280,14 @@ def add_milestone(actor, plan: SuccessPlan, *, title: str, due_on: dt.date, owne
     milestone = PlanMilestone(plan=locked, title=title.strip(), due_on=due_on, owner_user=owner_user,
                               owner_contact=owner_contact)
     services.save_new(milestone, actor=_person(actor), via=via)
-    refresh_status(locked)
+    if refresh:
+        refresh_status(locked)
     return milestone
 
 
 @transaction.atomic
 def complete_milestone(actor, milestone: PlanMilestone, *, on: dt.date | None = None,
-                       via: str = "system") -> PlanMilestone:
+                       via: str = "system", refresh: bool = True) -> PlanMilestone:
     locked = _require_plan(actor, milestone.plan)
     today = timezone.localdate()
     on = on or today
@@ -302,7 +304,8 @@ def complete_milestone(actor, milestone: PlanMilestone, *, on: dt.date | None = 
     services.update(milestone, {"done_on": on}, actor=_person(actor), via=via)
     emit("success_plan.milestone_completed", actor=_person(actor), plan_id=locked.pk, milestone_id=milestone.pk,
          account_id=locked.account_id, done_on=on.isoformat())
-    refresh_status(locked)
+    if refresh:
+        refresh_status(locked)
     return milestone
 
 
