@@ -344,6 +344,7 @@ ROUTERS = [
     ("/", "clm.automation.api_winback"),
     ("/value", "clm.value.api_referrals"),
     ("/", "clm.automation.api_voice"),
+    ("/", "clm.success.api"),
 ]
 
 register_routers()

@@ -66,6 +66,13 @@ CATALOGUE: dict[str, str] = {
     "winback.evaluated": "winback_id, case_id, account_id, result (retained|renewed|churned), cause, offer, arr_won_back",
     "referral.attributed": "referral_id, referrer_id (account), referrer_contact_id, account_id, lead_id, channel",
     "referral.rewarded": "reward_id, referral_id, account_id (the referrer), referred_account_id, kind, points, cost",
+    "onboarding.started": "onboarding_id, account_id, started_on (date)",
+    "onboarding.milestone_completed": "onboarding_id, step_id, account_id, milestone, kind, completed_on, via (usage|hand), late",
+    "onboarding.activated": "onboarding_id, account_id, activated_on (date), days (from the contract start)",
+    "success_plan.created": "plan_id, account_id",
+    "success_plan.status_changed": "plan_id, account_id, before, after (on_track|behind|stuck), rule",
+    "success_plan.milestone_completed": "plan_id, milestone_id, account_id, done_on (date)",
+    "qbr.held": "qbr_id, plan_id, account_id, held_on (date), next_steps (task ids)",
 }
 
 

@@ -4,7 +4,7 @@ from django.contrib.auth.models import Group, Permission
 
 from clm.core.models import Role
 
-CUSTOMER_APPS = ("customers", "commerce", "usage", "service", "sales", "lifecycle", "value", "automation", "reports")
+CUSTOMER_APPS = ("customers", "commerce", "usage", "service", "sales", "lifecycle", "value", "automation", "reports", "success")
 
 # (app_label, model) -> actions beyond "view", per role. Every role can view customer data.
 EDITS = {
@@ -25,6 +25,9 @@ EDITS = {
         # and configures the channels playbooks send through
         "automation": ["task", "case", "winback", "emailtemplate", "emailtemplatevariant", "webhookendpoint", "robot"],
         "reports": ["kpitarget"],
+        # and the activation definitions new customers are onboarded by
+        "success": ["activationdefinition", "activationmilestone", "onboarding", "onboardingstep", "successplan",
+                    "objective", "planmilestone", "qbr", "valueboardlink"],
     },
     # the tag library (tags and their categories) is kept by managers, marketing and admins: a
     # renamed or deleted tag changes every account that carries it; reps and CSMs apply tags
@@ -35,6 +38,7 @@ EDITS = {
         "service": ["surveyinvitation"],
         "value": ["loyaltyentry", "recommendation", "referralcode", "referral", "referralreward"],
         "automation": ["task", "case", "winback"],
+        "success": ["onboarding", "onboardingstep", "successplan", "objective", "planmilestone", "qbr", "valueboardlink"],
     },
     Role.CSM: {
         "customers": ["account", "contact", "interaction"],
@@ -42,6 +46,7 @@ EDITS = {
         "usage": ["usageevent"],
         "value": ["loyaltyentry", "recommendation", "referralcode", "referral", "referralreward"],
         "automation": ["task", "case", "winback"],
+        "success": ["onboarding", "onboardingstep", "successplan", "objective", "planmilestone", "qbr", "valueboardlink"],
     },
     Role.MARKETING: {
         "customers": ["contact", "tag", "tagcategory"],

@@ -76,6 +76,7 @@ def after_build(
     from clm.demo import membership as demo_membership
     from clm.demo import plays as demo_plays
     from clm.demo import sales as demo_sales
+    from clm.demo import success as demo_success
     from clm.demo import winback as demo_winback
 
     progress = progress or (lambda step, done, total: None)
@@ -116,6 +117,7 @@ def after_build(
     out.steps.append(f"win-back and referrals {demo_winback.seed(as_of)}")
     out.steps.append(f"customer voice {demo_feedback.build(as_of)}")  # surveys, feedback forms (clm.demo.feedback)
     out.steps.append(f"membership {demo_membership.build(as_of)}")  # tier benefits, coupons (clm.demo.membership)
+    out.steps.append(demo_success.build(as_of))
     if plays:
         out.steps.append(
             f"playbooks {', '.join(playbooks)} ({plays.done} play tasks done, {len(plays.saved)} customers saved)"

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from .kpis import acquisition, customers, economics, revenue, stages
+from .kpis import acquisition, activation, customers, economics, revenue, stages
 
 STAGES = {
     "acquisition": _("Acquisition"),  # 获客
@@ -97,6 +97,18 @@ CATALOGUE: tuple[KPI, ...] = (
          _("Mean days from a new customer's start to its first use of a core feature."),
          _("mean of (first core-feature day − start) in days"), "activation", "customer_success", "days", False,
          customers.time_to_first_value),
+    _kpi("activation_rate_7d", _("7-day activation rate"),
+         _("Share of the onboardings started in the period whose first-value checklist was complete within 7 days of the contract start; by signup month in the breakdown."),
+         _("onboardings activated by day 7 ÷ onboardings 7 days in"), "activation", "customer_success", "percent",
+         True, activation.activation_rate_7d),
+    _kpi("activation_rate_30d", _("30-day activation rate"),
+         _("Share of the onboardings started in the period whose first-value checklist was complete within 30 days of the contract start; by signup month in the breakdown."),
+         _("onboardings activated by day 30 ÷ onboardings 30 days in"), "activation", "customer_success", "percent",
+         True, activation.activation_rate_30d),
+    _kpi("median_time_to_first_value_days", _("Median time to first value"),
+         _("Median days from the contract start to the first-value milestone of the onboardings started in the period."),
+         _("median of (first-value day − contract start) in days"), "activation", "customer_success", "days",
+         False, activation.median_time_to_first_value),
     # 成长 / 成熟 growth and maturity
     _kpi("logo_retention", _("Customer retention rate"),
          _("Share of the customers paying at the start of the period who still pay at its end."),

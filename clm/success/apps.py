@@ -6,3 +6,6 @@ class SuccessConfig(AppConfig):
     name = "clm.success"
     label = "success"
     verbose_name = _("Customer success")
+
+    def ready(self):
+        from clm.success import listeners, plays  # noqa: F401  (they register on import)

@@ -49,6 +49,9 @@ TRIGGER_TYPES = {
     "segment": gettext_lazy("an account meets a condition (checked every day)"),
     "date_relative": gettext_lazy("a date comes near"),
     "inactivity": gettext_lazy("an account goes quiet"),
+    "onboarding_milestone_completed": gettext_lazy("an onboarding milestone is reached"),
+    "onboarding_activated": gettext_lazy("a new customer completes its onboarding"),
+    "success_plan_status_changed": gettext_lazy("a success plan's status changes"),
 }
 
 DATES = {
