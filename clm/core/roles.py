@@ -12,7 +12,8 @@ EDITS = {
     Role.MANAGER: {
         "customers": ["account", "contact", "interaction", "tag", "tagcategory"],
         "commerce": ["subscription", "subscriptionchange", "order", "orderline", "payment"],
-        "sales": ["lead", "opportunity", "opportunitystagechange", "channelspend", "formsubmission"],
+        "sales": ["lead", "opportunity", "opportunitystagechange", "channelspend", "formsubmission", "icp",
+                  "leadscoring", "assignmentrule", "leadactivity", "leadstagechange"],
         "service": ["ticket", "surveyresponse"],
         "usage": ["usageevent"],
         "value": ["loyaltyentry", "recommendation"],
@@ -25,7 +26,7 @@ EDITS = {
     Role.SALES: {
         "customers": ["account", "contact", "interaction"],
         "commerce": ["subscription", "subscriptionchange", "order", "orderline", "payment"],
-        "sales": ["lead", "opportunity", "opportunitystagechange"],
+        "sales": ["lead", "opportunity", "opportunitystagechange", "leadactivity", "leadstagechange"],
         "value": ["loyaltyentry", "recommendation"],
         "automation": ["task", "case"],
     },
@@ -38,7 +39,7 @@ EDITS = {
     },
     Role.MARKETING: {
         "customers": ["contact", "tag", "tagcategory"],
-        "sales": ["lead", "channelspend", "formsubmission"],
+        "sales": ["lead", "channelspend", "formsubmission", "icp", "leadscoring", "leadactivity", "leadstagechange"],
         "service": ["surveyresponse"],
         "automation": ["task"],
     },

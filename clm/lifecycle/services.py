@@ -21,6 +21,7 @@ from clm.analytics.churn import ChurnModel as LearnedModel
 from clm.commerce.models import Subscription, SubscriptionChange
 from clm.core import audit, events
 from clm.customers.models import Account
+from clm.lifecycle import fit as lead_fit
 from clm.lifecycle import metrics as metric_source
 from clm.lifecycle.models import (
     ChurnModel,
@@ -226,6 +227,9 @@ def run(
         values = value_services.recompute(as_of) if value else None  # CLV, value tiers, recommendations
         step("save")
         summary = {**save(result), "value": values}
+        if value:
+            step("fit")
+            summary["fit"] = lead_fit.daily(as_of)  # the lookalike, lead and account fit, the funnel
     except Exception as error:
         fail_run(record, "".join(traceback.format_exception_only(error)).strip())
         raise

@@ -6,4 +6,4 @@ class SalesConfig(AppConfig):
     label = "sales"
 
     def ready(self):
-        from . import services  # noqa: F401  (registers the write rules)
+        from . import conversion, funnel, services  # noqa: F401  (registers the write rules and listeners)
