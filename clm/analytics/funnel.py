@@ -96,7 +96,8 @@ def funnel(leads: pd.DataFrame, by: str | None = None) -> pd.DataFrame:
             rows.append({"group": key, "stage": stage, "reached": count, "rate": _round(rate),
                          "overall": _round(count / first if first else None), "median_days": days})
             previous_count, previous_at = count, at
-    return pd.DataFrame(rows, columns=["group", "stage", "reached", "rate", "overall", "median_days"])
+    table = pd.DataFrame(rows, columns=["group", "stage", "reached", "rate", "overall", "median_days"])
+    return table.astype(object).where(table.notna(), None)
 
 
 def cac_per_customer(spend: pd.DataFrame, customers: pd.DataFrame) -> pd.DataFrame:
@@ -106,7 +107,8 @@ def cac_per_customer(spend: pd.DataFrame, customers: pd.DataFrame) -> pd.DataFra
     won = customers.groupby("channel").size()
     table = pd.concat([spent.rename("spend"), won.rename("customers")], axis=1).fillna(0)
     table["customers"] = table["customers"].astype(int)
-    table["cac"] = [round(s / c, 2) if c else None for s, c in zip(table["spend"], table["customers"], strict=True)]
+    cac = [round(s / c, 2) if c else None for s, c in zip(table["spend"], table["customers"], strict=True)]
+    table["cac"] = pd.Series(cac, index=table.index, dtype=object)
     return table.reset_index(names="channel").sort_values("channel", ignore_index=True)
 
 
