@@ -7,9 +7,20 @@ from typing import Annotated
 from ninja import FilterLookup, FilterSchema, Router, Schema, Status
 from pydantic import Field
 
+from clm.analytics.fit import check_rules
 from clm.core.crud import History, Id, Json, LocalDatetime, Resource, Text, choice, invalid, register
 from clm.sales import services
-from clm.sales.models import ChannelSpend, Lead, Opportunity, OpportunityStageChange
+from clm.sales.api_leads import router as leads_router
+from clm.sales.models import (
+    ICP,
+    AssignmentRule,
+    ChannelSpend,
+    Lead,
+    LeadActivity,
+    LeadStageChange,
+    Opportunity,
+    OpportunityStageChange,
+)
 
 router = Router()
 
@@ -51,8 +62,26 @@ def first_of_month(data, user, instance, children):
     return data
 
 
+def icp_rules(data, user, instance, children):
+    problems = check_rules(data["rules"]) if "rules" in data else []
+    if problems:
+        raise invalid({"rules": "; ".join(problems)})
+    return data
+
+
+SCORES = ("icp", "icp_score", "icp_rules", "fit_score", "fit_reasons", "engagement_score", "engagement_parts",
+          "scored_at", "assigned_at", "touched_at", "opportunity_at")
+
 RESOURCES = [
-    Resource(Lead, "leads", LeadFilters),
+    Resource(
+        Lead,
+        "leads",
+        LeadFilters,
+        read_only=SCORES,
+        histories=[History("stage-history", LeadStageChange, "lead"), History("activities", LeadActivity, "lead")],
+    ),
+    Resource(ICP, "icps", prepare=icp_rules),
+    Resource(AssignmentRule, "lead-assignment-rules", m2m=("reps",), read_only=("last_rep",)),
     Resource(
         Opportunity,
         "opportunities",
@@ -61,6 +90,8 @@ RESOURCES = [
     ),
     Resource(ChannelSpend, "channel-spend", ChannelSpendFilters, prepare=first_of_month),
 ]
+
+router.add_router("", leads_router)  # before the resources: /leads/funnel is not /leads/{id}
 
 for resource in RESOURCES:
     register(router, resource)

@@ -8,7 +8,7 @@ import datetime as dt
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -138,7 +138,3 @@ def assign_by_hand(actor, lead_ids: list[int], owner_id: int | None, *, via: str
     events.emit_many("lead.assigned", payloads, actor=actor)
     return len(changed)
 
-
-def untouched(queryset, days: int, now=None):
-    now = now or timezone.now()
-    return queryset.filter(Q(touched_at__lt=now - dt.timedelta(days=days)) | Q(touched_at__isnull=True))

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from clm.analytics import fit as fitting
 from clm.analytics import funnel
 from clm.core import audit, events
+from clm.core import services as core_services
 from clm.core.access import visible_records
 from clm.core.bulk import in_batches
 from clm.core.services import Written, write_rule
@@ -201,29 +202,23 @@ def set_actions(actor, lead: Lead, actions: list[str], *, via: str = "web") -> L
 # -- ICPs and the settings ---------------------------------------------------------------------------
 
 
-def _rule_problems(rules) -> list[str]:
-    return fitting.check_rules(rules)
-
-
 @transaction.atomic
 def save_icp(actor, data: dict, icp: ICP | None = None, *, via: str = "web") -> ICP:
-    """Create or change an ICP; its rules are checked (clm.analytics.fit.check_rules) and every
-    open lead is rescored after commit."""
+    """Create or change an ICP; its rules are checked (clm.analytics.fit.check_rules), and the
+    open leads are rescored once it is saved (the write rule below, for the API's writes too)."""
     if actor is not None and not actor.has_perm("sales.change_icp" if icp else "sales.add_icp"):
         raise PermissionDenied(_("Only managers and marketing may edit ideal customer profiles."))
-    problems = _rule_problems(data.get("rules", icp.rules if icp else None))
+    problems = fitting.check_rules(data.get("rules", icp.rules if icp else None))
     if problems:
         raise ValidationError({"rules": [_("Rules: %(problem)s") % {"problem": p} for p in problems]})
-    icp = icp or ICP()
-    before = audit.snapshot(icp) if icp.pk else {}
-    for name in ("key", "name", "product_line", "rules", "match_at", "active"):
-        if name in data:
-            setattr(icp, name, data[name])
-    icp.full_clean()
-    icp.save()
-    audit.record(actor, via, "update" if before else "create", icp, audit.diff(before, audit.snapshot(icp)))
+    if icp is None:
+        return core_services.create(ICP, data, actor=actor, via=via)
+    return core_services.update(icp, data, actor=actor, via=via)
+
+
+@write_rule(ICP)
+def rescore_for_icp(written: Written) -> None:
     transaction.on_commit(lambda: scoring.score_leads())
-    return icp
 
 
 @transaction.atomic
