@@ -22,13 +22,13 @@ from clm.customers.services import search_key
 from clm.sales.funnel import _record_move
 from clm.sales.models import Lead, Opportunity
 
-# Legal forms and generic words that do not tell two companies apart, longest first.
-SUFFIXES = sorted(
-    ["股份有限公司", "有限责任公司", "有限公司", "集团", "控股", "公司", "科技", "技术", "信息", "网络", "软件",
-     "(中国)", "（中国）", "中国", "co.", "co", "ltd.", "ltd", "limited", "inc.", "inc", "corp.", "corp",
-     "corporation", "group", "holdings", "technologies", "technology", "tech", "software", "gmbh", "llc", "plc"],
-    key=len, reverse=True,
-)
+# Legal forms and generic words that do not tell two companies apart: Chinese ones wherever the
+# name ends with them, Latin ones as whole words ("co" ends "Cisco" too).
+CHINESE_SUFFIXES = sorted(["股份有限公司", "有限责任公司", "有限公司", "集团", "控股", "公司", "科技", "技术", "信息",
+                           "网络", "软件", "(中国)", "（中国）", "中国"], key=len, reverse=True)
+LATIN_SUFFIXES = {"co", "ltd", "limited", "inc", "corp", "corporation", "group", "holdings", "technologies",
+                  "technology", "tech", "software", "gmbh", "llc", "plc", "company"}
+_TRAILING = " ,.;:·&-()（）"
 FREE_MAIL = {"qq.com", "163.com", "126.com", "gmail.com", "outlook.com", "hotmail.com", "yahoo.com", "sina.com",
              "foxmail.com", "139.com", "aliyun.com", "icloud.com"}
 FIRMOGRAPHICS = ("domain", "industry", "region", "employee_count", "annual_revenue")
@@ -37,15 +37,16 @@ _SPACE = re.compile(r"[\s,.;:()（）·&-]+")
 
 def core_name(name: str) -> str:
     """The distinctive part of a company name: legal forms and generic words removed, lower case."""
-    text = (name or "").strip().lower()
-    changed = True
-    while changed and text:
-        changed = False
-        for suffix in SUFFIXES:
-            stripped = text.strip()
-            if stripped.endswith(suffix) and len(stripped) > len(suffix):
-                text, changed = stripped[: -len(suffix)], True
-                break
+    text = (name or "").strip().lower().rstrip(_TRAILING)
+    while text:
+        head, _space, last = text.rpartition(" ")
+        if head and last.rstrip(_TRAILING) in LATIN_SUFFIXES:
+            text = head.rstrip(_TRAILING)
+            continue
+        suffix = next((x for x in CHINESE_SUFFIXES if text.endswith(x) and len(text) > len(x)), None)
+        if suffix is None:
+            break
+        text = text[: -len(suffix)].rstrip(_TRAILING)
     return _SPACE.sub("", text)
 
 
