@@ -9,7 +9,8 @@ custom (a dict of custom attributes). ``size_band`` is derived from employee_cou
   its score for a row is 100 × (weights of the rules that hold) / (all its weights). Several ICPs
   are scored at once; each row's best ICP and which of its rules held are returned, as data.
 * **Lookalike** (``train_lookalike``): accounts labelled good (high CLV, long retention) or poor
-  (churned, low value) by ``label_outcomes``; a logistic regression over one-hot firmographics,
+  (churned, low value) by ``label_outcomes``; a logistic regression over one-hot industry, region
+  and size band and the log of annual revenue (what a lead has when it comes in),
   trained on the customers won first and tested on those won last (a time split), calibrated
   (sigmoid, cross-validated). Each row's score is the calibrated probability × 100, with the
   features that pushed it most (coefficient × deviation from the training mean).
@@ -181,14 +182,14 @@ def label_outcomes(
 
 
 def _tokens(frame: pd.DataFrame) -> list[list[str]]:
-    """Each row's categorical features as "column=value" tokens."""
+    """Each row's categorical features as "column=value" tokens. Tags are left out: an account's
+    tags are mostly given after it became a customer (value tiers, scenes), which a lead cannot
+    have and which would let the outcome leak into the features."""
     bands = size_band(frame["employee_count"])
-    out = []
-    for industry, region, band, tags in zip(frame["industry"], frame["region"], bands, frame["tags"], strict=True):
-        row = [f"industry={industry or '?'}", f"region={region or '?'}", f"size_band={band or '?'}"]
-        row += [f"tag={t}" for t in (tags or ())]
-        out.append(row)
-    return out
+    return [
+        [f"industry={industry or '?'}", f"region={region or '?'}", f"size_band={band or '?'}"]
+        for industry, region, band in zip(frame["industry"], frame["region"], bands, strict=True)
+    ]
 
 
 def _revenue(frame: pd.DataFrame) -> np.ndarray:
@@ -236,6 +237,7 @@ class Lookalike:
         effect = (X - self.means) * self.linear.coef_[0]
         order = np.argsort(-np.abs(effect), axis=1)[:, :top]
         names = [*self.vocabulary, "annual_revenue=", "annual_revenue=?"]
+        revenue = pd.to_numeric(frame["annual_revenue"], errors="coerce").to_numpy(float)
         out = []
         for i, row in enumerate(order):
             reasons = []
@@ -243,6 +245,8 @@ class Lookalike:
                 if abs(effect[i, j]) < 0.05:
                     continue
                 feature, _, value = names[j].partition("=")
+                if j == len(self.vocabulary) and not np.isnan(revenue[i]):
+                    value = f"{revenue[i]:.0f}"
                 if j < len(self.vocabulary) and X[i, j] == 0:
                     value = "!" + value  # the row lacks a feature good customers tend to have
                 reasons.append({"feature": feature, "value": value, "effect": round(float(effect[i, j]), 2)})

@@ -79,7 +79,13 @@ def funnel(leads: pd.DataFrame, by: str | None = None) -> pd.DataFrame:
     """``leads``: one row per lead with ``<stage>_at`` timestamps (NaT when not reached) for each
     of ``STAGES``, and the ``by`` column. Rows: group, stage, reached, rate (from the previous
     stage; the first stage's is 1), overall (from MAL), median_days (from the previous stage, over
-    the leads that reached both)."""
+    the leads that reached both). A lead with a later stage's date and not an earlier one's (a
+    deal converted straight from SQL, an import) passed the earlier stage on the later date."""
+    leads = leads.copy()
+    for later, earlier in zip(STAGES[:0:-1], STAGES[-2::-1], strict=True):
+        # a lead that reached a stage passed the ones before it: a date left empty takes the next one's
+        column, after = f"{earlier}_at", pd.to_datetime(leads[f"{later}_at"], utc=True)
+        leads[column] = pd.to_datetime(leads[column], utc=True).fillna(after)
     groups = [(None, leads)] if by is None else list(leads.groupby(by, dropna=False, sort=True))
     rows = []
     for key, part in groups:

@@ -7,6 +7,7 @@ from clm.analytics import health, stages, tiers, warning
 from clm.analytics.churn import NotEnoughHistory
 from clm.core.models import Workspace
 from clm.customers.services import fill_search_keys
+from clm.demo import leads as demo_leads
 from clm.lifecycle import services as lifecycle
 from clm.lifecycle import training
 from clm.lifecycle.models import ChurnModel, HealthModel, RuleSet
@@ -106,6 +107,7 @@ def after_build(
     _run(as_of, plays)
     progress("today", 1, 1)
     out.steps.append("daily run")
+    out.steps.append(f"lead centre ({demo_leads.build(as_of)['scored']} open leads scored)")
     if plays:
         out.steps.append(
             f"playbooks {', '.join(playbooks)} ({plays.done} play tasks done, {len(plays.saved)} customers saved)"

@@ -38,12 +38,12 @@ def train(as_of: dt.date) -> FitModel:
     return scoring.train_fit(outcomes(as_of), as_of)
 
 
-def daily(as_of: dt.date, *, now: dt.datetime | None = None) -> dict:
-    """The fit step of the daily run: retrain when due, rescore, move and assign leads."""
+def daily(as_of: dt.date, *, now: dt.datetime | None = None, retrain: bool = False) -> dict:
+    """The fit step of the daily run: retrain when due (or asked), rescore, move and assign leads."""
     now = now or timezone.now()
     summary: dict = {}
     latest = FitModel.objects.defer("blob").first()
-    if latest is None or (as_of - latest.as_of).days >= RETRAIN_DAYS:
+    if retrain or latest is None or (as_of - latest.as_of).days >= RETRAIN_DAYS:
         try:
             summary["model"] = train(as_of).report.get("model")
         except NotEnoughCustomers as exc:

@@ -13,7 +13,9 @@ from django.utils.translation import gettext as _
 
 from clm.analytics import funnel as funnel_math
 from clm.core.access import visible_records
-from clm.core.frames import money, read_frame
+from clm.core.frames import money as money_column
+from clm.core.frames import read_frame
+from clm.core.money import money
 from clm.sales import funnel, scoring
 from clm.sales.models import ICP, ChannelSpend, FitModel, Lead, LeadActivity
 
@@ -65,7 +67,7 @@ def fit_reason_text(reason: dict) -> str:
     label = feature_label(reason["feature"])
     value, effect = reason["value"], reason["effect"]
     if reason["feature"] == "annual_revenue":
-        value = _("unknown") if value == "?" else ""
+        value = _("unknown") if value == "?" else money(float(value or 0), compact=True)
     if value.startswith("!"):
         words = (_("%(field)s is not %(value)s, which many of your best customers are") if effect < 0
                  else _("%(field)s is not %(value)s, which is common among churned or low-value customers"))
@@ -132,7 +134,7 @@ def funnel_report(user, *, since: dt.date | None = None, until: dt.date | None =
     frame["group"] = frame["group"].fillna("").replace("", "—")
     rows = funnel_math.funnel(frame, by="group" if by else None).to_dict("records")
     spend = read_frame(
-        ChannelSpend.objects.filter(month__gte=since.replace(day=1), month__lte=until).values_list("channel", money("amount")),
+        ChannelSpend.objects.filter(month__gte=since.replace(day=1), month__lte=until).values_list("channel", money_column("amount")),
         ["channel", "amount"],
     )
     won = read_frame(

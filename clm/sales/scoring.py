@@ -165,7 +165,7 @@ def _held(rules: fitting.RuleScores, icps) -> list[list[int]]:
     """For each row, the indexes of its best ICP's rules that held."""
     out = []
     for i, key in enumerate(rules.best_icp.tolist()):
-        out.append([] if key is None else [int(j) for j in np.flatnonzero(rules.held[key][i])])
+        out.append([] if key is None or key != key else [int(j) for j in np.flatnonzero(rules.held[key][i])])
     return out
 
 

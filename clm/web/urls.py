@@ -2,6 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
 from clm.web import channel_views, import_views, playbook_views, record_views, token_views, views, work_views
+from clm.web import leads as lead_views
 
 app_name = "web"
 
@@ -74,4 +75,12 @@ urlpatterns = auth + [
     path("preferences/tokens/", token_views.token_list, name="tokens"),
     path("preferences/tokens/<int:pk>/revoke/", token_views.token_revoke, name="token_revoke"),
     path("language/", views.set_language, name="set_language"),
+    path("leads/", lead_views.lead_list, name="leads"),
+    path("leads/bulk/", lead_views.lead_bulk, name="lead_bulk"),
+    path("leads/funnel/", lead_views.lead_funnel, name="lead_funnel"),
+    path("leads/fit/", lead_views.lead_fit, name="lead_fit"),
+    path("leads/<int:pk>/", lead_views.lead_detail, name="lead"),
+    path("leads/<int:pk>/move/", lead_views.lead_move, name="lead_move"),
+    path("leads/<int:pk>/actions/", lead_views.lead_actions, name="lead_actions"),
+    path("leads/<int:pk>/convert/", lead_views.lead_convert, name="lead_convert"),
 ]

@@ -85,3 +85,12 @@ def test_cac_per_converted_customer():
     table = funnel.cac_per_customer(spend, won).set_index("channel")
     assert table.loc["web", "cac"] == 1500.0  # 4500 / 3
     assert table.loc["events", "cac"] is None  # spend, no customer: undefined, not infinite
+
+
+def test_a_skipped_stage_counts_as_passed_on_the_next_date():
+    day = pd.Timestamp("2026-01-01")
+    leads = pd.DataFrame([{"mal_at": day, "mql_at": pd.NaT, "sql_at": day + pd.Timedelta(days=6),
+                           "opportunity_at": pd.NaT, "customer_at": day + pd.Timedelta(days=20)}])
+    table = funnel.funnel(leads).set_index("stage")
+    assert table["reached"].tolist() == [1, 1, 1, 1, 1]
+    assert table["median_days"].tolist() == [None, 6.0, 0.0, 14.0, 0.0]
