@@ -16,6 +16,7 @@ from django.utils import timezone
 from clm.core.bulk import save_fields
 from clm.core.frames import money, read_frame
 from clm.customers.models import Account
+from clm.demo import names as P
 from clm.demo.catalogue import SALES_TEAMS
 from clm.lifecycle import fit as lead_fit
 from clm.sales.models import ICP, AssignmentRule, Lead, LeadActivity
@@ -60,28 +61,44 @@ def _end_of(day: dt.date) -> dt.datetime:
     return now if day >= timezone.localdate() else timezone.make_aware(dt.datetime.combine(day, dt.time(18)))
 
 
+def _industry_of(company: str) -> str:
+    """The industry the simulator named the company after (培训学校 → 教育; the longest word wins:
+    电子商务 is retail, 电子 manufacturing)."""
+    found = [(len(word), industry) for industry, spec in P.INDUSTRIES.items()
+             for word in (*spec[2], *spec[3]) if word in company]
+    return max(found)[1] if found else ""
+
+
+def _region_of(company: str) -> str:
+    for region, _province, _city, city_name, _weight in P.CHINA_CITIES:
+        if company.startswith(city_name):
+            return region
+    return "海外" if company.isascii() else ""
+
+
 def _firmographics(rng) -> None:
+    """A converted lead's firmographics are its account's; an open lead's industry and region are
+    read from the name the simulator gave it, its size drawn from the customers of that industry."""
     accounts = read_frame(
-        Account.objects.order_by("pk").values_list("pk", "industry", "region", "employee_count", money("annual_revenue"), "domain"),
-        ["id", "industry", "region", "employee_count", "annual_revenue", "domain"],
+        Account.objects.order_by("pk").values_list("pk", "industry", "region", "employee_count", money("annual_revenue")),
+        ["id", "industry", "region", "employee_count", "annual_revenue"],
     ).set_index("id")
-    leads = list(Lead.objects.only("pk", "account_id", "email").order_by("pk"))
+    leads = list(Lead.objects.only("pk", "account_id", "email", "company").order_by("pk"))
     if accounts.empty or not leads:
         return
-    pool = accounts.to_dict("records")
-    picks = rng.integers(len(pool), size=len(leads))
-    jitter = rng.lognormal(0, 0.5, len(leads))
-    for lead, k, j in zip(leads, picks, jitter, strict=True):
+    by_industry = {k: part[["employee_count", "annual_revenue"]].to_numpy(float) for k, part in accounts.groupby("industry")}
+    everyone = accounts[["employee_count", "annual_revenue"]].to_numpy(float)
+    for lead in leads:
         if lead.account_id in accounts.index:
             row = accounts.loc[lead.account_id]
-            employees, revenue = row["employee_count"], row["annual_revenue"]
-        else:  # an open lead: a company from the same market, of another size
-            row = pool[k]
-            employees = None if pd.isna(row["employee_count"]) else max(5, int(row["employee_count"] * j))
-            revenue = None if pd.isna(row["annual_revenue"]) else round(float(row["annual_revenue"]) * j, -4)
-        lead.industry, lead.region = row["industry"] or "", row["region"] or ""
-        lead.employee_count = None if employees is None or pd.isna(employees) else int(employees)
-        lead.annual_revenue = None if revenue is None or pd.isna(revenue) else float(revenue)
+            industry, region, employees, revenue = row["industry"], row["region"], row["employee_count"], row["annual_revenue"]
+        else:  # a company from the same market, of a size its industry's customers have
+            industry, region = _industry_of(lead.company), _region_of(lead.company)
+            sizes = by_industry.get(industry, everyone)
+            employees, revenue = sizes[rng.integers(len(sizes))] * rng.lognormal(0, 0.4)
+        lead.industry, lead.region = industry or "", region or ""
+        lead.employee_count = None if pd.isna(employees) else max(5, int(employees))
+        lead.annual_revenue = None if pd.isna(revenue) else round(float(revenue), -4)
         lead.domain = lead.email.rpartition("@")[2] if "@" in lead.email else ""
     save_fields(leads, ["industry", "region", "employee_count", "annual_revenue", "domain"])
 
