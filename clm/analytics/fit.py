@@ -62,28 +62,30 @@ def size_band(employee_count) -> pd.Series:
     return out
 
 
-def check_rules(rules) -> list[str]:
-    """What is wrong with a list of rules, as "rule N: problem" lines (none when all is well)."""
-    problems = []
+def check_rules(rules) -> list[tuple[int, str, str]]:
+    """What is wrong with a list of rules, as (rule number from 1, problem code, the value at
+    fault); none when all is well. Codes: no_rules, not_object, unknown_field, unknown_op,
+    between, values, weight (callers put them in words, in the user's language)."""
+    problems: list[tuple[int, str, str]] = []
     if not isinstance(rules, list) or not rules:
-        return ["at least one rule is needed"]
+        return [(0, "no_rules", "")]
     for i, rule in enumerate(rules, start=1):
         if not isinstance(rule, Mapping):
-            problems.append(f"rule {i}: expected an object with field, op, value and weight")
+            problems.append((i, "not_object", ""))
             continue
         name, op, value, weight = rule.get("field"), rule.get("op"), rule.get("value"), rule.get("weight", 1)
         custom = isinstance(name, str) and name.startswith("custom.") and len(name) > 7
         if name not in RULE_FIELDS and not custom:
-            problems.append(f"rule {i}: unknown field {name!r}")
+            problems.append((i, "unknown_field", str(name)))
         if op not in OPS:
-            problems.append(f"rule {i}: unknown op {op!r}")
+            problems.append((i, "unknown_op", str(op)))
         elif op == "between":
             if not (isinstance(value, list) and len(value) == 2 and all(_number_or_none(v) for v in value)):
-                problems.append(f"rule {i}: between needs [low, high], numbers or null")
+                problems.append((i, "between", str(value)))
         elif not (isinstance(value, list) and value and all(isinstance(v, str | int | float) for v in value)):
-            problems.append(f"rule {i}: {op} needs a non-empty list of values")
+            problems.append((i, "values", str(op)))
         if isinstance(weight, bool) or not isinstance(weight, int | float) or not 0 < weight <= 100:
-            problems.append(f"rule {i}: weight must be a number above 0, at most 100")
+            problems.append((i, "weight", str(weight)))
     return problems
 
 

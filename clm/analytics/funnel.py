@@ -96,7 +96,8 @@ def funnel(leads: pd.DataFrame, by: str | None = None) -> pd.DataFrame:
             rate = 1.0 if previous_count is None else (count / previous_count if previous_count else None)
             days = None
             if previous_at is not None:
-                gap = (at - previous_at).dt.total_seconds() / 86400
+                # a stage recorded a little before the one before it (same-day entries) took 0 days
+                gap = ((at - previous_at).dt.total_seconds() / 86400).clip(lower=0)
                 gap = gap[at.notna() & previous_at.notna()]
                 days = None if gap.empty else round(float(gap.median()), 1)
             rows.append({"group": key, "stage": stage, "reached": count, "rate": _round(rate),

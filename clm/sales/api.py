@@ -7,7 +7,6 @@ from typing import Annotated
 from ninja import FilterLookup, FilterSchema, Router, Schema, Status
 from pydantic import Field
 
-from clm.analytics.fit import check_rules
 from clm.core.crud import History, Id, Json, LocalDatetime, Resource, Text, choice, invalid, register
 from clm.sales import services
 from clm.sales.api_leads import router as leads_router
@@ -21,6 +20,7 @@ from clm.sales.models import (
     Opportunity,
     OpportunityStageChange,
 )
+from clm.sales.reports import rule_problems
 
 router = Router()
 
@@ -63,9 +63,9 @@ def first_of_month(data, user, instance, children):
 
 
 def icp_rules(data, user, instance, children):
-    problems = check_rules(data["rules"]) if "rules" in data else []
+    problems = rule_problems(data["rules"]) if "rules" in data else []
     if problems:
-        raise invalid({"rules": "; ".join(problems)})
+        raise invalid({"rules": " ".join(problems)})
     return data
 
 

@@ -10,16 +10,18 @@ import datetime as dt
 import numpy as np
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from clm.analytics import fit as fitting
 from clm.analytics import funnel
 from clm.core import audit, events
 from clm.core import services as core_services
 from clm.core.access import visible_records
 from clm.core.bulk import in_batches
+from clm.core.events import listen
 from clm.core.services import Written, write_rule
+from clm.customers.models import Contact
 from clm.sales import scoring
 from clm.sales.models import ICP, Lead, LeadActivity, LeadScoring, LeadStageChange
 
@@ -208,9 +210,11 @@ def save_icp(actor, data: dict, icp: ICP | None = None, *, via: str = "web") -> 
     open leads are rescored once it is saved (the write rule below, for the API's writes too)."""
     if actor is not None and not actor.has_perm("sales.change_icp" if icp else "sales.add_icp"):
         raise PermissionDenied(_("Only managers and marketing may edit ideal customer profiles."))
-    problems = fitting.check_rules(data.get("rules", icp.rules if icp else None))
+    from clm.sales.reports import rule_problems  # reports reads this module's criteria
+
+    problems = rule_problems(data.get("rules", icp.rules if icp else None))
     if problems:
-        raise ValidationError({"rules": [_("Rules: %(problem)s") % {"problem": p} for p in problems]})
+        raise ValidationError({"rules": problems})
     if icp is None:
         return core_services.create(ICP, data, actor=actor, via=via)
     return core_services.update(icp, data, actor=actor, via=via)
@@ -268,3 +272,30 @@ def new_leads_scored(written: Written) -> None:
         ], actor=written.human_actor)
     if written.created:
         scoring.score_leads(written.created, now=written.now)
+
+
+# -- engagement heard from the other channels ---------------------------------------------------------
+
+
+@listen("email.opened", "email.clicked", "form.submitted")
+def engagement_heard(event) -> None:
+    """An email the lead's contact opened or clicked, a form the lead sent: engagement of the open
+    leads of that person (by the lead itself, its contact, or the contact's email)."""
+    payload = event.payload
+    kind = {"email.opened": "email_open", "email.clicked": "email_click", "form.submitted": "form"}[event.name]
+    leads = Lead.objects.filter(status__in=[Lead.Status.MAL, Lead.Status.MQL, Lead.Status.SQL])
+    if payload.get("lead_id"):
+        leads = leads.filter(pk=payload["lead_id"])
+    elif payload.get("contact_id"):
+        email = Contact.objects.filter(pk=payload["contact_id"]).values_list("email", flat=True).first()
+        match = Q(contact_id=payload["contact_id"])
+        if email:
+            match |= Q(email__iexact=email)
+        leads = leads.filter(match)
+    else:
+        return
+    name = payload.get("form") or payload.get("template") or ""
+    source = payload.get("submission_id") or payload.get("delivery_id")
+    for lead in leads[:20]:
+        key = f"{event.name}:{source}:{lead.pk}" + (f":{payload.get('url')}" if event.name == "email.clicked" else "")
+        record_activity(None, lead, kind=kind, name=name, key=key[:200])

@@ -11,6 +11,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from clm.analytics import fit as fitting
 from clm.analytics import funnel as funnel_math
 from clm.core.access import visible_records
 from clm.core.frames import money as money_column
@@ -53,14 +54,28 @@ def rule_text(rule: dict) -> str:
     return _("%(field)s is one of %(values)s") % {"field": label, "values": values}
 
 
+def rule_problems(rules) -> list[str]:
+    """What is wrong with ICP rules, in words (clm.analytics.fit.check_rules)."""
+    words = {
+        "no_rules": _("At least one rule is needed."),
+        "not_object": _("Rule %(n)s: expected an object with field, op, value and weight."),
+        "unknown_field": _("Rule %(n)s: unknown field “%(value)s”."),
+        "unknown_op": _("Rule %(n)s: unknown op “%(value)s” (use in, not_in, between or has_any)."),
+        "between": _("Rule %(n)s: between needs [low, high], numbers or null."),
+        "values": _("Rule %(n)s: %(value)s needs a non-empty list of values."),
+        "weight": _("Rule %(n)s: the weight must be a number above 0, at most 100."),
+    }
+    return [words[code] % {"n": n, "value": value} for n, code, value in fitting.check_rules(rules)]
+
+
 def icp_reasons(icp: ICP | None, held: list[int]) -> list[str]:
     if icp is None:
         return []
-    out = []
-    for i, rule in enumerate(icp.rules):
-        mark = "✓" if i in held else "✗"
-        out.append(f"{mark} {rule_text(rule)} ({_('weight %(w)s') % {'w': rule.get('weight', 1)}})")
-    return out
+    return [f"{'✓' if i in held else '✗'} {weighted_rule_text(rule)}" for i, rule in enumerate(icp.rules)]
+
+
+def weighted_rule_text(rule: dict) -> str:
+    return _("%(rule)s (weight %(weight)s)") % {"rule": rule_text(rule), "weight": rule.get("weight", 1)}
 
 
 def fit_reason_text(reason: dict) -> str:

@@ -44,22 +44,21 @@ def _people():
 class LeadFilterForm(forms.Form):
     q = forms.CharField(required=False, max_length=100)
     status = forms.MultipleChoiceField(required=False, choices=Lead.Status.choices)
-    owner = forms.CharField(required=False, max_length=12)
-    source = forms.CharField(required=False, max_length=50)
-    icp = forms.CharField(required=False, max_length=40)
+    owner = forms.ChoiceField(required=False)
+    source = forms.ChoiceField(required=False)
+    icp = forms.ChoiceField(required=False)
     min_fit = forms.IntegerField(required=False, min_value=0, max_value=100)
     sort = forms.ChoiceField(required=False, choices=[(k, k) for k in SORTS])
 
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["owner"].widget = forms.Select(choices=[
+        self.fields["owner"].choices = [
             ("", gettext_lazy("Anyone")), ("me", gettext_lazy("Mine")), ("pool", gettext_lazy("Unassigned pool")),
             *[(str(pk), name) for pk, name in _people()],
-        ])
+        ]
         channels = Lead.objects.order_by().values_list("source_channel", flat=True).distinct()
-        self.fields["source"].widget = forms.Select(choices=[("", gettext_lazy("Any")), *[(c, c) for c in sorted(channels) if c]])
-        self.fields["icp"].widget = forms.Select(choices=[
-            ("", gettext_lazy("Any")), *ICP.objects.values_list("key", "name")])
+        self.fields["source"].choices = [("", gettext_lazy("Any")), *[(c, c) for c in sorted(channels) if c]]
+        self.fields["icp"].choices = [("", gettext_lazy("Any")), *ICP.objects.values_list("key", "name")]
 
 
 def lead_rows(user, data: dict):
@@ -236,7 +235,7 @@ def lead_fit(request):
     report = reports.fit_report()
     icps = list(ICP.objects.all())
     for icp in icps:
-        icp.texts = [reports.rule_text(r) + f" ({_('weight %(w)s') % {'w': r.get('weight', 1)}})" for r in icp.rules]
+        icp.texts = [reports.weighted_rule_text(r) for r in icp.rules]
     errors, posted = {}, None
     for icp in icps:
         icp.rules_json = json.dumps(icp.rules, ensure_ascii=False)

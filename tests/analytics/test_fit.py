@@ -56,12 +56,12 @@ def test_bad_rules_are_named_by_their_position():
         {"field": "region", "op": "in", "value": ["华东"], "weight": 0},
     ])
     assert problems == [
-        "rule 1: unknown field 'colour'",
-        "rule 2: unknown op 'near'",
-        "rule 3: between needs [low, high], numbers or null",
-        "rule 4: weight must be a number above 0, at most 100",
+        (1, "unknown_field", "colour"),
+        (2, "unknown_op", "near"),
+        (3, "between", "[1]"),
+        (4, "weight", "0"),
     ]
-    assert fit.check_rules([]) == ["at least one rule is needed"]
+    assert fit.check_rules([]) == [(0, "no_rules", "")]
 
 
 def test_auc_and_top_decile_lift_worked_example():

@@ -11,7 +11,7 @@
       color: ["#0072b2"],
       tooltip: { trigger: "axis" },
       toolbox: { feature: { saveAsImage: { title: "PNG" } } },
-      grid: { left: 110, right: 40, top: 20, bottom: 30 },
+      grid: { left: 10, right: 50, top: 20, bottom: 30, containLabel: true },
       xAxis: { type: "value", name: labels.reached, minInterval: 1 },
       yAxis: { type: "category", inverse: true, data: rows.map(function (r) { return r.label; }) },
       series: [{ name: labels.reached, type: "bar", label: { show: true, position: "right" },
