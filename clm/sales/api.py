@@ -15,7 +15,6 @@ from clm.sales.models import (
     AssignmentRule,
     ChannelSpend,
     Lead,
-    LeadActivity,
     LeadStageChange,
     Opportunity,
     OpportunityStageChange,
@@ -78,7 +77,7 @@ RESOURCES = [
         "leads",
         LeadFilters,
         read_only=SCORES,
-        histories=[History("stage-history", LeadStageChange, "lead"), History("activities", LeadActivity, "lead")],
+        histories=[History("stage-history", LeadStageChange, "lead")],  # activities: clm.sales.api_leads
     ),
     Resource(ICP, "icps", prepare=icp_rules),
     Resource(AssignmentRule, "lead-assignment-rules", m2m=("reps",), read_only=("last_rep",)),

@@ -134,7 +134,7 @@ def _lead(request, pk: int) -> Lead:
     return funnel.visible_lead(request.user, pk)
 
 
-@router.post("/leads/{int:id}/activities", operation_id="record_lead_activity", response={201: ActivityOut, 200: ActivityOut},
+@router.post("/leads/{int:id}/activities", operation_id="create_lead_activity", response={201: ActivityOut, 200: ActivityOut},
              summary="Record an engagement of a lead (email, form, web or product event, meeting)")
 def record_activity(request, id: int, body: ActivityIn):
     lead = _lead(request, id)
@@ -143,6 +143,18 @@ def record_activity(request, id: int, body: ActivityIn):
     if activity is None:
         return Status(200, LeadActivity.objects.get(key=body.key))
     return Status(201, activity)
+
+
+class ActivityPage(Schema):
+    count: int
+    items: list[ActivityOut]
+
+
+@router.get("/leads/{int:id}/activities", operation_id="list_lead_activities", response=ActivityPage,
+            summary="A lead's engagement, newest first")
+def list_activities(request, id: int, limit: Annotated[int, Field(ge=1, le=500)] = 100, offset: Annotated[int, Field(ge=0)] = 0):
+    activities = _lead(request, id).activities.order_by("-at", "-id")
+    return {"count": activities.count(), "items": list(activities[offset: offset + limit])}
 
 
 @router.post("/leads/{int:id}/move", operation_id="move_lead", response=StageChangeOut,
@@ -162,7 +174,7 @@ def assign(request, body: AssignIn):
     return {"assigned": assignment.assign_by_hand(request.user, list(body.leads), body.owner, via="api")}
 
 
-@router.get("/leads/{int:id}/conversion", operation_id="preview_lead_conversion", response=PreviewOut,
+@router.get("/leads/{int:id}/conversion", operation_id="get_lead_conversion_preview", response=PreviewOut,
             summary="What converting the lead would do: matching accounts (by domain, name, pinyin)")
 def conversion_preview(request, id: int):
     found = conversion.preview(request.user, _lead(request, id))
