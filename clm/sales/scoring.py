@@ -7,17 +7,18 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from contextlib import closing
 
 import numpy as np
 import pandas as pd
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
 from clm.analytics import fit as fitting
 from clm.analytics import funnel
 from clm.core import events
-from clm.core.bulk import in_batches, save_fields
+from clm.core.bulk import in_batches, quote, save_fields
 from clm.core.frames import money, read_frame
 from clm.customers.models import Account
 from clm.sales.models import ICP, AccountFit, FitModel, Lead, LeadActivity, LeadScoring
@@ -223,21 +224,37 @@ def score_leads(ids=None, *, now=None, actor=None) -> dict:
     scores = compute(frame, activities, settings, active_icps(), model, now)
     before = frame["fit_score"].where(frame["fit_score"].notna(), frame["icp_score"])
     after = scores["fit_score"].where(scores["fit_score"].notna(), scores["icp_score"])
-    leads = [
-        Lead(pk=pk, icp_id=_int(r.icp_id), icp_score=_num(r.icp_score), icp_rules=r.icp_rules,
-             fit_score=_num(r.fit_score), fit_reasons=r.fit_reasons, engagement_score=float(r.engagement_score),
-             engagement_parts=r.engagement_parts, scored_at=now)
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    dumps = json.dumps
+    rows = [
+        [_int(r.icp_id), _num(r.icp_score), dumps(r.icp_rules), _num(r.fit_score),
+         dumps(r.fit_reasons, ensure_ascii=False), float(r.engagement_score), dumps(r.engagement_parts), stamp, int(pk)]
         for pk, r in zip(scores.index, scores.itertuples(index=False), strict=True)
     ]
+    # A first score is no move: only a lead scored before whose fit crossed a band is said.
     moved = [
         {"lead_id": int(pk), "before": _num(b), "after": _num(a), "band_before": band(b), "band_after": band(a)}
         for pk, b, a in zip(frame.index, before, after, strict=True)
-        if band(b) != band(a)
+        if b == b and b is not None and band(b) != band(a)
     ]
     with transaction.atomic():
-        save_fields(leads, LEAD_FIELDS)
+        _save_scores(rows)
         events.emit_many("lead.fit_changed", moved, actor=actor)
-    return {"scored": len(leads), "fit_changed": len(moved)}
+    return {"scored": len(rows), "fit_changed": len(moved)}
+
+
+def _save_scores(rows: list[list]) -> None:
+    """One UPDATE per lead through the driver's executemany, values serialised once (as
+    clm.core.bulk.save_fields, without a model instance per row)."""
+    meta = Lead._meta
+    columns = [meta.get_field(name).column for name in LEAD_FIELDS]
+    mark = "%s" if connection.vendor == "postgresql" else "?"
+    sets = ", ".join(f"{quote(c)} = {mark}" for c in columns)
+    sql = f"UPDATE {quote(meta.db_table)} SET {sets} WHERE {quote(meta.pk.column)} = {mark}"
+    connection.ensure_connection()
+    with connection.wrap_database_errors, closing(connection.connection.cursor()) as cursor:
+        for batch in in_batches(rows, 5000):
+            cursor.executemany(sql, batch)
 
 
 def _int(value):
