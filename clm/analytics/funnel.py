@@ -85,7 +85,8 @@ def funnel(leads: pd.DataFrame, by: str | None = None) -> pd.DataFrame:
     for later, earlier in zip(STAGES[:0:-1], STAGES[-2::-1], strict=True):
         # a lead that reached a stage passed the ones before it: a date left empty takes the next one's
         column, after = f"{earlier}_at", pd.to_datetime(leads[f"{later}_at"], utc=True)
-        leads[column] = pd.to_datetime(leads[column], utc=True).fillna(after)
+        before = pd.to_datetime(leads[column], utc=True)
+        leads[column] = before.where(before.notna(), after.astype(before.dtype))
     groups = [(None, leads)] if by is None else list(leads.groupby(by, dropna=False, sort=True))
     rows = []
     for key, part in groups:

@@ -119,7 +119,8 @@ class FunnelOut(Schema):
     since: dt.date
     until: dt.date
     by: str | None
-    rows: list[FunnelRow]
+    rows: list[FunnelRow] = Field(description="per group when split by, else the whole funnel")
+    overall: list[FunnelRow]
     cac: list[CacRow]
 
 

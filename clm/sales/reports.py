@@ -26,7 +26,7 @@ STAGE_COLUMNS = {"mal": "mal_at", "mql": "mql_at", "sql": "sql_at", "opportunity
 
 def feature_label(feature: str) -> str:
     return {"industry": _("Industry"), "region": _("Region"), "size_band": _("Size"), "tag": _("Tag"),
-            "tags": _("Tags"), "annual_revenue": _("Annual revenue"), "employee_count": _("Employees")}.get(
+            "tags": _("Tags"), "annual_revenue": _("Annual revenue"), "employee_count": _("Employees"), "domain": _("Domain")}.get(
         feature, feature.removeprefix("custom."))
 
 
@@ -147,7 +147,8 @@ def funnel_report(user, *, since: dt.date | None = None, until: dt.date | None =
     group = {"source_channel": "source_channel", "icp": "icp__name", "owner": "owner__username", None: "source_channel"}[by]
     frame = read_frame(leads.values_list(group, *STAGE_COLUMNS.values()), ["group", *[f"{s}_at" for s in STAGE_COLUMNS]])
     frame["group"] = frame["group"].fillna("").replace("", "—")
-    rows = funnel_math.funnel(frame, by="group" if by else None).to_dict("records")
+    overall = funnel_math.funnel(frame).to_dict("records")
+    rows = funnel_math.funnel(frame, by="group").to_dict("records") if by else overall
     spend = read_frame(
         ChannelSpend.objects.filter(month__gte=since.replace(day=1), month__lte=until).values_list("channel", money_column("amount")),
         ["channel", "amount"],
@@ -158,7 +159,7 @@ def funnel_report(user, *, since: dt.date | None = None, until: dt.date | None =
     )
     cac = funnel_math.cac_per_customer(spend, won) if len(spend) or len(won) else pd.DataFrame(
         columns=["channel", "spend", "customers", "cac"])
-    return {"since": since, "until": until, "by": by, "rows": rows, "cac": cac.to_dict("records")}
+    return {"since": since, "until": until, "by": by, "rows": rows, "overall": overall, "cac": cac.to_dict("records")}
 
 
 def fit_report() -> dict:

@@ -141,6 +141,8 @@ def lead_detail(request, pk):
     explained = reports.explain(lead)
     can_work = request.user.has_perm("sales.change_lead")
     preview = conversion.preview(request.user, lead) if can_work and lead.status in scoring.OPEN else None
+    for match in (preview or {}).get("matches", []):
+        match["fill_words"] = [(reports.feature_label(f), v) for f, v in match["fills"].items()]
     context = {
         "lead": lead, "x": explained, "timeline": _timeline(lead), "can_work": can_work, "preview": preview,
         "nav": "leads", "moves": [(s, label) for s, label in Lead.Status.choices
@@ -213,7 +215,7 @@ def lead_funnel(request):
     by = by if by in ("source_channel", "icp", "owner") else None
     since, until = _day(request.GET.get("since"), None), _day(request.GET.get("until"), None)
     report = reports.funnel_report(request.user, since=since, until=until, by=by)
-    overall = reports.funnel_report(request.user, since=report["since"], until=report["until"])["rows"]
+    overall = report["overall"]
     for row in [*report["rows"], *overall]:
         row["label"] = reports.stage_label(row["stage"])
     chart = [{"label": r["label"], "reached": r["reached"]} for r in overall]
