@@ -67,7 +67,7 @@ def _json(values: pd.Series, empty):
 def lead_frame(ids=None) -> pd.DataFrame:
     """Open leads (or those with ``ids``): firmographics and the scores they have now."""
     queryset = Lead.objects.order_by("pk")
-    queryset = queryset.filter(status__in=OPEN) if ids is None else queryset.filter(pk__in=list(ids))
+    queryset = queryset.filter(status__in=OPEN) if ids is None else queryset.filter(pk__in=list(ids) or [0])
     columns = ["id", "industry", "region", "employee_count", "annual_revenue", "tags", "custom",
                "status", "actions", "fit_score", "icp_score"]
     query = queryset.values_list("id", "industry", "region", "employee_count", money("annual_revenue"), "tags",
@@ -81,7 +81,7 @@ def lead_frame(ids=None) -> pd.DataFrame:
 def account_frame(ids=None) -> pd.DataFrame:
     queryset = Account.objects.order_by("pk")
     if ids is not None:
-        queryset = queryset.filter(pk__in=list(ids))
+        queryset = queryset.filter(pk__in=list(ids) or [0])  # an empty IN () is no query at all
     columns = ["id", "industry", "region", "employee_count", "annual_revenue", "custom", "customer_since",
                "lifecycle_stage"]
     frame = read_frame(
@@ -118,6 +118,8 @@ def train_fit(outcomes: pd.DataFrame, as_of: dt.date) -> FitModel:
     """Learn the lookalike from ``outcomes`` (account_id, clv, tenure_days, churned), store it with
     the held-out report of both the model and the ICP rules, and rescore. Raises
     clm.analytics.fit.NotEnoughCustomers when there are too few good or poor customers."""
+    if outcomes.empty:
+        raise fitting.NotEnoughCustomers("no customer has a lifetime value yet")
     accounts = account_frame(outcomes["account_id"].tolist())
     known = outcomes.set_index("account_id").reindex(accounts.index)
     labels = fitting.label_outcomes(known.assign(churned=known["churned"].fillna(False).astype(bool)))

@@ -20,3 +20,13 @@ def make_lead(**fields):
     defaults = {"name": "王磊", "company": "苏州精工制造有限公司", "email": "wang@jinggong.cn", "industry": "制造业",
                 "region": "华东", "employee_count": 300, "source_channel": "web"}
     return Lead.objects.create(**{**defaults, **fields})
+
+
+@pytest.fixture(autouse=True)
+def in_english():
+    """Services speak the active language (the workspace's, Chinese, by default): these tests read
+    the English messages; the browser walk reads the Chinese ones."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
