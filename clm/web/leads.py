@@ -153,28 +153,29 @@ def lead_detail(request, pk):
     return render(request, "web/leads/detail.html", context)
 
 
-@login_required
-@require_POST
-def lead_move(request, pk):
+def _act_on_lead(request, pk, act, done: str):
+    """Call a service on a lead the user may see; its refusal, or `done`, comes back as a message."""
     lead = one_or_404(visible_records(Lead, request.user), pk)
     try:
-        funnel.move_lead(request.user, lead, request.POST.get("to", ""), reason=request.POST.get("reason", ""))
-        messages.success(request, _("Lead moved."))
+        act(lead)
+        messages.success(request, done)
     except (ValidationError, PermissionDenied) as exc:
         messages.error(request, _message(exc))
     return redirect("web:lead", pk=pk)
+
+
+@login_required
+@require_POST
+def lead_move(request, pk):
+    to, reason = request.POST.get("to", ""), request.POST.get("reason", "")
+    return _act_on_lead(request, pk, lambda lead: funnel.move_lead(request.user, lead, to, reason=reason), _("Lead moved."))
 
 
 @login_required
 @require_POST
 def lead_actions(request, pk):
-    lead = one_or_404(visible_records(Lead, request.user), pk)
-    try:
-        funnel.set_actions(request.user, lead, request.POST.getlist("actions"))
-        messages.success(request, _("Actions saved."))
-    except (ValidationError, PermissionDenied) as exc:
-        messages.error(request, _message(exc))
-    return redirect("web:lead", pk=pk)
+    chosen = request.POST.getlist("actions")
+    return _act_on_lead(request, pk, lambda lead: funnel.set_actions(request.user, lead, chosen), _("Actions saved."))
 
 
 @login_required
