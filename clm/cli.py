@@ -13,6 +13,7 @@ COMMANDS = {
     "simulate": "build a simulated customer base: --accounts N --months M --seed S",
     "run": "the daily lifecycle run: metrics → health → stages → signals → churn risk → CLV ([--as-of DATE])",
     "train": "retrain the churn model on the company's own history",
+    "fit": "the ICP fit: --train learns the lookalike from the best customers; --report prints ROC AUC and top-decile lift of the rules and the model",
     "backtest": "replay history and measure the early warning and the churn model: --from DATE --to DATE [--step 7d] [--json]",
     "clv": "fit CLV models on a file: clm clv bgnbd FILE ... | clm clv sbg --alive N0,N1,... [--json]",
     "report": "the KPI catalogue with values, targets and inputs: clm report kpis [--as-of DATE] [--period month|quarter|year] [--json]",

@@ -16,7 +16,7 @@ EDITS = {
         "sales": [
             "lead", "opportunity", "opportunitystagechange", "channelspend", "formsubmission",
             "pipeline", "pipelinestage", "quote", "quoteline", "approval", "approvalrule", "talktrack",
-            "talktrackuse",
+            "talktrackuse", "icp", "leadscoring", "assignmentrule", "leadactivity", "leadstagechange",
         ],
         "service": ["ticket", "surveyresponse", "survey", "surveyinvitation", "feedbackform", "feedbackrule",
                     "feedbacksubmission"],
@@ -34,7 +34,10 @@ EDITS = {
     Role.SALES: {
         "customers": ["account", "contact", "interaction"],
         "commerce": ["subscription", "subscriptionchange", "order", "orderline", "payment", "couponredemption"],
-        "sales": ["lead", "opportunity", "opportunitystagechange", "quote", "quoteline", "talktrackuse"],
+        "sales": [
+            "lead", "opportunity", "opportunitystagechange", "quote", "quoteline", "talktrackuse", "leadactivity",
+            "leadstagechange",
+        ],
         "service": ["surveyinvitation"],
         "value": ["loyaltyentry", "recommendation", "referralcode", "referral", "referralreward"],
         "automation": ["task", "case", "winback"],
@@ -51,7 +54,7 @@ EDITS = {
     Role.MARKETING: {
         "customers": ["contact", "tag", "tagcategory"],
         "commerce": ["coupon"],
-        "sales": ["lead", "channelspend", "formsubmission"],
+        "sales": ["lead", "channelspend", "formsubmission", "icp", "leadscoring", "leadactivity", "leadstagechange"],
         "service": ["surveyresponse", "survey", "surveyinvitation", "feedbackform", "feedbackrule"],
         "value": ["referralcode", "referral"],
         "automation": ["task"],

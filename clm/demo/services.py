@@ -7,6 +7,7 @@ from clm.analytics import health, stages, tiers, warning
 from clm.analytics.churn import NotEnoughHistory
 from clm.core.models import Workspace
 from clm.customers.services import fill_search_keys
+from clm.demo import leads as demo_leads
 from clm.demo.dashboards import prepare as prepare_dashboards
 from clm.lifecycle import services as lifecycle
 from clm.lifecycle import training
@@ -118,6 +119,7 @@ def after_build(
     out.steps.append(f"customer voice {demo_feedback.build(as_of)}")  # surveys, feedback forms (clm.demo.feedback)
     out.steps.append(f"membership {demo_membership.build(as_of)}")  # tier benefits, coupons (clm.demo.membership)
     out.steps.append(demo_success.build(as_of))
+    out.steps.append(f"lead centre ({demo_leads.build(as_of)['scored']} open leads scored)")
     if plays:
         out.steps.append(
             f"playbooks {', '.join(playbooks)} ({plays.done} play tasks done, {len(plays.saved)} customers saved)"

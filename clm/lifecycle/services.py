@@ -18,10 +18,11 @@ from django.utils import timezone
 
 from clm.analytics import health, stages, warning
 from clm.analytics.churn import ChurnModel as LearnedModel
-from clm.commerce.models import Subscription, SubscriptionChange
 from clm.core import audit, events
 from clm.customers.models import Account
+from clm.lifecycle import fit as lead_fit
 from clm.lifecycle import metrics as metric_source
+from clm.lifecycle.churns import churn_events  # noqa: F401  (read by training, backtests, plays)
 from clm.lifecycle.models import (
     AccountWarning,
     ChurnModel,
@@ -232,6 +233,9 @@ def run(
         values = value_services.recompute(as_of, churned=churned) if value else None
         step("save")
         summary = {**save(result), "value": values}
+        if value:
+            step("fit")
+            summary["fit"] = lead_fit.daily(as_of)  # the lookalike, lead and account fit, the funnel
     except Exception as error:
         fail_run(record, "".join(traceback.format_exception_only(error)).strip())
         raise
@@ -524,40 +528,6 @@ def _update_accounts(result: Assessment) -> None:
         lifecycle_stage=Coalesce(Subquery(stage.values("to_stage")[:1]), F("lifecycle_stage")),
         lifecycle_stage_since=Coalesce(Subquery(stage.values("date")[:1]), F("lifecycle_stage_since")),
     )
-
-
-# -- churn dates from the contract ledger -------------------------------------------------------
-
-
-def churn_events(until: dt.date | None = None) -> pd.DataFrame:
-    """Every account-level churn and return in the ledger: the days an account's last live
-    contract ended (churn) and the days an account with none came back (return).
-    Columns: account, date, event ("churn" or "return")."""
-    changes = SubscriptionChange.objects.order_by("effective_date", "id")
-    if until is not None:
-        changes = changes.filter(effective_date__lte=until)
-    frame = pd.DataFrame.from_records(
-        list(changes.values_list("subscription_id", "account_id", "effective_date", "status_after")),
-        columns=["subscription", "account", "date", "status"],
-    )
-    if frame.empty:
-        return pd.DataFrame(
-            {"account": pd.Series(dtype=int), "date": pd.Series(dtype="datetime64[ns]"), "event": []}
-        )
-    frame["date"] = pd.to_datetime(frame["date"])
-    live = frame["status"].isin(Subscription.LIVE_STATUSES).astype(int)
-    was_live = live.groupby(frame["subscription"]).shift(1, fill_value=0)
-    frame["delta"] = live - was_live
-    # several changes of one account on one day count as one net change
-    daily = frame.groupby(["account", "date"], sort=True)["delta"].sum().reset_index()
-    daily["live"] = daily.groupby("account")["delta"].cumsum()
-    daily["before"] = daily.groupby("account")["live"].shift(1, fill_value=0)
-    churn = daily[(daily["before"] > 0) & (daily["live"] == 0)].assign(event="churn")
-    back = daily[(daily["before"] == 0) & (daily["live"] > 0) & daily.duplicated("account")].assign(
-        event="return"
-    )
-    events = pd.concat([churn, back])[["account", "date", "event"]]
-    return events.sort_values(["account", "date"], kind="stable").reset_index(drop=True)
 
 
 # -- reads for the API and the UI ---------------------------------------------------------------

@@ -9,7 +9,17 @@ from pydantic import Field
 
 from clm.core.crud import History, Id, Json, LocalDatetime, Resource, Text, choice, invalid, register
 from clm.sales import services
-from clm.sales.models import ChannelSpend, Lead, Opportunity, OpportunityStageChange
+from clm.sales.api_leads import router as leads_router
+from clm.sales.models import (
+    ICP,
+    AssignmentRule,
+    ChannelSpend,
+    Lead,
+    LeadStageChange,
+    Opportunity,
+    OpportunityStageChange,
+)
+from clm.sales.reports import rule_problems
 
 router = Router()
 
@@ -51,8 +61,26 @@ def first_of_month(data, user, instance, children):
     return data
 
 
+def icp_rules(data, user, instance, children):
+    problems = rule_problems(data["rules"]) if "rules" in data else []
+    if problems:
+        raise invalid({"rules": " ".join(problems)})
+    return data
+
+
+SCORES = ("icp", "icp_score", "icp_rules", "fit_score", "fit_reasons", "engagement_score", "engagement_parts",
+          "scored_at", "assigned_at", "touched_at", "opportunity_at")
+
 RESOURCES = [
-    Resource(Lead, "leads", LeadFilters),
+    Resource(
+        Lead,
+        "leads",
+        LeadFilters,
+        read_only=SCORES,
+        histories=[History("stage-history", LeadStageChange, "lead")],  # activities: clm.sales.api_leads
+    ),
+    Resource(ICP, "icps", prepare=icp_rules),
+    Resource(AssignmentRule, "lead-assignment-rules", m2m=("reps",), read_only=("last_rep",)),
     Resource(
         Opportunity,
         "opportunities",
@@ -61,6 +89,8 @@ RESOURCES = [
     ),
     Resource(ChannelSpend, "channel-spend", ChannelSpendFilters, prepare=first_of_month),
 ]
+
+router.add_router("", leads_router)  # before the resources: /leads/funnel is not /leads/{id}
 
 for resource in RESOURCES:
     register(router, resource)

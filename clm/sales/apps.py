@@ -6,4 +6,4 @@ class SalesConfig(AppConfig):
     label = "sales"
 
     def ready(self):
-        from . import pipelines, services  # noqa: F401  (register the write rules)
+        from . import conversion, funnel, pipelines, services  # noqa: F401  (registers the write rules and listeners)

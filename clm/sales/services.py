@@ -18,6 +18,7 @@ from clm.sales.models import FormSubmission, Lead, Opportunity, OpportunityStage
 STATUS_STAMP = {
     Lead.Status.MQL: "mql_at",
     Lead.Status.SQL: "sql_at",
+    Lead.Status.OPPORTUNITY: "opportunity_at",
     Lead.Status.CONVERTED: "converted_at",
     Lead.Status.DISQUALIFIED: "disqualified_at",
 }

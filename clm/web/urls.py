@@ -19,6 +19,7 @@ from clm.web import (
     winback_views,
     work_views,
 )
+from clm.web import leads as lead_views
 
 app_name = "web"
 
@@ -140,4 +141,12 @@ urlpatterns += [
     path("plans/<int:pk>/board/", success_views.board_preview, name="plan_board_preview"),
     path("plans/<int:pk>/<slug:action>/", success_views.plan_action, name="plan_action"),
     path("board/<str:token>/", success_views.value_board, name="value_board"),
+    path("leads/", lead_views.lead_list, name="leads"),
+    path("leads/bulk/", lead_views.lead_bulk, name="lead_bulk"),
+    path("leads/funnel/", lead_views.lead_funnel, name="lead_funnel"),
+    path("leads/fit/", lead_views.lead_fit, name="lead_fit"),
+    path("leads/<int:pk>/", lead_views.lead_detail, name="lead"),
+    path("leads/<int:pk>/move/", lead_views.lead_move, name="lead_move"),
+    path("leads/<int:pk>/actions/", lead_views.lead_actions, name="lead_actions"),
+    path("leads/<int:pk>/convert/", lead_views.lead_convert, name="lead_convert"),
 ]

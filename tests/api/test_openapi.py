@@ -105,7 +105,7 @@ def test_enum_fields_list_their_values(spec):
 VERBS = (
     "list", "get", "create", "update", "replace", "delete", "assign", "tag", "ingest", "start", "export",
     "issue", "revoke", "complete", "cancel", "reassign", "snooze", "close", "erase", "rotate", "test", "set",
-    "enroll", "dry_run", "redeem", "move", "submit", "send", "accept", "decline", "decide",
+    "enroll", "dry_run", "redeem", "move", "submit", "send", "accept", "decline", "decide", "convert",
 )
 
 

@@ -102,11 +102,25 @@ def test_activation_of_new_customers(world, boss):
 def test_acquisition_funnel_win_rate_cycle_and_email(world, boss):
     assert value(boss, "new_leads").value == 4
     funnel = value(boss, "lead_conversion")
-    assert funnel.value == 0.25 and funnel.breakdown == {"leads": 4, "mql": 4, "sql": 2, "won": 1}
+    assert funnel.value == 0.25 and funnel.breakdown == {"leads": 4, "mql": 4, "sql": 2, "opportunity": 1, "won": 1}
     assert value(boss, "win_rate").value == 0.75
     assert value(boss, "sales_cycle_days").value == pytest.approx(20.0)
     assert value(boss, "email_open_rate").value == 0.5
     assert value(boss, "email_click_rate").value == 0.25
+
+
+def test_icp_match_share_counts_new_leads_at_their_icps_match_score(world, boss):
+    from clm.sales import scoring
+    from clm.sales.models import ICP, Lead
+
+    ICP.objects.create(key="east", name="华东", rules=[{"field": "region", "op": "in", "value": ["华东"], "weight": 1}],
+                       match_at=70)
+    new = Lead.objects.filter(mal_at__date__gte="2026-11-01", mal_at__date__lte="2026-11-30").order_by("pk")
+    assert new.count() == 4
+    Lead.objects.filter(pk__in=list(new.values_list("pk", flat=True))[:2]).update(region="华东")
+    scoring.score_leads(list(Lead.objects.values_list("pk", flat=True)))
+    icp = value(boss, "icp_match_share")  # 2 of the 4 new leads score 100 ≥ 70; the others 0
+    assert (icp.value, icp.numerator, icp.denominator, icp.breakdown) == (0.5, 2, 4, {"east": 2})
 
 
 def test_unit_economics_with_the_seeds_lines(world, boss):

@@ -8,7 +8,7 @@ from django.db.models import Count, F, Q
 from django.utils.translation import gettext as _
 
 from clm.automation.models import Delivery
-from clm.sales.models import Lead, Opportunity
+from clm.sales.models import ICP, Lead, Opportunity
 
 from .base import Result, Scope, mean, missing, share
 
@@ -34,7 +34,19 @@ def new_leads(scope: Scope, period) -> Result:
 
 
 def icp_match(scope: Scope, period) -> Result:
-    return missing(_("No ideal customer profile (ICP) is defined yet, so leads cannot be matched to one."))
+    """New leads of the period whose best ICP's rule score reaches that ICP's match score, over
+    the new leads; matches per ICP (by key) in the breakdown."""
+    if scope.segment:
+        return missing(not_by_segment())
+    if not ICP.objects.filter(active=True).exists():
+        return missing(_("No ideal customer profile (ICP) is defined yet, so leads cannot be matched to one."))
+    start, end = scope.day_range(period)
+    leads = _leads(scope).filter(mal_at__gte=start, mal_at__lt=end)
+    matched = leads.filter(icp__isnull=False, icp_score__gte=F("icp__match_at"))
+    per_icp = dict(matched.order_by().values_list("icp__key").annotate(n=Count("pk")))
+    ids = matched.exclude(account=None).values_list("account_id", flat=True).distinct()
+    return share(sum(per_icp.values()), leads.count(), ids, breakdown={k: float(v) for k, v in per_icp.items()},
+                 when_empty=_("No lead came in during %(period)s.") % {"period": period.label})
 
 
 def lead_conversion(scope: Scope, period) -> Result:
@@ -44,13 +56,14 @@ def lead_conversion(scope: Scope, period) -> Result:
     start, end = scope.day_range(period)
     funnel = _leads(scope).filter(mal_at__gte=start, mal_at__lt=end).aggregate(
         leads=Count("pk"), mql=Count("mql_at"), sql=Count("sql_at"), won=Count("converted_at"),
+        opportunity=Count("pk", filter=Q(opportunity_at__isnull=False) | Q(converted_at__isnull=False)),
     )
     won_ids = (
         _leads(scope).filter(mal_at__gte=start, mal_at__lt=end, converted_at__isnull=False)
         .exclude(account=None).values_list("account_id", flat=True).distinct()
     )
     return share(funnel["won"], funnel["leads"], won_ids,
-                 breakdown={k: float(funnel[k]) for k in ("leads", "mql", "sql", "won")},
+                 breakdown={k: float(funnel[k]) for k in ("leads", "mql", "sql", "opportunity", "won")},
                  when_empty=_("No lead came in during %(period)s.") % {"period": period.label})
 
 
