@@ -21,3 +21,26 @@ class KpiTarget(models.Model):
 
     def __str__(self):
         return f"{self.kpi} {self.period}: {self.value}"
+
+
+class Snapshot(models.Model):
+    """A company-wide result computed by the daily run (clm.reports.snapshots): the KPI table of
+    one period (kind "kpis") or one registered figure ("figure:<key>"), as JSON with the inputs
+    behind it (numerators, denominators, the accounts behind each number), so that pages read it
+    instead of recomputing a year of history per request."""
+
+    as_of = models.DateField(_("as of"))
+    period = models.CharField(_("period"), max_length=10)
+    kind = models.CharField(_("kind"), max_length=60)
+    data = models.JSONField(default=dict)
+    computed_at = models.DateTimeField(_("computed at"), default=timezone.now)
+    seconds = models.FloatField(_("seconds to compute"), default=0.0)
+
+    class Meta:
+        verbose_name = _("snapshot")
+        verbose_name_plural = _("snapshots")
+        constraints = [models.UniqueConstraint(fields=["as_of", "period", "kind"], name="snapshot_once_per_day")]
+        ordering = ["-as_of", "period", "kind"]
+
+    def __str__(self):
+        return f"{self.kind} {self.period} as of {self.as_of}"
