@@ -95,12 +95,14 @@ def take(as_of: dt.date) -> list[Snapshot]:
     date's snapshots, and deletes those older than the KEEP_DAYS latest dates."""
     from .figures import FIGURES
 
-    scope = Scope(None, today=as_of)
+    # one scope per language: a scope keeps what it computed (frames, and some results with their
+    # reasons in words), so the second language recomputes only what has words in it
+    scopes = {language: Scope(None, today=as_of) for language in languages()}
     rows = []
     for period in periods(as_of):
         started = time.perf_counter()
         by_language: dict[str, dict[str, Result]] = {}
-        for language in languages():
+        for language, scope in scopes.items():
             with translation.override(language):
                 if not by_language:
                     by_language[language] = {kpi.key: kpi.compute(scope, period) for kpi in CATALOGUE}
@@ -115,7 +117,7 @@ def take(as_of: dt.date) -> list[Snapshot]:
         for key, compute in FIGURES.items():
             started = time.perf_counter()
             data = {}
-            for language in languages():
+            for language, scope in scopes.items():
                 with translation.override(language):
                     data[language] = compute(scope, period)
             rows.append(Snapshot(as_of=as_of, period=period.label, kind=FIGURE + key, data=data,
