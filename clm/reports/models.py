@@ -12,6 +12,8 @@ class KpiTarget(models.Model):
     value = models.FloatField(_("target"))
     set_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     set_at = models.DateTimeField(default=timezone.now)
+    # when the owning team's managers were told the period missed it (clm.reports.notify): once
+    notified_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("KPI target")

@@ -142,9 +142,12 @@ def after_daily_run(event: Event) -> None:
     as_of = dt.date.fromisoformat(event.payload["as_of"])
     if as_of < timezone.localdate():
         return
+    from .notify import notify_missed_targets
+
     started = time.perf_counter()
     take(as_of)
     log.info("snapshots as of %s taken in %.1f s", as_of, time.perf_counter() - started)
+    notify_missed_targets(as_of)  # reads the snapshots just taken
 
 
 # ---------------------------------------------------------------- reading

@@ -16,6 +16,7 @@ from clm.customers.models import LifecycleStage
 from clm.reports import figures, snapshots
 from clm.reports import services as reports
 from clm.reports.catalogue import STAGES, TEAMS
+from clm.reports.formats import change, figure
 from clm.reports.kpis.base import Scope, Segment
 from clm.reports.overview import BANDS, CHURN_MODEL, LOGO_RETENTION, UNKNOWN
 from clm.reports.periods import Period
@@ -49,30 +50,6 @@ class Dashboard:
     stored: snapshots.Stored | None = None  # as of when the numbers were computed, when read from a snapshot
     health: dict | None = None  # the bands' distribution, its weekly trend, the red accounts by owner
     renewals: dict | None = None
-
-
-def figure(value, unit: str) -> str:
-    """A KPI's value as read on the page, in the user's language."""
-    if value is None:
-        return "–"
-    if unit == "percent":
-        return f"{value * 100:.1f}%"
-    if unit == "money":
-        return money(value, compact=True)
-    if unit in ("days", "months"):
-        return _("%(n)s days") % {"n": f"{value:,.1f}"} if unit == "days" else _("%(n)s months") % {"n": f"{value:,.1f}"}
-    if unit == "multiple":
-        return f"{value:,.1f}×"
-    return f"{value:,.0f}" if float(value).is_integer() or unit == "score" else f"{value:,.1f}"
-
-
-def change(value, unit: str) -> str:
-    if value is None:
-        return ""
-    sign = "+" if value > 0 else "−" if value < 0 else "±"
-    if unit == "percent":
-        return _("%(sign)s%(n)s pts") % {"sign": sign, "n": f"{abs(value) * 100:.1f}"}
-    return sign + figure(abs(value), unit)
 
 
 def drill_down(kpi_key: str, period: Period, segment: Segment, part: str = "") -> str:
