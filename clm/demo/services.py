@@ -71,6 +71,7 @@ def after_build(
     REPLAY_DAYS days, with the simulated CSMs doing the work the playbooks give them. ``train``
     False leaves the churn model out (tests of the replay)."""
     from clm.automation.playbooks import services as playbook_services
+    from clm.demo import kpi_targets
     from clm.demo import plays as demo_plays
 
     progress = progress or (lambda step, done, total: None)
@@ -106,6 +107,7 @@ def after_build(
     _run(as_of, plays)
     progress("today", 1, 1)
     out.steps.append("daily run")
+    out.steps.append(f"{kpi_targets.set_targets(as_of)} KPI targets")
     if plays:
         out.steps.append(
             f"playbooks {', '.join(playbooks)} ({plays.done} play tasks done, {len(plays.saved)} customers saved)"

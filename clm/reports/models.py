@@ -46,3 +46,15 @@ class Snapshot(models.Model):
 
     def __str__(self):
         return f"{self.kind} {self.period} as of {self.as_of}"
+
+
+class KpiDigestSubscription(models.Model):
+    """Whether a manager gets the weekly KPI digest (yes unless they opted out in Preferences), and
+    the ISO week it last went out, so it is sent at most once a week."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="kpi_digest")
+    enabled = models.BooleanField(default=True)
+    last_sent_week = models.CharField(max_length=8, blank=True)  # 2026-W49
+
+    def __str__(self):
+        return f"{self.user}: {'on' if self.enabled else 'off'}"
