@@ -10,6 +10,7 @@ within the 300 ms target) and loading the raw contract ledger into MRR per accou
 """
 
 import argparse
+import datetime as dt
 import statistics
 import sys
 import time
@@ -112,11 +113,15 @@ def main():
         started = time.perf_counter()
         lifecycle.run(today)
         run_seconds = time.perf_counter() - started
+        # the step as the daily listener runs it: yesterday's snapshots exist, the periods already
+        # over are carried over, the running month, quarter and year are computed
+        snapshots.take(today - dt.timedelta(days=1))
         started = time.perf_counter()
-        snapshots.take(today)
+        snapshots.take(today, reuse=True)
         step = time.perf_counter() - started
         print(f"daily run {run_seconds:.1f} s; snapshot step {step:.1f} s = {step / run_seconds * 100:.0f}% of the run "
-              f"(target ≤ 20%): {'met' if step <= 0.2 * run_seconds else 'NOT met'}")
+              f"(target ≤ 20%): {'met' if step <= 0.2 * run_seconds else 'NOT met'}; "
+              f"all nine periods afresh (weekly, or `clm report snapshot`): {take_seconds:.1f} s")
 
     print("\nper KPI (this period and the previous one, shared frames loaded once per scope):")
     scope = Scope(admin)

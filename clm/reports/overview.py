@@ -113,6 +113,7 @@ def _renewals(scope: Scope) -> dict:
         rows.append({"contract": pk, "account": account, "renewal_date": day.isoformat(), "arr": arr,
                      "probability": probability, "rule": rule,
                      "expected_arr": None if probability is None else arr * probability})
+    columns = list(rows[0]) if rows else []
     windows = []
     for days in RENEWAL_WINDOWS:
         last = (today + dt.timedelta(days=days)).isoformat()
@@ -125,7 +126,9 @@ def _renewals(scope: Scope) -> dict:
             "rules": dict(rules),
         })
     return {
-        "as_of": today.isoformat(), "windows": windows, "contracts": rows,
+        "as_of": today.isoformat(), "windows": windows,
+        # each contract's components, one list per contract in the order of "columns" (compact to store)
+        "columns": columns, "contracts": [list(r.values()) for r in rows],
         "prediction_day": latest.isoformat() if latest else None,
         "fallback": {"period": Period.of("year", today).previous().label,
                      "rate": fallback.value if fallback.has_value else None},

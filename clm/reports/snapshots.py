@@ -10,6 +10,7 @@ reads the snapshot in its reader's language."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import time
 from dataclasses import dataclass
@@ -28,8 +29,10 @@ from .periods import KINDS, Period
 log = logging.getLogger(__name__)
 
 KPIS = "kpis"
+ANY_LANGUAGE = "*"
 FIGURE = "figure:"
 KEEP_DAYS = 31  # as-of dates kept; older snapshots are deleted when a new one is taken
+REUSE_DAYS = 7  # a period over is carried from day to day for a week, then computed afresh
 PERIODS_BACK = 2  # besides the current period: the last complete one, and the one it compares with
 
 
@@ -53,7 +56,8 @@ def periods(as_of: dt.date) -> list[Period]:
 
 
 def languages() -> list[str]:
-    return [code for code, _name in settings.LANGUAGES]
+    """The workspace's languages, Chinese first (see has_words)."""
+    return sorted((code for code, _name in settings.LANGUAGES), key=lambda code: not code.startswith("zh"))
 
 
 # ---------------------------------------------------------------- encoding
@@ -90,16 +94,28 @@ def decode(row: dict, language: str | None = None) -> Result:
 # ---------------------------------------------------------------- taking
 
 
-def take(as_of: dt.date) -> list[Snapshot]:
+def take(as_of: dt.date, *, reuse: bool = False) -> list[Snapshot]:
     """Compute and store every company-wide KPI table and figure as of ``as_of``; replaces that
-    date's snapshots, and deletes those older than the KEEP_DAYS latest dates."""
+    date's snapshots, and deletes those older than the KEEP_DAYS latest dates. ``reuse``: a period
+    that was already over when an earlier snapshot (computed at most REUSE_DAYS ago) was taken is
+    carried over from it with its computing time, instead of computed again (the daily run's way:
+    its figures do not move from one day to the next; once a week they are computed afresh)."""
     from .figures import FIGURES
 
+    reused = reusable(as_of) if reuse else {}
     # one scope per language: a scope keeps what it computed (frames, and some results with their
     # reasons in words), so the second language recomputes only what has words in it
     scopes = {language: Scope(None, today=as_of) for language in languages()}
-    rows = []
+    first_language = next(iter(scopes))
+    rows, now = [], timezone.now()
     for period in periods(as_of):
+        kinds = [KPIS, *(FIGURE + key for key in FIGURES)]
+        if all((period.label, kind) in reused for kind in kinds):
+            for kind in kinds:
+                old = reused[(period.label, kind)]
+                rows.append(Snapshot(as_of=as_of, period=period.label, kind=kind, data=old.data,
+                                     computed_at=old.computed_at, seconds=old.seconds))
+            continue
         started = time.perf_counter()
         by_language: dict[str, dict[str, Result]] = {}
         for language, scope in scopes.items():
@@ -113,25 +129,46 @@ def take(as_of: dt.date) -> list[Snapshot]:
                         for kpi in CATALOGUE
                     }
         rows.append(Snapshot(as_of=as_of, period=period.label, kind=KPIS, data=encode(by_language),
-                             seconds=time.perf_counter() - started))
+                             computed_at=now, seconds=time.perf_counter() - started))
         for key, compute in FIGURES.items():
             started = time.perf_counter()
-            data = {}
-            for language, scope in scopes.items():
-                with translation.override(language):
-                    data[language] = compute(scope, period)
+            with translation.override(first_language):
+                data = {first_language: compute(scopes[first_language], period)}
+            if has_words(data[first_language]):
+                for language, scope in scopes.items():
+                    if language != first_language:
+                        with translation.override(language):
+                            data[language] = compute(scope, period)
+            else:
+                data = {ANY_LANGUAGE: data[first_language]}  # a figure without words is stored once
             rows.append(Snapshot(as_of=as_of, period=period.label, kind=FIGURE + key, data=data,
-                                 seconds=time.perf_counter() - started))
-    now = timezone.now()
-    for row in rows:
-        row.computed_at = now
+                                 computed_at=now, seconds=time.perf_counter() - started))
     with transaction.atomic():
         Snapshot.objects.filter(as_of=as_of).delete()
-        Snapshot.objects.bulk_create(rows, batch_size=50)
+        Snapshot.objects.bulk_create(rows, batch_size=20)
         kept = list(Snapshot.objects.order_by("-as_of").values_list("as_of", flat=True).distinct()[:KEEP_DAYS])
         if len(kept) == KEEP_DAYS:
             Snapshot.objects.filter(as_of__lt=kept[-1]).delete()
     return rows
+
+
+def reusable(as_of: dt.date) -> dict[tuple[str, str], Snapshot]:
+    """The latest earlier day's snapshots of periods already over on that day, computed within
+    REUSE_DAYS: {(period, kind): snapshot}."""
+    fresh = timezone.now() - dt.timedelta(days=REUSE_DAYS)
+    day = (Snapshot.objects.filter(as_of__lt=as_of, computed_at__gte=fresh)
+           .order_by("-as_of").values_list("as_of", flat=True).first())
+    if day is None:
+        return {}
+    over = {p.label for p in periods(as_of) if p.end < day}
+    found = Snapshot.objects.filter(as_of=day, period__in=over, computed_at__gte=fresh)
+    return {(row.period, row.kind): row for row in found}
+
+
+def has_words(data) -> bool:
+    """Whether a figure computed in Chinese holds text in Chinese (then it is computed in every
+    language); one without is stored once for all. The catalogue translates every string."""
+    return any("\u4e00" <= ch <= "\u9fff" for ch in json.dumps(data, ensure_ascii=False))
 
 
 @listen("lifecycle.run_finished")
@@ -145,7 +182,7 @@ def after_daily_run(event: Event) -> None:
     from .notify import notify_missed_targets
 
     started = time.perf_counter()
-    take(as_of)
+    take(as_of, reuse=True)
     log.info("snapshots as of %s taken in %.1f s", as_of, time.perf_counter() - started)
     notify_missed_targets(as_of)  # reads the snapshots just taken
 
@@ -178,7 +215,8 @@ def figure(scope: Scope, key: str, period: Period) -> dict | None:
     if found is None:
         return None
     language = translation.get_language() or ""
-    return found.data.get(language) or found.data.get(language.lower()) or next(iter(found.data.values()), None)
+    data = found.data
+    return data.get(ANY_LANGUAGE) or data.get(language) or data.get(language.lower()) or next(iter(data.values()), None)
 
 
 def stored(scope: Scope, period: Period) -> Stored | None:

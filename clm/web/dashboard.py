@@ -147,7 +147,9 @@ def renewals(scope: Scope, period: Period, segment: Segment) -> dict:
     for w in data["windows"]:
         query = {"renewal": w["days"], **_account_filters(segment)}
         windows.append({
-            **w, "arr_text": money(w["arr"], compact=True), "expected_text": money(w["expected_arr"], compact=True),
+            **w, "arr_text": money(w["arr"], compact=True),
+            # no contract with a probability: nothing is expected, not ¥0
+            "expected_text": "–" if w["rules"].get(UNKNOWN, 0) == w["contracts"] else money(w["expected_arr"], compact=True),
             "rules_text": [(n, RULE_LABELS[rule](data)) for rule, n in sorted(w["rules"].items())],
             "link": f"{reverse('web:accounts')}?{urlencode(query)}",
         })

@@ -64,7 +64,8 @@ def test_renewals_expect_arr_times_one_minus_the_predicted_risk(renewing):
     assert (windows[90]["accounts"], windows[90]["arr"], windows[90]["expected_arr"]) == (2, 19200, 10800)
     assert windows[180]["arr"] == 22800 and windows[180]["rules"] == {"churn_model": 1, "unknown": 2}
     assert found["fallback"] == {"period": "2025", "rate": None}
-    a = next(c for c in found["contracts"] if c["account"] == renewing["A"].pk)
+    contracts = [dict(zip(found["columns"], c, strict=True)) for c in found["contracts"]]
+    a = next(c for c in contracts if c["account"] == renewing["A"].pk)
     assert (a["arr"], a["probability"], a["rule"], a["expected_arr"]) == (14400, 0.75, "churn_model", 10800)
 
 

@@ -116,3 +116,25 @@ def test_every_kpi_of_the_catalogue_is_stored(world):
     snapshots.take(TODAY)
     stored = Snapshot.objects.get(as_of=TODAY, period="2026-11", kind=snapshots.KPIS).data
     assert set(stored) == {k.key for k in CATALOGUE}
+
+
+def test_the_daily_run_carries_over_periods_already_over_and_computes_the_running_ones(world):
+    yesterday = TODAY - dt.timedelta(days=1)
+    snapshots.take(yesterday)
+    Snapshot.objects.filter(as_of=yesterday, period="2026-11", kind=snapshots.KPIS).update(
+        data={**Snapshot.objects.get(as_of=yesterday, period="2026-11", kind=snapshots.KPIS).data, "marker": {}})
+    snapshots.take(TODAY, reuse=True)
+    november = Snapshot.objects.get(as_of=TODAY, period="2026-11", kind=snapshots.KPIS)
+    before = Snapshot.objects.get(as_of=yesterday, period="2026-11", kind=snapshots.KPIS)
+    assert "marker" in november.data and november.computed_at == before.computed_at  # carried, as computed then
+    december = Snapshot.objects.get(as_of=TODAY, period="2026-12", kind=snapshots.KPIS)
+    assert december.computed_at > before.computed_at  # still running: computed again
+    snapshots.take(TODAY)  # without reuse (the command): everything afresh
+    assert "marker" not in Snapshot.objects.get(as_of=TODAY, period="2026-11", kind=snapshots.KPIS).data
+
+
+def test_a_figure_without_words_is_stored_once_for_both_languages(world):
+    snapshots.take(TODAY)
+    renewals = Snapshot.objects.get(as_of=TODAY, period="2026-11", kind=snapshots.FIGURE + "renewals")
+    assert list(renewals.data) == [snapshots.ANY_LANGUAGE]
+    assert snapshots.has_words({"label": "健康"}) and not snapshots.has_words({"label": "Healthy", "n": 3})

@@ -42,7 +42,7 @@ def test_a_manager_reads_the_overview_from_the_snapshot_and_drills_down(page, li
     expect(page.get_by_test_id("band-red")).to_have_text("1")
     expect(page.locator("#health-chart canvas")).to_have_count(1)
     expect(page.get_by_test_id("red-by-owner")).to_contain_text("李芳")
-    expect(page.get_by_test_id("renewal-90")).to_contain_text("¥19,200")
+    expect(page.get_by_test_id("renewal-90")).to_contain_text("¥1.9万")  # 1,200 × 12 + 400 × 12
     page.screenshot(path=str(artifacts / "overview-zh.png"), full_page=True)
 
     page.get_by_test_id("band-red").click()
