@@ -35,14 +35,8 @@ def health_trend(scope: Scope, period: Period) -> dict:
     end = period.as_of(scope.today)
     weeks = max(MIN_WEEKS, math.ceil(((end - period.start).days + 1) / 7))
     week_ends = [end - dt.timedelta(days=7 * k) for k in range(weeks - 1, -1, -1)]
-    rows = (
-        scope.records(HealthScore.objects.filter(as_of__lte=end, as_of__gte=week_ends[0] - dt.timedelta(days=35)))
-        .order_by().values_list("as_of", "band").annotate(n=Count("id"))
-    )  # fmt: skip
-    by_day: dict[dt.date, Counter] = {}
-    for day, band, n in rows:
-        by_day.setdefault(day, Counter())[band] += n
-    days = sorted(by_day)
+    by_day = _bands_by_day(scope, week_ends[0] - dt.timedelta(days=35))
+    days = sorted(d for d in by_day if d <= end)
     points = []
     for week_end in week_ends:
         scored = [d for d in days if d <= week_end]
@@ -52,6 +46,22 @@ def health_trend(scope: Scope, period: Period) -> dict:
         points.append({"week": week_end.isoformat(), "scored_on": scored[-1].isoformat(),
                        **{band: int(counts.get(band, 0)) for band in BANDS}})
     return {"points": points}
+
+
+def _bands_by_day(scope: Scope, since: dt.date) -> dict[dt.date, Counter]:
+    """Accounts per band on each scoring day from ``since`` to the scope's day: one query per
+    scope, reused by every later period that starts no earlier (the snapshots take the widest first)."""
+    loaded = scope.memo("health bands by day", dict)
+    if loaded.get("since") is None or since < loaded["since"]:
+        rows = (
+            scope.records(HealthScore.objects.filter(as_of__lte=scope.today, as_of__gte=since))
+            .order_by().values_list("as_of", "band").annotate(n=Count("id"))
+        )  # fmt: skip
+        by_day: dict[dt.date, Counter] = {}
+        for day, band, n in rows:
+            by_day.setdefault(day, Counter())[band] += n
+        loaded.update(since=since, by_day=by_day)
+    return {day: counts for day, counts in loaded["by_day"].items() if day >= since}
 
 
 @figure("red_by_owner")

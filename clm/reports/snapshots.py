@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone, translation
 
 from clm.core.events import Event, listen
@@ -103,53 +103,74 @@ def take(as_of: dt.date, *, reuse: bool = False) -> list[Snapshot]:
     from .figures import FIGURES
 
     reused = reusable(as_of) if reuse else {}
-    # one scope per language: a scope keeps what it computed (frames, and some results with their
-    # reasons in words), so the second language recomputes only what has words in it
-    scopes = {language: Scope(None, today=as_of) for language in languages()}
-    first_language = next(iter(scopes))
-    rows, now = [], timezone.now()
-    for period in periods(as_of):
-        kinds = [KPIS, *(FIGURE + key for key in FIGURES)]
+    scope = Scope(None, today=as_of)
+    first_language, *other_languages = languages()
+    kinds = [KPIS, *(FIGURE + key for key in FIGURES)]
+    rows, carried, now = [], [], timezone.now()
+    # the widest periods first: what they load (a year of health scores) serves the narrower ones
+    for period in sorted(periods(as_of), key=lambda p: (p.start, -p.months)):
         if all((period.label, kind) in reused for kind in kinds):
-            for kind in kinds:
-                old = reused[(period.label, kind)]
-                rows.append(Snapshot(as_of=as_of, period=period.label, kind=kind, data=old.data,
-                                     computed_at=old.computed_at, seconds=old.seconds))
+            carried.append(period.label)
             continue
         started = time.perf_counter()
-        by_language: dict[str, dict[str, Result]] = {}
-        for language, scope in scopes.items():
+        with translation.override(first_language):
+            by_language = {first_language: {kpi.key: kpi.compute(scope, period) for kpi in CATALOGUE}}
+        first = by_language[first_language]
+        for language in other_languages:  # only the reasons are in words: recompute the KPIs that have one
+            other = in_words(scope)
             with translation.override(language):
-                if not by_language:
-                    by_language[language] = {kpi.key: kpi.compute(scope, period) for kpi in CATALOGUE}
-                else:  # only the reasons are in words: recompute the KPIs that have none
-                    first = next(iter(by_language.values()))
-                    by_language[language] = {
-                        kpi.key: kpi.compute(scope, period) if first[kpi.key].no_data is not None else first[kpi.key]
-                        for kpi in CATALOGUE
-                    }
+                by_language[language] = {
+                    kpi.key: kpi.compute(other, period) if first[kpi.key].no_data is not None else first[kpi.key]
+                    for kpi in CATALOGUE
+                }
         rows.append(Snapshot(as_of=as_of, period=period.label, kind=KPIS, data=encode(by_language),
                              computed_at=now, seconds=time.perf_counter() - started))
         for key, compute in FIGURES.items():
             started = time.perf_counter()
             with translation.override(first_language):
-                data = {first_language: compute(scopes[first_language], period)}
+                data = {first_language: compute(scope, period)}
             if has_words(data[first_language]):
-                for language, scope in scopes.items():
-                    if language != first_language:
-                        with translation.override(language):
-                            data[language] = compute(scope, period)
+                for language in other_languages:
+                    with translation.override(language):
+                        data[language] = compute(in_words(scope), period)
             else:
                 data = {ANY_LANGUAGE: data[first_language]}  # a figure without words is stored once
             rows.append(Snapshot(as_of=as_of, period=period.label, kind=FIGURE + key, data=data,
                                  computed_at=now, seconds=time.perf_counter() - started))
     with transaction.atomic():
         Snapshot.objects.filter(as_of=as_of).delete()
-        Snapshot.objects.bulk_create(rows, batch_size=20)
+        if carried:
+            rows += carry(reused, as_of, carried)
+        Snapshot.objects.bulk_create([r for r in rows if r.pk is None], batch_size=20)
         kept = list(Snapshot.objects.order_by("-as_of").values_list("as_of", flat=True).distinct()[:KEEP_DAYS])
         if len(kept) == KEEP_DAYS:
             Snapshot.objects.filter(as_of__lt=kept[-1]).delete()
     return rows
+
+
+def in_words(scope: Scope) -> Scope:
+    """A scope for another language that shares what ``scope`` loaded (frames, tables) but not
+    what it keeps in words (a KPI's reason for no data), which the other language says its way."""
+    other = Scope(scope.user, scope.segment, scope.today)
+    other._memo = {key: value for key, value in scope._memo.items() if not isinstance(value, str)}
+    if "mrr" in scope.__dict__:
+        other.__dict__["mrr"] = scope.__dict__["mrr"]
+    return other
+
+
+def carry(reused: dict, as_of: dt.date, labels: list[str]) -> list[Snapshot]:
+    """Copy the earlier snapshots of the periods ``labels`` to ``as_of`` in the database, without
+    reading their JSON into Python (a year's KPI table holds every account behind each number)."""
+    table = Snapshot._meta.db_table
+    source = next(iter(reused.values())).as_of
+    placeholders = ", ".join(["%s"] * len(labels))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (as_of, period, kind, data, computed_at, seconds) "  # noqa: S608 - names only
+            f"SELECT %s, period, kind, data, computed_at, seconds FROM {table} WHERE as_of = %s AND period IN ({placeholders})",
+            [as_of, source, *labels],
+        )
+    return list(Snapshot.objects.filter(as_of=as_of, period__in=labels).defer("data"))
 
 
 def reusable(as_of: dt.date) -> dict[tuple[str, str], Snapshot]:
@@ -161,7 +182,7 @@ def reusable(as_of: dt.date) -> dict[tuple[str, str], Snapshot]:
     if day is None:
         return {}
     over = {p.label for p in periods(as_of) if p.end < day}
-    found = Snapshot.objects.filter(as_of=day, period__in=over, computed_at__gte=fresh)
+    found = Snapshot.objects.filter(as_of=day, period__in=over, computed_at__gte=fresh).defer("data")
     return {(row.period, row.kind): row for row in found}
 
 

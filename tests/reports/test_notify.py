@@ -51,7 +51,7 @@ def test_a_missed_target_tells_the_owning_teams_managers_once(smtp, managers):
     assert ("cs@example.com", "CLM: Customer churn rate missed its target in 2026-11 (33.3%, target 10.0%)") in sent
     assert ("cs@example.com", "CLM: Net revenue retention (NRR) missed its target in 2026-11 (94.1%, target 100.0%)") in sent
     chinese = next(m for m in smtp.messages if m["To"] == "sales@example.com")
-    assert chinese["Subject"] == "CLM：项目赢单率 在 2026-11 未达目标（75.0%，目标 90.0%）"
+    assert chinese["Subject"].strip() == "CLM：项目赢单率 在 2026-11 未达目标（75.0%，目标 90.0%）"
     assert "https://clm.example.com/dashboard/?kind=month&period=2026-11" in body(chinese)
     assert Task.objects.filter(assignee=cs_lead).count() == 2 and Task.objects.filter(assignee=sales_lead).count() == 1
     assert notify.notify_missed_targets(TODAY) == 0  # once per target
