@@ -13,6 +13,7 @@ import datetime as dt
 import json
 import logging
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -29,6 +30,7 @@ from .periods import KINDS, Period
 log = logging.getLogger(__name__)
 
 KPIS = "kpis"
+KPI_ACCOUNTS = "kpis:accounts"
 ANY_LANGUAGE = "*"
 FIGURE = "figure:"
 KEEP_DAYS = 31  # as-of dates kept; older snapshots are deleted when a new one is taken
@@ -63,23 +65,76 @@ def languages() -> list[str]:
 # ---------------------------------------------------------------- encoding
 
 
-def encode(results: dict[str, dict[str, Result]]) -> dict:
-    """{language: {key: Result}} → {key: Result as JSON, its no-data reason per language}."""
+def encode(results: dict[str, dict[str, Result]]) -> tuple[dict, dict]:
+    """{language: {key: Result}} → the figures ({key: value, inputs, how many accounts, the
+    no-data reason per language}) and, apart, the accounts behind them ({key: ids and groups}):
+    a page reads the first, a drill-down the second."""
     first, *_ = results.values()
-    out = {}
+    figures_, accounts = {}, {}
     for key, result in first.items():
         row = {
             "value": result.value, "numerator": result.numerator, "denominator": result.denominator,
-            "account_ids": result.account_ids, "breakdown": result.breakdown, "groups": result.groups,
-            "no_data": None,
+            "accounts": len(result.account_ids), "breakdown": result.breakdown, "no_data": None,
         }  # fmt: skip
         if result.no_data is not None:
             row["no_data"] = {lang: by_key[key].no_data for lang, by_key in results.items()}
-        out[key] = row
-    return out
+        figures_[key] = row
+        accounts[key] = {"account_ids": list(result.account_ids), "groups": dict(result.groups)}
+    return figures_, accounts
 
 
-def decode(row: dict, language: str | None = None) -> Result:
+class StoredIds(Sequence):
+    """The accounts behind a stored number: counted from the figures, read when first used."""
+
+    def __init__(self, count: int, load: Callable[[], list]):
+        self._count, self._load, self._ids = count, load, None
+
+    def _all(self) -> list:
+        if self._ids is None:
+            self._ids = self._load()
+        return self._ids
+
+    def __len__(self):
+        return self._count
+
+    def __getitem__(self, index):
+        return self._all()[index]
+
+    def __iter__(self):
+        return iter(self._all())
+
+    def __eq__(self, other):
+        return list(self) == list(other)
+
+    def __repr__(self):
+        return f"StoredIds({self._count})"
+
+
+class StoredGroups(Mapping):
+    """The accounts behind each part of a stored breakdown, read when first used."""
+
+    def __init__(self, load: Callable[[], dict]):
+        self._load, self._groups = load, None
+
+    def _all(self) -> dict:
+        if self._groups is None:
+            self._groups = self._load()
+        return self._groups
+
+    def __getitem__(self, key):
+        return self._all()[key]
+
+    def __iter__(self):
+        return iter(self._all())
+
+    def __len__(self):
+        return len(self._all())
+
+    def __eq__(self, other):
+        return dict(self) == dict(other)
+
+
+def decode(key: str, row: dict, accounts: Callable[[], dict], language: str | None = None) -> Result:
     reasons = row.get("no_data")
     no_data = None
     if reasons:
@@ -87,7 +142,8 @@ def decode(row: dict, language: str | None = None) -> Result:
         no_data = reasons.get(language) or reasons.get(language.lower()) or next(iter(reasons.values()))
     return Result(
         value=row["value"], numerator=row["numerator"], denominator=row["denominator"],
-        account_ids=row["account_ids"], breakdown=row["breakdown"], groups=row["groups"], no_data=no_data,
+        account_ids=StoredIds(row["accounts"], lambda: accounts()[key]["account_ids"]),
+        breakdown=row["breakdown"], groups=StoredGroups(lambda: accounts()[key]["groups"]), no_data=no_data,
     )  # fmt: skip
 
 
@@ -105,7 +161,7 @@ def take(as_of: dt.date, *, reuse: bool = False) -> list[Snapshot]:
     reused = reusable(as_of) if reuse else {}
     scope = Scope(None, today=as_of)
     first_language, *other_languages = languages()
-    kinds = [KPIS, *(FIGURE + key for key in FIGURES)]
+    kinds = [KPIS, KPI_ACCOUNTS, *(FIGURE + key for key in FIGURES)]
     rows, carried, now = [], [], timezone.now()
     # the widest periods first: what they load (a year of health scores) serves the narrower ones
     for period in sorted(periods(as_of), key=lambda p: (p.start, -p.months)):
@@ -123,8 +179,12 @@ def take(as_of: dt.date, *, reuse: bool = False) -> list[Snapshot]:
                     kpi.key: kpi.compute(other, period) if first[kpi.key].no_data is not None else first[kpi.key]
                     for kpi in CATALOGUE
                 }
-        rows.append(Snapshot(as_of=as_of, period=period.label, kind=KPIS, data=encode(by_language),
-                             computed_at=now, seconds=time.perf_counter() - started))
+        numbers, behind = encode(by_language)
+        seconds = time.perf_counter() - started
+        rows.append(Snapshot(as_of=as_of, period=period.label, kind=KPIS, data=numbers, computed_at=now,
+                             seconds=seconds))
+        rows.append(Snapshot(as_of=as_of, period=period.label, kind=KPI_ACCOUNTS, data=behind, computed_at=now,
+                             seconds=0.0))
         for key, compute in FIGURES.items():
             started = time.perf_counter()
             with translation.override(first_language):
@@ -227,8 +287,13 @@ def kpi_results(scope: Scope, period: Period) -> dict[str, Result] | None:
     found = _load(scope, KPIS, period)
     if found is None:
         return None
+
+    def accounts() -> dict:
+        behind = _load(scope, KPI_ACCOUNTS, period)
+        return behind.data if behind is not None else {}
+
     return scope.memo(("kpi_results", period.label, translation.get_language()),
-                      lambda: {key: decode(row) for key, row in found.data.items()})
+                      lambda: {key: decode(key, row, accounts) for key, row in found.data.items()})
 
 
 def figure(scope: Scope, key: str, period: Period) -> dict | None:
