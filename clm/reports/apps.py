@@ -8,4 +8,5 @@ class ReportsConfig(AppConfig):
     verbose_name = _("Reports")
 
     def ready(self):
-        from . import charts  # noqa: F401  (registers the dashboards' figures)
+        # the dashboards' figures, and the daily run's listener that stores them as snapshots, register on import
+        from clm.reports import charts, overview, snapshots  # noqa: F401

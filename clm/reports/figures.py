@@ -28,6 +28,12 @@ def figure(key: str) -> Callable[[Compute], Compute]:
     return register
 
 
-def read(key: str, scope: Scope, period: Period) -> dict:
-    """The figure ``key`` for the scope and period (KeyError for an unknown key)."""
-    return FIGURES[key](scope, period)
+def read(key: str, scope: Scope, period: Period, *, stored: bool = True) -> dict:
+    """The figure ``key`` for the scope and period (KeyError for an unknown key): the daily run's
+    snapshot for a company-wide scope when one is stored for the scope's day and the period,
+    computed live otherwise (``stored`` False: always live)."""
+    from .snapshots import figure as stored_figure
+
+    compute = FIGURES[key]
+    found = stored_figure(scope, key, period) if stored else None
+    return compute(scope, period) if found is None else found

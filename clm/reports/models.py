@@ -12,6 +12,8 @@ class KpiTarget(models.Model):
     value = models.FloatField(_("target"))
     set_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     set_at = models.DateTimeField(default=timezone.now)
+    # when the owning team's managers were told the period missed it (clm.reports.notify): once
+    notified_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("KPI target")
@@ -21,3 +23,38 @@ class KpiTarget(models.Model):
 
     def __str__(self):
         return f"{self.kpi} {self.period}: {self.value}"
+
+
+class Snapshot(models.Model):
+    """A company-wide result computed by the daily run (clm.reports.snapshots): the KPI table of
+    one period (kind "kpis") or one registered figure ("figure:<key>"), as JSON with the inputs
+    behind it (numerators, denominators, the accounts behind each number), so that pages read it
+    instead of recomputing a year of history per request."""
+
+    as_of = models.DateField(_("as of"))
+    period = models.CharField(_("period"), max_length=10)
+    kind = models.CharField(_("kind"), max_length=60)
+    data = models.JSONField(default=dict)
+    computed_at = models.DateTimeField(_("computed at"), default=timezone.now)
+    seconds = models.FloatField(_("seconds to compute"), default=0.0)
+
+    class Meta:
+        verbose_name = _("snapshot")
+        verbose_name_plural = _("snapshots")
+        constraints = [models.UniqueConstraint(fields=["as_of", "period", "kind"], name="snapshot_once_per_day")]
+        ordering = ["-as_of", "period", "kind"]
+
+    def __str__(self):
+        return f"{self.kind} {self.period} as of {self.as_of}"
+
+
+class KpiDigestSubscription(models.Model):
+    """Whether a manager gets the weekly KPI digest (yes unless they opted out in Preferences), and
+    the ISO week it last went out, so it is sent at most once a week."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="kpi_digest")
+    enabled = models.BooleanField(default=True)
+    last_sent_week = models.CharField(max_length=8, blank=True)  # 2026-W49
+
+    def __str__(self):
+        return f"{self.user}: {'on' if self.enabled else 'off'}"

@@ -23,6 +23,7 @@ from .catalogue import BY_KEY, CATALOGUE, KPI, STAGES, TEAMS, UNITS
 from .kpis.base import Result, Scope, Segment
 from .models import KpiTarget
 from .periods import Period, PeriodError
+from .snapshots import kpi_results
 
 MET, MISSED, NO_TARGET, NO_DATA = "met", "missed", "no_target", "no_data"
 STATUS_LABELS = {
@@ -60,19 +61,29 @@ def default_period(kind: str = "month", today: dt.date | None = None) -> Period:
     return Period.of(kind, today).previous()
 
 
-def compute(kpi: KPI, scope: Scope, period: Period) -> Result:
+def compute(kpi: KPI, scope: Scope, period: Period, *, stored: bool = True) -> Result:
+    """The KPI's result: the daily run's snapshot for a company-wide scope when one is stored for
+    the scope's day and the period (clm.reports.snapshots), computed live otherwise."""
+    table = kpi_results(scope, period) if stored else None
+    if table is not None and kpi.key in table:
+        return table[kpi.key]
     return kpi.compute(scope, period)
 
 
-def kpi_table(user, period: Period, segment: Segment | None = None, *, keys=None, today=None) -> list[Row]:
+def kpi_table(
+    user, period: Period, segment: Segment | None = None, *, keys=None, today=None, scope: Scope | None = None,
+    stored: bool = True,
+) -> list[Row]:
     """Every KPI (or those of ``keys``) over what ``user`` may see in ``segment``, for ``period``
-    and the period before, with the period's targets."""
-    scope = Scope(user, segment, today)
+    and the period before, with the period's targets. ``stored`` False computes live even where a
+    snapshot is stored (to check one against the other)."""
+    scope = scope or Scope(user, segment, today)
     kpis = [BY_KEY[k] for k in keys] if keys else CATALOGUE
     targets = dict(KpiTarget.objects.filter(period=period.label).values_list("kpi", "value"))
     previous = period.previous()
     return [
-        Row(kpi, compute(kpi, scope, period), compute(kpi, scope, previous), targets.get(kpi.key))
+        Row(kpi, compute(kpi, scope, period, stored=stored), compute(kpi, scope, previous, stored=stored),
+            targets.get(kpi.key))
         for kpi in kpis
     ]
 

@@ -12,6 +12,7 @@ from django.utils.translation import pgettext_lazy
 from clm.automation import work
 from clm.core.models import Role, User
 from clm.customers.models import Account, Contact, Interaction, LifecycleStage, Tag, WarningLevel
+from clm.reports import digest as kpi_digest
 from clm.reports.catalogue import CATALOGUE
 from clm.reports.figures import FIGURES
 from clm.reports.kpis.base import Segment
@@ -212,6 +213,7 @@ class PreferencesForm(forms.ModelForm):
     daily_digest = forms.BooleanField(
         label=_("Email me each morning the tasks I have due"), required=False,
     )
+    weekly_kpis = forms.BooleanField(label=_("Email me each Monday the KPI table and what changed"), required=False)
 
     class Meta:
         model = User
@@ -227,10 +229,16 @@ class PreferencesForm(forms.ModelForm):
         ]
         if self.instance.pk:
             self.fields["daily_digest"].initial = work.wants_digest(self.instance)
+        if self.instance.pk and self.instance.has_role(Role.MANAGER):
+            self.fields["weekly_kpis"].initial = kpi_digest.wants_weekly(self.instance)
+        else:  # the weekly KPI digest goes to managers
+            del self.fields["weekly_kpis"]
 
     def save(self, commit=True):
         user = super().save(commit)
         work.set_digest(user, self.cleaned_data["daily_digest"])
+        if "weekly_kpis" in self.fields:
+            kpi_digest.set_weekly(user, self.cleaned_data["weekly_kpis"])
         return user
 
 

@@ -36,6 +36,7 @@ from clm.web.forms import (
     PreferencesForm,
     SavedViewForm,
 )
+from clm.web.labels import BAND_LABELS
 from clm.web.membership import membership_panel
 from clm.web.models import SavedView
 
@@ -122,7 +123,7 @@ def _kpi_filter(criteria) -> dict:
     part = criteria.kpi_part
     return {
         "kpi_name": reports.find(criteria.kpi).name,
-        "kpi_part": dict(LifecycleStage.choices).get(part, part),
+        "kpi_part": dict(LifecycleStage.choices).get(part) or BAND_LABELS.get(part, part),
     }
 
 

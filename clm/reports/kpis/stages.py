@@ -86,5 +86,7 @@ def healthy_share(scope: Scope, period) -> Result:
     bands = pd.Series([b for _a, b in rows], dtype=object)
     green = [a for a, b in rows if b == "green"]
     counts = bands.value_counts()
-    return share(len(green), len(rows), green, when_empty=no_stages(),
-                 breakdown={band: float(counts.get(band, 0)) for band in ("green", "yellow", "red")})
+    result = share(len(green), len(rows), green, when_empty=no_stages(),
+                   breakdown={band: float(counts.get(band, 0)) for band in ("green", "yellow", "red")})
+    result.groups = {band: sorted(a for a, b in rows if b == band) for band in ("green", "yellow", "red")}
+    return result

@@ -6,16 +6,19 @@ from django.utils import timezone
 from rich.table import Table
 
 from clm.core.console import console_for, parse_day
-from clm.reports import services
+from clm.reports import services, snapshots
 from clm.reports.catalogue import STAGES
 from clm.reports.periods import Period
 
 
 class Command(BaseCommand):
-    help = "Reports: `clm report kpis` prints the KPI catalogue with values, targets and their inputs."
+    help = (
+        "Reports: `clm report kpis` prints the KPI catalogue with values, targets and their inputs; "
+        "`clm report snapshot` stores the company-wide KPI tables and figures as of a day (today by default)."
+    )
 
     def add_arguments(self, parser):
-        parser.add_argument("what", choices=["kpis"])
+        parser.add_argument("what", choices=["kpis", "snapshot"])
         parser.add_argument("--as-of", type=parse_day, help="the period that contains this day (default: the last whole one)")
         parser.add_argument("--period", default="month", choices=["month", "quarter", "year"])
         parser.add_argument("--json", action="store_true", help="print the table as JSON (the API's figures)")
@@ -23,6 +26,12 @@ class Command(BaseCommand):
     def handle(self, *args, what, as_of, period, **options):
         if as_of and as_of > timezone.localdate():
             raise CommandError(f"--as-of {as_of} is in the future; the figures only exist up to today.")
+        if what == "snapshot":
+            day = as_of or timezone.localdate()
+            rows = snapshots.take(day)
+            seconds = sum(row.seconds for row in rows)
+            self.stdout.write(f"{len(rows)} snapshots as of {day} stored ({seconds:.1f} s).")
+            return
         try:
             chosen = Period.of(period, as_of) if as_of else services.default_period(period)
         except ValidationError as error:

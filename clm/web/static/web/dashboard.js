@@ -29,5 +29,28 @@
     el.dataset.points = String(rows.length);
     window.addEventListener("resize", function () { chart.resize(); });
   }
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", draw); else draw();
+  function drawHealth() {  // accounts per health band, week by week (stacked; the bands' own colours)
+    var el = document.getElementById("health-chart"), data = document.getElementById("health-data");
+    if (!el || !data || !window.echarts) return;
+    var points = JSON.parse(data.textContent), labels = JSON.parse(document.getElementById("health-labels").textContent);
+    var colours = { green: "#2e9d5b", yellow: "#e69f00", red: "#d1452f" };
+    var chart = echarts.init(el, null, { renderer: "canvas" });
+    chart.setOption({
+      animation: false,
+      tooltip: { trigger: "axis" },
+      toolbox: { feature: { saveAsImage: { title: "PNG" } } },
+      legend: { data: ["green", "yellow", "red"].map(function (b) { return labels[b]; }) },
+      grid: { left: 45, right: 20, top: 35, bottom: 25 },
+      xAxis: { type: "category", data: points.map(function (p) { return p.week.slice(5); }) },
+      yAxis: { type: "value", minInterval: 1 },
+      series: ["green", "yellow", "red"].map(function (b) {
+        return { name: labels[b], type: "bar", stack: "bands", itemStyle: { color: colours[b] },
+                 data: points.map(function (p) { return p[b]; }) };
+      })
+    });
+    el.dataset.points = String(points.length);
+    window.addEventListener("resize", function () { chart.resize(); });
+  }
+  function start() { draw(); drawHealth(); }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start); else start();
 })();
