@@ -123,7 +123,6 @@ def resolve_reference(ctx: Context, f: Field, data: pd.DataFrame, texts: dict, p
         return resolve_keys(target.model, sources, keys, by_name=by_name, restrict_to=restrict_to)
 
     if target is ctx.kind:  # records this import writes: ask again each chunk
-        ctx.before_query()
         ids, reasons = resolve(sources, data[f.name])
     else:
         ids, reasons = ctx.remembered(f.name, sources, data[f.name], resolve)
@@ -138,9 +137,9 @@ def resolve_reference(ctx: Context, f: Field, data: pd.DataFrame, texts: dict, p
             problems.add(elsewhere, column, texts[f.name], reason)
     unknown = ids.isna() & parsers.nonempty(data[f.name]) & ~parsers.nonempty(reasons)
     if target is ctx.kind:
-        # A parent defined further down the same chunk: linked once the chunk is written.
+        # A parent defined earlier in the file or in this chunk: linked once it is written.
         here = set(data["external_id"].dropna()) | (set(data["name"]) if "name" in data else set())
-        pending = unknown & data[f.name].isin(here)
+        pending = unknown & data[f.name].isin(here | ctx.earlier)
         data[f"{f.name}_pending"] = data[f.name].where(pending, None)
         unknown &= ~pending
     reason = _("no %(record)s with this id or name") % {"record": target.model._meta.verbose_name}
@@ -154,7 +153,6 @@ def owning_accounts(ctx: Context, target: Kind, ids: pd.Series) -> pd.Series:
     wanted = ids.dropna().astype("int64").unique().tolist()
     found: dict[int, int] = {}
     if wanted:
-        ctx.before_query()
         for batch in in_batches(wanted):
             found.update(target.model.objects.filter(pk__in=batch).values_list("pk", target.account_path))
     return ids.map(found).astype("Int64")
@@ -173,7 +171,6 @@ def find_existing(ctx: Context, data: pd.DataFrame, texts: dict, problems: Probl
     """The id of the record each row updates (<NA>: a new record); a "clm:<id>" key must exist,
     and a restricted user may not update records of accounts they cannot see."""
     kind = ctx.kind
-    ctx.before_query()
     if kind.imported:
         keys = data["external_id"].astype(object).where(~is_missing(data["external_id"]), "")
         pks, _reasons = resolve_keys(kind.model, data["source"], keys)
