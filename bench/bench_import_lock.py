@@ -111,15 +111,20 @@ def figures(answers: list[tuple[int, float]]) -> dict:
 def measure(path: Path, source: str, one_transaction: bool, url: str, token: str, interval: float) -> dict:
     from clm.io.engine import ImportOptions, import_file
 
+    told = []  # when each chunk was checked; the last call comes when the apply has ended
     with Writer(url, token, interval) as writer:
         time.sleep(3 * interval)  # the writer's own pace before the import starts
         started = time.perf_counter()
-        report = import_file("accounts", path, ImportOptions(source=source, one_transaction=one_transaction))
+        options = ImportOptions(source=source, one_transaction=one_transaction, progress=lambda p: told.append(time.perf_counter()))
+        report = import_file("accounts", path, options)
         seconds = time.perf_counter() - started
         time.sleep(3 * interval)
     if report.status != "done":
         raise SystemExit(f"the import failed: {report.summary()}")
-    return {"import_s": round(seconds, 2), "rows": report.rows, "created": report.created} | figures(writer.answers)
+    apply = told[-1] - told[-2] if len(told) > 1 else seconds
+    return {"import_s": round(seconds, 2), "apply_s": round(apply, 2), "rows": report.rows, "created": report.created} | figures(
+        writer.answers
+    )
 
 
 def busy_answer(database: str, url: str, token: str) -> dict:
@@ -181,7 +186,7 @@ def main() -> None:
     for name in ("before", "after"):
         f = out[name]
         title = "before (one transaction)" if name == "before" else "after (staged, applied at the end)"
-        print(f"  {title:36} import {f['import_s']:7.2f} s   writer: {f['writes']} writes, "
+        print(f"  {title:36} import {f['import_s']:7.2f} s (of which applying {f['apply_s']:.2f} s)   writer: {f['writes']} writes, "
               f"longest wait {f['longest_wait_s']:.3f} s, p95 {f['p95_wait_s']:.3f} s, answers {f['statuses']}")
     print(f"  longest wait, before / after: {out['ratio_longest_wait']}x;"
           f" import time after / before: {out['after']['import_s'] / out['before']['import_s']:.2f}")
