@@ -38,7 +38,14 @@ from clm.io.kinds import (
     Kind,
 )
 from clm.io.mapping import Mapping
-from clm.io.references import find_existing, is_missing, key_text, resolve_reference, resolve_user
+from clm.io.references import (
+    check_assignments,
+    find_existing,
+    is_missing,
+    key_text,
+    resolve_reference,
+    resolve_user,
+)
 
 CJK = re.compile(r"[\u3400-\u9fff]")
 
@@ -127,7 +134,8 @@ class Context:
     time_zone: str = settings.TIME_ZONE
     seen: SeenKeys = field(default_factory=SeenKeys)
     seen_groups: SeenKeys = field(default_factory=SeenKeys)  # orders: order ids of earlier chunks
-    _users: dict | None = None
+    _users: dict = field(default_factory=dict)  # active: {name: id}
+    _teams: dict | None = None
     _visible: set | None = None
     _restricted: bool | None = None
     _references: dict = field(default_factory=dict)  # field name -> {(source, key): (id, reason)}
@@ -173,16 +181,23 @@ class Context:
         reasons = np.array([k[1] for k in known], dtype=object)[codes]
         return pd.Series(ids, index=keys.index), pd.Series(reasons, index=keys.index, dtype=object)
 
-    def user_ids(self) -> dict[str, int]:
-        """Users by username, email and full name (either order), compared case-insensitively."""
-        if self._users is None:
-            self._users = {}
-            names = User.objects.filter(is_active=True).values_list("pk", "username", "email", "first_name", "last_name")
+    def user_ids(self, active: bool = True) -> dict[str, int]:
+        """Active (or inactive) users by username, email and full name (either order), compared
+        case-insensitively."""
+        if active not in self._users:
+            found = self._users[active] = {}
+            names = User.objects.filter(is_active=active).values_list("pk", "username", "email", "first_name", "last_name")
             for pk, username, email, first, last in names:
                 for name in (username, email, f"{first} {last}", f"{last}{first}", f"{last} {first}"):
                     if name.strip():
-                        self._users.setdefault(name.strip().lower(), pk)
-        return self._users
+                        found.setdefault(name.strip().lower(), pk)
+        return self._users[active]
+
+    def user_teams(self) -> dict[int, int | None]:
+        """Every active user's team."""
+        if self._teams is None:
+            self._teams = dict(User.objects.filter(is_active=True).values_list("pk", "team_id"))
+        return self._teams
 
 
 @dataclass
@@ -219,6 +234,7 @@ def validate(ctx: Context, raw: pd.DataFrame, parsed: dict | None = None) -> Bat
             resolve_user(ctx, f, data, texts, problems)
     if kind.key:
         find_existing(ctx, data, texts, problems)
+    check_assignments(ctx, data, texts, problems)
     return Batch(raw, data, problems)
 
 
