@@ -33,7 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_import import generate_accounts  # noqa: E402
+from bench.bench_import import generate_accounts, generate_events  # noqa: E402
 from bench.common import setup_django  # noqa: E402
 
 
@@ -108,15 +108,17 @@ def figures(answers: list[tuple[int, float]]) -> dict:
     }
 
 
-def measure(path: Path, source: str, one_transaction: bool, url: str, token: str, interval: float) -> dict:
+def measure(kind: str, path: Path, source: str, one_transaction: bool, url: str, token: str, interval: float) -> dict:
     from clm.io.engine import ImportOptions, import_file
 
     told = []  # when each chunk was checked; the last call comes when the apply has ended
     with Writer(url, token, interval) as writer:
         time.sleep(3 * interval)  # the writer's own pace before the import starts
         started = time.perf_counter()
-        options = ImportOptions(source=source, one_transaction=one_transaction, progress=lambda p: told.append(time.perf_counter()))
-        report = import_file("accounts", path, options)
+        options = ImportOptions(one_transaction=one_transaction, progress=lambda p: told.append(time.perf_counter()))
+        if kind == "accounts":  # events name their accounts by the accounts' source
+            options.source = source
+        report = import_file(kind, path, options)
         seconds = time.perf_counter() - started
         time.sleep(3 * interval)
     if report.status != "done":
@@ -149,7 +151,8 @@ def busy_answer(database: str, url: str, token: str) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rows", type=int, default=200_000, help="account rows in the imported file")
+    parser.add_argument("--rows", type=int, default=200_000, help="rows in the imported file")
+    parser.add_argument("--events", action="store_true", help="import usage events (of 1,000 accounts) instead of accounts")
     parser.add_argument("--interval", type=float, default=0.1, help="seconds between the writer's PATCHes")
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     args = parser.parse_args()
@@ -161,6 +164,7 @@ def main() -> None:
     from clm.core.models import User
     from clm.core.tokens import issue_token
     from clm.customers.models import Account
+    from clm.io.engine import import_file
 
     admin = User.objects.create_superuser("bench-admin", "bench@example.com", "bench-password-2026")
     _, token = issue_token(admin, "bench", via="bench")
@@ -169,12 +173,20 @@ def main() -> None:
     url = f"{base}/api/v1/accounts/{account.pk}"
     assert patch(url, token, {"industry": "warm-up"})[0] == 200, "the PATCH does not work"
     out = {"database": label, "rows": args.rows, "interval_s": args.interval}
+    kind = "usage_events" if args.events else "accounts"
+    out["kind"] = kind
     with tempfile.TemporaryDirectory(prefix="clm-bench-lock-") as tmp:
-        path = Path(tmp) / "accounts.csv"
-        generate_accounts(path, args.rows)
-        # the same file under two sources: each run creates every account
-        out["before"] = measure(path, "before", True, url, token, args.interval)
-        out["after"] = measure(path, "after", False, url, token, args.interval)
+        paths = [Path(tmp) / "before.csv", Path(tmp) / "after.csv"]
+        if args.events:  # the accounts first, then two files of different events for them
+            generate_accounts(Path(tmp) / "accounts.csv", 1000)
+            assert import_file("accounts", Path(tmp) / "accounts.csv").status == "done"
+            for seed, path in enumerate(paths, 2):
+                generate_events(path, args.rows, accounts=1000, days=60, users=20, seed=seed)
+        else:  # the same file under two sources: each run creates every account
+            generate_accounts(paths[0], args.rows)
+            paths[1] = paths[0]
+        out["before"] = measure(kind, paths[0], "before", True, url, token, args.interval)
+        out["after"] = measure(kind, paths[1], "after", False, url, token, args.interval)
     out["ratio_longest_wait"] = round(out["before"]["longest_wait_s"] / max(out["after"]["longest_wait_s"], 1e-3), 1)
     if connection.vendor == "sqlite":
         out["busy"] = busy_answer(settings.DATABASES["default"]["NAME"], url, token)
@@ -182,7 +194,7 @@ def main() -> None:
     if args.json:
         print(json.dumps(out))
         return
-    print(f"{label}: a PATCH every {args.interval * 1000:.0f} ms while {args.rows:,} account rows are imported")
+    print(f"{label}: a PATCH every {args.interval * 1000:.0f} ms while {args.rows:,} rows of {kind} are imported")
     for name in ("before", "after"):
         f = out[name]
         title = "before (one transaction)" if name == "before" else "after (staged, applied at the end)"
