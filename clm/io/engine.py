@@ -291,7 +291,9 @@ class Run:
         self.record(problems.frame(), raw.loc[raw.index.isin(bad)])
         rows = (data if rows is None else rows).drop(index=bad, errors="ignore")
         self.context.remember_written(rows)
-        if len(rows):
+        if len(rows) and self.store_behind:  # keyed, deduplicated and ordered here, not under the lock
+            rows = prepare_events(rows)
+        if len(rows) if isinstance(rows, pd.DataFrame) else rows.received:
             with open(path, "wb") as file:
                 pickle.dump(rows, file, protocol=pickle.HIGHEST_PROTOCOL)
             self.staged.append(path)
@@ -337,8 +339,9 @@ class Run:
 
 
 class StoreBehind:
-    """Stores an events import's staged chunks in a second thread, on the import's own connection
-    and inside its transaction, while the import's thread loads and prepares the next chunk: the
+    """Stores an events import's staged chunks (prepared when they were checked) in a second
+    thread, on the import's own connection and inside its transaction, while the import's thread
+    loads the next chunk and gathers the rollups of the one before: the
     database's work (SQLite's, which releases the GIL, or the PostgreSQL server's) overlaps
     Python's. One chunk is stored at a time, in order; `close` waits for the last one, so the two
     threads never use the connection at once. Django shares a connection with another thread this
@@ -351,8 +354,7 @@ class StoreBehind:
         self.pool = ThreadPoolExecutor(1, thread_name_prefix="clm-import-store")
         self.pending = None
 
-    def store(self, events: pd.DataFrame) -> None:
-        prepared = prepare_events(events)  # here: only the database's part goes to the thread
+    def store(self, prepared: PreparedEvents) -> None:
         self.wait()
         self.pending = self.pool.submit(self._store, prepared)
 
