@@ -142,3 +142,38 @@ def test_the_lock_benchmark_runs_and_a_write_that_cannot_get_the_lock_answers_50
     assert figures["after"]["created"] == figures["before"]["created"] == 6000
     assert set(figures["after"]["statuses"]) == {"200"}
     assert figures["busy"]["status"] == 503 and figures["busy"]["retry_after"] == "2"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_api_write_locked_out_by_an_import_in_one_transaction_answers_503_with_retry_after(files, admin_user, api_as):
+    """What a writer gets when the lock stays taken (here: an import in one transaction, on
+    SQLite): 503 with Retry-After, nothing changed, never 500."""
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's one writer lock; PostgreSQL locks rows")
+    other = Account.objects.create(name="Someone else's account")
+    client = api_as(admin_user)
+    path = files.csv("a.csv", [HEADER] + [[f"A{i}", f"Company {i}", ""] for i in range(4)])
+    answers = []
+
+    def patch_from_another_thread(progress):
+        if answers:
+            return
+
+        def go():
+            try:
+                with connection.cursor() as cursor:
+                    cursor.execute("PRAGMA busy_timeout=200")
+                answers.append(client.patch(f"/accounts/{other.pk}", {"industry": "changed"}))
+            finally:
+                connection.close()
+
+        thread = threading.Thread(target=go)
+        thread.start()
+        thread.join(60)
+
+    run("accounts", path, chunk_rows=2, one_transaction=True, progress=patch_from_another_thread)
+    [answer] = answers
+    assert answer.status_code == 503, answer.content
+    assert answer["Retry-After"] == "2" and answer.json_body["error"]["code"] == "busy"
+    other.refresh_from_db()
+    assert other.industry == ""
