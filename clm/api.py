@@ -17,7 +17,8 @@ from django.core.exceptions import (
 from django.db import IntegrityError, OperationalError, transaction
 from django.http import Http404
 from django.urls import re_path
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
@@ -28,7 +29,7 @@ from ninja.security import APIKeyHeader, HttpBearer, django_auth
 from clm.core import tokens
 from clm.core.crud import ApiError
 from clm.core.db import RETRY_AFTER_SECONDS, is_busy, retrying
-from clm.core.http import SAFE_METHODS
+from clm.core.http import SAFE_METHODS, api_language
 from clm.core.models import ApiToken
 from clm.core.services import validation_messages
 
@@ -55,6 +56,7 @@ def user_for_token(request, raw: str):
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     request.api_token = token
+    translation.activate(api_language(request, token.user))  # until in_api_language's end
     return token.user
 
 
@@ -117,8 +119,11 @@ class CLMApi(NinjaAPI):
     def get_openapi_schema(self, **kwargs):
         """Every operation may also answer with the one error format (401, 403, 404, 409, 413,
         422, 503…): documented once as the `default` response, so a client parses errors and a
-        checker knows them."""
-        schema = super().get_openapi_schema(**kwargs)
+        checker knows them. In English whatever the reader's language: the titles Django's
+        translated labels give would otherwise mix with the English descriptions, and a
+        generated client's names would depend on who fetched the schema."""
+        with translation.override("en"):
+            schema = super().get_openapi_schema(**kwargs)
         schema.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
         default = {
             "description": "An error: code, message and details (loc, message) of what is wrong",
@@ -146,16 +151,25 @@ def _json_not_allowed(view):
     def wrapped(request, *args, **kwargs):
         response = view(request, *args, **kwargs)
         if response.status_code == 405 and not response.get("Content-Type", "").startswith("application/json"):
-            allowed = response.get("Allow", "")
-            response = error(request, 405, "method_not_allowed", f"{request.method} is not allowed here (allowed: {allowed}).")
-            response["Allow"] = allowed
+            with translation.override(api_language(request)):
+                return _method_not_allowed(request, response)
         return response
 
     return wrapped
 
 
+def _method_not_allowed(request, response):
+    allowed = response.get("Allow", "")
+    message = _("%(method)s is not allowed here (allowed: %(allowed)s).") % {"method": request.method, "allowed": allowed}
+    response = error(request, 405, "method_not_allowed", message)
+    response["Allow"] = allowed
+    return response
+
+
 def _unknown_path(request):
-    return error(request, 404, "not_found", f"No API endpoint at {request.path}; see /api/v1/docs.")
+    with translation.override(api_language(request)):
+        message = _("No API endpoint at %(path)s; see /api/v1/docs.") % {"path": request.path}
+        return error(request, 404, "not_found", message)
 
 
 api = CLMApi(
@@ -190,7 +204,7 @@ def bounded_body(run):
             length = 0
         if length > MAX_JSON_BODY:
             limit = f"{MAX_JSON_BODY // 1024:,} KB"
-            return error(request, 413, "too_large", f"The body is too large: at most {limit} ({length:,} bytes sent).")
+            return error(request, 413, "too_large", _("The body is too large: at most %(limit)s (%(length)s bytes sent).") % {"limit": limit, "length": f"{length:,}"})
         return run(request, **kwargs)
 
     return wrapped
@@ -208,6 +222,22 @@ def note_operation(run):
         return run(request, **kwargs)
 
     wrapped.__self__ = operation  # as on the bound method, for the view decorators after this one
+    return wrapped
+
+
+def in_api_language(run):
+    """The operation answers in clm.core.http.api_language: English unless the request or its
+    user says otherwise (the token's user is known only once authenticated, which then
+    switches)."""
+
+    @wraps(run)
+    def wrapped(request, **kwargs):
+        with translation.override(api_language(request)):
+            response = run(request, **kwargs)
+            response.headers.setdefault("Content-Language", translation.get_language())
+        return response
+
+    wrapped.__self__ = run.__self__
     return wrapped
 
 
@@ -229,6 +259,7 @@ def retry_writes(view_func):
 
 api.add_decorator(note_operation, mode="view")
 api.add_decorator(bounded_body, mode="view")
+api.add_decorator(in_api_language, mode="view")
 api.add_decorator(retry_writes, mode="operation")
 
 
@@ -237,25 +268,25 @@ def on_invalid_request(request, exc):
     details = [
         {"loc": [str(part) for part in e.get("loc", [])], "message": e.get("msg", str(e))} for e in exc.errors
     ]
-    return error(request, 422, "invalid_request", "The request is not valid; see details.", details)
+    return error(request, 422, "invalid_request", _("The request is not valid; see details."), details)
 
 
 @api.exception_handler(ValidationError)
 def on_invalid_data(request, exc):
     details = [{"loc": [m["field"]] if m["field"] else [], "message": m["message"]} for m in validation_messages(exc)]
-    return error(request, 422, "invalid_data", "The data is not valid; see details.", details)
+    return error(request, 422, "invalid_data", _("The data is not valid; see details."), details)
 
 
 @api.exception_handler(IntegrityError)
 def on_conflict(request, exc):
-    return error(request, 409, "conflict", "The change conflicts with existing data (a duplicate external id?).")
+    return error(request, 409, "conflict", _("The change conflicts with existing data (a duplicate external id?)."))
 
 
 @api.exception_handler(OperationalError)
 def on_database_error(request, exc):
     if not is_busy(exc):
         return on_unexpected(request, exc)
-    response = error(request, 503, "busy", "The database is busy; nothing was changed. Send the request again.")
+    response = error(request, 503, "busy", _("The database is busy; nothing was changed. Send the request again."))
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
 
@@ -263,32 +294,32 @@ def on_database_error(request, exc):
 @api.exception_handler(RequestDataTooBig)
 def on_too_large(request, exc):
     limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE // (1024 * 1024)
-    return error(request, 413, "too_large", f"The body is too large: at most {limit} MB.")
+    return error(request, 413, "too_large", _("The body is too large: at most %(limit)s MB.") % {"limit": limit})
 
 
 @api.exception_handler(SuspiciousOperation)
 def on_suspicious(request, exc):
-    return error(request, 400, "bad_request", str(exc) or "The request is malformed.")
+    return error(request, 400, "bad_request", str(exc) or _("The request is malformed."))
 
 
 @api.exception_handler(AuthenticationError)
 def on_unauthenticated(request, exc):
-    return error(request, 401, "unauthenticated", "Send a personal API token: Authorization: Bearer clm_…")
+    return error(request, 401, "unauthenticated", _("Send a personal API token: Authorization: Bearer clm_…"))
 
 
 @api.exception_handler(PermissionDenied)
 def on_forbidden(request, exc):
-    return error(request, 403, "forbidden", str(exc) or "You may not do this.")
+    return error(request, 403, "forbidden", str(exc) or _("You may not do this."))
 
 
 @api.exception_handler(Http404)
 def on_not_found(request, exc):
-    return error(request, 404, "not_found", str(exc) or "Not found.")
+    return error(request, 404, "not_found", str(exc) or _("Not found."))
 
 
 @api.exception_handler(ObjectDoesNotExist)
 def on_missing(request, exc):
-    return error(request, 404, "not_found", str(exc) or "Not found.")
+    return error(request, 404, "not_found", str(exc) or _("Not found."))
 
 
 HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 409: "conflict", 413: "too_large"}
@@ -306,21 +337,24 @@ def on_unexpected(request, exc):
     import logging
 
     logging.getLogger("clm.api").exception("unhandled API error")
-    return error(request, 500, "internal_error", "Something went wrong on our side; it has been logged.")
+    return error(request, 500, "internal_error", _("Something went wrong on our side; it has been logged."))
 
 
 def register_routers():
-    """Each app contributes its router; mounted here so the URL space is visible in one place."""
+    """Each app contributes its router; mounted here so the URL space is visible in one place.
+    Imported in English: the schemas built from models take their fields' labels as descriptions
+    when they are made, and the published schema is English (see CLMApi.get_openapi_schema)."""
     from importlib import import_module
     from importlib.util import find_spec
 
-    for prefix, module in ROUTERS:
-        try:
-            present = find_spec(module) is not None
-        except ModuleNotFoundError:
-            present = False
-        if present:
-            api.add_router(prefix, import_module(module).router)
+    with translation.override("en"):
+        for prefix, module in ROUTERS:
+            try:
+                present = find_spec(module) is not None
+            except ModuleNotFoundError:
+                present = False
+            if present:
+                api.add_router(prefix, import_module(module).router)
 
 
 ROUTERS = [

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
-from clm.automation.channels import library, robots, webhooks
+from clm.automation.channels import deliveries, library, robots, webhooks
 from clm.automation.models import Delivery, EmailTemplate, Robot, WebhookEndpoint
 from clm.automation.models.channels import SECRET_ENV_PREFIX
 from clm.core import services
@@ -162,7 +162,8 @@ class DeliveryOut(Schema):
     status: str
     reason: str
     attempts: int
-    error: str
+    failure: str = Field(description="why it was not sent, in the reader's language ('' when sent)")
+    error: str = Field(description="the sender's raw detail (the receiver's answer, the exception), for administrators; '' for others")
     response_code: int | None
     created_at: dt.datetime
     sent_at: dt.datetime | None
@@ -176,6 +177,15 @@ class DeliveryOut(Schema):
     event: str
     opened_at: dt.datetime | None
     clicked_at: dt.datetime | None
+
+
+    @staticmethod
+    def resolve_failure(obj):
+        return deliveries.failure_text(obj)
+
+    @staticmethod
+    def resolve_error(obj, context):
+        return obj.error if deliveries.sees_raw_errors(context["request"].user) else ""
 
 
 class DeliveryPage(Schema):
@@ -231,7 +241,7 @@ class WebhookPatch(InputSchema):
 class WebhookOut(Schema):
     id: int
     name: str
-    url: str
+    url: str = Field(description="the address, masked: scheme and host, then its last four characters")
     events: list[str]
     secret_env: str
     has_secret: bool
@@ -242,6 +252,10 @@ class WebhookOut(Schema):
     @staticmethod
     def resolve_has_secret(obj):
         return bool(obj.secret or obj.secret_env)
+
+    @staticmethod
+    def resolve_url(obj):
+        return deliveries.masked_url(obj.url)
 
 
 class WebhookCreated(WebhookOut):
@@ -334,7 +348,7 @@ class RobotOut(Schema):
     id: int
     name: str
     kind: str
-    url: str
+    url: str = Field(description="the address, masked: scheme and host, then its last four characters (its access token)")
     has_secret: bool
     active: bool
     created_at: dt.datetime
@@ -343,6 +357,10 @@ class RobotOut(Schema):
     @staticmethod
     def resolve_has_secret(obj):
         return bool(obj.secret)
+
+    @staticmethod
+    def resolve_url(obj):
+        return deliveries.masked_url(obj.url)
 
 
 @router.get("/robots", operation_id="list_robots", response=list[RobotOut], tags=["robots"], summary="List IM robots")

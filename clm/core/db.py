@@ -27,7 +27,9 @@ def is_busy(exc: BaseException) -> bool:
     """A write that may succeed if sent again: retryable, or SQLite's writer lock not obtained."""
     if is_retryable(exc):
         return True
-    return isinstance(exc, OperationalError) and "database is locked" in str(exc)
+    # "is locked": another connection holds the file's write lock (SQLITE_BUSY); "table is
+    # locked": the same in a shared-cache database, as the test suite's in-memory one (SQLITE_LOCKED)
+    return isinstance(exc, OperationalError) and any(m in str(exc) for m in ("database is locked", "database table is locked"))
 
 
 def run_retrying(func, *args, attempts: int | None = None, **kwargs):

@@ -1,17 +1,32 @@
 """HTTP-level guards for the workspace and the admin (the API has its own, in clm.api): writes
 retried when PostgreSQL refuses them for a moment, 503 when the database stays busy, 413 for a
-body over DATA_UPLOAD_MAX_MEMORY_SIZE."""
+body over DATA_UPLOAD_MAX_MEMORY_SIZE; and the language the API answers in."""
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.db import OperationalError
 from django.http import HttpResponse
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.defaults import bad_request as django_bad_request
 
 from clm.core.db import RETRY_AFTER_SECONDS, is_busy, retrying
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS", "TRACE")
+API_DEFAULT_LANGUAGE = "en"
+
+
+def api_language(request, user=None) -> str:
+    """The language an API answer is in: the one its user chose in Preferences, else the one the
+    request asks for (Accept-Language), else English. Not the workspace's default (Chinese): a
+    program calling the API without saying is better served by the language of the API's docs.
+    `user`: the token's user, once known; before that, the session's."""
+    user = user if user is not None else getattr(request, "user", None)
+    if user is not None and user.is_authenticated and user.language:
+        return user.language
+    if request.META.get("HTTP_ACCEPT_LANGUAGE"):
+        return translation.get_language_from_request(request)
+    return API_DEFAULT_LANGUAGE
 
 
 class RetryWritesMiddleware:

@@ -1,18 +1,22 @@
-"""Running an import: the file is read in chunks, each chunk validated and its valid rows
-written, all inside one transaction that is rolled back if any row was invalid (unless
-skip_invalid) or on a dry run. Memory stays bounded: a chunk at a time, duplicate keys remembered
-as 16-byte hashes, rejected rows streamed to their file, the report keeps the first errors.
+"""Running an import in two phases. First the file is read in chunks, each chunk checked against
+the database without writing (reads only: on SQLite other writers go on meanwhile) and its valid
+rows staged, pickled, in a temporary directory of this import; rejected rows go to their file.
+Then, if the import goes ahead, the staged chunks are applied to the real tables in one short
+transaction, rolled back on a dry run or any error. Memory stays bounded: a chunk at a time,
+duplicate keys remembered as 16-byte hashes, the report keeps the first errors.
 
-Why one transaction rather than a validation pass and then a write pass: the file is read and
-parsed once; rows that refer to records created earlier in the same file resolve through the
-database like any other; and a dry run is the real run rolled back, so its report is exactly what
-the real run would do. The price: on SQLite an import holds the write lock while it runs (other
-writers wait, up to the busy timeout), and its progress cannot be written to the database
-meanwhile (clm.io.tasks publishes it through the task queue's storage instead)."""
+All or nothing: a failed, refused or killed import leaves nothing in the real tables (the staging
+directory is the import's own and goes with it), and since records are matched on their keys a
+re-run does not duplicate. A row referring to a record of the same kind defined earlier in the
+file (an account's parent) is linked once that record is written, during the apply. The write
+lock is held only while the apply runs, not while the file is read, parsed and checked."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import pickle
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, wait
@@ -65,6 +69,9 @@ class ImportOptions:
     rejected_path: Path | None = None  # where --skip-invalid puts the rejected rows
     chunk_rows: int | None = None
     progress: Callable[[Progress], None] | None = None
+    # both phases in one transaction, holding SQLite's write lock throughout, as imports did
+    # before they were staged: only bench/bench_import_lock.py sets it, to compare
+    one_transaction: bool = False
 
 
 @dataclass
@@ -167,13 +174,16 @@ def import_file(kind: Kind | str, path: str | Path, options: ImportOptions | Non
         return report
     run = Run(kind, table, mapping, options, report)
     try:
-        with transaction.atomic():
-            run.all_chunks()
+        whole = transaction.atomic() if options.one_transaction else contextlib.nullcontext()
+        with tempfile.TemporaryDirectory(prefix="clm-import-") as staging, whole:
+            run.check_all(Path(staging))
             if report.rows == 0:
                 report.problems = [_("the file has a header row but no data rows")]
-            keep = not report.problems and not options.dry_run and (options.skip_invalid or report.error_count == 0)
-            if not keep:
-                transaction.set_rollback(True)
+            if not report.problems and (options.dry_run or options.skip_invalid or report.error_count == 0):
+                with transaction.atomic():
+                    run.apply_all()
+                    if options.dry_run:
+                        transaction.set_rollback(True)
     except FileProblem as exc:
         report.problems = [str(exc)]
     except DatabaseError as exc:
@@ -207,18 +217,31 @@ class Run:
         self.rollups = Rollups() if kind.name == "usage_events" else None
         self.store_behind = StoreBehind(self.rollups) if kind.name == "usage_events" else None
         if self.store_behind:
-            self.context.before_query = self.store_behind.wait
             self.retention_days = Workspace.current().event_retention_days
+        self.staged: list[Path] = []
         self.rejected = None
         if options.skip_invalid:
             target = options.rejected_path or default_rejected_path(table.path)
             self.rejected = RejectedRows(Path(target), table.header)
 
-    def all_chunks(self) -> None:
+    def check_all(self, staging: Path) -> None:
+        """Phase one: every chunk read, checked and its valid rows staged; nothing written."""
+        for raw, parsed, done in read_ahead(self.parsed_chunks()):
+            self.check(raw, parsed, staging / f"{len(self.staged):06d}.pickle")
+            self.tell(done)
+
+    def apply_all(self) -> None:
+        """Phase two, in the caller's transaction: the staged chunks written in file order."""
         try:
-            for raw, parsed, done in read_ahead(self.parsed_chunks()):
-                self.process(raw, parsed)
-                self.tell(done)
+            for path in self.staged:
+                with open(path, "rb") as file:
+                    rows = pickle.load(file)
+                if self.store_behind:
+                    self.store_behind.store(rows)
+                elif self.kind.name == "orders":
+                    self.add_counts(write_orders(self.write_context, rows))
+                else:
+                    self.add_counts(upsert(self.write_context, rows))
         finally:
             if self.store_behind:  # before anything else uses the connection, even on an error
                 self.store_behind.close()
@@ -252,29 +275,28 @@ class Run:
         if self.options.progress:
             self.options.progress(Progress(done, self.table.total, self.table.unit, self.report.rows))
 
-    def process(self, raw: pd.DataFrame, parsed: dict) -> None:
+    def check(self, raw: pd.DataFrame, parsed: dict, path: Path) -> None:
         self.report.rows += len(raw)
         batch = validate(self.context, raw, parsed)
         problems, data = batch.problems, batch.data
-        events = None
+        rows = None
         if self.kind.name == "usage_events":
             valid = data.drop(index=problems.rows())
-            events = event_frame(valid)
-            reasons = event_problems(events, days=self.retention_days)
+            rows = event_frame(valid)
+            reasons = event_problems(rows, days=self.retention_days)
             self.event_reasons(problems, reasons, valid)
         if self.kind.name == "orders":
             self.whole_orders(problems, data)
         bad = problems.rows()
-        errors = problems.frame()
-        self.record(errors, raw.loc[raw.index.isin(bad)])
-        if self.kind.name == "usage_events":
-            self.store_behind.store(events.drop(index=events.index.intersection(bad)))
-            return
-        if self.kind.name == "orders":
-            counts = write_orders(self.write_context, data.drop(index=bad))
-        else:
-            counts = upsert(self.write_context, data.drop(index=bad))
-        self.add_counts(counts)
+        self.record(problems.frame(), raw.loc[raw.index.isin(bad)])
+        rows = (data if rows is None else rows).drop(index=bad, errors="ignore")
+        self.context.remember_written(rows)
+        if len(rows) and self.store_behind:  # keyed, deduplicated and ordered here, not under the lock
+            rows = prepare_events(rows)
+        if len(rows) if isinstance(rows, pd.DataFrame) else rows.received:
+            with open(path, "wb") as file:
+                pickle.dump(rows, file, protocol=pickle.HIGHEST_PROTOCOL)
+            self.staged.append(path)
 
     def add_counts(self, counts: Counts) -> None:
         self.counts.add(counts)
@@ -317,13 +339,13 @@ class Run:
 
 
 class StoreBehind:
-    """Stores an events import's chunks in a second thread, on the import's own connection and
-    inside its transaction, while the import's thread reads and checks the next chunk: the
+    """Stores an events import's staged chunks (prepared when they were checked) in a second
+    thread, on the import's own connection and inside its transaction, while the import's thread
+    loads the next chunk and gathers the rollups of the one before: the
     database's work (SQLite's, which releases the GIL, or the PostgreSQL server's) overlaps
-    Python's. One chunk is stored at a time, in order; the import's thread waits (`wait`) before
-    it queries the database itself, and `close` waits for the last chunk, so the two threads never
-    use the connection at once. Django shares a connection with another thread this way for its
-    live test server."""
+    Python's. One chunk is stored at a time, in order; `close` waits for the last one, so the two
+    threads never use the connection at once. Django shares a connection with another thread this
+    way for its live test server."""
 
     def __init__(self, rollups: Rollups):
         self.rollups = rollups
@@ -332,8 +354,7 @@ class StoreBehind:
         self.pool = ThreadPoolExecutor(1, thread_name_prefix="clm-import-store")
         self.pending = None
 
-    def store(self, events: pd.DataFrame) -> None:
-        prepared = prepare_events(events)  # here: only the database's part goes to the thread
+    def store(self, prepared: PreparedEvents) -> None:
         self.wait()
         self.pending = self.pool.submit(self._store, prepared)
 

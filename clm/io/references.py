@@ -123,7 +123,6 @@ def resolve_reference(ctx: Context, f: Field, data: pd.DataFrame, texts: dict, p
         return resolve_keys(target.model, sources, keys, by_name=by_name, restrict_to=restrict_to)
 
     if target is ctx.kind:  # records this import writes: ask again each chunk
-        ctx.before_query()
         ids, reasons = resolve(sources, data[f.name])
     else:
         ids, reasons = ctx.remembered(f.name, sources, data[f.name], resolve)
@@ -138,9 +137,9 @@ def resolve_reference(ctx: Context, f: Field, data: pd.DataFrame, texts: dict, p
             problems.add(elsewhere, column, texts[f.name], reason)
     unknown = ids.isna() & parsers.nonempty(data[f.name]) & ~parsers.nonempty(reasons)
     if target is ctx.kind:
-        # A parent defined further down the same chunk: linked once the chunk is written.
+        # A parent defined earlier in the file or in this chunk: linked once it is written.
         here = set(data["external_id"].dropna()) | (set(data["name"]) if "name" in data else set())
-        pending = unknown & data[f.name].isin(here)
+        pending = unknown & data[f.name].isin(here | ctx.earlier)
         data[f"{f.name}_pending"] = data[f.name].where(pending, None)
         unknown &= ~pending
     reason = _("no %(record)s with this id or name") % {"record": target.model._meta.verbose_name}
@@ -154,26 +153,75 @@ def owning_accounts(ctx: Context, target: Kind, ids: pd.Series) -> pd.Series:
     wanted = ids.dropna().astype("int64").unique().tolist()
     found: dict[int, int] = {}
     if wanted:
-        ctx.before_query()
         for batch in in_batches(wanted):
             found.update(target.model.objects.filter(pk__in=batch).values_list("pk", target.account_path))
     return ids.map(found).astype("Int64")
 
 
 def resolve_user(ctx: Context, f: Field, data: pd.DataFrame, texts: dict, problems: Problems) -> None:
-    users = ctx.user_ids()
     names = data[f.name].str.lower()
-    ids = names.map(users).astype("Int64")
+    ids = names.map(ctx.user_ids()).astype("Int64")
+    column = ctx.mapping.column_name(f.name)
     unknown = ids.isna() & (names != "")
-    problems.add(unknown, ctx.mapping.column_name(f.name), texts[f.name], _("no CLM user with this username, email or name"))
+    inactive = unknown & names.isin(ctx.user_ids(active=False).keys())
+    problems.add(inactive, column, texts[f.name], _("this user is no longer active in CLM"))
+    problems.add(unknown & ~inactive, column, texts[f.name], _("no CLM user with this username, email or name"))
     data[f"{f.name}_id"] = ids
+
+
+# The people an import gives records to, checked per row by the rules every other way of writing
+# them follows (clm.customers.services: check_reassignments, check_interaction_owners), and
+# whether a new record may name someone else than the importer (an account may; an interaction
+# is its author's).
+ASSIGNED = {"accounts": (("sales_owner", "csm"), True), "interactions": (("owner",), False)}
+
+
+def check_assignments(ctx: Context, data: pd.DataFrame, texts: dict, problems: Problems) -> None:
+    """A user who does not manage accounts may keep an existing record's owner or CSM, hand it
+    over as its holder (may_reassign), and name anyone as a new account's (only themselves as a
+    new interaction's); under team visibility, only people of their own team. Other rows are
+    refused, naming the column."""
+    from clm.customers.services import manages_accounts, may_reassign
+
+    names, new_to_others = ASSIGNED.get(ctx.kind.name, ((), False))
+    fields = [name for name in names if f"{name}_id" in data]
+    actor = ctx.user
+    if not fields or actor is None or manages_accounts(actor):
+        return
+    attnames = [ctx.kind.model._meta.get_field(name).attname for name in names]
+    existing = data["pk"].dropna().astype("int64").unique().tolist() if "pk" in data else []
+    before: dict[int, dict] = {}
+    for batch in in_batches(existing):
+        for pk, *values in ctx.kind.model.objects.filter(pk__in=batch).values_list("pk", *attnames):
+            before[pk] = dict(zip(attnames, values, strict=True))
+    teams = ctx.user_teams() if ctx.restricted else None
+    for name in fields:
+        attname = ctx.kind.model._meta.get_field(name).attname
+        assignees = data[f"{name}_id"]
+        pks = data["pk"] if "pk" in data else pd.Series(pd.NA, index=data.index, dtype="Int64")
+
+        def refused(assignee, pk, attname=attname) -> bool:
+            if pd.isna(assignee):
+                return False
+            assignee = int(assignee)
+            held = before.get(int(pk), {}) if not pd.isna(pk) else None
+            if held is not None and held.get(attname) == assignee:
+                return False  # unchanged
+            if assignee != actor.pk and teams is not None and (teams.get(assignee) is None or teams[assignee] != actor.team_id):
+                return True
+            if held is None:
+                return assignee != actor.pk and not new_to_others
+            return not may_reassign(actor, attname, held, assignee)
+
+        mask = pd.Series([refused(a, pk) for a, pk in zip(assignees, pks, strict=True)], index=data.index, dtype=bool)
+        problems.add(mask, ctx.mapping.column_name(name), texts[name],
+                     _("you may not give this record to this user; ask a manager"))
 
 
 def find_existing(ctx: Context, data: pd.DataFrame, texts: dict, problems: Problems) -> None:
     """The id of the record each row updates (<NA>: a new record); a "clm:<id>" key must exist,
     and a restricted user may not update records of accounts they cannot see."""
     kind = ctx.kind
-    ctx.before_query()
     if kind.imported:
         keys = data["external_id"].astype(object).where(~is_missing(data["external_id"]), "")
         pks, _reasons = resolve_keys(kind.model, data["source"], keys)

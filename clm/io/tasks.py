@@ -1,14 +1,13 @@
 """Imports that run in the background (uploads over the inline size), as ImportJob rows run by a
 Huey task.
 
-While an import runs, its transaction holds SQLite's write lock, so its progress cannot be
-written to the database; it is published in the task queue's key-value store (SQLite file or
+An import's progress is published in the task queue's key-value store (SQLite file or
 Redis, shared by workers and web processes) and the job row gets the final figures and report.
 
 A worker that dies (killed, restarted, out of memory) cannot mark its job failed, so the worker
 beats a heartbeat into the same store while the import runs; a running job whose heartbeat has
 stopped for STALE_AFTER is marked failed, when it is polled and by a periodic sweep. Nothing of
-it was written: an import is one transaction."""
+it was written: an import applies its rows in one transaction at its end (clm.io.engine)."""
 
 from __future__ import annotations
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -39,7 +38,14 @@ from clm.io.kinds import (
     Kind,
 )
 from clm.io.mapping import Mapping
-from clm.io.references import find_existing, is_missing, key_text, resolve_reference, resolve_user
+from clm.io.references import (
+    check_assignments,
+    find_existing,
+    is_missing,
+    key_text,
+    resolve_reference,
+    resolve_user,
+)
 
 CJK = re.compile(r"[\u3400-\u9fff]")
 
@@ -128,24 +134,30 @@ class Context:
     time_zone: str = settings.TIME_ZONE
     seen: SeenKeys = field(default_factory=SeenKeys)
     seen_groups: SeenKeys = field(default_factory=SeenKeys)  # orders: order ids of earlier chunks
-    # Called before each database query: an events import stores in a second thread on the same
-    # connection, and waits for it here (clm.io.engine.StoreBehind).
-    before_query: Callable[[], None] = lambda: None
-    _users: dict | None = None
+    _users: dict = field(default_factory=dict)  # active: {name: id}
+    _teams: dict | None = None
     _visible: set | None = None
     _restricted: bool | None = None
     _references: dict = field(default_factory=dict)  # field name -> {(source, key): (id, reason)}
+    # ids and names of the valid rows of earlier chunks, for kinds that refer to their own kind
+    # (an account's parent): such a reference waits for its record, written when the import applies
+    earlier: set = field(default_factory=set)
+
+    def remember_written(self, rows: pd.DataFrame) -> None:
+        if not any(f.type == REF and f.ref == self.kind.name for f in self.kind.fields):
+            return
+        for name in ("external_id", "name"):
+            if name in rows:
+                self.earlier.update(rows[name].dropna().tolist())
 
     @property
     def restricted(self) -> bool:
         if self._restricted is None:
-            self.before_query()
             self._restricted = self.user is not None and not sees_everything(self.user)
         return self._restricted
 
     def visible_account_ids(self) -> set[int]:
         if self._visible is None:
-            self.before_query()
             self._visible = set(visible_accounts(self.user).values_list("pk", flat=True))
         return self._visible
 
@@ -160,7 +172,6 @@ class Context:
         codes, distinct = pd.factorize(pairs.to_numpy(dtype=object), use_na_sentinel=False)
         new = [i for i, pair in enumerate(distinct) if (source, pair) not in memory]
         if new:
-            self.before_query()
             firsts = np.unique(codes, return_index=True)[1][new]  # the row where each pair is first named
             ids, reasons = resolve(sources.iloc[firsts].reset_index(drop=True), keys.iloc[firsts].reset_index(drop=True))
             for i, pk, reason in zip(new, ids.tolist(), reasons.tolist(), strict=True):
@@ -170,17 +181,23 @@ class Context:
         reasons = np.array([k[1] for k in known], dtype=object)[codes]
         return pd.Series(ids, index=keys.index), pd.Series(reasons, index=keys.index, dtype=object)
 
-    def user_ids(self) -> dict[str, int]:
-        """Users by username, email and full name (either order), compared case-insensitively."""
-        if self._users is None:
-            self.before_query()
-            self._users = {}
-            names = User.objects.filter(is_active=True).values_list("pk", "username", "email", "first_name", "last_name")
+    def user_ids(self, active: bool = True) -> dict[str, int]:
+        """Active (or inactive) users by username, email and full name (either order), compared
+        case-insensitively."""
+        if active not in self._users:
+            found = self._users[active] = {}
+            names = User.objects.filter(is_active=active).values_list("pk", "username", "email", "first_name", "last_name")
             for pk, username, email, first, last in names:
                 for name in (username, email, f"{first} {last}", f"{last}{first}", f"{last} {first}"):
                     if name.strip():
-                        self._users.setdefault(name.strip().lower(), pk)
-        return self._users
+                        found.setdefault(name.strip().lower(), pk)
+        return self._users[active]
+
+    def user_teams(self) -> dict[int, int | None]:
+        """Every active user's team."""
+        if self._teams is None:
+            self._teams = dict(User.objects.filter(is_active=True).values_list("pk", "team_id"))
+        return self._teams
 
 
 @dataclass
@@ -217,6 +234,7 @@ def validate(ctx: Context, raw: pd.DataFrame, parsed: dict | None = None) -> Bat
             resolve_user(ctx, f, data, texts, problems)
     if kind.key:
         find_existing(ctx, data, texts, problems)
+    check_assignments(ctx, data, texts, problems)
     return Batch(raw, data, problems)
 
 
@@ -314,7 +332,6 @@ def resolve_tags(ctx: Context, f: Field, data: pd.DataFrame, texts: dict, proble
     from clm.customers.models import Tag
 
     by_name: dict[str, set[int]] = {}
-    ctx.before_query()
     for pk, category, value in Tag.objects.values_list("pk", "category__name", "value"):
         by_name.setdefault(f"{category}:{value}".casefold(), set()).add(pk)
         by_name.setdefault(value.casefold(), set()).add(pk)
@@ -348,7 +365,6 @@ def prepare_custom(ctx: Context, data: pd.DataFrame, texts: dict, problems: Prob
     from clm.customers.services import coerce_custom, validate_custom
 
     target = ctx.kind.name.removesuffix("s")
-    ctx.before_query()
     registry = {cf.key: cf for cf in CustomField.objects.filter(target=target)}
     refused: dict[tuple[str, str], list] = {}  # (file column, reason) -> rows
     required = _("is required")

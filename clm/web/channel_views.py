@@ -7,8 +7,6 @@ page after the change."""
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -17,7 +15,8 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from clm.automation.channels import email, library, robots, webhooks
+from clm.automation.channels import deliveries, email, library, robots, webhooks
+from clm.automation.channels.deliveries import masked_url as masked
 from clm.automation.models import Delivery, EmailTemplate, Robot, WebhookEndpoint
 from clm.core import services
 from clm.core.access import visible_records
@@ -26,16 +25,6 @@ from clm.customers.models import Contact
 from clm.web.channel_forms import RobotForm, TemplateForm, WebhookForm
 
 KINDS = {"webhooks": WebhookEndpoint, "robots": Robot}
-
-
-def masked(url: str) -> str:
-    """An address with its secret parts hidden: scheme and host, then the last four characters
-    (robot and webhook URLs carry their access token in the path or the query)."""
-    parts = urlsplit(url or "")
-    if not parts.scheme or not parts.netloc:
-        return "…"
-    rest = url[len(f"{parts.scheme}://{parts.netloc}") :]
-    return f"{parts.scheme}://{parts.netloc}" + (f"/…{rest[-4:]}" if len(rest) > 8 else rest)
 
 
 def _member(request) -> None:
@@ -56,7 +45,7 @@ def _delivery_message(request, delivery: Delivery) -> None:
     if delivery.status == Delivery.Status.SENT:
         messages.success(request, _("Test sent (HTTP %(code)s).") % {"code": delivery.response_code})
     else:
-        reason = delivery.get_reason_display() if delivery.reason else delivery.error
+        reason = deliveries.failure_text(delivery)
         messages.error(
             request,
             _("The test was not sent: %(status)s — %(reason)s")
@@ -208,6 +197,8 @@ def _channel_page(request, kind: str, channel, form, can_edit: bool, *, secret: 
     recent = []
     if channel is not None and can_edit:
         recent = Delivery.objects.filter(**{"endpoint" if kind == "webhook" else "robot": channel}).order_by("-id")[:10]
+        raw = deliveries.sees_raw_errors(request.user)
+        recent = [(d, deliveries.failure_text(d), d.error if raw else "") for d in recent]
     return render(request, f"web/channels/{kind}.html", {
         "channel": channel, "form": form, "can_edit": can_edit, "secret": secret, "nav": "channels",
         "address": masked(channel.url) if channel else "", "recent": recent,

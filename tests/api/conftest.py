@@ -13,7 +13,7 @@ class ApiClient:
 
     def __init__(self, user, token: str | None = None, language: str | None = None):
         self.user = user
-        self.language = language  # sent as Accept-Language (without one, the workspace's: Chinese)
+        self.language = language  # sent as Accept-Language (without one, the API answers in English)
         self.token = token if token is not None else ApiToken.issue(user, "tests")[1]
         self.client = Client()
 

@@ -9,14 +9,18 @@ a receiver that got the first one can drop the second. A row claimed and not aba
 caller's to wait for: a second caller gets it back 'sending' and sends nothing."""
 
 import datetime as dt
+import re
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from clm.automation.models import Delivery
 from clm.core import bulk
+from clm.core.models import Role
 
 MAX_KEY = 200
 
@@ -43,10 +47,10 @@ def claim_many(
     `refusals` gets the deliveries still queued, in order, and says which must not be sent
     ({key: (reason, message)}), while their rows are locked. A key given twice is the caller's
     to send once."""
-    for key, _ in wanted:
+    for key, _fields in wanted:
         if not isinstance(key, str) or not key or len(key) > MAX_KEY or "\x00" in key:
             raise ValueError(f"an idempotency key is 1 to {MAX_KEY} characters of text, not {key!r}")
-    keys = list(dict.fromkeys(key for key, _ in wanted))
+    keys = list(dict.fromkeys(key for key, _fields in wanted))
     with transaction.atomic():
         Delivery.objects.bulk_create(
             [Delivery(key=key, channel=channel, **fields) for key, fields in wanted], ignore_conflicts=True
@@ -70,7 +74,7 @@ def claim_many(
         )
     mine = {d.key for d in sending}
     out = []
-    for key, _ in wanted:
+    for key, _fields in wanted:
         out.append((rows[key], key in mine))
         mine.discard(key)
     return out
@@ -107,3 +111,49 @@ def finish(delivery: Delivery, status: str, *, error: str = "", reason: str = ""
 def finish_many(deliveries: list[Delivery]) -> None:
     """Write the settled outcomes of a batch in one statement."""
     bulk.save_fields(deliveries, OUTCOME_FIELDS)
+
+
+# -- what a person reads about a delivery ------------------------------------------------------
+
+# The raw `error` is the sender's own detail, in English (the receiver's answer, the exception, the
+# address): kept for administrators. Everyone else reads one of these, in their language.
+FAILURES = [
+    (re.compile(r"^the environment variable "), lambda d: _("the signing secret's environment variable is not set")),
+    (re.compile(r"^(no answer from|more than \d+ redirects)|cannot be resolved|resolves to no address"),
+     lambda d: _("the receiver could not be reached")),
+    (re.compile(r"^after \d+ attempts"), lambda d: _("the mail server did not take the message")),
+    (re.compile(r"^(no email template|template |payload)"), lambda d: _("the message could not be made from its template")),
+    (re.compile(r"^the sender was lost"), lambda d: _("the sender stopped while sending; it is sent again")),
+]
+
+
+def failure_text(delivery: Delivery) -> str:
+    """Why a delivery was not sent, translated ('' when it was sent or is on its way)."""
+    if delivery.status in (Delivery.Status.SENT, Delivery.Status.SENDING) and not delivery.error:
+        return ""
+    if delivery.reason:
+        return delivery.get_reason_display()
+    code = delivery.response_code
+    if code is not None and not 200 <= code < 300:
+        return _("the receiver answered with an error (HTTP %(code)s)") % {"code": code}
+    if code is not None:
+        return _("the receiver refused the message in its answer")
+    for pattern, text in FAILURES:
+        if pattern.search(delivery.error):
+            return text(delivery)
+    return _("sending failed") if delivery.error or delivery.status == Delivery.Status.FAILED else ""
+
+
+def sees_raw_errors(user) -> bool:
+    """Administrators read the sender's raw detail beside the translated reason."""
+    return bool(user and user.is_authenticated and user.has_role(Role.ADMIN))
+
+
+def masked_url(url: str) -> str:
+    """An address with its secret parts hidden: scheme and host, then the last four characters
+    (robot and webhook URLs carry their access token in the path or the query)."""
+    parts = urlsplit(url or "")
+    if not parts.scheme or not parts.netloc:
+        return "…"
+    rest = url[len(f"{parts.scheme}://{parts.netloc}") :]
+    return f"{parts.scheme}://{parts.netloc}" + (f"/…{rest[-4:]}" if len(rest) > 8 else rest)
