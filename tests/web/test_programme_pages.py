@@ -89,3 +89,14 @@ def test_the_chinese_pages_have_no_raw_keys(client, owner, churned):
     for url in ("/winback/", "/referrals/", "/reactivation/", f"/winback/{WinBack.objects.get().pk}/"):
         text = re.sub(r"<[^>]+>", " ", client.get(url).content.decode())
         assert not re.search(r"\b(win_back|service_credit|business_budget|in_progress|at_risk)\b", text), url
+
+
+def test_the_menu_has_one_entry_for_the_programmes_and_its_page_leads_to_each(client, owner):
+    client.force_login(owner)
+    page = client.get("/programmes/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    for url in ("/success/", "/winback/", "/referrals/", "/reactivation/"):
+        assert f'href="{url}"' in page
+    assert 'data-testid="nav-programmes" aria-current="page"' not in page  # the attribute comes first
+    assert 'aria-current="page" data-testid="nav-programmes"' in page
+    chinese = client.get("/winback/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert 'aria-current="page" data-testid="nav-programmes">客户成功</a>' in chinese
