@@ -186,7 +186,10 @@ def confirmed(firing: pd.DataFrame, open_since: pd.DataFrame, as_of, signals: Si
     the early warning's flags. ``open_since``: the signals open before today (columns account,
     kind, opened_on); a signal firing for the first time today opened today."""
     risk = firing[firing["severity"] == "risk"][KEYS]
-    since = risk.merge(open_since[[*KEYS, "opened_on"]], on=KEYS, how="left")
+    if open_since.empty:  # an empty frame's columns have no type to join on
+        since = risk.assign(opened_on=pd.NaT)
+    else:
+        since = risk.merge(open_since[[*KEYS, "opened_on"]], on=KEYS, how="left")
     opened = pd.to_datetime(since["opened_on"]).fillna(pd.Timestamp(as_of))
     needed = since["kind"].map({s.kind: signals.confirm_days_of(s.kind) for s in signals.signals})
     held = (pd.Timestamp(as_of) - opened).dt.days >= needed

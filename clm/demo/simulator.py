@@ -50,6 +50,7 @@ from clm.demo.models import TrueState
 from clm.demo.usage import UsageModel
 from clm.demo.world import Spec, World, to_date
 from clm.sales.models import ChannelSpend, Lead, Opportunity, OpportunityStageChange
+from clm.sales.pipelines import install_built_in
 from clm.service.models import SurveyResponse, Ticket
 from clm.usage.models import Feature, UsageDaily, UsageDailyUser, UsageEvent, UsageFeatureDaily
 from clm.usage.services import EVENT_COLUMNS, add_to_rollups
@@ -164,6 +165,7 @@ def simulate(
         if wipe:
             report(0.26, "clearing existing customer data")
             writer.wipe()
+            install_built_in()  # the wipe empties the sales tables, the built-in pipelines with them
             lap("wipe")
         else:
             _refuse_existing_customers()

@@ -300,6 +300,8 @@ def _carry(open_since: pd.DataFrame, firing: pd.DataFrame, stamp: pd.Timestamp) 
     """The signals open after a step: those firing, with the day each opened (as the daily run's
     reconciliation keeps them: one per kind and account, closed when they stop firing)."""
     now = firing[["account", "kind"]].drop_duplicates()
+    if open_since.empty:  # nothing open before: an empty frame's columns have no type to join on
+        return now.assign(opened_on=stamp)
     carried = now.merge(open_since, on=["account", "kind"], how="left")
     carried["opened_on"] = pd.to_datetime(carried["opened_on"]).fillna(stamp)
     return carried

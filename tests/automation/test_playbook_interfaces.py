@@ -154,12 +154,14 @@ def test_a_bad_document_is_a_422_naming_the_step_and_the_reason(api, admin_user)
     doc = playbook_doc(
         steps=[{"id": "t", "type": "create_task", "title": "Call", "assignee": {"user": "ghost"}}]
     )
-    response = api(admin_user, "post", "/playbooks", doc)  # the workspace's language: Chinese
+    admin_user.language = "zh-hans"  # a signed-in user's own language: the API answers in it
+    admin_user.save(update_fields=["language"])
+    response = api(admin_user, "post", "/playbooks", doc)
     assert response.status_code == 422
     assert response.json()["error"]["details"] == [
         {"loc": ["definition.steps[0] (t).assignee"], "message": "没有名为 'ghost' 的在职用户"}
     ]
-    admin_user.language = "en"  # a signed-in user's own language wins
+    admin_user.language = "en"
     admin_user.save(update_fields=["language"])
     response = api(admin_user, "post", "/playbooks", doc)
     assert response.json()["error"]["details"] == [

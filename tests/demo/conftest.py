@@ -17,14 +17,21 @@ def remove_company():
     from clm.core.models import AuditLog, Team, User, Workspace
     from clm.demo import names, writer
     from clm.lifecycle.models import BacktestResult, ChurnModel, HealthModel, RuleSet
-    from clm.value.models import TierRule
+    from clm.reports.models import KpiTarget, Snapshot
+    from clm.sales.pipelines import install_built_in
+    from clm.success.models import ActivationDefinition
+    from clm.value.models import TierBenefit, TierRule
 
     with transaction.atomic():
         writer.wipe()
-        User.objects.filter(username__regex=r"^((sales|csm|marketing|viewer)\d{2,}|admin)$").delete()
+        User.objects.filter(username__regex=r"^((sales|csm|marketing|viewer|manager)\d{2,}|admin)$").delete()
         Team.objects.filter(name__in=[*names.SALES_TEAMS, *names.CSM_TEAMS]).delete()
-        for model in (Workspace, HealthModel, RuleSet, TierRule, ChurnModel, BacktestResult, AuditLog):
+        for model in (
+            Workspace, HealthModel, RuleSet, TierRule, TierBenefit, ChurnModel, BacktestResult, KpiTarget, Snapshot,
+            ActivationDefinition, AuditLog,
+        ):  # fmt: skip
             model.objects.all().delete()
+        install_built_in()  # the migration's pipelines, which the wipe emptied
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,7 @@ from openpyxl import load_workbook
 
 from clm.customers.models import Account
 from clm.reports import figures
+from clm.reports.charts import service
 from clm.reports.kpis.base import Scope
 from clm.reports.periods import Period
 from tests.api.conftest import assert_error
@@ -25,7 +26,7 @@ def manager(db):
 
 def test_the_list_names_every_figure_with_its_page(api_as, manager):
     body = api_as(manager).get("/reports/figures", headers={"Accept-Language": "zh-hans"}).json_body
-    assert sorted(f["key"] for f in body) == sorted(figures.FIGURES)
+    assert sorted(f["key"] for f in body) == sorted(service.CHARTS)
     waterfall = next(f for f in body if f["key"] == "revenue.waterfall")
     assert waterfall["page"] == "revenue" and waterfall["title"] == "MRR 月度变动"
 
@@ -37,7 +38,7 @@ def test_a_figure_is_the_same_as_the_service_reads(world, api_as, manager, djang
     same = figures.read("revenue.waterfall", Scope(manager, None, TODAY), Period.parse("2026-11"))
     assert body["rows"] == same["rows"] and body["columns"] == same["columns"]
     assert body["parts"]["2026-11:churn"] == 1 and "groups" not in body
-    assert body["column_labels"][:2] == ["月", "期初 MRR"]  # the workspace's language without Accept-Language
+    assert body["column_labels"][:2] == ["Month", "Opening MRR"]  # English without Accept-Language (clm.core.http)
     value = client.get("/reports/figures/value.economics", period="2026-11").json_body
     assert value["extra"]["bands"] == {"warning": 0.3, "alarm": 0.5}
 

@@ -45,7 +45,7 @@ def test_a_plan_is_built_and_read_through_the_api(api_as, admin_user, account, p
 
 
 def test_bad_milestones_come_back_as_invalid_data_naming_the_field(api_as, admin_user, account, plan_body):
-    client = api_as(admin_user)
+    client = api_as(admin_user, language="zh-hans")
     pk = client.post("/success-plans", plan_body).json_body["id"]
     early = client.post(f"/success-plans/{pk}/milestones", {"title": "启动", "due_on": str(days_ago(31))})
     assert_error(early, 422, "invalid_data")
@@ -93,7 +93,7 @@ def test_a_rep_sees_only_their_accounts_plans_and_onboardings(api_as, owner, out
 def test_an_onboarding_is_started_and_a_milestone_confirmed_by_hand(api_as, admin_user, account):
     make_definition("Everyone", [("Kick-off", "manual", "", 1, 7)])
     new_subscription(account, days_ago(3), 1000)
-    client = api_as(admin_user)
+    client = api_as(admin_user, language="zh-hans")
     made = client.post("/onboardings", {"account": account.pk})
     assert made.status_code == 201, made.content
     step = made.json_body["steps"][0]

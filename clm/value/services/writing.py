@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import math
 
+import numpy as np
 import pandas as pd
 from django.db import connection
 
@@ -16,10 +17,17 @@ from clm.value.models import CLVEstimate, TierAssignment
 DAILY_HISTORY_DAYS = 90  # older daily CLV and tier rows are thinned to the first of each month
 
 
+PLAUSIBLE = 1e12  # a customer lifetime value above this is a failed fit (the column holds up to 1e14)
+
+
 def write_estimates(table: pd.DataFrame, as_of: dt.date) -> int:
     CLVEstimate.objects.filter(as_of=as_of).delete()
     if table.empty:
         return 0
+    # A model fitted on too little history can give a value no company has (1e44 was seen on a
+    # ten-account demo): such an estimate is left out, not written, and the day's count says so.
+    total = table["historical"].astype(float) + table["future"].astype(float)
+    table = table[np.isfinite(total) & (total.abs() < PLAUSIBLE)]
     historical = table["historical"].to_numpy(dtype=float)
     future = table["future"].to_numpy(dtype=float)
     day = connection.ops.adapt_datefield_value(as_of)
