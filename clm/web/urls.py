@@ -5,6 +5,7 @@ from clm.web import (
     channel_views,
     feedback_views,
     import_views,
+    lead_tracks,
     pipeline_views,
     playbook_views,
     programme_views,
@@ -151,4 +152,5 @@ urlpatterns += [
     path("leads/<int:pk>/move/", lead_views.lead_move, name="lead_move"),
     path("leads/<int:pk>/actions/", lead_views.lead_actions, name="lead_actions"),
     path("leads/<int:pk>/convert/", lead_views.lead_convert, name="lead_convert"),
+    path("leads/<int:pk>/tracks/<int:track_pk>/used/", lead_tracks.lead_track_used, name="lead_track_used"),
 ]
