@@ -42,7 +42,7 @@ def test_a_rep_saves_a_lead_view_and_uses_a_talk_track(page, live_server, world,
     expect(page.locator(".messages")).to_contain_text("我的 SQL")
     page.goto(f"{live_server.url}/leads/")
     expect(page.get_by_test_id("lead-count")).to_have_text("2 条线索")
-    page.get_by_test_id("lead-views").get_by_role("link", name="我的 SQL").click()
+    page.get_by_test_id("saved-views").get_by_role("link", name="我的 SQL").click()
     expect(page.get_by_test_id("lead-count")).to_have_text("1 条线索")
     page.screenshot(path=str(artifacts / "lead-views-zh.png"), full_page=True)
 
@@ -63,5 +63,5 @@ def test_a_rep_saves_a_lead_view_and_uses_a_talk_track(page, live_server, world,
     expect(page.get_by_test_id("talk-tracks")).to_contain_text("Used on this lead")
     page.screenshot(path=str(artifacts / "lead-tracks-en.png"), full_page=True)
     page.goto(f"{live_server.url}/leads/")
-    expect(page.get_by_test_id("lead-views")).to_contain_text("我的 SQL")
+    expect(page.get_by_test_id("saved-views")).to_contain_text("我的 SQL")
     page.screenshot(path=str(artifacts / "lead-views-en.png"), full_page=True)
