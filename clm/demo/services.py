@@ -75,6 +75,7 @@ def after_build(
     from clm.automation.playbooks import services as playbook_services
     from clm.demo import feedback as demo_feedback
     from clm.demo import kpi_targets
+    from clm.demo import lead_tracks as demo_lead_tracks
     from clm.demo import membership as demo_membership
     from clm.demo import plays as demo_plays
     from clm.demo import sales as demo_sales
@@ -121,6 +122,7 @@ def after_build(
     out.steps.append(f"membership {demo_membership.build(as_of)}")  # tier benefits, coupons (clm.demo.membership)
     out.steps.append(demo_success.build(as_of))
     out.steps.append(f"lead centre ({demo_leads.build(as_of)['scored']} open leads scored)")
+    out.steps.append(f"lead talk tracks ({demo_lead_tracks.build()} uses on past leads)")
     out.steps.append(f"{kpi_targets.set_targets(as_of)} KPI targets")
     if plays:
         out.steps.append(

@@ -323,8 +323,8 @@ class TalkTrackOut(Schema):
     title: str
     kind: str
     body: str
-    won: int = Field(description="closed deals that used it and were won")
-    closed: int = Field(description="closed deals that used it")
+    won: int = Field(description="closed deals and leads that used it and were won (a lead: became a customer)")
+    closed: int = Field(description="closed deals and leads that used it (a lead: customer or disqualified)")
     score: float = Field(description="(won + 1) / (closed + 2)")
     reasons: list[str]
     used: bool

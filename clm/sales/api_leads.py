@@ -8,12 +8,14 @@ import datetime as dt
 from typing import Annotated, Literal
 
 from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404
 from ninja import Router, Schema, Status
 from pydantic import Field
 
 from clm.core.crud import Id, LocalDatetime, Text
-from clm.sales import assignment, conversion, funnel, reports, scoring
-from clm.sales.models import Lead, LeadActivity
+from clm.sales import assignment, conversion, funnel, reports, scoring, scripts
+from clm.sales.api_deals import TalkTrackOut
+from clm.sales.models import Lead, LeadActivity, TalkTrack
 
 router = Router(tags=["leads"])
 
@@ -222,3 +224,18 @@ def set_scoring(request, body: ScoringIO):
         raise PermissionDenied
     return funnel.save_scoring(request.user, half_life_days=body.half_life_days, points=body.points,
                                criteria=body.criteria, stale_days=body.stale_days, via="api")
+
+
+@router.get("/leads/{int:id}/talk-tracks", operation_id="list_lead_talk_tracks", response=list[TalkTrackOut],
+            summary="The talk tracks that fit a lead (stage, industry, its contact's role), best first")
+def list_talk_tracks(request, id: int, limit: Annotated[int, Field(ge=1, le=50)] = 5):
+    return scripts.lead_suggestions(request.user, _lead(request, id), limit=limit)
+
+
+@router.post("/leads/{int:id}/talk-tracks/{int:track_id}/uses", operation_id="create_lead_talk_track_use",
+             response={201: dict}, summary="Record that a talk track was used on an open lead")
+def use_talk_track(request, id: int, track_id: int):
+    lead = _lead(request, id)
+    track = get_object_or_404(TalkTrack, pk=track_id, active=True)
+    use = scripts.mark_used(request.user, lead, track, via="api")
+    return Status(201, {"track": track.pk, "lead": lead.pk, "used_at": use.used_at.isoformat()})

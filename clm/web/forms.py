@@ -250,6 +250,13 @@ class LanguageForm(forms.Form):
 class SavedViewForm(forms.ModelForm):
     class Meta:
         model = SavedView
-        fields = ["name", "query"]
-        widgets = {"query": forms.HiddenInput}
+        fields = ["name", "query", "list"]
+        widgets = {"query": forms.HiddenInput, "list": forms.HiddenInput}
         error_messages = {"name": {"required": _("Give the view a name.")}}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["list"].required = False  # the accounts list's form predates the field
+
+    def clean_list(self):
+        return self.cleaned_data.get("list") or SavedView.List.ACCOUNTS

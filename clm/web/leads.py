@@ -22,8 +22,9 @@ from django.views.decorators.http import require_POST
 
 from clm.core.access import visible_records
 from clm.core.crud import one_or_404
-from clm.sales import assignment, conversion, funnel, reports, scoring
+from clm.sales import assignment, conversion, funnel, reports, scoring, scripts
 from clm.sales.models import ICP, Lead
+from clm.web.models import SavedView
 from clm.web.templatetags.workspace import display_name
 from clm.web.views import _safe_next, is_htmx
 
@@ -93,7 +94,8 @@ def lead_list(request):
     page = Paginator(lead_rows(request.user, data), PER_PAGE).get_page(request.GET.get("page") or 1)
     context = {"form": form, "page": page, "criteria": data, "query": request.GET.urlencode(), "nav": "leads",
                "can_assign": request.user.has_perm("sales.change_lead"), "people": _people(),
-               "statuses": Lead.Status.choices, "chosen": data.get("status") or []}
+               "statuses": Lead.Status.choices, "chosen": data.get("status") or [],
+               "saved_views": SavedView.objects.filter(user=request.user, list=SavedView.List.LEADS)}
     template = "web/leads/_table.html" if is_htmx(request) else "web/leads/list.html"
     response = render(request, template, context)
     response["Vary"] = "HX-Request"
@@ -149,6 +151,7 @@ def lead_detail(request, pk):
                                   if s in ("mal", "mql", "sql", "disqualified") and s != lead.status],
         "actions": [(a, funnel.action_label(a), a in (lead.actions or [])) for a in funnel.ACTIONS],
         "band": scoring.band(scoring.shown_fit(lead)),
+        "tracks": scripts.lead_suggestions(request.user, lead) if lead.status in scoring.OPEN else [],
     }
     return render(request, "web/leads/detail.html", context)
 

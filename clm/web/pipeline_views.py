@@ -20,7 +20,7 @@ from clm.core.access import visible_records
 from clm.core.crud import one_or_404
 from clm.reports.periods import Period
 from clm.sales import pipelines, process, scripts
-from clm.sales.models import Opportunity, PipelineStage, Quote, TalkTrack
+from clm.sales.models import Opportunity, PipelineStage, Quote
 from clm.web.record_forms import holders
 from clm.web.templatetags.workspace import person
 
@@ -98,20 +98,6 @@ def deal_detail(request, pk):
         "quotes": visible_records(Quote, request.user).filter(opportunity=deal).order_by("-number", "-version"),
         "tracks": scripts.suggestions(request.user, deal),
     })  # fmt: skip
-
-
-@login_required
-@require_POST
-def track_used(request, pk, track_pk):
-    deal = one_or_404(visible_records(Opportunity, request.user), pk)
-    track = get_object_or_404(TalkTrack, pk=track_pk, active=True)
-    try:
-        scripts.mark_used(request.user, deal, track)
-    except PermissionDenied as error:
-        messages.error(request, str(error))
-    else:
-        messages.success(request, _("Marked “%(track)s” as used on this deal.") % {"track": track.title})
-    return redirect("web:deal", deal.pk)
 
 
 class AnalyticsFilters(forms.Form):

@@ -15,6 +15,7 @@ from clm.web import (
     report_views,
     success_views,
     survey_views,
+    talk_tracks,
     token_views,
     views,
     winback_views,
@@ -93,7 +94,7 @@ urlpatterns = auth + [
     path("pipeline/analytics/", pipeline_views.analytics, name="pipeline_analytics"),
     path("pipeline/deals/<int:pk>/move/", pipeline_views.move, name="pipeline_move"),
     path("deals/<int:pk>/", pipeline_views.deal_detail, name="deal"),
-    path("deals/<int:pk>/tracks/<int:track_pk>/used/", pipeline_views.track_used, name="deal_track_used"),
+    path("deals/<int:pk>/tracks/<int:track_pk>/used/", talk_tracks.deal_track_used, name="deal_track_used"),
     path("deals/<int:deal_pk>/quotes/new/", quote_views.quote_new, name="quote_new"),
     path("quotes/<int:pk>/", quote_views.quote_detail, name="quote"),
     path("quotes/<int:pk>/print/", quote_views.quote_print, name="quote_print"),
@@ -151,4 +152,5 @@ urlpatterns += [
     path("leads/<int:pk>/move/", lead_views.lead_move, name="lead_move"),
     path("leads/<int:pk>/actions/", lead_views.lead_actions, name="lead_actions"),
     path("leads/<int:pk>/convert/", lead_views.lead_convert, name="lead_convert"),
+    path("leads/<int:pk>/tracks/<int:track_pk>/used/", talk_tracks.lead_track_used, name="lead_track_used"),
 ]

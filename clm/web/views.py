@@ -99,7 +99,7 @@ def account_list(request):
         "page": page,
         "criteria": form.criteria(),
         "query": request.GET.urlencode(),
-        "saved_views": SavedView.objects.filter(user=request.user),
+        "saved_views": SavedView.objects.filter(user=request.user, list=SavedView.List.ACCOUNTS),
         "can_edit": can_edit(request.user, Account),
         "nav": "accounts",
         **_kpi_filter(form.criteria()),
@@ -168,21 +168,27 @@ def _csv_response(chunks, filename: str) -> StreamingHttpResponse:
 @login_required
 @require_POST
 def saved_view_create(request):
+    """Save the filters on screen as a named view of the list they belong to (accounts or leads)."""
     form = SavedViewForm(request.POST)
     if not form.is_valid():
         messages.error(request, " ".join(error for errors in form.errors.values() for error in errors))
-        return redirect("web:accounts")
-    name, query = form.cleaned_data["name"], form.cleaned_data["query"]
-    SavedView.objects.update_or_create(user=request.user, name=name, defaults={"query": query})
+        listed = request.POST.get("list")
+        return redirect(SAVED_VIEW_LISTS.get(listed, "web:accounts"))
+    name, query, listed = form.cleaned_data["name"], form.cleaned_data["query"], form.cleaned_data["list"]
+    SavedView.objects.update_or_create(user=request.user, list=listed, name=name, defaults={"query": query})
     messages.success(request, _("View “%(name)s” saved.") % {"name": name})
-    return redirect(f"{reverse('web:accounts')}?{query}")
+    return redirect(f"{reverse(SAVED_VIEW_LISTS[listed])}?{query}")
+
+
+SAVED_VIEW_LISTS = {SavedView.List.ACCOUNTS: "web:accounts", SavedView.List.LEADS: "web:leads"}  # list: its page
 
 
 @login_required
 @require_POST
 def saved_view_delete(request, pk):
-    one_or_404(SavedView.objects.filter(user=request.user), pk).delete()
-    return redirect("web:accounts")
+    view = one_or_404(SavedView.objects.filter(user=request.user), pk)
+    view.delete()
+    return redirect(SAVED_VIEW_LISTS[view.list])
 
 
 def _kinds(request) -> list[str]:

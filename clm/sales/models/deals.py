@@ -12,7 +12,9 @@ from django.utils.translation import gettext_lazy as _
 from clm.core.models import Role, Timestamped
 from clm.customers.models import Account, Contact
 
-from .records import Opportunity
+from .records import Lead, Opportunity, PipelineStage
+
+LEAD_STAGES = ("mal", "mql", "sql")  # the lead stages a talk track may name, before a deal exists
 
 
 class Quote(Timestamped):
@@ -183,7 +185,10 @@ class TalkTrack(Timestamped):
     title = models.CharField(_("title"), max_length=200)
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.TRACK)
     body = models.TextField(_("what to say"))
-    stages = models.JSONField(_("deal stages"), default=list, blank=True, help_text=_("Stage keys; empty: any."))
+    stages = models.JSONField(
+        _("stages"), default=list, blank=True,
+        help_text=_("Deal stage keys (qualify, proposal…) or lead stages (mal, mql, sql); empty: any."),
+    )  # fmt: skip
     industries = models.JSONField(_("industries"), default=list, blank=True, help_text=_("Empty: any."))
     products = models.ManyToManyField("commerce.Product", blank=True, related_name="+", verbose_name=_("products"))
     personas = models.JSONField(
@@ -206,6 +211,12 @@ class TalkTrack(Timestamped):
             value = getattr(self, name)
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 errors[name] = _('A list of words, e.g. ["proposal", "negotiation"].')
+        known = set(LEAD_STAGES) | set(Opportunity.Stage.values) | set(
+            PipelineStage.objects.order_by().values_list("key", flat=True).distinct())
+        strange = [s for s in self.stages or [] if isinstance(s, str) and s not in known]
+        if strange and "stages" not in errors:
+            errors["stages"] = _("Unknown stages: %(stages)s. Choose from: %(known)s.") % {
+                "stages": ", ".join(strange), "known": ", ".join(sorted(known))}  # fmt: skip
         roles = set(Contact.Role.values)
         unknown = [p for p in self.personas or [] if isinstance(p, str) and p not in roles]
         if unknown and "personas" not in errors:
@@ -216,10 +227,23 @@ class TalkTrack(Timestamped):
 
 
 class TalkTrackUse(models.Model):
+    """A rep used the track on a deal or on a lead (one of the two): the deal's outcome, or the
+    lead's (converted to a customer: won; disqualified: lost), ranks the track."""
+
     track = models.ForeignKey(TalkTrack, on_delete=models.CASCADE, related_name="uses")
-    opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE, related_name="talk_tracks")
+    opportunity = models.ForeignKey(
+        Opportunity, null=True, blank=True, on_delete=models.CASCADE, related_name="talk_tracks")
+    lead = models.ForeignKey(Lead, null=True, blank=True, on_delete=models.CASCADE, related_name="talk_tracks")
     used_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     used_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["track", "opportunity"], name="talk_track_used_once")]
+        constraints = [
+            models.UniqueConstraint(fields=["track", "opportunity"], name="talk_track_used_once"),
+            models.UniqueConstraint(fields=["track", "lead"], name="talk_track_used_once_on_lead"),
+            models.CheckConstraint(
+                condition=models.Q(opportunity__isnull=False, lead__isnull=True)
+                | models.Q(opportunity__isnull=True, lead__isnull=False),
+                name="talk_track_use_deal_or_lead",
+            ),
+        ]
