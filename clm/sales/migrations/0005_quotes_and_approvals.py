@@ -98,7 +98,7 @@ class Migration(migrations.Migration):
                 ('list_price', models.DecimalField(decimal_places=2, max_digits=14, verbose_name='list price')),
                 ('recurring', models.BooleanField(default=True, verbose_name='recurring')),
                 ('quantity', models.DecimalField(decimal_places=2, default=1, max_digits=12, validators=[django.core.validators.MinValueValidator(Decimal('0.01'))], verbose_name='quantity')),
-                ('discount', models.DecimalField(decimal_places=4, default=0, help_text='0.15 for 15% off.', max_digits=5, validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(1)], verbose_name='discount')),
+                ('discount', models.DecimalField(decimal_places=4, default=0, help_text='A share: 0.15 means 15 percent off.', max_digits=5, validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(1)], verbose_name='discount')),
                 ('product', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='commerce.product')),
                 ('quote', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='lines', to='sales.quote')),
             ],

@@ -85,7 +85,7 @@ class QuoteLine(models.Model):
     )
     discount = models.DecimalField(
         _("discount"), max_digits=5, decimal_places=4, default=0,
-        validators=[MinValueValidator(0), MaxValueValidator(1)], help_text=_("0.15 for 15% off."),
+        validators=[MinValueValidator(0), MaxValueValidator(1)], help_text=_("A share: 0.15 means 15 percent off."),
     )  # fmt: skip
 
     class Meta:
