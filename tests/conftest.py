@@ -121,3 +121,13 @@ def api_as(db):
 def postgres_only():
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL: run with DATABASE_URL=postgresql://... (.ci/run does)")
+
+
+@pytest.fixture
+def root_causes(db):
+    """The migration's root causes, again: a transactional test elsewhere may have flushed them."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    import_module("clm.automation.migrations.0002_root_causes").seed(apps, None)

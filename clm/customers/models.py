@@ -113,7 +113,7 @@ class Account(Imported, Timestamped):
     health_score = models.PositiveSmallIntegerField(null=True, blank=True)
     health_band = models.CharField(max_length=10, choices=HealthBand.choices, blank=True)
     warning_level = models.PositiveSmallIntegerField(
-        _("warning level"), choices=WarningLevel.choices, default=WarningLevel.NONE
+        _("warning level"), choices=WarningLevel.choices, default=WarningLevel.NONE, editable=False
     )
 
     # The name in full pinyin and in initials ("huaweijishu hwjs"), so "huawei" and "hw" find 华为;

@@ -14,6 +14,7 @@ def remove_company():
     """The demo company and what `clm demo` writes beside it (the configuration rows of
     clm.demo.services.write_configuration, the audit of the playbooks it turns on), so that later
     tests start from an empty database."""
+    from clm.automation.models import Playbook
     from clm.core.models import AuditLog, Team, User, Workspace
     from clm.demo import names, writer
     from clm.lifecycle.models import BacktestResult, ChurnModel, HealthModel, RuleSet
@@ -28,7 +29,7 @@ def remove_company():
         Team.objects.filter(name__in=[*names.SALES_TEAMS, *names.CSM_TEAMS]).delete()
         for model in (
             Workspace, HealthModel, RuleSet, TierRule, TierBenefit, ChurnModel, BacktestResult, KpiTarget, Snapshot,
-            ActivationDefinition, AuditLog,
+            ActivationDefinition, Playbook, AuditLog,
         ):  # fmt: skip
             model.objects.all().delete()
         install_built_in()  # the migration's pipelines, which the wipe emptied

@@ -119,7 +119,7 @@ def test_the_account_page_shows_its_work_and_the_timeline_its_tasks_and_cases(si
     assert "Prepare renewal quote" in timeline and "Renewal: Renews in 45 days" in timeline
 
 
-def test_a_case_is_opened_from_the_account_and_closed_on_its_page(signed_in, owner, huawei):
+def test_a_case_is_opened_from_the_account_and_closed_on_its_page(signed_in, owner, huawei, root_causes):
     response = signed_in.post(reverse("web:case_create", args=[huawei.pk]), {"type": "win_back", "reason": "Went quiet",
                                                                             "priority": "normal"})
     case = Case.objects.get()
@@ -134,8 +134,7 @@ def test_a_case_is_opened_from_the_account_and_closed_on_its_page(signed_in, own
     assert case.status == "open"
     from clm.automation.models import RootCause
 
-    # the migration's row, again: a transactional test elsewhere may have flushed it
-    price, _ = RootCause.objects.get_or_create(code="price", defaults={"name_en": "Price", "name_zh": "价格", "position": 3})
+    price = RootCause.objects.get(code="price")
     closed = signed_in.post(reverse("web:case_close", args=[case.pk]), {"outcome": "closed_lost", "root_cause": price.pk})
     assert closed.status_code == 302
     case.refresh_from_db()
@@ -147,7 +146,7 @@ def test_a_case_is_opened_from_the_account_and_closed_on_its_page(signed_in, own
     assert "root_cause_id" not in history and "closed_lost" not in history
 
 
-def test_the_case_page_is_in_chinese_for_a_chinese_user(client, owner, huawei):
+def test_the_case_page_is_in_chinese_for_a_chinese_user(client, owner, huawei, root_causes):
     owner.language = "zh-hans"
     owner.save()
     client.force_login(owner)

@@ -15,7 +15,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='account',
             name='warning_level',
-            field=models.PositiveSmallIntegerField(choices=[(0, 'No warning'), (1, 'Watch'), (2, 'At risk'), (3, 'High risk')], default=0, verbose_name='warning level'),
+            field=models.PositiveSmallIntegerField(choices=[(0, 'No warning'), (1, 'Watch'), (2, 'At risk'), (3, 'High risk')], default=0, editable=False, verbose_name='warning level'),
         ),
         migrations.AddIndex(
             model_name='account',
