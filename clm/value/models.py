@@ -139,7 +139,7 @@ class Recommendation(models.Model):
     computed_on = models.DateField(help_text="as-of date of the run that last suggested it")
     # up-sell: the signals behind the offer (clm.analytics.upsell), the day first offered and the
     # account's MRR on the product family that day; on conversion, the MRR it added
-    evidence = models.JSONField(default=dict, blank=True)
+    evidence = models.JSONField(default=dict, blank=True, db_default=models.Value({}, models.JSONField()))
     offered_on = models.DateField(null=True, blank=True)
     baseline_mrr = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     converted_on = models.DateField(null=True, blank=True)

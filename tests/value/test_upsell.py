@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pandas as pd
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from clm.commerce.models import Product
@@ -116,3 +117,20 @@ def test_settings_out_of_range_are_refused_by_the_admin_form():
     )  # fmt: skip
     assert not form.is_valid()
     assert set(form.errors) == {"seat_utilisation", "core_breadth"}
+
+
+def test_the_account_page_marks_up_sell_and_cross_sell_in_both_languages(world, client, owner):
+    services.recompute(TODAY)
+    Recommendation.objects.create(
+        account=world["full"], product=Product.objects.create(name="BI", family="Services"), score=1,
+        confidence=0.4, lift=2.0, due_from=TODAY, due_to=TODAY + dt.timedelta(days=30),
+        reason="Bought Basic", reason_zh="购买了基础版", computed_on=TODAY,
+    )  # fmt: skip
+    client.force_login(owner)
+    url = reverse("web:account", args=[world["full"].pk])
+    en = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'data-testid="recommendation-up_sell"' in en and 'data-testid="recommendation-cross_sell"' in en
+    assert ">Up-sell<" in en and ">Cross-sell<" in en and "+¥1,400 MRR possible" in en
+    assert "upgrade to Pro" in en
+    zh = client.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert ">增购升级<" in zh and ">交叉销售<" in zh and "建议升级至Pro" in zh and "预计每月经常性收入可增加 ¥1,400" in zh and "购买了基础版" in zh
