@@ -9,7 +9,8 @@ contract in the family):
 * growth = active users in the last window ÷ active users in the window before − 1, a signal at
   or above ``growth`` (only when the earlier window had at least ``min_users`` users);
 * core-feature breadth = core features used in the last window ÷ core features, a signal at or
-  above ``core_breadth`` (the account uses everything its plan is for).
+  above ``core_breadth`` (the account uses everything its plan is for) when utilisation is at
+  least half the seat threshold (a plan whose seats sit mostly empty is not at its limits).
 
 The offer: the next plan (next higher list price among the family's recurring plans) when there
 is one and breadth or growth signals, or when seats are full; at the top plan, more seats when
@@ -76,7 +77,8 @@ def upsell_offers(
         breadth = float(u["core_used"]) / core_total if core_total else None
         full = utilisation >= t.seat_utilisation
         growing = growth is not None and growth >= t.growth
-        broad = breadth is not None and breadth >= t.core_breadth
+        # using every core feature says the plan is fully used only when the seats are used too
+        broad = breadth is not None and breadth >= t.core_breadth and utilisation >= t.seat_utilisation / 2
         signals = [name for name, on in (("seats", full), ("growth", growing), ("breadth", broad)) if on]
         nxt = ladder.get(r.product_id)
         added, potential = 0, 0.0

@@ -23,8 +23,8 @@ def test_worked_example():
     usage = pd.DataFrame(
         {
             "account_id": [10, 11, 12, 13, 14],
-            "users": [19, 6, 10, 9, 10],
-            "users_before": [18, 4, 9, 6, 10],
+            "users": [19, 6, 10, 9, 25],
+            "users_before": [18, 4, 9, 6, 25],
             "core_used": [2, 2, 2, 2, 4],
             "core_total": [4, 4, 4, 4, 4],
         }
@@ -45,11 +45,14 @@ def test_worked_example():
     # 13: top plan, 9/10 = 0.9 seats full and +50% growth → ceil(9 / 0.8) − 10 = 2 seats × 480 = 960
     assert got.loc[13, "added_seats"] == 2 and got.loc[13, "potential_mrr"] == pytest.approx(960.0)
     assert got.loc[13, "signals"] == "seats,growth"
-    # 14: its largest contract in the family is Basic (6000 > 1300): 10/50 seats, no growth, but
-    # every core feature in use (4/4) → upgrade to Pro, 50 × 140 = 7000
+    # 14: its largest contract in the family is Basic (6000 > 1300): 25/50 = 0.5 ≥ 0.9 / 2, no
+    # growth, but every core feature in use (4/4) → upgrade to Pro, 50 × 140 = 7000
     assert got.loc[14, "product_id"] == 2 and got.loc[14, "current_product_id"] == 1
     assert got.loc[14, "signals"] == "breadth" and got.loc[14, "potential_mrr"] == pytest.approx(7000.0)
     assert len(got) == 5
+    # the same breadth on 20 of 50 seats (0.4 < 0.45): seats mostly empty, no offer
+    usage.loc[4, "users"] = 20
+    assert 14 not in upsell_offers(contracts, usage, PLANS, Thresholds())["account_id"].tolist()
 
 
 def test_quiet_accounts_get_nothing_and_growth_needs_enough_users():
