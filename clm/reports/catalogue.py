@@ -127,7 +127,7 @@ CATALOGUE: tuple[KPI, ...] = (
     _kpi("nps", _("Net Promoter Score (NPS)"), _("Promoters (9–10) minus detractors (0–6), as a share of the answers in the period."),
          _("NPS = % promoters − % detractors"), "growth", "customer_success", "score", True, customers.nps),
     _kpi("expansion_mrr", _("Cross-sell and up-sell revenue"),
-         _("MRR added by existing customers in the period (expansion)."),
+         _("MRR added by existing customers in the period (expansion); the part converted up-sell recommendations brought in the breakdown."),
          _("sum of expansion MRR movements"), "growth", "sales", "money", True, revenue.expansion_mrr),
     _kpi("high_value_share", _("High-value customer share"),
          _("Share of the accounts with a value class that are important-value customers (RFM)."),

@@ -10,6 +10,7 @@ from clm.value.models import (
     TierAssignment,
     TierBenefit,
     TierRule,
+    UpsellSettings,
 )
 
 
@@ -54,13 +55,27 @@ class ReferralRuleAdmin(AuditedAdmin):
 
 @admin.register(Recommendation)
 class RecommendationAdmin(AuditedAdmin):
-    list_display = ("account", "product", "because_of", "due_from", "due_to", "status")
-    list_filter = ("status",)
+    list_display = ("account", "kind", "product", "because_of", "due_from", "due_to", "status", "expansion_mrr")
+    list_filter = ("kind", "status")
     raw_id_fields = ("account", "product", "because_of")
     readonly_fields = (
         "product", "because_of", "kind", "rank", "score", "confidence", "lift",
         "due_from", "due_to", "reason", "reason_zh", "computed_on",
+        "evidence", "offered_on", "baseline_mrr", "converted_on", "expansion_mrr",
     )  # fmt: skip
+
+
+@admin.register(UpsellSettings)
+class UpsellSettingsAdmin(AuditedAdmin):
+    """One row: the up-sell thresholds the daily run reads (clm.value.services.upsell)."""
+
+    list_display = ("__str__", "seat_utilisation", "growth", "core_breadth", "window_days", "attribution_days")
+
+    def has_add_permission(self, request):
+        return not UpsellSettings.objects.exists() and super().has_add_permission(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 class LoyaltyEntryForm(forms.ModelForm):

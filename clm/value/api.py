@@ -6,6 +6,7 @@ Visibility is clm.core.access's: every per-account answer is limited to the acco
 see (another account is a 404), and the aggregates are computed over those accounts only."""
 
 import datetime as dt
+from decimal import Decimal
 from typing import Annotated, Literal
 
 from django.db.models import Count, Max
@@ -384,7 +385,8 @@ class RecommendationOut(Schema):
     product_id: int
     product: str
     because_of_id: int | None
-    kind: str
+    kind: str = Field(description="cross_sell (a product the account has not bought) or up_sell (the next plan or more seats)")
+    kind_label: str
     rank: int
     score: float
     confidence: float
@@ -396,6 +398,15 @@ class RecommendationOut(Schema):
     reason_zh: str
     status: str
     computed_on: dt.date
+    evidence: dict = Field(description="up-sell: seats, seats_used, utilisation, growth, breadth, signals, potential_mrr")
+    offered_on: dt.date | None
+    baseline_mrr: Decimal | None = Field(description="up-sell: the account's MRR on the family when first offered")
+    converted_on: dt.date | None
+    expansion_mrr: Decimal | None = Field(description="up-sell: the MRR the conversion added")
+
+    @staticmethod
+    def resolve_kind_label(obj):
+        return str(obj.get_kind_display())
 
     @staticmethod
     def resolve_product(obj):
@@ -420,6 +431,7 @@ class RecommendationPage(Schema):
 
 class RecommendationFilters(Schema):
     account: Id | None = None
+    kind: choice(Recommendation.Kind) | None = None
     status: choice(Recommendation.Status) | None = None
     due_before: dt.date | None = Field(None, description="window opens before this day")
 
@@ -432,6 +444,8 @@ def list_recommendations(
     rows = visible_records(Recommendation, request.user).select_related("product", "account")
     if filters.account:
         rows = rows.filter(account_id=filters.account)
+    if filters.kind:
+        rows = rows.filter(kind=filters.kind)
     rows = (
         rows.filter(status=filters.status) if filters.status else rows.filter(status__in=Recommendation.LIVE)
     )
@@ -444,6 +458,24 @@ def list_recommendations(
         "offset": offset,
         "items": list(rows[offset : offset + limit]),
     }
+
+
+class UpsellKpis(Schema):
+    start: dt.date
+    end: dt.date
+    offered: int = Field(description="up-sell recommendations first offered in the period")
+    converted: int = Field(description="of those, the ones the account took (an upgrade or more seats)")
+    conversion_rate: float | None = Field(description="converted ÷ offered; null without offers")
+    expansion_mrr: Decimal = Field(description="the MRR the converted ones added")
+
+
+@router.get("/upsell-kpis", operation_id="get_upsell_kpis", response=UpsellKpis, summary="Up-sell conversion rate and expansion MRR")
+def upsell_kpis(request, start: dt.date, end: dt.date):
+    require(request.user, "view", Recommendation)
+    if start > end:
+        raise ApiError(400, "bad_request", f"start {start} is after end {end}.")
+    figures = services.upsell_kpis(start, end, visible_records(Recommendation, request.user))
+    return {"start": start, "end": end, **figures}
 
 
 class RecommendationPatch(InputSchema):

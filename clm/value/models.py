@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -114,6 +115,10 @@ class Recommendation(models.Model):
         CONVERTED = "converted", _("Converted (the account bought it)")
         WITHDRAWN = "withdrawn", _("Withdrawn (no longer suggested)")
 
+    class Kind(models.TextChoices):
+        CROSS_SELL = "cross_sell", _("Cross-sell")
+        UP_SELL = "up_sell", _("Up-sell")
+
     LIVE = (Status.OPEN, Status.ACCEPTED)
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="recommendations")
@@ -121,7 +126,7 @@ class Recommendation(models.Model):
     because_of = models.ForeignKey(
         Product, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    kind = models.CharField(max_length=10, default="cross_sell")
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.CROSS_SELL)
     rank = models.PositiveSmallIntegerField(default=1)
     score = models.FloatField()
     confidence = models.FloatField()
@@ -132,6 +137,13 @@ class Recommendation(models.Model):
     reason_zh = models.CharField(max_length=300, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN, db_index=True)
     computed_on = models.DateField(help_text="as-of date of the run that last suggested it")
+    # up-sell: the signals behind the offer (clm.analytics.upsell), the day first offered and the
+    # account's MRR on the product family that day; on conversion, the MRR it added
+    evidence = models.JSONField(default=dict, blank=True, db_default=models.Value({}, models.JSONField()))
+    offered_on = models.DateField(null=True, blank=True)
+    baseline_mrr = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    converted_on = models.DateField(null=True, blank=True)
+    expansion_mrr = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -376,3 +388,54 @@ class TierBenefit(models.Model):
 
     def __str__(self):
         return self.tier
+
+
+class UpsellSettings(models.Model):
+    """The up-sell thresholds (clm.analytics.upsell.Thresholds), one row, edited in the admin."""
+
+    seat_utilisation = models.FloatField(
+        _("seat utilisation threshold"), default=0.9, validators=[MinValueValidator(0.1), MaxValueValidator(5)],
+        help_text=_("Active users ÷ contracted seats at or above which seats count as full (0.9 = 90%)."),
+    )
+    growth = models.FloatField(
+        _("growth threshold"), default=0.25, validators=[MinValueValidator(0.01), MaxValueValidator(10)],
+        help_text=_("Growth of active users against the window before at or above which the account grows fast."),
+    )
+    core_breadth = models.FloatField(
+        _("core-feature breadth threshold"), default=1.0, validators=[MinValueValidator(0.1), MaxValueValidator(1)],
+        help_text=_("Share of the core features used in the window at or above which the plan is fully used."),
+    )
+    min_users = models.PositiveSmallIntegerField(
+        _("minimum users for growth"), default=3, validators=[MinValueValidator(1)],
+        help_text=_("Active users the earlier window needs before growth counts."),
+    )
+    target_utilisation = models.FloatField(
+        _("target utilisation after more seats"), default=0.8, validators=[MinValueValidator(0.1), MaxValueValidator(1)],
+    )
+    window_days = models.PositiveSmallIntegerField(
+        _("window (days)"), default=30, validators=[MinValueValidator(7), MaxValueValidator(180)]
+    )
+    due_days = models.PositiveSmallIntegerField(
+        _("days to act on an offer"), default=30, validators=[MinValueValidator(1), MaxValueValidator(365)]
+    )
+    attribution_days = models.PositiveSmallIntegerField(
+        _("days an upgrade counts as converted"), default=90, validators=[MinValueValidator(1), MaxValueValidator(730)],
+        help_text=_("An upgrade or seat expansion within this many days of the offer counts as its conversion."),
+    )
+
+    plan_families = models.CharField(
+        _("plan families"), max_length=300, blank=True,
+        help_text=_("Product families sold as plans, comma-separated; empty: every family whose live contracts have "
+                    "more than one seat (median)."),
+    )
+
+    class Meta:
+        verbose_name = _("up-sell settings")
+        verbose_name_plural = _("up-sell settings")
+
+    def __str__(self):
+        return str(_("up-sell settings"))
+
+    @classmethod
+    def current(cls) -> "UpsellSettings":
+        return cls.objects.order_by("pk").first() or cls()

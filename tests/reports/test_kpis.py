@@ -58,6 +58,20 @@ def test_logo_retention_and_churn_are_complements_with_their_accounts(world, bos
 
 def test_expansion_churned_revenue_by_reason_and_arr(world, boss):
     assert value(boss, "expansion_mrr").value == 200
+    # an up-sell recommendation converted in November with 150 of expansion MRR; one converted in
+    # October is not the month's
+    import datetime as dt
+
+    from clm.commerce.models import Product
+    from clm.value.models import Recommendation
+
+    plan = Product.objects.create(name="Pro", family="Plans")
+    for day, mrr, account in ((dt.date(2026, 11, 10), 150, "A"), (dt.date(2026, 10, 10), 90, "B")):
+        Recommendation.objects.create(
+            account=world[account], product=plan, kind="up_sell", score=1, confidence=1, lift=0, due_from=day,
+            due_to=day, reason="", computed_on=day, status="converted", converted_on=day, expansion_mrr=mrr,
+        )  # fmt: skip
+    assert value(boss, "expansion_mrr").breakdown == {"up_sell_recommendations": 150, "other": 50}
     churned = value(boss, "churned_mrr")
     assert churned.value == 200 and churned.breakdown == {"price": 200} and churned.account_ids == ids(world, "C")
     arr = value(boss, "arr")  # 12 × (1200 + 400 + 300)

@@ -4,10 +4,12 @@ and churned MRR, ARR — all through clm.analytics.revenue, over the MRR of the 
 from __future__ import annotations
 
 import pandas as pd
+from django.db.models import Sum
 from django.utils.translation import gettext as _
 
 from clm.analytics.revenue import account_mrr_movements, revenue_retention
 from clm.commerce.models import Subscription
+from clm.value.models import Recommendation
 
 from .base import Result, Scope, finite, missing, share
 from .stages import stage_as_of
@@ -92,13 +94,20 @@ def _movements(scope: Scope, period, kind: str) -> pd.DataFrame | None:
 
 
 def expansion_mrr(scope: Scope, period) -> Result:
+    """Expansion MRR of the period; in the breakdown, the part up-sell recommendations converted
+    in the period brought (clm.value.services.upsell) and the rest."""
     moves = _movements(scope, period, "expansion")
     if moves is None:
         return missing(_("No contract revenue is recorded yet."))
+    total = float(moves["amount"].sum())
+    upsold = scope.records(
+        Recommendation.objects.filter(kind=Recommendation.Kind.UP_SELL, converted_on__range=(period.start, period.end))
+    ).aggregate(mrr=Sum("expansion_mrr"))["mrr"]
+    upsold = float(upsold or 0)
     return Result(
-        value=float(moves["amount"].sum()), numerator=float(moves["amount"].sum()),
-        account_ids=sorted({int(i) for i in moves["account_id"]}),
-    )
+        value=total, numerator=total, account_ids=sorted({int(i) for i in moves["account_id"]}),
+        breakdown={"up_sell_recommendations": upsold, "other": max(total - upsold, 0.0)},
+    )  # fmt: skip
 
 
 def churned_mrr(scope: Scope, period) -> Result:

@@ -11,6 +11,7 @@ from .loading import Known
 from .loyalty import add_entry, balance, check_entry, redeem_points
 from .recommendations import set_recommendation_status
 from .reports import cac_report, cohort_report, contract_cohort_values, mrr_report
+from .upsell import upsell_kpis
 
 __all__ = [
     "Known",
@@ -26,4 +27,5 @@ __all__ = [
     "redeem_points",
     "set_recommendation_status",
     "tier_rules",
+    "upsell_kpis",
 ]

@@ -15,7 +15,7 @@ import time
 import numpy as np
 from django.db import transaction
 
-from . import loyalty, recommendations, referrals, writing
+from . import loyalty, recommendations, referrals, upsell, writing
 from .computing import compute
 from .loading import Known
 
@@ -34,11 +34,13 @@ def recompute(as_of: dt.date, *, churned=None) -> dict:
     loaded = time.perf_counter()
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # non-finite results are handled
         outcome = compute(known)
+    upsells = upsell.prepare(known)
     computed = time.perf_counter()
     with transaction.atomic():
         written = writing.write_estimates(outcome.clv, as_of)
         assigned = writing.write_tiers(outcome.tiers, as_of)
         recommended = recommendations.sync(outcome.offers, known)
+        upsold = upsell.sync(upsells, known)
         referrals.attribute_imported()
         points = loyalty.earn_points(known, outcome.since)
         writing.thin_history(as_of)
@@ -52,6 +54,7 @@ def recompute(as_of: dt.date, *, churned=None) -> dict:
         "churned_without_future": len(known.churned),
         "tier_assignments": assigned,
         "recommendations": recommended,
+        "upsell_recommendations": upsold,
         "loyalty_entries": points,
         "models": outcome.models,
         "problems": outcome.problems,

@@ -1,4 +1,4 @@
-"""Cross-sell recommendations: the day's offers reconciled with the stored ones, and what sales
+"""Cross-sell recommendations (the up-sell ones: ``upsell``): the day's offers reconciled with the stored ones, and what sales
 do with one (accept, dismiss, reopen)."""
 
 from __future__ import annotations
@@ -21,7 +21,9 @@ def sync(offers: pd.DataFrame, known: Known) -> dict:
     no longer suggested are withdrawn. Dismissed ones are never reopened; accepted ones stay
     accepted (sales are working on them) until the account buys."""
     existing, stored = {}, {}
-    for pk, a, p, status, *content in Recommendation.objects.values_list(
+    # an up-sell of the same product keeps its row (clm.value.services.upsell)
+    taken = set(Recommendation.objects.filter(kind=Recommendation.Kind.UP_SELL).values_list("account_id", "product_id"))
+    for pk, a, p, status, *content in Recommendation.objects.filter(kind=Recommendation.Kind.CROSS_SELL).values_list(
         "id", "account_id", "product_id", "status", "because_of_id", "rank", "due_from", "due_to", "reason"
     ):
         existing[(a, p)] = (pk, status)
@@ -44,6 +46,8 @@ def sync(offers: pd.DataFrame, known: Known) -> dict:
             zip(columns["account_id"], columns["product_id"], strict=True)
         ):
             key = (int(account), int(product))
+            if key in taken:
+                continue
             offered.add(key)
             found = existing.get(key)
             if found and found[1] == Recommendation.Status.DISMISSED:
