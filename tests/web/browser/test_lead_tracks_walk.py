@@ -58,6 +58,7 @@ def test_a_rep_saves_a_lead_view_and_uses_a_talk_track(page, live_server, world,
     page.screenshot(path=str(artifacts / "lead-tracks-zh.png"), full_page=True)
 
     page.get_by_test_id("language").select_option("en")
+    expect(page.locator("html")).to_have_attribute("lang", "en")  # the switch is saved before we move on
     page.goto(f"{live_server.url}/leads/{hot.pk}/")
     expect(page.get_by_test_id("talk-tracks")).to_contain_text("won 2 of 3 closed deals and leads that used it")
     expect(page.get_by_test_id("talk-tracks")).to_contain_text("Used on this lead")
