@@ -19,6 +19,8 @@ from clm.automation.models import Case, RootCause, WinBack
 from clm.core.access import visible_accounts, visible_records
 from clm.core.crud import one_or_404
 from clm.core.models import Role, User
+from clm.lifecycle import words
+from clm.web import explain
 from clm.web.templatetags.workspace import person
 from clm.web.work_views import _errors
 
@@ -131,12 +133,12 @@ def _signal_label(found: WinBack) -> str:
     from clm.customers.models import LifecycleStage
 
     if found.case.signal_id:
-        return found.case.signal.title
+        return words.signal_title(found.case.signal.kind, found.case.signal.title)
     if found.signal_kind in LifecycleStage.values:
         return str(LifecycleStage(found.signal_kind).label)
     if found.signal_kind.startswith("playbook"):
         return _("opened by a playbook (%(reason)s)") % {"reason": found.case.reason}
-    return found.signal_kind
+    return words.signal_title(found.signal_kind)
 
 
 def _page(request, found: WinBack, *, cause_form=None, plan_form=None, evaluation_form=None, status=200):
@@ -157,7 +159,7 @@ def _page(request, found: WinBack, *, cause_form=None, plan_form=None, evaluatio
         "evaluation_form": evaluation_form or EvaluationForm(),
         "offers": offers, "tasks": list(found.case.tasks.select_related("assignee").order_by("due_at")),
         "due": found.evaluate_on is not None and found.evaluate_on <= today,
-        "signal_values": sorted((found.signal_values or {}).items()),
+        "signal_values": sorted((explain.field(k), v) for k, v in (found.signal_values or {}).items()),
         "signal_label": _signal_label(found),
     }
     return render(request, "web/winback/detail.html", context, status=status)

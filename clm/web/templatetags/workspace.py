@@ -119,3 +119,9 @@ def percent(value):
 def role_label(role):
     """A decision-chain role in the glossary's words; a dash for none."""
     return ROLE_LABELS.get(role, role) if role else "–"
+
+
+@register.filter
+def case_reason(reason):
+    """A case's reason as written; a default signal's kind (a rule-opened case) in words."""
+    return words.signal_title(reason) if reason in words.SIGNALS else reason
