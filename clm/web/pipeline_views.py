@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 
 from clm.core.access import visible_records
 from clm.core.crud import one_or_404
+from clm.core.models import User
 from clm.reports.periods import Period
 from clm.sales import pipelines, process, scripts
 from clm.sales.models import Opportunity, PipelineStage, Quote
@@ -116,12 +117,16 @@ def analytics(request):
     if not choices:
         raise PermissionDenied(_("No pipeline is active."))
     chosen = next((p for p in choices if p.key == request.GET.get("pipeline")), choices[0])
-    filters = AnalyticsFilters(request.GET or None)
     by, months = "owner", 12
+    filters = AnalyticsFilters(request.GET or None, initial={"by": by, "months": months})
     if filters.is_valid():
         by, months = filters.cleaned_data["by"] or by, filters.cleaned_data["months"] or months
     end = timezone.localdate()
     result = process.report(request.user, chosen, by=by, start=end - relativedelta(months=months), end=end)
+    if by == "owner":  # people's names as the workspace writes them (姓名, not 名 姓)
+        owners = {str(u.pk): person(u) for u in User.objects.filter(pk__in=[r["group"] for r in result.rows[1:]])}
+        for row in result.rows[1:]:
+            row["label"] = owners.get(row["group"], row["label"])
     return render(request, "web/pipeline/analytics.html", {
         "nav": "pipeline", "report": result, "pipelines": choices, "filters": filters, "months": months,
     })  # fmt: skip
