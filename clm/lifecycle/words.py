@@ -57,6 +57,15 @@ def signal_title(kind: str, title: str = "") -> str:
     return _(title) if title else kind
 
 
+def case_reason(reason: str) -> str:
+    """A case's reason as written; a default signal's kind or a stage (a rule-opened case) in words."""
+    from clm.customers.models import LifecycleStage
+
+    if reason in LifecycleStage.values:
+        return str(LifecycleStage(reason).label)
+    return signal_title(reason) if reason in SIGNALS else reason
+
+
 def signal_explanation(kind: str, title: str = "") -> str:
     """What a signal means, as a sentence in the user's language."""
     if kind in SIGNALS:

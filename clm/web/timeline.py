@@ -17,6 +17,7 @@ from django.db.models import Q
 from clm.automation.models import Case, Task
 from clm.commerce.models import Order, Payment, SubscriptionChange
 from clm.customers.models import Interaction
+from clm.lifecycle import words as lifecycle_words
 from clm.lifecycle.models import Signal
 from clm.service.models import SurveyResponse, Ticket
 from clm.usage.models import UsageDaily
@@ -264,7 +265,7 @@ class Cases(Source):
     related = ("owner", "root_cause")
 
     def item(self, row):
-        return Item(self.kind, row.created_at, row.pk, row.reason, {
+        return Item(self.kind, row.created_at, row.pk, lifecycle_words.case_reason(row.reason), {
             "type_label": str(row.get_type_display()),
             "status": row.status,
             "status_label": str(row.get_status_display()),

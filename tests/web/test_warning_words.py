@@ -123,3 +123,15 @@ def test_a_case_opened_by_a_signal_names_it_in_the_users_language(client, owner,
     case, _ = work.open_case(owner, account=warned, type="risk", reason="流失风险", owner=owner, signal=signal)
     html = page(client, owner, "web:case", case.pk)
     assert "流失风险高" in html and ENGLISH_TITLES[0] not in html
+
+
+def test_a_case_opened_for_a_default_signal_kind_reads_its_name_on_the_account_page(client, owner, huawei):
+    """The demo's win-back play opens its case with the reason `health_red` (a default signal kind):
+    the account page's history named the case by that key."""
+    from clm.automation import work
+
+    work.open_case(owner, account=huawei, type="win_back", reason="health_red", owner=owner)
+    zh = page(client, owner, "web:account", huawei.pk)
+    en = page(client, owner, "web:account", huawei.pk, language="en")
+    assert "health_red" not in zh and "health_red" not in en
+    assert "健康度红色" in zh and "Health red" in en

@@ -125,7 +125,9 @@ class Case(models.Model):
         ordering = ["-created_at", "-id"]
 
     def __str__(self):
-        return f"{self.get_type_display()}: {self.reason}"
+        from clm.lifecycle import words
+
+        return f"{self.get_type_display()}: {words.case_reason(self.reason)}"
 
     @property
     def is_open(self) -> bool:

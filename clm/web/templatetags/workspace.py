@@ -123,9 +123,5 @@ def role_label(role):
 
 @register.filter
 def case_reason(reason):
-    """A case's reason as written; a default signal's kind or a stage (a rule-opened case) in words."""
-    from clm.customers.models import LifecycleStage
-
-    if reason in LifecycleStage.values:
-        return LifecycleStage(reason).label
-    return words.signal_title(reason) if reason in words.SIGNALS else reason
+    """A case's reason in words (see words.case_reason)."""
+    return words.case_reason(reason)
