@@ -81,6 +81,7 @@ def after_build(
     from clm.demo import sales as demo_sales
     from clm.demo import success as demo_success
     from clm.demo import winback as demo_winback
+    from clm.reports import snapshots as reports_snapshots
 
     progress = progress or (lambda step, done, total: None)
     out = AfterBuild(steps=["configuration"] if write_configuration() else [])
@@ -124,6 +125,10 @@ def after_build(
     out.steps.append(f"lead centre ({demo_leads.build(as_of)['scored']} open leads scored)")
     out.steps.append(f"lead talk tracks ({demo_lead_tracks.build()} uses on past leads)")
     out.steps.append(f"{kpi_targets.set_targets(as_of)} KPI targets")
+    # today's run stored the dashboards' snapshots before the steps above wrote the value history,
+    # the programmes and the win-backs they count: store them again, as the next daily run would
+    reports_snapshots.take(as_of)
+    out.steps.append("dashboard snapshots")
     if plays:
         out.steps.append(
             f"playbooks {', '.join(playbooks)} ({plays.done} play tasks done, {len(plays.saved)} customers saved)"

@@ -52,6 +52,14 @@ def test_demo_builds_the_company_and_prints_the_url_and_login():
     stored = BacktestResult.objects.get()
     assert (stored.start, stored.end, stored.step_days) == (dt.date(2024, 7, 29), dt.date(2025, 6, 2), 28)
     assert "dashboards (value history, early-warning backtest)" in text
+    # the dashboards' snapshots are stored after the value history, the programmes and the
+    # targets: May's customer equity reads the CLV of 1 May, not "no estimate before today"
+    from clm.reports.kpis.base import Scope
+    from clm.reports.periods import Period
+    from clm.reports.snapshots import kpi_results
+
+    may = kpi_results(Scope(None, today=dt.date(2025, 6, 30)), Period.parse("2025-05"))
+    assert may["customer_equity"].value > 0 and "dashboard snapshots" in text
 
 
 @pytest.mark.django_db

@@ -4,6 +4,8 @@ Sources of the definitions: DESIGN.md "Value formulas" and "KPIs by stage" (seed
 000's CAC-share lines), clm.analytics.revenue's docstring (NRR/GRR, the usual SaaS definitions),
 Reichheld (2003) for NPS (promoters 9–10, detractors 0–6)."""
 
+import datetime as dt
+
 import pytest
 
 from clm.reports.catalogue import BY_KEY, CATALOGUE, STAGES, TEAMS, UNITS
@@ -147,6 +149,19 @@ def test_unit_economics_with_the_seeds_lines(world, boss):
     assert ratio.value == pytest.approx(5.0) and ratio.breakdown["cac_share_of_ltv"] == pytest.approx(0.2)
     assert value(boss, "cac_payback_months").value == pytest.approx(5000 / 750)
     assert value(boss, "customer_equity").value == 50000
+
+
+def test_a_past_periods_new_customers_are_valued_by_the_estimates_the_report_day_knows(world, boss):
+    """History keeps one CLV estimate a month (the 1st): the customers won in November have none
+    dated in November once thinned. LTV:CAC of November reads the estimates known on the report's
+    day (as the API's CAC report does), never ones from after it."""
+    from clm.value.models import CLVEstimate
+
+    CLVEstimate.objects.filter(as_of=dt.date(2026, 11, 30)).update(as_of=dt.date(2026, 12, 1))
+    ratio = value(boss, "ltv_to_cac")
+    assert ratio.value == pytest.approx(5.0) and ratio.numerator == pytest.approx(25000)
+    CLVEstimate.objects.filter(as_of=dt.date(2026, 12, 1)).update(as_of=TODAY + dt.timedelta(days=1))
+    assert value(boss, "ltv_to_cac").value is None
 
 
 def test_a_kpi_without_its_data_says_why_and_never_shows_zero(world, boss):

@@ -30,7 +30,7 @@ def _economics(scope: Scope, period):
 
     def compute():
         as_of = period.as_of(scope.today)
-        spend, customers, values, _day = acquisition_frames(as_of, since=period.start)
+        spend, customers, values, _day = acquisition_frames(as_of, since=period.start, valued_on=scope.today)
         if spend.empty and customers.empty:
             return _("No spend and no new customer in %(period)s.") % {"period": period.label}
         if spend.empty:  # CAC would read 0: the spend is missing, not free

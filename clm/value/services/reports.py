@@ -85,13 +85,17 @@ def cohort_report(changes, orders, as_of: dt.date, *, basis: str = "contracts") 
 
 
 def acquisition_frames(
-    as_of: dt.date, since: dt.date | None = None
+    as_of: dt.date, since: dt.date | None = None, *, valued_on: dt.date | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dt.date | None]:
     """What the unit economics read on ``as_of``: spend per channel and month, new customers by
     channel, and each account's LTV (mean CLV, historical + future, from the latest estimates up
-    to ``as_of``) with its monthly margin (current monthly margin for contracts, margin so far
-    per month of tenure for orders); and the day of those estimates. With ``since``, only the
-    spend, customers and estimates from that day on (one period's economics)."""
+    to ``valued_on``, by default ``as_of``) with its monthly margin (current monthly margin for
+    contracts, margin so far per month of tenure for orders); and the day of those estimates. With
+    ``since``, only the spend, customers and estimates from that day on (one period's economics).
+    A past period's customers are valued as the report's day knows them (``valued_on`` today):
+    the estimates of the period's own last day would not know the customers won since the last
+    estimate before it (history keeps one estimate a month), and the API's CAC report values every
+    period's customers with today's estimates."""
     from clm.sales.models import ChannelSpend
 
     spent = ChannelSpend.objects.filter(month__lte=as_of)
@@ -106,7 +110,7 @@ def acquisition_frames(
         won.order_by().values_list("id", "acquisition_channel", "customer_since"),
         ["account_id", "acquisition_channel", "customer_since"],
     )
-    latest = CLVEstimate.objects.filter(as_of__lte=as_of).aggregate(day=models.Max("as_of"))["day"]
+    latest = CLVEstimate.objects.filter(as_of__lte=valued_on or as_of).aggregate(day=models.Max("as_of"))["day"]
     values = pd.DataFrame(columns=["account_id", "ltv", "monthly_margin"])
     if latest is not None:
         estimates = CLVEstimate.objects.filter(as_of=latest)
@@ -122,7 +126,7 @@ def acquisition_frames(
         for account, _value, historical, inputs in rows:
             monthly = inputs.get("monthly_margin") if isinstance(inputs, dict) else None
             if monthly is None and account in since:
-                months = max((pd.Timestamp(as_of) - since[account]).days / (365.2425 / 12), 1.0)
+                months = max((pd.Timestamp(latest) - since[account]).days / (365.2425 / 12), 1.0)
                 monthly = historical / months
             margin.append(np.nan if monthly is None else float(monthly))
         values = pd.DataFrame(
