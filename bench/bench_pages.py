@@ -2,14 +2,21 @@
 Target: no page over 300 ms (median), and the account page's queries independent of its history.
 
 Times are measured in-process through Django's test client (routing, middleware, views, queries,
-templates: everything but the network), after one warm-up request per page.
+templates: everything but the network), after one warm-up request per page. Each page's median is
+also printed as a ratio to a reference measured in the same run: the Preferences page (the same
+base template, menu and middleware, and no customer data), so figures compare across machines.
+`--save FILE` keeps a run's figures; `--baseline FILE` prints them beside this run's ("before",
+"after ÷ before"), for a change measured on the same demo.
 
     python bench/bench_pages.py                        # builds the demo in a throwaway SQLite db (~70 s)
+    python bench/bench_pages.py --use-current --save before.json     # then change the code, and
+    python bench/bench_pages.py --use-current --baseline before.json
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/x python bench/bench_pages.py
     CLM_DATA_DIR=/tmp/demo python bench/bench_pages.py --use-current   # an already simulated database
 """
 
 import argparse
+import json
 import statistics
 import sys
 import time
@@ -19,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import setup_django, use_current_database  # noqa: E402
 
 TARGET_MS = 300
+REFERENCE = "Preferences (reference)"
 
 
 def pages(admin, csm):
@@ -34,8 +42,10 @@ def pages(admin, csm):
     home, accounts = reverse("web:home"), reverse("web:accounts")
     account = reverse("web:account", args=[busiest[0]])
     out = [
+        (REFERENCE, admin, reverse("web:preferences")),
         ("My work (CSM)", csm, home),
-        ("My work (admin)", admin, home),
+        ("Home: the dashboard (admin)", admin, home),
+        ("My work (admin)", admin, reverse("web:my_work")),
         ("Accounts, first page", admin, accounts),
         (f"Accounts, search {chinese}", admin, f"{accounts}?q={chinese}"),
         ("Accounts, search by initials", admin, f"{accounts}?q=bj"),
@@ -84,6 +94,8 @@ def main():
     parser.add_argument("--accounts", type=int, default=10_000)
     parser.add_argument("--months", type=int, default=24)
     parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--save", metavar="FILE", help="write this run's figures to FILE (JSON)")
+    parser.add_argument("--baseline", metavar="FILE", help="print a saved run's figures beside this run's")
     args = parser.parse_args()
 
     if args.use_current:
@@ -148,12 +160,42 @@ def main():
         worst = max(worst, median)
         rows.append((name, median, slowest, queries))
 
+    report(rows, worst, args)
+
+
+def report(rows, worst, args):
+    """The table: each page's median, slowest run, queries and ratio to the reference page; with a
+    baseline, its median and queries then, and this run's median ÷ that one."""
+    reference = next(median for name, median, _, _ in rows if name == REFERENCE)
+    before = {}
+    if args.baseline:
+        with open(args.baseline, encoding="utf-8") as fh:
+            before = json.load(fh)["pages"]
     width = max(len(r[0]) for r in rows)
-    print(f"\n{'page'.ljust(width)}  median ms   max ms  queries")
+    head = f"\n{'page'.ljust(width)}  median ms   max ms  queries  × ref"
+    if before:
+        head += "  before ms  queries  after ÷ before"
+    print(head)
     for name, median, slowest, queries in rows:
-        flag = "" if median <= TARGET_MS else "  OVER TARGET"
-        print(f"{name.ljust(width)}  {median:9.1f} {slowest:8.1f}  {queries:7d}{flag}")
-    print(f"\nslowest page median {worst:.1f} ms (target ≤ {TARGET_MS} ms): {'met' if worst <= TARGET_MS else 'NOT met'}")
+        line = f"{name.ljust(width)}  {median:9.1f} {slowest:8.1f}  {queries:7d}  {median / reference:5.1f}"
+        then = before.get(name)
+        if then:
+            line += f"  {then['median_ms']:9.1f}  {then['queries']:7d}  {median / then['median_ms']:14.2f}"
+        elif before:
+            line += f"  {'–':>9}  {'–':>7}  {'–':>14}"
+        print(line + ("" if median <= TARGET_MS else "  OVER TARGET"))
+    print(f"\nreference: {REFERENCE} {reference:.1f} ms")
+    print(f"slowest page median {worst:.1f} ms (target ≤ {TARGET_MS} ms): {'met' if worst <= TARGET_MS else 'NOT met'}")
+    if before:
+        then_ref = before.get(REFERENCE, {}).get("median_ms")
+        if then_ref:
+            print(f"reference then {then_ref:.1f} ms (this run ÷ then: {reference / then_ref:.2f}: the machine's drift)")
+    if args.save:
+        pages = {name: {"median_ms": round(median, 2), "max_ms": round(slowest, 2), "queries": queries}
+                 for name, median, slowest, queries in rows}
+        with open(args.save, "w", encoding="utf-8") as fh:
+            json.dump({"pages": pages}, fh, ensure_ascii=False, indent=1)
+        print(f"figures saved to {args.save}")
 
 
 if __name__ == "__main__":
