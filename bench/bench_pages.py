@@ -9,7 +9,8 @@ templates: everything but the network), after one warm-up request per page. Each
 also printed as a ratio to a reference measured in the same run: the Preferences page (the same
 base template, menu and middleware, and no customer data), so figures compare across machines.
 `--save FILE` keeps a run's figures; `--baseline FILE` prints them beside this run's ("before",
-"after ÷ before"), for a change measured on the same demo.
+and "after ÷ before" of the ratios to each run's reference, so a busier machine does not read as a
+slower page), for a change measured on the same demo.
 
     python bench/bench_pages.py                        # builds the demo in a throwaway SQLite db (~70 s)
     python bench/bench_pages.py --use-current --save before.json     # then change the code, and
@@ -186,24 +187,26 @@ def report(rows, worst, args):
         with open(args.baseline, encoding="utf-8") as fh:
             before = json.load(fh)["pages"]
     width = max(len(r[0]) for r in rows)
+    then_ref = before.get(REFERENCE, {}).get("median_ms")
     head = f"\n{'page'.ljust(width)}  median ms   max ms  queries  × ref"
     if before:
-        head += "  before ms  queries  after ÷ before"
+        head += "  before ms  queries  × ref then  after ÷ before"
     print(head)
     for name, median, slowest, queries in rows:
         line = f"{name.ljust(width)}  {median:9.1f} {slowest:8.1f}  {queries:7d}  {median / reference:5.1f}"
         then = before.get(name)
-        if then:
-            line += f"  {then['median_ms']:9.1f}  {then['queries']:7d}  {median / then['median_ms']:14.2f}"
+        if then and then_ref:
+            # the ratio of the ratios to each run's reference: the machine's drift between runs cancels
+            change = (median / reference) / (then["median_ms"] / then_ref)
+            line += f"  {then['median_ms']:9.1f}  {then['queries']:7d}  {then['median_ms'] / then_ref:10.1f}  {change:14.2f}"
         elif before:
-            line += f"  {'–':>9}  {'–':>7}  {'–':>14}"
+            line += f"  {'–':>9}  {'–':>7}  {'–':>10}  {'–':>14}"
         print(line + ("" if median <= TARGET_MS else "  OVER TARGET"))
     print(f"\nreference: {REFERENCE} {reference:.1f} ms")
     print(f"slowest page median {worst:.1f} ms (target ≤ {TARGET_MS} ms): {'met' if worst <= TARGET_MS else 'NOT met'}")
-    if before:
-        then_ref = before.get(REFERENCE, {}).get("median_ms")
-        if then_ref:
-            print(f"reference then {then_ref:.1f} ms (this run ÷ then: {reference / then_ref:.2f}: the machine's drift)")
+    if then_ref:
+        print(f"reference then {then_ref:.1f} ms (this run ÷ then: {reference / then_ref:.2f}, the machine's drift, "
+              "which 'after ÷ before' takes out: it compares each page's ratio to its run's reference)")
     if args.save:
         pages = {name: {"median_ms": round(median, 2), "max_ms": round(slowest, 2), "queries": queries}
                  for name, median, slowest, queries in rows}
