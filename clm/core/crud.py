@@ -17,6 +17,8 @@ from django.db import models, transaction
 from django.db.models import ProtectedError
 from django.http import Http404
 from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from ninja import FilterSchema, Query, Router, Status
 from pydantic import Field
 
@@ -107,13 +109,23 @@ class Resource:
 # ---------------------------------------------------------------------------------------------
 # Permissions and visibility: the one place the API decides who may do what.
 
-VERBS = {"view": "see", "add": "create", "change": "change", "delete": "delete"}
+REFUSALS = {
+    "view": gettext_lazy("You may not see %(things)s."),
+    "add": gettext_lazy("You may not create %(things)s."),
+    "change": gettext_lazy("You may not change %(things)s."),
+    "delete": gettext_lazy("You may not delete %(things)s."),
+}
+
+
+def name_of(model, plural: bool = False) -> str:
+    """A model's name in the caller's language (English unless the request asked for another)."""
+    return str(model._meta.verbose_name_plural if plural else model._meta.verbose_name)
 
 
 def require(user, action: str, model: type[models.Model]) -> None:
     opts = model._meta
     if not user.has_perm(f"{opts.app_label}.{action}_{opts.model_name}"):
-        raise PermissionDenied(f"You may not {VERBS[action]} {english_name(model, plural=True)}.")
+        raise PermissionDenied(REFUSALS[action] % {"things": name_of(model, plural=True)})
 
 
 def visible(model: type[models.Model], user) -> models.QuerySet:
@@ -132,7 +144,7 @@ def one_or_404(queryset: models.QuerySet, pk: int) -> models.Model:
     database could hold), so what is hidden and what does not exist look the same."""
     obj = queryset.filter(pk=pk).first() if 0 < pk <= MAX_ID else None
     if obj is None:
-        raise Http404(f"No {english_name(queryset.model)} with id {pk}.")
+        raise Http404(_("No %(thing)s with id %(id)s.") % {"thing": name_of(queryset.model), "id": pk})
     return obj
 
 
@@ -161,9 +173,9 @@ def check_references(model, data: dict, user, instance=None) -> None:
         else:
             row = qs.filter(pk=value).values_list("pk", "pk").first()
         if row is None:
-            errors[f.name] = f"unknown {english_name(target)} {value}"
+            errors[f.name] = _("unknown %(thing)s %(id)s") % {"thing": name_of(target), "id": value}
         elif path and own_account is not None and row[1] != own_account:
-            errors[f.name] = f"{english_name(target)} {value} belongs to another account"
+            errors[f.name] = _("%(thing)s %(id)s belongs to another account") % {"thing": name_of(target), "id": value}
     if errors:
         raise invalid(errors)
 
@@ -174,7 +186,7 @@ def check_m2m(model, m2m: dict) -> None:
         found = set(target._default_manager.filter(pk__in=ids).values_list("pk", flat=True))
         missing = sorted(set(ids) - found)
         if missing:
-            raise invalid({name: f"unknown {english_name(target)} {', '.join(map(str, missing))}"})
+            raise invalid({name: _("unknown %(thing)s %(id)s") % {"thing": name_of(target), "id": ", ".join(map(str, missing))}})
 
 
 def resolve_external_account(data: dict, user) -> None:
@@ -188,13 +200,13 @@ def resolve_external_account(data: dict, user) -> None:
         qs = qs.filter(source=source)
     ids = list(qs.values_list("pk", flat=True)[:2])
     if not ids:
-        raise invalid({"account_external_id": f"unknown account {external!r}"})
+        raise invalid({"account_external_id": _("unknown account %(id)r") % {"id": external}})
     if len(ids) > 1:
         raise invalid(
-            {"account_external_id": f"{external!r} names accounts of several sources; send account_source"}
+            {"account_external_id": _("%(id)r names accounts of several sources; send account_source") % {"id": external}}
         )
     if data.get("account_id") not in (None, ids[0]):
-        raise invalid({"account_external_id": "names another account than account"})
+        raise invalid({"account_external_id": _("names another account than account")})
     data["account_id"] = ids[0]
 
 
@@ -292,10 +304,10 @@ def remove(res: Resource, user, instance) -> None:
     try:
         services.delete(instance, actor=user, via="api")
     except ProtectedError as exc:
-        users = sorted({english_name(o, plural=True) for o in exc.protected_objects})
-        message = (
-            f"This {english_name(res.model)} is still used by {', '.join(users)}; change or delete those first."
-        )
+        users = sorted({name_of(o, plural=True) for o in exc.protected_objects})
+        message = _("This %(thing)s is still used by %(users)s; change or delete those first.") % {
+            "thing": name_of(res.model), "users": ", ".join(users),
+        }
         raise ApiError(409, "conflict", message) from None
 
 

@@ -126,13 +126,16 @@ class Account(Imported, Timestamped):
         constraints = [Imported.external_key_constraint("account")]
         ordering = ["name"]
         # Each index costs every import. Plain indexes (a CharField's db_index would add a second,
-        # LIKE-only one on PostgreSQL) for the list order and the stage and band filters; the
-        # references most accounts leave empty are indexed where set (deletes follow them).
+        # LIKE-only one on PostgreSQL) for the list order and the stage, band, industry and region
+        # filters; the references most accounts leave empty are indexed where set (deletes follow them).
         indexes = [
             models.Index(fields=["name"], name="account_name"),
             models.Index(fields=["lifecycle_stage"], name="account_stage"),
             models.Index(fields=["health_band"], name="account_band"),
             models.Index(fields=["warning_level"], name="account_warning"),
+            # the list's and the dashboard's filter menus read their distinct values from these two
+            models.Index(fields=["industry"], name="account_industry"),
+            models.Index(fields=["region"], name="account_region"),
             *(
                 models.Index(fields=[f], condition=models.Q(**{f"{f}__isnull": False}), name=f"account_{f}")
                 for f in ("parent", "referred_by_account", "referred_by_contact")

@@ -19,6 +19,7 @@ from django.db import transaction
 from django.http import FileResponse, Http404, StreamingHttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from ninja import File, Form, Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.files import UploadedFile
@@ -185,7 +186,8 @@ def export_records(request, kind: str, format: str = "csv"):
     column names the importer recognises."""
     spec = _kind(kind)
     if not request.user.has_perm(spec.view_permission):
-        raise PermissionDenied(f"you need the permission {spec.view_permission}")
+        raise PermissionDenied(ngettext("you need the permission %(names)s", "you need the permissions %(names)s", 1)
+                               % {"names": spec.view_permission})
     stamp = timezone.localdate().isoformat()
     if format == "csv":
         response = StreamingHttpResponse(export.csv_chunks(spec, request.user), content_type=export.content_type("csv"))

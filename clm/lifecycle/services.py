@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import F, Max, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from clm.analytics import health, stages, warning
 from clm.analytics.churn import ChurnModel as LearnedModel
@@ -266,7 +267,7 @@ def request_run(actor, as_of: dt.date | None = None, *, via: str = "api") -> Run
     A future date or a broken configuration is refused here, before anything is queued; runs
     asked for earlier that never finished are marked failed first, so none stays "running"."""
     if not actor.has_perm("lifecycle.change_healthmodel"):
-        raise PermissionDenied("You may not start the daily run.")
+        raise PermissionDenied(_("You may not start the daily run."))
     as_of = metric_source.check_as_of(as_of or metric_source.today())
     health_models(), stage_rules(), signal_set()
     with transaction.atomic():

@@ -14,6 +14,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from clm.automation.digest import site_url
+from clm.automation.models import Task
 from clm.automation.work import create_task
 from clm.core.models import Role, User, workspace_scope
 
@@ -92,7 +93,7 @@ def notify_missed_targets(as_of: dt.date | None = None, *, connection=None) -> i
                 subject, body = message_for(manager, row, period)
                 EmailMessage(subject, body, to=[manager.email], connection=connection).send()
                 with translation.override(manager.language or settings.LANGUAGE_CODE):
-                    create_task(None, title=subject[:200], assignee=manager, note=body,
+                    create_task(None, title=subject[:200], assignee=manager, note=body, source=Task.Source.REPORT,
                                 due_at=timezone.now() + dt.timedelta(days=7))
                 told += 1
             KpiTarget.objects.filter(pk=target.pk).update(notified_at=timezone.now())

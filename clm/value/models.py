@@ -213,9 +213,9 @@ class LoyaltyEntry(models.Model):
 
     def clean(self):
         if self.kind in self.EARNING and self.points is not None and self.points <= 0:
-            raise ValidationError({"points": "an earning adds points: it must be above 0"})
+            raise ValidationError({"points": _("an earning adds points: it must be above 0")})
         if self.kind in self.SPENDING and self.points is not None and self.points >= 0:
-            raise ValidationError({"points": "a redemption or expiry takes points away: it must be below 0"})
+            raise ValidationError({"points": _("a redemption or expiry takes points away: it must be below 0")})
 
     def __str__(self):
         return f"{self.account_id} {self.date} {self.kind} {self.points:+d}"

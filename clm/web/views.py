@@ -322,7 +322,7 @@ def set_language(request):
     """Switch the language: kept on the user when signed in, in a cookie otherwise."""
     form = LanguageForm(request.POST)
     if not form.is_valid():
-        return HttpResponseBadRequest("unknown language")
+        return HttpResponseBadRequest(_("Unknown language."))
     language = form.cleaned_data["language"]
     if request.user.is_authenticated:
         request.user.language = language

@@ -69,3 +69,21 @@ def test_the_apis_own_messages_are_translated(api_as, admin_user):
     unknown = api_as(admin_user, language="zh-Hans").get("/no-such-thing")
     assert unknown.status_code == 404 and CJK.search(unknown.json_body["error"]["message"])
     assert "/api/v1/no-such-thing" in unknown.json_body["error"]["message"]
+
+
+@pytest.mark.django_db
+def test_the_crud_refusals_are_in_the_callers_language(api_as, admin_user):
+    """The generic CRUD's own messages (an unknown reference, a missing permission) follow the
+    request's language like every other message."""
+    from clm.core.models import User
+
+    payload = {"name": "王伟", "account": 999_999}
+    english = api_as(admin_user).post("/contacts", payload).json_body["error"]["details"]
+    chinese = api_as(admin_user, language="zh-Hans").post("/contacts", payload).json_body["error"]["details"]
+    assert {"loc": ["account"], "message": "unknown account 999999"} in english
+    assert {"loc": ["account"], "message": "未知客户 999999"} in chinese
+
+    reader = User.objects.create_user("reader", password="x")  # signed in, no role: no permission
+    refused = api_as(reader, language="zh-Hans").post("/contacts", payload)
+    assert refused.status_code == 403
+    assert refused.json_body["error"]["message"] == "您无权创建联系人。"

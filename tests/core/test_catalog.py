@@ -42,3 +42,9 @@ def test_the_compiled_catalog_matches_its_source():
     for context, msgid, msgstr in entries(PO.read_text("utf-8")):
         got = compiled.pgettext(context, msgid) if context else compiled.gettext(msgid)
         assert got == msgstr, f"{msgid!r}: recompile the catalog (django-admin compilemessages)"
+
+
+def test_the_chinese_ui_addresses_the_user_as_nin_never_ni():
+    """The workspace speaks to its users politely (您), in every message alike, never 你."""
+    informal = [msgid for _, msgid, msgstr in entries(PO.read_text("utf-8")) if "你" in msgstr]
+    assert informal == []

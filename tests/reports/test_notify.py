@@ -2,6 +2,7 @@
 real SMTP server on 127.0.0.1) in each manager's language and as a task, with value, target and link."""
 
 import pytest
+from django.utils import translation
 
 from clm.automation.models import Task
 from clm.core.models import Team
@@ -54,6 +55,10 @@ def test_a_missed_target_tells_the_owning_teams_managers_once(smtp, managers):
     assert chinese["Subject"].strip() == "CLM：项目赢单率 在 2026-11 未达目标（75.0%，目标 90.0%）"
     assert "https://clm.example.com/dashboard/?kind=month&period=2026-11" in body(chinese)
     assert Task.objects.filter(assignee=cs_lead).count() == 2 and Task.objects.filter(assignee=sales_lead).count() == 1
+    task = Task.objects.filter(assignee=sales_lead).get()
+    assert task.source == Task.Source.REPORT  # not "by hand": the report made it
+    with translation.override("zh-hans"):
+        assert task.get_source_display() == "报表或 KPI 提醒"
     assert notify.notify_missed_targets(TODAY) == 0  # once per target
     assert len(smtp.messages) == 3
     assert KpiTarget.objects.filter(notified_at__isnull=False).count() == 3

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import translation
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -31,6 +32,9 @@ def test_redemption_grants_service_credit_and_is_audited(account, owner):
 def test_redemption_beyond_the_balance_is_refused_and_writes_nothing(account):
     services.add_entry(account, "adjustment", 50, on=DAY, note="goodwill")
     with pytest.raises(ValidationError) as refused:
+        services.redeem_points(account, 51, on=DAY)
+    assert refused.value.message_dict["points"] == ["申请 51 积分，可用 50：兑换不能超过余额"]  # the workspace's default language
+    with translation.override("en"), pytest.raises(ValidationError) as refused:
         services.redeem_points(account, 51, on=DAY)
     assert "50 available" in str(refused.value)
     assert LoyaltyEntry.objects.filter(account=account).count() == 1

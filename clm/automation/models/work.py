@@ -149,6 +149,7 @@ class Task(models.Model):
         MANUAL = "manual", _("By hand")
         PLAYBOOK = "playbook", _("Playbook step")
         SIGNAL = "signal", _("Early-warning signal")
+        REPORT = "report", _("Report or KPI notice")
 
     title = models.CharField(_("title"), max_length=200)
     account = models.ForeignKey(Account, null=True, blank=True, on_delete=models.CASCADE, related_name="tasks")

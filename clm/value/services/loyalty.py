@@ -12,6 +12,7 @@ import pandas as pd
 from django.core.exceptions import ValidationError
 from django.db import connection, models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from clm.analytics import tiers
 from clm.analytics.clv import CLVInputError
@@ -108,13 +109,13 @@ def check_entry(account: Account, kind: str, points, on: dt.date) -> dict:
     or deduction beyond the balance (as of its date, and overall: later entries count too).
     Returns the pure rule's entry (with the service credit of a redemption)."""
     if kind not in LoyaltyEntry.Kind.values:
-        raise ValidationError({"kind": f"must be one of {', '.join(LoyaltyEntry.Kind.values)}"})
+        raise ValidationError({"kind": _("must be one of %(kinds)s") % {"kinds": ", ".join(LoyaltyEntry.Kind.values)}})
     if isinstance(points, bool) or not isinstance(points, int) or points == 0:
-        raise ValidationError({"points": "a whole number of points other than 0"})
+        raise ValidationError({"points": _("a whole number of points other than 0")})
     if kind in LoyaltyEntry.EARNING and points < 0:
-        raise ValidationError({"points": "an earning adds points: it must be above 0"})
+        raise ValidationError({"points": _("an earning adds points: it must be above 0")})
     if kind in LoyaltyEntry.SPENDING and points > 0:
-        raise ValidationError({"points": "a redemption or expiry takes points away: it must be below 0"})
+        raise ValidationError({"points": _("a redemption or expiry takes points away: it must be below 0")})
     entry = {"points": points, "credit": 0.0}
     if kind == LoyaltyEntry.Kind.REDEMPTION:
         try:
@@ -122,7 +123,8 @@ def check_entry(account: Account, kind: str, points, on: dt.date) -> dict:
         except tiers.RedemptionRefused as exc:
             raise ValidationError(
                 {
-                    "points": f"{-points} points requested, {exc.available} available: a redemption cannot exceed the balance"
+                    "points": _("%(asked)s points requested, %(available)s available: a redemption cannot exceed the balance")
+                    % {"asked": -points, "available": exc.available}
                 }
             ) from None
         except CLVInputError as exc:
@@ -130,7 +132,8 @@ def check_entry(account: Account, kind: str, points, on: dt.date) -> dict:
     total = balance(account)
     if points < 0 and total + points < 0:
         raise ValidationError(
-            {"points": f"{-points} points requested, {total} available: the balance never goes below 0"}
+            {"points": _("%(asked)s points requested, %(available)s available: the balance never goes below 0")
+             % {"asked": -points, "available": total}}
         )
     return entry
 
@@ -148,7 +151,7 @@ def redeem_points(
     """Redeem points for service credit (points × credit per point). Refused, with the available
     balance in the message, when the account's points do not cover it."""
     if isinstance(points, bool) or not isinstance(points, int) or points <= 0:
-        raise ValidationError({"points": "a redemption is a whole number of points above 0"})
+        raise ValidationError({"points": _("a redemption is a whole number of points above 0")})
     return add_entry(account, LoyaltyEntry.Kind.REDEMPTION, -points, on=on, note=note, actor=actor, via=via)
 
 

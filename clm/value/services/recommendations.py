@@ -7,6 +7,7 @@ import pandas as pd
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from clm.core import bulk
 from clm.core import services as core_services
@@ -114,5 +115,5 @@ def set_recommendation_status(
     for this product), or reopen it. Audited like every other change."""
     allowed = (Recommendation.Status.OPEN, Recommendation.Status.ACCEPTED, Recommendation.Status.DISMISSED)
     if status not in allowed:
-        raise ValidationError({"status": f"must be one of {', '.join(allowed)}"})
+        raise ValidationError({"status": _("must be one of %(kinds)s") % {"kinds": ", ".join(allowed)}})
     return core_services.update(rec, {"status": status}, actor=actor, via=via)
