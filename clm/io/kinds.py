@@ -427,6 +427,9 @@ OPPORTUNITIES = Kind(
         Field("closed_on", DATE, "Closed On", ("closed date", "actual close date", "成交日期", "关闭日期"), stamped=True),
         Field("lost_reason", TEXT, "Lost Reason", ("closed lost reason", "loss reason", "输单原因", "丢单原因")),
         Field("owner", USER, "Owner", (*OWNER, "opportunity owner", "deal owner")),
+        Field("forecast_category", CHOICE, "Forecast Category", ("forecast", "forecast call", "预测类别", "预测分类", "预测"), choice_aliases={
+            "commit": ("承诺", "确定", "commit"), "best_case": ("best case", "最佳情况", "乐观"), "pipeline": ("管道", "pipeline", "可能"),
+            "omitted": ("omit", "排除", "不计入")}),
     ],
     label="name",
     help="the sales pipeline; stage changes are kept as history",

@@ -219,11 +219,12 @@ class InteractionRecordForm(RecordForm):
 class OpportunityForm(RecordForm):
     class Meta:
         model = Opportunity
-        fields = ["account", "name", "type", "pipeline", "stage", "amount", "expected_close", "owner", "lost_reason"]
+        fields = ["account", "name", "type", "pipeline", "stage", "amount", "expected_close", "owner",
+                  "forecast_category", "lost_reason"]
         labels = {
             "account": _("Account"), "name": _("Deal name"), "type": _("Deal type"), "pipeline": _("Pipeline"),
             "stage": _("Stage"), "amount": _("Amount"), "expected_close": _("Expected close"),
-            "owner": _("Owner"), "lost_reason": _("Lost reason"),
+            "owner": _("Owner"), "forecast_category": _("Forecast call"), "lost_reason": _("Lost reason"),
         }
         widgets = {"expected_close": _date()}
         help_texts = {"pipeline": _("Empty: the default pipeline of the deal type.")}

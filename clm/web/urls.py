@@ -4,6 +4,7 @@ from django.urls import path, reverse_lazy
 from clm.web import (
     channel_views,
     feedback_views,
+    forecast_views,
     import_views,
     pipeline_views,
     playbook_views,
@@ -92,6 +93,9 @@ urlpatterns = auth + [
     path("channels/<slug:kind>/<int:pk>/delete/", channel_views.channel_delete, name="channel_delete"),
     path("pipeline/", pipeline_views.board, name="pipeline"),
     path("pipeline/analytics/", pipeline_views.analytics, name="pipeline_analytics"),
+    path("pipeline/forecast/", forecast_views.forecast_page, name="pipeline_forecast"),
+    path("pipeline/forecast/deals/", forecast_views.forecast_deals, name="pipeline_forecast_deals"),
+    path("deals/<int:pk>/forecast/", forecast_views.set_call, name="deal_forecast_call"),
     path("pipeline/deals/<int:pk>/move/", pipeline_views.move, name="pipeline_move"),
     path("deals/<int:pk>/", pipeline_views.deal_detail, name="deal"),
     path("deals/<int:pk>/tracks/<int:track_pk>/used/", talk_tracks.deal_track_used, name="deal_track_used"),
