@@ -13,7 +13,7 @@ from pydantic import Field
 
 from clm.core.access import visible_records
 from clm.core.crud import Text
-from clm.sales import forecast, pipelines, process, quotes, scripts
+from clm.sales import amendments, forecast, pipelines, process, quotes, scripts
 from clm.sales.models import Approval, Opportunity, Pipeline, Quote, TalkTrack
 
 router = Router(tags=["pipelines"])
@@ -224,6 +224,7 @@ class QuoteIn(Schema):
     tax_rate: Decimal = Field(Decimal("0.06"), ge=0, le=1, max_digits=5, decimal_places=4)
     language: str = Field("zh-hans", pattern="^(zh-hans|en)$")
     notes: Text = Field("", max_length=5000)
+    amends: int | None = Field(None, description="a live contract of the account the quote upgrades")
 
 
 class QuoteLineOut(Schema):
@@ -253,6 +254,7 @@ class QuoteOut(Schema):
     version: int
     status: str
     opportunity: int = Field(alias="opportunity_id")
+    amends: int | None = Field(None, alias="amends_id")
     valid_until: dt.date | None
     term_months: int
     tax_rate: Decimal
@@ -307,7 +309,9 @@ def list_quotes(request, opportunity: int | None = None, status: str | None = No
 @router.post("/quotes", response={201: QuoteOut}, operation_id="create_quote", summary="Create a draft quote")
 def create_quote(request, body: QuoteIn):
     deal = get_object_or_404(visible_records(Opportunity, request.user), pk=body.opportunity)
-    fields = body.dict(exclude={"opportunity", "lines"})
+    fields = body.dict(exclude={"opportunity", "lines", "amends"})
+    if body.amends is not None:
+        fields["amends"] = amendments.contract_of(deal, body.amends)
     lines = [line.dict() for line in body.lines]
     return Status(201, quotes.create_quote(request.user, deal, lines, via="api", **fields))
 

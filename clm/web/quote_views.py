@@ -17,7 +17,8 @@ from django.views.decorators.http import require_POST
 from clm.commerce.models import Product
 from clm.core.access import visible_records
 from clm.core.crud import one_or_404
-from clm.sales import quotes
+from clm.core.money import money
+from clm.sales import amendments, quotes
 from clm.sales.models import Approval, Opportunity, Quote
 
 LINES = 6  # blank line rows on the form
@@ -32,6 +33,24 @@ class QuoteForm(forms.Form):
     language = forms.ChoiceField(label=gettext_lazy("Language of the quote"),
                                  choices=[("zh-hans", "简体中文"), ("en", "English")])
     notes = forms.CharField(label=gettext_lazy("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    amends = forms.ModelChoiceField(
+        queryset=None, required=False, label=gettext_lazy("Upgrade of the live contract"),
+        empty_label=gettext_lazy("No: new contracts"),
+        help_text=gettext_lazy("Accepted, the first recurring line becomes the contract's product, seats and MRR."),
+    )  # fmt: skip
+
+    def __init__(self, *args, deal, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["amends"].queryset = amendments.live_contracts(deal)
+        self.fields["amends"].label_from_instance = contract_label
+        if not self.fields["amends"].queryset.exists():
+            del self.fields["amends"]
+
+
+def contract_label(contract) -> str:
+    return _("%(product)s · %(seats)s seats · %(mrr)s a month · until %(end)s") % {
+        "product": contract.product.name if contract.product_id else _("Contract %(n)s") % {"n": contract.pk},
+        "seats": contract.seats, "mrr": money(contract.mrr), "end": contract.end_date or "–"}
 
 
 class LineForm(forms.Form):
@@ -90,8 +109,9 @@ def quote_new(request, deal_pk):
     initial = {"language": translation.get_language() if translation.get_language() == "en" else "zh-hans"}
     if source:
         initial = {"valid_until": source.valid_until, "term_months": source.term_months,
-                   "tax_rate": source.tax_rate * 100, "language": source.language, "notes": source.notes}  # fmt: skip
-    form = QuoteForm(request.POST or None, initial=initial)
+                   "tax_rate": source.tax_rate * 100, "language": source.language, "notes": source.notes,
+                   "amends": source.amends_id}  # fmt: skip
+    form = QuoteForm(request.POST or None, initial=initial, deal=deal)
     lines = Lines(request.POST or None, initial=initial_lines + [{}] * (LINES - len(initial_lines)), prefix="line")
     if request.method == "POST":
         if form.is_valid() and lines.is_valid():
@@ -118,6 +138,7 @@ def quote_detail(request, pk):
     versions = visible_records(Quote, request.user).filter(number=quote.number).order_by("-version")
     return render(request, "web/quotes/detail.html", {
         "nav": "pipeline", "quote": quote, "deal": quote.opportunity, "versions": versions,
+        "amended": contract_label(quote.amends) if quote.amends_id else "",
         "lines": quote.lines.select_related("product"),
         "approvals": quote.approvals.select_related("approver", "decided_by"),
         "mine": [a for a in quote.approvals.all() if a.status == Approval.Status.PENDING and a.approver_id == request.user.pk],
