@@ -260,22 +260,33 @@ def decide(actor, approval: Approval, *, approve: bool, comment: str = "", via: 
     return approval
 
 
-@transaction.atomic
-def send(actor, quote: Quote, *, via: str = "ui") -> Quote:
-    """Mark an approved quote as sent to the customer; a quote awaiting approval cannot be sent."""
-    _require(actor, "change")
-    quote = _visible_quote(actor, Quote.objects.select_for_update().get(pk=quote.pk))
+def check_sendable(quote: Quote) -> None:
+    """Refuse a quote that may not go to the customer: one that needs approval or awaits it, was
+    rejected, or is no longer open. An approved or sent quote, or a draft needing no approval, may."""
+    if quote.status in (Quote.Status.APPROVED, Quote.Status.SENT):
+        return
     if quote.status == Quote.Status.DRAFT:
         rules = needed(quote)
         if rules:
             raise ValidationError({"status": _("The quote needs approval (%(why)s); submit it first.") % {
                 "why": "; ".join(why for _rule, why in rules)}})  # fmt: skip
+        return
+    raise ValidationError({"status": {
+        Quote.Status.PENDING: _("The quote cannot be sent while an approval is pending."),
+        Quote.Status.REJECTED: _("The quote was rejected; revise it and submit it again."),
+    }.get(quote.status, _("A quote that is %(status)s cannot be sent.") % {"status": quote.get_status_display()})})
+
+
+@transaction.atomic
+def send(actor, quote: Quote, *, via: str = "ui") -> Quote:
+    """Mark an approved quote as sent to the customer; a quote awaiting approval cannot be sent."""
+    _require(actor, "change")
+    quote = _visible_quote(actor, Quote.objects.select_for_update().get(pk=quote.pk))
+    if quote.status == Quote.Status.SENT:
+        raise ValidationError({"status": _("A quote that is %(status)s cannot be sent.") % {"status": quote.get_status_display()}})
+    check_sendable(quote)
+    if quote.status == Quote.Status.DRAFT:
         quote = services.update(quote, {"status": Quote.Status.APPROVED}, actor=actor, via=via)
-    if quote.status != Quote.Status.APPROVED:
-        raise ValidationError({"status": {
-            Quote.Status.PENDING: _("The quote cannot be sent while an approval is pending."),
-            Quote.Status.REJECTED: _("The quote was rejected; revise it and submit it again."),
-        }.get(quote.status, _("A quote that is %(status)s cannot be sent.") % {"status": quote.get_status_display()})})
     quote = services.update(quote, {"status": Quote.Status.SENT, "sent_at": timezone.now()}, actor=actor, via=via)
     emit("quote.sent", actor=actor, quote_id=quote.pk, account_id=quote.opportunity.account_id)
     return quote

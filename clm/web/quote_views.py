@@ -14,11 +14,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from clm.automation import quote_mail
 from clm.commerce.models import Product
 from clm.core.access import visible_records
 from clm.core.crud import one_or_404
 from clm.core.money import money
-from clm.sales import amendments, quotes
+from clm.customers.models import Contact
+from clm.sales import amendments, quote_links, quotes
 from clm.sales.models import Approval, Opportunity, Quote
 
 LINES = 6  # blank line rows on the form
@@ -141,6 +143,7 @@ def quote_detail(request, pk):
         "amended": contract_label(quote.amends) if quote.amends_id else "",
         "lines": quote.lines.select_related("product"),
         "approvals": quote.approvals.select_related("approver", "decided_by"),
+        "contacts": quote.opportunity.account.contacts.exclude(email="").order_by("name"),
         "mine": [a for a in quote.approvals.all() if a.status == Approval.Status.PENDING and a.approver_id == request.user.pk],
     })  # fmt: skip
 
@@ -164,8 +167,16 @@ def _accept(user, quote, post):
     return quotes.accept(user, quote, start=start)
 
 
+def _email(user, quote, post):
+    contact_id = post.get("contact", "")
+    contact = visible_records(Contact, user).filter(pk=int(contact_id)).first() if contact_id.isdigit() else None
+    return quote_mail.email_quote(user, quote, contact)
+
+
 ACTIONS = {
     "submit": lambda user, quote, post: quotes.submit(user, quote),
+    "email": _email,
+    "revoke-link": lambda user, quote, post: quote_links.revoke(user, quote),
     "send": lambda user, quote, post: quotes.send(user, quote),
     "accept": _accept,
     "decline": lambda user, quote, post: quotes.decline(user, quote, reason=post.get("reason", "")),
@@ -174,6 +185,8 @@ DONE = {
     "submit": gettext_lazy("Submitted."), "send": gettext_lazy("Marked as sent."),
     "accept": gettext_lazy("Accepted: the contract and the order are written and the deal is won."),
     "decline": gettext_lazy("Recorded as declined."),
+    "email": gettext_lazy("Emailed to the customer with a link to the printable quote; recorded on the timeline."),
+    "revoke-link": gettext_lazy("The customer's link no longer opens the quote."),
 }  # fmt: skip
 
 

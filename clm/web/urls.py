@@ -137,6 +137,7 @@ urlpatterns += [
     path("feedback/forms/<int:pk>/rules/", feedback_views.rule_add, name="feedback_rule_add"),
     path("feedback/rules/<int:pk>/delete/", feedback_views.rule_delete, name="feedback_rule_delete"),
     path("s/<str:token>/", public_views.survey_answer, name="survey_answer"),
+    path("q/<str:token>/", public_views.quote_link, name="quote_link"),
     path("f/<slug:key>/", public_views.feedback_form, name="feedback_public"),
     path("success/", success_views.success_list, name="success"),
     path("success/definitions/", success_views.definitions, name="activation_definitions"),

@@ -63,6 +63,9 @@ class Quote(Timestamped):
     )  # fmt: skip
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # the customer's link to the printable quote (clm.sales.quote_links): blank when none or revoked
+    link_key = models.CharField(max_length=32, blank=True)
+    link_expires_at = models.DateTimeField(null=True, blank=True)
     decided_at = models.DateTimeField(null=True, blank=True)  # accepted or declined by the customer
 
     class Meta:
