@@ -247,6 +247,10 @@ class OpportunityForm(RecordForm):
         self.fields["amount"].widget.attrs["min"] = 0
         if self.instance.pk is None and not self.is_bound and self.user.has_role(Role.SALES):
             self.fields["owner"].initial = self.user.pk
+        self.fields["forecast_category"].required = False  # left out: the deal's call as it is
+
+    def clean_forecast_category(self):
+        return self.cleaned_data.get("forecast_category") or self.instance.forecast_category
 
 
 # kind in the URL -> (model, form, title of a new one, title of an edit)
