@@ -69,6 +69,8 @@ def pages(admin, csm):
         ("Channels", admin, reverse("web:channels")),
         ("Pipeline board, new business", admin, reverse("web:pipeline")),
         ("Pipeline board, renewals", admin, f"{reverse('web:pipeline')}?pipeline=renewal"),
+        ("Sales forecast, this quarter", admin, reverse("web:pipeline_forecast")),
+        ("Sales forecast, deals behind the weighted pipeline", admin, f"{reverse('web:pipeline_forecast_deals')}?measure=weighted"),
     ]
     from clm.automation.models import EmailTemplate
 

@@ -2,15 +2,35 @@
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from decimal import Decimal
 
 from django.utils import timezone
 
 from clm.commerce.models import Subscription, SubscriptionChange
-from clm.core import events
+from clm.core import events, services
 from clm.core.services import Written, write_rule
 
 ENDED = (Subscription.Status.CANCELLED, Subscription.Status.EXPIRED)
+_effective: ContextVar[dt.date | None] = ContextVar("ledger_effective", default=None)
+
+
+@contextmanager
+def effective_on(day: dt.date | None):
+    """Contract changes written inside take effect on ``day`` in the ledger (today otherwise)."""
+    token = _effective.set(day)
+    try:
+        yield
+    finally:
+        _effective.reset(token)
+
+
+def amend(subscription: Subscription, data: dict, *, effective: dt.date, actor=None, via: str = "system") -> Subscription:
+    """A contract amended from ``effective`` on (seats, MRR, product): the one write path, so that
+    the ledger records the expansion or contraction on that day and the audit who did it."""
+    with effective_on(effective):
+        return services.update(subscription, data, actor=actor, via=via)
 
 
 def classify_change(before: dict | None, after: dict) -> str | None:
@@ -87,7 +107,7 @@ def write_ledger(written: Written) -> None:
     MRR, seats, status and dates are as before)."""
     changes = [ledger_entry(sub, None) for sub in Subscription.objects.filter(pk__in=written.created)]
     changes += [
-        ledger_entry(_subscription(pk, after), ledger_state(_subscription(pk, before)))
+        ledger_entry(_subscription(pk, after), ledger_state(_subscription(pk, before)), _effective.get())
         for pk, before, after in written.changed
     ]
     changes = SubscriptionChange.objects.bulk_create([c for c in changes if c is not None], batch_size=2000)

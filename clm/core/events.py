@@ -46,6 +46,7 @@ CATALOGUE: dict[str, str] = {
     "lead.assigned": "lead_id, before, after (user ids), rule (assignment rule id or null)",
     "lead.converted": "lead_id, account_id, contact_id, merged (an existing account was matched)",
     "opportunity.stage_changed": "opportunity_id, account_id, before, after",
+    "opportunity.forecast_changed": "opportunity_id, account_id, before, after (forecast categories)",
     "quote.created": "quote_id, opportunity_id",
     "quote.approval_requested": "quote_id, approval_id, approver_id, account_id",
     "quote.approved": "quote_id",

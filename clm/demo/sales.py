@@ -11,12 +11,21 @@ from decimal import Decimal
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
+from django.utils import timezone
 
 from clm.commerce.models import Product
 from clm.core.models import Role, User
 from clm.demo.simulator import demo_password_hash
 from clm.sales import quotes
-from clm.sales.models import ApprovalRule, Opportunity, PipelineStage, Quote, TalkTrack, TalkTrackUse
+from clm.sales.models import (
+    ApprovalRule,
+    ForecastCallChange,
+    Opportunity,
+    PipelineStage,
+    Quote,
+    TalkTrack,
+    TalkTrackUse,
+)
 from clm.sales.pipelines import install_built_in
 
 REQUIRED = {"proposal": ["amount"], "negotiation": ["expected_close"], "lost": ["lost_reason"]}
@@ -57,9 +66,38 @@ def sales_process(seed: int = 7) -> int:
                                     order=2)  # fmt: skip
     if not TalkTrack.objects.exists():
         _tracks(random.Random(seed))
+    if not Opportunity.objects.exclude(forecast_category=Opportunity.ForecastCategory.PIPELINE).exists():
+        _forecast_calls(random.Random(seed))
     if Quote.objects.exists():
         return 0
     return _quotes(random.Random(seed), manager)
+
+
+CALLS = {  # an open deal's stage -> (call, its chance); the rest stay in the pipeline call
+    "negotiation": [("commit", 0.7), ("best_case", 0.25)],
+    "proposal": [("best_case", 0.5), ("commit", 0.15)],
+    "discovery": [("omitted", 0.1)],
+    "qualify": [("omitted", 0.15)],
+}
+
+
+def _forecast_calls(rng: random.Random) -> None:
+    """The owners' calls on their open deals, as reps make them once deals are under way, each
+    recorded as a change from the pipeline call (by the deal's owner, on the day the demo runs)."""
+    chosen: dict[str, list[tuple[int, int | None]]] = {}
+    for pk, stage, owner in Opportunity.objects.filter(stage__in=list(CALLS)).order_by("pk").values_list("pk", "stage", "owner_id"):
+        draw, total = rng.random(), 0.0
+        for call, chance in CALLS[stage]:
+            total += chance
+            if draw < total:
+                chosen.setdefault(call, []).append((pk, owner))
+                break
+    now = timezone.now()
+    for call, deals in chosen.items():
+        Opportunity.objects.filter(pk__in=[pk for pk, _ in deals]).update(forecast_category=call)
+        ForecastCallChange.objects.bulk_create(
+            [ForecastCallChange(opportunity_id=pk, from_category="pipeline", to_category=call, changed_at=now,
+                                changed_by_id=owner, via="demo") for pk, owner in deals], batch_size=2000)  # fmt: skip
 
 
 def _tracks(rng: random.Random) -> None:

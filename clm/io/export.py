@@ -27,6 +27,7 @@ from clm.io.kinds import (
     DATETIME,
     KEY,
     LIST,
+    PIPELINE,
     REF,
     TAGS,
     USER,
@@ -64,6 +65,8 @@ def _lookups(kind: Kind, fields: list[Field], prefix: str = "") -> list[str]:
             out += [f"{prefix}{f.name}_id", f"{prefix}{f.name}__source", f"{prefix}{f.name}__external_id"]
         elif f.type == USER:
             out.append(f"{prefix}{f.name}__username")
+        elif f.type == PIPELINE:
+            out.append(f"{prefix}{f.name}__key")
         else:
             out.append(f"{prefix}{f.name}")
     return out
@@ -137,6 +140,8 @@ def _row(kind: Kind, fields: list[Field], lookups: list[str], values: tuple, lin
             value = _reference(record[f"{f.name}_id"], record[f"{f.name}__source"], record[f"{f.name}__external_id"], row_source)
         elif f.type == USER:
             value = record[f"{f.name}__username"] or ""
+        elif f.type == PIPELINE:
+            value = record[f"{f.name}__key"] or ""
         elif f.type == TAGS:
             value = (tags or {}).get(record["pk"], "")
         else:

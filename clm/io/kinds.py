@@ -24,6 +24,7 @@ from clm.usage.models import UsageEvent
 
 TEXT, EMAIL, INT, DECIMAL, FLOAT, DATE, MONTH, DATETIME = "text", "email", "int", "decimal", "float", "date", "month", "datetime"
 BOOL, CHOICE, JSON, LIST, REF, USER, KEY = "bool", "choice", "json", "list", "ref", "user", "key"
+PIPELINE = "pipeline"  # a deal's pipeline by key or name (clm.io.deal_stages); written as pipeline_id
 TAGS = "tags"  # tags of the tag library, "category:value" (or a value unique across categories)
 
 DEFAULT_SOURCE = "import"
@@ -421,12 +422,17 @@ OPPORTUNITIES = Kind(
         Field("type", CHOICE, "Type", ("opportunity type", "deal type", "类型", "商机类型"), choice_aliases={
             "new": ("new business", "newbusiness", "新购", "新签", "新客户"), "expansion": ("existing business", "upsell", "增购", "扩容", "追加"),
             "renewal": ("续约", "续费", "续签")}),
-        Field("stage", CHOICE, "Stage", ("deal stage", "opportunity stage", "阶段", "商机阶段", "销售阶段"), choice_aliases=OPPORTUNITY_STAGE_ALIASES, choices=Opportunity.Stage.choices),
+        # the pipeline and the stage are resolved together (clm.io.deal_stages): a stage is its pipeline's
+        Field("pipeline", PIPELINE, "Pipeline", ("sales pipeline", "销售流程", "管道", "商机管道")),
+        Field("stage", TEXT, "Stage", ("deal stage", "opportunity stage", "阶段", "商机阶段", "销售阶段")),
         Field("amount", DECIMAL, "Amount", ("deal amount", "金额", "商机金额", "预计金额"), minimum=0),
         Field("expected_close", DATE, "Expected Close", ("close date", "expected close date", "预计成交日期", "预计签约日期", "预计关闭日期")),
         Field("closed_on", DATE, "Closed On", ("closed date", "actual close date", "成交日期", "关闭日期"), stamped=True),
         Field("lost_reason", TEXT, "Lost Reason", ("closed lost reason", "loss reason", "输单原因", "丢单原因")),
         Field("owner", USER, "Owner", (*OWNER, "opportunity owner", "deal owner")),
+        Field("forecast_category", CHOICE, "Forecast Category", ("forecast", "forecast call", "预测类别", "预测分类", "预测"), choice_aliases={
+            "commit": ("承诺", "确定", "commit"), "best_case": ("best case", "最佳情况", "乐观"), "pipeline": ("管道", "pipeline", "可能"),
+            "omitted": ("omit", "排除", "不计入")}),
     ],
     label="name",
     help="the sales pipeline; stage changes are kept as history",

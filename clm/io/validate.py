@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from clm.core import parsers
 from clm.core.access import sees_everything, visible_accounts
 from clm.core.models import User
+from clm.io import deal_stages
 from clm.io.kinds import (
     BOOL,
     CHOICE,
@@ -30,6 +31,7 @@ from clm.io.kinds import (
     KEY,
     LIST,
     MONTH,
+    PIPELINE,
     REF,
     TAGS,
     TEXT,
@@ -224,6 +226,8 @@ def validate(ctx: Context, raw: pd.DataFrame, parsed: dict | None = None) -> Bat
         data[f.name] = values
         problems.add(parsers.nonempty(errors), mapping.header[pos], text, errors)
     prepare(ctx, data, texts, problems)
+    if kind.name == "opportunities":
+        deal_stages.resolve(ctx, data, texts, problems)
     check_required(ctx, data, texts, problems)
     if kind.key:
         check_duplicates(ctx, data, texts, problems)
@@ -256,7 +260,7 @@ def parse_column(kind: Kind, f: Field, cells: pd.Series, time_zone: str) -> tupl
 
 def parse(kind: Kind, f: Field, text: pd.Series, time_zone: str) -> parsers.Parsed:
     mf = kind.model_field(f)
-    if f.type in (TEXT, KEY, REF, USER):
+    if f.type in (TEXT, KEY, REF, USER, PIPELINE):
         return parsers.parse_text(text, getattr(mf, "max_length", None) if f.type in (TEXT, KEY) else None)
     if f.type == EMAIL:
         return parsers.parse_email(text, getattr(mf, "max_length", 254))

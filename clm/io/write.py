@@ -25,7 +25,7 @@ from clm.commerce.services import order_totals
 from clm.core import bulk, services
 from clm.core.bulk import in_batches
 from clm.core.models import AuditLog
-from clm.io.kinds import REF, TAGS, USER, Kind
+from clm.io.kinds import PIPELINE, REF, TAGS, USER, Kind
 
 
 @dataclass
@@ -163,7 +163,7 @@ def present_fields(kind: Kind, data: pd.DataFrame) -> list[tuple[models.Field, s
         if f.virtual or f.line or f.type == TAGS or f.name not in data:
             continue
         mf = kind.model_field(f)
-        column = f"{f.name}_id" if f.type in (REF, USER) else f.name
+        column = f"{f.name}_id" if f.type in (REF, USER, PIPELINE) else f.name
         out.append((mf, column))
     return out
 

@@ -81,6 +81,9 @@ class Period:
     def previous(self) -> Period:
         return Period.of(self.kind, self.start - dt.timedelta(days=1))
 
+    def next(self) -> Period:
+        return Period.of(self.kind, self.end + dt.timedelta(days=1))
+
     def as_of(self, today: dt.date) -> dt.date:
         """The day the period's figures are read on: its last day, or today while it runs."""
         return min(self.end, today)

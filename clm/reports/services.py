@@ -152,6 +152,11 @@ def set_target(actor, key: str, period: str, value, via: str = "ui") -> KpiTarge
     return target
 
 
+def target_value(key: str, period: str) -> float | None:
+    """The target set for one KPI and period (its label, e.g. 2026-Q4), or None."""
+    return KpiTarget.objects.filter(kpi=key, period=period).values_list("value", flat=True).first()
+
+
 def remove_target(actor, key: str, period: str, via: str = "ui") -> bool:
     if not may_set_targets(actor):
         raise PermissionDenied(_("Only managers and administrators may set KPI targets."))

@@ -1,4 +1,4 @@
-"""REST resources for leads, opportunities (with their stage history) and channel spend, and the
+"""REST resources for leads, opportunities (with their stage and forecast-call history) and channel spend, and the
 form submissions endpoint (POST /forms/submissions)."""
 
 import datetime as dt
@@ -14,6 +14,7 @@ from clm.sales.models import (
     ICP,
     AssignmentRule,
     ChannelSpend,
+    ForecastCallChange,
     Lead,
     LeadStageChange,
     Opportunity,
@@ -85,7 +86,8 @@ RESOURCES = [
         Opportunity,
         "opportunities",
         OpportunityFilters,
-        histories=[History("stage-history", OpportunityStageChange, "opportunity")],
+        histories=[History("stage-history", OpportunityStageChange, "opportunity"),
+                   History("forecast-history", ForecastCallChange, "opportunity")],
     ),
     Resource(ChannelSpend, "channel-spend", ChannelSpendFilters, prepare=first_of_month),
 ]

@@ -13,7 +13,7 @@ from pydantic import Field
 
 from clm.core.access import visible_records
 from clm.core.crud import Text
-from clm.sales import pipelines, process, quotes, scripts
+from clm.sales import amendments, forecast, pipelines, process, quotes, scripts
 from clm.sales.models import Approval, Opportunity, Pipeline, Quote, TalkTrack
 
 router = Router(tags=["pipelines"])
@@ -48,6 +48,7 @@ class DealOut(Schema):
     amount: Decimal
     expected_close: dt.date | None
     stage: str
+    forecast_category: str
 
 
 class BoardDealOut(Schema):
@@ -76,14 +77,37 @@ class MoveIn(Schema):
     lost_reason: Text | None = Field(None, max_length=200)
 
 
+class FiguresOut(Schema):
+    group: int | str = Field(description="the owner's or team's id (0: none), or \"all\"")
+    deals: int
+    won: float = Field(description="closed-won in the period")
+    commit: float
+    best_case: float
+    pipeline: float
+    omitted: float
+    weighted: float = Field(description="open deals not omitted: amount × stage probability")
+    expected: float = Field(description="won + commit")
+    upside: float = Field(description="won + commit + best case")
+
+
+class GapOut(Schema):
+    target: float
+    to_expected: float
+    to_upside: float
+    attainment: float | None
+
+
 class ForecastOut(Schema):
     start: dt.date
     end: dt.date
-    deals: int
-    open_amount: Decimal
-    weighted: Decimal
-    commit: Decimal
-    won: Decimal
+    total: FiguresOut
+    owners: list[FiguresOut]
+    teams: list[FiguresOut]
+    gap: GapOut | None = Field(None, description="to the target given, for a caller who sees every deal")
+
+
+class CallIn(Schema):
+    forecast_category: Text = Field(max_length=10, description="commit, best_case, pipeline or omitted")
 
 
 @router.get("/pipelines", response=list[PipelineOut], operation_id="list_pipelines", summary="List pipelines")
@@ -120,12 +144,24 @@ def move_opportunity(request, opportunity_id: int, body: MoveIn):
     "/pipelines/forecast",
     response=ForecastOut,
     operation_id="get_pipeline_forecast",
-    summary="The weighted forecast of a period",
-    description="Deals expected to close from start to end (inclusive): won, open, weighted by stage "
-    "probability, and commit (stages of 75% or more).",
+    summary="The forecast of a period",
+    description="Deals won or expected to close from start to end (inclusive), per owner and team: "
+    "closed-won, each forecast call, and open deals weighted by stage probability; with a target "
+    "(new ARR), the gap to it.",
 )
-def get_forecast(request, start: dt.date, end: dt.date):
-    return pipelines.forecast(request.user, start, end)
+def get_forecast(request, start: dt.date, end: dt.date, target: float | None = None):
+    return forecast.forecast(request.user, start, end, target=target)
+
+
+@router.post(
+    "/opportunities/{opportunity_id}/forecast",
+    response=DealOut,
+    operation_id="set_opportunity_forecast_call",
+    summary="Set the forecast call of an open deal",
+)
+def set_forecast_call(request, opportunity_id: int, body: CallIn):
+    deal = get_object_or_404(visible_records(Opportunity, request.user), pk=opportunity_id)
+    return forecast.set_call(request.user, deal, body.forecast_category, via="api")
 
 
 class ProcessStageOut(Schema):
@@ -188,6 +224,7 @@ class QuoteIn(Schema):
     tax_rate: Decimal = Field(Decimal("0.06"), ge=0, le=1, max_digits=5, decimal_places=4)
     language: str = Field("zh-hans", pattern="^(zh-hans|en)$")
     notes: Text = Field("", max_length=5000)
+    amends: int | None = Field(None, description="a live contract of the account the quote upgrades")
 
 
 class QuoteLineOut(Schema):
@@ -217,6 +254,7 @@ class QuoteOut(Schema):
     version: int
     status: str
     opportunity: int = Field(alias="opportunity_id")
+    amends: int | None = Field(None, alias="amends_id")
     valid_until: dt.date | None
     term_months: int
     tax_rate: Decimal
@@ -271,7 +309,9 @@ def list_quotes(request, opportunity: int | None = None, status: str | None = No
 @router.post("/quotes", response={201: QuoteOut}, operation_id="create_quote", summary="Create a draft quote")
 def create_quote(request, body: QuoteIn):
     deal = get_object_or_404(visible_records(Opportunity, request.user), pk=body.opportunity)
-    fields = body.dict(exclude={"opportunity", "lines"})
+    fields = body.dict(exclude={"opportunity", "lines", "amends"})
+    if body.amends is not None:
+        fields["amends"] = amendments.contract_of(deal, body.amends)
     lines = [line.dict() for line in body.lines]
     return Status(201, quotes.create_quote(request.user, deal, lines, via="api", **fields))
 

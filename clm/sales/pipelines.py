@@ -1,7 +1,7 @@
 """Pipelines: each deal in its type's sales process, moved between stages by the one write path
 (clm.core.records: permission, visibility, the stage's required fields, history, audit, the
-``opportunity.stage_changed`` event); the board a rep or manager works from; the quarter's
-forecast weighted by each stage's probability."""
+``opportunity.stage_changed`` event); the board a rep or manager works from (the forecast of
+a period is clm.sales.forecast)."""
 
 from __future__ import annotations
 
@@ -162,43 +162,6 @@ def board(
             day = timezone.localdate(deal.entered) if deal.entered else deal.created_at.date()
             column.deals.append(Deal(deal, max(0, (today - day).days)))
     return Board(pipeline, list(columns.values()), since)
-
-
-@dataclass
-class Forecast:
-    """Open deals expected to close in a period: the amount, weighted by each stage's probability
-    (the 'pipeline' forecast), and the part in stages at or above ``commit_probability``."""
-
-    start: dt.date
-    end: dt.date
-    open_amount: Decimal
-    weighted: Decimal
-    commit: Decimal
-    won: Decimal
-    deals: int
-
-
-def forecast(user, start: dt.date, end: dt.date, *, commit_probability: int = 75) -> Forecast:
-    """What the visible deals expected to close between ``start`` and ``end`` (inclusive) will
-    bring: won already, plus open amount × stage probability."""
-    probability = {
-        (s.pipeline_id, s.key): s.probability for s in PipelineStage.objects.all()
-    }
-    deals = visible_records(Opportunity, user)
-    won = deals.filter(stage=Opportunity.Stage.WON, closed_on__gte=start, closed_on__lte=end)
-    open_deals = deals.exclude(stage__in=Opportunity.CLOSED).filter(
-        expected_close__gte=start, expected_close__lte=end
-    )
-    open_amount = weighted = commit = Decimal(0)
-    count = 0
-    for pipeline_id, stage, amount in open_deals.values_list("pipeline_id", "stage", "amount"):
-        p = probability.get((pipeline_id, stage), 0)
-        open_amount += amount
-        weighted += amount * p / 100
-        commit += amount if p >= commit_probability else 0
-        count += 1
-    won_amount = sum((a for a in won.values_list("amount", flat=True)), Decimal(0))
-    return Forecast(start, end, open_amount, weighted.quantize(Decimal("0.01")), commit, won_amount, count)
 
 
 def stage_history(opportunity: Opportunity) -> list[dict]:

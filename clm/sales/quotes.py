@@ -21,7 +21,7 @@ from clm.core import records, services
 from clm.core.access import visible_records
 from clm.core.events import emit
 from clm.core.models import User
-from clm.sales import pipelines
+from clm.sales import amendments, pipelines
 from clm.sales.models import Approval, ApprovalRule, Opportunity, Quote, QuoteLine
 
 CENT = Decimal("0.01")
@@ -123,13 +123,14 @@ def _next_number(today: dt.date) -> str:
 @transaction.atomic
 def create_quote(actor, opportunity: Opportunity, lines: list[Mapping], *, via: str = "ui", **fields) -> Quote:
     """A new draft quote (version 1) for a deal the actor may see; ``fields`` are valid_until,
-    term_months, tax_rate, language and notes."""
+    term_months, tax_rate, language, notes and amends (a live contract of the account: an upgrade)."""
     _require(actor, "add")
     if not visible_records(Opportunity, actor).filter(pk=opportunity.pk).exists():
         raise PermissionDenied(_("You may not work on this deal."))
     if opportunity.stage in Opportunity.CLOSED:
         raise ValidationError({"opportunity": _("The deal is closed; reopen it before quoting.")})
     clean = _clean_lines(lines)
+    amendments.check(opportunity, fields.get("amends"))
     quote = Quote(opportunity=opportunity, number=_next_number(timezone.localdate()), created_by=actor, **fields)
     quote = _write(quote, clean, actor, via)
     emit("quote.created", actor=actor, quote_id=quote.pk, opportunity_id=opportunity.pk)
@@ -153,7 +154,7 @@ def revise(actor, quote: Quote, lines: list[Mapping] | None = None, *, via: str 
     clean = _clean_lines(lines if lines is not None else old_lines)
     _withdraw(quote, actor)
     services.update(quote, {"status": Quote.Status.SUPERSEDED}, actor=actor, via=via)
-    keep = {k: getattr(quote, k) for k in ("valid_until", "term_months", "tax_rate", "language", "notes")}
+    keep = {k: getattr(quote, k) for k in ("valid_until", "term_months", "tax_rate", "language", "notes", "amends")}
     new = Quote(opportunity=quote.opportunity, number=quote.number, version=quote.version + 1, created_by=actor,
                 **(keep | fields))  # fmt: skip
     return _write(new, clean, actor, via)
@@ -259,22 +260,33 @@ def decide(actor, approval: Approval, *, approve: bool, comment: str = "", via: 
     return approval
 
 
-@transaction.atomic
-def send(actor, quote: Quote, *, via: str = "ui") -> Quote:
-    """Mark an approved quote as sent to the customer; a quote awaiting approval cannot be sent."""
-    _require(actor, "change")
-    quote = _visible_quote(actor, Quote.objects.select_for_update().get(pk=quote.pk))
+def check_sendable(quote: Quote) -> None:
+    """Refuse a quote that may not go to the customer: one that needs approval or awaits it, was
+    rejected, or is no longer open. An approved or sent quote, or a draft needing no approval, may."""
+    if quote.status in (Quote.Status.APPROVED, Quote.Status.SENT):
+        return
     if quote.status == Quote.Status.DRAFT:
         rules = needed(quote)
         if rules:
             raise ValidationError({"status": _("The quote needs approval (%(why)s); submit it first.") % {
                 "why": "; ".join(why for _rule, why in rules)}})  # fmt: skip
+        return
+    raise ValidationError({"status": {
+        Quote.Status.PENDING: _("The quote cannot be sent while an approval is pending."),
+        Quote.Status.REJECTED: _("The quote was rejected; revise it and submit it again."),
+    }.get(quote.status, _("A quote that is %(status)s cannot be sent.") % {"status": quote.get_status_display()})})
+
+
+@transaction.atomic
+def send(actor, quote: Quote, *, via: str = "ui") -> Quote:
+    """Mark an approved quote as sent to the customer; a quote awaiting approval cannot be sent."""
+    _require(actor, "change")
+    quote = _visible_quote(actor, Quote.objects.select_for_update().get(pk=quote.pk))
+    if quote.status == Quote.Status.SENT:
+        raise ValidationError({"status": _("A quote that is %(status)s cannot be sent.") % {"status": quote.get_status_display()}})
+    check_sendable(quote)
+    if quote.status == Quote.Status.DRAFT:
         quote = services.update(quote, {"status": Quote.Status.APPROVED}, actor=actor, via=via)
-    if quote.status != Quote.Status.APPROVED:
-        raise ValidationError({"status": {
-            Quote.Status.PENDING: _("The quote cannot be sent while an approval is pending."),
-            Quote.Status.REJECTED: _("The quote was rejected; revise it and submit it again."),
-        }.get(quote.status, _("A quote that is %(status)s cannot be sent.") % {"status": quote.get_status_display()})})
     quote = services.update(quote, {"status": Quote.Status.SENT, "sent_at": timezone.now()}, actor=actor, via=via)
     emit("quote.sent", actor=actor, quote_id=quote.pk, account_id=quote.opportunity.account_id)
     return quote
@@ -283,8 +295,9 @@ def send(actor, quote: Quote, *, via: str = "ui") -> Quote:
 @transaction.atomic
 def accept(actor, quote: Quote, *, start: dt.date | None = None, via: str = "ui") -> dict:
     """The customer accepted: each recurring line becomes a contract from ``start`` for the quote's
-    term (seats = quantity, MRR = the line's net monthly amount), the one-off lines one order, the
-    deal is won with the quote's total, and the other versions are superseded."""
+    term (seats = quantity, MRR = the line's net monthly amount) or, for an upgrade quote, amends
+    the live contract from ``start`` (clm.sales.amendments); the one-off lines one order, the deal
+    is won with the quote's total, and the other versions are superseded."""
     _require(actor, "change")
     quote = _visible_quote(actor, Quote.objects.select_for_update().get(pk=quote.pk))
     if quote.status != Quote.Status.SENT:
@@ -295,8 +308,8 @@ def accept(actor, quote: Quote, *, start: dt.date | None = None, via: str = "ui"
     start = start or timezone.localdate()
     account = quote.opportunity.account
     lines = list(quote.lines.select_related("product"))
-    contracts = []
-    for line in (li for li in lines if li.recurring):
+    contracts = amendments.amend(quote, lines, start, actor=actor, via=via) if quote.amends_id else []
+    for line in (li for li in lines if li.recurring and not quote.amends_id):
         mrr = _money(line.list_price * line.quantity * (1 - line.discount))
         contracts.append(services.create(Subscription, {
             "account": account, "product": line.product, "start_date": start, "seats": max(1, int(line.quantity)),

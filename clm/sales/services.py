@@ -13,7 +13,7 @@ from clm.core.access import visible_records
 from clm.core.bulk import in_batches
 from clm.core.services import Written, announce_created, announce_moves, write_rule
 from clm.customers.models import Contact
-from clm.sales.models import FormSubmission, Lead, Opportunity, OpportunityStageChange
+from clm.sales.models import ForecastCallChange, FormSubmission, Lead, Opportunity, OpportunityStageChange
 
 STATUS_STAMP = {
     Lead.Status.MQL: "mql_at",
@@ -87,6 +87,28 @@ def announce_leads(written: Written) -> None:
 @write_rule(Opportunity)
 def announce_opportunities(written: Written) -> None:
     announce_moves(written, "opportunity.stage_changed", "opportunity_id", "stage", "account_id")
+    announce_moves(written, "opportunity.forecast_changed", "opportunity_id", "forecast_category", "account_id")
+
+
+@write_rule(Opportunity)
+def forecast_call_history(written: Written) -> None:
+    """Every change of a deal's forecast call, whichever path wrote it (page, API, import): who,
+    when, from and to; a new deal's first call is recorded from nothing."""
+    moves = [(pk, before, after) for pk, before, after, _ in written.moved("forecast_category")]
+    if written.created:
+        moves += [
+            (pk, "", category)
+            for pk, category in Opportunity.objects.filter(pk__in=written.created).values_list("pk", "forecast_category")
+        ]
+    ForecastCallChange.objects.bulk_create(
+        [
+            ForecastCallChange(opportunity_id=pk, from_category=before or "", to_category=after,
+                               changed_at=written.now, changed_by=written.human_actor, via=written.via)
+            for pk, before, after in moves
+            if before != after
+        ],
+        batch_size=2000,
+    )
 
 
 # -- form submissions ---------------------------------------------------------------------------

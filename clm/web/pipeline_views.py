@@ -20,6 +20,7 @@ from clm.core.access import visible_records
 from clm.core.crud import one_or_404
 from clm.core.models import User
 from clm.reports.periods import Period
+from clm.sales import forecast as sales_forecast
 from clm.sales import pipelines, process, scripts
 from clm.sales.models import Opportunity, PipelineStage, Quote
 from clm.web.record_forms import holders
@@ -51,7 +52,7 @@ def board(request):
         close_before = filters.cleaned_data["close_before"]
     result = pipelines.board(request.user, chosen, owner=owner.pk if owner else None, close_before=close_before)
     quarter = Period.of("quarter", timezone.localdate())
-    forecast = pipelines.forecast(request.user, quarter.start, quarter.end)
+    forecast = sales_forecast.forecast(request.user, quarter.start, quarter.end)
     return render(request, "web/pipeline/board.html", {
         "nav": "pipeline", "board": result, "pipelines": choices, "filters": filters,
         "forecast": forecast, "quarter": quarter, "query": request.GET.urlencode(),
@@ -96,6 +97,7 @@ def deal_detail(request, pk):
     return render(request, "web/pipeline/deal.html", {
         "nav": "pipeline", "deal": deal,
         "history": pipelines.stage_history(deal),
+        "calls": sales_forecast.call_history(deal), "categories": Opportunity.ForecastCategory.choices,
         "quotes": visible_records(Quote, request.user).filter(opportunity=deal).order_by("-number", "-version"),
         "tracks": scripts.suggestions(request.user, deal),
     })  # fmt: skip

@@ -13,6 +13,7 @@ from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_protect
 
 from clm.core.models import Workspace
+from clm.sales import quote_links
 from clm.service import feedback, surveys
 from clm.service.feedback_models import FeedbackForm, FieldType
 
@@ -99,3 +100,22 @@ def feedback_form(request, key: str):
         "form": form, "fields": fields, "company": company, "errors": errors,
         "embedded": request.GET.get("embed") == "1",
     }, status=422 if errors else 200)
+
+
+@never_cache
+def quote_link(request, token: str):
+    """The printable quote a customer's emailed link opens, in the quote's language."""
+    try:
+        quote = quote_links.open_link(token)
+    except quote_links.LinkProblem as problem:
+        language = problem.quote.language if problem.quote else get_language()
+        with translation.override(language):
+            response = render(request, "web/public/quote_closed.html", {
+                "reason": problem.reason, "company": _company(), "LANG": language})  # fmt: skip
+        response.status_code = 404 if problem.reason == "unknown" else 410
+        return response
+    with translation.override(quote.language):
+        return render(request, "web/quotes/print.html", {
+            "quote": quote, "deal": quote.opportunity, "lines": quote.lines.select_related("product"),
+            "public": True, "company": _company(),
+        })  # fmt: skip

@@ -14,10 +14,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from clm.automation import quote_mail
 from clm.commerce.models import Product
 from clm.core.access import visible_records
 from clm.core.crud import one_or_404
-from clm.sales import quotes
+from clm.core.money import money
+from clm.customers.models import Contact
+from clm.sales import amendments, quote_links, quotes
 from clm.sales.models import Approval, Opportunity, Quote
 
 LINES = 6  # blank line rows on the form
@@ -32,6 +35,24 @@ class QuoteForm(forms.Form):
     language = forms.ChoiceField(label=gettext_lazy("Language of the quote"),
                                  choices=[("zh-hans", "简体中文"), ("en", "English")])
     notes = forms.CharField(label=gettext_lazy("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    amends = forms.ModelChoiceField(
+        queryset=None, required=False, label=gettext_lazy("Upgrade of the live contract"),
+        empty_label=gettext_lazy("No: new contracts"),
+        help_text=gettext_lazy("Accepted, the first recurring line becomes the contract's product, seats and MRR."),
+    )  # fmt: skip
+
+    def __init__(self, *args, deal, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["amends"].queryset = amendments.live_contracts(deal)
+        self.fields["amends"].label_from_instance = contract_label
+        if not self.fields["amends"].queryset.exists():
+            del self.fields["amends"]
+
+
+def contract_label(contract) -> str:
+    return _("%(product)s · %(seats)s seats · %(mrr)s a month · until %(end)s") % {
+        "product": contract.product.name if contract.product_id else _("Contract %(n)s") % {"n": contract.pk},
+        "seats": contract.seats, "mrr": money(contract.mrr), "end": contract.end_date or "–"}
 
 
 class LineForm(forms.Form):
@@ -90,8 +111,9 @@ def quote_new(request, deal_pk):
     initial = {"language": translation.get_language() if translation.get_language() == "en" else "zh-hans"}
     if source:
         initial = {"valid_until": source.valid_until, "term_months": source.term_months,
-                   "tax_rate": source.tax_rate * 100, "language": source.language, "notes": source.notes}  # fmt: skip
-    form = QuoteForm(request.POST or None, initial=initial)
+                   "tax_rate": source.tax_rate * 100, "language": source.language, "notes": source.notes,
+                   "amends": source.amends_id}  # fmt: skip
+    form = QuoteForm(request.POST or None, initial=initial, deal=deal)
     lines = Lines(request.POST or None, initial=initial_lines + [{}] * (LINES - len(initial_lines)), prefix="line")
     if request.method == "POST":
         if form.is_valid() and lines.is_valid():
@@ -118,8 +140,10 @@ def quote_detail(request, pk):
     versions = visible_records(Quote, request.user).filter(number=quote.number).order_by("-version")
     return render(request, "web/quotes/detail.html", {
         "nav": "pipeline", "quote": quote, "deal": quote.opportunity, "versions": versions,
+        "amended": contract_label(quote.amends) if quote.amends_id else "",
         "lines": quote.lines.select_related("product"),
         "approvals": quote.approvals.select_related("approver", "decided_by"),
+        "contacts": quote.opportunity.account.contacts.exclude(email="").order_by("name"),
         "mine": [a for a in quote.approvals.all() if a.status == Approval.Status.PENDING and a.approver_id == request.user.pk],
     })  # fmt: skip
 
@@ -143,8 +167,16 @@ def _accept(user, quote, post):
     return quotes.accept(user, quote, start=start)
 
 
+def _email(user, quote, post):
+    contact_id = post.get("contact", "")
+    contact = visible_records(Contact, user).filter(pk=int(contact_id)).first() if contact_id.isdigit() else None
+    return quote_mail.email_quote(user, quote, contact)
+
+
 ACTIONS = {
     "submit": lambda user, quote, post: quotes.submit(user, quote),
+    "email": _email,
+    "revoke-link": lambda user, quote, post: quote_links.revoke(user, quote),
     "send": lambda user, quote, post: quotes.send(user, quote),
     "accept": _accept,
     "decline": lambda user, quote, post: quotes.decline(user, quote, reason=post.get("reason", "")),
@@ -153,6 +185,8 @@ DONE = {
     "submit": gettext_lazy("Submitted."), "send": gettext_lazy("Marked as sent."),
     "accept": gettext_lazy("Accepted: the contract and the order are written and the deal is won."),
     "decline": gettext_lazy("Recorded as declined."),
+    "email": gettext_lazy("Emailed to the customer with a link to the printable quote; recorded on the timeline."),
+    "revoke-link": gettext_lazy("The customer's link no longer opens the quote."),
 }  # fmt: skip
 
 

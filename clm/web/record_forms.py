@@ -219,11 +219,12 @@ class InteractionRecordForm(RecordForm):
 class OpportunityForm(RecordForm):
     class Meta:
         model = Opportunity
-        fields = ["account", "name", "type", "pipeline", "stage", "amount", "expected_close", "owner", "lost_reason"]
+        fields = ["account", "name", "type", "pipeline", "stage", "amount", "expected_close", "owner",
+                  "forecast_category", "lost_reason"]
         labels = {
             "account": _("Account"), "name": _("Deal name"), "type": _("Deal type"), "pipeline": _("Pipeline"),
             "stage": _("Stage"), "amount": _("Amount"), "expected_close": _("Expected close"),
-            "owner": _("Owner"), "lost_reason": _("Lost reason"),
+            "owner": _("Owner"), "forecast_category": _("Forecast call"), "lost_reason": _("Lost reason"),
         }
         widgets = {"expected_close": _date()}
         help_texts = {"pipeline": _("Empty: the default pipeline of the deal type.")}
@@ -246,6 +247,10 @@ class OpportunityForm(RecordForm):
         self.fields["amount"].widget.attrs["min"] = 0
         if self.instance.pk is None and not self.is_bound and self.user.has_role(Role.SALES):
             self.fields["owner"].initial = self.user.pk
+        self.fields["forecast_category"].required = False  # left out: the deal's call as it is
+
+    def clean_forecast_category(self):
+        return self.cleaned_data.get("forecast_category") or self.instance.forecast_category
 
 
 # kind in the URL -> (model, form, title of a new one, title of an edit)

@@ -33,7 +33,7 @@ def ids(world, names):
 
 def test_the_catalogue_has_every_stage_of_the_seeds_and_complete_entries():
     assert {k.stage for k in CATALOGUE} == set(STAGES)
-    assert len({k.key for k in CATALOGUE}) == len(CATALOGUE) == 34
+    assert len({k.key for k in CATALOGUE}) == len(CATALOGUE) == 35
     for kpi in CATALOGUE:
         assert kpi.team in TEAMS and kpi.unit in UNITS
         assert str(kpi.name) and str(kpi.definition) and str(kpi.formula)
@@ -56,6 +56,13 @@ def test_logo_retention_and_churn_are_complements_with_their_accounts(world, bos
     assert (kept.numerator, kept.denominator, kept.value) == (2, 3, pytest.approx(2 / 3))
     assert (lost.numerator, lost.denominator, lost.value) == (1, 3, pytest.approx(1 / 3))
     assert kept.account_ids == ids(world, "AB") and lost.account_ids == ids(world, "C")
+
+
+def test_new_arr_is_twelve_times_the_new_customers_mrr(world, boss):
+    # D started on 5 November at 300 a month: new ARR 12 × 300; A, B and C started in September.
+    result = value(boss, "new_arr")
+    assert (result.value, result.account_ids) == (3600, ids(world, "D"))
+    assert value(boss, "new_arr", Period.parse("2026-10")).value == 0
 
 
 def test_expansion_churned_revenue_by_reason_and_arr(world, boss):

@@ -110,6 +110,16 @@ def expansion_mrr(scope: Scope, period) -> Result:
     )  # fmt: skip
 
 
+def new_arr(scope: Scope, period) -> Result:
+    """ARR of the customers new in the period: 12 × their new MRR movements (the sales team's
+    target for the period, which the deals' forecast measures its gap against)."""
+    moves = _movements(scope, period, "new")
+    if moves is None:
+        return missing(_("No contract revenue is recorded yet."))
+    total = 12 * float(moves["amount"].sum())
+    return Result(value=total, numerator=total, account_ids=sorted({int(i) for i in moves["account_id"]}))
+
+
 def churned_mrr(scope: Scope, period) -> Result:
     """MRR lost by accounts that left, by the reason on their latest cancelled contract."""
     moves = _movements(scope, period, "churn")

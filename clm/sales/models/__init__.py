@@ -6,6 +6,7 @@ from .funnel import ICP, AccountFit, AssignmentRule, FitModel, LeadActivity, Lea
 from .records import (
     BUILT_IN_PIPELINES,
     ChannelSpend,
+    ForecastCallChange,
     FormSubmission,
     Lead,
     Opportunity,
@@ -22,6 +23,7 @@ __all__ = [
     "BUILT_IN_PIPELINES",
     "ChannelSpend",
     "FitModel",
+    "ForecastCallChange",
     "FormSubmission",
     "ICP",
     "Lead",

@@ -55,8 +55,17 @@ class Quote(Timestamped):
     tax_total = models.DecimalField(_("tax"), max_digits=16, decimal_places=2, default=0)
     total = models.DecimalField(_("total"), max_digits=16, decimal_places=2, default=0)
     max_discount = models.DecimalField(_("largest discount"), max_digits=5, decimal_places=4, default=0)
+    amends = models.ForeignKey(
+        "commerce.Subscription", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        verbose_name=_("amends contract"),
+        help_text=_("An upgrade of the account's live contract: accepted, the quote's first recurring line becomes "
+                    "the contract's product, seats and MRR from the acceptance date."),
+    )  # fmt: skip
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # the customer's link to the printable quote (clm.sales.quote_links): blank when none or revoked
+    link_key = models.CharField(max_length=32, blank=True)
+    link_expires_at = models.DateTimeField(null=True, blank=True)
     decided_at = models.DateTimeField(null=True, blank=True)  # accepted or declined by the customer
 
     class Meta:

@@ -96,6 +96,14 @@ class Opportunity(Imported, Timestamped):
         WON = "won", _("Closed won")
         LOST = "lost", _("Closed lost")
 
+    class ForecastCategory(models.TextChoices):
+        """The owner's call on an open deal for the forecast (Salesforce's forecast categories)."""
+
+        COMMIT = "commit", _("Commit")
+        BEST_CASE = "best_case", _("Best case")
+        PIPELINE = "pipeline", _("Pipeline")
+        OMITTED = "omitted", _("Omitted")
+
     CLOSED = (Stage.WON, Stage.LOST)
     STAGE_LABELS = dict(Stage.choices)  # the built-in stages; a pipeline may name its own
 
@@ -112,6 +120,10 @@ class Opportunity(Imported, Timestamped):
     closed_on = models.DateField(null=True, blank=True)
     lost_reason = models.CharField(max_length=200, blank=True)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    forecast_category = models.CharField(
+        _("forecast category"), max_length=10, choices=ForecastCategory.choices, default=ForecastCategory.PIPELINE,
+        help_text=_("The owner's call: commit, best case, pipeline or omitted from the forecast."),
+    )  # fmt: skip
 
     class Meta:
         verbose_name = _("opportunity")
@@ -255,6 +267,20 @@ class OpportunityStageChange(models.Model):
     to_stage = models.CharField(max_length=15)
     changed_at = models.DateTimeField(default=timezone.now)
     changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+
+    class Meta:
+        ordering = ["changed_at", "id"]
+
+
+class ForecastCallChange(models.Model):
+    """An owner's forecast call on a deal changed: who, when, from which category to which."""
+
+    opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE, related_name="forecast_history")
+    from_category = models.CharField(max_length=10, blank=True, choices=Opportunity.ForecastCategory.choices)
+    to_category = models.CharField(max_length=10, choices=Opportunity.ForecastCategory.choices)
+    changed_at = models.DateTimeField(default=timezone.now)
+    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    via = models.CharField(max_length=20, blank=True)
 
     class Meta:
         ordering = ["changed_at", "id"]
