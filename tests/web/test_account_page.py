@@ -300,6 +300,7 @@ def test_a_clv_the_orders_could_not_model_says_so_in_words(client, owner, huawei
     html = client.get(reverse("web:account", args=[huawei.pk]), HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert ("Not enough order history to estimate the value still to come: the repeat-purchase model needs at"
             " least 30 customers of whom 10 bought again; there are 10, of whom 6 bought again.") in html
+    assert "¥5,000" in html and "¥¥" not in html  # the money filter writes the currency sign once
     zh = client.get(reverse("web:account", args=[huawei.pk]), HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
     assert "订单历史不足" in zh and "Not enough" not in zh and "BG/NBD could not" not in zh
 
