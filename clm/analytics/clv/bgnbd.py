@@ -15,15 +15,7 @@ import pandas as pd
 from scipy.special import betaln, digamma, expit, gammaln
 
 from .errors import CLVInputError, as_float_array, positive_parameter, require
-from .fitting import (
-    MIN_CUSTOMERS,
-    PLAUSIBLE_FACTOR,
-    FitInfo,
-    group_rows,
-    maximise,
-    refuse_implausible,
-    require_sample,
-)
+from .fitting import FitInfo, group_rows, maximise, refuse_implausible, require_sample, within_reach
 from .hypergeometric import hyp2f1
 
 _MAX_DROPOUT_CONCENTRATION = 1e4
@@ -59,7 +51,7 @@ class BetaGeoModel:
         weights = None if weights is None else _weights(weights, len(x))
         (xs, ts, Ts), counts = group_rows(x, t_x, age, weights=weights)
         customers, repeat_buyers = counts.sum(), counts[xs > 0].sum()
-        require_sample("BG/NBD", customers, repeat_buyers, min_customers=MIN_CUSTOMERS)
+        require_sample("BG/NBD", customers, repeat_buyers)
         # Time is rescaled so the oldest customer has age 10: α is then of order one, as are
         # the other parameters, which the optimiser's line search needs.
         scale = 10.0 / Ts.max() if Ts.max() > 0 else 1.0
@@ -83,7 +75,7 @@ class BetaGeoModel:
         finite = bool(np.isfinite(forecast).all())
         refuse_implausible(
             "BG/NBD",
-            finite and forecast.max() <= PLAUSIBLE_FACTOR * (xs.max() + 1),
+            within_reach(forecast, xs.max() + 1),
             f"its estimates {_rounded(estimate.params)} forecast "
             + (f"{forecast.max():.3g} purchases" if finite else "no finite number of purchases")
             + f" over {span:.3g} periods, in which the most frequent customer made {int(xs.max())};"

@@ -86,9 +86,11 @@ MIN_REPEAT_BUYERS = 10
 PLAUSIBLE_FACTOR = 10.0
 
 
-def require_sample(model: str, customers: float, repeat_buyers: float, *, min_customers: int) -> None:
-    """Refuse a base too small to estimate ``model`` from, saying how many it has and needs."""
+def require_sample(model: str, customers: float, repeat_buyers: float, *, repeat_only: bool = False) -> None:
+    """Refuse a base too small to estimate ``model`` from, saying how many it has and needs
+    (``repeat_only``: a model of repeat buyers alone, which needs MIN_REPEAT_BUYERS of them)."""
     customers, repeat_buyers = int(round(customers)), int(round(repeat_buyers))
+    min_customers = MIN_REPEAT_BUYERS if repeat_only else MIN_CUSTOMERS
     if customers < min_customers or repeat_buyers < MIN_REPEAT_BUYERS:
         raise NotEnoughDataError(
             model,
@@ -97,6 +99,12 @@ def require_sample(model: str, customers: float, repeat_buyers: float, *, min_cu
             repeat_buyers=repeat_buyers,
             needed=min_customers,
         )
+
+
+def within_reach(predicted: np.ndarray, observed: float) -> bool:
+    """Whether every prediction is finite and at most PLAUSIBLE_FACTOR times ``observed``."""
+    predicted = np.asarray(predicted, dtype=float)
+    return bool(np.isfinite(predicted).all() and predicted.max() <= PLAUSIBLE_FACTOR * observed)
 
 
 def refuse_implausible(model: str, ok: bool, reason: str, customers: float, repeat_buyers: float) -> None:

@@ -17,15 +17,7 @@ from scipy.special import digamma, gammaln
 from .bgnbd import BetaGeoModel, customer_arrays
 from .data import DAYS_PER_PERIOD
 from .errors import CLVInputError, as_float_array, positive_parameter, require
-from .fitting import (
-    MIN_REPEAT_BUYERS,
-    PLAUSIBLE_FACTOR,
-    FitInfo,
-    group_rows,
-    maximise,
-    refuse_implausible,
-    require_sample,
-)
+from .fitting import FitInfo, group_rows, maximise, refuse_implausible, require_sample, within_reach
 
 
 @dataclass(frozen=True)
@@ -51,7 +43,7 @@ class GammaGammaModel:
         x, m = _spend_data(frequency, monetary_value, repeat_only=True)
         (xs, ms), counts = group_rows(x, m)
         n = counts.sum()
-        require_sample("Gamma-Gamma", n, n, min_customers=MIN_REPEAT_BUYERS)
+        require_sample("Gamma-Gamma", n, n, repeat_only=True)
         # Money is rescaled to a mean of 1 so v is of order one for the optimiser.
         scale = float(np.average(ms, weights=counts))
         likelihood = _GroupedLikelihood(xs, ms / scale, counts)
@@ -68,7 +60,7 @@ class GammaGammaModel:
         mean = p * v * scale / (q - 1) if q > 1 else np.inf
         refuse_implausible(
             "Gamma-Gamma",
-            bool(mean <= PLAUSIBLE_FACTOR * ms.max()),
+            within_reach(mean, ms.max()),
             f"q = {q:.3g} <= 1: the spends vary so widely that the mean spend per order is infinite"
             if q <= 1
             else f"a mean spend per order of {mean:.3g} where the highest customer mean is {ms.max():.3g}:"
