@@ -223,6 +223,16 @@ def warning_levels(
     return level.where(~((confirmed_count > 0) & strong), 3).astype(int)
 
 
+def without_churn_warning_when_dormant(level: pd.Series, stage: pd.Series, order_based: pd.Series) -> pd.Series:
+    """An order-based account (no contract, ever) that is dormant (沉睡: no purchase and no usage
+    for the rule set's dormant days) has already lapsed: it is woken, not warned as if a
+    subscription were about to churn (DESIGN.md: at risk is a stage of active customers; dormant
+    customers are the reactivation worklist's). Its signals stay open and visible, so it keeps
+    at most the level watch."""
+    dormant = (stage.reindex(level.index) == "dormant") & order_based.reindex(level.index).fillna(False).astype(bool)
+    return level.where(~dormant, level.clip(upper=1)).astype(int)
+
+
 def warning_evidence(
     level: pd.Series, firing: pd.DataFrame, held: pd.DataFrame, churn_risk: pd.Series, threshold: float | None
 ) -> pd.Series:

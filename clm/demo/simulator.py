@@ -165,7 +165,7 @@ def simulate(
         if wipe:
             report(0.26, "clearing existing customer data")
             writer.wipe()
-            install_built_in()  # the wipe empties the sales tables, the built-in pipelines with them
+            install_built_in()  # the built-in pipelines, were an admin to have deleted one
             lap("wipe")
         else:
             _refuse_existing_customers()

@@ -3,7 +3,8 @@ and the way bulk loaders (pg_restore among them) keep it fast — foreign keys a
 indexes are set aside while the rows go in, then restored, which re-checks every row at once.
 
 Also the wipe of all customer data: every model of the customer apps, and every model anywhere
-that refers to one of them, emptied with one TRUNCATE (PostgreSQL) or DELETE per table (SQLite)."""
+that refers to one of them, emptied with one TRUNCATE (PostgreSQL) or DELETE per table (SQLite);
+the configuration kept in those apps (CONFIGURATION) stays."""
 
 from __future__ import annotations
 
@@ -33,10 +34,22 @@ BINARY = {
 PG_EPOCH_DAY = 10957  # 2000-01-01, day 0 of PostgreSQL's binary dates
 
 
+# Configuration an administrator writes, not the simulated company's records: a wipe keeps it. The
+# sales process (pipelines, approval and assignment rules, ICPs, lead scoring), the survey and
+# feedback set-up and the activation definitions live in the customer apps' tables but describe no
+# customer; a row that points at a record the wipe removes (an activation definition for a product
+# of the old catalogue) goes with it.
+CONFIGURATION = (
+    "sales.Pipeline", "sales.PipelineStage", "sales.ApprovalRule", "sales.AssignmentRule", "sales.AssignmentRule_reps",
+    "sales.ICP", "sales.LeadScoring", "service.Survey", "service.FeedbackForm", "service.FeedbackRule",
+    "success.ActivationDefinition", "success.ActivationMilestone",
+)  # fmt: skip
+
+
 def customer_models() -> list[type[models.Model]]:
     """The models a wipe empties: the customer apps' models (with their many-to-many tables) and,
-    transitively, every model whose foreign keys point at one of them."""
-    every = apps.get_models(include_auto_created=True)
+    transitively, every model whose foreign keys point at one of them; not the CONFIGURATION."""
+    every = [m for m in apps.get_models(include_auto_created=True) if m._meta.label not in CONFIGURATION]
     chosen = {m for m in every if m._meta.app_label in CUSTOMER_APPS}
     grew = True
     while grew:
@@ -51,15 +64,27 @@ def customer_models() -> list[type[models.Model]]:
 
 
 def wipe() -> int:
-    """Empty every customer table (and the audit rows about them). Returns the tables emptied."""
+    """Empty every customer table (and the audit rows about them), keeping the CONFIGURATION but
+    for its rows about removed records. Returns the tables emptied."""
     chosen = customer_models()
-    tables = [connection.ops.quote_name(m._meta.db_table) for m in chosen]
+    kept = [apps.get_model(label) for label in CONFIGURATION]
+    for model in kept:
+        for field in model._meta.concrete_fields:
+            if field.is_relation and field.related_model in chosen:
+                model.objects.filter(**{f"{field.name}__isnull": False}).delete()
+    # PostgreSQL refuses to TRUNCATE a table a kept one has a foreign key to: those are emptied
+    # with DELETE, after the tables that point at them
+    pointed_at = {f.related_model for m in kept for f in m._meta.concrete_fields if f.is_relation} & set(chosen)
+    quote = connection.ops.quote_name
+    truncated = [quote(m._meta.db_table) for m in chosen if m not in pointed_at]
+    deleted = [quote(m._meta.db_table) for m in chosen if m in pointed_at]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute(f"TRUNCATE {', '.join(tables)}")
+            cursor.execute(f"TRUNCATE {', '.join(truncated)}")
         else:
-            for table in tables:
-                cursor.execute(f"DELETE FROM {table}")  # noqa: S608 — names from model metadata
+            deleted = truncated + deleted
+        for table in deleted:
+            cursor.execute(f"DELETE FROM {table}")  # noqa: S608 — names from model metadata
     AuditLog.objects.filter(model__in=[m._meta.label_lower for m in chosen]).delete()
     return len(chosen)
 

@@ -149,13 +149,17 @@ def assess(
         frame["signals_firing"], frame["signals_confirmed"], frame["churn_risk_over_threshold"]
     )
     frame["warning_level"] = levels.astype(float)
-    evidence = warning.warning_evidence(levels, firing, held, frame["churn_risk"], threshold)
     result_stages = None
     if with_stages:
         step("stages")
         if previous is None:
             previous = stage_before(as_of)
         result_stages = rules.evaluate(frame, previous, as_of)
+        levels = warning.without_churn_warning_when_dormant(
+            levels, result_stages["stage"], frame["subscription_history"] == 0
+        )
+        frame["warning_level"] = levels.astype(float)
+    evidence = warning.warning_evidence(levels, firing, held, frame["churn_risk"], threshold)
     return Assessment(as_of, frame, scored, explanations, firing, result_stages, risk, evidence)
 
 

@@ -14,8 +14,8 @@ from django.utils.translation import gettext as _
 
 from clm.analytics.clv.formulas import retention_clv_paid_in_advance
 from clm.analytics.rfm import SEGMENT_LABELS
-from clm.analytics.tiers import DEFAULT_TIERS
 from clm.lifecycle.words import signal_explanation, signal_title, warning_summary
+from clm.value import services as value_services
 from clm.web.labels import BAND_LABELS
 from clm.web.playbooks import FIELDS
 
@@ -249,12 +249,10 @@ def _chinese() -> bool:
     return (get_language() or "").lower().startswith("zh")
 
 
-def tier_name(key: str, stored_label: str, rules=None) -> str:
-    """A value tier's name in the user's language, from the workspace's tier rules or the defaults."""
-    for rule in rules if rules is not None else DEFAULT_TIERS:
-        if rule.key == key:
-            return (rule.label_zh or rule.label) if _chinese() else rule.label
-    return stored_label
+def tier_name(key: str, stored_label: str, names: dict[str, str] | None = None) -> str:
+    """A value tier's name in the user's language (``names``: clm.value's tier_names(), read once
+    per page); the label stored with the assignment for a tier no longer configured."""
+    return (names if names is not None else value_services.tier_names()).get(key, stored_label)
 
 
 def segment_name(segment: str) -> str:
@@ -271,6 +269,21 @@ CLV_MODELS = {
 }
 
 
+def _not_enough_data(short: dict) -> str:
+    """Why a repeat buyer's CLV is only its value so far: the order base could not be modelled."""
+    if short["customers"] < short["needed"] or short["repeat_buyers"] < short["needed_repeat_buyers"]:
+        return _(
+            "Not enough order history to estimate the value still to come: the repeat-purchase model needs"
+            " at least %(needed)s customers of whom %(needed_repeat)s bought again; there are %(customers)s,"
+            " of whom %(repeat)s bought again."
+        ) % {"needed": short["needed"], "needed_repeat": short["needed_repeat_buyers"],
+             "customers": short["customers"], "repeat": short["repeat_buyers"]}
+    return _(
+        "Not enough order history to estimate the value still to come: the orders are too few or too"
+        " alike for the repeat-purchase model to learn from, so only the value so far is counted."
+    )
+
+
 def clv(estimate) -> dict | None:
     """How a CLV estimate was computed: the model, its inputs, and for contracts the seeds'
     formula (M − R)(1 + d)/(1 + d − r) with the same monthly margin, retention and discount."""
@@ -279,6 +292,8 @@ def clv(estimate) -> dict | None:
     inputs = estimate.inputs or {}
     model = inputs.get("model", "")
     out = {"model": str(CLV_MODELS.get(model, model)), "lines": [], "formula": None}
+    if inputs.get("not_enough_data"):
+        out["lines"].append(_not_enough_data(inputs["not_enough_data"]))
     annual = inputs.get("annual_discount_rate")
     if annual is not None:
         out["lines"].append(_("Annual discount rate: %(rate)s") % {"rate": f"{annual * 100:.0f}%"})

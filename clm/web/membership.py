@@ -2,7 +2,7 @@
 what it gives, and the coupons used on the account's orders."""
 
 from clm.commerce.models import CouponRedemption
-from clm.value.models import TierRule
+from clm.value import services
 from clm.value.services import benefits
 from clm.web import explain
 
@@ -12,11 +12,11 @@ def membership_panel(account) -> dict | None:
     redemptions = list(CouponRedemption.objects.filter(account=account).select_related("coupon", "order")[:5])
     if member is None and not redemptions:
         return None
-    rules = list(TierRule.objects.all()) or None
+    names = services.tier_names()
     return {
         "member": member,
-        "tier_name": explain.tier_name(member.tier, member.tier_label, rules) if member else "",
-        "previous_name": explain.tier_name(member.previous_tier, member.previous_label or "", rules)
+        "tier_name": explain.tier_name(member.tier, member.tier_label, names) if member else "",
+        "previous_name": explain.tier_name(member.previous_tier, member.previous_label or "", names)
         if member and member.previous_tier else "",
         "benefit": member.benefit if member else None,
         "redemptions": redemptions,

@@ -17,7 +17,7 @@ from clm.lifecycle import services as lifecycle
 from clm.sales.models import Opportunity
 from clm.service.models import SurveyResponse, Ticket
 from clm.usage.models import Feature, UsageDailyUser, UsageFeatureDaily
-from clm.value.models import CLVEstimate, Recommendation, TierAssignment, TierRule
+from clm.value.models import CLVEstimate, Recommendation, TierAssignment
 from clm.web import explain
 from clm.web.labels import ROLE_LABELS
 
@@ -158,7 +158,7 @@ def account_overview(account: Account, today: dt.date | None = None) -> AccountO
         clv=clv,
         clv_explained=explain.clv(clv),
         tier=tier,
-        tier_name=explain.tier_name(tier.tier, tier.tier_label, list(TierRule.objects.all()) or None) if tier else "",
+        tier_name=explain.tier_name(tier.tier, tier.tier_label) if tier else "",
         segment_name=explain.segment_name(tier.segment) if tier and tier.segment else "",
         # offers whose window has ended are not suggestions any more
         recommendations=[] if churned else list(

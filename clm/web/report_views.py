@@ -21,6 +21,7 @@ from clm.reports.charts import labels, service
 from clm.reports.charts.flows import link_key
 from clm.reports.charts.value import bin_key
 from clm.reports.kpis.base import Scope, Segment
+from clm.value import services as value_services
 from clm.web.forms import DashboardFilterForm
 from clm.web.templatetags.workspace import display_name
 
@@ -158,7 +159,7 @@ def report_page(request, page: str):
     scope = Scope(request.user, segment)
     signals = {s.kind: s.title for s in service.signal_set().signals} if page == "quality" else {}
     drill = f"{reverse('web:accounts')}?{urlencode({'period': period.label, **_account_filters(segment)})}"
-    charts, tiers = [], labels.tier_names()
+    charts, tiers = [], value_services.tier_names()
     for key in service.PAGES[page]:
         item = chart(key, service.read(request.user, key, period, segment, scope=scope), drill, signals, tiers)
         item["filters"] = query

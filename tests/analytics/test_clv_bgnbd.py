@@ -13,7 +13,7 @@ from scipy.special import hyp2f1
 
 from clm.analytics.clv.bgnbd import BetaGeoModel, _GroupedLikelihood, holdout_comparison
 from clm.analytics.clv.data import calibration_and_holdout, read_cdnow
-from clm.analytics.clv.errors import CLVInputError
+from clm.analytics.clv.errors import CLVInputError, NotEnoughDataError
 
 CDNOW_SAMPLE = Path(__file__).resolve().parents[1] / "data" / "cdnow" / "CDNOW_sample.txt"
 PUBLISHED = BetaGeoModel(r=0.243, alpha=4.414, a=0.793, b=2.426)
@@ -226,7 +226,6 @@ def test_a_equal_to_one_has_a_finite_limit():
         ([1, 0], [6, 0], [5, 5], "recency"),
         ([0, 1], [2, 1], [5, 5], "recency"),
         ([1, 0], [np.nan, 0], [5, 5], "recency"),
-        ([0, 0], [0, 0], [5, 5], "frequency"),  # nobody came back: nothing to fit
     ],
 )
 def test_impossible_customer_data_is_refused(frequency, recency, T, argument):
@@ -255,3 +254,49 @@ def test_expected_purchases_stay_finite_when_dropout_shows_no_heterogeneity():
     np.testing.assert_allclose(expected[2:], nearby.expected_purchases(52, x, t_x, age)[2:], rtol=2e-3)
     # and a customer who never came back expects what a new one does over 52 weeks, adjusted by age
     assert expected[0] > expected[2]
+
+
+def ten_customers(seed):
+    """Ten customers drawn from the published CDNOW estimates, as a ten-account demo has."""
+    rng = np.random.default_rng(seed)
+    age = rng.uniform(10, 80, 10)
+    x, t_x = PUBLISHED.simulate(age, rng)
+    return x, t_x, age
+
+
+@pytest.mark.parametrize(
+    ("data", "counts"),
+    [
+        (ten_customers(0), "10 customers, 6 repeat buyers"),
+        (([0, 0], [0, 0], [5, 5]), "2 customers, 0 repeat buyers"),  # nobody came back
+    ],
+)
+def test_a_base_too_small_or_uniform_is_not_enough_data_and_says_so(data, counts):
+    # seed 0's ten customers once gave a, b ~ 1e12 and forecasts that overflowed to NaN; a fit
+    # on ten demo accounts valued one at 1.6e44
+    with pytest.raises(NotEnoughDataError) as raised:
+        BetaGeoModel.fit(*data)
+    assert raised.value.argument == "data" and raised.value.value == counts
+    assert "not enough data to estimate BG/NBD" in str(raised.value)
+
+
+def test_the_sample_floor_names_what_the_fit_needs():
+    x, t_x, age = ten_customers(1)
+    with pytest.raises(NotEnoughDataError, match="at least 30 customers of whom 10 bought again"):
+        BetaGeoModel.fit(x, t_x, age)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_what_a_small_base_fits_forecasts_no_more_than_plausible(seed):
+    """Thirty customers from the published estimates: the fit either refuses in words or gives
+    forecasts within reach of what the customers did."""
+    rng = np.random.default_rng(seed)
+    age = rng.uniform(10, 80, 30)
+    x, t_x = PUBLISHED.simulate(age, rng)
+    try:
+        model = BetaGeoModel.fit(x, t_x, age)
+    except NotEnoughDataError as refused:
+        assert "not enough data to estimate BG/NBD" in str(refused)
+        return
+    forecast = model.expected_purchases(age.max(), x, t_x, age)
+    assert np.isfinite(forecast).all() and forecast.max() <= 10 * (x.max() + 1)

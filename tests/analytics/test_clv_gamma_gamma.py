@@ -12,7 +12,7 @@ from scipy.optimize import check_grad
 
 from clm.analytics.clv.bgnbd import BetaGeoModel
 from clm.analytics.clv.data import read_cdnow, rfm_summary
-from clm.analytics.clv.errors import CLVInputError
+from clm.analytics.clv.errors import CLVInputError, NotEnoughDataError
 from clm.analytics.clv.gamma_gamma import GammaGammaModel, _GroupedLikelihood
 
 CDNOW_SAMPLE = Path(__file__).resolve().parents[1] / "data" / "cdnow" / "CDNOW_sample.txt"
@@ -127,3 +127,18 @@ def test_clv_refuses_a_negative_discount_rate_and_empty_horizons():
         )
     with pytest.raises(CLVInputError, match="months"):
         PUBLISHED.expected_customer_lifetime_value(PUBLISHED_BGNBD, X, T_X, T, M_X, months=0)
+
+
+def test_too_few_repeat_buyers_is_not_enough_data():
+    with pytest.raises(NotEnoughDataError, match="Gamma-Gamma: it needs at least 10 customers") as raised:
+        GammaGammaModel.fit([1, 2, 1, 3, 1], [120.0, 80.0, 95.0, 110.0, 60.0])
+    assert raised.value.value == "5 customers, 5 repeat buyers"
+
+
+def test_spends_so_spread_that_the_mean_is_infinite_are_refused_in_words():
+    # Mean spends over six orders of magnitude: the likelihood's maximum has q < 1, where the
+    # population mean p·v/(q − 1) does not exist (Fader & Hardie 2013, eq. 4 needs q > 1).
+    rng = np.random.default_rng(1)
+    spends, orders = 10 ** rng.uniform(0, 6, 50), rng.integers(1, 4, 50)
+    with pytest.raises(NotEnoughDataError, match=r"q = 0\.\d+ <= 1: the spends vary so widely"):
+        GammaGammaModel.fit(orders, spends)

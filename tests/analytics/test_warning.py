@@ -19,6 +19,7 @@ from clm.analytics.warning import (
     firing_counts,
     reconcile,
     warning_levels,
+    without_churn_warning_when_dormant,
 )
 
 QUIET = {
@@ -207,6 +208,15 @@ def test_the_warning_level_grows_with_the_evidence():
     # nothing; watch (a signal fires, none confirmed); at risk; high: corroborated by two more
     # signals, or a risk twice the threshold; at risk without a model
     assert warning_levels(firing, confirmed, risk).tolist() == [0, 1, 2, 3, 3, 2]
+
+
+def test_a_dormant_order_account_keeps_at_most_the_level_watch():
+    index = pd.Index(["dormant buyer", "dormant subscriber", "active buyer", "quiet dormant buyer"])
+    levels = pd.Series([3, 3, 2, 0], index=index)
+    stages = pd.Series(["dormant", "dormant", "growth", "dormant"], index=index)
+    order_based = pd.Series([True, False, True, True], index=index)
+    capped = without_churn_warning_when_dormant(levels, stages, order_based)
+    assert capped.tolist() == [1, 3, 2, 0]
 
 
 def test_thresholds_are_parameters():

@@ -19,7 +19,9 @@ def remove_company():
     from clm.demo import names, writer
     from clm.lifecycle.models import BacktestResult, ChurnModel, HealthModel, RuleSet
     from clm.reports.models import KpiTarget, Snapshot
+    from clm.sales.models import ApprovalRule, AssignmentRule, Pipeline
     from clm.sales.pipelines import install_built_in
+    from clm.service.models import FeedbackForm, FeedbackRule, Survey
     from clm.success.models import ActivationDefinition
     from clm.value.models import TierBenefit, TierRule
 
@@ -29,10 +31,11 @@ def remove_company():
         Team.objects.filter(name__in=[*names.SALES_TEAMS, *names.CSM_TEAMS]).delete()
         for model in (
             Workspace, HealthModel, RuleSet, TierRule, TierBenefit, ChurnModel, BacktestResult, KpiTarget, Snapshot,
-            ActivationDefinition, Playbook, AuditLog,
+            ActivationDefinition, Playbook, ApprovalRule, AssignmentRule, FeedbackRule, FeedbackForm, Survey,
+            Pipeline, AuditLog,
         ):  # fmt: skip
-            model.objects.all().delete()
-        install_built_in()  # the migration's pipelines, which the wipe emptied
+            model.objects.all().delete()  # the configuration the demo wrote, which a wipe keeps
+        install_built_in()  # the migration's pipelines, without the demo's required fields
 
 
 @pytest.fixture(scope="module")

@@ -70,3 +70,35 @@ def test_the_evidence_names_what_fired_what_held_and_the_churn_risk():
         "firing": ["churn_risk_high", "key_contact_left"], "confirmed": ["churn_risk_high"],
         "churn_risk": 0.5, "threshold": 0.2,
     }  # fmt: skip
+
+
+def test_a_dormant_order_account_is_not_warned_as_if_a_subscription_were_churning(world):
+    """沉睡 (DESIGN.md): an account that only ever ordered, with no order and no usage for 180
+    days, is dormant; what fires for it (a red health from a detractor's NPS and complaints, an
+    overdue payment: at risk, corroborated, for an active customer) leaves it
+    on watch, for the reactivation worklist, not at risk."""
+    from decimal import Decimal
+
+    from clm.commerce.models import Order, Payment
+    from clm.lifecycle.models import StageTransition
+    from clm.service.models import SurveyResponse, Ticket
+
+    from .conftest import at
+
+    lapsed = Account.objects.create(name="Lapsed")
+    Order.objects.create(account=lapsed, ordered_on=dt.date(2023, 9, 1), amount=Decimal(900))
+    Payment.objects.create(account=lapsed, due_on=dt.date(2024, 5, 1), amount=900)  # unpaid
+    SurveyResponse.objects.create(account=lapsed, kind="nps", score=1, responded_at=at(dt.date(2024, 6, 15)))
+    for day in (5, 12, 19, 26):
+        Ticket.objects.create(account=lapsed, subject="?", priority="urgent", category="complaint",
+                              opened_at=at(dt.date(2024, 6, day)), first_response_at=at(dt.date(2024, 6, day), 22))
+    later = AS_OF + dt.timedelta(days=7)
+    services.run(AS_OF)
+    record = services.run(later)
+    assert StageTransition.objects.filter(account=lapsed).latest("date").to_stage == "dormant"
+    warned = AccountWarning.objects.get(account=lapsed, as_of=later)
+    # health_red held for its week, corroborated by two more: high risk for a customer still active
+    assert warned.evidence["confirmed"] == ["health_red"] and len(warned.evidence["firing"]) == 3
+    assert warned.level == WarningLevel.WATCH
+    assert Account.objects.get(pk=lapsed.pk).warning_level == WarningLevel.WATCH
+    assert record.summary["warnings"].get("watch", 0) >= 1

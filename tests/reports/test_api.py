@@ -21,7 +21,7 @@ def test_the_catalogue_in_the_users_language(api_as, manager):
     body = api_as(manager).get("/kpis", headers={"Accept-Language": "zh-hans"}).json_body
     nrr = next(k for k in body if k["key"] == "nrr")
     assert nrr["stage"] == "churn" and nrr["unit"] == "percent" and nrr["up_is_good"] is True
-    assert len(body) == 35
+    assert len(body) == 34
 
 
 def test_values_give_the_same_figures_as_the_service_with_inputs_and_targets(world, api_as, manager):

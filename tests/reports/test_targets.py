@@ -84,3 +84,23 @@ def test_the_admin_form_names_a_bad_target_beside_its_field(db):
     form = KpiTargetForm({"kpi": "nrr", "period": "2026-13", "value": "-1"})
     assert not form.is_valid()
     assert set(form.errors) == {"period", "value"}
+
+
+def test_targets_set_on_the_removed_time_to_first_value_carry_over_to_the_one_kept(db):
+    """reports.0005: one time-to-first-value KPI, the onboardings'; a target on the usage-based
+    one moves to it for a period without its own, and yields to one set there."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    from clm.reports.catalogue import BY_KEY
+
+    migration = import_module("clm.reports.migrations.0005_one_time_to_first_value")
+    KpiTarget.objects.create(kpi="time_to_first_value_days", period="2026-11", value=10)
+    KpiTarget.objects.create(kpi="time_to_first_value_days", period="2026-10", value=12)
+    KpiTarget.objects.create(kpi="median_time_to_first_value_days", period="2026-10", value=8)
+    migration.carry_targets_over(apps, None)
+    assert sorted(KpiTarget.objects.values_list("kpi", "period", "value")) == [
+        ("median_time_to_first_value_days", "2026-10", 8.0), ("median_time_to_first_value_days", "2026-11", 10.0),
+    ]
+    assert "time_to_first_value_days" not in BY_KEY and "median_time_to_first_value_days" in BY_KEY

@@ -132,6 +132,24 @@ def test_an_unfittable_base_falls_back_to_historical_clv_and_says_why():
     assert estimate.value == Decimal("500.00")  # seed: historical CLV = total revenue − total cost
     assert "BG/NBD could not be fitted" in estimate.inputs["reason"]
     assert any("BG/NBD" in p for p in summary["problems"])
+    assert estimate.inputs["not_enough_data"] == {
+        "model": "BG/NBD", "customers": 1, "repeat_buyers": 0, "needed": 30, "needed_repeat_buyers": 10,
+    }
+
+
+def test_ten_order_accounts_get_their_value_so_far_not_an_absurd_forecast():
+    """A ten-account demo once valued an account at 1.6e44 from a BG/NBD + Gamma-Gamma fit on
+    ten customers: such a base is not enough data, and each account keeps its historical CLV."""
+    rng = np.random.default_rng(7)
+    buyers = [Account.objects.create(name=f"buyer {i}") for i in range(10)]
+    for buyer in buyers:
+        for day in sorted(rng.choice(150, size=int(rng.integers(1, 5)), replace=False)):
+            order(buyer, dt.date(2024, 1, 1) + dt.timedelta(days=int(day)), f"{rng.uniform(100, 900):.2f}")
+    summary = services.recompute(dt.date(2024, 6, 30))
+    assert summary["clv_by_method"] == {"historical": 10}
+    for estimate in CLVEstimate.objects.filter(account__in=buyers):
+        assert estimate.future_value == 0 and estimate.value == estimate.historical_value
+        assert estimate.inputs["not_enough_data"]["customers"] == 10
 
 
 def test_tiers_follow_tenure_and_revenue_with_rfm():
@@ -269,8 +287,9 @@ def test_the_number_of_queries_does_not_grow_with_the_accounts(products):
             services.recompute(day)
         return len(captured)
 
-    base(5, "small")
+    base(30, "small")  # 30 buyers: the fewest BG/NBD is fitted on
     small = queries(dt.date(2024, 3, 1))
+    assert CLVEstimate.objects.filter(as_of=dt.date(2024, 3, 1), method="bgnbd").count() == 30
     base(60, "large")
     assert queries(dt.date(2024, 3, 2)) == small
 

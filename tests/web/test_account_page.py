@@ -284,6 +284,27 @@ def test_the_clv_says_how_it_was_computed_with_the_seeds_formula_beside_it(clien
     assert "¥6,300" in zh and "Monthly margin" not in zh
 
 
+def test_a_clv_the_orders_could_not_model_says_so_in_words(client, owner, huawei):
+    """What the daily run writes for a base of ten order accounts (tests/value/test_recompute.py):
+    the value so far, and why nothing more is estimated, in the user's language."""
+    from clm.value.models import CLVEstimate
+
+    CLVEstimate.objects.create(
+        account=huawei, as_of=dt.date(2026, 11, 1), method="historical", value=5000, historical_value=5000,
+        future_value=0,
+        inputs={"model": "historical", "reason": "BG/NBD could not be fitted: not enough data to estimate BG/NBD",
+                "not_enough_data": {"model": "BG/NBD", "customers": 10, "repeat_buyers": 6, "needed": 30,
+                                    "needed_repeat_buyers": 10}},
+    )  # fmt: skip
+    client.force_login(owner)
+    html = client.get(reverse("web:account", args=[huawei.pk]), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert ("Not enough order history to estimate the value still to come: the repeat-purchase model needs at"
+            " least 30 customers of whom 10 bought again; there are 10, of whom 6 bought again.") in html
+    assert "¥5,000" in html and "¥¥" not in html  # the money filter writes the currency sign once
+    zh = client.get(reverse("web:account", args=[huawei.pk]), HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    assert "订单历史不足" in zh and "Not enough" not in zh and "BG/NBD could not" not in zh
+
+
 def test_a_churned_account_shows_its_churn_date_and_last_health_and_no_live_value(client, owner, huawei):
     """Issue 13 §2: no live tier, CLV or offers for a churned account, and the header says when it
     churned and what its health was last."""

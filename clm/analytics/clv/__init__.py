@@ -3,7 +3,7 @@ between customers (BG/NBD with Gamma-Gamma spend for repeat orders, sBG for subs
 
 from .bgnbd import BetaGeoModel, holdout_comparison
 from .data import calibration_and_holdout, read_cdnow, rfm_summary, summary_arrays
-from .errors import CLVInputError
+from .errors import CLVInputError, NotEnoughDataError
 from .fitting import FitInfo
 from .formulas import (
     CacHealth,
@@ -28,6 +28,7 @@ __all__ = [
     "CacHealth",
     "FitInfo",
     "GammaGammaModel",
+    "NotEnoughDataError",
     "ShiftedBetaGeometricModel",
     "annual_clv",
     "annual_value",

@@ -15,7 +15,7 @@ import pandas as pd
 from scipy.special import betaln, digamma, expit, gammaln
 
 from .errors import CLVInputError, as_float_array, positive_parameter, require
-from .fitting import FitInfo, group_rows, maximise
+from .fitting import FitInfo, group_rows, maximise, refuse_implausible, require_sample, within_reach
 from .hypergeometric import hyp2f1
 
 _MAX_DROPOUT_CONCENTRATION = 1e4
@@ -46,24 +46,43 @@ class BetaGeoModel:
         weighted by how many customers share it, with the log-sum of its two terms taken stably.
         """
         x, t_x, age = customer_arrays(frequency, recency, T)
-        if x.ndim != 1 or not (x > 0).any():
-            raise CLVInputError(
-                "frequency",
-                f"{int((x > 0).sum())} repeat buyers",
-                "BG/NBD needs customers, some of whom bought again",
-            )
+        if x.ndim != 1:
+            raise CLVInputError("frequency", f"shape {x.shape}", "one row per customer")
         weights = None if weights is None else _weights(weights, len(x))
         (xs, ts, Ts), counts = group_rows(x, t_x, age, weights=weights)
+        customers, repeat_buyers = counts.sum(), counts[xs > 0].sum()
+        require_sample("BG/NBD", customers, repeat_buyers)
         # Time is rescaled so the oldest customer has age 10: α is then of order one, as are
         # the other parameters, which the optimiser's line search needs.
         scale = 10.0 / Ts.max() if Ts.max() > 0 else 1.0
         likelihood = _GroupedLikelihood(xs, ts * scale, Ts * scale, counts)
-        log_params, iterations, converged, message = maximise(
-            likelihood, np.zeros(4), ("r", "alpha", "a", "b"), unbounded_above=("b",)
-        )
+        try:
+            log_params, iterations, converged, message = maximise(
+                likelihood, np.zeros(4), ("r", "alpha", "a", "b"), unbounded_above=("b",)
+            )
+        except CLVInputError as exc:
+            refuse_implausible("BG/NBD", False, f"{exc.reason} ({exc.value})", customers, repeat_buyers)
         r, alpha, a, b = np.exp(log_params)
         alpha /= scale
         estimate = cls(r, alpha, a, b)
+        # Over the span it was fitted on, no customer can be expected to buy many times more
+        # often than the most frequent buyer did: more, or no finite number, is a failed fit.
+        span = float(Ts.max())
+        with np.errstate(all="ignore"):
+            forecast = np.append(
+                estimate.expected_purchases(span, xs, ts, Ts), estimate.expected_purchases_new_customer(span)
+            )
+        finite = bool(np.isfinite(forecast).all())
+        refuse_implausible(
+            "BG/NBD",
+            within_reach(forecast, xs.max() + 1),
+            f"its estimates {_rounded(estimate.params)} forecast "
+            + (f"{forecast.max():.3g} purchases" if finite else "no finite number of purchases")
+            + f" over {span:.3g} periods, in which the most frequent customer made {int(xs.max())};"
+            " the base is too small or too uniform to learn from",
+            customers,
+            repeat_buyers,
+        )
         info = FitInfo(
             log_likelihood=float(counts @ estimate.log_likelihood(xs, ts, Ts)),
             n_customers=int(round(counts.sum())),
@@ -226,6 +245,10 @@ def customer_arrays(frequency, recency, T):
     require("recency", t_x, t_x <= age * (1 + 1e-12) + 1e-12, "recency cannot exceed the customer's age T")
     require("recency", t_x, (x > 0) | (t_x == 0), "a customer with no repeat purchase has recency 0")
     return x, t_x, age
+
+
+def _rounded(params: dict) -> dict:
+    return {k: float(f"{v:.3g}") for k, v in params.items()}
 
 
 def _weights(weights, n):

@@ -53,3 +53,21 @@ def _first(argument: str, array: np.ndarray, bad: np.ndarray) -> tuple[str, floa
     index = tuple(int(i) for i in np.argwhere(bad)[0])
     label = ", ".join(map(str, index))
     return f"{argument}[{label}]", float(array[index])
+
+
+class NotEnoughDataError(CLVInputError):
+    """Data a model cannot be estimated from: too few customers, or a fit whose estimates would
+    value customers absurdly (a mean spend that is infinite, forecasts that overflow). Nothing is
+    wrong with any one input; the base is too small or too uniform to learn the model from.
+
+    ``model`` names the model; ``customers`` and ``repeat_buyers`` count what the fit was given
+    and ``needed`` the smallest base it accepts, so a page can say it in words.
+    """
+
+    def __init__(self, model: str, reason: str, *, customers: int, repeat_buyers: int, needed: int):
+        self.model = model
+        self.customers = customers
+        self.repeat_buyers = repeat_buyers
+        self.needed = needed
+        super().__init__("data", f"{customers} customers, {repeat_buyers} repeat buyers",
+                         f"not enough data to estimate {model}: {reason}")

@@ -10,7 +10,7 @@ import numpy as np
 from scipy.optimize import minimize
 from threadpoolctl import ThreadpoolController
 
-from .errors import CLVInputError
+from .errors import CLVInputError, NotEnoughDataError
 
 
 @dataclass(frozen=True)
@@ -73,6 +73,50 @@ def maximise(
             "the likelihood has no maximum at finite, positive parameters: too little or degenerate data",
         )
     return result.x, int(result.nit), bool(result.success), message
+
+
+# The smallest base a model is estimated from. Four (BG/NBD) or three (Gamma-Gamma) parameters
+# describe how customers differ; from fewer customers than this the likelihood is flat in some
+# direction and the optimiser wanders off towards estimates like a = 1e12 or q = 1.0001, which
+# value customers at 1e44. The numbers are a floor, not a guarantee: the fits also check what
+# their estimates predict (``refuse_implausible``).
+MIN_CUSTOMERS = 30
+MIN_REPEAT_BUYERS = 10
+# An estimate whose forecast for its own data exceeds what was observed by this factor is refused.
+PLAUSIBLE_FACTOR = 10.0
+
+
+def require_sample(model: str, customers: float, repeat_buyers: float, *, repeat_only: bool = False) -> None:
+    """Refuse a base too small to estimate ``model`` from, saying how many it has and needs
+    (``repeat_only``: a model of repeat buyers alone, which needs MIN_REPEAT_BUYERS of them)."""
+    customers, repeat_buyers = int(round(customers)), int(round(repeat_buyers))
+    min_customers = MIN_REPEAT_BUYERS if repeat_only else MIN_CUSTOMERS
+    if customers < min_customers or repeat_buyers < MIN_REPEAT_BUYERS:
+        raise NotEnoughDataError(
+            model,
+            f"it needs at least {min_customers} customers of whom {MIN_REPEAT_BUYERS} bought again",
+            customers=customers,
+            repeat_buyers=repeat_buyers,
+            needed=min_customers,
+        )
+
+
+def within_reach(predicted: np.ndarray, observed: float) -> bool:
+    """Whether every prediction is finite and at most PLAUSIBLE_FACTOR times ``observed``."""
+    predicted = np.asarray(predicted, dtype=float)
+    return bool(np.isfinite(predicted).all() and predicted.max() <= PLAUSIBLE_FACTOR * observed)
+
+
+def refuse_implausible(model: str, ok: bool, reason: str, customers: float, repeat_buyers: float) -> None:
+    """Refuse estimates that describe no real customer base (see ``NotEnoughDataError``)."""
+    if not ok:
+        raise NotEnoughDataError(
+            model,
+            reason,
+            customers=int(round(customers)),
+            repeat_buyers=int(round(repeat_buyers)),
+            needed=MIN_CUSTOMERS,
+        )
 
 
 @cache

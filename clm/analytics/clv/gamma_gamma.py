@@ -17,7 +17,7 @@ from scipy.special import digamma, gammaln
 from .bgnbd import BetaGeoModel, customer_arrays
 from .data import DAYS_PER_PERIOD
 from .errors import CLVInputError, as_float_array, positive_parameter, require
-from .fitting import FitInfo, group_rows, maximise
+from .fitting import FitInfo, group_rows, maximise, refuse_implausible, require_sample, within_reach
 
 
 @dataclass(frozen=True)
@@ -42,14 +42,32 @@ class GammaGammaModel:
         """
         x, m = _spend_data(frequency, monetary_value, repeat_only=True)
         (xs, ms), counts = group_rows(x, m)
+        n = counts.sum()
+        require_sample("Gamma-Gamma", n, n, repeat_only=True)
         # Money is rescaled to a mean of 1 so v is of order one for the optimiser.
         scale = float(np.average(ms, weights=counts))
         likelihood = _GroupedLikelihood(xs, ms / scale, counts)
-        log_params, iterations, converged, message = maximise(
-            likelihood, np.array([0.0, 1.0, 0.0]), ("p", "q", "v")
-        )
+        try:
+            log_params, iterations, converged, message = maximise(
+                likelihood, np.array([0.0, 1.0, 0.0]), ("p", "q", "v")
+            )
+        except CLVInputError as exc:
+            refuse_implausible("Gamma-Gamma", False, f"{exc.reason} ({exc.value})", n, n)
         p, q, v = np.exp(log_params)
         estimate = cls(p, q, v * scale)
+        # q ≤ 1 gives every customer an infinite expected spend (E[M] = p·v/(q − 1)); a population
+        # mean far above every customer's own mean is the same failure seen from closer.
+        mean = p * v * scale / (q - 1) if q > 1 else np.inf
+        refuse_implausible(
+            "Gamma-Gamma",
+            within_reach(mean, ms.max()),
+            f"q = {q:.3g} <= 1: the spends vary so widely that the mean spend per order is infinite"
+            if q <= 1
+            else f"a mean spend per order of {mean:.3g} where the highest customer mean is {ms.max():.3g}:"
+            " the base is too small to learn how spend varies",
+            n,
+            n,
+        )
         info = FitInfo(
             log_likelihood=float(counts @ estimate.log_likelihood(xs, ms)),
             n_customers=int(round(counts.sum())),

@@ -8,6 +8,7 @@ from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from clm.customers.models import LifecycleStage
+from clm.value import services as value_services
 
 TITLES = {
     "flows.sankey": _("Moves between stages"),
@@ -81,7 +82,7 @@ def value(key: str, cell, signals: dict | None = None, tiers: dict | None = None
         n = cell[1:]
         return gettext("Median") if n == "50" else gettext("%(n)sth percentile") % {"n": n}
     if key == "tier" and cell:
-        return (tiers if tiers is not None else tier_names()).get(cell, cell)
+        return (tiers if tiers is not None else value_services.tier_names()).get(cell, cell)
     if key in ("segment",) and cell == "":
         return str(NOT_SET)
     labels = VALUES.get(key)
@@ -89,11 +90,11 @@ def value(key: str, cell, signals: dict | None = None, tiers: dict | None = None
 
 
 def row(key: str, columns: list[str], cells: list, signals: dict | None = None, tiers: dict | None = None) -> list:
-    """A figure's row as people read it (see ``value``; ``tiers``: tier_names(), read once per
+    """A figure's row as people read it (see ``value``; ``tiers``: clm.value's tier_names(), read once per
     table); a tier segment of ARR by its tier's name."""
     named = [value(c, v, signals, tiers) for c, v in zip(columns, cells, strict=False)]
     if key == "revenue.arr_segments" and cells[0] == "tier" and cells[1]:
-        named[1] = (tiers if tiers is not None else tier_names()).get(cells[1], cells[1])
+        named[1] = (tiers if tiers is not None else value_services.tier_names()).get(cells[1], cells[1])
     return named
 
 
@@ -116,12 +117,3 @@ def part(key: str, code: str) -> str:
         return str(value("role", head))
     return f"{head} · {tail}"
 
-
-def tier_names() -> dict[str, str]:
-    """The value tiers by their names in the user's language (the tier rules', clm.value)."""
-    from django.utils.translation import get_language
-
-    from clm.value.models import TierRule
-
-    chinese = (get_language() or "").startswith("zh")
-    return {key: (zh if zh and chinese else label) for key, label, zh in TierRule.objects.values_list("key", "label", "label_zh")}

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from clm.customers.models import Account
 from clm.io import export
 from clm.lifecycle.services import signal_set
+from clm.value import services as value_services
 
 from .. import figures
 from ..kpis.base import Scope, Segment
@@ -64,7 +65,7 @@ def table(key: str, figure: dict) -> tuple[list[str], list[list]]:
     columns = figure["columns"]
     signals = {s.kind: s.title for s in signal_set().signals} if key.startswith("quality.") else None
     header = [_("Period"), *(labels.column(c) for c in columns)]
-    tiers = labels.tier_names()
+    tiers = value_services.tier_names()
     rows = [[figure["period"], *labels.row(key, columns, row, signals, tiers)] for row in figure["rows"]]
     return header, rows
 

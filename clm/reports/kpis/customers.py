@@ -1,6 +1,7 @@
-"""Customer KPIs of activation and growth: early activity of new customers and their time to
-first value (clm.usage's daily rollups), repurchase (orders), NPS (clm.analytics.nps), high-value
-share (RFM value classes), referrals, and win-back cases (clm.automation)."""
+"""Customer KPIs of activation and growth: early activity of new customers (clm.usage's daily
+rollups; their time to first value is the onboardings', in kpis.activation), repurchase (orders),
+NPS (clm.analytics.nps), high-value share (RFM value classes), referrals, and win-back cases
+(clm.automation)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import datetime as dt
 
 import numpy as np
 import pandas as pd
-from django.db.models import Max, Min, Q
+from django.db.models import Max, Q
 from django.utils.translation import gettext as _
 
 from clm.analytics.nps import net_promoter_score
@@ -16,7 +17,7 @@ from clm.automation.models import Case
 from clm.commerce.models import Order
 from clm.core.frames import day_numbers, iso, read_frame
 from clm.service.models import SurveyResponse
-from clm.usage.models import Feature, UsageDaily, UsageFeatureDaily
+from clm.usage.models import UsageDaily
 from clm.value.models import TierAssignment
 
 from .base import Result, Scope, mean, missing, not_computed_by, share
@@ -61,27 +62,6 @@ def active_rate_7d(scope: Scope, period) -> Result:
 
 def active_rate_30d(scope: Scope, period) -> Result:
     return _active_within(scope, period, 30)
-
-
-def time_to_first_value(scope: Scope, period) -> Result:
-    """Mean days from the start of a customer who started in the period to its first day of
-    core-feature use, over those who have used one (the others are counted apart)."""
-    new = _new_customers(scope, period)
-    if not new:
-        return missing(_no_new(period))
-    core = list(Feature.objects.filter(is_core=True).values_list("key", flat=True))
-    if not core:
-        return missing(_("No core feature is marked, so first value cannot be seen (mark them in Features)."))
-    first = dict(
-        UsageFeatureDaily.objects.filter(account_id__in=list(new), feature__in=core, day__lte=scope.today)
-        .order_by().values("account_id").annotate(first=Min("day")).values_list("account_id", "first")
-    )
-    reached = {a: (max(day, new[a]) - new[a]).days for a, day in first.items()}
-    result = mean(pd.Series(list(reached.values()), dtype=float), reached,
-                  when_empty=_("None of the customers who started in %(period)s has used a core feature yet.")
-                  % {"period": period.label})
-    result.breakdown = {"reached": float(len(reached)), "not_yet": float(len(new) - len(reached))}
-    return result
 
 
 def _order_days(scope: Scope, period) -> pd.DataFrame:

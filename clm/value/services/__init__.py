@@ -5,7 +5,7 @@ and order loaders are clm.commerce.frames'), ``computing`` (CLV, tiers, offers),
 The names callers use are re-exported here: ``from clm.value import services``.
 """
 
-from .computing import compute, tier_rules
+from .computing import compute, tier_names, tier_rules
 from .daily import recompute
 from .loading import Known
 from .loyalty import add_entry, balance, check_entry, redeem_points
@@ -26,6 +26,7 @@ __all__ = [
     "recompute",
     "redeem_points",
     "set_recommendation_status",
+    "tier_names",
     "tier_rules",
     "upsell_kpis",
 ]

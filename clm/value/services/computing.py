@@ -10,10 +10,18 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from django.utils.translation import get_language
 
 from clm.analytics import affinity, rfm, tiers
-from clm.analytics.clv import BetaGeoModel, CLVInputError, GammaGammaModel, ShiftedBetaGeometricModel
+from clm.analytics.clv import (
+    BetaGeoModel,
+    CLVInputError,
+    GammaGammaModel,
+    NotEnoughDataError,
+    ShiftedBetaGeometricModel,
+)
 from clm.analytics.clv.data import rfm_summary
+from clm.analytics.clv.fitting import MIN_REPEAT_BUYERS
 from clm.analytics.revenue import account_mrr_by_month
 from clm.commerce.models import Product
 from clm.core import workspace
@@ -195,14 +203,18 @@ def _repeat_buyer_clv(known: Known, history: pd.DataFrame, outcome: Outcome) -> 
         bg = BetaGeoModel.fit(x, t_x, age)
     except CLVInputError as exc:
         outcome.problems.append(f"repeat buyers: BG/NBD not fitted ({exc.reason}); historical CLV used")
-        return _historical_clv(history, f"BG/NBD could not be fitted: {exc.reason}")
+        table = _historical_clv(history, f"BG/NBD could not be fitted: {exc.reason}")
+        if isinstance(exc, NotEnoughDataError):
+            said = {"model": exc.model, "customers": exc.customers, "repeat_buyers": exc.repeat_buyers,
+                    "needed": exc.needed, "needed_repeat_buyers": MIN_REPEAT_BUYERS}
+            table["inputs"] = [{**inputs, "not_enough_data": said} for inputs in table["inputs"]]
+        return table
     spend_note = "Gamma-Gamma"
     rates = workspace.clv_settings()
     horizon, monthly_rate = rates.horizon_months, rates.monthly_discount_rate
     repeat = (x > 0) & (m > 0)
     try:
-        gg = GammaGammaModel.fit(x[repeat], m[repeat])
-        gg.expected_average_spend_new_customer()  # needs q > 1
+        gg = GammaGammaModel.fit(x[repeat], m[repeat])  # refuses q <= 1, an infinite mean spend
     except CLVInputError as exc:
         gg = None
         spend_note = f"own mean order value (Gamma-Gamma not fitted: {exc.reason})"
@@ -309,6 +321,13 @@ def tier_rules() -> tuple[tiers.TierRule, ...]:
         )
         for r in rows
     )
+
+
+def tier_names() -> dict[str, str]:
+    """Each value tier's name in the user's language, by key: the configured tiers' (tier_rules()),
+    the defaults' when none are set. Every page, chart and export names a tier through this."""
+    chinese = (get_language() or "").lower().startswith("zh")
+    return {rule.key: (rule.label_zh or rule.label) if chinese else rule.label for rule in tier_rules()}
 
 
 def _customer_since(known: Known, history: pd.DataFrame) -> pd.Series:
