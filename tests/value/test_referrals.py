@@ -137,6 +137,35 @@ def test_an_imported_referral_code_and_a_web_form_attribute_their_records(owner,
     assert Referral.objects.get(lead=lead).channel == "form"
 
 
+def test_an_import_with_a_referral_code_attributes_its_accounts_at_once(owner, referrer, tmp_path,
+                                                                          django_capture_on_commit_callbacks):
+    from clm.core.models import CustomField
+    from tests.io.conftest import run, write_csv
+
+    CustomField.objects.create(target="account", key="referral_code", label="推荐码", type="text")
+    code = referrals.code_for(owner, referrer).code
+    path = write_csv(tmp_path / "a.csv", [
+        ["客户编号", "客户名称", "推荐码"], ["N1", "新导入客户", code.lower()], ["N2", "错码客户", "ZZZZ9999"]])
+    dry = run("accounts", path, dry_run=True)
+    assert dry.status == "dry_run" and not Referral.objects.exists()  # a dry run attributes nothing
+    heard = []
+    events.listen("referral.attributed")(heard.append)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            report = run("accounts", path)
+    finally:
+        events.unlisten(heard.append)
+    assert report.status == "done", report.errors
+    imported = Account.objects.get(external_id="N1")
+    referral = Referral.objects.get(referred_account=imported)  # no daily run in between
+    assert (referral.channel, referral.referrer, imported.referred_by_account) == ("import", referrer, referrer)
+    assert [(e.payload["account_id"], e.payload["referrer_id"], e.payload["channel"]) for e in heard] == [
+        (imported.pk, referrer.pk, "import")]
+    assert not Referral.objects.filter(referred_account__external_id="N2").exists()  # left to correct
+    again = run("accounts", path)
+    assert again.status == "done" and Referral.objects.count() == 1
+
+
 def test_advocates_are_promoters_healthy_high_value_accounts_and_past_referrers(admin_user, referrer):
     stamp = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     promoter = make_account("推荐者", lifecycle_stage="growth")
