@@ -67,6 +67,8 @@ def test_full_seats_get_an_upgrade_that_converts_with_its_expansion(world):
     assert rec.evidence["utilisation"] == 1.0 and rec.evidence["signals"] == "seats,breadth"
     assert rec.score == 1400.0 and rec.baseline_mrr == Decimal("1200.00") and rec.offered_on == TODAY
     assert "10 active users on 10 seats" in rec.reason and "upgrade to Pro" in rec.reason
+    assert "why: seats full, every core feature in use" in rec.reason
+    assert "原因：席位已满、核心功能全部在用" in rec.reason_zh
     assert "建议升级至Pro" in rec.reason_zh and "使用率100%" in rec.reason_zh
     assert services.recompute(TODAY)["upsell_recommendations"] == {
         "created": 0, "refreshed": 1, "converted": 0, "withdrawn": 0

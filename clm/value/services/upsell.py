@@ -98,6 +98,12 @@ def reasons(o, names: dict, days: int, money: str = "¥") -> tuple[str, str]:
     if o.breadth is not None and not pd.isna(o.breadth):
         en.append(f"uses {o.breadth:.0%} of the core features")
         zh.append(f"核心功能使用覆盖{o.breadth:.0%}")
+    why = [w for w in o.signals.split(",") if w]
+    words = {"seats": ("seats full", "席位已满"), "growth": ("growing fast", "用户快速增长"),
+             "breadth": ("every core feature in use", "核心功能全部在用")}
+    if why:
+        en.append("why: " + ", ".join(words[w][0] for w in why))
+        zh.append("原因：" + "、".join(words[w][1] for w in why))
     if o.action == upsell.UPGRADE:
         en.append(
             f"offer: upgrade to {names[o.product_id]} (+{money}{o.potential_mrr:,.0f} MRR at list price)"
