@@ -9,12 +9,15 @@ contract in the family):
 * growth = active users in the last window ÷ active users in the window before − 1, a signal at
   or above ``growth`` (only when the earlier window had at least ``min_users`` users);
 * core-feature breadth = core features used in the last window ÷ core features, a signal at or
-  above ``core_breadth`` (the account uses everything its plan is for) when utilisation is at
-  least half the seat threshold (a plan whose seats sit mostly empty is not at its limits).
+  above ``core_breadth`` (the account uses everything its plan is for).
+Growth and breadth count only when the seats are nearly full (utilisation at least
+``seat_utilisation`` × ``near_full``): a plan whose seats sit partly empty is not at its limits.
+
+The contract read is the plan the account is on: its highest live plan in the family (so after
+an upgrade, the new plan even while the old contract runs to its end).
 
 The offer: the next plan (next higher list price among the family's recurring plans) when there
-is one and breadth or growth signals, or when seats are full; at the top plan, more seats when
-seats are full or growth signals with utilisation at ``seat_utilisation`` × 0.9 or more. More
+is one and any signal fires; at the top plan, more seats when seats are full or growth signals. More
 seats = enough seats to bring utilisation down to ``target_utilisation``. The potential MRR:
 upgrade = seats × (next list price − current list price); seats = added seats × the contract's
 MRR per seat.
@@ -36,11 +39,12 @@ OFFER_COLUMNS = (
 
 @dataclass(frozen=True)
 class Thresholds:
-    seat_utilisation: float = 0.9
+    seat_utilisation: float = 1.0
     growth: float = 0.25
     core_breadth: float = 1.0
     min_users: int = 3
     target_utilisation: float = 0.8
+    near_full: float = 0.9  # of seat_utilisation: where growth and breadth count (see the docstring)
 
 
 def upsell_offers(
@@ -60,8 +64,10 @@ def upsell_offers(
             ladder[low] = high
     rows = contracts[contracts["product_id"].isin(info.index)].copy()
     rows["family"] = rows["product_id"].map(info["family"])
-    # the largest live contract of each account in each family
-    rows = rows.sort_values(["mrr", "product_id"], ascending=[False, True]).drop_duplicates(
+    # the plan the account is on in each family: its highest live plan (after an upgrade whose
+    # old contract runs to its end, the new one), the larger contract between two of one plan
+    rows["price"] = rows["product_id"].map(info["list_price"])
+    rows = rows.sort_values(["price", "mrr", "product_id"], ascending=[False, False, True]).drop_duplicates(
         ["account_id", "family"]
     )
     usage = usage.set_index("account_id")
@@ -76,9 +82,10 @@ def upsell_offers(
         core_total = float(u["core_total"]) if u is not None else 0.0
         breadth = float(u["core_used"]) / core_total if core_total else None
         full = utilisation >= t.seat_utilisation
-        growing = growth is not None and growth >= t.growth
-        # using every core feature says the plan is fully used only when the seats are used too
-        broad = breadth is not None and breadth >= t.core_breadth and utilisation >= t.seat_utilisation / 2
+        # growth and breadth speak of the plan's limits only when its seats are nearly full too
+        near = utilisation >= t.seat_utilisation * t.near_full
+        growing = growth is not None and growth >= t.growth and near
+        broad = breadth is not None and breadth >= t.core_breadth and near
         signals = [name for name, on in (("seats", full), ("growth", growing), ("breadth", broad)) if on]
         nxt = ladder.get(r.product_id)
         added, potential = 0, 0.0
@@ -87,7 +94,7 @@ def upsell_offers(
             potential = seats * (
                 float(info.at[nxt, "list_price"]) - float(info.at[r.product_id, "list_price"])
             )
-        elif nxt is None and (full or (growing and utilisation >= t.seat_utilisation * 0.9)):
+        elif nxt is None and (full or growing):
             action, product = SEATS, r.product_id
             added = max(1, math.ceil(users / t.target_utilisation) - seats)
             potential = added * float(r.mrr) / seats

@@ -432,6 +432,7 @@ def after_write(wc: WriteContext, data: pd.DataFrame, created, changed) -> None:
             changed=[(int(pks[pos]), before, after) for pos, before, after in changed],
             actor=wc.actor,
             now=wc.now,
+            via=wc.via,
         )
     )
 

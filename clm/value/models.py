@@ -151,7 +151,15 @@ class Recommendation(models.Model):
         verbose_name = _("recommendation")
         verbose_name_plural = _("recommendations")
         constraints = [
-            models.UniqueConstraint(fields=["account", "product"], name="recommendation_unique_product")
+            # one cross-sell row per account and product; up-sell rows keep their history (a
+            # converted upgrade to a plan, then seats on it), with at most one live offer each
+            models.UniqueConstraint(
+                fields=["account", "product"], condition=models.Q(kind="cross_sell"), name="recommendation_unique_cross_sell"
+            ),
+            models.UniqueConstraint(
+                fields=["account", "product"], condition=models.Q(kind="up_sell", status__in=["open", "accepted"]),
+                name="recommendation_one_live_up_sell",
+            ),
         ]
         ordering = ["due_from", "account_id", "rank"]
 
@@ -394,8 +402,9 @@ class UpsellSettings(models.Model):
     """The up-sell thresholds (clm.analytics.upsell.Thresholds), one row, edited in the admin."""
 
     seat_utilisation = models.FloatField(
-        _("seat utilisation threshold"), default=0.9, validators=[MinValueValidator(0.1), MaxValueValidator(5)],
-        help_text=_("Active users ÷ contracted seats at or above which seats count as full (0.9 = 90%)."),
+        _("seat utilisation threshold"), default=1.0, validators=[MinValueValidator(0.1), MaxValueValidator(5)],
+        help_text=_("Active users ÷ contracted seats at or above which seats count as full (1.0 = every seat in "
+                    "use); growth and core-feature breadth count from 0.9 × this value."),
     )
     growth = models.FloatField(
         _("growth threshold"), default=0.25, validators=[MinValueValidator(0.01), MaxValueValidator(10)],

@@ -20,5 +20,7 @@ def programmes(request):
          _("Referral codes, rewards when a referred customer signs, and the advocates to ask.")),
         (reverse("web:reactivation"), _("Dormant customers"),
          _("Dormant customers ranked by their potential to come back, and why.")),
+        (reverse("web:membership"), _("Membership benefits and coupons"),
+         _("What each value tier gives, and the coupons with how often each was used.")),
     ]  # fmt: skip
     return render(request, "web/programmes.html", {"nav": "programmes", "cards": cards})

@@ -137,6 +137,18 @@ class LinkForm(forms.Form):
                               initial=board.DEFAULT_DAYS)
 
 
+class EmailLinkForm(forms.Form):
+    contact = forms.ChoiceField(label=_("Email a new link to"))
+    days = forms.IntegerField(label=_("Valid for (days)"), min_value=1, max_value=board.MAX_DAYS,
+                              initial=board.DEFAULT_DAYS)
+
+    def __init__(self, *args, account=None, **kwargs):
+        kwargs.setdefault("auto_id", "email-link-%s")  # beside the link form's fields on one page
+        super().__init__(*args, **kwargs)
+        self.fields["contact"].choices = [
+            (c.pk, f"{c.name} <{c.email}>") for c in account.contacts.exclude(email="").order_by("name")]
+
+
 class StepForm(forms.Form):
     on = forms.DateField(label=_("Reached on"), required=False, widget=DATE)
     note = forms.CharField(label=_("Note"), max_length=200, required=False)

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 from clm.core.access import visible_accounts, visible_records
 from clm.core.crud import one_or_404
 from clm.core.models import Workspace
-from clm.success import board, kpis, onboarding, plans, rules
+from clm.success import board, board_mail, kpis, onboarding, plans, rules
 from clm.success import definitions as definition_service
 from clm.success.models import (
     ActivationDefinition,
@@ -217,6 +217,7 @@ def _plan_page(request, plan, forms=None, status=200, token=None):
         "qbr_form": forms.get("qbr") or f.QbrForm(account=account, user=request.user,
                                                   initial={"held_on": timezone.localdate()}),
         "link_form": forms.get("link") or f.LinkForm(),
+        "email_link_form": forms.get("email_link") or f.EmailLinkForm(account=account),
     }
     return render(request, "web/success/plan.html", context, status=status)
 
@@ -237,6 +238,12 @@ def _milestone(request, plan, form):
     return _("Milestone added.")
 
 
+def _email_link(request, plan, form):
+    contact = one_or_404(plan.account.contacts.all(), int(form.cleaned_data["contact"]))
+    board_mail.email_link(request.user, plan, contact, days=form.cleaned_data["days"], via="ui")
+    return _("The value board link was emailed to %(name)s and noted on the timeline.") % {"name": contact.name}
+
+
 def _qbr(request, plan, form):
     data = form.cleaned_data
     qbr = plans.record_qbr(request.user, plan, held_on=data["held_on"], agenda=data["agenda"],
@@ -249,6 +256,7 @@ FORMS = {
     "objective": (lambda r, p, data: f.ObjectiveForm(data), _objective),
     "milestone": (lambda r, p, data: f.MilestoneForm(data, account=p.account, user=r.user), _milestone),
     "qbr": (lambda r, p, data: f.QbrForm(data, account=p.account, user=r.user), _qbr),
+    "email_link": (lambda r, p, data: f.EmailLinkForm(data, account=p.account), _email_link),
 }
 
 

@@ -14,45 +14,47 @@ PLANS = pd.DataFrame(
 def test_worked_example():
     contracts = pd.DataFrame(
         {
-            "account_id": [10, 11, 12, 13, 14, 14],
-            "product_id": [1, 2, 3, 3, 1, 2],
-            "seats": [20, 10, 10, 10, 50, 5],
-            "mrr": [2400.0, 2600.0, 4800.0, 4800.0, 6000.0, 1300.0],
+            "account_id": [10, 11, 12, 13, 14, 14, 15],
+            "product_id": [1, 2, 3, 3, 1, 2, 1],
+            "seats": [20, 10, 10, 10, 50, 5, 20],
+            "mrr": [2400.0, 2600.0, 4800.0, 4800.0, 6000.0, 1300.0, 2400.0],
         }
     )
     usage = pd.DataFrame(
         {
-            "account_id": [10, 11, 12, 13, 14],
-            "users": [19, 6, 10, 9, 25],
-            "users_before": [18, 4, 9, 6, 25],
-            "core_used": [2, 2, 2, 2, 4],
-            "core_total": [4, 4, 4, 4, 4],
+            "account_id": [10, 11, 12, 13, 14, 15],
+            "users": [20, 9, 10, 9, 5, 17],
+            "users_before": [18, 6, 9, 6, 5, 17],
+            "core_used": [2, 2, 2, 2, 4, 4],
+            "core_total": [4, 4, 4, 4, 4, 4],
         }
     )
     got = upsell_offers(contracts, usage, PLANS, Thresholds()).set_index("account_id")
-    # 10: 19/20 = 0.95 ≥ 0.9 (seats full) on Basic → upgrade to Pro: 20 × (260 − 120) = 2800
+    # Defaults: seats full at 100%; growth and breadth count from 100% × 0.9 = 90% utilisation.
+    # 10: 20/20 = 1.0 (seats full) on Basic → upgrade to Pro: 20 × (260 − 120) = 2800
     assert got.loc[10, "action"] == UPGRADE and got.loc[10, "product_id"] == 2
-    assert got.loc[10, "utilisation"] == pytest.approx(0.95)
-    assert got.loc[10, "growth"] == pytest.approx(19 / 18 - 1, abs=1e-4)  # stored to 4 places
+    assert got.loc[10, "utilisation"] == pytest.approx(1.0)
+    assert got.loc[10, "growth"] == pytest.approx(20 / 18 - 1, abs=1e-4)  # stored to 4 places
     assert got.loc[10, "potential_mrr"] == pytest.approx(2800.0)
     assert got.loc[10, "signals"] == "seats"
-    # 11: 6/10 seats, but 6/4 − 1 = +50% ≥ 25% growth on Pro → Enterprise: 10 × (480 − 260) = 2200
+    # 11: 9/10 seats (near full), 9/6 − 1 = +50% ≥ 25% growth on Pro → Enterprise: 10 × (480 − 260) = 2200
     assert got.loc[11, "action"] == UPGRADE and got.loc[11, "product_id"] == 3
     assert got.loc[11, "potential_mrr"] == pytest.approx(2200.0) and got.loc[11, "signals"] == "growth"
     # 12: top plan, 10/10 seats → more seats: ceil(10 / 0.8) − 10 = 3 seats × 4800/10 = 1440
     assert got.loc[12, "action"] == SEATS and got.loc[12, "product_id"] == 3
     assert got.loc[12, "added_seats"] == 3 and got.loc[12, "potential_mrr"] == pytest.approx(1440.0)
-    # 13: top plan, 9/10 = 0.9 seats full and +50% growth → ceil(9 / 0.8) − 10 = 2 seats × 480 = 960
+    # 13: top plan, 9/10 = 0.9 (near full) and +50% growth → ceil(9 / 0.8) − 10 = 2 seats × 480 = 960
     assert got.loc[13, "added_seats"] == 2 and got.loc[13, "potential_mrr"] == pytest.approx(960.0)
-    assert got.loc[13, "signals"] == "seats,growth"
-    # 14: its largest contract in the family is Basic (6000 > 1300): 25/50 = 0.5 ≥ 0.9 / 2, no
-    # growth, but every core feature in use (4/4) → upgrade to Pro, 50 × 140 = 7000
-    assert got.loc[14, "product_id"] == 2 and got.loc[14, "current_product_id"] == 1
-    assert got.loc[14, "signals"] == "breadth" and got.loc[14, "potential_mrr"] == pytest.approx(7000.0)
-    assert len(got) == 5
-    # the same breadth on 20 of 50 seats (0.4 < 0.45): seats mostly empty, no offer
-    usage.loc[4, "users"] = 20
-    assert 14 not in upsell_offers(contracts, usage, PLANS, Thresholds())["account_id"].tolist()
+    assert got.loc[13, "signals"] == "growth"
+    # 14 upgraded to Pro (5 seats) while its Basic contract (50 seats, larger) runs on: the plan it
+    # is on is Pro, 5/5 full with every core feature in use → Enterprise, 5 × (480 − 260) = 1100
+    assert got.loc[14, "product_id"] == 3 and got.loc[14, "current_product_id"] == 2
+    assert got.loc[14, "signals"] == "seats,breadth" and got.loc[14, "potential_mrr"] == pytest.approx(1100.0)
+    # 15: every core feature in use, but 17/20 = 0.85 < 0.9: seats partly empty, no offer
+    assert 15 not in got.index and len(got) == 5
+    # at 0.9, 13's 9 of 10 seats count as full
+    old = upsell_offers(contracts, usage, PLANS, Thresholds(seat_utilisation=0.9)).set_index("account_id")
+    assert old.loc[13, "signals"] == "seats,growth"
 
 
 def test_quiet_accounts_get_nothing_and_growth_needs_enough_users():

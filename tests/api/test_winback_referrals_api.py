@@ -7,7 +7,8 @@ import pytest
 
 from clm.automation.models import WinBack
 from clm.customers.models import Account
-from clm.value.models import Referral, ReferralReward
+from clm.service.models import SurveyResponse
+from clm.value.models import CLVEstimate, Referral, ReferralReward
 from tests.api.conftest import ApiClient, assert_error
 from tests.factories import make_user, new_subscription
 
@@ -84,6 +85,12 @@ def test_referrals_through_the_api(owner, east):
     kpis = api.get("/value/referrals-kpis", start="2026-01-01", end="2026-02-01").json_body
     assert (kpis["new_customers"], kpis["referred_new_customers"], kpis["referral_share"]) == (1, 1, 1.0)
     assert kpis["reward_cost"] == "500.00"
-    Account.objects.filter(pk=east.pk).update(lifecycle_stage="growth")
-    assert api.get("/value/advocates").json_body[0]["reasons"] == ["has referred 1, 1 signed"]
+    # east, a healthy promoter at the customers' median CLV, is an advocate with what it referred
+    Account.objects.filter(pk=east.pk).update(lifecycle_stage="growth", health_band="green", health_score=80)
+    SurveyResponse.objects.create(account=east, kind="nps", score=9, responded_at=dt.datetime(2026, 1, 3, tzinfo=dt.UTC))
+    CLVEstimate.objects.create(account=east, as_of=dt.date(2026, 1, 3), method="sbg", value=50000,
+                               historical_value=0, future_value=50000)
+    assert api.get("/value/advocates").json_body[0]["reasons"] == [
+        "NPS 9: a promoter", "healthy (80)", "CLV ¥50,000, at or above the customers' median of ¥50,000",
+        "has referred 1, 1 signed"]
     assert_error(api.get("/value/referrals-kpis", start="2026-02-01", end="2026-01-01"), 422)

@@ -132,6 +132,30 @@ def test_a_detractor_answer_enrolls_the_call_play(smtp, nps, chain, admin_user, 
     assert task.assignee == csm and "48" in task.title
 
 
+def test_only_a_promoter_on_the_advocates_list_is_asked_for_a_referral(nps, chain, admin_user, owner):
+    from clm.customers.models import Account
+    from clm.value.models import CLVEstimate
+    from tests.factories import make_account
+
+    healthy = chain[0].account
+    Account.objects.filter(pk=healthy.pk).update(lifecycle_stage="mature", health_band="green", health_score=86,
+                                                 sales_owner=owner)
+    red = make_account("风险客户", lifecycle_stage="mature", health_band="red", health_score=41, sales_owner=owner)
+    low = make_account("低价值客户", lifecycle_stage="growth", health_band="green", health_score=80, sales_owner=owner)
+    # the customers' median CLV is ¥600,000: the healthy account is at it, the low-value one below
+    for account, value in ((healthy, 600000), (red, 900000), (low, 1000)):
+        CLVEstimate.objects.create(account=account, as_of=dt.date(2026, 1, 1), method="sbg", value=value,
+                                   historical_value=0, future_value=value)
+    contacts = [chain[0]] + [
+        Contact.objects.create(account=a, name=n, email=e, email_consent=True, role="decision_maker")
+        for a, n, e in ((red, "赵敏", "zhao@red.example"), (low, "钱多", "qian@low.example"))]
+    playbooks.enable_template("promoter-referral-ask", actor=admin_user)
+    for contact in contacts:
+        [(_invitation, token)] = mail.send_survey(None, nps, [contact], channel="link")
+        surveys.answer(token, 10, "")
+    assert list(Task.objects.values_list("account__name", "assignee__username")) == [(healthy.name, "owner")]
+
+
 def test_closing_feedback_emails_the_reply_to_the_contact_and_to_a_stranger(smtp, chain, admin_user):
     form = feedback.save_form(admin_user, {"key": "ideas", "title": "产品建议", "fields": [
         {"name": "email", "label": "邮箱", "type": "email", "required": True},

@@ -137,21 +137,60 @@ def test_an_imported_referral_code_and_a_web_form_attribute_their_records(owner,
     assert Referral.objects.get(lead=lead).channel == "form"
 
 
-def test_advocates_are_promoters_healthy_high_value_accounts_and_past_referrers(admin_user, referrer):
+def test_an_import_with_a_referral_code_attributes_its_accounts_at_once(owner, referrer, tmp_path,
+                                                                          django_capture_on_commit_callbacks):
+    from clm.core.models import CustomField
+    from tests.io.conftest import run, write_csv
+
+    CustomField.objects.create(target="account", key="referral_code", label="推荐码", type="text")
+    code = referrals.code_for(owner, referrer).code
+    path = write_csv(tmp_path / "a.csv", [
+        ["客户编号", "客户名称", "推荐码"], ["N1", "新导入客户", code.lower()], ["N2", "错码客户", "ZZZZ9999"]])
+    dry = run("accounts", path, dry_run=True)
+    assert dry.status == "dry_run" and not Referral.objects.exists()  # a dry run attributes nothing
+    heard = []
+    events.listen("referral.attributed")(heard.append)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            report = run("accounts", path)
+    finally:
+        events.unlisten(heard.append)
+    assert report.status == "done", report.errors
+    imported = Account.objects.get(external_id="N1")
+    referral = Referral.objects.get(referred_account=imported)  # no daily run in between
+    assert (referral.channel, referral.referrer, imported.referred_by_account) == ("import", referrer, referrer)
+    assert [(e.payload["account_id"], e.payload["referrer_id"], e.payload["channel"]) for e in heard] == [
+        (imported.pk, referrer.pk, "import")]
+    assert not Referral.objects.filter(referred_account__external_id="N2").exists()  # left to correct
+    again = run("accounts", path)
+    assert again.status == "done" and Referral.objects.count() == 1
+
+
+def test_advocates_are_healthy_promoters_worth_at_least_the_median(admin_user, referrer):
     stamp = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
-    promoter = make_account("推荐者", lifecycle_stage="growth")
-    SurveyResponse.objects.create(account=promoter, kind="nps", score=10, responded_at=stamp)
+    promoter = make_account("推荐者", lifecycle_stage="growth", health_band="green", health_score=82)
     rich = make_account("高价值", lifecycle_stage="mature", health_band="green", health_score=88)
-    poor = make_account("低价值", lifecycle_stage="mature", health_band="green", health_score=90)
-    red_rich = make_account("高价值风险", lifecycle_stage="mature", health_band="red", health_score=40)
-    for account, value in ((rich, 900000), (poor, 1000), (red_rich, 800000), (referrer, 2000)):
+    poor = make_account("低价值推荐者", lifecycle_stage="mature", health_band="green", health_score=90)
+    red = make_account("风险推荐者", lifecycle_stage="mature", health_band="red", health_score=40)
+    was = make_account("曾是推荐者", lifecycle_stage="mature", health_band="green", health_score=85)
+    for account, score, day in ((promoter, 9, 1), (poor, 10, 1), (red, 10, 1), (was, 10, 1), (was, 6, 2),
+                                (referrer, 9, 1)):
+        SurveyResponse.objects.create(account=account, kind="nps", score=score, responded_at=stamp.replace(day=day))
+    # CLV: 1,000 · 2,000 · 500,000 · 800,000 · 900,000 · 950,000 → the median is 650,000
+    for account, value in ((promoter, 900000), (rich, 950000), (poor, 1000), (red, 800000), (was, 500000),
+                           (referrer, 2000)):
         CLVEstimate.objects.create(account=account, as_of=dt.date(2026, 1, 1), method="sbg", value=value,
                                    historical_value=0, future_value=value)
-    Referral.objects.create(referrer=referrer, referred_account=make_account("被推荐"), channel="manual")
-    rows = advocates = advocacy.advocates(admin_user)
-    assert [r.account.name for r in rows] == ["推荐者", "高价值", "海尔智家"]
-    assert advocates[0].reasons == ["NPS 10: a promoter"]
-    assert advocates[2].reasons == ["has referred 1, 0 signed"]
+    Account.objects.filter(pk=referrer.pk).update(health_band="green", health_score=90)
+    Referral.objects.create(referrer=promoter, referred_account=make_account("被推荐"), channel="manual")
+    rows = advocacy.advocates(admin_user)
+    # not the rich non-promoter, the poor or red promoters, the one whose latest answer is a 6,
+    # nor the referrer below the median
+    assert [r.account.name for r in rows] == ["推荐者"]
+    assert rows[0].reasons == ["NPS 9: a promoter", "healthy (82)",
+                               "CLV ¥900,000, at or above the customers' median of ¥650,000",
+                               "has referred 1, 0 signed"]
+    assert advocacy.advocate_ids([promoter.pk, rich.pk, poor.pk, red.pk, was.pk]) == {promoter.pk}
 
 
 def test_referral_kpis_on_a_hand_made_world(admin_user, referrer):
@@ -167,7 +206,11 @@ def test_referral_kpis_on_a_hand_made_world(admin_user, referrer):
     assert advocacy.referral_share(Account.objects.all(), dt.date(2026, 1, 1), dt.date(2026, 2, 1)) == (2, 5)
     # reward cost 2 × ¥500 = ¥1000 against the referred customers' CLV 2 × ¥20000 = ¥40000 (2.5%)
     assert advocacy.reward_cost_to_clv(Account.objects.all()) == (Decimal("1000.00"), Decimal("40000.00"))
-    # 2 referrals in January from the one advocate (海尔智家, who has referred) → 2 per advocate
+    # 2 referrals in January from the one advocate (海尔智家: a healthy promoter at the median CLV) → 2 per advocate
+    Account.objects.filter(pk=referrer.pk).update(health_band="green", health_score=88)
+    SurveyResponse.objects.create(account=referrer, kind="nps", score=10, responded_at=dt.datetime(2026, 1, 2, tzinfo=dt.UTC))
+    CLVEstimate.objects.create(account=referrer, as_of=dt.date(2026, 2, 1), method="sbg", value=90000,
+                               historical_value=0, future_value=90000)
     assert advocacy.referrals_per_advocate(admin_user, dt.date(2026, 1, 1), dt.date(2026, 2, 1)) == (2, 1)
 
 

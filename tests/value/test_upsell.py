@@ -61,12 +61,14 @@ def test_full_seats_get_an_upgrade_that_converts_with_its_expansion(world):
     summary = services.recompute(TODAY)
     assert summary["upsell_recommendations"]["created"] == 1
     rec = Recommendation.objects.get(kind="up_sell")
-    # 10 users ÷ 10 seats = 100% ≥ 90%; both core features used; the next plan of the family is
+    # 10 users ÷ 10 seats = 100% ≥ 100%; both core features used; the next plan of the family is
     # Pro: potential 10 × (260 − 120) = 1400 a month. The add-on (1 seat, its own family) is no plan.
     assert (rec.account, rec.product, rec.because_of) == (world["full"], world["pro"], world["basic"])
     assert rec.evidence["utilisation"] == 1.0 and rec.evidence["signals"] == "seats,breadth"
     assert rec.score == 1400.0 and rec.baseline_mrr == Decimal("1200.00") and rec.offered_on == TODAY
     assert "10 active users on 10 seats" in rec.reason and "upgrade to Pro" in rec.reason
+    assert "why: seats full, every core feature in use" in rec.reason
+    assert "原因：席位已满、核心功能全部在用" in rec.reason_zh
     assert "建议升级至Pro" in rec.reason_zh and "使用率100%" in rec.reason_zh
     assert services.recompute(TODAY)["upsell_recommendations"] == {
         "created": 0, "refreshed": 1, "converted": 0, "withdrawn": 0
@@ -82,11 +84,20 @@ def test_full_seats_get_an_upgrade_that_converts_with_its_expansion(world):
     rec.refresh_from_db()
     assert rec.status == "converted" and rec.converted_on == later
     assert rec.expansion_mrr == Decimal("1400.00")  # 2600 − the baseline 1200
-    kpis = services.upsell_kpis(TODAY, later)
+    kpis = services.upsell_kpis(TODAY, later - dt.timedelta(days=1))
     assert kpis == {"offered": 1, "converted": 1, "conversion_rate": 1.0, "expansion_mrr": Decimal("1400.00")}
-    # a converted offer stays converted: the seats offer Pro's 10 of 10 seats would earn is the same
-    # (account, product) row, so it is not made (one recommendation per account and product)
-    assert list(Recommendation.objects.filter(kind="up_sell").values_list("status", flat=True)) == ["converted"]
+    # the converted offer stays as it was; the account is now on Pro (the top plan) with 10 of 10
+    # seats in use: a new offer of more seats on Pro, ceil(10 ÷ 0.8) − 10 = 3 seats × 2600/10 = 780
+    assert summary["upsell_recommendations"]["created"] == 1
+    seats = Recommendation.objects.get(kind="up_sell", status="open")
+    assert (seats.product, seats.because_of, seats.evidence["action"]) == (world["pro"], world["pro"], "seats")
+    assert seats.score == 780.0 and seats.baseline_mrr == Decimal("2600.00") and seats.offered_on == later
+    assert "3 more seats" in seats.reason and "增购3个席位" in seats.reason_zh
+    # run again: the same live offer refreshed, never a second one for the account and product
+    assert services.recompute(later)["upsell_recommendations"] == {
+        "created": 0, "refreshed": 1, "converted": 0, "withdrawn": 0}
+    assert list(Recommendation.objects.filter(kind="up_sell").order_by("pk").values_list("status", flat=True)) == [
+        "converted", "open"]
 
 
 def test_settings_row_changes_the_rule_and_the_api_marks_the_kind(world, api_as, owner, team_visibility):

@@ -12,7 +12,7 @@ from clm.automation import winback
 from clm.automation.models import WinBack
 from clm.customers.models import Account
 from clm.service.models import SurveyResponse
-from clm.value.models import Referral, ReferralCode, TierAssignment
+from clm.value.models import CLVEstimate, Referral, ReferralCode, TierAssignment
 from tests.factories import make_user, new_subscription
 
 pytestmark = pytest.mark.django_db
@@ -67,7 +67,10 @@ def test_someone_who_cannot_see_the_account_gets_a_404(client, churned, owner, o
 
 
 def test_the_referrals_and_reactivation_pages_and_the_account_panel(signed_in, owner, churned):
-    promoter = Account.objects.create(name="推荐者", sales_owner=owner, lifecycle_stage="growth")
+    promoter = Account.objects.create(name="推荐者", sales_owner=owner, lifecycle_stage="growth", health_band="green",
+                                      health_score=84)
+    CLVEstimate.objects.create(account=promoter, as_of=dt.date(2026, 1, 1), method="sbg", value=80000,
+                               historical_value=0, future_value=80000)
     SurveyResponse.objects.create(account=promoter, kind="nps", score=10, responded_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
     page = signed_in.get("/referrals/").content.decode()
     assert "推荐者" in page and "NPS 10: a promoter" in page

@@ -29,6 +29,7 @@ ACCOUNT_FIELDS: dict[str, str] = {
     "clv": "number",
     "account_age_days": "number",
     "reactivation_potential": "number",  # dormant accounts only (clm.value.services.reactivation)
+    "advocate": "flag",  # on the advocates list (clm.value.services.advocacy)
 }
 CUSTOM_KINDS = {"number": "number", "boolean": "flag"}
 
@@ -101,6 +102,7 @@ def account_fields(as_of: dt.date, ids=None) -> pd.DataFrame:
     for key in CustomField.objects.filter(target=CustomField.Target.ACCOUNT).values_list("key", flat=True):
         frame[f"custom.{key}"] = [c.get(key) if isinstance(c, dict) else None for c in frame["custom"]]
     frame["reactivation_potential"] = _reactivation(frame, as_of)
+    frame["advocate"] = _advocates(frame)
     return frame.drop(columns=["since", "created_at", "custom"])
 
 
@@ -113,6 +115,15 @@ def _reactivation(frame: pd.DataFrame, as_of: dt.date) -> np.ndarray:
     from clm.value.services import reactivation
 
     return reactivation.scores(frame.index, as_of).to_numpy(dtype=float)
+
+
+def _advocates(frame: pd.DataFrame) -> np.ndarray:
+    """Which accounts are on the advocates list (no work when none of them is a customer)."""
+    from clm.value.services import advocacy
+
+    customers = frame.index[frame["lifecycle_stage"].isin(advocacy.CUSTOMER_STAGES)]
+    found = advocacy.advocate_ids(customers.tolist()) if len(customers) else set()
+    return frame.index.isin(list(found))
 
 
 def frame(as_of: dt.date, ids=None, needs: list[str] | None = None) -> pd.DataFrame:

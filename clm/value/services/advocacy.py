@@ -1,7 +1,8 @@
-"""Who to ask for a referral, and what referrals bring: the advocates list (promoters with NPS 9–10,
-healthy accounts in the top quarter of CLV, and who has already referred), used by the
-`promoter-referral-ask` play; and the referral KPIs, one function each (share of new customers
-from referrals, referrals per advocate, reward cost against the referred customers' CLV)."""
+"""Who to ask for a referral, and what referrals bring: the advocates list — promoters (their latest
+NPS answer 9–10) whose health is green and whose CLV is at or above the customers' median, with
+what they have referred already — which the `promoter-referral-ask` play targets (its condition
+``advocate``); and the referral KPIs, one function each (share of new customers from referrals,
+referrals per advocate, reward cost against the referred customers' CLV)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,9 @@ CUSTOMER_STAGES = (
     LifecycleStage.ONBOARDING, LifecycleStage.GROWTH, LifecycleStage.MATURE, LifecycleStage.REACTIVATED,
 )
 PROMOTER = 9  # NPS answers of 9 and 10 are promoters (Reichheld 2003)
-HIGH_CLV_QUANTILE = 0.75
+# The value threshold: the median CLV of the customers. A promoter who is worth less than half
+# the base is thanked, not asked: a referral ask spends a sales owner's call and a reward.
+HIGH_CLV_QUANTILE = 0.5
 
 
 @dataclass
@@ -44,12 +47,24 @@ def _latest(rows) -> dict:
     return out
 
 
-def _annotate(rows: list[Account]) -> None:
-    """Each account's latest NPS answer and CLV, and its referrals made and signed: four queries
-    for all of them (correlated subqueries per account cost more on SQLite)."""
+def clv_threshold() -> float | None:
+    """The customers' median latest CLV (the same for every user: the list does not move with
+    what a user may see); None without estimates."""
+    values = np.array([float(v) for v in _latest(
+        CLVEstimate.objects.filter(account__lifecycle_stage__in=CUSTOMER_STAGES).order_by("account_id", "-as_of")
+        .values_list("account_id", "value")).values()])
+    return float(np.quantile(values, HIGH_CLV_QUANTILE)) if len(values) else None
+
+
+def _candidates(accounts) -> tuple[list[Account], float | None]:
+    """The customers among ``accounts`` whose latest NPS answer is a promoter's, with their NPS,
+    CLV and referrals made and signed; and the CLV threshold. Five queries for all of them."""
+    promoters = _latest(
+        SurveyResponse.objects.filter(account__in=accounts, kind="nps").order_by("account_id", "-responded_at")
+        .values_list("account_id", "score"))
+    ids = [pk for pk, score in promoters.items() if score is not None and score >= PROMOTER]
+    rows = list(accounts.filter(pk__in=ids, lifecycle_stage__in=CUSTOMER_STAGES).select_related("sales_owner"))
     ids = [a.pk for a in rows]
-    nps = _latest(SurveyResponse.objects.filter(account_id__in=ids, kind="nps").order_by("account_id", "-responded_at")
-                  .values_list("account_id", "score"))
     clv = _latest(CLVEstimate.objects.filter(account_id__in=ids).order_by("account_id", "-as_of")
                   .values_list("account_id", "value"))
     made = dict(Referral.objects.filter(referrer_id__in=ids).order_by().values("referrer")
@@ -57,34 +72,40 @@ def _annotate(rows: list[Account]) -> None:
     signed = dict(Referral.objects.filter(referrer_id__in=ids, signed_on__isnull=False).order_by().values("referrer")
                   .annotate(n=Count("pk")).values_list("referrer", "n"))
     for a in rows:
-        a.nps, a.clv, a.made, a.signed = nps.get(a.pk), clv.get(a.pk), made.get(a.pk, 0), signed.get(a.pk, 0)
+        a.nps, a.clv, a.made, a.signed = promoters[a.pk], clv.get(a.pk), made.get(a.pk, 0), signed.get(a.pk, 0)
+    return rows, clv_threshold()
+
+
+def _qualifies(a: Account, threshold: float | None) -> bool:
+    return (a.health_band == HealthBand.GREEN and a.clv is not None and threshold is not None
+            and float(a.clv) >= threshold)
+
+
+def advocate_ids(ids) -> set[int]:
+    """Which of the accounts ``ids`` are on the advocates list (what the play's condition reads)."""
+    rows, threshold = _candidates(Account.objects.filter(pk__in=list(ids)))
+    return {a.pk for a in rows if _qualifies(a, threshold)}
 
 
 def advocates(user, *, limit: int = 200) -> list[Advocate]:
-    """Customers the user may see who are promoters, healthy with a CLV in the top quarter, or
-    have referred before; ranked promoters first, then by referrals, then by CLV, each with why."""
-    rows = list(visible_accounts(user).filter(lifecycle_stage__in=CUSTOMER_STAGES).select_related("sales_owner"))
-    _annotate(rows)
-    values = np.array([float(a.clv) for a in rows if a.clv is not None])
-    threshold = float(np.quantile(values, HIGH_CLV_QUANTILE)) if len(values) else None
+    """The advocates the user may see: promoters whose health is green and whose CLV is at or
+    above the customers' median; ranked by NPS, then referrals signed, then CLV, each with why."""
+    rows, threshold = _candidates(visible_accounts(user))
     currency = workspace_currency()
     out = []
     for a in rows:
-        promoter = a.nps is not None and a.nps >= PROMOTER
-        high = threshold is not None and a.clv is not None and float(a.clv) >= threshold
-        healthy_high = high and a.health_band == HealthBand.GREEN
-        made, signed = int(a.made or 0), int(a.signed or 0)
-        if not (promoter or healthy_high or made):
+        if not _qualifies(a, threshold):
             continue
-        reasons = []
-        if promoter:
-            reasons.append(_("NPS %(score)s: a promoter") % {"score": a.nps})
-        if healthy_high:
-            reasons.append(_("healthy (%(score)s) with a CLV of %(clv)s, in the top quarter") % {
-                "score": a.health_score, "clv": money(a.clv, currency)})
+        made, signed = int(a.made or 0), int(a.signed or 0)
+        reasons = [
+            _("NPS %(score)s: a promoter") % {"score": a.nps},
+            _("healthy (%(score)s)") % {"score": a.health_score},
+            _("CLV %(clv)s, at or above the customers' median of %(median)s") % {
+                "clv": money(a.clv, currency), "median": money(Decimal(str(round(threshold, 2))), currency)},
+        ]
         if made:
             reasons.append(_("has referred %(made)s, %(signed)s signed") % {"made": made, "signed": signed})
-        rank = 2.0 * promoter + 1.0 * healthy_high + 0.5 * min(made, 4)
+        rank = float(a.nps) + 0.5 * min(signed, 4) + 0.1 * min(made, 4)
         out.append(Advocate(a, a.nps, a.clv, made, signed, rank, reasons))
     out.sort(key=lambda r: (-r.rank, -float(r.clv or 0), r.account.name))
     return out[:limit]

@@ -42,6 +42,14 @@ def save_coupon(actor, data: dict, coupon: Coupon | None = None, *, via: str = "
     end = data.get("valid_until", getattr(coupon, "valid_until", None))
     if start and end and end < start:
         raise ValidationError({"valid_until": _("The coupon cannot end before it starts.")})
+    kind = data.get("kind", getattr(coupon, "kind", None))
+    value = data.get("value", getattr(coupon, "value", None))
+    if value is not None and Decimal(value) <= 0:
+        raise ValidationError({"value": _("A coupon takes more than nothing off.")})
+    if data.get("max_uses") is not None and data["max_uses"] < 1:
+        raise ValidationError({"max_uses": _("A coupon can be used once at least; leave it empty for no limit.")})
+    if kind == Coupon.Kind.PERCENT and value is not None and Decimal(value) > 100:
+        raise ValidationError({"value": _("A percentage coupon takes at most 100 percent off.")})
     unknown = [t for t in data.get("eligible_tiers", []) if t not in tier_keys()]
     if unknown:
         raise ValidationError({"eligible_tiers": _("No value tier is called %(tier)s.") % {"tier": unknown[0]}})

@@ -37,7 +37,8 @@ def sync(offers: pd.DataFrame, known: Known) -> dict:
     create, refresh = [], []
     if len(offers):
         day = connection.ops.adapt_datefield_value(known.as_of)
-        now = connection.ops.adapt_datetimefield_value(timezone.now())
+        stamp = timezone.now()
+        now = connection.ops.adapt_datetimefield_value(stamp)
         columns = {c: offers[c].tolist() for c in ("account_id", "product_id", "because_of", "rank", "score")}
         columns.update({c: offers[c].tolist() for c in ("confidence", "lift", "reason", "reason_zh")})
         due_from = [d.date() for d in pd.to_datetime(offers["due_from"])]
@@ -75,20 +76,27 @@ def sync(offers: pd.DataFrame, known: Known) -> dict:
                 connection.ops.adapt_datefield_value(due_from[i]), connection.ops.adapt_datefield_value(due_to[i]),
                 reason, columns["reason_zh"][i][:300], str(status), day, now, now,
             )  # fmt: skip
-            (create if found is None else refresh).append(row)
+            if found is None:
+                create.append(row)
+            else:
+                refresh.append(Recommendation(
+                    pk=found[0], because_of_id=int(columns["because_of"][i]), kind="cross_sell",
+                    rank=int(columns["rank"][i]), score=float(columns["score"][i]),
+                    confidence=float(columns["confidence"][i]), lift=float(columns["lift"][i]),
+                    due_from=due_from[i], due_to=due_to[i], reason=reason, reason_zh=columns["reason_zh"][i][:300],
+                    status=str(status), computed_on=known.as_of, updated_at=stamp,
+                ))  # fmt: skip
         names = [
             "account_id", "product_id", "because_of_id", "kind", "rank", "score", "confidence", "lift",
             "due_from", "due_to", "reason", "reason_zh", "status", "computed_on", "created_at", "updated_at",
         ]  # fmt: skip
-        keep = ("account_id", "product_id", "created_at", "kind")
-        # one INSERT … ON CONFLICT DO UPDATE for new and refreshed offers (ids and created_at stay)
-        bulk.insert(
-            Recommendation,
-            names,
-            create + refresh,
-            conflict=("account_id", "product_id"),
-            update=[n for n in names if n not in keep],
-        )
+        # new offers in one INSERT; refreshed ones by id (ids and created_at stay). No ON CONFLICT:
+        # the unique index on (account, product) is partial (cross-sell rows only).
+        bulk.insert(Recommendation, names, create)
+        Recommendation.objects.bulk_update(refresh, [
+            "because_of", "rank", "score", "confidence", "lift", "due_from", "due_to", "reason", "reason_zh",
+            "status", "computed_on", "updated_at",
+        ], batch_size=500)  # fmt: skip
         counts["unchanged"] = unchanged
     counts["created"], counts["refreshed"] = len(create), len(refresh)
     gone_converted, gone_withdrawn = [], []

@@ -21,6 +21,7 @@ from clm.core import services as core_services
 from clm.core import workspace
 from clm.core.access import visible_accounts
 from clm.core.events import emit, emit_many, listen
+from clm.core.services import Written, write_rule
 from clm.customers.models import Account, Contact
 from clm.value.models import CLVEstimate, LoyaltyEntry, Referral, ReferralCode, ReferralReward, ReferralRule
 
@@ -260,17 +261,30 @@ def reward_signed(signed: dict[int, dt.date]) -> int:
     return len(made)
 
 
-def attribute_imported(*, via: str = "import") -> int:
+def attribute_imported(*, via: str = "import", ids=None) -> int:
     """Accounts that arrived (by import or the API) with a ``referral_code`` custom attribute and
-    are not attributed yet: attributed now; an unknown code is left for the user to correct."""
+    are not attributed yet (of ``ids``, or all): attributed now; an unknown code is left for the
+    user to correct. One query finds them, whatever the number of accounts written."""
     done = 0
-    for account in Account.objects.filter(custom__has_key="referral_code", referral__isnull=True):
+    rows = Account.objects.filter(custom__has_key="referral_code", referral__isnull=True)
+    if ids is not None:
+        rows = rows.filter(pk__in=list(ids))
+    for account in rows:
         try:
             attribute(None, account.custom.get("referral_code"), account=account, channel=Referral.Channel.IMPORT, via=via)
         except ValidationError:
             continue
         done += 1
     return done
+
+
+@write_rule(Account)
+def _attribute_on_import(written: Written) -> None:
+    """An import that writes accounts with a referral code attributes them at once, inside the
+    import's transaction (a dry run or a failed import attributes nothing); the referral event is
+    heard when it commits. The daily run still catches any left over."""
+    if written.via == "import":
+        attribute_imported(via="import", ids=written.ids)
 
 
 @listen("form.submitted")

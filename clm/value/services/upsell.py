@@ -98,6 +98,12 @@ def reasons(o, names: dict, days: int, money: str = "¥") -> tuple[str, str]:
     if o.breadth is not None and not pd.isna(o.breadth):
         en.append(f"uses {o.breadth:.0%} of the core features")
         zh.append(f"核心功能使用覆盖{o.breadth:.0%}")
+    why = [w for w in o.signals.split(",") if w]
+    words = {"seats": ("seats full", "席位已满"), "growth": ("growing fast", "用户快速增长"),
+             "breadth": ("every core feature in use", "核心功能全部在用")}
+    if why:
+        en.append("why: " + ", ".join(words[w][0] for w in why))
+        zh.append("原因：" + "、".join(words[w][1] for w in why))
     if o.action == upsell.UPGRADE:
         en.append(
             f"offer: upgrade to {names[o.product_id]} (+{money}{o.potential_mrr:,.0f} MRR at list price)"
@@ -112,26 +118,33 @@ def reasons(o, names: dict, days: int, money: str = "¥") -> tuple[str, str]:
 def sync(prepared: Prepared, known: Known) -> dict:
     """Record conversions first (from the ledger), then bring the stored up-sell recommendations
     in line with today's offers: new ones open with the family's MRR that day as the baseline,
-    live ones are refreshed, live ones no longer offered are withdrawn. Dismissed and converted
-    ones are not reopened. A cross-sell row for the same product becomes the up-sell. Runs inside
-    the daily run's transaction."""
+    live ones are refreshed, live ones no longer offered are withdrawn. A dismissed offer is not
+    made again (the same action on the same product); a converted one stays as it is, and a later
+    offer on its product — more seats on the plan the account upgraded to — is a new row: at most
+    one live up-sell per account and product. A cross-sell row for the same product becomes the
+    up-sell. Runs inside the daily run's transaction."""
     s, as_of = prepared.settings, known.as_of
     counts = {"created": 0, "refreshed": 0, "converted": 0, "withdrawn": 0}
     counts["converted"] = _record_conversions(prepared, as_of)
     names = dict(zip(prepared.plans["product_id"], prepared.plans["name"], strict=True))
     family = dict(zip(prepared.plans["product_id"], prepared.plans["family"], strict=True))
-    existing = {(r.account_id, r.product_id): r for r in Recommendation.objects.filter(
-        account_id__in=prepared.offers["account_id"].unique().tolist())}  # fmt: skip
+    existing = _current(prepared.offers["account_id"].unique().tolist())
     offered = set()
     for o in prepared.offers.itertuples(index=False):
         key = (o.account_id, o.product_id)
         offered.add(key)
         rec = existing.get(key)
-        if rec is not None and rec.status in (
-            Recommendation.Status.DISMISSED,
-            Recommendation.Status.CONVERTED,
+        if rec is not None and (
+            rec.status == Recommendation.Status.DISMISSED
+            and (rec.kind == Recommendation.Kind.CROSS_SELL or rec.evidence.get("action") == o.action)
         ):
+            continue  # the user said no to this offer
+        if rec is not None and rec.status == Recommendation.Status.CONVERTED and rec.kind == Recommendation.Kind.CROSS_SELL:
             continue
+        if rec is not None and rec.kind == Recommendation.Kind.UP_SELL and rec.status in (
+            Recommendation.Status.CONVERTED, Recommendation.Status.DISMISSED
+        ):
+            rec = None  # its history stays; a new offer (seats on the plan it upgraded to) is a new row
         reason, reason_zh = reasons(o, names, s.window_days)
         evidence = {
             k: (None if pd.isna(v) else v) if isinstance(v, float) else v
@@ -168,6 +181,20 @@ def sync(prepared: Prepared, known: Known) -> dict:
         status=Recommendation.Status.WITHDRAWN, computed_on=as_of
     )
     return counts
+
+
+def _current(accounts: list) -> dict:
+    """The recommendation each (account, product) offer would continue: the live up-sell if there
+    is one, else the cross-sell row, else the latest up-sell (converted, dismissed or withdrawn)."""
+    out: dict = {}
+    rank = {True: 0, False: 1}
+    for rec in Recommendation.objects.filter(account_id__in=accounts).order_by("-created_at", "-pk"):
+        key = (rec.account_id, rec.product_id)
+        order = (rank[rec.kind == Recommendation.Kind.UP_SELL and rec.status in Recommendation.LIVE],
+                 rank[rec.kind == Recommendation.Kind.CROSS_SELL])
+        if key not in out or order < out[key][0]:
+            out[key] = (order, rec)
+    return {key: rec for key, (_order, rec) in out.items()}
 
 
 def _record_conversions(prepared: Prepared, as_of: dt.date) -> int:

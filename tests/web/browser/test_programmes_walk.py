@@ -52,6 +52,8 @@ def world(transactional_db):
                                   total_revenue=Decimal("120000"))
     fan = Account.objects.create(name="海尔智家", csm=mei, lifecycle_stage="mature", health_band="green", health_score=86)
     SurveyResponse.objects.create(account=fan, kind="nps", score=10, responded_at=dt.datetime(2026, 11, 1, tzinfo=dt.UTC))
+    CLVEstimate.objects.create(account=fan, as_of=today, method="sbg", value=300000, historical_value=100000,
+                               future_value=200000)
     for name, cause, offer, result in (("美的集团", "product", "product-training", "renewed"),
                                        ("格力电器", "price", "renewal-discount", "churned"),
                                        ("TCL科技", "service", "service-review", "retained")):
