@@ -33,7 +33,7 @@ def ask_the_approver(event) -> None:
         }  # fmt: skip
         work.create_task(
             None, title=title[:200], account=quote.opportunity.account, assignee=approver,
-            due_at=timezone.now() + dt.timedelta(days=1), priority=Priority.HIGH, source=Task.Source.MANUAL,
+            due_at=timezone.now() + dt.timedelta(days=1), priority=Priority.HIGH, source=Task.Source.APPROVAL,
             note=note,
         )  # fmt: skip
         if approver.email:

@@ -4,6 +4,7 @@ through a real SMTP server), and the quote's author hears the decision."""
 from decimal import Decimal
 
 import pytest
+from django.utils import translation
 
 from clm.automation.models import Task
 from clm.commerce.models import Product
@@ -33,6 +34,8 @@ def test_the_approver_gets_a_task_and_an_email_and_the_author_hears_the_decision
         quote = quotes.submit(owner, quote)
     task = Task.objects.get(assignee=approver)
     assert task.account == account and "审批报价" in task.title and quote.number in task.title
+    with translation.override("zh-hans"):
+        assert task.source == Task.Source.APPROVAL and task.get_source_display() == "审批请求"
     assert [m["To"] for m in smtp.messages] == ["lead@example.com"]
     assert "审批报价" in smtp.messages[0]["Subject"]
     assert f"/quotes/{quote.pk}/" in smtp.messages[0].get_content()

@@ -150,6 +150,7 @@ class Task(models.Model):
         PLAYBOOK = "playbook", _("Playbook step")
         SIGNAL = "signal", _("Early-warning signal")
         REPORT = "report", _("Report or KPI notice")
+        APPROVAL = "approval", _("Approval request")
 
     title = models.CharField(_("title"), max_length=200)
     account = models.ForeignKey(Account, null=True, blank=True, on_delete=models.CASCADE, related_name="tasks")
