@@ -54,6 +54,8 @@ def _heat(scope, period, tables, table, first: pd.Series, members: pd.DataFrame)
 
 
 def _ordinals(months_: pd.Series) -> np.ndarray:
+    if months_.empty:  # no month at all: nothing for PeriodIndex to read a frequency from
+        return np.array([], dtype=np.int64)
     return pd.PeriodIndex(months_, freq="M").asi8
 
 
@@ -63,9 +65,10 @@ def _mrr_cohorts(scope, period):
         end = pd.Period(period.as_of(scope.today), "M")
         active = mrr[(mrr["mrr"] > 0) & (mrr["month"] <= end)].drop_duplicates(["account_id", "month"])
         first = active.groupby("account_id")["month"].min()
-        cohort = _ordinals(active["account_id"].map(first))
-        members = pd.DataFrame({"account_id": active["account_id"].to_numpy(), "cohort": cohort,
-                                "age": _ordinals(active["month"]) - cohort})
+        month = pd.Series(_ordinals(active["month"]), index=active.index)
+        cohort = month.groupby(active["account_id"]).transform("min")
+        members = pd.DataFrame({"account_id": active["account_id"].to_numpy(), "cohort": cohort.to_numpy(),
+                                "age": (month - cohort).to_numpy()})
         return cohort_retention(mrr[mrr["month"] <= end], value="mrr", end=end), first, members
 
     return scope.memo(("mrr cohorts", period.label), compute)

@@ -121,8 +121,10 @@ def churners(scope, period) -> dict:
     not at all; recall in time and lead-time quantiles through clm.analytics.evaluation."""
     columns = ["outcome", "churners", "share"]
     as_of = period.as_of(scope.today)
-    events = churn_events(until=as_of)
-    events = events[(events["event"] == "churn") & (events["date"] >= pd.Timestamp(period.start))]
+    # an event depends on the ledger up to its day only: read it once per scope, cut per period
+    events = scope.memo("churn events", lambda: churn_events(until=scope.today))
+    events = events[(events["event"] == "churn") & (events["date"] >= pd.Timestamp(period.start))
+                    & (events["date"] <= pd.Timestamp(as_of))]
     visible = set(scope.accounts.filter(pk__in=[int(a) for a in events["account"].unique()])
                   .values_list("pk", flat=True))
     churned = events[events["account"].isin(visible)].groupby("account")["date"].max()
