@@ -16,7 +16,7 @@ from clm.io import export
 
 from . import services
 from .catalogue import CATALOGUE, STAGES, TEAMS, UNITS
-from .kpis.base import Segment
+from .kpis.base import Segment, check_tier
 from .models import KpiTarget
 
 router = Router(tags=["kpis"])
@@ -36,9 +36,10 @@ class Filters(Schema):
     owner: Id | None = Field(None, description="sales owner's user id")
     team: Id | None = Field(None, description="team id (owner's or CSM's)")
     tag: Id | None = None
+    tier: Annotated[Text, Field(max_length=30, description="a value tier's key: the accounts in it now")] = ""
 
     def segment(self) -> Segment:
-        return Segment(self.industry, self.region, self.owner, self.team, self.tag)
+        return Segment(self.industry, self.region, self.owner, self.team, self.tag, check_tier(self.tier))
 
     def parsed_period(self):
         return services.parse_period(self.period, self.kind)

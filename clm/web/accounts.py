@@ -20,7 +20,7 @@ from clm.customers.services import fill_search_keys, search_term
 from clm.io import export
 from clm.reports import services as reports
 from clm.reports.charts import service as charts
-from clm.reports.kpis.base import Segment
+from clm.reports.kpis.base import Segment, in_tier
 from clm.reports.periods import Period
 from clm.web.labels import BAND_LABELS
 from clm.web.templatetags.workspace import person
@@ -64,12 +64,13 @@ class Criteria:
     industry: str = ""
     region: str = ""
     tag: int | None = None
+    tier: str = ""  # a value tier's key: the accounts in it now (clm.reports.kpis.base.in_tier)
     renewal_within: int | None = None
     kpi: str = ""  # with kpi_period: only the accounts behind that KPI's number (the dashboard's drill-down)
     kpi_period: str = ""
     kpi_part: str = ""
     figure: str = ""  # with kpi_period and kpi_part: the accounts behind a part of a dashboard figure
-    team: int | None = None  # the team the figure was narrowed to (the owner's or the CSM's)
+    team: int | None = None  # a dashboard's team: accounts whose owner or CSM is in it
     sort: str = "name"
     descending: bool = False
 
@@ -110,6 +111,10 @@ def filtered(user, criteria: Criteria, today: dt.date | None = None):
         accounts = accounts.filter(region=criteria.region)
     if criteria.tag:
         accounts = accounts.filter(Exists(Account.tags.through.objects.filter(account=OuterRef("pk"), tag_id=criteria.tag)))
+    if criteria.tier:
+        accounts = accounts.filter(pk__in=in_tier(criteria.tier))
+    if criteria.team:
+        accounts = accounts.filter(Segment(team=criteria.team).q())
     if criteria.renewal_within:
         renewing = Subscription.objects.live().filter(
             account=OuterRef("pk"),
@@ -118,9 +123,8 @@ def filtered(user, criteria: Criteria, today: dt.date | None = None):
         )
         accounts = accounts.filter(Exists(renewing))
     if criteria.kpi and criteria.kpi_period:
-        segment = Segment(criteria.industry, criteria.region, criteria.owner, None, criteria.tag)
         behind, _result = reports.kpi_accounts(
-            user, criteria.kpi, Period.parse(criteria.kpi_period), segment, part=criteria.kpi_part
+            user, criteria.kpi, Period.parse(criteria.kpi_period), _segment(criteria), part=criteria.kpi_part
         )
         accounts = accounts.filter(pk__in=behind.values("pk"))
     if criteria.figure and criteria.kpi_period:
@@ -128,10 +132,14 @@ def filtered(user, criteria: Criteria, today: dt.date | None = None):
     return accounts
 
 
+def _segment(criteria: Criteria) -> Segment:
+    """The dashboard segment a drill-down came from: the KPI or figure is read over it."""
+    return Segment(criteria.industry, criteria.region, criteria.owner, criteria.team, criteria.tag, criteria.tier)
+
+
 def _behind_figure(user, criteria: Criteria):
-    segment = Segment(criteria.industry, criteria.region, criteria.owner, criteria.team, criteria.tag)
     try:
-        behind, _figure = charts.accounts(user, criteria.figure, Period.parse(criteria.kpi_period), segment,
+        behind, _figure = charts.accounts(user, criteria.figure, Period.parse(criteria.kpi_period), _segment(criteria),
                                           criteria.kpi_part)
     except ValidationError:
         return Account.objects.none().values("pk")  # a part the figure does not have: nobody is behind it

@@ -4,7 +4,7 @@ the same rows as the tiles, so the page cannot contradict itself, the API or the
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import urlencode
 
 from django.urls import reverse
@@ -127,7 +127,7 @@ def health(row: reports.Row, scope: Scope, period: Period, segment: Segment) -> 
 
 
 def _with_owner(segment: Segment, owner: int) -> Segment:
-    return Segment(segment.industry, segment.region, owner, segment.team, segment.tag)
+    return replace(segment, owner=owner)
 
 
 RULE_LABELS = {

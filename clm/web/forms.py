@@ -10,13 +10,16 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from clm.automation import work
-from clm.core.models import Role, User
+from clm.core.models import Role, Team, User
 from clm.customers.models import Account, Contact, Interaction, LifecycleStage, Tag, WarningLevel
 from clm.reports import digest as kpi_digest
 from clm.reports.catalogue import CATALOGUE
 from clm.reports.figures import FIGURES
 from clm.reports.kpis.base import Segment
 from clm.reports.services import default_period, parse_period
+from clm.value.models import TierRule
+from clm.value.services.benefits import tier_keys
+from clm.web import explain
 from clm.web.accounts import RENEWAL_WINDOWS, SORTS, Criteria
 from clm.web.labels import BAND_LABELS
 from clm.web.models import SavedView
@@ -60,6 +63,7 @@ class AccountFilterForm(forms.Form):
     industry = forms.ChoiceField(label=_("Industry"), required=False)
     region = forms.ChoiceField(label=_("Region"), required=False)
     tag = forms.TypedChoiceField(label=_("Tag"), required=False, coerce=int, empty_value=None)
+    tier = forms.ChoiceField(label=_("Value tier"), required=False)
     renewal = forms.TypedChoiceField(
         label=_("Renewal within"), required=False, coerce=int, empty_value=None,
         choices=[("", _("Any time"))] + [(d, _("%(days)s days") % {"days": d}) for d in RENEWAL_WINDOWS],
@@ -67,7 +71,7 @@ class AccountFilterForm(forms.Form):
     sort = forms.ChoiceField(required=False, choices=[(k, k) for k in SORTS] + [(f"-{k}", k) for k in SORTS])
     kpi = forms.ChoiceField(required=False, choices=[("", "")] + [(k.key, k.name) for k in CATALOGUE])
     figure = forms.ChoiceField(required=False)
-    team = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)  # a figure's team filter
+    team = forms.TypedChoiceField(label=_("Team"), required=False, coerce=int, empty_value=None)
     period = forms.CharField(required=False, max_length=10)
     part = forms.CharField(required=False, max_length=100)
 
@@ -81,6 +85,8 @@ class AccountFilterForm(forms.Form):
         self.fields["tag"].choices = [("", _("Any"))] + [
             (t.pk, str(t)) for t in Tag.objects.select_related("category")
         ]
+        self.fields["tier"].choices = tier_choices()
+        self.fields["team"].choices = team_choices()
 
     def clean_period(self):
         period = self.cleaned_data["period"]
@@ -99,6 +105,7 @@ class AccountFilterForm(forms.Form):
             industry=data.get("industry", ""),
             region=data.get("region", ""),
             tag=data.get("tag"),
+            tier=data.get("tier", ""),
             renewal_within=data.get("renewal"),
             kpi=data.get("kpi", "") if data.get("period") else "",
             figure=data.get("figure", "") if data.get("period") else "",
@@ -110,9 +117,19 @@ class AccountFilterForm(forms.Form):
         )
 
 
+def team_choices() -> list:
+    return [("", _("Any"))] + list(Team.objects.order_by("name").values_list("pk", "name"))
+
+
+def tier_choices() -> list[tuple[str, str]]:
+    """The value tiers (the workspace's rules, or the defaults) by name in the user's language."""
+    rules = list(TierRule.objects.all()) or None
+    return [("", _("Any"))] + [(key, explain.tier_name(key, key, rules)) for key in tier_keys()]
+
+
 class DashboardFilterForm(forms.Form):
-    """The dashboard's period and segment; a bad period is named beside the field and the last
-    whole month shown instead."""
+    """The dashboards' period and segment (industry, region, owner, team, tag, value tier); a bad
+    period is named beside the field and the last whole month shown instead."""
 
     kind = forms.ChoiceField(label=_("Period"), required=False, choices=[
         ("month", _("Month")), ("quarter", _("Quarter")), ("year", _("Year"))])
@@ -121,14 +138,18 @@ class DashboardFilterForm(forms.Form):
     industry = forms.ChoiceField(label=_("Industry"), required=False)
     region = forms.ChoiceField(label=_("Region"), required=False)
     owner = forms.TypedChoiceField(label=_("Owner"), required=False, coerce=int, empty_value=None)
+    team = forms.TypedChoiceField(label=_("Team"), required=False, coerce=int, empty_value=None)
     tag = forms.TypedChoiceField(label=_("Tag"), required=False, coerce=int, empty_value=None)
+    tier = forms.ChoiceField(label=_("Value tier"), required=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["owner"].choices = staff_choices(Role.SALES)
+        self.fields["team"].choices = team_choices()
         self.fields["industry"].choices = distinct_values("industry")
         self.fields["region"].choices = distinct_values("region")
         self.fields["tag"].choices = [("", _("Any"))] + [(t.pk, str(t)) for t in Tag.objects.select_related("category")]
+        self.fields["tier"].choices = tier_choices()
 
     def clean_period(self):
         text = self.cleaned_data["period"]
@@ -139,7 +160,8 @@ class DashboardFilterForm(forms.Form):
         self.is_valid()
         data = self.cleaned_data
         period = data.get("period") or default_period(data.get("kind") or "month")
-        segment = Segment(data.get("industry") or "", data.get("region") or "", data.get("owner"), None, data.get("tag"))
+        segment = Segment(data.get("industry") or "", data.get("region") or "", data.get("owner"), data.get("team"),
+                          data.get("tag"), data.get("tier") or "")
         return period, segment
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from django import forms
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
@@ -14,7 +13,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
-from clm.core.models import Team, User
+from clm.core.models import User
 from clm.core.money import money
 from clm.io import export
 from clm.reports.charts import labels, service
@@ -33,21 +32,6 @@ PERCENT = {"share", "nrr", "grr", "red_share", "renewal_rate", "recall_in_time",
            "mean_predicted", "observed_rate"}
 MONEY = {"opening_mrr", "new", "expansion", "reactivation", "contraction", "churn", "net_new_mrr", "closing_mrr",
          "starting_mrr", "ending_mrr", "arr", "clv", "spend", "cac", "ltv", "low", "high"}
-
-
-class ReportFilterForm(DashboardFilterForm):
-    """The overview's period and segment, and the team (the owner's or the CSM's)."""
-
-    team = forms.TypedChoiceField(label=_("Team"), required=False, coerce=int, empty_value=None)
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["team"].choices = [("", _("Any"))] + list(Team.objects.order_by("name").values_list("pk", "name"))
-
-    def choice(self):
-        period, segment = super().choice()
-        team = self.cleaned_data.get("team") if "team" in self.cleaned_data else None
-        return period, Segment(segment.industry, segment.region, segment.owner, team, segment.tag)
 
 
 def row_part(key: str, columns: list[str], row: list) -> str:
@@ -85,6 +69,15 @@ def summary(key: str, figure: dict) -> list[str]:
         lines.append(_("Customer equity (the sum of %(n)s customers' CLV, estimated on %(day)s): %(equity)s; median CLV %(median)s.")
                      % {"n": extra["accounts"], "day": extra["estimated_on"], "equity": money(extra["equity"]),
                         "median": money(extra["median"])})
+    if key == "quality.churners" and figure["rows"]:
+        counts = {row[0]: row[1] for row in figure["rows"]}
+        lead = extra.get("lead_days") or {}
+        lines.append(_("Of the %(n)s accounts that churned in %(period)s, %(in_time)s had been warned (at risk or "
+                       "higher) at least %(days)s days ahead, %(late)s later, %(none)s not at all.")
+                     % {"n": sum(counts.values()), "period": figure["period"], "in_time": counts["in_time"],
+                        "days": extra["min_lead_days"], "late": counts["late"], "none": counts["not_warned"]})
+        if lead.get("p50") is not None:
+            lines.append(_("Median time from the first warning to the churn: %(days)s days.") % {"days": f"{lead['p50']:.0f}"})
     if key == "quality.recall" and "backtest" in extra:
         run, pit, any_signal = extra["backtest"], extra["point_in_time"], figure["rows"][0]
         lines.append(_("Backtest of %(start)s – %(end)s, every %(step)s days, outcomes observed until %(until)s.")
@@ -104,6 +97,22 @@ def summary(key: str, figure: dict) -> list[str]:
         brier = "–" if extra.get("brier") is None else f"{extra['brier']:.4f}"
         lines.append(_("From %(source)s: ROC AUC %(auc)s, Brier score %(brier)s.") % {"source": source, "auc": auc, "brier": brier})
     return [str(line) for line in lines]
+
+
+COMPANY_WIDE = {"quality.recall", "quality.lead_time", "quality.calibration"}
+
+
+def company_wide_note(key: str, figure: dict) -> str:
+    """Beside a figure no filter narrows (the stored backtest, the model's calibration): which
+    dates it covers, and that the period and segment shown as applied do not apply to it."""
+    if key not in COMPANY_WIDE or figure["no_data"]:
+        return ""
+    run = figure.get("backtest")
+    if run:
+        return str(_("Company-wide, from the backtest of %(start)s – %(end)s: the period and segment filters do "
+                     "not apply to this figure.") % {"start": run["start"], "end": run["end"]})
+    return str(_("Company-wide, from the churn model's validation when it was trained: the period and segment "
+                 "filters do not apply to this figure."))
 
 
 def part_label(key: str, code: str) -> str:
@@ -139,11 +148,13 @@ def chart(key: str, figure: dict, drill: str, signals: dict, tiers: dict) -> dic
             row[2] = shown_row["cells"][2] = named_people.get(raw[1], raw[2])
     return {
         "key": key, "title": str(labels.TITLES[key]), "no_data": figure["no_data"], "summary": summary(key, figure),
+        "note": company_wide_note(key, figure),
         "headers": [labels.column(c) for c in columns if c not in hidden],
         "visible": [i for i, c in enumerate(columns) if c not in hidden], "table": table,
         "data": {"key": key, "columns": columns, "labels": [labels.column(c) for c in columns],
                  "rows": figure["rows"], "names": names,
-                 "links": link, "extra": {k: v for k, v in figure.items()
+                 "links": link, "counts": {part: len(ids) for part, ids in figure["groups"].items()},
+                 "extra": {k: v for k, v in figure.items()
                                           if k not in ("rows", "groups", "columns")}},
     }
 
@@ -153,7 +164,7 @@ def chart(key: str, figure: dict, drill: str, signals: dict, tiers: dict) -> dic
 def report_page(request, page: str):
     if page not in service.PAGES:
         raise Http404
-    form = ReportFilterForm(request.GET)
+    form = DashboardFilterForm(request.GET)
     period, segment = form.choice()
     query = urlencode({"period": period.label, **segment.as_query()})
     scope = Scope(request.user, segment)
@@ -171,7 +182,7 @@ def report_page(request, page: str):
 
 
 def _account_filters(segment: Segment) -> dict:
-    return segment.as_query()  # the team is read by the figure's drill-down (the list has no team filter)
+    return segment.as_query()  # the accounts list reads each of them, the team and the tier too
 
 
 def tabs() -> list[tuple[str, str, str]]:
@@ -186,7 +197,7 @@ def report_export(request, key: str, fmt: str):
     """One figure's numbers (the chart's and its table's) as CSV or XLSX."""
     if key not in service.figures.FIGURES or fmt not in ("csv", "xlsx"):
         raise Http404
-    period, segment = ReportFilterForm(request.GET).choice()
+    period, segment = DashboardFilterForm(request.GET).choice()
     figure = service.read(request.user, key, period, segment)
     response = HttpResponse(service.write(key, figure, fmt), content_type=export.content_type(fmt))
     response["Content-Disposition"] = f'attachment; filename="{key}-{period.label}.{fmt}"'

@@ -97,6 +97,10 @@ def test_logo_and_revenue_retention_heat_maps(world, boss):
     assert logo["2026-11"]["m0"] == 1.0 and logo["2026-11"]["m1"] is None  # not observed yet
     revenue = rows_by(read(boss, "cohorts.revenue"), "cohort")
     assert revenue["2026-09"]["m2"] == pytest.approx(1600 / 1700, abs=1e-4)
+    # each cell's part: the cohort's accounts with MRR at that age (C is gone in month 2)
+    groups = read(boss, "cohorts.logo")["groups"]
+    assert groups["2026-09:m0"] == groups["2026-09:m1"] == ids(world, "ABC") and groups["2026-09:m2"] == ids(world, "AB")
+    assert "2026-09:m3" not in groups and read(boss, "cohorts.revenue")["groups"]["2026-09:m2"] == ids(world, "AB")
 
 
 def test_repurchase_cohorts_of_customers_without_contracts(world, boss):
@@ -105,7 +109,9 @@ def test_repurchase_cohorts_of_customers_without_contracts(world, boss):
     # F first ordered in August and again on November 15 (month 3); E on Nov 10 and again Nov 25
     assert [rows["2026-08"][f"m{k}"] for k in range(5)] == [0.0, 0.0, 0.0, 1.0, None]
     assert rows["2026-11"]["m0"] == 1.0
-    assert figure["groups"] == {"2026-08": ids(world, "F"), "2026-11": ids(world, "E")}
+    # a cell's part: those that had ordered again by then (F from month 3 on, E in its first month)
+    assert figure["groups"] == {"2026-08": ids(world, "F"), "2026-11": ids(world, "E"),
+                                "2026-08:m3": ids(world, "F"), "2026-11:m0": ids(world, "E")}
 
 
 def test_the_sankey_time_in_stage_and_returns(world, boss):

@@ -112,3 +112,96 @@ def test_the_overview_carries_the_tab_bar(world, signed_in):  # noqa: F811
     html = signed_in.get(reverse("web:dashboard"), NOV).content.decode()
     assert 'data-testid="tab-overview" aria-current="page"' not in html  # attribute order: href first
     assert re.search(r'data-testid="tab-revenue"', html) and 'aria-current="page" data-testid="tab-overview"' in html
+
+
+def _tiered(world):  # noqa: F811
+    """A and D in the "key" tier, B "standard", on the latest tier day (E and F keep "t")."""
+    import datetime as dt
+
+    from clm.value.models import TierAssignment
+
+    for name, tier in (("A", "key"), ("D", "key"), ("B", "standard")):
+        TierAssignment.objects.create(account=world[name], as_of=dt.date(2026, 11, 30), tier=tier, tier_label=tier,
+                                      tenure_years=0, total_revenue=0)
+
+
+def test_the_value_tier_filters_pages_drill_downs_lists_exports_and_the_api(world, signed_in, api_as, manager):  # noqa: F811
+    _tiered(world)
+    key_tier = {**NOV, "tier": "key"}
+    html = signed_in.get(reverse("web:report", args=["revenue"]), key_tier, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    waterfall = figure_json(html, "revenue.waterfall")
+    assert waterfall["rows"][-1][-1] == 1500  # closing MRR of A (1,200) and D (300); B's 400 is "standard"
+    assert 'value="key" selected' in html and "tier=key" in html  # the filter shown and carried by the tabs
+    # the drill-down keeps the tier: November's new MRR of the key tier is D
+    listing = signed_in.get(waterfall["links"]["2026-11:new"]).content.decode()
+    assert "tier=key" in waterfall["links"]["2026-11:new"] and ">D<" in listing and ">B<" not in listing
+    # the accounts list filters by tier by itself, and the overview's KPI links carry it
+    plain = signed_in.get(reverse("web:accounts"), {"tier": "key"}).content.decode()
+    assert ">A<" in plain and ">D<" in plain and ">B<" not in plain and ">E<" not in plain
+    overview = signed_in.get(reverse("web:dashboard"), key_tier).content.decode()
+    assert re.search(r'href="[^"]*kpi=customers[^"]*tier=key', overview)
+    # the export reads the same figure
+    export = signed_in.get(reverse("web:report_export", args=["revenue.waterfall", "csv"]), key_tier,
+                           HTTP_ACCEPT_LANGUAGE="en")
+    last = list(csv.reader(io.StringIO(export.content.decode("utf-8-sig"))))[-1]
+    assert last[0] == "2026-11" and float(last[-1]) == 1500
+    api = api_as(manager)
+    assert api.get("/reports/figures/revenue.waterfall", period="2026-11", tier="key").json_body["rows"][-1][-1] == 1500
+    assert api.get("/kpis/values", period="2026-11", tier="standard").status_code == 200
+    bad = api.get("/reports/figures/revenue.waterfall", period="2026-11", tier="gold")
+    assert bad.status_code == 422 and bad.json_body["error"]["details"] == [
+        {"loc": ["tier"], "message": "“gold” is not a value tier; the tiers are: strategic, key, growth, standard."}]
+
+
+def test_a_cohort_cell_drills_down_to_exactly_the_accounts_it_counts(world, signed_in):  # noqa: F811
+    for language, words in (("en", "still had MRR at this age"), ("zh-hans", "在这个月龄仍有 MRR")):
+        html = signed_in.get(reverse("web:report", args=["cohorts"]), NOV, HTTP_ACCEPT_LANGUAGE=language).content.decode()
+        assert words in html  # the tooltip says what a cell counts
+    logo = figure_json(html, "cohorts.logo")
+    september = next(r for r in logo["rows"] if r[0] == "2026-09")
+    for age in range(3):  # month 2: C's contract ended, A and B remain
+        href, count = logo["links"][f"2026-09:m{age}"], logo["counts"][f"2026-09:m{age}"]
+        assert count == round(september[2 + age] * september[1])  # the cell's share of the cohort's size
+        listing = signed_in.get(href, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+        shown = re.search(r'data-testid="result-count">(\d+) account', listing).group(1)
+        assert int(shown) == count, (age, shown, count)
+        assert f"2026-09 · Month {age}" in listing  # the filter names the cell
+    assert "2026-09:m3" not in logo["links"]  # not observed yet: no cell, no link
+    repurchase = figure_json(html, "cohorts.repurchase")
+    listing = signed_in.get(repurchase["links"]["2026-08:m3"], HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert re.search(r'data-testid="result-count">1 account', listing) and ">F<" in listing
+
+
+def test_the_quality_tab_follows_the_filters_or_says_it_does_not(world, signed_in):  # noqa: F811
+    import datetime as dt
+
+    from clm.lifecycle.models import AccountWarning, BacktestResult
+
+    # C (制造, the outsider's) churned on November 20; warned at risk on August 1: 111 days ahead
+    AccountWarning.objects.create(account=world["C"], as_of=dt.date(2026, 8, 1), level=2)
+    BacktestResult.objects.create(start=dt.date(2026, 1, 5), end=dt.date(2026, 6, 29), step_days=7,
+                                  min_lead_days=90, horizon_days=180, report=_backtest_report())
+    for language, note in (("en", "the period and segment filters do not apply"), ("zh-hans", "期间和细分筛选不适用")):
+        html = signed_in.get(reverse("web:report", args=["quality"]), NOV, HTTP_ACCEPT_LANGUAGE=language).content.decode()
+        churners = figure_json(html, "quality.churners")
+        assert [r[:2] for r in churners["rows"]] == [["in_time", 1], ["late", 0], ["not_warned", 0]]
+        assert note in html and 'data-testid="note-quality.recall"' in html
+        assert 'data-testid="note-quality.churners"' not in html  # it follows the filters: no note
+    listing = signed_in.get(churners["links"]["in_time"]).content.decode()
+    assert ">C<" in listing and ">A<" not in listing
+    # the period and the segment narrow it: nobody churned in October, nor in 零售 in November
+    october = signed_in.get(reverse("web:report", args=["quality"]), {"period": "2026-10"}).content.decode()
+    assert 'data-testid="nodata-quality.churners"' in october
+    retail = signed_in.get(reverse("web:report", args=["quality"]), {**NOV, "industry": "零售"},
+                           HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "No account churned in 2026-11" in retail
+    assert "shown without a segment" in retail  # the backtest's figures say why they are empty
+
+
+def _backtest_report() -> dict:
+    lead = {"churners": 4, "churners_flagged_before": 3, "churners_flagged_in_time": 2, "recall_in_time": 0.5,
+            "flagged": 5, "flags_judged": 5, "flags_followed_by_churn": 3, "precision": 0.6,
+            "lead_days": {"mean": 120.0, "p50": 110.0}, "min_lead_days": 90, "horizon_days": 180}
+    return {"start": "2026-01-05", "end": "2026-06-29", "step_days": 7, "observed_until": "2026-12-07",
+            "early_warning": lead, "by_signal": {}, "point_in_time": {"precision": None, "judged": 0,
+                                                                     "followed_by_churn": 0}}

@@ -1,9 +1,15 @@
 """Cohorts: retention heat maps by signup month — logo (the share of a cohort's accounts with MRR
 k months after their first) and revenue (the cohort's MRR over its first month's) — and
-repurchase cohorts of the customers who buy by order (clm.analytics.cohorts)."""
+repurchase cohorts of the customers who buy by order (clm.analytics.cohorts).
+
+Each row's part (the cohort month) holds the cohort's accounts; each cell's part
+("<cohort>:m<k>", see ``cell``) the accounts the cell counts: on the logo and revenue maps those
+of the cohort with MRR k months after their first (retained at that age, so the cell's count over
+the cohort's size is the logo cell), on the repurchase map those that had ordered again by month k."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 from django.utils.translation import gettext as _
 
@@ -22,25 +28,48 @@ def columns() -> list[str]:
     return ["cohort", "size", *(f"m{k}" for k in range(AGES))]
 
 
-def _heat(scope, period, tables, table, first: pd.Series) -> dict:
+def cell(cohort, age: int) -> str:
+    """The part of a heat map's cell: the cohort month and the months since its start."""
+    return f"{cohort}:m{age}"
+
+
+def _heat(scope, period, tables, table, first: pd.Series, members: pd.DataFrame) -> dict:
+    """``members``: account_id, cohort, age — the accounts each cell counts."""
     shown = months(scope, period, AGES)
     rows, groups = [], {}
+    kept = members[(members["age"] < AGES) & (members["cohort"] >= shown[0].ordinal)
+                   & (members["cohort"] <= shown[-1].ordinal)]
+    by_cell = kept.groupby(["cohort", "age"])["account_id"]
     for cohort in tables.sizes.index:
         if not shown[0] <= cohort <= shown[-1]:
             continue
         cells = [table.at[cohort, k] if k in table.columns else None for k in range(AGES)]
         rows.append([str(cohort), int(tables.sizes[cohort]), *cells])
         groups[str(cohort)] = first[first == cohort].index
+    for (cohort, age), accounts in by_cell:
+        month = pd.Period(ordinal=cohort, freq="M")
+        if age in table.columns and pd.notna(table.at[month, age]):  # an unobserved cell has no part
+            groups[cell(month, age)] = accounts.to_numpy()
     return make(scope, period, columns(), rows, groups=groups)
+
+
+def _ordinals(months_: pd.Series) -> np.ndarray:
+    if months_.empty:  # no month at all: nothing for PeriodIndex to read a frequency from
+        return np.array([], dtype=np.int64)
+    return pd.PeriodIndex(months_, freq="M").asi8
 
 
 def _mrr_cohorts(scope, period):
     def compute():
         mrr = scope.mrr
         end = pd.Period(period.as_of(scope.today), "M")
-        active = mrr[(mrr["mrr"] > 0) & (mrr["month"] <= end)]
+        active = mrr[(mrr["mrr"] > 0) & (mrr["month"] <= end)].drop_duplicates(["account_id", "month"])
         first = active.groupby("account_id")["month"].min()
-        return cohort_retention(mrr[mrr["month"] <= end], value="mrr", end=end), first
+        month = pd.Series(_ordinals(active["month"]), index=active.index)
+        cohort = month.groupby(active["account_id"]).transform("min")
+        members = pd.DataFrame({"account_id": active["account_id"].to_numpy(), "cohort": cohort.to_numpy(),
+                                "age": (month - cohort).to_numpy()})
+        return cohort_retention(mrr[mrr["month"] <= end], value="mrr", end=end), first, members
 
     return scope.memo(("mrr cohorts", period.label), compute)
 
@@ -48,8 +77,8 @@ def _mrr_cohorts(scope, period):
 def _mrr_heat(scope, period, table: str) -> dict:
     if scope.mrr.empty:
         return empty(scope, period, columns(), no_revenue())
-    tables, first = _mrr_cohorts(scope, period)
-    return _heat(scope, period, tables, getattr(tables, table), first)
+    tables, first, members = _mrr_cohorts(scope, period)
+    return _heat(scope, period, tables, getattr(tables, table), first, members)
 
 
 @figure("cohorts.logo")
@@ -76,5 +105,16 @@ def repurchase(scope, period) -> dict:
                      % {"day": as_of.isoformat()})
     tables = repurchase_cohorts(frame, as_of=as_of)
     day = pd.to_datetime(frame["date"])
-    first = frame.assign(month=day.dt.to_period("M")).groupby("account_id")["month"].min()
-    return _heat(scope, period, tables, tables.repurchase, first)
+    first_day = day.groupby(frame["account_id"]).min()
+    first = first_day.dt.to_period("M")
+    # a repurchase: an order on a later day than the first; the account counts from that month on
+    later = day > frame["account_id"].map(first_day)
+    again = day[later].groupby(frame["account_id"][later]).min().dt.to_period("M")
+    cohort = _ordinals(first[again.index])
+    came_back = _ordinals(again) - cohort
+    ages = np.arange(AGES)
+    take = came_back[:, None] <= ages[None, :]  # by month k: every k from the month it came back
+    members = pd.DataFrame({"account_id": np.broadcast_to(again.index.to_numpy()[:, None], take.shape)[take],
+                            "cohort": np.broadcast_to(cohort[:, None], take.shape)[take],
+                            "age": np.broadcast_to(ages[None, :], take.shape)[take]})
+    return _heat(scope, period, tables, tables.repurchase, first, members)

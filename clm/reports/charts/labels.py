@@ -24,6 +24,7 @@ TITLES = {
     "value.clv": _("CLV distribution"),
     "value.tiers": _("Value tiers by month"),
     "value.economics": _("CAC and LTV:CAC by channel"),
+    "quality.churners": _("This period's churners: warned in time?"),
     "quality.recall": _("Recall and precision of the early warning"),
     "quality.lead_time": _("Days from the first warning to churn"),
     "quality.calibration": _("Churn model calibration"),
@@ -49,7 +50,7 @@ COLUMNS = {
     "days": _("Days"), "bin": _("Decile"), "count": _("Account-dates"), "mean_predicted": _("Mean predicted risk"),
     "observed_rate": _("Observed churn rate"), "role": _("Role"), "person_id": _("User id"), "person": _("Person"),
     "red_share": _("Red share"), "renewed": _("Contracts renewed"), "lost": _("Contracts lost"),
-    "renewal_rate": _("Renewal rate"), "overdue_tasks": _("Overdue tasks"),
+    "renewal_rate": _("Renewal rate"), "overdue_tasks": _("Overdue tasks"), "outcome": _("Warning"),
 }
 
 VALUES = {
@@ -60,6 +61,7 @@ VALUES = {
     "health": {"healthy": _("healthy (below 30%)"), "warning": _("warning (30–50%)"), "alarm": _("alarm (above 50%)")},
     "channel": {"all": _("All channels"), "unattributed": _("Unattributed")},
     "signal": {"any": _("Any signal")},
+    "outcome": {"in_time": _("Warned in time"), "late": _("Warned too late"), "not_warned": _("Not warned")},
 }
 NOT_SET = pgettext_lazy("segment", "not set")
 
@@ -111,6 +113,8 @@ def part(key: str, code: str) -> str:
     head, tail = code.split(":", 1)
     if key == "revenue.waterfall":
         return f"{head} · {value('movement', tail)}"
+    if key.startswith("cohorts."):  # a heat map's cell: the cohort and the months since its start
+        return f"{head} · {column(tail)}"
     if key == "revenue.arr_segments":
         return f"{value('dimension', head)} · {value('segment', tail)}"
     if key == "team.people":

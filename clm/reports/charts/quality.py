@@ -1,18 +1,30 @@
 """Early-warning quality: how far ahead the warnings see and how often they are right — the
 latest stored backtest (`clm backtest`: recall in time, precision per account and per replayed
 day, lead times) and the churn model's calibration (`clm backtest` when it scored the model, else
-the validation `clm train` stored). Company-wide figures: the backtest replays every account."""
+the validation `clm train` stored). Those are company-wide figures of a fixed replay: the backtest
+replays every account over its own dates, so neither the period nor a segment narrows them (the
+page says so beside them). `quality.churners` is the one that follows the filters: the period's
+churners in the scope, and how far ahead the warnings the daily runs stored had flagged them."""
 
 from __future__ import annotations
 
+import datetime as dt
+
+import pandas as pd
 from django.utils.translation import gettext as _
 
-from clm.lifecycle.models import BacktestResult, ChurnModel
+from clm.analytics.evaluation import lead_time_metrics
+from clm.customers.models import WarningLevel
+from clm.lifecycle.models import AccountWarning, BacktestResult, ChurnModel
+from clm.lifecycle.services import churn_events
 
 from ..figures import figure
 from .base import empty, make
 
 ANY = "any"
+MIN_LEAD_DAYS = 90  # a warning in time: at least this many days ahead (clm backtest's default)
+LOOK_BACK_DAYS = 365  # the warnings that count for a churner: those of the year before it churned
+OUTCOMES = ("in_time", "late", "not_warned")
 QUANTILES = ("p10", "p25", "p50", "p75", "p90")
 
 
@@ -99,3 +111,44 @@ def calibration(scope, period) -> dict:
     rows = [[b["bin"], b["count"], b["mean_predicted"], b["observed_rate"]] for b in model["calibration"]]
     return make(scope, period, columns, rows, source=source, roc_auc=model.get("roc_auc"),
                 brier=model.get("brier"), base_rate=model.get("base_rate"), **extra)
+
+
+@figure("quality.churners")
+def churners(scope, period) -> dict:
+    """The period's churners among the scope's accounts (an account's last live contract ended in
+    the period, clm.lifecycle.churns) by whether the daily runs had warned about them — at-risk
+    level or above (AccountWarning) in the year before — at least MIN_LEAD_DAYS ahead, later, or
+    not at all; recall in time and lead-time quantiles through clm.analytics.evaluation."""
+    columns = ["outcome", "churners", "share"]
+    as_of = period.as_of(scope.today)
+    # an event depends on the ledger up to its day only: read it once per scope, cut per period
+    events = scope.memo("churn events", lambda: churn_events(until=scope.today))
+    events = events[(events["event"] == "churn") & (events["date"] >= pd.Timestamp(period.start))
+                    & (events["date"] <= pd.Timestamp(as_of))]
+    visible = set(scope.accounts.filter(pk__in=[int(a) for a in events["account"].unique()])
+                  .values_list("pk", flat=True))
+    churned = events[events["account"].isin(visible)].groupby("account")["date"].max()
+    if churned.empty:
+        return empty(scope, period, columns, _("No account churned in %(period)s.") % {"period": period.label},
+                     min_lead_days=MIN_LEAD_DAYS)
+    warned = pd.DataFrame.from_records(
+        list(scope.records(AccountWarning.objects.filter(
+            account_id__in=[int(a) for a in churned.index], level__gte=WarningLevel.AT_RISK,
+            as_of__gte=period.start - dt.timedelta(days=LOOK_BACK_DAYS), as_of__lte=as_of,
+        )).order_by().values_list("account_id", "as_of")), columns=["account", "as_of"])
+    warned["as_of"] = pd.to_datetime(warned["as_of"])
+    warned = warned[warned["as_of"] <= warned["account"].map(churned)]
+    warned = warned[warned["as_of"] >= warned["account"].map(churned) - pd.Timedelta(days=LOOK_BACK_DAYS)]
+    first = warned.groupby("account")["as_of"].min().reindex(churned.index)
+    report = lead_time_metrics(first, churned, min_lead_days=MIN_LEAD_DAYS)
+    lead = (churned - first).dt.days
+    outcome = pd.Series("not_warned", index=churned.index)
+    outcome[lead.notna()] = "late"
+    outcome[lead >= MIN_LEAD_DAYS] = "in_time"
+    rows, groups = [], {}
+    for name in OUTCOMES:
+        behind = outcome.index[outcome == name]
+        rows.append([name, len(behind), len(behind) / len(outcome)])
+        groups[name] = behind
+    return make(scope, period, columns, rows, groups=groups, recall_in_time=report.recall_in_time,
+                lead_days=report.lead_days, min_lead_days=MIN_LEAD_DAYS)

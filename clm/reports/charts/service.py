@@ -22,7 +22,7 @@ PAGES = {
     "revenue": ("revenue.waterfall", "revenue.retention", "revenue.cohort_retention", "revenue.arr_segments"),
     "cohorts": ("cohorts.logo", "cohorts.revenue", "cohorts.repurchase"),
     "value": ("value.clv", "value.tiers", "value.economics"),
-    "quality": ("quality.recall", "quality.lead_time", "quality.calibration"),
+    "quality": ("quality.churners", "quality.recall", "quality.lead_time", "quality.calibration"),
     "team": ("team.people",),
 }
 

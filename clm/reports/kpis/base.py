@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 import pandas as pd
-from django.db.models import Min, Q
+from django.core.exceptions import ValidationError
+from django.db.models import Min, Q, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -18,6 +19,8 @@ from clm.commerce.models import SubscriptionChange
 from clm.core.access import restrict, sees_everything, visible_records
 from clm.customers.models import Account
 from clm.reports.periods import Period
+from clm.value.models import TierAssignment
+from clm.value.services.benefits import tier_keys
 
 
 @dataclass
@@ -66,16 +69,19 @@ def mean(values: pd.Series, account_ids, *, when_empty, breakdown=None) -> Resul
 
 @dataclass(frozen=True)
 class Segment:
-    """Accounts narrowed by industry, region, sales owner, team (owner's or CSM's) or tag."""
+    """Accounts narrowed by industry, region, sales owner, team (owner's or CSM's), tag or value
+    tier (the tier of the latest day tiers were computed on: the accounts' tier now, as the
+    accounts list reads it)."""
 
     industry: str = ""
     region: str = ""
     owner: int | None = None
     team: int | None = None
     tag: int | None = None
+    tier: str = ""
 
     def __bool__(self) -> bool:
-        return bool(self.industry or self.region or self.owner or self.team or self.tag)
+        return bool(self.industry or self.region or self.owner or self.team or self.tag or self.tier)
 
     def q(self, prefix: str = "") -> Q:
         condition = Q()
@@ -89,10 +95,28 @@ class Segment:
             condition &= Q(**{f"{prefix}sales_owner__team_id": self.team}) | Q(**{f"{prefix}csm__team_id": self.team})
         if self.tag:
             condition &= Q(**{f"{prefix}tags": self.tag})
+        if self.tier:
+            condition &= Q(**{f"{prefix}pk__in": in_tier(self.tier)})
         return condition
 
     def as_query(self) -> dict:
         return {k: v for k, v in self.__dict__.items() if v}
+
+
+def in_tier(tier: str):
+    """The ids of the accounts in value tier ``tier`` on the latest tier day (clm.value), as a
+    sub-select: one query with the list or figure it narrows."""
+    latest = TierAssignment.objects.order_by("-as_of").values("as_of")[:1]
+    return TierAssignment.objects.filter(as_of=Subquery(latest), tier=tier).values("account_id")
+
+
+def check_tier(tier: str) -> str:
+    """``tier`` when it is a value tier's key (or empty); otherwise the tiers there are, named."""
+    keys = tier_keys()
+    if tier and tier not in keys:
+        raise ValidationError({"tier": _("“%(tier)s” is not a value tier; the tiers are: %(keys)s.")
+                               % {"tier": tier, "keys": ", ".join(keys)}})
+    return tier
 
 
 class Scope:

@@ -45,11 +45,17 @@
       series: series.map(function (s) { return { name: label(f, s), type: "bar", data: values(f, s) }; })
     });
   }
+  function cell(f, p) { return f.rows[p.value[1]][0] + ":m" + p.value[0]; }  // clm.reports.charts.cohorts.cell
   function heat(f) {
     var ages = f.columns.slice(2), data = [], max = 1;
+    var counts = words[f.key === "cohorts.repurchase" ? "cell_repurchase" : "cell_mrr"] || "";
     f.rows.forEach(function (r, y) { ages.forEach(function (_a, x) { var v = r[x + 2]; if (v != null) { data.push([x, y, v]); max = Math.max(max, v); } }); });
     return base({
-      tooltip: { position: "top", formatter: function (p) { return f.rows[p.value[1]][0] + " · " + f.labels[p.value[0] + 2] + ": " + pct(p.value[2]); } },
+      tooltip: { position: "top", formatter: function (p) {
+        var row = f.rows[p.value[1]], n = f.counts[cell(f, p)] || 0;
+        return row[0] + " · " + f.labels[p.value[0] + 2] + ": " + pct(p.value[2]) + "<br>" +
+          counts.replace("{n}", n).replace("{size}", row[1]);
+      } },
       grid: { left: 80, right: 30, top: 20, bottom: 90, containLabel: true },
       xAxis: { type: "category", data: f.labels.slice(2) }, yAxis: { type: "category", data: values(f, "cohort"), inverse: true },
       visualMap: { min: 0, max: Math.min(max, 1.5), calculable: true, orient: "horizontal", left: "center", bottom: 0,
@@ -116,6 +122,7 @@
       o.tooltip = { trigger: "axis" };
       return o;
     },
+    "quality.churners": function (f) { var o = bars(f, "outcome", ["churners"]); o.tooltip = { trigger: "axis" }; o.yAxis = { type: "value", minInterval: 1 }; return o; },
     "quality.recall": function (f) { return across(f, names(f, "signal"), ["recall_in_time", "precision"], { percent: true }); },
     "quality.lead_time": function (f) { var o = bars(f, "quantile", ["days"]); o.tooltip = { trigger: "axis" }; o.yAxis = { type: "value" }; return o; },
     "quality.calibration": function (f) {
@@ -137,7 +144,7 @@
     "revenue.waterfall": function (f, p) { var s = ["new", "expansion", "reactivation", "contraction", "churn"][p.seriesIndex]; return s && f.rows[p.dataIndex][0] + ":" + s; },
     "revenue.arr_segments": function (f, p) { var r = f.rows[p.dataIndex]; return r[0] + ":" + r[1]; },
     "quality.recall": function () { return null; },
-    "cohorts.logo": function (f, p) { return f.rows[p.value[1]][0]; },
+    "cohorts.logo": cell,
     "value.clv": function (f, p) { var r = f.rows[p.dataIndex]; return r[0] == null ? "negative" : Object.keys(f.links)[p.dataIndex]; },
     "value.tiers": function (f, p) { return p.name + ":" + p.seriesId; },
     "team.people": function (f, p) { var r = f.rows[p.dataIndex]; return r[0] + ":" + r[1]; }
