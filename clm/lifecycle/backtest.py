@@ -279,9 +279,12 @@ def _period(
         "churners": lead.churners,
         "churners_flagged_in_time": lead.churners_flagged_in_time,
         "recall_in_time": lead.recall_in_time,
+        "recall_in_time_ci": lead.recall_in_time_ci,
         "flagged": lead.flagged,
         "flags_judged": lead.flags_judged,
+        "flags_followed_by_churn": lead.flags_followed_by_churn,
         "precision": lead.precision,
+        "precision_ci": lead.precision_ci,
         "point_in_time": {"judged": now.judged, "precision": now.precision},
     }
 def store(report: Backtest):
