@@ -17,6 +17,7 @@ from clm.analytics.warning import (
     SignalSet,
     confirmed_counts,
     firing_counts,
+    flags,
     reconcile,
     warning_levels,
 )
@@ -207,6 +208,14 @@ def test_the_warning_level_grows_with_the_evidence():
     # nothing; watch (a signal fires, none confirmed); at risk; high: corroborated by two more
     # signals, or a risk twice the threshold; at risk without a model
     assert warning_levels(firing, confirmed, risk).tolist() == [0, 1, 2, 3, 3, 2]
+
+
+def test_with_a_model_only_corroborated_warnings_flag_and_without_one_every_confirmed_signal_does():
+    level = pd.Series([0, 1, 2, 3, 2, 3, 1])
+    risk = pd.Series([0.1, 0.5, 1.2, 2.5, np.nan, np.nan, np.nan])
+    # with a model: level 2 (one confirmed signal, nothing backs it) is shown, not flagged; level 3
+    # flags. Without one (risk missing): level 2 and up flag, as the rules stand alone.
+    assert flags(level, risk).tolist() == [False, False, False, True, True, True, False]
 
 
 def test_thresholds_are_parameters():
