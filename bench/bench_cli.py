@@ -7,7 +7,7 @@ CDNOW_master (69,659 purchases, 23,570 customers), against references run in the
 - the same `clm clv bgnbd` with every app loaded first (django.setup(), as before the command ran
   without apps), which this bench can always run.
 
-    python bench/bench_cli.py [--repeat 5]
+    python bench/bench_cli.py [--repeat 5] [--startup-only]
 
 Each run is a fresh interpreter; the figures are the median wall time and the median CPU time
 (user + system of the child). CPU time is the fairer figure on a busy machine. Goal: `clm clv
@@ -55,6 +55,32 @@ predicted = bg.conditional_expected_number_of_purchases_up_to_time(
     summary["duration_holdout"], summary["frequency_cal"], summary["recency_cal"], summary["T_cal"])
 print(bg.params_.round(4).to_dict(), gg.params_.round(3).to_dict(), round(predicted.mean(), 3))
 """
+
+# every app's models and admin with the apps' ready() hooks left out (what the models and the admin
+# reach on their own; tests/core/test_startup.py checks none of numpy, pandas, scikit-learn is among it)
+MODELS_AND_ADMIN = """
+import os
+from importlib import import_module
+from django.apps import AppConfig, apps
+from django.conf import settings
+for name in settings.INSTALLED_APPS:
+    if name.startswith("clm"):
+        import_module(name + ".apps")
+def subclasses(cls):
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from subclasses(sub)
+for cls in list(subclasses(AppConfig)):
+    cls.ready = lambda self: None
+apps.populate(settings.INSTALLED_APPS)
+for app in apps.get_app_configs():
+    if app.name.startswith("clm"):
+        try:
+            import_module(app.name + ".admin")
+        except ModuleNotFoundError:
+            pass
+"""
+ANALYTICS_STACK = "import numpy, pandas, sklearn.metrics"
 
 FULL_SETUP = """
 import sys
@@ -109,6 +135,7 @@ def ratio(label: str, reference: tuple[float, float], ours: tuple[float, float],
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--startup-only", action="store_true", help="measure the start-up (models, admin, check) only")
     args = parser.parse_args()
     data_dir = tempfile.mkdtemp(prefix="clm-bench-cli-")
     env = {"CLM_DATA_DIR": data_dir, "DJANGO_SETTINGS_MODULE": "clm.settings", "OPENBLAS_NUM_THREADS": "1"}
@@ -121,6 +148,15 @@ def main() -> None:
     help_django = measure("reference: Django's command list (all apps)", [sys.executable, "-m", "django", "help"],
                           args.repeat)
     ratio("clm --help against the full start-up", help_django, help_ours)
+
+    print("start-up: every app's models and admin (ready hooks left out), and `clm check`")
+    lean = measure("models and admin", [sys.executable, "-c", MODELS_AND_ADMIN], args.repeat)
+    heavy = measure("reference: the same plus numpy, pandas, sklearn", [sys.executable, "-c",
+                    MODELS_AND_ADMIN + ANALYTICS_STACK], args.repeat)
+    ratio("against importing the analytics stack too (as the models did)", heavy, lean)
+    measure("clm check (the apps' listeners and the URLs too)", [str(CLM), "check"], args.repeat)
+    if args.startup_only:
+        return
 
     print("clm clv bgnbd --help (the arguments only: numpy, pandas and scipy are imported once they are accepted)")
     help_clv = measure("clm clv bgnbd --help", [str(CLM), "clv", "bgnbd", "--help"], args.repeat)

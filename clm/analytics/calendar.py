@@ -11,8 +11,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-import numpy as np
-
 DAY_OFF = "day_off"
 WORKDAY = "workday"
 
@@ -72,6 +70,8 @@ def working_days(
 ) -> list[dt.date]:
     """The working days in [first, last]: Monday to Friday except ``days_off``, plus ``workdays``
     (weekend days declared working days). A day in both lists is a day off."""
+    import numpy as np  # here, not at the top: the models read DAY_OFF and WORKDAY at start-up
+
     days = np.arange(np.datetime64(first, "D"), np.datetime64(last, "D") + 1)
     weekday = (days.astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday; Monday = 0
     off = np.isin(days, np.array(list(days_off), dtype="datetime64[D]"))

@@ -18,6 +18,8 @@ import pandas as pd
 from sklearn.metrics import average_precision_score, roc_auc_score
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
+from .uplift import wilson
+
 LEAD_QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
 
 
@@ -44,6 +46,10 @@ class LeadTimeReport:
     flags_followed_by_churn: int  # churned within horizon_days of the first flag
     precision: float | None
     lead_days: dict = field(default_factory=dict)  # mean and quantiles of days from first flag to churn
+    # 95% Wilson score intervals [low, high] of recall_in_time and precision (None where they are):
+    # with a few dozen churners a recall of 0.6 may be anything from 0.4 to 0.8
+    recall_in_time_ci: list[float] | None = None
+    precision_ci: list[float] | None = None
 
 
 @dataclass(frozen=True)
@@ -180,6 +186,7 @@ def lead_time_metrics(
             **{f"p{int(q * 100)}": float(leads.quantile(q)) for q in LEAD_QUANTILES},
         }
     n_churned, n_judged = int(churned.sum()), int(judged.sum())
+    n_in_time, n_right = int(in_time.sum()), int((followed & judged).sum())
     return LeadTimeReport(
         min_lead_days=int(min_lead_days),
         horizon_days=int(horizon_days),
@@ -192,7 +199,16 @@ def lead_time_metrics(
         flags_followed_by_churn=int((followed & judged).sum()),
         precision=int((followed & judged).sum()) / n_judged if n_judged else None,
         lead_days=lead_days,
+        recall_in_time_ci=interval(n_in_time, n_churned),
+        precision_ci=interval(n_right, n_judged),
     )
+
+
+def interval(successes: int, n: int) -> list[float] | None:
+    """The 95% Wilson score interval of successes/n, rounded to 4 places; None when n is 0."""
+    if not n:
+        return None
+    return [round(bound, 4) for bound in wilson(successes, n)]
 
 
 def churn_scope(churn_date: pd.Series, start, end, *, min_lead_days: int = 90, observed_until=None):

@@ -14,7 +14,8 @@ warning), and the flag lifts when no risk signal fires any more.
 The rules and the learned churn model work together: ``churn_risk_high`` flags an account whose
 predicted risk is above the threshold chosen on the training history for a target precision,
 and the usage rules flag only where the model, when there is one, sees at least part of that
-risk. The warning level grows with the evidence (:func:`warning_levels`).
+risk. The warning level grows with the evidence (:func:`warning_levels`); with a model, the early
+warning flags (:func:`flags`) only the accounts at high risk, where the evidence corroborates.
 """
 
 from __future__ import annotations
@@ -231,6 +232,23 @@ def without_churn_warning_when_dormant(level: pd.Series, stage: pd.Series, order
     at most the level watch."""
     dormant = (stage.reindex(level.index) == "dormant") & order_based.reindex(level.index).fillna(False).astype(bool)
     return level.where(~dormant, level.clip(upper=1)).astype(int)
+
+
+def flags(level: pd.Series, risk_over_threshold: pd.Series) -> pd.Series:
+    """Per account, whether the early warning flags it (the red flag a CSM acts on).
+
+    With a churn model (the account's risk over its threshold known), at high risk only: a
+    confirmed risk signal corroborated by more signals firing or by a risk twice the threshold.
+    A single confirmed signal the evidence does not back (level 2, at risk) is shown but does not
+    flag: those accounts made most of the false alarms. Replayed weekly over 15 months on simulated
+    companies of 1,000 accounts (seed 3131 chose this; 4646, 7272 and 9393 unseen), the per-account
+    precision on the dates after the model's training history went from 0.44, 0.39, 0.37, 0.39 to
+    0.52, 0.51, 0.49, 0.42, and the recall of churners flagged 90 days ahead from 0.64, 0.65, 0.54,
+    0.74 to 0.64, 0.61, 0.41, 0.74 (about 40 churners each: ±0.15 at 95%). Without a model the
+    rules stand alone: every confirmed risk
+    signal flags."""
+    with_model = risk_over_threshold.reindex(level.index).notna()
+    return (level >= 3) | (~with_model & (level >= 2))
 
 
 def warning_evidence(

@@ -4,7 +4,8 @@ warning spoke, and how well the churn model ranked and calibrated its risks.
 `run` writes nothing; `store` keeps a report (the command stores each one it prints) for the
 dashboards' early-warning charts. At each step the engine assesses every account as of that day, from what was
 known then (clm.lifecycle.metrics); an account with a live contract on which a risk signal has
-been confirmed is flagged (the churn model's risk above its threshold is one such signal). Churn
+been confirmed and, with a churn model, corroborated is flagged (clm.analytics.warning.flags; the
+churn model's risk above its threshold is one such signal). Churn
 is read from the contract ledger (an account's last live contract ended). The measures come from
 clm.analytics.evaluation, the same functions the churn model's training and the public Telco
 check use. With a churn model, the report adds the precision–recall curve of flagging on its risk
@@ -135,14 +136,14 @@ def run(
         stamp = pd.Timestamp(day)
         open_since = _carry(open_since, result.firing, stamp)
         live = result.metrics["subscriptions_active"] > 0
-        flagged = result.metrics.index[live & (result.metrics["signals_confirmed"] > 0)]
+        flagging = warning.flags(result.metrics["warning_level"], result.metrics["churn_risk_over_threshold"])
+        flagged = result.metrics.index[live & flagging]
         for account in flagged:
             first_any.setdefault(int(account), stamp)
         flagged_days.append(pd.DataFrame({"account": flagged, "date": stamp}))
+        warned = result.metrics.index[live & (result.metrics["warning_level"] >= 2)]
         level_days.append(
-            pd.DataFrame(
-                {"account": flagged, "date": stamp, "level": result.metrics.loc[flagged, "warning_level"]}
-            )
+            pd.DataFrame({"account": warned, "date": stamp, "level": result.metrics.loc[warned, "warning_level"]})
         )
         held = warning.confirmed(result.firing, open_since, stamp, signal_set)
         held = held[held["account"].isin(result.metrics.index[live])]
@@ -279,9 +280,12 @@ def _period(
         "churners": lead.churners,
         "churners_flagged_in_time": lead.churners_flagged_in_time,
         "recall_in_time": lead.recall_in_time,
+        "recall_in_time_ci": lead.recall_in_time_ci,
         "flagged": lead.flagged,
         "flags_judged": lead.flags_judged,
+        "flags_followed_by_churn": lead.flags_followed_by_churn,
         "precision": lead.precision,
+        "precision_ci": lead.precision_ci,
         "point_in_time": {"judged": now.judged, "precision": now.precision},
     }
 def store(report: Backtest):

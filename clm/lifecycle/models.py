@@ -1,17 +1,25 @@
 """What the lifecycle engine keeps: its configuration (health models, stage rules, signal
 definitions) as data, and its results with their reasons — daily health scores with each
 component, stage transitions with the rule and values behind them, early-warning signals with
-what they saw, churn models and their predictions, and a record of each run."""
+what they saw, churn models and their predictions, and a record of each run.
+
+The analytics core (numpy, pandas, scikit-learn) is imported where a definition is parsed, not
+here: `clm check`, `clm --help` and the admin's start-up load every model and need none of it."""
+
+from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from clm.analytics import calendar, health, stages, warning
-from clm.analytics.conditions import RuleError
+from clm.analytics import calendar
 from clm.customers.models import Account, LifecycleStage, WarningLevel
+
+if TYPE_CHECKING:
+    from clm.analytics import health
 
 
 class HealthModel(models.Model):
@@ -33,6 +41,8 @@ class HealthModel(models.Model):
 
     def parsed(self) -> health.HealthModel:
         """The model as the analytics core reads it; refuses (ValidationError) anything it cannot score."""
+        from clm.analytics import health
+        from clm.analytics.conditions import RuleError
         from clm.lifecycle.metrics import KINDS
 
         data = self.definition if isinstance(self.definition, dict) else {}
@@ -73,6 +83,8 @@ class RuleSet(models.Model):
 
     def parsed(self):
         """The stage rules or signal set as the analytics core reads them, checked against the metrics."""
+        from clm.analytics import stages, warning
+        from clm.analytics.conditions import RuleError
         from clm.lifecycle.metrics import KINDS
 
         parse = stages.StageRules.from_dict if self.kind == self.Kind.STAGES else warning.SignalSet.from_dict

@@ -2,7 +2,6 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 
-from . import services
 from .models import KpiTarget
 
 
@@ -12,6 +11,8 @@ class KpiTargetForm(forms.ModelForm):
         fields = ("kpi", "period", "value")
 
     def clean(self):
+        from . import services  # here: the KPI catalogue reads frames (pandas), the admin's start-up need not
+
         data = super().clean()
         try:
             services.check_target(data.get("kpi"), data.get("period"), data.get("value"))
@@ -29,6 +30,8 @@ class KpiTargetAdmin(admin.ModelAdmin):
     search_fields = ("kpi", "period")
 
     def save_model(self, request, obj, form, change):
+        from . import services
+
         # through the one service: checked, audited, managers only
         saved = services.set_target(request.user, obj.kpi, obj.period, obj.value, via="admin")
         obj.pk, obj.set_by, obj.set_at = saved.pk, saved.set_by, saved.set_at

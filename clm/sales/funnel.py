@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-import numpy as np
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from clm.analytics import funnel
 from clm.core import audit, events
 from clm.core import services as core_services
 from clm.core.access import visible_records
@@ -95,6 +93,10 @@ def record_activity(actor, lead: Lead, *, kind: str, name: str = "", at: dt.date
 
 def advance_leads(ids=None, *, now=None) -> int:
     """Move open leads forward while their stages' entry criteria hold; returns how many moved."""
+    import numpy as np
+
+    from clm.analytics import funnel
+
     now = now or timezone.now()
     settings = scoring.scoring_settings()
     queryset = Lead.objects.filter(status__in=[Lead.Status.MAL, Lead.Status.MQL])

@@ -8,20 +8,22 @@ from __future__ import annotations
 import datetime as dt
 import json
 from contextlib import closing
+from typing import TYPE_CHECKING
 
-import numpy as np
-import pandas as pd
 from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from clm.analytics import fit as fitting
-from clm.analytics import funnel
 from clm.core import events
 from clm.core.bulk import in_batches, quote, save_fields
-from clm.core.frames import money, read_frame
 from clm.customers.models import Account
 from clm.sales.models import ICP, AccountFit, FitModel, Lead, LeadActivity, LeadScoring
+
+# numpy, pandas and scikit-learn are imported where they are used: the app's start-up needs none
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from clm.analytics import fit as fitting
 
 DEFAULT_POINTS = {"email_open": 2, "email_click": 5, "form": 15, "web": 3, "product": 8, "meeting": 20}
 DEFAULT_CRITERIA = {
@@ -66,6 +68,8 @@ def _json(values: pd.Series, empty):
 
 def lead_frame(ids=None) -> pd.DataFrame:
     """Open leads (or those with ``ids``): firmographics and the scores they have now."""
+    from clm.core.frames import money, read_frame
+
     queryset = Lead.objects.order_by("pk")
     queryset = queryset.filter(status__in=OPEN) if ids is None else queryset.filter(pk__in=list(ids) or [0])
     columns = ["id", "industry", "region", "employee_count", "annual_revenue", "tags", "custom",
@@ -79,6 +83,8 @@ def lead_frame(ids=None) -> pd.DataFrame:
 
 
 def account_frame(ids=None) -> pd.DataFrame:
+    from clm.core.frames import money, read_frame
+
     queryset = Account.objects.order_by("pk")
     if ids is not None:
         queryset = queryset.filter(pk__in=list(ids) or [0])  # an empty IN () is no query at all
@@ -104,6 +110,8 @@ _model_cache: dict[int, fitting.Lookalike] = {}
 
 
 def latest_model() -> tuple[FitModel | None, fitting.Lookalike | None]:
+    from clm.analytics import fit as fitting
+
     row = FitModel.objects.defer("blob").first()
     if row is None:
         return None, None
@@ -118,6 +126,10 @@ def train_fit(outcomes: pd.DataFrame, as_of: dt.date) -> FitModel:
     """Learn the lookalike from ``outcomes`` (account_id, clv, tenure_days, churned), store it with
     the held-out report of both the model and the ICP rules, and rescore. Raises
     clm.analytics.fit.NotEnoughCustomers when there are too few good or poor customers."""
+    import pandas as pd
+
+    from clm.analytics import fit as fitting
+
     if outcomes.empty:
         raise fitting.NotEnoughCustomers("no customer has a lifetime value yet")
     accounts = account_frame(outcomes["account_id"].tolist())
@@ -139,6 +151,10 @@ def train_fit(outcomes: pd.DataFrame, as_of: dt.date) -> FitModel:
 
 def score_accounts(ids=None, now=None) -> int:
     """Store each account's fit (rules and lookalike)."""
+    import numpy as np
+
+    from clm.analytics import fit as fitting
+
     now = now or timezone.now()
     frame = account_frame(ids)
     if frame.empty:
@@ -166,6 +182,8 @@ def score_accounts(ids=None, now=None) -> int:
 
 def _held(rules: fitting.RuleScores, icps) -> list[list[int]]:
     """For each row, the indexes of its best ICP's rules that held."""
+    import numpy as np
+
     out = []
     for i, key in enumerate(rules.best_icp.tolist()):
         out.append([] if key is None or key != key else [int(j) for j in np.flatnonzero(rules.held[key][i])])
@@ -181,6 +199,12 @@ def _num(value):
 
 def compute(frame: pd.DataFrame, activities: pd.DataFrame, settings: LeadScoring, icps, model, as_of):
     """The scores of the leads in ``frame``, as columns beside it (pure but for nothing: no query)."""
+    import numpy as np
+    import pandas as pd
+
+    from clm.analytics import fit as fitting
+    from clm.analytics import funnel
+
     rules = fitting.rule_scores(frame, icps)
     out = pd.DataFrame(index=frame.index)
     ids_by_key = {i["key"]: i["id"] for i in icps}
@@ -201,6 +225,11 @@ def compute(frame: pd.DataFrame, activities: pd.DataFrame, settings: LeadScoring
 
 def activity_frame(lead_ids, as_of, half_life_days) -> pd.DataFrame:
     """Activities of these leads recent enough to count (ten half-lives: under 0.1% remains)."""
+    import pandas as pd
+
+    from clm.analytics import funnel
+    from clm.core.frames import read_frame
+
     since = as_of - dt.timedelta(days=10 * half_life_days)
     parts = [
         read_frame(

@@ -16,6 +16,7 @@ from clm.analytics.evaluation import (
     evaluate,
     first_flags,
     flag_curve,
+    interval,
     lead_time_metrics,
 )
 
@@ -127,6 +128,20 @@ def test_worked_example_of_lead_time_metrics():
     assert report.precision == pytest.approx(2 / 3)
     assert report.lead_days["mean"] == 90.5 and report.lead_days["p50"] == 90.5
     assert report.lead_days["p10"] == pytest.approx(66.1)
+
+
+def test_recall_and_precision_carry_95_percent_wilson_intervals():
+    """The worked example's recall 1/4 and precision 2/3 with their Wilson score intervals
+    (E. B. Wilson, JASA 22 (1927) 209–212). The interval matches R. G. Newcombe, Two-sided
+    confidence intervals for the single proportion, Statistics in Medicine 17 (1998) 857–872,
+    Table I: 0/20 → 0–0.1611, 1/29 → 0.0061–0.1718, 15/148 → 0.0624–0.1605."""
+    report = lead_time_metrics(*lead_time_example(), min_lead_days=90, horizon_days=180, observed_until="2024-07-31")
+    assert report.recall_in_time_ci == [0.0456, 0.6994]
+    assert report.precision_ci == [0.2077, 0.9385]
+    assert (interval(0, 20), interval(1, 29), interval(15, 148)) == ([0.0, 0.1611], [0.0061, 0.1718], [0.0624, 0.1605])
+    assert interval(0, 0) is None
+    empty = lead_time_metrics(pd.Series(pd.to_datetime([None]), index=["A"]), pd.Series(pd.to_datetime([None]), index=["A"]))
+    assert empty.recall_in_time_ci is None and empty.precision_ci is None
 
 
 def test_a_flag_exactly_90_days_ahead_is_in_time_and_89_days_is_not():

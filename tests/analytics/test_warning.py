@@ -17,6 +17,7 @@ from clm.analytics.warning import (
     SignalSet,
     confirmed_counts,
     firing_counts,
+    flags,
     reconcile,
     warning_levels,
     without_churn_warning_when_dormant,
@@ -217,6 +218,14 @@ def test_a_dormant_order_account_keeps_at_most_the_level_watch():
     order_based = pd.Series([True, False, True, True], index=index)
     capped = without_churn_warning_when_dormant(levels, stages, order_based)
     assert capped.tolist() == [1, 3, 2, 0]
+
+
+def test_with_a_model_only_corroborated_warnings_flag_and_without_one_every_confirmed_signal_does():
+    level = pd.Series([0, 1, 2, 3, 2, 3, 1])
+    risk = pd.Series([0.1, 0.5, 1.2, 2.5, np.nan, np.nan, np.nan])
+    # with a model: level 2 (one confirmed signal, nothing backs it) is shown, not flagged; level 3
+    # flags. Without one (risk missing): level 2 and up flag, as the rules stand alone.
+    assert flags(level, risk).tolist() == [False, False, False, True, True, True, False]
 
 
 def test_thresholds_are_parameters():

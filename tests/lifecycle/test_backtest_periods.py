@@ -33,6 +33,9 @@ def test_a_period_is_judged_on_its_own_flags_and_churners():
     assert part["recall_in_time"] == pytest.approx(1 / 3)
     assert (part["flagged"], part["flags_judged"]) == (3, 3)  # A, B, C
     assert part["precision"] == pytest.approx(2 / 3)  # A and B churned within 180 days of their flag
+    # 95% Wilson intervals of 1/3 and 2/3 (three accounts say little)
+    assert part["recall_in_time_ci"] == [0.0615, 0.7923] and part["precision_ci"] == [0.2077, 0.9385]
+    assert part["flags_followed_by_churn"] == 2
     # point in time: 4 account-days flagged (A twice, B, C), 3 followed by churn within 180 days
     assert part["point_in_time"] == {"judged": 4, "precision": pytest.approx(3 / 4)}
     assert (part["from"], part["to"]) == ("2024-01-01", "2024-06-30")

@@ -25,8 +25,6 @@ from clm.core.services import Written, write_rule
 from clm.customers.models import Account, Contact
 from clm.value.models import CLVEstimate, LoyaltyEntry, Referral, ReferralCode, ReferralReward, ReferralRule
 
-from .loyalty import add_entry
-
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: codes are read aloud and typed
 CODE_LENGTH = 8
 
@@ -152,6 +150,8 @@ def reward_terms(rule: ReferralRule | None, referrer_mrr: Decimal, rules=None) -
 @transaction.atomic
 def grant_reward(referral: Referral, *, on: dt.date | None = None, actor=None, via: str = "system") -> ReferralReward:
     """The reward for a referral whose customer signed, by the active rule; never twice."""
+    from .loyalty import add_entry
+
     _require(actor, "value.add_referralreward", _("You may not grant referral rewards."))
     referral = (
         Referral.objects.select_for_update(of=("self",)).select_related("referrer", "referred_account").get(pk=referral.pk)

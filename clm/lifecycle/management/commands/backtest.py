@@ -91,6 +91,11 @@ def show_curve(console, report) -> None:
     console.print(table)
 
 
+def ci(bounds) -> str:
+    """' (95% CI 41%–79%)', or nothing without an interval."""
+    return "" if not bounds else f" (95% CI {pct(bounds[0])}–{pct(bounds[1])})"
+
+
 def show(console, report) -> None:
     ew = report.early_warning
     console.print(
@@ -99,8 +104,8 @@ def show(console, report) -> None:
     )
     console.print(
         f"Early warning: {ew.churners_flagged_in_time} of {ew.churners} churners flagged at least {ew.min_lead_days} days ahead "
-        f"(recall {pct(ew.recall_in_time)}); {ew.flags_followed_by_churn} of {ew.flags_judged} judged flags followed by churn "
-        f"within {ew.horizon_days} days (precision {pct(ew.precision)})."
+        f"(recall {pct(ew.recall_in_time)}{ci(ew.recall_in_time_ci)}); {ew.flags_followed_by_churn} of {ew.flags_judged} judged "
+        f"flags followed by churn within {ew.horizon_days} days (precision {pct(ew.precision)}{ci(ew.precision_ci)})."
     )
     pit = report.point_in_time
     console.print(
@@ -111,8 +116,8 @@ def show(console, report) -> None:
         if part is not None:
             console.print(
                 f"  {name} ({part['from']} – {part['to']}; the threshold was chosen on dates up to {report.split}): "
-                f"recall {pct(part['recall_in_time'])} of {part['churners']} churners, precision {pct(part['precision'])} "
-                f"of {part['flags_judged']} judged flags, point in time {pct(part['point_in_time']['precision'])}."
+                f"recall {pct(part['recall_in_time'])}{ci(part['recall_in_time_ci'])} of {part['churners']} churners, "
+                f"precision {pct(part['precision'])}{ci(part['precision_ci'])} of {part['flags_judged']} judged flags, point in time {pct(part['point_in_time']['precision'])}."
             )
     if ew.lead_days:
         lead = ew.lead_days
