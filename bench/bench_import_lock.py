@@ -4,8 +4,9 @@ while an accounts file of N rows is imported, twice in the same run on the same 
 
 - before: the import in one transaction (`one_transaction`, how imports ran until they were
   staged), which on SQLite holds the one writer's lock from the first chunk to the last;
-- after: the staged import (clm.io.engine), which reads and checks the file without writing and
-  holds the lock only while it applies the staged rows at the end.
+- after: the staged import (clm.io.engine), which reads and checks the file without writing, then
+  applies the staged rows chunk by chunk, each in a transaction of its own (journalled so that an
+  error undoes them all: clm.io.journal), so the lock is held for one chunk at a time.
 
 It prints each import's total time, the writer's longest and 95th-percentile wait, its answers by
 status, and the ratio of the longest waits. Then, on SQLite, it holds the write lock from another
@@ -197,7 +198,7 @@ def main() -> None:
     print(f"{label}: a PATCH every {args.interval * 1000:.0f} ms while {args.rows:,} rows of {kind} are imported")
     for name in ("before", "after"):
         f = out[name]
-        title = "before (one transaction)" if name == "before" else "after (staged, applied at the end)"
+        title = "before (one transaction)" if name == "before" else "after (staged, applied chunk by chunk)"
         print(f"  {title:36} import {f['import_s']:7.2f} s (of which applying {f['apply_s']:.2f} s)   writer: {f['writes']} writes, "
               f"longest wait {f['longest_wait_s']:.3f} s, p95 {f['p95_wait_s']:.3f} s, answers {f['statuses']}")
     print(f"  longest wait, before / after: {out['ratio_longest_wait']}x;"

@@ -1,15 +1,18 @@
 """Running an import in two phases. First the file is read in chunks, each chunk checked against
 the database without writing (reads only: on SQLite other writers go on meanwhile) and its valid
 rows staged, pickled, in a temporary directory of this import; rejected rows go to their file.
-Then, if the import goes ahead, the staged chunks are applied to the real tables in one short
-transaction, rolled back on a dry run or any error. Memory stays bounded: a chunk at a time,
-duplicate keys remembered as 16-byte hashes, the report keeps the first errors.
+Then, if the import goes ahead, the staged chunks are applied to the real tables: on PostgreSQL in
+one transaction, rolled back on a dry run or any error; on SQLite, whose one writer lock would
+keep every other writer waiting for the whole apply, a transaction per chunk, journalled so that
+an error undoes the chunks already in (clm.io.journal; a dry run stays one transaction). Memory
+stays bounded: a chunk at a time, duplicate keys remembered as 16-byte hashes, the report keeps
+the first errors.
 
 All or nothing: a failed, refused or killed import leaves nothing in the real tables (the staging
 directory is the import's own and goes with it), and since records are matched on their keys a
 re-run does not duplicate. A row referring to a record of the same kind defined earlier in the
 file (an account's parent) is linked once that record is written, during the apply. The write
-lock is held only while the apply runs, not while the file is read, parsed and checked."""
+lock is held only while a chunk is applied, not while the file is read, parsed and checked."""
 
 from __future__ import annotations
 
@@ -30,6 +33,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from clm.core.models import Workspace
+from clm.io import journal
 from clm.io import mapping as mappings
 from clm.io.kinds import DEFAULT_SOURCE, Kind, get_kind, with_custom_fields
 from clm.io.readers import FileProblem, Table, open_table
@@ -72,6 +76,8 @@ class ImportOptions:
     # both phases in one transaction, holding SQLite's write lock throughout, as imports did
     # before they were staged: only bench/bench_import_lock.py sets it, to compare
     one_transaction: bool = False
+    # after each chunk the apply commits on its own (SQLite): (chunks applied, of all)
+    applied: Callable[[int, int], None] | None = None
 
 
 @dataclass
@@ -180,10 +186,14 @@ def import_file(kind: Kind | str, path: str | Path, options: ImportOptions | Non
             if report.rows == 0:
                 report.problems = [_("the file has a header row but no data rows")]
             if not report.problems and (options.dry_run or options.skip_invalid or report.error_count == 0):
-                with transaction.atomic():
-                    run.apply_all()
-                    if options.dry_run:
-                        transaction.set_rollback(True)
+                if journal.chunked() and not (options.dry_run or options.one_transaction):
+                    journal.recover()  # an apply a killed process left half way goes first
+                    run.apply_in_chunks()
+                else:
+                    with transaction.atomic():
+                        run.apply_all()
+                        if options.dry_run:
+                            transaction.set_rollback(True)
     except FileProblem as exc:
         report.problems = [str(exc)]
     except DatabaseError as exc:
@@ -234,22 +244,50 @@ class Run:
         """Phase two, in the caller's transaction: the staged chunks written in file order."""
         try:
             for path in self.staged:
-                with open(path, "rb") as file:
-                    rows = pickle.load(file)
-                if self.store_behind:
-                    self.store_behind.store(rows)
-                elif self.kind.name == "orders":
-                    self.add_counts(write_orders(self.write_context, rows))
-                else:
-                    self.add_counts(upsert(self.write_context, rows))
+                self.apply_one(path)
         finally:
             if self.store_behind:  # before anything else uses the connection, even on an error
                 self.store_behind.close()
+        self.finish_writes()
+        self.tell(self.table.total)
+
+    def apply_in_chunks(self) -> None:
+        """Phase two on SQLite: each staged chunk in a transaction of its own, journalled, other
+        writers getting the lock between chunks; on any error the chunks already in are undone."""
+        if self.store_behind:  # here a chunk is stored within its own transaction, not behind
+            self.store_behind.close()
+        applying = journal.Journal()
+        applying.begin()
+        try:
+            for n, path in enumerate(self.staged, 1):
+                applying.chunk(lambda path=path: self.apply_one(path, behind=False))
+                if self.options.applied:
+                    self.options.applied(n, len(self.staged))
+            applying.finish(self.finish_writes)
+        except BaseException:
+            applying.undo()
+            raise
+        self.tell(self.table.total)
+
+    def apply_one(self, path: Path, behind: bool = True) -> None:
+        with open(path, "rb") as file:
+            rows = pickle.load(file)
+        if self.store_behind and behind:
+            self.store_behind.store(rows)
+        elif self.store_behind:
+            result, new = store_prepared(rows)
+            self.add_counts(Counts(created=result.stored, unchanged=result.duplicates))
+            self.rollups.add(new)
+        elif self.kind.name == "orders":
+            self.add_counts(write_orders(self.write_context, rows))
+        else:
+            self.add_counts(upsert(self.write_context, rows))
+
+    def finish_writes(self) -> None:
         if self.store_behind:
             self.add_counts(self.store_behind.counts)
         if self.rollups is not None:
             self.rollups.write()
-        self.tell(self.table.total)
 
     def parsed_chunks(self) -> Iterator[tuple[pd.DataFrame, dict, int]]:
         """(rows, parsed columns, progress) per chunk; blank lines dropped. For orders, the last
