@@ -50,6 +50,8 @@ from clm.usage.services import (
 )
 
 REPORTED_ERRORS = 1000  # the report lists this many; the rejected-rows file has them all
+# rows per transaction of a chunked apply (SQLite): a fraction of a second of the write lock
+APPLY_ROWS = 2_000
 
 
 @dataclass
@@ -76,8 +78,8 @@ class ImportOptions:
     # both phases in one transaction, holding SQLite's write lock throughout, as imports did
     # before they were staged: only bench/bench_import_lock.py sets it, to compare
     one_transaction: bool = False
-    # after each chunk the apply commits on its own (SQLite): (chunks applied, of all)
-    applied: Callable[[int, int], None] | None = None
+    # after each part the apply commits on its own (SQLite): the parts committed so far
+    applied: Callable[[int], None] | None = None
 
 
 @dataclass
@@ -252,26 +254,52 @@ class Run:
         self.tell(self.table.total)
 
     def apply_in_chunks(self) -> None:
-        """Phase two on SQLite: each staged chunk in a transaction of its own, journalled, other
-        writers getting the lock between chunks; on any error the chunks already in are undone."""
-        if self.store_behind:  # here a chunk is stored within its own transaction, not behind
+        """Phase two on SQLite: the staged rows in parts of about APPLY_ROWS, each in a transaction
+        of its own, journalled, other writers getting the lock between parts; on any error the
+        parts already in are undone."""
+        if self.store_behind:  # here a part is stored within its own transaction, not behind
             self.store_behind.close()
         applying = journal.Journal()
         applying.begin()
         try:
-            for n, path in enumerate(self.staged, 1):
-                applying.chunk(lambda path=path: self.apply_one(path, behind=False))
-                if self.options.applied:
-                    self.options.applied(n, len(self.staged))
+            done = 0
+            for path in self.staged:
+                for part in self.parts(self.load(path)):
+                    applying.chunk(lambda part=part: self.apply_rows(part, behind=False))
+                    done += 1
+                    if self.options.applied:
+                        self.options.applied(done)
             applying.finish(self.finish_writes)
         except BaseException:
             applying.undo()
             raise
         self.tell(self.table.total)
 
-    def apply_one(self, path: Path, behind: bool = True) -> None:
+    def parts(self, rows) -> Iterator:
+        """A staged chunk in parts of about APPLY_ROWS rows, in file order; an order's lines stay
+        together (its totals are their sums), events prepared as a whole stay whole."""
+        if not isinstance(rows, pd.DataFrame) or len(rows) <= APPLY_ROWS:
+            yield rows
+            return
+        cuts = np.arange(APPLY_ROWS, len(rows), APPLY_ROWS)
+        if self.kind.name == "orders":  # move each cut to the next order's first line
+            keys = (rows["source"].astype(str) + "\x1f" + rows["external_id"].astype(str)).to_numpy()
+            starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+            cuts = np.unique(starts[np.minimum(np.searchsorted(starts, cuts), len(starts) - 1)])
+            cuts = cuts[cuts > 0]
+        for lo, hi in zip(np.r_[0, cuts], np.r_[cuts, len(rows)], strict=True):
+            if hi > lo:
+                yield rows.iloc[lo:hi].copy()
+
+    @staticmethod
+    def load(path: Path):
         with open(path, "rb") as file:
-            rows = pickle.load(file)
+            return pickle.load(file)
+
+    def apply_one(self, path: Path) -> None:
+        self.apply_rows(self.load(path))
+
+    def apply_rows(self, rows, behind: bool = True) -> None:
         if self.store_behind and behind:
             self.store_behind.store(rows)
         elif self.store_behind:

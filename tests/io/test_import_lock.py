@@ -191,8 +191,8 @@ def test_on_sqlite_other_writers_get_the_lock_between_the_chunks_the_apply_commi
     path = files.csv("a.csv", [HEADER] + [[f"A{i}", f"Company {i}", ""] for i in range(6)])
     errors, seen = [], []
 
-    def between(done, total):  # the first chunk is in, the others not yet
-        seen.append((done, total, Account.objects.filter(source="import").count()))
+    def between(done):  # the first part is in, the others not yet
+        seen.append((done, Account.objects.filter(source="import").count()))
         if done == 1:
             with connection.cursor() as cursor:  # the other thread gives up after 0.2 s, not 30
                 cursor.execute("PRAGMA busy_timeout=200")
@@ -201,7 +201,7 @@ def test_on_sqlite_other_writers_get_the_lock_between_the_chunks_the_apply_commi
     report = run("accounts", path, chunk_rows=2, applied=between)
     assert report.status == "done" and report.created == 6
     assert errors == []
-    assert seen == [(1, 3, 2), (2, 3, 4), (3, 3, 6)]
+    assert seen == [(1, 2), (2, 4), (3, 6)]
     other.refresh_from_db()
     assert other.name == "renamed during the apply"
     assert not ApplyJournal.objects.exists()  # emptied with the last chunk
@@ -220,7 +220,7 @@ def test_a_chunk_that_fails_undoes_the_chunks_already_committed_updates_and_audi
             Account.objects.create(source="import", external_id="A4", name="Made meanwhile")
 
     committed = []
-    report = run("accounts", path, chunk_rows=2, progress=meanwhile, applied=lambda done, total: committed.append(done))
+    report = run("accounts", path, chunk_rows=2, progress=meanwhile, applied=committed.append)
     assert report.status == "failed" and "nothing was written" in report.problems[0]
     if journal.chunked():
         assert committed == [1, 2]  # two chunks were in (A0 renamed, A1 to A3 created) before the third failed
@@ -257,3 +257,24 @@ def test_an_apply_left_half_way_by_a_process_that_died_is_undone_by_the_next_imp
     AuditLog.objects.filter(via="import").delete()
     assert snapshot() == before
     assert not ApplyJournal.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_large_chunk_is_applied_in_parts_and_an_orders_lines_stay_in_one_part(files, monkeypatch):
+    from decimal import Decimal
+
+    from clm.commerce.models import Order
+    from clm.io import engine
+
+    monkeypatch.setattr(engine, "APPLY_ROWS", 2)
+    Account.objects.create(name="华为", source="import", external_id="A1")
+    lines = [["O1", "A1", "2024-03-01", "1.00"], ["O2", "A1", "2024-03-02", "2.00"], ["O2", "A1", "2024-03-02", "3.00"],
+             ["O2", "A1", "2024-03-02", "4.00"], ["O3", "A1", "2024-03-03", "5.00"]]
+    path = files.csv("orders.csv", [["订单号", "客户编号", "下单日期", "金额"], *lines])
+    parts = []
+    report = run("orders", path, applied=parts.append)
+    assert report.status == "done" and report.created == 3
+    # cut every 2 rows, each cut moved to the next order's first line: O1 | O2 O2 O2 | O3
+    assert parts == ([1, 2, 3] if journal.chunked() else [])
+    assert dict(Order.objects.values_list("external_id", "amount")) == {
+        "O1": Decimal("1.00"), "O2": Decimal("9.00"), "O3": Decimal("5.00")}
