@@ -7,8 +7,9 @@ connection (and only this one: TEMP triggers do not fire for other connections' 
 in ApplyJournal, in the same transaction as the change, how to undo each row the import wrote:
 the rowid of an inserted row, the old values (as SQL literals, by quote()) of an updated or
 deleted one. If a chunk fails, the chunks already committed are undone from the journal in one
-transaction, newest first, and the import reports that nothing was written. When the last chunk
-is in, the journal is emptied with it.
+transaction, newest first, and the import reports that nothing was written. The journal's first
+row (BEGUN) goes with the last chunk: from then on the import is in whole, and the rest of the
+journal is deleted in parts.
 
 If the process dies half way (kill -9, power), the journal is still in the database: the next
 import (`recover`) undoes every apply whose process is gone. Between chunks other users may see
@@ -37,16 +38,17 @@ def chunked() -> bool:
 
 
 def _tables(cursor) -> list[tuple[str, list[str]]]:
+    """Every table but the journal's own and Django's bookkeeping, with its columns (one query)."""
     cursor.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%%'"
-        " AND name NOT IN (%s, 'django_migrations', 'django_session') ORDER BY name",
+        "SELECT m.name, c.name FROM sqlite_master m JOIN pragma_table_info(m.name) c"
+        " WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%%'"
+        " AND m.name NOT IN (%s, 'django_migrations', 'django_session') ORDER BY m.name, c.cid",
         [JOURNAL],
     )
-    out = []
-    for (name,) in cursor.fetchall():
-        cursor.execute(f"PRAGMA table_info({_q(name)})")
-        out.append((name, [row[1] for row in cursor.fetchall()]))
-    return out
+    out: dict[str, list[str]] = {}
+    for table, column in cursor.fetchall():
+        out.setdefault(table, []).append(column)
+    return list(out.items())
 
 
 def _q(name: str) -> str:
@@ -91,13 +93,15 @@ class Journal:
             apply()
 
     def finish(self, last: Callable[[], None] | None = None) -> None:
-        """The last step (if any) and the journal's removal, in one transaction: once this
-        commits, the import is in whole."""
+        """The last step (if any) and the end of the journal's first row, in one transaction:
+        once this commits, the import is in whole. The rest of the journal, now nobody's, goes
+        after, in parts that each hold the lock briefly."""
         with transaction.atomic():
             if last:
                 last()
             self._drop_triggers()
-            ApplyJournal.objects.filter(apply=self.id).delete()
+            ApplyJournal.objects.filter(apply=self.id, op=BEGUN).delete()
+        purge(self.id)
 
     def undo(self) -> None:
         self._drop_triggers()
@@ -139,6 +143,18 @@ def undo(apply: str) -> int:
     return done
 
 
+def purge(apply: str, rows: int = 5_000) -> None:
+    """Delete a finished apply's journal, `rows` at a time, each its own transaction."""
+    while True:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                f"DELETE FROM {_q(JOURNAL)} WHERE id IN (SELECT id FROM {_q(JOURNAL)} WHERE apply = %s LIMIT %s)",
+                [apply, rows],
+            )
+            if cursor.rowcount < rows:
+                return
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -154,10 +170,14 @@ def unfinished() -> Iterable[tuple[str, int]]:
 
 
 def recover() -> int:
-    """Undo the applies left half way by a process that is gone; returns how many."""
+    """Undo the applies left half way by a process that is gone, and finish the purge of finished
+    ones a process left; returns how many were undone."""
     if not chunked():
         return 0
-    gone = [apply for apply, pid in unfinished() if pid != os.getpid() and not _alive(pid)]
+    begun = dict(unfinished())
+    for apply in ApplyJournal.objects.exclude(apply__in=begun).values_list("apply", flat=True).distinct():
+        purge(apply)
+    gone = [apply for apply, pid in begun.items() if pid != os.getpid() and not _alive(pid)]
     if gone:
         with connection.cursor() as cursor:
             drop_triggers(cursor)
