@@ -268,20 +268,23 @@ def _write_usage(
     clm.demo.plays does when a play changes an account's future)."""
     lo = world.S if since is None else max(world.S, since)
     history = usage.chunks(lo, usage.history_to, only)
-    # nothing refers to usage rows: the database numbers them, in the (deterministic) order written
-    for n, (daily, feature) in enumerate(usage.history(only, since, stream)):
-        for model, frame in ((UsageDaily, daily), (UsageFeatureDaily, feature)):
-            frame["account_id"] = account_ids[frame["account_id"].to_numpy()]
-            loader.write(model, frame)
-        report(0.40 + 0.40 * (n + 1) / max(len(history), 1), "writing usage history (daily rollups)")
-    lap("usage history")
-    report(0.80, "writing usage history (active users per day)")
-    loader.rows[UsageDailyUser._meta.label] = writer.expand_daily_users(
-        usage.history_to,
-        since=lo,
-        accounts=None if only is None else [int(a) for a in account_ids[only]],
-    )
-    lap("usage history: daily users")
+    # a whole build's rollups get their keys once loaded; a play's rewrite of a few accounts keeps them
+    with writer.keys_built_after([UsageDaily, UsageFeatureDaily, UsageDailyUser] if only is None else []):
+        # nothing refers to usage rows: the database numbers them, in the (deterministic) order written
+        for n, (daily, feature) in enumerate(usage.history(only, since, stream)):
+            for model, frame in ((UsageDaily, daily), (UsageFeatureDaily, feature)):
+                frame["account_id"] = account_ids[frame["account_id"].to_numpy()]
+                loader.write(model, frame)
+            report(0.40 + 0.40 * (n + 1) / max(len(history), 1), "writing usage history (daily rollups)")
+        lap("usage history")
+        report(0.80, "writing usage history (active users per day)")
+        loader.rows[UsageDailyUser._meta.label] = writer.expand_daily_users(
+            usage.history_to,
+            since=lo,
+            accounts=None if only is None else [int(a) for a in account_ids[only]],
+        )
+        lap("usage history: daily users")
+    lap("usage history: keys built")
     chunks = usage.chunks(max(lo, usage.history_to), world.E + 1, only)
     for n, events in enumerate(usage.raw_events(only, since, stream)):
         frame = pd.DataFrame({

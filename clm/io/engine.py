@@ -1,15 +1,18 @@
 """Running an import in two phases. First the file is read in chunks, each chunk checked against
 the database without writing (reads only: on SQLite other writers go on meanwhile) and its valid
 rows staged, pickled, in a temporary directory of this import; rejected rows go to their file.
-Then, if the import goes ahead, the staged chunks are applied to the real tables in one short
-transaction, rolled back on a dry run or any error. Memory stays bounded: a chunk at a time,
-duplicate keys remembered as 16-byte hashes, the report keeps the first errors.
+Then, if the import goes ahead, the staged chunks are applied to the real tables: on PostgreSQL in
+one transaction, rolled back on a dry run or any error; on SQLite, whose one writer lock would
+keep every other writer waiting for the whole apply, a transaction per chunk, journalled so that
+an error undoes the chunks already in (clm.io.journal; a dry run stays one transaction). Memory
+stays bounded: a chunk at a time, duplicate keys remembered as 16-byte hashes, the report keeps
+the first errors.
 
 All or nothing: a failed, refused or killed import leaves nothing in the real tables (the staging
 directory is the import's own and goes with it), and since records are matched on their keys a
 re-run does not duplicate. A row referring to a record of the same kind defined earlier in the
 file (an account's parent) is linked once that record is written, during the apply. The write
-lock is held only while the apply runs, not while the file is read, parsed and checked."""
+lock is held only while a chunk is applied, not while the file is read, parsed and checked."""
 
 from __future__ import annotations
 
@@ -30,6 +33,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from clm.core.models import Workspace
+from clm.io import journal
 from clm.io import mapping as mappings
 from clm.io.kinds import DEFAULT_SOURCE, Kind, get_kind, with_custom_fields
 from clm.io.readers import FileProblem, Table, open_table
@@ -46,6 +50,8 @@ from clm.usage.services import (
 )
 
 REPORTED_ERRORS = 1000  # the report lists this many; the rejected-rows file has them all
+# rows per transaction of a chunked apply (SQLite): a fraction of a second of the write lock
+APPLY_ROWS = 2_000
 
 
 @dataclass
@@ -72,6 +78,8 @@ class ImportOptions:
     # both phases in one transaction, holding SQLite's write lock throughout, as imports did
     # before they were staged: only bench/bench_import_lock.py sets it, to compare
     one_transaction: bool = False
+    # after each part the apply commits on its own (SQLite): the parts committed so far
+    applied: Callable[[int], None] | None = None
 
 
 @dataclass
@@ -180,10 +188,14 @@ def import_file(kind: Kind | str, path: str | Path, options: ImportOptions | Non
             if report.rows == 0:
                 report.problems = [_("the file has a header row but no data rows")]
             if not report.problems and (options.dry_run or options.skip_invalid or report.error_count == 0):
-                with transaction.atomic():
-                    run.apply_all()
-                    if options.dry_run:
-                        transaction.set_rollback(True)
+                if journal.chunked() and not (options.dry_run or options.one_transaction):
+                    journal.recover()  # an apply a killed process left half way goes first
+                    run.apply_in_chunks()
+                else:
+                    with transaction.atomic():
+                        run.apply_all()
+                        if options.dry_run:
+                            transaction.set_rollback(True)
     except FileProblem as exc:
         report.problems = [str(exc)]
     except DatabaseError as exc:
@@ -234,22 +246,76 @@ class Run:
         """Phase two, in the caller's transaction: the staged chunks written in file order."""
         try:
             for path in self.staged:
-                with open(path, "rb") as file:
-                    rows = pickle.load(file)
-                if self.store_behind:
-                    self.store_behind.store(rows)
-                elif self.kind.name == "orders":
-                    self.add_counts(write_orders(self.write_context, rows))
-                else:
-                    self.add_counts(upsert(self.write_context, rows))
+                self.apply_one(path)
         finally:
             if self.store_behind:  # before anything else uses the connection, even on an error
                 self.store_behind.close()
+        self.finish_writes()
+        self.tell(self.table.total)
+
+    def apply_in_chunks(self) -> None:
+        """Phase two on SQLite: the staged rows in parts of about APPLY_ROWS, each in a transaction
+        of its own, journalled, other writers getting the lock between parts; on any error the
+        parts already in are undone."""
+        if self.store_behind:  # here a part is stored within its own transaction, not behind
+            self.store_behind.close()
+        applying = journal.Journal()
+        applying.begin()
+        try:
+            done = 0
+            for path in self.staged:
+                for part in self.parts(self.load(path)):
+                    applying.chunk(lambda part=part: self.apply_rows(part, behind=False))
+                    done += 1
+                    if self.options.applied:
+                        self.options.applied(done)
+            applying.finish(self.finish_writes)
+        except BaseException:
+            applying.undo()
+            raise
+        self.tell(self.table.total)
+
+    def parts(self, rows) -> Iterator:
+        """A staged chunk in parts of about APPLY_ROWS rows, in file order; an order's lines stay
+        together (its totals are their sums), events prepared as a whole stay whole."""
+        if not isinstance(rows, pd.DataFrame) or len(rows) <= APPLY_ROWS:
+            yield rows
+            return
+        cuts = np.arange(APPLY_ROWS, len(rows), APPLY_ROWS)
+        if self.kind.name == "orders":  # move each cut to the next order's first line
+            keys = (rows["source"].astype(str) + "\x1f" + rows["external_id"].astype(str)).to_numpy()
+            starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+            cuts = np.unique(starts[np.minimum(np.searchsorted(starts, cuts), len(starts) - 1)])
+            cuts = cuts[cuts > 0]
+        for lo, hi in zip(np.r_[0, cuts], np.r_[cuts, len(rows)], strict=True):
+            if hi > lo:
+                yield rows.iloc[lo:hi].copy()
+
+    @staticmethod
+    def load(path: Path):
+        with open(path, "rb") as file:
+            return pickle.load(file)
+
+    def apply_one(self, path: Path) -> None:
+        self.apply_rows(self.load(path))
+
+    def apply_rows(self, rows, behind: bool = True) -> None:
+        if self.store_behind and behind:
+            self.store_behind.store(rows)
+        elif self.store_behind:
+            result, new = store_prepared(rows)
+            self.add_counts(Counts(created=result.stored, unchanged=result.duplicates))
+            self.rollups.add(new)
+        elif self.kind.name == "orders":
+            self.add_counts(write_orders(self.write_context, rows))
+        else:
+            self.add_counts(upsert(self.write_context, rows))
+
+    def finish_writes(self) -> None:
         if self.store_behind:
             self.add_counts(self.store_behind.counts)
         if self.rollups is not None:
             self.rollups.write()
-        self.tell(self.table.total)
 
     def parsed_chunks(self) -> Iterator[tuple[pd.DataFrame, dict, int]]:
         """(rows, parsed columns, progress) per chunk; blank lines dropped. For orders, the last

@@ -50,3 +50,18 @@ class ImportJob(models.Model):
         verbose_name = _("import job")
         verbose_name_plural = _("import jobs")
         db_table = "core_importjob"
+
+
+class ApplyJournal(models.Model):
+    """How to undo what an import being applied in chunks has written so far (SQLite only, see
+    clm.io.journal): one row per row written; emptied when the import is in whole."""
+
+    apply = models.CharField(max_length=32, db_index=True)
+    op = models.CharField(max_length=1)  # B(egun: rid is the process id), I(nsert), U(pdate), D(elete)
+    tbl = models.CharField(max_length=200)
+    rid = models.BigIntegerField()
+    old = models.TextField()  # the old row's values as SQL literals (U, D)
+
+    class Meta:
+        verbose_name = _("import journal entry")
+        verbose_name_plural = _("import journal entries")

@@ -71,7 +71,8 @@ def test_it_rejects_arguments_out_of_range_naming_them(company, arguments, messa
 
 
 def test_bulk_loading_leaves_every_index_and_foreign_key_in_place(company):
-    tables = ["usage_usagedailyuser", "usage_usageevent", "customers_contact", "commerce_subscriptionchange"]
+    tables = ["usage_usagedailyuser", "usage_usagedaily", "usage_usagefeaturedaily", "usage_usageevent", "customers_contact",
+              "commerce_subscriptionchange"]
     with connection.cursor() as cursor:
         before = {t: connection.introspection.get_constraints(cursor, t) for t in tables}
     simulate(20, 3, 5, AS_OF, wipe=True)

@@ -1,6 +1,7 @@
 """Imports are staged: the file is read and checked without writing, so other writers go on
-meanwhile, and the staged rows are applied at the end in one transaction: a failed import leaves
-nothing in the real tables and a re-run does not duplicate."""
+meanwhile, and the staged rows are applied at the end (on SQLite a transaction per chunk, other
+writers getting in between, journalled so that an error undoes the chunks already in): a failed
+import leaves nothing in the real tables and a re-run does not duplicate."""
 
 import json
 import os
@@ -12,7 +13,10 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
+from clm.core.models import AuditLog
 from clm.customers.models import Account
+from clm.io import journal
+from clm.io.models import ApplyJournal
 from tests.io.conftest import run, snapshot
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -177,3 +181,102 @@ def test_an_api_write_locked_out_by_an_import_in_one_transaction_answers_503_wit
     assert answer["Retry-After"] == "2" and answer.json_body["error"]["code"] == "busy"
     other.refresh_from_db()
     assert other.industry == ""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_on_sqlite_other_writers_get_the_lock_between_the_chunks_the_apply_commits(files):
+    if not journal.chunked():
+        pytest.skip("PostgreSQL applies in one transaction: it locks rows, not the database")
+    other = Account.objects.create(name="Someone else's account")
+    path = files.csv("a.csv", [HEADER] + [[f"A{i}", f"Company {i}", ""] for i in range(6)])
+    errors, seen = [], []
+
+    def between(done):  # the first part is in, the others not yet
+        seen.append((done, Account.objects.filter(source="import").count()))
+        if done == 1:
+            with connection.cursor() as cursor:  # the other thread gives up after 0.2 s, not 30
+                cursor.execute("PRAGMA busy_timeout=200")
+            errors.extend(write_from_another_thread(other.pk, "renamed during the apply"))
+
+    report = run("accounts", path, chunk_rows=2, applied=between)
+    assert report.status == "done" and report.created == 6
+    assert errors == []
+    assert seen == [(1, 2), (2, 4), (3, 6)]
+    other.refresh_from_db()
+    assert other.name == "renamed during the apply"
+    assert not ApplyJournal.objects.exists()  # emptied with the last chunk
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_chunk_that_fails_undoes_the_chunks_already_committed_updates_and_audit_rows_included(files):
+    Account.objects.create(source="import", external_id="A0", name="Old name", industry="Retail")
+    before = snapshot()
+    path = files.csv("a.csv", [HEADER] + [["A0", "New name", ""]] + [[f"A{i}", f"Company {i}", "A0"] for i in range(1, 5)])
+    calls = []
+
+    def meanwhile(progress):  # the last chunk's key, written elsewhere after it was checked
+        calls.append(progress)
+        if len(calls) == 3:
+            Account.objects.create(source="import", external_id="A4", name="Made meanwhile")
+
+    committed = []
+    report = run("accounts", path, chunk_rows=2, progress=meanwhile, applied=committed.append)
+    assert report.status == "failed" and "nothing was written" in report.problems[0]
+    if journal.chunked():
+        assert committed == [1, 2]  # two chunks were in (A0 renamed, A1 to A3 created) before the third failed
+    Account.objects.filter(name="Made meanwhile").delete()
+    assert snapshot() == before  # the rename, the new accounts, their parents and audit rows: all undone
+    assert not ApplyJournal.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_apply_left_half_way_by_a_process_that_died_is_undone_by_the_next_import(files):
+    if not journal.chunked():
+        pytest.skip("PostgreSQL applies in one transaction")
+    kept = Account.objects.create(name="Kept", industry="Retail")
+    gone = Account.objects.create(name="Deleted by the dead apply")
+    before = snapshot()
+    applying = journal.Journal()
+    applying.begin()
+
+    def half_an_apply():
+        Account.objects.create(name="Half imported")
+        Account.objects.filter(pk=kept.pk).update(industry="Changed by the dead apply")
+        Account.objects.filter(pk=gone.pk).delete()
+
+    applying.chunk(half_an_apply)
+    connection.close()  # the process dies: its connection goes (an in-memory test database keeps it open)
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    ApplyJournal.objects.filter(op=journal.BEGUN).update(rid=dead.pid)
+    # and the rest of a finished apply's journal, whose purge a process left half way: only deleted
+    ApplyJournal.objects.create(apply="f" * 32, op="I", tbl=Account._meta.db_table, rid=kept.pk, old="")
+    assert snapshot() != before
+    path = files.csv("a.csv", [HEADER, ["A1", "Next import", ""]])
+    report = run("accounts", path)
+    assert report.status == "done", report.problems
+    Account.objects.filter(external_id="A1").delete()  # the next import's own account and audit row
+    AuditLog.objects.filter(via="import").delete()
+    assert snapshot() == before
+    assert not ApplyJournal.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_large_chunk_is_applied_in_parts_and_an_orders_lines_stay_in_one_part(files, monkeypatch):
+    from decimal import Decimal
+
+    from clm.commerce.models import Order
+    from clm.io import engine
+
+    monkeypatch.setattr(engine, "APPLY_ROWS", 2)
+    Account.objects.create(name="华为", source="import", external_id="A1")
+    lines = [["O1", "A1", "2024-03-01", "1.00"], ["O2", "A1", "2024-03-02", "2.00"], ["O2", "A1", "2024-03-02", "3.00"],
+             ["O2", "A1", "2024-03-02", "4.00"], ["O3", "A1", "2024-03-03", "5.00"]]
+    path = files.csv("orders.csv", [["订单号", "客户编号", "下单日期", "金额"], *lines])
+    parts = []
+    report = run("orders", path, applied=parts.append)
+    assert report.status == "done" and report.created == 3
+    # cut every 2 rows, each cut moved to the next order's first line: O1 | O2 O2 O2 | O3
+    assert parts == ([1, 2, 3] if journal.chunked() else [])
+    assert dict(Order.objects.values_list("external_id", "amount")) == {
+        "O1": Decimal("1.00"), "O2": Decimal("9.00"), "O3": Decimal("5.00")}
