@@ -27,14 +27,15 @@ def remove_company():
 
     with transaction.atomic():
         writer.wipe()
-        User.objects.filter(username__regex=r"^((sales|csm|marketing|viewer|manager)\d{2,}|admin)$").delete()
-        Team.objects.filter(name__in=[*names.SALES_TEAMS, *names.CSM_TEAMS]).delete()
         for model in (
             Workspace, HealthModel, RuleSet, TierRule, TierBenefit, ChurnModel, BacktestResult, KpiTarget, Snapshot,
             ActivationDefinition, Playbook, ApprovalRule, AssignmentRule, FeedbackRule, FeedbackForm, Survey,
             Pipeline, AuditLog,
         ):  # fmt: skip
             model.objects.all().delete()  # the configuration the demo wrote, which a wipe keeps
+        # after the configuration: an approval rule's approver is protected while the rule exists
+        User.objects.filter(username__regex=r"^((sales|csm|marketing|viewer|manager)\d{2,}|admin)$").delete()
+        Team.objects.filter(name__in=[*names.SALES_TEAMS, *names.CSM_TEAMS]).delete()
         install_built_in()  # the migration's pipelines, without the demo's required fields
 
 
