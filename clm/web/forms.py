@@ -17,7 +17,7 @@ from clm.reports.catalogue import CATALOGUE
 from clm.reports.figures import FIGURES
 from clm.reports.kpis.base import Segment
 from clm.reports.services import default_period, parse_period
-from clm.value.models import TierRule
+from clm.value import services as value_services
 from clm.value.services.benefits import tier_keys
 from clm.web import explain
 from clm.web.accounts import RENEWAL_WINDOWS, SORTS, Criteria
@@ -123,8 +123,8 @@ def team_choices() -> list:
 
 def tier_choices() -> list[tuple[str, str]]:
     """The value tiers (the workspace's rules, or the defaults) by name in the user's language."""
-    rules = list(TierRule.objects.all()) or None
-    return [("", _("Any"))] + [(key, explain.tier_name(key, key, rules)) for key in tier_keys()]
+    names = value_services.tier_names()
+    return [("", _("Any"))] + [(key, explain.tier_name(key, key, names)) for key in tier_keys()]
 
 
 class DashboardFilterForm(forms.Form):

@@ -15,14 +15,15 @@ from django.views.decorators.http import require_POST
 
 from clm.commerce.models import Coupon
 from clm.core.records import may
-from clm.value.models import TierBenefit, TierRule
+from clm.value import services as value_services
+from clm.value.models import TierBenefit
 from clm.value.services import benefits, coupons
 from clm.web import explain
 
 
 def _tiers() -> list[tuple[str, str]]:
-    rules = list(TierRule.objects.order_by("position")) or None
-    return [(key, explain.tier_name(key, key, rules)) for key in benefits.tier_keys()]
+    names = value_services.tier_names()
+    return [(key, explain.tier_name(key, key, names)) for key in benefits.tier_keys()]
 
 
 class BenefitForm(forms.ModelForm):

@@ -74,3 +74,17 @@ def test_a_sales_rep_reads_the_page_but_may_not_change_it(signed_in):
     assert signed_in.post("/membership/tiers/key/", {"support_sla_hours": "8"}).status_code == 403
     assert signed_in.post(f"/membership/coupons/{Coupon.objects.get().pk}/retire/").status_code == 403
     assert Coupon.objects.get().active
+
+
+def test_the_workspaces_own_tiers_are_named_on_the_membership_page_and_the_dashboard_filter(signed_in):
+    """With tier rules configured (the demo writes them) both pages answered 500: the tier menus
+    passed the rule rows where the tier names were expected."""
+    from clm.value.models import TierRule
+
+    TierRule.objects.create(position=1, key="vip", label="Very important", label_zh="贵宾",
+                            min_total_revenue=Decimal("100000"))
+    TierRule.objects.create(position=2, key="other", label="Everyone else", label_zh="其他")
+    page = signed_in.get("/membership/")
+    assert page.status_code == 200 and "Very important" in page.content.decode()
+    dashboard = signed_in.get("/dashboard/")
+    assert dashboard.status_code == 200 and '<option value="vip">Very important</option>' in dashboard.content.decode()
