@@ -19,7 +19,7 @@ def remove_company():
     from clm.demo import names, writer
     from clm.lifecycle.models import BacktestResult, ChurnModel, HealthModel, RuleSet
     from clm.reports.models import KpiTarget, Snapshot
-    from clm.sales.models import ApprovalRule, AssignmentRule, Pipeline
+    from clm.sales.models import ICP, ApprovalRule, AssignmentRule, LeadScoring, Pipeline
     from clm.sales.pipelines import install_built_in
     from clm.service.models import FeedbackForm, FeedbackRule, Survey
     from clm.success.models import ActivationDefinition
@@ -29,8 +29,8 @@ def remove_company():
         writer.wipe()
         for model in (
             Workspace, HealthModel, RuleSet, TierRule, TierBenefit, ChurnModel, BacktestResult, KpiTarget, Snapshot,
-            ActivationDefinition, Playbook, ApprovalRule, AssignmentRule, FeedbackRule, FeedbackForm, Survey,
-            Pipeline, AuditLog,
+            ActivationDefinition, Playbook, ApprovalRule, AssignmentRule, ICP, LeadScoring, FeedbackRule, FeedbackForm,
+            Survey, Pipeline, AuditLog,
         ):  # fmt: skip
             model.objects.all().delete()  # the configuration the demo wrote, which a wipe keeps
         # after the configuration: an approval rule's approver is protected while the rule exists

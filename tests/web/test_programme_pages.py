@@ -15,7 +15,7 @@ from clm.service.models import SurveyResponse
 from clm.value.models import CLVEstimate, Referral, ReferralCode, TierAssignment
 from tests.factories import make_user, new_subscription
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("root_causes")]  # a browser test may have flushed them
 
 
 @pytest.fixture
