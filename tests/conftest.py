@@ -125,9 +125,11 @@ def postgres_only():
 
 @pytest.fixture
 def root_causes(db):
-    """The migration's root causes, again: a transactional test elsewhere may have flushed them."""
+    """The migrations' root causes and the win-back offers for them, again: a transactional test
+    elsewhere may have flushed them."""
     from importlib import import_module
 
     from django.apps import apps
 
     import_module("clm.automation.migrations.0002_root_causes").seed(apps, None)
+    import_module("clm.automation.migrations.0006_winback_offers").seed(apps, None)

@@ -56,3 +56,7 @@ def sign_in(page, url: str, username: str) -> None:
     page.get_by_label("用户名").fill(username)
     page.get_by_label("密码").fill(f"pw-{username}")
     page.get_by_role("button", name="登录").click()
+    # the signed-in page loaded, its deferred app.js run: a language switch made before that was
+    # made on the login page or heard by no script (a walk then waited in vain for English)
+    page.wait_for_url(lambda address: "/login/" not in address)
+    page.wait_for_load_state("load")
