@@ -133,3 +133,22 @@ def root_causes(db):
 
     import_module("clm.automation.migrations.0002_root_causes").seed(apps, None)
     import_module("clm.automation.migrations.0006_winback_offers").seed(apps, None)
+
+
+@pytest.fixture
+def smtp(settings, monkeypatch):
+    """A real SMTP server on 127.0.0.1 that Django's mail and the email channel send to; its
+    ``messages`` are what it received."""
+    from clm.automation.channels import email as email_channel
+    from tests.receivers import SmtpServer
+
+    with SmtpServer() as server:
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", server.port
+        settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+        settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+        settings.EMAIL_TIMEOUT = 5
+        settings.DEFAULT_FROM_EMAIL = "CLM <clm@example.com>"
+        settings.CLM_PUBLIC_URL = "https://clm.example.com"
+        monkeypatch.setattr(email_channel, "BACKOFF", 0.01)
+        yield server

@@ -1,30 +1,13 @@
-"""Automation fixtures: a real SMTP server on 127.0.0.1 (the HTTP receiver is shared, in
-tests/conftest.py), a contact who may be
-emailed, and accounts for the work tests (one owned by `owner`, team East, looked after by `csm`;
+"""Automation fixtures (the SMTP server and the HTTP receiver on 127.0.0.1 are shared, in
+tests/conftest.py): a contact who may be emailed, and accounts for the work tests (one owned by `owner`, team East, looked after by `csm`;
 one owned by `outsider`, team West), and for the playbooks: accounts with owners, a tag library,
 and a helper that saves a playbook."""
 
 import pytest
 
-from clm.automation.channels import email as email_channel
 from clm.automation.models import EmailTemplate, EmailTemplateVariant
 from clm.core import events
 from clm.customers.models import Account, Contact, Tag, TagCategory
-from tests.receivers import SmtpServer
-
-
-@pytest.fixture
-def smtp(settings, monkeypatch):
-    with SmtpServer() as server:
-        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-        settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", server.port
-        settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-        settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
-        settings.EMAIL_TIMEOUT = 5
-        settings.DEFAULT_FROM_EMAIL = "CLM <clm@example.com>"
-        settings.CLM_PUBLIC_URL = "https://clm.example.com"
-        monkeypatch.setattr(email_channel, "BACKOFF", 0.01)
-        yield server
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from clm.reports.models import KpiTarget
 from tests.factories import make_user
 
 from .conftest import TODAY
-from .test_notify import body, smtp  # noqa: F401  (the SMTP server on 127.0.0.1)
+from .test_notify import body
 
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
 MONDAY_8 = dt.datetime(2026, 12, 7, 8, 0, tzinfo=SHANGHAI)  # TODAY is a Monday
@@ -29,7 +29,7 @@ def people(world):
     }
 
 
-def test_each_manager_gets_the_kpi_table_in_their_language(smtp, people):  # noqa: F811
+def test_each_manager_gets_the_kpi_table_in_their_language(smtp, people):
     KpiTarget.objects.create(kpi="nrr", period="2026-11", value=1.0)
     snapshots.take(TODAY)
     # 08:00 in Shanghai is 00:00 in London: only Wang's Monday morning has come
@@ -46,7 +46,7 @@ def test_each_manager_gets_the_kpi_table_in_their_language(smtp, people):  # noq
     assert "Renewals due in 30 days" in body(english)
 
 
-def test_once_a_week_and_not_to_those_who_opted_out(smtp, people, client):  # noqa: F811
+def test_once_a_week_and_not_to_those_who_opted_out(smtp, people, client):
     client.force_login(people["ann"])
     page = client.get(reverse("web:preferences"))
     assert "weekly_kpis" in page.content.decode()

@@ -9,21 +9,8 @@ from clm.core.models import Team
 from clm.reports import notify, snapshots
 from clm.reports.models import KpiTarget
 from tests.factories import make_user
-from tests.receivers import SmtpServer
 
 from .conftest import TODAY
-
-
-@pytest.fixture
-def smtp(settings):
-    with SmtpServer() as server:
-        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-        settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", server.port
-        settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-        settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
-        settings.DEFAULT_FROM_EMAIL = "CLM <clm@example.com>"
-        settings.CLM_PUBLIC_URL = "https://clm.example.com"
-        yield server
 
 
 @pytest.fixture

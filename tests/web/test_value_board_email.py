@@ -9,27 +9,11 @@ import re
 import pytest
 from django.utils import timezone
 
-from clm.automation.channels import email as email_channel
 from clm.customers.models import Contact, Interaction
 from clm.success import plans
 from clm.success.models import ValueBoardLink
-from tests.receivers import SmtpServer
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def smtp(settings, monkeypatch):
-    with SmtpServer() as server:
-        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-        settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", server.port
-        settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-        settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
-        settings.EMAIL_TIMEOUT = 5
-        settings.DEFAULT_FROM_EMAIL = "CLM <clm@example.com>"
-        settings.CLM_PUBLIC_URL = "https://clm.example.com"
-        monkeypatch.setattr(email_channel, "BACKOFF", 0.01)
-        yield server
 
 
 @pytest.fixture
