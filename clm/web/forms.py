@@ -1,5 +1,6 @@
 """The workspace's forms: list filters, bulk actions, logging an interaction, preferences."""
 
+import functools
 import zoneinfo
 
 from django import forms
@@ -230,6 +231,15 @@ class InteractionForm(forms.ModelForm):
         return self.cleaned_data.get("occurred_at") or timezone.now()
 
 
+@functools.cache
+def time_zones() -> tuple[str, ...]:
+    """The zones a user can choose, the usual ones first: read once (the system's zone list does not change while
+    CLM runs, and reading it walks the tz database's files)."""
+    first = ("Asia/Shanghai", "Asia/Hong_Kong", "Asia/Taipei", "Asia/Singapore", "Asia/Tokyo", "UTC",
+             "Europe/London", "Europe/Berlin", "America/New_York", "America/Los_Angeles")
+    return first + tuple(sorted(z for z in zoneinfo.available_timezones() if z not in first and "/" in z))
+
+
 class PreferencesForm(forms.ModelForm):
     time_zone = forms.ChoiceField(label=_("Time zone"), required=False)
     daily_digest = forms.BooleanField(
@@ -243,11 +253,8 @@ class PreferencesForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        zones = ["Asia/Shanghai", "Asia/Hong_Kong", "Asia/Taipei", "Asia/Singapore", "Asia/Tokyo", "UTC",
-                 "Europe/London", "Europe/Berlin", "America/New_York", "America/Los_Angeles"]
-        zones += sorted(z for z in zoneinfo.available_timezones() if z not in zones and "/" in z)
         self.fields["time_zone"].choices = [("", _("Default (%(zone)s)") % {"zone": settings.TIME_ZONE})] + [
-            (z, z) for z in zones
+            (z, z) for z in time_zones()
         ]
         if self.instance.pk:
             self.fields["daily_digest"].initial = work.wants_digest(self.instance)

@@ -50,6 +50,11 @@ def row_part(key: str, columns: list[str], row: list) -> str:
     return str(row[0])
 
 
+def is_number(cell) -> bool:
+    """A table cell is right-aligned when it holds a number (a count, an amount, a rate)."""
+    return isinstance(cell, int | float) and not isinstance(cell, bool)
+
+
 def shown(column: str, cell) -> str:
     if cell is None:
         return "–"
@@ -139,17 +144,19 @@ def chart(key: str, figure: dict, drill: str, signals: dict, tiers: dict) -> dic
     for row, named in zip(figure["rows"], names, strict=True):
         part = row_part(key, columns, row)
         href = link.get(part, "")
-        table.append({"cells": [shown(c, v) for c, v in zip(columns, named, strict=False)], "link": href,
-                      "accounts": len(figure["groups"].get(part, ()))})
+        table.append({"cells": [(shown(c, v), is_number(v)) for c, v in zip(columns, named, strict=False)],
+                      "link": href, "accounts": len(figure["groups"].get(part, ()))})
     hidden = {"person_id"}
     if key == "team.people":
         named_people = people_names(figure)
         for row, shown_row, raw in zip(names, table, figure["rows"], strict=False):
-            row[2] = shown_row["cells"][2] = named_people.get(raw[1], raw[2])
+            row[2] = named_people.get(raw[1], raw[2])
+            shown_row["cells"][2] = (row[2], False)
     return {
         "key": key, "title": str(labels.TITLES[key]), "no_data": figure["no_data"], "summary": summary(key, figure),
         "note": company_wide_note(key, figure),
-        "headers": [labels.column(c) for c in columns if c not in hidden],
+        "headers": [(labels.column(c), any(is_number(row[i]) for row in names))
+                    for i, c in enumerate(columns) if c not in hidden],
         "visible": [i for i, c in enumerate(columns) if c not in hidden], "table": table,
         "data": {"key": key, "columns": columns, "labels": [labels.column(c) for c in columns],
                  "rows": figure["rows"], "names": names,

@@ -40,7 +40,7 @@ def test_the_page_shows_the_same_numbers_as_the_api(world, signed_in, api_as, ma
     chart = figure_json(html, "revenue.waterfall")
     api = api_as(manager).get("/reports/figures/revenue.waterfall", period="2026-11").json_body
     assert chart["rows"] == api["rows"] and chart["labels"][:2] == ["Month", "Opening MRR"]
-    assert "<td>¥1,900</td>" in html  # November's closing MRR in the table view
+    assert '<td class="num">¥1,900</td>' in html  # November's closing MRR in the table view
 
 
 def test_each_part_drills_down_to_the_accounts_behind_it(world, signed_in):  # noqa: F811
