@@ -141,22 +141,22 @@ def chart(key: str, figure: dict, drill: str, signals: dict, tiers: dict) -> dic
     link = {part: f"{drill}&{urlencode({'figure': key, 'part': part})}" for part, ids in figure["groups"].items() if ids}
     table = []
     names = [labels.row(key, columns, row, signals, tiers) for row in figure["rows"]]
+    numeric = [any(i < len(row) and is_number(row[i]) for row in names) for i in range(len(columns))]  # right-aligned columns
     for row, named in zip(figure["rows"], names, strict=True):
         part = row_part(key, columns, row)
         href = link.get(part, "")
-        table.append({"cells": [(shown(c, v), is_number(v)) for c, v in zip(columns, named, strict=False)],
+        table.append({"cells": [(shown(c, v), number) for c, v, number in zip(columns, named, numeric, strict=False)],
                       "link": href, "accounts": len(figure["groups"].get(part, ()))})
     hidden = {"person_id"}
     if key == "team.people":
         named_people = people_names(figure)
         for row, shown_row, raw in zip(names, table, figure["rows"], strict=False):
             row[2] = named_people.get(raw[1], raw[2])
-            shown_row["cells"][2] = (row[2], False)
+            shown_row["cells"][2] = (row[2], numeric[2])
     return {
         "key": key, "title": str(labels.TITLES[key]), "no_data": figure["no_data"], "summary": summary(key, figure),
         "note": company_wide_note(key, figure),
-        "headers": [(labels.column(c), any(is_number(row[i]) for row in names))
-                    for i, c in enumerate(columns) if c not in hidden],
+        "headers": [(labels.column(c), numeric[i]) for i, c in enumerate(columns) if c not in hidden],
         "visible": [i for i, c in enumerate(columns) if c not in hidden], "table": table,
         "data": {"key": key, "columns": columns, "labels": [labels.column(c) for c in columns],
                  "rows": figure["rows"], "names": names,
