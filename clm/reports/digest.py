@@ -21,7 +21,7 @@ from clm.core.models import Role, User, workspace_scope
 
 from . import figures
 from .catalogue import STAGES
-from .formats import change, figure
+from .formats import change, figure, read_against_target
 from .kpis.base import Scope
 from .models import KpiDigestSubscription
 from .periods import Period
@@ -50,10 +50,8 @@ def digest_context(today: dt.date) -> dict:
     scope = Scope(None, today=today)
     rows = kpi_table(None, period, today=today, scope=scope)
     table = [
-        {"stage": str(STAGES[r.kpi.stage]), "name": str(r.kpi.name),
-         "value": figure(r.result.value, r.kpi.unit) if r.result.has_value else _("no data yet"),
-         "change": change(r.change, r.kpi.unit), "target": figure(r.target, r.kpi.unit) if r.target is not None else "",
-         "status": str(STATUS_LABELS[r.status]), "missed": r.status == MISSED}
+        {"stage": str(STAGES[r.kpi.stage]), "name": str(r.kpi.name), **read_against_target(r),
+         "change": change(r.change, r.kpi.unit), "status": str(STATUS_LABELS[r.status]), "missed": r.status == MISSED}
         for r in rows
     ]  # fmt: skip
     worse = [r for r in rows if r.change and (r.change > 0) != r.kpi.up_is_good]

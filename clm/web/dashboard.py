@@ -16,7 +16,7 @@ from clm.customers.models import LifecycleStage
 from clm.reports import figures, snapshots
 from clm.reports import services as reports
 from clm.reports.catalogue import STAGES, TEAMS
-from clm.reports.formats import change, figure
+from clm.reports.formats import change, figure, read_against_target
 from clm.reports.kpis.base import Scope, Segment
 from clm.reports.overview import BANDS, CHURN_MODEL, LOGO_RETENTION, UNKNOWN
 from clm.reports.periods import Period
@@ -60,13 +60,14 @@ def drill_down(kpi_key: str, period: Period, segment: Segment, part: str = "") -
 def tile(row: reports.Row, period: Period, segment: Segment) -> Tile:
     unit, delta = row.kpi.unit, row.change
     good = None if not delta else (delta > 0) == row.kpi.up_is_good
+    read = read_against_target(row)
     return Tile(
         row=row,
-        value=figure(row.result.value if row.result.has_value else None, unit),
+        value=read["value"] if row.result.has_value else figure(None, unit),
         previous=figure(row.previous.value if row.previous.has_value else None, unit),
         change=change(delta, unit),
         change_class="" if good is None else ("good" if good else "bad"),
-        target=figure(row.target, unit) if row.target is not None else "",
+        target=read["target"],
         status=str(reports.STATUS_LABELS[row.status]),
         status_class=STATUS_CLASS[row.status],
         team=str(TEAMS[row.kpi.team]),
