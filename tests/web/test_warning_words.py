@@ -135,3 +135,14 @@ def test_a_case_opened_for_a_default_signal_kind_reads_its_name_on_the_account_p
     en = page(client, owner, "web:account", huawei.pk, language="en")
     assert "health_red" not in zh and "health_red" not in en
     assert "健康度红色" in zh and "Health red" in en
+
+
+def test_a_task_on_such_a_case_names_the_case_in_words_on_my_work(client, owner, huawei):
+    """My work listed the demo's play tasks as "事项: login_drop" (the case's reason, a signal kind)."""
+    from clm.automation import work
+
+    case, _ = work.open_case(owner, account=huawei, type="win_back", reason="login_drop", owner=owner)
+    work.create_task(owner, title="复盘近90天的工单", account=huawei, case=case, assignee=owner,
+                     due_at=timezone.now() + dt.timedelta(days=1))
+    zh = page(client, owner, "web:home")
+    assert "复盘近90天的工单" in zh and "login_drop" not in zh and "登录减半" in zh
