@@ -59,6 +59,7 @@ def referrals_page(request):
                  "advocates": advocate_count, "per_advocate": made / advocate_count if advocate_count else None,
                  "cost": cost, "clv": clv, "cost_share": float(cost / clv) if clv else None, "year": start.year},
         "rule": referrals.active_rule(), "rules": ReferralRule.objects.filter(active=True),
+        "unmatched": referrals.unmatched(accounts),
         "ask_play": ask, "ask_play_name": _localised(ask.name_en, ask.name_zh) if ask else "",
         "can_enroll": playbooks.can_edit(request.user),
     })

@@ -131,6 +131,7 @@ def test_an_imported_referral_code_and_a_web_form_attribute_their_records(owner,
     assert referrals.attribute_imported() == 1
     assert Referral.objects.get(referred_account=imported).channel == "import"
     assert not Referral.objects.filter(referred_account=wrong).exists()
+    assert referrals.unmatched(Account.objects.all()) == [(wrong, "ZZZZ9999")]  # left for someone to correct
     lead = Lead.objects.create(name="周杰", company="新公司", email="zhou@example.com")
     with django_capture_on_commit_callbacks(execute=True):
         sales.record_form_submission(None, form="trial", email="zhou@example.com", fields={"referral_code": code})

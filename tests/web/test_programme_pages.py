@@ -103,3 +103,12 @@ def test_the_menu_has_one_entry_for_the_programmes_and_its_page_leads_to_each(cl
     assert 'aria-current="page" data-testid="nav-programmes"' in page
     chinese = client.get("/winback/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert 'aria-current="page" data-testid="nav-programmes">客户成功</a>' in chinese
+
+
+def test_the_referrals_page_lists_accounts_whose_referral_code_matches_none(signed_in, owner):
+    """An import's unknown referral code was skipped silently: the page names the account and the code."""
+    Account.objects.create(name="错码客户", sales_owner=owner, custom={"referral_code": " zz99 "})
+    page = signed_in.get("/referrals/").content.decode()
+    assert "1 account arrived with a referral code that matches none" in page
+    assert "错码客户" in page and "<code>ZZ99</code>" in page
+

@@ -278,6 +278,17 @@ def attribute_imported(*, via: str = "import", ids=None) -> int:
     return done
 
 
+def unmatched(accounts) -> list[tuple[Account, str]]:
+    """Of ``accounts``, those that arrived with a ``referral_code`` attribute no active code matches
+    (a typo in an import, a code since deactivated), with the code as written: attribute_imported
+    leaves them, and the referrals page lists them for someone to correct."""
+    rows = accounts.filter(custom__has_key="referral_code", referral__isnull=True).order_by("name", "pk")
+    written = [(account, "".join(str(account.custom.get("referral_code") or "").split()).upper()) for account in rows]
+    known = set(ReferralCode.objects.filter(code__in={code for _, code in written}, active=True)
+                .values_list("code", flat=True))
+    return [(account, code) for account, code in written if code not in known]
+
+
 @write_rule(Account)
 def _attribute_on_import(written: Written) -> None:
     """An import that writes accounts with a referral code attributes them at once, inside the
