@@ -18,12 +18,28 @@ to validate on, so 12 months are too short to learn from), then times:
 
 Target (issue #3): the daily run for 10,000 accounts with 12 months of usage in under 60 s on
 SQLite and on PostgreSQL on this 2-core machine. Needs the `bench` extra: pip install -e '.[bench]'.
+
+How the run grows (issue #14: 2.5 times the accounts took 10 times as long):
+
+    python -m bench.bench_daily_run --growth 5000 10000
+
+builds each size in a process and a database of its own and prints the first run's time per step
+(metrics, health, ..., value, save, fit, and what listens to the run) at each size, the ratio of
+the two, and the growth exponent log(t2 / t1) / log(n2 / n1): 1 grows with the accounts, 2 with
+their square. Beside it, as a reference measured in the same run, the up-sell baselines computed
+the way the run did before (a scan of the contract ledger per offer) and the way it does now (one
+pass), on the same rows.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
+import math
+import os
+import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -63,12 +79,124 @@ FULL JOIN last_active USING (account_id) FULL JOIN users USING (account_id) FULL
 """
 
 
+def load() -> str:
+    return "load average " + " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def one_size(accounts: int, months: int, seed: int) -> dict:
+    """Build a company of ``accounts`` in a database of its own, train its churn model, and time
+    the first daily run step by step; the up-sell baselines both ways. A dict for the parent."""
+    setup_django(f"growth_{accounts}_{os.getpid()}")
+    from django.utils import timezone
+
+    from clm.analytics.churn import NotEnoughHistory
+    from clm.demo.simulator import simulate
+    from clm.lifecycle import services, training
+
+    as_of = timezone.localdate() - dt.timedelta(days=1)
+    started = time.perf_counter()
+    simulate(accounts=accounts, months=months, seed=seed, as_of=as_of)
+    out = {"accounts": accounts, "build": time.perf_counter() - started, "load_before": load()}
+    try:
+        training.train(step_days=28)
+    except NotEnoughHistory:
+        pass
+    marks = []
+    started, wall = time.perf_counter(), time.time()
+    record = services.run(as_of, progress=lambda name: marks.append((name, time.perf_counter())))
+    ended = time.perf_counter()
+    # the run stamps finished_at when its steps are done; what hears lifecycle.run_finished runs after
+    done = started + (record.finished_at.timestamp() - wall)
+    steps = {"config": marks[0][1] - started}
+    for (name, at), (_, until) in zip(marks, [*marks[1:], ("", done)], strict=True):
+        steps[name] = until - at
+    steps["listeners"] = ended - done
+    out.update(total=ended - started, steps=steps, value=record.summary["value"]["seconds"],
+               maxrss_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    out["upsell"] = upsell_baselines(as_of)
+    out["load_after"] = load()
+    return out
+
+
+def upsell_baselines(as_of: dt.date) -> dict:
+    """Each up-sell offer's baseline MRR: a scan of the ledger per offer (the run before issue
+    #14's fix) against one pass (family_mrrs), timed on the same rows; whether they agree."""
+    import pandas as pd
+
+    from clm.analytics import upsell
+    from clm.value.services import upsell as upsell_services
+    from clm.value.services.loading import Known
+
+    prepared = upsell_services.prepare(Known.load(as_of))
+    ledger, day = prepared.ledger, pd.Timestamp(as_of)
+    family = dict(zip(prepared.plans["product_id"], prepared.plans["family"], strict=True))
+    keys = [(a, family[p]) for a, p in zip(prepared.offers["account_id"], prepared.offers["product_id"], strict=True)]
+    started = time.perf_counter()
+    scanned = [
+        upsell.family_mrr(ledger[(ledger["account_id"] == a) & (ledger["family"] == f)], day) for a, f in keys
+    ]
+    per_offer = time.perf_counter() - started
+    started = time.perf_counter()
+    once = upsell.family_mrrs(ledger, day)
+    found = [float(once.get(k, 0.0)) for k in keys]
+    one_pass = time.perf_counter() - started
+    agree = all(math.isclose(x, y, abs_tol=0.005) for x, y in zip(scanned, found, strict=True))
+    return {"offers": len(keys), "ledger_rows": len(ledger), "per_offer": per_offer, "one_pass": one_pass,
+            "agree": agree}
+
+
+def growth(sizes: list[int], months: int, seed: int) -> int:
+    """Each size in a child process (a database and a Django of its own); the table of steps."""
+    results = []
+    for n in sizes:
+        child = subprocess.run(
+            [sys.executable, __file__, "--one-size", str(n), "--months", str(months), "--seed", str(seed)],
+            capture_output=True, text=True, env=os.environ.copy(),
+        )
+        if child.returncode:
+            print(child.stderr[-3000:], file=sys.stderr)
+            return 1
+        results.append(json.loads(child.stdout.strip().splitlines()[-1]))
+        r = results[-1]
+        print(f"{n:,} accounts over {months} months: built in {r['build']:.0f} s; first daily run {r['total']:.1f} s, "
+              f"peak memory {r['maxrss_mib']:,.0f} MiB ({r['load_before']} before, {r['load_after']} after)")
+    print(f"\n{'step':16}" + "".join(f"{f'{n:,} accounts':>16}" for n in sizes) + f"{'ratio':>8}{'exponent':>10}")
+    first, last = results[0], results[-1]
+    size_ratio = last["accounts"] / first["accounts"]
+
+    def row(name, a, b):
+        ratio = b / a if a > 0.05 else float("nan")
+        exponent = math.log(ratio) / math.log(size_ratio) if ratio == ratio and ratio > 0 else float("nan")
+        print(f"{name:16}{a:>14.1f} s{b:>14.1f} s{ratio:>8.2f}{exponent:>10.2f}")
+
+    for name in first["steps"]:
+        row(name, first["steps"][name], last["steps"].get(name, float("nan")))
+    for part in ("load", "compute", "write"):
+        row(f"  value {part}", first["value"][part], last["value"][part])
+    row("total", first["total"], last["total"])
+    print(f"(accounts ratio {size_ratio:.2f}: a step growing with the accounts has ratio ≈ {size_ratio:.2f}, exponent ≈ 1)")
+    for r in results:
+        u = r["upsell"]
+        print(f"up-sell baselines at {r['accounts']:,} accounts ({u['offers']:,} offers, {u['ledger_rows']:,} ledger rows): "
+              f"a ledger scan per offer {u['per_offer']:.2f} s, one pass {u['one_pass']:.3f} s, "
+              f"{u['per_offer'] / max(u['one_pass'], 1e-6):.0f}× (agree: {'yes' if u['agree'] else 'NO'})")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--accounts", type=int, default=10_000)
     parser.add_argument("--months", type=int, default=24)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--growth", type=int, nargs=2, metavar=("SMALL", "LARGE"),
+                        help="time the first run's steps at two sizes and print how each grows")
+    parser.add_argument("--one-size", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.one_size:
+        print(json.dumps(one_size(args.one_size, args.months, args.seed)))
+        return 0
+    if args.growth:
+        return growth(sorted(args.growth), args.months, args.seed)
     try:
         import duckdb
     except ImportError:

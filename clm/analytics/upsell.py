@@ -137,3 +137,11 @@ def family_mrr(ledger: pd.DataFrame, day) -> float:
     """MRR at the end of ``day``: the last mrr_after of each subscription in ``ledger`` up to it."""
     upto = ledger[ledger["effective_date"] <= day]
     return float(upto.groupby("subscription_id")["mrr_after"].last().sum()) if len(upto) else 0.0
+
+
+def family_mrrs(ledger: pd.DataFrame, day) -> pd.Series:
+    """``family_mrr`` of every account and family in ``ledger`` at once (one pass over the ledger,
+    not one per account): a Series indexed by (account_id, family)."""
+    upto = ledger[ledger["effective_date"] <= day]
+    last = upto.groupby(["account_id", "family", "subscription_id"], sort=False)["mrr_after"].last()
+    return last.groupby(level=["account_id", "family"], sort=False).sum().astype(float)

@@ -3,7 +3,15 @@
 import pandas as pd
 import pytest
 
-from clm.analytics.upsell import SEATS, UPGRADE, Thresholds, conversions, family_mrr, upsell_offers
+from clm.analytics.upsell import (
+    SEATS,
+    UPGRADE,
+    Thresholds,
+    conversions,
+    family_mrr,
+    family_mrrs,
+    upsell_offers,
+)
 
 # A family of three plans (list price per seat and month) and an add-on of another family.
 PLANS = pd.DataFrame(
@@ -91,3 +99,26 @@ def test_conversion_and_expansion_from_the_ledger():
     assert got["converted_on"].iloc[0] == pd.Timestamp("2026-04-15")
     assert got["expansion_mrr"].iloc[0] == pytest.approx(2800.0)
     assert family_mrr(ledger, pd.Timestamp("2026-03-01")) == pytest.approx(2400.0)
+
+
+def test_family_mrrs_is_family_mrr_for_every_account_and_family_at_once():
+    # account 7 as above (Basic 2400 until Pro replaces it on 2026-04-15), account 8 with two
+    # live contracts in the family (300 + 500) and one in another family (90)
+    ledger = pd.DataFrame(
+        {
+            "account_id": [7, 7, 8, 8, 7, 7, 8, 8],
+            "subscription_id": [1, 1, 3, 4, 2, 1, 3, 5],
+            "family": ["ws", "ws", "ws", "ws", "ws", "ws", "ws", "iot"],
+            "effective_date": pd.to_datetime(
+                ["2026-01-01", "2026-02-10", "2026-02-11", "2026-02-12", "2026-04-15", "2026-04-15", "2026-04-20",
+                 "2026-01-05"]
+            ),
+            "mrr_before": [0.0, 2000.0, 0.0, 0.0, 0.0, 2400.0, 300.0, 0.0],
+            "mrr_after": [2000.0, 2400.0, 300.0, 500.0, 5200.0, 0.0, 350.0, 90.0],
+        }
+    ).sort_values("effective_date", kind="stable")
+    for day in ("2026-01-01", "2026-03-01", "2026-04-15", "2026-05-01"):
+        got = family_mrrs(ledger, pd.Timestamp(day))
+        for (account, family), rows in ledger.groupby(["account_id", "family"]):
+            assert got.get((account, family), 0.0) == pytest.approx(family_mrr(rows, pd.Timestamp(day)))
+    assert family_mrrs(ledger, pd.Timestamp("2026-03-01")).to_dict() == {(7, "ws"): 2400.0, (8, "ws"): 800.0, (8, "iot"): 90.0}

@@ -20,6 +20,10 @@ from clm.value.models import Recommendation, UpsellSettings
 from .loading import Known
 
 LIVE = ("active", "trial")
+BATCH = 1000
+# what a refresh writes; a fresh offer (new, or a cross-sell row becoming the up-sell) also OFFERED
+REFRESHED = ["kind", "because_of", "rank", "score", "confidence", "lift", "reason", "reason_zh", "evidence", "computed_on"]
+OFFERED = ["offered_on", "baseline_mrr", "due_from", "due_to", "status"]
 
 
 @dataclass
@@ -129,7 +133,8 @@ def sync(prepared: Prepared, known: Known) -> dict:
     names = dict(zip(prepared.plans["product_id"], prepared.plans["name"], strict=True))
     family = dict(zip(prepared.plans["product_id"], prepared.plans["family"], strict=True))
     existing = _current(prepared.offers["account_id"].unique().tolist())
-    offered = set()
+    baselines = upsell.family_mrrs(prepared.ledger, pd.Timestamp(as_of))
+    offered, create, update = set(), [], {}
     for o in prepared.offers.itertuples(index=False):
         key = (o.account_id, o.product_id)
         offered.add(key)
@@ -159,20 +164,22 @@ def sync(prepared: Prepared, known: Known) -> dict:
             rec is None or rec.kind != Recommendation.Kind.UP_SELL or rec.status not in Recommendation.LIVE
         )
         if fresh:
-            baseline = upsell.family_mrr(
-                prepared.ledger[(prepared.ledger["account_id"] == o.account_id) & (prepared.ledger["family"] == family[o.product_id])],
-                pd.Timestamp(as_of),
-            )  # fmt: skip
+            baseline = float(baselines.get((o.account_id, family[o.product_id]), 0.0))
             fields.update(
                 offered_on=as_of, baseline_mrr=Decimal(str(round(baseline, 2))), due_from=as_of,
                 due_to=as_of + dt.timedelta(days=s.due_days), status=Recommendation.Status.OPEN,
             )  # fmt: skip
         if rec is None:
-            Recommendation.objects.create(account_id=o.account_id, product_id=o.product_id, **fields)
-            counts["created"] += 1
+            create.append(Recommendation(account_id=o.account_id, product_id=o.product_id, **fields))
         else:
-            Recommendation.objects.filter(pk=rec.pk).update(**fields)
-            counts["refreshed"] += 1
+            for name, value in fields.items():
+                setattr(rec, name, value)
+            update[rec.pk] = rec
+    # in bulk: a query per offer made the run's time grow with the offers; the rows' fields are
+    # the same either way (an update leaves updated_at as it was, as QuerySet.update did)
+    Recommendation.objects.bulk_create(create, batch_size=BATCH)
+    Recommendation.objects.bulk_update(list(update.values()), REFRESHED + OFFERED, batch_size=BATCH)
+    counts["created"], counts["refreshed"] = len(create), len(update)
     gone = [
         pk for pk, a, p in Recommendation.objects.filter(kind=Recommendation.Kind.UP_SELL, status__in=Recommendation.LIVE)
         .values_list("pk", "account_id", "product_id") if (a, p) not in offered
