@@ -479,7 +479,7 @@ def train_churn_model(
 
         # The model in use learns from every labelled row. Its calibration is cross-validated on the
         # same folds: one calibrator fitted on the out-of-fold scores (those above), then the
-        # classifier fitted on all rows (ensemble=False; scikit-learn user guide 1.16.1).
+        # classifier fitted on all rows (CalibratedClassifierCV with ensemble=False).
         calibrated = CalibratedClassifierCV(
             make_pipeline(chosen, numeric, categorical, seed=seed), method=method, cv=splits, ensemble=False
         ).fit(X, y)

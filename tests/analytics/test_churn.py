@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import cross_val_predict
 
 from clm.analytics.churn import (
     KINDS,
@@ -21,7 +22,7 @@ from clm.analytics.churn import (
     time_split,
     train_churn_model,
 )
-from clm.analytics.evaluation import cross_validate_model
+from clm.analytics.evaluation import cross_validate_model, fold_indices
 
 TELCO = Path(__file__).resolve().parents[1] / "data" / "telco" / "telco_churn.csv"
 
@@ -396,6 +397,15 @@ def test_every_training_row_gets_a_probability_from_a_model_that_did_not_learn_f
     held_out = trained.held_out
     assert held_out.index.equals(frame.index) and held_out.notna().all()
     assert held_out.between(0, 1).all()
+    # exactly the out-of-fold scores the calibrator was fitted on, on its scale
+    kind, features = trained.kind, trained.features
+    folds = fold_indices(frame["churned"], 5, 0, frame["account"])
+    scores = cross_val_predict(
+        make_pipeline(kind, trained.numeric, trained.categorical), frame[features], frame["churned"],
+        cv=folds, method="predict_proba",
+    )[:, 1]  # fmt: skip
+    calibrator = trained.estimator.calibrated_classifiers_[0].calibrators[0]
+    assert np.allclose(held_out, calibrator.predict(scores))
     auc = roc_auc_score(frame["churned"], held_out)
     assert abs(auc - trained.metadata["cross_validation"][trained.kind]["mean_auc"]) < 0.05
     assert ChurnModel.from_bytes(trained.to_bytes()).held_out is None

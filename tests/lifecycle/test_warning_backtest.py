@@ -19,7 +19,9 @@ pytestmark = pytest.mark.slow
 
 def test_train_chooses_a_threshold_and_the_backtest_reports_its_flags_and_curve(db):
     today = timezone.localdate()
-    simulate(accounts=240, months=24, seed=3, as_of=today)
+    # three years: trained eight months ago, the out-of-time check still has a year to learn from
+    # before its 180-day gap and validation dates
+    simulate(accounts=240, months=36, seed=3, as_of=today)
     # trained as if on a day eight months ago: it learns only what was known then, and the
     # backtest's dates after it are out of time
     trained_on = today - dt.timedelta(days=240)
