@@ -283,8 +283,11 @@ def without_churn_warning_when_dormant(level: pd.Series, stage: pd.Series, order
 def flags(level: pd.Series) -> pd.Series:
     """Per account, whether the early warning flags it (the churn warning a CSM acts on): level 3.
 
-    Replayed weekly over 15 months on simulated companies of 1,000 accounts, out of time (after
-    the model's training date): see the closing note of issue 13 for the figures per seed."""
+    Replayed weekly on simulated companies of 1,000 accounts over 30 months, the model trained
+    as of 2025-12-01 and judged on the weeks after it (seeds 5151, 6262 and 8383, none used to
+    choose anything): per-account precision 0.39, 0.52, 0.47 → 0.64, 0.78, 0.91; recall of
+    churners flagged 90 days ahead 0.58, 0.55, 0.59 → 0.44, 0.32, 0.38 (about 50 churners each:
+    ±0.14 at 95%). The precision goal (0.50) holds; the recall goal (0.70) does not."""
     return level >= FLAG_LEVEL
 
 
