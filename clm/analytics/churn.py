@@ -1,13 +1,15 @@
-"""The learned churn model: a calibrated probability that an account churns within 90 days, with
-each account's top factors in plain words.
+"""The learned churn model: a calibrated probability that an account churns within the horizon,
+with each account's risk taken apart into factors in plain words.
 
 Training rows are account snapshots: the account's metrics as of a date and whether it churned
-in the ``horizon_days`` after it. The split is by time: the model learns from the earlier as-of
-dates and is validated, then calibrated, on the latest ones. Training rows whose outcome window
-reaches into the validation period are left out (their label would be read from the future).
-Logistic regression and gradient boosting are both tried; cross-validation on the training
-slice (no account split across folds) picks one. Too little history raises
-:class:`NotEnoughHistory`, and the rules stand alone.
+in the ``horizon_days`` after it. Logistic regression and gradient boosting are both tried;
+cross-validation over every labelled row (no account split across folds) picks one. The model in
+use learns from every labelled row, with its calibration cross-validated on the same folds, and
+every row keeps its out-of-fold probability (for choosing a flag threshold on predictions no model
+made from that row). Apart from it, the same recipe learns on the earlier dates alone and is
+scored on the latest ones (leaving out training rows whose outcome window reaches into them): the
+out-of-time check stored as ``validation``. Too little history raises :class:`NotEnoughHistory`,
+and the rules stand alone.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardSc
 from threadpoolctl import threadpool_limits
 
 from .attribution import OTHER, Predict, shapley, single_effects
-from .evaluation import cross_validate_model, evaluate
+from .evaluation import cross_validate_model, evaluate, fold_indices
 
 KINDS = ("logistic", "gradient_boosting")
 FORMAT = "clm-churn-model/1"
@@ -227,7 +229,11 @@ class ChurnModel:
         value is then setting its columns to the typical account's, and the preprocessing runs
         once rather than once per swap or coalition."""
         parts = self.estimator.calibrated_classifiers_
-        pipelines = [part.estimator.estimator for part in parts]  # FrozenEstimator(pipeline)
+        # the pipeline, or FrozenEstimator(pipeline) in models calibrated on a held-out slice
+        pipelines = [
+            part.estimator.estimator if isinstance(part.estimator, FrozenEstimator) else part.estimator
+            for part in parts
+        ]
         columns = pipelines[0].named_steps["features"]
         if any(p.named_steps["features"] is not columns for p in pipelines):
             raise ValueError(
@@ -371,6 +377,16 @@ def reference_values(frame: pd.DataFrame, numeric, categorical) -> dict:
     return reference
 
 
+ISOTONIC_FROM = 1000  # churn examples from which the calibration is isotonic rather than sigmoid
+
+
+def calibration_method(positives: int) -> str:
+    """Sigmoid (Platt) calibration, or isotonic from ISOTONIC_FROM churn examples on: isotonic
+    regression bends to any monotone shape, but scikit-learn's CalibratedClassifierCV reference
+    advises against it with too few calibration samples (<<1000): it overfits."""
+    return "isotonic" if positives >= ISOTONIC_FROM else "sigmoid"
+
+
 MIN_OBSERVED = 30  # training rows a numeric feature needs a value in to be learnt from
 
 
@@ -389,7 +405,7 @@ def train_churn_model(
     min_dates: int = 2,
     kinds: Sequence[str] = KINDS,
     folds: int = 5,
-    calibration: str = "sigmoid",
+    calibration: str = "auto",
     seed: int = 0,
     version: str | None = None,
     threads: int | None = 1,
@@ -399,8 +415,9 @@ def train_churn_model(
     ``frame``: one row per (account, as-of date) with the features, ``label`` (1 when the
     account churned within the horizon after that date) and the ``as_of`` date. The account id
     is never a feature. Raises :class:`NotEnoughHistory` with fewer than ``min_positives``
-    churn examples or ``min_dates`` as-of dates, or when the time split leaves nothing to learn
-    from or to validate on.
+    churn examples or ``min_dates`` as-of dates, or when the time split of the out-of-time check
+    leaves nothing to learn from or to validate on. ``calibration``: sigmoid, isotonic, or auto
+    (:func:`calibration_method`).
 
     ``threads`` caps the OpenMP threads gradient boosting uses (None: all cores). One is the
     default because on a small, busy machine its threads wait on each other: a fit took ten
@@ -445,37 +462,46 @@ def train_churn_model(
         seen = frame.loc[split.train, numeric]
         numeric = [f for f in numeric if seen[f].count() >= MIN_OBSERVED and seen[f].nunique() >= 2]
         features = numeric + categorical
-        X_train, X_valid = frame.loc[split.train, features], frame.loc[split.validation, features]
-        groups = frame.loc[split.train, account].to_numpy()
-        n_folds = max(2, min(folds, int(pd.Series(groups[y_train == 1]).nunique())))
+        X, accounts = frame[features], frame[account].to_numpy()
+        method = calibration_method(positives) if calibration == "auto" else calibration
 
+        # Which kind: cross-validation over every labelled row, no account split across folds.
+        n_folds = max(2, min(folds, int(pd.Series(accounts[y == 1]).nunique())))
+        splits = fold_indices(y, n_folds, seed, accounts)
         cv, pooled = {}, {}
         for kind in kinds:
             result = cross_validate_model(
-                lambda kind=kind: make_pipeline(kind, numeric, categorical, seed=seed),
-                X_train,
-                y_train,
-                n_folds,
-                seed,
-                groups,
+                lambda kind=kind: make_pipeline(kind, numeric, categorical, seed=seed), X, y, n_folds, seed, accounts
             )
             cv[kind] = {"fold_auc": result.fold_auc, "mean_auc": result.mean_auc}
             pooled[kind] = result.scores
         chosen = max(cv, key=lambda k: cv[k]["mean_auc"])
-        fitted = make_pipeline(chosen, numeric, categorical, seed=seed).fit(X_train, y_train)
-        calibrated = CalibratedClassifierCV(FrozenEstimator(fitted), method=calibration).fit(X_valid, y_valid)
-        raw_valid = fitted.predict_proba(X_valid)[:, 1]
-        calibrated_valid = calibrated.predict_proba(X_valid)[:, 1]
-        raw_report = evaluate(y_valid, raw_valid)
-        report = evaluate(y_valid, calibrated_valid)
-        # Held-out probabilities: the rows after the training period as the calibrated model scores
-        # them, the training rows as the cross-validation fold that left them out scored them, put
-        # on the calibrated scale (calibration is monotone: read it off the validation rows).
-        order = np.argsort(raw_valid, kind="stable")
-        held_out = pd.Series(np.nan, index=frame.index)
-        later = ~split.train
-        held_out[later] = calibrated.predict_proba(frame.loc[later, features])[:, 1]
-        held_out[split.train] = np.interp(pooled[chosen], raw_valid[order], calibrated_valid[order])
+
+        # The model in use learns from every labelled row. Its calibration is cross-validated on the
+        # same folds: one calibrator fitted on the out-of-fold scores (those above), then the
+        # classifier fitted on all rows (CalibratedClassifierCV with ensemble=False).
+        calibrated = CalibratedClassifierCV(
+            make_pipeline(chosen, numeric, categorical, seed=seed), method=method, cv=splits, ensemble=False
+        ).fit(X, y)
+        calibrated.cv = n_folds  # the folds' row positions need not be stored with the model
+        # Held out, per row: its out-of-fold score on the calibrated scale (the fold models are
+        # deterministic, so these are the scores the calibrator was fitted on).
+        calibrator = calibrated.calibrated_classifiers_[0].calibrators[0]
+        held_out = pd.Series(np.clip(calibrator.predict(pooled[chosen]), 0, 1), index=frame.index)
+
+        # The honest check, out of time: the same recipe on the earlier dates alone, scored on the
+        # latest ones (no training label reads the validation period).
+        train_splits = fold_indices(
+            y_train, max(2, min(folds, int(pd.Series(accounts[split.train][y_train == 1]).nunique()))),
+            seed, accounts[split.train],
+        )  # fmt: skip
+        earlier = CalibratedClassifierCV(
+            make_pipeline(chosen, numeric, categorical, seed=seed), method=method, cv=train_splits, ensemble=False
+        ).fit(X[split.train], y_train)
+        earlier.cv = len(train_splits)
+        raw = earlier.calibrated_classifiers_[0].estimator
+        raw_report = evaluate(y_valid, _probability(raw, X[split.validation]))
+        report = evaluate(y_valid, _probability(earlier, X[split.validation]))
 
         trained_at = datetime.now(UTC)
         as_of_dates = pd.to_datetime(frame[as_of])
@@ -484,10 +510,16 @@ def train_churn_model(
             "trained_at": trained_at.isoformat(),
             "sklearn_version": sklearn.__version__,
             "kind": chosen,
-            "calibration": calibration,
+            "calibration": method,
+            "calibration_folds": n_folds,
             "horizon_days": horizon_days,
             "features": features,
-            "training_window": [
+            "training_window": [as_of_dates.min().date().isoformat(), as_of_dates.max().date().isoformat()],
+            "rows": {"train": int(len(frame)), "validation": int(split.validation.sum())},
+            "positives": {"train": positives, "validation": int(y_valid.sum())},
+            "cross_validation": cv,
+            # the out-of-time check: learnt on the earlier window, scored on the validation window
+            "check_window": [
                 as_of_dates[split.train].min().date().isoformat(),
                 split.train_end.date().isoformat(),
             ],
@@ -495,12 +527,7 @@ def train_churn_model(
                 split.validation_start.date().isoformat(),
                 as_of_dates.max().date().isoformat(),
             ],
-            "rows": {"train": int(split.train.sum()), "validation": int(split.validation.sum())},
-            "positives": {"train": int(y_train.sum()), "validation": int(y_valid.sum())},
-            "cross_validation": cv,
             "validation_uncalibrated": raw_report.to_dict(),
-            # The calibrator is fitted on the validation slice: its AUC is honest, its Brier score and
-            # calibration table flatter it slightly.
             "validation": report.to_dict(),
         }
         return ChurnModel(
@@ -508,7 +535,7 @@ def train_churn_model(
             kind=chosen,
             numeric=numeric,
             categorical=categorical,
-            reference=reference_values(frame.loc[split.train], numeric, categorical),
+            reference=reference_values(frame, numeric, categorical),
             labels=dict(labels or {}),
             metadata=metadata,
             held_out=held_out,

@@ -289,15 +289,9 @@ def cross_validate_model(
     ``predict_proba`` on the held-out fold. With ``groups`` (e.g. account ids when an account
     has rows at several dates) no group is split across folds, so nothing leaks between them."""
     y = _binary(y, "y")
-    if groups is None:
-        splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-        splits = splitter.split(np.zeros(y.size), y)
-    else:
-        splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
-        splits = splitter.split(np.zeros(y.size), y, np.asarray(groups))
     pooled = np.full(y.size, np.nan)
     reports = []
-    for train, test in splits:
+    for train, test in fold_indices(y, folds, seed, groups):
         model = model_factory()
         model.fit(_rows(X, train), y[train])
         probabilities = model.predict_proba(_rows(X, test))[:, 1]
@@ -314,6 +308,18 @@ def cross_validate_model(
         pooled=evaluate(y, pooled),
         scores=pooled,
     )
+
+
+def fold_indices(y, folds: int = 5, seed: int = 0, groups=None) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The (train, test) row positions of a stratified K-fold split, shuffled with ``seed``; with
+    ``groups`` no group is split across folds. The same arguments give the same folds, so a model
+    cross-validated here and calibrated on the same folds sees the same held-out rows."""
+    y = _binary(y, "y")
+    if groups is None:
+        splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+        return list(splitter.split(np.zeros(y.size), y))
+    splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
+    return list(splitter.split(np.zeros(y.size), y, np.asarray(groups)))
 
 
 def _rows(X, rows):
@@ -346,6 +352,12 @@ def _dates(values, name) -> pd.Series:
 
 def first_flags(scores: pd.DataFrame, threshold: float, confirm_days: int = 0) -> pd.Series:
     """Per account, the first date its score had stayed at or above ``threshold`` for
+    ``confirm_days`` (see :func:`held_flags`)."""
+    return held_flags(scores, threshold, confirm_days).groupby("account")["as_of"].min()
+
+
+def held_flags(scores: pd.DataFrame, threshold: float, confirm_days: int = 0) -> pd.DataFrame:
+    """The (account, as_of) rows on which the score had stayed at or above ``threshold`` for
     ``confirm_days`` (a run of consecutive dates above it, the first one counting as day 0).
     ``scores``: columns account, as_of, score; one row per account and replayed date (an
     account missing on a date breaks its run)."""
@@ -361,8 +373,7 @@ def first_flags(scores: pd.DataFrame, threshold: float, confirm_days: int = 0) -
     run = np.cumsum(above & ~continues)
     start = pd.Series(rows["as_of"].to_numpy()).groupby(run).transform("first").to_numpy()
     held = above & ((rows["as_of"].to_numpy() - start) >= np.timedelta64(confirm_days, "D"))
-    flagged = rows[held]
-    return flagged.groupby("account")["as_of"].min()
+    return rows.loc[held, ["account", "as_of"]]
 
 
 @dataclass(frozen=True)

@@ -28,12 +28,18 @@ class HealthBand(models.TextChoices):
 
 
 class WarningLevel(models.IntegerChoices):
-    """How strongly the early warning speaks about an account (clm.analytics.warning.LEVELS)."""
+    """How strongly the early warning speaks about an account (clm.analytics.warning.LEVELS).
+    Only the churn warning flags; the two levels below it are for watching."""
 
     NONE = 0, pgettext_lazy("warning level", "No warning")
     WATCH = 1, pgettext_lazy("warning level", "Watch")
-    AT_RISK = 2, pgettext_lazy("warning level", "At risk")
-    HIGH = 3, pgettext_lazy("warning level", "High risk")
+    WATCH_CLOSELY = 2, pgettext_lazy("warning level", "Watch closely")
+    CHURN_WARNING = 3, pgettext_lazy("warning level", "Churn warning")
+
+    @classmethod
+    def colour(cls, level: int) -> str:
+        """The badge colour of a level: red for the churn warning (the one that flags), yellow below."""
+        return "red" if level >= cls.CHURN_WARNING else "yellow"
 
 
 class DevelopmentStage(models.TextChoices):
@@ -144,6 +150,10 @@ class Account(Imported, Timestamped):
 
     def __str__(self):
         return self.name
+
+    @property
+    def warning_colour(self) -> str:
+        return WarningLevel.colour(self.warning_level)
 
     @classmethod
     def visible_to_restricted(cls, user, prefix: str = "") -> models.Q:

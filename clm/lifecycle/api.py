@@ -59,8 +59,8 @@ class SignalOut(Schema):
 
 class WarningOut(Schema):
     account: int
-    level: int = Field(description="0 none, 1 watch, 2 at risk, 3 high risk")
-    level_key: str = Field(description="none, watch, at_risk or high")
+    level: int = Field(description="0 none, 1 watch, 2 watch closely, 3 churn warning (only 3 flags)")
+    level_key: str = Field(description="none, watch, at_risk (watch closely) or high (churn warning)")
     label: str = Field(description="the level's name in the requester's language")
     summary: str = Field(description="what the level says, in the requester's language")
     as_of: dt.date | None = Field(description="the run that gave the level (none without a warning)")

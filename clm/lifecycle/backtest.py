@@ -2,14 +2,15 @@
 warning spoke, and how well the churn model ranked and calibrated its risks.
 
 `run` writes nothing; `store` keeps a report (the command stores each one it prints) for the
-dashboards' early-warning charts. At each step the engine assesses every account as of that day, from what was
-known then (clm.lifecycle.metrics); an account with a live contract on which a risk signal has
-been confirmed and, with a churn model, corroborated is flagged (clm.analytics.warning.flags; the
-churn model's risk above its threshold is one such signal). Churn
-is read from the contract ledger (an account's last live contract ended). The measures come from
+dashboards' early-warning charts. At each step the engine assesses every account as of that day,
+from what was known then (clm.lifecycle.metrics); an account with a live contract and a churn
+warning (level 3: clm.analytics.warning.warning_levels, flags) is flagged. Churn is read from the
+contract ledger (an account's last live contract ended). The measures come from
 clm.analytics.evaluation, the same functions the churn model's training and the public Telco
 check use. With a churn model, the report adds the precision–recall curve of flagging on its risk
-alone at other thresholds, and the point-in-time precision per warning level.
+alone at other thresholds, the lead times of flagging on its risk alone at its threshold
+(``model_lead_time``, and ``model`` within each period), and the point-in-time precision per
+warning level. The dates after the model's training date are out of time.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from clm.analytics.evaluation import (
     evaluate,
     flag_curve,
     flag_precision,
+    held_flags,
     lead_time_metrics,
 )
 from clm.lifecycle import calibration, services
@@ -56,6 +58,9 @@ class Backtest:
     flags_per_step: list[dict] = field(default_factory=list)
     model_threshold: float | None = None  # the flag threshold chosen when the model was trained
     curve: list[CurvePoint] = field(default_factory=list)  # flagging on the model's risk alone
+    # flagging on the model's risk alone at its threshold, confirmed as churn_risk_high confirms:
+    # how many churners it caught in time, its precision and its lead times
+    model_lead_time: dict | None = None  # as in_sample and out_of_time, over the whole window
     by_level: dict[str, FlagPrecision] = field(default_factory=dict)  # point in time, per warning level
     # the early warning on the dates the flag threshold was chosen on, and on the later ones
     in_sample: dict | None = None
@@ -136,7 +141,7 @@ def run(
         stamp = pd.Timestamp(day)
         open_since = _carry(open_since, result.firing, stamp)
         live = result.metrics["subscriptions_active"] > 0
-        flagging = warning.flags(result.metrics["warning_level"], result.metrics["churn_risk_over_threshold"])
+        flagging = warning.flags(result.metrics["warning_level"])
         flagged = result.metrics.index[live & flagging]
         for account in flagged:
             first_any.setdefault(int(account), stamp)
@@ -184,7 +189,8 @@ def run(
         all_flags, next_churn, horizon_days=horizon_days, observed_until=observed_until
     )
     model_report, note = None, "no active churn model: train one with `clm train`"
-    curve, by_level, threshold = [], {}, None
+    curve, by_level, threshold, model_lead, scores = [], {}, None, None, None
+    model_confirm_days = signal_set.confirm_days_of(warning.MODEL_SIGNAL)
     if model_row is not None:
         model_report, note = _model_report(scored_rows, churns, observed_until, model_row)
         threshold = model_row.metadata.get("warning", {}).get("threshold")
@@ -195,19 +201,24 @@ def run(
                 scores[~scores["account"].isin(out_of_scope)],
                 in_scope,
                 include=[threshold] if threshold is not None else [],
-                confirm_days=signal_set.confirm_days_of("churn_risk_high"),
+                confirm_days=model_confirm_days,
                 min_lead_days=min_lead_days,
                 horizon_days=horizon_days,
                 observed_until=observed_until,
             )
     split = _training_end(model_row)
     judge = {"min_lead_days": min_lead_days, "horizon_days": horizon_days, "observed_until": observed_until}
+    model_flags = None
+    if scores is not None and threshold is not None:
+        model_flags = held_flags(scores, threshold, model_confirm_days).rename(columns={"as_of": "date"})
+        model_lead = _period(model_flags, churns, start, end, **judge)
     parts = {"in_sample": None, "out_of_time": None}
     if split is not None:
-        parts = {
-            "in_sample": _period(every_flag, churns, start, min(end, split), **judge),
-            "out_of_time": _period(every_flag, churns, max(start, split + dt.timedelta(days=1)), end, **judge),
-        }
+        periods = {"in_sample": (start, min(end, split)), "out_of_time": (max(start, split + dt.timedelta(days=1)), end)}
+        for name, (first, last) in periods.items():
+            parts[name] = _period(every_flag, churns, first, last, **judge)
+            if parts[name] is not None and model_flags is not None:
+                parts[name]["model"] = _period(model_flags, churns, first, last, **judge)
     levels = pd.concat(level_days, ignore_index=True)
     levels = levels[~levels["account"].isin(out_of_scope)]
     for level in (2, 3):
@@ -237,6 +248,7 @@ def run(
         ).to_dict(),
         model_threshold=threshold,
         curve=curve,
+        model_lead_time=model_lead,
         by_level=by_level,
         in_sample=parts["in_sample"],
         out_of_time=parts["out_of_time"],
@@ -245,9 +257,13 @@ def run(
 
 
 def _training_end(model_row) -> dt.date | None:
-    """The last as-of date of the active model's training history: its flag threshold was chosen
-    on the dates up to it; later dates are held out (out of time)."""
-    window = (model_row.metadata or {}).get("window") if model_row is not None else None
+    """The active model's training date: it learnt, and its flag threshold was chosen, on what was
+    known then; later dates are out of time. (Models stored before the training date was kept: the
+    last as-of date of their training history.)"""
+    metadata = (model_row.metadata or {}) if model_row is not None else {}
+    if metadata.get("as_of"):
+        return dt.date.fromisoformat(metadata["as_of"])
+    window = metadata.get("window")
     return dt.date.fromisoformat(window[1]) if window else None
 
 
@@ -287,6 +303,7 @@ def _period(
         "precision": lead.precision,
         "precision_ci": lead.precision_ci,
         "point_in_time": {"judged": now.judged, "precision": now.precision},
+        "lead_days": lead.lead_days,
     }
 def store(report: Backtest):
     """Keep ``report`` as JSON (the latest one is what the early-warning dashboard shows)."""
@@ -312,19 +329,20 @@ def _carry(open_since: pd.DataFrame, firing: pd.DataFrame, stamp: pd.Timestamp) 
 
 
 def _model_report(scored_rows, churns, observed_until, model_row):
-    """ROC AUC and calibration of the model's 90-day risk over the steps whose outcome is known,
-    leaving out the steps the model was trained on (they would flatter it)."""
+    """ROC AUC and calibration of the model's risk over the steps whose outcome is known, leaving
+    out the steps up to its training date (it learnt from them: they would flatter it)."""
     horizon = model_row.horizon_days
-    trained_until = pd.Timestamp(model_row.metadata.get("validation_window", [None, None])[0] or "1900-01-01")
+    known = model_row.metadata.get("as_of") or model_row.metadata.get("validation_window", [None])[0]
+    trained_until = pd.Timestamp(known or "1900-01-01")
     if not scored_rows:
         return None, "the model scored no account with a live contract"
     rows = pd.concat(scored_rows).rename_axis("account").reset_index()
-    rows = rows[rows["as_of"] >= trained_until]
+    rows = rows[rows["as_of"] > trained_until]
     known = rows["as_of"] + pd.Timedelta(days=horizon) <= pd.Timestamp(observed_until)
     rows = rows[known]
     if rows.empty:
         return None, (
-            f"no step after the model's training data ({trained_until.date()}) has a known "
+            f"no step after the model's training date ({trained_until.date()}) has a known "
             f"{horizon}-day outcome yet"
         )
     merged = rows.merge(churns[["account", "date"]], on="account", how="left")
@@ -333,5 +351,5 @@ def _model_report(scored_rows, churns, observed_until, model_row):
     )
     label = merged.groupby(["account", "as_of"])["hit"].any()
     scores = rows.set_index(["account", "as_of"])["probability"].loc[label.index]
-    note = f"steps from {trained_until.date()} (the model's validation period and later; earlier steps were training data)"
+    note = f"steps after {trained_until.date()} (the model's training date; earlier steps were training data)"
     return evaluate(label.astype(int).to_numpy(), scores.to_numpy()), note

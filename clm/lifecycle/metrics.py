@@ -134,7 +134,7 @@ METRICS: dict[str, Metric] = {
     "signals_confirmed": _n("risk signals firing that have held for their confirm_days"),
     "churn_risk": _n("the churn model's probability of churning within its horizon (missing without a model)"),
     "churn_risk_over_threshold": _n("churn risk / the flag threshold chosen when the model was trained"),
-    "warning_level": _n("0 none, 1 watch, 2 at risk, 3 high risk: grows with the evidence"),
+    "warning_level": _n("0 none, 1 watch, 2 watch closely, 3 churn warning (the one that flags): grows with the evidence"),
 }
 DERIVED = ("health_score", "health_band", "churn_risk", "churn_risk_over_threshold", "signals_firing",
            "signals_confirmed", "warning_level")  # fmt: skip

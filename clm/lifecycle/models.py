@@ -208,7 +208,7 @@ class Signal(models.Model):
 
 
 class AccountWarning(models.Model):
-    """An account's warning level on a run's date (1 watch, 2 at risk, 3 high risk) with what it
+    """An account's warning level on a run's date (1 watch, 2 watch closely, 3 churn warning) with what it
     rests on: the signals firing, the risk signals confirmed, the churn risk and its threshold.
     Only accounts with a warning have a row; the account's current level is on the account."""
 

@@ -137,16 +137,21 @@ def assess(
     threshold = learned.metadata.get("warning", {}).get("threshold") if risk is not None else None
     frame["churn_risk_over_threshold"] = frame["churn_risk"] / threshold if threshold else float("nan")
     step("signals")
-    firing = signals.evaluate(frame[scope])
-    frame["signals_firing"] = warning.firing_counts(firing, frame.index).astype(float)
     if open_since is None:
         open_since = signals_open_before(as_of)
+    firing = signals.evaluate(frame[scope], open_since)
+    frame["signals_firing"] = warning.firing_counts(firing, frame.index).astype(float)
     held = warning.confirmed(firing, open_since, as_of, signals)
     frame["signals_confirmed"] = (
         held.groupby("account").size().reindex(frame.index, fill_value=0).astype(float)
     )
+    model_signal = warning.MODEL_SIGNAL
     levels = warning.warning_levels(
-        frame["signals_firing"], frame["signals_confirmed"], frame["churn_risk_over_threshold"]
+        frame["signals_firing"],
+        frame["signals_confirmed"],
+        frame["churn_risk_over_threshold"],
+        model_firing=warning.firing_counts(firing[firing["kind"] == model_signal], frame.index),
+        model_confirmed=warning.firing_counts(held[held["kind"] == model_signal], frame.index),
     )
     frame["warning_level"] = levels.astype(float)
     result_stages = None

@@ -75,15 +75,19 @@ def signal_explanation(kind: str, title: str = "") -> str:
 
 WARNING_SUMMARIES = {
     1: gettext_lazy("Early-warning signals fire, but no churn-risk signal has held long enough to be confirmed."),
-    2: gettext_lazy("A churn-risk signal has held for its confirmation period."),
+    2: gettext_lazy(
+        "A churn-risk signal has held for its confirmation period, but nothing corroborates it yet: watch "
+        "closely. This is not a churn warning."
+    ),
     3: gettext_lazy(
-        "A churn-risk signal is confirmed, and more signals or a churn risk at least twice the flag "
-        "threshold corroborate it."
+        "Churn warning: the churn model's risk has stayed above its flag threshold, or a confirmed churn-risk "
+        "signal is corroborated by more signals or by the churn risk (without a churn model, a confirmed "
+        "churn-risk signal is enough)."
     ),
 }
 
 
 
 def warning_summary(level: int) -> str:
-    """What a warning level (1 watch, 2 at risk, 3 high risk) says, as a sentence."""
+    """What a warning level (1 watch, 2 watch closely, 3 churn warning) says, as a sentence."""
     return str(WARNING_SUMMARIES.get(level, ""))

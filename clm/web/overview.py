@@ -12,7 +12,7 @@ from django.utils import timezone
 from clm.analytics.nps import net_promoter_score
 from clm.commerce.models import Order, Subscription
 from clm.core.access import restrict, visible_accounts
-from clm.customers.models import Account, Contact, HealthBand, Interaction, LifecycleStage
+from clm.customers.models import Account, Contact, HealthBand, Interaction, LifecycleStage, WarningLevel
 from clm.lifecycle import services as lifecycle
 from clm.sales.models import Opportunity
 from clm.service.models import SurveyResponse, Ticket
@@ -237,6 +237,7 @@ def health_panel(account: Account) -> HealthPanel:
     warning = None
     if warned is not None:
         warning = {"level": warned.level, "label": warned.get_level_display(), "as_of": warned.as_of,
+                   "colour": WarningLevel.colour(warned.level),
                    **explain.warning_reasons(warned.level, warned.evidence)}  # fmt: skip
     stages = lifecycle.stage_history(account)[-STAGE_CHANGES_SHOWN:][::-1]
     for t in stages:

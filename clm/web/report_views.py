@@ -77,8 +77,8 @@ def summary(key: str, figure: dict) -> list[str]:
     if key == "quality.churners" and figure["rows"]:
         counts = {row[0]: row[1] for row in figure["rows"]}
         lead = extra.get("lead_days") or {}
-        lines.append(_("Of the %(n)s accounts that churned in %(period)s, %(in_time)s had been warned (at risk or "
-                       "higher) at least %(days)s days ahead, %(late)s later, %(none)s not at all.")
+        lines.append(_("Of the %(n)s accounts that churned in %(period)s, %(in_time)s had had a churn warning "
+                       "at least %(days)s days ahead, %(late)s later, %(none)s not at all.")
                      % {"n": sum(counts.values()), "period": figure["period"], "in_time": counts["in_time"],
                         "days": extra["min_lead_days"], "late": counts["late"], "none": counts["not_warned"]})
         if lead.get("p50") is not None:

@@ -10,17 +10,19 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import cross_val_predict
 
 from clm.analytics.churn import (
     KINDS,
     ChurnModel,
     NotEnoughHistory,
+    calibration_method,
     make_pipeline,
     split_features,
     time_split,
     train_churn_model,
 )
-from clm.analytics.evaluation import cross_validate_model
+from clm.analytics.evaluation import cross_validate_model, fold_indices
 
 TELCO = Path(__file__).resolve().parents[1] / "data" / "telco" / "telco_churn.csv"
 
@@ -129,13 +131,14 @@ def trained():
     return train_churn_model(history(), labels={"active_days": "Active days in the last 30"}, seed=0)
 
 
-def test_the_model_learns_on_earlier_dates_and_validates_on_later_ones(trained):
+def test_the_model_learns_from_every_row_and_is_checked_out_of_time(trained):
     meta = trained.metadata
-    train_end = pd.Timestamp(meta["training_window"][1])
+    assert meta["training_window"] == ["2023-01-01", "2023-12-01"]  # every labelled row
+    assert meta["rows"]["train"] == len(history())
+    # the check learns the same recipe on the earlier dates and scores the latest ones
+    check_end = pd.Timestamp(meta["check_window"][1])
     validation_start = pd.Timestamp(meta["validation_window"][0])
-    assert validation_start - train_end >= pd.Timedelta(
-        days=90
-    )  # no training label reads the validation period
+    assert validation_start - check_end >= pd.Timedelta(days=90)  # no check label reads the validation period
     assert meta["validation_window"] == ["2023-10-01", "2023-12-01"]
     assert meta["features"] == ["active_days", "noise", "plan"]  # never the account id, date or outcome
     assert set(meta["cross_validation"]) == set(KINDS) and trained.kind in KINDS
@@ -146,7 +149,13 @@ def test_the_model_learns_on_earlier_dates_and_validates_on_later_ones(trained):
     assert meta["version"].startswith(trained.kind + "-")
 
 
-def test_the_probabilities_are_calibrated_on_the_later_dates(trained):
+def test_the_calibration_is_cross_validated_sigmoid_on_few_churners_isotonic_on_many(trained):
+    assert trained.metadata["calibration"] == "sigmoid" and trained.metadata["calibration_folds"] == 5
+    assert trained.estimator.ensemble is False  # one calibrator over the out-of-fold scores
+    assert calibration_method(999) == "sigmoid" and calibration_method(1000) == "isotonic"
+
+
+def test_the_probabilities_are_calibrated(trained):
     frame = history(seed=1)  # fresh accounts from the same world
     p = trained.predict_proba(frame)
     assert ((0 <= p) & (p <= 1)).all()
@@ -383,12 +392,20 @@ def test_the_churn_models_factors_add_up_to_the_risk_from_the_typical_accounts(t
 
 
 def test_every_training_row_gets_a_probability_from_a_model_that_did_not_learn_from_it(trained):
-    """Training rows: the cross-validation fold that left them out; later rows: the final model.
-    They rank churners about as well as the cross-validation says, and are not stored."""
+    """Every row: the cross-validation fold that left it out, on the calibrated scale. They rank churners about as well as the cross-validation says, and are not stored."""
     frame = history()
     held_out = trained.held_out
     assert held_out.index.equals(frame.index) and held_out.notna().all()
     assert held_out.between(0, 1).all()
+    # exactly the out-of-fold scores the calibrator was fitted on, on its scale
+    kind, features = trained.kind, trained.features
+    folds = fold_indices(frame["churned"], 5, 0, frame["account"])
+    scores = cross_val_predict(
+        make_pipeline(kind, trained.numeric, trained.categorical), frame[features], frame["churned"],
+        cv=folds, method="predict_proba",
+    )[:, 1]  # fmt: skip
+    calibrator = trained.estimator.calibrated_classifiers_[0].calibrators[0]
+    assert np.allclose(held_out, calibrator.predict(scores))
     auc = roc_auc_score(frame["churned"], held_out)
     assert abs(auc - trained.metadata["cross_validation"][trained.kind]["mean_auc"]) < 0.05
     assert ChurnModel.from_bytes(trained.to_bytes()).held_out is None

@@ -189,26 +189,72 @@ def test_only_risk_signals_that_held_for_the_confirmation_period_are_confirmed()
 
 
 def test_a_signal_with_its_own_confirmation_window_waits_for_it():
-    """churn_risk_high waits 14 days, the others the set's 7."""
+    """churn_risk_high waits its own 7 days (two weekly scorings in a row); given 14, it waits 14."""
     metrics = accounts({"risky": ({"churn_risk_over_threshold": 1.5}, None)})
     firing = DEFAULT_SIGNALS.evaluate(metrics)
     open_since = pd.DataFrame(
         {"account": ["risky"], "kind": ["churn_risk_high"], "opened_on": pd.to_datetime(["2024-05-25"])}
     )
-    assert DEFAULT_SIGNALS.confirm_days_of("churn_risk_high") == 14
-    assert confirmed_counts(firing, open_since, "2024-06-01", DEFAULT_SIGNALS, ["risky"])["risky"] == 0
-    assert confirmed_counts(firing, open_since, "2024-06-08", DEFAULT_SIGNALS, ["risky"])["risky"] == 1
+    assert DEFAULT_SIGNALS.confirm_days_of("churn_risk_high") == 7
+    assert confirmed_counts(firing, open_since, "2024-05-31", DEFAULT_SIGNALS, ["risky"])["risky"] == 0
+    assert confirmed_counts(firing, open_since, "2024-06-01", DEFAULT_SIGNALS, ["risky"])["risky"] == 1
+    data = copy.deepcopy(DEFAULT_SIGNALS_DATA)
+    data["signals"][0]["confirm_days"] = 14
+    slower = SignalSet.from_dict(data)
+    assert confirmed_counts(firing, open_since, "2024-06-07", slower, ["risky"])["risky"] == 0
+    assert confirmed_counts(firing, open_since, "2024-06-08", slower, ["risky"])["risky"] == 1
     with pytest.raises(SignalError, match=r"^signals\[0\]\.confirm_days: a whole number of days"):
         SignalSet.from_dict({"signals": [{**SIGNAL, "confirm_days": -1}]})
 
 
+def test_the_churn_risk_signal_opens_at_the_threshold_and_closes_below_the_lower_one():
+    """Hysteresis: churn_risk_high opens at 1.0× the flag threshold and, once open, keeps firing
+    until the risk falls below 0.8× (its ``while``)."""
+    metrics = accounts(
+        {
+            "wavering": ({"churn_risk_over_threshold": 0.9}, None),
+            "at_the_lower": ({"churn_risk_over_threshold": 0.8}, None),
+            "fallen": ({"churn_risk_over_threshold": 0.79}, None),
+            "new_wavering": ({"churn_risk_over_threshold": 0.9}, None),
+        }
+    )
+    open_before = pd.DataFrame({"account": ["wavering", "at_the_lower", "fallen"], "kind": "churn_risk_high"})
+    assert DEFAULT_SIGNALS.evaluate(metrics).empty  # none is at the threshold: none opens
+    held = DEFAULT_SIGNALS.evaluate(metrics, open_before)
+    assert sorted(held["account"]) == ["at_the_lower", "wavering"]
+    assert set(held["kind"]) == {"churn_risk_high"}
+    assert DEFAULT_SIGNALS.to_dict()["signals"][0]["while"] == {
+        "metric": "churn_risk_over_threshold", "op": ">=", "value": {"param": "lift"}
+    }  # fmt: skip
+    with pytest.raises(SignalError, match=r"^signals\[0\]\.while"):
+        SignalSet.from_dict({"signals": [{**SIGNAL, "while": {"metric": "x", "op": "~", "value": 1}}]})
+
+
 def test_the_warning_level_grows_with_the_evidence():
-    firing = pd.Series([0, 1, 1, 3, 1, 1])
-    confirmed = pd.Series([0, 0, 1, 1, 1, 1])
-    risk = pd.Series([np.nan, 5.0, 1.2, np.nan, 2.0, np.nan])
-    # nothing; watch (a signal fires, none confirmed); at risk; high: corroborated by two more
-    # signals, or a risk twice the threshold; at risk without a model
-    assert warning_levels(firing, confirmed, risk).tolist() == [0, 1, 2, 3, 3, 2]
+    # without a model (risk missing): nothing; watch (a signal fires, none confirmed); a confirmed
+    # risk signal is a churn warning, as the rules stand alone
+    none = pd.Series([np.nan, np.nan, np.nan])
+    assert warning_levels(pd.Series([0, 1, 1]), pd.Series([0, 0, 1]), none).tolist() == [0, 1, 3]
+    # with a model: a confirmed rule alone is watch closely (2); corroborated by two more signals
+    # firing, or by a risk twice the threshold, a churn warning (3)
+    firing = pd.Series([1, 3, 1, 1])
+    confirmed = pd.Series([1, 1, 1, 0])
+    risk = pd.Series([0.9, 0.5, 2.0, 0.5])
+    assert warning_levels(firing, confirmed, risk).tolist() == [2, 3, 3, 1]
+
+
+def test_with_a_model_its_risk_makes_a_churn_warning_when_confirmed_or_corroborated():
+    # accounts: the model's signal fires unconfirmed alone; fires unconfirmed beside a confirmed
+    # rule; confirmed alone (two weekly scorings above the threshold); a rule confirmed while the
+    # model's signal does not fire
+    firing = pd.Series([1, 2, 1, 1])
+    confirmed = pd.Series([0, 1, 1, 1])
+    risk = pd.Series([1.2, 1.1, 1.3, 0.9])
+    model_firing = pd.Series([1, 1, 1, 0])
+    model_confirmed = pd.Series([0, 0, 1, 0])
+    levels = warning_levels(firing, confirmed, risk, model_firing, model_confirmed)
+    assert levels.tolist() == [1, 3, 3, 2]
+    assert flags(levels).tolist() == [False, True, True, False]
 
 
 def test_a_dormant_order_account_keeps_at_most_the_level_watch():
@@ -220,12 +266,10 @@ def test_a_dormant_order_account_keeps_at_most_the_level_watch():
     assert capped.tolist() == [1, 3, 2, 0]
 
 
-def test_with_a_model_only_corroborated_warnings_flag_and_without_one_every_confirmed_signal_does():
-    level = pd.Series([0, 1, 2, 3, 2, 3, 1])
-    risk = pd.Series([0.1, 0.5, 1.2, 2.5, np.nan, np.nan, np.nan])
-    # with a model: level 2 (one confirmed signal, nothing backs it) is shown, not flagged; level 3
-    # flags. Without one (risk missing): level 2 and up flag, as the rules stand alone.
-    assert flags(level, risk).tolist() == [False, False, False, True, True, True, False]
+def test_only_the_churn_warning_flags():
+    level = pd.Series([0, 1, 2, 3])
+    # level 2 (one confirmed signal nothing backs) is shown, not flagged; level 3 flags
+    assert flags(level).tolist() == [False, False, False, True]
 
 
 def test_thresholds_are_parameters():

@@ -19,10 +19,17 @@ pytestmark = pytest.mark.slow
 
 def test_train_chooses_a_threshold_and_the_backtest_reports_its_flags_and_curve(db):
     today = timezone.localdate()
-    simulate(accounts=240, months=24, seed=3, as_of=today)
-    model = training.train(step_days=28)
+    # three years: trained eight months ago, the out-of-time check still has a year to learn from
+    # before its 180-day gap and validation dates
+    simulate(accounts=240, months=36, seed=3, as_of=today)
+    # trained as if on a day eight months ago: it learns only what was known then, and the
+    # backtest's dates after it are out of time
+    trained_on = today - dt.timedelta(days=240)
+    model = training.train(as_of=trained_on, step_days=14)
+    assert model.metadata["as_of"] == trained_on.isoformat()
+    assert model.metadata["window"][1] == (trained_on - dt.timedelta(days=180)).isoformat()
     warning = model.metadata["warning"]
-    assert warning["target_precision"] == training.TARGET_PRECISION and warning["confirm_days"] == 14
+    assert warning["target_precision"] == training.TARGET_PRECISION and warning["confirm_days"] == 7
     assert 0 < warning["threshold"] < 1 and warning["precision"] >= training.TARGET_PRECISION
     # the threshold chosen is the lowest with the best recall among those reaching the target
     reaching = [p for p in warning["curve"] if (p["precision"] or 0) >= warning["target_precision"]]
@@ -55,10 +62,14 @@ def test_train_chooses_a_threshold_and_the_backtest_reports_its_flags_and_curve(
         and curve[0]["recall_in_time"] >= curve[-1]["recall_in_time"]
     )
     assert set(report["by_level"]) == {"at_risk", "high"}
-    # the threshold judged on the dates it was chosen on and on the later, held-out dates
-    assert early["split"] == model.metadata["window"][1]
+    # the threshold judged on the dates up to the training date and on the later ones
+    assert early["split"] == trained_on.isoformat()
     for part in ("in_sample", "out_of_time"):
         assert {"recall_in_time", "precision", "point_in_time", "churners", "from", "to"} <= set(early[part])
+        # and the model alone at its threshold, with its lead times
+        assert {"recall_in_time", "precision", "lead_days", "churners"} <= set(early[part]["model"])
+    alone = report["model_lead_time"]
+    assert alone["flagged"] > 0 and alone["lead_days"]["p50"] > 0
     assert early["in_sample"]["to"] == early["split"] < early["out_of_time"]["from"]
 
     text = io.StringIO()
@@ -66,3 +77,4 @@ def test_train_chooses_a_threshold_and_the_backtest_reports_its_flags_and_curve(
     assert "Flagging on the churn model's risk alone, by threshold" in text.getvalue()
     assert "◀" in text.getvalue() and "churn_risk_high" in text.getvalue()
     assert "out of time (" in text.getvalue()
+    assert "Churn model alone at its threshold, out of time: recall" in text.getvalue()

@@ -35,11 +35,11 @@ def test_a_week_on_the_risk_signals_are_confirmed_and_corroborated_high(world):
     later = AS_OF + dt.timedelta(days=7)
     services.run(later)
     warned = AccountWarning.objects.get(account=acme, as_of=later)
-    assert warned.level == WarningLevel.HIGH
+    assert warned.level == WarningLevel.CHURN_WARNING
     confirmed, firing = set(warned.evidence["confirmed"]), set(warned.evidence["firing"])
     assert {"login_drop", "usage_decline"} <= confirmed <= firing
     assert len(firing - confirmed) >= 2  # overdue payment and key contact left corroborate
-    assert Account.objects.get(pk=acme.pk).warning_level == WarningLevel.HIGH
+    assert Account.objects.get(pk=acme.pk).warning_level == WarningLevel.CHURN_WARNING
     # each run keeps its own level: the first day's stays watch
     assert AccountWarning.objects.get(account=acme, as_of=AS_OF).level == WarningLevel.WATCH
     assert services.latest_warning(Account.objects.get(pk=acme.pk)).as_of == later
@@ -52,7 +52,7 @@ def test_running_a_date_again_replaces_its_levels_and_an_older_replay_leaves_the
     services.run(AS_OF + dt.timedelta(days=7))
     assert AccountWarning.objects.filter(account=acme).count() == 2
     services.run(AS_OF)  # a replay of the older date
-    assert Account.objects.get(pk=acme.pk).warning_level == WarningLevel.HIGH
+    assert Account.objects.get(pk=acme.pk).warning_level == WarningLevel.CHURN_WARNING
 
 
 def test_the_evidence_names_what_fired_what_held_and_the_churn_risk():

@@ -177,8 +177,10 @@ def test_the_quality_tab_follows_the_filters_or_says_it_does_not(world, signed_i
 
     from clm.lifecycle.models import AccountWarning, BacktestResult
 
-    # C (制造, the outsider's) churned on November 20; warned at risk on August 1: 111 days ahead
-    AccountWarning.objects.create(account=world["C"], as_of=dt.date(2026, 8, 1), level=2)
+    # C (制造, the outsider's) churned on November 20; a churn warning on August 1: 111 days ahead
+    # (a level-2 "watch closely" on July 1 is not a warning)
+    AccountWarning.objects.create(account=world["C"], as_of=dt.date(2026, 7, 1), level=2)
+    AccountWarning.objects.create(account=world["C"], as_of=dt.date(2026, 8, 1), level=3)
     BacktestResult.objects.create(start=dt.date(2026, 1, 5), end=dt.date(2026, 6, 29), step_days=7,
                                   min_lead_days=90, horizon_days=180, report=_backtest_report())
     for language, note in (("en", "the period and segment filters do not apply"), ("zh-hans", "期间和细分筛选不适用")):

@@ -32,11 +32,11 @@ def warned(huawei):
     ]:
         Signal.objects.create(account=huawei, kind=kind, title=title, values=values, last_values=values,
                               opened_on=today - dt.timedelta(days=days), last_seen_on=today)  # fmt: skip
-    AccountWarning.objects.create(account=huawei, as_of=today, level=WarningLevel.HIGH, evidence={
+    AccountWarning.objects.create(account=huawei, as_of=today, level=WarningLevel.CHURN_WARNING, evidence={
         "firing": ["churn_risk_high", "login_drop", "overdue_payment"], "confirmed": ["churn_risk_high"],
         "churn_risk": 0.42, "threshold": 0.2,
     })  # fmt: skip
-    Account.objects.filter(pk=huawei.pk).update(warning_level=WarningLevel.HIGH)
+    Account.objects.filter(pk=huawei.pk).update(warning_level=WarningLevel.CHURN_WARNING)
     return huawei
 
 
@@ -49,7 +49,7 @@ def page(client, user, name, *args, language="zh-hans", **query):
 
 def test_the_chinese_account_page_says_the_level_why_and_each_signal_in_chinese(client, owner, warned):
     html = page(client, owner, "web:account", warned.pk)
-    for text in ["预警", "高风险", "流失风险信号已确认", "已确认：流失风险高", "同时触发：登录减半、付款逾期",
+    for text in ["预警", "流失预警", "流失模型的风险持续高于预警阈值", "已确认：流失风险高", "同时触发：登录减半、付款逾期",
                  "流失风险 42.0%，预警阈值 20.0%（阈值的 2.1 倍）", "登录减半", "登录人次比自身基线下降一半",
                  "付款逾期", "流失模型给出的该客户流失风险高于预警阈值", "近30天登录人次比自身基线下降 62%"]:  # fmt: skip
         assert text in html, text
@@ -59,9 +59,27 @@ def test_the_chinese_account_page_says_the_level_why_and_each_signal_in_chinese(
 
 def test_the_english_account_page_reads_the_same_in_english(client, owner, warned):
     html = page(client, owner, "web:account", warned.pk, language="en")
-    for text in ["Early warning", "High risk", "Confirmed: High churn risk", "Also firing: Logins fell by half, Payment overdue",
+    for text in ["Early warning", "Churn warning", "Confirmed: High churn risk", "Also firing: Logins fell by half, Payment overdue",
                  "Churn risk 42.0% against a flag threshold of 20.0% (2.1× the threshold)"]:  # fmt: skip
         assert text in html, text
+
+
+def test_a_confirmed_signal_nothing_backs_reads_as_watch_closely_not_as_a_warning(client, owner, huawei):
+    """Level 2 does not flag: the account page, the list and its filter say "watch closely" in
+    yellow, and only the churn warning (level 3) is red."""
+    today = timezone.localdate()
+    AccountWarning.objects.create(account=huawei, as_of=today, level=WarningLevel.WATCH_CLOSELY, evidence={
+        "firing": ["login_drop"], "confirmed": ["login_drop"], "churn_risk": 0.15, "threshold": 0.2,
+    })  # fmt: skip
+    Account.objects.filter(pk=huawei.pk).update(warning_level=WarningLevel.WATCH_CLOSELY)
+    html = page(client, owner, "web:account", huawei.pk)
+    assert '<span class="badge yellow">重点关注</span>' in html and "这还不是流失预警" in html
+    assert "badge red" not in html.split('data-testid="warning"')[1].split("</dd>")[0]
+    english = page(client, owner, "web:account", huawei.pk, language="en")
+    assert "Watch closely" in english and "This is not a churn warning." in english
+    listing = page(client, owner, "web:accounts", warning=2)
+    assert "华为技术有限公司" in listing and '<span class="badge yellow">重点关注</span>' in listing
+    assert 'data-testid="warning-2"' in listing and "有风险" not in listing
 
 
 def test_an_account_without_a_warning_says_so(client, owner, huawei):
@@ -72,7 +90,7 @@ def test_an_account_without_a_warning_says_so(client, owner, huawei):
 def test_the_accounts_list_filters_and_shows_the_warning_level(client, owner, warned, theirs, teammate):
     Account.objects.create(name="小米", sales_owner=owner, warning_level=WarningLevel.WATCH)
     html = page(client, owner, "web:accounts", warning=3)
-    assert "华为技术有限公司" in html and "小米" not in html and "高风险" in html
+    assert "华为技术有限公司" in html and "小米" not in html and "流失预警" in html
     html = page(client, owner, "web:accounts", warning=[1, 3])
     assert "华为技术有限公司" in html and "小米" in html and "关注" in html
     assert "华为技术有限公司" not in page(client, owner, "web:accounts", warning=1)
@@ -94,7 +112,7 @@ def test_my_work_names_the_open_signals_of_my_accounts_at_stake(client, owner, w
     stakes = response.context["mine"].stakes
     assert [a.signal_titles for a, _ in stakes if a.pk == warned.pk] == [["付款逾期", "登录减半", "流失风险高"]]
     html = response.content.decode()
-    assert "预警信号：付款逾期 · 登录减半 · 流失风险高" in html and "高风险" in html
+    assert "预警信号：付款逾期 · 登录减半 · 流失风险高" in html and "流失预警" in html
 
 
 def test_the_api_keeps_the_kind_and_names_the_signal_in_the_requesters_language(api_as, owner, warned):
@@ -104,8 +122,8 @@ def test_the_api_keeps_the_kind_and_names_the_signal_in_the_requesters_language(
         ("overdue_payment", "付款逾期"), ("login_drop", "登录减半"), ("churn_risk_high", "流失风险高")]
     assert en[2]["title"] == "High churn risk" and en[2]["explanation"].startswith("The churn model puts")
     body = api_as(owner, language="zh-hans").get(f"/accounts/{warned.pk}/warning").json_body
-    assert (body["level"], body["level_key"], body["label"]) == (3, "high", "高风险")
-    assert body["evidence"]["confirmed"] == ["churn_risk_high"] and body["summary"].startswith("流失风险信号已确认")
+    assert (body["level"], body["level_key"], body["label"]) == (3, "high", "流失预警")
+    assert body["evidence"]["confirmed"] == ["churn_risk_high"] and body["summary"].startswith("流失预警：")
 
 
 def test_the_api_says_none_for_an_account_without_a_warning_and_404_for_one_not_visible(

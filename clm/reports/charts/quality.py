@@ -116,8 +116,8 @@ def calibration(scope, period) -> dict:
 @figure("quality.churners")
 def churners(scope, period) -> dict:
     """The period's churners among the scope's accounts (an account's last live contract ended in
-    the period, clm.lifecycle.churns) by whether the daily runs had warned about them — at-risk
-    level or above (AccountWarning) in the year before — at least MIN_LEAD_DAYS ahead, later, or
+    the period, clm.lifecycle.churns) by whether the daily runs had warned about them — a churn
+    warning (level 3, AccountWarning) in the year before — at least MIN_LEAD_DAYS ahead, later, or
     not at all; recall in time and lead-time quantiles through clm.analytics.evaluation."""
     columns = ["outcome", "churners", "share"]
     as_of = period.as_of(scope.today)
@@ -133,7 +133,7 @@ def churners(scope, period) -> dict:
                      min_lead_days=MIN_LEAD_DAYS)
     warned = pd.DataFrame.from_records(
         list(scope.records(AccountWarning.objects.filter(
-            account_id__in=[int(a) for a in churned.index], level__gte=WarningLevel.AT_RISK,
+            account_id__in=[int(a) for a in churned.index], level__gte=WarningLevel.CHURN_WARNING,
             as_of__gte=period.start - dt.timedelta(days=LOOK_BACK_DAYS), as_of__lte=as_of,
         )).order_by().values_list("account_id", "as_of")), columns=["account", "as_of"])
     warned["as_of"] = pd.to_datetime(warned["as_of"])

@@ -91,7 +91,7 @@ def test_the_chinese_account_page_has_no_raw_key_and_no_english_sentence(page, l
         assert words in text, words
     # the warning level the run stored, in words, with why (or that there is none)
     level = page.get_by_test_id("warning").inner_text()
-    assert level in ("无预警", "关注", "有风险", "高风险"), level
+    assert level in ("无预警", "关注", "重点关注", "流失预警"), level
     # the usage chart: weeks, whole numbers of users, axis titles inside the chart
     option = page.evaluate(
         "() => { const o = echarts.getInstanceByDom(document.getElementById('usage-chart')).getOption();"

@@ -91,6 +91,24 @@ def show_curve(console, report) -> None:
     console.print(table)
 
 
+def show_model_lead_time(console, report) -> None:
+    """How early flagging on the churn model's risk alone at its threshold spoke."""
+    parts = [("whole window", report.model_lead_time)]
+    parts += [(name, part["model"]) for name, part in (("in sample", report.in_sample), ("out of time", report.out_of_time))
+              if part is not None and "model" in part]  # fmt: skip
+    for name, part in parts:
+        lead = part["lead_days"]
+        days = (
+            f"; days from first flag to churn: median {lead['p50']:.0f}, p25 {lead['p25']:.0f}, p75 {lead['p75']:.0f}"
+            if lead
+            else ""
+        )
+        console.print(
+            f"Churn model alone at its threshold, {name}: recall {pct(part['recall_in_time'])} of {part['churners']} "
+            f"churners, precision {pct(part['precision'])} of {part['flags_judged']} judged flags{days}."
+        )
+
+
 def ci(bounds) -> str:
     """' (95% CI 41%–79%)', or nothing without an interval."""
     return "" if not bounds else f" (95% CI {pct(bounds[0])}–{pct(bounds[1])})"
@@ -153,6 +171,8 @@ def show(console, report) -> None:
         )
     if report.curve:
         show_curve(console, report)
+    if report.model_lead_time is not None:
+        show_model_lead_time(console, report)
     model = report.model
     if model is None:
         console.print(f"Churn model: {report.model_note}.")

@@ -20,6 +20,14 @@ class Command(BaseCommand):
         parser.add_argument(
             "--to", dest="end", type=parse_day, default=None, help="last as-of date (default: 90 days ago)"
         )
+        parser.add_argument(
+            "--as-of",
+            dest="as_of",
+            type=parse_day,
+            default=None,
+            help="the training date: learn only what was known then (default today); a backtest of "
+            "the later dates is then out of time",
+        )
         parser.add_argument("--step", type=int, default=14, help="days between snapshots (default 14)")
         parser.add_argument(
             "--target-precision",
@@ -29,7 +37,7 @@ class Command(BaseCommand):
             f"threshold on the churn risk is chosen for it (default {training.TARGET_PRECISION})",
         )
 
-    def handle(self, *args, start, end, step, target_precision, **options):
+    def handle(self, *args, start, end, as_of, step, target_precision, **options):
         if step < 1:
             raise CommandError(f"--step {step} must be a positive number of days")
         if not 0 < target_precision < 1:
@@ -49,6 +57,7 @@ class Command(BaseCommand):
                 model = training.train(
                     start=start,
                     end=end,
+                    as_of=as_of,
                     step_days=step,
                     target_precision=target_precision,
                     progress=lambda day: bar.update(task, description=f"snapshot as of {day}"),
@@ -63,15 +72,16 @@ class Command(BaseCommand):
             f"Trained churn model {model.version} ({model.kind}, {model.horizon_days}-day horizon), now active."
         )
         console.print(
-            f"Training as-of dates {md['training_window'][0]} – {md['training_window'][1]}: {md['rows']['train']:,} rows, "
-            f"{md['positives']['train']:,} churned; validation {md['validation_window'][0]} – {md['validation_window'][1]}: "
-            f"{md['rows']['validation']:,} rows, {md['positives']['validation']:,} churned."
+            f"Learnt from every labelled snapshot (known on {md['as_of']}), as-of dates {md['training_window'][0]} – "
+            f"{md['training_window'][1]}: {md['rows']['train']:,} rows, {md['positives']['train']:,} churned; "
+            f"{md['calibration']} calibration cross-validated over {md['calibration_folds']} folds."
         )
         auc = valid["roc_auc"]
         console.print(
-            f"Validation ROC AUC {auc:.3f}, Brier {valid['brier']:.4f}."
-            if auc is not None
-            else "Validation: one class only."
+            f"Out-of-time check (learnt on {md['check_window'][0]} – {md['check_window'][1]}, scored on "
+            f"{md['validation_window'][0]} – {md['validation_window'][1]}: {md['rows']['validation']:,} rows, "
+            f"{md['positives']['validation']:,} churned): "
+            + (f"ROC AUC {auc:.3f}, Brier {valid['brier']:.4f}." if auc is not None else "one class only.")
         )
         flag = md["warning"]
         if flag["threshold"] is None:
