@@ -11,6 +11,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET
 
 from clm.core.models import User
@@ -77,9 +78,12 @@ def summary(key: str, figure: dict) -> list[str]:
     if key == "quality.churners" and figure["rows"]:
         counts = {row[0]: row[1] for row in figure["rows"]}
         lead = extra.get("lead_days") or {}
-        lines.append(_("Of the %(n)s accounts that churned in %(period)s, %(in_time)s had had a churn warning "
-                       "at least %(days)s days ahead, %(late)s later, %(none)s not at all.")
-                     % {"n": sum(counts.values()), "period": figure["period"], "in_time": counts["in_time"],
+        churned = sum(counts.values())
+        lines.append(ngettext("The one account that churned in %(period)s: %(in_time)s had had a churn warning at "
+                              "least %(days)s days ahead, %(late)s later, %(none)s not at all.",
+                              "Of the %(n)s accounts that churned in %(period)s, %(in_time)s had had a churn warning "
+                              "at least %(days)s days ahead, %(late)s later, %(none)s not at all.", churned)
+                     % {"n": churned, "period": figure["period"], "in_time": counts["in_time"],
                         "days": extra["min_lead_days"], "late": counts["late"], "none": counts["not_warned"]})
         if lead.get("p50") is not None:
             lines.append(_("Median time from the first warning to the churn: %(days)s days.") % {"days": f"{lead['p50']:.0f}"})
