@@ -35,6 +35,16 @@ def test_every_page_renders_its_figures_in_both_languages(world, signed_in, page
             assert f'id="{key}"' in html or f'data-testid="nodata-{key}"' in html, key
 
 
+@pytest.mark.parametrize("page", list(service.PAGES))
+def test_a_filtered_page_and_a_reps_own_stay_within_the_same_bound(world, signed_in, client, owner, team_visibility,  # noqa: F811
+                                                                  page, django_assert_max_num_queries):
+    with django_assert_max_num_queries(30):  # computed live for the segment: still not one query per row or part
+        assert signed_in.get(reverse("web:report", args=[page]), {**NOV, "industry": "制造"}).status_code == 200
+    client.force_login(owner)
+    with django_assert_max_num_queries(30):
+        assert client.get(reverse("web:report", args=[page]), NOV).status_code == 200
+
+
 def test_the_page_shows_the_same_numbers_as_the_api(world, signed_in, api_as, manager):  # noqa: F811
     html = signed_in.get(reverse("web:report", args=["revenue"]), NOV, HTTP_ACCEPT_LANGUAGE="en").content.decode()
     chart = figure_json(html, "revenue.waterfall")

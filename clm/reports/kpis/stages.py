@@ -75,14 +75,24 @@ def reactivation_rate(scope: Scope, period) -> Result:
                  when_empty=_("No customer was dormant or churned when %(period)s began.") % {"period": period.label})
 
 
+def latest_bands(scope: Scope, period) -> list[tuple[int, str]] | None:
+    """(account, band) of each account scored on the latest scoring day of the period, or None
+    when none was: read once per scope and period (the KPI, the red accounts by owner)."""
+
+    def load():
+        day = period.as_of(scope.today)
+        scores = scope.records(HealthScore.objects.filter(as_of__lte=day, as_of__gte=period.start))
+        latest = scores.aggregate(day=Max("as_of"))["day"]
+        return None if latest is None else list(scores.filter(as_of=latest).values_list("account_id", "band"))
+
+    return scope.memo(("latest bands", period.label), load)
+
+
 def healthy_share(scope: Scope, period) -> Result:
     """Share of scored accounts in the green band on the latest scoring day of the period."""
-    day = period.as_of(scope.today)
-    scores = scope.records(HealthScore.objects.filter(as_of__lte=day, as_of__gte=period.start))
-    latest = scores.aggregate(day=Max("as_of"))["day"]
-    if latest is None:
+    rows = latest_bands(scope, period)
+    if rows is None:
         return missing(_("No health score was computed in %(period)s (run “clm run”).") % {"period": period.label})
-    rows = list(scores.filter(as_of=latest).values_list("account_id", "band"))
     bands = pd.Series([b for _a, b in rows], dtype=object)
     green = [a for a, b in rows if b == "green"]
     counts = bands.value_counts()
