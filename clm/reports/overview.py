@@ -55,7 +55,7 @@ def _bands_by_day(scope: Scope, since: dt.date) -> dict[dt.date, Counter]:
     if loaded.get("since") is None or since < loaded["since"]:
         rows = (
             scope.records(HealthScore.objects.filter(as_of__lte=scope.today, as_of__gte=since))
-            .order_by().values_list("as_of", "band").annotate(n=Count("id"))
+            .order_by().values_list("as_of", "band").annotate(n=Count("*"))
         )  # fmt: skip
         by_day: dict[dt.date, Counter] = {}
         for day, band, n in rows:

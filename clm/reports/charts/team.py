@@ -6,17 +6,17 @@ from __future__ import annotations
 
 import pandas as pd
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Max
+from django.db.models import Count
 from django.utils import timezone
 
 from clm.analytics.revenue import contract_renewals, revenue_retention_by
 from clm.automation.models import Task
 from clm.commerce.frames import change_frame
 from clm.commerce.models import SubscriptionChange
-from clm.lifecycle.models import HealthScore
 
 from ..figures import figure
 from ..kpis.base import finite
+from ..kpis.stages import latest_bands
 from .base import make
 
 ROLES = ("sales_owner", "csm")
@@ -63,11 +63,10 @@ def people(scope, period) -> dict:
 
 def _red(scope, period) -> pd.Series:
     """1 for an account red on the latest scoring day of the period, 0 for another band."""
-    scores = scope.records(HealthScore.objects.filter(as_of__gte=period.start, as_of__lte=period.as_of(scope.today)))
-    day = scores.aggregate(day=Max("as_of"))["day"]
-    if day is None:
+    rows = latest_bands(scope, period)
+    if rows is None:
         return pd.Series(dtype=float)
-    return pd.Series({a: float(b == "red") for a, b in scores.filter(as_of=day).values_list("account_id", "band")})
+    return pd.Series({a: float(b == "red") for a, b in rows})
 
 
 def _overdue(scope) -> dict[int, int]:
