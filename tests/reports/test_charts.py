@@ -233,3 +233,17 @@ def test_figures_say_why_they_are_empty(db, boss):
         if key in ("team.people", "flows.returns"):
             continue
         assert figure["rows"] == [] and figure["no_data"], key
+
+
+def test_a_default_signal_reads_its_catalogue_name_whatever_title_the_workspace_stored():
+    """The quality tab's chart in Chinese showed the churn model's signal by its stored English title."""
+    from django.utils import translation
+
+    from clm.reports.charts import labels
+
+    stored = {"churn_risk_high": "The churn model puts the risk above its flag threshold", "mine": "我的信号"}
+    with translation.override("zh-hans"):
+        assert labels.value("signal", "churn_risk_high", stored) == "流失风险高"
+        assert labels.value("signal", "mine", stored) == "我的信号"  # a workspace's own signal keeps its title
+    with translation.override("en"):
+        assert labels.value("signal", "churn_risk_high", stored) == "High churn risk"

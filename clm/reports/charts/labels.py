@@ -8,6 +8,7 @@ from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from clm.customers.models import LifecycleStage
+from clm.lifecycle import words
 from clm.value import services as value_services
 
 TITLES = {
@@ -79,7 +80,7 @@ def value(key: str, cell, signals: dict | None = None, tiers: dict | None = None
     if key in ("stage", "from_stage", "to_stage"):
         return str(dict(LifecycleStage.choices).get(cell, cell)) if cell else gettext("new account")
     if key == "signal" and signals and cell in signals:
-        return gettext(signals[cell])
+        return words.signal_title(cell, signals[cell])  # a default kind by its name in the catalogue
     if key == "quantile":
         n = cell[1:]
         return gettext("Median") if n == "50" else gettext("%(n)sth percentile") % {"n": n}
