@@ -91,10 +91,18 @@ def summary(key: str, figure: dict) -> list[str]:
         run, pit, any_signal = extra["backtest"], extra["point_in_time"], figure["rows"][0]
         lines.append(_("Backtest of %(start)s – %(end)s, every %(step)s days, outcomes observed until %(until)s.")
                      % {"start": run["start"], "end": run["end"], "step": run["step_days"], "until": run["observed_until"]})
-        lines.append(_("%(flagged)s of %(churners)s churners were flagged at least %(lead)s days ahead; %(right)s of the "
-                       "%(judged)s accounts flagged churned within %(horizon)s days.")
-                     % {"flagged": any_signal[2], "churners": any_signal[1], "lead": run["min_lead_days"],
-                        "right": any_signal[5], "judged": any_signal[4], "horizon": run["horizon_days"]})
+        judged = extra.get("flags_judged")
+        judged = any_signal[4] if judged is None else judged
+        said = {"flagged": any_signal[2], "churners": any_signal[1], "lead": run["min_lead_days"],
+                 "right": any_signal[5], "judged": judged, "horizon": run["horizon_days"],
+                 "waiting": any_signal[4] - judged}
+        if said["waiting"] > 0:  # the precision leaves out the flags too recent to judge: the sentence says so
+            lines.append(_("%(flagged)s of %(churners)s churners were flagged at least %(lead)s days ahead; %(right)s of "
+                           "the %(judged)s accounts flagged whose %(horizon)s days have passed churned within them "
+                           "(%(waiting)s more were flagged too recently to tell).") % said)
+        else:
+            lines.append(_("%(flagged)s of %(churners)s churners were flagged at least %(lead)s days ahead; %(right)s of "
+                           "the %(judged)s accounts flagged churned within %(horizon)s days.") % said)
         if pit["precision"] is not None:
             lines.append(_("On a given day, %(share)s of the accounts flagged churned within %(horizon)s days.")
                          % {"share": shown("precision", pit["precision"]), "horizon": run["horizon_days"]})

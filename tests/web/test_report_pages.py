@@ -217,3 +217,25 @@ def _backtest_report() -> dict:
     return {"start": "2026-01-05", "end": "2026-06-29", "step_days": 7, "observed_until": "2026-12-07",
             "early_warning": lead, "by_signal": {}, "point_in_time": {"precision": None, "judged": 0,
                                                                      "followed_by_churn": 0}}
+
+
+def test_the_backtest_sentence_divides_by_the_flags_it_could_judge():
+    """The demo's quality tab read "34 of the 41 accounts flagged churned" beside a precision of 100%: seven
+    flags were too recent to judge, and the precision (34 of 34) leaves them out. The sentence now says so."""
+    from django.utils import translation
+
+    from clm.web.report_views import summary
+
+    run = {"start": "2026-01-05", "end": "2026-11-09", "step_days": 28, "observed_until": "2026-12-07",
+           "min_lead_days": 90, "horizon_days": 180}
+    figure = {"rows": [["any", 34, 25, 25 / 34, 41, 34, 1.0]], "backtest": run, "flags_judged": 34,
+              "point_in_time": {"precision": 1.0, "judged": 120, "followed_by_churn": 120}}
+    with translation.override("en"):
+        lines = summary("quality.recall", figure)
+    assert ("25 of 34 churners were flagged at least 90 days ahead; 34 of the 34 accounts flagged whose 180 days "
+            "have passed churned within them (7 more were flagged too recently to tell).") in lines
+    with translation.override("zh-hans"):
+        assert any("另有 7 位预警时间太近" in line for line in summary("quality.recall", figure))
+    figure["flags_judged"] = 41  # every flag judged: the shorter sentence
+    with translation.override("en"):
+        assert "34 of the 41 accounts flagged churned within 180 days" in " ".join(summary("quality.recall", figure))

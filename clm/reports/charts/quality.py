@@ -70,7 +70,8 @@ def recall(scope, period) -> dict:
     levels = {name: level["precision"] for name, level in r.get("by_level", {}).items()}
     return make(scope, period, columns, rows, **_about(result),
                 point_in_time={"precision": pit["precision"], "judged": pit["judged"],
-                               "followed_by_churn": pit["followed_by_churn"]}, levels=levels)
+                               "followed_by_churn": pit["followed_by_churn"]}, levels=levels,
+                flags_judged=r["early_warning"].get("flags_judged"))  # the precision's denominator
 
 
 @figure("quality.lead_time")
