@@ -285,10 +285,11 @@ def contract_renewals(changes: pd.DataFrame, start, end, *, by: str = "account_i
     day = pd.to_datetime(changes["effective_date"])
     inside = changes[(day >= pd.Timestamp(start)) & (day <= pd.Timestamp(end))]
     inside = inside[inside["kind"].isin(("renewal", "churn"))]
-    per_contract = inside.groupby([by, "subscription_id"])["kind"].agg(lambda k: "churn" if (k == "churn").any() else "renewal")
-    counts = per_contract.reset_index().groupby(by)["kind"].agg(
-        renewed=lambda k: int((k == "renewal").sum()), lost=lambda k: int((k == "churn").sum())
-    )
+    # per contract, lost when any of its moves in the window is a churn (vectorised: no function per group)
+    lost = (inside["kind"] == "churn").groupby([inside[by], inside["subscription_id"]]).any()
+    per = lost.groupby(level=0).agg(["size", "sum"]).astype("int64")
+    counts = pd.DataFrame({"renewed": per["size"] - per["sum"], "lost": per["sum"]}, index=per.index)
+    counts.index.name = by
     total = counts["renewed"] + counts["lost"]
     counts["renewal_rate"] = pd.array(np.where(total > 0, counts["renewed"] / total.where(total > 0, 1), np.nan),
                                       dtype="Float64")

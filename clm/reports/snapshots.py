@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ KPIS = "kpis"
 KPI_ACCOUNTS = "kpis:accounts"
 ANY_LANGUAGE = "*"
 FIGURE = "figure:"
+CHINESE = re.compile("[\u4e00-\u9fff]")
 KEEP_DAYS = 31  # as-of dates kept; older snapshots are deleted when a new one is taken
 REUSE_DAYS = 7  # a period over is carried from day to day for a week, then computed afresh
 PERIODS_BACK = 2  # besides the current period: the last complete one, and the one it compares with
@@ -249,7 +251,7 @@ def reusable(as_of: dt.date) -> dict[tuple[str, str], Snapshot]:
 def has_words(data) -> bool:
     """Whether a figure computed in Chinese holds text in Chinese (then it is computed in every
     language); one without is stored once for all. The catalogue translates every string."""
-    return any("\u4e00" <= ch <= "\u9fff" for ch in json.dumps(data, ensure_ascii=False))
+    return CHINESE.search(json.dumps(data, ensure_ascii=False)) is not None
 
 
 @listen("lifecycle.run_finished")
