@@ -15,7 +15,7 @@ class LifecycleStage(models.TextChoices):
     ONBOARDING = "onboarding", _("Onboarding")  # 激活期
     GROWTH = "growth", _("Growth")  # 成长期
     MATURE = "mature", _("Mature")  # 成熟期
-    AT_RISK = "at_risk", _("At risk")  # 衰退期
+    AT_RISK = "at_risk", _("Declining")  # 衰退期
     DORMANT = "dormant", _("Dormant")  # 沉睡
     CHURNED = "churned", _("Churned")  # 流失期
     REACTIVATED = "reactivated", _("Reactivated")  # 回流

@@ -6,7 +6,7 @@ from django.utils.translation import pgettext_lazy
 
 LABELS = (
     # customers: stages, health bands, decision-chain roles, contact status, interaction types
-    _("Prospect"), _("Onboarding"), _("Growth"), _("Mature"), _("At risk"), _("Dormant"), _("Churned"),
+    _("Prospect"), _("Onboarding"), _("Growth"), _("Mature"), _("Declining"), _("At risk"), _("Dormant"), _("Churned"),
     _("Reactivated"), _("Healthy"), _("Watch"), _("Decision maker"), _("Economic buyer"), _("Influencer"),
     _("Champion"), _("User"), _("Active"), _("Left the company"), _("Email"), _("Call"), _("Meeting"),
     _("Visit"), _("QBR"), _("Training"), _("Event"), _("Note"), _("language"), _("time zone"),
@@ -22,8 +22,8 @@ LABELS = (
     _("access failures"),
 )
 
-# Health bands read differently from the stage of the same English name ("At risk" is 衰退期 as a
-# stage, 高风险 as a band), so the workspace names them in their own context.
+# Health bands read in their own context (the red band "At risk" is 高风险; the stage 衰退期 reads
+# "Declining"), so that a catalogue entry of one never translates the other.
 BAND_LABELS = {
     "green": pgettext_lazy("health band", "Healthy"),
     "yellow": pgettext_lazy("health band", "Watch"),

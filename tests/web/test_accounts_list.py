@@ -233,7 +233,7 @@ def test_the_export_has_stage_health_arr_and_renewal_in_the_users_language(clien
     assert row == ["华为技术有限公司", "huawei.example", "电子", "华南", "衰退期", "2026-09-01", "48", "高风险", str(arr),
                    renewal, person(huawei.sales_owner), person(huawei.csm), "无预警"]
     header, row = export_lines(client, language="en")
-    assert header[4:8] == ["Stage", "In stage since", "Health", "Health band"] and row[4] == "At risk" and row[7] == "At risk"
+    assert header[4:8] == ["Stage", "In stage since", "Health", "Health band"] and row[4] == "Declining" and row[7] == "At risk"
 
 
 def test_names_sort_by_pinyin_not_by_character_code(client, admin_user):

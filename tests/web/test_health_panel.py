@@ -56,7 +56,7 @@ def test_the_panel_shows_components_trend_signals_and_churn_risk(client, owner, 
     html = client.get(reverse("web:account", args=[scored.pk]), HTTP_ACCEPT_LANGUAGE="en").content.decode()
     for text in ["Usage frequency", "Active days in the last 30 days: 6", "Logins fell by half", "37.0%",
                  "A typical account's risk is 10.0%", "Key people who left and were not replaced: 2 (typical account: 0)",
-                 "+20.0", "+7.0", "All other factors together", "Growth → <strong>At risk</strong>",
+                 "+20.0", "+7.0", "All other factors together", "Growth → <strong>Declining</strong>",
                  "Health is red, or an early-warning signal is confirmed",
                  'id="health-trend"', "Components with data carry 90% of the weight"]:
         assert text in html, text
