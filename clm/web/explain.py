@@ -131,6 +131,10 @@ def _figure(value) -> str:
 
 def value_words(key: str, value) -> str:
     """A metric's value as read on a page: 60%, ¥12,000, 7, a band's name…"""
+    if _missing(value) and key in ("churn_risk", "churn_risk_over_threshold"):
+        # the engine scores risk only once a churn model is trained: a signal opened before that
+        # (the demo's replayed history, a new workspace's first weeks) carries none
+        return _("not scored (no churn model had been trained yet)")
     if _missing(value):
         return _("no data")
     if key == "health_band":

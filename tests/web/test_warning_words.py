@@ -164,3 +164,18 @@ def test_a_task_on_such_a_case_names_the_case_in_words_on_my_work(client, owner,
                      due_at=timezone.now() + dt.timedelta(days=1))
     zh = page(client, owner, "web:home")
     assert "复盘近90天的工单" in zh and "login_drop" not in zh and "登录减半" in zh
+
+
+def test_a_signal_opened_before_any_churn_model_says_so_not_no_data(client, owner, huawei):
+    """A usage rule's stored churn-risk ratio is missing when the signal opened before a churn
+    model was trained (the demo's replayed year, a new workspace's first weeks): the page says
+    why, in both languages, instead of a bare "no data"."""
+    today = timezone.localdate()
+    values = {"logins_30d_vs_baseline": -0.55, "logins_baseline_30d": 22.0, "churn_risk_over_threshold": None}
+    Signal.objects.create(account=huawei, kind="login_drop", title=ENGLISH_TITLES[1], values=values,
+                          last_values=values, opened_on=today - dt.timedelta(days=3), last_seen_on=today)
+    html = page(client, owner, "web:account", huawei.pk)
+    assert "流失风险相对预警阈值的倍数：未评分（当时尚未训练流失模型）" in html
+    assert "流失风险相对预警阈值的倍数：无数据" not in html
+    html = page(client, owner, "web:account", huawei.pk, language="en")
+    assert "Churn risk as a multiple of the flag threshold: not scored (no churn model had been trained yet)" in html
