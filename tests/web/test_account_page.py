@@ -328,6 +328,7 @@ def test_a_churned_account_shows_its_churn_date_and_last_health_and_no_live_valu
     html = client.get(reverse("web:account", args=[huawei.pk]), HTTP_ACCEPT_LANGUAGE="en").content.decode()
     churned_on = (today - dt.timedelta(days=20)).isoformat()
     assert "Churned on" in html and churned_on in html and "Last health" in html and ">51<" in html
+    assert "since 2026-09-01" not in html  # the day the engine saw the stage, not when it churned: one date only
     assert "62,922" not in html and "Value tier" not in html and "BI 模块" not in html
     assert "not scored yet" not in html and "Open signals" not in html
 

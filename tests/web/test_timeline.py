@@ -126,3 +126,14 @@ def test_an_interaction_shows_its_author_by_name_not_user_name(client, admin_use
     client.force_login(admin_user)
     html = client.get(f"/accounts/{account.pk}/").content.decode()
     assert "— 王芳" in html and "csm07" not in html
+
+
+def test_a_week_of_usage_by_one_user_reads_in_the_singular(client, owner):
+    from django.urls import reverse
+
+    account = Account.objects.create(name="一人工作室", sales_owner=owner)
+    day = timezone.localdate() - dt.timedelta(days=14)
+    UsageDaily.objects.create(account=account, day=day, events=3, minutes=8.3, active_users=1)
+    client.force_login(owner)
+    html = client.get(reverse("web:account", args=[account.pk]), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "3 events, 8.3 minutes, up to 1 user a day" in html and "1 users" not in html
