@@ -15,6 +15,7 @@ from django.utils import timezone
 from clm.analytics.winback import success_by, winback_priority
 from clm.automation.models import Case, WinBack
 from clm.commerce.models import Subscription
+from clm.commerce.services import contracts_ended_on
 from clm.core.access import visible_accounts, visible_records
 from clm.customers.models import Account, LifecycleStage
 from clm.value.models import TierAssignment
@@ -60,14 +61,18 @@ def churned_list(user, *, today: dt.date | None = None, limit: int = 100) -> lis
 
     causes = {c.code: c.label() for c in RootCause.objects.all()}
     values = [Decimal(a.revenue or 0) for a in rows]
-    days = [(today - a.lifecycle_stage_since).days if a.lifecycle_stage_since else 9999 for a in rows]
+    # when they left: their last contract's end, not the day the engine first saw them churned (a
+    # first run over imported history sees every past churner on its first day)
+    ended = contracts_ended_on(a.pk for a in rows)
+    left = [ended.get(a.pk, a.lifecycle_stage_since) for a in rows]
+    days = [(today - day).days if day else 9999 for day in left]
     priority = winback_priority([float(v) for v in values], days)
     out = [
         ChurnedRow(
-            account=a, left_on=a.lifecycle_stage_since, days_since=d, value=v,
+            account=a, left_on=day, days_since=d, value=v,
             reason=a.cancel or causes.get(a.lost or "", ""), priority=float(p), open_winback=a.open_case,
         )
-        for a, v, d, p in zip(rows, values, days, priority, strict=True)
+        for a, day, v, d, p in zip(rows, left, values, days, priority, strict=True)
     ]
     out.sort(key=lambda r: (-r.priority, r.account.name))
     return out[:limit]

@@ -6,6 +6,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from decimal import Decimal
 
+from django.db.models import Max
 from django.utils import timezone
 
 from clm.commerce.models import Subscription, SubscriptionChange
@@ -152,6 +153,21 @@ class TotalsMismatch(ValueError):
     def __init__(self, field: str, given, total: Decimal):
         super().__init__(f"{given} is not the sum of the lines ({total})")
         self.field = field
+
+
+def contracts_ended_on(account_ids: Iterable[int]) -> dict[int, dt.date]:
+    """The day each account's last contract ended (cancelled or ran out), for the accounts that have
+    one: when a churned customer left, by its contracts, whatever day the engine first saw it."""
+    rows = (
+        Subscription.objects.filter(account_id__in=list(account_ids)).order_by().values("account_id")
+        .annotate(cancelled=Max("cancelled_on"), ended=Max("end_date"))
+    )  # fmt: skip
+    out = {}
+    for row in rows:
+        days = [d for d in (row["cancelled"], row["ended"]) if d is not None]
+        if days:
+            out[row["account_id"]] = max(days)
+    return out
 
 
 def order_totals(lines: Iterable[Mapping], given: Mapping | None = None) -> dict[str, Decimal]:

@@ -6,11 +6,12 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Count, F, Func, IntegerField, Max, Q, Sum, Value
+from django.db.models import Count, F, Func, IntegerField, Q, Sum, Value
 from django.utils import timezone
 
 from clm.analytics.nps import net_promoter_score
 from clm.commerce.models import Order, Subscription
+from clm.commerce.services import contracts_ended_on
 from clm.core.access import restrict, visible_accounts
 from clm.customers.models import Account, Contact, HealthBand, Interaction, LifecycleStage, WarningLevel
 from clm.lifecycle import services as lifecycle
@@ -117,9 +118,7 @@ class WeekNumber(Func):
 
 def churned_on(account: Account) -> dt.date | None:
     """The day a churned account's last contract ended (cancelled or run out)."""
-    ended = account.subscriptions.aggregate(cancelled=Max("cancelled_on"), ended=Max("end_date"))
-    days = [d for d in ended.values() if d is not None]
-    return max(days) if days else account.lifecycle_stage_since
+    return contracts_ended_on([account.pk]).get(account.pk, account.lifecycle_stage_since)
 
 
 def account_overview(account: Account, today: dt.date | None = None) -> AccountOverview:

@@ -212,3 +212,14 @@ def test_the_churned_list_ranks_by_value_and_how_recently_they_left(admin_user):
     rows = winback_lists.churned_list(admin_user, today=TODAY)
     assert [(r.account.name, round(r.priority)) for r in rows] == [("B", 40000), ("C", 30000), ("A", 25000)]
     assert rows[0].reason == "B 预算削减" and rows[2].days_since == 360
+
+
+def test_the_churned_list_dates_a_churn_by_the_last_contract_not_the_engines_first_sight(admin_user):
+    """A first run over imported history sees every past churner on its first day; the list says
+    when each left by its last contract's end, as the account page's "Churned on" does."""
+    account = Account.objects.create(name="老客户", lifecycle_stage="churned",
+                                     lifecycle_stage_since=TODAY - dt.timedelta(days=30))
+    sub = new_subscription(account, dt.date(2024, 1, 1), "100.00")
+    Subscription.objects.filter(pk=sub.pk).update(status="cancelled", cancelled_on=TODAY - dt.timedelta(days=200))
+    row = winback_lists.churned_list(admin_user, today=TODAY)[0]
+    assert row.left_on == TODAY - dt.timedelta(days=200) and row.days_since == 200
