@@ -11,8 +11,6 @@ from django.utils import timezone
 
 from clm.analytics.revenue import contract_renewals, revenue_retention_by
 from clm.automation.models import Task
-from clm.commerce.frames import change_frame
-from clm.commerce.models import SubscriptionChange
 
 from ..figures import figure
 from ..kpis.base import finite
@@ -31,8 +29,9 @@ def people(scope, period) -> dict:
                             columns=["account_id", "sales_owner", "csm"]).set_index("account_id")
     arr = scope.mrr_at(as_of) * 12 if not scope.mrr.empty else pd.Series(dtype=float)
     red = _red(scope, period)
-    changes = change_frame(scope.records(SubscriptionChange.objects.filter(effective_date__gte=period.start)),
-                           as_of=as_of)
+    ledger = scope.changes  # read once per scope: the MRR's own frame
+    changes = ledger[(ledger["effective_date"] >= pd.Timestamp(period.start))
+                     & (ledger["effective_date"] <= pd.Timestamp(as_of))].reset_index(drop=True)
     overdue = _overdue(scope)
     end = pd.Period(as_of, "M")
     window = int(end.ordinal - (pd.Period(period.start, "M") - 1).ordinal)

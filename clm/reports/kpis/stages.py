@@ -29,8 +29,8 @@ def no_stages() -> str:
 def _transitions(scope: Scope) -> pd.DataFrame:
     def load():
         rows = scope.records(StageTransition.objects.filter(date__lte=scope.today))
-        frame = read_frame(rows.order_by("date", "id").values_list("account_id", "date", "to_stage"),
-                           ["account_id", "date", "stage"])
+        frame = read_frame(rows.order_by("date", "id").values_list("account_id", "date", "to_stage", "from_stage"),
+                           ["account_id", "date", "stage", "from_stage"])
         frame["date"] = pd.to_datetime(frame["date"]).dt.date
         return frame
 
@@ -40,11 +40,14 @@ def _transitions(scope: Scope) -> pd.DataFrame:
 def stage_as_of(scope: Scope, day: dt.date) -> pd.Series | None:
     """Each account's stage at the end of ``day`` (its latest transition by then); None when the
     engine has recorded no stage at all."""
-    frame = _transitions(scope)
-    if frame.empty:
-        return None
-    known = frame[frame["date"] <= day]
-    return known.groupby("account_id")["stage"].last()
+    def compute():
+        frame = _transitions(scope)
+        if frame.empty:
+            return None
+        known = frame[frame["date"] <= day]
+        return known.groupby("account_id")["stage"].last()
+
+    return scope.memo(("stages on", day), compute)
 
 
 def customers(scope: Scope, period) -> Result:
