@@ -39,17 +39,23 @@ def _heat(scope, period, tables, table, first: pd.Series, members: pd.DataFrame)
     rows, groups = [], {}
     kept = members[(members["age"] < AGES) & (members["cohort"] >= shown[0].ordinal)
                    & (members["cohort"] <= shown[-1].ordinal)]
-    by_cell = kept.groupby(["cohort", "age"])["account_id"]
+    wide = table.reindex(columns=range(AGES))
     for cohort in tables.sizes.index:
         if not shown[0] <= cohort <= shown[-1]:
             continue
-        cells = [table.at[cohort, k] if k in table.columns else None for k in range(AGES)]
-        rows.append([str(cohort), int(tables.sizes[cohort]), *cells])
+        rows.append([str(cohort), int(tables.sizes[cohort]), *wide.loc[cohort].tolist()])
         groups[str(cohort)] = first[first == cohort].index
-    for (cohort, age), accounts in by_cell:
-        month = pd.Period(ordinal=cohort, freq="M")
-        if age in table.columns and pd.notna(table.at[month, age]):  # an unobserved cell has no part
-            groups[cell(month, age)] = accounts.to_numpy()
+    # the accounts of each cell, cut from the members sorted by cell (not a pandas group per cell)
+    rows_, cols_ = np.nonzero(table.notna().to_numpy())
+    observed = set(zip(pd.PeriodIndex(table.index, freq="M").asi8[rows_].tolist(),
+                       table.columns[cols_].tolist(), strict=True))  # an unobserved cell has no part
+    kept = kept.sort_values(["cohort", "age"], kind="stable")
+    keys, ids = kept[["cohort", "age"]].to_numpy(), kept["account_id"].to_numpy()
+    starts = np.flatnonzero(np.r_[True, (keys[1:] != keys[:-1]).any(axis=1)]).tolist() if len(keys) else []
+    for start, end in zip(starts, [*starts[1:], len(keys)][:len(starts)], strict=True):
+        cohort, age = (int(v) for v in keys[start])
+        if (cohort, age) in observed:
+            groups[cell(pd.Period(ordinal=cohort, freq="M"), age)] = ids[start:end]
     return make(scope, period, columns(), rows, groups=groups)
 
 

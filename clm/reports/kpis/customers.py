@@ -90,11 +90,12 @@ def active_rate_30d(scope: Scope, period) -> Result:
 
 def _order_days(scope: Scope, period) -> pd.DataFrame:
     """The days on which the accounts that ordered in the period ordered, up to its end (the
-    period's buyers and their earlier orders: all repurchase reads), as days since 1970."""
+    period's buyers and their earlier orders: all repurchase reads), as days since 1970; the
+    orders of the span's buyers read once per scope."""
 
-    def load():
-        orders = scope.records(Order.objects.filter(ordered_on__lte=period.as_of(scope.today)))
-        buyers = orders.filter(ordered_on__gte=period.start).values("account_id")
+    def load(first):
+        orders = scope.records(Order.objects.filter(ordered_on__lte=scope.today))
+        buyers = orders.filter(ordered_on__gte=first).values("account_id")
         frame = read_frame(
             orders.filter(account_id__in=buyers).order_by().values_list("account_id", iso("ordered_on")).distinct(),
             ["account_id", "day"],
@@ -102,13 +103,23 @@ def _order_days(scope: Scope, period) -> pd.DataFrame:
         frame["day"] = day_numbers(frame["day"])
         return frame.sort_values(["account_id", "day"], ignore_index=True)
 
-    return scope.memo(("order days", period.label), load)
+    def cut():
+        frame = scope.dated("order days", period, load)
+        frame = frame[frame["day"] <= _day_number(period.as_of(scope.today))]
+        buyers = frame.loc[frame["day"] >= _day_number(period.start), "account_id"].unique()
+        return frame[frame["account_id"].isin(buyers)].reset_index(drop=True)
+
+    return scope.memo(("order days", period.label), cut)
+
+
+def _day_number(day: dt.date) -> int:
+    return int(np.datetime64(day, "D").astype(np.int64))
 
 
 def repurchase_rate(scope: Scope, period) -> Result:
     """Of the accounts that ordered in the period, the share that had ordered before it (复购率)."""
     orders = _order_days(scope, period)
-    start = int(np.datetime64(period.start, "D").astype(np.int64))
+    start = _day_number(period.start)
     buyers = orders[orders["day"] >= start]["account_id"].unique()
     again = orders[orders["day"] < start]["account_id"].unique()
     return share(len(again), len(buyers), again,
@@ -119,7 +130,7 @@ def repurchase_interval(scope: Scope, period) -> Result:
     """Mean days between an order in the period and the same account's previous order (复购周期)."""
     orders = _order_days(scope, period)
     gap = orders.groupby("account_id")["day"].diff()
-    inside = (orders["day"] >= int(np.datetime64(period.start, "D").astype(np.int64))) & gap.notna()
+    inside = (orders["day"] >= _day_number(period.start)) & gap.notna()
     return mean(gap[inside].astype(float), orders.loc[inside, "account_id"],
                 when_empty=_("No repeat order was placed in %(period)s.") % {"period": period.label})
 
