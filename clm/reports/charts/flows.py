@@ -63,14 +63,21 @@ def returns(scope, period) -> dict:
     """回流 by month: of the customers dormant or churned when the month began, the share that
     came back in it (the reactivation-rate KPI, month by month)."""
     columns = ["month", "lapsed", "returned", "share"]
+    shown = months(scope, period)
+    if stage_kpis._transitions(scope).empty:
+        return empty(scope, period, columns, stage_kpis.no_stages())
+    # the months drawn decide the figure: the current month, quarter and year share one computation
+    rows, groups = scope.memo(("returns by month", shown[0], shown[-1]), lambda: _returns(scope, shown))
+    return make(scope, period, columns, rows, groups=groups)
+
+
+def _returns(scope, shown) -> tuple[list, dict]:
     rows, groups = [], {}
-    for month in months(scope, period):
+    for month in shown:
         result = stage_kpis.reactivation_rate(scope, month_period(month))
-        if result.no_data and stage_kpis._transitions(scope).empty:
-            return empty(scope, period, columns, result.no_data)
         if result.has_value:
             rows.append([str(month), int(result.denominator), int(result.numerator), result.value])
             groups[str(month)] = result.account_ids
         else:
             rows.append([str(month), 0, 0, None])
-    return make(scope, period, columns, rows, groups=groups)
+    return rows, groups
