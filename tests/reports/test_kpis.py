@@ -246,4 +246,4 @@ def test_the_live_table_reads_a_bounded_number_of_queries(world, boss, django_as
         kpi_table(boss, NOV, Segment(industry="制造"), today=TODAY, stored=False)
 
 
-TABLE_QUERIES = 35  # 30 on this company with a segment (65 before the span was read at once)
+TABLE_QUERIES = 35  # 30 on this company with a segment
