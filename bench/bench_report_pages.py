@@ -10,6 +10,7 @@ daily run's snapshots, when they serve `figures.read`, take this cost off the pa
 """
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -50,7 +51,8 @@ def main():
     request_started.disconnect(reset_queries)  # keep the query log across the request, to count it
     admin = User.objects.get(username="admin")
     period = default_period()
-    print(f"database: {label}; {Account.objects.count()} accounts; period {period.label}")
+    print(f"database: {label}; {Account.objects.count()} accounts; period {period.label}; "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     client = Client(HTTP_ACCEPT_LANGUAGE="zh-CN")
     client.force_login(admin)
 
@@ -83,7 +85,8 @@ def main():
         times = results[f"page {name}"]
         took, slowest = statistics.median(times), max(times)
         print(f"{name:24s} {took:6.0f} ms {slowest:6.0f} ms  {took / accounts:13.1f}×  {took / ledger:10.1f}×  "
-              f"{len(queries.captured_queries):7d}  target ≤ {TARGET_MS} ms: {'met' if slowest <= TARGET_MS else 'NOT met'}")
+              f"{len(queries.captured_queries):7d}  target ≤ {TARGET_MS} ms: {'met' if slowest <= TARGET_MS else 'NOT met'}"
+              f"  (load {os.getloadavg()[0]:.1f})")
 
     print("\nper figure, alone (a fresh scope each: its frames loaded for it):")
     for key in sorted(figures.FIGURES):

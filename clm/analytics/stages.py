@@ -232,18 +232,24 @@ def trajectory_counts(
     before = t[t["date"] < start]
     inside = t[(t["date"] >= start) & (t["date"] <= end)]
     at_start = before.groupby("account", sort=False)["to_stage"].last()
-    moves = inside.groupby("account", sort=False).agg(to=("to_stage", list))
-    # groupby's "first" skips missing values; the first change's from_stage may be None (a new account)
-    moves["first_from"] = inside.drop_duplicates("account").set_index("account")["from_stage"]
-    accounts = moves.index.union(at_start.index) if include_unchanged else moves.index
+    # plain dicts and lists, not a pandas call per account (10,000 accounts took seconds)
+    moved: dict = {}
+    first_from: dict = {}  # the first change's from_stage, which may be None (a new account)
+    for account, from_stage, to_stage in zip(inside["account"].tolist(), inside["from_stage"].tolist(),
+                                            inside["to_stage"].tolist(), strict=True):
+        if account not in moved:
+            moved[account], first_from[account] = [], from_stage
+        moved[account].append(to_stage)
+    heads = dict(zip(at_start.index.tolist(), at_start.tolist(), strict=True))
+    accounts = pd.Index(list(moved)).union(at_start.index) if include_unchanged else pd.Index(list(moved))
     sequences = []
     for account in accounts:
-        head = at_start.get(account)
-        if account in moves.index:
+        head = heads.get(account)
+        if account in moved:
             if head is None or pd.isna(head):
-                first = moves.at[account, "first_from"]
+                first = first_from[account]
                 head = None if pd.isna(first) else first
-            seq = ([head] if head is not None else []) + list(moves.at[account, "to"])
+            seq = ([head] if head is not None else []) + list(moved[account])
         else:
             seq = [head]
         sequences.append(seq)

@@ -19,6 +19,12 @@ def churn_events(until: dt.date | None = None) -> pd.DataFrame:
         list(changes.values_list("subscription_id", "account_id", "effective_date", "status_after")),
         columns=["subscription", "account", "date", "status"],
     )
+    return events_of(frame)
+
+
+def events_of(frame: pd.DataFrame) -> pd.DataFrame:
+    """``churn_events`` of a ledger already read: columns subscription, account, date, status
+    (the status after each change), oldest first (by date, then as recorded)."""
     if frame.empty:
         return pd.DataFrame(
             {"account": pd.Series(dtype=int), "date": pd.Series(dtype="datetime64[ns]"), "event": []}

@@ -81,6 +81,7 @@ def kpi_table(
     kpis = [BY_KEY[k] for k in keys] if keys else CATALOGUE
     targets = dict(KpiTarget.objects.filter(period=period.label).values_list("kpi", "value"))
     previous = period.previous()
+    scope.cover(previous.start)  # both periods' dated records read in one query each
     return [
         Row(kpi, compute(kpi, scope, period, stored=stored), compute(kpi, scope, previous, stored=stored),
             targets.get(kpi.key))

@@ -161,15 +161,19 @@ def take(as_of: dt.date, *, reuse: bool = False) -> list[Snapshot]:
     from .figures import FIGURES
 
     reused = reusable(as_of) if reuse else {}
-    scope = Scope(None, today=as_of)
     first_language, *other_languages = languages()
     kinds = [KPIS, KPI_ACCOUNTS, *(FIGURE + key for key in FIGURES)]
     rows, carried, now = [], [], timezone.now()
     # the widest periods first: what they load (a year of health scores) serves the narrower ones
+    todo = []
     for period in sorted(periods(as_of), key=lambda p: (p.start, -p.months)):
         if all((period.label, kind) in reused for kind in kinds):
             carried.append(period.label)
-            continue
+        else:
+            todo.append(period)
+    # dated records read once from the first period's start for all of them
+    scope = Scope(None, today=as_of, since=todo[0].start if todo else None)
+    for period in todo:
         started = time.perf_counter()
         with translation.override(first_language):
             by_language = {first_language: {kpi.key: kpi.compute(scope, period) for kpi in CATALOGUE}}
@@ -213,10 +217,11 @@ def take(as_of: dt.date, *, reuse: bool = False) -> list[Snapshot]:
 def in_words(scope: Scope) -> Scope:
     """A scope for another language that shares what ``scope`` loaded (frames, tables) but not
     what it keeps in words (a KPI's reason for no data), which the other language says its way."""
-    other = Scope(scope.user, scope.segment, scope.today)
+    other = Scope(scope.user, scope.segment, scope.today, scope.since)
     other._memo = {key: value for key, value in scope._memo.items() if not isinstance(value, str)}
-    if "mrr" in scope.__dict__:
-        other.__dict__["mrr"] = scope.__dict__["mrr"]
+    for frame in ("changes", "mrr"):
+        if frame in scope.__dict__:
+            other.__dict__[frame] = scope.__dict__[frame]
     return other
 
 

@@ -224,3 +224,26 @@ def test_cac_without_spend_in_the_period_is_not_zero(world, boss):
 
     ChannelSpend.objects.all().delete()
     assert "channel spend" in value(boss, "cac").no_data and value(boss, "cac").value is None
+
+
+def _same(a, b) -> bool:
+    return (a.value, a.numerator, a.denominator, list(a.account_ids), a.breakdown, dict(a.groups), a.no_data) == (
+        b.value, b.numerator, b.denominator, list(b.account_ids), b.breakdown, dict(b.groups), b.no_data)
+
+
+@pytest.mark.parametrize("segment", [None, Segment(industry="制造")])
+def test_the_table_reads_both_periods_at_once_and_gives_what_each_kpi_gives_alone(world, boss, segment):
+    """kpi_table loads each dated table once from the previous period's start; each KPI's
+    slice of it is what the KPI computes on its own for the one period (a fresh scope)."""
+    for row in kpi_table(boss, NOV, segment, today=TODAY, stored=False):
+        for period, result in ((NOV, row.result), (NOV.previous(), row.previous)):
+            alone = row.kpi.compute(Scope(boss, segment, TODAY), period)
+            assert _same(result, alone), (row.kpi.key, period.label)
+
+
+def test_the_live_table_reads_a_bounded_number_of_queries(world, boss, django_assert_max_num_queries):
+    with django_assert_max_num_queries(TABLE_QUERIES):  # both periods: one read per table, not per KPI and period
+        kpi_table(boss, NOV, Segment(industry="制造"), today=TODAY, stored=False)
+
+
+TABLE_QUERIES = 35  # 30 on this company with a segment

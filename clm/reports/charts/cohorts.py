@@ -39,17 +39,23 @@ def _heat(scope, period, tables, table, first: pd.Series, members: pd.DataFrame)
     rows, groups = [], {}
     kept = members[(members["age"] < AGES) & (members["cohort"] >= shown[0].ordinal)
                    & (members["cohort"] <= shown[-1].ordinal)]
-    by_cell = kept.groupby(["cohort", "age"])["account_id"]
+    wide = table.reindex(columns=range(AGES))
     for cohort in tables.sizes.index:
         if not shown[0] <= cohort <= shown[-1]:
             continue
-        cells = [table.at[cohort, k] if k in table.columns else None for k in range(AGES)]
-        rows.append([str(cohort), int(tables.sizes[cohort]), *cells])
+        rows.append([str(cohort), int(tables.sizes[cohort]), *wide.loc[cohort].tolist()])
         groups[str(cohort)] = first[first == cohort].index
-    for (cohort, age), accounts in by_cell:
-        month = pd.Period(ordinal=cohort, freq="M")
-        if age in table.columns and pd.notna(table.at[month, age]):  # an unobserved cell has no part
-            groups[cell(month, age)] = accounts.to_numpy()
+    # the accounts of each cell, cut from the members sorted by cell (not a pandas group per cell)
+    rows_, cols_ = np.nonzero(table.notna().to_numpy())
+    observed = set(zip(pd.PeriodIndex(table.index, freq="M").asi8[rows_].tolist(),
+                       table.columns[cols_].tolist(), strict=True))  # an unobserved cell has no part
+    kept = kept.sort_values(["cohort", "age"], kind="stable")
+    keys, ids = kept[["cohort", "age"]].to_numpy(), kept["account_id"].to_numpy()
+    starts = np.flatnonzero(np.r_[True, (keys[1:] != keys[:-1]).any(axis=1)]).tolist() if len(keys) else []
+    for start, end in zip(starts, [*starts[1:], len(keys)][:len(starts)], strict=True):
+        cohort, age = (int(v) for v in keys[start])
+        if (cohort, age) in observed:
+            groups[cell(pd.Period(ordinal=cohort, freq="M"), age)] = ids[start:end]
     return make(scope, period, columns(), rows, groups=groups)
 
 
@@ -71,7 +77,8 @@ def _mrr_cohorts(scope, period):
                                 "age": (month - cohort).to_numpy()})
         return cohort_retention(mrr[mrr["month"] <= end], value="mrr", end=end), first, members
 
-    return scope.memo(("mrr cohorts", period.label), compute)
+    # the tables depend on the last month only: the current month, quarter and year share them
+    return scope.memo(("mrr cohorts", pd.Period(period.as_of(scope.today), "M")), compute)
 
 
 def _mrr_heat(scope, period, table: str) -> dict:
@@ -95,14 +102,23 @@ def revenue(scope, period) -> dict:
 def repurchase(scope, period) -> dict:
     """Buyers without a contract by the month of their first order: the cumulative share that has
     ordered again on a later day by month k."""
+    found = scope.memo(("repurchase cohorts", period.as_of(scope.today)), lambda: _repurchase(scope, period))
+    if isinstance(found, str):
+        return empty(scope, period, columns(), found)
+    tables, first, members = found
+    return _heat(scope, period, tables, tables.repurchase, first, members)
+
+
+def _repurchase(scope, period):
+    """The repurchase tables, each buyer's first month and the cells' members as of the period's
+    end (or why there are none): periods ending on the same day share them."""
     as_of = period.as_of(scope.today)
     contracted = SubscriptionChange.objects.values("account_id")
     orders = scope.records(Order.objects.filter(ordered_on__lte=as_of)).exclude(account_id__in=contracted)
     frame = read_frame(orders.order_by().values_list("account_id", iso("ordered_on"), money("amount")),
                        ["account_id", "date", "amount"])
     if frame.empty:
-        return empty(scope, period, columns(), _("No customer without a contract has ordered by %(day)s.")
-                     % {"day": as_of.isoformat()})
+        return _("No customer without a contract has ordered by %(day)s.") % {"day": as_of.isoformat()}
     tables = repurchase_cohorts(frame, as_of=as_of)
     day = pd.to_datetime(frame["date"])
     first_day = day.groupby(frame["account_id"]).min()
@@ -117,4 +133,4 @@ def repurchase(scope, period) -> dict:
     members = pd.DataFrame({"account_id": np.broadcast_to(again.index.to_numpy()[:, None], take.shape)[take],
                             "cohort": np.broadcast_to(cohort[:, None], take.shape)[take],
                             "age": np.broadcast_to(ages[None, :], take.shape)[take]})
-    return _heat(scope, period, tables, tables.repurchase, first, members)
+    return tables, first, members

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from django.utils.translation import gettext as _
 
-from clm.analytics.stages import stage_durations
+from clm.analytics.stages import stage_durations, trajectory_counts
 from clm.customers.models import LifecycleStage
-from clm.lifecycle.services import trajectories
 
 from ..figures import figure
 from ..kpis import stages as stage_kpis
@@ -33,7 +32,9 @@ def sankey(scope, period) -> dict:
         return empty(scope, period, columns, stage_kpis.no_stages() if frame.empty else _(
             "No account changed stage in %(period)s.") % {"period": period.label}, steps=[])
     groups = {link_key(before, after): part["account_id"] for (before, after), part in moves.groupby(["before", "stage"])}
-    paths = trajectories(period.start, end, accounts=scope.accounts)
+    # the paths of clm.lifecycle.services.trajectories, from the scope's own frame (no second read)
+    paths = trajectory_counts(frame.rename(columns={"account_id": "account", "stage": "to_stage"})
+                              .assign(from_stage=frame["from_stage"].replace("", None)), period.start, end)
     rows = [[r.from_stage, r.to_stage, int(r.count)] for r in paths.links.itertuples()]
     steps = [[int(r.step), r.from_stage, r.to_stage, int(r.count)] for r in paths.step_links.itertuples()]
     return make(scope, period, columns, rows, groups=groups, steps=steps)
@@ -62,14 +63,21 @@ def returns(scope, period) -> dict:
     """回流 by month: of the customers dormant or churned when the month began, the share that
     came back in it (the reactivation-rate KPI, month by month)."""
     columns = ["month", "lapsed", "returned", "share"]
+    shown = months(scope, period)
+    if stage_kpis._transitions(scope).empty:
+        return empty(scope, period, columns, stage_kpis.no_stages())
+    # the months drawn decide the figure: the current month, quarter and year share one computation
+    rows, groups = scope.memo(("returns by month", shown[0], shown[-1]), lambda: _returns(scope, shown))
+    return make(scope, period, columns, rows, groups=groups)
+
+
+def _returns(scope, shown) -> tuple[list, dict]:
     rows, groups = [], {}
-    for month in months(scope, period):
+    for month in shown:
         result = stage_kpis.reactivation_rate(scope, month_period(month))
-        if result.no_data and stage_kpis._transitions(scope).empty:
-            return empty(scope, period, columns, result.no_data)
         if result.has_value:
             rows.append([str(month), int(result.denominator), int(result.numerator), result.value])
             groups[str(month)] = result.account_ids
         else:
             rows.append([str(month), 0, 0, None])
-    return make(scope, period, columns, rows, groups=groups)
+    return rows, groups

@@ -15,8 +15,8 @@ from django.utils.translation import gettext as _
 
 from clm.analytics.evaluation import lead_time_metrics
 from clm.customers.models import WarningLevel
+from clm.lifecycle.churns import events_of as churn_events_of
 from clm.lifecycle.models import AccountWarning, BacktestResult, ChurnModel
-from clm.lifecycle.services import churn_events
 
 from ..figures import figure
 from .base import empty, make
@@ -123,7 +123,9 @@ def churners(scope, period) -> dict:
     columns = ["outcome", "churners", "share"]
     as_of = period.as_of(scope.today)
     # an event depends on the ledger up to its day only: read it once per scope, cut per period
-    events = scope.memo("churn events", lambda: churn_events(until=scope.today))
+    events = scope.memo("churn events", lambda: churn_events_of(scope.changes.rename(columns={
+        "subscription_id": "subscription", "account_id": "account", "effective_date": "date",
+        "status_after": "status"})))  # the scope's own ledger: an account's events depend on its rows alone
     events = events[(events["event"] == "churn") & (events["date"] >= pd.Timestamp(period.start))
                     & (events["date"] <= pd.Timestamp(as_of))]
     visible = set(scope.accounts.filter(pk__in=[int(a) for a in events["account"].unique()])

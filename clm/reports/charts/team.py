@@ -11,8 +11,6 @@ from django.utils import timezone
 
 from clm.analytics.revenue import contract_renewals, revenue_retention_by
 from clm.automation.models import Task
-from clm.commerce.frames import change_frame
-from clm.commerce.models import SubscriptionChange
 
 from ..figures import figure
 from ..kpis.base import finite
@@ -31,8 +29,9 @@ def people(scope, period) -> dict:
                             columns=["account_id", "sales_owner", "csm"]).set_index("account_id")
     arr = scope.mrr_at(as_of) * 12 if not scope.mrr.empty else pd.Series(dtype=float)
     red = _red(scope, period)
-    changes = change_frame(scope.records(SubscriptionChange.objects.filter(effective_date__gte=period.start)),
-                           as_of=as_of)
+    ledger = scope.changes  # read once per scope: the MRR's own frame
+    changes = ledger[(ledger["effective_date"] >= pd.Timestamp(period.start))
+                     & (ledger["effective_date"] <= pd.Timestamp(as_of))].reset_index(drop=True)
     overdue = _overdue(scope)
     end = pd.Period(as_of, "M")
     window = int(end.ordinal - (pd.Period(period.start, "M") - 1).ordinal)
@@ -45,13 +44,16 @@ def people(scope, period) -> dict:
         renewals = contract_renewals(changes.assign(person=changes["account_id"].map(holder)).dropna(subset=["person"]),
                                      period.start, as_of, by="person") if not changes.empty else None
         nrr = revenue_retention_by(scope.mrr, holder, window=window, end=end) if not scope.mrr.empty else pd.DataFrame()
+        # per person at once (a mean of the scored accounts' red flags skips those not scored)
+        arr_of = arr.reindex(holder.index).fillna(0).groupby(holder).sum().to_dict()
+        red_of = red.reindex(holder.index).groupby(holder).mean().to_dict()
+        renewal_of = renewals.to_dict("index") if renewals is not None else {}
         for person, ids in holder.groupby(holder).groups.items():
             ids = list(ids)
-            scored = red.reindex(ids).dropna()
-            renewal = renewals.loc[person] if renewals is not None and person in renewals.index else None
+            renewal = renewal_of.get(person)
             rows.append([
-                role, int(person), names.get(person, str(person)), len(ids), float(arr.reindex(ids).fillna(0).sum()),
-                float(scored.mean()) if len(scored) else None,
+                role, int(person), names.get(person, str(person)), len(ids), float(arr_of.get(person, 0.0)),
+                finite(red_of.get(person)),
                 int(renewal["renewed"]) if renewal is not None else 0, int(renewal["lost"]) if renewal is not None else 0,
                 finite(renewal["renewal_rate"]) if renewal is not None else None,
                 finite(nrr.at[person, "nrr"]) if person in nrr.index else None, int(overdue.get(person, 0)),

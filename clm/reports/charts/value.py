@@ -71,11 +71,20 @@ def tiers(scope, period) -> dict:
     """Accounts per value tier on the last tier day of each month."""
     columns = ["month", "tier", "accounts"]
     shown = months(scope, period)
+    # the months drawn decide the figure: the current month, quarter and year share one read
+    found = scope.memo(("tiers by month", shown[0], shown[-1]), lambda: _tiers_by_month(scope, shown))
+    if found is None:
+        return empty(scope, period, columns, not_computed_by(TierAssignment, scope, _("Value tiers")))
+    rows, groups = found
+    return make(scope, period, columns, rows, groups=groups)
+
+
+def _tiers_by_month(scope, shown):
     end = shown[-1].end_time.date()
     assignments = scope.records(TierAssignment.objects.filter(as_of__lte=end, as_of__gte=shown[0].start_time.date()))
     days = pd.Series(sorted(set(assignments.order_by().values_list("as_of", flat=True).distinct())), dtype=object)
     if days.empty:
-        return empty(scope, period, columns, not_computed_by(TierAssignment, scope, _("Value tiers")))
+        return None
     last = days.groupby([pd.Period(d, "M") for d in days]).max()
     frame = read_frame(assignments.filter(as_of__in=list(last)).order_by()
                        .values_list("as_of", "tier", "account_id"),
@@ -85,7 +94,7 @@ def tiers(scope, period) -> dict:
     for (month, tier), part in frame.groupby(["month", "tier"], sort=True):
         rows.append([str(month), tier, len(part)])
         groups[f"{month}:{tier}"] = part["account_id"]
-    return make(scope, period, columns, rows, groups=groups)
+    return rows, groups
 
 
 @figure("value.economics")

@@ -69,13 +69,19 @@ def lead_conversion(scope: Scope, period) -> Result:
 
 def win_rate(scope: Scope, period) -> Result:
     """Opportunities closed in the period: won / (won + lost) — 项目赢单率."""
-    closed = scope.records(Opportunity.objects.filter(
-        stage__in=Opportunity.CLOSED, closed_on__gte=period.start, closed_on__lte=period.as_of(scope.today),
-    ))
-    counts = dict(closed.order_by().values_list("stage").annotate(n=Count("pk")))
-    won = counts.get(Opportunity.Stage.WON, 0)
-    total = won + counts.get(Opportunity.Stage.LOST, 0)
-    ids = closed.filter(stage=Opportunity.Stage.WON).values_list("account_id", flat=True).distinct()
+
+    def load(first):
+        closed = scope.records(Opportunity.objects.filter(
+            stage__in=Opportunity.CLOSED, closed_on__gte=first, closed_on__lte=scope.today))
+        return pd.DataFrame(list(closed.order_by().values_list("account_id", "stage", "closed_on")),
+                            columns=["account_id", "stage", "closed_on"])
+
+    closed = scope.dated("closed opportunities", period, load)
+    closed = closed[scope.inside(period, closed["closed_on"])]
+    won_rows = closed[closed["stage"] == Opportunity.Stage.WON]
+    won = len(won_rows)
+    total = won + int((closed["stage"] == Opportunity.Stage.LOST).sum())
+    ids = won_rows["account_id"].dropna().unique()
     return share(won, total, ids, breakdown={"won": float(won), "lost": float(total - won)},
                  when_empty=_("No opportunity was closed in %(period)s.") % {"period": period.label})
 
@@ -102,11 +108,19 @@ def _emails(scope: Scope, period):
 
 
 def _engagement(scope: Scope, period, field: str) -> Result:
-    emails = _emails(scope, period)
-    counts = emails.aggregate(sent=Count("pk"), engaged=Count(field))
-    ids = emails.filter(Q(**{f"{field}__isnull": False}), account__isnull=False).values_list(
-        F("account_id"), flat=True).distinct()
-    return share(counts["engaged"], counts["sent"], ids,
+    def load():
+        emails = _emails(scope, period)
+        counts = emails.aggregate(sent=Count("pk"), opened_at=Count("opened_at"), clicked_at=Count("clicked_at"))
+        engaged = list(emails.filter(account__isnull=False).filter(Q(opened_at__isnull=False) | Q(clicked_at__isnull=False))
+                       .order_by().values("account_id")
+                       .annotate(opened_at=Count("opened_at"), clicked_at=Count("clicked_at"))
+                       .values_list("account_id", "opened_at", "clicked_at"))
+        return counts, engaged
+
+    counts, engaged = scope.memo(("email engagement", period.label), load)  # both rates, one read
+    column = 1 if field == "opened_at" else 2
+    ids = [row[0] for row in engaged if row[column]]
+    return share(counts[field], counts["sent"], ids,
                  when_empty=_("No email was sent in %(period)s.") % {"period": period.label})
 
 

@@ -13,13 +13,18 @@ from .base import Result, Scope, missing
 
 
 def _frame(scope: Scope, period):
-    onboardings = scope.records(Onboarding.objects.filter(
-        started_on__gte=period.start, started_on__lte=period.as_of(scope.today)))
-    return kpis.onboarding_frame(onboardings)
+    """The onboardings that started in the period (those of the scope's span, read once)."""
+
+    def load(first):
+        return kpis.onboarding_frame(scope.records(Onboarding.objects.filter(
+            started_on__gte=first, started_on__lte=scope.today)))
+
+    frame = scope.dated("onboardings", period, load)
+    return frame[scope.inside(period, frame["started_on"])]
 
 
-def _why_none(period) -> str:
-    if not ActivationDefinition.objects.filter(active=True).exists():
+def _why_none(scope: Scope, period) -> str:
+    if not scope.memo("activation defined", ActivationDefinition.objects.filter(active=True).exists):
         return _("No activation definition is set up yet (Onboarding → activation definitions).")
     return _("No onboarding started in %(period)s.") % {"period": period.label}
 
@@ -34,7 +39,7 @@ def _result(figure: kpis.Figure, when_empty: str) -> Result:
 def _rate(scope: Scope, period, days: int, compute) -> Result:
     frame = _frame(scope, period)
     if frame.empty:
-        return missing(_why_none(period))
+        return missing(_why_none(scope, period))
     return _result(compute(frame, scope.today, kpis.COHORT),
                    _("None of the onboardings that started in %(period)s is %(days)s days old yet.")
                    % {"period": period.label, "days": days})
@@ -51,7 +56,7 @@ def activation_rate_30d(scope: Scope, period) -> Result:
 def median_time_to_first_value(scope: Scope, period) -> Result:
     frame = _frame(scope, period)
     if frame.empty:
-        return missing(_why_none(period))
+        return missing(_why_none(scope, period))
     return _result(kpis.median_time_to_first_value(frame, scope.today),
                    _("None of the onboardings that started in %(period)s has reached first value yet.")
                    % {"period": period.label})

@@ -122,13 +122,32 @@ def check_tier(tier: str) -> str:
 class Scope:
     """The records one user may see (clm.core.access; ``user=None``: every record, for the CLI
     and scheduled jobs), narrowed to a segment; the frames several KPIs read are loaded once, up
-    to ``today``, and each period reads its slice."""
+    to ``today``, and each period reads its slice. ``since``: the first day the scope's readers
+    ask about (a KPI table: the previous period's start), from which dated records are loaded
+    once for every period that lies in the span (see ``dated``)."""
 
-    def __init__(self, user, segment: Segment | None = None, today: dt.date | None = None):
+    def __init__(self, user, segment: Segment | None = None, today: dt.date | None = None,
+                 since: dt.date | None = None):
         self.user = user
         self.segment = segment or Segment()
         self.today = today or timezone.localdate()
+        self.since = since
         self._memo = {}
+
+    def cover(self, start: dt.date) -> None:
+        """Widen the span the scope loads dated records for to begin on ``start`` at the latest."""
+        self.since = start if self.since is None else min(self.since, start)
+
+    def dated(self, name: str, period: Period, load):
+        """``load(first_day)``: records dated from ``first_day`` to today, read once per scope for
+        every period inside its span (``since`` .. today; a period before it reads from its own
+        start); the caller takes the period's slice."""
+        first = self.since if self.since is not None and self.since <= period.start else period.start
+        return self.memo(("dated", name, first), lambda: load(first))
+
+    def inside(self, period: Period, days: pd.Series) -> pd.Series:
+        """Which days (dates) of a frame ``dated`` loaded fall in the period so far."""
+        return (days >= period.start) & (days <= period.as_of(self.today))
 
     def memo(self, key, compute):
         """``compute()`` once per scope: a frame several KPIs or periods read."""
@@ -145,45 +164,57 @@ class Scope:
         """Every record of ``model`` the scope's user may see (records without an account too)."""
         return model._default_manager.all() if self.user is None else visible_records(model, self.user)
 
+    @cached_property
     def _in_segment(self):
-        # a sub-select, not a join: a tag would repeat rows, and DISTINCT fights ORDER BY
+        """The segment's accounts as a sub-select (not a join: a tag would repeat rows, and
+        DISTINCT fights ORDER BY), built once per scope: every record the scope reads filters by it."""
         return Account.objects.filter(self.segment.q()).values("pk")
 
     @property
     def accounts(self):
         accounts = self.visible(Account)
-        return accounts.filter(pk__in=self._in_segment()) if self.segment else accounts
+        return accounts.filter(pk__in=self._in_segment) if self.segment else accounts
 
     def records(self, queryset, path: str = "account"):
         """Account-owned records (orders, tickets...) of the scope's accounts."""
         if self.user is not None:
             queryset = restrict(queryset, self.user, path)
-        return queryset.filter(**{f"{path}__in": self._in_segment()}) if self.segment else queryset
+        return queryset.filter(**{f"{path}__in": self._in_segment}) if self.segment else queryset
+
+    @cached_property
+    def changes(self) -> pd.DataFrame:
+        """The scope's contract ledger up to today (clm.commerce.frames), oldest first."""
+        return change_frame(self.records(SubscriptionChange.objects.all()), as_of=self.today)
 
     @cached_property
     def mrr(self) -> pd.DataFrame:
         """Each account's MRR at the end of each month up to today (clm.analytics.revenue)."""
-        changes = self.records(SubscriptionChange.objects.all())
-        frame = change_frame(changes, as_of=self.today)
-        return account_mrr_by_month(frame, end=self.today)
+        return account_mrr_by_month(self.changes, end=self.today)
 
     def mrr_at(self, month_end: dt.date) -> pd.Series:
         """MRR per account at the end of the month of ``month_end`` (accounts with MRR only)."""
         month = pd.Period(month_end, "M")
-        rows = self.mrr[self.mrr["month"] == month]
-        return rows.set_index("account_id")["mrr"]
+
+        def compute():
+            rows = self.mrr[self.mrr["month"] == month]
+            return rows.set_index("account_id")["mrr"]
+
+        return self.memo(("mrr at", month), compute)
 
     def day_range(self, period: Period) -> tuple[dt.datetime, dt.datetime]:
         """The period as aware datetimes [start, end) in the current time zone, for timestamps."""
-        zone = timezone.get_current_timezone()
-        start = dt.datetime.combine(period.start, dt.time.min, zone)
-        end = dt.datetime.combine(period.as_of(self.today) + dt.timedelta(days=1), dt.time.min, zone)
-        return start, end
+        return day_start(period.start), day_start(period.as_of(self.today) + dt.timedelta(days=1))
+
+
+def day_start(day: dt.date) -> dt.datetime:
+    """Midnight at the start of ``day`` in the current time zone (aware)."""
+    return dt.datetime.combine(day, dt.time.min, timezone.get_current_timezone())
 
 
 def not_computed_by(model, scope: Scope, what) -> str:
     """Why a table of daily results (CLV estimates, value classes) has nothing for a period."""
-    first = scope.records(model.objects.all()).aggregate(first=Min("as_of"))["first"]
+    first = scope.memo(("first computed", model._meta.label),
+                       lambda: scope.records(model.objects.all()).aggregate(first=Min("as_of"))["first"])
     if first is None:
         return _("%(what)s has not been computed yet (run “clm clv”).") % {"what": what}
     return _("%(what)s: first computed on %(first)s, after this period.") % {"what": what, "first": first}

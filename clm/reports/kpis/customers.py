@@ -9,7 +9,7 @@ import datetime as dt
 
 import numpy as np
 import pandas as pd
-from django.db.models import Max, Q
+from django.db.models import F, Max, Min, Q
 from django.utils.translation import gettext as _
 
 from clm.analytics.nps import net_promoter_score
@@ -20,39 +20,63 @@ from clm.service.models import SurveyResponse
 from clm.usage.models import UsageDaily
 from clm.value.models import TierAssignment
 
-from .base import Result, Scope, mean, missing, not_computed_by, share
+from .base import Result, Scope, day_start, mean, missing, not_computed_by, share
 
 HIGH_VALUE = "important_value"  # 重要价值客户, the top cell of the RFM value map (clm.analytics.rfm)
 
 
-def _new_customers(scope: Scope, period) -> dict[int, dt.date]:
-    return dict(
-        scope.accounts.filter(customer_since__gte=period.start, customer_since__lte=period.as_of(scope.today))
-        .order_by().values_list("pk", "customer_since")
-    )
+def _starts(scope: Scope, period) -> pd.DataFrame:
+    """The scope's customers who started from the span's first day on: account_id, since (the
+    day they became customers), referred (by an account or a contact); read once per scope."""
+
+    def load(first):
+        rows = scope.accounts.filter(customer_since__gte=first, customer_since__lte=scope.today).order_by().values_list(
+            "pk", "customer_since", "referred_by_account_id", "referred_by_contact_id")
+        return pd.DataFrame([(a, since, bool(by_account or by_contact)) for a, since, by_account, by_contact in rows],
+                            columns=["account_id", "since", "referred"])
+
+    return scope.dated("customer starts", period, load)
+
+
+def _new_customers(scope: Scope, period) -> pd.DataFrame:
+    starts = _starts(scope, period)
+    return starts[scope.inside(period, starts["since"])]
 
 
 def _no_new(period) -> str:
     return _("No customer started in %(period)s.") % {"period": period.label}
 
 
+def _first_active_days(scope: Scope, period) -> dict[int, dt.date]:
+    """Each customer of ``_starts``' first day with an active user on or after the day they
+    started; read once per scope."""
+
+    def load(first):
+        rows = UsageDaily.objects.filter(
+            account_id__in=scope.accounts.filter(customer_since__gte=first, customer_since__lte=scope.today).values("pk"),
+            active_users__gt=0,
+            day__gte=F("account__customer_since"),
+        ).order_by().values("account_id").annotate(first=Min("day")).values_list("account_id", "first")
+        return dict(rows)
+
+    return scope.dated("first active days", period, load)
+
+
 def _active_within(scope: Scope, period, days: int) -> Result:
     """Of the customers who started in the period and have been customers for ``days`` days by
     now, the share with an active user on at least one of their first ``days`` days."""
     new = _new_customers(scope, period)
-    if not new:
+    if new.empty:
         return missing(_no_new(period))
-    if not UsageDaily.objects.exists():
+    if not scope.memo("usage recorded", UsageDaily.objects.exists):
         return missing(_("No product usage is recorded yet."))
-    observed = {a: since for a, since in new.items() if since + dt.timedelta(days=days - 1) < scope.today}
-    if not observed:
+    observed = new[[since + dt.timedelta(days=days - 1) < scope.today for since in new["since"]]]
+    if observed.empty:
         return missing(_("None of the customers who started in %(period)s has been one for %(days)s days yet.")
                        % {"period": period.label, "days": days})
-    usage = UsageDaily.objects.filter(
-        account_id__in=list(observed), active_users__gt=0,
-        day__gte=min(observed.values()), day__lte=max(observed.values()) + dt.timedelta(days=days - 1),
-    ).order_by().values_list("account_id", "day")
-    active = {a for a, day in usage if 0 <= (day - observed[a]).days < days}
+    first_active = _first_active_days(scope, period)
+    active = {int(a) for a, since in zip(observed["account_id"], observed["since"], strict=True)
+              if a in first_active and (first_active[a] - since).days < days}
     return share(len(active), len(observed), active, when_empty=_no_new(period))
 
 
@@ -66,11 +90,12 @@ def active_rate_30d(scope: Scope, period) -> Result:
 
 def _order_days(scope: Scope, period) -> pd.DataFrame:
     """The days on which the accounts that ordered in the period ordered, up to its end (the
-    period's buyers and their earlier orders: all repurchase reads), as days since 1970."""
+    period's buyers and their earlier orders: all repurchase reads), as days since 1970; the
+    orders of the span's buyers read once per scope."""
 
-    def load():
-        orders = scope.records(Order.objects.filter(ordered_on__lte=period.as_of(scope.today)))
-        buyers = orders.filter(ordered_on__gte=period.start).values("account_id")
+    def load(first):
+        orders = scope.records(Order.objects.filter(ordered_on__lte=scope.today))
+        buyers = orders.filter(ordered_on__gte=first).values("account_id")
         frame = read_frame(
             orders.filter(account_id__in=buyers).order_by().values_list("account_id", iso("ordered_on")).distinct(),
             ["account_id", "day"],
@@ -78,13 +103,23 @@ def _order_days(scope: Scope, period) -> pd.DataFrame:
         frame["day"] = day_numbers(frame["day"])
         return frame.sort_values(["account_id", "day"], ignore_index=True)
 
-    return scope.memo(("order days", period.label), load)
+    def cut():
+        frame = scope.dated("order days", period, load)
+        frame = frame[frame["day"] <= _day_number(period.as_of(scope.today))]
+        buyers = frame.loc[frame["day"] >= _day_number(period.start), "account_id"].unique()
+        return frame[frame["account_id"].isin(buyers)].reset_index(drop=True)
+
+    return scope.memo(("order days", period.label), cut)
+
+
+def _day_number(day: dt.date) -> int:
+    return int(np.datetime64(day, "D").astype(np.int64))
 
 
 def repurchase_rate(scope: Scope, period) -> Result:
     """Of the accounts that ordered in the period, the share that had ordered before it (复购率)."""
     orders = _order_days(scope, period)
-    start = int(np.datetime64(period.start, "D").astype(np.int64))
+    start = _day_number(period.start)
     buyers = orders[orders["day"] >= start]["account_id"].unique()
     again = orders[orders["day"] < start]["account_id"].unique()
     return share(len(again), len(buyers), again,
@@ -95,16 +130,19 @@ def repurchase_interval(scope: Scope, period) -> Result:
     """Mean days between an order in the period and the same account's previous order (复购周期)."""
     orders = _order_days(scope, period)
     gap = orders.groupby("account_id")["day"].diff()
-    inside = (orders["day"] >= int(np.datetime64(period.start, "D").astype(np.int64))) & gap.notna()
+    inside = (orders["day"] >= _day_number(period.start)) & gap.notna()
     return mean(gap[inside].astype(float), orders.loc[inside, "account_id"],
                 when_empty=_("No repeat order was placed in %(period)s.") % {"period": period.label})
 
 
 def nps(scope: Scope, period) -> Result:
+    def load(first):
+        return list(scope.records(SurveyResponse.objects.filter(kind=SurveyResponse.Kind.NPS,
+                                                               responded_at__gte=day_start(first)))
+                    .order_by().values_list("account_id", "score", "responded_at"))
+
     start, end = scope.day_range(period)
-    rows = list(scope.records(SurveyResponse.objects.filter(
-        kind=SurveyResponse.Kind.NPS, responded_at__gte=start, responded_at__lt=end,
-    )).values_list("account_id", "score"))
+    rows = [(a, s) for a, s, at in scope.dated("nps answers", period, load) if start <= at < end]
     score = net_promoter_score([s for _a, s in rows])
     if score.score is None:
         return missing(_("No NPS answer came in during %(period)s.") % {"period": period.label})
@@ -131,18 +169,21 @@ def high_value_share(scope: Scope, period) -> Result:
 
 def referral_rate(scope: Scope, period) -> Result:
     """Share of the customers who started in the period that were referred by another customer."""
-    if not scope.accounts.filter(referred_by_account__isnull=False).exists() and not scope.accounts.filter(
-        referred_by_contact__isnull=False
-    ).exists():
+    if not scope.memo("referrals recorded", lambda: scope.accounts.filter(
+            Q(referred_by_account__isnull=False) | Q(referred_by_contact__isnull=False)).exists()):
         return missing(_("No referral is recorded yet (“referred by” on the account)."))
-    new = scope.accounts.filter(customer_since__gte=period.start, customer_since__lte=period.as_of(scope.today))
-    referred = new.exclude(referred_by_account=None, referred_by_contact=None).values_list("pk", flat=True)
-    return share(len(referred), new.count(), referred, when_empty=_no_new(period))
+    new = _new_customers(scope, period)
+    referred = new.loc[new["referred"], "account_id"]
+    return share(len(referred), len(new), referred, when_empty=_no_new(period))
 
 
 def _winback_frame(scope: Scope, period) -> pd.DataFrame:
     """Win-backs evaluated in the period (clm.automation.winback), and win-back cases closed in it
     without the steps (closed by hand): account_id, cause, offer, won, arr_won_back."""
+    return scope.memo(("win-backs", period.label), lambda: _load_winbacks(scope, period))
+
+
+def _load_winbacks(scope: Scope, period) -> pd.DataFrame:
     from clm.automation import winback_lists
     from clm.automation.models import WinBack
 

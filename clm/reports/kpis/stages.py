@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pandas as pd
 from django.db.models import Max
 from django.utils.translation import gettext as _
@@ -29,9 +30,10 @@ def no_stages() -> str:
 def _transitions(scope: Scope) -> pd.DataFrame:
     def load():
         rows = scope.records(StageTransition.objects.filter(date__lte=scope.today))
-        frame = read_frame(rows.order_by("date", "id").values_list("account_id", "date", "to_stage"),
-                           ["account_id", "date", "stage"])
+        frame = read_frame(rows.order_by("date", "id").values_list("account_id", "date", "to_stage", "from_stage"),
+                           ["account_id", "date", "stage", "from_stage"])
         frame["date"] = pd.to_datetime(frame["date"]).dt.date
+        frame["day"] = pd.to_datetime(frame["date"]).to_numpy().astype("datetime64[D]")  # compared fast
         return frame
 
     return scope.memo("transitions", load)
@@ -40,11 +42,14 @@ def _transitions(scope: Scope) -> pd.DataFrame:
 def stage_as_of(scope: Scope, day: dt.date) -> pd.Series | None:
     """Each account's stage at the end of ``day`` (its latest transition by then); None when the
     engine has recorded no stage at all."""
-    frame = _transitions(scope)
-    if frame.empty:
-        return None
-    known = frame[frame["date"] <= day]
-    return known.groupby("account_id")["stage"].last()
+    def compute():
+        frame = _transitions(scope)
+        if frame.empty:
+            return None
+        known = frame[frame["day"] <= np.datetime64(day, "D")]  # oldest first: an account's last row is its stage
+        return known.drop_duplicates("account_id", keep="last").set_index("account_id")["stage"].sort_index()
+
+    return scope.memo(("stages on", day), compute)
 
 
 def customers(scope: Scope, period) -> Result:
@@ -68,7 +73,7 @@ def reactivation_rate(scope: Scope, period) -> Result:
         return missing(no_stages())
     lapsed = before[before.isin(LAPSED_STAGES)].index
     frame = _transitions(scope)
-    inside = (frame["date"] >= period.start) & (frame["date"] <= period.as_of(scope.today))
+    inside = (frame["day"] >= np.datetime64(period.start, "D")) & (frame["day"] <= np.datetime64(period.as_of(scope.today), "D"))
     back = frame[inside & (frame["stage"] == LifecycleStage.REACTIVATED) & frame["account_id"].isin(lapsed)]
     returned = back["account_id"].unique()
     return share(len(returned), len(lapsed), returned,
