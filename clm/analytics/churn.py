@@ -350,6 +350,17 @@ def _probability(estimator, X) -> np.ndarray:
         return estimator.predict_proba(X)[:, 1]
 
 
+def calibrator_input(classifier, probabilities) -> np.ndarray:
+    """Out-of-fold probabilities on the scale a CalibratedClassifierCV calibrator was fitted on:
+    the decision function when ``classifier`` has one (for logistic regression and binary
+    gradient boosting, the log-odds of the probability: log(p / (1 − p))), else the probabilities."""
+    p = np.asarray(probabilities, dtype=float)
+    if not hasattr(classifier, "decision_function"):
+        return p
+    p = np.clip(p, 1e-15, 1 - 1e-15)
+    return np.log(p) - np.log1p(-p)
+
+
 def _dense(matrix) -> np.ndarray:
     """The preprocessing's output as a dense float matrix (logistic's may be sparse)."""
     return np.asarray(matrix.toarray() if hasattr(matrix, "toarray") else matrix, dtype=float)
@@ -487,7 +498,12 @@ def train_churn_model(
         # Held out, per row: its out-of-fold score on the calibrated scale (the fold models are
         # deterministic, so these are the scores the calibrator was fitted on).
         calibrator = calibrated.calibrated_classifiers_[0].calibrators[0]
-        held_out = pd.Series(np.clip(calibrator.predict(pooled[chosen]), 0, 1), index=frame.index)
+        # The calibrator reads what CalibratedClassifierCV gave it: the decision function where the
+        # classifier has one (both kinds here: the log-odds), not the probabilities; fed those, it
+        # squeezed every row into a narrow band (0.37–0.50 on a simulated company), and the early
+        # warning's threshold was chosen on that scale, not the one the model scores on.
+        inputs = calibrator_input(make_pipeline(chosen, numeric, categorical, seed=seed), pooled[chosen])
+        held_out = pd.Series(np.clip(calibrator.predict(inputs), 0, 1), index=frame.index)
 
         # The honest check, out of time: the same recipe on the earlier dates alone, scored on the
         # latest ones (no training label reads the validation period).

@@ -41,6 +41,7 @@ RECENT_DAYS = 30
 BASELINE_DAYS = 90  # the account's own prior baseline, before the recent window
 WINDOW_DAYS = RECENT_DAYS + BASELINE_DAYS
 ACTIVITY_LOOKBACK_DAYS = 400  # days_since_last_activity is missing beyond this
+PEAK_MONTHS = 5  # logins_30d_vs_peak: the last 30 days against the best of the 30-day spans before them
 KEY_ROLES = voice.KEY_ROLES
 HIGH_PRIORITY = (Ticket.Priority.HIGH, Ticket.Priority.URGENT)
 # the contract ledger's columns (clm.value.services.loading) by the names used here
@@ -68,6 +69,9 @@ METRICS: dict[str, Metric] = {
     "logins_30d": _n("user-days active (logins) in the last 30 days"),
     "logins_baseline_30d": _n("logins the prior 90 days predict for the last 30 (per working day)"),
     "logins_30d_vs_baseline": _n("relative change of logins per working day against the baseline"),
+    "logins_30d_vs_peak": _n(
+        "relative change of logins per working day against the busiest of the five 30-day spans before"
+    ),
     "core_minutes_30d": _n("minutes in core features in the last 30 days"),
     "core_minutes_baseline_30d": _n("core-feature minutes the baseline predicts for the last 30 days"),
     "core_minutes_30d_vs_baseline": _n("relative change of core-feature minutes per working day"),
@@ -203,6 +207,12 @@ class Window:
         workdays = Holiday.working_days(self.window_from, as_of)
         self.recent_workdays = [d for d in workdays if d >= self.recent_from]
         self.base_workdays = [d for d in workdays if d < self.recent_from]
+        # the five 30-day spans before the last 30 days (days 31–60 back, …, 151–180), working days only
+        spans = Holiday.working_days(as_of - dt.timedelta(days=RECENT_DAYS * (PEAK_MONTHS + 1) - 1), as_of)
+        self.span_workdays = [
+            [d for d in spans if RECENT_DAYS * k <= (as_of - d).days < RECENT_DAYS * (k + 1)]
+            for k in range(1, PEAK_MONTHS + 1)
+        ]
 
     def day(self, days_back: int) -> dt.date:
         return self.as_of - dt.timedelta(days=days_back)
@@ -242,9 +252,11 @@ def _usage(w: Window) -> pd.DataFrame:
             logins_work=Sum("active_users", filter=work),
             logins_base=Sum("active_users", filter=base),
             last_active=Max("day", filter=active),
+            **{f"logins_span{k}": Sum("active_users", filter=Q(day__in=days)) for k, days in enumerate(w.span_workdays)},
         )
     )
-    usage = _grouped(rows, [*USAGE_SUMS, "last_active"])
+    usage = _grouped(rows, [*USAGE_SUMS, "last_active", *(f"logins_span{k}" for k in range(PEAK_MONTHS))])
+    usage["logins_30d_vs_peak"] = logins_vs_peak(usage, w)
     # "account in (all accounts)" lets SQLite seek the (account, day, user) index per account
     # instead of scanning all of it for 30 days of rows (4× faster there; no change on PostgreSQL)
     users = _grouped(
@@ -256,6 +268,23 @@ def _usage(w: Window) -> pd.DataFrame:
         ["active_users_30d"],
     )
     return usage.join(users, how="outer")
+
+
+def logins_vs_peak(usage: pd.DataFrame, w: Window) -> pd.Series:
+    """The last 30 days' logins per working day against the busiest of the five 30-day spans
+    before them (per working day too, so a span with a holiday week is not a slump): a decline
+    that set in months ago shows here in full, where the 90-day baseline has already sunk with
+    it. Missing when none of those spans had a login."""
+    recent = pd.to_numeric(usage["logins_work"], errors="coerce").fillna(0.0) / max(len(w.recent_workdays), 1)
+    rates = pd.concat(
+        [
+            pd.to_numeric(usage[f"logins_span{k}"], errors="coerce").fillna(0.0) / len(days)
+            for k, days in enumerate(w.span_workdays)
+            if days
+        ],
+        axis=1,
+    )
+    return _relative(recent, rates.max(axis=1))
 
 
 def _core_usage(w: Window) -> pd.DataFrame:

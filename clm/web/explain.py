@@ -68,6 +68,8 @@ CHANGES = {
     "core_minutes_30d_vs_baseline": gettext_lazy("Time in core features in the last 30 days"),
     "tickets_30d_vs_baseline": gettext_lazy("Tickets in the last 30 days"),
 }
+# Changes against the busiest 30 days of the five months before (a decline that set in months ago).
+PEAK_CHANGES = {"logins_30d_vs_peak": gettext_lazy("Logins in the last 30 days")}
 SHARES = ("core_feature_share", "seat_utilisation")
 SIGNED = ("nps_trend", "csat_trend")
 MONEY = ("mrr", "revenue_365d")
@@ -141,7 +143,7 @@ def value_words(key: str, value) -> str:
         return str(BAND_LABELS.get(value, value))
     if isinstance(value, str):
         return value
-    if key in CHANGES or key == "revenue_change_180d":
+    if key in CHANGES or key in PEAK_CHANGES or key == "revenue_change_180d":
         return f"{float(value) * 100:+.0f}%"
     if key in SHARES:
         return f"{float(value) * 100:.0f}%"
@@ -167,6 +169,15 @@ def metric_sentence(key: str, value) -> str:
         if float(value) < 0:
             return _("%(what)s down %(size)s on the account's own baseline") % {"what": what, "size": size}
         return _("%(what)s up %(size)s on the account's own baseline") % {"what": what, "size": size}
+    if key in PEAK_CHANGES and not _missing(value):
+        what, size = str(PEAK_CHANGES[key]), f"{abs(float(value)) * 100:.0f}%"
+        if round(float(value) * 100) == 0:
+            return _("%(what)s level with its busiest 30 days of the five months before") % {"what": what}
+        if float(value) < 0:
+            return _("%(what)s down %(size)s on its busiest 30 days of the five months before") % {
+                "what": what, "size": size,
+            }  # fmt: skip
+        return _("%(what)s up %(size)s on its busiest 30 days of the five months before") % {"what": what, "size": size}
     return _("%(what)s: %(value)s") % {"what": capfirst(field(key)), "value": value_words(key, value)}
 
 

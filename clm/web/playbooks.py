@@ -108,6 +108,7 @@ FIELDS = {
     "active_days_30d": gettext_lazy("active days in the last 30 days"),
     "active_days_30d_vs_baseline": gettext_lazy("change of active days against the baseline"),
     "logins_30d": gettext_lazy("logins in the last 30 days"), "logins_30d_vs_baseline": gettext_lazy("change of logins against the baseline"),
+    "logins_30d_vs_peak": gettext_lazy("change of logins against the busiest 30 days of the five months before"),
     "core_minutes_30d_vs_baseline": gettext_lazy("change of core-feature time against the baseline"),
     "core_feature_share": gettext_lazy("share of core features used"), "seat_utilisation": gettext_lazy("seat utilisation"),
     "days_since_last_activity": gettext_lazy("days since the last activity"), "tickets_30d": gettext_lazy("tickets in the last 30 days"),

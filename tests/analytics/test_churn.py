@@ -400,12 +400,20 @@ def test_every_training_row_gets_a_probability_from_a_model_that_did_not_learn_f
     # exactly the out-of-fold scores the calibrator was fitted on, on its scale
     kind, features = trained.kind, trained.features
     folds = fold_indices(frame["churned"], 5, 0, frame["account"])
+    # CalibratedClassifierCV fits its calibrator on the decision function (sklearn's
+    # _check_response_method prefers it to predict_proba), so that is what the held-out rows go through
     scores = cross_val_predict(
         make_pipeline(kind, trained.numeric, trained.categorical), frame[features], frame["churned"],
-        cv=folds, method="predict_proba",
-    )[:, 1]  # fmt: skip
+        cv=folds, method="decision_function",
+    )  # fmt: skip
     calibrator = trained.estimator.calibrated_classifiers_[0].calibrators[0]
     assert np.allclose(held_out, calibrator.predict(scores))
+    # on the scale the model scores on: as many churns predicted as happened (a calibrated mean),
+    # and as wide a spread as the model's own probabilities (fed probabilities instead of the
+    # decision function, the calibrator squeezed every row into a band of a few points)
+    assert held_out.mean() == pytest.approx(frame["churned"].mean(), abs=0.02)
+    in_use = trained.predict_proba(frame[features])
+    assert held_out.max() - held_out.min() > 0.5 * (in_use.max() - in_use.min())
     auc = roc_auc_score(frame["churned"], held_out)
     assert abs(auc - trained.metadata["cross_validation"][trained.kind]["mean_auc"]) < 0.05
     assert ChurnModel.from_bytes(trained.to_bytes()).held_out is None

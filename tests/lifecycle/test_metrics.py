@@ -32,6 +32,11 @@ ACME = {
     "logins_30d": 45,  # 15 days × 3 users
     "logins_baseline_30d": 6 * 43 * PER_WORKDAY,  # 77.8
     "logins_30d_vs_baseline": 3 * 10 / (6 * 43 * PER_WORKDAY) - 1,  # −0.614
+    # the busiest 30-day span of the five before June, per working day: 03-03 – 04-01 has 21 working
+    # days, 15 of them with usage (not 6, 12, 15, 18, 21, 27; 3, 9, 24 and 30 fall on weekends):
+    # 90 logins / 21; 04-02 – 05-01 and 05-02 – 05-31 have 21 each (清明, 劳动节, make-up days
+    # 04-07, 04-28, 05-11), 14 with usage: 84 / 21 = 4.0; the two spans before March had none
+    "logins_30d_vs_peak": (30 / 19) / (90 / 21) - 1,  # −0.632
     "core_minutes_30d": 75,
     "core_minutes_baseline_30d": 20 * 43 * PER_WORKDAY,  # 259.4
     "core_minutes_30d_vs_baseline": 5 * 10 / (20 * 43 * PER_WORKDAY) - 1,  # −0.807
@@ -92,6 +97,28 @@ def test_a_buyer_without_contract_and_a_lead(frame, world):
     assert np.isnan(shop["seat_utilisation"]) and np.isnan(shop["core_feature_share"])
     assert lead["customer_ever"] == 0 and np.isnan(lead["tenure_days"])
     assert lead["tickets_30d"] == 0 and np.isnan(lead["active_days_30d_vs_baseline"])
+    # no login in the five months before: no peak to fall from
+    assert np.isnan(shop["logins_30d_vs_peak"]) and np.isnan(lead["logins_30d_vs_peak"])
+
+
+def test_logins_against_the_peak_see_a_decline_the_baseline_has_sunk_with(world):
+    """Acme's logins fall by 6 a day each month from March (60, 54, 48, 42 a day): in June the
+    90-day baseline (March–May) has sunk with them and sees −22%; the busiest month has not: −30%."""
+    acme = world["acme"]
+    from clm.usage.models import UsageDaily
+
+    UsageDaily.objects.filter(account=acme).delete()
+    per_month = {3: 60, 4: 54, 5: 48, 6: 42}
+    for day in (D(2024, 3, 1) + dt.timedelta(days=n) for n in range(122)):
+        UsageDaily.objects.create(account=acme, day=day, events=1, active_users=per_month[day.month])
+    row = metrics.compute(AS_OF).loc[acme.pk]
+    # every day has the month's users, so per working day each 30-day span reads its months' level:
+    # the peak is the span 03-03 – 04-01, all March days but 04-01 (54): 20 working days of 60
+    # and one of 54 (days 90–119 back)
+    peak = (20 * 60 + 54) / 21
+    assert row["logins_30d_vs_peak"] == pytest.approx(42 / peak - 1)  # −0.297
+    # the baseline, 03-03 – 05-31: 20 working days of 60, 22 of 54 (April with its make-up days), 21 of 48
+    assert row["logins_30d_vs_baseline"] == pytest.approx(42 / ((20 * 60 + 22 * 54 + 21 * 48) / 63) - 1)  # −0.221
 
 
 def test_every_metric_is_declared_with_its_kind(frame):
