@@ -18,7 +18,7 @@ from clm.commerce.models import Subscription
 from clm.commerce.services import contracts_ended_on
 from clm.core.access import visible_accounts, visible_records
 from clm.customers.models import Account, LifecycleStage
-from clm.value.models import TierAssignment
+from clm.value.models import CLVEstimate, TierAssignment
 
 
 @dataclass
@@ -34,11 +34,13 @@ class ChurnedRow:
 
 def churned_list(user, *, today: dt.date | None = None, limit: int = 100) -> list[ChurnedRow]:
     """Churned accounts the user may see, ranked by value × 0.5 ** (days since they left / 180)
-    (clm.analytics.winback.winback_priority). Value: total revenue of the relationship (the value
-    tiers' latest figure); reason: the cancellation reason on their last cancelled contract, else the
-    root cause of their last lost case."""
+    (clm.analytics.winback.winback_priority). Value: total revenue of the relationship, as the value
+    run last read it: its CLV estimate's revenue to date (a churned account keeps an estimate, of
+    what it brought, but gets no value tier), else the value tiers' latest figure; reason: the
+    cancellation reason on their last cancelled contract, else the root cause of their last lost case."""
     today = today or timezone.localdate()
     revenue = TierAssignment.objects.filter(account=OuterRef("pk")).order_by("-as_of").values("total_revenue")[:1]
+    estimate = CLVEstimate.objects.filter(account=OuterRef("pk")).order_by("-as_of").values("pk")[:1]
     cancel = (
         Subscription.objects.filter(account=OuterRef("pk")).exclude(cancel_reason="")
         .order_by("-cancelled_on", "-pk").values("cancel_reason")[:1]
@@ -52,7 +54,7 @@ def churned_list(user, *, today: dt.date | None = None, limit: int = 100) -> lis
     ).order_by("-created_at").values("pk")[:1]
     rows = list(
         visible_accounts(user).filter(lifecycle_stage=LifecycleStage.CHURNED)
-        .annotate(revenue=Subquery(revenue), cancel=Subquery(cancel), lost=Subquery(lost), open_case=Subquery(open_case))
+        .annotate(revenue=Subquery(revenue), estimate=Subquery(estimate), cancel=Subquery(cancel), lost=Subquery(lost), open_case=Subquery(open_case))
         .select_related("csm", "sales_owner")
     )
     if not rows:
@@ -60,7 +62,9 @@ def churned_list(user, *, today: dt.date | None = None, limit: int = 100) -> lis
     from clm.automation.models import RootCause
 
     causes = {c.code: c.label() for c in RootCause.objects.all()}
-    values = [Decimal(a.revenue or 0) for a in rows]
+    brought = dict(CLVEstimate.objects.filter(pk__in=[a.estimate for a in rows if a.estimate])
+                   .values_list("account_id", "inputs"))
+    values = [_revenue_to_date(brought.get(a.pk), a.revenue) for a in rows]
     # when they left: their last contract's end, not the day the engine first saw them churned (a
     # first run over imported history sees every past churner on its first day)
     ended = contracts_ended_on(a.pk for a in rows)
@@ -76,6 +80,15 @@ def churned_list(user, *, today: dt.date | None = None, limit: int = 100) -> lis
     ]
     out.sort(key=lambda r: (-r.priority, r.account.name))
     return out[:limit]
+
+
+def _revenue_to_date(inputs, tier_revenue) -> Decimal:
+    """What the relationship brought in, as the value run last read it: the CLV estimate's revenue
+    to date, else the value tiers' last figure, else nothing."""
+    to_date = inputs.get("revenue_to_date") if isinstance(inputs, dict) else None
+    if to_date is not None:
+        return Decimal(str(to_date)).quantize(Decimal("0.01"))
+    return Decimal(tier_revenue or 0)
 
 
 def evaluated(queryset=None, *, start: dt.date | None = None, end: dt.date | None = None) -> pd.DataFrame:

@@ -223,3 +223,30 @@ def test_the_churned_list_dates_a_churn_by_the_last_contract_not_the_engines_fir
     Subscription.objects.filter(pk=sub.pk).update(status="cancelled", cancelled_on=TODAY - dt.timedelta(days=200))
     row = winback_lists.churned_list(admin_user, today=TODAY)[0]
     assert row.left_on == TODAY - dt.timedelta(days=200) and row.days_since == 200
+
+
+def test_a_churned_account_without_a_value_tier_is_valued_by_what_it_brought(admin_user):
+    """A churned account gets no value tier (issue 13 §2), but the value run keeps its CLV estimate
+    of what it brought, with the revenue to date among the inputs: the list ranks by that, not
+    by ¥0. An account with neither is valued at nothing, and one whose estimate lacks the figure
+    falls back to its last tier."""
+    from clm.value.models import CLVEstimate
+
+    rows = {}
+    for name, days, inputs, tier in (("有估计", 90, {"revenue_to_date": 48633.45, "churned": True}, None),
+                                     ("无记录", 0, None, None),
+                                     ("旧等级", 180, {"revenue_to_date": None}, Decimal("30000"))):
+        account = Account.objects.create(name=name, lifecycle_stage="churned")
+        sub = new_subscription(account, dt.date(2024, 1, 1), "100.00")
+        Subscription.objects.filter(pk=sub.pk).update(status="cancelled", cancelled_on=TODAY - dt.timedelta(days=days))
+        if inputs is not None:
+            CLVEstimate.objects.create(account=account, as_of=TODAY, method="sbg", value=1, historical_value=1,
+                                       future_value=0, inputs=inputs)
+        if tier is not None:
+            TierAssignment.objects.create(account=account, as_of=TODAY - dt.timedelta(days=200), tier="t",
+                                          tier_label="t", tenure_years=1, total_revenue=tier)
+        rows[name] = account
+    listed = {r.account.name: r for r in winback_lists.churned_list(admin_user, today=TODAY)}
+    assert listed["有估计"].value == Decimal("48633.45")
+    assert round(listed["有估计"].priority) == round(48633.45 * 0.5 ** (90 / 180))
+    assert listed["无记录"].value == 0 and listed["旧等级"].value == Decimal("30000")
