@@ -120,7 +120,7 @@ CATALOGUE: tuple[KPI, ...] = (
     _kpi("healthy_share", _("Healthy share (health distribution)"),
          _("Share of the scored accounts in the green band on the period's last scoring day; bands in the breakdown."),
          _("green ÷ scored accounts"), "growth", "customer_success", "percent", True, stages.healthy_share),
-    _kpi("nps", _("Net Promoter Score (NPS)"), _("Promoters (9–10) minus detractors (0–6), as a share of the answers in the period."),
+    _kpi("nps", _("Net Promoter Score (NPS)"), _("Promoters (9–10) minus detractors (0–6), as a share of the answers in the period; a month reads the answers of the 90 days to its end, since relationship surveys go out quarterly."),
          _("NPS = % promoters − % detractors"), "growth", "customer_success", "score", True, customers.nps),
     _kpi("new_arr", _("New ARR"),
          _("Annual recurring revenue of the customers new in the period; its target is the one the sales forecast measures its gap against."),

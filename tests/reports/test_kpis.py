@@ -12,8 +12,9 @@ from clm.reports.catalogue import BY_KEY, CATALOGUE, STAGES, TEAMS, UNITS
 from clm.reports.kpis.base import Scope, Segment
 from clm.reports.periods import Period
 from clm.reports.services import kpi_accounts, kpi_table
+from clm.service.models import SurveyResponse
 
-from .conftest import TODAY
+from .conftest import TODAY, at, d
 
 NOV = Period.parse("2026-11")
 
@@ -104,6 +105,21 @@ def test_health_nps_and_high_value(world, boss):
     assert nps.breakdown == {"promoters": 3, "passives": 1, "detractors": 1}
     high = value(boss, "high_value_share")
     assert high.value == 0.5 and high.account_ids == ids(world, "E")
+
+
+def test_nps_of_a_month_reads_the_90_days_to_its_end(world, boss):
+    # relationship surveys go out quarterly, so a month reads the 90 days to its end (a quarter or
+    # a year reads itself): December so far (to Dec 7) reads Sep 9 – Dec 7, November Sep 2 – Nov 30
+    SurveyResponse.objects.create(account=world["A"], score=0, responded_at=at(d(9, 5)))
+    december = value(boss, "nps", Period.parse("2026-12"))  # November's five answers: (3 − 1) / 5
+    assert december.value == pytest.approx(40.0) and december.denominator == 5
+    november = value(boss, "nps")  # with the detractor of Sep 5: (3 − 2) / 6
+    assert november.value == pytest.approx(100 / 6) and november.denominator == 6
+    table = {row.kpi.key: row for row in kpi_table(boss, NOV, today=TODAY)}
+    assert table["nps"].result.value == pytest.approx(100 / 6)  # one read for both periods gives the same
+    quarter = value(boss, "nps", Period.parse("2026-Q3"))  # the quarter itself: Sep 5 only
+    assert quarter.value == pytest.approx(-100.0) and quarter.denominator == 1
+    assert "2026-06-03" in value(boss, "nps", Period.parse("2026-08")).no_data  # Jun 3 – Aug 31: none
 
 
 def test_orders_repurchase_rate_and_interval(world, boss):

@@ -138,11 +138,13 @@ class Scope:
         """Widen the span the scope loads dated records for to begin on ``start`` at the latest."""
         self.since = start if self.since is None else min(self.since, start)
 
-    def dated(self, name: str, period: Period, load):
+    def dated(self, name: str, period: Period, load, lead_days: int = 0):
         """``load(first_day)``: records dated from ``first_day`` to today, read once per scope for
         every period inside its span (``since`` .. today; a period before it reads from its own
-        start); the caller takes the period's slice."""
+        start), and ``lead_days`` before it for a trailing window that begins before its period;
+        the caller takes the period's slice."""
         first = self.since if self.since is not None and self.since <= period.start else period.start
+        first -= dt.timedelta(days=lead_days)
         return self.memo(("dated", name, first), lambda: load(first))
 
     def inside(self, period: Period, days: pd.Series) -> pd.Series:

@@ -22,6 +22,7 @@ from clm.value.models import TierAssignment
 
 from .base import Result, Scope, day_start, mean, missing, not_computed_by, share
 
+NPS_WINDOW_DAYS = 90  # the shortest span NPS is read over (relationship surveys go out quarterly)
 HIGH_VALUE = "important_value"  # 重要价值客户, the top cell of the RFM value map (clm.analytics.rfm)
 
 
@@ -136,16 +137,22 @@ def repurchase_interval(scope: Scope, period) -> Result:
 
 
 def nps(scope: Scope, period) -> Result:
+    """NPS of the answers in the period; a period shorter than ``NPS_WINDOW_DAYS`` (a month) reads
+    the answers of the ``NPS_WINDOW_DAYS`` days up to its end instead: relationship surveys go out
+    quarterly, so a month alone would have no answer two months in three."""
     def load(first):
         return list(scope.records(SurveyResponse.objects.filter(kind=SurveyResponse.Kind.NPS,
                                                                responded_at__gte=day_start(first)))
                     .order_by().values_list("account_id", "score", "responded_at"))
 
-    start, end = scope.day_range(period)
-    rows = [(a, s) for a, s, at in scope.dated("nps answers", period, load) if start <= at < end]
+    last = period.as_of(scope.today)
+    first = min(period.start, last - dt.timedelta(days=NPS_WINDOW_DAYS - 1))
+    start, end = day_start(first), day_start(last + dt.timedelta(days=1))
+    answers = scope.dated("nps answers", period, load, lead_days=NPS_WINDOW_DAYS)
+    rows = [(a, s) for a, s, at in answers if start <= at < end]
     score = net_promoter_score([s for _a, s in rows])
     if score.score is None:
-        return missing(_("No NPS answer came in during %(period)s.") % {"period": period.label})
+        return missing(_("No NPS answer came in from %(first)s to %(last)s.") % {"first": first, "last": last})
     return Result(
         value=score.score, numerator=float(score.promoters - score.detractors), denominator=float(score.responses),
         account_ids=sorted({a for a, _s in rows}),
