@@ -7,6 +7,7 @@ from contextvars import ContextVar
 from decimal import Decimal
 
 from django.db.models import Max
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from clm.commerce.models import Subscription, SubscriptionChange
@@ -156,18 +157,14 @@ class TotalsMismatch(ValueError):
 
 
 def contracts_ended_on(account_ids: Iterable[int]) -> dict[int, dt.date]:
-    """The day each account's last contract ended (cancelled or ran out), for the accounts that have
-    one: when a churned customer left, by its contracts, whatever day the engine first saw it."""
+    """The day each account's last contract ended (cancelled, or else ran out), for the accounts
+    that have one: when a churned customer left, by its contracts, whatever day the engine first
+    saw it. A contract cancelled before its term's end ended on the day it was cancelled."""
     rows = (
         Subscription.objects.filter(account_id__in=list(account_ids)).order_by().values("account_id")
-        .annotate(cancelled=Max("cancelled_on"), ended=Max("end_date"))
+        .annotate(ended=Max(Coalesce("cancelled_on", "end_date")))
     )  # fmt: skip
-    out = {}
-    for row in rows:
-        days = [d for d in (row["cancelled"], row["ended"]) if d is not None]
-        if days:
-            out[row["account_id"]] = max(days)
-    return out
+    return {row["account_id"]: row["ended"] for row in rows if row["ended"] is not None}
 
 
 def order_totals(lines: Iterable[Mapping], given: Mapping | None = None) -> dict[str, Decimal]:

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from clm.analytics import health, stages, warning
 from clm.analytics.churn import ChurnModel as LearnedModel
+from clm.commerce.services import contracts_ended_on
 from clm.core import audit, events
 from clm.customers.models import Account
 from clm.lifecycle import fit as lead_fit
@@ -400,11 +401,12 @@ def _save_transitions(result: Assessment, *, announce: bool) -> dict:
                 for a, row in zip(changed.index, changed.itertuples(), strict=True)
             ],
         )
+    left_on = _first_seen_churns(changed, result.as_of)
     StageTransition.objects.bulk_create(
         [
             StageTransition(
                 account_id=account,
-                date=result.as_of,
+                date=left_on.get(account, result.as_of),
                 from_stage=row.previous_stage or "",
                 to_stage=row.stage,
                 rule=row.rule or "",
@@ -417,6 +419,16 @@ def _save_transitions(result: Assessment, *, announce: bool) -> dict:
     )
     moves = (changed["previous_stage"].fillna("(none)") + " → " + changed["stage"]).value_counts()
     return {"total": int(len(changed)), "by_path": {k: int(v) for k, v in moves.items()}}
+
+
+def _first_seen_churns(changed: pd.DataFrame, as_of: dt.date) -> dict[int, dt.date]:
+    """An account the engine first sees as churned left when its last contract ended, not on the
+    day CLM first ran: its transition, and so its "in stage since", is dated then. (A rerun of the
+    day reads it as the stage before, so it is written once.)"""
+    first_seen = changed.index[changed["previous_stage"].fillna("").eq("") & changed["stage"].eq("churned")]
+    if not len(first_seen):
+        return {}
+    return {account: day for account, day in contracts_ended_on(int(a) for a in first_seen).items() if day < as_of}
 
 
 def _save_signals(result: Assessment) -> dict:

@@ -109,6 +109,20 @@ def test_a_customer_that_left_and_came_back_takes_the_non_linear_path(world):
     assert any(p.startswith(f"{path[0][0]}→churned→reactivated→") for p in paths)
 
 
+def test_an_account_first_seen_churned_is_dated_by_its_last_contract(world):
+    # CLM installed after a customer left: it left when its contract was cancelled (May 20), not on
+    # the day CLM first ran; the day is written once, however often the first day is run again
+    acme, sub = world["acme"], world["subscription"]
+    ledger(sub, D(2024, 5, 20), "churn", 0, 10, status="cancelled")
+    sub.status, sub.cancelled_on = "cancelled", D(2024, 5, 20)
+    sub.save()
+    services.run(AS_OF)
+    services.run(AS_OF)
+    moves = list(StageTransition.objects.filter(account=acme).values_list("date", "from_stage", "to_stage"))
+    assert moves == [(D(2024, 5, 20), "", "churned")]
+    assert Account.objects.get(pk=acme.pk).lifecycle_stage_since == D(2024, 5, 20)
+
+
 def test_a_replay_of_an_older_date_leaves_the_current_stage_and_health_alone(world):
     services.run(AS_OF)
     current = Account.objects.values_list("health_score", "lifecycle_stage").get(pk=world["acme"].pk)
