@@ -9,7 +9,7 @@ import datetime as dt
 
 import numpy as np
 import pandas as pd
-from django.db.models import F, Max, Min, Q
+from django.db.models import Max, OuterRef, Q, Subquery
 from django.utils.translation import gettext as _
 
 from clm.analytics.nps import net_promoter_score
@@ -53,12 +53,13 @@ def _first_active_days(scope: Scope, period) -> dict[int, dt.date]:
     started; read once per scope."""
 
     def load(first):
-        rows = UsageDaily.objects.filter(
-            account_id__in=scope.accounts.filter(customer_since__gte=first, customer_since__lte=scope.today).values("pk"),
-            active_users__gt=0,
-            day__gte=F("account__customer_since"),
-        ).order_by().values("account_id").annotate(first=Min("day")).values_list("account_id", "first")
-        return dict(rows)
+        # per customer, the first row of its (account, day) index from the day it started: a
+        # grouped MIN over their usage read most of the table (0.6 s on 10,000 accounts)
+        earliest = UsageDaily.objects.filter(account=OuterRef("pk"), active_users__gt=0,
+                                             day__gte=OuterRef("customer_since")).order_by("day").values("day")[:1]
+        rows = scope.accounts.filter(customer_since__gte=first, customer_since__lte=scope.today).order_by().annotate(
+            first_active=Subquery(earliest)).values_list("pk", "first_active")
+        return {account: day for account, day in rows if day is not None}
 
     return scope.dated("first active days", period, load)
 
