@@ -3,6 +3,8 @@
 import datetime as dt
 from dataclasses import dataclass, field
 
+from django.db import connection
+
 from clm.analytics import health, stages, tiers, warning
 from clm.analytics.churn import NotEnoughHistory
 from clm.core.models import Workspace
@@ -133,7 +135,22 @@ def after_build(
         out.steps.append(
             f"playbooks {', '.join(playbooks)} ({plays.done} play tasks done, {len(plays.saved)} customers saved)"
         )
+    if _vacuum():
+        out.steps.append("database vacuumed")
     return out
+
+
+def _vacuum() -> bool:
+    """On PostgreSQL, VACUUM ANALYZE once the history is written: the replay rewrote every account
+    at each of its dates (30 dead rows per live one on the 10,000-account demo), and the demo is
+    served at once, before any autovacuum (where the server runs one) would catch up; the planner
+    then read the bloated tables by sequential scans (the filtered overview 546 ms, 290 ms after).
+    Not inside a transaction (tests), where VACUUM cannot run."""
+    if connection.vendor != "postgresql" or not connection.get_autocommit():
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
+    return True
 
 
 def _run(day: dt.date, plays, **options) -> None:
