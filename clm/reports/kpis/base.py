@@ -177,9 +177,9 @@ class Scope:
         tag would repeat rows, and DISTINCT fights ORDER BY."""
         within = Account.objects.filter(self.segment.q()).values("pk")
         ids = list(within.order_by("pk").values_list("pk", flat=True)[: SEGMENT_IDS + 1])
-        if len(ids) > SEGMENT_IDS:
-            return within
-        return id_list(ids) if ids else []  # an empty list: Django answers "nothing" without a query
+        # none: the sub-select too (an empty list makes Django refuse to write the statement,
+        # which frames read as SQL)
+        return id_list(ids) if 0 < len(ids) <= SEGMENT_IDS else within
 
     @property
     def accounts(self):
