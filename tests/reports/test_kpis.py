@@ -7,6 +7,7 @@ Reichheld (2003) for NPS (promoters 9–10, detractors 0–6)."""
 import datetime as dt
 
 import pytest
+from django.db.models import QuerySet
 
 from clm.reports.catalogue import BY_KEY, CATALOGUE, STAGES, TEAMS, UNITS
 from clm.reports.kpis.base import Scope, Segment
@@ -263,3 +264,19 @@ def test_the_live_table_reads_a_bounded_number_of_queries(world, boss, django_as
 
 
 TABLE_QUERIES = 35  # 30 on this company with a segment
+
+
+@pytest.mark.parametrize("segment", [Segment(industry="制造"), Segment(owner=-1)])
+def test_a_segment_read_as_ids_gives_what_its_sub_select_gives(world, boss, segment, monkeypatch):
+    """A small segment's accounts are read once and written into each query as ids; above
+    SEGMENT_IDS the segment stays a sub-select. Both give every KPI the same result, and an empty
+    segment (no account has owner −1) gives the same "no data" either way."""
+    from clm.reports.kpis import base
+
+    as_ids = kpi_table(boss, NOV, segment, today=TODAY, stored=False)
+    monkeypatch.setattr(base, "SEGMENT_IDS", 0)
+    scope = Scope(boss, segment, TODAY)
+    as_sub_select = kpi_table(boss, NOV, segment, today=TODAY, stored=False, scope=scope)
+    assert isinstance(scope._in_segment, QuerySet)  # the sub-select was taken
+    for listed, selected in zip(as_ids, as_sub_select, strict=True):
+        assert _same(listed.result, selected.result) and _same(listed.previous, selected.previous), listed.kpi.key

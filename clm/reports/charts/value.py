@@ -4,6 +4,8 @@ tiers month by month, and CAC, LTV:CAC and payback by channel with the seed's 30
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 from django.db.models import Max
@@ -54,15 +56,15 @@ def clv_distribution(scope, period) -> dict:
     rows, groups = [], {}
     for i in range(len(edges) - 1):
         inside = (where == i) & ~negative
-        rows.append([edges[i], edges[i + 1], int(inside.sum()), float(values[inside].sum())])
+        rows.append([edges[i], edges[i + 1], int(inside.sum()), math.fsum(values[inside])])
         groups[bin_key(edges[i], edges[i + 1])] = frame["account_id"][inside]
     if negative.any():
-        rows.insert(0, [None, 0.0, int(negative.sum()), float(values[negative].sum())])
+        rows.insert(0, [None, 0.0, int(negative.sum()), math.fsum(values[negative])])
         groups["negative"] = frame["account_id"][negative]
     while rows and rows[-1][2] == 0:
         rows.pop()
     return make(scope, period, columns, rows, groups=groups, estimated_on=day.isoformat(),
-                equity=float(values.sum()), accounts=len(values),
+                equity=math.fsum(values), accounts=len(values),  # whatever order the rows came in
                 median=float(np.median(values)) if len(values) else None)
 
 

@@ -10,6 +10,7 @@ from functools import cached_property
 import pandas as pd
 from django.core.exceptions import ValidationError
 from django.db.models import Min, Q, Subquery
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -65,6 +66,9 @@ def mean(values: pd.Series, account_ids, *, when_empty, breakdown=None) -> Resul
         account_ids=sorted({int(i) for i in account_ids}),
         breakdown=breakdown or {},
     )
+
+
+SEGMENT_IDS = 10_000  # a segment up to this many accounts is read as a list of ids (see Scope._in_segment)
 
 
 @dataclass(frozen=True)
@@ -168,9 +172,18 @@ class Scope:
 
     @cached_property
     def _in_segment(self):
-        """The segment's accounts as a sub-select (not a join: a tag would repeat rows, and
-        DISTINCT fights ORDER BY), built once per scope: every record the scope reads filters by it."""
-        return Account.objects.filter(self.segment.q()).values("pk")
+        """The segment's accounts, found once per scope: every record the scope reads filters by
+        them. Their ids when there are at most SEGMENT_IDS (a list the database looks up by key,
+        instead of the segment's conditions evaluated again in each of the page's queries); above
+        that, a sub-select (each statement would carry tens of thousands of ids; measured up to
+        3,361: the 10,000-account demo's largest industry, whose overview read 1.24 s of SQL on
+        PostgreSQL through the sub-select and 0.46 s through its ids). Not a join either way: a tag
+        would repeat rows, and DISTINCT fights ORDER BY."""
+        within = Account.objects.filter(self.segment.q()).values("pk")
+        ids = list(within.order_by("pk").values_list("pk", flat=True)[: SEGMENT_IDS + 1])
+        # none: the sub-select too (an empty list makes Django refuse to write the statement,
+        # which frames read as SQL)
+        return id_list(ids) if 0 < len(ids) <= SEGMENT_IDS else within
 
     @property
     def accounts(self):
@@ -206,6 +219,13 @@ class Scope:
     def day_range(self, period: Period) -> tuple[dt.datetime, dt.datetime]:
         """The period as aware datetimes [start, end) in the current time zone, for timestamps."""
         return day_start(period.start), day_start(period.as_of(self.today) + dt.timedelta(days=1))
+
+
+def id_list(ids) -> RawSQL:
+    """Integer ids as the right side of ``__in``, written into the statement as literals: Django
+    would otherwise prepare each id again for every query that filters by the list (the segment's
+    ids in each of a page's queries), and SQLite caps the parameters of a statement."""
+    return RawSQL(",".join(str(int(i)) for i in ids), ())  # integers only, made here
 
 
 def day_start(day: dt.date) -> dt.datetime:

@@ -4,6 +4,8 @@ equity, the sum of the customers' CLV (clm.value's estimates)."""
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 from django.db.models import Max
 from django.utils.translation import gettext as _
@@ -105,6 +107,6 @@ def customer_equity(scope: Scope, period) -> Result:
     if day is None:
         return missing(not_computed_by(CLVEstimate, scope, _("CLV")))
     rows = list(estimates.filter(as_of=day).values_list("account_id", money("value")))
-    total = float(sum(v for _a, v in rows))
+    total = math.fsum(v for _a, v in rows)  # the same whatever order the rows came in
     return Result(value=total, numerator=total, denominator=float(len(rows)),
                   account_ids=sorted(a for a, _v in rows))
