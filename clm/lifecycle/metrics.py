@@ -28,10 +28,10 @@ from django.db.models import Count, Max, Min, Q, Sum
 from django.utils import timezone
 
 from clm.commerce.frames import change_frame, order_frame
-from clm.commerce.models import Payment, Subscription, SubscriptionChange
+from clm.commerce.models import Payment, Subscription
 from clm.core import workspace
 from clm.customers.models import Account, Interaction
-from clm.lifecycle import voice
+from clm.lifecycle import terms, voice
 from clm.lifecycle.models import Holiday
 from clm.sales.models import Opportunity, OpportunityStageChange
 from clm.service.models import Ticket
@@ -114,6 +114,14 @@ METRICS: dict[str, Metric] = {
     "expansions_180d": _n("expansions in the last 180 days"),
     "contractions_180d": _n("contractions in the last 180 days"),
     "days_to_renewal": _n("days to the end of the current fixed term (missing for evergreen contracts)"),
+    "renewal_within_180d": _n(
+        "1 if a fixed term ends in the next 180 days, 0 if every term ends later (missing for evergreen contracts)"
+    ),
+    "renewal_in_90_180d": _n("1 if a fixed term ends in 90 to 180 days (missing for evergreen contracts)"),
+    "logins_fall_before_renewal": _n(
+        "the fall of logins from their peak (0–1) where the customer can leave within 180 days (a term ends "
+        "by then, or the contract is evergreen); 0 where every term runs longer"
+    ),
     "renewal_intent": _n(
         "stated renewal intent from the renewal deal's stage: −1 leaving, 0 undecided, 1 renewing"
     ),
@@ -339,7 +347,7 @@ def _contracts(w: Window) -> pd.DataFrame:
     out["contractions_180d"] = recent[recent["kind"] == "contraction"].groupby("account").size()
     for column in ("subscriptions_active", "mrr", "expansions_180d", "contractions_180d"):
         out[column] = out[column].fillna(0.0)
-    out["days_to_renewal"] = _days_to_renewal(w, live)
+    out["days_to_renewal"] = terms.days_to_renewal(w.as_of, live)
     plan = _plan(live)
     out["plan"] = plan
     return out
@@ -349,52 +357,6 @@ def _state(changes: pd.DataFrame) -> pd.DataFrame:
     last = changes.groupby("subscription").tail(1).set_index("subscription")
     last["live"] = last["status"].isin(Subscription.LIVE_STATUSES)
     return last
-
-
-def _days_to_renewal(w: Window, live: pd.DataFrame) -> pd.Series:
-    """Days to the end of each live fixed-term contract's term as it was known on the date.
-
-    The contract row holds today's end date, which a later renewal has moved on or a later
-    cancellation has pulled in. So: a renewal recorded after the date happened at the term end
-    known then; failing that, a contract cancelled after the date ran to its next yearly
-    anniversary as far as anyone knew; otherwise its end (or renewal) date stands."""
-    if live.empty:
-        return pd.Series(dtype=float)
-    subs = _frame(
-        Subscription.objects.filter(id__in=list(live.index), end_date__isnull=False).values_list(
-            "id", "account_id", "start_date", "end_date", "renewal_date", "cancelled_on"
-        ),
-        ["subscription", "account", "start", "end", "renewal", "cancelled_on"],
-    ).set_index("subscription")
-    if subs.empty:
-        return pd.Series(dtype=float)
-    as_of = pd.Timestamp(w.as_of)
-    later_renewals = _frame(
-        SubscriptionChange.objects.filter(
-            subscription_id__in=list(subs.index),
-            kind=SubscriptionChange.Kind.RENEWAL,
-            effective_date__gt=w.as_of,
-        )
-        .values("subscription_id")
-        .annotate(first=Min("effective_date"))
-        .values_list("subscription_id", "first"),
-        ["subscription", "first"],
-    ).set_index("subscription")["first"]
-    term_end = pd.to_datetime(subs["renewal"].where(subs["renewal"].notna(), subs["end"]))
-    cancelled_later = pd.to_datetime(subs["cancelled_on"]) > as_of
-    if cancelled_later.any():
-        start = pd.to_datetime(subs["start"])
-        years = np.maximum((as_of - start).dt.days // 365 + 1, 1)
-        anniversary = pd.Series(
-            [s + pd.DateOffset(years=int(y)) for s, y in zip(start, years, strict=True)], index=subs.index
-        )
-        anniversary = anniversary.where(anniversary > as_of, anniversary + pd.DateOffset(years=1))
-        term_end = term_end.where(~cancelled_later, anniversary)
-    renewed = pd.to_datetime(later_renewals.reindex(subs.index))
-    term_end = renewed.where(renewed.notna(), term_end)
-    days = (term_end - as_of).dt.days.astype(float)
-    days = days.where(days >= 0)
-    return days.groupby(subs["account"]).min()
 
 
 def _plan(live: pd.DataFrame) -> pd.Series:
@@ -417,7 +379,11 @@ def _orders(w: Window) -> pd.DataFrame:
             "first_order": _dates(days.min()),
             "last_order": _dates(days.max()),
             "orders_365d": year.groupby(account).sum(),
-            "revenue_365d": orders["amount"].where(year, 0.0).groupby(account).sum().round(2),  # cents, as stored
+            "revenue_365d": orders["amount"]
+            .where(year, 0.0)
+            .groupby(account)
+            .sum()
+            .round(2),  # cents, as stored
         }
     )
 
@@ -505,7 +471,9 @@ def _renewal_intent(w: Window) -> pd.DataFrame:
     if history.empty:
         return pd.DataFrame(index=pd.Index([], name="account"))
     stage = history.groupby("deal")["stage"].last()
-    intent = stage.map(workspace.renewal_intent())  # a renewal deal's stage read as the customer's stated intent
+    intent = stage.map(
+        workspace.renewal_intent()
+    )  # a renewal deal's stage read as the customer's stated intent
     account = stage.index.map(deals)
     return intent.groupby(account).min().rename("renewal_intent").rename_axis("account").to_frame()
 
@@ -551,6 +519,7 @@ def _finish(frame: pd.DataFrame, w: Window) -> None:
     frame["core_feature_share"] = (
         frame["core_feature_share"].fillna(0.0).where(frame["subscription_history"] > 0)
     )
+    terms.renewal_window(frame)
     with np.errstate(divide="ignore", invalid="ignore"):
         frame["seat_utilisation"] = (frame["active_users_30d"] / frame["seats"]).where(frame["seats"] > 0)
 

@@ -33,8 +33,10 @@ from clm.usage.models import UsageDaily
 
 HORIZON_DAYS = 180
 MIN_LEAD_DAYS = 90  # the early warning's goal: flag churners at least 90 days ahead (DESIGN.md)
-TARGET_PRECISION = 0.6  # the goal (issue 13) is half of the accounts flagged churning within the horizon; a
-# threshold chosen on the training history for 0.6 leaves room for the drop out of time
+TARGET_PRECISION = 0.55  # the goal (issue 13) is half of the accounts flagged churning within the horizon; a
+# threshold chosen on the training history for 0.55 leaves room for the drop out of time. Chosen on the
+# tuning seeds 4242 and 7373 (out of time, with the renewal-window metrics): 0.6 gave precision 0.54 / 0.68
+# and recall at 90 days 0.52 / 0.54; 0.55 gave 0.53 / 0.62 and 0.52 / 0.60 (precision has room, recall not)
 CATEGORICAL = ["industry", "region", "development_stage", "acquisition_channel", "plan", "health_band"]
 # the engine's own conclusions drawn after the model, or from it, are not its inputs
 NOT_FEATURES = {"customer_ever", "subscription_history", "signals_firing", "signals_confirmed", "churn_risk",

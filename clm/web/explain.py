@@ -59,6 +59,9 @@ MORE_FIELDS = {
     "development_stage": gettext_lazy("company development stage"),
     "acquisition_channel": gettext_lazy("acquisition channel"),
     "signals_confirmed": gettext_lazy("confirmed early-warning signals"),
+    "renewal_within_180d": gettext_lazy("a contract term ends within 180 days"),
+    "renewal_in_90_180d": gettext_lazy("a contract term ends in 90 to 180 days"),
+    "logins_fall_before_renewal": gettext_lazy("fall of logins from their busiest 30 days, with a renewal within 180 days"),
 }
 
 # Relative changes against a baseline read as "… down 60% on the account's own baseline".
@@ -70,7 +73,18 @@ CHANGES = {
 }
 # Changes against the busiest 30 days of the five months before (a decline that set in months ago).
 PEAK_CHANGES = {"logins_30d_vs_peak": gettext_lazy("Logins in the last 30 days")}
-SHARES = ("core_feature_share", "seat_utilisation")
+SHARES = ("core_feature_share", "seat_utilisation", "logins_fall_before_renewal")
+# Yes-or-no metrics (1 or 0) and their sentences (clm.lifecycle.terms)
+FLAGS = {
+    "renewal_within_180d": (
+        gettext_lazy("A contract term ends within 180 days"),
+        gettext_lazy("No contract term ends within 180 days"),
+    ),
+    "renewal_in_90_180d": (
+        gettext_lazy("A contract term ends in 90 to 180 days"),
+        gettext_lazy("No contract term ends in 90 to 180 days"),
+    ),
+}
 SIGNED = ("nps_trend", "csat_trend")
 MONEY = ("mrr", "revenue_365d")
 
@@ -147,6 +161,8 @@ def value_words(key: str, value) -> str:
         return f"{float(value) * 100:+.0f}%"
     if key in SHARES:
         return f"{float(value) * 100:.0f}%"
+    if key in FLAGS:
+        return _("yes") if float(value) else _("no")
     if key in SIGNED:
         return f"{float(value):+.1f}"
     if key in MONEY:
@@ -178,6 +194,14 @@ def metric_sentence(key: str, value) -> str:
                 "what": what, "size": size,
             }  # fmt: skip
         return _("%(what)s up %(size)s on its busiest 30 days of the five months before") % {"what": what, "size": size}
+    if key in FLAGS and not _missing(value):
+        return str(FLAGS[key][0 if float(value) else 1])
+    if key == "logins_fall_before_renewal" and not _missing(value):
+        if round(float(value) * 100) == 0:
+            return _("No fall of logins ahead of a renewal within 180 days")
+        return _(
+            "Logins down %(size)s on their busiest 30 days, with the contract ending or cancellable within 180 days"
+        ) % {"size": f"{float(value) * 100:.0f}%"}
     return _("%(what)s: %(value)s") % {"what": capfirst(field(key)), "value": value_words(key, value)}
 
 
