@@ -95,9 +95,12 @@ def arr_segments(scope, period) -> dict:
     if arr.empty:
         return empty(scope, period, columns, _("No account has contract revenue at the end of %(period)s.")
                      % {"period": period.label})
-    info = pd.DataFrame(list(scope.accounts.filter(pk__in=[int(i) for i in arr.index])
-                             .values_list("pk", "industry", "region")), columns=["account_id", "industry", "region"])
-    info = info.set_index("account_id")
+    # every account of the scope, read once for all periods and languages (joined to those with
+    # ARR below): a list of thousands of ids in the statement cost more than the rows it saved
+    info = scope.memo("industry and region", lambda: pd.DataFrame(
+        list(scope.accounts.order_by().values_list("pk", "industry", "region")),
+        columns=["account_id", "industry", "region"]).set_index("account_id"))
+    info = info.loc[info.index.intersection(arr.index)].copy()
     info["tier"] = _tiers(scope, day)
     frame = info.join(arr.rename("arr"), how="inner").fillna({"tier": ""})
     rows, groups = [], {}
