@@ -94,7 +94,9 @@ def task_action(request, pk, action):
             messages.error(request, error)
         return redirect(_safe_next(request, reverse("web:home")))
     task = Task.objects.select_related("account", "case", "assignee").get(pk=task.pk)
-    context = {"task": task, "row_error": error, "panel": request.POST.get("panel", "")}
+    # the row's forms go back to the page the row is on, not to this action's address
+    context = {"task": task, "row_error": error, "panel": request.POST.get("panel", ""),
+               "next": _safe_next(request, reverse("web:home"))}
     return render(request, "web/work/_task_row.html", context, status=422 if error else 200)
 
 

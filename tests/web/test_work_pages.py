@@ -71,8 +71,12 @@ def test_complete_snooze_and_reassign_inline(signed_in, owner, csm, huawei):
     url = lambda action: reverse("web:task_action", args=[task.pk, action])  # noqa: E731
     snoozed = signed_in.post(url("snooze"), {"snooze": "3d"}, headers=HTMX)
     assert snoozed.status_code == 200 and 'data-testid="snoozed"' in snoozed.content.decode()
-    given = signed_in.post(url("reassign"), {"assignee": csm.pk}, headers=HTMX)
+    given = signed_in.post(url("reassign"), {"assignee": csm.pk, "next": "/work/"}, headers=HTMX)
     assert given.status_code == 200
+    # the row's forms still go back to the page it is on, not to the action's address (a click
+    # that lands before htmx has taken over the new row posts the form itself and follows `next`)
+    html = given.content.decode()
+    assert html.count('name="next" value="/work/"') == 3 and 'name="next" value="/tasks/' not in html
     done = signed_in.post(url("complete"), {"outcome": "Agreed to renew"}, headers=HTMX)
     assert done.status_code == 200 and 'class="task done' in done.content.decode()
     task.refresh_from_db()

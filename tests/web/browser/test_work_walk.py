@@ -64,6 +64,8 @@ def test_a_csm_works_through_the_morning(page, live_server, morning, artifacts):
     row.get_by_test_id("reassign-choice").select_option(label="李雷")
     with page.expect_response(lambda r: "/reassign/" in r.url):
         row.get_by_test_id("reassign").click()
+    # htmx has swapped the row in and taken over its forms (a loaded machine is slow to)
+    page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')")
     row = page.locator("li.task", has_text="回访王芳")
     row.get_by_test_id("complete").click()
     expect(page.locator("li.task.done", has_text="回访王芳")).to_be_visible()
