@@ -27,7 +27,8 @@ def _errors(exc) -> str:
 
 def _panel(request, *, account=None, case=None, form=None, status=200):
     """The task list that a new task was added to, re-read: the case's, the account's or mine."""
-    context = {"task_form": form or TaskForm(), "can_add": request.user.has_perm("automation.add_task")}
+    context = {"task_form": form or TaskForm(), "can_add": request.user.has_perm("automation.add_task"),
+               "next": _safe_next(request, reverse("web:home"))}  # the page the panel is on, not this address
     if case is not None:
         context.update(case=case, tasks=worklist.case_view(case).tasks, panel="case")
         return render(request, "web/work/_case_tasks.html", context, status=status)

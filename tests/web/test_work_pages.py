@@ -57,6 +57,17 @@ def test_a_task_is_added_inline_and_the_list_comes_back(signed_in, owner, huawei
     assert AuditLog.objects.get(model="automation.task").via == "ui"
 
 
+def test_a_panel_swapped_in_keeps_the_page_it_is_on_as_its_forms_next(signed_in, huawei):
+    # a click that lands before htmx has taken over the new panel posts its form itself and
+    # follows `next`: the page, not the address the panel came from (GET there is a 405)
+    page = f"/accounts/{huawei.pk}/"
+    added = signed_in.post(reverse("web:task_create"), {"title": "Call back", "priority": "normal", "account": huawei.pk, "next": page},
+                           headers=HTMX)
+    html = added.content.decode()
+    assert added.status_code == 200 and "Call back" in html
+    assert f'name="next" value="{page}"' in html and 'name="next" value="/tasks/' not in html
+
+
 def test_a_bad_task_comes_back_with_its_error_and_nothing_is_saved(signed_in, huawei):
     response = signed_in.post(reverse("web:task_create"), {"title": "", "priority": "someday",
                                                            "account": huawei.pk}, headers=HTMX)
