@@ -6,6 +6,7 @@ so that a page does not recompute a year of history per request."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from .kpis.base import Scope
@@ -29,11 +30,18 @@ def figure(key: str) -> Callable[[Compute], Compute]:
 
 
 def read(key: str, scope: Scope, period: Period, *, stored: bool = True) -> dict:
-    """The figure ``key`` for the scope and period (KeyError for an unknown key): the daily run's
-    snapshot for a company-wide scope when one is stored for the scope's day and the period,
-    computed live otherwise (``stored`` False: always live)."""
-    from .snapshots import figure as stored_figure
+    """The figure ``key`` for the scope and period (KeyError for an unknown key): the snapshot
+    stored for the scope's day and the period when there is one (the daily run's for the company,
+    a segment's first view's), computed live otherwise, and then kept for a segment's later views
+    (``stored`` False: always live, nothing kept)."""
+    from . import snapshots
 
     compute = FIGURES[key]
-    found = stored_figure(scope, key, period) if stored else None
-    return compute(scope, period) if found is None else found
+    found = snapshots.figure(scope, key, period) if stored else None
+    if found is not None:
+        return found
+    started = time.perf_counter()
+    data = compute(scope, period)
+    if stored:
+        snapshots.keep_figure(scope, key, period, data, time.perf_counter() - started)
+    return data

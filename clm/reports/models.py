@@ -26,10 +26,11 @@ class KpiTarget(models.Model):
 
 
 class Snapshot(models.Model):
-    """A company-wide result computed by the daily run (clm.reports.snapshots): the KPI table of
-    one period (kind "kpis") or one registered figure ("figure:<key>"), as JSON with the inputs
-    behind it (numerators, denominators, the accounts behind each number), so that pages read it
-    instead of recomputing a year of history per request."""
+    """A stored result (clm.reports.snapshots): the KPI table of one period (kind "kpis") or one
+    registered figure ("figure:<key>"), as JSON with the inputs behind it (numerators,
+    denominators, the accounts behind each number), so that pages read it instead of recomputing
+    a year of history per request. The whole company's are computed by the daily run; a
+    segment's (``segment``: its filter, such as "industry=制造业") when a page first shows it."""
 
     as_of = models.DateField(_("as of"))
     period = models.CharField(_("period"), max_length=10)
@@ -37,15 +38,17 @@ class Snapshot(models.Model):
     data = models.JSONField(default=dict)
     computed_at = models.DateTimeField(_("computed at"), default=timezone.now)
     seconds = models.FloatField(_("seconds to compute"), default=0.0)
+    segment = models.CharField(_("segment"), max_length=400, blank=True, default="")
 
     class Meta:
         verbose_name = _("snapshot")
         verbose_name_plural = _("snapshots")
-        constraints = [models.UniqueConstraint(fields=["as_of", "period", "kind"], name="snapshot_once_per_day")]
+        constraints = [models.UniqueConstraint(fields=["as_of", "period", "kind", "segment"],
+                                               name="snapshot_once_per_day_and_segment")]
         ordering = ["-as_of", "period", "kind"]
 
     def __str__(self):
-        return f"{self.kind} {self.period} as of {self.as_of}"
+        return f"{self.kind} {self.period} {self.segment} as of {self.as_of}".replace("  ", " ")
 
 
 class KpiDigestSubscription(models.Model):

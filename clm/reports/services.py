@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import time
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -23,7 +24,7 @@ from .catalogue import BY_KEY, CATALOGUE, KPI, STAGES, TEAMS, UNITS
 from .kpis.base import Result, Scope, Segment
 from .models import KpiTarget
 from .periods import Period, PeriodError
-from .snapshots import kpi_results
+from .snapshots import keep_kpis, kpi_results
 
 MET, MISSED, NO_TARGET, NO_DATA = "met", "missed", "no_target", "no_data"
 STATUS_LABELS = {
@@ -82,11 +83,17 @@ def kpi_table(
     targets = dict(KpiTarget.objects.filter(period=period.label).values_list("kpi", "value"))
     previous = period.previous()
     scope.cover(previous.start)  # both periods' dated records read in one query each
-    return [
+    started = time.perf_counter()
+    rows = [
         Row(kpi, compute(kpi, scope, period, stored=stored), compute(kpi, scope, previous, stored=stored),
             targets.get(kpi.key))
         for kpi in kpis
     ]
+    if stored and not keys:  # a segment's table computed live is kept for its later views
+        seconds = (time.perf_counter() - started) / 2
+        keep_kpis(scope, period, {row.kpi.key: row.result for row in rows}, seconds)
+        keep_kpis(scope, previous, {row.kpi.key: row.previous for row in rows}, seconds)
+    return rows
 
 
 def row_data(row: Row) -> dict:

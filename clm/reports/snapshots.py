@@ -1,11 +1,16 @@
 """Snapshots: the company-wide KPI tables and figures, computed after each daily run for the current
 month, quarter and year and the two periods before each (so that the last complete period and the
 one it compares with are stored too), and read back by `services.kpi_table` and `figures.read`
-instead of recomputing a year of history per request. A segment or a restricted user's scope is
-computed live, through the same functions: one code path for each number.
+instead of recomputing a year of history per request.
+
+A segment (an industry, an owner, a tier...) seen by a reader who sees every account is computed
+live the first time a page shows it on a day, through the same functions, and stored for the day
+(``keep_kpis``, ``keep_figure``): every later view of it by such a reader reads that. Its periods
+already over are carried to the next days like the company's (a week at most); a new daily run of
+the day drops the day's segment snapshots. A restricted user's scope is always computed live.
 
 Reasons for "no data yet" and figures are stored in every language of the workspace, so a page
-reads the snapshot in its reader's language."""
+reads the snapshot in its reader's language (a segment's figure: in the languages it was read in)."""
 
 from __future__ import annotations
 
@@ -16,6 +21,7 @@ import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -24,7 +30,7 @@ from django.utils import timezone, translation
 from clm.core.events import Event, listen
 
 from .catalogue import CATALOGUE
-from .kpis.base import Result, Scope
+from .kpis.base import Result, Scope, Segment
 from .models import Snapshot
 from .periods import KINDS, Period
 
@@ -42,11 +48,18 @@ PERIODS_BACK = 2  # besides the current period: the last complete one, and the o
 
 @dataclass(frozen=True)
 class Stored:
-    """What a page says about a stored number: as of which date, computed when."""
+    """What a page says about a stored number: as of which date, computed when, and whether for a
+    segment (when a page first showed it) rather than by the daily run."""
 
     as_of: dt.date
     computed_at: dt.datetime
     seconds: float
+    segment: str = ""
+
+
+def segment_key(segment: Segment) -> str:
+    """The segment as the filter that names it ("industry=制造业&tier=key"; "" for the company)."""
+    return urlencode(sorted(segment.as_query().items()))
 
 
 def periods(as_of: dt.date) -> list[Period]:
@@ -204,7 +217,7 @@ def take(as_of: dt.date, *, reuse: bool = False) -> list[Snapshot]:
             rows.append(Snapshot(as_of=as_of, period=period.label, kind=FIGURE + key, data=data,
                                  computed_at=now, seconds=time.perf_counter() - started))
     with transaction.atomic():
-        Snapshot.objects.filter(as_of=as_of).delete()
+        Snapshot.objects.filter(as_of=as_of).delete()  # a segment's too: computed before this run
         if carried:
             rows += carry(reused, as_of, carried)
         Snapshot.objects.bulk_create([r for r in rows if r.pk is None], batch_size=20)
@@ -227,29 +240,32 @@ def in_words(scope: Scope) -> Scope:
 
 def carry(reused: dict, as_of: dt.date, labels: list[str]) -> list[Snapshot]:
     """Copy the earlier snapshots of the periods ``labels`` to ``as_of`` in the database, without
-    reading their JSON into Python (a year's KPI table holds every account behind each number)."""
+    reading their JSON into Python (a year's KPI table holds every account behind each number):
+    the company's, and the segments' computed within REUSE_DAYS too. Gives the company's."""
     table = Snapshot._meta.db_table
     source = next(iter(reused.values())).as_of
     placeholders = ", ".join(["%s"] * len(labels))
+    fresh = timezone.now() - dt.timedelta(days=REUSE_DAYS)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} (as_of, period, kind, data, computed_at, seconds) "  # noqa: S608 - names only
-            f"SELECT %s, period, kind, data, computed_at, seconds FROM {table} WHERE as_of = %s AND period IN ({placeholders})",
-            [as_of, source, *labels],
+            f"INSERT INTO {table} (as_of, period, kind, segment, data, computed_at, seconds) "  # noqa: S608 - names only
+            f"SELECT %s, period, kind, segment, data, computed_at, seconds FROM {table} "
+            f"WHERE as_of = %s AND period IN ({placeholders}) AND computed_at >= %s",
+            [as_of, source, *labels, fresh],
         )
-    return list(Snapshot.objects.filter(as_of=as_of, period__in=labels).defer("data"))
+    return list(Snapshot.objects.filter(as_of=as_of, period__in=labels, segment="").defer("data"))
 
 
 def reusable(as_of: dt.date) -> dict[tuple[str, str], Snapshot]:
     """The latest earlier day's snapshots of periods already over on that day, computed within
     REUSE_DAYS: {(period, kind): snapshot}."""
     fresh = timezone.now() - dt.timedelta(days=REUSE_DAYS)
-    day = (Snapshot.objects.filter(as_of__lt=as_of, computed_at__gte=fresh)
+    day = (Snapshot.objects.filter(as_of__lt=as_of, computed_at__gte=fresh, segment="")
            .order_by("-as_of").values_list("as_of", flat=True).first())
     if day is None:
         return {}
     over = {p.label for p in periods(as_of) if p.end < day}
-    found = Snapshot.objects.filter(as_of=day, period__in=over, computed_at__gte=fresh).defer("data")
+    found = Snapshot.objects.filter(as_of=day, period__in=over, computed_at__gte=fresh, segment="").defer("data")
     return {(row.period, row.kind): row for row in found}
 
 
@@ -279,14 +295,21 @@ def after_daily_run(event: Event) -> None:
 
 
 def _load(scope: Scope, kind: str, period: Period) -> Snapshot | None:
-    """The stored snapshot the scope may read (company-wide scopes only), once per scope."""
-    if not scope.company_wide:
+    """The stored snapshot the scope may read (readers who see every account), once per scope."""
+    if not scope.sees_all:
         return None
 
     def load():
-        return Snapshot.objects.filter(as_of=scope.today, period=period.label, kind=kind).first()
+        return Snapshot.objects.filter(as_of=scope.today, period=period.label, kind=kind,
+                                       segment=segment_key(scope.segment)).first()
 
     return scope.memo(("snapshot", kind, period.label), load)
+
+
+def _keeps(scope: Scope) -> bool:
+    """Whether what a page computed live for the scope is stored for later views: a segment of
+    today's, read by someone who sees every account (the company's own are the daily run's)."""
+    return scope.sees_all and bool(scope.segment) and scope.today == timezone.localdate()
 
 
 def kpi_results(scope: Scope, period: Period) -> dict[str, Result] | None:
@@ -304,15 +327,63 @@ def kpi_results(scope: Scope, period: Period) -> dict[str, Result] | None:
 
 
 def figure(scope: Scope, key: str, period: Period) -> dict | None:
+    """The stored figure in the reader's language, or None (a segment's not yet read in it)."""
     found = _load(scope, FIGURE + key, period)
     if found is None:
         return None
     language = translation.get_language() or ""
     data = found.data
-    return data.get(ANY_LANGUAGE) or data.get(language) or data.get(language.lower()) or next(iter(data.values()), None)
+    return data.get(ANY_LANGUAGE) or data.get(language) or data.get(language.lower())
 
 
 def stored(scope: Scope, period: Period) -> Stored | None:
     """As of when and computed when the KPI table of ``period`` the scope reads was stored."""
     found = _load(scope, KPIS, period)
-    return None if found is None else Stored(found.as_of, found.computed_at, found.seconds)
+    return None if found is None else Stored(found.as_of, found.computed_at, found.seconds, found.segment)
+
+
+# ---------------------------------------------------------------- a segment's, kept when first read
+
+
+def keep_kpis(scope: Scope, period: Period, results: dict[str, Result], seconds: float) -> None:
+    """Store the segment's KPI table of ``period`` that a page has just computed live (every KPI
+    of the catalogue, in the reader's language), with the reasons for "no data" in the other
+    languages, unless one is stored already."""
+    if not _keeps(scope) or _load(scope, KPIS, period) is not None:
+        return
+    language = translation.get_language() or languages()[0]
+    by_language = {language: results}
+    for other_language in languages():
+        if other_language.lower() == language.lower():
+            continue
+        other = in_words(scope)
+        with translation.override(other_language):
+            by_language[other_language] = {
+                kpi.key: kpi.compute(other, period) if results[kpi.key].no_data is not None else results[kpi.key]
+                for kpi in CATALOGUE
+            }
+    numbers, behind = encode(by_language)
+    now, key = timezone.now(), segment_key(scope.segment)
+    Snapshot.objects.bulk_create([
+        Snapshot(as_of=scope.today, period=period.label, kind=KPIS, segment=key, data=numbers, computed_at=now,
+                 seconds=seconds),
+        Snapshot(as_of=scope.today, period=period.label, kind=KPI_ACCOUNTS, segment=key, data=behind,
+                 computed_at=now, seconds=0.0),
+    ], ignore_conflicts=True)  # another request stored it first: the same numbers
+
+
+def keep_figure(scope: Scope, key: str, period: Period, data: dict, seconds: float) -> None:
+    """Store the segment's figure ``key`` that a page has just computed live, in the reader's
+    language (for every language when computed in Chinese without a word of it: see has_words)."""
+    if not _keeps(scope):
+        return
+    language = translation.get_language() or languages()[0]
+    entry = ANY_LANGUAGE if language.lower().startswith("zh") and not has_words(data) else language
+    found = _load(scope, FIGURE + key, period)
+    if found is not None:  # stored in another language: add this one
+        found.data[entry] = data
+        Snapshot.objects.filter(pk=found.pk).update(data=found.data)
+        return
+    Snapshot.objects.bulk_create([Snapshot(  # another request may have stored it first: the same figure
+        as_of=scope.today, period=period.label, kind=FIGURE + key, segment=segment_key(scope.segment),
+        data={entry: data}, seconds=seconds)], ignore_conflicts=True)

@@ -140,3 +140,82 @@ def test_a_figure_without_words_is_stored_once_for_both_languages(world):
     renewals = Snapshot.objects.get(as_of=TODAY, period="2026-11", kind=snapshots.FIGURE + "renewals")
     assert list(renewals.data) == [snapshots.ANY_LANGUAGE]
     assert snapshots.has_words({"label": "健康"}) and not snapshots.has_words({"label": "Healthy", "n": 3})
+
+
+# ---------------------------------------------------------------- a segment's, kept when first shown
+
+SEGMENT = Segment(industry="制造")
+
+
+@pytest.fixture
+def on_the_worlds_day(monkeypatch):
+    """The readers' today is the world's: what a page shows of today is what is kept."""
+    monkeypatch.setattr(timezone, "localdate", lambda *args: TODAY)
+
+
+def _segment_rows(day=TODAY):
+    return Snapshot.objects.filter(as_of=day, segment=snapshots.segment_key(SEGMENT))
+
+
+def test_a_segment_is_computed_live_once_then_read_from_what_was_kept(world, owner, team_visibility,
+                                                                      on_the_worlds_day):
+    live = {}
+    for language in ("en", "zh-hans"):
+        with translation.override(language):
+            live[language] = kpi_table(None, MONTH, SEGMENT, today=TODAY, stored=False)
+    assert not Snapshot.objects.exists()
+    first = kpi_table(None, MONTH, SEGMENT, today=TODAY)  # computed live, and kept
+    assert set(_segment_rows().values_list("period", "kind")) == {
+        ("2026-11", snapshots.KPIS), ("2026-11", snapshots.KPI_ACCOUNTS),
+        ("2026-10", snapshots.KPIS), ("2026-10", snapshots.KPI_ACCOUNTS)}
+    assert snapshots.stored(Scope(None, SEGMENT, TODAY), MONTH).segment == "industry=%E5%88%B6%E9%80%A0"
+    for language in ("en", "zh-hans"):  # what is read back is what was computed, reasons in each language
+        with translation.override(language):
+            again = kpi_table(None, MONTH, SEGMENT, today=TODAY)
+        for kept, computed in zip(again, live[language], strict=True):
+            assert as_data(kept.result) == as_data(computed.result), kept.kpi.key
+            assert as_data(kept.previous) == as_data(computed.previous), kept.kpi.key
+    assert _value(first, "customers") == 2
+    row = _segment_rows().get(period="2026-11", kind=snapshots.KPIS)
+    row.data["customers"]["value"] = 999.0  # what only a read of the kept row can show
+    row.save()
+    assert _value(kpi_table(None, MONTH, SEGMENT, today=TODAY), "customers") == 999.0
+    accounts, _result = kpi_accounts(None, "customers", MONTH, SEGMENT, today=TODAY)  # the drill-down: the same
+    assert sorted(a.name for a in accounts) == ["A", "B"]
+    # a restricted reader sees part of the segment: computed live for them, never read nor kept
+    assert _value(kpi_table(owner, MONTH, SEGMENT, today=TODAY), "customers") == 1
+    assert _segment_rows().count() == 4 and not Snapshot.objects.exclude(segment=snapshots.segment_key(SEGMENT)).exists()
+    # another day's view (an API reader's as-of) is computed, not kept
+    kpi_table(None, MONTH, SEGMENT, today=TODAY - dt.timedelta(days=1))
+    assert not _segment_rows(TODAY - dt.timedelta(days=1)).exists()
+
+
+def test_a_segments_figure_is_kept_in_each_language_it_is_read_in(world, on_the_worlds_day):
+    for language in ("en", "zh-hans"):
+        with translation.override(language):
+            for key in figures.FIGURES:
+                live = figures.read(key, Scope(None, SEGMENT, TODAY), MONTH, stored=False)
+                assert figures.read(key, Scope(None, SEGMENT, TODAY), MONTH) == live, key  # computed, kept
+                assert figures.read(key, Scope(None, SEGMENT, TODAY), MONTH) == live, key  # read back
+    for row in _segment_rows().filter(kind__startswith=snapshots.FIGURE):
+        worded = any(snapshots.has_words(data) for data in row.data.values())
+        assert sorted(row.data) == (["en", "zh-hans"] if worded else ["*", "en"]), row.kind
+    assert _segment_rows().filter(kind__startswith=snapshots.FIGURE).count() == len(figures.FIGURES)
+
+
+def test_the_next_days_run_carries_a_segments_periods_over_and_a_new_run_drops_the_days(world, monkeypatch):
+    yesterday = TODAY - dt.timedelta(days=1)
+    monkeypatch.setattr(timezone, "localdate", lambda *args: yesterday)
+    snapshots.take(yesterday)
+    kpi_table(None, MONTH, SEGMENT, today=yesterday)
+    kpi_table(None, Period.of("month", yesterday), SEGMENT, today=yesterday)  # December, still running
+    figures.read("renewals", Scope(None, SEGMENT, yesterday), MONTH)
+    monkeypatch.setattr(timezone, "localdate", lambda *args: TODAY)
+    snapshots.take(TODAY, reuse=True)
+    carried = set(_segment_rows().values_list("period", "kind"))
+    assert {("2026-11", snapshots.KPIS), ("2026-10", snapshots.KPIS), ("2026-11", "figure:renewals")} <= carried
+    assert not any(period == "2026-12" for period, _kind in carried)  # running: computed again when shown
+    assert _segment_rows().get(period="2026-11", kind=snapshots.KPIS).computed_at == _segment_rows(
+        yesterday).get(period="2026-11", kind=snapshots.KPIS).computed_at
+    snapshots.take(TODAY)  # a new run of the day: what was kept of the day is dropped
+    assert not _segment_rows().exists()

@@ -124,6 +124,24 @@ def test_a_filtered_dashboard_computes_live_within_its_query_bound(world, signed
     assert "Computed just now for this view." in html
 
 
+def test_a_segment_shown_again_reads_what_its_first_view_kept(world, signed_in, client, owner, team_visibility,  # noqa: F811
+                                                              django_assert_max_num_queries):
+    from django.utils import timezone
+
+    from clm.reports import snapshots
+
+    snapshots.take(timezone.localdate())
+    query = {**NOV, "industry": "制造"}
+    first = signed_in.get(reverse("web:dashboard"), query, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    with django_assert_max_num_queries(25):  # read back: as the company's stored table, not computed again
+        again = signed_in.get(reverse("web:dashboard"), query, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "when this filter was first shown, and kept for later views" in again
+    assert tiles(again) == tiles(first)
+    client.force_login(owner)  # a rep sees part of the segment: computed for them, not read from what was kept
+    mine = client.get(reverse("web:dashboard"), query, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Computed just now for this view." in mine and tiles(mine)["customers"] == "1"
+
+
 def test_a_sales_reps_own_dashboard_stays_within_its_query_bound(world, client, owner, team_visibility,  # noqa: F811
                                                                  django_assert_max_num_queries):
     client.force_login(owner)

@@ -162,9 +162,15 @@ class Scope:
         return self._memo[key]
 
     @cached_property
+    def sees_all(self) -> bool:
+        """Whether the scope's reader sees every record: what it reads of a segment is then the
+        same for every such reader (clm.reports.snapshots stores it for them all)."""
+        return self.user is None or sees_everything(self.user)
+
+    @property
     def company_wide(self) -> bool:
         """The whole company's records: company figures (spend, leads) only make sense then."""
-        return (self.user is None or sees_everything(self.user)) and not self.segment
+        return self.sees_all and not self.segment
 
     def visible(self, model):
         """Every record of ``model`` the scope's user may see (records without an account too)."""
