@@ -249,3 +249,21 @@ def test_commercial_health_without_any_invoice_is_left_out_not_a_perfect_score(w
     Opportunity.objects.filter(account=acme).delete()
     score, coverage = commercial()
     assert score is None and coverage == pytest.approx(0.95)
+
+
+def test_the_run_writes_only_the_accounts_whose_stage_or_health_changes(world):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    services.run(AS_OF)
+    current = list(Account.objects.order_by("pk").values_list("pk", *services.CURRENT))
+    assert any(row[1] is not None for row in current) and any(row[1] is None for row in current)
+    with CaptureQueriesContext(connection) as queries:
+        services.run(AS_OF)  # the same day again: nothing moves
+    writes = [q["sql"] for q in queries.captured_queries if q["sql"].startswith('UPDATE "customers_account"')]
+    assert writes == [] and list(Account.objects.order_by("pk").values_list("pk", *services.CURRENT)) == current
+    Account.objects.filter(pk=world["acme"].pk).update(health_score=1, health_band="red", warning_level=3)
+    with CaptureQueriesContext(connection) as queries:
+        services.run(AS_OF)  # one account's values differ from the run's: that one is written back
+    writes = [q["sql"] for q in queries.captured_queries if q["sql"].startswith('UPDATE "customers_account"')]
+    assert len(writes) == 1 and list(Account.objects.order_by("pk").values_list("pk", *services.CURRENT)) == current
