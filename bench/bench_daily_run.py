@@ -36,8 +36,10 @@ measures instead, on the demo the environment names, the dashboards' snapshot st
 daily run it belongs to (target, issue #15: it adds at most 20% to the run): today's run as the
 scheduler runs it (`services.run` and every listener of its end), with the snapshot step
 (clm.reports.snapshots.take) timed apart — a steady day, when yesterday's snapshots of the periods
-already over are carried over, and the weekly day that computes every period afresh (timed as
-yesterday's snapshots, taken first so that today's run has them to carry).
+already over are carried over but for the one computed longest ago (all were computed together
+yesterday: the widest, a year, the dearest day of the rotation), and the first day, when every
+period is computed afresh (after installing, or a week without a run; timed as yesterday's
+snapshots, taken first so that today's run has them to carry).
 """
 
 from __future__ import annotations
@@ -361,7 +363,7 @@ def snapshot_share() -> int:
 
     started = time.perf_counter()
     take(today - dt.timedelta(days=1))
-    weekly = time.perf_counter() - started
+    first = time.perf_counter() - started
     snapshots.take = timed_take  # after_daily_run looks `take` up in the module when the run ends
     try:
         started = time.perf_counter()
@@ -374,8 +376,8 @@ def snapshot_share() -> int:
         return 1
     steady, rest = taken[0], total - taken[0]
     print(f"Daily run for {today}: {total:.1f} s, of which the snapshot step {steady:.1f} s (a steady day: "
-          f"periods already over carried from yesterday) and the rest {rest:.1f} s")
-    for name, seconds in (("steady day", steady), ("weekly day, every period afresh", weekly)):
+          f"periods already over carried from yesterday but one) and the rest {rest:.1f} s")
+    for name, seconds in (("steady day", steady), ("first day, every period afresh", first)):
         added = seconds / rest
         print(f"  {name:32s} snapshots {seconds:6.1f} s = {seconds / (rest + seconds):5.1%} of the run, "
               f"adding {added:5.1%} to the rest — target ≤ {SNAPSHOT_TARGET:.0%}: "

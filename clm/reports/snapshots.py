@@ -170,7 +170,9 @@ def take(as_of: dt.date, *, reuse: bool = False) -> list[Snapshot]:
     date's snapshots, and deletes those older than the KEEP_DAYS latest dates. ``reuse``: a period
     that was already over when an earlier snapshot (computed at most REUSE_DAYS ago) was taken is
     carried over from it with its computing time, instead of computed again (the daily run's way:
-    its figures do not move from one day to the next; once a week they are computed afresh)."""
+    its figures do not move from one day to the next), except the one computed longest ago, which
+    is computed afresh: each period over is recomputed every few days (six periods over, one a
+    day), never more than REUSE_DAYS after it was, and no day computes them all."""
     from .figures import FIGURES
 
     reused = reusable(as_of) if reuse else {}
@@ -184,6 +186,12 @@ def take(as_of: dt.date, *, reuse: bool = False) -> list[Snapshot]:
             carried.append(period.label)
         else:
             todo.append(period)
+    if carried and all(period.end >= as_of for period in todo):
+        # no period over is computed today: the one computed longest ago is, so that the week's
+        # recomputation of the periods over is spread over its days rather than all on one
+        stalest = min(carried, key=lambda label: min(reused[(label, kind)].computed_at for kind in kinds))
+        carried.remove(stalest)
+        todo = sorted([*todo, Period.parse(stalest)], key=lambda p: (p.start, -p.months))
     # dated records read once from the first period's start for all of them
     scope = Scope(None, today=as_of, since=todo[0].start if todo else None)
     for period in todo:

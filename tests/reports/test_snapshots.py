@@ -135,6 +135,23 @@ def test_the_daily_run_carries_over_periods_already_over_and_computes_the_runnin
     assert "marker" not in Snapshot.objects.get(as_of=TODAY, period="2026-11", kind=snapshots.KPIS).data
 
 
+def test_each_day_recomputes_one_period_over_so_that_no_day_recomputes_them_all(world):
+    first = dt.date(2026, 12, 1)
+    snapshots.take(first)
+    over = {p.label for p in snapshots.periods(first) if p.end < first}
+    assert len(over) == 6
+    refreshed = []
+    for k in range(1, 7):
+        day = first + dt.timedelta(days=k)
+        snapshots.take(day, reuse=True)
+        today = Snapshot.objects.filter(as_of=day, kind=snapshots.KPIS, segment="")
+        newest = max(row.computed_at for row in today)
+        refreshed.append({row.period for row in today if row.computed_at == newest} & over)
+    assert all(len(periods) == 1 for periods in refreshed)  # one period over a day, besides the running ones
+    assert set().union(*refreshed) == over  # in six days, every one
+    assert refreshed[0] == {"2024"}  # the widest and earliest first, when all were computed together
+
+
 def test_a_figure_without_words_is_stored_once_for_both_languages(world):
     snapshots.take(TODAY)
     renewals = Snapshot.objects.get(as_of=TODAY, period="2026-11", kind=snapshots.FIGURE + "renewals")
