@@ -197,16 +197,8 @@ def take(as_of: dt.date, *, reuse: bool = False) -> list[Snapshot]:
     for period in todo:
         started = time.perf_counter()
         with translation.override(first_language):
-            by_language = {first_language: {kpi.key: kpi.compute(scope, period) for kpi in CATALOGUE}}
-        first = by_language[first_language]
-        for language in other_languages:  # only the reasons are in words: recompute the KPIs that have one
-            other = in_words(scope)
-            with translation.override(language):
-                by_language[language] = {
-                    kpi.key: kpi.compute(other, period) if first[kpi.key].no_data is not None else first[kpi.key]
-                    for kpi in CATALOGUE
-                }
-        numbers, behind = encode(by_language)
+            first = {kpi.key: kpi.compute(scope, period) for kpi in CATALOGUE}
+        numbers, behind = encode(in_every_language(scope, period, first_language, first))
         seconds = time.perf_counter() - started
         rows.append(Snapshot(as_of=as_of, period=period.label, kind=KPIS, data=numbers, computed_at=now,
                              seconds=seconds))
@@ -233,6 +225,23 @@ def take(as_of: dt.date, *, reuse: bool = False) -> list[Snapshot]:
         if len(kept) == KEEP_DAYS:
             Snapshot.objects.filter(as_of__lt=kept[-1]).delete()
     return rows
+
+
+def in_every_language(scope: Scope, period: Period, language: str, results: dict[str, Result]) -> dict:
+    """{language: {key: Result}} for every language of the workspace, from the KPI table computed
+    in ``language``: only the reasons for "no data" are in words, so only the KPIs that have one
+    are computed again in the other languages."""
+    by_language = {language: results}
+    for other_language in languages():
+        if other_language.lower() == language.lower():
+            continue
+        other = in_words(scope)
+        with translation.override(other_language):
+            by_language[other_language] = {
+                kpi.key: kpi.compute(other, period) if results[kpi.key].no_data is not None else results[kpi.key]
+                for kpi in CATALOGUE
+            }
+    return by_language
 
 
 def in_words(scope: Scope) -> Scope:
@@ -359,18 +368,7 @@ def keep_kpis(scope: Scope, period: Period, results: dict[str, Result], seconds:
     languages, unless one is stored already."""
     if not _keeps(scope) or _load(scope, KPIS, period) is not None:
         return
-    language = translation.get_language() or languages()[0]
-    by_language = {language: results}
-    for other_language in languages():
-        if other_language.lower() == language.lower():
-            continue
-        other = in_words(scope)
-        with translation.override(other_language):
-            by_language[other_language] = {
-                kpi.key: kpi.compute(other, period) if results[kpi.key].no_data is not None else results[kpi.key]
-                for kpi in CATALOGUE
-            }
-    numbers, behind = encode(by_language)
+    numbers, behind = encode(in_every_language(scope, period, translation.get_language() or languages()[0], results))
     now, key = timezone.now(), segment_key(scope.segment)
     Snapshot.objects.bulk_create([
         Snapshot(as_of=scope.today, period=period.label, kind=KPIS, segment=key, data=numbers, computed_at=now,
