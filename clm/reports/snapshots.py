@@ -6,7 +6,8 @@ instead of recomputing a year of history per request.
 A segment (an industry, an owner, a tier...) seen by a reader who sees every account is computed
 live the first time a page shows it on a day, through the same functions, and stored for the day
 (``keep_kpis``, ``keep_figure``): every later view of it by such a reader reads that. Its periods
-already over are carried to the next days like the company's (a week at most); a new daily run of
+already over are carried to the next days like the company's (a week at most), and the earlier
+days' are deleted (a segment's are kept for the day they were shown on only); a new daily run of
 the day drops the day's segment snapshots. A restricted user's scope is always computed live.
 
 Reasons for "no data yet" and figures are stored in every language of the workspace, so a page
@@ -221,6 +222,8 @@ def take(as_of: dt.date, *, reuse: bool = False) -> list[Snapshot]:
         if carried:
             rows += carry(reused, as_of, carried)
         Snapshot.objects.bulk_create([r for r in rows if r.pk is None], batch_size=20)
+        # a segment's are read on their own day only: once carried, the earlier days' are not needed
+        Snapshot.objects.filter(as_of__lt=as_of).exclude(segment="").delete()
         kept = list(Snapshot.objects.order_by("-as_of").values_list("as_of", flat=True).distinct()[:KEEP_DAYS])
         if len(kept) == KEEP_DAYS:
             Snapshot.objects.filter(as_of__lt=kept[-1]).delete()

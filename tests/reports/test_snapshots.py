@@ -228,11 +228,13 @@ def test_the_next_days_run_carries_a_segments_periods_over_and_a_new_run_drops_t
     kpi_table(None, Period.of("month", yesterday), SEGMENT, today=yesterday)  # December, still running
     figures.read("renewals", Scope(None, SEGMENT, yesterday), MONTH)
     monkeypatch.setattr(timezone, "localdate", lambda *args: TODAY)
+    computed = _segment_rows(yesterday).get(period="2026-11", kind=snapshots.KPIS).computed_at
     snapshots.take(TODAY, reuse=True)
     carried = set(_segment_rows().values_list("period", "kind"))
     assert {("2026-11", snapshots.KPIS), ("2026-10", snapshots.KPIS), ("2026-11", "figure:renewals")} <= carried
     assert not any(period == "2026-12" for period, _kind in carried)  # running: computed again when shown
-    assert _segment_rows().get(period="2026-11", kind=snapshots.KPIS).computed_at == _segment_rows(
-        yesterday).get(period="2026-11", kind=snapshots.KPIS).computed_at
+    assert _segment_rows().get(period="2026-11", kind=snapshots.KPIS).computed_at == computed
+    assert not _segment_rows(yesterday).exists()  # carried: yesterday's are not read again
+    assert Snapshot.objects.filter(as_of=yesterday, segment="").exists()  # the company's are kept
     snapshots.take(TODAY)  # a new run of the day: what was kept of the day is dropped
     assert not _segment_rows().exists()
