@@ -538,14 +538,12 @@ def _save_warnings(result: Assessment) -> dict:
 
 
 CURRENT = ("health_score", "warning_level", "health_band", "lifecycle_stage", "lifecycle_stage_since")
-UPDATE_CHUNK = 2_000  # accounts per UPDATE statement (SQLite caps a statement's parameters)
 
 
 def _update_accounts(result: Assessment) -> None:
-    """The account's current stage and health are the latest run's, set from the stored scores
-    and transitions; a replay of an older date does not overwrite them. Only the accounts whose
-    values change are written (most do not from one day to the next: prospects have no score, and
-    a table rewritten whole every morning leaves PostgreSQL a dead row per account to vacuum)."""
+    """The accounts' current stage, health and warning are the latest run's (a replay of an older
+    date leaves them), written where they change only: prospects never do, and a table rewritten
+    whole each morning leaves PostgreSQL a dead row per account to vacuum."""
     score = HealthScore.objects.filter(account=OuterRef("pk"), as_of=result.as_of)
     stage = StageTransition.objects.filter(account=OuterRef("pk")).order_by("-date")
     warned = AccountWarning.objects.filter(account=OuterRef("pk"), as_of=result.as_of)
@@ -556,11 +554,11 @@ def _update_accounts(result: Assessment) -> None:
         "lifecycle_stage": Coalesce(Subquery(stage.values("to_stage")[:1]), F("lifecycle_stage")),
         "lifecycle_stage_since": Coalesce(Subquery(stage.values("date")[:1]), F("lifecycle_stage_since")),
     }
-    rows = Account.objects.annotate(**{f"new_{name}": value for name, value in latest.items()}).values_list(
-        "pk", *CURRENT, *(f"new_{name}" for name in CURRENT))
-    changed = [pk for pk, *values in rows if values[: len(CURRENT)] != values[len(CURRENT):]]
-    for start in range(0, len(changed), UPDATE_CHUNK):
-        Account.objects.filter(pk__in=changed[start : start + UPDATE_CHUNK]).update(**latest)
+    new = {f"new_{name}": value for name, value in latest.items()}
+    rows = Account.objects.annotate(**new).values_list("pk", *CURRENT, *new)
+    changed = [pk for pk, *values in rows if values[: len(CURRENT)] != values[len(CURRENT) :]]
+    for start in range(0, len(changed), 2_000):  # in chunks: SQLite caps a statement's parameters
+        Account.objects.filter(pk__in=changed[start : start + 2_000]).update(**latest)
 
 
 # -- reads for the API and the UI ---------------------------------------------------------------
